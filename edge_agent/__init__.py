@@ -1,0 +1,3 @@
+"""The edge agent that runs on every board controller."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,273 @@
+"""Message models for everything boards and server exchange.
+
+Every board → server message is an :class:`Envelope` plus a ``data`` object
+whose shape depends on the topic. Models are strict: unknown fields are
+rejected, strings and lists are bounded, times must carry a timezone and are
+normalised to UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+
+from fleet_protocol.topics import DEVICE_ID_PATTERN, NAME_PATTERN, Channel, TelemetryKind
+
+SCHEMA_VERSION: Literal[1] = 1
+MAX_SEQ = 2**63 - 1  # fits PostgreSQL bigint; a board never wraps it
+MAX_BOOT = 2**31 - 1
+
+# A URL with user:password@ must never leave the board (Điều 13.1.b).
+_CREDENTIAL_RE = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s@]*:[^/\s@]*@", re.IGNORECASE)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("time must include a timezone (use UTC, e.g. 2026-11-28T03:15:00Z)")
+    return value.astimezone(UTC)
+
+
+def _no_credentials(value: str | None) -> str | None:
+    if value is not None and _CREDENTIAL_RE.search(value):
+        raise ValueError("text contains a URL with credentials; redact it on the board")
+    return value
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+RequestId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+Percent = Annotated[float, Field(ge=0, le=100)]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+SafeText = Annotated[str | None, Field(max_length=500), AfterValidator(_no_credentials)]
+Scalar = str | int | float | bool | None
+ShortKey = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, str_max_length=4096)
+
+
+# --------------------------------------------------------------------------- data parts
+
+
+class StateData(_Strict):
+    status: Literal["online", "offline", "lost"]
+    agent_version: Annotated[str, Field(max_length=32)] | None = None
+    reason: SafeText = None
+    heartbeat_interval_s: Annotated[int, Field(ge=1, le=86_400)] | None = None
+
+
+class HeartbeatData(_Strict):
+    uptime_s: Annotated[int, Field(ge=0)]
+    agent_version: Annotated[str, Field(max_length=32)]
+    cpu_percent: Percent
+    memory_percent: Percent
+    disk_percent: Percent
+    temperature_c: Annotated[float, Field(ge=-60, le=150)] | None = None
+    clock_synced: bool | None = None
+    spool_pending: Annotated[int, Field(ge=0)] = 0
+    spool_dropped: Annotated[int, Field(ge=0)] = 0
+
+
+class PowerData(_Strict):
+    source: Literal["ups", "power_supply", "simulated", "none"]
+    mains_present: bool | None
+    on_battery: bool
+    low_battery: bool = False
+    battery_percent: Percent | None = None
+    runtime_s: Annotated[int, Field(ge=0)] | None = None
+    input_voltage_v: Annotated[float, Field(ge=0, le=500)] | None = None
+    ups_status: Annotated[str, Field(max_length=32)] | None = None
+
+
+class LteData(_Strict):
+    operator: Annotated[str, Field(max_length=64)] | None = None
+    access_tech: Annotated[str, Field(max_length=16)] | None = None
+    signal_percent: Percent | None = None
+    rssi_dbm: Annotated[float, Field(ge=-150, le=0)] | None = None
+    rsrp_dbm: Annotated[float, Field(ge=-160, le=0)] | None = None
+    rsrq_db: Annotated[float, Field(ge=-40, le=10)] | None = None
+    sinr_db: Annotated[float, Field(ge=-30, le=50)] | None = None
+
+
+class NetworkData(_Strict):
+    interface: Annotated[str, Field(max_length=32)] | None
+    link_up: bool
+    target: Annotated[str, Field(max_length=255)] | None = None
+    rtt_ms: Annotated[float, Field(ge=0)] | None = None
+    loss_percent: Percent | None = None
+    rx_bytes: Annotated[int, Field(ge=0)] | None = None
+    tx_bytes: Annotated[int, Field(ge=0)] | None = None
+    lte: LteData | None = None
+
+
+CameraState = Literal[
+    "ok", "unauthorized", "stream_missing", "timeout", "refused", "bad_response", "error"
+]
+
+
+class CameraStatus(_Strict):
+    camera_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+    reachable: bool
+    rtsp_answered: bool
+    status: CameraState
+    latency_ms: Annotated[float, Field(ge=0)] | None = None
+    error: SafeText = None
+
+
+class CameraData(_Strict):
+    cameras: Annotated[list[CameraStatus], Field(max_length=16)]
+
+
+ContentKind = Literal["propaganda", "advertising", "emergency"]
+
+
+class DisplayData(_Strict):
+    screen_on: bool | None
+    player_running: bool
+    content_id: Annotated[str, Field(max_length=128)] | None = None
+    content_kind: ContentKind | None = None
+    content_sha256: Sha256 | None = None
+    content_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z]{2,3})?$")] | None = None
+    content_started_at: UtcTime | None = None
+
+
+class EventData(_Strict):
+    type: Name
+    severity: Literal["info", "warning", "error", "critical"] = "info"
+    message: Annotated[str, Field(max_length=500), AfterValidator(_no_credentials)]
+    details: Annotated[dict[ShortKey, Scalar], Field(max_length=32)] = Field(default_factory=dict)
+
+
+class CommandResultData(_Strict):
+    request_id: RequestId
+    command: Name
+    status: Literal["ok", "error", "rejected", "expired"]
+    output: Annotated[dict[ShortKey, JsonValue], Field(max_length=64)] | None = None
+    error: SafeText = None
+
+
+class ConfigReportedData(_Strict):
+    version: Annotated[int, Field(ge=0)]
+    applied: bool
+    error: SafeText = None
+    config: Annotated[dict[ShortKey, JsonValue], Field(max_length=128)]
+
+
+# --------------------------------------------------------------------------- board → server
+
+
+class Envelope(_Strict):
+    """Fields every board → server message carries."""
+
+    CHANNEL: ClassVar[Channel]
+    KIND: ClassVar[TelemetryKind | None] = None
+
+    schema_version: Literal[1]
+    device_id: DeviceId
+    boot: Annotated[int, Field(ge=1, le=MAX_BOOT)]
+    seq: Annotated[int, Field(ge=0, le=MAX_SEQ)]
+    measured_at: UtcTime
+    sent_at: UtcTime
+    replay: bool = False
+    data: Any
+
+
+class StateMessage(Envelope):
+    CHANNEL = Channel.STATE
+    data: StateData
+
+
+class HeartbeatMessage(Envelope):
+    CHANNEL = Channel.TELEMETRY
+    KIND = TelemetryKind.HEARTBEAT
+    data: HeartbeatData
+
+
+class PowerMessage(Envelope):
+    CHANNEL = Channel.TELEMETRY
+    KIND = TelemetryKind.POWER
+    data: PowerData
+
+
+class NetworkMessage(Envelope):
+    CHANNEL = Channel.TELEMETRY
+    KIND = TelemetryKind.NETWORK
+    data: NetworkData
+
+
+class CameraMessage(Envelope):
+    CHANNEL = Channel.TELEMETRY
+    KIND = TelemetryKind.CAMERA
+    data: CameraData
+
+
+class DisplayMessage(Envelope):
+    CHANNEL = Channel.TELEMETRY
+    KIND = TelemetryKind.DISPLAY
+    data: DisplayData
+
+
+class EventMessage(Envelope):
+    CHANNEL = Channel.EVENT
+    data: EventData
+
+
+class CommandResultMessage(Envelope):
+    CHANNEL = Channel.CMD_RESULT
+    data: CommandResultData
+
+
+class ConfigReportedMessage(Envelope):
+    CHANNEL = Channel.CONFIG_REPORTED
+    data: ConfigReportedData
+
+
+TelemetryMessage = HeartbeatMessage | PowerMessage | NetworkMessage | CameraMessage | DisplayMessage
+BoardMessage = (
+    StateMessage | TelemetryMessage | EventMessage | CommandResultMessage | ConfigReportedMessage
+)
+
+TELEMETRY_MODELS: dict[TelemetryKind, type[Envelope]] = {
+    TelemetryKind.HEARTBEAT: HeartbeatMessage,
+    TelemetryKind.POWER: PowerMessage,
+    TelemetryKind.NETWORK: NetworkMessage,
+    TelemetryKind.CAMERA: CameraMessage,
+    TelemetryKind.DISPLAY: DisplayMessage,
+}
+
+
+# --------------------------------------------------------------------------- server → board
+
+
+class CommandRequest(_Strict):
+    """A command on ``cmd/<name>``. ``expires_at`` backs up MQTT 5 message expiry."""
+
+    CHANNEL: ClassVar[Channel] = Channel.CMD
+
+    schema_version: Literal[1]
+    device_id: DeviceId
+    request_id: RequestId
+    command: Name
+    issued_at: UtcTime
+    expires_at: UtcTime | None = None
+    args: Annotated[dict[ShortKey, JsonValue], Field(max_length=64)] = Field(default_factory=dict)
+
+
+class ConfigDesired(_Strict):
+    """Versioned configuration the server wants a board to apply (retained)."""
+
+    CHANNEL: ClassVar[Channel] = Channel.CONFIG_DESIRED
+
+    schema_version: Literal[1]
+    device_id: DeviceId
+    version: Annotated[int, Field(ge=0)]
+    issued_at: UtcTime
+    config: Annotated[dict[ShortKey, JsonValue], Field(max_length=128)]
+
+
+Message = BoardMessage | CommandRequest | ConfigDesired

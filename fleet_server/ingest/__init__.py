@@ -1,0 +1,1 @@
+"""Ingest role: MQTT → validate → batch → COPY into PostgreSQL → ack."""

@@ -1,0 +1,154 @@
+"""The MQTT side of ingest: one paho client with manual acknowledgements.
+
+paho runs its network loop in its own thread; ``on_message`` only hands the
+raw message to the service's queue. A message is acknowledged by
+:meth:`MqttConsumer.ack` after its row is committed. Every (re)connection
+starts a new *generation*: an ack for a message received on an earlier
+connection is never sent (its packet id may already belong to another
+message); the broker redelivers such messages and the database drops the
+duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from fleet_protocol import subscription_filters
+from fleet_server.errors import BrokerUnavailable
+from fleet_server.mqtt import MQTT_V5, detect_protocol, is_auth_failure, make_client
+from fleet_server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Inbound:
+    """A message as it came off the wire, before validation."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_at: float
+    generation: int
+
+
+class MqttConsumer:
+    def __init__(self, settings: Settings, deliver: Callable[[Inbound], None]) -> None:
+        self._settings = settings
+        self._deliver = deliver
+        self._client: mqtt.Client | None = None
+        self._protocol = MQTT_V5
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self.fatal: str | None = None
+        self.connects = 0
+
+    @property
+    def protocol(self) -> MQTTProtocolVersion:
+        return self._protocol
+
+    def filters(self) -> list[str]:
+        group = self._settings.ingest_shared_group
+        if group and self._protocol == MQTT_V5:
+            return [f"$share/{group}/{f}" for f in subscription_filters()]
+        return subscription_filters()
+
+    def start(self) -> None:
+        s = self._settings
+        self._protocol = detect_protocol(s, s.ingest_client_id)
+        client = make_client(s, s.ingest_client_id, self._protocol, manual_ack=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.max_queued_messages_set(0)
+        endpoint = s.mqtt
+        kwargs: dict[str, object] = {}
+        if self._protocol == MQTT_V5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = s.ingest_session_expiry_s
+            props.ReceiveMaximum = s.ingest_receive_maximum
+            kwargs = {"clean_start": False, "properties": props}
+        client.connect_async(endpoint.host, endpoint.port, keepalive=30, **kwargs)  # type: ignore[arg-type]
+        self._client = client
+        client.loop_start()
+        log.info(
+            "ingest consuming from %s as %s (MQTT %s)",
+            endpoint.redacted(),
+            s.ingest_client_id,
+            "5" if self._protocol == MQTT_V5 else "3.1.1",
+        )
+
+    def stop(self) -> None:
+        client = self._client
+        if client is None:
+            return
+        client.disconnect()
+        client.loop_stop()
+        self._client = None
+        self.connected.clear()
+
+    def ack(self, item: Inbound) -> bool:
+        """Acknowledge a committed message; False if its connection is gone."""
+        if item.qos == 0:
+            return True
+        with self._lock:
+            client = self._client
+            if client is None or item.generation != self._generation:
+                return False
+            return client.ack(item.mid, item.qos) == mqtt.MQTT_ERR_SUCCESS
+
+    # -- paho callbacks (network thread) ----------------------------------------------
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _props: object,
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused ingest connection: %s", reason)
+            if is_auth_failure(reason):
+                self.fatal = f"broker refused the login: {reason}"
+                client.disconnect()
+            return
+        with self._lock:
+            self._generation += 1
+        self.connects += 1
+        client.subscribe([(f, 1) for f in self.filters()])
+        log.info("ingest connected (session present: %s)", flags.session_present)
+        self.connected.set()
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _props: object,
+    ) -> None:
+        with self._lock:
+            self._generation += 1
+        self.connected.clear()
+        if self._client is not None:
+            log.warning("ingest lost the broker (%s); paho reconnects", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self._deliver(
+            Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), self._generation)
+        )
+
+
+__all__ = ["BrokerUnavailable", "Inbound", "MqttConsumer"]

@@ -1,0 +1,117 @@
+"""Server settings from ``FLEET_*`` environment variables (pydantic-settings).
+
+Nothing is read at import time: ``Settings()`` reads the environment when it
+is built, and tests build it directly with keyword arguments.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fleet_server.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class MqttEndpoint:
+    """A broker address parsed from ``mqtt://user:password@host:port``."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> MqttEndpoint:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ConfigError(f"MQTT URL must start with mqtt:// or mqtts://, got {parts.scheme!r}")
+        if not parts.hostname:
+            raise ConfigError("MQTT URL has no host")
+        tls = parts.scheme == "mqtts"
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError as exc:
+            raise ConfigError(f"MQTT URL has a bad port: {exc}") from exc
+        return cls(
+            host=parts.hostname,
+            port=port,
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+    def redacted(self) -> str:
+        user = f"{self.username}:***@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+
+
+def _default_client_id() -> str:
+    return f"fleet-ingest-{socket.gethostname()}"[:64]
+
+
+class Settings(BaseSettings):
+    """Everything the server roles need. See README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEET_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/fleet",
+        description="PostgreSQL URL (libpq form).",
+    )
+    database_pool_size: int = Field(default=4, ge=1, le=100)
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_ca_file: str | None = None
+    mqtt_client_cert: str | None = None
+    mqtt_client_key: str | None = None
+    mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
+
+    # ingest
+    ingest_client_id: str = Field(default_factory=_default_client_id, max_length=64)
+    ingest_shared_group: str | None = Field(default="fleet-ingest", pattern=r"^[A-Za-z0-9_-]+$")
+    ingest_session_expiry_s: int = Field(default=86_400, ge=0)
+    ingest_receive_maximum: int = Field(default=2_000, ge=1, le=65_535)
+    ingest_batch_size: int = Field(default=2_000, ge=1, le=50_000)
+    ingest_batch_delay_ms: int = Field(default=20, ge=0, le=5_000)
+    ingest_max_payload_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024)
+    ingest_dead_letter_keep_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
+    ingest_retry_max_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("FLEET_DATABASE_URL must be a postgresql:// URL")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, value: str) -> str:
+        try:
+            MqttEndpoint.parse(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def mqtt(self) -> MqttEndpoint:
+        return MqttEndpoint.parse(self.mqtt_url)
+
+    def check_production(self) -> None:
+        """Refuse settings that are only acceptable on a developer's machine."""
+        if self.environment != "production":
+            return
+        endpoint = self.mqtt
+        if not endpoint.tls:
+            raise ConfigError("production requires mqtts:// (TLS) for FLEET_MQTT_URL")
+        if not endpoint.username or not endpoint.password:
+            raise ConfigError("production requires MQTT credentials in FLEET_MQTT_URL")
+        if endpoint.password.lower() in {"changeme", "change-me", "password", "secret"}:
+            raise ConfigError("FLEET_MQTT_URL carries a placeholder password")

@@ -1,0 +1,1 @@
+"""Telemetry domain: how board messages become rows, and writing them in batches."""

@@ -1,0 +1,227 @@
+"""Mapping of protocol messages to table rows (no SQL execution here).
+
+Each message class has one target table; its row starts with the envelope
+columns. A camera message makes one row per camera.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fleet_protocol import (
+    BoardMessage,
+    CameraMessage,
+    CommandResultMessage,
+    ConfigReportedMessage,
+    DisplayMessage,
+    EventMessage,
+    HeartbeatMessage,
+    NetworkMessage,
+    PowerMessage,
+    StateMessage,
+)
+
+ENVELOPE_COLUMNS = (
+    "device_id",
+    "boot",
+    "seq",
+    "measured_at",
+    "sent_at",
+    "received_at",
+    "replay",
+)
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    table: str
+    columns: tuple[str, ...]  # the kind-specific columns after the envelope
+    rows: Callable[[Any], Iterable[Row]]  # data part -> kind-specific values
+    latest_kind: str | None  # key in board_latest, None when not tracked
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return ENVELOPE_COLUMNS + self.columns
+
+
+def _one(*values: Any) -> list[Row]:
+    return [tuple(values)]
+
+
+SPECS: dict[type[Any], TableSpec] = {
+    StateMessage: TableSpec(
+        "board_states",
+        ("status", "agent_version", "reason", "heartbeat_interval_s"),
+        lambda d: _one(d.status, d.agent_version, d.reason, d.heartbeat_interval_s),
+        "state",
+    ),
+    HeartbeatMessage: TableSpec(
+        "telemetry_heartbeat",
+        (
+            "uptime_s",
+            "agent_version",
+            "cpu_percent",
+            "memory_percent",
+            "disk_percent",
+            "temperature_c",
+            "clock_synced",
+            "spool_pending",
+            "spool_dropped",
+        ),
+        lambda d: _one(
+            d.uptime_s,
+            d.agent_version,
+            d.cpu_percent,
+            d.memory_percent,
+            d.disk_percent,
+            d.temperature_c,
+            d.clock_synced,
+            d.spool_pending,
+            d.spool_dropped,
+        ),
+        "heartbeat",
+    ),
+    PowerMessage: TableSpec(
+        "telemetry_power",
+        (
+            "source",
+            "mains_present",
+            "on_battery",
+            "low_battery",
+            "battery_percent",
+            "runtime_s",
+            "input_voltage_v",
+            "ups_status",
+        ),
+        lambda d: _one(
+            d.source,
+            d.mains_present,
+            d.on_battery,
+            d.low_battery,
+            d.battery_percent,
+            d.runtime_s,
+            d.input_voltage_v,
+            d.ups_status,
+        ),
+        "power",
+    ),
+    NetworkMessage: TableSpec(
+        "telemetry_network",
+        (
+            "interface",
+            "link_up",
+            "target",
+            "rtt_ms",
+            "loss_percent",
+            "rx_bytes",
+            "tx_bytes",
+            "lte_operator",
+            "lte_access_tech",
+            "lte_signal_percent",
+            "lte_rssi_dbm",
+            "lte_rsrp_dbm",
+            "lte_rsrq_db",
+            "lte_sinr_db",
+        ),
+        lambda d: _one(
+            d.interface,
+            d.link_up,
+            d.target,
+            d.rtt_ms,
+            d.loss_percent,
+            d.rx_bytes,
+            d.tx_bytes,
+            *(
+                (
+                    d.lte.operator,
+                    d.lte.access_tech,
+                    d.lte.signal_percent,
+                    d.lte.rssi_dbm,
+                    d.lte.rsrp_dbm,
+                    d.lte.rsrq_db,
+                    d.lte.sinr_db,
+                )
+                if d.lte
+                else (None,) * 7
+            ),
+        ),
+        "network",
+    ),
+    CameraMessage: TableSpec(
+        "telemetry_camera",
+        ("camera_id", "reachable", "rtsp_answered", "status", "latency_ms", "error"),
+        lambda d: [
+            (c.camera_id, c.reachable, c.rtsp_answered, c.status, c.latency_ms, c.error)
+            for c in d.cameras
+        ],
+        "camera",
+    ),
+    DisplayMessage: TableSpec(
+        "telemetry_display",
+        (
+            "screen_on",
+            "player_running",
+            "content_id",
+            "content_kind",
+            "content_sha256",
+            "content_language",
+            "content_started_at",
+        ),
+        lambda d: _one(
+            d.screen_on,
+            d.player_running,
+            d.content_id,
+            d.content_kind,
+            d.content_sha256,
+            d.content_language,
+            d.content_started_at,
+        ),
+        "display",
+    ),
+    EventMessage: TableSpec(
+        "board_events",
+        ("type", "severity", "message", "details"),
+        lambda d: _one(d.type, d.severity, d.message, json.dumps(d.details)),
+        None,
+    ),
+    CommandResultMessage: TableSpec(
+        "command_results",
+        ("request_id", "command", "status", "output", "error"),
+        lambda d: _one(
+            d.request_id,
+            d.command,
+            d.status,
+            None if d.output is None else json.dumps(d.output),
+            d.error,
+        ),
+        None,
+    ),
+    ConfigReportedMessage: TableSpec(
+        "config_reports",
+        ("version", "applied", "error", "config"),
+        lambda d: _one(d.version, d.applied, d.error, json.dumps(d.config)),
+        None,
+    ),
+}
+
+TABLES = tuple(spec.table for spec in SPECS.values())
+
+
+def rows_for(message: BoardMessage, received_at: datetime) -> tuple[TableSpec, list[Row]]:
+    spec = SPECS[type(message)]
+    head = (
+        message.device_id,
+        message.boot,
+        message.seq,
+        message.measured_at,
+        message.sent_at,
+        received_at,
+        message.replay,
+    )
+    return spec, [head + values for values in spec.rows(message.data)]

@@ -1,0 +1,63 @@
+"""Fixtures that start real services: PostgreSQL and Mosquitto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support.mosquitto import Mosquitto
+from tests.support.postgres import DatabaseFactory, admin_url_from_env, start_embedded
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Admin URL of the test PostgreSQL server (existing or embedded)."""
+    url = admin_url_from_env()
+    if url:
+        yield url
+        return
+    server = start_embedded(tmp_path_factory.mktemp("pg"))
+    try:
+        yield server.url()
+    finally:
+        server.stop(mode="immediate")
+
+
+@pytest.fixture(scope="session")
+def db_factory(pg_admin_url: str) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(pg_admin_url)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def db_url(db_factory: DatabaseFactory) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    url = db_factory.create()
+    yield url
+    db_factory.drop(url)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def timescale(db_factory: DatabaseFactory) -> None:
+    if db_factory.variant != "timescale":
+        pytest.skip("the timescaledb extension is not installed in the test PostgreSQL "
+                    "(set FLEET_TEST_DATABASE_URL to a server that preloads it)")
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A fresh Mosquitto with the project's dev configuration on a free port."""
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()

@@ -1,0 +1,77 @@
+"""A real Mosquitto started from the project's broker/dev.conf on a free port."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+from tests.support.ports import free_port, wait_port
+
+REPO = Path(__file__).resolve().parents[2]
+DEV_CONF = REPO / "broker" / "dev.conf"
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+    if found is None:
+        raise RuntimeError("mosquitto is not installed; the test command installs it")
+    return found
+
+
+class Mosquitto:
+    """One broker process; restartable on the same port with its persistence."""
+
+    def __init__(self, workdir: Path, conf: Path = DEV_CONF, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.data_dir = workdir / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Mosquitto drops root privileges to its own user, which must write here.
+        os.chmod(workdir, 0o777)
+        os.chmod(self.data_dir, 0o777)
+        self.conf_path = workdir / "mosquitto.conf"
+        text = conf.read_text()
+        text = re.sub(r"(?m)^listener \d+ 127\.0\.0\.1$", f"listener {self.port} 127.0.0.1", text)
+        text = re.sub(r"(?m)^persistence_location .*$",
+                      f"persistence_location {self.data_dir}/", text)
+        self.conf_path.write_text(text)
+        self.log_path = workdir / "mosquitto.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(self.conf_path)], stdout=log, stderr=log
+        )
+        try:
+            wait_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError("mosquitto did not start:\n" + self.log_path.read_text()) from None
+
+    def stop(self) -> None:
+        """Clean stop: Mosquitto saves its persistence file on SIGTERM."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
