@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from fleet_protocol import BoardMessage, ProtocolError, decode, parse_topic
+from fleet_protocol import ProtocolError, decode, parse_topic
 from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
 from fleet_server.errors import DatabaseUnavailable
@@ -70,10 +70,9 @@ def classify(item: Inbound, settings: Settings) -> Accepted | Rejected:
     except ProtocolError as exc:
         reason, detail = exc.reason, exc.detail
     else:
-        if not isinstance(message, BoardMessage):  # cmd / config/desired are ours
-            reason, detail = "wrong_direction", "server-to-board message on a board topic"
-        else:
-            return Accepted(message, received_at, item.topic, item.payload)
+        # Ingest subscribes to board → server topics only (subscription_filters),
+        # so decode() hands back a board message here.
+        return Accepted(message, received_at, item.topic, item.payload)  # type: ignore[arg-type]
     try:
         device_id: str | None = parse_topic(item.topic).device_id
     except ProtocolError:
@@ -115,6 +114,11 @@ class IngestService:
             self._writer_thread.join(timeout)
         self.consumer.stop()
         self._close_db()
+
+    @property
+    def queued(self) -> int:
+        """Messages received but not yet committed and acknowledged."""
+        return self._queue.qsize()
 
     def run_forever(self, stop: threading.Event) -> None:
         self.start()

@@ -32,9 +32,14 @@ class Mosquitto:
         self.port = port or free_port()
         self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Mosquitto drops root privileges to its own user, which must write here.
+        # Mosquitto drops root privileges to its own user, which must reach and
+        # write its persistence directory (pytest's temporary dirs are 0700).
         os.chmod(workdir, 0o777)
         os.chmod(self.data_dir, 0o777)
+        for parent in workdir.parents:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                parent.chmod(mode | 0o001)
         self.conf_path = workdir / "mosquitto.conf"
         text = conf.read_text()
         text = re.sub(r"(?m)^listener \d+ 127\.0\.0\.1$", f"listener {self.port} 127.0.0.1", text)
