@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from fleet_protocol.errors import ProtocolError
 from fleet_protocol.messages import (
+    CREDENTIAL_PATTERN,
     TELEMETRY_MODELS,
     CommandRequest,
     CommandResultMessage,
@@ -53,6 +55,26 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     return "invalid_payload", "; ".join(parts) + more
 
 
+_CREDENTIAL_BYTES = re.compile(CREDENTIAL_PATTERN.encode())
+_CREDENTIAL_TEXT = re.compile(CREDENTIAL_PATTERN)
+
+
+def _check_credentials(payload: bytes | str) -> None:
+    """Reject any URL with user:password@, in whatever field it hides
+    (Điều 13.1.b: camera accounts stay on the board)."""
+    found = (
+        _CREDENTIAL_BYTES.search(payload)
+        if isinstance(payload, bytes)
+        else _CREDENTIAL_TEXT.search(payload)
+    )
+    if found:
+        raise ProtocolError(
+            "credential_leak",
+            f"payload contains a URL with a user name and password at offset {found.start()};"
+            " redact it on the board",
+        )
+
+
 def decode(topic: str, payload: bytes | str, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
     """Parse and validate one MQTT message, or raise :class:`ProtocolError`.
 
@@ -60,10 +82,11 @@ def decode(topic: str, payload: bytes | str, *, max_bytes: int = MAX_PAYLOAD_BYT
     the topic (a board may not speak for another) and that an event's type or
     a command's name matches the topic too.
     """
-    size = len(payload)
+    size = len(payload.encode()) if isinstance(payload, str) else len(payload)
     if size > max_bytes:
         raise ProtocolError("oversize", f"payload of {size} bytes exceeds the {max_bytes} limit")
     parsed = parse_topic(topic)
+    _check_credentials(payload)
     model = model_for(parsed)
     try:
         message = model.model_validate_json(payload)
@@ -84,5 +107,7 @@ def decode(topic: str, payload: bytes | str, *, max_bytes: int = MAX_PAYLOAD_BYT
 
 
 def encode(message: Message) -> bytes:
-    """Serialise a message as compact JSON (UTF-8)."""
-    return message.model_dump_json(exclude_none=True).encode()
+    """Serialise a message as compact JSON (UTF-8); refuses to leak credentials."""
+    payload = message.model_dump_json(exclude_none=True).encode()
+    _check_credentials(payload)
+    return payload

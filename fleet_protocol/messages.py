@@ -21,7 +21,8 @@ MAX_SEQ = 2**63 - 1  # fits PostgreSQL bigint; a board never wraps it
 MAX_BOOT = 2**31 - 1
 
 # A URL with user:password@ must never leave the board (Điều 13.1.b).
-_CREDENTIAL_RE = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s@]*:[^/\s@]*@", re.IGNORECASE)
+CREDENTIAL_PATTERN = r"[A-Za-z][A-Za-z0-9+.-]*:(?:\\?/){2}[^\s/@\"]*:[^\s@\"]*@"
+_CREDENTIAL_RE = re.compile(CREDENTIAL_PATTERN)
 
 
 def _utc(value: datetime) -> datetime:
@@ -75,7 +76,7 @@ class HeartbeatData(_Strict):
 
 class PowerData(_Strict):
     source: Literal["ups", "power_supply", "simulated", "none"]
-    mains_present: bool | None
+    mains_present: bool | None = None
     on_battery: bool
     low_battery: bool = False
     battery_percent: Percent | None = None
@@ -95,7 +96,7 @@ class LteData(_Strict):
 
 
 class NetworkData(_Strict):
-    interface: Annotated[str, Field(max_length=32)] | None
+    interface: Annotated[str, Field(max_length=32)] | None = None
     link_up: bool
     target: Annotated[str, Field(max_length=255)] | None = None
     rtt_ms: Annotated[float, Field(ge=0)] | None = None
@@ -127,7 +128,7 @@ ContentKind = Literal["propaganda", "advertising", "emergency"]
 
 
 class DisplayData(_Strict):
-    screen_on: bool | None
+    screen_on: bool | None = None
     player_running: bool
     content_id: Annotated[str, Field(max_length=128)] | None = None
     content_kind: ContentKind | None = None

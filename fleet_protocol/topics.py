@@ -75,7 +75,11 @@ def state_topic(device_id: str) -> str:
 
 
 def telemetry_topic(device_id: str, kind: TelemetryKind | str) -> str:
-    return str(Topic(_check_device(device_id), Channel.TELEMETRY, TelemetryKind(kind).value))
+    try:
+        value = TelemetryKind(kind).value
+    except ValueError:
+        raise ProtocolError("bad_topic", f"unknown telemetry kind {str(kind)[:40]!r}") from None
+    return str(Topic(_check_device(device_id), Channel.TELEMETRY, value))
 
 
 def event_topic(device_id: str, event_type: str) -> str:

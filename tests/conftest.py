@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -42,7 +43,7 @@ def db_url(db_factory: DatabaseFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+def db(db_url: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     with psycopg.connect(db_url, autocommit=True) as conn:
         yield conn
 
@@ -50,8 +51,10 @@ def db(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 @pytest.fixture
 def timescale(db_factory: DatabaseFactory) -> None:
     if db_factory.variant != "timescale":
-        pytest.skip("the timescaledb extension is not installed in the test PostgreSQL "
-                    "(set FLEET_TEST_DATABASE_URL to a server that preloads it)")
+        pytest.skip(
+            "the timescaledb extension is not installed in the test PostgreSQL "
+            "(set FLEET_TEST_DATABASE_URL to a server that preloads it)"
+        )
 
 
 @pytest.fixture

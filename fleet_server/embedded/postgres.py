@@ -97,8 +97,8 @@ class EmbeddedPostgres:
                 capture_output=True,
                 text=True,
                 timeout=timeout,
-                user=self._user,
                 check=False,
+                **self._identity(),  # type: ignore[call-overload]
             )
         except subprocess.TimeoutExpired as exc:
             raise DatabaseUnavailable(f"{tool} timed out after {timeout}s") from exc
@@ -107,7 +107,14 @@ class EmbeddedPostgres:
                 f"{tool} {' '.join(args[:2])} failed ({done.returncode}): "
                 f"{(done.stderr or done.stdout).strip()[-2000:]}"
             )
-        return done.stdout
+        return str(done.stdout)
+
+    def _identity(self) -> dict[str, object]:
+        """Run as the service account with its own group only (never root's)."""
+        if self._user is None:
+            return {}
+        entry = pwd.getpwnam(self._user)
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
     @property
     def log_file(self) -> Path:

@@ -58,7 +58,7 @@ def test_doc_covers_every_message_type() -> None:
     kinds = {t.name for t in topics if t.channel is Channel.TELEMETRY}
     assert channels == set(Channel)
     assert kinds == {kind.value for kind in TelemetryKind}
-    statuses = set()
+    statuses: set[str] = set()
     for topic, body in doc_examples():
         message = decode(topic, body)
         if isinstance(message, StateMessage):

@@ -137,7 +137,6 @@ def test_builders_reject(build: Callable[[], str], reason: str) -> None:
 
 
 def test_telemetry_topic_rejects_unknown_kind() -> None:
-    # ProtocolError is a ValueError; telemetry_topic currently raises the plain
-    # ValueError of the enum for an unknown kind, so only that much is asserted.
-    with pytest.raises(ValueError, match="gps"):
+    with pytest.raises(ProtocolError, match="gps") as info:
         telemetry_topic(DEVICE, "gps")
+    assert info.value.reason == "bad_topic"

@@ -25,8 +25,9 @@ def test_migrations_apply_in_order_and_twice_is_a_no_op(empty_db: str) -> None:
     assert migrate(empty_db) == names
     assert migrate(empty_db) == []
     with psycopg.connect(empty_db) as conn:
-        recorded = [r[0] for r in conn.execute(
-            "SELECT version FROM schema_migrations ORDER BY version")]
+        recorded = [
+            r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+        ]
         assert recorded == [m.version for m in load_migrations()]
         assert storage_variant(conn) in ("plain", "timescale")
 
@@ -35,9 +36,12 @@ def test_plain_variant_can_be_forced(empty_db: str) -> None:
     migrate(empty_db, timescale=False)
     with psycopg.connect(empty_db) as conn:
         assert storage_variant(conn) == "plain"
-        kinds = dict(conn.execute(
-            "SELECT c.relname, c.relkind FROM pg_class c"
-            " WHERE c.relname IN ('heartbeat_hourly', 'telemetry_heartbeat')").fetchall())
+        kinds: dict[str, str] = dict(
+            conn.execute(
+                "SELECT c.relname, c.relkind FROM pg_class c"
+                " WHERE c.relname IN ('heartbeat_hourly', 'telemetry_heartbeat')"
+            ).fetchall()
+        )
         assert kinds == {"heartbeat_hourly": "r", "telemetry_heartbeat": "r"}
 
 
@@ -49,21 +53,38 @@ def test_changed_migration_is_refused(empty_db: str) -> None:
         migrate(empty_db)
 
 
-def test_timescale_variant_makes_hypertables_and_policies(
-    empty_db: str, timescale: None
-) -> None:
+def test_timescale_variant_makes_hypertables_and_policies(empty_db: str, timescale: None) -> None:
     migrate(empty_db)
     with psycopg.connect(empty_db) as conn:
         assert storage_variant(conn) == "timescale"
-        hypertables = {r[0] for r in conn.execute(
-            "SELECT hypertable_name FROM timescaledb_information.hypertables")}
-        assert {"telemetry_heartbeat", "telemetry_power", "telemetry_network",
-                "telemetry_camera", "telemetry_display"} <= hypertables
-        caggs = {r[0] for r in conn.execute(
-            "SELECT view_name FROM timescaledb_information.continuous_aggregates")}
-        assert {"heartbeat_hourly", "power_hourly", "network_hourly", "camera_hourly",
-                "display_hourly"} == caggs
-        retention = dict(conn.execute(
-            "SELECT hypertable_name, config->>'drop_after' FROM timescaledb_information.jobs"
-            " WHERE proc_name = 'policy_retention'").fetchall())
+        hypertables = {
+            r[0]
+            for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")
+        }
+        assert {
+            "telemetry_heartbeat",
+            "telemetry_power",
+            "telemetry_network",
+            "telemetry_camera",
+            "telemetry_display",
+        } <= hypertables
+        caggs = {
+            r[0]
+            for r in conn.execute(
+                "SELECT view_name FROM timescaledb_information.continuous_aggregates"
+            )
+        }
+        assert {
+            "heartbeat_hourly",
+            "power_hourly",
+            "network_hourly",
+            "camera_hourly",
+            "display_hourly",
+        } == caggs
+        retention: dict[str, str] = dict(
+            conn.execute(
+                "SELECT hypertable_name, config->>'drop_after' FROM timescaledb_information.jobs"
+                " WHERE proc_name = 'policy_retention'"
+            ).fetchall()
+        )
         assert retention["telemetry_heartbeat"] == "190 days"

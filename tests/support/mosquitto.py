@@ -43,8 +43,9 @@ class Mosquitto:
         self.conf_path = workdir / "mosquitto.conf"
         text = conf.read_text()
         text = re.sub(r"(?m)^listener \d+ 127\.0\.0\.1$", f"listener {self.port} 127.0.0.1", text)
-        text = re.sub(r"(?m)^persistence_location .*$",
-                      f"persistence_location {self.data_dir}/", text)
+        text = re.sub(
+            r"(?m)^persistence_location .*$", f"persistence_location {self.data_dir}/", text
+        )
         self.conf_path.write_text(text)
         self.log_path = workdir / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None

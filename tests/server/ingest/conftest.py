@@ -16,12 +16,13 @@ from tests.support.mosquitto import Mosquitto
 
 _ids = itertools.count()
 
-Conn = psycopg.Connection[tuple[object, ...]]
+Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def count(conn: Conn, table: str) -> int:
-    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
-    return int(row[0])  # type: ignore[index,call-overload]
+    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 @pytest.fixture

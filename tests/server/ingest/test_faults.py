@@ -39,13 +39,24 @@ def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     server.stop(mode="immediate")
 
 
-def _ingest_process(db_url: str, mqtt_url: str, client_id: str, log: Path
-                    ) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, FLEET_DATABASE_URL=db_url, FLEET_MQTT_URL=mqtt_url,
-               FLEET_INGEST_CLIENT_ID=client_id, FLEET_INGEST_BATCH_DELAY_MS="5")
+def _ingest_process(
+    db_url: str, mqtt_url: str, client_id: str, log: Path
+) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        FLEET_DATABASE_URL=db_url,
+        FLEET_MQTT_URL=mqtt_url,
+        FLEET_INGEST_CLIENT_ID=client_id,
+        FLEET_INGEST_BATCH_DELAY_MS="5",
+    )
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "fleet_server.cli", "ingest"],
-                                cwd=REPO, env=env, stdout=out, stderr=out)
+        return subprocess.Popen(
+            [sys.executable, "-m", "fleet_server.cli", "ingest"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
 
 
 def test_ingest_killed_between_receive_and_commit_loses_nothing(
@@ -60,10 +71,16 @@ def test_ingest_killed_between_receive_and_commit_loses_nothing(
             wait_for(lambda: "ingest connected" in log.read_text(), what="ingest subscribed")
             pub = Publisher(mosquitto.port)
             pub.publish_all([m.heartbeat(seq=1), m.heartbeat(seq=2)])
-            wait_for(lambda: db.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fleet-ingest'"
-                " AND wait_event_type = 'Lock'").fetchone() == (1,),
-                what="ingest blocked inside its transaction")
+            wait_for(
+                lambda: (
+                    db.execute(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE application_name = 'fleet-ingest' AND wait_event_type = 'Lock'"
+                    ).fetchone()
+                    == (1,)
+                ),
+                what="ingest blocked inside its transaction",
+            )
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
         finally:
@@ -73,8 +90,9 @@ def test_ingest_killed_between_receive_and_commit_loses_nothing(
         assert count(db, "telemetry_heartbeat") == 0
         proc = _ingest_process(db_url, mosquitto.url, "ingest-kill-test", log)
         try:
-            wait_for(lambda: count(db, "telemetry_heartbeat") == 2,
-                     what="redelivered messages stored")
+            wait_for(
+                lambda: count(db, "telemetry_heartbeat") == 2, what="redelivered messages stored"
+            )
             pub.publish_all([m.heartbeat(seq=3)])
             wait_for(lambda: count(db, "telemetry_heartbeat") == 3, what="new message")
         finally:
@@ -86,11 +104,13 @@ def test_ingest_killed_between_receive_and_commit_loses_nothing(
 
 
 def test_database_down_holds_acks_with_bounded_memory_then_resumes(
-    own_postgres: EmbeddedPostgres, mosquitto: Mosquitto,
+    own_postgres: EmbeddedPostgres,
+    mosquitto: Mosquitto,
     make_settings: Callable[..., Settings],
 ) -> None:
-    settings = make_settings(database_url=own_postgres.url("fleet"),
-                             ingest_receive_maximum=50, ingest_batch_size=20)
+    settings = make_settings(
+        database_url=own_postgres.url("fleet"), ingest_receive_maximum=50, ingest_batch_size=20
+    )
     with running(settings) as service:
         own_postgres.stop()
         pub = Publisher(mosquitto.port)
@@ -102,24 +122,31 @@ def test_database_down_holds_acks_with_bounded_memory_then_resumes(
         assert service.stats.acked == 0
         own_postgres.start()
         with psycopg.connect(own_postgres.url("fleet"), autocommit=True) as db:
-            wait_for(lambda: count(db, "telemetry_heartbeat") == 1000, timeout=60,
-                     what="all 1000 rows after the database returned")
+            wait_for(
+                lambda: count(db, "telemetry_heartbeat") == 1000,
+                timeout=60,
+                what="all 1000 rows after the database returned",
+            )
         pub.close()
         wait_for(lambda: service.stats.acked == 1000, what="all acknowledged")
 
 
 def test_database_restart_under_load_loses_nothing(
-    own_postgres: EmbeddedPostgres, mosquitto: Mosquitto,
+    own_postgres: EmbeddedPostgres,
+    mosquitto: Mosquitto,
     make_settings: Callable[..., Settings],
 ) -> None:
     total = 5000
     settings = make_settings(database_url=own_postgres.url("fleet"))
-    with running(settings) as service, psycopg.connect(
-        own_postgres.url("fleet"), autocommit=True
-    ) as db:
+    with (
+        running(settings) as service,
+        psycopg.connect(own_postgres.url("fleet"), autocommit=True) as db,
+    ):
         pub = Publisher(mosquitto.port)
-        sender = threading.Thread(target=pub.publish_all, args=(
-            [m.heartbeat(f"lc-b{i % 20:02d}", seq=i) for i in range(1, total + 1)],))
+        sender = threading.Thread(
+            target=pub.publish_all,
+            args=([m.heartbeat(f"lc-b{i % 20:02d}", seq=i) for i in range(1, total + 1)],),
+        )
         sender.start()
         wait_for(lambda: count(db, "telemetry_heartbeat") >= 500, what="load under way")
         db.close()
@@ -127,10 +154,14 @@ def test_database_restart_under_load_loses_nothing(
         sender.join(60)
         pub.close()
         with psycopg.connect(own_postgres.url("fleet"), autocommit=True) as db2:
-            wait_for(lambda: count(db2, "telemetry_heartbeat") == total, timeout=60,
-                     what=f"{total} rows after the restart")
+            wait_for(
+                lambda: count(db2, "telemetry_heartbeat") == total,
+                timeout=60,
+                what=f"{total} rows after the restart",
+            )
             dupes = db2.execute(
                 "SELECT count(*) FROM (SELECT device_id, boot, seq FROM telemetry_heartbeat"
-                " GROUP BY 1, 2, 3 HAVING count(*) > 1) d").fetchone()
+                " GROUP BY 1, 2, 3 HAVING count(*) > 1) d"
+            ).fetchone()
             assert dupes == (0,)
         assert service.stats.db_failures >= 1

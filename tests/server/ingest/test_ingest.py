@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
@@ -15,11 +16,12 @@ from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import Publisher
 from tests.support.wait import wait_for
 
-Conn = psycopg.Connection[tuple[object, ...]]
+Conn = psycopg.Connection[tuple[Any, ...]]
 
 
-def test_publish_n_messages_gives_n_rows(ingest: IngestService, mosquitto: Mosquitto,
-                                         db: Conn) -> None:
+def test_publish_n_messages_gives_n_rows(
+    ingest: IngestService, mosquitto: Mosquitto, db: Conn
+) -> None:
     boards = [f"lc-b{i:02d}" for i in range(10)]
     batch = []
     for seq in range(1, 51):
@@ -37,13 +39,15 @@ def test_publish_n_messages_gives_n_rows(ingest: IngestService, mosquitto: Mosqu
     assert count(db, "dead_letters") == 0
     latest = db.execute(
         "SELECT seq, data->>'uptime_s' FROM board_latest"
-        " WHERE device_id = 'lc-b03' AND kind = 'heartbeat'").fetchone()
+        " WHERE device_id = 'lc-b03' AND kind = 'heartbeat'"
+    ).fetchone()
     assert latest == (50, "110")
     assert ingest.stats.acked == len(batch)
 
 
-def test_redelivered_message_is_stored_once(ingest: IngestService, mosquitto: Mosquitto,
-                                            db: Conn) -> None:
+def test_redelivered_message_is_stored_once(
+    ingest: IngestService, mosquitto: Mosquitto, db: Conn
+) -> None:
     one = m.heartbeat("lc-mlt-01", boot=3, seq=7)
     pub = Publisher(mosquitto.port)
     pub.publish_all([one, one])
@@ -54,8 +58,9 @@ def test_redelivered_message_is_stored_once(ingest: IngestService, mosquitto: Mo
     assert ingest.stats.duplicate_rows == 2
 
 
-def test_same_seq_in_a_new_boot_is_a_new_row(ingest: IngestService, mosquitto: Mosquitto,
-                                             db: Conn) -> None:
+def test_same_seq_in_a_new_boot_is_a_new_row(
+    ingest: IngestService, mosquitto: Mosquitto, db: Conn
+) -> None:
     pub = Publisher(mosquitto.port)
     pub.publish_all([m.heartbeat(boot=1, seq=1), m.heartbeat(boot=2, seq=1)])
     pub.close()
@@ -64,8 +69,9 @@ def test_same_seq_in_a_new_boot_is_a_new_row(ingest: IngestService, mosquitto: M
     assert latest == (2,)
 
 
-def test_older_message_does_not_overwrite_latest(ingest: IngestService, mosquitto: Mosquitto,
-                                                 db: Conn) -> None:
+def test_older_message_does_not_overwrite_latest(
+    ingest: IngestService, mosquitto: Mosquitto, db: Conn
+) -> None:
     pub = Publisher(mosquitto.port)
     pub.publish_all([m.heartbeat(seq=10)])
     wait_for(lambda: count(db, "telemetry_heartbeat") == 1, what="first row")
@@ -73,8 +79,7 @@ def test_older_message_does_not_overwrite_latest(ingest: IngestService, mosquitt
     pub.close()
     wait_for(lambda: count(db, "telemetry_heartbeat") == 2, what="replayed row")
     assert db.execute("SELECT seq FROM board_latest").fetchone() == (10,)
-    assert db.execute(
-        "SELECT replay FROM telemetry_heartbeat WHERE seq = 4").fetchone() == (True,)
+    assert db.execute("SELECT replay FROM telemetry_heartbeat WHERE seq = 4").fetchone() == (True,)
 
 
 def test_bad_messages_go_to_dead_letters_and_the_rest_is_stored(
@@ -103,7 +108,8 @@ def test_bad_messages_go_to_dead_letters_and_the_rest_is_stored(
         wait_for(lambda: service.stats.acked == len(stream), what="everything acknowledged")
     rows = db.execute(
         "SELECT reason, topic, device_id, payload, payload_size, detail"
-        " FROM dead_letters ORDER BY id").fetchall()
+        " FROM dead_letters ORDER BY id"
+    ).fetchall()
     assert sorted(r[0] for r in rows) == sorted(reason for _, _, reason in bad)
     by_reason = {r[0]: r for r in rows}
     assert by_reason["oversize"][4] == 3000
@@ -116,19 +122,23 @@ def test_bad_messages_go_to_dead_letters_and_the_rest_is_stored(
     assert service.stats.rejected["db_rejected"] == 1
 
 
-def test_dead_letter_payload_is_truncated(make_settings: Callable[..., Settings],
-                                          mosquitto: Mosquitto, db: Conn) -> None:
+def test_dead_letter_payload_is_truncated(
+    make_settings: Callable[..., Settings], mosquitto: Mosquitto, db: Conn
+) -> None:
     with running(make_settings(ingest_dead_letter_keep_bytes=100)) as service:
         pub = Publisher(mosquitto.port)
         pub.publish_all([("fleet/v1/lc-mlt-01/state", b"[" * 5000)])
         pub.close()
         wait_for(lambda: service.stats.acked == 1, what="ack")
     assert db.execute("SELECT length(payload), payload_size FROM dead_letters").fetchone() == (
-        100, 5000)
+        100,
+        5000,
+    )
 
 
-def test_mqtt_311_plain_subscription(make_settings: Callable[..., Settings],
-                                     mosquitto: Mosquitto, db: Conn) -> None:
+def test_mqtt_311_plain_subscription(
+    make_settings: Callable[..., Settings], mosquitto: Mosquitto, db: Conn
+) -> None:
     with running(make_settings(mqtt_protocol="3.1.1")) as service:
         assert not service.consumer.filters()[0].startswith("$share/")
         pub = Publisher(mosquitto.port)
@@ -137,8 +147,9 @@ def test_mqtt_311_plain_subscription(make_settings: Callable[..., Settings],
         wait_for(lambda: count(db, "telemetry_heartbeat") == 20, what="20 rows")
 
 
-def test_two_ingest_processes_share_the_load(make_settings: Callable[..., Settings],
-                                             mosquitto: Mosquitto, db: Conn) -> None:
+def test_two_ingest_processes_share_the_load(
+    make_settings: Callable[..., Settings], mosquitto: Mosquitto, db: Conn
+) -> None:
     with running(make_settings()) as one, running(make_settings()) as two:
         assert one.consumer.filters()[0].startswith("$share/fleet-ingest/")
         pub = Publisher(mosquitto.port)
