@@ -8,7 +8,6 @@ Publishers are `mosquitto_pub -l` processes (C, one device each) fed with
 lines stamped at the moment they are handed over, so the load generator
 leaves the two cores to the system under test; `--publisher paho` uses
 Python paho publishers instead (they use most of a core each here).
-
 PostgreSQL is the embedded one (durable: fsync on) unless
 FLEET_BENCH_DATABASE_URL names an existing server's admin URL.
 """
@@ -16,6 +15,7 @@ FLEET_BENCH_DATABASE_URL names an existing server's admin URL.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def publisher(index: int, port: int, count: int, devices: int, start: Any) -> None:
+def paho_publisher(index: int, port: int, count: int, devices: int, start: Any) -> None:
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{index}", protocol=mqtt.MQTTv311
     )
@@ -69,15 +70,14 @@ def publisher(index: int, port: int, count: int, devices: int, start: Any) -> No
         d = i % devices
         seq = i // devices + 1
         stamp = _now_iso()
-        payload = TEMPLATE % (names[d], seq, stamp, stamp, seq)
-        infos.append(client.publish(topics[d], payload, qos=1))
+        infos.append(client.publish(topics[d], TEMPLATE % (names[d], seq, stamp, stamp, seq), 1))
     for info in infos:
         info.wait_for_publish(120)
     client.disconnect()
     client.loop_stop()
 
 
-def c_publishers(port: int, count: int, k: int, rate: float, start: float) -> None:
+def c_publishers(port: int, count: int, k: int, rate: float, failures: list[int]) -> None:
     """Feed K mosquitto_pub processes, paced to ``rate`` msgs/s in total."""
     procs = [
         subprocess.Popen(
@@ -99,145 +99,151 @@ def c_publishers(port: int, count: int, k: int, rate: float, start: float) -> No
         )
         for i in range(k)
     ]
-    per = count // k
-    chunk = 50
-    time.sleep(max(0.0, start - time.time()))
-    t0 = time.time()
-    sent = 0
+    per, chunk, sent, t0 = count // k, 50, 0, time.time()
     for first in range(0, per, chunk):
         stamp = _now_iso()
         last = min(per, first + chunk)
         for i, proc in enumerate(procs):
-            lines = "".join(
-                TEMPLATE % (f"bench-{i:03d}", seq + 1, stamp, stamp, seq) + "\n"
-                for seq in range(first, last)
-            )
             assert proc.stdin is not None
-            proc.stdin.write(lines.encode())
+            proc.stdin.write(
+                "".join(
+                    TEMPLATE % (f"bench-{i:03d}", seq + 1, stamp, stamp, seq) + "\n"
+                    for seq in range(first, last)
+                ).encode()
+            )
             proc.stdin.flush()
         sent += (last - first) * k
-        if rate > 0:
-            ahead = sent / rate - (time.time() - t0)
-            if ahead > 0:
-                time.sleep(ahead)
+        if rate > 0 and (ahead := sent / rate - (time.time() - t0)) > 0:
+            time.sleep(ahead)
     for proc in procs:
         assert proc.stdin is not None
         proc.stdin.close()
-    for proc in procs:
-        proc.wait(120)
+    failures.extend(code for proc in procs if (code := proc.wait(300)) != 0)
 
 
-def run(args: argparse.Namespace) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
-    broker = Mosquitto(work / "mosquitto")
-    broker.start()
-    pg: EmbeddedPostgres | None = None
+@contextlib.contextmanager
+def database(work: Path) -> Iterator[tuple[str, str]]:
     admin = os.environ.get("FLEET_BENCH_DATABASE_URL")
+    pg = None
     if not admin:
         pg = EmbeddedPostgres(work / "pg", free_port(), durable=True)
         pg.initialise()
         pg.start()
         admin = pg.url()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS fleet_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE fleet_bench")
-    db_url = admin.rsplit("/", 1)[0] + "/fleet_bench"
-    migrate(db_url)
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS fleet_bench WITH (FORCE)")
+            conn.execute("CREATE DATABASE fleet_bench")
+        url = admin.rsplit("/", 1)[0] + "/fleet_bench"
+        migrate(url)
+        yield url, ("embedded PostgreSQL 18 (fsync on)" if pg else "FLEET_BENCH_DATABASE_URL")
+    finally:
+        if pg is not None:
+            pg.stop(mode="immediate")
 
-    env = dict(os.environ, FLEET_DATABASE_URL=db_url, FLEET_MQTT_URL=broker.url)
-    ingest_log = (work / "ingest.log").open("wb")
-    ingest_procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "fleet_server.cli", "--log-level", "WARNING", "ingest"],
-            cwd=REPO,
-            env=dict(env, FLEET_INGEST_CLIENT_ID=f"bench-ingest-{i}"),
-            stdout=ingest_log,
-            stderr=ingest_log,
-        )
-        for i in range(args.ingest)
-    ]
-    time.sleep(2.0)  # let ingest connect and subscribe before the clock starts
 
-    per = args.messages // args.publishers
-    total = per * args.publishers
-    pubs: list[mp.Process] = []
-    feeder: threading.Thread | None = None
-    if args.publisher == "paho":
+def _count(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
+    row = conn.execute("SELECT count(*) FROM telemetry_heartbeat").fetchone()
+    return int(row[0]) if row else 0
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
+    broker = Mosquitto(work / "mosquitto")
+    with contextlib.ExitStack() as stack:
+        broker.start()
+        stack.callback(broker.stop)
+        db_url, db_label = stack.enter_context(database(work))
+        env = dict(os.environ, FLEET_DATABASE_URL=db_url, FLEET_MQTT_URL=broker.url)
+        log = stack.enter_context((work / "ingest.log").open("wb"))
+        ingest = []
+        for i in range(args.ingest):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "fleet_server.cli", "--log-level", "WARNING", "ingest"],
+                cwd=REPO,
+                env=dict(env, FLEET_INGEST_CLIENT_ID=f"bench-ingest-{i}"),
+                stdout=log,
+                stderr=log,
+            )
+            stack.callback(proc.wait, 30)
+            stack.callback(proc.terminate)
+            ingest.append(proc)
+        time.sleep(2.0)  # ingest connected and subscribed before the clock starts
+
+        per = args.messages // args.publishers
+        total = per * args.publishers
+        failures: list[int] = []
         start = mp.Event()
-        pubs = [
-            mp.Process(target=publisher, args=(i, broker.port, per, args.devices, start))
-            for i in range(args.publishers)
-        ]
-        for p in pubs:
-            p.start()
-        time.sleep(1.0)  # publishers connected
-    else:
-        feeder = threading.Thread(
-            target=c_publishers,
-            args=(broker.port, total, args.publishers, args.rate, time.time() + 1.0),
-        )
-        feeder.start()
-        time.sleep(1.0)
-    watched = [psutil.Process(p.pid) for p in ingest_procs] + [psutil.Process(broker.proc.pid)]  # type: ignore[union-attr]
-    for w in watched:
-        w.cpu_percent(None)
-    t0 = time.time()
-    if args.publisher == "paho":
+        if args.publisher == "paho":
+            pubs = [
+                mp.Process(target=paho_publisher, args=(i, broker.port, per, args.devices, start))
+                for i in range(args.publishers)
+            ]
+            for p in pubs:
+                p.start()
+            time.sleep(1.0)  # connected
+            feeder = threading.Thread(target=lambda: [p.join() for p in pubs])
+        else:
+            feeder = threading.Thread(
+                target=c_publishers, args=(broker.port, total, args.publishers, args.rate, failures)
+            )
+        watched = {f"ingest{i}": psutil.Process(p.pid) for i, p in enumerate(ingest)}
+        watched["mosquitto"] = psutil.Process(broker.proc.pid)  # type: ignore[union-attr]
+        for proc in watched.values():
+            proc.cpu_percent(None)
+        t0 = time.time()
         start.set()
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        stored = 0
-        deadline = t0 + args.timeout
-        while stored < total and time.time() < deadline:
-            time.sleep(0.2)
-            stored = conn.execute("SELECT count(*) FROM telemetry_heartbeat").fetchone()[0]  # type: ignore[index]
-        elapsed_wall = time.time() - t0
-        cpu = {f"ingest{i}": watched[i].cpu_percent(None) for i in range(args.ingest)}
-        cpu["mosquitto"] = watched[-1].cpu_percent(None)
-        row = conn.execute(
-            """SELECT count(*), min(sent_at), max(stored_at),
-                      percentile_cont(0.5) WITHIN GROUP (ORDER BY stored_at - sent_at),
-                      percentile_cont(0.99) WITHIN GROUP (ORDER BY stored_at - sent_at),
-                      count(DISTINCT (device_id, seq))
-                 FROM telemetry_heartbeat"""
-        ).fetchone()
-        dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]  # type: ignore[index]
-    for p in pubs:
-        p.join(30)
-    if feeder is not None:
-        feeder.join(60)
-    for proc in ingest_procs:
-        proc.terminate()
-        proc.wait(30)
-    broker.stop()
-    if pg is not None:
-        pg.stop()
+        feeder.start()
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            stored, last_change, last_stored = 0, time.time(), -1
+            while stored < total and time.time() - t0 < args.timeout:
+                time.sleep(0.2)
+                stored = _count(conn)
+                if stored != last_stored:
+                    last_stored, last_change = stored, time.time()
+                elif not feeder.is_alive() and time.time() - last_change > 15:
+                    break  # publishers done and nothing moves any more
+            wall = time.time() - t0
+            cpu = {name: proc.cpu_percent(None) for name, proc in watched.items()}
+            feeder.join(60)
+            row = conn.execute(
+                """SELECT count(*), min(sent_at), max(stored_at),
+                          percentile_cont(0.5) WITHIN GROUP (ORDER BY stored_at - sent_at),
+                          percentile_cont(0.99) WITHIN GROUP (ORDER BY stored_at - sent_at),
+                          count(DISTINCT (device_id, seq))
+                     FROM telemetry_heartbeat"""
+            ).fetchone()
+            dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
     assert row is not None
-    count, first_sent, last_stored, p50, p99, distinct = row
-    span = (last_stored - first_sent).total_seconds()
+    assert dead is not None
+    count, first_sent, last_stored_at, p50, p99, distinct = row
+    span = (last_stored_at - first_sent).total_seconds() if count else 0
     return {
         "messages": total,
         "publishers": f"{args.publishers} x {args.publisher}",
+        "publisher_failures": failures,
         "offered_rate": args.rate or "unlimited",
         "ingest_processes": args.ingest,
         "stored_rows": count,
-        "distinct": distinct,
         "lost": total - distinct,
-        "dead_letters": dead,
+        "dead_letters": dead[0],
         "seconds_first_publish_to_last_commit": round(span, 2),
-        "msgs_per_s": round(total / span, 0) if span > 0 else None,
-        "latency_p50_ms": round(p50.total_seconds() * 1000, 1),
-        "latency_p99_ms": round(p99.total_seconds() * 1000, 1),
-        "wall_seconds": round(elapsed_wall, 1),
+        "msgs_per_s": round(total / span) if span > 0 else None,
+        "latency_p50_ms": round(p50.total_seconds() * 1000, 1) if p50 else None,
+        "latency_p99_ms": round(p99.total_seconds() * 1000, 1) if p99 else None,
+        "wall_seconds": round(wall, 1),
         "cpu_percent_of_one_core": cpu,
-        "machine": f"{platform.node()} {platform.machine()} {psutil.cpu_count()} cores "
-        f"{round(psutil.virtual_memory().total / 2**30)} GiB, Python "
-        f"{platform.python_version()}",
-        "database": "embedded PostgreSQL (fsync on)" if pg else "FLEET_BENCH_DATABASE_URL",
+        "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
+        f"{round(psutil.virtual_memory().total / 2**30)} GiB, "
+        f"Python {platform.python_version()}",
+        "database": db_label,
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=300_000)
     parser.add_argument("--publishers", type=int, default=4)
     parser.add_argument("--publisher", choices=["mosquitto_pub", "paho"], default="mosquitto_pub")
@@ -247,11 +253,10 @@ def main() -> None:
         default=0,
         help="offered msgs/s in total (mosquitto_pub only; 0 = unlimited)",
     )
-    parser.add_argument("--devices", type=int, default=500, help="devices per publisher")
+    parser.add_argument("--devices", type=int, default=500, help="devices per paho publisher")
     parser.add_argument("--ingest", type=int, default=1, help="ingest processes")
-    parser.add_argument("--timeout", type=float, default=300)
-    result = run(parser.parse_args())
-    print(json.dumps(result, indent=2, default=str))
+    parser.add_argument("--timeout", type=float, default=600)
+    print(json.dumps(run(parser.parse_args()), indent=2, default=str))
 
 
 if __name__ == "__main__":
