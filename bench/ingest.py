@@ -77,8 +77,13 @@ def paho_publisher(index: int, port: int, count: int, devices: int, start: Any) 
     client.loop_stop()
 
 
-def c_publishers(port: int, count: int, k: int, rate: float, failures: list[int]) -> None:
-    """Feed K mosquitto_pub processes, paced to ``rate`` msgs/s in total."""
+def c_publishers(
+    port: int, count: int, k: int, rate: float, *, failures: list[int], done: threading.Event
+) -> None:
+    """Feed K mosquitto_pub processes, paced to ``rate`` msgs/s in total.
+
+    Their stdin stays open until ``done``: mosquitto_pub 2.0 may exit on EOF
+    before its queued messages are all sent."""
     procs = [
         subprocess.Popen(
             [
@@ -115,10 +120,16 @@ def c_publishers(port: int, count: int, k: int, rate: float, failures: list[int]
         sent += (last - first) * k
         if rate > 0 and (ahead := sent / rate - (time.time() - t0)) > 0:
             time.sleep(ahead)
+    done.wait()
     for proc in procs:
         assert proc.stdin is not None
         proc.stdin.close()
     failures.extend(code for proc in procs if (code := proc.wait(300)) != 0)
+
+
+def _join_all(processes: list[mp.Process]) -> None:
+    for process in processes:
+        process.join()
 
 
 @contextlib.contextmanager
@@ -173,6 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         per = args.messages // args.publishers
         total = per * args.publishers
         failures: list[int] = []
+        measured = threading.Event()
         start = mp.Event()
         if args.publisher == "paho":
             pubs = [
@@ -182,15 +194,17 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             for p in pubs:
                 p.start()
             time.sleep(1.0)  # connected
-            feeder = threading.Thread(target=lambda: [p.join() for p in pubs])
+            feeder = threading.Thread(target=_join_all, args=(pubs,))
         else:
             feeder = threading.Thread(
-                target=c_publishers, args=(broker.port, total, args.publishers, args.rate, failures)
+                target=c_publishers,
+                args=(broker.port, total, args.publishers, args.rate),
+                kwargs={"failures": failures, "done": measured},
             )
         watched = {f"ingest{i}": psutil.Process(p.pid) for i, p in enumerate(ingest)}
         watched["mosquitto"] = psutil.Process(broker.proc.pid)  # type: ignore[union-attr]
-        for proc in watched.values():
-            proc.cpu_percent(None)
+        for watched_proc in watched.values():
+            watched_proc.cpu_percent(None)
         t0 = time.time()
         start.set()
         feeder.start()
@@ -201,10 +215,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 stored = _count(conn)
                 if stored != last_stored:
                     last_stored, last_change = stored, time.time()
-                elif not feeder.is_alive() and time.time() - last_change > 15:
-                    break  # publishers done and nothing moves any more
+                elif time.time() - last_change > 15:
+                    break  # nothing moves any more
             wall = time.time() - t0
-            cpu = {name: proc.cpu_percent(None) for name, proc in watched.items()}
+            cpu = {name: w.cpu_percent(None) for name, w in watched.items()}
+            measured.set()
             feeder.join(60)
             row = conn.execute(
                 """SELECT count(*), min(sent_at), max(stored_at),

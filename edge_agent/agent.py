@@ -1,0 +1,379 @@
+"""The agent's main loop: collect on schedule, spool, publish, answer commands.
+
+One main thread owns the spool and the collectors; the MQTT thread only
+hands over acknowledgements and incoming commands (then sets ``wake``).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+import fleet_protocol as fp
+from edge_agent import __version__
+from edge_agent.collectors import build_collectors
+from edge_agent.collectors.base import Collector
+from edge_agent.commands import CommandProcessor, Outcome, merge_config
+from edge_agent.config import AgentConfig
+from edge_agent.errors import CollectorError, NotPresent
+from edge_agent.sdnotify import notify
+from edge_agent.session import Session
+from edge_agent.simulation import SimulatedBoard
+from edge_agent.spool import PRIORITY_KEEP, PRIORITY_TELEMETRY, Spool
+
+log = logging.getLogger(__name__)
+
+_EXPIRE_EVERY_S = 600.0
+_MAX_SLEEP_S = 1.0
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        sim: SimulatedBoard | None = None,
+        collectors: dict[fp.TelemetryKind, Collector] | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.sim = sim
+        self._clock = clock
+        self._monotonic = monotonic
+        self.spool = Spool(
+            config.spool_path,
+            max_bytes=config.spool.max_bytes,
+            max_age_s=config.spool.max_age_days * 86_400,
+            clock=clock,
+        )
+        self.boot = self.spool.start_boot()
+        self.collectors = collectors if collectors is not None else build_collectors(config, sim)
+        self.wake = threading.Event()
+        self._inbox: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=1000)
+        self.session = Session(
+            config,
+            boot=self.boot,
+            next_seq=self.spool.next_seq,
+            on_message=self._receive,
+            wake=self.wake,
+            heartbeat_interval=lambda: self.config.intervals.heartbeat,
+        )
+        self.commands = CommandProcessor(self)
+        self.inflight: dict[int, int] = {}  # paho mid -> spool row id
+        self._cursor = 0  # last spool row handed to paho
+        self._seen_connects = 0
+        self._connected_wall = 0.0
+        self._started = monotonic()
+        start = monotonic()
+        self._due: dict[fp.TelemetryKind, float] = dict.fromkeys(self.collectors, start)
+        self._failing: dict[fp.TelemetryKind, str] = {}
+        self._absent: set[fp.TelemetryKind] = set()
+        self._next_expire = start + _EXPIRE_EVERY_S
+        self.config_version = -1
+        self.published = 0
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        log.info(
+            "edge agent %s starting as %s (boot %d)", __version__, self.config.device_id, self.boot
+        )
+        self.session.start()
+        self.emit_event(
+            "agent_started",
+            "info",
+            f"agent {__version__} started",
+            {"boot": self.boot, "simulated": self.sim is not None},
+        )
+        notify("READY=1")
+        try:
+            while not stop.is_set():
+                self.step()
+                notify("WATCHDOG=1")  # only while the loop makes progress
+                self.wake.wait(self._sleep_time())
+                self.wake.clear()
+        finally:
+            notify("STOPPING=1")
+            self.close()
+
+    def step(self) -> None:
+        """One turn of the loop (tests call it directly)."""
+        self._take_acks()
+        self._take_inbox()
+        if not (self.sim is not None and self.sim.heartbeat_frozen):
+            self._collect_due()
+        self._dispatch()
+        now = self._monotonic()
+        if now >= self._next_expire:
+            self._next_expire = now + _EXPIRE_EVERY_S
+            self.spool.expire()
+
+    def close(self) -> None:
+        self._take_acks()
+        self.session.stop()
+        self._take_acks()
+        for collector in self.collectors.values():
+            collector.close()
+        self.spool.close()
+
+    def _sleep_time(self) -> float:
+        if not self._due:
+            return _MAX_SLEEP_S
+        return max(0.0, min(_MAX_SLEEP_S, min(self._due.values()) - self._monotonic()))
+
+    def uptime_s(self) -> int:
+        return int(self._monotonic() - self._started)
+
+    # -- collecting -------------------------------------------------------------------
+    def _collect_due(self) -> None:
+        now = self._monotonic()
+        for kind, due in list(self._due.items()):
+            if now >= due:
+                interval = getattr(self.config.intervals, kind.value)
+                # Keep the schedule's phase, but never fire a burst after a stall.
+                self._due[kind] = max(due + interval, now + interval / 2)
+                self.collect(kind)
+
+    def collect(self, kind: fp.TelemetryKind) -> bool:
+        collector = self.collectors[kind]
+        if self.sim is not None:
+            self.sim.advance()
+        try:
+            data = collector.collect()
+        except NotPresent as exc:
+            if kind not in self._absent:
+                log.info("%s: not present on this board (%s)", kind.value, exc)
+                self._absent.add(kind)
+            self._due.pop(kind, None)
+            return False
+        except CollectorError as exc:
+            self._collector_failed(kind, str(exc))
+            return False
+        if kind in self._failing:
+            del self._failing[kind]
+            log.info("%s collector works again", kind.value)
+            self.emit_event(
+                "collector_recovered",
+                "info",
+                f"{kind.value} readings are back",
+                {"kind": kind.value},
+            )
+        if kind is fp.TelemetryKind.HEARTBEAT:
+            stats = self.spool.stats()
+            data = data.model_copy(
+                update={"spool_pending": stats.pending, "spool_dropped": self.spool.dropped_total}
+            )
+        self.spool_message(
+            fp.TELEMETRY_MODELS[kind],
+            fp.telemetry_topic(self.config.device_id, kind),
+            data,
+            PRIORITY_TELEMETRY,
+        )
+        return True
+
+    def _collector_failed(self, kind: fp.TelemetryKind, error: str) -> None:
+        if self._failing.get(kind) != error:
+            log.warning("%s collector failed: %s", kind.value, error)
+            if kind not in self._failing:
+                self.emit_event(
+                    "collector_failed",
+                    "warning",
+                    f"{kind.value} readings failed",
+                    {"kind": kind.value, "error": error[:200]},
+                )
+            self._failing[kind] = error
+
+    def collect_now(self, kinds: list[str] | None) -> list[str]:
+        wanted = [fp.TelemetryKind(k) for k in kinds] if kinds else list(self._due)
+        return [kind.value for kind in wanted if kind in self.collectors and self.collect(kind)]
+
+    # -- spooling ---------------------------------------------------------------------
+    def spool_message(self, model: type[Any], topic: str, data: BaseModel, priority: int) -> int:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        device, boot = self.config.device_id, self.boot
+
+        def make(seq: int) -> bytes:
+            return fp.encode(
+                model(
+                    schema_version=1,
+                    device_id=device,
+                    boot=boot,
+                    seq=seq,
+                    measured_at=now,
+                    sent_at=now,
+                    replay=False,
+                    data=data,
+                )
+            )
+
+        seq = self.spool.add(topic, make, priority)
+        self.wake.set()
+        return seq
+
+    def emit_event(
+        self, event_type: str, severity: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        data = fp.EventData(
+            type=event_type,
+            severity=severity,  # type: ignore[arg-type]
+            message=message,
+            details=details or {},
+        )
+        self.spool_message(
+            fp.EventMessage, fp.event_topic(self.config.device_id, event_type), data, PRIORITY_KEEP
+        )
+
+    # -- publishing -------------------------------------------------------------------
+    def _take_acks(self) -> None:
+        done: list[int] = []
+        while self.session.acked:
+            row_id = self.inflight.pop(self.session.acked.popleft(), None)
+            if row_id is not None:
+                done.append(row_id)
+        if done:
+            self.spool.acknowledge(done)
+            self.published += len(done)
+
+    def _dispatch(self) -> None:
+        session = self.session
+        if not session.ready.is_set():
+            return
+        if session.connects != self._seen_connects:
+            self._seen_connects = session.connects
+            self._connected_wall = self._clock()
+        window = self.config.spool.inflight
+        while (room := window - len(self.inflight)) > 0:
+            rows = self.spool.pending(after_id=self._cursor, limit=room)
+            if not rows:
+                return
+            for row in rows:
+                payload = row.payload
+                if row.created_at < self._connected_wall:
+                    payload = self._as_replay(row.topic, payload)
+                mid = session.publish(row.topic, payload)
+                if mid is None:
+                    return
+                self.inflight[mid] = row.id
+                self._cursor = row.id
+
+    def _as_replay(self, topic: str, payload: bytes) -> bytes:
+        """Mark a message that waited in the spool across an outage as replay."""
+        message = fp.decode(topic, payload)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        return fp.encode(message.model_copy(update={"replay": True, "sent_at": now}))
+
+    # -- commands ---------------------------------------------------------------------
+    def _receive(self, topic: str, payload: bytes) -> None:
+        """MQTT thread: queue for the main thread."""
+        self._inbox.append((topic, payload))
+
+    def _take_inbox(self) -> None:
+        while self._inbox:
+            topic, payload = self._inbox.popleft()
+            try:
+                message = fp.decode(topic, payload)
+            except fp.ProtocolError as exc:
+                self._answer_undecodable(topic, payload, exc)
+                continue
+            if isinstance(message, fp.CommandRequest):
+                self._handle_command(message)
+            elif isinstance(message, fp.ConfigDesired):
+                self._handle_desired(message)
+
+    def _handle_command(self, request: fp.CommandRequest) -> None:
+        if self.spool.command_seen(request.request_id):
+            log.info("command %s already answered; ignoring the duplicate", request.request_id)
+            return
+        outcome = self.commands.execute(request)
+        self._answer(request.request_id, request.command, outcome)
+
+    def _answer(self, request_id: str, command: str, outcome: Outcome) -> None:
+        data = fp.CommandResultData(
+            request_id=request_id,
+            command=command,
+            status=outcome.status,  # type: ignore[arg-type]
+            output=outcome.output,
+            error=outcome.error,
+        )
+        self.spool_message(
+            fp.CommandResultMessage,
+            fp.command_result_topic(self.config.device_id),
+            data,
+            PRIORITY_KEEP,
+        )
+        self.spool.remember_command(request_id)
+
+    def _answer_undecodable(self, topic: str, payload: bytes, exc: fp.ProtocolError) -> None:
+        log.warning("bad command on %s: %s", topic[:120], exc)
+        try:
+            doc = json.loads(payload)
+            request_id = str(doc["request_id"])
+            parsed = fp.parse_topic(topic)
+        except (ValueError, KeyError, TypeError, fp.ProtocolError):
+            return  # nothing to correlate an answer with
+        if parsed.channel is not fp.Channel.CMD or parsed.name is None:
+            return
+        try:
+            self._answer(request_id, parsed.name, Outcome("rejected", error=str(exc)[:500]))
+        except (ValueError, fp.ProtocolError):
+            log.warning("cannot answer command with request id %r", request_id[:80])
+
+    def _handle_desired(self, desired: fp.ConfigDesired) -> None:
+        if desired.version <= self.config_version:
+            return
+        error: str | None = None
+        try:
+            self.apply_config(merge_config(self.config, dict(desired.config)))
+        except ValueError as exc:
+            error = str(exc)[:500]
+        self.config_version = desired.version
+        data = fp.ConfigReportedData(
+            version=desired.version, applied=error is None, error=error, config=dict(desired.config)
+        )
+        self.spool_message(
+            fp.ConfigReportedMessage,
+            fp.config_reported_topic(self.config.device_id),
+            data,
+            PRIORITY_KEEP,
+        )
+
+    # -- effects the commands ask for -------------------------------------------------
+    def apply_config(self, config: AgentConfig) -> None:
+        self.config = config
+        self.spool.max_bytes = config.spool.max_bytes
+        self.spool.max_age_s = config.spool.max_age_days * 86_400
+        logging.getLogger("edge_agent").setLevel(config.log_level)
+        if self.sim is None:
+            for collector in self.collectors.values():
+                collector.close()
+            self.collectors = build_collectors(config, None)
+        now = self._monotonic()
+        self._due = {kind: now for kind in self.collectors if kind not in self._absent}
+        log.info("configuration applied")
+
+    def restart_player(self) -> str:
+        if self.sim is not None:
+            self.sim.player_running = True
+            self.sim.screen_on = True
+            return "simulated player restarted"
+        unit = self.config.display.player_unit
+        if not unit:
+            raise RuntimeError("no display.player_unit configured")
+        subprocess.run(["systemctl", "restart", unit], check=True, timeout=60, capture_output=True)
+        return f"restarted {unit}"
+
+    def reboot(self) -> str:
+        if self.sim is not None:
+            return "simulated reboot (nothing rebooted)"
+        # Delay so the answer can still leave the board.
+        subprocess.Popen(["sh", "-c", "sleep 10 && systemctl reboot"])
+        return "rebooting in 10 s"

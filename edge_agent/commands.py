@@ -1,0 +1,145 @@
+"""Commands from the server (``cmd/<name>``) and desired configuration.
+
+Each command carries a request id and is answered once on ``cmd_result``
+(answers go through the spool, so they survive a lost link). A command whose
+``expires_at`` has passed is answered ``expired`` and never executed: a
+reboot queued for a board that was offline for a day must not fire when it
+returns. Unknown commands and bad arguments are answered ``rejected``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import JsonValue, ValidationError
+
+import fleet_protocol as fp
+from edge_agent.config import AgentConfig
+
+log = logging.getLogger(__name__)
+
+#: Configuration sections the server may change remotely (never identity or
+#: broker settings: a bad value there would cut the board off for good).
+REMOTE_KEYS = frozenset({"intervals", "network", "spool", "log_level", "display"})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str  # ok | error | rejected | expired
+    output: dict[str, JsonValue] | None = None
+    error: str | None = None
+
+
+class CommandHost(Protocol):
+    """What commands need from the agent."""
+
+    config: AgentConfig
+    boot: int
+
+    def collect_now(self, kinds: list[str] | None) -> list[str]: ...
+    def restart_player(self) -> str: ...
+    def reboot(self) -> str: ...
+    def apply_config(self, config: AgentConfig) -> None: ...
+    def uptime_s(self) -> int: ...
+
+
+def merge_config(current: AgentConfig, changes: dict[str, Any]) -> AgentConfig:
+    """Validate ``changes`` (remote-editable sections only) against the config."""
+    bad = sorted(set(changes) - REMOTE_KEYS)
+    if bad:
+        raise ValueError(f"keys not changeable remotely: {', '.join(bad)}")
+    merged = current.model_dump()
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    try:
+        return AgentConfig.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}") from None
+
+
+class CommandProcessor:
+    def __init__(self, host: CommandHost, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.host = host
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._handlers: dict[str, Callable[[dict[str, JsonValue]], Outcome]] = {
+            "ping": self._ping,
+            "collect_now": self._collect_now,
+            "restart_player": self._restart_player,
+            "reboot": self._reboot,
+            "set_config": self._set_config,
+        }
+
+    def execute(self, request: fp.CommandRequest) -> Outcome:
+        if request.expires_at is not None and request.expires_at <= self._clock():
+            log.info(
+                "command %s (%s) expired at %s: not executed",
+                request.command,
+                request.request_id,
+                request.expires_at.isoformat(),
+            )
+            return Outcome("expired", error=f"expired at {request.expires_at.isoformat()}")
+        handler = self._handlers.get(request.command)
+        if handler is None:
+            return Outcome("rejected", error=f"unknown command {request.command!r}")
+        try:
+            return handler(request.args)
+        except Exception as exc:  # one failing command never stops the agent
+            log.exception("command %s failed", request.command)
+            return Outcome("error", error=f"{type(exc).__name__}: {exc}"[:500])
+
+    # -- handlers ---------------------------------------------------------------------
+    def _ping(self, args: dict[str, JsonValue]) -> Outcome:
+        if args:
+            return Outcome("rejected", error=f"ping takes no arguments, got {sorted(args)}")
+        return Outcome(
+            "ok", {"pong": True, "boot": self.host.boot, "uptime_s": self.host.uptime_s()}
+        )
+
+    def _collect_now(self, args: dict[str, JsonValue]) -> Outcome:
+        kinds = args.get("kinds")
+        extra = set(args) - {"kinds"}
+        if extra:
+            return Outcome("rejected", error=f"unknown arguments {sorted(extra)}")
+        if kinds is not None:
+            valid = {k.value for k in fp.TelemetryKind}
+            if not isinstance(kinds, list) or not all(
+                isinstance(k, str) and k in valid for k in kinds
+            ):
+                return Outcome(
+                    "rejected", error=f"kinds must be a list of {', '.join(sorted(valid))}"
+                )
+        done = self.host.collect_now(kinds)  # type: ignore[arg-type]
+        return Outcome("ok", {"collected": list(done)})
+
+    def _restart_player(self, args: dict[str, JsonValue]) -> Outcome:
+        if args:
+            return Outcome("rejected", error="restart_player takes no arguments")
+        return Outcome("ok", {"detail": self.host.restart_player()})
+
+    def _reboot(self, args: dict[str, JsonValue]) -> Outcome:
+        if args.get("confirm") is not True:
+            return Outcome("rejected", error='reboot needs {"confirm": true}')
+        if not self.host.config.allow_reboot:
+            return Outcome("rejected", error="reboot is disabled on this board (allow_reboot)")
+        return Outcome("ok", {"detail": self.host.reboot()})
+
+    def _set_config(self, args: dict[str, JsonValue]) -> Outcome:
+        changes = args.get("config")
+        if not isinstance(changes, dict) or set(args) - {"config"}:
+            return Outcome("rejected", error='set_config takes {"config": {...}} only')
+        try:
+            merged = merge_config(self.host.config, changes)
+        except ValueError as exc:
+            return Outcome("rejected", error=str(exc))
+        self.host.apply_config(merged)
+        return Outcome("ok", {"applied": json.loads(json.dumps(changes))})

@@ -1,0 +1,173 @@
+"""Agent configuration: one TOML file, every key overridable by environment.
+
+Precedence: keyword arguments (tests) > ``FLEET_AGENT_*`` environment
+variables > the TOML file > defaults. Nested keys use ``__`` in the
+environment: ``FLEET_AGENT_INTERVALS__HEARTBEAT=15``. Unknown keys are
+errors: the agent refuses to start rather than guessing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from edge_agent.errors import ConfigError
+from fleet_protocol.topics import DEVICE_ID_PATTERN
+
+DEFAULT_PATH = Path("/etc/fleet/agent.toml")
+_toml_path: ContextVar[Path | None] = ContextVar("_toml_path", default=None)
+
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Intervals(_Section):
+    """Seconds between readings of each collector."""
+
+    heartbeat: Seconds = 30
+    power: Seconds = 60
+    network: Seconds = 60
+    camera: Seconds = 60
+    display: Seconds = 30
+
+
+class SpoolConfig(_Section):
+    # 7 days of default-rate telemetry is ~60,000 messages of ≤ 1 KiB: 100 MB
+    # leaves room for a busier configuration.
+    max_bytes: int = Field(default=100_000_000, ge=1_000_000)
+    max_age_days: float = Field(default=30, gt=0)
+    inflight: int = Field(default=100, ge=1, le=10_000)
+
+
+class PowerConfig(_Section):
+    ups: str | None = Field(default=None, description="NUT target for upsc, e.g. ups@localhost")
+    power_supply_path: Path = Path("/sys/class/power_supply")
+
+
+class NetworkConfig(_Section):
+    targets: list[str] = Field(default_factory=list, max_length=8)
+    interface: str | None = None
+    lte: bool = True
+    timeout_s: Seconds = 2.0
+
+
+class CameraConfig(_Section):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+    host: str
+    rtsp_port: int = Field(default=554, ge=1, le=65535)
+    rtsp_path: str = "/"
+    username: str | None = None
+    password: SecretStr | None = None
+    onvif_port: int | None = Field(default=None, ge=1, le=65535)
+    timeout_s: Seconds = 3.0
+
+
+class DisplayConfig(_Section):
+    status_file: Path | None = Path("/run/signage/status.json")
+    status_url: str | None = None
+    process_name: str | None = "signage-player"
+    player_unit: str | None = Field(default=None, description="systemd unit to restart")
+
+
+class AgentConfig(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FLEET_AGENT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    device_id: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    credentials_file: Path | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    spool_path: Path = Path("/var/lib/fleet/spool.db")
+    simulate: bool = False
+    allow_reboot: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    keepalive_s: int = Field(default=30, ge=5, le=600)
+    intervals: Intervals = Field(default_factory=Intervals)
+    spool: SpoolConfig = Field(default_factory=SpoolConfig)
+    power: PowerConfig = Field(default_factory=PowerConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    cameras: list[CameraConfig] = Field(default_factory=list, max_length=16)
+    display: DisplayConfig = Field(default_factory=DisplayConfig)
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("must start with mqtt:// or mqtts://")
+        return value
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_cameras(cls, value: list[CameraConfig]) -> list[CameraConfig]:
+        ids = [c.id for c in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("camera ids must be unique")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _toml_path.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def password(self) -> str | None:
+        """The MQTT password from ``credentials_file`` (one line), if any."""
+        if self.credentials_file is None:
+            return None
+        try:
+            return self.credentials_file.read_text().strip() or None
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read credentials_file {self.credentials_file}: {exc}"
+            ) from exc
+
+
+def load_config(path: Path | None = None, **overrides: Any) -> AgentConfig:
+    """Read and validate the configuration, or raise ConfigError naming the key."""
+    source = path
+    if source is not None and not source.exists():
+        raise ConfigError(f"configuration file {source} does not exist")
+    if source is not None:
+        try:
+            tomllib.loads(source.read_text())
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    token = _toml_path.set(source)
+    try:
+        return AgentConfig(**overrides)
+    except ValidationError as exc:
+        where = str(source) if source else "environment"
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigError(f"{where}: {problems}") from None
+    finally:
+        _toml_path.reset(token)
