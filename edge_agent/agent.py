@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 import fleet_protocol as fp
 from edge_agent import __version__
-from edge_agent.collectors import build_collectors
 from edge_agent.collectors.base import Collector
 from edge_agent.commands import CommandProcessor, Outcome, merge_config
 from edge_agent.config import AgentConfig
@@ -57,7 +56,7 @@ class Agent:
             clock=clock,
         )
         self.boot = self.spool.start_boot()
-        self.collectors = collectors if collectors is not None else build_collectors(config, sim)
+        self.collectors = collectors if collectors is not None else _build(config, sim)
         self.wake = threading.Event()
         self._inbox: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=1000)
         self.session = Session(
@@ -355,7 +354,7 @@ class Agent:
         if self.sim is None:
             for collector in self.collectors.values():
                 collector.close()
-            self.collectors = build_collectors(config, None)
+            self.collectors = _build(config, None)
         now = self._monotonic()
         self._due = {kind: now for kind in self.collectors if kind not in self._absent}
         log.info("configuration applied")
@@ -377,3 +376,9 @@ class Agent:
         # Delay so the answer can still leave the board.
         subprocess.Popen(["sh", "-c", "sleep 10 && systemctl reboot"])
         return "rebooting in 10 s"
+
+
+def _build(config: AgentConfig, sim: SimulatedBoard | None) -> dict[fp.TelemetryKind, Collector]:
+    from edge_agent.collectors import build_collectors  # noqa: PLC0415 - heavy, optional
+
+    return build_collectors(config, sim)

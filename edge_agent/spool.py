@@ -91,6 +91,9 @@ class Spool:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # Keep the WAL small: checkpoint every ~1 MiB and truncate it after.
+            self._db.execute("PRAGMA wal_autocheckpoint=256")
+            self._db.execute("PRAGMA journal_size_limit=2097152")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise SpoolError(f"cannot open spool {path}: {exc}") from exc
@@ -98,6 +101,7 @@ class Spool:
         self._bytes = int(row[0])
         self._seq = self._get("seq", 0)
         self._dropped = self._get("dropped_total", 0)
+        self._last_drop_log = float("-inf")
 
     # -- counters ---------------------------------------------------------------------
     def _get(self, key: str, default: int) -> int:
@@ -158,15 +162,18 @@ class Spool:
         return seq
 
     def _drop_oldest_telemetry(self) -> None:
+        """Free down to 95 % of the bound, so a full spool does not drop on
+        every single write; log at most once a minute."""
         dropped = 0
-        while self._bytes > self.max_bytes:
+        target = int(self.max_bytes * 0.95)
+        while self._bytes > target:
             rows = self._db.execute(
                 "SELECT id, size FROM outbox WHERE priority = ? ORDER BY id LIMIT 256",
                 (PRIORITY_TELEMETRY,),
             ).fetchall()
             if not rows:
                 break  # only state/events left: those are never dropped
-            excess = self._bytes - self.max_bytes
+            excess = self._bytes - target
             chosen: list[int] = []
             freed = 0
             for row_id, size in rows:
@@ -180,9 +187,14 @@ class Spool:
         if dropped:
             self._dropped += dropped
             self._put("dropped_total", self._dropped)
-            log.warning(
-                "spool full (%d bytes max): dropped %d oldest samples", self.max_bytes, dropped
-            )
+            now = self._clock()
+            if now - self._last_drop_log >= 60:
+                self._last_drop_log = now
+                log.warning(
+                    "spool full (%d bytes max): dropping the oldest samples, %d so far",
+                    self.max_bytes,
+                    self._dropped,
+                )
 
     def expire(self) -> int:
         """Drop telemetry older than max_age; return how many."""

@@ -1,0 +1,148 @@
+"""The agent against a real Mosquitto: birth, will, clean shutdown, reconnect,
+offline spooling and replay."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+from edge_agent.agent import Agent
+from edge_agent.config import AgentConfig
+from tests.agent.conftest import fake_collectors, running
+from tests.support.mosquitto import Mosquitto
+from tests.support.subscriber import Received, Subscriber
+from tests.support.wait import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def states(messages: list[Received]) -> list[tuple[str, int, int]]:
+    return [
+        (m.doc["data"]["status"], m.doc["boot"], m.doc["seq"])
+        for m in messages
+        if m.topic.endswith("/state")
+    ]
+
+
+def has_state(messages: list[Received], status: str, boot: int) -> bool:
+    return any(s[:2] == (status, boot) for s in states(messages))
+
+
+def test_birth_then_clean_offline(
+    make_config: Callable[..., AgentConfig], mosquitto: Mosquitto
+) -> None:
+    sub = Subscriber(mosquitto.port)
+    agent = Agent(make_config(), collectors=fake_collectors())
+    with running(agent):
+        sub.wait_for(lambda ms: has_state(ms, "online", 1), what="birth")
+        sub.wait_for(
+            lambda ms: any(m.topic.endswith("/telemetry/heartbeat") for m in ms),
+            what="first heartbeat",
+        )
+    msgs = sub.wait_for(lambda ms: any(s[0] == "offline" for s in states(ms)), what="offline")
+    assert [s[0] for s in states(msgs)] == ["online", "offline"]
+    birth = next(m for m in msgs if m.topic.endswith("/state"))
+    assert birth.doc["data"]["heartbeat_interval_s"] == 30
+    sub.close()
+    # the retained state a newcomer sees is the clean offline
+    late = Subscriber(mosquitto.port, "fleet/v1/lc-mlt-01/state", client_id="late")
+    retained = late.wait_for(lambda ms: len(ms) == 1, what="retained state")
+    assert retained[0].retain
+    assert retained[0].doc["data"]["status"] == "offline"
+    late.close()
+
+
+AGENT_SCRIPT = """
+import sys, threading
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from edge_agent.agent import Agent
+from edge_agent.config import load_config
+from tests.agent.conftest import fake_collectors
+config = load_config(None, device_id="lc-mlt-01", mqtt_url={url!r},
+                     spool_path=Path({spool!r}), keepalive_s=5,
+                     intervals={{"heartbeat": {interval}, "power": 60}})
+Agent(config, collectors=fake_collectors()).run(threading.Event())
+"""
+
+
+def start_agent_process(
+    tmp_path: Path, mosquitto: Mosquitto, interval: float = 30
+) -> subprocess.Popen[bytes]:
+    script = AGENT_SCRIPT.format(
+        repo=str(REPO), url=mosquitto.url, spool=str(tmp_path / "spool.db"), interval=interval
+    )
+    log = (tmp_path / "agent.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script)], cwd=REPO, stdout=log, stderr=log
+    )
+
+
+def test_last_will_on_kill_9_carries_the_boot_counter(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    sub = Subscriber(mosquitto.port)
+    proc = start_agent_process(tmp_path, mosquitto)
+    try:
+        sub.wait_for(lambda ms: has_state(ms, "online", 1), what="birth of boot 1")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    msgs = sub.wait_for(
+        lambda ms: any(s[0] == "lost" for s in states(ms)), timeout=30, what="last will"
+    )
+    lost = [s for s in states(msgs) if s[0] == "lost"]
+    birth = next(s for s in states(msgs) if s[0] == "online")
+    assert [s[:2] for s in lost] == [("lost", 1)]
+    assert lost[0][2] < birth[2]  # the will's seq was taken before the birth's
+    proc = start_agent_process(tmp_path, mosquitto)
+    try:
+        sub.wait_for(lambda ms: has_state(ms, "online", 2), what="birth of boot 2")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+    sub.close()
+
+
+def test_reconnects_after_the_broker_restarts(
+    make_config: Callable[..., AgentConfig], mosquitto: Mosquitto
+) -> None:
+    agent = Agent(make_config(keepalive_s=5), collectors=fake_collectors())
+    with running(agent):
+        wait_for(lambda: agent.session.connects == 1, what="first connection")
+        mosquitto.restart()
+        wait_for(lambda: agent.session.connects == 2, timeout=90, what="reconnection")
+        sub = Subscriber(mosquitto.port, "fleet/v1/+/state")
+        msgs = sub.wait_for(lambda ms: len(ms) >= 1, what="retained birth")
+        assert msgs[-1].doc["data"]["status"] == "online"
+        assert msgs[-1].doc["seq"] > 1  # a new birth, after a new will
+        sub.close()
+
+
+def test_offline_backlog_delivered_once_in_order_as_replay(
+    make_config: Callable[..., AgentConfig], mosquitto: Mosquitto
+) -> None:
+    sub = Subscriber(
+        mosquitto.port, "fleet/v1/+/telemetry/#", client_id="backlog-sub", persistent=True
+    )
+    mosquitto.stop()
+    agent = Agent(
+        make_config(intervals={"heartbeat": 0.02, "power": 0.05}), collectors=fake_collectors()
+    )
+    with running(agent):
+        wait_for(lambda: agent.spool.stats().pending >= 150, what="backlog while offline")
+        mosquitto.start()
+        wait_for(lambda: agent.session.connects == 1, timeout=90, what="connection")
+        wait_for(lambda: agent.spool.stats().pending < 20, timeout=30, what="backlog drained")
+        published = agent.published
+    msgs = sub.wait_for(lambda ms: len(ms) >= published, what="all backlog messages")
+    seqs = [m.doc["seq"] for m in msgs]
+    assert len(seqs) == len(set(seqs)), "a message arrived twice"
+    assert seqs == sorted(seqs), "backlog not delivered oldest first"
+    assert msgs[0].doc["replay"] is True
+    assert all(m.doc["replay"] for m in msgs[:150])
+    assert not msgs[-1].doc["replay"]  # taken after the link came back
+    sub.close()
