@@ -1,0 +1,168 @@
+"""Edge agent benchmark.
+
+1. Footprint: `edge-agent run --simulate` with every simulated collector at
+   the default intervals, against a local Mosquitto, for --minutes: RSS and
+   average CPU (% of one core).
+2. Replay: a spool holding --backlog samples (written through the agent's own
+   Spool and protocol models) is replayed by a fresh agent to a local
+   Mosquitto: msgs/s from its connection to an empty spool (every sample
+   acknowledged by the broker).
+
+    .venv/bin/python -m bench.agent --minutes 3 --backlog 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+import fleet_protocol as fp
+from edge_agent.spool import PRIORITY_TELEMETRY, Spool
+from tests.support.mosquitto import Mosquitto
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _agent(work: Path, broker: Mosquitto, extra: str = "") -> subprocess.Popen[bytes]:
+    config = work / "agent.toml"
+    config.write_text(
+        f'device_id = "lc-bench-01"\nmqtt_url = "{broker.url}"\n'
+        f'spool_path = "{work / "spool.db"}"\nsimulate = true\nlog_level = "WARNING"\n{extra}'
+    )
+    log = (work / "agent.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.cli", "--config", str(config), "run"],
+        cwd=REPO,
+        stdout=log,
+        stderr=log,
+        env=dict(os.environ),
+    )
+
+
+def footprint(work: Path, broker: Mosquitto, minutes: float) -> dict[str, object]:
+    work.mkdir(parents=True, exist_ok=True)
+    proc = _agent(work, broker)
+    ps = psutil.Process(proc.pid)
+    time.sleep(5)  # start-up (imports) is not the steady state
+    ps.cpu_percent(None)
+    start_cpu = ps.cpu_times()
+    t0 = time.monotonic()
+    rss_max = 0
+    while time.monotonic() - t0 < minutes * 60:
+        rss_max = max(rss_max, ps.memory_info().rss)
+        time.sleep(1)
+    end_cpu = ps.cpu_times()
+    elapsed = time.monotonic() - t0
+    used = (end_cpu.user - start_cpu.user) + (end_cpu.system - start_cpu.system)
+    proc.terminate()
+    proc.wait(20)
+    return {
+        "minutes": round(elapsed / 60, 2),
+        "rss_max_mb": round(rss_max / 2**20, 1),
+        "cpu_avg_percent_of_one_core": round(100 * used / elapsed, 3),
+    }
+
+
+def fill(path: Path, count: int) -> None:
+    spool = Spool(path, max_bytes=10**10)
+    boot = spool.start_boot()
+    topic = fp.telemetry_topic("lc-bench-01", "heartbeat")
+    start = datetime.now(UTC) - timedelta(days=3)
+    for i in range(count):
+        when = start + timedelta(seconds=2 * i)
+
+        def make(seq: int, when: datetime = when) -> bytes:
+            return fp.encode(
+                fp.HeartbeatMessage(
+                    schema_version=1,
+                    device_id="lc-bench-01",
+                    boot=boot,
+                    seq=seq,
+                    measured_at=when,
+                    sent_at=when,
+                    data=fp.HeartbeatData(
+                        uptime_s=seq,
+                        agent_version="0.1.0",
+                        cpu_percent=5,
+                        memory_percent=30,
+                        disk_percent=20,
+                        temperature_c=45,
+                    ),
+                )
+            )
+
+        spool.add(topic, make, PRIORITY_TELEMETRY)
+    spool.close()
+
+
+def pending(path: Path) -> int:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+def replay(work: Path, broker: Mosquitto, backlog: int) -> dict[str, object]:
+    work.mkdir(parents=True, exist_ok=True)
+    spool_path = work / "spool.db"
+    t = time.monotonic()
+    fill(spool_path, backlog)
+    fill_s = time.monotonic() - t
+    proc = _agent(
+        work,
+        broker,
+        "[intervals]\nheartbeat = 3600\npower = 3600\n"
+        "network = 3600\ncamera = 3600\ndisplay = 3600\n",
+    )
+    t0 = time.monotonic()
+    first_drop = None
+    while (left := pending(spool_path)) > 0 and time.monotonic() - t0 < 600:
+        if first_drop is None and left < backlog:
+            first_drop = time.monotonic()
+        time.sleep(0.05)
+    done = time.monotonic()
+    proc.terminate()
+    proc.wait(20)
+    span = done - (first_drop or t0)
+    return {
+        "backlog": backlog,
+        "spool_fill_seconds": round(fill_s, 1),
+        "replay_seconds": round(span, 2),
+        "replay_msgs_per_s": round(backlog / span) if span > 0 else None,
+        "left_in_spool": pending(spool_path),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=3)
+    parser.add_argument("--backlog", type=int, default=100_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="fleet-agent-bench-"))
+    broker = Mosquitto(work / "mosquitto")
+    broker.start()
+    try:
+        result = {
+            "footprint": footprint(work / "a", broker, args.minutes) if args.minutes else None,
+            "replay": replay(work / "b", broker, args.backlog),
+            "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, Python "
+            f"{platform.python_version()}",
+        }
+    finally:
+        broker.stop()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
