@@ -82,6 +82,7 @@ class Session:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._seq_lock = threading.Lock()
+        self._birth_seq = 0
         parts = urlsplit(config.mqtt_url)
         self._host = parts.hostname or "127.0.0.1"
         self._tls = parts.scheme == "mqtts"
@@ -120,10 +121,16 @@ class Session:
         client.on_message = self._on_mqtt_message
         return client
 
-    def _state(self, status: str, reason: str | None = None) -> tuple[str, bytes]:
-        now = datetime.now(UTC)
+    def _take_seq(self) -> int:
         with self._seq_lock:
-            seq = self._next_seq()
+            return self._next_seq()
+
+    def _state(
+        self, status: str, reason: str | None = None, seq: int | None = None
+    ) -> tuple[str, bytes]:
+        now = datetime.now(UTC)
+        if seq is None:
+            seq = self._take_seq()
         message = fp.StateMessage(
             schema_version=1,
             device_id=self.config.device_id,
@@ -161,6 +168,11 @@ class Session:
     def _run(self) -> None:
         backoff = Backoff()
         while not self._stop.is_set():
+            # The birth's seq is taken before the will's: the server applies a
+            # state only if its (boot, seq) is newer, so this connection's will
+            # beats its birth, and a stale will of an earlier connection loses
+            # to any later birth.
+            self._birth_seq = self._take_seq()
             topic, payload = self._state("lost", "connection lost (last will)")
             self.client.will_set(topic, payload, qos=1, retain=True)
             try:
@@ -216,7 +228,7 @@ class Session:
         self.connected_since = time.monotonic()
         device = self.config.device_id
         client.subscribe([(f"{fp.PREFIX}/{device}/cmd/+", 1), (fp.config_desired_topic(device), 1)])
-        topic, payload = self._state("online")
+        topic, payload = self._state("online", seq=self._birth_seq)
         client.publish(topic, payload, qos=1, retain=True)  # current state first
         log.info("connected to %s (boot %d)", redact(self.config.mqtt_url), self.boot)
         self.ready.set()

@@ -97,7 +97,8 @@ def test_last_will_on_kill_9_carries_the_boot_counter(tmp_path: Path, mosquitto:
     lost = [s for s in states(msgs) if s[0] == "lost"]
     birth = next(s for s in states(msgs) if s[0] == "online")
     assert [s[:2] for s in lost] == [("lost", 1)]
-    assert lost[0][2] < birth[2]  # the will's seq was taken before the birth's
+    # The will's seq is newer than its own connection's birth, so it wins.
+    assert lost[0][2] > birth[2]
     proc = start_agent_process(tmp_path, mosquitto)
     try:
         sub.wait_for(lambda ms: has_state(ms, "online", 2), what="birth of boot 2")
