@@ -26,17 +26,27 @@ class Received:
 
 
 class Subscriber:
-    def __init__(self, port: int, topic: str = "fleet/v1/#", *, client_id: str = "test-sub",
-                 persistent: bool = False) -> None:
+    def __init__(
+        self,
+        port: int,
+        topic: str = "fleet/v1/#",
+        *,
+        client_id: str = "test-sub",
+        persistent: bool = False,
+    ) -> None:
         self.messages: list[Received] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv311, clean_session=not persistent)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=not persistent,
+        )
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_a: self._subscribed.set()
         self.client.on_connect = lambda c, *_a: c.subscribe(topic, qos=1)
-        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.reconnect_delay_set(1, 2)
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
         assert self._subscribed.wait(10), "subscription not confirmed"
@@ -49,8 +59,12 @@ class Subscriber:
         with self._lock:
             return [m for m in self.messages if m.topic.endswith(suffix)]
 
-    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 20,
-                 what: str = "messages") -> list[Received]:
+    def wait_for(
+        self,
+        predicate: Callable[[list[Received]], bool],
+        timeout: float = 20,
+        what: str = "messages",
+    ) -> list[Received]:
         def check() -> list[Received] | None:
             with self._lock:
                 snapshot = list(self.messages)
