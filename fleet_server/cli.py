@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -53,13 +54,55 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
     return 1 if service.consumer.fatal else 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from fleet_server.demo import DemoOptions, run_demo  # noqa: PLC0415
+
+    opts = DemoOptions(
+        boards=args.boards,
+        mqtt_port=args.mqtt_port,
+        data_dir=args.data_dir,
+        scenario=args.scenario,
+        duration=args.duration,
+    )
+    run_demo(opts, _stop_event())
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from fleet_server.demo import run_simulation  # noqa: PLC0415
+
+    settings = Settings()
+    fleet = run_simulation(
+        args.boards,
+        args.scenario,
+        settings.mqtt_url,
+        _stop_event(),
+        duration=args.duration,
+        heartbeat_s=args.heartbeat,
+        database_url=settings.database_url if args.seed else None,
+    )
+    print(
+        json.dumps(
+            {
+                "boards": len(fleet.boards),
+                "connected_at_end": fleet.connected_count(),
+                "messages_acknowledged": fleet.sent,
+            }
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleet-server",
         description="Fleet server for Lai Chau's public electronic information boards.",
     )
     parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level",
+        default=None,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default INFO (WARNING for demo and simulate, whose output is a timeline)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     commands: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
@@ -69,14 +112,42 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (help_text, func) in commands.items():
         p = sub.add_parser(name, help=help_text)
         p.set_defaults(func=func)
+    scenarios = [
+        "normal",
+        "site-power-cut",
+        "uplink-flap",
+        "camera-failure",
+        "display-off",
+        "unapproved-content",
+        "stuck-agent",
+    ]
+    demo = sub.add_parser("demo", help="run the whole platform with a simulated fleet")
+    demo.add_argument("--boards", type=int, default=20)
+    demo.add_argument("--mqtt-port", type=int, default=18830)
+    demo.add_argument(
+        "--data-dir", type=Path, default=None, help="default: $XDG_DATA_HOME/laichau-fleet/demo"
+    )
+    demo.add_argument("--scenario", choices=scenarios, default="normal")
+    demo.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
+    demo.set_defaults(func=cmd_demo)
+    sim = sub.add_parser("simulate", help="simulated boards against FLEET_MQTT_URL")
+    sim.add_argument("--boards", type=int, default=100)
+    sim.add_argument("--scenario", choices=scenarios, default="normal")
+    sim.add_argument("--duration", type=float, default=None)
+    sim.add_argument("--heartbeat", type=float, default=None, help="heartbeat seconds")
+    sim.add_argument(
+        "--seed", action="store_true", help="also write the boards into FLEET_DATABASE_URL"
+    )
+    sim.set_defaults(func=cmd_simulate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet = args.command in ("demo", "simulate")
     logging.basicConfig(
-        level=args.log_level,
+        level=args.log_level or ("WARNING" if quiet else "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -86,11 +86,15 @@ class SystemCollector(Collector):
         self._chronyc = chronyc
         # psutil measures CPU between two calls; this one starts the first window.
         psutil.cpu_percent(interval=None)
+        self._window_started = time.monotonic()
 
     def collect(self) -> HeartbeatData:
         try:
             uptime = max(0, int(time.time() - psutil.boot_time()))
-            cpu = psutil.cpu_percent(interval=None)
+            # A window of a few ms says nothing (e.g. `edge-agent check`): measure 0.2 s.
+            too_short = time.monotonic() - self._window_started < 0.5
+            cpu = psutil.cpu_percent(interval=0.2 if too_short else None)
+            self._window_started = 0.0
             memory = psutil.virtual_memory().percent
             disk = psutil.disk_usage(str(_existing(self._disk_path))).percent
         except (OSError, psutil.Error) as exc:

@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 
 def _config(port: int) -> dict[str, object]:
     return {
-        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}",
-                                  "max_connections": 20_000}},
+        "listeners": {
+            "default": {"type": "tcp", "bind": f"127.0.0.1:{port}", "max_connections": 20_000}
+        },
         "plugins": {
             "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
         },
@@ -63,13 +64,16 @@ class EmbeddedBroker:
         out = self.log_file.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fleet_server.embedded.broker", "--port", str(self.port)],
-            stdout=out, stderr=out, start_new_session=False,
+            stdout=out,
+            stderr=out,
+            start_new_session=False,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise BrokerUnavailable(
-                    f"embedded broker exited ({self.proc.returncode}); see {self.log_file}")
+                    f"embedded broker exited ({self.proc.returncode}); see {self.log_file}"
+                )
             with socket.socket() as sock:
                 sock.settimeout(0.2)
                 if sock.connect_ex(("127.0.0.1", self.port)) == 0:

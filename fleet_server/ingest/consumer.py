@@ -53,6 +53,7 @@ class MqttConsumer:
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self.fatal: str | None = None
+        self._stopping = False
         self.connects = 0
 
     @property
@@ -94,6 +95,7 @@ class MqttConsumer:
         client = self._client
         if client is None:
             return
+        self._stopping = True
         client.disconnect()
         client.loop_stop()
         self._client = None
@@ -142,7 +144,7 @@ class MqttConsumer:
         with self._lock:
             self._generation += 1
         self.connected.clear()
-        if self._client is not None:
+        if not self._stopping:
             log.warning("ingest lost the broker (%s); paho reconnects", reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:

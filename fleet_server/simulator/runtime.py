@@ -169,17 +169,23 @@ class Fleet:
         now = self._clock()
         while self._timers and self._timers[0][0] <= now:
             _, _, action = heapq.heappop(self._timers)
-            action()
+            try:
+                action()
+            except Exception:  # one board's fault never stops the fleet
+                log.exception("simulator step failed")
         wait = max_wait if not self._timers else max(0.0, min(max_wait, self._timers[0][0] - now))
         if not self._selector.get_map():
             time.sleep(wait)
             return
         for key, mask in self._selector.select(wait):
             client: mqtt.Client = key.data
-            if mask & selectors.EVENT_READ:
-                client.loop_read()
-            if mask & selectors.EVENT_WRITE:
-                client.loop_write()
+            try:
+                if mask & selectors.EVENT_READ:
+                    client.loop_read()
+                if mask & selectors.EVENT_WRITE:
+                    client.loop_write()
+            except Exception:
+                log.exception("simulator network step failed")
 
     def stop(self) -> None:
         """Clean shutdown of every board: "offline" state, then DISCONNECT."""
@@ -221,7 +227,7 @@ class Fleet:
                 status=status,
                 agent_version=agent_version,
                 reason=reason,
-                heartbeat_interval_s=int(board.intervals[fp.TelemetryKind.HEARTBEAT]),
+                heartbeat_interval_s=max(1, round(board.intervals[fp.TelemetryKind.HEARTBEAT])),
             ),
         )
         return fp.state_topic(board.device_id), fp.encode(message)

@@ -1,0 +1,272 @@
+"""``fleet-server demo`` and ``fleet-server simulate``.
+
+The demo starts, in one process tree, an embedded PostgreSQL (or the
+configured ``FLEET_DATABASE_URL``), an embedded MQTT broker (or the
+configured ``FLEET_MQTT_URL``), the server roles that exist, and a simulated
+fleet of Lai Châu boards; Ctrl-C stops all of it. A second run reuses the
+data directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+from fleet_server.db.migrate import migrate
+from fleet_server.embedded.broker import EmbeddedBroker
+from fleet_server.embedded.postgres import EmbeddedPostgres
+from fleet_server.errors import ConfigError
+from fleet_server.ingest.service import IngestService
+from fleet_server.settings import Settings
+from fleet_server.simulator.runtime import DEFAULT_INTERVALS, Fleet
+from fleet_server.simulator.scenarios import SCENARIOS, Timing
+from fleet_server.simulator.seed import fleet_specs, seed
+
+log = logging.getLogger(__name__)
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "laichau-fleet" / "demo"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def check_port_free(port: int, flag: str) -> None:
+    with socket.socket() as sock:
+        # As a server would: connections of a previous run in TIME_WAIT do not
+        # count, a socket that listens does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ConfigError(
+                f"port {port} on 127.0.0.1 is already in use ({exc.strerror}); "
+                f"choose another with {flag}"
+            ) from None
+
+
+def check_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"data directory {path} is not writable ({exc.strerror}); "
+            "choose another with --data-dir"
+        ) from None
+
+
+@dataclass
+class DemoOptions:
+    boards: int = 20
+    mqtt_port: int = 18830
+    data_dir: Path | None = None
+    scenario: str = "normal"
+    duration: float | None = None
+    battery_runtime_s: float = 180.0
+
+
+def _boots(path: Path, device_ids: list[str]) -> dict[str, int]:
+    """Each demo start is a new boot of every board (persisted)."""
+    try:
+        boots: dict[str, int] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        boots = {}
+    boots = {d: boots.get(d, 0) + 1 for d in device_ids}
+    path.write_text(json.dumps(boots))
+    return boots
+
+
+@contextmanager
+def _database(data_dir: Path, say: Callable[[str], None]) -> Iterator[tuple[str, str]]:
+    configured = os.environ.get("FLEET_DATABASE_URL")
+    if configured:
+        yield configured, "FLEET_DATABASE_URL"
+        return
+    server = EmbeddedPostgres(data_dir / "pg", free_port())
+    if server.initialise():
+        say("khởi tạo PostgreSQL nhúng / initialised the embedded PostgreSQL")
+    elif server.is_running():
+        server.stop()  # left over by a demo that was killed
+    server.start()
+    try:
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'fleet'").fetchone():
+                conn.execute("CREATE DATABASE fleet")
+        yield server.url("fleet"), f"embedded PostgreSQL, data in {server.data_dir}"
+    finally:
+        server.stop()
+
+
+@contextmanager
+def _broker(port: int, data_dir: Path) -> Iterator[tuple[str, str]]:
+    configured = os.environ.get("FLEET_MQTT_URL")
+    if configured:
+        yield configured, "FLEET_MQTT_URL"
+        return
+    check_port_free(port, "--mqtt-port")
+    broker = EmbeddedBroker(port, data_dir / "broker.log")
+    broker.start()
+    try:
+        yield broker.url, "embedded amqtt broker (MQTT 3.1.1), 127.0.0.1 only"
+    finally:
+        broker.stop()
+
+
+def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None] = print) -> None:
+    if opts.scenario not in SCENARIOS:
+        raise ConfigError(f"unknown scenario {opts.scenario!r}; one of {', '.join(SCENARIOS)}")
+    data_dir = (opts.data_dir or default_data_dir()).expanduser().resolve()
+    check_writable(data_dir)
+    with ExitStack() as stack:
+        db_url, db_label = stack.enter_context(_database(data_dir, say))
+        mqtt_url, mqtt_label = stack.enter_context(_broker(opts.mqtt_port, data_dir))
+        migrate(db_url)
+        inventory = fleet_specs(opts.boards)
+        with psycopg.connect(db_url) as conn:
+            seed(conn, inventory)
+        boots = _boots(data_dir / "boots.json", [b.device_id for _, b in inventory])
+        specs = [b for _, b in inventory]
+        for spec in specs:
+            spec.boot = boots[spec.device_id]
+
+        settings = Settings(
+            database_url=db_url, mqtt_url=mqtt_url, ingest_client_id="fleet-demo-ingest"
+        )
+        ingest = IngestService(settings)
+        ingest.start()
+        stack.callback(ingest.stop)
+
+        endpoint = urlsplit(mqtt_url)
+        fleet = Fleet(
+            specs,
+            endpoint.hostname or "127.0.0.1",
+            endpoint.port or 1883,
+            battery_runtime_s=opts.battery_runtime_s,
+        )
+        started = time.monotonic()
+
+        def timeline(text: str) -> None:
+            elapsed = int(time.monotonic() - started)
+            say(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {opts.scenario}: {text}")
+
+        SCENARIOS[opts.scenario](fleet, timeline, Timing())
+        fleet.start()
+        (data_dir / "demo.json").write_text(
+            json.dumps(
+                {
+                    "database_url": db_url,
+                    "mqtt_url": mqtt_url,
+                    "pid": os.getpid(),
+                    "boards": len(specs),
+                }
+            )
+        )
+        _print_table(
+            say,
+            db_url=db_url,
+            db_label=db_label,
+            mqtt_url=mqtt_url,
+            mqtt_label=mqtt_label,
+            boards=len(specs),
+            sites=len({b.site for b in specs}),
+            scenario=opts.scenario,
+        )
+        deadline = None if opts.duration is None else started + opts.duration
+        try:
+            fleet.run(
+                lambda: stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+            )
+        finally:
+            fleet.stop()
+            say("đang dừng / stopping …")
+
+
+def _print_table(
+    say: Callable[[str], None],
+    *,
+    db_url: str,
+    db_label: str,
+    mqtt_url: str,
+    mqtt_label: str,
+    boards: int,
+    sites: int,
+    scenario: str,
+) -> None:
+    rows = [
+        ("Cơ sở dữ liệu / Database", db_url, db_label),
+        ("MQTT broker", mqtt_url, mqtt_label),
+        (
+            "Bảng tin / Boards",
+            f"{boards} boards at {sites} sites",
+            f"simulated, scenario {scenario}",
+        ),
+        ("Xem dữ liệu / Look", f"psql {db_url}", "e.g. SELECT * FROM board_latest;"),
+        ("Dừng / Stop", "Ctrl-C", "stops everything it started"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    say("Cụm thông tin điện tử công cộng Lai Châu — bản trình diễn / demo")
+    for label, value, note in rows:
+        say(f"  {label.ljust(width)}  {value}  ({note})")
+
+
+def run_simulation(
+    boards: int,
+    scenario: str,
+    mqtt_url: str,
+    stop: threading.Event,
+    *,
+    duration: float | None = None,
+    heartbeat_s: float | None = None,
+    database_url: str | None = None,
+    say: Callable[[str], None] = print,
+) -> Fleet:
+    """``fleet-server simulate``: boards against an existing broker."""
+    if scenario not in SCENARIOS:
+        raise ConfigError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
+    inventory = fleet_specs(boards)
+    if database_url:
+        with psycopg.connect(database_url) as conn:
+            seed(conn, inventory)
+    intervals = dict(DEFAULT_INTERVALS)
+    if heartbeat_s:
+        intervals = {k: max(v, heartbeat_s) for k, v in intervals.items()}
+        intervals[next(iter(intervals))] = heartbeat_s
+    endpoint = urlsplit(mqtt_url)
+    fleet = Fleet(
+        [b for _, b in inventory],
+        endpoint.hostname or "127.0.0.1",
+        endpoint.port or 1883,
+        intervals=intervals,
+    )
+    started = time.monotonic()
+    SCENARIOS[scenario](
+        fleet,
+        lambda text: say(f"[{int(time.monotonic() - started):>5}s] {scenario}: {text}"),
+        Timing(),
+    )
+    fleet.start()
+    deadline = None if duration is None else started + duration
+    try:
+        fleet.run(lambda: stop.is_set() or (deadline is not None and time.monotonic() >= deadline))
+    finally:
+        fleet.stop()
+    return fleet

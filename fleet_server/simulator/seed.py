@@ -1,0 +1,90 @@
+"""The simulated fleet's inventory: which boards stand where, and writing it
+into the database (organisations, sites, boards, cameras, windows).
+
+Idempotent: a second run updates names and keeps what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import psycopg
+
+from fleet_server.simulator.places import DEFAULT_WINDOWS, ORGANISATIONS, PLACES, Place
+from fleet_server.simulator.runtime import BoardSpec
+
+
+def fleet_specs(count: int) -> list[tuple[Place, BoardSpec]]:
+    """``count`` boards spread over the province's sites, border gates first;
+    border boards get two cameras, the others one."""
+    boards: list[tuple[Place, BoardSpec]] = []
+    per_site = [0] * len(PLACES)
+    for i in range(count):
+        index = i % len(PLACES)
+        place = PLACES[index]
+        per_site[index] += 1
+        device_id = f"lc-{place.code}-{per_site[index]:02d}"
+        cameras = ["cam1", "cam2"] if place.is_border else ["cam1"]
+        boards.append((place, BoardSpec(device_id, place.code, cameras)))
+    return boards
+
+
+def seed(
+    conn: psycopg.Connection[tuple[object, ...]], boards: Iterable[tuple[Place, BoardSpec]]
+) -> int:
+    """Write the inventory; return the number of boards."""
+    boards = list(boards)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO organisations (code, name, name_en, kind) VALUES (%s, %s, %s, %s)
+               ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, name_en = EXCLUDED.name_en""",
+            [(o.code, o.name, o.name_en, o.kind) for o in ORGANISATIONS],
+        )
+        used = {place.code: place for place, _ in boards}
+        cur.executemany(
+            """INSERT INTO sites (code, organisation_id, name, name_en, kind, district,
+                                  latitude, longitude, camera_guard_organisation_id)
+               SELECT %s, o.id, %s, %s, %s, %s, %s, %s,
+                      CASE WHEN %s THEN (SELECT id FROM organisations WHERE code = 'bdbp') END
+                 FROM organisations o WHERE o.code = %s
+               ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,
+                    name_en = EXCLUDED.name_en, latitude = EXCLUDED.latitude,
+                    longitude = EXCLUDED.longitude""",
+            [
+                (
+                    p.code,
+                    p.name,
+                    p.name_en,
+                    p.kind,
+                    p.district,
+                    p.latitude,
+                    p.longitude,
+                    p.is_border,
+                    p.organisation,
+                )
+                for p in used.values()
+            ],
+        )
+        cur.executemany(
+            """INSERT INTO broadcast_windows (site_id, part, starts_at, ends_at)
+               SELECT s.id, %s, %s, %s FROM sites s WHERE s.code = %s
+               ON CONFLICT (site_id, board_id, part) DO NOTHING""",
+            [(part, start, end, code) for code in used for part, start, end in DEFAULT_WINDOWS],
+        )
+        cur.executemany(
+            """INSERT INTO boards (id, site_id, name, model, installed_on, heartbeat_interval_s)
+               SELECT %s, s.id, %s, 'LED P5 ngoài trời', DATE '2025-06-01', 30
+                 FROM sites s WHERE s.code = %s
+               ON CONFLICT (id) DO NOTHING""",
+            [(b.device_id, f"Bảng tin {p.name} số {b.device_id[-2:]}", p.code) for p, b in boards],
+        )
+        cur.executemany(
+            """INSERT INTO cameras (board_id, camera_id, name) VALUES (%s, %s, %s)
+               ON CONFLICT (board_id, camera_id) DO NOTHING""",
+            [
+                (b.device_id, cam, f"Camera {cam[-1]} — {p.name}")
+                for p, b in boards
+                for cam in b.cameras
+            ],
+        )
+    return len(boards)

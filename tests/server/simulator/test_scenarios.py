@@ -1,0 +1,183 @@
+"""Each scenario produces the telemetry that characterises it (real Mosquitto)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+import fleet_protocol as fp
+from fleet_server.simulator.runtime import Fleet
+from fleet_server.simulator.scenarios import SCENARIOS, Timing
+from fleet_server.simulator.seed import fleet_specs
+from tests.support.mosquitto import Mosquitto
+from tests.support.subscriber import Received, Subscriber
+
+FAST = Timing(start=0.5, power_back=6.0, flap_down=(1.5, 2.0), flap_up=(1.0, 1.5), flaps=1)
+FAST_INTERVALS = dict.fromkeys(fp.TelemetryKind, 0.5)
+
+
+@contextmanager
+def fleet_running(
+    mosquitto: Mosquitto, scenario: str, boards: int = 14, battery_runtime_s: float = 2.0
+) -> Iterator[tuple[Fleet, list[str]]]:
+    specs = [b for _, b in fleet_specs(boards)]
+    fleet = Fleet(
+        specs,
+        "127.0.0.1",
+        mosquitto.port,
+        intervals=FAST_INTERVALS,
+        battery_runtime_s=battery_runtime_s,
+        keepalive_s=5,
+    )
+    said: list[str] = []
+    SCENARIOS[scenario](fleet, said.append, FAST)
+    fleet.start()
+    stop = threading.Event()
+    thread = threading.Thread(target=fleet.run, args=(stop.is_set,), daemon=True)
+    thread.start()
+    try:
+        yield fleet, said
+    finally:
+        stop.set()
+        thread.join(10)
+        fleet.stop()
+
+
+def of(messages: list[Received], device: str, suffix: str) -> list[Received]:
+    return [m for m in messages if m.topic == f"fleet/v1/{device}/{suffix}"]
+
+
+@pytest.fixture
+def sub(mosquitto: Mosquitto) -> Iterator[Subscriber]:
+    subscriber = Subscriber(mosquitto.port)
+    yield subscriber
+    subscriber.close()
+
+
+def test_normal_every_board_reports_and_nobody_is_lost(
+    mosquitto: Mosquitto, sub: Subscriber
+) -> None:
+    with fleet_running(mosquitto, "normal") as (fleet, _):
+        devices = list(fleet.boards)
+        sub.wait_for(
+            lambda ms: all(of(ms, d, "telemetry/heartbeat") for d in devices),
+            what="heartbeats from every board",
+        )
+    states = [m.doc["data"]["status"] for m in sub.messages if m.topic.endswith("/state")]
+    assert "lost" not in states
+    assert states.count("online") == len(devices)
+
+
+def test_site_power_cut(mosquitto: Mosquitto, sub: Subscriber) -> None:
+    with fleet_running(mosquitto, "site-power-cut") as (fleet, said):
+        site = [b for b in fleet.boards.values() if b.spec.site == "ma-lu-thang"]
+        ids = [b.device_id for b in site]
+        msgs = sub.wait_for(
+            lambda ms: all(
+                any(m.doc["data"]["status"] == "lost" for m in of(ms, d, "state")) for d in ids
+            ),
+            what="last wills of the whole site",
+        )
+        for device in ids:
+            power = [m.doc["data"] for m in of(msgs, device, "telemetry/power")]
+            assert any(p["mains_present"] is False and p["on_battery"] for p in power)
+        msgs = sub.wait_for(
+            lambda ms: all(
+                any(
+                    m.doc["data"]["status"] == "online" and m.doc["boot"] == 2
+                    for m in of(ms, d, "state")
+                )
+                for d in ids
+            ),
+            what="boots after power returns",
+        )
+        others = [d for d in fleet.boards if d not in ids]
+        assert not any(
+            m.doc["data"]["status"] == "lost" for d in others for m in of(msgs, d, "state")
+        )
+    assert any("mất điện lưới" in s for s in said)
+    assert any("hết pin" in s for s in said)
+
+
+def test_uplink_flap(mosquitto: Mosquitto, sub: Subscriber) -> None:
+    with fleet_running(mosquitto, "uplink-flap") as (fleet, said):
+        ids = [b.device_id for b in fleet.boards.values() if b.spec.site == "muong-te"]
+        msgs = sub.wait_for(
+            lambda ms: all(
+                len([m for m in of(ms, d, "state") if m.doc["data"]["status"] == "online"]) >= 2
+                for d in ids
+            ),
+            timeout=30,
+            what="reconnection after the flap",
+        )
+        for device in ids:
+            statuses = [m.doc["data"]["status"] for m in of(msgs, device, "state")]
+            assert statuses[:3] == ["online", "lost", "online"]
+            replayed = [
+                m
+                for m in msgs
+                if m.topic.startswith(f"fleet/v1/{device}/telemetry") and m.doc["replay"]
+            ]
+            assert replayed, "readings taken while the link was down are replayed"
+    assert any("4G" in s for s in said)
+
+
+def test_camera_failure(mosquitto: Mosquitto, sub: Subscriber) -> None:
+    with fleet_running(mosquitto, "camera-failure") as (fleet, _):
+        board = next(b for b in fleet.boards.values() if b.spec.site == "ma-lu-thang")
+        msgs = sub.wait_for(
+            lambda ms: any(
+                not c["rtsp_answered"]
+                for m in of(ms, board.device_id, "telemetry/camera")
+                for c in m.doc["data"]["cameras"]
+            ),
+            what="a camera not answering",
+        )
+    last = of(msgs, board.device_id, "telemetry/camera")[-1].doc["data"]["cameras"]
+    assert [c["status"] == "ok" for c in last] == [False, True]
+
+
+def test_display_off(mosquitto: Mosquitto, sub: Subscriber) -> None:
+    with fleet_running(mosquitto, "display-off") as (fleet, _):
+        board = next(b for b in fleet.boards.values() if b.spec.site == "phong-tho")
+        sub.wait_for(
+            lambda ms: any(
+                m.doc["data"]["screen_on"] is False
+                for m in of(ms, board.device_id, "telemetry/display")
+            ),
+            what="screen off",
+        )
+
+
+def test_unapproved_content(mosquitto: Mosquitto, sub: Subscriber) -> None:
+    with fleet_running(mosquitto, "unapproved-content") as (fleet, _):
+        board = next(b for b in fleet.boards.values() if b.spec.site == "tp-lai-chau")
+        sub.wait_for(
+            lambda ms: any(
+                m.doc["data"].get("content_sha256") == board.sim.content.sha256
+                and m.doc["data"].get("content_id") == "quang-cao-chua-duyet-01"
+                for m in of(ms, board.device_id, "telemetry/display")
+            ),
+            what="unapproved file",
+        )
+
+
+def test_stuck_agent(mosquitto: Mosquitto, sub: Subscriber) -> None:
+    with fleet_running(mosquitto, "stuck-agent") as (fleet, said):
+        board = next(b for b in fleet.boards.values() if b.spec.site == "sin-ho")
+        sub.wait_for(lambda _ms: bool(said), what="the freeze")
+        frozen_at = len(of(sub.messages, board.device_id, "telemetry/heartbeat"))
+        other = next(d for d in fleet.boards if d != board.device_id)
+        seen = len(of(sub.messages, other, "telemetry/heartbeat"))
+        sub.wait_for(
+            lambda ms: len(of(ms, other, "telemetry/heartbeat")) >= seen + 4,
+            what="other boards keep reporting",
+        )
+        assert len(of(sub.messages, board.device_id, "telemetry/heartbeat")) <= frozen_at + 1
+        assert board.connected  # the process is alive: no last will
+    assert not any(
+        m.doc["data"]["status"] == "lost" for m in of(sub.messages, board.device_id, "state")
+    )
