@@ -87,6 +87,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 "boards": len(fleet.boards),
                 "connected_at_end": fleet.connected_count(),
                 "messages_acknowledged": fleet.sent,
+                "telemetry_published": fleet.telemetry_published,
             }
         )
     )

@@ -141,7 +141,8 @@ class Fleet:
                 boot=spec.boot,
             )
             self.boards[spec.device_id] = board
-        self.sent = 0
+        self.sent = 0  # PUBACKs received, all message kinds
+        self.telemetry_published = 0  # telemetry messages handed to paho
 
     # -- timers -----------------------------------------------------------------------
     def call_at(self, when: float, action: Callable[[], None]) -> None:
@@ -372,6 +373,8 @@ class Fleet:
         replay: bool = False,
     ) -> None:
         assert board.client is not None
+        if model.KIND is not None:
+            self.telemetry_published += 1
         message = model(
             schema_version=1,
             device_id=board.device_id,
