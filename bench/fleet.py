@@ -122,13 +122,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         )
         procs.append(sim)
         t0 = time.monotonic()
+        assert broker.proc is not None
         watch = CpuWatch(
             {
                 "simulator": psutil.Process(sim.pid),
                 "ingest": psutil.Process(ingest.pid),
                 "mosquitto": psutil.Process(broker.proc.pid),
             }
-        )  # type: ignore[union-attr]
+        )
         with psycopg.connect(db_url, autocommit=True) as conn:
             births = 0
             while births < args.boards and time.monotonic() - t0 < 300:
