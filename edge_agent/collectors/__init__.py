@@ -16,7 +16,18 @@ from edge_agent.config import AgentConfig
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol import TelemetryKind
 
-__all__ = ["Collector", "build_collectors"]
+__all__ = ["Collector", "build_collectors", "simulated_collectors"]
+
+
+def simulated_collectors(sim: SimulatedBoard) -> dict[TelemetryKind, Collector]:
+    """Every kind on its simulated backend, reading ``sim``."""
+    return {
+        TelemetryKind.HEARTBEAT: SimulatedSystemCollector(sim),
+        TelemetryKind.POWER: SimulatedPowerCollector(sim),
+        TelemetryKind.NETWORK: SimulatedNetworkCollector(sim),
+        TelemetryKind.CAMERA: SimulatedCameraCollector(sim),
+        TelemetryKind.DISPLAY: SimulatedDisplayCollector(sim),
+    }
 
 
 def build_collectors(
@@ -24,13 +35,7 @@ def build_collectors(
 ) -> dict[TelemetryKind, Collector]:
     """Simulated backends reading ``sim`` when given, the board's real ones otherwise."""
     if sim is not None:
-        return {
-            TelemetryKind.HEARTBEAT: SimulatedSystemCollector(sim),
-            TelemetryKind.POWER: SimulatedPowerCollector(sim),
-            TelemetryKind.NETWORK: SimulatedNetworkCollector(sim),
-            TelemetryKind.CAMERA: SimulatedCameraCollector(sim),
-            TelemetryKind.DISPLAY: SimulatedDisplayCollector(sim),
-        }
+        return simulated_collectors(sim)
     power: Collector
     if config.power.ups:
         power = UpsCollector(config.power.ups)

@@ -31,12 +31,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 import fleet_protocol as fp
 from edge_agent import __version__ as agent_version
+from edge_agent.collectors import simulated_collectors
 from edge_agent.collectors.base import Collector
-from edge_agent.collectors.camera import SimulatedCameraCollector
-from edge_agent.collectors.display import SimulatedDisplayCollector
-from edge_agent.collectors.network import SimulatedNetworkCollector
-from edge_agent.collectors.power import SimulatedPowerCollector
-from edge_agent.collectors.system import SimulatedSystemCollector
 from edge_agent.errors import CollectorError
 from edge_agent.simulation import SimulatedBoard
 
@@ -80,6 +76,7 @@ class SimBoard:
         default_factory=lambda: collections.deque(maxlen=_BACKLOG_MAX)
     )
     published: int = 0
+    unacked: int = 0  # handed to paho, PUBACK not yet received
 
     @property
     def device_id(self) -> str:
@@ -89,16 +86,6 @@ class SimBoard:
         seq = self.seq
         self.seq += 1
         return seq
-
-
-def simulated_collectors(sim: SimulatedBoard) -> dict[fp.TelemetryKind, Collector]:
-    return {
-        fp.TelemetryKind.HEARTBEAT: SimulatedSystemCollector(sim),
-        fp.TelemetryKind.POWER: SimulatedPowerCollector(sim),
-        fp.TelemetryKind.NETWORK: SimulatedNetworkCollector(sim),
-        fp.TelemetryKind.CAMERA: SimulatedCameraCollector(sim),
-        fp.TelemetryKind.DISPLAY: SimulatedDisplayCollector(sim),
-    }
 
 
 class Fleet:
@@ -143,6 +130,7 @@ class Fleet:
             self.boards[spec.device_id] = board
         self.sent = 0  # PUBACKs received, all message kinds
         self.telemetry_published = 0  # telemetry messages handed to paho
+        self.stopping = False
 
     # -- timers -----------------------------------------------------------------------
     def call_at(self, when: float, action: Callable[[], None]) -> None:
@@ -188,12 +176,27 @@ class Fleet:
             except Exception:
                 log.exception("simulator network step failed")
 
+    def _drain(self, seconds: float) -> None:
+        """Run the network until every connected board's messages are acknowledged."""
+        deadline = self._clock() + seconds
+        while self._clock() < deadline and any(
+            b.unacked for b in self.boards.values() if b.connected
+        ):
+            self.run_once(0.05)
+
     def stop(self) -> None:
-        """Clean shutdown of every board: "offline" state, then DISCONNECT."""
+        """Clean shutdown of every board: what is in flight is delivered, then
+        the "offline" state, then DISCONNECT."""
+        self.stopping = True
+        self._drain(10)
         for board in self.boards.values():
             if board.client is not None and board.connected:
                 topic, payload = self._state(board, "offline", "simulator stopped")
+                board.unacked += 1
                 board.client.publish(topic, payload, qos=1, retain=True)
+        self._drain(5)
+        for board in self.boards.values():
+            if board.client is not None and board.connected:
                 board.client.disconnect()
         deadline = self._clock() + 5
         while self._selector.get_map() and self._clock() < deadline:
@@ -252,7 +255,7 @@ class Fleet:
         return client
 
     def _connect(self, board: SimBoard) -> None:
-        if not (board.powered and board.link_up) or board.connected:
+        if not (board.powered and board.link_up) or board.connected or self.stopping:
             return
         if board.client is None:
             board.client = self._client(board)
@@ -280,6 +283,7 @@ class Fleet:
         board.attempts = 0
         assert board.client is not None
         topic, payload = self._state(board, "online", seq=board.birth_seq)
+        board.unacked += 1
         board.client.publish(topic, payload, qos=1, retain=True)
         while board.backlog:
             model, topic, data, measured_at = board.backlog.popleft()
@@ -292,6 +296,7 @@ class Fleet:
 
     def _on_publish(self, board: SimBoard) -> None:
         board.published += 1
+        board.unacked -= 1
         self.sent += 1
 
     def _socket_open(self, client: mqtt.Client, _u: object, sock: Any) -> None:
@@ -343,6 +348,8 @@ class Fleet:
 
     # -- collecting -------------------------------------------------------------------
     def _collect(self, board: SimBoard, kind: fp.TelemetryKind) -> None:
+        if self.stopping:
+            return
         self.call_later(board.intervals[kind], lambda: self._collect(board, kind))
         if not board.powered or board.stuck:
             return
@@ -375,6 +382,7 @@ class Fleet:
         assert board.client is not None
         if model.KIND is not None:
             self.telemetry_published += 1
+        board.unacked += 1
         message = model(
             schema_version=1,
             device_id=board.device_id,
