@@ -3,7 +3,9 @@
 1. Footprint: `edge-agent run --simulate` with every simulated collector at
    the default intervals, against a local Mosquitto, for --minutes: RSS and
    average CPU (% of one core).
-2. Replay: a spool holding --backlog samples (written through the agent's own
+2. Spool capacity: 7 days of default-rate telemetry from the simulated
+   collectors (two cameras) written through the real Spool: bytes on disk.
+3. Replay: a spool holding --backlog samples (written through the agent's own
    Spool and protocol models) is replayed by a fresh agent to a local
    Mosquitto: msgs/s from its connection to an empty spool (every sample
    acknowledged by the broker).
@@ -24,6 +26,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -106,6 +109,55 @@ def fill(path: Path, count: int) -> None:
     spool.close()
 
 
+def capacity(work: Path, days: float = 7) -> dict[str, object]:
+    from edge_agent.collectors import simulated_collectors  # noqa: PLC0415
+    from edge_agent.config import Intervals  # noqa: PLC0415
+    from edge_agent.simulation import SimulatedBoard  # noqa: PLC0415
+
+    work.mkdir(parents=True, exist_ok=True)
+    spool = Spool(work / "spool.db")
+    boot = spool.start_boot()
+    board = SimulatedBoard(cameras={"cam1": True, "cam2": True})
+    collectors = simulated_collectors(board)
+    intervals = Intervals()
+    start = datetime.now(UTC) - timedelta(days=days)
+    count = 0
+    for kind, collector in collectors.items():
+        step = getattr(intervals, kind.value)
+        model = fp.TELEMETRY_MODELS[kind]
+        topic = fp.telemetry_topic("lc-bench-01", kind)
+        data = collector.collect()
+        for i in range(int(days * 86_400 / step)):
+            when = start + timedelta(seconds=i * step)
+
+            def make(
+                seq: int, when: datetime = when, model: Any = model, data: Any = data
+            ) -> bytes:
+                return fp.encode(
+                    model(
+                        schema_version=1,
+                        device_id="lc-bench-01",
+                        boot=boot,
+                        seq=seq,
+                        measured_at=when,
+                        sent_at=when,
+                        data=data,
+                    )
+                )
+
+            spool.add(topic, make, PRIORITY_TELEMETRY)
+            count += 1
+    stats = spool.stats()
+    spool.close()
+    return {
+        "days": days,
+        "messages": count,
+        "accounted_mb": round(stats.pending_bytes / 1e6, 1),
+        "file_mb": round(stats.file_bytes / 1e6, 1),
+        "dropped": stats.dropped_total,
+    }
+
+
 def pending(path: Path) -> int:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
@@ -155,6 +207,7 @@ def main() -> None:
     try:
         result = {
             "footprint": footprint(work / "a", broker, args.minutes) if args.minutes else None,
+            "spool_capacity": capacity(work / "c"),
             "replay": replay(work / "b", broker, args.backlog),
             "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, Python "
             f"{platform.python_version()}",
