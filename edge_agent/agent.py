@@ -7,6 +7,9 @@ hands over acknowledgements and incoming commands (then sets ``wake``).
 from __future__ import annotations
 
 import collections
+import contextlib
+import ctypes
+import gc
 import json
 import logging
 import subprocess
@@ -94,6 +97,7 @@ class Agent:
             {"boot": self.boot, "simulated": self.sim is not None},
         )
         notify("READY=1")
+        _release_memory()
         try:
             while not stop.is_set():
                 self.step()
@@ -382,3 +386,11 @@ def _build(config: AgentConfig, sim: SimulatedBoard | None) -> dict[fp.Telemetry
     from edge_agent.collectors import build_collectors  # noqa: PLC0415 - heavy, optional
 
     return build_collectors(config, sim)
+
+
+def _release_memory() -> None:
+    """Hand start-up garbage (pydantic builds its validators at import) back to
+    the OS: a board controller has little RAM to spare."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

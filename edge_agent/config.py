@@ -8,24 +8,22 @@ errors: the agent refuses to start rather than guessing.
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
-from contextvars import ContextVar
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from edge_agent.errors import ConfigError
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 
 DEFAULT_PATH = Path("/etc/fleet/agent.toml")
-_toml_path: ContextVar[Path | None] = ContextVar("_toml_path", default=None)
+ENV_PREFIX = "FLEET_AGENT_"
+# Read by the CLI to find the file, not a configuration key.
+_NOT_KEYS = {"FLEET_AGENT_CONFIG"}
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 
@@ -82,12 +80,10 @@ class DisplayConfig(_Section):
     player_unit: str | None = Field(default=None, description="systemd unit to restart")
 
 
-class AgentConfig(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="FLEET_AGENT_",
-        env_nested_delimiter="__",
-        extra="forbid",
-    )
+class AgentConfig(BaseModel):
+    # No pydantic-settings on the board: it costs memory the controller lacks;
+    # load_config() merges file and environment itself.
+    model_config = ConfigDict(extra="forbid")
 
     device_id: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
     mqtt_url: str = "mqtt://127.0.0.1:1883"
@@ -122,21 +118,6 @@ class AgentConfig(BaseSettings):
             raise ValueError("camera ids must be unique")
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = _toml_path.get()
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if path is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
-        return tuple(sources)
-
     def password(self) -> str | None:
         """The MQTT password from ``credentials_file`` (one line), if any."""
         if self.credentials_file is None:
@@ -149,25 +130,65 @@ class AgentConfig(BaseSettings):
             ) from exc
 
 
-def load_config(path: Path | None = None, **overrides: Any) -> AgentConfig:
-    """Read and validate the configuration, or raise ConfigError naming the key."""
-    source = path
-    if source is not None and not source.exists():
-        raise ConfigError(f"configuration file {source} does not exist")
-    if source is not None:
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``FLEET_AGENT_INTERVALS__HEARTBEAT=15`` → ``{"intervals": {"heartbeat": "15"}}``.
+
+    Values that look like JSON lists or objects (``["a", "b"]``) are parsed;
+    everything else stays a string for the model to convert.
+    """
+    result: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _NOT_KEYS:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        parsed: Any = value
+        if value.strip().startswith(("[", "{")):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                raise ConfigError(f"{name}: not valid JSON: {value[:80]!r}") from None
+        node = result
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: {part} is not a section")
+        node[path[-1]] = parsed
+    return result
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None, **overrides: Any
+) -> AgentConfig:
+    """Read and validate the configuration, or raise ConfigError naming the key.
+
+    Precedence: ``overrides`` > environment > file > defaults.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        if not path.exists():
+            raise ConfigError(f"configuration file {path} does not exist")
         try:
-            tomllib.loads(source.read_text())
+            data = tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, OSError) as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
-    token = _toml_path.set(source)
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    data = _merge(data, environment_overrides(os.environ if environ is None else environ))
+    data = _merge(data, overrides)
     try:
-        return AgentConfig(**overrides)
+        return AgentConfig.model_validate(data)
     except ValidationError as exc:
-        where = str(source) if source else "environment"
+        where = str(path) if path else "environment"
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
             for err in exc.errors(include_url=False, include_input=False)
         )
         raise ConfigError(f"{where}: {problems}") from None
-    finally:
-        _toml_path.reset(token)

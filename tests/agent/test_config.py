@@ -102,3 +102,19 @@ def test_credentials_file_is_read(tmp_path: Path) -> None:
 )
 def test_redact(text: str, clean: str) -> None:
     assert redact(text) == clean
+
+
+def test_environment_lists_and_unknown_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    config = load_config(
+        path,
+        environ={
+            "FLEET_AGENT_NETWORK__TARGETS": '["10.0.0.1", "b:443"]',
+            "FLEET_AGENT_CONFIG": "/ignored",
+        },
+    )
+    assert config.network.targets == ["10.0.0.1", "b:443"]
+    with pytest.raises(ConfigError, match=r"intervals\.heartbeet"):
+        load_config(path, environ={"FLEET_AGENT_INTERVALS__HEARTBEET": "5"})
+    with pytest.raises(ConfigError, match="FLEET_AGENT_NETWORK__TARGETS: not valid JSON"):
+        load_config(path, environ={"FLEET_AGENT_NETWORK__TARGETS": "[oops"})
