@@ -31,7 +31,7 @@ MODELS = {
 
 
 def config(**values: object) -> AgentConfig:
-    return AgentConfig(device_id="lc-mlt-01", **values)  # type: ignore[arg-type]
+    return AgentConfig.model_validate({"device_id": "lc-mlt-01", **values})
 
 
 def test_simulated_board_gets_simulated_collectors() -> None:
