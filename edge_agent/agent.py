@@ -47,6 +47,7 @@ class Agent:
         collectors: dict[fp.TelemetryKind, Collector] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        link_up: Callable[[], bool] | None = None,
     ) -> None:
         self.config = config
         self.sim = sim
@@ -69,7 +70,9 @@ class Agent:
             on_message=self._receive,
             wake=self.wake,
             heartbeat_interval=lambda: self.config.intervals.heartbeat,
+            link_up=link_up,
         )
+        self.crashed = False
         self.commands = CommandProcessor(self)
         self.inflight: dict[int, int] = {}  # paho mid -> spool row id
         self._cursor = 0  # last spool row handed to paho
@@ -120,10 +123,16 @@ class Agent:
             self._next_expire = now + _EXPIRE_EVERY_S
             self.spool.expire()
 
+    def crash(self) -> None:
+        """Simulation: the controller loses power (call ``run``'s stop after)."""
+        self.crashed = True
+        self.session.crash()
+
     def close(self) -> None:
         self._take_acks()
-        self.session.stop()
-        self._take_acks()
+        if not self.crashed:
+            self.session.stop()
+            self._take_acks()
         for collector in self.collectors.values():
             collector.close()
         self.spool.close()

@@ -19,8 +19,10 @@ spool is only touched by the main thread.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
@@ -67,6 +69,7 @@ class Session:
         on_message: Callable[[str, bytes], None],
         wake: threading.Event,
         heartbeat_interval: Callable[[], float],
+        link_up: Callable[[], bool] | None = None,
     ) -> None:
         self.config = config
         self.boot = boot
@@ -80,6 +83,9 @@ class Session:
         self.last_error: str | None = None
         self.connects = 0
         self._stop = threading.Event()
+        # Simulation seam: the demo cuts a board's 4G link or its power.
+        self._link_up = link_up
+        self._crashed = False
         self._thread: threading.Thread | None = None
         self._seq_lock = threading.Lock()
         self._birth_seq = 0
@@ -165,44 +171,77 @@ class Session:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def crash(self, timeout: float = 5.0) -> None:
+        """Die like a board whose power failed: no "offline", the broker
+        publishes the will."""
+        self._crashed = True
+        self._stop.set()
+        self._sever()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _link_ok(self) -> bool:
+        return self._link_up is None or self._link_up()
+
+    def _sever(self) -> None:
+        """Drop the TCP connection without DISCONNECT (a dead link)."""
+        sock = self.client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.ready.clear()
+
     def _run(self) -> None:
         backoff = Backoff()
         while not self._stop.is_set():
-            # The birth's seq is taken before the will's: the server applies a
-            # state only if its (boot, seq) is newer, so this connection's will
-            # beats its birth, and a stale will of an earlier connection loses
-            # to any later birth.
-            self._birth_seq = self._take_seq()
-            topic, payload = self._state("lost", "connection lost (last will)")
-            self.client.will_set(topic, payload, qos=1, retain=True)
-            try:
-                self.client.connect(self._host, self._port, keepalive=self.config.keepalive_s)
-            except (OSError, ssl.SSLError) as exc:
-                self._note_error(f"cannot connect to {redact(self.config.mqtt_url)}: {exc}")
-                self._stop.wait(backoff.next_delay())
+            if not self._link_ok():
+                self._stop.wait(0.5)
                 continue
-            while not self._stop.is_set():
-                rc = self.client.loop(timeout=0.2)
-                if rc != mqtt.MQTT_ERR_SUCCESS:
-                    break
+            if not self._connect_once(backoff):
+                continue
+            self._serve()
             if self._stop.is_set():
-                # Let the clean "offline" and the DISCONNECT go out.
-                for _ in range(20):
-                    if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-                        break
+                if not self._crashed:
+                    self._flush()
                 break
             if self.last_error and "not authorised" in self.last_error:
                 delay = _NOT_AUTHORISED_RETRY_S
             else:
                 delay = backoff.next_delay()
-            if (
-                self.connects
-                and self.connected_since
-                and (time.monotonic() - self.connected_since > 60)
-            ):
+            if self.connected_since and time.monotonic() - self.connected_since > 60:
                 backoff.attempt = 0  # a connection that lasted resets the backoff
             log.info("reconnecting in %.1fs", delay)
             self._stop.wait(delay)
+
+    def _connect_once(self, backoff: Backoff) -> bool:
+        # The birth's seq is taken before the will's: the server applies a
+        # state only if its (boot, seq) is newer, so this connection's will
+        # beats its birth, and a stale will of an earlier connection loses to
+        # any later birth.
+        self._birth_seq = self._take_seq()
+        topic, payload = self._state("lost", "connection lost (last will)")
+        self.client.will_set(topic, payload, qos=1, retain=True)
+        try:
+            self.client.connect(self._host, self._port, keepalive=self.config.keepalive_s)
+        except (OSError, ssl.SSLError) as exc:
+            self._note_error(f"cannot connect to {redact(self.config.mqtt_url)}: {exc}")
+            self._stop.wait(backoff.next_delay())
+            return False
+        return True
+
+    def _serve(self) -> None:
+        """Run the connection until it drops or we are told to stop."""
+        while not self._stop.is_set():
+            if not self._link_ok():
+                self._sever()
+            if self.client.loop(timeout=0.2) != mqtt.MQTT_ERR_SUCCESS:
+                return
+
+    def _flush(self) -> None:
+        """Let the clean "offline" and the DISCONNECT go out."""
+        for _ in range(20):
+            if self.client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                return
 
     def _note_error(self, text: str) -> None:
         if text != self.last_error:

@@ -29,7 +29,8 @@ from fleet_server.embedded.postgres import EmbeddedPostgres
 from fleet_server.errors import ConfigError
 from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
-from fleet_server.simulator.runtime import DEFAULT_INTERVALS, Fleet
+from fleet_server.simulator.agents import AgentFleet
+from fleet_server.simulator.runtime import DEFAULT_INTERVALS, BoardSpec, Fleet
 from fleet_server.simulator.scenarios import SCENARIOS, Timing
 from fleet_server.simulator.seed import fleet_specs, seed
 
@@ -82,6 +83,30 @@ class DemoOptions:
     scenario: str = "normal"
     duration: float | None = None
     battery_runtime_s: float = 180.0
+
+
+#: Up to this many boards, every board is a real edge agent (thread, spool,
+#: session); above it, the multiplexed simulator that scales to 10,000.
+REAL_AGENTS_UP_TO = 200
+
+
+def _fleet(
+    opts: DemoOptions, specs: list[BoardSpec], mqtt_url: str, data_dir: Path
+) -> Fleet | AgentFleet:
+    if opts.boards <= REAL_AGENTS_UP_TO:
+        return AgentFleet(
+            specs, mqtt_url, data_dir / "agents", battery_runtime_s=opts.battery_runtime_s
+        )
+    boots = _boots(data_dir / "boots.json", [s.device_id for s in specs])
+    for spec in specs:
+        spec.boot = boots[spec.device_id]
+    endpoint = urlsplit(mqtt_url)
+    return Fleet(
+        specs,
+        endpoint.hostname or "127.0.0.1",
+        endpoint.port or 1883,
+        battery_runtime_s=opts.battery_runtime_s,
+    )
 
 
 def _boots(path: Path, device_ids: list[str]) -> dict[str, int]:
@@ -143,10 +168,7 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         inventory = fleet_specs(opts.boards)
         with psycopg.connect(db_url) as conn:
             seed(conn, inventory)
-        boots = _boots(data_dir / "boots.json", [b.device_id for _, b in inventory])
         specs = [b for _, b in inventory]
-        for spec in specs:
-            spec.boot = boots[spec.device_id]
 
         settings = Settings(
             database_url=db_url, mqtt_url=mqtt_url, ingest_client_id="fleet-demo-ingest"
@@ -155,13 +177,7 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         ingest.start()
         stack.callback(ingest.stop)
 
-        endpoint = urlsplit(mqtt_url)
-        fleet = Fleet(
-            specs,
-            endpoint.hostname or "127.0.0.1",
-            endpoint.port or 1883,
-            battery_runtime_s=opts.battery_runtime_s,
-        )
+        fleet = _fleet(opts, specs, mqtt_url, data_dir)
         started = time.monotonic()
 
         def timeline(text: str) -> None:

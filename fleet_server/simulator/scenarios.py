@@ -6,16 +6,46 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from edge_agent.simulation import SimulatedContent
+from edge_agent.simulation import SimulatedBoard, SimulatedContent
 from fleet_server.simulator.places import PLACES
-from fleet_server.simulator.runtime import Fleet, SimBoard
+from fleet_server.simulator.runtime import BoardSpec
 
 log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
+
+
+class Board(Protocol):
+    """What a scenario may see and change of a board (both fleet runtimes)."""
+
+    spec: BoardSpec
+    sim: SimulatedBoard
+    powered: bool
+    stuck: bool
+
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+
+class Fleet(Protocol):
+    """The controls a scenario uses (runtime.Fleet and agents.AgentFleet)."""
+
+    @property
+    def boards(self) -> Mapping[str, Board]: ...
+
+    def call_later(self, delay: float, action: Callable[[], None]) -> None: ...
+    def set_link(self, board: Any, up: bool) -> None: ...
+    def power_off(self, board: Any) -> None: ...
+    def power_on(self, board: Any) -> None: ...
+
+
 PLACE_NAMES = {p.code: p.name for p in PLACES}
 
 
@@ -34,7 +64,7 @@ def _name(site: str) -> str:
     return PLACE_NAMES.get(site, site)
 
 
-def _site_boards(fleet: Fleet, site: str) -> list[SimBoard]:
+def _site_boards(fleet: Fleet, site: str) -> list[Board]:
     return [b for b in fleet.boards.values() if b.spec.site == site]
 
 
@@ -43,7 +73,7 @@ def _first_site(fleet: Fleet, prefer: str) -> str:
     return prefer if prefer in sites else sites[0]
 
 
-def _one_board(fleet: Fleet, site: str) -> SimBoard:
+def _one_board(fleet: Fleet, site: str) -> Board:
     return _site_boards(fleet, _first_site(fleet, site))[0]
 
 

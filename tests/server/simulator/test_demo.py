@@ -106,7 +106,7 @@ def test_demo_runs_stops_cleanly_and_reuses_its_data(tmp_path: Path) -> None:
     port = free_port()
     run_once(data_dir, port, tmp_path / "demo.log", boot=1)
     run_once(data_dir, port, tmp_path / "demo.log", boot=2)  # same database, booted again
-    assert json.loads((data_dir / "boots.json").read_text())["lc-ma-lu-thang-01"] == 2
+    assert (data_dir / "agents" / "lc-ma-lu-thang-01.db").exists()  # real agents' spools
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:

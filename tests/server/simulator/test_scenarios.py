@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import fleet_protocol as fp
+from fleet_server.simulator.agents import AgentFleet
 from fleet_server.simulator.runtime import Fleet
 from fleet_server.simulator.scenarios import SCENARIOS, Timing
 from fleet_server.simulator.seed import fleet_specs
@@ -21,17 +24,35 @@ FAST_INTERVALS = dict.fromkeys(fp.TelemetryKind, 0.5)
 
 @contextmanager
 def fleet_running(
-    mosquitto: Mosquitto, scenario: str, boards: int = 14, battery_runtime_s: float = 2.0
-) -> Iterator[tuple[Fleet, list[str]]]:
+    mosquitto: Mosquitto,
+    scenario: str,
+    boards: int = 14,
+    battery_runtime_s: float = 2.0,
+    *,
+    agents: Path | None = None,
+) -> Iterator[tuple[Any, list[str]]]:
+    """Run the multiplexed fleet, or real edge agents when ``agents`` (a
+    spool directory) is given."""
     specs = [b for _, b in fleet_specs(boards)]
-    fleet = Fleet(
-        specs,
-        "127.0.0.1",
-        mosquitto.port,
-        intervals=FAST_INTERVALS,
-        battery_runtime_s=battery_runtime_s,
-        keepalive_s=5,
-    )
+    fleet: Fleet | AgentFleet
+    if agents is None:
+        fleet = Fleet(
+            specs,
+            "127.0.0.1",
+            mosquitto.port,
+            intervals=FAST_INTERVALS,
+            battery_runtime_s=battery_runtime_s,
+            keepalive_s=5,
+        )
+    else:
+        fleet = AgentFleet(
+            specs,
+            mosquitto.url,
+            agents,
+            intervals=FAST_INTERVALS,
+            battery_runtime_s=battery_runtime_s,
+            keepalive_s=5,
+        )
     said: list[str] = []
     SCENARIOS[scenario](fleet, said.append, FAST)
     fleet.start()
@@ -44,6 +65,12 @@ def fleet_running(
         stop.set()
         thread.join(10)
         fleet.stop()
+
+
+@pytest.fixture(params=["multiplexed", "agents"])
+def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
+    """Both fleet runtimes: multiplexed boards and real edge agents."""
+    return tmp_path / "spools" if request.param == "agents" else None
 
 
 def of(messages: list[Received], device: str, suffix: str) -> list[Received]:
@@ -71,8 +98,8 @@ def test_normal_every_board_reports_and_nobody_is_lost(
     assert states.count("online") == len(devices)
 
 
-def test_site_power_cut(mosquitto: Mosquitto, sub: Subscriber) -> None:
-    with fleet_running(mosquitto, "site-power-cut") as (fleet, said):
+def test_site_power_cut(mosquitto: Mosquitto, sub: Subscriber, runtime: Path | None) -> None:
+    with fleet_running(mosquitto, "site-power-cut", agents=runtime) as (fleet, said):
         site = [b for b in fleet.boards.values() if b.spec.site == "ma-lu-thang"]
         ids = [b.device_id for b in site]
         msgs = sub.wait_for(
@@ -102,8 +129,8 @@ def test_site_power_cut(mosquitto: Mosquitto, sub: Subscriber) -> None:
     assert any("hết pin" in s for s in said)
 
 
-def test_uplink_flap(mosquitto: Mosquitto, sub: Subscriber) -> None:
-    with fleet_running(mosquitto, "uplink-flap") as (fleet, said):
+def test_uplink_flap(mosquitto: Mosquitto, sub: Subscriber, runtime: Path | None) -> None:
+    with fleet_running(mosquitto, "uplink-flap", agents=runtime) as (fleet, said):
         ids = [b.device_id for b in fleet.boards.values() if b.spec.site == "muong-te"]
         msgs = sub.wait_for(
             lambda ms: all(
@@ -125,8 +152,8 @@ def test_uplink_flap(mosquitto: Mosquitto, sub: Subscriber) -> None:
     assert any("4G" in s for s in said)
 
 
-def test_camera_failure(mosquitto: Mosquitto, sub: Subscriber) -> None:
-    with fleet_running(mosquitto, "camera-failure") as (fleet, _):
+def test_camera_failure(mosquitto: Mosquitto, sub: Subscriber, runtime: Path | None) -> None:
+    with fleet_running(mosquitto, "camera-failure", agents=runtime) as (fleet, _):
         board = next(b for b in fleet.boards.values() if b.spec.site == "ma-lu-thang")
         msgs = sub.wait_for(
             lambda ms: any(
@@ -165,8 +192,8 @@ def test_unapproved_content(mosquitto: Mosquitto, sub: Subscriber) -> None:
         )
 
 
-def test_stuck_agent(mosquitto: Mosquitto, sub: Subscriber) -> None:
-    with fleet_running(mosquitto, "stuck-agent") as (fleet, said):
+def test_stuck_agent(mosquitto: Mosquitto, sub: Subscriber, runtime: Path | None) -> None:
+    with fleet_running(mosquitto, "stuck-agent", agents=runtime) as (fleet, said):
         board = next(b for b in fleet.boards.values() if b.spec.site == "sin-ho")
         sub.wait_for(lambda _ms: bool(said), what="the freeze")
         frozen_at = len(of(sub.messages, board.device_id, "telemetry/heartbeat"))
