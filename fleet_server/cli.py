@@ -94,6 +94,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_engine(_args: argparse.Namespace) -> int:
+    from fleet_server.engine.service import Engine  # noqa: PLC0415
+
+    Engine(_settings().database_url).run_forever(_stop_event())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleet-server",
@@ -109,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
         "migrate": ("apply database migrations (safe to run twice)", cmd_migrate),
         "ingest": ("consume board messages from MQTT into PostgreSQL", cmd_ingest),
+        "engine": ("board state, rules and incidents (one active, others stand by)", cmd_engine),
     }
     for name, (help_text, func) in commands.items():
         p = sub.add_parser(name, help=help_text)

@@ -149,6 +149,9 @@ class BatchWriter:
                 result.by_table[table] = result.by_table.get(table, 0) + cur.rowcount
             if latest:
                 self._upsert_latest(cur, latest)
+            if "board_states" in grouped:
+                # Wakes the engine at commit: a last will must become "lost" at once.
+                cur.execute("SELECT pg_notify('fleet_ingest', 'state')")
 
     @staticmethod
     def _copy(

@@ -1,0 +1,1 @@
+"""Engine role: board state, rules, incidents (one active engine at a time)."""

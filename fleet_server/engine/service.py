@@ -1,0 +1,256 @@
+"""The engine loop: one active engine (PostgreSQL advisory lock), others
+stand by and take over. Each pass, in one transaction: apply new state
+messages and heartbeats to board status, mark silent boards stale, then run
+the rules and open, flag or resolve incidents. Ingest NOTIFYs
+``fleet_ingest`` when it stores a state message, so a last will becomes
+"lost" (and an incident) within a second, not at the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from fleet_server.backoff import Backoff
+from fleet_server.engine import store
+from fleet_server.engine.conditions import Condition, Timing, step
+from fleet_server.engine.rules import (
+    RuleSettings,
+    board_conditions,
+    board_key,
+    board_spec,
+    site_key,
+    site_outages,
+    site_spec,
+)
+from fleet_server.engine.state import apply_heartbeat, apply_report, check_stale, unknown
+from fleet_server.incidents import storage as incidents
+from fleet_server.incidents.schemas import Incident, IncidentSpec
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x666C656E  # "flen": the engine leader lock
+CHANNEL = "fleet_ingest"
+ACTOR = "engine"
+
+Conn = psycopg.Connection[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    tick_s: float = 1.0
+    #: re-read this much before the cursor: a transaction that committed late
+    overlap_s: float = 10.0
+    standby_retry_s: float = 5.0
+    rules: RuleSettings = field(default_factory=RuleSettings)
+
+
+@dataclass
+class PassResult:
+    transitions: int = 0
+    opened: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        database_url: str,
+        settings: EngineSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.database_url = database_url
+        self.settings = settings or EngineSettings()
+        self._clock = clock
+        self._cursor: datetime | None = None
+        self.is_leader = threading.Event()
+        self.passes = 0
+
+    # -- one evaluation -----------------------------------------------------------------
+    def evaluate(self, conn: Conn) -> PassResult:
+        result = PassResult()
+        now = self._clock()
+        with conn.transaction():
+            db_now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+            since = (
+                None
+                if self._cursor is None
+                else (self._cursor - timedelta(seconds=self.settings.overlap_s))
+            )
+            places = store.boards(conn)
+            statuses = store.statuses(conn)
+            result.transitions += self._apply_inputs(conn, statuses, since, now)
+            self._run_rules(conn, places, statuses, now, result)
+        self._cursor = db_now
+        self.passes += 1
+        return result
+
+    def _apply_inputs(
+        self, conn: Conn, statuses: dict[str, Any], since: datetime | None, now: datetime
+    ) -> int:
+        count = 0
+        for board_id, report in store.state_reports(conn, since):
+            current = statuses.get(board_id) or unknown(board_id, report.received_at)
+            transition = apply_report(current, report)
+            if transition is not None:
+                store.save_transition(conn, transition, now)
+                statuses[board_id] = transition.after
+                count += transition.changed
+        for board_id, received_at in store.heartbeats(conn, since):
+            current = statuses.get(board_id) or unknown(board_id, received_at)
+            transition = apply_heartbeat(current, received_at)
+            if transition is not None:
+                store.save_transition(conn, transition, now)
+                statuses[board_id] = transition.after
+                count += transition.changed
+        for board_id, current in list(statuses.items()):
+            transition = check_stale(current, now)
+            if transition is not None:
+                store.save_transition(conn, transition, now)
+                statuses[board_id] = transition.after
+                count += 1
+        return count
+
+    def _run_rules(
+        self,
+        conn: Conn,
+        places: dict[str, store.BoardPlace],
+        statuses: dict[str, Any],
+        now: datetime,
+        result: PassResult,
+    ) -> None:
+        rules = self.settings.rules
+        conds = store.conditions(conn, "")
+        open_ = incidents.unresolved_keys(conn)
+        for board_id, status in statuses.items():
+            for rule, observed in board_conditions(status).items():
+                timing = getattr(rules, rule)
+                spec = board_spec(rule, places.get(board_id), status)
+                self._step(
+                    conn,
+                    spec,
+                    observed,
+                    timing=timing,
+                    conds=conds,
+                    open_=open_,
+                    now=now,
+                    result=result,
+                )
+        mains = store.last_power(conn, list(statuses))
+        outages = site_outages(places.values(), statuses, mains, rules)
+        site_ids = {p.site_id for p in places.values()}
+        for site_id in site_ids:
+            key = site_key(site_id, "site_outage")
+            outage = outages.get(site_id)
+            if outage is None and key not in open_ and key not in conds:
+                continue
+            spec = (
+                site_spec(outage)
+                if outage
+                else IncidentSpec(
+                    key, "site_outage", "technical", "critical", "site back", site_id=site_id
+                )
+            )
+            incident = self._step(
+                conn,
+                spec,
+                outage is not None,
+                timing=rules.site_outage,
+                conds=conds,
+                open_=open_,
+                now=now,
+                result=result,
+            )
+            if incident is not None and outage is not None and incident.state != "resolved":
+                for board_id in outage.boards:
+                    for rule in ("board_lost", "board_stale"):
+                        child = open_.get(board_key(board_id, rule))
+                        if child is not None and child.parent_id is None:
+                            incidents.attach(conn, child.id, incident.id, now, actor=ACTOR)
+
+    def _step(
+        self,
+        conn: Conn,
+        spec: IncidentSpec,
+        observed: bool,
+        *,
+        timing: Timing,
+        conds: dict[str, Condition],
+        open_: dict[str, Incident],
+        now: datetime,
+        result: PassResult,
+    ) -> Incident | None:
+        key = spec.dedupe_key
+        existing = open_.get(key)
+        before = conds.get(key)
+        if before is None and not observed and existing is None:
+            return None
+        cond = before or Condition(key, spec.rule)
+        cond, actions = step(
+            cond,
+            observed,
+            now,
+            timing,
+            incident_open=existing is not None,
+            flagged_flapping=bool(existing and existing.flapping),
+        )
+        if cond != before:
+            store.save_condition(conn, cond, now)
+            conds[key] = cond
+        actor = f"{ACTOR}:{spec.rule}"
+        for action in actions:
+            if action == "open":
+                existing, outcome = incidents.open_incident(conn, spec, now, actor=actor)
+                open_[key] = existing
+                if outcome != "existing":
+                    result.opened.append(existing.id)
+                    log.info("incident %d %s: %s", existing.id, outcome, spec.title)
+            elif action == "flapping" and existing is not None:
+                incidents.mark_flapping(conn, existing.id, now, actor=actor)
+            elif action == "resolve" and existing is not None:
+                existing = incidents.resolve(
+                    conn, existing.id, now, actor=actor, note="condition cleared"
+                )
+                open_.pop(key, None)
+                result.resolved.append(existing.id)
+        return existing
+
+    # -- the loop -----------------------------------------------------------------------
+    def run_forever(self, stop: threading.Event) -> None:
+        backoff = Backoff(base=0.5, cap=30)
+        while not stop.is_set():
+            try:
+                self._lead(stop)
+                backoff.reset()
+            except psycopg.OperationalError as exc:
+                self.is_leader.clear()
+                log.warning("engine lost the database: %s", str(exc).strip()[:200])
+                backoff.wait(stop)
+
+    def _lead(self, stop: threading.Event) -> None:
+        with psycopg.connect(
+            self.database_url, autocommit=True, application_name="fleet-engine"
+        ) as lock_conn:
+            row = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+            if not row or not row[0]:
+                self.is_leader.clear()
+                stop.wait(self.settings.standby_retry_s)
+                return
+            log.info("engine is the active engine")
+            self.is_leader.set()
+            lock_conn.execute(f"LISTEN {CHANNEL}")
+            with psycopg.connect(self.database_url, application_name="fleet-engine") as work:
+                try:
+                    while not stop.is_set():
+                        self.evaluate(work)
+                        for _ in lock_conn.notifies(timeout=self.settings.tick_s, stop_after=1):
+                            pass
+                finally:
+                    self.is_leader.clear()

@@ -1,0 +1,142 @@
+"""SQL for the engine: board status, its history, rule conditions, inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from fleet_server.engine.conditions import Condition
+from fleet_server.engine.state import BoardStatus, StateReport, Transition
+
+Conn = psycopg.Connection[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPlace:
+    board_id: str
+    site_id: int
+    organisation_id: int
+    heartbeat_interval_s: int
+
+
+def boards(conn: Conn) -> dict[str, BoardPlace]:
+    rows = conn.execute(
+        "SELECT b.id, b.site_id, s.organisation_id, b.heartbeat_interval_s"
+        " FROM boards b JOIN sites s ON s.id = b.site_id WHERE b.enabled"
+    ).fetchall()
+    return {r[0]: BoardPlace(r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def statuses(conn: Conn) -> dict[str, BoardStatus]:
+    rows = conn.execute(
+        "SELECT board_id, state, since, reason, boot, seq, last_seen_at, heartbeat_interval_s"
+        " FROM board_status"
+    ).fetchall()
+    return {r[0]: BoardStatus(*r) for r in rows}
+
+
+def save_transition(conn: Conn, transition: Transition, now: datetime) -> None:
+    after = transition.after
+    conn.execute(
+        """INSERT INTO board_status (board_id, state, reason, since, boot, seq, last_seen_at,
+                                     heartbeat_interval_s, updated_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (board_id) DO UPDATE SET state = EXCLUDED.state,
+               reason = EXCLUDED.reason, since = EXCLUDED.since, boot = EXCLUDED.boot,
+               seq = EXCLUDED.seq, last_seen_at = EXCLUDED.last_seen_at,
+               heartbeat_interval_s = EXCLUDED.heartbeat_interval_s,
+               updated_at = EXCLUDED.updated_at""",
+        (
+            after.board_id,
+            after.state,
+            after.reason,
+            after.since,
+            after.boot,
+            after.seq,
+            after.last_seen_at,
+            after.heartbeat_interval_s,
+            now,
+        ),
+    )
+    if transition.changed:
+        conn.execute(
+            "INSERT INTO board_status_history (board_id, at, state, previous, reason, boot, seq)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                after.board_id,
+                after.since,
+                after.state,
+                transition.before.state,
+                after.reason,
+                after.boot,
+                after.seq,
+            ),
+        )
+
+
+def state_reports(conn: Conn, since: datetime | None) -> list[tuple[str, StateReport]]:
+    """State messages received after ``since`` (all latest ones when None)."""
+    if since is None:
+        rows = conn.execute(
+            "SELECT device_id, data->>'status', boot, seq, received_at, data->>'reason',"
+            " (data->>'heartbeat_interval_s')::int FROM board_latest WHERE kind = 'state'"
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT device_id, status, boot, seq, received_at, reason, heartbeat_interval_s"
+            " FROM board_states WHERE stored_at >= %s ORDER BY received_at, boot, seq",
+            (since,),
+        ).fetchall()
+    return [(r[0], StateReport(r[1], r[2], r[3], r[4], r[5], r[6])) for r in rows]
+
+
+def heartbeats(conn: Conn, since: datetime | None) -> list[tuple[str, datetime]]:
+    """Latest heartbeat receipt per board, changed after ``since``."""
+    rows = conn.execute(
+        "SELECT device_id, received_at FROM board_latest WHERE kind = 'heartbeat'"
+        " AND (%s::timestamptz IS NULL OR received_at >= %s)",
+        (since, since),
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def last_power(conn: Conn, board_ids: list[str]) -> dict[str, bool | None]:
+    """mains_present of each board's newest power reading (None when unknown)."""
+    rows = conn.execute(
+        "SELECT device_id, (data->>'mains_present')::boolean FROM board_latest"
+        " WHERE kind = 'power' AND device_id = ANY(%s)",
+        (board_ids,),
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def conditions(conn: Conn, prefix: str) -> dict[str, Condition]:
+    rows = conn.execute(
+        "SELECT dedupe_key, rule, active, active_since, inactive_since, flips"
+        " FROM rule_conditions WHERE dedupe_key LIKE %s",
+        (prefix + "%",),
+    ).fetchall()
+    return {r[0]: Condition(r[0], r[1], r[2], r[3], r[4], tuple(r[5])) for r in rows}
+
+
+def save_condition(conn: Conn, cond: Condition, now: datetime) -> None:
+    conn.execute(
+        """INSERT INTO rule_conditions (dedupe_key, rule, active, active_since, inactive_since,
+                                        flips, updated_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (dedupe_key) DO UPDATE SET active = EXCLUDED.active,
+               active_since = EXCLUDED.active_since, inactive_since = EXCLUDED.inactive_since,
+               flips = EXCLUDED.flips, updated_at = EXCLUDED.updated_at""",
+        (
+            cond.key,
+            cond.rule,
+            cond.active,
+            cond.active_since,
+            cond.inactive_since,
+            list(cond.flips),
+            now,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Incidents: technical, security and compliance problems, with their timeline."""

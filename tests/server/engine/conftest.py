@@ -1,0 +1,130 @@
+"""Engine fixtures: a seeded database, messages stored as ingest stores them,
+and a clock the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+import fleet_protocol as fp
+from fleet_server.simulator.seed import fleet_specs, seed
+from fleet_server.telemetry.storage import Accepted, BatchWriter
+from tests.server.ingest.conftest import make_settings  # noqa: F401 - shared fixture
+
+Conn = psycopg.Connection[Any]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def seeded(db_url: str) -> str:
+    """14 boards on 12 sites (Ma Lù Thàng and Phong Thổ… have two)."""
+    with psycopg.connect(db_url) as conn:
+        seed(conn, fleet_specs(14))
+    return db_url
+
+
+class Store:
+    """Writes board messages through ingest's own BatchWriter."""
+
+    def __init__(self, url: str, clock: Clock) -> None:
+        self.conn: Conn = psycopg.connect(url)
+        self.writer = BatchWriter(self.conn)
+        self.clock = clock
+        self.seq: dict[tuple[str, int], int] = {}
+
+    def _seq(self, device: str, boot: int) -> int:
+        value = self.seq.get((device, boot), 0)
+        self.seq[(device, boot)] = value + 1
+        return value
+
+    def send(self, message: Any, topic: str) -> None:
+        payload = fp.encode(message)
+        self.writer.write([Accepted(message, self.clock(), topic, payload)], [])
+
+    def state(
+        self, device: str, status: str, *, boot: int = 1, seq: int | None = None, interval: int = 30
+    ) -> None:
+        now = self.clock()
+        message = fp.StateMessage(
+            schema_version=1,
+            device_id=device,
+            boot=boot,
+            seq=self._seq(device, boot) if seq is None else seq,
+            measured_at=now,
+            sent_at=now,
+            data=fp.StateData(
+                status=status,  # type: ignore[arg-type]
+                heartbeat_interval_s=interval,
+            ),
+        )
+        self.send(message, fp.state_topic(device))
+
+    def heartbeat(self, device: str, *, boot: int = 1) -> None:
+        now = self.clock()
+        message = fp.HeartbeatMessage(
+            schema_version=1,
+            device_id=device,
+            boot=boot,
+            seq=self._seq(device, boot),
+            measured_at=now,
+            sent_at=now,
+            data=fp.HeartbeatData(
+                uptime_s=1, agent_version="0.1.0", cpu_percent=1, memory_percent=1, disk_percent=1
+            ),
+        )
+        self.send(message, fp.telemetry_topic(device, "heartbeat"))
+
+    def power(self, device: str, *, mains: bool, boot: int = 1) -> None:
+        now = self.clock()
+        message = fp.PowerMessage(
+            schema_version=1,
+            device_id=device,
+            boot=boot,
+            seq=self._seq(device, boot),
+            measured_at=now,
+            sent_at=now,
+            data=fp.PowerData(source="ups", mains_present=mains, on_battery=not mains),
+        )
+        self.send(message, fp.telemetry_topic(device, "power"))
+
+
+@pytest.fixture
+def store(seeded: str, clock: Clock) -> Iterator[Store]:
+    s = Store(seeded, clock)
+    yield s
+    s.conn.close()
+
+
+@pytest.fixture
+def engine_conn(seeded: str) -> Iterator[Conn]:
+    with psycopg.connect(seeded) as conn:
+        yield conn
+
+
+def incidents(conn: Conn, where: str = "TRUE") -> list[tuple[Any, ...]]:
+    return conn.execute(
+        f"SELECT id, rule, state, board_id, site_id, parent_id, flapping, severity"
+        f" FROM incidents WHERE {where} ORDER BY id"
+    ).fetchall()
+
+
+MakeEngine = Callable[..., Any]
