@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from fleet_server.backoff import Backoff
-from fleet_server.engine import store
+from fleet_server.engine import store, telemetry_rules
 from fleet_server.engine.conditions import Condition, Timing, step
 from fleet_server.engine.rules import (
     RuleSettings,
@@ -48,6 +48,8 @@ class EngineSettings:
     #: re-read this much before the cursor: a transaction that committed late
     overlap_s: float = 10.0
     standby_retry_s: float = 5.0
+    #: telemetry rules read more data: run them this often (0 = every pass)
+    telemetry_every_s: float = 15.0
     rules: RuleSettings = field(default_factory=RuleSettings)
 
 
@@ -72,6 +74,7 @@ class Engine:
         self._cursor: datetime | None = None
         self.is_leader = threading.Event()
         self.passes = 0
+        self._telemetry_due: datetime | None = None
 
     # -- one evaluation -----------------------------------------------------------------
     def evaluate(self, conn: Conn) -> PassResult:
@@ -88,6 +91,9 @@ class Engine:
             statuses = store.statuses(conn)
             result.transitions += self._apply_inputs(conn, statuses, since, now)
             self._run_rules(conn, places, statuses, now, result)
+            if self._telemetry_due is None or now >= self._telemetry_due:
+                self._run_telemetry_rules(conn, places, statuses, now, result)
+                self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
         self._cursor = db_now
         self.passes += 1
         return result
@@ -174,6 +180,65 @@ class Engine:
                         child = open_.get(board_key(board_id, rule))
                         if child is not None and child.parent_id is None:
                             incidents.attach(conn, child.id, incident.id, now, actor=ACTOR)
+
+    def _run_telemetry_rules(
+        self,
+        conn: Conn,
+        places: dict[str, store.BoardPlace],
+        statuses: dict[str, Any],
+        now: datetime,
+        result: PassResult,
+    ) -> None:
+        window = float(telemetry_rules.DEFAULTS["network_degraded"]["window_s"])
+        inputs = store.telemetry_inputs(conn, window)
+        site_overrides, board_overrides = store.rule_overrides(conn)
+        conds = store.conditions(conn, "board:")
+        open_ = incidents.unresolved_keys(conn, "board:")
+        for board_id, place in places.items():
+            status = statuses.get(board_id)
+            if status is None or status.state not in ("online", "stale"):
+                continue  # a lost or stopped board's last readings are not news
+            params = telemetry_rules.merged_params(
+                [site_overrides.get(place.site_id, {}), board_overrides.get(board_id, {})]
+            )
+            prefix = f"board:{board_id}:"
+            active = {
+                k[len(prefix) :] for k, c in conds.items() if k.startswith(prefix) and c.active
+            }
+            freshness = 3.0 * status.interval_s * 2
+            for rule, (suffix, observed, details) in telemetry_rules.evaluate(
+                inputs.get(board_id, telemetry_rules.BoardInputs()),
+                params,
+                active,
+                now,
+                freshness,
+            ):
+                if observed is None:
+                    continue
+                p = params[rule]
+                vi, en = telemetry_rules.TITLES[rule]
+                spec = IncidentSpec(
+                    dedupe_key=prefix + suffix,
+                    rule=rule,
+                    incident_class="technical",
+                    severity=p["severity"],
+                    title=f"{vi} — {board_id} / {en}",
+                    board_id=board_id,
+                    site_id=place.site_id,
+                    organisation_id=place.organisation_id,
+                    details=details,
+                )
+                timing = Timing(for_s=p["for_s"], clear_for_s=p["clear_for_s"])
+                self._step(
+                    conn,
+                    spec,
+                    observed,
+                    timing=timing,
+                    conds=conds,
+                    open_=open_,
+                    now=now,
+                    result=result,
+                )
 
     def _step(
         self,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import psycopg
 
 from fleet_server.engine.conditions import Condition
 from fleet_server.engine.state import BoardStatus, StateReport, Transition
+from fleet_server.engine.telemetry_rules import BoardInputs, Reading
 
 Conn = psycopg.Connection[Any]
 
@@ -140,3 +141,56 @@ def save_condition(conn: Conn, cond: Condition, now: datetime) -> None:
             now,
         ),
     )
+
+
+def telemetry_inputs(conn: Conn, window_s: float) -> dict[str, BoardInputs]:
+    """Latest readings, network averages, restarts and spool drops per board."""
+    inputs: dict[str, BoardInputs] = {}
+    for device, kind, data, measured_at, received_at in conn.execute(
+        "SELECT device_id, kind, data, measured_at, received_at FROM board_latest"
+        " WHERE kind <> 'state'"
+    ):
+        inputs.setdefault(device, BoardInputs()).latest[kind] = Reading(
+            data, measured_at, received_at
+        )
+    for device, loss, rtt in conn.execute(
+        "SELECT device_id, avg(loss_percent), avg(rtt_ms) FROM telemetry_network"
+        " WHERE measured_at > now() - make_interval(secs => %s) GROUP BY device_id",
+        (window_s,),
+    ):
+        board = inputs.setdefault(device, BoardInputs())
+        board.loss_avg = None if loss is None else float(loss)
+        board.rtt_avg = None if rtt is None else float(rtt)
+    for device, boots in conn.execute(
+        "SELECT device_id, count(DISTINCT boot) FROM board_states"
+        " WHERE received_at > now() - interval '1 hour' GROUP BY device_id"
+    ):
+        inputs.setdefault(device, BoardInputs()).boots_last_hour = int(boots)
+    for device, dropped in conn.execute(
+        "SELECT device_id, max(spool_dropped) - min(spool_dropped) FROM telemetry_heartbeat"
+        " WHERE measured_at > now() - interval '1 hour' GROUP BY device_id"
+    ):
+        inputs.setdefault(device, BoardInputs()).dropped_last_hour = int(dropped or 0)
+    windows: dict[str, list[tuple[time, time]]] = {}
+    for board_id, start, end in conn.execute(
+        """SELECT b.id, w.starts_at, w.ends_at FROM boards b
+             JOIN broadcast_windows w ON w.board_id = b.id
+                OR (w.site_id = b.site_id AND NOT EXISTS (
+                    SELECT 1 FROM broadcast_windows o WHERE o.board_id = b.id))"""
+    ):
+        windows.setdefault(board_id, []).append((start, end))
+    for board_id, rows in windows.items():
+        inputs.setdefault(board_id, BoardInputs()).windows = sorted(rows)
+    return inputs
+
+
+def rule_overrides(conn: Conn) -> tuple[dict[int, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(site_id -> {rule: params}, board_id -> {rule: params})."""
+    sites: dict[int, dict[str, Any]] = {}
+    boards_: dict[str, dict[str, Any]] = {}
+    for rule, site_id, board_id, params in conn.execute(
+        "SELECT rule, site_id, board_id, params FROM rule_overrides"
+    ):
+        target = sites.setdefault(site_id, {}) if site_id else boards_.setdefault(board_id, {})
+        target[rule] = params
+    return sites, boards_

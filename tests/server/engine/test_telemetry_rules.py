@@ -1,0 +1,159 @@
+"""Rules on measurements: pure evaluation (hysteresis, broadcast windows) and
+through the engine on a real database (for-durations, overrides, cameras)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+
+import fleet_protocol as fp
+from fleet_server.engine.service import Engine, EngineSettings
+from fleet_server.engine.telemetry_rules import (
+    DEFAULTS,
+    BoardInputs,
+    Reading,
+    evaluate,
+    in_broadcast_window,
+    merged_params,
+)
+from tests.server.engine.conftest import Clock, Conn, Store, incidents
+
+NOW = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 08:00 in Lai Châu
+BOARD = "lc-sin-ho-01"
+
+
+def reading(**data: object) -> Reading:
+    return Reading(dict(data), NOW, NOW)
+
+
+def observed(
+    inputs: BoardInputs,
+    active: set[str] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, bool | None]:
+    return {
+        suffix: value
+        for _, (suffix, value, _d) in evaluate(inputs, merged_params([]), active, NOW, 180)
+    }
+
+
+def test_battery_hysteresis() -> None:
+    inputs = BoardInputs(latest={"power": reading(battery_percent=35, mains_present=False)})
+    assert observed(inputs)["battery_low"] is False  # 35 % does not open (< 30 does)
+    assert observed(inputs, {"battery_low"})["battery_low"] is True  # nor clear (> 40 does)
+    inputs.latest["power"] = reading(battery_percent=41, mains_present=False)
+    assert observed(inputs, {"battery_low"})["battery_low"] is False
+
+
+def test_missing_or_old_data_tells_nothing() -> None:
+    old = Reading({"mains_present": False}, NOW - timedelta(hours=1), NOW - timedelta(hours=1))
+    result = observed(BoardInputs(latest={"power": old}))
+    assert result["mains_lost"] is None
+    assert result["battery_low"] is None
+
+
+def test_display_dark_only_inside_broadcast_windows() -> None:
+    windows = [(time(6, 30), time(9, 30)), (time(16, 30), time(19, 30))]
+    assert in_broadcast_window(windows, NOW)  # 08:00 local
+    assert not in_broadcast_window(windows, NOW + timedelta(hours=3))  # 11:00 local
+    inputs = BoardInputs(
+        latest={"display": reading(screen_on=False, player_running=True)}, windows=windows
+    )
+    assert observed(inputs)["display_dark"] is True
+    inputs.windows = [(time(16, 30), time(19, 30))]
+    assert observed(inputs)["display_dark"] is False
+
+
+def test_each_camera_is_its_own_condition() -> None:
+    cams = [
+        {"camera_id": "cam1", "status": "timeout"},
+        {"camera_id": "cam2", "status": "unauthorized"},
+    ]
+    result = observed(BoardInputs(latest={"camera": reading(cameras=cams)}))
+    assert result["camera_unreachable:cam1"] is True
+    assert result["camera_unreachable:cam2"] is False  # 401: alive
+
+
+def test_overrides_board_beats_site() -> None:
+    params = merged_params([{"disk_full": {"open_above": 80}}, {"disk_full": {"open_above": 95}}])
+    assert params["disk_full"]["open_above"] == 95
+    assert params["disk_full"]["clear_below"] == DEFAULTS["disk_full"]["clear_below"]
+
+
+def test_mains_lost_opens_after_its_for_duration(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine = Engine(seeded, EngineSettings(telemetry_every_s=0), clock=clock)
+    store.state(BOARD, "online")
+    store.heartbeat(BOARD)
+    store.power(BOARD, mains=False)
+    engine.evaluate(engine_conn)
+    assert incidents(engine_conn) == []
+    clock.advance(61)
+    engine.evaluate(engine_conn)
+    assert [r[1] for r in incidents(engine_conn)] == ["mains_lost"]
+
+
+def test_board_override_changes_a_threshold(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine_conn.execute(
+        "INSERT INTO rule_overrides (rule, board_id, params) VALUES ('mains_lost', %s, %s)",
+        (BOARD, json.dumps({"for_s": 0})),
+    )
+    engine_conn.commit()
+    engine = Engine(seeded, EngineSettings(telemetry_every_s=0), clock=clock)
+    store.state(BOARD, "online")
+    store.power(BOARD, mains=False)
+    engine.evaluate(engine_conn)
+    assert [r[1] for r in incidents(engine_conn)] == ["mains_lost"]
+
+
+def test_camera_incident_per_camera(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine = Engine(seeded, EngineSettings(telemetry_every_s=0), clock=clock)
+    store.state(BOARD, "online")
+    cams = fp.CameraData(
+        cameras=[
+            fp.CameraStatus(
+                camera_id="cam1", reachable=False, rtsp_answered=False, status="timeout"
+            ),
+            fp.CameraStatus(camera_id="cam2", reachable=True, rtsp_answered=True, status="ok"),
+        ]
+    )
+
+    def report(seq: int) -> None:
+        now = clock()
+        store.heartbeat(BOARD)
+        store.send(
+            fp.CameraMessage(
+                schema_version=1,
+                device_id=BOARD,
+                boot=1,
+                seq=seq,
+                measured_at=now,
+                sent_at=now,
+                data=cams,
+            ),
+            fp.telemetry_topic(BOARD, "camera"),
+        )
+
+    for i in range(6):  # a camera reading a minute, as the agent sends them
+        report(100 + i)
+        engine.evaluate(engine_conn)
+        clock.advance(61)
+    keys = [r[0] for r in engine_conn.execute("SELECT dedupe_key FROM incidents")]
+    assert keys == [f"board:{BOARD}:camera_unreachable:cam1"]
+
+
+def test_lost_board_raises_no_telemetry_incidents(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine = Engine(seeded, EngineSettings(telemetry_every_s=0), clock=clock)
+    store.state(BOARD, "online")
+    store.power(BOARD, mains=False)
+    store.state(BOARD, "lost")
+    engine.evaluate(engine_conn)
+    clock.advance(61)
+    engine.evaluate(engine_conn)
+    assert [r[1] for r in incidents(engine_conn)] == ["board_lost"]
