@@ -1,0 +1,34 @@
+"""Notification delivery: a transactional outbox, routing, e-mail and webhooks.
+
+The engine builds a ``Notice`` and calls ``enqueue(conn, notice)`` in the same
+transaction as the incident change that caused it; a ``NotificationWorker``
+sends what was committed. See docs/notifications.md.
+"""
+
+from fleet_server.notifications.schemas import (
+    DeliveryError,
+    IncidentClass,
+    Notice,
+    NoticeKind,
+    NotificationSettings,
+    Severity,
+    SmtpSettings,
+    Text,
+)
+from fleet_server.notifications.storage import cancel_for_incident, enqueue, release_held
+from fleet_server.notifications.worker import NotificationWorker
+
+__all__ = [
+    "DeliveryError",
+    "IncidentClass",
+    "Notice",
+    "NoticeKind",
+    "NotificationSettings",
+    "NotificationWorker",
+    "Severity",
+    "SmtpSettings",
+    "Text",
+    "cancel_for_incident",
+    "enqueue",
+    "release_held",
+]

@@ -1,0 +1,285 @@
+"""The delivery worker: claims due outbox rows, sends them, records every attempt.
+
+A row is ``sent`` only after its transport accepted it. A failed attempt is
+retried with jittered exponential backoff until the row's maximum age, then
+marked ``failed``: nothing is dropped without a trace. A worker that dies
+mid-send leaves its rows ``sending``; after the lease another worker takes
+them back (at-least-once delivery, stable Message-ID / delivery id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from fleet_server.backoff import Backoff
+from fleet_server.db.connect import connect
+from fleet_server.errors import DatabaseUnavailable
+from fleet_server.notifications import storage
+from fleet_server.notifications.schemas import (
+    Channel,
+    DeliveryError,
+    NotificationSettings,
+    OutboxRow,
+    OutgoingMessage,
+    Transport,
+)
+from fleet_server.notifications.smtp import SmtpTransport
+from fleet_server.notifications.templates import render_group
+from fleet_server.notifications.webhook import WebhookTransport
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class WorkerCounters:
+    """Totals since the worker was built (for logs now, Prometheus later)."""
+
+    runs: int = 0
+    rows_claimed: int = 0
+    messages_sent: int = 0
+    rows_sent: int = 0
+    attempts_failed: int = 0
+    rows_retried: int = 0
+    rows_failed: int = 0
+    rows_cancelled: int = 0
+    claims_recovered: int = 0
+    claims_lost: int = 0
+    database_errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    rows_claimed: int = 0
+    messages_sent: int = 0
+    messages_failed: int = 0
+
+
+class NotificationWorker:
+    def __init__(
+        self,
+        database_url: str,
+        settings: NotificationSettings,
+        *,
+        transports: Mapping[Channel, Transport] | None = None,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.settings = settings
+        self.transports: Mapping[Channel, Transport] = transports or {
+            "email": SmtpTransport(settings.smtp),
+            "webhook": WebhookTransport(settings.webhook_timeout_s),
+        }
+        self.clock = clock
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.counters = WorkerCounters()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._conn: storage.Conn | None = None
+
+    # --- loop -------------------------------------------------------------------
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set; sleeps ``poll_interval_s`` when idle and
+        backs off while the database is unreachable."""
+        backoff = Backoff(base=0.5, cap=30.0, rng=self._rng)
+        try:
+            while not stop.is_set():
+                try:
+                    result = self.run_once()
+                except DatabaseUnavailable as exc:
+                    log.warning("notification worker: %s", exc)
+                    if backoff.wait(stop):
+                        break
+                    continue
+                except Exception:  # a bug must not end delivery for good
+                    log.exception("notification worker run failed")
+                    if backoff.wait(stop):
+                        break
+                    continue
+                backoff.reset()
+                if result.rows_claimed < self.settings.batch_size:
+                    stop.wait(self.settings.poll_interval_s)
+        finally:
+            self.close()
+
+    def run_once(self) -> RunResult:
+        """Take back expired claims, claim due rows and send them."""
+        self.counters.runs += 1
+        try:
+            return self._run_once()
+        except psycopg.OperationalError as exc:
+            self.counters.database_errors += 1
+            self.close()
+            raise DatabaseUnavailable(f"notification outbox: {exc}".strip()) from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _db(self) -> storage.Conn:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(
+                self.database_url, autocommit=True, application_name="fleet-notifications"
+            )
+        return self._conn
+
+    def _run_once(self) -> RunResult:
+        conn = self._db()
+        now = self.clock()
+        self.counters.claims_recovered += storage.recover_expired_claims(
+            conn,
+            now=now,
+            lease=timedelta(seconds=self.settings.sending_lease_s),
+            worker=self.worker_id,
+        )
+        messages = storage.claim_due(
+            conn,
+            now=now,
+            limit=self.settings.batch_size,
+            window=timedelta(seconds=self.settings.group_window_s),
+            worker=self.worker_id,
+        )
+        claimed = sum(len(rows) for rows in messages)
+        self.counters.rows_claimed += claimed
+        sent = failed = 0
+        for rows in messages:
+            ok = self._deliver(conn, rows)
+            if ok is True:
+                sent += 1
+            elif ok is False:
+                failed += 1
+        return RunResult(rows_claimed=claimed, messages_sent=sent, messages_failed=failed)
+
+    # --- one message ------------------------------------------------------------
+
+    def _deliver(self, conn: storage.Conn, rows: Sequence[OutboxRow]) -> bool | None:
+        """Send one planned message; True sent, False failed, None not attempted."""
+        ids = [row.id for row in rows]
+        first = rows[0]
+        if not first.contact_active:
+            storage.record_cancelled(conn, ids, reason="contact deactivated", worker=self.worker_id)
+            self.counters.rows_cancelled += len(rows)
+            log.warning("outbox %s cancelled: contact %s deactivated", ids, first.contact_id)
+            return None
+        if not storage.renew_claim(conn, ids, now=self.clock(), worker=self.worker_id):
+            self.counters.claims_lost += 1
+            log.warning("outbox %s: claim taken back before sending; skipped", ids)
+            return None
+        message_id = self._message_id(first)
+        try:
+            message = self._message(rows, message_id)
+            response = self.transports[first.channel].send(message)
+        except DeliveryError as exc:
+            self._failed(conn, rows, message_id, str(exc), permanent=exc.permanent)
+            return False
+        except Exception as exc:  # a transport bug: retry, never strand the rows
+            log.exception("transport %s raised unexpectedly", first.channel)
+            self._failed(conn, rows, message_id, f"{type(exc).__name__}: {exc}", permanent=False)
+            return False
+        storage.record_sent(
+            conn,
+            ids,
+            at=self.clock(),
+            message_id=message_id,
+            response=response,
+            worker=self.worker_id,
+        )
+        self.counters.messages_sent += 1
+        self.counters.rows_sent += len(rows)
+        log.info("sent %s to contact %s: outbox %s", first.channel, first.contact_id, ids)
+        return True
+
+    def _message(self, rows: Sequence[OutboxRow], message_id: str) -> OutgoingMessage:
+        first = rows[0]
+        address = first.email if first.channel == "email" else first.webhook_url
+        if not address:
+            raise DeliveryError(f"contact has no {first.channel} address", permanent=True)
+        rendered = render_group(rows)
+        sent_at = self.clock()
+        payload = {
+            "delivery_id": message_id,
+            "sent_at": sent_at.isoformat(),
+            "contact": {"id": first.contact_id, "name": first.contact_name},
+            "language": first.language,
+            "subject": rendered.subject,
+            "text": rendered.body_text,
+            "notices": [{"outbox_id": row.id, **row.payload} for row in rows],
+        }
+        return OutgoingMessage(
+            message_id=message_id,
+            outbox_ids=tuple(row.id for row in rows),
+            channel=first.channel,
+            language=first.language,
+            contact_name=first.contact_name,
+            address=address,
+            subject=rendered.subject,
+            body_text=rendered.body_text,
+            payload=payload,
+            sent_at=sent_at,
+            webhook_secret=first.webhook_secret,
+        )
+
+    def _message_id(self, first: OutboxRow) -> str:
+        # Named after the group's first row: the same on every retry of it.
+        digest = hashlib.sha256(first.idempotency_key.encode()).hexdigest()[:12]
+        return f"fleet.{first.id}.{digest}@{self.settings.smtp.message_id_domain}"
+
+    def _failed(
+        self,
+        conn: storage.Conn,
+        rows: Sequence[OutboxRow],
+        message_id: str,
+        error: str,
+        *,
+        permanent: bool,
+    ) -> None:
+        now = self.clock()
+        delay = self._retry_delay(max(row.attempts for row in rows))
+        retry_at = {
+            row.id: None if permanent else self._next_attempt(row, now, delay) for row in rows
+        }
+        storage.record_failure(
+            conn, retry_at, at=now, error=error[:1000], message_id=message_id, worker=self.worker_id
+        )
+        gave_up = [row_id for row_id, at in retry_at.items() if at is None]
+        self.counters.attempts_failed += 1
+        self.counters.rows_failed += len(gave_up)
+        self.counters.rows_retried += len(rows) - len(gave_up)
+        if gave_up:
+            log.error("outbox %s failed for good: %s", gave_up, error)
+        else:
+            log.warning(
+                "outbox %s attempt failed, retrying in %.0f s: %s", list(retry_at), delay, error
+            )
+
+    def _retry_delay(self, attempts: int) -> float:
+        backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s, self._rng)
+        backoff.attempt = max(0, attempts - 1)
+        return max(1.0, backoff.next_delay())
+
+    def _next_attempt(self, row: OutboxRow, now: datetime, delay: float) -> datetime | None:
+        """When to try ``row`` again, or None once it is past its maximum age.
+        The last retry is pulled in to the deadline rather than skipped."""
+        deadline = row.available_at + timedelta(seconds=self.settings.max_age_s)
+        if now >= deadline:
+            return None
+        return min(now + timedelta(seconds=delay), deadline)
