@@ -1,0 +1,1 @@
+"""Maintenance tickets: corrective, preventive and inspection work at a site."""

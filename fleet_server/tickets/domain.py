@@ -1,0 +1,68 @@
+"""Ticket rules (no SQL): the state machine and the SLA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+TicketState = Literal["open", "assigned", "in_progress", "on_hold", "resolved", "closed"]
+Priority = Literal["urgent", "high", "normal", "low"]
+Kind = Literal["corrective", "preventive", "inspection"]
+CostCategory = Literal["power", "repair", "maintenance", "internet", "other"]
+
+#: Which state may follow which. ``closed`` is final; closing needs a note.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"assigned", "in_progress", "on_hold", "closed"}),
+    "assigned": frozenset({"open", "in_progress", "on_hold"}),
+    "in_progress": frozenset({"assigned", "on_hold", "resolved"}),
+    "on_hold": frozenset({"open", "assigned", "in_progress"}),
+    "resolved": frozenset({"in_progress", "closed"}),
+    "closed": frozenset(),
+}
+
+
+class TicketError(ValueError):
+    """A ticket change that is not allowed, with the reason."""
+
+
+def check_transition(current: str, target: str, note: str | None) -> None:
+    if target not in TRANSITIONS:
+        raise TicketError(f"unknown ticket state {target!r}")
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (closed is final)"
+        raise TicketError(f"a ticket cannot go from {current} to {target}; allowed: {allowed}")
+    if target == "closed" and not (note and note.strip()):
+        raise TicketError("closing a ticket needs a note saying what was done")
+
+
+@dataclass(frozen=True, slots=True)
+class Sla:
+    """Time to resolve, per priority."""
+
+    hours: dict[str, float] = field(
+        default_factory=lambda: {"urgent": 4, "high": 24, "normal": 72, "low": 168}
+    )
+
+    def due(self, priority: str, opened_at: datetime) -> datetime:
+        return opened_at + timedelta(hours=self.hours[priority])
+
+
+@dataclass(frozen=True, slots=True)
+class AutoTicketRule:
+    """An incident that needs a site visit once it has lasted ``after_s``."""
+
+    after_s: float
+    priority: Priority
+    title: str
+
+
+#: Defaults (configurable): camera down > 30 min, display dark > 1 h, board
+#: lost > 2 h, battery failing (low) > 15 min, whole site down > 1 h.
+AUTO_TICKETS: dict[str, AutoTicketRule] = {
+    "camera_unreachable": AutoTicketRule(1800, "high", "Kiểm tra camera / Check camera"),
+    "display_dark": AutoTicketRule(3600, "high", "Kiểm tra màn hình / Check display"),
+    "board_lost": AutoTicketRule(7200, "urgent", "Bảng mất kết nối / Board unreachable"),
+    "battery_low": AutoTicketRule(900, "high", "Kiểm tra UPS / Check UPS battery"),
+    "site_outage": AutoTicketRule(3600, "urgent", "Toàn điểm mất liên lạc / Whole site down"),
+}
