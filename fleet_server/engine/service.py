@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 
 from fleet_server.backoff import Backoff
-from fleet_server.engine import store, telemetry_rules
+from fleet_server.engine import alerts, store, telemetry_rules
+from fleet_server.engine.alerts import AlertSettings
 from fleet_server.engine.conditions import Condition, Timing, step
 from fleet_server.engine.rules import (
     RuleSettings,
@@ -51,6 +52,7 @@ class EngineSettings:
     #: telemetry rules read more data: run them this often (0 = every pass)
     telemetry_every_s: float = 15.0
     rules: RuleSettings = field(default_factory=RuleSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class PassResult:
     transitions: int = 0
     opened: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    tickets: list[int] = field(default_factory=list)
 
 
 class Engine:
@@ -78,6 +81,8 @@ class Engine:
 
     # -- one evaluation -----------------------------------------------------------------
     def evaluate(self, conn: Conn) -> PassResult:
+        """One pass in one transaction. ``conn`` is the engine's own, in
+        autocommit mode, so the pass really commits when it ends."""
         result = PassResult()
         now = self._clock()
         with conn.transaction():
@@ -94,6 +99,9 @@ class Engine:
             if self._telemetry_due is None or now >= self._telemetry_due:
                 self._run_telemetry_rules(conn, places, statuses, now, result)
                 self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
+            alerts.reminders_and_escalation(conn, now, self.settings.alerts)
+            result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
+            result.tickets += alerts.preventive_tickets(conn, now)
         self._cursor = db_now
         self.passes += 1
         return result
@@ -180,6 +188,7 @@ class Engine:
                         child = open_.get(board_key(board_id, rule))
                         if child is not None and child.parent_id is None:
                             incidents.attach(conn, child.id, incident.id, now, actor=ACTOR)
+                            alerts.on_attached(conn, child)
 
     def _run_telemetry_rules(
         self,
@@ -277,6 +286,7 @@ class Engine:
                 if outcome != "existing":
                     result.opened.append(existing.id)
                     log.info("incident %d %s: %s", existing.id, outcome, spec.title)
+                    alerts.on_opened(conn, existing, now, self.settings.alerts)
             elif action == "flapping" and existing is not None:
                 incidents.mark_flapping(conn, existing.id, now, actor=actor)
             elif action == "resolve" and existing is not None:
@@ -285,6 +295,7 @@ class Engine:
                 )
                 open_.pop(key, None)
                 result.resolved.append(existing.id)
+                alerts.on_resolved(conn, existing, now)
         return existing
 
     # -- the loop -----------------------------------------------------------------------
@@ -311,7 +322,9 @@ class Engine:
             log.info("engine is the active engine")
             self.is_leader.set()
             lock_conn.execute(f"LISTEN {CHANNEL}")
-            with psycopg.connect(self.database_url, application_name="fleet-engine") as work:
+            with psycopg.connect(
+                self.database_url, autocommit=True, application_name="fleet-engine"
+            ) as work:
                 try:
                     while not stop.is_set():
                         self.evaluate(work)

@@ -116,7 +116,9 @@ def store(seeded: str, clock: Clock) -> Iterator[Store]:
 
 @pytest.fixture
 def engine_conn(seeded: str) -> Iterator[Conn]:
-    with psycopg.connect(seeded) as conn:
+    """Autocommit, as the engine's own: each pass is one real transaction, and
+    the test's reads never hold one open around it."""
+    with psycopg.connect(seeded, autocommit=True) as conn:
         yield conn
 
 

@@ -1,0 +1,225 @@
+"""From incident changes to notices, tickets and reminders (called by the
+engine inside its pass transaction, so an incident change and its
+notification commit together — the transactional outbox)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from fleet_server.incidents import storage as incidents
+from fleet_server.incidents.schemas import Incident
+from fleet_server.notifications import Notice, Text, cancel_for_incident, enqueue
+from fleet_server.tickets import storage as tickets
+from fleet_server.tickets.domain import AUTO_TICKETS, AutoTicketRule
+
+log = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[Any]
+ACTOR = "engine"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    #: board connectivity notices wait this long, so a whole-site outage found
+    #: in the meantime replaces them with one site notice
+    confirm_board_s: float = 120.0
+    reminder_s: float = 1800.0  # unacknowledged critical incidents
+    escalate_after_s: dict[str, float] = field(
+        default_factory=lambda: {"critical": 900.0, "major": 3600.0}
+    )
+    auto_tickets: dict[str, AutoTicketRule] = field(default_factory=lambda: dict(AUTO_TICKETS))
+
+
+def _text(title: str) -> Text:
+    vi, _, en = title.partition(" / ")
+    return Text(vi, en or None)
+
+
+def _notice(incident: Incident, kind: str, now: datetime, **extra: Any) -> Notice:
+    return Notice(
+        kind=kind,  # type: ignore[arg-type]
+        severity=incident.severity,
+        title=_text(incident.title),
+        occurred_at=now,
+        organisation_id=incident.organisation_id,
+        site_id=incident.site_id,
+        board_id=incident.board_id,
+        incident_id=incident.id,
+        incident_class=incident.incident_class,
+        incident_kind=incident.rule,
+        **extra,
+    )
+
+
+def maintenance_until(
+    conn: Conn, board_id: str | None, site_id: int | None, now: datetime
+) -> datetime | None:
+    """End of the maintenance window covering the board or site now, if any
+    (one-off, or daily/weekly repeats of the first occurrence)."""
+    rows = conn.execute(
+        """SELECT starts_at, ends_at, recurrence FROM maintenance_windows
+            WHERE (board_id = %s OR site_id = %s) AND starts_at <= %s""",
+        (board_id, site_id, now),
+    ).fetchall()
+    ends: list[datetime] = []
+    for first_start, first_end, recurrence in rows:
+        period = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}.get(recurrence)
+        shift = ((now - first_start) // period) * period if period else timedelta(0)
+        if first_start + shift <= now < first_end + shift:
+            ends.append(first_end + shift)
+    return max(ends) if ends else None
+
+
+def on_opened(conn: Conn, incident: Incident, now: datetime, settings: AlertSettings) -> None:
+    if incident.parent_id is not None:
+        return  # the site incident speaks for it
+    hold = maintenance_until(conn, incident.board_id, incident.site_id, now)
+    if incident.rule in ("board_lost", "board_stale"):
+        confirm = now + timedelta(seconds=settings.confirm_board_s)
+        hold = max(hold, confirm) if hold else confirm
+    enqueue(
+        conn,
+        _notice(
+            incident, "site_incident" if incident.rule == "site_outage" else "incident_opened", now
+        ),
+        hold_until=hold,
+        now=now,
+    )
+
+
+def on_attached(conn: Conn, child: Incident) -> None:
+    cancelled = cancel_for_incident(conn, child.id, reason="part of a site incident")
+    if cancelled:
+        log.info("incident %d: %d notices replaced by the site incident", child.id, cancelled)
+
+
+def on_resolved(conn: Conn, incident: Incident, now: datetime) -> None:
+    unsent = cancel_for_incident(
+        conn,
+        incident.id,
+        kinds=("incident_opened", "site_incident", "incident_reminder"),
+        reason="resolved before it was sent",
+    )
+    if unsent or incident.parent_id is not None:
+        return  # nobody heard of it, so nobody needs to hear it is over
+    enqueue(conn, _notice(incident, "incident_resolved", now), now=now)
+
+
+def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings) -> None:
+    """Remind about unacknowledged critical incidents; escalate old ones."""
+    for incident in incidents.unresolved_keys(conn).values():
+        if incident.state != "open" or incident.parent_id is not None:
+            continue
+        age = (now - incident.opened_at).total_seconds()
+        done = _notified(conn, incident.id)
+        if incident.severity == "critical" and age >= settings.reminder_s:
+            n = int(age // settings.reminder_s)
+            if f"reminder:{n}" not in done:
+                enqueue(
+                    conn,
+                    _notice(
+                        incident,
+                        "incident_reminder",
+                        now,
+                        dedup_key=f"incident:{incident.id}:reminder:{n}",
+                    ),
+                    now=now,
+                )
+                incidents.add_event(
+                    conn, incident.id, now, "notified", actor=ACTOR, note=f"reminder:{n}"
+                )
+        limit = settings.escalate_after_s.get(incident.severity)
+        if limit is not None and age >= limit and "escalated" not in done:
+            enqueue(
+                conn,
+                _notice(
+                    incident,
+                    "incident_escalated",
+                    now,
+                    escalation_level=1,
+                    dedup_key=f"incident:{incident.id}:escalated",
+                ),
+                now=now,
+            )
+            incidents.add_event(
+                conn,
+                incident.id,
+                now,
+                "escalated",
+                actor=ACTOR,
+                note=f"not acknowledged after {int(limit // 60)} min",
+            )
+
+
+def _notified(conn: Conn, incident_id: int) -> set[str]:
+    """Reminders and escalations already done for an incident (once each,
+    even when no route exists, so nothing is retried or logged every pass)."""
+    rows = conn.execute(
+        "SELECT kind, note FROM incident_events WHERE incident_id = %s"
+        " AND kind IN ('notified', 'escalated')",
+        (incident_id,),
+    ).fetchall()
+    return {str(note) if kind == "notified" else "escalated" for kind, note in rows}
+
+
+def auto_tickets(conn: Conn, now: datetime, settings: AlertSettings) -> list[int]:
+    """Incidents that need a site visit get a corrective ticket once they
+    have lasted long enough; one open ticket per board/site and rule."""
+    created: list[int] = []
+    for incident in incidents.unresolved_keys(conn).values():
+        rule = settings.auto_tickets.get(incident.rule)
+        if rule is None or incident.parent_id is not None or incident.site_id is None:
+            continue
+        if (now - incident.opened_at).total_seconds() < rule.after_s:
+            continue
+        where = incident.board_id or f"site {incident.site_id}"
+        ticket, new = tickets.create(
+            conn,
+            site_id=incident.site_id,
+            board_id=incident.board_id,
+            kind="corrective",
+            priority=rule.priority,
+            title=f"{rule.title} — {where}",
+            actor=ACTOR,
+            now=now,
+            description=incident.title,
+            source_key=incident.dedupe_key,
+        )
+        tickets.link_incident(conn, ticket.id, incident.id, actor=ACTOR, now=now)
+        if new:
+            created.append(ticket.id)
+    return created
+
+
+def preventive_tickets(conn: Conn, now: datetime) -> list[int]:
+    created: list[int] = []
+    rows = conn.execute(
+        """SELECT p.id, p.board_id, b.site_id, p.title, p.every_days, p.next_due_on
+             FROM preventive_schedules p JOIN boards b ON b.id = p.board_id
+            WHERE p.next_due_on <= %s::date FOR UPDATE OF p""",
+        (now,),
+    ).fetchall()
+    for schedule_id, board_id, site_id, title, every_days, due_on in rows:
+        ticket, new = tickets.create(
+            conn,
+            site_id=site_id,
+            board_id=board_id,
+            kind="preventive",
+            priority="normal",
+            title=title,
+            actor=ACTOR,
+            now=now,
+            source_key=f"preventive:{schedule_id}:{due_on.isoformat()}",
+        )
+        conn.execute(
+            "UPDATE preventive_schedules SET next_due_on = %s WHERE id = %s",
+            (due_on + timedelta(days=every_days), schedule_id),
+        )
+        if new:
+            created.append(ticket.id)
+    return created
