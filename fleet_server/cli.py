@@ -94,10 +94,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_engine(_args: argparse.Namespace) -> int:
+def cmd_engine(args: argparse.Namespace) -> int:
     from fleet_server.engine.service import Engine  # noqa: PLC0415
+    from fleet_server.notifications import NotificationWorker  # noqa: PLC0415
 
-    Engine(_settings().database_url).run_forever(_stop_event())
+    settings = _settings()
+    stop = _stop_event()
+    worker = None
+    if not args.no_notifications:
+        # Delivery runs beside the engine; several may run, rows are claimed
+        # with SKIP LOCKED.
+        worker = NotificationWorker(settings.database_url, settings.notification_settings())
+        thread = threading.Thread(target=worker.run_forever, args=(stop,), name="notify")
+        thread.start()
+    try:
+        Engine(settings.database_url).run_forever(stop)
+    finally:
+        stop.set()
+        if worker is not None:
+            thread.join(30)
+            worker.close()
     return 0
 
 
@@ -130,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
         "unapproved-content",
         "stuck-agent",
     ]
+    for p in sub.choices.values():
+        if p.prog.endswith(" engine"):
+            p.add_argument(
+                "--no-notifications",
+                action="store_true",
+                help="do not run the notification delivery worker here",
+            )
     demo = sub.add_parser("demo", help="run the whole platform with a simulated fleet")
     demo.add_argument("--boards", type=int, default=20)
     demo.add_argument("--mqtt-port", type=int, default=18830)

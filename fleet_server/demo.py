@@ -26,13 +26,14 @@ import psycopg
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.broker import EmbeddedBroker
 from fleet_server.embedded.postgres import EmbeddedPostgres
+from fleet_server.engine.service import Engine
 from fleet_server.errors import ConfigError
 from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
 from fleet_server.simulator.agents import AgentFleet
 from fleet_server.simulator.runtime import DEFAULT_INTERVALS, BoardSpec, Fleet
 from fleet_server.simulator.scenarios import SCENARIOS, Timing
-from fleet_server.simulator.seed import fleet_specs, seed
+from fleet_server.simulator.seed import fleet_specs, seed, seed_contacts
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,20 @@ def _database(data_dir: Path, say: Callable[[str], None]) -> Iterator[tuple[str,
 
 
 @contextmanager
+def _engine(db_url: str) -> Iterator[Engine]:
+    """The engine role in a thread (no e-mail in the demo: no SMTP server)."""
+    engine = Engine(db_url)
+    stop = threading.Event()
+    thread = threading.Thread(target=engine.run_forever, args=(stop,), name="engine")
+    thread.start()
+    try:
+        yield engine
+    finally:
+        stop.set()
+        thread.join(30)
+
+
+@contextmanager
 def _broker(port: int, data_dir: Path) -> Iterator[tuple[str, str]]:
     configured = os.environ.get("FLEET_MQTT_URL")
     if configured:
@@ -168,6 +183,7 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         inventory = fleet_specs(opts.boards)
         with psycopg.connect(db_url) as conn:
             seed(conn, inventory)
+            seed_contacts(conn)
         specs = [b for _, b in inventory]
 
         settings = Settings(
@@ -176,6 +192,7 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         ingest = IngestService(settings)
         ingest.start()
         stack.callback(ingest.stop)
+        stack.enter_context(_engine(db_url))
 
         fleet = _fleet(opts, specs, mqtt_url, data_dir)
         started = time.monotonic()
@@ -236,6 +253,11 @@ def _print_table(
             f"simulated, scenario {scenario}",
         ),
         ("Xem dữ liệu / Look", f"psql {db_url}", "e.g. SELECT * FROM board_latest;"),
+        (
+            "Sự cố / Incidents",
+            "SELECT id, title, state FROM incidents;",
+            "raised by the engine as the scenario unfolds",
+        ),
         ("Dừng / Stop", "Ctrl-C", "stops everything it started"),
     ]
     width = max(len(r[0]) for r in rows)

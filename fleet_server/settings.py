@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from fleet_server.notifications import NotificationSettings
 
 from fleet_server.errors import ConfigError
 
@@ -84,6 +87,16 @@ class Settings(BaseSettings):
     ingest_dead_letter_keep_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
     ingest_retry_max_s: float = Field(default=10.0, gt=0)
 
+    # notifications (engine role)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "canh-bao@localhost"
+    notify_group_window_s: float = Field(default=60.0, ge=0)
+    notify_webhook_timeout_s: float = Field(default=10.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -103,6 +116,26 @@ class Settings(BaseSettings):
     @property
     def mqtt(self) -> MqttEndpoint:
         return MqttEndpoint.parse(self.mqtt_url)
+
+    def notification_settings(self) -> NotificationSettings:
+        from fleet_server.notifications import (  # noqa: PLC0415 - only the engine needs it
+            NotificationSettings,
+            SmtpSettings,
+        )
+
+        smtp = SmtpSettings(
+            from_address=self.smtp_from,
+            host=self.smtp_host,
+            port=self.smtp_port,
+            security=self.smtp_security,
+            username=self.smtp_username,
+            password=self.smtp_password,
+        )
+        return NotificationSettings(
+            smtp=smtp,
+            webhook_timeout_s=self.notify_webhook_timeout_s,
+            group_window_s=self.notify_group_window_s,
+        )
 
     def check_production(self) -> None:
         """Refuse settings that are only acceptable on a developer's machine."""

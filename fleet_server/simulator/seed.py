@@ -88,3 +88,55 @@ def seed(
             ],
         )
     return len(boards)
+
+
+#: The demo's duty contacts (example.invalid: nothing is really sent).
+DEMO_CONTACTS = (
+    # name, organisation, e-mail, class, kinds, min severity
+    (
+        "Tổ kỹ thuật Ban QL Khu kinh tế",
+        "bql-kkt",
+        "ky-thuat@bql-kkt.example.invalid",
+        "technical",
+        None,
+        "minor",
+    ),
+    (
+        "Trực ban Bộ đội Biên phòng",
+        "bdbp",
+        "truc-ban@bdbp.example.invalid",
+        "technical",
+        ["camera*"],
+        "warning",
+    ),
+    (
+        "Phòng Bưu chính – Viễn thông, Sở TT&TT",
+        "so-tttt",
+        "bcvt@stttt.example.invalid",
+        "security",
+        None,
+        "warning",
+    ),
+)
+
+
+def seed_contacts(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Demo routes in the spirit of the regulation: power/uplink to the
+    Economic Zone Board, cameras to the Border Guard, security to Sở TT&TT."""
+    with conn.transaction():
+        if conn.execute("SELECT 1 FROM contacts LIMIT 1").fetchone():
+            return
+        for name, org, email, klass, kinds, severity in DEMO_CONTACTS:
+            row = conn.execute(
+                "INSERT INTO contacts (organisation_id, kind, name, email)"
+                " SELECT id, 'duty_desk', %s, %s FROM organisations WHERE code = %s"
+                " RETURNING id",
+                (name, email, org),
+            ).fetchone()
+            if row is None:
+                continue
+            conn.execute(
+                "INSERT INTO notification_routes (incident_class, incident_kinds,"
+                " min_severity, channel, contact_id) VALUES (%s, %s, %s, 'email', %s)",
+                (klass, kinds, severity, row[0]),
+            )
