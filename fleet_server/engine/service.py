@@ -96,6 +96,7 @@ class Engine:
             statuses = store.statuses(conn)
             result.transitions += self._apply_inputs(conn, statuses, since, now)
             self._run_rules(conn, places, statuses, now, result)
+            self._run_content_rule(conn, places, now, result)
             if self._telemetry_due is None or now >= self._telemetry_due:
                 self._run_telemetry_rules(conn, places, statuses, now, result)
                 self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
@@ -248,6 +249,44 @@ class Engine:
                     now=now,
                     result=result,
                 )
+
+    def _run_content_rule(
+        self, conn: Conn, places: dict[str, store.BoardPlace], now: datetime, result: PassResult
+    ) -> None:
+        """Every pass, not every telemetry round: unapproved content on a
+        public screen is a security incident at once (Điều 9.3)."""
+        approved = store.approved_content(conn)
+        conds = store.conditions(conn, "board:")
+        open_ = incidents.unresolved_keys(conn, "board:")
+        params = telemetry_rules.DEFAULTS["content_unapproved"]
+        vi, en = telemetry_rules.TITLES["content_unapproved"]
+        for board_id, (display, _received) in store.displays(conn).items():
+            place = places.get(board_id)
+            observed, details = telemetry_rules.content_check(display, approved, now)
+            if observed is None or place is None:
+                continue
+            spec = IncidentSpec(
+                dedupe_key=f"board:{board_id}:content_unapproved",
+                rule="content_unapproved",
+                incident_class="security",
+                severity=params["severity"],
+                title=f"{vi} — {board_id} / {en}",
+                board_id=board_id,
+                site_id=place.site_id,
+                organisation_id=place.organisation_id,
+                details=details,
+            )
+            timing = Timing(for_s=params["for_s"], clear_for_s=params["clear_for_s"])
+            self._step(
+                conn,
+                spec,
+                observed,
+                timing=timing,
+                conds=conds,
+                open_=open_,
+                now=now,
+                result=result,
+            )
 
     def _step(
         self,

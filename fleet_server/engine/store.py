@@ -194,3 +194,17 @@ def rule_overrides(conn: Conn) -> tuple[dict[int, dict[str, Any]], dict[str, dic
         target = sites.setdefault(site_id, {}) if site_id else boards_.setdefault(board_id, {})
         target[rule] = params
     return sites, boards_
+
+
+def approved_content(conn: Conn) -> dict[str, tuple[datetime, datetime | None]]:
+    """sha256 -> (valid_from, valid_to) of the approved content registry."""
+    rows = conn.execute("SELECT sha256, valid_from, valid_to FROM content_items").fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def displays(conn: Conn) -> dict[str, tuple[dict[str, Any], datetime]]:
+    """Each board's newest display reading and when it was received."""
+    rows = conn.execute(
+        "SELECT device_id, data, received_at FROM board_latest WHERE kind = 'display'"
+    ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}

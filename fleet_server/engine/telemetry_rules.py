@@ -53,6 +53,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "agent_restarting": {"boots_per_hour": 3, "for_s": 0, "clear_for_s": 3600, "severity": "minor"},
     "spool_dropping": {"for_s": 0, "clear_for_s": 3600, "severity": "warning"},
+    "content_unapproved": {"for_s": 0, "clear_for_s": 60, "severity": "critical"},
 }
 
 TITLES: dict[str, tuple[str, str]] = {
@@ -66,7 +67,30 @@ TITLES: dict[str, tuple[str, str]] = {
     "overheating": ("Bộ điều khiển quá nhiệt", "Controller overheating"),
     "agent_restarting": ("Agent khởi động lại liên tục", "Agent restarting repeatedly"),
     "spool_dropping": ("Bộ đệm agent bỏ bớt dữ liệu", "Agent spool dropping data"),
+    "content_unapproved": ("Nội dung chưa được duyệt đang phát", "Unapproved content on screen"),
 }
+
+
+def content_check(
+    display: dict[str, Any], approved: dict[str, tuple[datetime, datetime | None]], now: datetime
+) -> tuple[bool | None, dict[str, Any]]:
+    """Is the board showing content that is not approved (or not now)?"""
+    sha = display.get("content_sha256")
+    if not sha:
+        return None, {}
+    details = {
+        "sha256": sha,
+        "content_id": display.get("content_id"),
+        "started_at": display.get("content_started_at"),
+    }
+    validity = approved.get(sha)
+    if validity is None:
+        return True, {**details, "why": "not in the approved registry"}
+    valid_from, valid_to = validity
+    if now < valid_from or (valid_to is not None and now >= valid_to):
+        return True, {**details, "why": "outside its approved validity"}
+    return False, details
+
 
 Observation = tuple[str, bool | None, dict[str, Any]]
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
+
 import fleet_protocol as fp
 from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.engine.telemetry_rules import (
@@ -157,3 +159,114 @@ def test_lost_board_raises_no_telemetry_incidents(
     clock.advance(61)
     engine.evaluate(engine_conn)
     assert [r[1] for r in incidents(engine_conn)] == ["board_lost"]
+
+
+def show(store: Store, clock: Clock, sha: str, seq: int) -> None:
+    now = clock()
+    data = fp.DisplayData(
+        screen_on=True,
+        player_running=True,
+        content_id="clip",
+        content_kind="advertising",
+        content_sha256=sha,
+        content_started_at=now,
+    )
+    store.send(
+        fp.DisplayMessage(
+            schema_version=1,
+            device_id=BOARD,
+            boot=1,
+            seq=seq,
+            measured_at=now,
+            sent_at=now,
+            data=data,
+        ),
+        fp.telemetry_topic(BOARD, "display"),
+    )
+
+
+def approve(conn: Conn, sha: str, valid_from: datetime, valid_to: datetime | None) -> None:
+    conn.execute(
+        "INSERT INTO content_items (title, kind, language, sha256, valid_from, valid_to,"
+        " approved_by) VALUES ('Tuyên truyền', 'propaganda', 'vi', %s, %s, %s, 'so-tttt')",
+        (sha, valid_from, valid_to),
+    )
+
+
+def test_unapproved_content_is_a_security_incident_at_once(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine = Engine(seeded, clock=clock)  # default telemetry cadence: content is every pass
+    store.state(BOARD, "online")
+    show(store, clock, "ab" * 32, 50)
+    engine.evaluate(engine_conn)
+    rows = engine_conn.execute(
+        "SELECT rule, class, severity, details->>'sha256' FROM incidents"
+    ).fetchall()
+    assert rows == [("content_unapproved", "security", "critical", "ab" * 32)]
+
+
+def test_approved_content_outside_its_validity(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    approve(engine_conn, "cd" * 32, clock() - timedelta(days=30), clock() - timedelta(days=1))
+    engine = Engine(seeded, clock=clock)
+    store.state(BOARD, "online")
+    show(store, clock, "cd" * 32, 50)
+    engine.evaluate(engine_conn)
+    details = engine_conn.execute("SELECT details->>'why' FROM incidents").fetchall()
+    assert details == [("outside its approved validity",)]
+
+
+def test_approved_content_raises_nothing(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    approve(engine_conn, "ef" * 32, clock() - timedelta(days=1), None)
+    engine = Engine(seeded, clock=clock)
+    store.state(BOARD, "online")
+    show(store, clock, "ef" * 32, 50)
+    engine.evaluate(engine_conn)
+    assert incidents(engine_conn) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "inputs", "active", "expected"),
+    [
+        ("network_degraded", BoardInputs(loss_avg=25.0), set(), True),
+        ("network_degraded", BoardInputs(loss_avg=15.0), set(), False),
+        ("network_degraded", BoardInputs(loss_avg=15.0), {"network_degraded"}, True),
+        ("network_degraded", BoardInputs(rtt_avg=1600.0), set(), True),
+        ("network_degraded", BoardInputs(), set(), None),
+        ("disk_full", BoardInputs(latest={"heartbeat": reading(disk_percent=91)}), set(), True),
+        (
+            "disk_full",
+            BoardInputs(latest={"heartbeat": reading(disk_percent=88)}),
+            {"disk_full"},
+            True,
+        ),
+        (
+            "disk_full",
+            BoardInputs(latest={"heartbeat": reading(disk_percent=84)}),
+            {"disk_full"},
+            False,
+        ),
+        ("overheating", BoardInputs(latest={"heartbeat": reading(temperature_c=80)}), set(), True),
+        ("overheating", BoardInputs(latest={"heartbeat": reading(temperature_c=72)}), set(), False),
+        ("agent_restarting", BoardInputs(boots_last_hour=3), set(), True),
+        ("agent_restarting", BoardInputs(boots_last_hour=1), set(), False),
+        ("spool_dropping", BoardInputs(dropped_last_hour=12), set(), True),
+        ("mains_lost", BoardInputs(latest={"power": reading(mains_present=False)}), set(), True),
+        ("mains_lost", BoardInputs(latest={"power": reading(mains_present=True)}), set(), False),
+    ],
+)
+def test_rule_thresholds(
+    rule: str, inputs: BoardInputs, active: set[str], expected: bool | None
+) -> None:
+    assert observed(inputs, active).get(rule) == expected
+
+
+def test_clock_skew() -> None:
+    skewed = Reading({"disk_percent": 1}, NOW - timedelta(minutes=6), NOW)
+    assert observed(BoardInputs(latest={"heartbeat": skewed}))["clock_skew"] is True
+    fine = Reading({"disk_percent": 1}, NOW - timedelta(seconds=2), NOW)
+    assert observed(BoardInputs(latest={"heartbeat": fine}))["clock_skew"] is False
