@@ -11,6 +11,7 @@ import psycopg
 from fleet_server.engine.conditions import Timing
 from fleet_server.engine.rules import RuleSettings
 from fleet_server.engine.service import Engine, EngineSettings
+from fleet_server.incidents import storage as incidents_db
 from tests.server.engine.conftest import Clock, Conn, Store, incidents
 from tests.support.wait import wait_for
 
@@ -199,3 +200,24 @@ def test_rule_timing_is_configurable(
     clock.advance(120)
     engine.evaluate(engine_conn)
     assert len(incidents(engine_conn)) == 1
+
+
+def test_relapse_soon_after_resolution_reopens_the_same_incident(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine = Engine(seeded, clock=clock)
+    store.state(C, "online")
+    store.state(C, "lost")
+    engine.evaluate(engine_conn)
+    store.state(C, "online")
+    engine.evaluate(engine_conn)
+    clock.advance(61)
+    engine.evaluate(engine_conn)  # resolved
+    clock.advance(300)
+    store.state(C, "lost")  # five minutes later: the same problem again
+    engine.evaluate(engine_conn)
+    rows = engine_conn.execute("SELECT id, state, reopen_count FROM incidents").fetchall()
+    assert len(rows) == 1
+    assert rows[0][1:] == ("open", 1)
+    kinds = [k for k, _a, _n in incidents_db.events(engine_conn, rows[0][0])]
+    assert kinds == ["opened", "resolved", "reopened"]
