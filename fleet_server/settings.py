@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     smtp_from: str = "canh-bao@localhost"
     notify_group_window_s: float = Field(default=60.0, ge=0)
     notify_webhook_timeout_s: float = Field(default=10.0, gt=0)
+    notify_poll_interval_s: float = Field(default=1.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -135,6 +136,7 @@ class Settings(BaseSettings):
             smtp=smtp,
             webhook_timeout_s=self.notify_webhook_timeout_s,
             group_window_s=self.notify_group_window_s,
+            poll_interval_s=self.notify_poll_interval_s,
         )
 
     def check_production(self) -> None:

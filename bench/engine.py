@@ -1,0 +1,244 @@
+"""Engine benchmark: 10,000 simulated boards (heartbeat every 30 s) through
+Mosquitto → ingest → PostgreSQL, one `fleet-server engine` (with its
+notification worker) and a local SMTP server. Then a 50-board site loses
+power at once (last wills) and 5 boards freeze (heartbeats stop). Measures:
+last will → incident row, missed heartbeat → incident row, incident → e-mail
+accepted by the SMTP server, and the engine's CPU.
+
+    .venv/bin/python -m bench.engine --boards 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+from aiosmtpd.controller import Controller
+
+from fleet_server.db.migrate import migrate
+from fleet_server.embedded.postgres import EmbeddedPostgres
+from fleet_server.simulator.places import Place
+from fleet_server.simulator.runtime import BoardSpec, Fleet
+from fleet_server.simulator.seed import fleet_specs, seed
+from tests.support.mosquitto import Mosquitto
+from tests.support.ports import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+OUTAGE_SITE = Place(
+    "bench-outage",
+    "Điểm thử mất điện",
+    "Bench outage site",
+    "border_gate",
+    "Phong Thổ",
+    22.6,
+    103.3,
+    "bql-kkt",
+)
+
+
+class Sink:
+    """Keeps when each e-mail was accepted, by subject."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[float, str]] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+        text = envelope.original_content.decode(errors="replace")
+        self.received.append((time.time(), text))
+        return "250 OK"
+
+
+def _one(conn: psycopg.Connection[Any], sql: str, *args: Any) -> Any:
+    row = conn.execute(sql, args).fetchone()
+    return None if row is None else row[0]
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="fleet-engine-bench-"))
+    broker = Mosquitto(work / "mosquitto")
+    broker.start()
+    pg = EmbeddedPostgres(work / "pg", free_port(), durable=True)
+    pg.initialise()
+    pg.start()
+    sink = Sink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    procs: list[subprocess.Popen[bytes]] = []
+    fleet: Fleet | None = None
+    stop_fleet = threading.Event()
+    try:
+        with psycopg.connect(pg.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE fleet")
+        db_url = pg.url("fleet")
+        migrate(db_url)
+        inventory = fleet_specs(args.boards - 50)
+        outage = [
+            (OUTAGE_SITE, BoardSpec(f"lc-outage-{i:02d}", OUTAGE_SITE.code, ["cam1"]))
+            for i in range(50)
+        ]
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            seed(conn, inventory + outage)
+            contact = _one(
+                conn,
+                "INSERT INTO contacts (name, email) VALUES"
+                " ('Trực kỹ thuật', 'truc@bench.invalid') RETURNING id",
+            )
+            conn.execute(
+                "INSERT INTO notification_routes (incident_class, channel, contact_id)"
+                " VALUES ('technical', 'email', %s)",
+                (contact,),
+            )
+        env = dict(
+            os.environ,
+            FLEET_DATABASE_URL=db_url,
+            FLEET_MQTT_URL=broker.url,
+            FLEET_SMTP_HOST="127.0.0.1",
+            FLEET_SMTP_PORT=str(smtp.port),
+            FLEET_SMTP_SECURITY="none",
+            FLEET_SMTP_FROM="canh-bao@bench.invalid",
+            FLEET_NOTIFY_GROUP_WINDOW_S="0",
+        )
+        log = (work / "server.log").open("ab")
+        for role in ("ingest", "engine"):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "fleet_server.cli", "--log-level", "WARNING", role],
+                    cwd=REPO,
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                )
+            )
+        engine_ps = psutil.Process(procs[1].pid)
+        fleet = Fleet(
+            [b for _, b in inventory + outage], "127.0.0.1", broker.port, connect_rate=1000
+        )
+        fleet.start()
+        thread = threading.Thread(target=fleet.run, args=(stop_fleet.is_set,), daemon=True)
+        thread.start()
+        with psycopg.connect(db_url, autocommit=True) as db:
+            t0 = time.monotonic()
+            while (
+                _one(db, "SELECT count(*) FROM board_status WHERE state = 'online'") < args.boards
+                and time.monotonic() - t0 < 300
+            ):
+                time.sleep(1)
+            online_s = time.monotonic() - t0
+            cpu0, wall0 = engine_ps.cpu_times(), time.monotonic()
+            time.sleep(args.steady)  # steady state: 10k boards heartbeating
+            cpu1, wall1 = engine_ps.cpu_times(), time.monotonic()
+            steady_cpu = (
+                100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (wall1 - wall0)
+            )
+            # 1. a whole site loses power: 50 last wills at once
+            cut_at = datetime.now(UTC)
+            for board in list(fleet.boards.values())[-50:]:
+                fleet.power_off(board)
+            while (
+                not _one(db, "SELECT count(*) FROM incidents WHERE rule = 'site_outage'")
+                and (datetime.now(UTC) - cut_at).total_seconds() < 60
+            ):
+                time.sleep(0.1)
+            site = db.execute(
+                "SELECT id, opened_at FROM incidents WHERE rule = 'site_outage'"
+            ).fetchone()
+            lost = [
+                r[0]
+                for r in db.execute(
+                    "SELECT extract(epoch FROM opened_at - %s) FROM incidents"
+                    " WHERE rule = 'board_lost'",
+                    (cut_at,),
+                )
+            ]
+            deadline = time.time() + 30
+            while (
+                not any("Toàn điểm" in text or "site" in text.lower() for _, text in sink.received)
+                and time.time() < deadline
+            ):
+                time.sleep(0.1)
+            mail_at = min((t for t, text in sink.received), default=None)
+            # 2. five boards freeze: process alive, heartbeat stopped
+            frozen = list(fleet.boards.values())[:5]
+            for board in frozen:
+                board.stuck = True
+            ids = [b.device_id for b in frozen]
+            t_frozen = time.time()
+            while (
+                _one(
+                    db,
+                    "SELECT count(*) FROM incidents WHERE rule = 'board_stale'"
+                    " AND board_id = ANY(%s)",
+                    ids,
+                )
+                < 5
+                and time.time() - t_frozen < 200
+            ):
+                time.sleep(0.5)
+            stale = [
+                r[0]
+                for r in db.execute(
+                    """SELECT extract(epoch FROM i.opened_at - (
+                       SELECT received_at FROM board_latest
+                        WHERE device_id = i.board_id AND kind = 'heartbeat'))
+                     FROM incidents i WHERE i.rule = 'board_stale' AND i.board_id = ANY(%s)""",
+                    (ids,),
+                )
+            ]
+        cpu2 = engine_ps.cpu_times()
+        return {
+            "boards": args.boards,
+            "seconds_until_all_online_in_engine": round(online_s, 1),
+            "engine_cpu_percent_of_one_core_steady": round(steady_cpu, 1),
+            "engine_cpu_seconds_total": round(cpu2.user + cpu2.system, 1),
+            "last_will_to_board_incident_s": {
+                "count": len(lost),
+                "median": round(float(statistics.median(lost)), 2) if lost else None,
+                "max": round(float(max(lost)), 2) if lost else None,
+            },
+            "last_will_to_site_incident_s": round((site[1] - cut_at).total_seconds(), 2)
+            if site
+            else None,
+            "site_incident_to_email_accepted_s": round(mail_at - site[1].timestamp(), 2)
+            if site and mail_at
+            else None,
+            "missed_heartbeat_to_incident_s": {
+                "count": len(stale),
+                "max": round(float(max(stale)), 1) if stale else None,
+                "limit": "3 x 30 s + 5 s = 95 s",
+            },
+            "machine": f"{platform.machine()}, {psutil.cpu_count()} cores",
+        }
+    finally:
+        stop_fleet.set()
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
+        smtp.stop()
+        broker.stop()
+        pg.stop(mode="immediate")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--boards", type=int, default=10_000)
+    parser.add_argument("--steady", type=float, default=60, help="seconds of steady state")
+    print(json.dumps(run(parser.parse_args()), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
