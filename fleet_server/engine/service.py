@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,13 @@ from fleet_server.engine.rules import (
     site_outages,
     site_spec,
 )
-from fleet_server.engine.state import apply_heartbeat, apply_report, check_stale, unknown
+from fleet_server.engine.state import (
+    BoardStatus,
+    apply_heartbeat,
+    apply_report,
+    check_stale,
+    unknown,
+)
 from fleet_server.incidents import storage as incidents
 from fleet_server.incidents.schemas import Incident, IncidentSpec
 
@@ -77,6 +84,9 @@ class Engine:
         self._cursor: datetime | None = None
         self.is_leader = threading.Event()
         self.passes = 0
+        self._statuses: dict[str, BoardStatus] | None = None
+        self._places: dict[str, store.BoardPlace] | None = None
+        self._places_at = 0.0
         self._telemetry_due: datetime | None = None
 
     # -- one evaluation -----------------------------------------------------------------
@@ -85,30 +95,50 @@ class Engine:
         autocommit mode, so the pass really commits when it ends."""
         result = PassResult()
         now = self._clock()
-        with conn.transaction():
-            db_now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
-            since = (
-                None
-                if self._cursor is None
-                else (self._cursor - timedelta(seconds=self.settings.overlap_s))
-            )
-            places = store.boards(conn)
-            statuses = store.statuses(conn)
-            result.transitions += self._apply_inputs(conn, statuses, since, now)
-            self._run_rules(conn, places, statuses, now, result)
-            self._run_content_rule(conn, places, now, result)
-            if self._telemetry_due is None or now >= self._telemetry_due:
-                self._run_telemetry_rules(conn, places, statuses, now, result)
-                self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
-            alerts.reminders_and_escalation(conn, now, self.settings.alerts)
-            result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
-            result.tickets += alerts.preventive_tickets(conn, now)
+        try:
+            with conn.transaction():
+                db_now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+                since = (
+                    None
+                    if self._cursor is None
+                    else (self._cursor - timedelta(seconds=self.settings.overlap_s))
+                )
+                # As the only active engine, it keeps board status in memory
+                # between passes (the table is written through); reloaded
+                # after any failure and whenever it becomes the leader.
+                if self._statuses is None:
+                    self._statuses = store.statuses(conn)
+                if self._places is None or time.monotonic() - self._places_at > 60:
+                    self._places, self._places_at = store.boards(conn), time.monotonic()
+                places = self._places
+                statuses = dict(self._statuses)
+                dirty: set[str] = set()
+                result.transitions += self._apply_inputs(conn, statuses, since, now, dirty)
+                self._run_rules(conn, places, statuses, now, result, dirty=dirty)
+                full_round = self._telemetry_due is None or now >= self._telemetry_due
+                self._run_content_rule(conn, places, now, result, None if full_round else since)
+                if full_round:
+                    self._run_telemetry_rules(conn, places, statuses, now, result)
+                    self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
+                    alerts.reminders_and_escalation(conn, now, self.settings.alerts)
+                    result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
+                    result.tickets += alerts.preventive_tickets(conn, now)
+                    store.prune_conditions(conn, now)
+        except Exception:
+            self._statuses = None
+            raise
+        self._statuses = statuses
         self._cursor = db_now
         self.passes += 1
         return result
 
     def _apply_inputs(
-        self, conn: Conn, statuses: dict[str, Any], since: datetime | None, now: datetime
+        self,
+        conn: Conn,
+        statuses: dict[str, Any],
+        since: datetime | None,
+        now: datetime,
+        dirty: set[str],
     ) -> int:
         count = 0
         for board_id, report in store.state_reports(conn, since):
@@ -118,6 +148,8 @@ class Engine:
                 store.save_transition(conn, transition, now)
                 statuses[board_id] = transition.after
                 count += transition.changed
+                if transition.changed:
+                    dirty.add(board_id)
         for board_id, received_at in store.heartbeats(conn, since):
             current = statuses.get(board_id) or unknown(board_id, received_at)
             transition = apply_heartbeat(current, received_at)
@@ -125,12 +157,15 @@ class Engine:
                 store.save_transition(conn, transition, now)
                 statuses[board_id] = transition.after
                 count += transition.changed
+                if transition.changed:
+                    dirty.add(board_id)
         for board_id, current in list(statuses.items()):
             transition = check_stale(current, now)
             if transition is not None:
                 store.save_transition(conn, transition, now)
                 statuses[board_id] = transition.after
                 count += 1
+                dirty.add(board_id)
         return count
 
     def _run_rules(
@@ -140,27 +175,39 @@ class Engine:
         statuses: dict[str, Any],
         now: datetime,
         result: PassResult,
+        *,
+        dirty: set[str],
     ) -> None:
+        """Connectivity rules: board lost/stale, then whole-site outages."""
         rules = self.settings.rules
         conds = store.conditions(conn, "")
         open_ = incidents.unresolved_keys(conn)
-        for board_id, status in statuses.items():
+        candidates = _running_boards(dirty, conds, open_)
+        for board_id in candidates:
+            status = statuses.get(board_id)
+            if status is None:
+                continue
             for rule, observed in board_conditions(status).items():
-                timing = getattr(rules, rule)
                 spec = board_spec(rule, places.get(board_id), status)
                 self._step(
                     conn,
                     spec,
                     observed,
-                    timing=timing,
+                    timing=getattr(rules, rule),
                     conds=conds,
                     open_=open_,
                     now=now,
                     result=result,
                 )
-        mains = store.last_power(conn, list(statuses))
-        outages = site_outages(places.values(), statuses, mains, rules)
-        site_ids = {p.site_id for p in places.values()}
+        site_ids = {places[b].site_id for b in candidates if b in places}
+        site_ids |= {int(k.split(":")[1]) for k in (*conds, *open_) if k.startswith("site:")}
+        members = [p for p in places.values() if p.site_id in site_ids]
+        down = [
+            p.board_id
+            for p in members
+            if p.board_id in statuses and statuses[p.board_id].state in ("lost", "stale")
+        ]
+        outages = site_outages(members, statuses, store.last_power(conn, down), rules)
         for site_id in site_ids:
             key = site_key(site_id, "site_outage")
             outage = outages.get(site_id)
@@ -184,12 +231,22 @@ class Engine:
                 result=result,
             )
             if incident is not None and outage is not None and incident.state != "resolved":
-                for board_id in outage.boards:
-                    for rule in ("board_lost", "board_stale"):
-                        child = open_.get(board_key(board_id, rule))
-                        if child is not None and child.parent_id is None:
-                            incidents.attach(conn, child.id, incident.id, now, actor=ACTOR)
-                            alerts.on_attached(conn, child)
+                self._attach_boards(conn, incident, outage.boards, open_, now)
+
+    @staticmethod
+    def _attach_boards(
+        conn: Conn,
+        site_incident: Incident,
+        boards: tuple[str, ...],
+        open_: dict[str, Incident],
+        now: datetime,
+    ) -> None:
+        for board_id in boards:
+            for rule in ("board_lost", "board_stale"):
+                child = open_.get(board_key(board_id, rule))
+                if child is not None and child.parent_id is None:
+                    incidents.attach(conn, child.id, site_incident.id, now, actor=ACTOR)
+                    alerts.on_attached(conn, child)
 
     def _run_telemetry_rules(
         self,
@@ -251,7 +308,12 @@ class Engine:
                 )
 
     def _run_content_rule(
-        self, conn: Conn, places: dict[str, store.BoardPlace], now: datetime, result: PassResult
+        self,
+        conn: Conn,
+        places: dict[str, store.BoardPlace],
+        now: datetime,
+        result: PassResult,
+        since: datetime | None,
     ) -> None:
         """Every pass, not every telemetry round: unapproved content on a
         public screen is a security incident at once (Điều 9.3)."""
@@ -260,7 +322,7 @@ class Engine:
         open_ = incidents.unresolved_keys(conn, "board:")
         params = telemetry_rules.DEFAULTS["content_unapproved"]
         vi, en = telemetry_rules.TITLES["content_unapproved"]
-        for board_id, (display, _received) in store.displays(conn).items():
+        for board_id, (display, _received) in store.displays(conn, since).items():
             place = places.get(board_id)
             observed, details = telemetry_rules.content_check(display, approved, now)
             if observed is None or place is None:
@@ -359,6 +421,8 @@ class Engine:
                 stop.wait(self.settings.standby_retry_s)
                 return
             log.info("engine is the active engine")
+            self._statuses = self._places = None  # another engine may have written meanwhile
+            self._cursor = None
             self.is_leader.set()
             lock_conn.execute(f"LISTEN {CHANNEL}")
             with psycopg.connect(
@@ -371,3 +435,16 @@ class Engine:
                             pass
                 finally:
                     self.is_leader.clear()
+
+
+def _running_boards(
+    dirty: set[str], conds: dict[str, Condition], open_: dict[str, Incident]
+) -> set[str]:
+    """Boards whose connectivity rules need evaluating: the state changed, or
+    a condition or incident is still running (its timers must advance)."""
+    boards = set(dirty)
+    for key in (*conds, *open_):
+        parts = key.split(":")
+        if parts[0] == "board" and parts[2] in ("board_lost", "board_stale"):
+            boards.add(parts[1])
+    return boards

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import psycopg
@@ -202,9 +202,25 @@ def approved_content(conn: Conn) -> dict[str, tuple[datetime, datetime | None]]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def displays(conn: Conn) -> dict[str, tuple[dict[str, Any], datetime]]:
-    """Each board's newest display reading and when it was received."""
+def displays(
+    conn: Conn, since: datetime | None = None
+) -> dict[str, tuple[dict[str, Any], datetime]]:
+    """Each board's newest display reading (changed after ``since``)."""
     rows = conn.execute(
         "SELECT device_id, data, received_at FROM board_latest WHERE kind = 'display'"
+        " AND (%s::timestamptz IS NULL OR received_at >= %s)",
+        (since, since),
     ).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def prune_conditions(conn: Conn, now: datetime, quiet_s: float = 3600) -> None:
+    """Forget conditions that have been quiet for an hour and have no
+    incident: they would only make every pass read more."""
+    conn.execute(
+        """DELETE FROM rule_conditions c
+            WHERE NOT c.active AND c.inactive_since < %s
+              AND NOT EXISTS (SELECT 1 FROM incidents i
+                               WHERE i.dedupe_key = c.dedupe_key AND i.state <> 'resolved')""",
+        (now - timedelta(seconds=quiet_s),),
+    )

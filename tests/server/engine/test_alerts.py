@@ -210,7 +210,7 @@ def test_board_lost_two_hours_opens_one_urgent_ticket(
     clock: Clock,
     engine_conn: Conn,
 ) -> None:
-    engine = Engine(seeded, EngineSettings(), clock=clock)
+    engine = Engine(seeded, EngineSettings(telemetry_every_s=0), clock=clock)
     store.state(C, "online")
     store.state(C, "lost")
     engine.evaluate(engine_conn)
