@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,6 +85,10 @@ class Engine:
         self.is_leader = threading.Event()
         self.passes = 0
         self._statuses: dict[str, BoardStatus] | None = None
+        # last heartbeat times not written yet (board_status.last_seen_at is
+        # flushed every telemetry round, not at every heartbeat)
+        self._seen_unsaved: dict[str, datetime] = {}
+        self._persisted: set[str] = set()
         self._places: dict[str, store.BoardPlace] | None = None
         self._places_at = 0.0
         self._telemetry_due: datetime | None = None
@@ -108,6 +112,8 @@ class Engine:
                 # after any failure and whenever it becomes the leader.
                 if self._statuses is None:
                     self._statuses = store.statuses(conn)
+                    self._persisted = set(self._statuses)
+                    self._seen_unsaved = {}
                 if self._places is None or time.monotonic() - self._places_at > 60:
                     self._places, self._places_at = store.boards(conn), time.monotonic()
                 places = self._places
@@ -124,6 +130,8 @@ class Engine:
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
                     result.tickets += alerts.preventive_tickets(conn, now)
                     store.prune_conditions(conn, now)
+                    store.save_last_seen(conn, self._seen_unsaved)
+                    self._seen_unsaved = {}
         except Exception:
             self._statuses = None
             raise
@@ -153,14 +161,21 @@ class Engine:
         for board_id, received_at in store.heartbeats(conn, since):
             current = statuses.get(board_id) or unknown(board_id, received_at)
             transition = apply_heartbeat(current, received_at)
-            if transition is not None:
+            if transition is None:
+                continue
+            statuses[board_id] = transition.after
+            if transition.changed or board_id not in self._persisted:
                 store.save_transition(conn, transition, now)
-                statuses[board_id] = transition.after
+                self._persisted.add(board_id)
                 count += transition.changed
-                if transition.changed:
-                    dirty.add(board_id)
+                dirty.add(board_id)
+            else:
+                # Just proof of life: kept in memory, written in batches.
+                self._seen_unsaved[board_id] = received_at
+        places = self._places or {}
         for board_id, current in list(statuses.items()):
-            transition = check_stale(current, now)
+            place = places.get(board_id)
+            transition = check_stale(current, now, place.heartbeat_interval_s if place else None)
             if transition is not None:
                 store.save_transition(conn, transition, now)
                 statuses[board_id] = transition.after
@@ -183,17 +198,24 @@ class Engine:
         conds = store.conditions(conn, "")
         open_ = incidents.unresolved_keys(conn)
         candidates = _running_boards(dirty, conds, open_)
+        site_over, board_over = store.rule_overrides(conn)
         for board_id in candidates:
             status = statuses.get(board_id)
             if status is None:
                 continue
+            place = places.get(board_id)
             for rule, observed in board_conditions(status).items():
-                spec = board_spec(rule, places.get(board_id), status)
+                spec = board_spec(rule, place, status)
+                site_params = site_over.get(place.site_id, {}) if place else {}
+                timing = _timing(
+                    getattr(rules, rule),
+                    [site_params.get(rule, {}), board_over.get(board_id, {}).get(rule, {})],
+                )
                 self._step(
                     conn,
                     spec,
                     observed,
-                    timing=getattr(rules, rule),
+                    timing=timing,
                     conds=conds,
                     open_=open_,
                     now=now,
@@ -220,11 +242,12 @@ class Engine:
                     key, "site_outage", "technical", "critical", "site back", site_id=site_id
                 )
             )
+            timing = _timing(rules.site_outage, [site_over.get(site_id, {}).get("site_outage", {})])
             incident = self._step(
                 conn,
                 spec,
                 outage is not None,
-                timing=rules.site_outage,
+                timing=timing,
                 conds=conds,
                 open_=open_,
                 now=now,
@@ -448,3 +471,12 @@ def _running_boards(
         if parts[0] == "board" and parts[2] in ("board_lost", "board_stale"):
             boards.add(parts[1])
     return boards
+
+
+def _timing(default: Timing, overrides: list[dict[str, Any]]) -> Timing:
+    """A rule's for/clear-for with the site's and then the board's overrides."""
+    for_s, clear_for_s = default.for_s, default.clear_for_s
+    for override in overrides:
+        for_s = float(override.get("for_s", for_s))
+        clear_for_s = float(override.get("clear_for_s", clear_for_s))
+    return replace(default, for_s=for_s, clear_for_s=clear_for_s)

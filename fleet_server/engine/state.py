@@ -101,12 +101,17 @@ def apply_heartbeat(current: BoardStatus, received_at: datetime) -> Transition |
     return Transition(current, after)
 
 
-def check_stale(current: BoardStatus, now: datetime) -> Transition | None:
-    """``online`` with no heartbeat for 3 × the interval becomes ``stale``."""
+def check_stale(
+    current: BoardStatus, now: datetime, configured_interval_s: int | None = None
+) -> Transition | None:
+    """``online`` with no heartbeat for 3 × the interval becomes ``stale``.
+    The interval is the one the agent announced in its birth, else the
+    board's configured one, else 30 s."""
     if current.state != "online":
         return None
     reference = current.last_seen_at or current.since
-    limit = timedelta(seconds=STALE_AFTER_INTERVALS * current.interval_s)
+    interval = current.heartbeat_interval_s or configured_interval_s or DEFAULT_HEARTBEAT_S
+    limit = timedelta(seconds=STALE_AFTER_INTERVALS * interval)
     if now - reference < limit:
         return None
     silent = int((now - reference).total_seconds())
@@ -116,6 +121,6 @@ def check_stale(current: BoardStatus, now: datetime) -> Transition | None:
             current,
             state="stale",
             since=reference + limit,
-            reason=f"no heartbeat for {silent} s (interval {current.interval_s} s)",
+            reason=f"no heartbeat for {silent} s (interval {interval} s)",
         ),
     )

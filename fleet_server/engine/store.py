@@ -224,3 +224,16 @@ def prune_conditions(conn: Conn, now: datetime, quiet_s: float = 3600) -> None:
                                WHERE i.dedupe_key = c.dedupe_key AND i.state <> 'resolved')""",
         (now - timedelta(seconds=quiet_s),),
     )
+
+
+def save_last_seen(conn: Conn, seen: dict[str, datetime]) -> None:
+    """Write a batch of last-heartbeat times (one statement)."""
+    if not seen:
+        return
+    conn.execute(
+        """UPDATE board_status s SET last_seen_at = v.at
+             FROM unnest(%s::text[], %s::timestamptz[]) AS v(board_id, at)
+            WHERE s.board_id = v.board_id
+              AND (s.last_seen_at IS NULL OR s.last_seen_at < v.at)""",
+        (list(seen), list(seen.values())),
+    )

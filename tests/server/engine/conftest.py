@@ -61,7 +61,13 @@ class Store:
         self.writer.write([Accepted(message, self.clock(), topic, payload)], [])
 
     def state(
-        self, device: str, status: str, *, boot: int = 1, seq: int | None = None, interval: int = 30
+        self,
+        device: str,
+        status: str,
+        *,
+        boot: int = 1,
+        seq: int | None = None,
+        interval: int | None = 30,
     ) -> None:
         now = self.clock()
         message = fp.StateMessage(

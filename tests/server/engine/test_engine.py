@@ -221,3 +221,36 @@ def test_relapse_soon_after_resolution_reopens_the_same_incident(
     assert rows[0][1:] == ("open", 1)
     kinds = [k for k, _a, _n in incidents_db.events(engine_conn, rows[0][0])]
     assert kinds == ["opened", "resolved", "reopened"]
+
+
+def test_site_override_delays_board_lost(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    site = engine_conn.execute("SELECT site_id FROM boards WHERE id = %s", (C,)).fetchone()
+    assert site is not None
+    engine_conn.execute(
+        "INSERT INTO rule_overrides (rule, site_id, params) VALUES ('board_lost', %s, %s)",
+        (site[0], '{"for_s": 300}'),
+    )
+    engine = Engine(seeded, clock=clock)
+    store.state(C, "online")
+    store.state(C, "lost")
+    engine.evaluate(engine_conn)
+    clock.advance(299)
+    engine.evaluate(engine_conn)
+    assert incidents(engine_conn) == []
+    clock.advance(1)
+    engine.evaluate(engine_conn)
+    assert [r[1] for r in incidents(engine_conn)] == ["board_lost"]
+
+
+def test_configured_interval_used_when_the_birth_has_none(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine_conn.execute("UPDATE boards SET heartbeat_interval_s = 10 WHERE id = %s", (C,))
+    engine = Engine(seeded, clock=clock)
+    store.state(C, "online", interval=None)  # an agent that does not announce it
+    engine.evaluate(engine_conn)
+    clock.advance(31)
+    engine.evaluate(engine_conn)
+    assert status(engine_conn, C)[0] == "stale"  # type: ignore[index]
