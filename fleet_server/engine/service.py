@@ -284,6 +284,11 @@ class Engine:
         site_overrides, board_overrides = store.rule_overrides(conn)
         conds = store.conditions(conn, "board:")
         open_ = incidents.unresolved_keys(conn, "board:")
+        active_by_board: dict[str, set[str]] = {}
+        for key, cond in conds.items():
+            if cond.active:
+                _, board, suffix = key.split(":", 2)
+                active_by_board.setdefault(board, set()).add(suffix)
         for board_id, place in places.items():
             status = statuses.get(board_id)
             if status is None or status.state not in ("online", "stale"):
@@ -292,9 +297,7 @@ class Engine:
                 [site_overrides.get(place.site_id, {}), board_overrides.get(board_id, {})]
             )
             prefix = f"board:{board_id}:"
-            active = {
-                k[len(prefix) :] for k, c in conds.items() if k.startswith(prefix) and c.active
-            }
+            active = active_by_board.get(board_id, set())
             freshness = 3.0 * status.interval_s * 2
             for rule, (suffix, observed, details) in telemetry_rules.evaluate(
                 inputs.get(board_id, telemetry_rules.BoardInputs()),

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import psycopg
 
+from edge_agent.simulation import SimulatedContent
 from fleet_server.simulator.places import DEFAULT_WINDOWS, ORGANISATIONS, PLACES, Place
 from fleet_server.simulator.runtime import BoardSpec
 
@@ -86,6 +87,14 @@ def seed(
                 for p, b in boards
                 for cam in b.cameras
             ],
+        )
+        approved = SimulatedContent()  # what every simulated board plays by default
+        cur.execute(
+            """INSERT INTO content_items (title, kind, language, sha256, valid_from,
+                                         from_department, approved_by)
+               VALUES (%s, %s, %s, %s, now() - interval '30 days', true, 'so-tttt')
+               ON CONFLICT (sha256) DO NOTHING""",
+            ("Tuyên truyền tháng 11/2026", approved.kind, approved.language, approved.sha256),
         )
     return len(boards)
 
