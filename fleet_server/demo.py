@@ -203,7 +203,9 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
 
         SCENARIOS[opts.scenario](fleet, timeline, Timing())
         fleet.start()
-        (data_dir / "demo.json").write_text(
+        # Written whole, then renamed: a reader never sees half a file.
+        state = data_dir / "demo.json.tmp"
+        state.write_text(
             json.dumps(
                 {
                     "database_url": db_url,
@@ -213,6 +215,7 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
                 }
             )
         )
+        state.replace(data_dir / "demo.json")
         _print_table(
             say,
             db_url=db_url,
