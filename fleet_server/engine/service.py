@@ -296,7 +296,6 @@ class Engine:
             params = telemetry_rules.merged_params(
                 [site_overrides.get(place.site_id, {}), board_overrides.get(board_id, {})]
             )
-            prefix = f"board:{board_id}:"
             active = active_by_board.get(board_id, set())
             freshness = 3.0 * status.interval_s * 2
             for rule, (suffix, observed, details) in telemetry_rules.evaluate(
@@ -308,20 +307,14 @@ class Engine:
             ):
                 if observed is None:
                     continue
-                p = params[rule]
-                vi, en = telemetry_rules.TITLES[rule]
-                spec = IncidentSpec(
-                    dedupe_key=prefix + suffix,
-                    rule=rule,
-                    incident_class="technical",
-                    severity=p["severity"],
-                    title=f"{vi} — {board_id} / {en}",
-                    board_id=board_id,
-                    site_id=place.site_id,
-                    organisation_id=place.organisation_id,
+                spec, timing = telemetry_rules.incident_for(
+                    rule,
+                    suffix,
+                    board_id,
+                    place=(place.site_id, place.organisation_id),
+                    params=params[rule],
                     details=details,
                 )
-                timing = Timing(for_s=p["for_s"], clear_for_s=p["clear_for_s"])
                 self._step(
                     conn,
                     spec,
@@ -347,24 +340,19 @@ class Engine:
         conds = store.conditions(conn, "board:")
         open_ = incidents.unresolved_keys(conn, "board:")
         params = telemetry_rules.DEFAULTS["content_unapproved"]
-        vi, en = telemetry_rules.TITLES["content_unapproved"]
         for board_id, (display, _received) in store.displays(conn, since).items():
             place = places.get(board_id)
             observed, details = telemetry_rules.content_check(display, approved, now)
             if observed is None or place is None:
                 continue
-            spec = IncidentSpec(
-                dedupe_key=f"board:{board_id}:content_unapproved",
-                rule="content_unapproved",
-                incident_class="security",
-                severity=params["severity"],
-                title=f"{vi} — {board_id} / {en}",
-                board_id=board_id,
-                site_id=place.site_id,
-                organisation_id=place.organisation_id,
+            spec, timing = telemetry_rules.incident_for(
+                "content_unapproved",
+                "content_unapproved",
+                board_id,
+                place=(place.site_id, place.organisation_id),
+                params=params,
                 details=details,
             )
-            timing = Timing(for_s=params["for_s"], clear_for_s=params["clear_for_s"])
             self._step(
                 conn,
                 spec,

@@ -11,6 +11,9 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fleet_server.engine.conditions import Timing
+from fleet_server.incidents.schemas import IncidentSpec
+
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 #: Defaults of every telemetry rule (docs/engine.md); overridable per site and
@@ -283,3 +286,28 @@ def merged_params(overrides: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             if rule in params:
                 params[rule].update(values)
     return params
+
+
+def incident_for(
+    rule: str,
+    suffix: str,
+    board_id: str,
+    *,
+    place: tuple[int, int],
+    params: dict[str, Any],
+    details: dict[str, Any],
+) -> tuple[IncidentSpec, Timing]:
+    """The incident a telemetry rule opens on a board, and its timing."""
+    vi, en = TITLES[rule]
+    spec = IncidentSpec(
+        dedupe_key=f"board:{board_id}:{suffix}",
+        rule=rule,
+        incident_class="security" if rule == "content_unapproved" else "technical",
+        severity=params["severity"],
+        title=f"{vi} — {board_id} / {en}",
+        board_id=board_id,
+        site_id=place[0],
+        organisation_id=place[1],
+        details=details,
+    )
+    return spec, Timing(for_s=params["for_s"], clear_for_s=params["clear_for_s"])
