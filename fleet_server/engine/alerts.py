@@ -99,15 +99,44 @@ def on_attached(conn: Conn, child: Incident) -> None:
 
 
 def on_resolved(conn: Conn, incident: Incident, now: datetime) -> None:
-    unsent = cancel_for_incident(
+    cancel_for_incident(
         conn,
         incident.id,
         kinds=("incident_opened", "site_incident", "incident_reminder"),
         reason="resolved before it was sent",
     )
-    if unsent or incident.parent_id is not None:
-        return  # nobody heard of it, so nobody needs to hear it is over
-    enqueue(conn, _notice(incident, "incident_resolved", now), now=now)
+    heard = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM notification_outbox WHERE incident_id = %s"
+        " AND kind IN ('incident_opened', 'site_incident') AND state IN ('sent', 'sending'))",
+        (incident.id,),
+    ).fetchone()
+    if incident.parent_id is None and heard and heard[0]:
+        # only when somebody heard it opened; nobody needs to hear of a blip
+        enqueue(conn, _notice(incident, "incident_resolved", now), now=now)
+
+
+def release_children(
+    conn: Conn, site_incident: Incident, now: datetime, settings: AlertSettings
+) -> None:
+    """The site is back but some of its boards are not: they are incidents of
+    their own again, and people must hear of them."""
+    rows = conn.execute(
+        "UPDATE incidents SET parent_id = NULL, updated_at = %s"
+        " WHERE parent_id = %s AND state <> 'resolved' RETURNING id",
+        (now, site_incident.id),
+    ).fetchall()
+    for (child_id,) in rows:
+        child = incidents.get(conn, child_id)
+        if child is not None:
+            incidents.add_event(
+                conn,
+                child_id,
+                now,
+                "comment",
+                actor=ACTOR,
+                note="the site is back; this board is not",
+            )
+            on_opened(conn, child, now, settings)
 
 
 def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings) -> None:
@@ -115,6 +144,8 @@ def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings)
     for incident in incidents.unresolved_keys(conn).values():
         if incident.state != "open" or incident.parent_id is not None:
             continue
+        if maintenance_until(conn, incident.board_id, incident.site_id, now) is not None:
+            continue  # planned work: no reminders, no escalation
         age = (now - incident.opened_at).total_seconds()
         done = _notified(conn, incident.id)
         if incident.severity == "critical" and age >= settings.reminder_s:
@@ -177,6 +208,11 @@ def auto_tickets(conn: Conn, now: datetime, settings: AlertSettings) -> list[int
             continue
         if (now - incident.opened_at).total_seconds() < rule.after_s:
             continue
+        linked = conn.execute(
+            "SELECT 1 FROM ticket_incidents WHERE incident_id = %s", (incident.id,)
+        ).fetchone()
+        if linked:
+            continue  # its ticket exists (perhaps already closed by a technician)
         where = incident.board_id or f"site {incident.site_id}"
         ticket, new = tickets.create(
             conn,
@@ -216,9 +252,12 @@ def preventive_tickets(conn: Conn, now: datetime) -> list[int]:
             now=now,
             source_key=f"preventive:{schedule_id}:{due_on.isoformat()}",
         )
+        following = due_on + timedelta(days=every_days)
+        while following <= now.date():  # missed periods make one ticket, not one each
+            following += timedelta(days=every_days)
         conn.execute(
             "UPDATE preventive_schedules SET next_due_on = %s WHERE id = %s",
-            (due_on + timedelta(days=every_days), schedule_id),
+            (following, schedule_id),
         )
         if new:
             created.append(ticket.id)

@@ -405,12 +405,17 @@ class Engine:
             elif action == "flapping" and existing is not None:
                 incidents.mark_flapping(conn, existing.id, now, actor=actor)
             elif action == "resolve" and existing is not None:
-                existing = incidents.resolve(
-                    conn, existing.id, now, actor=actor, note="condition cleared"
-                )
                 open_.pop(key, None)
+                try:
+                    existing = incidents.resolve(
+                        conn, existing.id, now, actor=actor, note="condition cleared"
+                    )
+                except incidents.InvalidTransition:
+                    continue  # resolved by hand meanwhile: nothing left to do
                 result.resolved.append(existing.id)
                 alerts.on_resolved(conn, existing, now)
+                if spec.rule == "site_outage":
+                    alerts.release_children(conn, existing, now, self.settings.alerts)
         return existing
 
     # -- the loop -----------------------------------------------------------------------
@@ -423,6 +428,11 @@ class Engine:
             except psycopg.OperationalError as exc:
                 self.is_leader.clear()
                 log.warning("engine lost the database: %s", str(exc).strip()[:200])
+                backoff.wait(stop)
+            except Exception:  # a bad pass never stops the engine: log, reload, retry
+                self.is_leader.clear()
+                self._statuses = None
+                log.exception("engine pass failed; retrying")
                 backoff.wait(stop)
 
     def _lead(self, stop: threading.Event) -> None:

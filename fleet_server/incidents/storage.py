@@ -77,13 +77,14 @@ def open_incident(
     existing = unresolved(conn, spec.dedupe_key)
     if existing is not None:
         return existing, "existing"
-    with conn.transaction():  # a savepoint: a lost race must not abort the caller
-        try:
+    try:
+        with conn.transaction():  # a savepoint: a lost race must not abort the caller
             recent = _one(
                 conn,
                 "UPDATE incidents SET state = 'open', resolved_at = NULL, resolved_by = NULL,"
                 " resolution_note = NULL, acknowledged_at = NULL, acknowledged_by = NULL,"
-                " reopen_count = reopen_count + 1, severity = %s, updated_at = %s"
+                " reopen_count = reopen_count + 1, parent_id = NULL, severity = %s,"
+                " updated_at = %s"
                 " WHERE id = (SELECT id FROM incidents WHERE dedupe_key = %s"
                 "             AND state = 'resolved' AND resolved_at >= %s"
                 "             ORDER BY resolved_at DESC LIMIT 1)"
@@ -114,8 +115,8 @@ def open_incident(
                     now,
                 ),
             )
-        except psycopg.errors.UniqueViolation:
-            created = None  # a concurrent reopen won; fall through to read it
+    except psycopg.errors.UniqueViolation:
+        created = None  # a concurrent open won; the savepoint rolled back: read it
     if created is None:
         raced = unresolved(conn, spec.dedupe_key)
         assert raced is not None, "unique index conflict without an unresolved incident"
