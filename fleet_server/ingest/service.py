@@ -32,6 +32,9 @@ from fleet_server.telemetry.storage import Accepted, BatchWriter, Rejected
 log = logging.getLogger(__name__)
 
 _STOP = object()
+#: errors other than "the database is away" retried this often before ingest
+#: gives up (and exits, unacked messages stay with the broker)
+_MAX_UNEXPECTED_FAILURES = 10
 
 
 @dataclass(slots=True)
@@ -99,6 +102,7 @@ class IngestService:
         self._writer_thread: threading.Thread | None = None
         self._writer: BatchWriter | None = None
         self.idle = threading.Event()
+        self.fatal: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
@@ -109,7 +113,8 @@ class IngestService:
     def stop(self, timeout: float = 30) -> None:
         """Stop taking messages, commit and ack what is queued, disconnect."""
         self._stopping.set()
-        self._queue.put(_STOP)
+        with contextlib.suppress(queue.Full):  # the writer also watches _stopping
+            self._queue.put_nowait(_STOP)
         if self._writer_thread is not None:
             self._writer_thread.join(timeout)
         self.consumer.stop()
@@ -124,6 +129,12 @@ class IngestService:
         self.start()
         while not stop.wait(1.0):
             if self.consumer.fatal:
+                log.error("ingest stops: %s", self.consumer.fatal)
+                break
+            if self._writer_thread is not None and not self._writer_thread.is_alive():
+                # Nothing is stored or acked any more: exit and let the service
+                # manager restart us; the broker redelivers what was not acked.
+                self.consumer.fatal = self.fatal or "the writer thread stopped"
                 log.error("ingest stops: %s", self.consumer.fatal)
                 break
         self.stop()
@@ -192,6 +203,7 @@ class IngestService:
 
     def _commit(self, accepted: list[Accepted], rejected: list[Rejected]) -> bool:
         backoff = Backoff(base=0.1, cap=self.settings.ingest_retry_max_s)
+        failures = 0
         while True:
             try:
                 writer = self._ensure_writer()
@@ -206,6 +218,19 @@ class IngestService:
                         str(exc).strip()[:300],
                     )
                 self._close_db()
+                if backoff.wait(self._stopping) and self._stopping.is_set():
+                    return False
+                continue
+            except Exception as exc:  # e.g. read-only after a failover, a missing table
+                self.stats.db_failures += 1
+                failures += 1
+                log.exception(
+                    "batch of %d not stored (attempt %d)", len(accepted) + len(rejected), failures
+                )
+                self._close_db()
+                if failures >= _MAX_UNEXPECTED_FAILURES:
+                    self.fatal = f"batch failed {failures} times: {type(exc).__name__}: {exc}"
+                    return False
                 if backoff.wait(self._stopping) and self._stopping.is_set():
                     return False
                 continue

@@ -165,3 +165,24 @@ def test_database_restart_under_load_loses_nothing(
             ).fetchone()
             assert dupes == (0,)
         assert service.stats.db_failures >= 1
+
+
+def test_unexpected_database_error_is_retried_not_fatal(
+    db_url: str, mosquitto: Mosquitto, make_settings: Callable[..., Settings]
+) -> None:
+    """A read-only database (as after a failover to a replica) refuses the
+    batch with an error that is not "connection lost": ingest keeps the
+    messages unacked, retries, and stores them once writes work again."""
+    name = db_url.rpartition("/")[2]
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        with running(make_settings()) as service:
+            pub = Publisher(mosquitto.port)
+            pub.publish_all([m.heartbeat(seq=i) for i in range(1, 11)])
+            wait_for(lambda: service.stats.db_failures >= 1, what="a refused batch")
+            assert service.stats.acked == 0
+            admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+            wait_for(lambda: service.stats.acked == 10, what="stored after writes work again")
+            pub.close()
+        assert count(admin, "telemetry_heartbeat") == 10
+        assert service.fatal is None
