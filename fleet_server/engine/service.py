@@ -340,9 +340,10 @@ class Engine:
         conds = store.conditions(conn, "board:")
         open_ = incidents.unresolved_keys(conn, "board:")
         params = telemetry_rules.DEFAULTS["content_unapproved"]
-        for board_id, (display, _received) in store.displays(conn, since).items():
+        for board_id, (display, measured_at) in store.displays(conn, since).items():
             place = places.get(board_id)
-            observed, details = telemetry_rules.content_check(display, approved, now)
+            # approved *when it was shown*, not now
+            observed, details = telemetry_rules.content_check(display, approved, measured_at)
             if observed is None or place is None:
                 continue
             spec, timing = telemetry_rules.incident_for(

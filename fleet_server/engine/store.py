@@ -98,7 +98,7 @@ def heartbeats(conn: Conn, since: datetime | None) -> list[tuple[str, datetime]]
     """Latest heartbeat receipt per board, changed after ``since``."""
     rows = conn.execute(
         "SELECT device_id, received_at FROM board_latest WHERE kind = 'heartbeat'"
-        " AND (%s::timestamptz IS NULL OR received_at >= %s)",
+        " AND (%s::timestamptz IS NULL OR stored_at >= %s)",
         (since, since),
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
@@ -207,8 +207,8 @@ def displays(
 ) -> dict[str, tuple[dict[str, Any], datetime]]:
     """Each board's newest display reading (changed after ``since``)."""
     rows = conn.execute(
-        "SELECT device_id, data, received_at FROM board_latest WHERE kind = 'display'"
-        " AND (%s::timestamptz IS NULL OR received_at >= %s)",
+        "SELECT device_id, data, measured_at FROM board_latest WHERE kind = 'display'"
+        " AND (%s::timestamptz IS NULL OR stored_at >= %s)",
         (since, since),
     ).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}

@@ -118,7 +118,9 @@ class BoardInputs:
 
 
 def _fresh(reading: Reading | None, now: datetime, max_age_s: float) -> bool:
-    return reading is not None and (now - reading.received_at).total_seconds() <= max_age_s
+    """Measured recently — not merely received recently: readings replayed
+    from a spool after an outage describe the past."""
+    return reading is not None and (now - reading.measured_at).total_seconds() <= max_age_s
 
 
 def _above(value: float | None, active: bool, open_at: float, clear_at: float) -> bool | None:
@@ -219,7 +221,13 @@ def evaluate(
             )
         )
 
-    if heartbeat and hb_ok:
+    # A wrong board clock makes measured_at useless for freshness: judge the
+    # skew by the time it arrived, on a live (not replayed) heartbeat.
+    if (
+        heartbeat
+        and (now - heartbeat.received_at).total_seconds() <= freshness_s
+        and (not heartbeat.data.get("replay"))
+    ):
         skew = abs((heartbeat.received_at - heartbeat.measured_at).total_seconds())
         out.append(
             (
@@ -227,6 +235,7 @@ def evaluate(
                 ("clock_skew", skew > params["clock_skew"]["max_skew_s"], {"skew_s": round(skew)}),
             )
         )
+    if heartbeat and hb_ok:
         p = params["disk_full"]
         out.append(
             (

@@ -125,10 +125,7 @@ class BatchWriter:
                 key = (item.message.device_id, spec.latest_kind)
                 current = latest.get(key)
                 msg = item.message
-                if current is None or (msg.boot, msg.seq) > (
-                    current.message.boot,
-                    current.message.seq,
-                ):
+                if current is None or _newer(msg, current.message, spec.latest_kind):
                     latest[key] = item
         with self.conn.cursor() as cur:
             for table, (spec, rows) in sorted(grouped.items()):
@@ -192,8 +189,12 @@ class BatchWriter:
                ON CONFLICT (device_id, kind) DO UPDATE
                   SET boot = EXCLUDED.boot, seq = EXCLUDED.seq,
                       measured_at = EXCLUDED.measured_at,
-                      received_at = EXCLUDED.received_at, data = EXCLUDED.data
-                WHERE (l.boot, l.seq) < (EXCLUDED.boot, EXCLUDED.seq)"""
+                      received_at = EXCLUDED.received_at, data = EXCLUDED.data,
+                      stored_at = now()
+                WHERE CASE WHEN l.kind = 'state'
+                           THEN (l.boot, l.seq) < (EXCLUDED.boot, EXCLUDED.seq)
+                           ELSE (l.measured_at, l.boot, l.seq)
+                                < (EXCLUDED.measured_at, EXCLUDED.boot, EXCLUDED.seq) END"""
         )
 
     def _write_dead_letters(self, rejected: list[Rejected], result: WriteResult) -> None:
@@ -218,6 +219,20 @@ class BatchWriter:
                 ],
             )
         result.dead_letters += len(rejected)
+
+
+def _newer(message: BoardMessage, than: BoardMessage, kind: str) -> bool:
+    """Which message is a board's latest of a kind. State follows the
+    session order (boot, seq): a will is measured before its birth yet is
+    newer. Readings follow their measurement time, so samples replayed from
+    a spool after an outage never pass for current ones."""
+    if kind == "state":
+        return (message.boot, message.seq) > (than.boot, than.seq)
+    return (message.measured_at, message.boot, message.seq) > (
+        than.measured_at,
+        than.boot,
+        than.seq,
+    )
 
 
 def _clean(text: str) -> str:
