@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x666C656E  # "flen": the engine leader lock
 CHANNEL = "fleet_ingest"
+#: no heartbeat from any board for this long, with at least this many online:
+#: the pipeline stalled, not the boards
+_SILENCE_S = 60.0
+_SILENCE_MIN_ONLINE = 10
 ACTOR = "engine"
 
 Conn = psycopg.Connection[Any]
@@ -88,6 +92,8 @@ class Engine:
         # last heartbeat times not written yet (board_status.last_seen_at is
         # flushed every telemetry round, not at every heartbeat)
         self._seen_unsaved: dict[str, datetime] = {}
+        self._silence_logged = False
+        self.pipeline_silent = False
         self._persisted: set[str] = set()
         self._places: dict[str, store.BoardPlace] | None = None
         self._places_at = 0.0
@@ -172,6 +178,8 @@ class Engine:
             else:
                 # Just proof of life: kept in memory, written in batches.
                 self._seen_unsaved[board_id] = received_at
+        if self._fleet_silent(statuses, now):
+            return count  # no stale boards while the pipeline itself is stalled
         places = self._places or {}
         for board_id, current in list(statuses.items()):
             place = places.get(board_id)
@@ -182,6 +190,28 @@ class Engine:
                 count += 1
                 dirty.add(board_id)
         return count
+
+    def _fleet_silent(self, statuses: dict[str, Any], now: datetime) -> bool:
+        """True when no board at all has been heard from for a while although
+        many are online: ingest, the broker or the database stalled — not
+        every board at once. Marking them all stale would page every site."""
+        newest = max((s.last_seen_at for s in statuses.values() if s.last_seen_at), default=None)
+        online = sum(1 for s in statuses.values() if s.state == "online")
+        silent = (
+            newest is not None
+            and online >= _SILENCE_MIN_ONLINE
+            and (now - newest).total_seconds() > _SILENCE_S
+        )
+        if silent and not self._silence_logged:
+            log.error(
+                "no board heard from for %d s while %d are online: ingest or the "
+                "broker stalled? stale detection paused",
+                (now - newest).total_seconds() if newest else 0,
+                online,
+            )
+        self._silence_logged = silent
+        self.pipeline_silent = silent
+        return silent
 
     def _run_rules(
         self,

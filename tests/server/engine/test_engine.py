@@ -254,3 +254,26 @@ def test_configured_interval_used_when_the_birth_has_none(
     clock.advance(31)
     engine.evaluate(engine_conn)
     assert status(engine_conn, C)[0] == "stale"  # type: ignore[index]
+
+
+def test_pipeline_stall_is_not_every_board_stale(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    boards = [r[0] for r in engine_conn.execute("SELECT id FROM boards ORDER BY id")]
+    assert len(boards) >= 10
+    engine = Engine(seeded, clock=clock)
+    for board in boards:
+        store.state(board, "online")
+        store.heartbeat(board)
+    engine.evaluate(engine_conn)
+    clock.advance(120)  # nothing at all arrives: ingest is stuck, not 14 boards
+    engine.evaluate(engine_conn)
+    assert engine.pipeline_silent
+    assert incidents(engine_conn) == []
+    store.heartbeat(boards[0])  # the pipeline is back; the others really are silent
+    engine.evaluate(engine_conn)
+    assert not engine.pipeline_silent
+    stale = engine_conn.execute(
+        "SELECT count(*) FROM board_status WHERE state = 'stale'"
+    ).fetchone()
+    assert stale == (len(boards) - 1,)
