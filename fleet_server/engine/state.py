@@ -21,6 +21,7 @@ State = Literal["unknown", "online", "offline", "lost", "stale"]
 
 STALE_AFTER_INTERVALS = 3
 DEFAULT_HEARTBEAT_S = 30
+BOOT_RESET_AFTER_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ def apply_report(current: BoardStatus, report: StateReport) -> Transition | None
         current.boot is not None
         and current.seq is not None
         and (report.boot, report.seq) <= (current.boot, current.seq)
+        and not _boot_reset(current, report)
     ):
         return None
     reasons = {
@@ -89,6 +91,18 @@ def apply_report(current: BoardStatus, report: StateReport) -> Transition | None
         last_seen_at=max(filter(None, (current.last_seen_at, report.received_at))),
     )
     return Transition(current, after)
+
+
+def _boot_reset(current: BoardStatus, report: StateReport) -> bool:
+    """A birth with a *lower* boot counter that arrives well after the last
+    state: the controller or its spool was replaced and counts from 1 again.
+    (A stale message is a will, or arrives promptly.)"""
+    return (
+        report.status == "online"
+        and current.boot is not None
+        and report.boot < current.boot
+        and (report.received_at - current.since).total_seconds() > BOOT_RESET_AFTER_S
+    )
 
 
 def apply_heartbeat(current: BoardStatus, received_at: datetime) -> Transition | None:

@@ -193,6 +193,9 @@ class BatchWriter:
                       stored_at = now()
                 WHERE CASE WHEN l.kind = 'state'
                            THEN (l.boot, l.seq) < (EXCLUDED.boot, EXCLUDED.seq)
+                                -- a replaced controller counts boots from 1 again
+                                OR (EXCLUDED.data->>'status' = 'online'
+                                    AND EXCLUDED.received_at > l.received_at + interval '60 s')
                            ELSE (l.measured_at, l.boot, l.seq)
                                 < (EXCLUDED.measured_at, EXCLUDED.boot, EXCLUDED.seq) END"""
         )

@@ -277,3 +277,16 @@ def test_pipeline_stall_is_not_every_board_stale(
         "SELECT count(*) FROM board_status WHERE state = 'stale'"
     ).fetchone()
     assert stale == (len(boards) - 1,)
+
+
+def test_replaced_controller_counting_from_boot_1_is_followed(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine = Engine(seeded, clock=clock)
+    store.state(C, "online", boot=7)
+    store.state(C, "lost", boot=7)
+    engine.evaluate(engine_conn)
+    clock.advance(3600)  # a technician swaps the controller; its spool is new
+    store.state(C, "online", boot=1, seq=0)
+    engine.evaluate(engine_conn)
+    assert status(engine_conn, C)[0::2] == ("online", 1)  # type: ignore[index]
