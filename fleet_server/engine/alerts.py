@@ -262,3 +262,21 @@ def preventive_tickets(conn: Conn, now: datetime) -> list[int]:
         if new:
             created.append(ticket.id)
     return created
+
+
+def resolve_orphans(conn: Conn, enabled_boards: set[str], now: datetime) -> None:
+    """Incidents of boards that were disabled or removed can never clear by
+    themselves: resolve them, and forget their conditions."""
+    rows = conn.execute(
+        "SELECT id, board_id FROM incidents WHERE state <> 'resolved' AND board_id IS NOT NULL"
+    ).fetchall()
+    for incident_id, board_id in rows:
+        if board_id in enabled_boards:
+            continue
+        resolved = incidents.resolve(
+            conn, incident_id, now, actor=ACTOR, note="board disabled or removed"
+        )
+        on_resolved(conn, resolved, now)
+        conn.execute(
+            "DELETE FROM rule_conditions WHERE dedupe_key LIKE %s", (f"board:{board_id}:%",)
+        )

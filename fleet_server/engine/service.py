@@ -328,13 +328,24 @@ class Engine:
             )
             active = active_by_board.get(board_id, set())
             freshness = 3.0 * status.interval_s * 2
-            for rule, (suffix, observed, details) in telemetry_rules.evaluate(
-                inputs.get(board_id, telemetry_rules.BoardInputs()),
-                params,
-                active,
-                now,
-                freshness,
-            ):
+            observations = telemetry_rules.evaluate(
+                inputs.get(board_id, telemetry_rules.BoardInputs()), params, active, now, freshness
+            )
+            seen = {suffix for _rule, (suffix, _o, _d) in observations}
+            camera = inputs.get(board_id, telemetry_rules.BoardInputs()).latest.get("camera")
+            if camera is not None and telemetry_rules.is_fresh(camera, now, freshness):
+                # a camera taken off the board (or renamed) is no longer failing
+                running = active | {
+                    k[len(f"board:{board_id}:") :]
+                    for k in open_
+                    if k.startswith(f"board:{board_id}:camera_unreachable:")
+                }
+                observations += [
+                    ("camera_unreachable", (suffix, False, {"why": "no longer reported"}))
+                    for suffix in sorted(running)
+                    if suffix.startswith("camera_unreachable:") and suffix not in seen
+                ]
+            for rule, (suffix, observed, details) in observations:
                 if observed is None:
                     continue
                 spec, timing = telemetry_rules.incident_for(
@@ -355,6 +366,7 @@ class Engine:
                     now=now,
                     result=result,
                 )
+        alerts.resolve_orphans(conn, set(places), now)
 
     def _run_content_rule(
         self,

@@ -117,7 +117,7 @@ class BoardInputs:
     windows: list[tuple[time, time]] = field(default_factory=list)
 
 
-def _fresh(reading: Reading | None, now: datetime, max_age_s: float) -> bool:
+def is_fresh(reading: Reading | None, now: datetime, max_age_s: float) -> bool:
     """Measured recently — not merely received recently: readings replayed
     from a spool after an outage describe the past."""
     return reading is not None and (now - reading.measured_at).total_seconds() <= max_age_s
@@ -154,8 +154,8 @@ def evaluate(
     heartbeat = inputs.latest.get("heartbeat")
     display = inputs.latest.get("display")
     camera = inputs.latest.get("camera")
-    power_ok = _fresh(power, now, freshness_s)
-    hb_ok = _fresh(heartbeat, now, freshness_s)
+    power_ok = is_fresh(power, now, freshness_s)
+    hb_ok = is_fresh(heartbeat, now, freshness_s)
 
     mains = power.data.get("mains_present") if power and power_ok else None
     out.append(
@@ -186,7 +186,7 @@ def evaluate(
         )
     )
 
-    if camera and _fresh(camera, now, freshness_s):
+    if camera and is_fresh(camera, now, freshness_s):
         for cam in camera.data.get("cameras", []):
             failing = cam.get("status") not in ("ok", "unauthorized")
             out.append(
@@ -204,7 +204,7 @@ def evaluate(
                 )
             )
 
-    if display and _fresh(display, now, freshness_s):
+    if display and is_fresh(display, now, freshness_s):
         dark = display.data.get("screen_on") is False or not display.data.get("player_running")
         inside = in_broadcast_window(inputs.windows, now)
         out.append(

@@ -270,3 +270,50 @@ def test_clock_skew() -> None:
     assert observed(BoardInputs(latest={"heartbeat": skewed}))["clock_skew"] is True
     fine = Reading({"disk_percent": 1}, NOW - timedelta(seconds=2), NOW)
     assert observed(BoardInputs(latest={"heartbeat": fine}))["clock_skew"] is False
+
+
+def test_removed_camera_and_disabled_board_incidents_resolve(
+    seeded: str, store: Store, clock: Clock, engine_conn: Conn
+) -> None:
+    engine = Engine(seeded, EngineSettings(telemetry_every_s=0), clock=clock)
+    store.state(BOARD, "online")
+
+    def report(seq: int, cameras: list[fp.CameraStatus]) -> None:
+        now = clock()
+        store.heartbeat(BOARD)
+        store.send(
+            fp.CameraMessage(
+                schema_version=1,
+                device_id=BOARD,
+                boot=1,
+                seq=seq,
+                measured_at=now,
+                sent_at=now,
+                data=fp.CameraData(cameras=cameras),
+            ),
+            fp.telemetry_topic(BOARD, "camera"),
+        )
+
+    broken = fp.CameraStatus(
+        camera_id="cam9", reachable=False, rtsp_answered=False, status="refused"
+    )
+    for i in range(7):
+        report(200 + i, [broken])
+        engine.evaluate(engine_conn)
+        clock.advance(61)
+    assert [r[2] for r in incidents(engine_conn)] == ["open"]
+    for i in range(4):  # cam9 was taken off the board
+        report(300 + i, [])
+        engine.evaluate(engine_conn)
+        clock.advance(61)
+    assert [r[2] for r in incidents(engine_conn)] == ["resolved"]
+    store.power(BOARD, mains=False)
+    for _ in range(3):
+        store.heartbeat(BOARD)
+        engine.evaluate(engine_conn)
+        clock.advance(61)
+    assert [r[1] for r in incidents(engine_conn, "state = 'open'")] == ["mains_lost"]
+    engine_conn.execute("UPDATE boards SET enabled = false WHERE id = %s", (BOARD,))
+    engine = Engine(seeded, EngineSettings(telemetry_every_s=0), clock=clock)  # reloads boards
+    engine.evaluate(engine_conn)
+    assert incidents(engine_conn, "state = 'open'") == []
