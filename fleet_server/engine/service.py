@@ -319,6 +319,11 @@ class Engine:
             if cond.active:
                 _, board, suffix = key.split(":", 2)
                 active_by_board.setdefault(board, set()).add(suffix)
+        open_cameras: dict[str, set[str]] = {}
+        for key in open_:
+            _, board, suffix = key.split(":", 2)
+            if suffix.startswith("camera_unreachable:"):
+                open_cameras.setdefault(board, set()).add(suffix)
         for board_id, place in places.items():
             status = statuses.get(board_id)
             if status is None or status.state not in ("online", "stale"):
@@ -335,11 +340,7 @@ class Engine:
             camera = inputs.get(board_id, telemetry_rules.BoardInputs()).latest.get("camera")
             if camera is not None and telemetry_rules.is_fresh(camera, now, freshness):
                 # a camera taken off the board (or renamed) is no longer failing
-                running = active | {
-                    k[len(f"board:{board_id}:") :]
-                    for k in open_
-                    if k.startswith(f"board:{board_id}:camera_unreachable:")
-                }
+                running = active | open_cameras.get(board_id, set())
                 observations += [
                     ("camera_unreachable", (suffix, False, {"why": "no longer reported"}))
                     for suffix in sorted(running)
