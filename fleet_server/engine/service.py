@@ -40,6 +40,7 @@ from fleet_server.engine.state import (
 )
 from fleet_server.incidents import storage as incidents
 from fleet_server.incidents.schemas import Incident, IncidentSpec
+from fleet_server.telemetry import maintenance
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,9 @@ class Engine:
         # flushed every telemetry round, not at every heartbeat)
         self._seen_unsaved: dict[str, datetime] = {}
         self._silence_logged = False
+        self._plain: bool | None = None
+        self._rollups_due: datetime | None = None
+        self._retention_due: datetime | None = None
         self.pipeline_silent = False
         self._persisted: set[str] = set()
         self._places: dict[str, store.BoardPlace] | None = None
@@ -138,6 +142,7 @@ class Engine:
                     store.prune_conditions(conn, now)
                     store.save_last_seen(conn, self._seen_unsaved)
                     self._seen_unsaved = {}
+                    self._storage_upkeep(conn, now)
         except Exception:
             self._statuses = None
             raise
@@ -190,6 +195,21 @@ class Engine:
                 count += 1
                 dirty.add(board_id)
         return count
+
+    def _storage_upkeep(self, conn: Conn, now: datetime) -> None:
+        """On plain PostgreSQL the engine keeps the hourly rollups (every
+        10 min, the last 2 hours) and the retention (daily); TimescaleDB's
+        own policies do it there."""
+        if self._plain is None:
+            self._plain = maintenance.is_plain(conn)
+        if not self._plain:
+            return
+        if self._rollups_due is None or now >= self._rollups_due:
+            maintenance.refresh_rollups(conn, now - timedelta(hours=2), now)
+            self._rollups_due = now + timedelta(minutes=10)
+        if self._retention_due is None or now >= self._retention_due:
+            maintenance.apply_retention(conn, now)
+            self._retention_due = now + timedelta(days=1)
 
     def _fleet_silent(self, statuses: dict[str, Any], now: datetime) -> bool:
         """True when no board at all has been heard from for a while although
