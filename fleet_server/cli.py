@@ -117,6 +117,40 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    import getpass  # noqa: PLC0415
+
+    from fleet_server.db.connect import connect  # noqa: PLC0415
+    from fleet_server.users.passwords import WeakPassword  # noqa: PLC0415
+    from fleet_server.users.storage import UserError, create_user  # noqa: PLC0415
+
+    # No default password anywhere: read it from the terminal, or from stdin
+    # when piped (for provisioning scripts).
+    if sys.stdin.isatty():
+        password = getpass.getpass("Mật khẩu / Password: ")
+        if getpass.getpass("Nhập lại / Again: ") != password:
+            print("fleet-server: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        with connect(_settings().database_url, autocommit=True) as conn:
+            user_id = create_user(
+                conn,
+                username=args.username,
+                full_name=args.full_name,
+                role="admin",
+                password=password,
+                email=args.email,
+                actor="system:create-admin",
+            )
+    except (UserError, WeakPassword) as exc:
+        print(f"fleet-server: {exc}", file=sys.stderr)
+        return 2
+    print(f"admin {args.username!r} created (id {user_id})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleet-server",
@@ -153,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="do not run the notification delivery worker here",
             )
+    users = sub.add_parser("users", help="personal accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    admin = users_sub.add_parser("create-admin", help="create an administrator account")
+    admin.add_argument("username")
+    admin.add_argument("--full-name", required=True)
+    admin.add_argument("--email", default=None)
+    admin.set_defaults(func=cmd_create_admin)
     demo = sub.add_parser("demo", help="run the whole platform with a simulated fleet")
     demo.add_argument("--boards", type=int, default=20)
     demo.add_argument("--mqtt-port", type=int, default=18830)

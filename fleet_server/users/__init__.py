@@ -1,0 +1,1 @@
+"""Personal accounts, roles and the audit log."""
