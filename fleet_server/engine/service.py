@@ -67,6 +67,12 @@ class EngineSettings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    conds: dict[str, Condition]
+    open_: dict[str, Incident]
+
+
 @dataclass
 class PassResult:
     transitions: int = 0
@@ -130,11 +136,16 @@ class Engine:
                 statuses = dict(self._statuses)
                 dirty: set[str] = set()
                 result.transitions += self._apply_inputs(conn, statuses, since, now, dirty)
-                self._run_rules(conn, places, statuses, now, result, dirty=dirty)
+                # Rule conditions and unresolved incidents: read once per pass,
+                # shared (and kept current) by every rule below.
+                loaded = Loaded(store.conditions(conn, ""), incidents.unresolved_keys(conn))
+                self._run_rules(conn, places, statuses, now, result, dirty=dirty, loaded=loaded)
                 full_round = self._telemetry_due is None or now >= self._telemetry_due
-                self._run_content_rule(conn, places, now, result, None if full_round else since)
+                self._run_content_rule(
+                    conn, places, now, result, since=None if full_round else since, loaded=loaded
+                )
                 if full_round:
-                    self._run_telemetry_rules(conn, places, statuses, now, result)
+                    self._run_telemetry_rules(conn, places, statuses, now, result, loaded=loaded)
                     self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
                     alerts.reminders_and_escalation(conn, now, self.settings.alerts)
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
@@ -242,11 +253,11 @@ class Engine:
         result: PassResult,
         *,
         dirty: set[str],
+        loaded: Loaded,
     ) -> None:
         """Connectivity rules: board lost/stale, then whole-site outages."""
         rules = self.settings.rules
-        conds = store.conditions(conn, "")
-        open_ = incidents.unresolved_keys(conn)
+        conds, open_ = loaded.conds, loaded.open_
         candidates = _running_boards(dirty, conds, open_)
         site_over, board_over = store.rule_overrides(conn)
         for board_id in candidates:
@@ -328,19 +339,22 @@ class Engine:
         statuses: dict[str, Any],
         now: datetime,
         result: PassResult,
+        *,
+        loaded: Loaded,
     ) -> None:
         window = float(telemetry_rules.DEFAULTS["network_degraded"]["window_s"])
         inputs = store.telemetry_inputs(conn, window)
         site_overrides, board_overrides = store.rule_overrides(conn)
-        conds = store.conditions(conn, "board:")
-        open_ = incidents.unresolved_keys(conn, "board:")
+        conds, open_ = loaded.conds, loaded.open_
         active_by_board: dict[str, set[str]] = {}
         for key, cond in conds.items():
-            if cond.active:
+            if cond.active and key.startswith("board:"):
                 _, board, suffix = key.split(":", 2)
                 active_by_board.setdefault(board, set()).add(suffix)
         open_cameras: dict[str, set[str]] = {}
         for key in open_:
+            if not key.startswith("board:"):
+                continue
             _, board, suffix = key.split(":", 2)
             if suffix.startswith("camera_unreachable:"):
                 open_cameras.setdefault(board, set()).add(suffix)
@@ -395,13 +409,14 @@ class Engine:
         places: dict[str, store.BoardPlace],
         now: datetime,
         result: PassResult,
+        *,
         since: datetime | None,
+        loaded: Loaded,
     ) -> None:
         """Every pass, not every telemetry round: unapproved content on a
         public screen is a security incident at once (Điều 9.3)."""
         approved = store.approved_content(conn)
-        conds = store.conditions(conn, "board:")
-        open_ = incidents.unresolved_keys(conn, "board:")
+        conds, open_ = loaded.conds, loaded.open_
         params = telemetry_rules.DEFAULTS["content_unapproved"]
         for board_id, (display, measured_at) in store.displays(conn, since).items():
             place = places.get(board_id)

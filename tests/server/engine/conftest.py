@@ -84,33 +84,37 @@ class Store:
         )
         self.send(message, fp.state_topic(device))
 
-    def heartbeat(self, device: str, *, boot: int = 1) -> None:
+    def reading(self, device: str, kind: fp.TelemetryKind, data: Any, *, boot: int = 1) -> None:
+        """One telemetry message of ``kind``, measured now, with the next seq."""
         now = self.clock()
-        message = fp.HeartbeatMessage(
+        message = fp.TELEMETRY_MODELS[kind](
             schema_version=1,
             device_id=device,
             boot=boot,
             seq=self._seq(device, boot),
             measured_at=now,
             sent_at=now,
-            data=fp.HeartbeatData(
+            data=data,
+        )
+        self.send(message, fp.telemetry_topic(device, kind))
+
+    def heartbeat(self, device: str, *, boot: int = 1) -> None:
+        self.reading(
+            device,
+            fp.TelemetryKind.HEARTBEAT,
+            fp.HeartbeatData(
                 uptime_s=1, agent_version="0.1.0", cpu_percent=1, memory_percent=1, disk_percent=1
             ),
+            boot=boot,
         )
-        self.send(message, fp.telemetry_topic(device, "heartbeat"))
 
     def power(self, device: str, *, mains: bool, boot: int = 1) -> None:
-        now = self.clock()
-        message = fp.PowerMessage(
-            schema_version=1,
-            device_id=device,
+        self.reading(
+            device,
+            fp.TelemetryKind.POWER,
+            fp.PowerData(source="ups", mains_present=mains, on_battery=not mains),
             boot=boot,
-            seq=self._seq(device, boot),
-            measured_at=now,
-            sent_at=now,
-            data=fp.PowerData(source="ups", mains_present=mains, on_battery=not mains),
         )
-        self.send(message, fp.telemetry_topic(device, "power"))
 
 
 @pytest.fixture
