@@ -54,6 +54,24 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
     return 1 if service.consumer.fatal else 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from fleet_server.api.app import create_app  # noqa: PLC0415
+
+    settings = _settings()
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from fleet_server.demo import DemoOptions, run_demo  # noqa: PLC0415
 
@@ -187,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="do not run the notification delivery worker here",
             )
+    api = sub.add_parser("api", help="REST API and web console (FastAPI)")
+    api.add_argument("--host", default=None, help="default FLEET_API_HOST (127.0.0.1)")
+    api.add_argument("--port", type=int, default=None, help="default FLEET_API_PORT (8080)")
+    api.set_defaults(func=cmd_api)
     users = sub.add_parser("users", help="personal accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     admin = users_sub.add_parser("create-admin", help="create an administrator account")

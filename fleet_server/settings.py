@@ -98,6 +98,23 @@ class Settings(BaseSettings):
     notify_webhook_timeout_s: float = Field(default=10.0, gt=0)
     notify_poll_interval_s: float = Field(default=1.0, gt=0)
 
+    # api (web console and REST API)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    api_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
+    api_session_ttl_s: int = Field(default=8 * 3600, ge=300, le=7 * 86_400)
+    api_session_idle_s: int = Field(default=3600, ge=60, le=86_400)
+    api_lockout_failures: int = Field(default=5, ge=1, le=100)
+    api_lockout_s: int = Field(default=900, ge=1, le=86_400)
+    api_address_failures: int = Field(default=20, ge=1, le=10_000)
+    api_address_window_s: int = Field(default=900, ge=1, le=86_400)
+    api_cookie_secure: bool | None = Field(
+        default=None,
+        description="Secure flag on the session cookie; default: on in production "
+        "and whenever the request arrived over HTTPS.",
+    )
+    api_pool_size: int = Field(default=8, ge=1, le=100)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:

@@ -1,0 +1,140 @@
+"""The API and web console application (``fleet-server api``)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from psycopg_pool import ConnectionPool
+
+from fleet_server.api import problems
+from fleet_server.api.deps import ApiContext, Ctx
+from fleet_server.api.security import LoginPolicy
+from fleet_server.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def policy_from(settings: Settings) -> LoginPolicy:
+    return LoginPolicy(
+        lockout_failures=settings.api_lockout_failures,
+        lockout=timedelta(seconds=settings.api_lockout_s),
+        address_failures=settings.api_address_failures,
+        address_window=timedelta(seconds=settings.api_address_window_s),
+        token_ttl=timedelta(seconds=settings.api_token_ttl_s),
+        session_ttl=timedelta(seconds=settings.api_session_ttl_s),
+        session_idle=timedelta(seconds=settings.api_session_idle_s),
+    )
+
+
+def tcp_broker_check(settings: Settings, timeout: float = 1.0) -> Callable[[], str | None]:
+    """Readiness of the broker: its listener accepts a TCP connection."""
+
+    def check() -> str | None:
+        endpoint = settings.mqtt
+        try:
+            with socket.create_connection((endpoint.host, endpoint.port), timeout=timeout):
+                return None
+        except OSError as exc:
+            return f"broker {endpoint.host}:{endpoint.port} unreachable: {exc.strerror or exc}"
+
+    return check
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
+    pool: ConnectionPool[Any] | None = None,
+    broker_check: Callable[[], str | None] | None = None,
+    console: bool = True,
+) -> FastAPI:
+    """Build the application. Tests pass a clock and, if they like, a pool."""
+    own_pool = pool is None
+    the_pool: ConnectionPool[Any] = pool or ConnectionPool(
+        settings.database_url,
+        min_size=1,
+        max_size=settings.api_pool_size,
+        kwargs={"application_name": "fleet-api"},
+        open=False,
+        timeout=10,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if own_pool:
+            the_pool.open(wait=False)
+        try:
+            yield
+        finally:
+            if own_pool:
+                the_pool.close()
+
+    app = FastAPI(
+        title="Lai Châu information boards: fleet API",
+        version="1.0",
+        description=(
+            "Boards, sites, telemetry, cameras, incidents, maintenance and tickets of the "
+            "public electronic information boards of Lai Châu province. Authenticate with "
+            "`POST /api/v1/auth/token` and send `Authorization: Bearer <token>`. Errors are "
+            "RFC 9457 problem documents."
+        ),
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ApiContext(
+        settings=settings,
+        pool=the_pool,
+        clock=clock,
+        policy=policy_from(settings),
+        broker_check=broker_check or tcp_broker_check(settings),
+    )
+    problems.install(app)
+
+    @app.get("/healthz", tags=["health"], summary="the process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="the database and the broker are reachable",
+        responses={503: {"description": "a dependency is unreachable"}},
+    )
+    def readyz(ctx: Ctx) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            with ctx.pool.connection(timeout=2) as conn:
+                conn.execute("SELECT 1")
+            checks["database"] = "ok"
+        except (psycopg.Error, Exception) as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        broker = ctx.broker_check()
+        checks["broker"] = "ok" if broker is None else broker
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    from fleet_server.api.routers import ROUTERS  # noqa: PLC0415 - after the context exists
+
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    if console:
+        from fleet_server.api.console import mount  # noqa: PLC0415
+
+        mount(app)
+    return app

@@ -1,0 +1,151 @@
+"""What every request handler gets: the database connection (one transaction
+per request), the clock, and the authenticated principal."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, Request
+from psycopg_pool import ConnectionPool
+
+from fleet_server.api.problems import Problem
+from fleet_server.api.scope import Principal
+from fleet_server.api.security import LoginPolicy, resolve_token
+from fleet_server.settings import Settings
+
+Conn = psycopg.Connection[Any]
+SESSION_COOKIE = "fleet_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    pool: ConnectionPool[Any]
+    clock: Callable[[], datetime]
+    policy: LoginPolicy
+    #: Returns None when the broker is reachable, else the reason.
+    broker_check: Callable[[], str | None]
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(context)]
+
+
+def connection(ctx: Ctx) -> Iterator[Conn]:
+    """One transaction per request: committed when the handler returns,
+    rolled back when it raises."""
+    with ctx.pool.connection() as conn:
+        yield conn
+
+
+Db = Annotated[Conn, Depends(connection)]
+
+
+def now(ctx: Ctx) -> datetime:
+    return ctx.clock()
+
+
+Now = Annotated[datetime, Depends(now)]
+
+
+def client_address(request: Request) -> str | None:
+    """The peer's IP address (None when the server cannot tell)."""
+    if request.client is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(request.client.host))
+    except ValueError:
+        return None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def optional_principal(request: Request, ctx: Ctx, conn: Db) -> Principal | None:
+    """The caller, from a bearer token or the console's session cookie. For a
+    cookie on a state-changing request the CSRF header must match."""
+    now_ = ctx.clock()
+    token = bearer_token(request)
+    if token is not None:
+        principal = resolve_token(conn, token, "bearer", now=now_, policy=ctx.policy)
+        if principal is None:
+            raise Problem(
+                401,
+                "the bearer token is invalid or has expired; log in again",
+                kind="unauthorized",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    principal = resolve_token(conn, cookie, "session", now=now_, policy=ctx.policy)
+    if principal is None:
+        return None
+    if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+        check_csrf(principal, request.headers.get(CSRF_HEADER))
+    return principal
+
+
+def check_csrf(principal: Principal, supplied: str | None) -> None:
+    import hmac  # noqa: PLC0415 - tiny, used here only
+
+    if principal.via != "session":
+        return
+    if (
+        not supplied
+        or not principal.csrf_token
+        or not hmac.compare_digest(supplied, principal.csrf_token)
+    ):
+        raise Problem(
+            403,
+            "missing or wrong CSRF token: reload the page and try again",
+            kind="csrf",
+        )
+
+
+def current_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise Problem(
+            401,
+            "authentication required: send a bearer token from POST /api/v1/auth/token",
+            kind="unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+User = Annotated[Principal, Depends(current_principal)]
+
+
+def require(capability: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets the request through only with ``capability``."""
+
+    def dependency(principal: User) -> Principal:
+        if not principal.can(capability):
+            raise Problem(
+                403,
+                f"the {principal.role} role may not do this ({capability})",
+                kind="forbidden",
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,94 @@
+"""Paging, sorting and the list envelope shared by every list endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+import psycopg
+from fastapi import Depends, Query
+from psycopg.rows import dict_row
+from pydantic import BaseModel
+
+from fleet_server.api.problems import bad_request
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class ListParams(BaseModel):
+    limit: int
+    offset: int
+    sort: str | None
+
+
+def list_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")] = 0,
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            pattern=r"^-?[a-z_]+$",
+            description="field to sort by; '-' in front for descending",
+        ),
+    ] = None,
+) -> ListParams:
+    return ListParams(limit=limit, offset=offset, sort=sort)
+
+
+Paging = Annotated[ListParams, Depends(list_params)]
+
+
+def order_by(sort: str | None, allowed: Mapping[str, str], default: str, tiebreak: str) -> str:
+    """``ORDER BY`` text for a ``sort`` parameter, from an allow-list of
+    field -> SQL expression (never the caller's text)."""
+    if sort is None:
+        return f"{default}, {tiebreak}"
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    expr = allowed.get(name)
+    if expr is None:
+        raise bad_request(
+            f"cannot sort by {name!r}; one of: {', '.join(sorted(allowed))}",
+        )
+    return f"{expr} {'DESC' if descending else 'ASC'} NULLS LAST, {tiebreak}"
+
+
+def fetch_page(
+    conn: psycopg.Connection[Any],
+    select_sql: str,
+    params: Sequence[Any],
+    paging: ListParams,
+    *,
+    sortable: Sequence[str],
+    default: str,
+    tiebreak: str,
+    model: type[M],
+) -> Page[M]:
+    """Run ``select_sql`` (the filtered rows, already scoped) as one page.
+
+    ``sortable`` names output columns of ``select_sql`` a caller may sort by;
+    ``default`` and ``tiebreak`` are ORDER BY text over the same columns."""
+    order = order_by(paging.sort, {name: name for name in sortable}, default, tiebreak)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"SELECT q.*, count(*) OVER () AS total_count FROM ({select_sql}) q"
+            f" ORDER BY {order} LIMIT %s OFFSET %s",
+            (*params, paging.limit, paging.offset),
+        ).fetchall()
+        if rows:
+            total = int(rows[0]["total_count"])
+        else:
+            counted = cur.execute(f"SELECT count(*) AS n FROM ({select_sql}) q", params).fetchone()
+            total = int(counted["n"]) if counted else 0
+    items = [model.model_validate({k: v for k, v in r.items() if k != "total_count"}) for r in rows]
+    return Page[M](items=items, total=total, limit=paging.limit, offset=paging.offset)

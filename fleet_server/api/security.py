@@ -1,0 +1,250 @@
+"""Logins, bearer tokens and console sessions.
+
+Secrets are random (``secrets.token_urlsafe``) and only their SHA-256 is stored.
+A failed login counts against the account (lock-out after
+``api_lockout_failures``) and against the address (rate limit over a window,
+read from the audit log). Every attempt is audited with its address.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import psycopg
+
+from fleet_server.api.scope import CAPABILITIES, Principal
+from fleet_server.users.passwords import hash_password, verify_password
+from fleet_server.users.storage import audit
+
+Conn = psycopg.Connection[Any]
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong username
+    costs the same time as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    lockout_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+    address_failures: int = 20
+    address_window: timedelta = timedelta(minutes=15)
+    token_ttl: timedelta = timedelta(minutes=15)
+    session_ttl: timedelta = timedelta(hours=8)
+    session_idle: timedelta = timedelta(hours=1)
+
+
+class LoginRefused(Exception):
+    """``status`` 401 (bad credentials) or 429 (locked / rate limited)."""
+
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    token: str
+    token_id: int
+    expires_at: datetime
+    csrf_token: str | None
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _address_failures(conn: Conn, address: str | None, since: datetime) -> int:
+    if address is None:
+        return 0
+    row = conn.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'login_failed' AND address = %s AND at > %s",
+        (address, since),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def authenticate(
+    conn: Conn,
+    username: str,
+    password: str,
+    *,
+    address: str | None,
+    now: datetime,
+    policy: LoginPolicy,
+) -> int:
+    """Check a login; return the user id or raise :class:`LoginRefused`.
+    Audits success and failure (the caller commits)."""
+    username = username.strip().lower()
+    recent = _address_failures(conn, address, now - policy.address_window)
+    if recent >= policy.address_failures:
+        audit(
+            conn,
+            username or "?",
+            "login_failed",
+            target_type="user",
+            target_id=username,
+            address=address,
+            detail="rate limited: too many failed logins from this address",
+        )
+        raise LoginRefused(
+            429,
+            "too many failed logins from this address; try again later",
+            retry_after=int(policy.address_window.total_seconds()),
+        )
+    row = conn.execute(
+        "SELECT id, password_hash, active, failed_logins, locked_until FROM users"
+        " WHERE username = %s FOR UPDATE",
+        (username,),
+    ).fetchone()
+    if row is None:
+        verify_password(_dummy_hash(), password)
+        audit(
+            conn,
+            username or "?",
+            "login_failed",
+            target_type="user",
+            target_id=username,
+            address=address,
+            detail="unknown user",
+        )
+        raise LoginRefused(401, "invalid username or password")
+    user_id, password_hash, active, failed, locked_until = row
+    if locked_until is not None and locked_until > now:
+        audit(
+            conn,
+            username,
+            "login_failed",
+            actor_user_id=user_id,
+            target_type="user",
+            target_id=str(user_id),
+            address=address,
+            detail="account locked",
+        )
+        wait = int((locked_until - now).total_seconds()) + 1
+        raise LoginRefused(
+            429,
+            "account locked after repeated failed logins; try again later",
+            retry_after=wait,
+        )
+    if not verify_password(password_hash, password) or not active:
+        failed = int(failed) + 1
+        lock = now + policy.lockout if failed >= policy.lockout_failures else None
+        conn.execute(
+            "UPDATE users SET failed_logins = %s, locked_until = %s WHERE id = %s",
+            (0 if lock else failed, lock, user_id),
+        )
+        audit(
+            conn,
+            username,
+            "login_failed",
+            actor_user_id=user_id,
+            target_type="user",
+            target_id=str(user_id),
+            address=address,
+            detail=(
+                "account disabled"
+                if not active
+                else ("wrong password; account locked" if lock else "wrong password")
+            ),
+        )
+        raise LoginRefused(401, "invalid username or password")
+    conn.execute(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = %s", (user_id,)
+    )
+    return int(user_id)
+
+
+def issue(
+    conn: Conn,
+    user_id: int,
+    kind: Literal["bearer", "session"],
+    *,
+    address: str | None,
+    now: datetime,
+    policy: LoginPolicy,
+) -> Issued:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24) if kind == "session" else None
+    expires = now + (policy.token_ttl if kind == "bearer" else policy.session_ttl)
+    row = conn.execute(
+        "INSERT INTO api_tokens (token_hash, user_id, kind, csrf_token, address, created_at,"
+        " expires_at, last_used_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (token_hash(token), user_id, kind, csrf, address, now, expires, now),
+    ).fetchone()
+    assert row is not None
+    return Issued(token=token, token_id=int(row[0]), expires_at=expires, csrf_token=csrf)
+
+
+def revoke(conn: Conn, token_id: int, now: datetime) -> None:
+    conn.execute(
+        "UPDATE api_tokens SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
+        (now, token_id),
+    )
+
+
+def revoke_all(conn: Conn, user_id: int, now: datetime, *, keep: int | None = None) -> None:
+    conn.execute(
+        "UPDATE api_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL"
+        " AND id IS DISTINCT FROM %s",
+        (now, user_id, keep),
+    )
+
+
+def resolve_token(
+    conn: Conn,
+    token: str,
+    kind: Literal["bearer", "session"],
+    *,
+    now: datetime,
+    policy: LoginPolicy,
+) -> Principal | None:
+    """The principal behind a live token, or None (unknown, expired, revoked,
+    idle too long, or the account was disabled)."""
+    row = conn.execute(
+        """SELECT t.id, t.csrf_token, t.last_used_at, u.id, u.username, u.full_name, u.role,
+                  u.organisation_id, u.team, u.language,
+                  coalesce(o.kind = 'provincial_department', false),
+                  coalesce((SELECT array_agg(site_id) FROM user_sites WHERE user_id = u.id),
+                           '{}')
+           FROM api_tokens t JOIN users u ON u.id = t.user_id
+           LEFT JOIN organisations o ON o.id = u.organisation_id
+           WHERE t.token_hash = %s AND t.kind = %s AND t.revoked_at IS NULL
+             AND t.expires_at > %s AND u.active""",
+        (token_hash(token), kind, now),
+    ).fetchone()
+    if row is None:
+        return None
+    token_id, csrf, last_used = row[0], row[1], row[2]
+    if kind == "session":
+        if last_used + policy.session_idle <= now:
+            return None
+        # Sliding idle timeout, written at most once a minute.
+        if now - last_used > timedelta(minutes=1):
+            conn.execute("UPDATE api_tokens SET last_used_at = %s WHERE id = %s", (now, token_id))
+    role = str(row[6])
+    return Principal(
+        user_id=int(row[3]),
+        username=str(row[4]),
+        full_name=str(row[5]),
+        role=role,
+        organisation_id=row[7],
+        team=row[8],
+        language=str(row[9]),
+        site_ids=tuple(int(s) for s in row[11]),
+        province_wide=role == "admin" or (bool(row[10]) and role != "border_guard"),
+        via=kind,
+        token_id=int(token_id),
+        csrf_token=csrf,
+        capabilities=CAPABILITIES.get(role, frozenset()),
+    )

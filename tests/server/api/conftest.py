@@ -1,0 +1,209 @@
+"""API fixtures: a seeded database with one account per role, the app on an
+injectable clock, and clients logged in as each account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
+
+from fleet_server.api.app import create_app
+from fleet_server.incidents.schemas import IncidentSpec
+from fleet_server.incidents.storage import open_incident
+from fleet_server.settings import Settings
+from fleet_server.simulator.seed import fleet_specs, seed
+from fleet_server.users.passwords import hash_password
+
+Conn = psycopg.Connection[Any]
+PASSWORD = "Bang-tin-Lai-Chau-2026"
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    role: str
+    organisation: str | None
+    team: str | None = None
+    sites: tuple[str, ...] = ()
+
+
+#: One account per role and scope. The seeded fleet (14 boards) has border gates
+#: run by bql-kkt (cameras guarded by bdbp) and district centres run by the
+#: district committees.
+ACCOUNTS = {
+    "admin": Account("quan.tri", "admin", None),
+    "province": Account("so.tttt", "viewer", "so-tttt"),
+    "operator": Account("van.hanh", "operator", "bql-kkt"),
+    "district": Account("phong.tho", "operator", "ubnd-phong-tho"),
+    "technician": Account("ky.thuat", "technician", "bql-kkt", team="to-ky-thuat-bien-gioi"),
+    "guard": Account("bien.phong", "border_guard", "bdbp"),
+    "viewer": Account("xem", "viewer", "bql-kkt"),
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+def _seed_accounts(conn: Conn, password_hash: str) -> None:
+    conn.execute(
+        "INSERT INTO site_teams (site_id, team) SELECT id, 'to-ky-thuat-bien-gioi' FROM sites"
+        " WHERE kind = 'border_gate'"
+    )
+    for account in ACCOUNTS.values():
+        row = conn.execute(
+            "INSERT INTO users (username, full_name, role, organisation_id, team, password_hash)"
+            " VALUES (%s, %s, %s, (SELECT id FROM organisations WHERE code = %s), %s, %s)"
+            " RETURNING id",
+            (
+                account.username,
+                f"Người dùng {account.username}",
+                account.role,
+                account.organisation,
+                account.team,
+                password_hash,
+            ),
+        ).fetchone()
+        assert row is not None
+        for code in account.sites:
+            conn.execute(
+                "INSERT INTO user_sites (user_id, site_id)"
+                " SELECT %s, id FROM sites WHERE code = %s",
+                (row[0], code),
+            )
+
+
+@pytest.fixture
+def api_db(db_url: str, password_hash: str) -> str:
+    with psycopg.connect(db_url) as conn:
+        seed(conn, fleet_specs(14))
+        _seed_accounts(conn, password_hash)
+    return db_url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(api_db: str, clock: Clock) -> Iterator[FastAPI]:
+    settings = Settings(database_url=api_db)
+    with ConnectionPool(api_db, min_size=1, max_size=4, open=True) as pool:
+        yield create_app(settings, clock=clock, pool=pool, broker_check=lambda: None)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver", client=("127.0.0.1", 50000)) as test_client:
+        yield test_client
+
+
+def token_for(client: TestClient, key: str) -> str:
+    response = client.post(
+        "/api/v1/auth/token", data={"username": ACCOUNTS[key].username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+class As:
+    """A client that sends one account's bearer token."""
+
+    def __init__(self, client: TestClient, key: str) -> None:
+        self.client = client
+        self.key = key
+        self.headers = {"Authorization": f"Bearer {token_for(client, key)}"}
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.client.get(url, headers=self.headers, **kw)
+
+    def post(self, url: str, **kw: Any) -> Any:
+        return self.client.post(url, headers=self.headers, **kw)
+
+    def patch(self, url: str, **kw: Any) -> Any:
+        return self.client.patch(url, headers=self.headers, **kw)
+
+    def put(self, url: str, **kw: Any) -> Any:
+        return self.client.put(url, headers=self.headers, **kw)
+
+    def delete(self, url: str, **kw: Any) -> Any:
+        return self.client.delete(url, headers=self.headers, **kw)
+
+
+@pytest.fixture
+def as_(client: TestClient) -> Any:
+    """``as_("operator")`` -> a client logged in as that account."""
+    cache: dict[str, As] = {}
+
+    def make(key: str) -> As:
+        if key not in cache:
+            cache[key] = As(client, key)
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture
+def db_conn(api_db: str) -> Iterator[Conn]:
+    with psycopg.connect(api_db, autocommit=True) as conn:
+        yield conn
+
+
+def open_test_incident(
+    conn: Conn,
+    board_id: str,
+    rule: str = "board_offline",
+    *,
+    incident_class: str = "technical",
+    severity: str = "major",
+    now: datetime | None = None,
+) -> int:
+    """An incident on a board, opened as the engine opens one."""
+    row = conn.execute(
+        "SELECT b.site_id, s.organisation_id FROM boards b JOIN sites s ON s.id = b.site_id"
+        " WHERE b.id = %s",
+        (board_id,),
+    ).fetchone()
+    assert row is not None
+    spec = IncidentSpec(
+        dedupe_key=f"{rule}:{board_id}",
+        rule=rule,
+        incident_class=incident_class,  # type: ignore[arg-type]
+        severity=severity,  # type: ignore[arg-type]
+        title=f"{rule} on {board_id}",
+        board_id=board_id,
+        site_id=row[0],
+        organisation_id=row[1],
+    )
+    with conn.transaction():
+        incident, _ = open_incident(conn, spec, now or datetime.now(UTC), actor=f"engine:{rule}")
+    return incident.id
+
+
+def audit_actions(conn: Conn, since_id: int = 0) -> list[tuple[str, str]]:
+    return [
+        (str(r[0]), str(r[1]))
+        for r in conn.execute(
+            "SELECT actor, action FROM audit_log WHERE id > %s ORDER BY id", (since_id,)
+        )
+    ]
