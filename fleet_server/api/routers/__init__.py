@@ -4,6 +4,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from fleet_server.api.routers import auth
+from fleet_server.api.routers import (
+    audit,
+    auth,
+    boards,
+    cameras,
+    incidents,
+    maintenance,
+    notifications,
+    organisations,
+    telemetry,
+    tickets,
+    users,
+)
 
-ROUTERS: list[APIRouter] = [auth.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    organisations.router,
+    boards.router,
+    telemetry.router,
+    cameras.router,
+    incidents.router,
+    maintenance.router,
+    tickets.router,
+    notifications.router,
+    users.router,
+    audit.router,
+]
