@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -20,6 +20,7 @@ from fleet_server.incidents.storage import open_incident
 from fleet_server.settings import Settings
 from fleet_server.simulator.seed import fleet_specs, seed
 from fleet_server.users.passwords import hash_password
+from tests.server.engine.conftest import Clock, Store
 
 Conn = psycopg.Connection[Any]
 PASSWORD = "Bang-tin-Lai-Chau-2026"
@@ -46,17 +47,6 @@ ACCOUNTS = {
     "guard": Account("bien.phong", "border_guard", "bdbp"),
     "viewer": Account("xem", "viewer", "bql-kkt"),
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +151,28 @@ def as_(client: TestClient) -> Any:
         return cache[key]
 
     return make
+
+
+@pytest.fixture
+def store(api_db: str, clock: Clock) -> Iterator[Store]:
+    """Board messages written through ingest's own writer, at the clock's time."""
+    s = Store(api_db, clock)
+    yield s
+    s.conn.close()
+
+
+def set_status(conn: Conn, board_id: str, state: str, at: datetime, reason: str = "") -> None:
+    """Record a connectivity change as the engine does."""
+    conn.execute(
+        "INSERT INTO board_status (board_id, state, reason, since, last_seen_at)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (board_id) DO UPDATE SET"
+        " state = EXCLUDED.state, reason = EXCLUDED.reason, since = EXCLUDED.since",
+        (board_id, state, reason or None, at, at),
+    )
+    conn.execute(
+        "INSERT INTO board_status_history (board_id, at, state, reason) VALUES (%s, %s, %s, %s)",
+        (board_id, at, state, reason or None),
+    )
 
 
 @pytest.fixture
