@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import fleet_protocol as fp
-from tests.server.api.conftest import Clock, Store, audit_actions, open_test_incident, set_status
+from tests.server.api.conftest import audit_actions, open_test_incident, set_status
+from tests.server.engine.conftest import Clock, Store
 
 BORDER = {
     "lc-ma-lu-thang-01",
