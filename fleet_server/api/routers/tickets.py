@@ -1,7 +1,692 @@
-"""/api/v1 tickets (being written)."""
+"""/api/v1 tickets: the maintenance queue (Điều 11): create, assign, move
+through the state machine, comment, record costs by budget line.
+
+Operators and admins see the tickets of their sites; technicians only those
+assigned to them or to their team (``Principal.ticket_clause``). The
+functions above the routes are what the web console calls."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from psycopg.rows import dict_row
+from pydantic import BaseModel, Field, model_validator
+
+from fleet_server.api.auditing import record
+from fleet_server.api.deps import Conn, Db, Now, require
+from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
+from fleet_server.api.problems import bad_request, conflict, forbidden, not_found
+from fleet_server.api.scope import CAPABILITIES, Principal
+from fleet_server.tickets import storage
+from fleet_server.tickets.domain import (
+    TRANSITIONS,
+    CostCategory,
+    Kind,
+    Priority,
+    TicketError,
+    TicketState,
+)
 
 router = APIRouter(tags=["tickets"])
+
+MAX_ID = 2**62
+NO_NUL = r"^[^\x00]*$"
+BOARD_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+STATES: tuple[str, ...] = tuple(TRANSITIONS)
+COST_CATEGORIES: tuple[str, ...] = ("power", "repair", "maintenance", "internet", "other")
+
+Reader = Annotated[Principal, Depends(require("ticket.read"))]
+Writer = Annotated[Principal, Depends(require("ticket.write"))]
+Worker = Annotated[Principal, Depends(require("ticket.work"))]
+Commenter = Annotated[Principal, Depends(require("ticket.comment"))]
+Coster = Annotated[Principal, Depends(require("ticket.cost"))]
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID, description="ticket id")]
+
+
+# -- models ---------------------------------------------------------------------
+
+
+class TicketOut(BaseModel):
+    id: int
+    site_id: int
+    site_code: str
+    site_name: str
+    board_id: str | None
+    kind: Kind
+    priority: Priority
+    state: TicketState
+    title: str
+    assignee: str | None
+    team: str | None
+    due_at: datetime
+    #: Past its due time and neither resolved nor closed.
+    overdue: bool
+    source_key: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class TicketEventOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+
+
+class CostOut(BaseModel):
+    id: int
+    ticket_id: int
+    category: CostCategory
+    description: str
+    quantity: float
+    amount_vnd: int
+    #: quantity x amount, rounded to the dong.
+    total_vnd: int
+    recorded_by: str
+    recorded_at: datetime
+
+
+class LinkedIncident(BaseModel):
+    id: int
+    rule: str
+    severity: str
+    state: str
+    title: str
+    board_id: str | None
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+class TicketDetail(TicketOut):
+    description: str
+    closing_note: str | None
+    events: list[TicketEventOut]
+    costs: list[CostOut]
+    #: Totals per Điều 11 budget line (every category present, 0 if none).
+    cost_totals: dict[str, int]
+    cost_total_vnd: int
+    incidents: list[LinkedIncident]
+
+
+class CostPage(Page[CostOut]):
+    """One page of a ticket's costs, with the totals of all of them."""
+
+    totals_by_category: dict[str, int]
+    total_vnd: int
+
+
+class TicketCreate(BaseModel):
+    site_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    board_id: str | None = Field(default=None, pattern=BOARD_ID)
+    kind: Kind = "corrective"
+    priority: Priority = "normal"
+    title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    description: str = Field(default="", max_length=5000, pattern=NO_NUL)
+    incident_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+    @model_validator(mode="after")
+    def _where(self) -> TicketCreate:
+        if self.site_id is None and self.board_id is None:
+            raise ValueError("give site_id or board_id: where is the work to be done?")
+        if not self.title.strip():
+            raise ValueError("title must not be blank")
+        return self
+
+
+class AssignIn(BaseModel):
+    assignee: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+
+
+class TransitionIn(BaseModel):
+    to: TicketState
+    note: str | None = Field(default=None, max_length=5000, pattern=NO_NUL)
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=5000, pattern=NO_NUL)
+
+
+class CostIn(BaseModel):
+    category: CostCategory
+    description: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+    quantity: Decimal = Field(default=Decimal(1), gt=0, max_digits=12, decimal_places=2)
+    amount_vnd: int = Field(ge=0, lt=10**14)
+
+
+# -- data functions (the console calls these too) ---------------------------------------
+
+_SELECT = """
+    SELECT t.id, t.site_id, s.code AS site_code, s.name AS site_name, t.board_id, t.kind,
+           t.priority::ticket_priority_order AS priority,
+           t.state::ticket_state_order AS state,
+           t.title, t.assignee, t.team, t.due_at,
+           (t.due_at < %s AND t.state NOT IN ('resolved', 'closed')) AS overdue,
+           t.source_key, t.created_by, t.created_at, t.updated_at, t.resolved_at, t.closed_at
+    FROM tickets t JOIN sites s ON s.id = t.site_id
+"""
+SORTABLE = ("id", "created_at", "updated_at", "due_at", "priority", "state")
+
+
+def _need(user: Principal, capability: str) -> None:
+    if not user.can(capability):
+        raise forbidden(f"the {user.role} role may not do this ({capability})")
+
+
+def parse_states(values: list[str] | None) -> list[str] | None:
+    """``state=open&state=assigned`` or ``state=open,assigned``; unknown names are a 400."""
+    if not values:
+        return None
+    states = [s.strip() for v in values for s in v.split(",") if s.strip()]
+    for s in states:
+        if s not in STATES:
+            raise bad_request(
+                f"state: unknown ticket state {s!r}; one of: {', '.join(STATES)}",
+                errors=[{"field": "state", "message": f"unknown ticket state {s!r}"}],
+            )
+    return states or None
+
+
+def list_tickets(
+    conn: Conn,
+    user: Principal,
+    paging: ListParams,
+    *,
+    now: datetime,
+    state: list[str] | None = None,
+    site_id: int | None = None,
+    board_id: str | None = None,
+    assignee: str | None = None,
+    team: str | None = None,
+    kind: str | None = None,
+    priority: str | None = None,
+    overdue: bool | None = None,
+) -> Page[TicketOut]:
+    """The tickets the caller sees, filtered; ``state`` may list several states."""
+    _need(user, "ticket.read")
+    clause, scope_params = user.ticket_clause("t")
+    where = [clause]
+    params: list[Any] = [now, *scope_params]
+    for column, value in (
+        ("t.site_id", site_id),
+        ("t.board_id", board_id),
+        ("t.assignee", assignee),
+        ("t.team", team),
+        ("t.kind", kind),
+        ("t.priority", priority),
+    ):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    states = parse_states(state)
+    if states:
+        where.append("t.state = ANY(%s)")
+        params.append(states)
+    if overdue is not None:
+        where.append(
+            f"{'' if overdue else 'NOT '}(t.due_at < %s AND t.state NOT IN ('resolved', 'closed'))"
+        )
+        params.append(now)
+    return fetch_page(
+        conn,
+        f"{_SELECT} WHERE {' AND '.join(where)}",
+        params,
+        paging,
+        sortable=SORTABLE,
+        default="created_at DESC",
+        tiebreak="id DESC",
+        model=TicketOut,
+    )
+
+
+def _load(conn: Conn, user: Principal, ticket_id: int, now: datetime, *, lock: bool = False) -> Any:
+    """The ticket as a row dict (with description and closing note), or 404
+    when it does not exist or the caller may not see it."""
+    clause, params = user.ticket_clause("t")
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"""SELECT x.*, t2.description, t2.closing_note
+                FROM ({_SELECT} WHERE t.id = %s AND {clause}) x
+                JOIN tickets t2 ON t2.id = x.id {"FOR UPDATE OF t2" if lock else ""}""",
+            [now, ticket_id, *params],
+        ).fetchone()
+    if row is None:
+        raise not_found("ticket", ticket_id)
+    return row
+
+
+def _out(row: dict[str, Any]) -> TicketOut:
+    return TicketOut.model_validate({k: row[k] for k in TicketOut.model_fields})
+
+
+_COST_SELECT = """
+    SELECT id, ticket_id, category, description, quantity, amount_vnd,
+           round(quantity * amount_vnd) AS total_vnd, recorded_by, recorded_at
+    FROM ticket_costs
+"""
+
+
+def _totals(conn: Conn, ticket_id: int) -> dict[str, int]:
+    """Per budget line, the sum of the rounded line totals (so they add up)."""
+    totals = dict.fromkeys(COST_CATEGORIES, 0)
+    for category, amount in conn.execute(
+        "SELECT category, sum(round(quantity * amount_vnd)) FROM ticket_costs"
+        " WHERE ticket_id = %s GROUP BY category",
+        (ticket_id,),
+    ):
+        totals[str(category)] = int(amount)
+    return totals
+
+
+def get_ticket(conn: Conn, user: Principal, ticket_id: int, *, now: datetime) -> TicketDetail:
+    """One ticket with its timeline, costs (and totals per budget line) and
+    the incidents it was opened for."""
+    _need(user, "ticket.read")
+    row = _load(conn, user, ticket_id, now)
+    with conn.cursor(row_factory=dict_row) as cur:
+        events = cur.execute(
+            "SELECT id, at, actor, kind, from_state, to_state, note FROM ticket_events"
+            " WHERE ticket_id = %s ORDER BY at, id",
+            (ticket_id,),
+        ).fetchall()
+        costs = cur.execute(
+            f"{_COST_SELECT} WHERE ticket_id = %s ORDER BY recorded_at, id", (ticket_id,)
+        ).fetchall()
+        incidents = cur.execute(
+            "SELECT i.id, i.rule, i.severity, i.state, i.title, i.board_id, i.opened_at,"
+            " i.resolved_at FROM ticket_incidents ti JOIN incidents i ON i.id = ti.incident_id"
+            " WHERE ti.ticket_id = %s ORDER BY i.opened_at, i.id",
+            (ticket_id,),
+        ).fetchall()
+    totals = _totals(conn, ticket_id)
+    return TicketDetail(
+        **row,
+        events=[TicketEventOut.model_validate(e) for e in events],
+        costs=[CostOut.model_validate(c) for c in costs],
+        cost_totals=totals,
+        cost_total_vnd=sum(totals.values()),
+        incidents=[LinkedIncident.model_validate(i) for i in incidents],
+    )
+
+
+def create_ticket(
+    conn: Conn, user: Principal, request: Request, body: TicketCreate, *, now: datetime
+) -> TicketDetail:
+    """Open a ticket at a site or board the caller runs, linked to incidents
+    of that site if given."""
+    _need(user, "ticket.write")
+    clause, params = user.site_clause("s.id")
+    if body.board_id is not None:
+        found = conn.execute(
+            f"SELECT b.site_id FROM boards b JOIN sites s ON s.id = b.site_id"
+            f" WHERE b.id = %s AND {clause}",
+            [body.board_id, *params],
+        ).fetchone()
+        if found is None:
+            raise not_found("board", body.board_id)
+        if body.site_id is not None and body.site_id != found[0]:
+            raise bad_request(
+                f"board_id: board {body.board_id} is not at site {body.site_id}",
+                errors=[{"field": "board_id", "message": "not at that site"}],
+            )
+        site_id = int(found[0])
+    else:
+        assert body.site_id is not None
+        found = conn.execute(
+            f"SELECT s.id FROM sites s WHERE s.id = %s AND {clause}", [body.site_id, *params]
+        ).fetchone()
+        if found is None:
+            raise not_found("site", body.site_id)
+        site_id = body.site_id
+    incident_ids = list(dict.fromkeys(body.incident_ids))
+    if incident_ids:
+        iclause, iparams = user.incident_clause("i")
+        seen = {
+            int(r[0]): r[1]
+            for r in conn.execute(
+                f"SELECT i.id, i.site_id FROM incidents i WHERE i.id = ANY(%s) AND {iclause}",
+                [incident_ids, *iparams],
+            )
+        }
+        for incident_id in incident_ids:
+            if incident_id not in seen:
+                raise not_found("incident", incident_id)
+            if seen[incident_id] != site_id:
+                raise bad_request(
+                    f"incident_ids: incident {incident_id} is at another site than the ticket",
+                    errors=[{"field": "incident_ids", "message": "incident at another site"}],
+                )
+    ticket, _ = storage.create(
+        conn,
+        site_id=site_id,
+        board_id=body.board_id,
+        kind=body.kind,
+        priority=body.priority,
+        title=body.title.strip(),
+        description=body.description,
+        actor=user.actor,
+        now=now,
+    )
+    for incident_id in incident_ids:
+        storage.link_incident(conn, ticket.id, incident_id, actor=user.actor, now=now)
+    detail = get_ticket(conn, user, ticket.id, now=now)
+    record(
+        conn,
+        user,
+        request,
+        "ticket.create",
+        target_type="ticket",
+        target_id=ticket.id,
+        after={
+            **_out(detail.model_dump()).model_dump(mode="json"),
+            "description": detail.description,
+            "incident_ids": incident_ids,
+        },
+    )
+    return detail
+
+
+def _brief(row: dict[str, Any] | TicketOut) -> dict[str, Any]:
+    data = row.model_dump(mode="json") if isinstance(row, TicketOut) else row
+    return {"state": str(data["state"]), "assignee": data["assignee"]}
+
+
+def assign_ticket(
+    conn: Conn,
+    user: Principal,
+    request: Request,
+    ticket_id: int,
+    assignee: str,
+    *,
+    now: datetime,
+) -> TicketOut:
+    """Give the ticket to an active account that works on tickets; a
+    technician may only take it themselves. An open ticket becomes assigned."""
+    _need(user, "ticket.work")
+    row = _load(conn, user, ticket_id, now, lock=True)
+    name = assignee.strip().lower()
+    if user.role == "technician" and name != user.username:
+        raise forbidden("a technician may only assign a ticket to themselves")
+    account = conn.execute("SELECT role, active FROM users WHERE username = %s", (name,)).fetchone()
+    if account is None or not account[1]:
+        raise bad_request(
+            f"assignee: there is no active user {name!r}",
+            errors=[{"field": "assignee", "message": "no such active user"}],
+        )
+    if "ticket.work" not in CAPABILITIES.get(str(account[0]), frozenset()):
+        raise bad_request(
+            f"assignee: user {name!r} is a {account[0]} and cannot work on tickets",
+            errors=[{"field": "assignee", "message": "this role cannot work on tickets"}],
+        )
+    try:
+        storage.assign(conn, ticket_id, name, actor=user.actor, now=now)
+    except TicketError as exc:
+        raise conflict(str(exc)) from None
+    after = _out(_load(conn, user, ticket_id, now))
+    record(
+        conn,
+        user,
+        request,
+        "ticket.assign",
+        target_type="ticket",
+        target_id=ticket_id,
+        before=_brief(row),
+        after=_brief(after),
+    )
+    return after
+
+
+def transition_ticket(
+    conn: Conn,
+    user: Principal,
+    request: Request,
+    ticket_id: int,
+    to: str,
+    note: str | None = None,
+    *,
+    now: datetime,
+) -> TicketOut:
+    """Move the ticket along its state machine; a refused move is a 409 with the reason."""
+    _need(user, "ticket.work")
+    row = _load(conn, user, ticket_id, now, lock=True)
+    try:
+        storage.transition(conn, ticket_id, to, actor=user.actor, now=now, note=note)
+    except TicketError as exc:
+        raise conflict(str(exc)) from None
+    after = _out(_load(conn, user, ticket_id, now))
+    record(
+        conn,
+        user,
+        request,
+        "ticket.transition",
+        target_type="ticket",
+        target_id=ticket_id,
+        before=_brief(row),
+        after=_brief(after),
+        detail=note,
+    )
+    return after
+
+
+def comment_ticket(
+    conn: Conn, user: Principal, request: Request, ticket_id: int, text: str, *, now: datetime
+) -> TicketEventOut:
+    _need(user, "ticket.comment")
+    _load(conn, user, ticket_id, now)
+    try:
+        storage.comment(conn, ticket_id, text, actor=user.actor, now=now)
+    except TicketError as exc:
+        raise bad_request(f"text: {exc}") from None
+    with conn.cursor(row_factory=dict_row) as cur:
+        event = cur.execute(
+            "SELECT id, at, actor, kind, from_state, to_state, note FROM ticket_events"
+            " WHERE ticket_id = %s AND kind = 'comment' ORDER BY id DESC LIMIT 1",
+            (ticket_id,),
+        ).fetchone()
+    out = TicketEventOut.model_validate(event)
+    record(
+        conn,
+        user,
+        request,
+        "ticket.comment",
+        target_type="ticket",
+        target_id=ticket_id,
+        after={"event_id": out.id, "text": text},
+    )
+    return out
+
+
+def add_ticket_cost(
+    conn: Conn, user: Principal, request: Request, ticket_id: int, cost: CostIn, *, now: datetime
+) -> CostOut:
+    """Record a part or an expense on one of the Điều 11 budget lines."""
+    _need(user, "ticket.cost")
+    _load(conn, user, ticket_id, now)
+    try:
+        storage.add_cost(
+            conn,
+            ticket_id,
+            category=cost.category,
+            description=cost.description,
+            amount_vnd=Decimal(cost.amount_vnd),
+            quantity=cost.quantity,
+            actor=user.actor,
+            now=now,
+        )
+    except TicketError as exc:
+        raise bad_request(str(exc)) from None
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"{_COST_SELECT} WHERE ticket_id = %s ORDER BY id DESC LIMIT 1", (ticket_id,)
+        ).fetchone()
+    out = CostOut.model_validate(row)
+    record(
+        conn,
+        user,
+        request,
+        "ticket.cost",
+        target_type="ticket",
+        target_id=ticket_id,
+        after=out,
+    )
+    return out
+
+
+def list_ticket_costs(
+    conn: Conn,
+    user: Principal,
+    ticket_id: int,
+    paging: ListParams,
+    *,
+    now: datetime,
+    category: str | None = None,
+) -> CostPage:
+    _need(user, "ticket.read")
+    _load(conn, user, ticket_id, now)
+    where: list[str] = ["ticket_id = %s"]
+    params: list[Any] = [ticket_id]
+    if category is not None:
+        where.append("category = %s")
+        params.append(category)
+    page = fetch_page(
+        conn,
+        f"{_COST_SELECT} WHERE {' AND '.join(where)}",
+        params,
+        paging,
+        sortable=("id", "recorded_at", "category", "amount_vnd", "total_vnd"),
+        default="recorded_at",
+        tiebreak="id",
+        model=CostOut,
+    )
+    totals = _totals(conn, ticket_id)
+    return CostPage(
+        items=page.items,
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        totals_by_category=totals,
+        total_vnd=sum(totals.values()),
+    )
+
+
+# -- routes -------------------------------------------------------------------------
+
+
+@router.get("/tickets", summary="tickets the caller sees, filtered, sorted and paged")
+def tickets_list(
+    conn: Db,
+    now: Now,
+    user: Reader,
+    paging: Paging,
+    state: Annotated[
+        list[str] | None,
+        Query(
+            description=f"repeat or comma-separate; one of: {', '.join(STATES)}",
+            max_length=20,
+        ),
+    ] = None,
+    site_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    board_id: Annotated[str | None, Query(pattern=BOARD_ID)] = None,
+    assignee: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    team: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    kind: Kind | None = None,
+    priority: Priority | None = None,
+    overdue: Annotated[
+        bool | None, Query(description="true: past due and not resolved or closed")
+    ] = None,
+) -> Page[TicketOut]:
+    """Sort by one of: id, created_at, updated_at, due_at, priority (urgent
+    first), state (in lifecycle order). Default: newest first."""
+    return list_tickets(
+        conn,
+        user,
+        paging,
+        now=now,
+        state=state,
+        site_id=site_id,
+        board_id=board_id,
+        assignee=assignee,
+        team=team,
+        kind=kind,
+        priority=priority,
+        overdue=overdue,
+    )
+
+
+@router.post(
+    "/tickets",
+    status_code=201,
+    summary="open a ticket at a site or board",
+    responses={404: {"description": "site, board or incident not found"}},
+)
+def tickets_create(
+    request: Request, conn: Db, now: Now, user: Writer, body: TicketCreate
+) -> TicketDetail:
+    return create_ticket(conn, user, request, body, now=now)
+
+
+@router.get("/tickets/{ticket_id}", summary="a ticket with its timeline, costs and incidents")
+def tickets_get(conn: Db, now: Now, user: Reader, ticket_id: TicketId) -> TicketDetail:
+    return get_ticket(conn, user, ticket_id, now=now)
+
+
+@router.post(
+    "/tickets/{ticket_id}/assign",
+    summary="assign the ticket to an active user (technicians: only to themselves)",
+    responses={409: {"description": "the ticket is resolved or closed"}},
+)
+def tickets_assign(
+    request: Request, conn: Db, now: Now, user: Worker, ticket_id: TicketId, body: AssignIn
+) -> TicketOut:
+    return assign_ticket(conn, user, request, ticket_id, body.assignee, now=now)
+
+
+@router.post(
+    "/tickets/{ticket_id}/transition",
+    summary="move the ticket to another state",
+    responses={409: {"description": "the state machine refuses the move; detail says why"}},
+)
+def tickets_transition(
+    request: Request, conn: Db, now: Now, user: Worker, ticket_id: TicketId, body: TransitionIn
+) -> TicketOut:
+    return transition_ticket(conn, user, request, ticket_id, body.to, body.note, now=now)
+
+
+@router.post("/tickets/{ticket_id}/comments", status_code=201, summary="comment on a ticket")
+def tickets_comment(
+    request: Request, conn: Db, now: Now, user: Commenter, ticket_id: TicketId, body: CommentIn
+) -> TicketEventOut:
+    return comment_ticket(conn, user, request, ticket_id, body.text, now=now)
+
+
+@router.post(
+    "/tickets/{ticket_id}/costs",
+    status_code=201,
+    summary="record a cost on a Điều 11 budget line (power, repair, maintenance, internet, other)",
+)
+def tickets_add_cost(
+    request: Request, conn: Db, now: Now, user: Coster, ticket_id: TicketId, body: CostIn
+) -> CostOut:
+    return add_ticket_cost(conn, user, request, ticket_id, body, now=now)
+
+
+@router.get("/tickets/{ticket_id}/costs", summary="a ticket's costs with totals per budget line")
+def tickets_costs(
+    conn: Db,
+    now: Now,
+    user: Reader,
+    paging: Paging,
+    ticket_id: TicketId,
+    category: CostCategory | None = None,
+) -> CostPage:
+    return list_ticket_costs(conn, user, ticket_id, paging, now=now, category=category)
