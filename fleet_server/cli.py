@@ -81,6 +81,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         scenario=args.scenario,
         duration=args.duration,
+        api_port=args.api_port,
     )
     run_demo(opts, _stop_event())
     return 0
@@ -219,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole platform with a simulated fleet")
     demo.add_argument("--boards", type=int, default=20)
     demo.add_argument("--mqtt-port", type=int, default=18830)
+    demo.add_argument("--api-port", type=int, default=8080, help="web console and API")
     demo.add_argument(
         "--data-dir", type=Path, default=None, help="default: $XDG_DATA_HOME/laichau-fleet/demo"
     )

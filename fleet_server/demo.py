@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -84,6 +85,7 @@ class DemoOptions:
     scenario: str = "normal"
     duration: float | None = None
     battery_runtime_s: float = 180.0
+    api_port: int = 8080
 
 
 #: Up to this many boards, every board is a real edge agent (thread, spool,
@@ -156,6 +158,92 @@ def _engine(db_url: str) -> Iterator[Engine]:
         thread.join(30)
 
 
+#: The demo's personal accounts: (username, full name, role, organisation code).
+DEMO_ACCOUNTS = (
+    ("quan.tri", "Quản trị Sở TT&TT", "admin", "so-tttt"),
+    ("van.hanh", "Trực ban Ban QL Khu kinh tế", "operator", "bql-kkt"),
+    ("ky.thuat", "Kỹ thuật viên biên giới", "technician", "bql-kkt"),
+    ("bien.phong", "Trực ban Bộ đội Biên phòng", "border_guard", "bdbp"),
+)
+
+
+def demo_accounts(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> dict[str, str]:
+    """Create the demo's accounts once, each with its own random password,
+    kept (mode 0600) in ``path`` and shown in the start-up table. Nothing
+    has a default password."""
+    from fleet_server.users.storage import create_user  # noqa: PLC0415
+
+    try:
+        known: dict[str, str] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    for username, full_name, role, org in DEMO_ACCOUNTS:
+        exists = conn.execute("SELECT 1 FROM users WHERE username = %s", (username,)).fetchone()
+        if exists and username in known:
+            continue
+        password = "-".join(secrets.token_urlsafe(4) for _ in range(4))
+        if exists:  # the password file was lost: a new password, recorded as a reset
+            from fleet_server.users.passwords import hash_password  # noqa: PLC0415
+
+            conn.execute(
+                "UPDATE users SET password_hash = %s WHERE username = %s",
+                (hash_password(password), username),
+            )
+        else:
+            org_row = conn.execute(
+                "SELECT id FROM organisations WHERE code = %s", (org,)
+            ).fetchone()
+            create_user(
+                conn,
+                username=username,
+                full_name=full_name,
+                role=role,
+                password=password,
+                actor="system:demo",
+                organisation_id=int(str(org_row[0])) if org_row else None,
+            )
+        known[username] = password
+    conn.execute(
+        "INSERT INTO site_teams (site_id, team) SELECT id, 'to-ky-thuat-bien-gioi' FROM sites"
+        " WHERE kind = 'border_gate' ON CONFLICT (site_id) DO NOTHING"
+    )
+    conn.execute("UPDATE users SET team = 'to-ky-thuat-bien-gioi' WHERE username = 'ky.thuat'")
+    conn.commit()
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(known, indent=2))
+    return known
+
+
+@contextmanager
+def _api(settings: Settings, port: int) -> Iterator[str]:
+    """The API and web console (uvicorn) in a thread, on 127.0.0.1 only."""
+    import uvicorn  # noqa: PLC0415
+
+    from fleet_server.api.app import create_app  # noqa: PLC0415
+
+    check_port_free(port, "--api-port")
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="api")
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not server.started:
+            raise ConfigError(f"the web console did not start on port {port}")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
 @contextmanager
 def _broker(port: int, data_dir: Path) -> Iterator[tuple[str, str]]:
     configured = os.environ.get("FLEET_MQTT_URL")
@@ -184,11 +272,13 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         with psycopg.connect(db_url) as conn:
             seed(conn, inventory)
             seed_contacts(conn)
+            accounts = demo_accounts(conn, data_dir / "accounts.json")
         specs = [b for _, b in inventory]
 
         settings = Settings(
             database_url=db_url, mqtt_url=mqtt_url, ingest_client_id="fleet-demo-ingest"
         )
+        console_url = stack.enter_context(_api(settings, opts.api_port))
         ingest = IngestService(settings)
         ingest.start()
         stack.callback(ingest.stop)
@@ -212,6 +302,8 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
                     "mqtt_url": mqtt_url,
                     "pid": os.getpid(),
                     "boards": len(specs),
+                    "console_url": console_url,
+                    "accounts_file": str(data_dir / "accounts.json"),
                 }
             )
         )
@@ -225,6 +317,9 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
             boards=len(specs),
             sites=len({b.site for b in specs}),
             scenario=opts.scenario,
+            console_url=console_url,
+            accounts=accounts,
+            accounts_file=data_dir / "accounts.json",
         )
         deadline = None if opts.duration is None else started + opts.duration
         try:
@@ -246,8 +341,20 @@ def _print_table(
     boards: int,
     sites: int,
     scenario: str,
+    console_url: str,
+    accounts: dict[str, str],
+    accounts_file: Path,
 ) -> None:
+    roles = {u: role for u, _, role, _ in DEMO_ACCOUNTS}
     rows = [
+        ("Bảng điều khiển / Console", console_url, "web console, Vietnamese / English"),
+        ("API", f"{console_url}api/v1/docs", "OpenAPI; POST /api/v1/auth/token for a token"),
+        *(
+            ("Đăng nhập / Log in", f"{user} / {accounts[user]}", roles[user])
+            for user in roles
+            if user in accounts
+        ),
+        ("Mật khẩu / Passwords", str(accounts_file), "random, made on the first run"),
         ("Cơ sở dữ liệu / Database", db_url, db_label),
         ("MQTT broker", mqtt_url, mqtt_label),
         (

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import psutil
 import psycopg
 
@@ -21,7 +22,9 @@ from tests.support.wait import wait_for
 REPO = Path(__file__).resolve().parents[3]
 
 
-def start_demo(data_dir: Path, mqtt_port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+def start_demo(
+    data_dir: Path, mqtt_port: int, log: Path, *extra: str, api_port: int | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("FLEET_DATABASE_URL", "FLEET_MQTT_URL")}
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -36,6 +39,8 @@ def start_demo(data_dir: Path, mqtt_port: int, log: Path, *extra: str) -> subpro
                 str(data_dir),
                 "--mqtt-port",
                 str(mqtt_port),
+                "--api-port",
+                str(api_port or free_port()),
                 *extra,
             ],
             cwd=REPO,
@@ -86,6 +91,23 @@ def run_once(data_dir: Path, mqtt_port: int, log: Path, boot: int) -> None:
                 what=f"a birth of boot {boot} from each of the 6 boards",
             )
             assert db.execute("SELECT count(*) FROM boards").fetchone() == (6,)
+        # The console answers, and the printed demo account logs in.
+        accounts = json.loads(Path(info["accounts_file"]).read_text())
+        assert oct(Path(info["accounts_file"]).stat().st_mode & 0o777) == "0o600"
+        assert f"quan.tri / {accounts['quan.tri']}" in log.read_text()
+        login = httpx.post(
+            info["console_url"] + "api/v1/auth/token",
+            data={"username": "quan.tri", "password": accounts["quan.tri"]},
+            timeout=10,
+        )
+        assert login.status_code == 200, login.text
+        boards = httpx.get(
+            info["console_url"] + "api/v1/boards",
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+            timeout=10,
+        )
+        assert boards.json()["total"] == 6
+        api_port = int(info["console_url"].rsplit(":", 1)[1].strip("/"))
         children = tree(proc.pid)
         pg_pid = postmaster(data_dir)
         assert pg_pid is not None
@@ -99,6 +121,7 @@ def run_once(data_dir: Path, mqtt_port: int, log: Path, boot: int) -> None:
     assert not alive(pg_pid)
     assert not listening(mqtt_port)
     assert not listening(pg_port)
+    assert not listening(api_port)
 
 
 def test_demo_runs_stops_cleanly_and_reuses_its_data(tmp_path: Path) -> None:
