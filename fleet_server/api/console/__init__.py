@@ -1,9 +1,161 @@
-"""The web console (server-rendered pages under ``/``)."""
+"""The web console (server-rendered pages under ``/``).
+
+Pages, forms and the live fragments are plain routes on the same app as the
+REST API, using the same data functions and the same session table. Static
+files (CSS, JS, icon) are served from the package: nothing is loaded from
+another host, and the Content-Security-Policy says so.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fleet_server.api.console import i18n
+from fleet_server.api.console.web import STATIC, LoginRequired, language_of, login_url, render
+from fleet_server.api.problems import Problem, problem_response
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none';"
+    " form-action 'self'; frame-ancestors 'none'"
+)
+#: Prefixes that are not console pages: errors there stay problem+json.
+NOT_CONSOLE = ("/api/", "/static/", "/healthz", "/readyz")
+#: Live fragments answer 401 instead of redirecting to the login form.
+FRAGMENTS = "/live/"
+
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+async def _delegate(handler: Handler, request: Request, exc: Exception) -> Response:
+    """Call the API's own handler (sync or async) for a non-console path."""
+    answer = handler(request, exc)
+    return await answer if inspect.isawaitable(answer) else answer
+
+
+class SecurityHeaders:
+    """Headers on every response. The OpenAPI page (Swagger UI, which FastAPI
+    loads from a CDN) is the one path left without the CSP."""
+
+    def __init__(self, app: ASGIApp, exempt: frozenset[str]) -> None:
+        self.app = app
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        exempt = scope["path"] in self.exempt
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if not exempt:
+                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def is_console(request: Request) -> bool:
+    return not request.url.path.startswith(NOT_CONSOLE)
+
+
+def error_page(request: Request, status: int, *, kind: str | None = None) -> Response:
+    """A friendly page in the reader's language (no account menu: the page
+    may be answering a request whose session is the problem)."""
+    t = i18n.translator(language_of(request, None))
+    key = f"error.{status}.{kind}" if kind and i18n.known(f"error.{status}.{kind}") else None
+    key = key or (f"error.{status}" if i18n.known(f"error.{status}") else "error.other")
+    return render(
+        request,
+        "error.html",
+        None,
+        {"status": status, "message": t(key), "home": "/"},
+        status=status,
+    )
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    api_problem: Handler = app.exception_handlers[Problem]
+    api_http: Handler = app.exception_handlers[StarletteHTTPException]
+    api_invalid: Handler = app.exception_handlers[RequestValidationError]
+    api_crash: Handler | None = app.exception_handlers.get(Exception)
+
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, exc: Problem) -> Response:
+        if not is_console(request):
+            return await _delegate(api_problem, request, exc)
+        page = error_page(request, exc.status, kind=exc.kind)
+        page.headers.update(exc.headers)
+        return page
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        if not is_console(request):
+            return await _delegate(api_http, request, exc)
+        return error_page(request, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        if not is_console(request):
+            return await _delegate(api_invalid, request, exc)
+        # A malformed id in the path is a page that does not exist.
+        in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
+        return error_page(request, 404 if in_path else 400)
+
+    @app.exception_handler(LoginRequired)
+    async def on_login_required(request: Request, _exc: LoginRequired) -> Response:
+        if request.url.path.startswith(FRAGMENTS):
+            return PlainTextResponse("session ended", status_code=401)
+        if not is_console(request):
+            return problem_response(request, 401, "authentication required", kind="unauthorized")
+        return RedirectResponse(login_url(request), status_code=303)
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        if is_console(request):
+            return error_page(request, 500)
+        if api_crash is not None:
+            return await _delegate(api_crash, request, exc)
+        return problem_response(request, 500, HTTPStatus(500).phrase)
 
 
 def mount(app: FastAPI) -> None:
-    """Add the console's pages and static files to ``app``."""
+    """Add the console's pages, fragments and static files to ``app``."""
+    from fleet_server.api.console import (  # noqa: PLC0415 - routes after the app exists
+        audit_page,
+        boards,
+        cameras,
+        incidents,
+        live,
+        overview,
+        session,
+        tickets,
+    )
+
+    for module in (session, overview, boards, incidents, tickets, cameras, audit_page, live):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    exempt = {p for p in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if p}
+    app.add_middleware(SecurityHeaders, exempt=frozenset(exempt))
+    _install_error_pages(app)

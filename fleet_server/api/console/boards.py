@@ -1,0 +1,192 @@
+"""The board page (``/boards/{id}``): state, latest readings, 24-hour
+charts drawn on the server, open incidents, tickets, connectivity history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from fleet_server.api.console import i18n
+from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
+from fleet_server.api.console.tickets import open_tickets
+from fleet_server.api.console.web import language_of, page_for, render
+from fleet_server.api.deps import Conn, Db, Now
+from fleet_server.api.routers.boards import BoardDetail, Latest, connectivity, get_board
+from fleet_server.api.routers.telemetry import series
+from fleet_server.api.scope import Principal
+
+router = APIRouter(include_in_schema=False)
+
+BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
+BoardId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+DAY = timedelta(hours=24)
+BUCKET = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpec:
+    kind: str
+    field: str
+    unit: str
+    scale: float = 1.0
+    floor: float | None = None
+    ceiling: float | None = None
+
+
+#: The small charts on the board page, in order.
+CHARTS = (
+    ChartSpec("power", "battery_percent_min", "%", floor=0, ceiling=100),
+    ChartSpec("power", "input_voltage_v", "V", floor=0),
+    ChartSpec("network", "rtt_ms", "ms", floor=0),
+    ChartSpec("network", "loss_percent", "%", floor=0, ceiling=100),
+    ChartSpec("heartbeat", "temperature_c_max", "°C"),
+    ChartSpec("display", "screen_on_share", "%", scale=100, floor=0, ceiling=100),
+)
+
+#: Latest readings shown per kind: (path in the message, label key, format).
+READINGS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "power": (
+        ("mains_present", "reading.mains_present", "bool"),
+        ("on_battery", "reading.on_battery", "bool"),
+        ("battery_percent", "reading.battery_percent", "%"),
+        ("runtime_s", "reading.runtime", "minutes"),
+        ("input_voltage_v", "reading.input_voltage", "V"),
+    ),
+    "network": (
+        ("link_up", "reading.link_up", "bool"),
+        ("rtt_ms", "reading.rtt", "ms"),
+        ("loss_percent", "reading.loss", "%"),
+        ("lte.operator", "reading.lte_operator", "text"),
+        ("lte.signal_percent", "reading.lte_signal", "%"),
+        ("lte.rsrp_dbm", "reading.lte_rsrp", "dBm"),
+    ),
+    "display": (
+        ("screen_on", "reading.screen_on", "bool"),
+        ("player_running", "reading.player_running", "bool"),
+        ("content_kind", "reading.content_kind", "content"),
+        ("content_id", "reading.content_id", "text"),
+    ),
+    "heartbeat": (
+        ("uptime_s", "reading.uptime", "hours"),
+        ("cpu_percent", "reading.cpu", "%"),
+        ("memory_percent", "reading.memory", "%"),
+        ("disk_percent", "reading.disk", "%"),
+        ("temperature_c", "reading.temperature", "°C"),
+        ("agent_version", "reading.agent_version", "text"),
+        ("spool_pending", "reading.spool_pending", "int"),
+    ),
+}
+
+
+def _lookup(data: dict[str, Any], path: str) -> Any:
+    value: Any = data
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _show(value: Any, fmt: str, t: i18n.Translate, lang: str) -> str | None:
+    """One reading as text in ``lang``; ``fmt`` is a unit or a kind of value."""
+    if value is None:
+        return None
+    if fmt == "bool":
+        return t("common.yes") if value else t("common.no")
+    if fmt == "content" and i18n.known(f"content_kind.{value}"):
+        return t(f"content_kind.{value}")
+    if fmt in ("text", "content") or not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    scaled: dict[str, tuple[float, int, str]] = {
+        "minutes": (60, 0, " " + t("unit.minutes")),
+        "hours": (3600, 1, " " + t("unit.hours")),
+        "int": (1, 0, ""),
+    }
+    divisor, digits, suffix = scaled.get(
+        fmt, (1, 0 if abs(value) >= 100 or float(value).is_integer() else 1, " " + fmt)
+    )
+    return i18n.format_number(value / divisor, lang, digits) + suffix
+
+
+def readings(latest: dict[str, Latest], t: i18n.Translate, lang: str) -> list[dict[str, Any]]:
+    """Groups of (label, value) from the latest message of each kind."""
+    groups = []
+    for kind, fields in READINGS.items():
+        if kind not in latest:
+            continue
+        rows = []
+        for path, label, fmt in fields:
+            shown = _show(_lookup(latest[kind].data, path), fmt, t, lang)
+            if shown is not None:
+                rows.append((t(label), shown))
+        groups.append({"kind": kind, "measured_at": latest[kind].measured_at, "rows": rows})
+    return groups
+
+
+def charts(conn: Conn, user: Principal, board_id: str, now: datetime) -> list[Chart]:
+    if not user.can("telemetry.read"):
+        return []
+    since = now - DAY
+    by_kind = {
+        kind: series(
+            conn, user, board_id, kind, since=since, until=now, bucket_s=int(BUCKET.total_seconds())
+        )
+        for kind in dict.fromkeys(spec.kind for spec in CHARTS)
+    }
+    drawn = []
+    for spec in CHARTS:
+        points = [(p.t, p.values.get(spec.field)) for p in by_kind[spec.kind].points]
+        drawn.append(
+            line_chart(
+                spec.field,
+                spec.unit,
+                points,
+                since=since,
+                until=now,
+                bucket=BUCKET,
+                scale=spec.scale,
+                floor=spec.floor,
+                ceiling=spec.ceiling,
+            )
+        )
+    return drawn
+
+
+def connectivity_strip(
+    conn: Conn, user: Principal, board: BoardDetail, now: datetime
+) -> list[Band]:
+    since = now - DAY
+    changes = connectivity(conn, user, board.id, since=since, until=now)
+    return state_strip(
+        [(c.at, c.state) for c in changes], since=since, until=now, current=board.state
+    )
+
+
+def board_context(conn: Conn, user: Principal, board_id: str, now: datetime) -> dict[str, Any]:
+    board = get_board(conn, user, board_id)
+    return {"board": board, "since_seen": now - board.last_seen_at if board.last_seen_at else None}
+
+
+@router.get("/boards/{board_id}")
+def board_page(
+    request: Request, conn: Db, now: Now, user: BoardReader, board_id: BoardId
+) -> Response:
+    context = board_context(conn, user, board_id, now)
+    board: BoardDetail = context["board"]
+    lang = language_of(request, user)
+    context.update(
+        {
+            "readings": readings(board.latest, i18n.translator(lang), lang),
+            "charts": charts(conn, user, board_id, now),
+            "strip": connectivity_strip(conn, user, board, now),
+            "strip_width": 640,
+            "tickets": open_tickets(conn, user, now=now, board_id=board_id)
+            if user.can("ticket.read")
+            else [],
+        }
+    )
+    return render(request, "board.html", user, context, lang=lang)

@@ -1,0 +1,166 @@
+"""The incident queue (``/incidents``) and the operator's forms on it:
+acknowledge, resolve (a note is required), comment."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+
+from fleet_server.api.console.web import (
+    Viewer,
+    form_for,
+    may_see_incidents,
+    redirect,
+    render,
+    safe_next,
+)
+from fleet_server.api.deps import Conn, Db, Now
+from fleet_server.api.pagination import ListParams, Page
+from fleet_server.api.problems import Problem
+from fleet_server.api.routers.incidents import (
+    IncidentOut,
+    acknowledge_incident,
+    comment_incident,
+    list_incidents,
+    resolve_incident,
+)
+from fleet_server.api.scope import Principal
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+IncidentId = Annotated[int, Path(ge=1, le=2**62)]
+Writer = Annotated[Principal, Depends(form_for("incident.write"))]
+Commenter = Annotated[Principal, Depends(form_for("incident.comment"))]
+STATES = ("active", "open", "acknowledged", "resolved", "all")
+SEVERITIES = ("critical", "major", "minor", "warning")
+CLASSES = ("technical", "security", "compliance")
+#: Filters as the form sends them ("" for any); unknown values are ignored.
+StateQuery = Annotated[str, Query(max_length=20)]
+SeverityQuery = Annotated[str | None, Query(max_length=20)]
+ClassQuery = Annotated[str | None, Query(alias="class", max_length=20)]
+
+
+def incident_desk(user: Viewer) -> Principal:
+    if not may_see_incidents(user):
+        raise Problem(403, f"the {user.role} role may not see the incident queue", kind="forbidden")
+    return user
+
+
+Desk = Annotated[Principal, Depends(incident_desk)]
+
+
+def states_for(state: str) -> list[str] | None:
+    if state == "active":
+        return ["open", "acknowledged"]
+    if state == "all":
+        return None
+    return [state]
+
+
+def queue(
+    conn: Conn,
+    user: Principal,
+    *,
+    state: str = "active",
+    severity: str | None = None,
+    incident_class: str | None = None,
+    offset: int = 0,
+) -> Page[IncidentOut]:
+    state = state if state in STATES else "active"
+    severity = severity if severity in SEVERITIES else None
+    incident_class = incident_class if incident_class in CLASSES else None
+    return list_incidents(
+        conn,
+        user,
+        ListParams(limit=PAGE_SIZE, offset=offset, sort=None),
+        state=states_for(state),
+        severity=[severity] if severity else None,
+        incident_class=incident_class,
+    )
+
+
+@router.get("/incidents")
+def incidents_page(
+    request: Request,
+    conn: Db,
+    user: Desk,
+    state: StateQuery = "active",
+    severity: SeverityQuery = None,
+    incident_class: ClassQuery = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    page = queue(
+        conn, user, state=state, severity=severity, incident_class=incident_class, offset=offset
+    )
+    filters: dict[str, Any] = {"state": state, "severity": severity, "class": incident_class}
+    return render(
+        request,
+        "incidents.html",
+        user,
+        {
+            "page": page,
+            "filters": filters,
+            "severities": SEVERITIES,
+            "classes": CLASSES,
+            "live_query": request.url.query,
+        },
+    )
+
+
+def _back(next_url: str, incident_id: int) -> Response:
+    target = safe_next(next_url)
+    return redirect(f"{target}#incident-{incident_id}" if "#" not in target else target)
+
+
+@router.post("/incidents/{incident_id}/acknowledge")
+def acknowledge(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Writer,
+    incident_id: IncidentId,
+    note: Annotated[str | None, Form(max_length=2000)] = None,
+    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
+) -> Response:
+    acknowledge_incident(
+        conn, user, request, incident_id, now=now, note=(note or "").strip() or None
+    )
+    conn.commit()
+    return _back(next_url, incident_id)
+
+
+@router.post("/incidents/{incident_id}/resolve")
+def resolve(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Writer,
+    incident_id: IncidentId,
+    note: Annotated[str, Form(max_length=2000)] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
+) -> Response:
+    if not note.strip():
+        raise Problem(400, "resolving an incident needs a note", kind="note-required")
+    resolve_incident(conn, user, request, incident_id, now=now, note=note.strip())
+    conn.commit()
+    return _back(next_url, incident_id)
+
+
+@router.post("/incidents/{incident_id}/comment")
+def comment(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Commenter,
+    incident_id: IncidentId,
+    text: Annotated[str, Form(max_length=4000)] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
+) -> Response:
+    if not text.strip():
+        raise Problem(400, "a comment cannot be empty", kind="empty")
+    comment_incident(conn, user, request, incident_id, now=now, text=text.strip())
+    conn.commit()
+    return _back(next_url, incident_id)

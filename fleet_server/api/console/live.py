@@ -1,0 +1,89 @@
+"""Live regions: the pieces of a page the browser re-fetches every few
+seconds (``static/console.js``), so counts, incidents and board state change
+without a reload.
+
+Each fragment is an ordinary short request: it takes a pooled connection,
+renders, and gives the connection back. Nothing is held open between polls,
+so a hundred idle browsers cost no database connections. A fragment of an
+ended session answers 401 and the script stops polling.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from fleet_server.api.console.boards import BoardId, board_context
+from fleet_server.api.console.cameras import cameras_context
+from fleet_server.api.console.incidents import (
+    ClassQuery,
+    Desk,
+    SeverityQuery,
+    StateQuery,
+    queue,
+)
+from fleet_server.api.console.overview import overview_context
+from fleet_server.api.console.web import fragment, page_for
+from fleet_server.api.deps import Db, Now
+from fleet_server.api.scope import Principal
+
+router = APIRouter(prefix="/live", include_in_schema=False)
+
+BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
+CameraReader = Annotated[Principal, Depends(page_for("camera.read"))]
+
+
+@router.get("/overview")
+def overview_fragment(request: Request, conn: Db, user: BoardReader) -> HTMLResponse:
+    return fragment(
+        request, "_overview_live.html", user, overview_context(conn, user), page_path="/"
+    )
+
+
+@router.get("/boards/{board_id}")
+def board_fragment(
+    request: Request, conn: Db, now: Now, user: BoardReader, board_id: BoardId
+) -> HTMLResponse:
+    return fragment(
+        request,
+        "_board_live.html",
+        user,
+        board_context(conn, user, board_id, now),
+        page_path=f"/boards/{board_id}",
+    )
+
+
+@router.get("/incidents")
+def incidents_fragment(
+    request: Request,
+    conn: Db,
+    user: Desk,
+    state: StateQuery = "active",
+    severity: SeverityQuery = None,
+    incident_class: ClassQuery = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> HTMLResponse:
+    page = queue(
+        conn, user, state=state, severity=severity, incident_class=incident_class, offset=offset
+    )
+    return fragment(request, "_incidents_live.html", user, {"page": page}, page_path="/incidents")
+
+
+@router.get("/cameras")
+def cameras_fragment(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: CameraReader,
+    health: Annotated[Literal["ok", "failing", "unknown"] | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> HTMLResponse:
+    return fragment(
+        request,
+        "_cameras_live.html",
+        user,
+        cameras_context(conn, user, now, health=health, offset=offset),
+        page_path="/cameras",
+    )

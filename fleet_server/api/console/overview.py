@@ -1,0 +1,92 @@
+"""The fleet overview (``/``) and the site page (``/sites/{id}``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from fleet_server.api.console.svg import site_map
+from fleet_server.api.console.tickets import open_tickets
+from fleet_server.api.console.web import Viewer, page_for, redirect, render
+from fleet_server.api.deps import Conn, Db, Now
+from fleet_server.api.pagination import ListParams
+from fleet_server.api.routers.boards import list_boards
+from fleet_server.api.routers.incidents import list_incidents
+from fleet_server.api.routers.organisations import fleet_counts, get_site, site_health
+from fleet_server.api.scope import Principal
+
+router = APIRouter(include_in_schema=False)
+
+BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
+STATES = ("online", "offline", "lost", "stale", "unknown")
+#: The overview lists every site with a problem, and healthy ones up to this.
+SITE_ROWS = 60
+INCIDENT_ROWS = 10
+
+
+def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
+    """What the overview and its live fragment show."""
+    sites = site_health(conn, user)
+    problems = [s for s in sites if s.health != "online"]
+    shown = (
+        problems + [s for s in sites if s.health == "online"][: max(SITE_ROWS - len(problems), 0)]
+    )
+    incidents = (
+        list_incidents(
+            conn,
+            user,
+            ListParams(limit=INCIDENT_ROWS, offset=0, sort=None),
+            state=["open", "acknowledged"],
+        )
+        if user.can("incident.read")
+        else None
+    )
+    return {
+        "counts": fleet_counts(conn, user),
+        "states": STATES,
+        "sites": shown,
+        "hidden_sites": len(sites) - len(shown),
+        "site_map": site_map(sites),
+        "incidents": incidents,
+    }
+
+
+@router.get("/")
+def overview(request: Request, conn: Db, user: Viewer) -> Response:
+    if not user.can("board.read"):
+        return redirect("/cameras")
+    return render(request, "overview.html", user, overview_context(conn, user))
+
+
+@router.get("/sites/{site_id}")
+def site_page(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: BoardReader,
+    site_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> Response:
+    site = get_site(conn, user, site_id)
+    boards = list_boards(conn, user, ListParams(limit=100, offset=0, sort=None), site_id=site_id)
+    incidents = list_incidents(
+        conn,
+        user,
+        ListParams(limit=50, offset=0, sort=None),
+        site_id=site_id,
+        state=["open", "acknowledged"],
+    )
+    return render(
+        request,
+        "site.html",
+        user,
+        {
+            "site": site,
+            "boards": boards,
+            "incidents": incidents,
+            "tickets": open_tickets(conn, user, now=now, site_id=site_id)
+            if user.can("ticket.read")
+            else [],
+        },
+    )

@@ -1,0 +1,189 @@
+"""Signing in and out of the console.
+
+The login form is protected by a double-submit cookie (there is no session
+yet to hold a CSRF token). Every successful login gets a brand-new session
+secret, and any session cookie the browser presented is revoked first, so a
+planted session id is never promoted (session fixation). The session cookie is
+HttpOnly and SameSite=Lax; Secure in production or over HTTPS.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from fleet_server.api.console import i18n
+from fleet_server.api.console.web import (
+    LANG_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    MaybeUser,
+    Viewer,
+    cookie_secure,
+    home_for,
+    language_of,
+    redirect,
+    render,
+    safe_next,
+)
+from fleet_server.api.deps import SESSION_COOKIE, Ctx, Db, Now, check_csrf, client_address
+from fleet_server.api.problems import Problem
+from fleet_server.api.security import (
+    LoginRefused,
+    authenticate,
+    issue,
+    resolve_token,
+    revoke,
+)
+from fleet_server.users.storage import audit
+
+router = APIRouter(include_in_schema=False)
+
+
+def _login_page(
+    request: Request,
+    next_url: str,
+    *,
+    error: str | None = None,
+    username: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        None,
+        {"next": next_url, "form_token": token, "error": error, "username": username},
+        status=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(request),
+    )
+    return response
+
+
+@router.get("/login")
+def login_form(
+    request: Request,
+    user: MaybeUser,
+    next_url: Annotated[str | None, Query(alias="next", max_length=2000)] = None,
+) -> Response:
+    target = safe_next(next_url)
+    if user is not None:
+        return redirect(target if target != "/" else home_for(user))
+    return _login_page(request, target)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    ctx: Ctx,
+    conn: Db,
+    now: Now,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
+        raise Problem(403, "missing or wrong login form token", kind="csrf")
+    target = safe_next(next_url)
+    t = i18n.translator(language_of(request, None))
+    if not username.strip() or not password:
+        return _login_page(request, target, error=t("login.missing"), username=username, status=400)
+    address = client_address(request)
+    try:
+        user_id = authenticate(
+            conn, username, password, address=address, now=now, policy=ctx.policy
+        )
+    except LoginRefused as exc:
+        conn.commit()  # the failure and its audit row stay, whatever we answer
+        message = t("login.locked") if exc.status == 429 else t("login.failed")
+        page = _login_page(request, target, error=message, username=username, status=exc.status)
+        if exc.retry_after:
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    _revoke_presented_session(request, conn, now, ctx)
+    issued = issue(conn, user_id, "session", address=address, now=now, policy=ctx.policy)
+    audit(
+        conn,
+        username.strip().lower(),
+        "login",
+        actor_user_id=user_id,
+        target_type="user",
+        target_id=str(user_id),
+        address=address,
+        detail="console session",
+    )
+    principal = resolve_token(conn, issued.token, "session", now=now, policy=ctx.policy)
+    conn.commit()
+    assert principal is not None
+    response = redirect(target if target != "/" else home_for(principal))
+    secure = cookie_secure(request)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=int(ctx.policy.session_ttl.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    if request.cookies.get(LANG_COOKIE) not in i18n.LANGUAGES:
+        # The account's language sticks to this browser until switched.
+        response.set_cookie(
+            LANG_COOKIE,
+            principal.language,
+            max_age=365 * 86_400,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+    return response
+
+
+def _revoke_presented_session(request: Request, conn: Db, now: Now, ctx: Ctx) -> None:
+    """A session cookie sent with the login form is never kept or reused."""
+    presented = request.cookies.get(SESSION_COOKIE)
+    if not presented:
+        return
+    old = resolve_token(conn, presented, "session", now=now, policy=ctx.policy)
+    if old is not None:
+        revoke(conn, old.token_id, now)
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Viewer,
+    csrf_token: Annotated[str | None, Form(max_length=200)] = None,
+) -> Response:
+    check_csrf(user, csrf_token)
+    revoke(conn, user.token_id, now)
+    audit(
+        conn,
+        user.actor,
+        "logout",
+        actor_user_id=user.user_id,
+        target_type="user",
+        target_id=str(user.user_id),
+        address=client_address(request),
+        detail="console session",
+    )
+    conn.commit()
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response

@@ -1,0 +1,97 @@
+/* Live regions: every element with data-live="/live/..." is refreshed from
+   that URL every 10 seconds while the page is visible. Served by the app
+   itself (Content-Security-Policy: script-src 'self'); no framework. */
+(function () {
+  "use strict";
+  var PERIOD_MS = parseInt(document.body.getAttribute("data-live-period"), 10) || 10000;
+  var status = document.querySelector("[data-live-status]");
+  var regions = Array.prototype.slice.call(document.querySelectorAll("[data-live]"));
+  var stopped = false;
+  var timer = null;
+
+  function say(text) {
+    if (status) { status.textContent = text; }
+  }
+
+  function clock() {
+    var d = new Date();
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  }
+
+  /* Never replace a region the user is working in: a focused field, an
+     opened form, or text typed but not sent. */
+  function busy(region) {
+    if (region.contains(document.activeElement) && document.activeElement !== document.body) {
+      return true;
+    }
+    if (region.querySelector("details[open]")) { return true; }
+    var fields = region.querySelectorAll("textarea, input[type=text], input:not([type])");
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].value) { return true; }
+    }
+    return false;
+  }
+
+  function refresh(region) {
+    return fetch(region.getAttribute("data-live"), {
+      credentials: "same-origin",
+      headers: { "Accept": "text/html" },
+      cache: "no-store",
+      redirect: "error"
+    }).then(function (response) {
+      if (response.status === 401 || response.status === 403) {
+        stopped = true;
+        say(status ? status.getAttribute("data-text-paused") : "");
+        return;
+      }
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.text().then(function (html) {
+        if (!busy(region)) {
+          region.innerHTML = html;
+          region.setAttribute("data-live-updated", String(Date.now()));
+        }
+      });
+    });
+  }
+
+  function tick() {
+    timer = null;
+    if (stopped) { return; }
+    if (document.hidden) { schedule(); return; }
+    Promise.all(regions.map(refresh)).then(function () {
+      if (!stopped && status) {
+        say(status.getAttribute("data-text-updated").replace("{time}", clock()));
+      }
+    }, function () {
+      if (status) { say(status.getAttribute("data-text-offline")); }
+    }).then(schedule);
+  }
+
+  function schedule() {
+    if (!stopped && timer === null) { timer = window.setTimeout(tick, PERIOD_MS); }
+  }
+
+  if (regions.length) {
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && timer !== null) {
+        window.clearTimeout(timer);
+        timer = null;
+        tick();
+      }
+    });
+    schedule();
+  }
+
+  /* Buttons that change something are disabled once pressed, so a double
+     tap on a phone does not send the form twice. */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.method && form.method.toLowerCase() === "post") {
+      var buttons = form.querySelectorAll("button[type=submit]");
+      window.setTimeout(function () {
+        for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = true; }
+      }, 0);
+    }
+  });
+})();

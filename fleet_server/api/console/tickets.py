@@ -1,0 +1,204 @@
+"""The ticket queue (``/tickets``), one ticket (``/tickets/{id}``) and its
+forms: assign, change state (closing needs a note), comment, record a cost."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+
+from fleet_server.api.console.web import form_for, page_for, redirect, render
+from fleet_server.api.deps import Conn, Db, Now
+from fleet_server.api.pagination import ListParams, Page
+from fleet_server.api.problems import Problem
+from fleet_server.api.routers.tickets import (
+    CostIn,
+    TicketOut,
+    add_ticket_cost,
+    assign_ticket,
+    comment_ticket,
+    get_ticket,
+    list_tickets,
+    transition_ticket,
+)
+from fleet_server.api.scope import Principal
+from fleet_server.tickets.domain import TRANSITIONS
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+UNFINISHED = ["open", "assigned", "in_progress", "on_hold", "resolved"]
+COST_CATEGORIES = ("power", "repair", "maintenance", "internet", "other")
+TicketId = Annotated[int, Path(ge=1, le=2**62)]
+Reader = Annotated[Principal, Depends(page_for("ticket.read"))]
+Worker = Annotated[Principal, Depends(form_for("ticket.work"))]
+Commenter = Annotated[Principal, Depends(form_for("ticket.comment"))]
+Coster = Annotated[Principal, Depends(form_for("ticket.cost"))]
+QueueFilter = Literal["open", "mine", "all", "closed"]
+
+
+def open_tickets(
+    conn: Conn,
+    user: Principal,
+    *,
+    now: datetime,
+    site_id: int | None = None,
+    board_id: str | None = None,
+) -> list[TicketOut]:
+    """Unfinished tickets of a site or a board (for their pages)."""
+    return list_tickets(
+        conn,
+        user,
+        ListParams(limit=50, offset=0, sort="due_at"),
+        now=now,
+        state=UNFINISHED,
+        site_id=site_id,
+        board_id=board_id,
+    ).items
+
+
+def ticket_queue(
+    conn: Conn, user: Principal, now: datetime, show: str, offset: int
+) -> Page[TicketOut]:
+    paging = ListParams(limit=PAGE_SIZE, offset=offset, sort="due_at")
+    if show == "all":
+        return list_tickets(conn, user, paging.model_copy(update={"sort": "-created_at"}), now=now)
+    if show == "closed":
+        return list_tickets(
+            conn,
+            user,
+            paging.model_copy(update={"sort": "-updated_at"}),
+            now=now,
+            state=["closed"],
+        )
+    if show == "mine":
+        return list_tickets(conn, user, paging, now=now, state=UNFINISHED, assignee=user.username)
+    return list_tickets(conn, user, paging, now=now, state=UNFINISHED)
+
+
+@router.get("/tickets")
+def tickets_page(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Reader,
+    show: Annotated[QueueFilter | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    chosen = show or ("mine" if user.role == "technician" else "open")
+    page = ticket_queue(conn, user, now, chosen, offset)
+    return render(
+        request,
+        "tickets.html",
+        user,
+        {"page": page, "show": chosen, "choices": ("open", "mine", "closed", "all")},
+    )
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket_page(
+    request: Request, conn: Db, now: Now, user: Reader, ticket_id: TicketId
+) -> Response:
+    ticket = get_ticket(conn, user, ticket_id, now=now)
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "moves": sorted(TRANSITIONS.get(str(ticket.state), frozenset()), key=_state_order),
+        "cost_categories": COST_CATEGORIES,
+    }
+    return render(request, "ticket.html", user, context)
+
+
+def _state_order(state: str) -> int:
+    order = ("open", "assigned", "in_progress", "on_hold", "resolved", "closed")
+    return order.index(state) if state in order else len(order)
+
+
+def _back(ticket_id: int) -> Response:
+    return redirect(f"/tickets/{ticket_id}")
+
+
+@router.post("/tickets/{ticket_id}/assign")
+def assign(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Worker,
+    ticket_id: TicketId,
+    assignee: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    name = assignee.strip() or (user.username if user.role == "technician" else "")
+    if not name:
+        raise Problem(400, "say who gets the ticket", kind="assignee-required")
+    assign_ticket(conn, user, request, ticket_id, name, now=now)
+    conn.commit()
+    return _back(ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/transition")
+def transition(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Worker,
+    ticket_id: TicketId,
+    to: Annotated[str, Form(max_length=32)] = "",
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    if to == "closed" and not note.strip():
+        raise Problem(400, "closing a ticket needs a note", kind="note-required")
+    transition_ticket(conn, user, request, ticket_id, to, note.strip() or None, now=now)
+    conn.commit()
+    return _back(ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/comment")
+def comment(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Commenter,
+    ticket_id: TicketId,
+    text: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    if not text.strip():
+        raise Problem(400, "a comment cannot be empty", kind="empty")
+    comment_ticket(conn, user, request, ticket_id, text.strip(), now=now)
+    conn.commit()
+    return _back(ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/cost")
+def cost(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Coster,
+    ticket_id: TicketId,
+    category: Annotated[str, Form(max_length=32)] = "",
+    description: Annotated[str, Form(max_length=500)] = "",
+    amount_vnd: Annotated[str, Form(max_length=32)] = "",
+    quantity: Annotated[str, Form(max_length=32)] = "1",
+) -> Response:
+    try:
+        body = CostIn(
+            category=category,  # the model validates it
+            description=description.strip(),
+            amount_vnd=int(_amount(amount_vnd)),
+            quantity=_amount(quantity or "1"),
+        )
+    except (ValueError, InvalidOperation):
+        raise Problem(400, "the cost form is not filled in correctly", kind="cost") from None
+    add_ticket_cost(conn, user, request, ticket_id, body, now=now)
+    conn.commit()
+    return _back(ticket_id)
+
+
+def _amount(text: str) -> Decimal:
+    """``1.500.000`` or ``1 500 000`` đồng, or ``1,5`` for a quantity."""
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
+    if cleaned.count(".") > 1 or (cleaned.count(".") == 1 and len(cleaned.split(".")[1]) == 3):
+        cleaned = cleaned.replace(".", "")
+    return Decimal(cleaned.replace(",", "."))

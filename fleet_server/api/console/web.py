@@ -1,0 +1,261 @@
+"""What every console page shares: the templates, the signed-in user, the
+language, CSRF on forms, redirects to the login page, and rendering.
+
+Pages are plain HTML rendered on the server. The same data functions as the
+REST API are used, so scoping (organisation, site, Border Guard) is decided in
+one place; a page refuses with the same 403/404 the API would give, rendered as
+an HTML error page in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from fleet_server.api.console import i18n
+from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
+from fleet_server.api.problems import Problem
+from fleet_server.api.scope import Principal
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+LANG_COOKIE = "lang"
+LOGIN_CSRF_COOKIE = "fleet_login_csrf"
+#: How often the browser refreshes live regions (``app.state.console_live_period_s``).
+LIVE_PERIOD_S = 10.0
+CSRF_FIELD = "csrf_token"
+
+
+class LoginRequired(Exception):
+    """No live session: pages go to the login form, fragments answer 401."""
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["when"] = i18n.format_time
+    env.filters["number"] = i18n.format_number
+    env.filters["duration"] = i18n.format_duration
+    return env
+
+
+ENV = _environment()
+
+
+# -- who is asking ----------------------------------------------------------------
+
+
+def _maybe_user(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal | None:
+    return principal
+
+
+MaybeUser = Annotated[Principal | None, Depends(_maybe_user)]
+
+
+def _signed_in(principal: MaybeUser) -> Principal:
+    if principal is None:
+        raise LoginRequired
+    return principal
+
+
+Viewer = Annotated[Principal, Depends(_signed_in)]
+
+
+def page_for(capability: str) -> Callable[[Principal], Principal]:
+    """A dependency: the signed-in user, if their role may ``capability``."""
+
+    def dependency(user: Viewer) -> Principal:
+        if not user.can(capability):
+            raise Problem(403, f"the {user.role} role may not see this page", kind="forbidden")
+        return user
+
+    return dependency
+
+
+def form_for(capability: str) -> Callable[..., Principal]:
+    """A dependency for a form post: signed in, allowed, and the form's CSRF
+    token matches the session's."""
+
+    def dependency(
+        user: Viewer,
+        csrf_token: Annotated[str | None, Form(max_length=200)] = None,
+    ) -> Principal:
+        check_csrf(user, csrf_token)
+        if not user.can(capability):
+            raise Problem(403, f"the {user.role} role may not do this", kind="forbidden")
+        return user
+
+    return dependency
+
+
+# -- language ------------------------------------------------------------------------
+
+
+def language_of(request: Request, user: Principal | None) -> str:
+    """``?lang=`` first, then the ``lang`` cookie, then the account's
+    language, then Vietnamese."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in i18n.LANGUAGES:
+            return candidate
+    if user is not None and user.language in i18n.LANGUAGES:
+        return user.language
+    return i18n.DEFAULT
+
+
+def remember_language(request: Request, response: Response) -> None:
+    chosen = request.query_params.get("lang")
+    if chosen in i18n.LANGUAGES and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(
+            LANG_COOKIE,
+            chosen,
+            max_age=365 * 86_400,
+            httponly=True,
+            samesite="lax",
+            secure=cookie_secure(request),
+        )
+
+
+# -- navigation ----------------------------------------------------------------------
+
+
+def may_see_incidents(user: Principal) -> bool:
+    """The incident queue is for the roles that see whole boards; the Border
+    Guard sees its camera incidents on the cameras page instead."""
+    return user.can("incident.read") and user.can("board.read")
+
+
+#: (path, label key, who may open it) in menu order.
+MENU: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
+    ("/", "nav.overview", lambda u: u.can("board.read")),
+    ("/incidents", "nav.incidents", may_see_incidents),
+    ("/tickets", "nav.tickets", lambda u: u.can("ticket.read")),
+    ("/cameras", "nav.cameras", lambda u: u.can("camera.read")),
+    ("/audit", "nav.audit", lambda u: u.can("audit.read")),
+)
+
+
+def menu_for(user: Principal) -> list[tuple[str, str]]:
+    return [(path, label) for path, label, allowed in MENU if allowed(user)]
+
+
+def home_for(user: Principal) -> str:
+    return "/" if user.can("board.read") else "/cameras"
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: no scheme, no host, no ``//`` or ``/\\``."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return "/"
+    return target
+
+
+def login_url(request: Request) -> str:
+    here = request.url.path
+    if request.url.query:
+        here += "?" + request.url.query
+    return "/login" if here == "/" else "/login?next=" + quote(here, safe="")
+
+
+def cookie_secure(request: Request) -> bool:
+    ctx: ApiContext = request.app.state.ctx
+    configured = ctx.settings.api_cookie_secure
+    if configured is not None:
+        return configured
+    return ctx.settings.environment == "production" or request.url.scheme == "https"
+
+
+def redirect(url: str) -> RedirectResponse:
+    """After a form post, always a GET (303)."""
+    return RedirectResponse(url, status_code=303)
+
+
+# -- rendering -----------------------------------------------------------------------
+
+
+def _values(
+    request: Request, user: Principal | None, language: str, page_path: str
+) -> dict[str, Any]:
+    """What every template may use. ``page_path`` is the page a fragment
+    belongs to, so its links and form return addresses point at the page."""
+    ctx: ApiContext = request.app.state.ctx
+    t = i18n.translator(language)
+    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+
+    def label(prefix: str, value: object) -> str:
+        key = f"{prefix}.{value}"
+        return t(key) if i18n.known(key) else str(value)
+
+    def page_url(offset: int) -> str:
+        params = {**query, "offset": str(offset)}
+        return page_path + "?" + urlencode(params)
+
+    return {
+        "t": t,
+        "label": label,
+        "lang": language,
+        "other_lang": "en" if language == "vi" else "vi",
+        "user": user,
+        "menu": menu_for(user) if user else [],
+        "csrf": user.csrf_token if user else None,
+        "path": page_path,
+        "query": query,
+        "back": page_path + ("?" + urlencode(query) if query else ""),
+        "page_url": page_url,
+        "lang_url": lambda lang: page_path + "?" + urlencode({**query, "lang": lang}),
+        "now": ctx.clock(),
+        "live_period_ms": int(
+            1000 * getattr(request.app.state, "console_live_period_s", LIVE_PERIOD_S)
+        ),
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    user: Principal | None,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+    lang: str | None = None,
+) -> HTMLResponse:
+    language = lang or language_of(request, user)
+    values = _values(request, user, language, request.url.path)
+    values.update(context or {})
+    response = HTMLResponse(ENV.get_template(template).render(values), status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    remember_language(request, response)
+    return response
+
+
+def fragment(
+    request: Request,
+    template: str,
+    user: Principal,
+    context: Mapping[str, Any],
+    *,
+    page_path: str,
+) -> HTMLResponse:
+    """A piece of a page (a live region), rendered on its own."""
+    values = _values(request, user, language_of(request, user), page_path)
+    values.update(context)
+    response = HTMLResponse(ENV.get_template(template).render(values))
+    response.headers["Cache-Control"] = "no-store"
+    return response
