@@ -146,6 +146,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "overview.sites": ("Các điểm (điểm có vấn đề trước)", "Sites (problems first)"),
     "overview.incidents": ("Sự cố đang mở", "Open incidents"),
+    "overview.online_of": ("Bảng trực tuyến", "Boards online"),
     "overview.no_sites": ("Không có điểm nào.", "No sites."),
     "overview.all_incidents": ("Xem tất cả sự cố", "See every incident"),
     # sites and boards
@@ -220,6 +221,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chart.loss_percent": ("Mất gói", "Packet loss"),
     "chart.temperature_c_max": ("Nhiệt độ bộ điều khiển", "Controller temperature"),
     "chart.screen_on_share": ("Màn hình bật", "Screen on"),
+    "chart.window": ("24 giờ trước", "24 h ago"),
     "chart.latest": ("mới nhất {value}", "latest {value}"),
     "history.at": ("Thời điểm", "At"),
     "history.change": ("Thay đổi", "Change"),

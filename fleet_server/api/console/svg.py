@@ -29,6 +29,17 @@ class Marker:
     boards: int
     open_incidents: int
 
+    @property
+    def anchor(self) -> str:
+        """Labels of markers in the eastern half go to the left of the dot,
+        so they stay inside the drawing."""
+        return "end" if self.x > MAP_WIDTH / 2 else "start"
+
+    @property
+    def label_x(self) -> float:
+        gap = self.r + 3
+        return round(self.x - gap if self.anchor == "end" else self.x + gap, 1)
+
 
 @dataclass(frozen=True, slots=True)
 class GridLine:
