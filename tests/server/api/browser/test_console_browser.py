@@ -5,15 +5,19 @@ cameras. Screenshots go to build/test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fleet_server.tickets import storage as tickets
 from tests.server.api.conftest import ACCOUNTS, PASSWORD, open_test_incident
-from tests.server.api.console.fleet_state import DAY_BOARD, record_day, report_cameras, set_states
+from tests.server.api.console.fleet_state import (
+    DAY_BOARD,
+    open_ticket,
+    record_day,
+    report_cameras,
+    set_states,
+)
 from tests.server.engine.conftest import Clock
 
 pytestmark = pytest.mark.slow
@@ -91,26 +95,10 @@ def _site_of(conn: Any, board_id: str) -> int:
     return int(row[0])
 
 
-def _open_ticket(conn: Any, now: datetime) -> int:
-    site = _site_of(conn, "lc-mu-ca-01")
-    with conn.transaction():
-        ticket, _ = tickets.create(
-            conn,
-            site_id=site,
-            board_id="lc-mu-ca-01",
-            kind="corrective",
-            priority="high",
-            title="Mất nguồn UPS / UPS down",
-            actor="van.hanh",
-            now=now,
-        )
-    return ticket.id
-
-
 def test_ticket_assigned_worked_on_a_phone_and_closed(
     chromium: Any, live_url: str, db_conn: Any, clock: Clock, screenshots: Path
 ) -> None:
-    ticket = _open_ticket(db_conn, clock.now)
+    ticket = open_ticket(db_conn, "lc-mu-ca-01", clock.now, "Mất nguồn UPS / UPS down")
     operator = new_page(chromium)
     sign_in(operator, live_url, "operator")
     operator.goto(f"{live_url}/tickets")

@@ -11,9 +11,12 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from fleet_server.tickets import storage as tickets
+
 Conn = psycopg.Connection[Any]
 
-#: Ma Lù Thàng's first board gets a day of telemetry; the rest get states.
+#: Ma Lù Thàng's first board gets a day of telemetry; the others get states,
+#: except Nậm Nhùn's board, which has never reported (unknown).
 DAY_BOARD = "lc-ma-lu-thang-01"
 STATES = {
     "lc-ma-lu-thang-01": "online",
@@ -153,3 +156,21 @@ def report_cameras(conn: Conn, now: datetime) -> None:
                 }
             )
         put_latest(conn, board_id, "camera", {"cameras": cameras}, now - timedelta(minutes=1))
+
+
+def open_ticket(conn: Conn, board_id: str, now: datetime, title: str = "Kiểm tra bảng") -> int:
+    """A corrective ticket on a board, as an operator would open it."""
+    site = conn.execute("SELECT site_id FROM boards WHERE id = %s", (board_id,)).fetchone()
+    assert site is not None
+    with conn.transaction():
+        ticket, _ = tickets.create(
+            conn,
+            site_id=int(site[0]),
+            board_id=board_id,
+            kind="corrective",
+            priority="high",
+            title=title,
+            actor="van.hanh",
+            now=now,
+        )
+    return ticket.id
