@@ -7,6 +7,7 @@ functions above the routes are what the web console calls."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -183,7 +184,7 @@ def _need(user: Principal, capability: str) -> None:
         raise forbidden(f"the {user.role} role may not do this ({capability})")
 
 
-def parse_states(values: list[str] | None) -> list[str] | None:
+def parse_states(values: Sequence[str] | None) -> list[str] | None:
     """``state=open&state=assigned`` or ``state=open,assigned``; unknown names are a 400."""
     if not values:
         return None
@@ -203,7 +204,7 @@ def list_tickets(
     paging: ListParams,
     *,
     now: datetime,
-    state: list[str] | None = None,
+    state: Sequence[str] | None = None,
     site_id: int | None = None,
     board_id: str | None = None,
     assignee: str | None = None,
