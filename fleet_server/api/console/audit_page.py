@@ -1,21 +1,102 @@
-"""The audit log for administrators (``/audit``), with filters and a link to
-the CSV export of the same selection."""
+"""The audit log for administrators (``/audit``): filters by person,
+action, dates (Vietnam days) and address, and a link to the CSV export of
+the same selection (``/api/v1/audit-log.csv``, which the session cookie opens)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from fleet_server.api.console.i18n import VIETNAM
 from fleet_server.api.console.web import page_for, render
+from fleet_server.api.deps import Db
+from fleet_server.api.pagination import ListParams
+from fleet_server.api.routers.audit import AuditEntry, AuditFilters, list_audit
 from fleet_server.api.scope import Principal
 
 router = APIRouter(include_in_schema=False)
 
 Auditor = Annotated[Principal, Depends(page_for("audit.read"))]
+PAGE_SIZE = 100
+#: Action prefixes offered in the filter (the API takes any prefix).
+ACTIONS = ("login", "login_failed", "logout", "incident.", "ticket.", "user.", "audit.")
+Text = Annotated[str, Query(max_length=200)]
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def filters_from(actor: str, action: str, since: str, until: str, address: str) -> AuditFilters:
+    """Form values to API filters; dates are whole days in Vietnam time, the
+    end day included."""
+    first, last = _day(since), _day(until)
+    return AuditFilters(
+        actor=actor.strip().lower() or None,
+        action=action.strip() or None,
+        since=datetime.combine(first, time(), VIETNAM) if first else None,
+        until=datetime.combine(last + timedelta(days=1), time(), VIETNAM) if last else None,
+        address=address.strip() or None,
+    )
+
+
+def export_url(filters: AuditFilters) -> str:
+    params = {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in filters.model_dump().items()
+        if value is not None
+    }
+    return "/api/v1/audit-log.csv" + ("?" + urlencode(params) if params else "")
+
+
+def _changes(entry: AuditEntry) -> str | None:
+    if entry.before is None and entry.after is None:
+        return None
+    parts = []
+    for label, value in (("-", entry.before), ("+", entry.after)):
+        if value is not None:
+            parts.append(f"{label} {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
+    return "\n".join(parts)
 
 
 @router.get("/audit")
-def audit_page(request: Request, user: Auditor) -> Response:
-    return render(request, "audit.html", user, {})
+def audit_page(
+    request: Request,
+    conn: Db,
+    user: Auditor,
+    actor: Text = "",
+    action: Text = "",
+    since: Text = "",
+    until: Text = "",
+    address: Annotated[str, Query(max_length=50)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    filters = filters_from(actor, action, since, until, address)
+    page = list_audit(conn, user, ListParams(limit=PAGE_SIZE, offset=offset, sort=None), filters)
+    rows: list[dict[str, Any]] = [{"entry": e, "changes": _changes(e)} for e in page.items]
+    return render(
+        request,
+        "audit.html",
+        user,
+        {
+            "page": page,
+            "rows": rows,
+            "actions": ACTIONS,
+            "form": {
+                "actor": actor,
+                "action": action,
+                "since": since,
+                "until": until,
+                "address": address,
+            },
+            "export_url": export_url(filters),
+        },
+    )

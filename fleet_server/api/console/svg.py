@@ -47,7 +47,9 @@ class GridLine:
     y1: float
     x2: float
     y2: float
-    label: str
+    #: "lat" or "lon"; the template writes the degrees in the reader's language.
+    axis: str
+    degrees: str
     lx: float
     ly: float
 
@@ -134,12 +136,12 @@ def site_map(sites: Sequence[MapSite]) -> SiteMap:
     lat = math.ceil(south / step) * step
     while lat <= north:
         _, y = project(lat, west)
-        grid.append(GridLine(0, y, MAP_WIDTH, y, f"{lat:.2f}°N", 4, y - 3))
+        grid.append(GridLine(0, y, MAP_WIDTH, y, "lat", f"{lat:.2f}", 4, y - 3))
         lat += step
     lon = math.ceil(west / step) * step
     while lon <= east:
         x, _ = project(south, lon)
-        grid.append(GridLine(x, 0, x, MAP_HEIGHT, f"{lon:.2f}°E", x + 3, MAP_HEIGHT - 4))
+        grid.append(GridLine(x, 0, x, MAP_HEIGHT, "lon", f"{lon:.2f}", x + 3, MAP_HEIGHT - 4))
         lon += step
     return SiteMap(MAP_WIDTH, MAP_HEIGHT, markers, grid, len(sites) - len(placed))
 

@@ -1,0 +1,197 @@
+"""What the console's forms change, and the audit rows they leave:
+acknowledging and resolving incidents, a ticket from assignment to closing,
+the audit log page with its CSV export, and the live fragments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.server.api.conftest import audit_actions, open_test_incident
+from tests.server.api.console.conftest import csrf_of
+from tests.server.api.console.fleet_state import open_ticket
+from tests.server.engine.conftest import Clock
+
+NewBrowser = Callable[..., TestClient]
+BOARD = "lc-ma-lu-thang-01"
+
+
+def incident_row(conn: Any, incident: int) -> tuple[Any, ...]:
+    row = conn.execute(
+        "SELECT state, acknowledged_by, resolved_by, resolution_note FROM incidents WHERE id = %s",
+        (incident,),
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_acknowledge_and_resolve_from_the_board_page(new_browser: NewBrowser, db_conn: Any) -> None:
+    incident = open_test_incident(db_conn, BOARD)
+    operator = new_browser("operator")
+    page = operator.get(f"/boards/{BOARD}")
+    assert f'action="/incidents/{incident}/acknowledge"' in page.text
+    token = csrf_of(page.text)
+    back = f"/boards/{BOARD}"
+    answer = operator.post(
+        f"/incidents/{incident}/acknowledge", data={"csrf_token": token, "next": back}
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"{back}#incident-{incident}"
+    assert incident_row(db_conn, incident)[:2] == ("acknowledged", "van.hanh")
+    again = operator.post(f"/incidents/{incident}/acknowledge", data={"csrf_token": token})
+    assert again.status_code == 409
+    assert "trạng thái đã thay đổi" in again.text
+
+    empty = operator.post(
+        f"/incidents/{incident}/resolve", data={"csrf_token": token, "note": "   "}
+    )
+    assert empty.status_code == 400
+    assert "Cần ghi chú" in empty.text
+    assert incident_row(db_conn, incident)[0] == "acknowledged"
+    resolved = operator.post(
+        f"/incidents/{incident}/resolve",
+        data={"csrf_token": token, "note": "Khởi động lại bộ điều khiển", "next": "//evil"},
+    )
+    assert resolved.status_code == 303
+    assert resolved.headers["location"] == f"/#incident-{incident}"  # never off-site
+    assert incident_row(db_conn, incident) == (
+        "resolved",
+        "van.hanh",
+        "van.hanh",
+        "Khởi động lại bộ điều khiển",
+    )
+    rows = db_conn.execute(
+        "SELECT actor, action, host(address) FROM audit_log"
+        " WHERE action LIKE 'incident.%%' ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        ("van.hanh", "incident.acknowledge", "127.0.0.1"),
+        ("van.hanh", "incident.resolve", "127.0.0.1"),
+    ]
+
+
+def test_roles_without_incident_write_get_no_buttons_and_a_403(
+    new_browser: NewBrowser, db_conn: Any
+) -> None:
+    incident = open_test_incident(db_conn, BOARD)
+    for role in ("viewer", "technician"):
+        browser = new_browser(role)
+        page = browser.get("/incidents")
+        assert f"incident-{incident}" in page.text
+        assert "/acknowledge" not in page.text
+        answer = browser.post(
+            f"/incidents/{incident}/acknowledge", data={"csrf_token": csrf_of(page.text)}
+        )
+        assert answer.status_code == 403
+    assert incident_row(db_conn, incident)[0] == "open"
+
+
+def test_incident_filters(new_browser: NewBrowser, db_conn: Any) -> None:
+    open_test_incident(db_conn, BOARD, "display_dark", severity="critical")
+    open_test_incident(db_conn, "lc-mu-ca-01", "power_lost", severity="minor")
+    admin = new_browser("admin")
+    everything = admin.get("/incidents").text
+    assert "display_dark" in everything
+    assert "power_lost" in everything
+    critical = admin.get("/incidents", params={"severity": "critical", "class": ""}).text
+    assert "display_dark" in critical
+    assert "power_lost" not in critical
+    # A filter value the form never sends is ignored, not an error.
+    assert admin.get("/incidents", params={"state": "bogus"}).status_code == 200
+
+
+def test_ticket_from_assignment_to_closing(
+    new_browser: NewBrowser, db_conn: Any, clock: Clock
+) -> None:
+    ticket = open_ticket(db_conn, BOARD, clock.now)
+    url = f"/tickets/{ticket}"
+    operator = new_browser("operator")
+    op_token = csrf_of(operator.get(url).text)
+    answer = operator.post(f"{url}/assign", data={"csrf_token": op_token, "assignee": "ky.thuat"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == url
+
+    technician = new_browser("technician")
+    queue = technician.get("/tickets").text  # a technician's queue: their own tickets
+    assert f'href="{url}"' in queue
+    page = technician.get(url).text
+    assert 'id="assign-form"' not in page  # already theirs
+    tech_token = csrf_of(page)
+    refused = technician.post(f"{url}/assign", data={"csrf_token": tech_token, "assignee": "xem"})
+    assert refused.status_code == 403
+    for form in (
+        {"to": "in_progress"},
+        {"text": "Đang lên đường, dự kiến đến 14:00"},
+        {"category": "repair", "description": "Thay ắc quy UPS", "amount_vnd": "1.500.000"},
+        {"to": "resolved", "note": "Đã thay ắc quy"},
+    ):
+        action = "transition" if "to" in form else "comment" if "text" in form else "cost"
+        answer = technician.post(f"{url}/{action}", data={"csrf_token": tech_token, **form})
+        assert answer.status_code == 303, (action, answer.text)
+
+    refused_close = operator.post(
+        f"{url}/transition", data={"csrf_token": op_token, "to": "closed"}
+    )
+    assert refused_close.status_code == 400
+    bad_move = operator.post(f"{url}/transition", data={"csrf_token": op_token, "to": "open"})
+    assert bad_move.status_code == 409
+    closed = operator.post(
+        f"{url}/transition",
+        data={"csrf_token": op_token, "to": "closed", "note": "Bảng chạy ổn định sau 24 giờ"},
+    )
+    assert closed.status_code == 303
+
+    row = db_conn.execute(
+        "SELECT state, assignee, closing_note FROM tickets WHERE id = %s", (ticket,)
+    ).fetchone()
+    assert row == ("closed", "ky.thuat", "Bảng chạy ổn định sau 24 giờ")
+    cost = db_conn.execute(
+        "SELECT category, amount_vnd FROM ticket_costs WHERE ticket_id = %s", (ticket,)
+    ).fetchone()
+    assert cost == ("repair", 1_500_000)
+    assert [a for a in audit_actions(db_conn) if a[1].startswith("ticket.")] == [
+        ("van.hanh", "ticket.assign"),
+        ("ky.thuat", "ticket.transition"),
+        ("ky.thuat", "ticket.comment"),
+        ("ky.thuat", "ticket.cost"),
+        ("ky.thuat", "ticket.transition"),
+        ("van.hanh", "ticket.transition"),
+    ]
+    final = operator.get(url).text
+    assert 'data-ticket-state="closed"' in final
+    assert 'id="transition-form"' not in final
+    assert "1.500.000" in final
+
+
+def test_audit_page_filters_and_exports(new_browser: NewBrowser, db_conn: Any) -> None:
+    new_browser("operator")
+    new_browser("viewer")
+    admin = new_browser("admin")
+    page = admin.get("/audit", params={"actor": "van.hanh", "action": "login"}).text
+    assert "<code>login</code>" in page
+    assert "xem" not in page.split("<tbody>")[1]
+    assert 'href="/api/v1/audit-log.csv?actor=van.hanh&amp;action=login" class="export"' in page
+    export = admin.get("/api/v1/audit-log.csv", params={"actor": "van.hanh", "action": "login"})
+    assert export.status_code == 200
+    assert "van.hanh" in export.text
+    today = admin.get("/audit", params={"since": "2000-01-01", "until": "2000-01-02"}).text
+    assert "Không có dòng nào." in today
+    assert admin.get("/audit", params={"address": "not-an-address"}).status_code == 400
+
+
+def test_live_fragments_follow_the_database(new_browser: NewBrowser, db_conn: Any) -> None:
+    operator = new_browser("operator")
+    before = operator.get("/live/incidents")
+    assert before.status_code == 200
+    assert "<html" not in before.text  # a fragment, not a page
+    assert "board_offline" not in before.text
+    incident = open_test_incident(db_conn, BOARD)
+    after = operator.get("/live/incidents").text
+    assert f'id="incident-{incident}"' in after
+    assert 'value="/incidents"' in after  # forms in the fragment return to the page
+    board = operator.get(f"/live/boards/{BOARD}").text
+    assert f'id="incident-{incident}"' in board
+    overview = operator.get("/live/overview").text
+    assert "board_offline" in overview
