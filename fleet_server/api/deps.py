@@ -44,9 +44,23 @@ Ctx = Annotated[ApiContext, Depends(context)]
 
 def connection(ctx: Ctx) -> Iterator[Conn]:
     """One transaction per request: committed when the handler returns,
-    rolled back when it raises."""
+    rolled back when it raises.
+
+    A text value with a NUL character cannot be stored or even compared by
+    PostgreSQL (psycopg refuses to send it): that is the caller's bad input
+    (422), wherever in the request it came from, not a server error."""
     with ctx.pool.connection() as conn:
-        yield conn
+        try:
+            yield conn
+        except psycopg.DataError as exc:
+            if "NUL (0x00)" not in str(exc):
+                raise
+            raise Problem(
+                422,
+                "text values may not contain NUL (\\u0000) characters",
+                kind="validation",
+                title="Invalid request",
+            ) from None
 
 
 Db = Annotated[Conn, Depends(connection)]
