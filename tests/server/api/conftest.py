@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
@@ -19,7 +20,6 @@ from fleet_server.incidents.schemas import IncidentSpec
 from fleet_server.incidents.storage import open_incident
 from fleet_server.settings import Settings
 from fleet_server.simulator.seed import fleet_specs, seed
-from fleet_server.users.passwords import hash_password
 from tests.server.engine.conftest import Clock, Store
 
 Conn = psycopg.Connection[Any]
@@ -51,7 +51,10 @@ ACCOUNTS = {
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    return hash_password(PASSWORD)
+    """Argon2id with small parameters: verifying reads them from the hash,
+    so every login in the API tests is cheap while the code path is the real
+    one (production hashes use argon2-cffi's defaults)."""
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 def _seed_accounts(conn: Conn, password_hash: str) -> None:
