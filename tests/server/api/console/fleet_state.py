@@ -61,6 +61,7 @@ def record_day(conn: Conn, now: datetime, board_id: str = DAY_BOARD) -> None:
     """Power, network, heartbeat and display every 15 minutes for 24 h, with
     a two-hour gap (the board was silent) and a mains cut in the evening."""
     start = now - timedelta(hours=24)
+    power, network, heartbeat, display = [], [], [], []
     for step in range(96):
         at = start + timedelta(minutes=15 * step)
         if 40 <= step < 48:
@@ -69,32 +70,37 @@ def record_day(conn: Conn, now: datetime, board_id: str = DAY_BOARD) -> None:
         on_battery = 70 <= step < 76
         battery = 100.0 - (step - 69) * 9 if on_battery else 100.0
         envelope = _envelope(board_id, seq, at)
-        conn.execute(
+        power.append((*envelope, not on_battery, on_battery, battery, 0 if on_battery else 221.5))
+        network.append((*envelope, 80 + 40 * math.sin(step / 6), 2.0 if step % 9 else 12.0))
+        heartbeat.append((*envelope, 900 * seq, 38 + 8 * math.sin(step / 10)))
+        display.append((*envelope, 24 <= step < 88))
+    with conn.cursor() as cur:
+        cur.executemany(
             "INSERT INTO telemetry_power (device_id, boot, seq, measured_at, sent_at,"
             " received_at, replay, source, mains_present, on_battery, low_battery,"
             " battery_percent, runtime_s, input_voltage_v)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, 'ups', %s, %s, false, %s, 3600, %s)",
-            (*envelope, not on_battery, on_battery, battery, 0 if on_battery else 221.5),
+            power,
         )
-        conn.execute(
+        cur.executemany(
             "INSERT INTO telemetry_network (device_id, boot, seq, measured_at, sent_at,"
             " received_at, replay, link_up, rtt_ms, loss_percent, lte_operator,"
             " lte_signal_percent, lte_rsrp_dbm)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, true, %s, %s, 'Viettel', 62, -96)",
-            (*envelope, 80 + 40 * math.sin(step / 6), 2.0 if step % 9 else 12.0),
+            network,
         )
-        conn.execute(
+        cur.executemany(
             "INSERT INTO telemetry_heartbeat (device_id, boot, seq, measured_at, sent_at,"
             " received_at, replay, uptime_s, agent_version, cpu_percent, memory_percent,"
             " disk_percent, temperature_c, spool_pending, spool_dropped)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '1.0.0', 12, 41, 33, %s, 0, 0)",
-            (*envelope, 900 * seq, 38 + 8 * math.sin(step / 10)),
+            heartbeat,
         )
-        conn.execute(
+        cur.executemany(
             "INSERT INTO telemetry_display (device_id, boot, seq, measured_at, sent_at,"
             " received_at, replay, screen_on, player_running, content_kind)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, true, 'propaganda')",
-            (*envelope, 24 <= step < 88),
+            display,
         )
     latest = {
         "power": {

@@ -195,3 +195,25 @@ def test_live_fragments_follow_the_database(new_browser: NewBrowser, db_conn: An
     assert f'id="incident-{incident}"' in board
     overview = operator.get("/live/overview").text
     assert "board_offline" in overview
+
+
+def test_a_technician_comments_on_an_incident(new_browser: NewBrowser, db_conn: Any) -> None:
+    incident = open_test_incident(db_conn, BOARD)
+    technician = new_browser("technician")
+    page = technician.get(f"/boards/{BOARD}").text
+    assert f'action="/incidents/{incident}/comment"' in page
+    answer = technician.post(
+        f"/incidents/{incident}/comment",
+        data={
+            "csrf_token": csrf_of(page),
+            "text": "Mất điện lưới cả xã",
+            "next": f"/boards/{BOARD}",
+        },
+    )
+    assert answer.status_code == 303
+    note = db_conn.execute(
+        "SELECT actor, note FROM incident_events WHERE incident_id = %s AND kind = 'comment'",
+        (incident,),
+    ).fetchone()
+    assert note == ("ky.thuat", "Mất điện lưới cả xã")
+    assert audit_actions(db_conn)[-1] == ("ky.thuat", "incident.comment")
