@@ -16,6 +16,8 @@ from typing import Protocol
 MAP_WIDTH = 640
 MAP_HEIGHT = 420
 MAP_MARGIN = 36
+#: Above this many sites only the ones with problems carry a name on the map.
+MAP_LABELS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,7 @@ class Marker:
     r: float
     boards: int
     open_incidents: int
+    labelled: bool = True
 
     @property
     def anchor(self) -> str:
@@ -129,6 +132,7 @@ def site_map(sites: Sequence[MapSite]) -> SiteMap:
                 r=round(6 + 2 * math.sqrt(max(s.boards, 1)), 1),
                 boards=s.boards,
                 open_incidents=s.open_incidents,
+                labelled=len(placed) <= MAP_LABELS or s.health != "online",
             )
         )
     grid = []

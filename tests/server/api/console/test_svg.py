@@ -108,3 +108,10 @@ def test_the_strip_covers_the_whole_day() -> None:
     assert [b.state for b in bands] == ["unknown", "online", "lost"]
     assert abs(sum(b.width for b in bands) - 600) < 1
     assert state_strip([], since=START, until=until, current="online", width=600)[0].width == 600
+
+
+def test_a_crowded_map_names_only_the_sites_with_problems() -> None:
+    sites = [Site(i, f"site {i}", 22 + i / 100, 103 + i / 100) for i in range(60)]
+    sites[7] = Site(7, "dark", 22.07, 103.07, "offline")
+    drawn = site_map(sites)
+    assert [m.name for m in drawn.markers if m.labelled] == ["dark"]
