@@ -55,6 +55,7 @@ class GridLine:
     degrees: str
     lx: float
     ly: float
+    anchor: str = "start"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,20 @@ def site_map(sites: Sequence[MapSite]) -> SiteMap:
     lon = math.ceil(west / step) * step
     while lon <= east:
         x, _ = project(south, lon)
-        grid.append(GridLine(x, 0, x, MAP_HEIGHT, "lon", f"{lon:.2f}", x + 3, MAP_HEIGHT - 4))
+        edge = x > MAP_WIDTH - 60  # near the right edge the label goes left of its line
+        grid.append(
+            GridLine(
+                x,
+                0,
+                x,
+                MAP_HEIGHT,
+                "lon",
+                f"{lon:.2f}",
+                x - 3 if edge else x + 3,
+                MAP_HEIGHT - 4,
+                "end" if edge else "start",
+            )
+        )
         lon += step
     return SiteMap(MAP_WIDTH, MAP_HEIGHT, markers, grid, len(sites) - len(placed))
 
