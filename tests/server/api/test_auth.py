@@ -154,3 +154,15 @@ def test_validation_errors_are_problems(client: TestClient) -> None:
     body = response.json()
     assert body["status"] == 422
     assert "password" in body["detail"]
+
+
+def test_openapi_browser_is_served_without_a_cdn(client: TestClient) -> None:
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in page.text
+    script = client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert len(script.content) > 100_000
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/boards" in schema["paths"]
