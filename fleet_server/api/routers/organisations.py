@@ -83,6 +83,7 @@ class SiteHealth(BaseModel):
     id: int
     code: str
     name: str
+    name_en: str | None
     kind: str
     district: str | None
     latitude: float | None
@@ -178,8 +179,8 @@ def site_health(conn: Conn, user: Principal, *, site_id: int | None = None) -> l
                 WHERE i.state <> 'resolved' AND {incident_scope}
                 GROUP BY i.site_id
             )
-            SELECT s.id, s.code, s.name, s.kind, s.district, s.latitude, s.longitude,
-                   s.organisation_id,
+            SELECT s.id, s.code, s.name, s.name_en, s.kind, s.district, s.latitude,
+                   s.longitude, s.organisation_id,
                    coalesce(bs.boards, 0) AS boards, coalesce(bs.online, 0) AS online,
                    coalesce(bs.offline, 0) AS offline, coalesce(bs.lost, 0) AS lost,
                    coalesce(bs.stale, 0) AS stale, coalesce(bs.unknown, 0) AS unknown,
