@@ -85,7 +85,8 @@ class BoardPatch(BaseModel):
 
 _BOARD_SELECT = """
     SELECT b.id, b.name, b.site_id, s.code AS site_code, s.name AS site_name,
-           s.name_en AS site_name_en, s.organisation_id, o.code AS organisation_code, b.model, b.serial, b.installed_on,
+           s.name_en AS site_name_en, s.organisation_id, o.code AS organisation_code,
+           b.model, b.serial, b.installed_on,
            b.enabled, coalesce(st.state, 'unknown') AS state, st.reason AS state_reason,
            st.since AS state_since, st.last_seen_at, b.heartbeat_interval_s,
            (SELECT count(*) FROM incidents i
