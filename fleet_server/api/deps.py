@@ -63,7 +63,9 @@ def connection(ctx: Ctx) -> Iterator[Conn]:
             ) from None
 
 
-Db = Annotated[Conn, Depends(connection)]
+#: Committed before the response is sent (scope "function"): a client that gets
+#: a 2xx and asks again at once sees its change.
+Db = Annotated[Conn, Depends(connection, scope="function")]
 
 
 def now(ctx: Ctx) -> datetime:
