@@ -1,5 +1,6 @@
-"""The incident queue (``/incidents``) and the operator's forms on it:
-acknowledge, resolve (a note is required), comment."""
+"""The incident queue (``/incidents``), one incident with its timeline
+(``/incidents/{id}``), and the forms on them: acknowledge, resolve (a note is
+required), comment."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fleet_server.api.console.web import (
     Viewer,
     form_for,
     may_see_incidents,
+    page_for,
     redirect,
     render,
     safe_next,
@@ -23,15 +25,18 @@ from fleet_server.api.routers.incidents import (
     IncidentOut,
     acknowledge_incident,
     comment_incident,
+    get_incident,
     list_incidents,
     resolve_incident,
 )
+from fleet_server.api.routers.tickets import tickets_of_incident
 from fleet_server.api.scope import Principal
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 IncidentId = Annotated[int, Path(ge=1, le=2**62)]
+Reader = Annotated[Principal, Depends(page_for("incident.read"))]
 Writer = Annotated[Principal, Depends(form_for("incident.write"))]
 Commenter = Annotated[Principal, Depends(form_for("incident.comment"))]
 STATES = ("active", "open", "acknowledged", "resolved", "all")
@@ -108,6 +113,23 @@ def incidents_page(
             "live_query": request.url.query,
         },
     )
+
+
+def incident_context(conn: Conn, user: Principal, incident_id: int) -> dict[str, Any]:
+    """One incident and its timeline (404 outside the caller's scope; the
+    Border Guard sees camera incidents only)."""
+    return {"incident": get_incident(conn, user, incident_id)}
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(
+    request: Request, conn: Db, now: Now, user: Reader, incident_id: IncidentId
+) -> Response:
+    context = incident_context(conn, user, incident_id)
+    context["tickets"] = (
+        tickets_of_incident(conn, user, incident_id, now=now) if user.can("ticket.read") else []
+    )
+    return render(request, "incident.html", user, context)
 
 
 def _back(next_url: str, incident_id: int) -> Response:

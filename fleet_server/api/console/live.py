@@ -20,8 +20,10 @@ from fleet_server.api.console.cameras import cameras_context
 from fleet_server.api.console.incidents import (
     ClassQuery,
     Desk,
+    IncidentId,
     SeverityQuery,
     StateQuery,
+    incident_context,
     queue,
 )
 from fleet_server.api.console.overview import overview_context
@@ -33,6 +35,7 @@ router = APIRouter(prefix="/live", include_in_schema=False)
 
 BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
 CameraReader = Annotated[Principal, Depends(page_for("camera.read"))]
+IncidentReader = Annotated[Principal, Depends(page_for("incident.read"))]
 
 
 @router.get("/overview")
@@ -69,6 +72,19 @@ def incidents_fragment(
         conn, user, state=state, severity=severity, incident_class=incident_class, offset=offset
     )
     return fragment(request, "_incidents_live.html", user, {"page": page}, page_path="/incidents")
+
+
+@router.get("/incidents/{incident_id}")
+def incident_fragment(
+    request: Request, conn: Db, user: IncidentReader, incident_id: IncidentId
+) -> HTMLResponse:
+    return fragment(
+        request,
+        "_incident_live.html",
+        user,
+        incident_context(conn, user, incident_id),
+        page_path=f"/incidents/{incident_id}",
+    )
 
 
 @router.get("/cameras")

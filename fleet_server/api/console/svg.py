@@ -31,6 +31,8 @@ class Marker:
     boards: int
     open_incidents: int
     labelled: bool = True
+    #: The English name, if the site has one (the template picks by language).
+    name_en: str | None = None
 
     @property
     def anchor(self) -> str:
@@ -74,6 +76,8 @@ class MapSite(Protocol):
     def id(self) -> int: ...
     @property
     def name(self) -> str: ...
+    @property
+    def name_en(self) -> str | None: ...
     @property
     def latitude(self) -> float | None: ...
     @property
@@ -127,6 +131,7 @@ def site_map(sites: Sequence[MapSite]) -> SiteMap:
             Marker(
                 site_id=s.id,
                 name=s.name,
+                name_en=s.name_en,
                 health=s.health,
                 x=x,
                 y=y,

@@ -15,10 +15,13 @@ from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.api.pagination import ListParams, Page
 from fleet_server.api.problems import Problem
 from fleet_server.api.routers.tickets import (
+    Assignee,
     CostIn,
+    TicketDetail,
     TicketOut,
     add_ticket_cost,
     assign_ticket,
+    assignable_users,
     comment_ticket,
     get_ticket,
     list_tickets,
@@ -107,8 +110,25 @@ def ticket_page(
         "ticket": ticket,
         "moves": sorted(TRANSITIONS.get(str(ticket.state), frozenset()), key=_state_order),
         "cost_categories": COST_CATEGORIES,
+        "assignee_groups": assignee_groups(conn, user, ticket, now),
     }
     return render(request, "ticket.html", user, context)
+
+
+#: How the assign form groups the people it offers, in this order.
+ASSIGNEE_GROUPS = ("team", "site", "organisation")
+
+
+def assignee_groups(
+    conn: Conn, user: Principal, ticket: TicketDetail, now: datetime
+) -> list[tuple[str, list[Assignee]]]:
+    """The assign form's choices, grouped (the ticket's team first). Empty
+    when the form offers no choice: a technician can only take the ticket."""
+    if not user.can("ticket.work") or user.role == "technician" or ticket.state == "closed":
+        return []
+    offered = assignable_users(conn, user, ticket.id, now=now)
+    groups = [(reason, [a for a in offered if a.reason == reason]) for reason in ASSIGNEE_GROUPS]
+    return [(reason, people) for reason, people in groups if people]
 
 
 def _state_order(state: str) -> int:

@@ -203,6 +203,11 @@ def _values(
         key = f"{prefix}.{value}"
         return t(key) if i18n.known(key) else str(value)
 
+    def local_name(name: str | None, name_en: str | None = None) -> str:
+        """A place's name in the reader's language: the English one when
+        reading English and there is one, else the Vietnamese."""
+        return (name_en if language == "en" and name_en else name) or ""
+
     def page_url(offset: int) -> str:
         params = {**query, "offset": str(offset)}
         return page_path + "?" + urlencode(params)
@@ -210,6 +215,7 @@ def _values(
     return {
         "t": t,
         "label": label,
+        "local_name": local_name,
         "lang": language,
         "other_lang": "en" if language == "vi" else "vi",
         "user": user,

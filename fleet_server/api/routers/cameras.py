@@ -35,6 +35,7 @@ class CameraOut(BaseModel):
     board_state: str
     site_id: int
     site_name: str
+    site_name_en: str | None
     site_kind: str
     #: ok / failing / unknown (no fresh report)
     health: str
@@ -50,7 +51,8 @@ class CameraOut(BaseModel):
 _SELECT = """
     SELECT c.board_id, c.camera_id, c.name, b.name AS board_name,
            coalesce(st.state, 'unknown') AS board_state, b.site_id, s.name AS site_name,
-           s.kind AS site_kind, cam->>'status' AS status, (cam->>'reachable')::boolean AS reachable,
+           s.name_en AS site_name_en, s.kind AS site_kind, cam->>'status' AS status,
+           (cam->>'reachable')::boolean AS reachable,
            (cam->>'rtsp_answered')::boolean AS rtsp_answered,
            (cam->>'latency_ms')::float8 AS latency_ms, cam->>'error' AS error,
            CASE WHEN cam IS NOT NULL THEN bl.measured_at END AS measured_at,

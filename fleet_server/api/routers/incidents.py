@@ -38,6 +38,7 @@ class IncidentOut(BaseModel):
     board_name: str | None
     site_id: int | None
     site_name: str | None
+    site_name_en: str | None
     organisation_id: int | None
     parent_id: int | None
     title: str
@@ -78,7 +79,8 @@ class CommentBody(BaseModel):
 
 _SELECT = """
     SELECT i.id, i.rule, i.class AS incident_class, i.severity, i.state, i.board_id,
-           b.name AS board_name, i.site_id, s.name AS site_name, i.organisation_id,
+           b.name AS board_name, i.site_id, s.name AS site_name, s.name_en AS site_name_en,
+           i.organisation_id,
            i.parent_id, i.title, i.details, i.flapping, i.opened_at, i.acknowledged_at,
            i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution_note, i.reopen_count,
            CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from psycopg.rows import dict_row
@@ -55,6 +55,7 @@ class TicketOut(BaseModel):
     site_id: int
     site_code: str
     site_name: str
+    site_name_en: str | None
     board_id: str | None
     kind: Kind
     priority: Priority
@@ -118,6 +119,22 @@ class TicketDetail(TicketOut):
     incidents: list[LinkedIncident]
 
 
+class Assignee(BaseModel):
+    """An account the ticket may be given to."""
+
+    username: str
+    full_name: str
+    role: str
+    team: str | None
+    #: Why they are offered: ``team`` (a technician of the ticket's team),
+    #: ``site`` (a technician whose scope includes the site), ``organisation``
+    #: (an operator of the site's organisation, or given the site), ``self``
+    #: (a technician asking: they may only take it themselves).
+    reason: Literal["team", "site", "organisation", "self"]
+    #: Unfinished tickets assigned to them now (how busy they are).
+    open_tickets: int
+
+
 class CostPage(Page[CostOut]):
     """One page of a ticket's costs, with the totals of all of them."""
 
@@ -168,7 +185,8 @@ class CostIn(BaseModel):
 # -- data functions (the console calls these too) ---------------------------------------
 
 _SELECT = """
-    SELECT t.id, t.site_id, s.code AS site_code, s.name AS site_name, t.board_id, t.kind,
+    SELECT t.id, t.site_id, s.code AS site_code, s.name AS site_name,
+           s.name_en AS site_name_en, t.board_id, t.kind,
            t.priority::ticket_priority_order AS priority,
            t.state::ticket_state_order AS state,
            t.title, t.assignee, t.team, t.due_at,
@@ -318,6 +336,92 @@ def get_ticket(conn: Conn, user: Principal, ticket_id: int, *, now: datetime) ->
         cost_total_vnd=sum(totals.values()),
         incidents=[LinkedIncident.model_validate(i) for i in incidents],
     )
+
+
+def tickets_of_incident(
+    conn: Conn, user: Principal, incident_id: int, *, now: datetime
+) -> list[TicketOut]:
+    """The tickets the caller sees that were opened for an incident, newest first."""
+    _need(user, "ticket.read")
+    clause, params = user.ticket_clause("t")
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"{_SELECT} WHERE t.id IN (SELECT ticket_id FROM ticket_incidents"
+            f" WHERE incident_id = %s) AND {clause} ORDER BY t.created_at DESC, t.id DESC LIMIT 50",
+            [now, incident_id, *params],
+        ).fetchall()
+    return [TicketOut.model_validate(r) for r in rows]
+
+
+#: Who may be offered a ticket, besides the rule that the role may work
+#: tickets at all (``ticket.work``): technicians of the ticket's team or whose
+#: scope includes the site (their organisation's sites, sites given to them,
+#: their team's sites, the whole province for the provincial department), and
+#: operators of the site's organisation or given the site. Administrators may
+#: be assigned through the API but are not offered.
+_ASSIGNEES = """
+    WITH tk AS (
+        SELECT t.team, t.site_id, s.organisation_id
+        FROM tickets t JOIN sites s ON s.id = t.site_id WHERE t.id = %(ticket)s
+    ), offered AS (
+        SELECT u.username, u.full_name, u.role, u.team,
+               CASE WHEN u.role = 'operator' THEN 'organisation'
+                    WHEN u.team IS NOT NULL AND u.team = tk.team THEN 'team'
+                    ELSE 'site' END AS reason
+        FROM users u CROSS JOIN tk
+        LEFT JOIN organisations o ON o.id = u.organisation_id
+        WHERE u.active AND u.role = ANY(%(roles)s) AND (
+            u.organisation_id = tk.organisation_id
+            OR EXISTS (SELECT 1 FROM user_sites us
+                       WHERE us.user_id = u.id AND us.site_id = tk.site_id)
+            OR (u.role = 'technician' AND (
+                (u.team IS NOT NULL AND u.team = tk.team)
+                OR EXISTS (SELECT 1 FROM site_teams st
+                           WHERE st.site_id = tk.site_id AND st.team = u.team)
+                OR coalesce(o.kind = 'provincial_department', false)))
+        )
+    )
+    SELECT f.*, (SELECT count(*) FROM tickets x WHERE x.assignee = f.username
+                   AND x.state NOT IN ('resolved', 'closed')) AS open_tickets
+    FROM offered f
+    ORDER BY CASE f.reason WHEN 'team' THEN 0 WHEN 'site' THEN 1 ELSE 2 END,
+             f.full_name, f.username
+"""
+#: The roles offered (each may work tickets: ``CAPABILITIES``).
+ASSIGNEE_ROLES = ("technician", "operator")
+
+
+def assignable_users(
+    conn: Conn, user: Principal, ticket_id: int, *, now: datetime
+) -> list[Assignee]:
+    """Active accounts the ticket may be given to and that have to do with
+    it, the ticket's team first, then other technicians of the site, then
+    the operators. A technician is offered only themselves. 404 when the
+    caller does not see the ticket."""
+    _need(user, "ticket.work")
+    _load(conn, user, ticket_id, now)
+    if user.role == "technician":
+        row = conn.execute(
+            "SELECT full_name, team, (SELECT count(*) FROM tickets x WHERE x.assignee = %s"
+            " AND x.state NOT IN ('resolved', 'closed')) FROM users WHERE id = %s AND active",
+            (user.username, user.user_id),
+        ).fetchone()
+        if row is None:
+            return []
+        return [
+            Assignee(
+                username=user.username,
+                full_name=str(row[0]),
+                role=user.role,
+                team=row[1],
+                reason="self",
+                open_tickets=int(row[2]),
+            )
+        ]
+    roles = [r for r in ASSIGNEE_ROLES if "ticket.work" in CAPABILITIES.get(r, frozenset())]
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_ASSIGNEES, {"ticket": ticket_id, "roles": roles}).fetchall()
+    return [Assignee.model_validate(r) for r in rows]
 
 
 def create_ticket(
@@ -639,6 +743,16 @@ def tickets_create(
 @router.get("/tickets/{ticket_id}", summary="a ticket with its timeline, costs and incidents")
 def tickets_get(conn: Db, now: Now, user: Reader, ticket_id: TicketId) -> TicketDetail:
     return get_ticket(conn, user, ticket_id, now=now)
+
+
+@router.get(
+    "/tickets/{ticket_id}/assignees",
+    summary="who the ticket may be given to: the team's and the site's technicians, then operators",
+)
+def tickets_assignees(conn: Db, now: Now, user: Worker, ticket_id: TicketId) -> list[Assignee]:
+    """Active accounts that may work the ticket and have to do with it
+    (technicians: only themselves), with their unfinished tickets."""
+    return assignable_users(conn, user, ticket_id, now=now)
 
 
 @router.post(

@@ -28,6 +28,7 @@ class Site:
     health: str = "online"
     boards: int = 1
     open_incidents: int = 0
+    name_en: str | None = None
 
 
 def test_sites_are_placed_north_up_east_right_inside_the_drawing() -> None:
