@@ -42,6 +42,7 @@ def test_no_external_urls_in_pages(new_browser: NewBrowser, db_conn: Any, clock:
         f"/sites/{site}",
         f"/boards/{DAY_BOARD}",
         "/incidents",
+        f"/incidents/{incident}",
         "/tickets",
         f"/tickets/{ticket}",
         "/cameras",

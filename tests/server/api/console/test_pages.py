@@ -32,6 +32,7 @@ PAGES = {
     "/sites/{site}": {"admin", "operator", "technician", "viewer", "province"},
     "/boards/{board}": {"admin", "operator", "technician", "viewer", "province"},
     "/incidents": {"admin", "operator", "technician", "viewer", "district", "province"},
+    "/incidents/{incident}": {"admin", "operator", "technician", "viewer", "province"},
     "/tickets": {"admin", "operator", "technician", "viewer", "district", "province"},
     "/tickets/{ticket}": {"admin", "operator", "technician", "viewer", "province"},
     "/cameras": {"admin", "operator", "technician", "viewer", "district", "province", "guard"},
@@ -39,9 +40,19 @@ PAGES = {
     "/live/overview": {"admin", "operator", "technician", "viewer", "district", "province"},
     "/live/boards/{board}": {"admin", "operator", "technician", "viewer", "province"},
     "/live/incidents": {"admin", "operator", "technician", "viewer", "district", "province"},
+    "/live/incidents/{incident}": {"admin", "operator", "technician", "viewer", "province"},
     "/live/cameras": {"admin", "operator", "technician", "viewer", "district", "province", "guard"},
 }
-OUT_OF_SCOPE = {"/sites/{site}", "/boards/{board}", "/tickets/{ticket}", "/live/boards/{board}"}
+OUT_OF_SCOPE = {
+    "/sites/{site}",
+    "/boards/{board}",
+    "/tickets/{ticket}",
+    "/live/boards/{board}",
+    "/incidents/{incident}",
+    "/live/incidents/{incident}",
+}
+#: The Border Guard reads incidents, but only camera ones: another is a 404.
+INCIDENT_PAGES = {"/incidents/{incident}", "/live/incidents/{incident}"}
 MENUS = {
     "admin": ["/", "/incidents", "/tickets", "/cameras", "/audit"],
     "operator": ["/", "/incidents", "/tickets", "/cameras"],
@@ -56,10 +67,11 @@ def fleet(db_conn: Any, clock: Clock) -> dict[str, Any]:
     set_states(db_conn, clock.now)
     record_day(db_conn, clock.now)
     report_cameras(db_conn, clock.now)
-    open_test_incident(db_conn, DAY_BOARD, "display_dark", now=clock.now)
+    incident = open_test_incident(db_conn, DAY_BOARD, "display_dark", now=clock.now)
     open_test_incident(db_conn, DAY_BOARD, "camera_unreachable", severity="minor", now=clock.now)
     site = db_conn.execute("SELECT site_id FROM boards WHERE id = %s", (DAY_BOARD,)).fetchone()
     return {
+        "incident": incident,
         "site": site[0],
         "board": DAY_BOARD,
         "ticket": open_ticket(db_conn, DAY_BOARD, clock.now),
@@ -72,6 +84,8 @@ def expected_status(page: str, role: str) -> int:
     if role == "guard" and page == "/":
         return 303
     if role == "district" and page in OUT_OF_SCOPE:
+        return 404
+    if role == "guard" and page in INCIDENT_PAGES:
         return 404
     return 403
 
