@@ -1,5 +1,6 @@
 """The console in a real browser (headless Chromium): an operator watches the
-fleet, opens a board and acknowledges an incident; a ticket is assigned,
+fleet, opens a board and acknowledges an incident, then resolves it on the
+incident's own page on a phone-sized screen; a ticket is assigned,
 worked on a phone by the technician and closed; the Border Guard sees only
 cameras. Screenshots go to build/test-artifacts/screenshots/."""
 
@@ -83,6 +84,22 @@ def test_operator_sees_fleet_opens_board_and_acknowledges(
     assert state == ("acknowledged",)
     page.screenshot(path=screenshots / "03-acknowledged.png", full_page=True)
 
+    # From the incident list to the incident's own page, resolved there (on a phone).
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_url}/incidents")
+    page.click(f"#incident-{incident} .incident-title a")
+    page.wait_for_url(f"**/incidents/{incident}")
+    assert page.locator(".timeline li").count() == 2  # opened, acknowledged
+    page.click(f"#incident-{incident} details.resolve summary")
+    page.fill(f"#incident-{incident} textarea[name=note]", "Khởi động lại trình phát")
+    page.click(f"#incident-{incident} button[data-action=resolve]")
+    page.locator("[data-incident-state=resolved]").wait_for()
+    assert page.locator(".timeline li[data-event=resolved]", has_text="van.hanh").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=screenshots / "03b-incident-resolved-phone.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+    page.goto(f"{live_url}/boards/{DAY_BOARD}")
     page.click("a[hreflang=en]")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_text("Latest readings").count() == 1
@@ -103,7 +120,8 @@ def test_ticket_assigned_worked_on_a_phone_and_closed(
     sign_in(operator, live_url, "operator")
     operator.goto(f"{live_url}/tickets")
     operator.click(f"a[href='/tickets/{ticket}'] >> nth=0")
-    operator.fill("#assign-form input[name=assignee]", ACCOUNTS["technician"].username)
+    operator.select_option("#assign-form select[name=assignee]", ACCOUNTS["technician"].username)
+    operator.locator("#assign-form").screenshot(path=screenshots / "04a-assign-form.png")
     operator.click("#assign-form button[type=submit]")
     operator.locator("[data-ticket-state=assigned]").wait_for()
 
