@@ -3,9 +3,11 @@ per request), the clock, and the authenticated principal."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -32,6 +34,11 @@ class ApiContext:
     policy: LoginPolicy
     #: Returns None when the broker is reachable, else the reason.
     broker_check: Callable[[], str | None]
+    #: Per event loop: requests allowed to wait for or hold a pooled
+    #: connection at once (see ``database_slot``).
+    slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
 
 def context(request: Request) -> ApiContext:
@@ -42,7 +49,25 @@ def context(request: Request) -> ApiContext:
 Ctx = Annotated[ApiContext, Depends(context)]
 
 
-def connection(ctx: Ctx) -> Iterator[Conn]:
+async def database_slot(ctx: Ctx) -> AsyncIterator[None]:
+    """Queue requests for the pool on the event loop, not in worker threads.
+
+    Sync dependencies and handlers run in AnyIO's thread pool (40 threads).
+    With more concurrent requests than threads, every thread could be
+    blocked in ``pool.getconn()`` while the requests that hold the
+    connections wait for a thread to finish in: nothing moves until the pool
+    times out and every request fails (found by bench/api.py, 50 clients on
+    one worker). At most pool-size requests pass here, so a thread never
+    waits for a connection that cannot come."""
+    loop = asyncio.get_running_loop()
+    slots = ctx.slots.get(loop)
+    if slots is None:
+        slots = ctx.slots[loop] = asyncio.Semaphore(ctx.pool.max_size)
+    async with slots:
+        yield
+
+
+def connection(ctx: Ctx, _slot: Annotated[None, Depends(database_slot)]) -> Iterator[Conn]:
     """One transaction per request: committed when the handler returns,
     rolled back when it raises.
 
