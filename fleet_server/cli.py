@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", action="store_true", help="also write the boards into FLEET_DATABASE_URL"
     )
     sim.set_defaults(func=cmd_simulate)
+    from fleet_server.broker.cli import add_parser as add_broker_parser  # noqa: PLC0415
+
+    add_broker_parser(sub)
     return parser
 
 
