@@ -204,6 +204,7 @@ class DynsecClient:
         self._waiting: set[str] = set()
         self._seq = itertools.count(1)
         self._connected = threading.Event()
+        self._answered = threading.Event()  # CONNACK of any kind, or the socket closed
         self._subscribed = threading.Event()
         self._connect_reason: ReasonCode | None = None
         self._sub_error: str | None = None
@@ -270,7 +271,7 @@ class DynsecClient:
         except (OSError, ssl.SSLError) as exc:
             raise BrokerUnavailable(f"cannot reach the broker at {where}: {exc}") from exc
         self.client.loop_start()
-        if not self._connected.wait(self.timeout):
+        if not self._answered.wait(self.timeout) or not self._connected.is_set():
             self.close()
             reason = self._connect_reason
             if reason is not None and reason.is_failure:
@@ -312,16 +313,19 @@ class DynsecClient:
         self._connect_reason = reason
         if reason.is_failure:
             log.warning("dynamic-security admin login refused: %s", reason)
+            self._answered.set()
             client.disconnect()
             return
         with self._lock:
             self._lost = False
         client.subscribe(RESPONSE_TOPIC, qos=1)
         self._connected.set()
+        self._answered.set()
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
+        self._answered.set()
         with self._lock:
             self._lost = True
             self._lock.notify_all()

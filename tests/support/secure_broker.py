@@ -380,7 +380,8 @@ class MqttProbe:
 
     def subscribe(self, topic: str, qos: int = 1, timeout: float = 10.0) -> list[ReasonCode]:
         rc, mid = self.client.subscribe(topic, qos=qos)
-        assert rc == mqtt.MQTT_ERR_SUCCESS and mid is not None, mqtt.error_string(rc)
+        assert rc == mqtt.MQTT_ERR_SUCCESS, mqtt.error_string(rc)
+        assert mid is not None
         codes = wait_for(lambda: self._take(self._suback, mid), timeout=timeout, what="SUBACK")
         assert codes is not None
         return codes
