@@ -3,6 +3,7 @@ rotation, removal, and certificate boards with revocation."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from fleet_server.broker import pki
@@ -199,3 +200,83 @@ def test_revoked_certificate_is_refused_after_the_crl_reload(
     secure_broker.restart()
     assert not attempt()
     assert attempt(keep_cert, keep_key)
+
+
+def test_kick_on_disable_sends_no_last_will(
+    secure_broker: SecureBroker, dynsec: DynsecClient, server: MqttProbe
+) -> None:
+    """The plugin disconnects without the will: the server must record the
+    state change of a board it disables itself."""
+    dynsec.ensure_board("lc-will-01", OLD)
+    dynsec.ensure_board("lc-will-02", OLD)
+    board = secure_broker.probe("lc-will-01", "lc-will-01", OLD)
+    board.client.will_set("fleet/v1/lc-will-01/state", b"lost", qos=1, retain=True)
+    _connect(board)
+    dynsec.disable_client("lc-will-01")
+    board.wait_disconnected()
+    # Positive control: a board that dies without DISCONNECT does send its will.
+    other = secure_broker.probe("lc-will-02", "lc-will-02", OLD)
+    other.client.will_set("fleet/v1/lc-will-02/state", b"lost", qos=1, retain=True)
+    _connect(other)
+    sock = other.client.socket()
+    assert sock is not None
+    other.client.loop_stop()
+    sock.close()  # the link dies
+    server.wait_message("fleet/v1/lc-will-02/state", payload=b"lost")
+    assert server.received("fleet/v1/lc-will-01/state") == []
+
+
+def test_retained_messages_follow_the_publishers_rights(
+    secure_broker: SecureBroker, dynsec: DynsecClient
+) -> None:
+    """A board gets its own retained desired config; a removed board's
+    retained state is no longer served (check_retain_source)."""
+    dynsec.ensure_board("lc-ret-01", OLD)
+    dynsec.ensure_board("lc-ret-02", OLD)
+    ops = secure_broker.server_probe("fleet-api-ret")
+    _connect(ops)
+    ops.publish("fleet/v1/lc-ret-01/config/desired", b"v7", retain=True)
+    for board_id in ("lc-ret-01", "lc-ret-02"):
+        board = _connect(secure_broker.probe(board_id, board_id, OLD))
+        board.publish(f"fleet/v1/{board_id}/state", b"online", retain=True)
+        board.close()
+    board = _connect(secure_broker.probe("lc-ret-01", "lc-ret-01", OLD))
+    assert all(not c.is_failure for c in board.subscribe("fleet/v1/lc-ret-01/config/desired"))
+    board.wait_message("fleet/v1/lc-ret-01/config/desired", payload=b"v7")
+    dynsec.delete_board("lc-ret-01")
+    reader = _connect(secure_broker.server_probe("fleet-ingest-ret"))
+    reader.subscribe("fleet/v1/+/state")
+    reader.wait_message("fleet/v1/lc-ret-02/state", payload=b"online")  # control
+    assert reader.received("fleet/v1/lc-ret-01/state") == []
+
+
+def test_an_expired_crl_locks_out_every_certificate_board(
+    secure_broker: SecureBroker, dynsec: DynsecClient, tmp_path: Path
+) -> None:
+    """Why `fleet-server broker crl` must run before nextUpdate."""
+    board_id = "lc-exp-01"
+    cert, key = _write_bundle(tmp_path / "b", secure_broker.ca.issue_board_certificate(board_id))
+    dynsec.ensure_board(board_id, None)
+
+    def attempt() -> bool:
+        probe = secure_broker.probe(board_id, mtls=True, cert_file=cert, key_file=key)
+        ok = probe.connect().ok
+        probe.close()
+        return ok
+
+    assert attempt()
+    ca_key = pki.load_private_key((secure_broker.files.ca_dir / "ca.key").read_bytes())
+    stale = pki.build_crl(
+        ca_key,
+        secure_broker.ca.certificate,
+        [],
+        crl_number=99,
+        next_update_days=1,
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=2),
+    )
+    pki.write_file(secure_broker.files.crl, pki.crl_pem(stale))
+    secure_broker.reload()
+    assert not attempt(), "a certificate was accepted with an expired CRL"
+    secure_broker.ca.write_crl()
+    secure_broker.reload()
+    assert attempt()
