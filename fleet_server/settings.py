@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -57,6 +57,10 @@ class MqttEndpoint:
 
 def _default_client_id() -> str:
     return f"fleet-ingest-{socket.gethostname()}"[:64]
+
+
+def _default_command_client_id() -> str:
+    return f"fleet-api-{socket.gethostname()}"[:50]
 
 
 class Settings(BaseSettings):
@@ -115,6 +119,18 @@ class Settings(BaseSettings):
     )
     api_pool_size: int = Field(default=8, ge=1, le=100)
 
+    # remote commands (published by the API process; docs/commands.md)
+    command_client_id: str = Field(
+        default_factory=_default_command_client_id,
+        max_length=50,
+        description="MQTT client id prefix of the API's command publisher (the pid is added).",
+    )
+    command_expires_s: int = Field(default=300, ge=1, le=7 * 86_400)
+    command_expires_min_s: int = Field(default=5, ge=1, le=3600)
+    command_expires_max_s: int = Field(default=86_400, ge=1, le=7 * 86_400)
+    command_publish_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    command_retry_interval_s: float = Field(default=5.0, gt=0, le=3600)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -130,6 +146,17 @@ class Settings(BaseSettings):
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _check_command_expiry(self) -> Settings:
+        if not (
+            self.command_expires_min_s <= self.command_expires_s <= self.command_expires_max_s
+        ):
+            raise ValueError(
+                "FLEET_COMMAND_EXPIRES_S must lie between FLEET_COMMAND_EXPIRES_MIN_S"
+                " and FLEET_COMMAND_EXPIRES_MAX_S"
+            )
+        return self
 
     @property
     def mqtt(self) -> MqttEndpoint:

@@ -19,6 +19,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from fleet_server.api import problems
 from fleet_server.api.deps import ApiContext, Ctx
 from fleet_server.api.security import LoginPolicy
+from fleet_server.commands import CommandPublisher, CommandService
 from fleet_server.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -78,8 +79,11 @@ def create_app(
     pool: ConnectionPool[Any] | None = None,
     broker_check: Callable[[], str | None] | None = None,
     console: bool = True,
+    publisher: CommandPublisher | None = None,
 ) -> FastAPI:
-    """Build the application. Tests pass a clock and, if they like, a pool."""
+    """Build the application. Tests pass a clock and, if they like, a pool
+    and a command publisher (default: one from ``settings``, connected at the
+    first command; the application closes it when it stops)."""
     own_pool = pool is None
     the_pool: ConnectionPool[Any] = pool or ConnectionPool(
         settings.database_url,
@@ -90,13 +94,23 @@ def create_app(
         timeout=10,
     )
 
+    commands = CommandService(
+        the_pool,
+        publisher or CommandPublisher(settings),
+        clock=clock,
+        publish_timeout_s=settings.command_publish_timeout_s,
+        retry_interval_s=settings.command_retry_interval_s,
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if own_pool:
             the_pool.open(wait=False)
+        commands.resume()
         try:
             yield
         finally:
+            commands.close()
             if own_pool:
                 the_pool.close()
 
@@ -120,6 +134,7 @@ def create_app(
         clock=clock,
         policy=policy_from(settings),
         broker_check=broker_check or tcp_broker_check(settings),
+        commands=commands,
     )
     problems.install(app)
     _swagger_ui(app)

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import psycopg
 from fastapi import Depends, Request
@@ -19,6 +19,9 @@ from fleet_server.api.problems import Problem
 from fleet_server.api.scope import Principal
 from fleet_server.api.security import LoginPolicy, resolve_token
 from fleet_server.settings import Settings
+
+if TYPE_CHECKING:
+    from fleet_server.commands import CommandService
 
 Conn = psycopg.Connection[Any]
 SESSION_COOKIE = "fleet_session"
@@ -39,6 +42,8 @@ class ApiContext:
     slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = field(
         default_factory=weakref.WeakKeyDictionary
     )
+    #: Publishes commands and desired configuration (fleet_server.commands).
+    commands: CommandService | None = None
 
 
 def context(request: Request) -> ApiContext:

@@ -1,0 +1,270 @@
+"""Commands and desired configuration in PostgreSQL (migration 0012).
+
+Every read derives the state through ``board_command_state(state,
+expires_at, at)``, so "expired" is decided in one SQL function, at the time
+the caller passes (the API's clock).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel
+
+import fleet_protocol as fp
+
+Conn = psycopg.Connection[Any]
+
+CommandState = Literal["queued", "sent", "delivered", "succeeded", "failed", "rejected", "expired"]
+#: States in which a command still waits for its board.
+WAITING: tuple[CommandState, ...] = ("queued", "sent", "delivered")
+#: Rows the background retry takes per round.
+RETRY_LIMIT = 100
+
+
+class CommandRecord(BaseModel):
+    request_id: str
+    board_id: str
+    command: str
+    args: dict[str, Any]
+    note: str | None
+    state: CommandState
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    finished_at: datetime | None
+    result_status: str | None
+    output: dict[str, Any] | None
+    error: str | None
+
+    def request(self) -> fp.CommandRequest:
+        """The message on ``cmd/<name>``."""
+        return fp.CommandRequest(
+            schema_version=1,
+            device_id=self.board_id,
+            request_id=self.request_id,
+            command=self.command,
+            issued_at=self.created_at,
+            expires_at=self.expires_at,
+            args=self.args,
+        )
+
+
+class DesiredVersion(BaseModel):
+    version: int
+    config: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    published_at: datetime | None
+
+    def message(self, board_id: str) -> fp.ConfigDesired:
+        return fp.ConfigDesired(
+            schema_version=1,
+            device_id=board_id,
+            version=self.version,
+            issued_at=self.created_at,
+            config=self.config,
+        )
+
+
+class ReportedConfig(BaseModel):
+    version: int
+    applied: bool
+    error: str | None
+    config: dict[str, Any]
+    measured_at: datetime
+    received_at: datetime
+
+
+def command_select(alias: str = "c", table: str = "board_commands") -> str:
+    """Columns of a CommandRecord; the first parameter is the time "now"."""
+    return f"""
+        SELECT {alias}.request_id, {alias}.board_id, {alias}.command, {alias}.args,
+               {alias}.note,
+               board_command_state({alias}.state, {alias}.expires_at, %s::timestamptz) AS state,
+               {alias}.created_by, {alias}.created_at, {alias}.expires_at, {alias}.attempts,
+               {alias}.sent_at, {alias}.delivered_at, {alias}.finished_at,
+               {alias}.result_status, {alias}.output, {alias}.error
+          FROM {table} {alias}"""
+
+
+def insert_command(
+    conn: Conn,
+    *,
+    request_id: str,
+    board_id: str,
+    command: str,
+    args: dict[str, Any],
+    note: str | None,
+    created_by: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    """A new command, reserved for the caller's own first publish attempt
+    (``last_attempt_at``) so the background retry leaves it alone meanwhile."""
+    conn.execute(
+        "INSERT INTO board_commands (request_id, board_id, command, args, note, created_by,"
+        " created_at, expires_at, attempts, last_attempt_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, %s)",
+        (request_id, board_id, command, Jsonb(args), note, created_by, now, expires_at, now),
+    )
+
+
+def get_command(conn: Conn, request_id: str, now: datetime) -> CommandRecord | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"{command_select()} WHERE c.request_id = %s", (now, request_id)
+        ).fetchone()
+    return CommandRecord.model_validate(row) if row else None
+
+
+def recent_commands(conn: Conn, board_id: str, now: datetime, limit: int) -> list[CommandRecord]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"{command_select()} WHERE c.board_id = %s ORDER BY c.created_at DESC, c.id DESC"
+            " LIMIT %s",
+            (now, board_id, limit),
+        ).fetchall()
+    return [CommandRecord.model_validate(r) for r in rows]
+
+
+def mark_sent(conn: Conn, request_ids: list[str], now: datetime) -> None:
+    """The broker acknowledged these publishes. A command the board already
+    answered keeps its final state."""
+    if request_ids:
+        conn.execute(
+            "UPDATE board_commands SET sent_at = coalesce(sent_at, %s),"
+            " state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END"
+            " WHERE request_id = ANY(%s)",
+            (now, request_ids),
+        )
+
+
+def release(conn: Conn, request_id: str) -> None:
+    """Nothing went out (no connection): the retry may take it at once."""
+    conn.execute(
+        "UPDATE board_commands SET last_attempt_at = NULL"
+        " WHERE request_id = %s AND state = 'queued'",
+        (request_id,),
+    )
+
+
+def claim_queued(conn: Conn, now: datetime, retry_after: timedelta) -> list[CommandRecord]:
+    """Queued, unexpired commands nobody is publishing right now, marked as
+    attempted by the caller (other API processes skip them)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            """WITH claimed AS (
+                   UPDATE board_commands c
+                      SET attempts = c.attempts + 1, last_attempt_at = %s
+                    WHERE c.id IN (
+                          SELECT id FROM board_commands
+                           WHERE state = 'queued' AND expires_at > %s + interval '1 second'
+                             AND (last_attempt_at IS NULL OR last_attempt_at <= %s)
+                           ORDER BY created_at
+                           LIMIT %s
+                           FOR UPDATE SKIP LOCKED)
+                   RETURNING c.*)
+               """
+            + command_select("claimed", table="claimed"),
+            (now, now, now - retry_after, RETRY_LIMIT, now),
+        ).fetchall()
+    return [CommandRecord.model_validate(r) for r in rows]
+
+
+def has_backlog(conn: Conn, now: datetime) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM board_commands WHERE state = 'queued' AND expires_at > %s)"
+        " OR EXISTS (SELECT 1 FROM board_config_desired WHERE published_at IS NULL)",
+        (now,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+# -- desired configuration -----------------------------------------------------------
+
+
+def add_desired(
+    conn: Conn, board_id: str, config: dict[str, Any], created_by: str, now: datetime
+) -> DesiredVersion:
+    """The next version for ``board_id``: above every version stored or
+    reported by the board (a board that reported version 7 from an earlier
+    server ignores anything not newer). Serialised per board by locking its
+    row."""
+    conn.execute("SELECT 1 FROM boards WHERE id = %s FOR UPDATE", (board_id,))
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            """INSERT INTO board_config_desired (board_id, version, config, created_by, created_at)
+               VALUES (%s, 1 + greatest(
+                   (SELECT coalesce(max(version), 0) FROM board_config_desired WHERE board_id = %s),
+                   (SELECT coalesce(max(version), 0) FROM config_reports WHERE device_id = %s)),
+                   %s, %s, %s)
+               RETURNING version, config, created_by, created_at, published_at""",
+            (board_id, board_id, board_id, Jsonb(config), created_by, now),
+        ).fetchone()
+    assert row is not None
+    return DesiredVersion.model_validate(row)
+
+
+def desired_versions(conn: Conn, board_id: str, limit: int = 20) -> list[DesiredVersion]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT version, config, created_by, created_at, published_at"
+            " FROM board_config_desired WHERE board_id = %s ORDER BY version DESC LIMIT %s",
+            (board_id, limit),
+        ).fetchall()
+    return [DesiredVersion.model_validate(r) for r in rows]
+
+
+def latest_desired(conn: Conn, board_id: str) -> DesiredVersion | None:
+    found = desired_versions(conn, board_id, 1)
+    return found[0] if found else None
+
+
+def last_report(conn: Conn, board_id: str, *, applied: bool | None = None) -> ReportedConfig | None:
+    """The board's newest configuration report (or newest applied one)."""
+    condition = "" if applied is None else " AND applied = %s"
+    params: list[Any] = [board_id] + ([] if applied is None else [applied])
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "SELECT version, applied, error, config, measured_at, received_at"
+            f" FROM config_reports WHERE device_id = %s{condition}"
+            " ORDER BY received_at DESC, boot DESC, seq DESC LIMIT 1",
+            params,
+        ).fetchone()
+    return ReportedConfig.model_validate(row) if row else None
+
+
+def lock_desired(conn: Conn, board_id: str) -> None:
+    """Serialise publishing a board's desired configuration across API
+    processes (until the transaction ends), so the retained message is
+    always the newest version."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('config/desired:' || %s))", (board_id,))
+
+
+def mark_published(conn: Conn, board_id: str, version: int, now: datetime) -> None:
+    conn.execute(
+        "UPDATE board_config_desired SET published_at = coalesce(published_at, %s)"
+        " WHERE board_id = %s AND version = %s",
+        (now, board_id, version),
+    )
+
+
+def unpublished_boards(conn: Conn, limit: int = RETRY_LIMIT) -> list[str]:
+    """Boards whose newest desired version the broker has not acknowledged."""
+    rows = conn.execute(
+        """SELECT d.board_id FROM board_config_desired d
+            WHERE d.published_at IS NULL
+              AND d.version = (SELECT max(version) FROM board_config_desired x
+                                WHERE x.board_id = d.board_id)
+            ORDER BY d.created_at LIMIT %s""",
+        (limit,),
+    ).fetchall()
+    return [str(r[0]) for r in rows]

@@ -1,0 +1,94 @@
+"""What the server lets an operator send: the five commands the edge agent
+executes, their arguments, and remote configuration changes.
+
+Arguments are checked here with the agent's own rules (``edge_agent.commands``
+``merge_config`` for configuration), so a mistake is a 4xx naming it instead of
+a ``rejected`` answer minutes later from a board across the province. The
+agent checks everything again: the server is not trusted blindly either.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from pydantic import JsonValue
+
+import fleet_protocol as fp
+
+CommandName = Literal["ping", "collect_now", "restart_player", "reboot", "set_config"]
+COMMANDS: tuple[CommandName, ...] = get_args(CommandName)
+TELEMETRY_KINDS = tuple(kind.value for kind in fp.TelemetryKind)
+
+
+class CommandRefused(Exception):
+    """A command or configuration the server will not send (a 4xx)."""
+
+    def __init__(self, status: int, kind: str, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.kind = kind
+        self.detail = detail
+        self.field = field
+
+
+def _invalid(field: str, detail: str) -> CommandRefused:
+    return CommandRefused(422, "validation", f"{field}: {detail}", field=field)
+
+
+def check_config(board_id: str, changes: dict[str, Any], *, field: str) -> None:
+    """Refuse configuration the agent would reject: keys it does not let the
+    server change, values its settings model refuses."""
+    from edge_agent.commands import merge_config  # noqa: PLC0415 - only for config changes
+    from edge_agent.config import AgentConfig  # noqa: PLC0415
+
+    if not changes:
+        raise _invalid(field, "give at least one setting")
+    try:
+        merge_config(AgentConfig(device_id=board_id), changes)
+    except ValueError as exc:
+        raise _invalid(field, str(exc)) from None
+
+
+def wire_args(
+    board_id: str, command: CommandName, args: dict[str, JsonValue], *, confirm: bool
+) -> dict[str, JsonValue]:
+    """The arguments to publish for ``command``, or CommandRefused."""
+    if command == "reboot":
+        if not confirm:
+            raise CommandRefused(
+                400,
+                "confirmation-required",
+                'reboot needs "confirm": true: the board restarts and its screen goes dark'
+                " for a minute or two",
+            )
+        if args:
+            raise _invalid("args", f"reboot takes no arguments, got {sorted(args)}")
+        return {"confirm": True}
+    if command in ("ping", "restart_player"):
+        if args:
+            raise _invalid("args", f"{command} takes no arguments, got {sorted(args)}")
+        return {}
+    if command == "collect_now":
+        extra = sorted(set(args) - {"kinds"})
+        if extra:
+            raise _invalid("args", f"collect_now takes only kinds, got {extra}")
+        kinds = args.get("kinds")
+        if kinds is None:
+            return {}
+        if (
+            not isinstance(kinds, list)
+            or not kinds
+            or not all(isinstance(k, str) and k in TELEMETRY_KINDS for k in kinds)
+            or len(set(kinds)) != len(kinds)
+        ):
+            raise _invalid(
+                "args.kinds", f"a non-empty list without repeats of {', '.join(TELEMETRY_KINDS)}"
+            )
+        return {"kinds": list(kinds)}
+    # set_config
+    extra = sorted(set(args) - {"config"})
+    changes = args.get("config")
+    if extra or not isinstance(changes, dict):
+        raise _invalid("args", 'set_config takes {"config": {...}} only')
+    check_config(board_id, changes, field="args.config")
+    return {"config": changes}
