@@ -41,7 +41,8 @@ from fleet_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_CONNECT_TIMEOUT_S = 10.0
+#: PUBACK reason code "No matching subscribers" (MQTT 5, a success code).
+NO_MATCHING_SUBSCRIBERS = 0x10
 
 
 @dataclass(eq=False)
@@ -53,15 +54,18 @@ class Delivery:
     done: threading.Event = field(default_factory=threading.Event)
     ok: bool = False
     reason: str | None = None
+    #: MQTT 5 PUBACK 0x10: accepted, but nobody subscribes to the topic (the
+    #: board is not connected and has no persistent session).
+    no_subscribers: bool = False
 
     def wait(self, timeout: float) -> bool:
         """True when the broker acknowledged it within ``timeout`` seconds."""
         self.done.wait(timeout)
         return self.ok
 
-    def _finish(self, ok: bool, reason: str | None = None) -> None:
+    def _finish(self, ok: bool, reason: str | None = None, no_subscribers: bool = False) -> None:
         if not self.done.is_set():
-            self.ok, self.reason = ok, reason
+            self.ok, self.reason, self.no_subscribers = ok, reason, no_subscribers
             self.done.set()
 
 
@@ -90,7 +94,7 @@ class CommandPublisher:
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._pending: dict[int, Delivery] = {}
-        self._early: dict[int, tuple[bool, str | None]] = {}
+        self._early: dict[int, tuple[bool, str | None, bool]] = {}
         self._client: mqtt.Client | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -266,11 +270,12 @@ class CommandPublisher:
     ) -> None:
         ok = not reason.is_failure
         why = None if ok else str(reason)
+        nobody = ok and reason.value == NO_MATCHING_SUBSCRIBERS
         if not ok:
             log.error("broker refused a command publish: %s", reason)
         with self._lock:
             delivery = self._pending.pop(mid, None)
             if delivery is None:
-                self._early[mid] = (ok, why)
+                self._early[mid] = (ok, why, nobody)
         if delivery is not None:
-            delivery._finish(ok, why)
+            delivery._finish(ok, why, nobody)

@@ -124,11 +124,18 @@ class CommandService:
             store.release(conn, command.request_id)
             return False
         if delivery.wait(self.publish_timeout_s):
-            store.mark_sent(conn, [command.request_id], self.clock())
-            return True
+            self._record(conn, {command.request_id: delivery})
+            return not delivery.no_subscribers
         with self._lock:
             self._unacked[command.request_id] = delivery  # a late PUBACK still counts
         return False
+
+    def _record(self, conn: Conn, acknowledged: dict[str, Delivery]) -> None:
+        """Acknowledged publishes: ``sent``, or still queued for a board that
+        is not connected (MQTT 5 "no matching subscribers")."""
+        now = self.clock()
+        store.mark_sent(conn, [rid for rid, d in acknowledged.items() if not d.no_subscribers], now)
+        store.mark_awaiting(conn, [rid for rid, d in acknowledged.items() if d.no_subscribers], now)
 
     def publish_desired(self, conn: Conn, board_id: str) -> bool:
         """Publish the board's newest desired configuration (retained) and
@@ -176,13 +183,14 @@ class CommandService:
                     store.release(conn, command.request_id)
                 else:
                     waiting.append((command.request_id, delivery))
-            acked = [rid for rid, d in waiting if d.wait(self.publish_timeout_s)]
-            store.mark_sent(conn, acked, self.clock())
+            acked = {rid: d for rid, d in waiting if d.wait(self.publish_timeout_s)}
+            self._record(conn, acked)
             with self._lock:
                 self._unacked.update({rid: d for rid, d in waiting if rid not in acked})
             conn.commit()
             if claimed:
-                log.info("retry: %d of %d queued commands sent", len(acked), len(claimed))
+                reached = sum(not d.no_subscribers for d in acked.values())
+                log.info("retry: %d of %d queued commands sent", reached, len(claimed))
             boards = store.unpublished_boards(conn)
             conn.commit()
             for board_id in boards:
@@ -194,7 +202,7 @@ class CommandService:
             done = {rid: d for rid, d in self._unacked.items() if d.done.is_set()}
             for rid in done:
                 del self._unacked[rid]
-        acked = [rid for rid, d in done.items() if d.ok]
+        acked = {rid: d for rid, d in done.items() if d.ok}
         if acked:
             with self.pool.connection() as conn:
-                store.mark_sent(conn, acked, self.clock())
+                self._record(conn, acked)

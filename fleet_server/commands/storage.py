@@ -24,6 +24,9 @@ CommandState = Literal["queued", "sent", "delivered", "succeeded", "failed", "re
 WAITING: tuple[CommandState, ...] = ("queued", "sent", "delivered")
 #: Rows the background retry takes per round.
 RETRY_LIMIT = 100
+#: A command waiting for its board is published again at least this often,
+#: in case the board's return was not seen (ingest away, clocks apart).
+AWAITING_RETRY = timedelta(seconds=60)
 
 
 class CommandRecord(BaseModel):
@@ -37,6 +40,8 @@ class CommandRecord(BaseModel):
     created_at: datetime
     expires_at: datetime
     attempts: int
+    #: published, but the board was not connected: sent again when it is back
+    awaiting_board: bool
     sent_at: datetime | None
     delivered_at: datetime | None
     finished_at: datetime | None
@@ -83,13 +88,15 @@ class ReportedConfig(BaseModel):
     received_at: datetime
 
 
-def command_select(alias: str = "c", table: str = "board_commands") -> str:
-    """Columns of a CommandRecord; the first parameter is the time "now"."""
+def command_select(alias: str = "c", table: str = "board_commands", now: str = "%s") -> str:
+    """Columns of a CommandRecord; the first parameter (``now``) is the time
+    the state is shown at."""
     return f"""
         SELECT {alias}.request_id, {alias}.board_id, {alias}.command, {alias}.args,
                {alias}.note,
-               board_command_state({alias}.state, {alias}.expires_at, %s::timestamptz) AS state,
+               board_command_state({alias}.state, {alias}.expires_at, {now}::timestamptz) AS state,
                {alias}.created_by, {alias}.created_at, {alias}.expires_at, {alias}.attempts,
+               {alias}.awaiting_board,
                {alias}.sent_at, {alias}.delivered_at, {alias}.finished_at,
                {alias}.result_status, {alias}.output, {alias}.error
           FROM {table} {alias}"""
@@ -136,13 +143,24 @@ def recent_commands(conn: Conn, board_id: str, now: datetime, limit: int) -> lis
 
 
 def mark_sent(conn: Conn, request_ids: list[str], now: datetime) -> None:
-    """The broker acknowledged these publishes. A command the board already
-    answered keeps its final state."""
+    """The broker acknowledged these publishes for the board's session. A
+    command the board already answered keeps its final state."""
     if request_ids:
         conn.execute(
-            "UPDATE board_commands SET sent_at = coalesce(sent_at, %s),"
+            "UPDATE board_commands SET sent_at = coalesce(sent_at, %s), awaiting_board = false,"
             " state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END"
             " WHERE request_id = ANY(%s)",
+            (now, request_ids),
+        )
+
+
+def mark_awaiting(conn: Conn, request_ids: list[str], now: datetime) -> None:
+    """The broker had no subscriber for these (the board is not connected):
+    they stay queued until the board is back."""
+    if request_ids:
+        conn.execute(
+            "UPDATE board_commands SET awaiting_board = true, last_attempt_at = %s"
+            " WHERE request_id = ANY(%s) AND state = 'queued'",
             (now, request_ids),
         )
 
@@ -157,24 +175,45 @@ def release(conn: Conn, request_id: str) -> None:
 
 
 def claim_queued(conn: Conn, now: datetime, retry_after: timedelta) -> list[CommandRecord]:
-    """Queued, unexpired commands nobody is publishing right now, marked as
-    attempted by the caller (other API processes skip them)."""
+    """Queued, unexpired commands to publish (again), marked as attempted by
+    the caller so other API processes skip them:
+
+    - never published (the broker was away), or published without a PUBACK
+      within ``retry_after``;
+    - published while the board was not connected (``awaiting_board``) and
+      the board has come back since: its birth ("online") reached ingest
+      after the last attempt; and, should that be missed, every
+      ``AWAITING_RETRY`` anyway.
+    """
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             """WITH claimed AS (
                    UPDATE board_commands c
-                      SET attempts = c.attempts + 1, last_attempt_at = %s
+                      SET attempts = c.attempts + 1, last_attempt_at = %(now)s
                     WHERE c.id IN (
-                          SELECT id FROM board_commands
-                           WHERE state = 'queued' AND expires_at > %s + interval '1 second'
-                             AND (last_attempt_at IS NULL OR last_attempt_at <= %s)
-                           ORDER BY created_at
-                           LIMIT %s
+                          SELECT q.id FROM board_commands q
+                           WHERE q.state = 'queued'
+                             AND q.expires_at > %(now)s + interval '1 second'
+                             AND (q.last_attempt_at IS NULL
+                                  OR (NOT q.awaiting_board AND q.last_attempt_at <= %(retry)s)
+                                  OR (q.awaiting_board AND q.last_attempt_at <= %(awaiting)s)
+                                  OR (q.awaiting_board AND EXISTS (
+                                        SELECT 1 FROM board_latest l
+                                         WHERE l.device_id = q.board_id AND l.kind = 'state'
+                                           AND l.data->>'status' = 'online'
+                                           AND l.received_at > q.last_attempt_at)))
+                           ORDER BY q.created_at
+                           LIMIT %(limit)s
                            FOR UPDATE SKIP LOCKED)
                    RETURNING c.*)
                """
-            + command_select("claimed", table="claimed"),
-            (now, now, now - retry_after, RETRY_LIMIT, now),
+            + command_select("claimed", table="claimed", now="%(now)s"),
+            {
+                "now": now,
+                "retry": now - retry_after,
+                "awaiting": now - AWAITING_RETRY,
+                "limit": RETRY_LIMIT,
+            },
         ).fetchall()
     return [CommandRecord.model_validate(r) for r in rows]
 

@@ -144,6 +144,7 @@ def send_command(
         created_at=now,
         expires_at=now + timedelta(seconds=seconds),
         attempts=1,
+        awaiting_board=False,
         sent_at=None,
         delivered_at=None,
         finished_at=None,

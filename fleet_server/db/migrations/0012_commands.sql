@@ -26,7 +26,12 @@ CREATE TABLE board_commands (
     -- Publishing attempts: the API's own and the background retry's.
     attempts        integer NOT NULL DEFAULT 0,
     last_attempt_at timestamptz,
-    sent_at         timestamptz,           -- the broker acknowledged the publish
+    -- The broker acknowledged the last publish with "no matching subscribers"
+    -- (MQTT 5): the board was not connected and has no session, so nothing
+    -- reached it. The command stays queued and is published again when the
+    -- board is back (its birth message arrives), until it expires.
+    awaiting_board  boolean NOT NULL DEFAULT false,
+    sent_at         timestamptz,           -- the broker took it for the board's session
     delivered_at    timestamptz,           -- the board handled it (its answer's measured_at)
     finished_at     timestamptz,           -- the answer reached the server
     result_status   text CHECK (result_status IN ('ok', 'error', 'rejected', 'expired')),

@@ -122,6 +122,33 @@ def test_retry_claims_only_idle_unexpired_queued_commands(conn: Conn, clock: Clo
     assert storage.has_backlog(conn, later)
 
 
+def test_a_command_for_a_disconnected_board_waits_for_its_return(
+    conn: Conn, board_store: Store, clock: Clock
+) -> None:
+    """The broker said "no matching subscribers": publish again once the
+    board's birth has reached ingest, not every few seconds meanwhile."""
+    _command(conn, "cmd-away", clock.now, expires_in=600)
+    storage.mark_awaiting(conn, ["cmd-away"], clock.now)
+    waiting = _get(conn, "cmd-away", clock.now)
+    assert (waiting.state, waiting.awaiting_board) == ("queued", True)
+    clock.advance(10)
+    assert storage.claim_queued(conn, clock.now, timedelta(seconds=2)) == []
+    board_store.state(BOARD, "online")  # the board is back
+    clock.advance(1)
+    [again] = storage.claim_queued(conn, clock.now, timedelta(seconds=2))
+    assert again.request_id == "cmd-away"
+    storage.mark_sent(conn, ["cmd-away"], clock.now)
+    sent = _get(conn, "cmd-away", clock.now)
+    assert (sent.state, sent.awaiting_board) == ("sent", False)
+    # Should the return be missed, it is tried again after a while anyway.
+    _command(conn, "cmd-away-2", clock.now, expires_in=600)
+    storage.mark_awaiting(conn, ["cmd-away-2"], clock.now)
+    later = clock.now + storage.AWAITING_RETRY
+    assert [c.request_id for c in storage.claim_queued(conn, later, timedelta(seconds=2))] == [
+        "cmd-away-2"
+    ]
+
+
 def test_desired_versions_increase_above_what_the_board_reported(
     conn: Conn, board_store: Store, clock: Clock
 ) -> None:
