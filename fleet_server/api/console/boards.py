@@ -1,5 +1,7 @@
 """The board page (``/boards/{id}``): state, latest readings, 24-hour
-charts drawn on the server, open incidents, tickets, connectivity history."""
+charts drawn on the server, open incidents, tickets, connectivity history,
+remote commands (the buttons for roles that may send them, the recent
+commands with their states) and desired against reported configuration."""
 
 from __future__ import annotations
 
@@ -7,24 +9,42 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from fleet_server.api.console import i18n
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
 from fleet_server.api.console.tickets import open_tickets
-from fleet_server.api.console.web import language_of, page_for, render
-from fleet_server.api.deps import Conn, Db, Now
+from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
+from fleet_server.api.deps import Conn, Ctx, Db, Now
+from fleet_server.api.problems import Problem
 from fleet_server.api.routers.boards import BoardDetail, Latest, connectivity, get_board
+from fleet_server.api.routers.commands import CommandIn, config_status, send_command
 from fleet_server.api.routers.telemetry import series
 from fleet_server.api.scope import Principal
+from fleet_server.commands import storage as command_storage
 
 router = APIRouter(include_in_schema=False)
 
 BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
+CommandSender = Annotated[Principal, Depends(form_for("command.send"))]
 BoardId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 DAY = timedelta(hours=24)
 BUCKET = timedelta(minutes=15)
+#: Commands on the page (the API lists them all).
+RECENT_COMMANDS = 10
+#: The buttons of the page; set_config is for the API (JSON).
+CONSOLE_COMMANDS = ("ping", "collect_now", "restart_player", "reboot")
+#: Badge colour of each command state (console.css classes).
+COMMAND_BADGES = {
+    "queued": "ts-open",
+    "sent": "ts-open",
+    "delivered": "ts-in_progress",
+    "succeeded": "st-online",
+    "failed": "st-lost",
+    "rejected": "st-lost",
+    "expired": "st-stale",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +187,15 @@ def connectivity_strip(
 
 
 def board_context(conn: Conn, user: Principal, board_id: str, now: datetime) -> dict[str, Any]:
+    """The live part of the page: state, incidents, commands, configuration."""
     board = get_board(conn, user, board_id)
-    return {"board": board, "since_seen": now - board.last_seen_at if board.last_seen_at else None}
+    return {
+        "board": board,
+        "since_seen": now - board.last_seen_at if board.last_seen_at else None,
+        "commands": command_storage.recent_commands(conn, board_id, now, RECENT_COMMANDS),
+        "command_badges": COMMAND_BADGES,
+        "config": config_status(conn, board_id),
+    }
 
 
 @router.get("/boards/{board_id}")
@@ -190,3 +217,23 @@ def board_page(
         }
     )
     return render(request, "board.html", user, context, lang=lang)
+
+
+@router.post("/boards/{board_id}/commands")
+def board_command(
+    request: Request,
+    conn: Db,
+    ctx: Ctx,
+    user: CommandSender,
+    board_id: BoardId,
+    command: Annotated[str, Form(max_length=40)] = "",
+    confirm: Annotated[str | None, Form(max_length=10)] = None,
+) -> Response:
+    """A command button: the same checks, audit row and publishing as
+    ``POST /api/v1/boards/{id}/commands``; back to the page's command list."""
+    if command not in CONSOLE_COMMANDS:
+        raise Problem(400, f"unknown command {command[:40]!r}", kind="bad-request")
+    body = CommandIn(command=command, confirm=confirm in ("true", "on", "1"))
+    send_command(conn, ctx, user, request, board_id, body)
+    conn.commit()
+    return redirect(f"/boards/{board_id}#commands")

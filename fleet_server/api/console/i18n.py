@@ -81,6 +81,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "error.400.assignee-required": ("Chọn người nhận việc.", "Say who gets the ticket."),
     "error.400.empty": ("Nội dung không được để trống.", "The text cannot be empty."),
+    "error.400.confirmation-required": (
+        "Hãy đánh dấu ô xác nhận trước khi khởi động lại bảng tin.",
+        "Tick the confirmation box before rebooting the board.",
+    ),
     "error.400.cost": (
         "Phần chi phí chưa điền đúng (hạng mục, nội dung, số tiền).",
         "The cost is not filled in correctly (category, description, amount).",
@@ -225,6 +229,44 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chart.latest": ("mới nhất {value}", "latest {value}"),
     "history.at": ("Thời điểm", "At"),
     "history.change": ("Thay đổi", "Change"),
+    # remote commands and configuration (board page)
+    "commands.title": ("Lệnh", "Commands"),
+    "commands.send": ("Gửi lệnh tới bảng tin", "Send a command to the board"),
+    "commands.intro": (
+        "Lệnh hết hạn nếu bảng tin không nhận được kịp thời; lệnh đã hết hạn không bao giờ"
+        " được thực hiện. Mọi lệnh đều được ghi nhật ký.",
+        "A command expires if the board does not get it in time; an expired command is never"
+        " executed. Every command is recorded in the audit log.",
+    ),
+    "commands.none": ("Chưa có lệnh nào.", "No commands yet."),
+    "commands.issued": ("Gửi lúc", "Issued"),
+    "commands.command": ("Lệnh", "Command"),
+    "commands.state": ("Trạng thái", "State"),
+    "commands.by": ("Người gửi", "By"),
+    "commands.answer": ("Bảng trả lời", "Board's answer"),
+    "commands.expires": ("hết hạn lúc {time}", "expires {time}"),
+    "commands.awaiting": ("chờ bảng kết nối lại", "waiting for the board to reconnect"),
+    "commands.reboot_confirm": (
+        "Tôi xác nhận khởi động lại bảng tin (màn hình tắt trong vài phút)",
+        "I confirm rebooting the board (the screen goes dark for a few minutes)",
+    ),
+    "command.ping": ("Kiểm tra kết nối", "Ping"),
+    "command.collect_now": ("Đo ngay", "Collect now"),
+    "command.restart_player": ("Khởi động lại trình phát", "Restart the player"),
+    "command.reboot": ("Khởi động lại bảng tin", "Reboot the board"),
+    "command.set_config": ("Đổi cấu hình", "Change settings"),
+    "command_state.queued": ("Chờ gửi", "Queued"),
+    "command_state.sent": ("Đã gửi", "Sent"),
+    "command_state.delivered": ("Bảng đã nhận", "Delivered"),
+    "command_state.succeeded": ("Thành công", "Succeeded"),
+    "command_state.failed": ("Lỗi", "Failed"),
+    "command_state.rejected": ("Bị từ chối", "Rejected"),
+    "command_state.expired": ("Hết hạn", "Expired"),
+    "config.desired": ("Phiên bản cấu hình mong muốn", "Desired configuration version"),
+    "config.applied": ("Phiên bản bảng đã áp dụng", "Version the board applied"),
+    "config.in_sync": ("đã đồng bộ", "in sync"),
+    "config.pending": ("chưa áp dụng", "not applied yet"),
+    "config.failed": ("Không áp dụng được", "Could not apply"),
     # cameras
     "cameras.title": ("Tình trạng camera", "Camera status"),
     "cameras.intro": (
