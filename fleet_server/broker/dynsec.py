@@ -196,9 +196,12 @@ class DynsecClient:
         client_id: str | None = None,
         timeout: float = 10.0,
         protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
+        max_payload: int = 48_000,
     ) -> None:
         self.host, self.port, self.username = host, port, username
         self.timeout = timeout
+        #: Bytes per command batch; below mosquitto.conf's max_packet_size (64 KiB).
+        self.max_payload = max_payload
         self._lock = threading.Condition()
         self._answers: dict[str, dict[str, Any]] = {}
         self._waiting: set[str] = set()
@@ -360,15 +363,28 @@ class DynsecClient:
     def execute(
         self, commands: Sequence[Mapping[str, Any]], *, check: bool = True
     ) -> list[dict[str, Any]]:
-        """Send one batch; the answers in command order. With ``check`` the first
-        failed command raises :class:`DynsecError` (the others still ran)."""
-        if not commands:
-            return []
+        """Run commands; the answers in command order. With ``check`` the first
+        failed command raises :class:`DynsecError` (the others still ran).
+
+        Commands go in batches that fit the broker's ``max_packet_size``
+        (a larger PUBLISH makes Mosquitto drop the connection)."""
         if not self._connected.is_set():
             raise BrokerUnavailable("DynsecClient is not connected; call connect() first")
+        result: list[dict[str, Any]] = []
+        for chunk in _chunks(commands, self.max_payload):
+            result += self._run_batch(chunk)
+        if check:
+            for command, answer in zip(commands, result, strict=True):
+                if answer.get("error"):
+                    raise DynsecError(
+                        str(command.get("command")), str(answer["error"]), _subject(command)
+                    )
+        return result
+
+    def _run_batch(self, commands: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         ids = [f"{self._prefix}-{next(self._seq)}" for _ in commands]
         batch = [{**dict(c), "correlationData": cid} for c, cid in zip(commands, ids, strict=True)]
-        names = ", ".join(str(c.get("command")) for c in commands)
+        names = _summary(commands)
         with self._lock:
             self._waiting.update(ids)
         try:
@@ -390,18 +406,11 @@ class DynsecClient:
             if lost:
                 raise BrokerUnavailable(f"connection to the broker lost while running {names}")
             raise DynsecTimeout(
-                commands[0].get("command", "?"),
-                f"no answer within {self.timeout:g}s to [{names}]: is the dynamic-security"
+                str(commands[0].get("command", "?")),
+                f"no answer within {self.timeout:g}s to {names}: is the dynamic-security"
                 f" plugin loaded, and may {self.username!r} publish to {CONTROL_TOPIC}?",
             )
-        result = [a for a in answers if a is not None]
-        if check:
-            for command, answer in zip(commands, result, strict=True):
-                if answer.get("error"):
-                    raise DynsecError(
-                        str(command.get("command")), str(answer["error"]), _subject(command)
-                    )
-        return result
+        return [a for a in answers if a is not None]
 
     def command(self, name: str, **args: Any) -> dict[str, Any]:
         """One command; its ``data`` (empty dict when the command returns none)."""
@@ -601,3 +610,30 @@ def _subject(command: Mapping[str, Any]) -> str | None:
         if isinstance(value, str):
             return value
     return None
+
+
+def _summary(commands: Sequence[Mapping[str, Any]]) -> str:
+    """``[createRole x2, createClient x2]`` — short enough for an error message."""
+    counts: dict[str, int] = {}
+    for c in commands:
+        name = str(c.get("command"))
+        counts[name] = counts.get(name, 0) + 1
+    return "[" + ", ".join(f"{n} x{k}" if k > 1 else n for n, k in counts.items()) + "]"
+
+
+def _chunks(
+    commands: Sequence[Mapping[str, Any]], limit: int
+) -> Iterable[Sequence[Mapping[str, Any]]]:
+    """Consecutive runs of commands whose JSON batch stays under ``limit`` bytes."""
+    chunk: list[Mapping[str, Any]] = []
+    size = 0
+    for command in commands:
+        # + correlationData and separators
+        cost = len(json.dumps(command).encode()) + 64
+        if chunk and size + cost > limit:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(command)
+        size += cost
+    if chunk:
+        yield chunk

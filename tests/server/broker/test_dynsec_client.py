@@ -3,6 +3,8 @@ text, timeouts are explicit, board ACLs are exactly the documented ones."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fleet_server.broker.dynsec import (
@@ -128,3 +130,21 @@ def test_from_url(secure_broker: SecureBroker) -> None:
         assert "fleet-admin" in client.list_clients()
     with pytest.raises(BrokerUnavailable, match="user name"):
         DynsecClient.from_url("mqtts://127.0.0.1:8883", password="x")
+
+
+def test_large_batches_are_split_below_max_packet_size(dynsec: DynsecClient) -> None:
+    """mosquitto.conf's max_packet_size (64 KiB) would drop the admin's
+    connection on one big PUBLISH; execute() splits the batch."""
+    ids = [f"lc-big-{i:03d}" for i in range(80)]
+    commands = [
+        {
+            "command": "createRole",
+            "rolename": board_role_name(board_id),
+            "acls": [a.as_json() for a in board_acls(board_id)],
+        }
+        for board_id in ids
+    ]
+    assert len(json.dumps({"commands": commands})) > 65536
+    answers = dynsec.execute(commands)
+    assert [a.get("error") for a in answers] == [None] * len(ids)
+    assert dynsec.get_role(board_role_name(ids[-1])) is not None
