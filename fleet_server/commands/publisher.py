@@ -88,6 +88,8 @@ class CommandPublisher:
         self.settings = settings
         self.client_id = (client_id or f"{settings.command_client_id}-{os.getpid()}")[:64]
         self.connected = threading.Event()
+        #: set once the first connection attempt has succeeded or failed
+        self.settled = threading.Event()
         self.protocol: MQTTProtocolVersion | None = None
         self.last_error: str | None = None
         self._backoff = backoff or Backoff(base=0.5, cap=30.0)
@@ -148,6 +150,12 @@ class CommandPublisher:
         topic = fp.config_desired_topic(desired.device_id)
         return self._publish(topic, fp.encode(desired), retain=True, expiry_s=None)
 
+    def wait_started(self, timeout: float) -> None:
+        """Start, and wait (at most ``timeout``) for the outcome of the very
+        first connection attempt; later calls return at once."""
+        self.start()
+        self.settled.wait(timeout)
+
     def _publish(
         self, topic: str, payload: bytes, *, retain: bool, expiry_s: int | None
     ) -> Delivery | None:
@@ -193,9 +201,11 @@ class CommandPublisher:
                     client.connect(endpoint.host, endpoint.port, keepalive=30)
             except (OSError, ssl.SSLError, BrokerUnavailable) as exc:
                 self._note(f"cannot reach MQTT broker {endpoint.redacted()}: {exc}")
+                self.settled.set()
                 self._backoff.wait(stop)
                 continue
             self._serve(client, stop)
+            self.settled.set()
             self.connected.clear()
             self._fail_pending("connection lost before the broker acknowledged")
             self._client = None
@@ -251,6 +261,7 @@ class CommandPublisher:
         self.last_error = None
         self._backoff.reset()
         self.connected.set()
+        self.settled.set()
         log.info("command publisher connected to %s", self.settings.mqtt.redacted())
         for listener in self._listeners:
             try:

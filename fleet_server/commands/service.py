@@ -119,6 +119,7 @@ class CommandService:
         """Publish a committed command; True when the broker acknowledged it
         in time (then it is marked ``sent`` on ``conn``)."""
         self.ensure_running()
+        self.publisher.wait_started(self.publish_timeout_s)  # the first command after start-up
         delivery = self.publisher.publish_command(command.request(), self.clock())
         if delivery is None:
             store.release(conn, command.request_id)
@@ -142,6 +143,7 @@ class CommandService:
         wait for the PUBACK, under a per-board lock held until ``conn``'s
         transaction ends, so an older version can never be retained last."""
         self.ensure_running()
+        self.publisher.wait_started(self.publish_timeout_s)
         store.lock_desired(conn, board_id)
         latest = store.latest_desired(conn, board_id)
         if latest is None:

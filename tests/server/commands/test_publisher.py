@@ -4,86 +4,21 @@ the broker returns, the MQTT 3.1.1 fallback."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.enums import MQTTProtocolVersion
 
 import fleet_protocol as fp
 from fleet_server.commands import CommandPublisher, Delivery
 from fleet_server.settings import Settings
+from tests.server.commands.conftest import BOARD, Board
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
-
-BOARD = "lc-ma-lu-thang-01"
-
-
-class Board:
-    """A board's MQTT session as a plain client: subscribed to its commands,
-    optionally with a persistent session (MQTT 5 or 3.1.1)."""
-
-    def __init__(
-        self,
-        port: int,
-        protocol: MQTTProtocolVersion,
-        *,
-        device: str = BOARD,
-        persistent: bool = True,
-    ) -> None:
-        self.port, self.protocol, self.device, self.persistent = port, protocol, device, persistent
-        self.received: list[tuple[str, fp.CommandRequest, int | None]] = []
-        self._lock = threading.Lock()
-        self.ready = threading.Event()
-        self.client: mqtt.Client | None = None
-
-    def connect(self) -> None:
-        v5 = self.protocol == MQTTProtocolVersion.MQTTv5
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"{self.device}-{self.protocol.name}",
-            protocol=self.protocol,
-            clean_session=None if v5 else not self.persistent,
-        )
-        self.ready.clear()
-        client.on_message = self._on_message
-        client.on_subscribe = lambda *_a: self.ready.set()
-        client.on_connect = lambda c, *_a: c.subscribe(f"fleet/v1/{self.device}/cmd/+", qos=1)
-        if v5:
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = 3600 if self.persistent else 0
-            client.connect(
-                "127.0.0.1", self.port, clean_start=not self.persistent, properties=props
-            )
-        else:
-            client.connect("127.0.0.1", self.port)
-        client.loop_start()
-        self.client = client
-        assert self.ready.wait(10), "board did not subscribe"
-
-    def disconnect(self) -> None:
-        assert self.client is not None
-        self.client.disconnect()
-        self.client.loop_stop()
-        self.client = None
-
-    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        request = fp.decode(msg.topic, bytes(msg.payload))
-        assert isinstance(request, fp.CommandRequest)
-        expiry = getattr(msg.properties, "MessageExpiryInterval", None)
-        with self._lock:
-            self.received.append((msg.topic, request, expiry))
-
-    def request_ids(self) -> list[str]:
-        with self._lock:
-            return [r.request_id for _, r, _ in self.received]
 
 
 def _request(request_id: str, command: str, expires_in: float, **args: Any) -> fp.CommandRequest:
