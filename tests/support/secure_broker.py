@@ -21,7 +21,6 @@ import signal
 import ssl
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -433,7 +432,3 @@ class MqttProbe:
 
 def granted(codes: list[ReasonCode]) -> bool:
     return all(not c.is_failure for c in codes)
-
-
-def until(check: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    wait_for(check, timeout=timeout, what=what)
