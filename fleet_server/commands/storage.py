@@ -92,7 +92,7 @@ def command_select(alias: str = "c", table: str = "board_commands", now: str = "
     """Columns of a CommandRecord; the first parameter (``now``) is the time
     the state is shown at."""
     return f"""
-        SELECT {alias}.request_id, {alias}.board_id, {alias}.command, {alias}.args,
+        SELECT {alias}.id, {alias}.request_id, {alias}.board_id, {alias}.command, {alias}.args,
                {alias}.note,
                board_command_state({alias}.state, {alias}.expires_at, {now}::timestamptz) AS state,
                {alias}.created_by, {alias}.created_at, {alias}.expires_at, {alias}.attempts,

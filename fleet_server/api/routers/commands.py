@@ -269,7 +269,7 @@ def list_commands(
         paging,
         sortable=("created_at", "expires_at", "state", "command", "finished_at"),
         default="created_at DESC",
-        tiebreak="request_id DESC",
+        tiebreak="id DESC",
         model=CommandRecord,
     )
 
