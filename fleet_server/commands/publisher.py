@@ -18,6 +18,7 @@ answers 0x87 "Not authorized").
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -40,6 +41,8 @@ from fleet_server.mqtt import MQTT_V5, MQTT_V311, detect_protocol, is_auth_failu
 from fleet_server.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_instances = itertools.count(1)
 
 #: PUBACK reason code "No matching subscribers" (MQTT 5, a success code).
 NO_MATCHING_SUBSCRIBERS = 0x10
@@ -86,7 +89,11 @@ class CommandPublisher:
         backoff: Backoff | None = None,
     ) -> None:
         self.settings = settings
-        self.client_id = (client_id or f"{settings.command_client_id}-{os.getpid()}")[:64]
+        # Unique per process and publisher: the broker drops a connection
+        # whose client id another one takes over.
+        self.client_id = (
+            client_id or f"{settings.command_client_id}-{os.getpid()}-{next(_instances)}"
+        )[:64]
         self.connected = threading.Event()
         #: set once the first connection attempt has succeeded or failed
         self.settled = threading.Event()

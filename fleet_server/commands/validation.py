@@ -35,6 +35,21 @@ def _invalid(field: str, detail: str) -> CommandRefused:
     return CommandRefused(422, "validation", f"{field}: {detail}", field=field)
 
 
+def check_text(value: object, field: str) -> None:
+    """No NUL character anywhere (keys or values): PostgreSQL's jsonb cannot
+    hold one, and no board setting needs one."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _invalid(field, "text may not contain NUL (\\u0000) characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, field)
+            check_text(item, field)
+    elif isinstance(value, list):
+        for item in value:
+            check_text(item, field)
+
+
 def check_config(board_id: str, changes: dict[str, Any], *, field: str) -> None:
     """Refuse configuration the agent would reject: keys it does not let the
     server change, values its settings model refuses."""
@@ -43,6 +58,7 @@ def check_config(board_id: str, changes: dict[str, Any], *, field: str) -> None:
 
     if not changes:
         raise _invalid(field, "give at least one setting")
+    check_text(changes, field)
     try:
         merge_config(AgentConfig(device_id=board_id), changes)
     except ValueError as exc:
@@ -53,6 +69,7 @@ def wire_args(
     board_id: str, command: CommandName, args: dict[str, JsonValue], *, confirm: bool
 ) -> dict[str, JsonValue]:
     """The arguments to publish for ``command``, or CommandRefused."""
+    check_text(args, "args")
     if command == "reboot":
         if not confirm:
             raise CommandRefused(

@@ -112,6 +112,11 @@ def test_who_may_send_commands_to_which_board(as_: AsFactory, db_conn: Conn) -> 
             422,
             "not changeable remotely",
         ),
+        (
+            {"command": "set_config", "args": {"config": {"display": {"player_unit": "a\u0000"}}}},
+            422,
+            "NUL",
+        ),
         ({"command": "self_destruct"}, 422, "command"),
         ({"command": "ping", "expires_in_s": 2}, 422, "expires_in_s: must be between 5 and 86400"),
         ({"command": "ping", "expires_in_s": 90_000}, 422, "expires_in_s"),
