@@ -90,6 +90,37 @@ class Settings(BaseSettings):
     ingest_max_payload_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024)
     ingest_dead_letter_keep_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
     ingest_retry_max_s: float = Field(default=10.0, gt=0)
+    ingest_require_known_board: bool | None = Field(
+        default=None,
+        description="Dead-letter messages of boards that are not in the database "
+        "(unknown_board); unset: on in production, off in development.",
+    )
+    ingest_board_refresh_s: float = Field(default=60.0, gt=0, le=3600)
+
+    # provisioning (docs/provisioning.md)
+    broker_admin_url: str | None = Field(
+        default=None,
+        description="mqtts://fleet-admin:<password>@host:8883, the dynamic-security admin "
+        "account; unset: provisioning is not available.",
+    )
+    broker_ca_file: str | None = Field(
+        default=None,
+        description="CA certificate the broker's TLS certificate is checked against and "
+        "boards are given; default FLEET_MQTT_CA_FILE, or the provisioning CA's.",
+    )
+    provisioning_ca_dir: str | None = Field(
+        default=None, description="the provisioning CA directory (certificate boards)"
+    )
+    provisioning_mqtt_url: str | None = Field(
+        default=None,
+        description="broker address written into a password board's agent.toml; default: "
+        "the host and port of FLEET_BROKER_ADMIN_URL",
+    )
+    provisioning_mqtt_cert_url: str | None = Field(
+        default=None,
+        description="broker address (mutual-TLS listener) for certificate boards; default: "
+        "the host of FLEET_BROKER_ADMIN_URL, port 8884",
+    )
 
     # notifications (engine role)
     smtp_host: str = "127.0.0.1"
@@ -138,9 +169,13 @@ class Settings(BaseSettings):
             raise ValueError("FLEET_DATABASE_URL must be a postgresql:// URL")
         return value
 
-    @field_validator("mqtt_url")
+    @field_validator(
+        "mqtt_url", "broker_admin_url", "provisioning_mqtt_url", "provisioning_mqtt_cert_url"
+    )
     @classmethod
-    def _check_mqtt_url(cls, value: str) -> str:
+    def _check_mqtt_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             MqttEndpoint.parse(value)
         except ConfigError as exc:
@@ -149,9 +184,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_command_expiry(self) -> Settings:
-        if not (
-            self.command_expires_min_s <= self.command_expires_s <= self.command_expires_max_s
-        ):
+        if not (self.command_expires_min_s <= self.command_expires_s <= self.command_expires_max_s):
             raise ValueError(
                 "FLEET_COMMAND_EXPIRES_S must lie between FLEET_COMMAND_EXPIRES_MIN_S"
                 " and FLEET_COMMAND_EXPIRES_MAX_S"
@@ -161,6 +194,13 @@ class Settings(BaseSettings):
     @property
     def mqtt(self) -> MqttEndpoint:
         return MqttEndpoint.parse(self.mqtt_url)
+
+    @property
+    def require_known_board(self) -> bool:
+        """Whether ingest dead-letters messages of boards not in the database."""
+        if self.ingest_require_known_board is None:
+            return self.environment == "production"
+        return self.ingest_require_known_board
 
     def notification_settings(self) -> NotificationSettings:
         from fleet_server.notifications import (  # noqa: PLC0415 - only the engine needs it
@@ -194,3 +234,5 @@ class Settings(BaseSettings):
             raise ConfigError("production requires MQTT credentials in FLEET_MQTT_URL")
         if endpoint.password.lower() in {"changeme", "change-me", "password", "secret"}:
             raise ConfigError("FLEET_MQTT_URL carries a placeholder password")
+        if self.broker_admin_url is not None and not MqttEndpoint.parse(self.broker_admin_url).tls:
+            raise ConfigError("production requires mqtts:// (TLS) for FLEET_BROKER_ADMIN_URL")
