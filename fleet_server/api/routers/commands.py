@@ -9,6 +9,7 @@ board's answer arrives through ingest and finishes the command.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 from typing import Annotated, Any
@@ -33,6 +34,7 @@ from fleet_server.commands.storage import (
 )
 from fleet_server.commands.validation import CommandName, CommandRefused, check_config, wire_args
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["commands"])
 
 Reader = Annotated[Principal, Depends(require("board.read"))]
@@ -186,7 +188,11 @@ def send_command(
     )
     conn.commit()  # the command and its audit row exist before anything is published
     assert ctx.commands is not None
-    ctx.commands.dispatch(conn, command)
+    try:
+        ctx.commands.dispatch(conn, command)
+    except Exception:  # stays queued: the retry publishes it
+        log.exception("publishing command %s failed", command.request_id)
+        conn.rollback()
     found = store.get_command(conn, command.request_id, ctx.clock())
     assert found is not None
     return found
