@@ -25,6 +25,7 @@ from fleet_protocol import ProtocolError, decode, parse_topic
 from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
 from fleet_server.errors import DatabaseUnavailable
+from fleet_server.ingest.boards import KnownBoards
 from fleet_server.ingest.consumer import Inbound, MqttConsumer
 from fleet_server.settings import Settings
 from fleet_server.telemetry.storage import Accepted, BatchWriter, Rejected
@@ -103,6 +104,12 @@ class IngestService:
         self._writer: BatchWriter | None = None
         self.idle = threading.Event()
         self.fatal: str | None = None
+        #: Unknown and disabled boards' messages go to the dead letters.
+        self.boards = KnownBoards(
+            require_known=settings.require_known_board,
+            refresh_s=settings.ingest_board_refresh_s,
+            keep_bytes=settings.ingest_dead_letter_keep_bytes,
+        )
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
@@ -207,8 +214,9 @@ class IngestService:
         while True:
             try:
                 writer = self._ensure_writer()
+                stored, refused = self.boards.split(writer.conn, accepted)
                 started = time.perf_counter()
-                result = writer.write(accepted, rejected)
+                result = writer.write(stored, rejected + refused)
             except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
                 self.stats.db_failures += 1
                 if backoff.attempt == 0:
@@ -238,7 +246,7 @@ class IngestService:
             self.stats.batches += 1
             self.stats.stored_rows += result.rows_inserted
             self.stats.duplicate_rows += result.duplicates
-            for r in rejected + result.rejected_by_db:
+            for r in rejected + refused + result.rejected_by_db:
                 self.stats.rejected[r.reason] += 1
                 log.warning("dead letter (%s) on %s: %s", r.reason, r.topic[:120], r.detail[:200])
             if backoff.attempt:
@@ -248,6 +256,11 @@ class IngestService:
     def _ensure_writer(self) -> BatchWriter:
         if self._writer is None:
             conn = connect(self.settings.database_url, application_name="fleet-ingest")
+            try:
+                self.boards.attach(conn)
+            except BaseException:
+                conn.close()
+                raise
             self._writer = BatchWriter(conn)
         return self._writer
 
