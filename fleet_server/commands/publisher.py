@@ -104,6 +104,8 @@ class CommandPublisher:
         self._lock = threading.Lock()
         self._pending: dict[int, Delivery] = {}
         self._early: dict[int, tuple[bool, str | None, bool]] = {}
+        #: one per connection: a publish made on a connection that is gone fails
+        self._generation = 0
         self._client: mqtt.Client | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -170,6 +172,8 @@ class CommandPublisher:
         client = self._client
         if client is None or not self.connected.is_set():
             return None
+        with self._lock:
+            generation = self._generation
         properties = None
         if expiry_s is not None and self.protocol == MQTT_V5:
             properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
@@ -179,9 +183,12 @@ class CommandPublisher:
             return None  # the link dropped just now: the retry sends it
         delivery = Delivery(topic)
         with self._lock:
-            early = self._early.pop(info.mid, None)
-            if early is None:
-                self._pending[info.mid] = delivery
+            if generation != self._generation:  # that connection is gone already
+                early: tuple[bool, str | None, bool] | None = (False, "connection lost", False)
+            else:
+                early = self._early.pop(info.mid, None)
+                if early is None:
+                    self._pending[info.mid] = delivery
         if early is not None:
             delivery._finish(*early)
         return delivery
@@ -190,6 +197,7 @@ class CommandPublisher:
         with self._lock:
             pending, self._pending = self._pending, {}
             self._early.clear()
+            self._generation += 1
         for delivery in pending.values():
             delivery._finish(False, reason)
 
