@@ -184,7 +184,7 @@ def api_server(url: str, args: argparse.Namespace) -> Iterator[tuple[str, subpro
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "bench.api:app_factory",
+                args.app,
                 "--factory",
                 "--host",
                 "127.0.0.1",
@@ -773,6 +773,11 @@ def main() -> None:
     parser.add_argument("--no-console", action="store_true")
     parser.add_argument("--wrk", action="store_true", help="also measure a few URLs with wrk")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--app",
+        default="bench.api:app_factory",
+        help="uvicorn factory to serve (to measure a variant: module:function on PYTHONPATH)",
+    )
     args = parser.parse_args()
     report = run(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
