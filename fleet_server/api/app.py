@@ -20,6 +20,7 @@ from fleet_server.api import problems
 from fleet_server.api.deps import ApiContext, Ctx
 from fleet_server.api.security import LoginPolicy
 from fleet_server.commands import CommandPublisher, CommandService
+from fleet_server.provisioning import ProvisioningBackend
 from fleet_server.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -80,10 +81,12 @@ def create_app(
     broker_check: Callable[[], str | None] | None = None,
     console: bool = True,
     publisher: CommandPublisher | None = None,
+    provisioning: ProvisioningBackend | None = None,
 ) -> FastAPI:
     """Build the application. Tests pass a clock and, if they like, a pool
     and a command publisher (default: one from ``settings``, connected at the
-    first command; the application closes it when it stops)."""
+    first command; the application closes it when it stops) and a provisioning
+    backend (default: from ``settings``; docs/provisioning.md)."""
     own_pool = pool is None
     the_pool: ConnectionPool[Any] = pool or ConnectionPool(
         settings.database_url,
@@ -136,6 +139,7 @@ def create_app(
         broker_check=broker_check or tcp_broker_check(settings),
         commands=commands,
     )
+    app.state.provisioning = provisioning or ProvisioningBackend.from_settings(settings)
     problems.install(app)
     _swagger_ui(app)
 

@@ -35,9 +35,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "audit.read",
             "org.write",
             "command.send",
+            "board.provision",
         }
     ),
-    # The organisation's duty desk: its own boards' incidents, tickets, commands.
+    # The organisation's duty desk: its own boards' incidents, tickets, commands,
+    # and provisioning boards at its own sites.
     "operator": frozenset(
         {
             "board.read",
@@ -55,6 +57,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "maintenance.write",
             "route.read",
             "command.send",
+            "board.provision",
         }
     ),
     # Drives out to fix things: their tickets, board details, comments, costs.
