@@ -17,11 +17,18 @@ M = TypeVar("M", bound=BaseModel)
 MAX_LIMIT = 500
 
 
+#: Lists count their rows exactly up to this many; beyond it ``total`` is this
+#: number and ``total_capped`` is true (counting 200,000 incidents on every page
+#: would cost more than the page itself).
+COUNT_CAP = 10_000
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
     limit: int
     offset: int
+    total_capped: bool = False
 
 
 class ListParams(BaseModel):
@@ -80,15 +87,24 @@ def fetch_page(
     ``default`` and ``tiebreak`` are ORDER BY text over the same columns."""
     order = order_by(paging.sort, {name: name for name in sortable}, default, tiebreak)
     with conn.cursor(row_factory=dict_row) as cur:
+        # No count(*) OVER (): it needs every row, so the planner could not
+        # stop after the page (an index on the sort column does nothing).
         rows = cur.execute(
-            f"SELECT q.*, count(*) OVER () AS total_count FROM ({select_sql}) q"
-            f" ORDER BY {order} LIMIT %s OFFSET %s",
+            f"SELECT q.* FROM ({select_sql}) q ORDER BY {order} LIMIT %s OFFSET %s",
             (*params, paging.limit, paging.offset),
         ).fetchall()
-        if rows:
-            total = int(rows[0]["total_count"])
+        capped = False
+        if (rows and len(rows) < paging.limit) or (not rows and paging.offset == 0):
+            total = paging.offset + len(rows)  # the last (or only) page: no need to count
         else:
-            counted = cur.execute(f"SELECT count(*) AS n FROM ({select_sql}) q", params).fetchone()
+            counted = cur.execute(
+                f"SELECT count(*) AS n FROM (SELECT 1 FROM ({select_sql}) q LIMIT %s) c",
+                (*params, COUNT_CAP + 1),
+            ).fetchone()
             total = int(counted["n"]) if counted else 0
-    items = [model.model_validate({k: v for k, v in r.items() if k != "total_count"}) for r in rows]
-    return Page[M](items=items, total=total, limit=paging.limit, offset=paging.offset)
+            if total > COUNT_CAP:
+                total, capped = COUNT_CAP, True
+    items = [model.model_validate(r) for r in rows]
+    return Page[M](
+        items=items, total=total, limit=paging.limit, offset=paging.offset, total_capped=capped
+    )
