@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fleet_server.broker.cli import add_parser as add_broker_parser  # noqa: PLC0415
 
     add_broker_parser(sub)
+    from fleet_server.provisioning.cli import add_parser as add_boards_parser  # noqa: PLC0415
+
+    add_boards_parser(sub)
     return parser
 
 

@@ -32,10 +32,10 @@ from typing import Any
 
 import psycopg
 
+from fleet_server.provisioning import DEFAULT_BOARD_DIR
 from fleet_server.provisioning.backend import BrokerAdmin
 from fleet_server.provisioning.models import (
     AUTH_METHODS,
-    DEFAULT_BOARD_DIR,
     Actor,
     CameraSpec,
     NewBoard,
@@ -176,18 +176,18 @@ def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
     if len(set(header)) != len(header):
         raise ImportFileError("a column is named twice in the header")
     rows: list[tuple[int, dict[str, str]]] = []
-    start = reader.line_num + 1
     try:
         for record in reader:
             if len(rows) >= MAX_ROWS:
                 raise ImportFileError(f"more than {MAX_ROWS} rows; split the file")
             extra = record.pop(None, None)
             cells = {k: v for k, v in record.items() if isinstance(v, str)}
+            # The record's first line: its last, less the line breaks in quoted cells.
+            line = reader.line_num - sum(v.count("\n") for v in cells.values())
             if extra:
                 cells["__extra__"] = "yes"
             if any(v.strip() for v in cells.values() if v):
-                rows.append((start, cells))
-            start = reader.line_num + 1
+                rows.append((line, cells))
     except csv.Error as exc:
         raise ImportFileError(f"line {reader.line_num}: not valid CSV ({exc})") from None
     return rows

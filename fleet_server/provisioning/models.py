@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic_core import to_jsonable_python
@@ -172,8 +172,6 @@ class BoardRecord:
         return value
 
 
-#: Where a board keeps its files; agent.toml points there.
-DEFAULT_BOARD_DIR = PurePosixPath("/etc/fleet")
 PASSWORD_FILE = "mqtt.pw"  # noqa: S105 - a file name
 CA_FILE = "ca.crt"
 CERT_FILE = "board.crt"

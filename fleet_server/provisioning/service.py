@@ -37,10 +37,10 @@ from psycopg.rows import dict_row
 from fleet_server.broker.dynsec import DynsecError, DynsecTimeout, board_role_name
 from fleet_server.broker.pki import CAError, IssuedCertificate
 from fleet_server.errors import BrokerUnavailable
+from fleet_server.provisioning import DEFAULT_BOARD_DIR
 from fleet_server.provisioning.agent_toml import render_agent_toml
 from fleet_server.provisioning.backend import BrokerAdmin, ProvisioningBackend
 from fleet_server.provisioning.models import (
-    DEFAULT_BOARD_DIR,
     Actor,
     Auth,
     BoardBundle,
@@ -329,9 +329,9 @@ class ProvisioningService:
                     ).fetchone()
                     if existing is not None:
                         raise _duplicate(spec.board_id, existing[0])
+                    admin = session.admin
                     mqtt_url = self.backend.mqtt_url(spec.auth)
                     ca_pem = self.backend.ca_pem()
-                    admin = session.admin
                     self._check_account(admin, spec.board_id)
                     if spec.auth == "certificate":
                         issued = self._issue(spec.board_id)
@@ -523,9 +523,9 @@ class ProvisioningService:
                 with conn.transaction():
                     before = self._get(conn, board_id, actor)
                     new_auth: Auth = auth or before.auth or "password"
+                    admin = session.admin
                     mqtt_url = self.backend.mqtt_url(new_auth)
                     ca_pem = self.backend.ca_pem()
-                    admin = session.admin
                     self._check_account(admin, board_id)
                     if new_auth == "certificate":
                         issued = self._issue(board_id)
