@@ -21,18 +21,15 @@ router = APIRouter(include_in_schema=False)
 
 BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
 STATES = ("online", "offline", "lost", "stale", "unknown")
-#: The overview lists every site with a problem, and healthy ones up to this.
+#: The overview lists this many sites, problems first (the map shows them all).
 SITE_ROWS = 60
 INCIDENT_ROWS = 10
 
 
 def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
     """What the overview and its live fragment show."""
-    sites = site_health(conn, user)
-    problems = [s for s in sites if s.health != "online"]
-    shown = (
-        problems + [s for s in sites if s.health == "online"][: max(SITE_ROWS - len(problems), 0)]
-    )
+    sites = site_health(conn, user)  # problems first
+    shown = sites[:SITE_ROWS]
     incidents = (
         list_incidents(
             conn,

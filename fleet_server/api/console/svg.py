@@ -124,6 +124,12 @@ def site_map(sites: Sequence[MapSite]) -> SiteMap:
         )
 
     rank = {"online": 0, "unknown": 1, "degraded": 2, "offline": 3}
+    # Labels for the worst sites only: a thousand labels would hide the map.
+    labelled = {
+        s.id
+        for s in sorted(placed, key=lambda s: -rank.get(s.health, 1))[:MAP_LABELS]
+        if len(placed) <= MAP_LABELS or s.health != "online"
+    }
     markers = []
     for s in sorted(placed, key=lambda s: rank.get(s.health, 1)):
         x, y = project(float(s.latitude or 0), float(s.longitude or 0))
@@ -138,7 +144,7 @@ def site_map(sites: Sequence[MapSite]) -> SiteMap:
                 r=round(6 + 2 * math.sqrt(max(s.boards, 1)), 1),
                 boards=s.boards,
                 open_incidents=s.open_incidents,
-                labelled=len(placed) <= MAP_LABELS or s.health != "online",
+                labelled=s.id in labelled,
             )
         )
     grid = []

@@ -21,6 +21,7 @@ from fleet_server.incidents.storage import open_incident
 from fleet_server.settings import Settings
 from fleet_server.simulator.seed import fleet_specs, seed
 from tests.server.engine.conftest import Clock, Store
+from tests.support.ports import free_port
 
 Conn = psycopg.Connection[Any]
 PASSWORD = "Bang-tin-Lai-Chau-2026"
@@ -98,9 +99,16 @@ def clock() -> Clock:
     return Clock()
 
 
+def api_settings(db_url: str) -> Settings:
+    """Settings for an app under test: its broker URL names a free port where
+    nothing listens, so a command posted by a test stays queued and never
+    reaches a broker that happens to run on this machine (e.g. on 1883)."""
+    return Settings(database_url=db_url, mqtt_url=f"mqtt://127.0.0.1:{free_port()}")
+
+
 @pytest.fixture
 def app(api_db: str, clock: Clock) -> Iterator[FastAPI]:
-    settings = Settings(database_url=api_db)
+    settings = api_settings(api_db)
     with ConnectionPool(api_db, min_size=1, max_size=4, open=True) as pool:
         yield create_app(settings, clock=clock, pool=pool, broker_check=lambda: None)
 

@@ -46,6 +46,7 @@ from tests.server.api.conftest import (
     ACCOUNTS,
     PASSWORD,
     _seed_accounts,
+    api_settings,
     open_test_incident,
     set_status,
     token_for,
@@ -192,7 +193,7 @@ def targets(db_factory: DatabaseFactory, password_hash: str) -> Iterator[dict[st
             pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=4, open=True)
             with_pools.append((url, pool))
             app = create_app(
-                Settings(database_url=url), clock=lambda: now, pool=pool, broker_check=lambda: None
+                api_settings(url), clock=lambda: now, pool=pool, broker_check=lambda: None
             )
             with TestClient(app, client=("127.0.0.1", 50000)) as client:
                 headers = {"Authorization": f"Bearer {token_for(client, role)}"}
@@ -363,9 +364,7 @@ def test_more_concurrent_requests_than_worker_threads_all_get_answers(
     requests holding the connections waited for a thread; all of them ended
     in a PoolTimeout (500). Requests now queue for the pool on the event loop."""
     with ConnectionPool(api_db, min_size=1, max_size=2, timeout=5, open=True) as pool:
-        app = create_app(
-            Settings(database_url=api_db), clock=clock, pool=pool, broker_check=lambda: None
-        )
+        app = create_app(api_settings(api_db), clock=clock, pool=pool, broker_check=lambda: None)
 
         async def main() -> list[int]:
             transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
