@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool
 
 from fleet_server.api.app import create_app
 from fleet_server.broker.dynsec import DynsecClient
-from fleet_server.provisioning import ProvisioningBackend
+from fleet_server.provisioning import ProvisioningBackend, dynsec_factory
 from fleet_server.settings import Settings
 from tests.server.api.conftest import (  # noqa: F401 - fixtures
     As,
@@ -27,6 +27,7 @@ from tests.server.api.conftest import (  # noqa: F401 - fixtures
 )
 from tests.server.engine.conftest import Clock
 from tests.server.provisioning.conftest import dump, unique
+from tests.support.ports import free_port
 from tests.support.secure_broker import SecureBroker
 
 PROBLEM = "application/problem+json"
@@ -251,3 +252,35 @@ def test_without_a_broker_admin_provisioning_is_a_503(
             assert conn.execute(
                 "SELECT enabled FROM boards WHERE id = 'lc-ma-lu-thang-01'"
             ).fetchone() == (True,)
+
+
+def test_an_unreachable_broker_is_a_503_and_changes_nothing(
+    api_db: str,  # noqa: F811
+    clock: Clock,  # noqa: F811
+    broker: SecureBroker,
+) -> None:
+    nowhere = f"mqtts://fleet-admin@127.0.0.1:{free_port()}"
+    backend = ProvisioningBackend(
+        dynsec_factory(nowhere, password="x" * 20, ca_file=broker.ca_file, timeout=2),
+        password_url=broker.tls_url,
+    )
+    with ConnectionPool(api_db, min_size=1, max_size=2, open=True) as pool:
+        app = create_app(
+            Settings(database_url=api_db),
+            clock=clock,
+            pool=pool,
+            broker_check=lambda: None,
+            provisioning=backend,
+            console=False,
+        )
+        with TestClient(app, client=("127.0.0.1", 50000)) as test_client:
+            body = new_board()
+            response = As(test_client, "admin").post("/api/v1/boards", json=body)
+    assert response.status_code == 503, response.text
+    assert response.json()["reason"] == "broker_unavailable"
+    assert "cannot reach the broker" in response.json()["detail"]
+    with psycopg.connect(api_db) as conn:
+        assert conn.execute("SELECT 1 FROM boards WHERE id = %s", (body["id"],)).fetchone() is None
+        assert conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'board.%%'"
+        ).fetchone() == (0,)

@@ -1,0 +1,45 @@
+"""The in-memory broker admin (for an API under test or a demo) keeps the
+same contract as the real one, so the service behaves the same on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fleet_server.broker.dynsec import board_role_name
+from fleet_server.provisioning import NewBoard, ProvisioningError, ProvisioningService
+from fleet_server.provisioning.memory import MemoryBroker, memory_backend
+from tests.server.provisioning.conftest import CLI, Conn
+
+
+def test_the_lifecycle_on_the_memory_broker(conn: Conn, tmp_path: Path) -> None:
+    broker = MemoryBroker()
+    service = ProvisioningService(memory_backend(broker, ca_dir=tmp_path / "ca"))
+    service.add_board(conn, NewBoard("lc-mem-01", "Bảng", site="ma-lu-thang"), CLI)
+    done = service.add_board(
+        conn, NewBoard("lc-mem-02", "Bảng", site="ma-lu-thang", auth="certificate"), CLI
+    )
+    assert done.bundle.private_key_pem is not None
+    client = broker.get_client("lc-mem-01")
+    assert client is not None
+    assert client["roles"] == [{"rolename": board_role_name("lc-mem-01")}]
+    service.disable_board(conn, "lc-mem-01", CLI)
+    assert broker.get_client("lc-mem-01") == {
+        "username": "lc-mem-01",
+        "disabled": True,
+        "roles": [],
+    }
+    service.enable_board(conn, "lc-mem-01", CLI)
+    rotated = service.rotate_credentials(conn, "lc-mem-02", CLI)
+    assert rotated.bundle.cert_serial != done.bundle.cert_serial
+    service.remove_board(conn, "lc-mem-01", CLI)
+    assert broker.get_client("lc-mem-01") is None
+    assert board_role_name("lc-mem-01") not in broker.roles
+    # A seeded board gets its account by rotation.
+    service.rotate_credentials(conn, "lc-ma-lu-thang-01", CLI)
+    assert broker.get_client("lc-ma-lu-thang-01") is not None
+    # A service account's name is never a board's.
+    with pytest.raises(ProvisioningError) as refused:
+        service.add_board(conn, NewBoard("fleet-server", "x", site="ma-lu-thang"), CLI)
+    assert refused.value.reason == "bad_id"
