@@ -292,6 +292,64 @@ class ProvisioningService:
             cert_not_after=issued.not_after if issued else None,
         )
 
+    @staticmethod
+    def _site_for(conn: Conn, spec: NewBoard, actor: Actor) -> int:
+        """The site's id (in the actor's scope); refuses an existing board id."""
+        clause, params = actor.site_clause("s.id")
+        key = spec.site if spec.site is not None else spec.site_id
+        column = "s.code" if spec.site is not None else "s.id"
+        site = conn.execute(
+            f"SELECT s.id FROM sites s WHERE {column} = %s AND {clause}",  # noqa: S608
+            [key, *params],
+        ).fetchone()
+        if site is None:
+            raise ProvisioningError("unknown_site", f"site {key} not found")
+        existing = conn.execute(
+            "SELECT removed_at FROM boards WHERE id = %s", (spec.board_id,)
+        ).fetchone()
+        if existing is not None:
+            raise _duplicate(spec.board_id, existing[0])
+        return int(site[0])
+
+    @staticmethod
+    def _insert(
+        conn: Conn,
+        spec: NewBoard,
+        site_id: int,
+        issued: IssuedCertificate | None,
+        now: datetime,
+    ) -> None:
+        row = conn.execute(
+            "INSERT INTO boards (id, site_id, name, model, serial, installed_on,"
+            " heartbeat_interval_s, auth, cert_serial, cert_not_after,"
+            " provisioned_at, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, coalesce(%s, 30), %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+            (
+                spec.board_id,
+                site_id,
+                spec.name.strip(),
+                spec.model or None,
+                spec.serial or None,
+                spec.installed_on,
+                spec.heartbeat_interval_s,
+                spec.auth,
+                issued.serial_hex if issued else None,
+                issued.not_after if issued else None,
+                now,
+                now,
+                now,
+            ),
+        ).fetchone()
+        if row is None:  # inserted meanwhile by someone else
+            raise _duplicate(spec.board_id, None)
+        if spec.cameras:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO cameras (board_id, camera_id, name) VALUES (%s, %s, %s)",
+                    [(spec.board_id, c.camera_id, c.name.strip()) for c in spec.cameras],
+                )
+
     # -- operations -----------------------------------------------------------------------
     def add_board(
         self,
@@ -315,62 +373,18 @@ class ProvisioningService:
             session = _Session(self.backend, broker, stack)
             try:
                 with conn.transaction():
-                    clause, params = actor.site_clause("s.id")
-                    key = spec.site if spec.site is not None else spec.site_id
-                    column = "s.code" if spec.site is not None else "s.id"
-                    site = conn.execute(
-                        f"SELECT s.id FROM sites s WHERE {column} = %s AND {clause}",  # noqa: S608
-                        [key, *params],
-                    ).fetchone()
-                    if site is None:
-                        raise ProvisioningError("unknown_site", f"site {key} not found")
-                    existing = conn.execute(
-                        "SELECT removed_at FROM boards WHERE id = %s", (spec.board_id,)
-                    ).fetchone()
-                    if existing is not None:
-                        raise _duplicate(spec.board_id, existing[0])
+                    site_id = self._site_for(conn, spec, actor)
                     admin = session.admin
                     mqtt_url = self.backend.mqtt_url(spec.auth)
                     ca_pem = self.backend.ca_pem()
-                    self._check_account(admin, spec.board_id)
+                    # An account left by an earlier attempt is taken over (and
+                    # enabled): the board has no row, so it is no one else's.
+                    orphan = self._check_account(admin, spec.board_id)
                     if spec.auth == "certificate":
                         issued = self._issue(spec.board_id)
                     else:
                         password = new_password()
-                    row = conn.execute(
-                        "INSERT INTO boards (id, site_id, name, model, serial, installed_on,"
-                        " heartbeat_interval_s, auth, cert_serial, cert_not_after,"
-                        " provisioned_at, created_at, updated_at)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, coalesce(%s, 30), %s, %s, %s, %s, %s, %s)"
-                        " ON CONFLICT (id) DO NOTHING RETURNING id",
-                        (
-                            spec.board_id,
-                            site[0],
-                            spec.name.strip(),
-                            spec.model or None,
-                            spec.serial or None,
-                            spec.installed_on,
-                            spec.heartbeat_interval_s,
-                            spec.auth,
-                            issued.serial_hex if issued else None,
-                            issued.not_after if issued else None,
-                            now,
-                            now,
-                            now,
-                        ),
-                    ).fetchone()
-                    if row is None:  # inserted meanwhile by someone else
-                        raise _duplicate(spec.board_id, None)
-                    if spec.cameras:
-                        with conn.cursor() as cur:
-                            cur.executemany(
-                                "INSERT INTO cameras (board_id, camera_id, name)"
-                                " VALUES (%s, %s, %s)",
-                                [
-                                    (spec.board_id, c.camera_id, c.name.strip())
-                                    for c in spec.cameras
-                                ],
-                            )
+                    self._insert(conn, spec, site_id, issued, now)
                     board = load_board(conn, spec.board_id)
                     assert board is not None
                     self._audit(
@@ -385,6 +399,8 @@ class ProvisioningService:
                     touched = True
                     with _broker_errors(f"creating the broker account of {spec.board_id}"):
                         admin.ensure_board(spec.board_id, password)
+                        if orphan is not None and orphan.get("disabled"):
+                            admin.enable_board(spec.board_id)
             except BaseException as exc:
                 if touched:
                     failed = self._undo(
@@ -526,7 +542,7 @@ class ProvisioningService:
                     admin = session.admin
                     mqtt_url = self.backend.mqtt_url(new_auth)
                     ca_pem = self.backend.ca_pem()
-                    self._check_account(admin, board_id)
+                    account = self._check_account(admin, board_id)
                     if new_auth == "certificate":
                         issued = self._issue(board_id)
                     else:
@@ -564,8 +580,11 @@ class ProvisioningService:
                             # The old password must stop working: replace it by one
                             # nobody knows.
                             admin.set_password(board_id, new_password())
+                        # The broker follows the database: a disabled board stays so.
                         if not before.enabled:
                             admin.disable_board(board_id)
+                        elif account is not None and account.get("disabled"):
+                            admin.enable_board(board_id)
             except BaseException as exc:
                 if touched:
                     _add_note(

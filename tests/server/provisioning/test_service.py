@@ -301,3 +301,18 @@ def test_a_board_from_before_provisioning_gets_an_account_by_rotation(
     probe = broker.probe(board_id, board_id, rotated.bundle.password)
     assert probe.connect().ok
     probe.close()
+
+
+def test_an_account_left_behind_is_taken_over_and_enabled(
+    service: ProvisioningService, conn: Conn, broker: SecureBroker, admin: DynsecClient
+) -> None:
+    """A broker account without a board row (a crash between the two) is the
+    new board's: its password replaced, enabled, its role in place."""
+    board_id = unique("lc-orphan")
+    admin.ensure_board(board_id, "left-behind-password-0123456789")
+    admin.disable_board(board_id)
+    done = service.add_board(conn, NewBoard(board_id, "Bảng", site="ma-lu-thang"), CLI)
+    assert not broker.probe(board_id, board_id, "left-behind-password-0123456789").connect().ok
+    probe = broker.probe(board_id, board_id, done.bundle.password)
+    assert probe.connect().ok
+    probe.close()
