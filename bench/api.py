@@ -118,6 +118,7 @@ def database(args: argparse.Namespace, volumes: Volumes) -> Iterator[tuple[str, 
                 info.update(json.loads(meta[0]))
                 info["reused"] = True
                 print("reusing the loaded database", file=sys.stderr)
+                migrate(url)  # migrations added since it was loaded
         if not loaded:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")

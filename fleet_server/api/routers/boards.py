@@ -139,7 +139,9 @@ def list_boards(
             "open_incidents",
             "installed_on",
         ),
-        default="site_name, id",
+        # Board ids start with their site code (lc-<site>-NN): the primary key
+        # orders them by site and lets a page stop after its rows.
+        default="id",
         tiebreak="id",
         model=BoardOut,
     )

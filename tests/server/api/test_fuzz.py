@@ -40,6 +40,7 @@ from psycopg_pool import ConnectionPool
 from schemathesis import GenerationMode
 
 from fleet_server.api.app import API_PREFIX, create_app
+from fleet_server.provisioning.memory import memory_backend
 from fleet_server.settings import Settings
 from fleet_server.simulator.seed import fleet_specs, seed, seed_contacts
 from tests.server.api.conftest import (
@@ -178,9 +179,12 @@ KNOWN_IDS = {
 
 
 @pytest.fixture(scope="module")
-def targets(db_factory: DatabaseFactory, password_hash: str) -> Iterator[dict[str, Target]]:
+def targets(
+    db_factory: DatabaseFactory, password_hash: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Target]]:
     """Per role: a seeded database, the app on a fixed clock, a bearer token."""
     now = datetime.now(UTC).replace(microsecond=0)
+    tmp_dir = tmp_path_factory.mktemp("fuzz-ca")
     made: dict[str, Target] = {}
     with_pools: list[tuple[str, ConnectionPool[Any]]] = []
     try:
@@ -192,8 +196,14 @@ def targets(db_factory: DatabaseFactory, password_hash: str) -> Iterator[dict[st
             _seed_objects(url, now)
             pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=4, open=True)
             with_pools.append((url, pool))
+            # Provisioning against an in-memory broker admin (throw-away CA):
+            # without one, board operations answer 503 by design.
             app = create_app(
-                api_settings(url), clock=lambda: now, pool=pool, broker_check=lambda: None
+                api_settings(url),
+                clock=lambda: now,
+                pool=pool,
+                broker_check=lambda: None,
+                provisioning=memory_backend(ca_dir=tmp_dir / role),
             )
             with TestClient(app, client=("127.0.0.1", 50000)) as client:
                 headers = {"Authorization": f"Bearer {token_for(client, role)}"}
