@@ -37,9 +37,11 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One browser process for the session; each test gets its own contexts."""
+    """One browser process for the module; each test gets its own contexts.
+    Not for the session: Playwright's driver and Chromium left running made
+    later tests with real agent threads miss their last wills."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
