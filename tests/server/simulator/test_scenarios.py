@@ -23,6 +23,13 @@ FAST = Timing(start=0.5, power_back=6.0, flap_down=(1.5, 2.0), flap_up=(1.0, 1.5
 FAST_INTERVALS = dict.fromkeys(fp.TelemetryKind, 0.5)
 
 
+# Real edge-agent threads on a scenario clock. In one pytest process with the
+# whole suite, leftovers of other tests (the browser tests' Playwright and
+# Chromium at least) made last wills go missing; scripts/dev test runs these
+# in a process of their own.
+pytestmark = pytest.mark.isolated
+
+
 @contextmanager
 def fleet_running(
     mosquitto: Mosquitto,
