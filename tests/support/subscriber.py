@@ -29,7 +29,7 @@ class Subscriber:
     def __init__(
         self,
         port: int,
-        topic: str = "fleet/v1/#",
+        topic: str | list[str] = "fleet/v1/#",
         *,
         client_id: str = "test-sub",
         persistent: bool = False,
@@ -45,7 +45,8 @@ class Subscriber:
         )
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_a: self._subscribed.set()
-        self.client.on_connect = lambda c, *_a: c.subscribe(topic, qos=1)
+        topics = [topic] if isinstance(topic, str) else topic
+        self.client.on_connect = lambda c, *_a: c.subscribe([(t, 1) for t in topics])
         self.client.reconnect_delay_set(1, 2)
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
