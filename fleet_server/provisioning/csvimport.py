@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
@@ -150,9 +150,16 @@ def parse_row(cells: dict[str, str]) -> NewBoard:
     return spec
 
 
-def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
+def read_rows(
+    text: str,
+    *,
+    required: Sequence[str] = REQUIRED,
+    columns: Sequence[str] = COLUMNS,
+    max_rows: int = MAX_ROWS,
+) -> list[tuple[int, dict[str, str]]]:
     """The data records with their line numbers; ImportFileError when the
-    file as a whole is unusable."""
+    file as a whole is unusable. Other imports (the content registry) pass
+    their own columns."""
     if text.startswith("\ufeff"):  # a spreadsheet's byte-order mark
         text = text[1:]
     if "\x00" in text:
@@ -162,24 +169,24 @@ def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
         raise ImportFileError("the file is empty; the first line must name the columns")
     header = [(name or "").strip().lower() for name in reader.fieldnames]
     reader.fieldnames = header
-    missing = [c for c in REQUIRED if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise ImportFileError(
-            f"missing column(s) {', '.join(missing)}; the columns are {', '.join(COLUMNS)}"
+            f"missing column(s) {', '.join(missing)}; the columns are {', '.join(columns)}"
         )
-    unknown = [c for c in header if c not in COLUMNS]
+    unknown = [c for c in header if c not in columns]
     if unknown:
         raise ImportFileError(
             f"unknown column(s) {', '.join(repr(c[:40]) for c in unknown)};"
-            f" the columns are {', '.join(COLUMNS)}"
+            f" the columns are {', '.join(columns)}"
         )
     if len(set(header)) != len(header):
         raise ImportFileError("a column is named twice in the header")
     rows: list[tuple[int, dict[str, str]]] = []
     try:
         for record in reader:
-            if len(rows) >= MAX_ROWS:
-                raise ImportFileError(f"more than {MAX_ROWS} rows; split the file")
+            if len(rows) >= max_rows:
+                raise ImportFileError(f"more than {max_rows} rows; split the file")
             extra = record.pop(None, None)
             cells = {k: v for k, v in record.items() if isinstance(v, str)}
             # The record's first line: its last, less the line breaks in quoted cells.
