@@ -19,6 +19,8 @@ from typing import Any
 import psycopg
 
 from fleet_server.backoff import Backoff
+from fleet_server.compliance.job import ComplianceJob
+from fleet_server.compliance.rules import ComplianceSettings
 from fleet_server.engine import alerts, store, telemetry_rules
 from fleet_server.engine.alerts import AlertSettings
 from fleet_server.engine.conditions import Condition, Timing, step
@@ -40,6 +42,7 @@ from fleet_server.engine.state import (
 )
 from fleet_server.incidents import storage as incidents
 from fleet_server.incidents.schemas import Incident, IncidentSpec
+from fleet_server.metrics import EngineMetrics, new_registry
 from fleet_server.telemetry import maintenance
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,7 @@ class EngineSettings:
     telemetry_every_s: float = 15.0
     rules: RuleSettings = field(default_factory=RuleSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +92,15 @@ class Engine:
         settings: EngineSettings | None = None,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.database_url = database_url
         self.settings = settings or EngineSettings()
         self._clock = clock
         self._cursor: datetime | None = None
         self.is_leader = threading.Event()
+        self.metrics = metrics or EngineMetrics(new_registry(process=False))
+        self.metrics.track_leader(self.is_leader)
         self.passes = 0
         self._statuses: dict[str, BoardStatus] | None = None
         # last heartbeat times not written yet (board_status.last_seen_at is
@@ -108,12 +115,19 @@ class Engine:
         self._places: dict[str, store.BoardPlace] | None = None
         self._places_at = 0.0
         self._telemetry_due: datetime | None = None
+        self.compliance = ComplianceJob(
+            self.settings.compliance,
+            on_opened=lambda conn, inc, now: alerts.on_opened(
+                conn, inc, now, self.settings.alerts
+            ),
+        )
 
     # -- one evaluation -----------------------------------------------------------------
     def evaluate(self, conn: Conn) -> PassResult:
         """One pass in one transaction. ``conn`` is the engine's own, in
         autocommit mode, so the pass really commits when it ends."""
         result = PassResult()
+        started = time.perf_counter()
         now = self._clock()
         try:
             with conn.transaction():
@@ -154,12 +168,16 @@ class Engine:
                     store.save_last_seen(conn, self._seen_unsaved)
                     self._seen_unsaved = {}
                     self._storage_upkeep(conn, now)
+                    if self.compliance.due(now):
+                        self.compliance.run(conn, now)
         except Exception:
             self._statuses = None
+            self.metrics.evaluation_failures.inc()
             raise
         self._statuses = statuses
         self._cursor = db_now
         self.passes += 1
+        self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
         return result
 
     def _apply_inputs(

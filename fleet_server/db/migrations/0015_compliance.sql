@@ -40,7 +40,7 @@ CREATE TABLE compliance_days (
     morning_unknown       real NOT NULL,
     afternoon_unknown     real NOT NULL,
     status                text NOT NULL CHECK (status IN (
-                              'compliant', 'non_compliant', 'unknown', 'pending', 'no_windows')),
+                              'compliant', 'non_compliant', 'unknown', 'pending', 'no_windows', 'exempt')),
     -- the windows and thresholds the verdict used, for the inspector
     basis                 jsonb NOT NULL,
     computed_at           timestamptz NOT NULL DEFAULT now(),

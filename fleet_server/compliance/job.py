@@ -1,0 +1,175 @@
+"""The compliance job the engine runs: late data, ended days, incidents.
+
+Each run, inside the engine's transaction:
+
+1. days that received display samples since the last run (late, replayed
+   data included) are measured again and their play log rebuilt;
+2. once a local day has ended, every enabled board gets its row for it —
+   a board that sent nothing gets "unknown", never "compliant";
+3. today's running figures are refreshed every ``today_every_s``;
+4. from the report hour of the next morning, every non-compliant day opens
+   a compliance incident; a day that late data has since cleared resolves it.
+
+Progress lives in ``job_cursors`` so a standby engine continues the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fleet_server.compliance import storage
+from fleet_server.compliance.rules import (
+    ComplianceSettings,
+    day_bounds,
+    incident_due,
+    local_day,
+    verdict,
+)
+from fleet_server.incidents import storage as incidents
+from fleet_server.incidents.schemas import Incident, IncidentSpec
+
+log = logging.getLogger(__name__)
+
+Conn = storage.Conn
+ACTOR = "engine:broadcast_noncompliant"
+RULE = "broadcast_noncompliant"
+#: re-read this much before the cursor: a transaction that committed late
+OVERLAP = timedelta(seconds=60)
+#: catch up on a large backlog in slices of stored time
+SLICE = timedelta(hours=6)
+#: failed days older than this no longer open incidents (a fresh install
+#: computing last month must not page anybody)
+INCIDENT_HORIZON_DAYS = 3
+
+
+class ComplianceJob:
+    def __init__(
+        self,
+        settings: ComplianceSettings | None = None,
+        *,
+        on_opened: Callable[[Conn, Incident, datetime], None] | None = None,
+    ) -> None:
+        self.settings = settings or ComplianceSettings()
+        self._on_opened = on_opened
+        self._due: datetime | None = None
+        self._today_due: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self._due is None or now >= self._due
+
+    def run(self, conn: Conn, now: datetime) -> dict[str, int]:
+        """One run; returns counts for logs and tests."""
+        self._due = now + timedelta(seconds=self.settings.every_s)
+        done = {"late": self._late_data(conn, now), "ended": self._ended_days(conn, now)}
+        if self._today_due is None or now >= self._today_due:
+            today = local_day(now)
+            done["today"] = self.compute(
+                conn, [(b, today) for b in storage.boards_for_day(conn, today)], now
+            )
+            self._today_due = now + timedelta(seconds=self.settings.today_every_s)
+        done["incidents"] = self._incidents(conn, now)
+        return done
+
+    def compute(self, conn: Conn, pairs: Sequence[storage.Pair], now: datetime) -> int:
+        """Measure, judge and store these (board, day) pairs; rebuild their plays."""
+        s = self.settings
+        thresholds = {"morning": s.morning_minutes, "afternoon": s.afternoon_minutes}
+        for i in range(0, len(pairs), s.batch):
+            chunk = pairs[i : i + s.batch]
+            measured = storage.measure(conn, chunk, s.sample_gap_s)
+            storage.save_days(conn, [(m, verdict(m, now, s)) for m in measured], thresholds)
+            storage.rebuild_plays(conn, chunk, s.sample_gap_s)
+        return len(pairs)
+
+    def _late_data(self, conn: Conn, now: datetime) -> int:
+        db_now: datetime = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        after = storage.cursor(conn, "compliance_stored")
+        upto = db_now if after is None else min(db_now, after + SLICE)
+        since = None if after is None else after - OVERLAP
+        today = local_day(now)
+        # today's days are refreshed on their own schedule, all boards at once
+        pairs = sorted(
+            p
+            for p in storage.dirty_pairs(conn, since, upto, self.settings.sample_gap_s)
+            if p[1] < today
+        )
+        count = self.compute(conn, pairs, now)
+        storage.save_cursor(conn, "compliance_stored", upto)
+        if count:
+            log.info("compliance: %d board-days measured again after new data", count)
+        return count
+
+    def _ended_days(self, conn: Conn, now: datetime) -> int:
+        yesterday = local_day(now) - timedelta(days=1)
+        last = storage.cursor(conn, "compliance_final")
+        first = yesterday if last is None else local_day(last) + timedelta(days=1)
+        count = 0
+        day: date = first
+        while day <= yesterday:
+            count += self.compute(conn, [(b, day) for b in storage.boards_for_day(conn, day)], now)
+            storage.save_cursor(conn, "compliance_final", day_bounds(day)[0])
+            day += timedelta(days=1)
+        if count:
+            log.info("compliance: %d board-days judged after their day ended", count)
+        return count
+
+    def _incidents(self, conn: Conn, now: datetime) -> int:
+        opened = 0
+        since = local_day(now) - timedelta(days=INCIDENT_HORIZON_DAYS)
+        for board_id, day, site_id, org_id in storage.failed_days_without_incident(conn, since):
+            if not incident_due(day, now, self.settings):
+                continue
+            row = conn.execute(
+                "SELECT morning_minutes, afternoon_minutes, morning_unknown, afternoon_unknown,"
+                " basis FROM compliance_days WHERE board_id = %s AND day = %s",
+                (board_id, day),
+            ).fetchone()
+            assert row is not None
+            spec = IncidentSpec(
+                dedupe_key=f"compliance:{board_id}:{day}",
+                rule=RULE,
+                incident_class="compliance",
+                severity="minor",
+                title=(
+                    f"Không đủ thời lượng phát ngày {day:%d/%m/%Y}"
+                    f" / Broadcast time not met on {day}"
+                ),
+                board_id=board_id,
+                site_id=site_id,
+                organisation_id=org_id,
+                details=_details(day, row),
+            )
+            incident, outcome = incidents.open_incident(conn, spec, now, actor=ACTOR)
+            if outcome == "opened":
+                opened += 1
+                log.info("incident %d opened: %s %s", incident.id, board_id, spec.title)
+                if self._on_opened is not None:
+                    self._on_opened(conn, incident, now)
+        for incident_id, board_id, day, status in storage.open_incidents_now_passing(conn):
+            try:
+                incidents.resolve(
+                    conn,
+                    incident_id,
+                    now,
+                    actor=ACTOR,
+                    note=f"late data for {board_id} on {day}: the day is now {status}",
+                )
+            except incidents.InvalidTransition:
+                continue
+        return opened
+
+
+def _details(day: date, row: tuple[Any, ...]) -> dict[str, Any]:
+    morning, afternoon, morning_unknown, afternoon_unknown, basis = row
+    return {
+        "day": day.isoformat(),
+        "morning_minutes": round(float(morning), 1),
+        "afternoon_minutes": round(float(afternoon), 1),
+        "morning_unknown_minutes": round(float(morning_unknown), 1),
+        "afternoon_unknown_minutes": round(float(afternoon_unknown), 1),
+        "windows": basis.get("windows"),
+        "thresholds_minutes": basis.get("thresholds_minutes"),
+    }

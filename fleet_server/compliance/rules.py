@@ -1,0 +1,125 @@
+"""Broadcast compliance (Điều 8): the verdict for one board and one day.
+
+No SQL here: storage.py measures the minutes, this module judges them.
+
+A day is judged on its two windows, morning and afternoon, in local time.
+A window is met when the board was on air for at least the threshold
+(180 min by default) inside it. Time no display sample covers is unknown:
+
+* met in both windows                       -> compliant
+* a window that could not be met even if every unknown minute had been on
+  air                                       -> non_compliant
+* otherwise                                 -> unknown (missing data is
+  never read as compliant, nor as failed)
+
+Emergency broadcasts (Điều 8.2) override the time frames: their minutes
+count as on air, and a day with an emergency broadcast that would otherwise
+fail is ``exempt`` — reported separately, never held against the board.
+A day that has not ended yet is ``pending`` unless it is already met.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+Status = Literal["compliant", "non_compliant", "unknown", "pending", "no_windows", "exempt"]
+PARTS = ("morning", "afternoon")
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceSettings:
+    morning_minutes: float = 180.0
+    afternoon_minutes: float = 180.0
+    #: a display sample holds until the next one, but never longer than this
+    #: (the agent reports every 30 s by default)
+    sample_gap_s: float = 120.0
+    #: local hour of the next morning at which a failed day raises an incident
+    report_hour: int = 7
+    #: how often today's running figures are refreshed for every board
+    today_every_s: float = 900.0
+    #: how often the job looks for late data and ended days
+    every_s: float = 60.0
+    #: at most this many (board, day) pairs per statement
+    batch: int = 2000
+
+    def threshold(self, part: str) -> float:
+        return self.morning_minutes if part == "morning" else self.afternoon_minutes
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    part: str
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def minutes(self) -> float:
+        return (self.ends_at - self.starts_at).total_seconds() / 60
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFigures:
+    window: Window
+    on_air_minutes: float
+    unknown_minutes: float
+
+
+@dataclass(frozen=True, slots=True)
+class DayMeasure:
+    """What storage measured for one board and local day."""
+
+    board_id: str
+    day: date  # local
+    total_minutes: float
+    advertising_minutes: float
+    emergency_minutes: float
+    windows: dict[str, WindowFigures]
+
+    @property
+    def day_end(self) -> datetime:
+        return day_bounds(self.day)[1]
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """Local midnight to local midnight, as aware datetimes."""
+    start = datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
+    return start, start + timedelta(days=1)
+
+
+def local_day(at: datetime) -> date:
+    return at.astimezone(LOCAL_TZ).date()
+
+
+def verdict(measure: DayMeasure, now: datetime, settings: ComplianceSettings) -> Status:
+    if any(part not in measure.windows for part in PARTS):
+        return "no_windows"
+    results: list[bool | None] = []
+    for part in PARTS:
+        fig = measure.windows[part]
+        need = settings.threshold(part)
+        if fig.on_air_minutes >= need - 1e-6:
+            results.append(True)
+        elif fig.on_air_minutes + fig.unknown_minutes < need - 1e-6:
+            results.append(False)
+        else:
+            results.append(None)
+    met = all(r is True for r in results)
+    failed = any(r is False for r in results)
+    if met:
+        return "compliant"
+    if now < measure.day_end:
+        return "pending"
+    if failed:
+        return "exempt" if measure.emergency_minutes > 0 else "non_compliant"
+    return "unknown"
+
+
+def incident_due(day: date, now: datetime, settings: ComplianceSettings) -> bool:
+    """A failed day is reported the next morning at the report hour."""
+    _, end = day_bounds(day)
+    return now >= end + timedelta(hours=settings.report_hour)

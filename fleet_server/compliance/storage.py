@@ -1,0 +1,319 @@
+"""SQL of proof of play and compliance: measuring days, the play log, cursors.
+
+Everything is measured from ``telemetry_display`` samples. A sample holds
+from its ``measured_at`` until the next sample when that comes within the
+sample gap; the last sample before a silence holds one reporting interval
+(the time since the sample before it, at most the gap). Two samples with
+the same ``measured_at`` (a report sent twice under another seq) count once.
+Days are local (Asia/Ho_Chi_Minh).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+
+from fleet_server.compliance.rules import (
+    DayMeasure,
+    Status,
+    Window,
+    WindowFigures,
+)
+
+Conn = psycopg.Connection[Any]
+TZ = "Asia/Ho_Chi_Minh"
+Pair = tuple[str, date]
+
+# (board, day) pairs -> local day bounds
+_TARGET = """
+target AS (
+    SELECT d.board_id, d.day,
+           (d.day::timestamp AT TIME ZONE %(tz)s) AS day_start,
+           ((d.day + 1)::timestamp AT TIME ZONE %(tz)s) AS day_end
+      FROM unnest(%(boards)s::text[], %(days)s::date[]) AS d (board_id, day)
+)"""
+
+# every sample that can cover part of the day, once per instant, with how far it holds
+_COVER = """
+samples AS (
+    SELECT t.board_id, t.day, t.day_start, t.day_end, s.*,
+           lead(s.measured_at) OVER w AS next_at, lag(s.measured_at) OVER w AS prev_at
+      FROM target t
+      CROSS JOIN LATERAL (
+          SELECT DISTINCT ON (x.measured_at)
+                 x.measured_at, x.content_sha256 AS sha, x.content_started_at AS cstart,
+                 x.content_id, x.content_kind AS kind, x.content_language AS language,
+                 (x.player_running AND x.screen_on IS NOT FALSE) AS on_air
+            FROM telemetry_display x
+           WHERE x.device_id = t.board_id
+             AND x.measured_at >= t.day_start - make_interval(secs => %(gap)s)
+             AND x.measured_at < t.day_end
+           ORDER BY x.measured_at, x.boot DESC, x.seq DESC
+      ) s
+    WINDOW w AS (PARTITION BY t.board_id, t.day ORDER BY s.measured_at)
+),
+cover AS (
+    SELECT board_id, day, day_start, day_end, sha, cstart, content_id, kind, language, on_air,
+           GREATEST(measured_at, day_start) AS c0,
+           LEAST(CASE WHEN next_at <= measured_at + make_interval(secs => %(gap)s)
+                      THEN next_at
+                      -- the last sample before a silence holds one reporting
+                      -- interval (the one before it), never more than the gap
+                      ELSE measured_at + LEAST(measured_at - prev_at,
+                                               make_interval(secs => %(gap)s))
+                 END, day_end) AS c1
+      FROM samples
+)"""
+
+_MEASURE = f"""
+WITH {_TARGET},
+windows AS (
+    SELECT t.board_id, t.day, p.part,
+           ((t.day + COALESCE(bw.starts_at, sw.starts_at))::timestamp AT TIME ZONE %(tz)s) AS ws,
+           ((t.day + COALESCE(bw.ends_at, sw.ends_at))::timestamp AT TIME ZONE %(tz)s) AS we
+      FROM target t
+      JOIN boards b ON b.id = t.board_id
+     CROSS JOIN (VALUES ('morning'), ('afternoon')) AS p (part)
+      LEFT JOIN broadcast_windows bw ON bw.board_id = b.id AND bw.part = p.part
+      LEFT JOIN broadcast_windows sw ON sw.site_id = b.site_id AND sw.part = p.part
+),
+{_COVER},
+day_totals AS (
+    SELECT board_id, day,
+           sum(extract(epoch FROM c1 - c0)) FILTER (WHERE on_air) AS on_s,
+           sum(extract(epoch FROM c1 - c0))
+               FILTER (WHERE on_air AND kind = 'advertising') AS ad_s,
+           sum(extract(epoch FROM c1 - c0)) FILTER (WHERE on_air AND kind = 'emergency') AS em_s
+      FROM cover WHERE c1 > c0
+     GROUP BY board_id, day
+),
+window_totals AS (
+    SELECT w.board_id, w.day, w.part, w.ws, w.we,
+           COALESCE(sum(extract(epoch FROM LEAST(c.c1, w.we) - GREATEST(c.c0, w.ws)))
+                        FILTER (WHERE c.on_air), 0) AS on_s,
+           -- (LEAST/GREATEST skip NULLs: the row of a window no sample
+           -- touches must not count as covered)
+           COALESCE(sum(extract(epoch FROM LEAST(c.c1, w.we) - GREATEST(c.c0, w.ws)))
+                        FILTER (WHERE c.c0 IS NOT NULL), 0) AS covered_s
+      FROM windows w
+      LEFT JOIN cover c ON c.board_id = w.board_id AND c.day = w.day
+                       AND c.c1 > c.c0 AND c.c1 > w.ws AND c.c0 < w.we
+     GROUP BY w.board_id, w.day, w.part, w.ws, w.we
+)
+SELECT t.board_id, t.day,
+       COALESCE(d.on_s, 0), COALESCE(d.ad_s, 0), COALESCE(d.em_s, 0),
+       wt.part, wt.ws, wt.we, wt.on_s, wt.covered_s
+  FROM target t
+  LEFT JOIN day_totals d ON d.board_id = t.board_id AND d.day = t.day
+  LEFT JOIN window_totals wt ON wt.board_id = t.board_id AND wt.day = t.day
+ ORDER BY t.board_id, t.day, wt.part
+"""
+
+
+def _params(pairs: Sequence[Pair], gap_s: float) -> dict[str, Any]:
+    return {
+        "tz": TZ,
+        "boards": [b for b, _ in pairs],
+        "days": [d for _, d in pairs],
+        "gap": gap_s,
+    }
+
+
+def measure(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> list[DayMeasure]:
+    """Minutes on air per window and per day for each (board, local day)."""
+    if not pairs:
+        return []
+    rows = conn.execute(_MEASURE, _params(pairs, gap_s)).fetchall()
+    found: dict[Pair, tuple[float, float, float, dict[str, WindowFigures]]] = {}
+    for board_id, day, on_s, ad_s, em_s, part, ws, we, w_on, w_cov in rows:
+        _, _, _, windows = found.setdefault((board_id, day), (on_s, ad_s, em_s, {}))
+        if part is not None and ws is not None:
+            window = Window(part, ws, we)
+            unknown = max(0.0, window.minutes - float(w_cov) / 60)
+            windows[part] = WindowFigures(window, float(w_on) / 60, unknown)
+    return [
+        DayMeasure(
+            board_id=board_id,
+            day=day,
+            total_minutes=float(on_s) / 60,
+            advertising_minutes=float(ad_s) / 60,
+            emergency_minutes=float(em_s) / 60,
+            windows=windows,
+        )
+        for (board_id, day), (on_s, ad_s, em_s, windows) in found.items()
+    ]
+
+
+def save_days(
+    conn: Conn, judged: Sequence[tuple[DayMeasure, Status]], thresholds: dict[str, float]
+) -> None:
+    rows = []
+    for m, status in judged:
+        morning, afternoon = m.windows.get("morning"), m.windows.get("afternoon")
+        basis = {
+            "windows": {
+                part: [f.window.starts_at.isoformat(), f.window.ends_at.isoformat()]
+                for part, f in m.windows.items()
+            },
+            "thresholds_minutes": thresholds,
+        }
+        rows.append(
+            (
+                m.board_id,
+                m.day,
+                morning.on_air_minutes if morning else 0.0,
+                afternoon.on_air_minutes if afternoon else 0.0,
+                m.total_minutes,
+                m.advertising_minutes,
+                m.emergency_minutes,
+                morning.unknown_minutes if morning else 0.0,
+                afternoon.unknown_minutes if afternoon else 0.0,
+                status,
+                json.dumps(basis),
+            )
+        )
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO compliance_days (board_id, day, morning_minutes, afternoon_minutes,"
+            " total_minutes, advertising_minutes, emergency_minutes, morning_unknown,"
+            " afternoon_unknown, status, basis, computed_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+            " ON CONFLICT (board_id, day) DO UPDATE SET"
+            " morning_minutes = EXCLUDED.morning_minutes,"
+            " afternoon_minutes = EXCLUDED.afternoon_minutes,"
+            " total_minutes = EXCLUDED.total_minutes,"
+            " advertising_minutes = EXCLUDED.advertising_minutes,"
+            " emergency_minutes = EXCLUDED.emergency_minutes,"
+            " morning_unknown = EXCLUDED.morning_unknown,"
+            " afternoon_unknown = EXCLUDED.afternoon_unknown,"
+            " status = EXCLUDED.status, basis = EXCLUDED.basis, computed_at = now()",
+            rows,
+        )
+
+
+# Runs of the same file (same hash and same reported start; without a
+# reported start, samples that follow each other without a gap) are one play.
+_PLAYS = f"""
+WITH {_TARGET},
+{_COVER},
+playing AS (
+    SELECT *, CASE WHEN lag(sha) OVER w IS DISTINCT FROM sha
+                     OR lag(cstart) OVER w IS DISTINCT FROM cstart
+                     OR (cstart IS NULL AND lag(c1) OVER w < c0)
+                   THEN 1 ELSE 0 END AS brk
+      FROM cover
+     WHERE on_air AND sha IS NOT NULL AND c1 > c0
+    WINDOW w AS (PARTITION BY board_id, day ORDER BY c0)
+),
+grouped AS (
+    SELECT *, sum(brk) OVER (PARTITION BY board_id, day ORDER BY c0) AS play FROM playing
+),
+plays AS (
+    SELECT board_id, sha,
+           LEAST(min(c0), GREATEST(COALESCE(min(cstart), min(c0)), min(day_start))) AS started_at,
+           max(c1) AS ended_at,
+           (array_agg(content_id ORDER BY c0 DESC) FILTER (WHERE content_id IS NOT NULL))[1]
+               AS content_id,
+           (array_agg(kind ORDER BY c0 DESC) FILTER (WHERE kind IS NOT NULL))[1] AS kind,
+           (array_agg(language ORDER BY c0 DESC) FILTER (WHERE language IS NOT NULL))[1]
+               AS language
+      FROM grouped
+     GROUP BY board_id, day, play, sha
+)
+INSERT INTO play_log AS p (device_id, content_sha256, started_at, ended_at, content_id,
+                           content_kind, content_language, source, updated_at)
+SELECT board_id, sha, started_at, max(ended_at), max(content_id), max(kind), max(language),
+       'display', now()
+  FROM plays
+ GROUP BY board_id, sha, started_at
+ON CONFLICT (device_id, started_at, content_sha256) DO UPDATE SET
+    ended_at = GREATEST(p.ended_at, EXCLUDED.ended_at),
+    content_id = COALESCE(p.content_id, EXCLUDED.content_id),
+    content_kind = COALESCE(p.content_kind, EXCLUDED.content_kind),
+    content_language = COALESCE(p.content_language, EXCLUDED.content_language),
+    updated_at = now()
+"""
+
+
+_CLEAR_PLAYS = f"""
+WITH {_TARGET}
+DELETE FROM play_log p USING target t
+ WHERE p.device_id = t.board_id AND p.source = 'display'
+   AND p.started_at >= t.day_start AND p.started_at < t.day_end
+"""
+
+
+def rebuild_plays(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> None:
+    """Rebuild the display-derived play log of each (board, local day)."""
+    if pairs:
+        params = _params(pairs, gap_s)
+        conn.execute(_CLEAR_PLAYS, params)
+        conn.execute(_PLAYS, params)
+
+
+def dirty_pairs(conn: Conn, after: datetime | None, upto: datetime, gap_s: float) -> list[Pair]:
+    """(board, local day) pairs that received display samples stored in
+    (after, upto]: late data recomputes exactly the days it touches."""
+    rows = conn.execute(
+        "SELECT DISTINCT device_id, d FROM telemetry_display"
+        " CROSS JOIN LATERAL (VALUES ((measured_at AT TIME ZONE %(tz)s)::date),"
+        "   (((measured_at + make_interval(secs => %(gap)s)) AT TIME ZONE %(tz)s)::date)) v (d)"
+        " WHERE stored_at > %(after)s AND stored_at <= %(upto)s",
+        {
+            "tz": TZ,
+            "gap": gap_s,
+            "after": after or datetime.min.replace(tzinfo=upto.tzinfo),
+            "upto": upto,
+        },
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def boards_for_day(conn: Conn, day: date) -> list[str]:
+    """Enabled boards installed by ``day`` (or created by its end)."""
+    rows = conn.execute(
+        "SELECT id FROM boards WHERE enabled AND COALESCE(installed_on,"
+        " (created_at AT TIME ZONE %s)::date) <= %s ORDER BY id",
+        (TZ, day),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def cursor(conn: Conn, name: str) -> datetime | None:
+    row = conn.execute("SELECT position FROM job_cursors WHERE name = %s", (name,)).fetchone()
+    return row[0] if row else None
+
+
+def save_cursor(conn: Conn, name: str, position: datetime) -> None:
+    conn.execute(
+        "INSERT INTO job_cursors (name, position) VALUES (%s, %s) ON CONFLICT (name)"
+        " DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
+        (name, position),
+    )
+
+
+def failed_days_without_incident(conn: Conn, since: date) -> list[tuple[str, date, Any, Any]]:
+    """Non-compliant days from ``since`` on that never had an incident."""
+    return conn.execute(
+        "SELECT c.board_id, c.day, s.id, s.organisation_id"
+        "  FROM compliance_days c JOIN boards b ON b.id = c.board_id"
+        "  JOIN sites s ON s.id = b.site_id"
+        " WHERE c.status = 'non_compliant' AND c.day >= %s"
+        "   AND NOT EXISTS (SELECT 1 FROM incidents i"
+        "                    WHERE i.dedupe_key = 'compliance:' || c.board_id || ':' || c.day)",
+        (since,),
+    ).fetchall()
+
+
+def open_incidents_now_passing(conn: Conn) -> list[tuple[int, str, date, str]]:
+    """Open compliance incidents whose day late data has since cleared."""
+    return conn.execute(
+        "SELECT i.id, c.board_id, c.day, c.status FROM incidents i"
+        "  JOIN compliance_days c ON i.dedupe_key = 'compliance:' || c.board_id || ':' || c.day"
+        " WHERE i.rule = 'broadcast_noncompliant' AND i.state <> 'resolved'"
+        "   AND c.status <> 'non_compliant'",
+    ).fetchall()

@@ -1,0 +1,200 @@
+"""Compliance on hand-built days (Điều 8.1: 3 h in the morning window and 3 h
+in the afternoon window, local time)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fleet_server.compliance.job import ComplianceJob
+from fleet_server.compliance.rules import ComplianceSettings
+from tests.server.compliance.conftest import DAY, SHA_A, SHA_B, Conn, Days, at
+
+NEXT = DAY + timedelta(days=1)
+
+
+def run(conn: Conn, now_hhmm: str = "08:00", day=NEXT, **settings: float) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    job = ComplianceJob(ComplianceSettings(**settings))  # type: ignore[arg-type]
+    done = job.run(conn, at(day, now_hhmm))
+    conn.commit()
+    return done
+
+
+def full_day(days: Days, board: str = "lc-mlt-01") -> None:
+    days.samples(board, at(DAY, "07:00"), at(DAY, "10:00"))
+    days.samples(board, at(DAY, "14:00"), at(DAY, "17:00"))
+
+
+def test_exactly_180_and_180_minutes_is_compliant(conn: Conn, days: Days) -> None:
+    full_day(days)
+    run(conn)
+    assert days.day("lc-mlt-01", DAY) == {
+        "status": "compliant",
+        "morning": 180.0,
+        "afternoon": 180.0,
+        "total": 360.0,
+        "advertising": 0.0,
+        "emergency": 0.0,
+        # 06:30-07:00 and 10:00-11:00 of the morning window have no sample
+        "morning_unknown": 90.0,
+        "afternoon_unknown": 90.0,
+    }
+
+
+def test_179_minutes_in_the_morning_fails_when_the_rest_is_known(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "06:30"), at(DAY, "07:01"), on=False)
+    days.samples("lc-mlt-01", at(DAY, "07:01"), at(DAY, "10:00"))
+    days.samples("lc-mlt-01", at(DAY, "10:00"), at(DAY, "11:00"), on=False)
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["status"], day["morning"], day["morning_unknown"]) == ("non_compliant", 179.0, 0.0)
+
+
+def test_179_minutes_with_missing_data_is_unknown_not_failed(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:01"), at(DAY, "10:00"))
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["status"], day["morning"]) == ("unknown", 179.0)
+
+
+def test_a_play_spanning_a_window_edge_counts_only_inside(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "05:00"), at(DAY, "08:00"))  # window opens 06:30
+    days.samples("lc-mlt-01", at(DAY, "10:00"), at(DAY, "11:30"))  # window closes 11:00
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["total"]) == (150.0, 270.0)
+
+
+def test_days_split_at_local_midnight_not_utc(conn: Conn, days: Days) -> None:
+    # 23:00 -> 01:00 local is 16:00 -> 18:00 UTC, all on one UTC day
+    days.samples("lc-mlt-01", at(DAY, "23:00"), at(NEXT, "01:00"))
+    run(conn, day=NEXT + timedelta(days=1))
+    assert days.day("lc-mlt-01", DAY)["total"] == 60.0
+    assert days.day("lc-mlt-01", NEXT)["total"] == 60.0
+
+
+def test_replayed_data_two_days_late_fills_the_right_day(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"))
+    run(conn)
+    assert days.day("lc-mlt-01", DAY)["status"] == "unknown"
+    # the afternoon was spooled on the board and arrives two days later
+    late = at(DAY + timedelta(days=3), "09:00")
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"), stored_at=late)
+    run(conn, now_hhmm="09:05", day=DAY + timedelta(days=3))
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["status"], day["afternoon"]) == ("compliant", 180.0)
+
+
+def test_duplicated_display_reports_never_double_count(conn: Conn, days: Days) -> None:
+    full_day(days)
+    full_day(days)  # the same instants reported again under other seqs
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), every_s=60)  # a second stream
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["afternoon"], day["total"]) == (180.0, 180.0, 360.0)
+    plays = conn.execute("SELECT count(*) FROM play_log WHERE device_id = 'lc-mlt-01'").fetchone()
+    assert plays == (2,)
+
+
+def test_a_board_that_sent_nothing_is_unknown(conn: Conn, days: Days) -> None:
+    full_day(days, "lc-mlt-01")
+    run(conn)
+    assert days.day("lc-mlt-02", DAY)["status"] == "unknown"
+    assert days.day("lc-mlt-02", DAY)["total"] == 0.0
+
+
+def test_a_day_not_over_is_pending_until_met(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(NEXT, "07:00"), at(NEXT, "10:00"))
+    run(conn, now_hhmm="12:00")
+    assert days.day("lc-mlt-01", NEXT)["status"] == "pending"
+    days.samples("lc-mlt-01", at(NEXT, "14:00"), at(NEXT, "17:00"))
+    run(conn, now_hhmm="17:30")
+    assert days.day("lc-mlt-01", NEXT)["status"] == "compliant"
+
+
+def test_screen_off_is_not_on_air(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), screen_on=False)
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"), screen_on=None)
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["afternoon"]) == (0.0, 180.0)
+
+
+def test_samples_hold_at_most_the_gap(conn: Conn, days: Days) -> None:
+    # one sample every 10 minutes: each holds only 2 minutes
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), every_s=600)
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["status"]) == (36.0, "unknown")
+
+
+def test_a_longer_gap_setting_lets_sparse_samples_hold(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), every_s=600)
+    run(conn, sample_gap_s=600)
+    assert days.day("lc-mlt-01", DAY)["morning"] == 180.0
+
+
+def test_thresholds_are_configurable(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "09:00"))
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "16:00"))
+    run(conn, morning_minutes=120, afternoon_minutes=120)
+    assert days.day("lc-mlt-01", DAY)["status"] == "compliant"
+
+
+def test_advertising_and_emergency_minutes(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "09:00"), kind="advertising", sha=SHA_B)
+    days.samples("lc-mlt-01", at(DAY, "09:00"), at(DAY, "10:00"), kind="emergency")
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["advertising"], day["emergency"], day["morning"]) == (120.0, 60.0, 180.0)
+    assert day["status"] == "compliant"  # emergency minutes are on air
+
+
+def test_a_failed_day_with_an_emergency_broadcast_is_exempt(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "06:30"), at(DAY, "11:00"), on=False)
+    days.samples("lc-mlt-01", at(DAY, "13:30"), at(DAY, "14:00"), kind="emergency")
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "18:00"), on=False)
+    run(conn, now_hhmm="09:00")
+    assert days.day("lc-mlt-01", DAY)["status"] == "exempt"
+    assert conn.execute("SELECT count(*) FROM incidents").fetchone() == (0,)
+
+
+def test_a_board_without_windows(conn: Conn, days: Days) -> None:
+    conn.execute("DELETE FROM broadcast_windows WHERE part = 'afternoon'")
+    conn.commit()
+    full_day(days)
+    run(conn)
+    assert days.day("lc-mlt-01", DAY)["status"] == "no_windows"
+
+
+def test_a_board_override_replaces_the_site_window(conn: Conn, days: Days) -> None:
+    conn.execute(
+        "INSERT INTO broadcast_windows (board_id, part, starts_at, ends_at)"
+        " VALUES ('lc-mlt-01', 'morning', '07:00', '10:00')"
+    )
+    conn.commit()
+    days.samples("lc-mlt-01", at(DAY, "06:30"), at(DAY, "10:30"))
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["morning_unknown"], day["status"]) == (180.0, 0.0, "compliant")
+    assert days.day("lc-mlt-02", DAY)["morning_unknown"] == 270.0  # still the site's window
+
+
+def test_play_log_rows(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "07:10"), sha=SHA_A)
+    days.samples("lc-mlt-01", at(DAY, "07:10"), at(DAY, "07:20"), sha=SHA_B, kind="advertising")
+    # the same file again, a new play with its own start
+    days.samples("lc-mlt-01", at(DAY, "07:20"), at(DAY, "07:30"), sha=SHA_A)
+    run(conn)
+    rows = conn.execute(
+        "SELECT content_sha256, started_at, ended_at, content_kind FROM play_log"
+        " WHERE device_id = 'lc-mlt-01' ORDER BY started_at"
+    ).fetchall()
+    assert [(r[0][0], r[1], r[2], r[3]) for r in rows] == [
+        ("a", at(DAY, "07:00"), at(DAY, "07:10"), "propaganda"),
+        ("b", at(DAY, "07:10"), at(DAY, "07:20"), "advertising"),
+        ("a", at(DAY, "07:20"), at(DAY, "07:30"), "propaganda"),
+    ]

@@ -1,0 +1,100 @@
+"""A non-compliant day raises one compliance incident, the next morning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+
+from fleet_server.compliance.job import ComplianceJob
+from fleet_server.compliance.rules import ComplianceSettings
+from fleet_server.engine.service import Engine
+from tests.server.compliance.conftest import DAY, Conn, Days, at
+
+NEXT = DAY + timedelta(days=1)
+
+
+def failed_day(days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "06:30"), at(DAY, "07:01"), on=False)
+    days.samples("lc-mlt-01", at(DAY, "07:01"), at(DAY, "10:00"))
+    days.samples("lc-mlt-01", at(DAY, "10:00"), at(DAY, "11:00"), on=False)
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+
+
+def compliance_incidents(conn: Conn) -> list[tuple[Any, ...]]:
+    rows = conn.execute(
+        "SELECT class, severity, state, board_id, details FROM incidents"
+        " WHERE rule = 'broadcast_noncompliant'"
+    ).fetchall()
+    conn.commit()
+    return rows
+
+
+def test_opened_the_next_morning_once(conn: Conn, days: Days) -> None:
+    failed_day(days)
+    job = ComplianceJob(ComplianceSettings())
+    job.run(conn, at(NEXT, "00:05"))
+    conn.commit()
+    assert days.day("lc-mlt-01", DAY)["status"] == "non_compliant"
+    job.run(conn, at(NEXT, "06:59"))
+    assert compliance_incidents(conn) == []
+    job.run(conn, at(NEXT, "07:00"))
+    job.run(conn, at(NEXT, "07:30"))
+    conn.commit()
+    [(klass, severity, state, board, details)] = compliance_incidents(conn)
+    assert (klass, severity, state, board) == ("compliance", "minor", "open", "lc-mlt-01")
+    assert details["day"] == DAY.isoformat()
+    assert details["morning_minutes"] == 179.0
+    assert details["thresholds_minutes"] == {"morning": 180.0, "afternoon": 180.0}
+
+
+def test_a_resolved_incident_is_not_raised_again(conn: Conn, days: Days) -> None:
+    failed_day(days)
+    job = ComplianceJob(ComplianceSettings())
+    job.run(conn, at(NEXT, "07:05"))
+    conn.execute("UPDATE incidents SET state = 'resolved', resolved_at = now()")
+    conn.commit()
+    job.run(conn, at(NEXT, "09:00"))
+    conn.commit()
+    assert [r[2] for r in compliance_incidents(conn)] == ["resolved"]
+
+
+def test_unknown_and_old_days_raise_nothing(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:01"), at(DAY, "10:00"))  # unknown, not failed
+    failed_day_long_ago = DAY - timedelta(days=10)
+    days.samples(
+        "lc-mlt-02", at(failed_day_long_ago, "06:30"), at(failed_day_long_ago, "18:00"), on=False
+    )
+    ComplianceJob(ComplianceSettings()).run(conn, at(NEXT, "08:00"))
+    conn.commit()
+    assert days.day("lc-mlt-02", failed_day_long_ago)["status"] == "non_compliant"
+    assert compliance_incidents(conn) == []
+
+
+def test_the_engine_runs_the_job_and_notifies(db_url: str, conn: Conn, days: Days) -> None:
+    contact = conn.execute(
+        "INSERT INTO contacts (name, email) VALUES ('Sở TT&TT', 'so@example.vn') RETURNING id"
+    ).fetchone()[0]  # type: ignore[index]
+    conn.execute(
+        "INSERT INTO notification_routes (incident_class, min_severity, channel, contact_id)"
+        " VALUES ('compliance', 'minor', 'email', %s)",
+        (contact,),
+    )
+    conn.commit()
+    failed_day(days)
+    engine = Engine(db_url, clock=lambda: at(NEXT, "07:10"))
+    with psycopg.connect(db_url, autocommit=True) as engine_conn:
+        engine.evaluate(engine_conn)
+    [(klass, _, state, board, _)] = compliance_incidents(conn)
+    assert (klass, state, board) == ("compliance", "open", "lc-mlt-01")
+    opened = conn.execute(
+        "SELECT count(*) FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
+        " WHERE i.rule = 'broadcast_noncompliant' AND e.kind = 'opened'"
+    ).fetchone()
+    assert opened == (1,)
+    queued = conn.execute(
+        "SELECT o.kind FROM notification_outbox o JOIN incidents i ON i.id = o.incident_id"
+        " WHERE i.rule = 'broadcast_noncompliant'"
+    ).fetchall()
+    assert queued == [("incident_opened",)]
