@@ -36,6 +36,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "org.write",
             "command.send",
             "board.provision",
+            "content.read",
+            "content.approve",
+            "broadcast_window.write",
         }
     ),
     # The organisation's duty desk: its own boards' incidents, tickets, commands,
@@ -58,6 +61,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "route.read",
             "command.send",
             "board.provision",
+            "content.read",
+            "broadcast_window.write",
         }
     ),
     # Drives out to fix things: their tickets, board details, comments, costs.
@@ -86,6 +91,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "ticket.read",
             "maintenance.read",
             "route.read",
+            "content.read",
         }
     ),
 }

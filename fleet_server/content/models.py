@@ -1,0 +1,219 @@
+"""What the registry holds and the rules a new or changed item must pass.
+Domain logic only: no SQL, no HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from fleet_server.errors import FleetError
+
+#: Dates and times given without a zone are local time in Lai Châu.
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+
+Kind = Literal["propaganda", "advertising", "emergency"]
+KINDS: tuple[Kind, ...] = ("propaganda", "advertising", "emergency")
+
+#: The languages content may be approved in (docs/content.md): Vietnamese,
+#: the province's ethnic-minority languages by ISO 639-3 code, and the
+#: bilingual Vietnamese–English and Vietnamese–Chinese content of the border
+#: gates. code -> (Vietnamese name, English name).
+LANGUAGES: dict[str, tuple[str, str]] = {
+    "vi": ("Tiếng Việt", "Vietnamese"),
+    "hmn": ("Tiếng Mông", "Hmong"),
+    # The Thái of Lai Châu: the collective code when the variety is not told
+    # apart, else Thái Đen (Black Tai) or Thái Trắng (White Tai).
+    "tai": ("Tiếng Thái", "Tai (Thái)"),
+    "blt": ("Tiếng Thái Đen", "Tai Dam (Black Tai)"),
+    "twh": ("Tiếng Thái Trắng", "Tai Dón (White Tai)"),
+    "ium": ("Tiếng Dao", "Iu Mien (Dao)"),
+    "hni": ("Tiếng Hà Nhì", "Hani (Hà Nhì)"),
+    "khb": ("Tiếng Lự", "Tai Lü (Lự)"),
+    "lhu": ("Tiếng La Hủ", "Lahu (La Hủ)"),
+    "kjg": ("Tiếng Khơ Mú", "Khmu (Khơ Mú)"),
+    "vi-en": ("Tiếng Việt – tiếng Anh", "Vietnamese–English"),
+    "vi-zh": ("Tiếng Việt – tiếng Trung", "Vietnamese–Chinese"),
+}
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+TITLE_MAX = 300
+
+Reason = Literal["invalid", "duplicate", "not_found", "played", "retired", "bad_file"]
+
+
+class ContentError(FleetError):
+    """A registry change refused: ``reason`` says why, ``field`` which input
+    (None when it is not one field's fault)."""
+
+    def __init__(self, reason: Reason, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.reason: Reason = reason
+        self.detail = detail
+        self.field = field
+
+
+def invalid(field: str, detail: str) -> ContentError:
+    return ContentError("invalid", f"{field}: {detail}", field=field)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change: the audit row's actor and the item's approver."""
+
+    name: str
+    user_id: int | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentItem:
+    """One row of the registry."""
+
+    id: int
+    title: str
+    kind: str
+    language: str
+    sha256: str
+    valid_from: datetime
+    valid_to: datetime | None
+    from_department: bool
+    approved_by: str
+    approved_at: datetime
+
+    def status(self, now: datetime) -> Literal["upcoming", "valid", "expired"]:
+        if now < self.valid_from:
+            return "upcoming"
+        if self.valid_to is not None and now >= self.valid_to:
+            return "expired"
+        return "valid"
+
+    def audit_view(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "kind": self.kind,
+            "language": self.language,
+            "sha256": self.sha256,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "from_department": self.from_department,
+            "approved_by": self.approved_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewContent:
+    """An item to approve, checked (``check``) before it is stored."""
+
+    title: str
+    kind: str
+    language: str
+    sha256: str
+    valid_from: datetime
+    valid_to: datetime | None = None
+    from_department: bool = False
+
+    def checked(self) -> NewContent:
+        """The same item normalised (hash lowercased, title trimmed), or a
+        ContentError naming the first bad field."""
+        return NewContent(
+            title=check_title(self.title),
+            kind=check_kind(self.kind),
+            language=check_language(self.language),
+            sha256=check_sha256(self.sha256),
+            valid_from=check_aware("valid_from", self.valid_from),
+            valid_to=check_validity(self.valid_from, self.valid_to),
+            from_department=self.from_department,
+        )
+
+
+def check_title(title: str) -> str:
+    text = title.strip()
+    if not text:
+        raise invalid("title", "is required")
+    if len(text) > TITLE_MAX:
+        raise invalid("title", f"at most {TITLE_MAX} characters")
+    if "\x00" in text:
+        raise invalid("title", "may not contain NUL characters")
+    return text
+
+
+def check_kind(kind: str) -> str:
+    value = kind.strip().lower()
+    if value not in KINDS:
+        raise invalid("kind", f"{kind[:40]!r} is not one of {', '.join(KINDS)}")
+    return value
+
+
+def check_language(language: str) -> str:
+    value = language.strip().lower()
+    if value not in LANGUAGES:
+        raise invalid(
+            "language", f"{language[:40]!r} is not one of {', '.join(LANGUAGES)} (docs/content.md)"
+        )
+    return value
+
+
+def normalise_sha256(value: str) -> str:
+    """Hashes are compared lowercase; tools such as certutil print uppercase."""
+    return value.strip().lower()
+
+
+def check_sha256(sha256: str) -> str:
+    value = normalise_sha256(sha256)
+    if not SHA256.match(value):
+        raise invalid("sha256", "must be 64 hexadecimal digits (the file's SHA-256)")
+    return value
+
+
+def check_aware(field: str, value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise invalid(field, "give a time zone (e.g. 2026-12-01T00:00:00+07:00)")
+    return value
+
+
+def check_validity(valid_from: datetime, valid_to: datetime | None) -> datetime | None:
+    check_aware("valid_from", valid_from)
+    if valid_to is None:
+        return None
+    check_aware("valid_to", valid_to)
+    if valid_to <= valid_from:
+        raise invalid("valid_to", "must be after valid_from")
+    return valid_to
+
+
+def parse_when(field: str, text: str) -> datetime:
+    """A date (local midnight), a local date and time, or an ISO 8601 time
+    with its offset, as people type them on the command line or in a sheet."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), LOCAL)
+        parsed = datetime.fromisoformat(value.replace(" ", "T", 1))
+    except ValueError:
+        raise invalid(
+            field, f"{value[:40]!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=LOCAL)
+
+
+def parse_flag(field: str, text: str | None) -> bool:
+    value = (text or "").strip().lower()
+    if value in ("", "0", "false", "no", "n", "không"):
+        return False
+    if value in ("1", "true", "yes", "y", "x", "có"):
+        return True
+    raise invalid(field, f"{value[:20]!r} is not yes/no (true, false, 1, 0)")
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks (video files are large)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,161 @@
+"""SQL of the approved content registry (content_items) and its audit rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from fleet_server.content.models import Actor, ContentItem, NewContent
+from fleet_server.users.storage import audit
+
+Conn = psycopg.Connection[Any]
+
+COLUMNS = (
+    "id, title, kind, language, sha256, valid_from, valid_to, from_department,"
+    " approved_by, approved_at"
+)
+#: Display samples this recent may not be in play_log yet (the proof-of-play
+#: job runs behind ingest): a hash among them counts as played too.
+_RECENT_DISPLAY = "7 days"
+#: Has a board played the item's file? (play_log, then the recent samples.)
+PLAYED_SQL = f"""(EXISTS (SELECT 1 FROM play_log p WHERE p.content_sha256 = c.sha256)
+    OR EXISTS (SELECT 1 FROM telemetry_display d
+                WHERE d.stored_at > now() - interval '{_RECENT_DISPLAY}'
+                  AND d.content_sha256 = c.sha256))"""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    kind: str | None = None
+    language: str | None = None
+    #: items valid at this instant
+    valid_at: datetime | None = None
+    from_department: bool | None = None
+    #: title contains, or the hash starts with
+    q: str | None = None
+
+
+def select_sql(filters: Filters) -> tuple[str, list[Any]]:
+    """The registry rows matching ``filters``, with ``played`` (a board has
+    shown the file), as a SELECT to page over."""
+    where = ["TRUE"]
+    params: list[Any] = []
+    for column, value in (
+        ("c.kind", filters.kind),
+        ("c.language", filters.language),
+        ("c.from_department", filters.from_department),
+    ):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if filters.valid_at is not None:
+        where.append("c.valid_from <= %s AND (c.valid_to IS NULL OR c.valid_to > %s)")
+        params += [filters.valid_at, filters.valid_at]
+    if filters.q:
+        where.append("(c.title ILIKE %s OR c.sha256 LIKE %s)")
+        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params += [f"%{escaped}%", f"{escaped.lower()}%"]
+    sql = (
+        f"SELECT {', '.join('c.' + c.strip() for c in COLUMNS.split(','))},"
+        f" {PLAYED_SQL} AS played FROM content_items c WHERE {' AND '.join(where)}"
+    )
+    return sql, params
+
+
+def _item(row: dict[str, Any]) -> ContentItem:
+    return ContentItem(**{k: v for k, v in row.items() if k != "played"})
+
+
+def get(conn: Conn, content_id: int, *, lock: bool = False) -> ContentItem | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"SELECT {COLUMNS} FROM content_items WHERE id = %s{' FOR UPDATE' if lock else ''}",
+            (content_id,),
+        ).fetchone()
+    return None if row is None else _item(row)
+
+
+def by_sha256(conn: Conn, sha256: str) -> ContentItem | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"SELECT {COLUMNS} FROM content_items WHERE sha256 = %s", (sha256,)
+        ).fetchone()
+    return None if row is None else _item(row)
+
+
+def played(conn: Conn, sha256: str) -> bool:
+    row = conn.execute(
+        f"SELECT {PLAYED_SQL} FROM (SELECT %s::text AS sha256) c", (sha256,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def insert(conn: Conn, item: NewContent, approved_by: str, now: datetime) -> ContentItem | None:
+    """The new row, or None when the hash is already in the registry."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"""INSERT INTO content_items (title, kind, language, sha256, valid_from, valid_to,
+                                          from_department, approved_by, approved_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (sha256) DO NOTHING RETURNING {COLUMNS}""",
+            (
+                item.title,
+                item.kind,
+                item.language,
+                item.sha256,
+                item.valid_from,
+                item.valid_to,
+                item.from_department,
+                approved_by,
+                now,
+            ),
+        ).fetchone()
+    return None if row is None else _item(row)
+
+
+#: Columns an approved item may change (its hash, kind and language may not:
+#: approve another item instead).
+CHANGEABLE = ("title", "valid_from", "valid_to", "from_department")
+
+
+def update(conn: Conn, content_id: int, changes: dict[str, Any]) -> ContentItem:
+    sets = ", ".join(f"{column} = %s" for column in changes if column in CHANGEABLE)
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"UPDATE content_items SET {sets} WHERE id = %s RETURNING {COLUMNS}",
+            [*(v for k, v in changes.items() if k in CHANGEABLE), content_id],
+        ).fetchone()
+    assert row is not None, "locked before the update"
+    return _item(row)
+
+
+def delete(conn: Conn, content_id: int) -> None:
+    conn.execute("DELETE FROM content_items WHERE id = %s", (content_id,))
+
+
+def audit_change(
+    conn: Conn,
+    actor: Actor,
+    action: str,
+    target_id: object,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: str | None = None,
+) -> None:
+    audit(
+        conn,
+        actor.name,
+        action,
+        actor_user_id=actor.user_id,
+        target_type="content",
+        target_id=None if target_id is None else str(target_id),
+        address=actor.address,
+        before=before,
+        after=after,
+        detail=detail,
+    )
