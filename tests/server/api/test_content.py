@@ -5,7 +5,7 @@ before and after, retire and delete."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -41,8 +41,8 @@ def audit_rows(conn: Conn, action: str) -> list[tuple[Any, ...]]:
 
 
 def test_the_api_types_match_the_domain() -> None:
-    assert set(Language.__args__) == set(LANGUAGES)
-    assert set(Kind.__args__) == set(KINDS)
+    assert set(get_args(Language)) == set(LANGUAGES)
+    assert set(get_args(Kind)) == set(KINDS)
 
 
 def test_admin_approves_and_it_is_audited(as_: Any, clock: Clock, db_conn: Conn) -> None:
