@@ -1,0 +1,1 @@
+"""Reports: the annual report (Điều 14), the inspection archive (Điều 9.1), exports."""

@@ -1,0 +1,316 @@
+"""The figures of the annual report (Điều 14), read from the database.
+
+One organisation's boards, or the whole province (``organisation=None``),
+over a report period. Availability comes from the same SQL functions the
+API and the dashboards use (migration 0016); compliance from
+``compliance_days``; content from ``play_log``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from fleet_server.compliance.rules import LOCAL_TZ
+
+Conn = psycopg.Connection[Any]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """[start, end) in local time; ``last_day`` is the last day included."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def first_day(self) -> date:
+        return self.start.date()
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(days=1)).date()
+
+    @classmethod
+    def annual(cls, year: int) -> Period:
+        """15 Dec of the previous year to 14 Dec of ``year`` (Điều 14)."""
+        return cls.days(date(year - 1, 12, 15), date(year, 12, 14))
+
+    @classmethod
+    def days(cls, first: date, last: date) -> Period:
+        start = datetime.combine(first, time(0), tzinfo=LOCAL_TZ)
+        end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
+        return cls(start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    name: str
+    code: str
+    boards: int
+    up_s: float
+    down_s: float
+    unknown_s: float
+    availability: float | None
+
+
+@dataclass
+class AnnualFigures:
+    year: int
+    period: Period
+    organisation: tuple[int, str, str] | None  # id, code, name; None: the province
+    generated_at: datetime
+    sites_by_kind: dict[str, int] = field(default_factory=dict)
+    boards: int = 0
+    cameras: int = 0
+    organisations: list[tuple[str, str, int, int]] = field(default_factory=list)
+    accounts_by_role: dict[str, int] = field(default_factory=dict)
+    fleet_availability: float | None = None
+    site_availability: list[Availability] = field(default_factory=list)
+    board_availability: list[Availability] = field(default_factory=list)
+    compliance: dict[str, int] = field(default_factory=dict)
+    compliance_by_site: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    content_by_kind: dict[str, tuple[int, float]] = field(default_factory=dict)
+    content_by_language: dict[str, float] = field(default_factory=dict)
+    advertising_share: float | None = None
+    department_items: int = 0
+    department_hours: float = 0.0
+    department_boards: int = 0
+    department_top: list[tuple[str, float]] = field(default_factory=list)
+    incidents: list[tuple[str, str, int, float | None, float | None]] = field(default_factory=list)
+    tickets_by_kind: dict[str, int] = field(default_factory=dict)
+    costs_by_category: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def sites(self) -> int:
+        return sum(self.sites_by_kind.values())
+
+    @property
+    def total_cost(self) -> Decimal:
+        return sum(self.costs_by_category.values(), Decimal(0))
+
+
+def organisation(conn: Conn, code: str) -> tuple[int, str, str]:
+    row = conn.execute(
+        "SELECT id, code, name FROM organisations WHERE code = %s", (code,)
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no organisation with code {code!r}")
+    return row[0], row[1], row[2]
+
+
+def collect(
+    conn: Conn,
+    year: int,
+    org_code: str | None,
+    *,
+    now: datetime,
+    progress: Progress = lambda _step: None,
+) -> AnnualFigures:
+    """Every figure the report fills in; ``progress`` is told each step."""
+    org = organisation(conn, org_code) if org_code else None
+    fig = AnnualFigures(year, Period.annual(year), org, now)
+    scope = _Scope(conn, org[0] if org else None)
+    for step, fill in (
+        ("boards", _fleet),
+        ("availability", _availability),
+        ("compliance", _compliance),
+        ("content", _content),
+        ("incidents", _incidents),
+        ("tickets", _tickets),
+    ):
+        progress(step)
+        fill(conn, fig, scope)
+    return fig
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The sites in the report: one organisation's, or all."""
+
+    conn: Conn
+    organisation_id: int | None
+
+    @property
+    def site_ids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT id FROM sites WHERE %(org)s::bigint IS NULL OR organisation_id = %(org)s",
+            {"org": self.organisation_id},
+        ).fetchall()
+        return [r[0] for r in rows]
+
+
+def _fleet(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
+    sites = scope.site_ids
+    end = fig.period.end
+    for kind, count in conn.execute(
+        "SELECT kind, count(*) FROM sites WHERE id = ANY(%s) GROUP BY kind ORDER BY kind",
+        (sites,),
+    ).fetchall():
+        fig.sites_by_kind[kind] = count
+    row = conn.execute(
+        "SELECT count(*) FROM boards WHERE site_id = ANY(%s) AND enabled"
+        " AND COALESCE(installed_on, (created_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date) < %s",
+        (sites, end.date()),
+    ).fetchone()
+    fig.boards = row[0] if row else 0
+    row = conn.execute(
+        "SELECT count(*) FROM cameras c JOIN boards b ON b.id = c.board_id"
+        " WHERE b.site_id = ANY(%s) AND b.enabled",
+        (sites,),
+    ).fetchone()
+    fig.cameras = row[0] if row else 0
+    fig.organisations = [
+        (r[0], r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT o.code, o.name, count(DISTINCT s.id), count(b.id) FILTER (WHERE b.enabled)"
+            "  FROM organisations o JOIN sites s ON s.organisation_id = o.id"
+            "  LEFT JOIN boards b ON b.site_id = s.id"
+            " WHERE s.id = ANY(%s) GROUP BY o.code, o.name ORDER BY o.code",
+            (sites,),
+        ).fetchall()
+    ]
+    for role, count in conn.execute(
+        "SELECT role, count(*) FROM users WHERE active AND (%(org)s::bigint IS NULL"
+        " OR organisation_id = %(org)s) GROUP BY role ORDER BY role",
+        {"org": scope.organisation_id},
+    ).fetchall():
+        fig.accounts_by_role[role] = count
+
+
+def _availability(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
+    args = (fig.period.start, fig.period.end, True, scope.site_ids)
+    boards = conn.execute(
+        "SELECT b.name, a.board_id, 1, a.up_s, a.down_s, a.unknown_s, a.availability"
+        "  FROM fleet_board_availability(%s, %s, %s, %s) a JOIN boards b ON b.id = a.board_id"
+        " ORDER BY a.availability NULLS FIRST, a.board_id",
+        args,
+    ).fetchall()
+    fig.board_availability = [Availability(*_floats(r)) for r in boards]
+    sites = conn.execute(
+        "SELECT s.name, s.code, (SELECT count(*) FROM boards b WHERE b.site_id = s.id"
+        "        AND b.enabled), a.up_s, a.down_s, a.unknown_s, a.availability"
+        "  FROM fleet_site_availability(%s, %s, %s, %s) a JOIN sites s ON s.id = a.site_id"
+        " ORDER BY a.availability NULLS FIRST, s.code",
+        args,
+    ).fetchall()
+    fig.site_availability = [Availability(*_floats(r)) for r in sites]
+    up = sum(a.up_s for a in fig.board_availability)
+    down = sum(a.down_s for a in fig.board_availability)
+    fig.fleet_availability = up / (up + down) if up + down > 0 else None
+
+
+def _floats(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    name, code, boards, up, down, unknown, availability = row
+    return (
+        name,
+        code,
+        int(boards),
+        float(up or 0),
+        float(down or 0),
+        float(unknown or 0),
+        None if availability is None else float(availability),
+    )
+
+
+def _compliance(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
+    params = (fig.period.first_day, fig.period.last_day, scope.site_ids)
+    for status, count in conn.execute(
+        "SELECT c.status, count(*) FROM compliance_days c JOIN boards b ON b.id = c.board_id"
+        " WHERE c.day BETWEEN %s AND %s AND b.site_id = ANY(%s) GROUP BY c.status",
+        params,
+    ).fetchall():
+        fig.compliance[status] = count
+    by_site: dict[str, dict[str, int]] = {}
+    for name, status, count in conn.execute(
+        "SELECT s.name, c.status, count(*) FROM compliance_days c"
+        "  JOIN boards b ON b.id = c.board_id JOIN sites s ON s.id = b.site_id"
+        " WHERE c.day BETWEEN %s AND %s AND b.site_id = ANY(%s)"
+        " GROUP BY s.name, c.status ORDER BY s.name",
+        params,
+    ).fetchall():
+        by_site.setdefault(name, {})[status] = count
+    fig.compliance_by_site = sorted(by_site.items())
+
+
+_PLAYS = """
+SELECT {group}, count(*), sum(extract(epoch FROM p.ended_at - p.started_at)) / 3600
+  FROM play_log p JOIN boards b ON b.id = p.device_id
+  LEFT JOIN content_items ci ON ci.sha256 = p.content_sha256
+ WHERE p.started_at >= %(start)s AND p.started_at < %(end)s AND b.site_id = ANY(%(sites)s)
+   {where}
+ GROUP BY 1 ORDER BY 1
+"""
+
+
+def _content(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
+    params = {"start": fig.period.start, "end": fig.period.end, "sites": scope.site_ids}
+    sql = _PLAYS.format(group="COALESCE(p.content_kind, ci.kind, 'unknown')", where="")
+    for kind, plays, hours in conn.execute(sql, params).fetchall():
+        fig.content_by_kind[kind] = (plays, float(hours or 0))
+    sql = _PLAYS.format(group="COALESCE(p.content_language, ci.language, 'unknown')", where="")
+    for language, _plays, hours in conn.execute(sql, params).fetchall():
+        fig.content_by_language[language] = float(hours or 0)
+    total = sum(h for _, h in fig.content_by_kind.values())
+    ads = fig.content_by_kind.get("advertising", (0, 0.0))[1]
+    fig.advertising_share = ads / total if total > 0 else None
+    row = conn.execute(
+        "SELECT count(DISTINCT p.content_sha256), count(DISTINCT p.device_id),"
+        "       COALESCE(sum(extract(epoch FROM p.ended_at - p.started_at)) / 3600, 0)"
+        "  FROM play_log p JOIN boards b ON b.id = p.device_id"
+        "  JOIN content_items ci ON ci.sha256 = p.content_sha256 AND ci.from_department"
+        " WHERE p.started_at >= %(start)s AND p.started_at < %(end)s"
+        "   AND b.site_id = ANY(%(sites)s)",
+        params,
+    ).fetchone()
+    if row:
+        fig.department_items, fig.department_boards = row[0], row[1]
+        fig.department_hours = float(row[2])
+    sql = _PLAYS.format(group="ci.title", where="AND ci.from_department")
+    top = [(title, float(hours or 0)) for title, _p, hours in conn.execute(sql, params)]
+    fig.department_top = sorted(top, key=lambda t: -t[1])[:10]
+
+
+def _incidents(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
+    fig.incidents = [
+        (r[0], r[1], r[2], _minutes(r[3]), _minutes(r[4]))
+        for r in conn.execute(
+            "SELECT class, severity, count(*),"
+            "       avg(extract(epoch FROM acknowledged_at - opened_at)),"
+            "       avg(extract(epoch FROM resolved_at - opened_at))"
+            "  FROM incidents"
+            " WHERE opened_at >= %s AND opened_at < %s AND site_id = ANY(%s)"
+            "   AND parent_id IS NULL"
+            " GROUP BY class, severity ORDER BY class,"
+            "   array_position(ARRAY['critical', 'major', 'minor', 'warning'], severity)",
+            (fig.period.start, fig.period.end, scope.site_ids),
+        ).fetchall()
+    ]
+
+
+def _minutes(seconds: Any) -> float | None:
+    return None if seconds is None else float(seconds) / 60
+
+
+def _tickets(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
+    params = (fig.period.start, fig.period.end, scope.site_ids)
+    for kind, count in conn.execute(
+        "SELECT kind, count(*) FROM tickets WHERE created_at >= %s AND created_at < %s"
+        " AND site_id = ANY(%s) GROUP BY kind ORDER BY kind",
+        params,
+    ).fetchall():
+        fig.tickets_by_kind[kind] = count
+    for category, amount in conn.execute(
+        "SELECT c.category, sum(round(c.quantity * c.amount_vnd)) FROM ticket_costs c"
+        "  JOIN tickets t ON t.id = c.ticket_id"
+        " WHERE c.recorded_at >= %s AND c.recorded_at < %s AND t.site_id = ANY(%s)"
+        " GROUP BY c.category ORDER BY c.category",
+        params,
+    ).fetchall():
+        fig.costs_by_category[category] = Decimal(amount).quantize(Decimal(1))
