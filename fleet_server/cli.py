@@ -242,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fleet_server.provisioning.cli import add_parser as add_boards_parser  # noqa: PLC0415
 
     add_boards_parser(sub)
+    from fleet_server.content.cli import add_parser as add_content_parser  # noqa: PLC0415
+
+    add_content_parser(sub)
     from fleet_server.dashboards.cli import add_parser as add_dashboards_parser  # noqa: PLC0415
 
     add_dashboards_parser(sub)

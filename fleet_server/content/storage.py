@@ -70,6 +70,17 @@ def _item(row: dict[str, Any]) -> ContentItem:
     return ContentItem(**{k: v for k, v in row.items() if k != "played"})
 
 
+def items(conn: Conn, filters: Filters, limit: int) -> list[tuple[ContentItem, bool]]:
+    """Matching items, newest approval first, each with ``played``."""
+    sql, params = select_sql(filters)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"SELECT q.* FROM ({sql}) q ORDER BY q.approved_at DESC, q.id DESC LIMIT %s",
+            [*params, limit],
+        ).fetchall()
+    return [(_item(r), bool(r["played"])) for r in rows]
+
+
 def get(conn: Conn, content_id: int, *, lock: bool = False) -> ContentItem | None:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
