@@ -1,0 +1,169 @@
+"""Reading availability from the SQL functions of migration 0016.
+
+Every figure comes from ``fleet_board_availability`` and its site and
+organisation aggregates; this module only narrows the sites, adds names
+and returns rows. A caller's scope is an SQL condition over ``sites s``
+with its parameters, e.g. ``Principal.site_clause("s.id")``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from fleet_server.availability.models import (
+    BoardAvailability,
+    Figures,
+    OrganisationAvailability,
+    Period,
+    SiteAvailability,
+)
+
+Conn = psycopg.Connection[Any]
+#: An SQL condition over ``sites s`` and its parameters.
+Scope = tuple[str, Sequence[Any]]
+EVERY_SITE: Scope = ("TRUE", ())
+
+_FIGURES = "a.expected_s, a.up_s, a.down_s, a.unknown_s, a.maintenance_s, a.availability"
+
+
+def _sites(scope: Scope, site_id: int | None, organisation_id: int | None) -> tuple[str, list[Any]]:
+    """The site ids to compute, as an array expression: never NULL (which
+    the functions read as every site), empty when nothing is visible."""
+    clause, params = scope
+    where = [f"({clause})"]
+    args = list(params)
+    if site_id is not None:
+        where.append("s.id = %s")
+        args.append(site_id)
+    if organisation_id is not None:
+        where.append("s.organisation_id = %s")
+        args.append(organisation_id)
+    sql = (
+        "(SELECT coalesce(array_agg(s.id), '{}'::bigint[]) FROM sites s"
+        f" WHERE {' AND '.join(where)})"
+    )
+    return sql, args
+
+
+def _figures(row: Sequence[Any]) -> Figures:
+    expected, up, down, unknown, maintenance, availability = row
+    return Figures(
+        expected_s=float(expected),
+        up_s=float(up),
+        down_s=float(down),
+        unknown_s=float(unknown),
+        maintenance_s=float(maintenance),
+        availability=None if availability is None else float(availability),
+    )
+
+
+def board_availability(
+    conn: Conn,
+    period: Period,
+    *,
+    exclude_maintenance: bool = True,
+    scope: Scope = EVERY_SITE,
+    site_id: int | None = None,
+    organisation_id: int | None = None,
+) -> list[BoardAvailability]:
+    """Every board of the visible sites with a period inside ``period``, by id."""
+    sites, params = _sites(scope, site_id, organisation_id)
+    rows = conn.execute(
+        f"""SELECT a.board_id, b.name, a.site_id, s.code, s.name,
+                   a.organisation_id, o.code, o.name, {_FIGURES}
+            FROM fleet_board_availability(%s, %s, %s, {sites}) a
+            JOIN boards b ON b.id = a.board_id
+            JOIN sites s ON s.id = a.site_id
+            JOIN organisations o ON o.id = a.organisation_id
+            ORDER BY a.board_id""",
+        [period.start, period.end, exclude_maintenance, *params],
+    ).fetchall()
+    return [
+        BoardAvailability(
+            board_id=r[0],
+            board_name=r[1],
+            site_id=r[2],
+            site_code=r[3],
+            site_name=r[4],
+            organisation_id=r[5],
+            organisation_code=r[6],
+            organisation_name=r[7],
+            figures=_figures(r[8:]),
+        )
+        for r in rows
+    ]
+
+
+def site_availability(
+    conn: Conn,
+    period: Period,
+    *,
+    exclude_maintenance: bool = True,
+    scope: Scope = EVERY_SITE,
+    site_id: int | None = None,
+    organisation_id: int | None = None,
+) -> list[SiteAvailability]:
+    """Every visible site with boards in ``period``: its boards' seconds summed."""
+    sites, params = _sites(scope, site_id, organisation_id)
+    rows = conn.execute(
+        f"""SELECT a.site_id, s.code, s.name, a.organisation_id, o.code, o.name, a.boards,
+                   {_FIGURES}
+            FROM fleet_site_availability(%s, %s, %s, {sites}) a
+            JOIN sites s ON s.id = a.site_id
+            JOIN organisations o ON o.id = a.organisation_id
+            ORDER BY s.code""",
+        [period.start, period.end, exclude_maintenance, *params],
+    ).fetchall()
+    return [
+        SiteAvailability(
+            site_id=r[0],
+            site_code=r[1],
+            site_name=r[2],
+            organisation_id=r[3],
+            organisation_code=r[4],
+            organisation_name=r[5],
+            boards=r[6],
+            figures=_figures(r[7:]),
+        )
+        for r in rows
+    ]
+
+
+def organisation_availability(
+    conn: Conn,
+    period: Period,
+    *,
+    exclude_maintenance: bool = True,
+    scope: Scope = EVERY_SITE,
+    site_id: int | None = None,
+    organisation_id: int | None = None,
+) -> list[OrganisationAvailability]:
+    """Every organisation with visible boards in ``period`` (only the visible
+    sites count): its boards' seconds summed."""
+    sites, params = _sites(scope, site_id, organisation_id)
+    rows = conn.execute(
+        f"""SELECT a.organisation_id, o.code, o.name, a.sites, a.boards, {_FIGURES}
+            FROM fleet_organisation_availability(%s, %s, %s, {sites}) a
+            JOIN organisations o ON o.id = a.organisation_id
+            ORDER BY o.code""",
+        [period.start, period.end, exclude_maintenance, *params],
+    ).fetchall()
+    return [
+        OrganisationAvailability(
+            organisation_id=r[0],
+            organisation_code=r[1],
+            organisation_name=r[2],
+            sites=r[3],
+            boards=r[4],
+            figures=_figures(r[5:]),
+        )
+        for r in rows
+    ]
+
+
+def organisation_id(conn: Conn, code: str) -> int | None:
+    """The id of the organisation with this code, or None."""
+    row = conn.execute("SELECT id FROM organisations WHERE code = %s", (code,)).fetchone()
+    return None if row is None else int(row[0])
