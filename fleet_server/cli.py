@@ -47,9 +47,12 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 def cmd_ingest(_args: argparse.Namespace) -> int:
     from fleet_server.ingest.service import IngestService  # noqa: PLC0415
+    from fleet_server.metrics import IngestMetrics, new_registry, serving  # noqa: PLC0415
 
-    service = IngestService(_settings())
-    service.run_forever(_stop_event())
+    settings = _settings()
+    service = IngestService(settings, IngestMetrics(new_registry()))
+    with serving(service.metrics.registry, settings.metrics_host, settings.ingest_metrics_port):
+        service.run_forever(_stop_event())
     print(json.dumps(service.stats.snapshot()))
     return 1 if service.consumer.fatal else 0
 
@@ -115,19 +118,32 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_engine(args: argparse.Namespace) -> int:
     from fleet_server.engine.service import Engine  # noqa: PLC0415
+    from fleet_server.metrics import (  # noqa: PLC0415
+        EngineMetrics,
+        NotificationMetrics,
+        new_registry,
+        serving,
+    )
     from fleet_server.notifications import NotificationWorker  # noqa: PLC0415
 
     settings = _settings()
+    registry = new_registry()  # the engine's and the delivery worker's families
     stop = _stop_event()
     worker = None
     if not args.no_notifications:
         # Delivery runs beside the engine; several may run, rows are claimed
         # with SKIP LOCKED.
-        worker = NotificationWorker(settings.database_url, settings.notification_settings())
+        worker = NotificationWorker(
+            settings.database_url,
+            settings.notification_settings(),
+            metrics=NotificationMetrics(registry),
+        )
         thread = threading.Thread(target=worker.run_forever, args=(stop,), name="notify")
         thread.start()
     try:
-        Engine(settings.database_url).run_forever(stop)
+        engine = Engine(settings.database_url, metrics=EngineMetrics(registry))
+        with serving(registry, settings.metrics_host, settings.engine_metrics_port):
+            engine.run_forever(stop)
     finally:
         stop.set()
         if worker is not None:

@@ -29,9 +29,7 @@ def cmd_annual(args: argparse.Namespace) -> int:
     progress = ProgressBar(7)
     with _connect() as conn:
         try:
-            fig = figures.collect(
-                conn, args.year, org, now=datetime.now(UTC), progress=progress
-            )
+            fig = figures.collect(conn, args.year, org, now=datetime.now(UTC), progress=progress)
         except LookupError as exc:
             print(f"fleet-server: {exc}", file=sys.stderr)
             return 1
@@ -51,8 +49,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--year", type=int, required=True)
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--org", help="organisation code (its own report)")
-    who.add_argument(
-        "--province", action="store_true", help="the consolidated report for Sở TT&TT"
-    )
+    who.add_argument("--province", action="store_true", help="the consolidated report for Sở TT&TT")
     p.add_argument("--out", help="output .docx (default bao-cao-nam-<year>-<org>.docx)")
     p.set_defaults(func=cmd_annual)
