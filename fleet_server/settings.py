@@ -97,6 +97,18 @@ class Settings(BaseSettings):
     )
     ingest_board_refresh_s: float = Field(default=60.0, gt=0, le=3600)
 
+    # Prometheus /metrics of the ingest and engine processes (docs/metrics.md);
+    # the API serves its own on FLEET_API_PORT.
+    metrics_host: str = Field(
+        default="127.0.0.1", description="address the ingest and engine metrics listen on"
+    )
+    ingest_metrics_port: int = Field(
+        default=0, ge=0, le=65_535, description="an ingest process's /metrics port (9101); 0: off"
+    )
+    engine_metrics_port: int = Field(
+        default=0, ge=0, le=65_535, description="the engine process's /metrics port (9102); 0: off"
+    )
+
     # provisioning (docs/provisioning.md)
     broker_admin_url: str | None = Field(
         default=None,

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-from fleet_server.api import problems
+from fleet_server.api import metrics, problems
 from fleet_server.api.deps import ApiContext, Ctx
 from fleet_server.api.security import LoginPolicy
 from fleet_server.commands import CommandPublisher, CommandService
@@ -141,6 +141,7 @@ def create_app(
     )
     app.state.provisioning = provisioning or ProvisioningBackend.from_settings(settings)
     problems.install(app)
+    metrics.install(app, the_pool)
     _swagger_ui(app)
 
     @app.get("/healthz", tags=["health"], summary="the process is up")

@@ -27,6 +27,7 @@ from fleet_server.db.connect import connect
 from fleet_server.errors import DatabaseUnavailable
 from fleet_server.ingest.boards import KnownBoards
 from fleet_server.ingest.consumer import Inbound, MqttConsumer
+from fleet_server.metrics import IngestMetrics, new_registry
 from fleet_server.settings import Settings
 from fleet_server.telemetry.storage import Accepted, BatchWriter, Rejected
 
@@ -90,7 +91,7 @@ def classify(item: Inbound, settings: Settings) -> Accepted | Rejected:
 class IngestService:
     """Runs the MQTT consumer and the writer thread until ``stop``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: IngestMetrics | None = None) -> None:
         self.settings = settings
         # Bounded: the broker's receive maximum keeps us below this; if a
         # broker ignores it, the network thread blocks and TCP pushes back.
@@ -99,6 +100,10 @@ class IngestService:
         )
         self.consumer = MqttConsumer(settings, self._enqueue)
         self.stats = IngestStats()
+        #: Prometheus families, in a registry of this service's own unless given
+        self.metrics = metrics or IngestMetrics(new_registry(process=False))
+        self.metrics.queued.set_function(lambda: self.queued)
+        self.metrics.connected.set_function(lambda: float(self.consumer.connected.is_set()))
         self._stopping = threading.Event()
         self._writer_thread: threading.Thread | None = None
         self._writer: BatchWriter | None = None
@@ -201,6 +206,7 @@ class IngestService:
                 (accepted if isinstance(outcome, Accepted) else rejected).append(outcome)  # type: ignore[arg-type]
             if not self._commit(accepted, rejected):
                 return  # stopping during an outage: unacked, the broker keeps them
+            self.metrics.batch_committed(batch)
             for item in batch:
                 if self.consumer.ack(item):
                     self.stats.acked += 1
@@ -219,6 +225,7 @@ class IngestService:
                 result = writer.write(stored, rejected + refused)
             except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
                 self.stats.db_failures += 1
+                self.metrics.database_failures.inc()
                 if backoff.attempt == 0:
                     log.warning(
                         "database unavailable, holding %d messages unacked: %s",
@@ -231,6 +238,7 @@ class IngestService:
                 continue
             except Exception as exc:  # e.g. read-only after a failover, a missing table
                 self.stats.db_failures += 1
+                self.metrics.database_failures.inc()
                 failures += 1
                 log.exception(
                     "batch of %d not stored (attempt %d)", len(accepted) + len(rejected), failures
@@ -242,11 +250,14 @@ class IngestService:
                 if backoff.wait(self._stopping) and self._stopping.is_set():
                     return False
                 continue
-            self.stats.commit_seconds += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            self.stats.commit_seconds += elapsed
             self.stats.batches += 1
             self.stats.stored_rows += result.rows_inserted
             self.stats.duplicate_rows += result.duplicates
-            for r in rejected + refused + result.rejected_by_db:
+            dead = rejected + refused + result.rejected_by_db
+            self.metrics.commit(elapsed, result.duplicates, (r.reason for r in dead))
+            for r in dead:
                 self.stats.rejected[r.reason] += 1
                 log.warning("dead letter (%s) on %s: %s", r.reason, r.topic[:120], r.detail[:200])
             if backoff.attempt:

@@ -25,6 +25,7 @@ import psycopg
 from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
 from fleet_server.errors import DatabaseUnavailable
+from fleet_server.metrics import NotificationMetrics, new_registry
 from fleet_server.notifications import storage
 from fleet_server.notifications.schemas import (
     Channel,
@@ -81,6 +82,7 @@ class NotificationWorker:
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         worker_id: str | None = None,
+        metrics: NotificationMetrics | None = None,
     ) -> None:
         self.database_url = database_url
         self.settings = settings
@@ -91,6 +93,7 @@ class NotificationWorker:
         self.clock = clock
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.counters = WorkerCounters()
+        self.metrics = metrics or NotificationMetrics(new_registry(process=False))
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._conn: storage.Conn | None = None
 
@@ -204,6 +207,7 @@ class NotificationWorker:
             worker=self.worker_id,
         )
         self.counters.messages_sent += 1
+        self.metrics.sent.labels(first.channel).inc()
         self.counters.rows_sent += len(rows)
         log.info("sent %s to contact %s: outbox %s", first.channel, first.contact_id, ids)
         return True
@@ -262,6 +266,9 @@ class NotificationWorker:
         )
         gave_up = [row_id for row_id, at in retry_at.items() if at is None]
         self.counters.attempts_failed += 1
+        self.metrics.failed.labels(rows[0].channel).inc()
+        if gave_up:
+            self.metrics.given_up.labels(rows[0].channel).inc(len(gave_up))
         self.counters.rows_failed += len(gave_up)
         self.counters.rows_retried += len(rows) - len(gave_up)
         if gave_up:
