@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fleet_server.api.routers import (
     audit,
     auth,
+    availability,
     boards,
     broadcast_windows,
     cameras,
@@ -34,6 +35,7 @@ ROUTERS: list[APIRouter] = [
     content.router,
     incidents.router,
     maintenance.router,
+    availability.router,
     tickets.router,
     notifications.router,
     users.router,
