@@ -23,6 +23,7 @@ from fleet_server.api.deps import Conn, Ctx, Db, Now, require
 from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page, order_by
 from fleet_server.api.problems import Problem, forbidden
 from fleet_server.api.scope import Principal
+from fleet_server.reports.export import csv_cell as _cell
 
 router = APIRouter(tags=["audit log"])
 
@@ -177,19 +178,6 @@ def list_audit(
         tiebreak="id DESC",
         model=AuditEntry,
     )
-
-
-def _cell(value: Any) -> Any:
-    """A CSV cell that a spreadsheet shows as text: a value starting like a
-    formula (an attacker can choose the username of a failed login) gets a
-    leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _csv_line(values: list[Any]) -> str:
