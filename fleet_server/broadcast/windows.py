@@ -72,17 +72,24 @@ def check(windows: Sequence[Window], *, field: str = "windows") -> list[Window]:
     return [windows[i] for i in order]
 
 
-def notes(windows: Sequence[Window]) -> list[str]:
-    """What falls short of Điều 8.1 (allowed, but worth a look)."""
-    found: list[str] = []
+def shortfalls(windows: Sequence[Window]) -> list[tuple[str, float | None]]:
+    """What falls short of Điều 8.1 (allowed, but worth a look): (part,
+    hours of its window, or None when there is none)."""
     by_part = {w.part: w for w in windows}
+    found: list[tuple[str, float | None]] = []
     for part, minimum in MIN_MINUTES.items():
         window = by_part.get(part)
-        if window is None:
-            found.append(f"no {part} window: Điều 8.1 asks for {minimum // 60} h in the {part}")
-        elif window.minutes < minimum:
-            found.append(
-                f"the {part} window is {window.minutes / 60:.1f} h;"
-                f" Điều 8.1 asks for at least {minimum // 60} h"
-            )
+        if window is None or window.minutes < minimum:
+            found.append((part, None if window is None else window.minutes / 60))
     return found
+
+
+def notes(windows: Sequence[Window]) -> list[str]:
+    """The shortfalls in words (English, for the API)."""
+    return [
+        f"no {part} window: Điều 8.1 asks for {MIN_MINUTES[part] // 60} h in the {part}"
+        if hours is None
+        else f"the {part} window is {hours:.1f} h;"
+        f" Điều 8.1 asks for at least {MIN_MINUTES[part] // 60} h"
+        for part, hours in shortfalls(windows)
+    ]

@@ -70,6 +70,18 @@ class Actor:
     address: str | None = None
 
 
+Status = Literal["upcoming", "valid", "expired"]
+
+
+def validity_status(valid_from: datetime, valid_to: datetime | None, now: datetime) -> Status:
+    """Where ``now`` falls in an item's validity."""
+    if now < valid_from:
+        return "upcoming"
+    if valid_to is not None and now >= valid_to:
+        return "expired"
+    return "valid"
+
+
 @dataclass(frozen=True, slots=True)
 class ContentItem:
     """One row of the registry."""
@@ -85,12 +97,8 @@ class ContentItem:
     approved_by: str
     approved_at: datetime
 
-    def status(self, now: datetime) -> Literal["upcoming", "valid", "expired"]:
-        if now < self.valid_from:
-            return "upcoming"
-        if self.valid_to is not None and now >= self.valid_to:
-            return "expired"
-        return "valid"
+    def status(self, now: datetime) -> Status:
+        return validity_status(self.valid_from, self.valid_to, now)
 
     def audit_view(self) -> dict[str, Any]:
         return {

@@ -146,6 +146,7 @@ def mount(app: FastAPI) -> None:
         audit_page,
         boards,
         cameras,
+        content,
         incidents,
         live,
         overview,
@@ -155,6 +156,7 @@ def mount(app: FastAPI) -> None:
 
     for module in (session, overview, boards, incidents, tickets, cameras, audit_page, live):
         app.include_router(module.router)
+    app.include_router(content.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Swagger UI's page starts itself with an inline script; its files are
     # served by the app all the same (fleet_server.api.app._swagger_ui).

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from fleet_server.api.console import i18n
+from fleet_server.api.console.content import board_windows_section
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
@@ -214,6 +215,7 @@ def board_page(
             "tickets": open_tickets(conn, user, now=now, board_id=board_id)
             if user.can("ticket.read")
             else [],
+            "windows": board_windows_section(conn, user, board_id),
         }
     )
     return render(request, "board.html", user, context, lang=lang)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from fleet_server.content.models import LANGUAGES as CONTENT_LANGUAGES
+
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 VIETNAM = timezone(timedelta(hours=7), "ICT")
@@ -32,6 +34,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.tickets": ("Phiếu bảo trì", "Tickets"),
     "nav.cameras": ("Camera", "Cameras"),
     "nav.audit": ("Nhật ký", "Audit log"),
+    "nav.content": ("Nội dung đã duyệt", "Approved content"),
     "nav.logout": ("Đăng xuất", "Log out"),
     "nav.language": ("English", "Tiếng Việt"),
     "nav.skip": ("Bỏ qua đến nội dung", "Skip to content"),
@@ -101,6 +104,16 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The server ran into an error. It has been logged; please try again later.",
     ),
     "error.other": ("Đã có lỗi xảy ra.", "Something went wrong."),
+    "error.422.validation": (
+        "Giá trị nhập không hợp lệ: giờ kết thúc phải sau giờ bắt đầu và các khung giờ không"
+        " được chồng lên nhau. Quay lại và sửa.",
+        "Invalid values: each end must be after its start and windows may not overlap."
+        " Go back and correct them.",
+    ),
+    "error.400.windows-form": (
+        "Mỗi buổi cần cả giờ bắt đầu và giờ kết thúc (giờ:phút), hoặc để trống cả hai.",
+        "Each part needs both a start and an end (hours:minutes), or neither.",
+    ),
     "error.detail": ("Chi tiết: {detail}", "Details: {detail}"),
     "error.home": ("Về trang chính", "Back to the start page"),
     "error.back": ("Quay lại", "Go back"),
@@ -407,6 +420,74 @@ STRINGS: dict[str, tuple[str, str]] = {
     "event.escalated": ("Báo cấp trên", "Escalated"),
     "event.linked": ("Gắn sự cố", "Incident linked"),
     "event.other": ("Khác", "Other"),
+    # approved content (Điều 9.3) and broadcast windows (Điều 8.1)
+    "content.title": ("Nội dung đã duyệt", "Approved content"),
+    "content.intro": (
+        "Danh mục nội dung được Sở TT&TT duyệt phát (Điều 9.3). Bảng tin phát tệp không có"
+        " trong danh mục, hoặc ngoài thời hạn hiệu lực, là sự cố an toàn thông tin.",
+        "Content approved for broadcast by the Department of Information and Communications"
+        " (Article 9.3). A board showing a file that is not in the registry, or outside its"
+        " validity, is an information-security incident.",
+    ),
+    "content.how": (
+        "Quản trị viên duyệt, sửa, thu hồi nội dung qua API /api/v1/content hoặc lệnh"
+        " fleet-server content.",
+        "Administrators approve, change and retire content through the API"
+        " (/api/v1/content) or the fleet-server content command.",
+    ),
+    "content.name": ("Tên nội dung", "Title"),
+    "content.kind": ("Loại", "Kind"),
+    "content.language": ("Ngôn ngữ", "Language"),
+    "content.validity": ("Hiệu lực", "Validity"),
+    "content.no_end": ("không thời hạn", "no end"),
+    "content.from_department": ("Sở cung cấp", "From the Department"),
+    "content.approved_by": ("Người duyệt", "Approved by"),
+    "content.sha256": ("SHA-256", "SHA-256"),
+    "content.played": ("Đã phát", "Played"),
+    "content.status": ("Trạng thái", "Status"),
+    "content.search": ("Tên hoặc mã", "Title or hash"),
+    "content.show": ("Hiển thị", "Show"),
+    "content.show_current": ("Đang hiệu lực", "Valid now"),
+    "content.show_all": ("Tất cả", "All"),
+    "content.none": ("Không có nội dung nào.", "No content."),
+    "content_status.valid": ("Đang hiệu lực", "Valid"),
+    "content_status.upcoming": ("Chưa hiệu lực", "Not yet valid"),
+    "content_status.expired": ("Hết hiệu lực", "Expired"),
+    **{f"language.{code}": names for code, names in CONTENT_LANGUAGES.items()},
+    "windows.title": ("Khung giờ phát", "Broadcast windows"),
+    "windows.intro": (
+        "Giờ địa phương. Điều 8.1: phát ít nhất 3 giờ buổi sáng và 3 giờ buổi chiều.",
+        "Local time. Article 8.1: at least 3 hours in the morning and 3 in the afternoon.",
+    ),
+    "windows.part": ("Buổi", "Part"),
+    "windows.starts_at": ("Bắt đầu", "Starts"),
+    "windows.ends_at": ("Kết thúc", "Ends"),
+    "windows.none": ("Chưa đặt khung giờ phát.", "No broadcast windows set."),
+    "windows.source.board": ("Khung giờ riêng của bảng tin này", "This board's own windows"),
+    "windows.source.site": ("Theo khung giờ của điểm", "The site's windows"),
+    "windows.source.none": ("Điểm chưa đặt khung giờ phát", "The site has no windows"),
+    "windows.missing": (
+        "Thiếu khung giờ buổi {part} (Điều 8.1 yêu cầu 3 giờ).",
+        "No {part} window (Article 8.1 asks for 3 hours).",
+    ),
+    "windows.short": (
+        "Khung giờ buổi {part} chỉ có {hours} giờ (Điều 8.1 yêu cầu 3 giờ).",
+        "The {part} window is only {hours} h (Article 8.1 asks for 3 hours).",
+    ),
+    "windows.edit": ("Sửa khung giờ", "Change the windows"),
+    "windows.edit_board": ("Đặt khung giờ riêng cho bảng tin", "Set this board's own windows"),
+    "windows.empty_hint": (
+        "Để trống cả hai ô nếu không phát buổi đó.",
+        "Leave both empty for no window in that part.",
+    ),
+    "windows.save": ("Lưu khung giờ", "Save the windows"),
+    "windows.reset": (
+        "Bỏ khung giờ riêng, theo khung giờ của điểm",
+        "Drop this board's own windows, follow the site's",
+    ),
+    "part.morning": ("sáng", "morning"),
+    "part.afternoon": ("chiều", "afternoon"),
+    "part.evening": ("tối", "evening"),
     # audit
     "audit.title": ("Nhật ký thao tác", "Audit log"),
     "audit.intro": (

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from fleet_server.api.console.content import site_windows_section
 from fleet_server.api.console.svg import site_map
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import Viewer, page_for, redirect, render
@@ -85,5 +86,6 @@ def site_page(
             "tickets": open_tickets(conn, user, now=now, site_id=site_id)
             if user.can("ticket.read")
             else [],
+            "windows": site_windows_section(conn, user, site_id),
         },
     )

@@ -145,6 +145,7 @@ MENU: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
     ("/incidents", "nav.incidents", may_see_incidents),
     ("/tickets", "nav.tickets", lambda u: u.can("ticket.read")),
     ("/cameras", "nav.cameras", lambda u: u.can("camera.read")),
+    ("/content", "nav.content", lambda u: u.can("content.read")),
     ("/audit", "nav.audit", lambda u: u.can("audit.read")),
 )
 

@@ -37,6 +37,7 @@ PAGES = {
     "/tickets/{ticket}": {"admin", "operator", "technician", "viewer", "province"},
     "/cameras": {"admin", "operator", "technician", "viewer", "district", "province", "guard"},
     "/audit": {"admin"},
+    "/content": {"admin", "operator", "viewer", "district", "province"},
     "/live/overview": {"admin", "operator", "technician", "viewer", "district", "province"},
     "/live/boards/{board}": {"admin", "operator", "technician", "viewer", "province"},
     "/live/incidents": {"admin", "operator", "technician", "viewer", "district", "province"},
@@ -54,10 +55,10 @@ OUT_OF_SCOPE = {
 #: The Border Guard reads incidents, but only camera ones: another is a 404.
 INCIDENT_PAGES = {"/incidents/{incident}", "/live/incidents/{incident}"}
 MENUS = {
-    "admin": ["/", "/incidents", "/tickets", "/cameras", "/audit"],
-    "operator": ["/", "/incidents", "/tickets", "/cameras"],
+    "admin": ["/", "/incidents", "/tickets", "/cameras", "/content", "/audit"],
+    "operator": ["/", "/incidents", "/tickets", "/cameras", "/content"],
     "technician": ["/", "/incidents", "/tickets", "/cameras"],
-    "viewer": ["/", "/incidents", "/tickets", "/cameras"],
+    "viewer": ["/", "/incidents", "/tickets", "/cameras", "/content"],
     "guard": ["/cameras"],
 }
 

@@ -1,0 +1,202 @@
+"""The approved content page (``/content``, admins, operators, viewers) and
+the broadcast windows of the site and board pages: shown to everyone who sees
+the page, changed with a small form by administrators and the site's
+operators. The forms go through the same checks and audit rows as
+``PUT /api/v1/sites|boards/{id}/broadcast-windows``."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+
+from fleet_server.api.console.web import form_for, page_for, redirect, render
+from fleet_server.api.deps import Conn, Db, Now
+from fleet_server.api.pagination import ListParams
+from fleet_server.api.problems import Problem
+from fleet_server.api.routers.broadcast_windows import (
+    WindowIO,
+    WindowsIn,
+    board_windows,
+    set_board_windows,
+    set_site_windows,
+    site_windows,
+)
+from fleet_server.api.routers.content import list_content
+from fleet_server.api.scope import Principal
+from fleet_server.broadcast.windows import PARTS, Window, shortfalls
+from fleet_server.content import storage
+from fleet_server.content.models import KINDS, LANGUAGES, validity_status
+
+router = APIRouter(include_in_schema=False)
+
+ContentReader = Annotated[Principal, Depends(page_for("content.read"))]
+WindowWriter = Annotated[Principal, Depends(form_for("broadcast_window.write"))]
+PAGE_SIZE = 50
+TimeField = Annotated[str, Form(max_length=8)]
+BoardId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+
+
+def window_notes(windows: list[WindowIO]) -> list[tuple[str, str | None]]:
+    """(part, hours shown or None when missing) of what falls short of Điều 8.1."""
+    found = shortfalls([Window(w.part, w.starts_at, w.ends_at) for w in windows])
+    return [(part, None if hours is None else f"{hours:.1f}") for part, hours in found]
+
+
+def _form_values(windows: list[WindowIO]) -> dict[str, tuple[str, str]]:
+    by_part = {w.part: w for w in windows}
+    return {
+        part: (
+            (f"{by_part[part].starts_at:%H:%M}", f"{by_part[part].ends_at:%H:%M}")
+            if part in by_part
+            else ("", "")
+        )
+        for part in PARTS
+    }
+
+
+def site_windows_section(conn: Conn, user: Principal, site_id: int) -> dict[str, Any]:
+    """What the site page shows of its windows, and its form's values."""
+    found = site_windows(conn, user, site_id)
+    return {
+        "owner": "site",
+        "action": f"/sites/{site_id}/broadcast-windows",
+        "source": "site" if found.windows else "none",
+        "items": found.windows,
+        "notes": window_notes(found.windows),
+        "can_edit": user.can("broadcast_window.write"),
+        "values": _form_values(found.windows),
+    }
+
+
+def board_windows_section(conn: Conn, user: Principal, board_id: str) -> dict[str, Any]:
+    """What the board page shows of its windows: those in force and where
+    they come from; the form starts from them."""
+    found = board_windows(conn, user, board_id)
+    return {
+        "owner": "board",
+        "action": f"/boards/{board_id}/broadcast-windows",
+        "source": found.source,
+        "items": found.windows,
+        "notes": window_notes(found.windows),
+        "can_edit": user.can("broadcast_window.write"),
+        "values": _form_values(found.windows),
+    }
+
+
+def _time(text: str) -> time | None:
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise Problem(400, f"{value[:8]!r} is not a time", kind="windows-form") from None
+
+
+def windows_from_form(values: dict[str, tuple[str, str]]) -> WindowsIn:
+    """part -> (start, end) from the form; both empty: no window that part."""
+    windows = []
+    for part in PARTS:
+        start, end = (_time(v) for v in values[part])
+        if start is None and end is None:
+            continue
+        if start is None or end is None:
+            raise Problem(400, f"{part}: give both times or neither", kind="windows-form")
+        windows.append(WindowIO.model_validate({"part": part, "starts_at": start, "ends_at": end}))
+    return WindowsIn(windows=windows)
+
+
+@router.get("/content")
+def content_page(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: ContentReader,
+    show: Annotated[str, Query(pattern=r"^(current|all)$")] = "current",
+    kind: Annotated[str, Query(max_length=20)] = "",
+    language: Annotated[str, Query(max_length=10)] = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    filters = storage.Filters(
+        kind=kind if kind in KINDS else None,
+        language=language if language in LANGUAGES else None,
+        valid_at=now if show == "current" else None,
+        q=q.strip() or None,
+    )
+    page = list_content(conn, ListParams(limit=PAGE_SIZE, offset=offset, sort=None), filters)
+    rows: list[dict[str, Any]] = [
+        {"item": item, "status": validity_status(item.valid_from, item.valid_to, now)}
+        for item in page.items
+    ]
+    return render(
+        request,
+        "content.html",
+        user,
+        {
+            "page": page,
+            "rows": rows,
+            "kinds": KINDS,
+            "languages": list(LANGUAGES),
+            "form": {"show": show, "kind": kind, "language": language, "q": q},
+        },
+    )
+
+
+@router.post("/sites/{site_id}/broadcast-windows")
+def site_windows_form(
+    request: Request,
+    conn: Db,
+    user: WindowWriter,
+    site_id: Annotated[int, Path(ge=1, le=2**62)],
+    morning_starts_at: TimeField = "",
+    morning_ends_at: TimeField = "",
+    afternoon_starts_at: TimeField = "",
+    afternoon_ends_at: TimeField = "",
+    evening_starts_at: TimeField = "",
+    evening_ends_at: TimeField = "",
+) -> Response:
+    body = windows_from_form(
+        {
+            "morning": (morning_starts_at, morning_ends_at),
+            "afternoon": (afternoon_starts_at, afternoon_ends_at),
+            "evening": (evening_starts_at, evening_ends_at),
+        }
+    )
+    set_site_windows(conn, user, request, site_id, body)
+    conn.commit()
+    return redirect(f"/sites/{site_id}#windows")
+
+
+@router.post("/boards/{board_id}/broadcast-windows")
+def board_windows_form(
+    request: Request,
+    conn: Db,
+    user: WindowWriter,
+    board_id: BoardId,
+    morning_starts_at: TimeField = "",
+    morning_ends_at: TimeField = "",
+    afternoon_starts_at: TimeField = "",
+    afternoon_ends_at: TimeField = "",
+    evening_starts_at: TimeField = "",
+    evening_ends_at: TimeField = "",
+    reset: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Set the board's own windows, or (the reset button) drop them."""
+    body = (
+        None
+        if reset
+        else windows_from_form(
+            {
+                "morning": (morning_starts_at, morning_ends_at),
+                "afternoon": (afternoon_starts_at, afternoon_ends_at),
+                "evening": (evening_starts_at, evening_ends_at),
+            }
+        )
+    )
+    set_board_windows(conn, user, request, board_id, body)
+    conn.commit()
+    return redirect(f"/boards/{board_id}#windows")
