@@ -6,6 +6,8 @@ operators. The forms go through the same checks and audit rows as
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import time
 from typing import Annotated, Any
 
@@ -84,6 +86,17 @@ def board_windows_section(conn: Conn, user: Principal, board_id: str) -> dict[st
         "can_edit": user.can("broadcast_window.write"),
         "values": _form_values(found.windows),
     }
+
+
+@contextmanager
+def _windows_refusal() -> Iterator[None]:
+    """The API's validation problem, as a page that says what to fix."""
+    try:
+        yield
+    except Problem as exc:
+        if exc.kind != "validation":
+            raise
+        raise Problem(422, exc.detail, kind="windows-invalid") from None
 
 
 def _time(text: str) -> time | None:
@@ -166,7 +179,8 @@ def site_windows_form(
             "evening": (evening_starts_at, evening_ends_at),
         }
     )
-    set_site_windows(conn, user, request, site_id, body)
+    with _windows_refusal():
+        set_site_windows(conn, user, request, site_id, body)
     conn.commit()
     return redirect(f"/sites/{site_id}#windows")
 
@@ -197,6 +211,7 @@ def board_windows_form(
             }
         )
     )
-    set_board_windows(conn, user, request, board_id, body)
+    with _windows_refusal():
+        set_board_windows(conn, user, request, board_id, body)
     conn.commit()
     return redirect(f"/boards/{board_id}#windows")

@@ -104,7 +104,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The server ran into an error. It has been logged; please try again later.",
     ),
     "error.other": ("Đã có lỗi xảy ra.", "Something went wrong."),
-    "error.422.validation": (
+    "error.422.windows-invalid": (
         "Giá trị nhập không hợp lệ: giờ kết thúc phải sau giờ bắt đầu và các khung giờ không"
         " được chồng lên nhau. Quay lại và sửa.",
         "Invalid values: each end must be after its start and windows may not overlap."
