@@ -39,6 +39,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "content.read",
             "content.approve",
             "broadcast_window.write",
+            "compliance.read",
+            "report.read",
         }
     ),
     # The organisation's duty desk: its own boards' incidents, tickets, commands,
@@ -63,6 +65,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "board.provision",
             "content.read",
             "broadcast_window.write",
+            "compliance.read",
+            "report.read",
         }
     ),
     # Drives out to fix things: their tickets, board details, comments, costs.
@@ -92,6 +96,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "maintenance.read",
             "route.read",
             "content.read",
+            "compliance.read",
+            "report.read",
         }
     ),
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,104 @@ def cmd_annual(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_archive(args: argparse.Namespace) -> int:
+    from fleet_server.reports import archive  # noqa: PLC0415
+    from fleet_server.reports.figures import Period  # noqa: PLC0415
+
+    scope = archive.Scope(board=args.board, site=args.site, organisation=args.org)
+    out = Path(args.out or f"luu-tru-{scope.label}-{args.first}-{args.last}")
+    with _connect() as conn:
+        try:
+            files = archive.write(
+                conn,
+                scope,
+                Period.days(args.first, args.last),
+                out,
+                generated_by=f"system:cli:{_user()}",
+                now=datetime.now(UTC),
+            )
+        except archive.ArchiveError as exc:
+            print(f"fleet-server: {exc}", file=sys.stderr)
+            return 1
+    for path in files:
+        print(path)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from fleet_server.reports import archive  # noqa: PLC0415
+
+    try:
+        problems = archive.verify(Path(args.directory))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"fleet-server: cannot read the manifest: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 1
+    print("khớp / intact: every file matches the manifest")
+    return 0
+
+
+def _user() -> str:
+    import getpass  # noqa: PLC0415
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def cmd_availability(args: argparse.Namespace) -> int:
+    import getpass  # noqa: PLC0415
+
+    from fleet_server.availability import storage  # noqa: PLC0415
+    from fleet_server.availability.period import month  # noqa: PLC0415
+    from fleet_server.reports import availability  # noqa: PLC0415
+
+    out = Path(args.out or f"availability-{args.month}")
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    with _connect() as conn:
+        organisation = None
+        if args.org:
+            org_id = storage.organisation_id(conn, args.org)
+            if org_id is None:
+                print(f"fleet-server: no organisation with code {args.org!r}", file=sys.stderr)
+                return 1
+            organisation = availability.Organisation(org_id, args.org)
+        try:
+            files = availability.write_report(
+                conn,
+                args.month,
+                month(args.month),
+                out,
+                organisation=organisation,
+                exclude_maintenance=not args.include_maintenance,
+                generated_by=f"system:cli:{user}",
+                now=datetime.now(UTC),
+            )
+        except OSError as exc:
+            print(f"fleet-server: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    for path in files:
+        print(path)
+    return 0
+
+
+def _month(text: str) -> str:
+    from fleet_server.availability.period import month  # noqa: PLC0415
+
+    try:
+        month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
 def add_parser(sub: Any) -> None:
     report = sub.add_parser("report", help="reports: annual (Điều 14), inspection archive")
     report_sub = report.add_subparsers(dest="report_command", required=True)
@@ -52,3 +150,33 @@ def add_parser(sub: Any) -> None:
     who.add_argument("--province", action="store_true", help="the consolidated report for Sở TT&TT")
     p.add_argument("--out", help="output .docx (default bao-cao-nam-<year>-<org>.docx)")
     p.set_defaults(func=cmd_annual)
+    p = report_sub.add_parser(
+        "availability",
+        help="monthly availability per board, site and organisation: CSV and XLSX with a"
+        " SHA-256 manifest (docs/availability.md)",
+    )
+    p.add_argument("--month", type=_month, required=True, help="YYYY-MM, local time")
+    p.add_argument("--org", help="one organisation code (default: the whole province)")
+    p.add_argument(
+        "--include-maintenance",
+        action="store_true",
+        help="count maintenance windows as expected time (default: excluded)",
+    )
+    p.add_argument("--out", help="output directory (default availability-<month>)")
+    p.set_defaults(func=cmd_availability)
+    p = report_sub.add_parser(
+        "archive",
+        help="the inspection archive (Điều 9.1): plays, advertising and compliance per day as"
+        " CSV and XLSX with a SHA-256 manifest",
+    )
+    p.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
+    p.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--board", help="one board id")
+    where.add_argument("--site", help="one site code")
+    where.add_argument("--org", help="one organisation code (default: the whole province)")
+    p.add_argument("--out", help="output directory (default luu-tru-<scope>-<from>-<to>)")
+    p.set_defaults(func=cmd_archive)
+    p = report_sub.add_parser("verify", help="check an archive's files against its manifest")
+    p.add_argument("directory")
+    p.set_defaults(func=cmd_verify)

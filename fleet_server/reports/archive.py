@@ -1,0 +1,223 @@
+"""The inspection archive (Điều 9.1, 10.1.a): what a board, a site, an
+organisation or the whole province broadcast over a period, the
+advertising shown, and compliance per day — as CSV and XLSX files with a
+manifest of their SHA-256 so an inspector can check nothing was altered.
+
+Times are local (Asia/Ho_Chi_Minh), as inspectors read them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from fleet_server.compliance.rules import LOCAL_TZ
+from fleet_server.reports import export
+from fleet_server.reports.figures import Period
+from fleet_server.telemetry.maintenance import ROLLUP_DAYS
+
+Conn = psycopg.Connection[Any]
+
+PLAY_HEADER = (
+    "Bảng / Board",
+    "Điểm đặt / Site",
+    "Bắt đầu / Start",
+    "Kết thúc / End",
+    "Số phút / Minutes",
+    "Mã nội dung / Content id",
+    "Tiêu đề / Title",
+    "Loại / Kind",
+    "Ngôn ngữ / Language",
+    "SHA-256",
+    "Đã duyệt / Approved",
+    "Nguồn / Source",
+)
+COMPLIANCE_HEADER = (
+    "Bảng / Board",
+    "Điểm đặt / Site",
+    "Ngày / Day",
+    "Phút buổi sáng / Morning minutes",
+    "Phút buổi chiều / Afternoon minutes",
+    "Tổng phút phát / Minutes on air",
+    "Phút quảng cáo / Advertising minutes",
+    "Phút khẩn cấp / Emergency minutes",
+    "Sáng không rõ / Morning unknown",
+    "Chiều không rõ / Afternoon unknown",
+    "Kết quả / Result",
+)
+
+
+class ArchiveError(ValueError):
+    """A request the archive cannot answer (names the problem)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Exactly one of these, or none for the whole province."""
+
+    board: str | None = None
+    site: str | None = None
+    organisation: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.board or self.site or self.organisation or "toan-tinh"
+
+    def site_ids(self, conn: Conn) -> list[int]:
+        if sum(x is not None for x in (self.board, self.site, self.organisation)) > 1:
+            raise ArchiveError("give one of board, site or organisation")
+        if self.board:
+            sql, arg = "SELECT site_id FROM boards WHERE id = %s", self.board
+        elif self.site:
+            sql, arg = "SELECT id FROM sites WHERE code = %s", self.site
+        elif self.organisation:
+            sql = "SELECT s.id FROM sites s JOIN organisations o ON o.id = s.organisation_id"
+            sql += " WHERE o.code = %s"
+            arg = self.organisation
+        else:
+            return [r[0] for r in conn.execute("SELECT id FROM sites").fetchall()]
+        rows = conn.execute(sql, (arg,)).fetchall()
+        if not rows and not self.organisation:
+            raise ArchiveError(f"no such {'board' if self.board else 'site'}: {arg!r}")
+        if not rows:
+            known = conn.execute("SELECT 1 FROM organisations WHERE code = %s", (arg,)).fetchone()
+            if known is None:
+                raise ArchiveError(f"no such organisation: {arg!r}")
+        return [r[0] for r in rows]
+
+
+def check_period(period: Period, now: datetime) -> None:
+    if period.end <= period.start:
+        raise ArchiveError("the period ends before it starts")
+    if period.start < now - timedelta(days=ROLLUP_DAYS):
+        raise ArchiveError(
+            f"the period starts before the archive's retention ({ROLLUP_DAYS} days): "
+            "older broadcasts are no longer kept"
+        )
+
+
+def _local(value: datetime) -> str:
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def plays(conn: Conn, scope: Scope, period: Period, *, kind: str | None = None) -> list[list[Any]]:
+    rows = conn.execute(
+        "SELECT p.device_id, s.code, p.started_at, p.ended_at,"
+        "       round((extract(epoch FROM p.ended_at - p.started_at) / 60)::numeric, 2),"
+        "       p.content_id, ci.title, COALESCE(p.content_kind, ci.kind), "
+        "       COALESCE(p.content_language, ci.language), p.content_sha256,"
+        "       ci.id IS NOT NULL AND p.started_at >= ci.valid_from"
+        "         AND (ci.valid_to IS NULL OR p.started_at < ci.valid_to), p.source"
+        "  FROM play_log p JOIN boards b ON b.id = p.device_id JOIN sites s ON s.id = b.site_id"
+        "  LEFT JOIN content_items ci ON ci.sha256 = p.content_sha256"
+        " WHERE p.started_at >= %(start)s AND p.started_at < %(end)s"
+        "   AND b.site_id = ANY(%(sites)s) AND (%(board)s::text IS NULL OR b.id = %(board)s)"
+        "   AND (%(kind)s::text IS NULL OR COALESCE(p.content_kind, ci.kind) = %(kind)s)"
+        " ORDER BY p.device_id, p.started_at",
+        {
+            "start": period.start,
+            "end": period.end,
+            "sites": scope.site_ids(conn),
+            "board": scope.board,
+            "kind": kind,
+        },
+    ).fetchall()
+    out = []
+    for row in rows:
+        board, site, start, end, minutes, content_id, title, kind_, language, sha, ok, src = row
+        out.append(
+            [
+                board,
+                site,
+                _local(start),
+                _local(end),
+                float(minutes),
+                content_id or "",
+                title or "",
+                kind_ or "",
+                language or "",
+                sha,
+                "có / yes" if ok else "không / no",
+                src,
+            ]
+        )
+    return out
+
+
+def compliance(conn: Conn, scope: Scope, period: Period) -> list[list[Any]]:
+    rows = conn.execute(
+        "SELECT c.board_id, s.code, c.day, c.morning_minutes, c.afternoon_minutes,"
+        "       c.total_minutes, c.advertising_minutes, c.emergency_minutes,"
+        "       c.morning_unknown, c.afternoon_unknown, c.status"
+        "  FROM compliance_days c JOIN boards b ON b.id = c.board_id"
+        "  JOIN sites s ON s.id = b.site_id"
+        " WHERE c.day BETWEEN %(first)s AND %(last)s AND b.site_id = ANY(%(sites)s)"
+        "   AND (%(board)s::text IS NULL OR b.id = %(board)s)"
+        " ORDER BY c.board_id, c.day",
+        {
+            "first": period.first_day,
+            "last": period.last_day,
+            "sites": scope.site_ids(conn),
+            "board": scope.board,
+        },
+    ).fetchall()
+    return [
+        [board, site, day.isoformat(), *(round(float(v), 1) for v in minutes), status]
+        for board, site, day, *minutes, status in rows
+    ]
+
+
+def write(
+    conn: Conn,
+    scope: Scope,
+    period: Period,
+    out_dir: Path,
+    *,
+    generated_by: str,
+    now: datetime,
+) -> list[Path]:
+    """Write the archive into ``out_dir``; the manifest is the last path."""
+    check_period(period, now)
+    tables = {
+        "phat-song_plays": (PLAY_HEADER, plays(conn, scope, period)),
+        "quang-cao_advertising": (PLAY_HEADER, plays(conn, scope, period, kind="advertising")),
+        "thoi-luong_compliance": (COMPLIANCE_HEADER, compliance(conn, scope, period)),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [
+        export.write_csv(out_dir / f"{name}.csv", header, rows)
+        for name, (header, rows) in tables.items()
+    ]
+    files.append(
+        export.write_xlsx(
+            out_dir / "luu-tru_archive.xlsx",
+            [export.Sheet(name[:31], header, rows) for name, (header, rows) in tables.items()],
+        )
+    )
+    manifest = export.write_manifest(
+        out_dir,
+        files,
+        (period.start, period.end),
+        generated_by,
+        generated_at=now,
+        extra={"scope": scope.label, "kind": "inspection archive (Điều 9.1, 10.1.a)"},
+    )
+    return [*files, manifest]
+
+
+def verify(directory: Path) -> list[str]:
+    """What does not match the manifest in ``directory`` (empty: all intact)."""
+    manifest = json.loads((directory / export.MANIFEST).read_text("utf-8"))
+    problems = []
+    for entry in manifest["files"]:
+        path = directory / entry["name"]
+        if not path.is_file():
+            problems.append(f"{entry['name']}: missing")
+        elif export.sha256_of(path) != entry["sha256"]:
+            problems.append(f"{entry['name']}: SHA-256 differs from the manifest")
+    return problems

@@ -1,0 +1,171 @@
+"""The inspection archive: what a board showed, advertising and compliance per
+day, as CSV and XLSX with a manifest an inspector can check."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from fleet_server.cli import main
+from fleet_server.compliance.job import ComplianceJob
+from fleet_server.reports import archive
+from fleet_server.reports.figures import Period
+from tests.server.compliance.conftest import DAY, SHA_A, SHA_B, Conn, Days, at
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+@pytest.fixture
+def broadcast(conn: Conn, days: Days) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), sha=SHA_A)
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "14:30"), sha=SHA_B, kind="advertising")
+    days.samples("lc-mlt-01", at(DAY, "14:30"), at(DAY, "17:00"), sha=SHA_A, started_at=None)
+    conn.execute(
+        "INSERT INTO content_items (title, kind, language, sha256, valid_from, approved_by)"
+        " VALUES ('=HYPERLINK(\"x\")', 'advertising', 'vi', %s, '2026-01-01', 'so')",
+        (SHA_B,),
+    )
+    conn.commit()
+    ComplianceJob().run(conn, at(DAY + timedelta(days=1), "08:00"))
+    conn.commit()
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_archive_files_and_manifest(conn: Conn, broadcast: None, tmp_path: Path) -> None:
+    files = archive.write(
+        conn,
+        archive.Scope(site="ma-lu-thang"),
+        Period.days(DAY, DAY),
+        tmp_path,
+        generated_by="thanh.tra",
+        now=NOW,
+    )
+    assert [f.name for f in files] == [
+        "phat-song_plays.csv",
+        "quang-cao_advertising.csv",
+        "thoi-luong_compliance.csv",
+        "luu-tru_archive.xlsx",
+        "manifest.json",
+    ]
+    plays = read_csv(tmp_path / "phat-song_plays.csv")
+    assert plays[0][:3] == ["Bảng / Board", "Điểm đặt / Site", "Bắt đầu / Start"]
+    assert [(r[2], r[3], r[7], r[10]) for r in plays[1:]] == [
+        ("2026-11-20 07:00:00", "2026-11-20 10:00:00", "propaganda", "không / no"),
+        ("2026-11-20 14:00:00", "2026-11-20 14:30:00", "advertising", "có / yes"),
+        ("2026-11-20 14:30:00", "2026-11-20 17:00:00", "propaganda", "không / no"),
+    ]
+    ads = read_csv(tmp_path / "quang-cao_advertising.csv")
+    assert len(ads) == 2
+    assert ads[1][6] == '\'=HYPERLINK("x")'  # a title is never a formula
+    compliance = read_csv(tmp_path / "thoi-luong_compliance.csv")
+    assert compliance[1][2:4] == ["2026-11-20", "180.0"]
+    assert compliance[1][-1] == "compliant"
+    assert [r[0] for r in compliance[1:]] == ["lc-mlt-01", "lc-mlt-02"]
+    book = load_workbook(tmp_path / "luu-tru_archive.xlsx")
+    assert book.sheetnames == ["phat-song_plays", "quang-cao_advertising", "thoi-luong_compliance"]
+    assert book["phat-song_plays"].max_row == 4
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["generated_by"] == "thanh.tra"
+    assert manifest["scope"] == "ma-lu-thang"
+    assert manifest["period"]["from"] == "2026-11-20T00:00:00+07:00"
+    assert archive.verify(tmp_path) == []
+
+
+def test_verify_finds_an_altered_or_missing_file(
+    conn: Conn, broadcast: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive.write(conn, archive.Scope(), Period.days(DAY, DAY), tmp_path, generated_by="x", now=NOW)
+    path = tmp_path / "thoi-luong_compliance.csv"
+    path.write_text(path.read_text(encoding="utf-8-sig").replace("compliant", "non_compliant"))
+    (tmp_path / "quang-cao_advertising.csv").unlink()
+    assert archive.verify(tmp_path) == [
+        "quang-cao_advertising.csv: missing",
+        "thoi-luong_compliance.csv: SHA-256 differs from the manifest",
+    ]
+    assert main(["report", "verify", str(tmp_path)]) == 1
+    assert "SHA-256 differs" in capsys.readouterr().out
+
+
+def test_one_board_only(conn: Conn, broadcast: None, tmp_path: Path) -> None:
+    archive.write(
+        conn,
+        archive.Scope(board="lc-mlt-02"),
+        Period.days(DAY, DAY),
+        tmp_path,
+        generated_by="x",
+        now=NOW,
+    )
+    assert len(read_csv(tmp_path / "phat-song_plays.csv")) == 1  # header only
+    assert [r[0] for r in read_csv(tmp_path / "thoi-luong_compliance.csv")[1:]] == ["lc-mlt-02"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "first", "last", "message"),
+    [
+        (archive.Scope(board="nope"), DAY, DAY, "no such board: 'nope'"),
+        (archive.Scope(site="nope"), DAY, DAY, "no such site: 'nope'"),
+        (archive.Scope(organisation="nope"), DAY, DAY, "no such organisation: 'nope'"),
+        (archive.Scope(), DAY, DAY - timedelta(days=2), "the period ends before it starts"),
+        (archive.Scope(), DAY - timedelta(days=2000), DAY, "retention"),
+    ],
+)
+def test_rejections_name_the_problem(
+    conn: Conn, tmp_path: Path, scope: archive.Scope, first: object, last: object, message: str
+) -> None:
+    with pytest.raises(archive.ArchiveError, match=message):
+        archive.write(conn, scope, Period.days(first, last), tmp_path, generated_by="x", now=NOW)  # type: ignore[arg-type]
+
+
+def test_the_command(
+    db_url: str,
+    broadcast: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("FLEET_DATABASE_URL", db_url)
+    out = tmp_path / "a"
+    code = main(
+        [
+            "report",
+            "archive",
+            "--from",
+            "2026-11-20",
+            "--to",
+            "2026-11-20",
+            "--org",
+            "bqlkkt",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert str(out / "manifest.json") in capsys.readouterr().out
+    assert main(["report", "verify", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "archive",
+                "--from",
+                "2026-11-20",
+                "--to",
+                "2026-11-20",
+                "--site",
+                "nope",
+                "--out",
+                str(out),
+            ]
+        )
+        == 1
+    )
+    assert "no such site" in capsys.readouterr().err
