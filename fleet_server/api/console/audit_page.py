@@ -24,7 +24,17 @@ router = APIRouter(include_in_schema=False)
 Auditor = Annotated[Principal, Depends(page_for("audit.read"))]
 PAGE_SIZE = 100
 #: Action prefixes offered in the filter (the API takes any prefix).
-ACTIONS = ("login", "login_failed", "logout", "incident.", "ticket.", "user.", "audit.")
+ACTIONS = (
+    "login",
+    "login_failed",
+    "logout",
+    "incident.",
+    "ticket.",
+    "user.",
+    "content.",
+    "broadcast_windows.",
+    "audit.",
+)
 Text = Annotated[str, Query(max_length=200)]
 
 

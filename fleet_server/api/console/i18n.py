@@ -512,6 +512,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit_action.incident.": ("Sự cố", "Incidents"),
     "audit_action.ticket.": ("Phiếu bảo trì", "Tickets"),
     "audit_action.user.": ("Tài khoản", "Accounts"),
+    "audit_action.content.": ("Nội dung đã duyệt", "Approved content"),
+    "audit_action.broadcast_windows.": ("Khung giờ phát", "Broadcast windows"),
     "audit_action.audit.": ("Xuất nhật ký", "Audit exports"),
     # forms and lists
     "form.apply": ("Áp dụng", "Apply"),
