@@ -117,7 +117,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
-    from fleet_server.engine.service import Engine  # noqa: PLC0415
+    from fleet_server.engine.service import Engine, EngineSettings  # noqa: PLC0415
     from fleet_server.metrics import (  # noqa: PLC0415
         EngineMetrics,
         NotificationMetrics,
@@ -141,7 +141,11 @@ def cmd_engine(args: argparse.Namespace) -> int:
         thread = threading.Thread(target=worker.run_forever, args=(stop,), name="notify")
         thread.start()
     try:
-        engine = Engine(settings.database_url, metrics=EngineMetrics(registry))
+        engine = Engine(
+            settings.database_url,
+            EngineSettings(compliance=settings.compliance_settings()),
+            metrics=EngineMetrics(registry),
+        )
         with serving(registry, settings.metrics_host, settings.engine_metrics_port):
             engine.run_forever(stop)
     finally:
@@ -264,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fleet_server.dashboards.cli import add_parser as add_dashboards_parser  # noqa: PLC0415
 
     add_dashboards_parser(sub)
+    from fleet_server.reports.cli import add_parser as add_reports_parser  # noqa: PLC0415
+
+    add_reports_parser(sub)
     return parser
 
 

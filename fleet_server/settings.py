@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from fleet_server.compliance.rules import ComplianceSettings
     from fleet_server.notifications import NotificationSettings
 
 from fleet_server.errors import ConfigError
@@ -134,6 +135,14 @@ class Settings(BaseSettings):
         "the host of FLEET_BROKER_ADMIN_URL, port 8884",
     )
 
+    # broadcast compliance (engine role; docs/compliance.md)
+    compliance_morning_minutes: float = Field(default=180.0, ge=0, le=720)
+    compliance_afternoon_minutes: float = Field(default=180.0, ge=0, le=720)
+    compliance_sample_gap_s: float = Field(default=120.0, ge=5, le=3600)
+    compliance_report_hour: int = Field(default=7, ge=0, le=23)
+    compliance_today_every_s: float = Field(default=900.0, ge=10, le=86_400)
+    compliance_every_s: float = Field(default=60.0, ge=1, le=3600)
+
     # notifications (engine role)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -213,6 +222,18 @@ class Settings(BaseSettings):
         if self.ingest_require_known_board is None:
             return self.environment == "production"
         return self.ingest_require_known_board
+
+    def compliance_settings(self) -> ComplianceSettings:
+        from fleet_server.compliance.rules import ComplianceSettings  # noqa: PLC0415
+
+        return ComplianceSettings(
+            morning_minutes=self.compliance_morning_minutes,
+            afternoon_minutes=self.compliance_afternoon_minutes,
+            sample_gap_s=self.compliance_sample_gap_s,
+            report_hour=self.compliance_report_hour,
+            today_every_s=self.compliance_today_every_s,
+            every_s=self.compliance_every_s,
+        )
 
     def notification_settings(self) -> NotificationSettings:
         from fleet_server.notifications import (  # noqa: PLC0415 - only the engine needs it

@@ -117,9 +117,7 @@ class Engine:
         self._telemetry_due: datetime | None = None
         self.compliance = ComplianceJob(
             self.settings.compliance,
-            on_opened=lambda conn, inc, now: alerts.on_opened(
-                conn, inc, now, self.settings.alerts
-            ),
+            on_opened=lambda conn, inc, now: alerts.on_opened(conn, inc, now, self.settings.alerts),
         )
 
     # -- one evaluation -----------------------------------------------------------------
@@ -232,12 +230,16 @@ class Engine:
         if self._plain is None:
             self._plain = maintenance.is_plain(conn)
         if not self._plain:
+            if self._retention_due is None or now >= self._retention_due:
+                maintenance.apply_derived_retention(conn, now)
+                self._retention_due = now + timedelta(days=1)
             return
         if self._rollups_due is None or now >= self._rollups_due:
             maintenance.refresh_rollups(conn, now - timedelta(hours=2), now)
             self._rollups_due = now + timedelta(minutes=10)
         if self._retention_due is None or now >= self._retention_due:
             maintenance.apply_retention(conn, now)
+            maintenance.apply_derived_retention(conn, now)
             self._retention_due = now + timedelta(days=1)
 
     def _fleet_silent(self, statuses: dict[str, Any], now: datetime) -> bool:

@@ -68,3 +68,24 @@ def apply_retention(conn: Conn, now: datetime, raw_days: int = MIN_RAW_DAYS) -> 
     if any(deleted.values()):
         log.info("retention: %s", deleted)
     return deleted
+
+
+#: Derived records of what was broadcast (docs/compliance.md): ordinary
+#: tables on both storage variants, kept as long as the rollups.
+DERIVED = (("play_log", "started_at"), ("compliance_days", "day"))
+
+
+def apply_derived_retention(conn: Conn, now: datetime) -> dict[str, int]:
+    """Delete proof-of-play and compliance rows older than five years."""
+    deleted: dict[str, int] = {}
+    for table, column in DERIVED:
+        cur = conn.execute(
+            sql.SQL("DELETE FROM {} WHERE {} < %s").format(
+                sql.Identifier(table), sql.Identifier(column)
+            ),
+            (now - timedelta(days=ROLLUP_DAYS),),
+        )
+        deleted[table] = cur.rowcount
+    if any(deleted.values()):
+        log.info("retention: %s", deleted)
+    return deleted
