@@ -271,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fleet_server.reports.cli import add_parser as add_reports_parser  # noqa: PLC0415
 
     add_reports_parser(sub)
+    from fleet_server.db.cli import add_parser as add_backup_parser  # noqa: PLC0415
+
+    add_backup_parser(sub)
     return parser
 
 
