@@ -15,7 +15,7 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from fleet_protocol import Channel, ProtocolError, TelemetryKind, parse_topic
+from fleet_protocol import TelemetryKind
 
 #: every value the ``kind`` label of the ingest families takes
 MESSAGE_KINDS = (
@@ -31,16 +31,31 @@ NOTIFICATION_CHANNELS = ("email", "webhook")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+#: topic after ``fleet/v1/<device>/`` -> ``kind`` label
+_KINDS_BY_TAIL = {
+    "state": "state",
+    **{f"telemetry/{kind.value}": kind.value for kind in TelemetryKind},
+    "cmd_result": "cmd_result",
+    "config/reported": "config_reported",
+}
+
+
 def message_kind(topic: str) -> str:
-    """The ``kind`` label of a board message: its telemetry kind or channel."""
-    try:
-        parsed = parse_topic(topic)
-    except ProtocolError:
+    """The ``kind`` label of a board message: its telemetry kind or channel.
+
+    Called for every message ingest commits, so a split and a dict lookup,
+    not a full :func:`fleet_protocol.parse_topic` (decode already judged the
+    topic; a bad one is ``other`` here and a dead letter there)."""
+    parts = topic.split("/", 3)
+    if len(parts) != 4 or parts[0] != "fleet" or parts[1] != "v1":
         return "other"
-    if parsed.channel is Channel.TELEMETRY and parsed.name is not None:
-        return parsed.name
-    kind = parsed.channel.value.replace("/", "_")
-    return kind if kind in MESSAGE_KINDS else "other"
+    tail = parts[3]
+    kind = _KINDS_BY_TAIL.get(tail)
+    if kind is not None:
+        return kind
+    if tail.startswith("event/") and "/" not in tail[6:] and len(tail) > 6:
+        return "event"
+    return "other"
 
 
 class ReceivedMessage(Protocol):
@@ -138,11 +153,18 @@ class IngestMetrics:
         """Every message of a committed batch: counts, bytes and lag."""
         now = time.time() if now is None else now
         self.batch_messages.observe(len(batch))
+        # Summed per kind first: one locked increment per kind, not per message.
+        counts: dict[str, int] = {}
+        sizes: dict[str, int] = {}
+        observe = self.lag_seconds.observe
         for item in batch:
             kind = message_kind(item.topic)
-            self.messages.labels(kind).inc()
-            self.bytes.labels(kind).inc(len(item.payload))
-            self.lag_seconds.observe(max(0.0, now - item.received_at))
+            counts[kind] = counts.get(kind, 0) + 1
+            sizes[kind] = sizes.get(kind, 0) + len(item.payload)
+            observe(max(0.0, now - item.received_at))
+        for kind, count in counts.items():
+            self.messages.labels(kind).inc(count)
+            self.bytes.labels(kind).inc(sizes[kind])
         self.last_commit.set(now)
 
 
