@@ -37,7 +37,9 @@ def cmd_push(args: argparse.Namespace) -> int:
     sources = []
     postgres_url = _option(args.postgres_url, "FLEET_GRAFANA_POSTGRES_URL")
     if postgres_url:
-        sources.append(p.postgres_datasource(postgres_url, uid=args.postgres_uid))
+        sources.append(
+            p.postgres_datasource(postgres_url, uid=args.postgres_uid, plugin=args.postgres_type)
+        )
     prometheus_url = _option(args.prometheus_url, "FLEET_GRAFANA_PROMETHEUS_URL")
     if prometheus_url:
         sources.append(p.prometheus_datasource(prometheus_url, uid=args.prometheus_uid))
@@ -69,6 +71,7 @@ def add_parser(sub: Any) -> None:
         DEFAULT_DASHBOARD_DIR,
         DEFAULT_FOLDER_TITLE,
         DEFAULT_FOLDER_UID,
+        POSTGRES_TYPE,
         POSTGRES_UID,
         PROMETHEUS_UID,
     )
@@ -106,6 +109,12 @@ def add_parser(sub: Any) -> None:
         " the database; a read-only account (FLEET_GRAFANA_POSTGRES_URL)",
     )
     push.add_argument("--postgres-uid", type=_uid, default=POSTGRES_UID)
+    push.add_argument(
+        "--postgres-type",
+        choices=[POSTGRES_TYPE, "postgres"],
+        default=POSTGRES_TYPE,
+        help="the PostgreSQL plugin's id: 'postgres' for Grafana before 10.3",
+    )
     push.add_argument(
         "--prometheus-url",
         default=None,

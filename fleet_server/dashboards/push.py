@@ -78,7 +78,11 @@ class DataSource:
 
 
 def postgres_datasource(
-    url: str, *, uid: str = POSTGRES_UID, name: str = "Fleet PostgreSQL"
+    url: str,
+    *,
+    uid: str = POSTGRES_UID,
+    name: str = "Fleet PostgreSQL",
+    plugin: str = POSTGRES_TYPE,
 ) -> DataSource:
     """The PostgreSQL data source from ``postgresql://user:password@host:port/db``,
     the address as *Grafana* reaches the database. ``?sslmode=`` is honoured
@@ -101,7 +105,7 @@ def postgres_datasource(
     return DataSource(
         uid=uid,
         name=name,
-        type=POSTGRES_TYPE,
+        type=plugin,
         url=f"{host}:{port}",
         user=unquote(parts.username),
         database=database,

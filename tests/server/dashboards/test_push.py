@@ -276,3 +276,10 @@ def test_the_repository_dashboards_are_pushable() -> None:
     if not directory.is_dir() or not any(directory.rglob("*.json")):
         pytest.skip("dashboards/grafana/dashboards/ has no dashboards yet")
     assert load_dashboards(directory)
+
+
+def test_older_grafana_gets_the_old_postgres_plugin_id(
+    grafana: FakeGrafana, dashboards: Path
+) -> None:
+    assert push(grafana.url, dashboards, "--postgres-type", "postgres") == 0
+    assert grafana.state.datasources["fleet-postgres"]["type"] == "postgres"
