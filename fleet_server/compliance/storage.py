@@ -72,14 +72,17 @@ cover AS (
 _MEASURE = f"""
 WITH {_TARGET},
 windows AS (
+    -- A board with windows of its own uses only those (as the engine's
+    -- display rule and the API do); otherwise its site's.
     SELECT t.board_id, t.day, p.part,
-           ((t.day + COALESCE(bw.starts_at, sw.starts_at))::timestamp AT TIME ZONE %(tz)s) AS ws,
-           ((t.day + COALESCE(bw.ends_at, sw.ends_at))::timestamp AT TIME ZONE %(tz)s) AS we
+           ((t.day + w.starts_at)::timestamp AT TIME ZONE %(tz)s) AS ws,
+           ((t.day + w.ends_at)::timestamp AT TIME ZONE %(tz)s) AS we
       FROM target t
       JOIN boards b ON b.id = t.board_id
      CROSS JOIN (VALUES ('morning'), ('afternoon')) AS p (part)
-      LEFT JOIN broadcast_windows bw ON bw.board_id = b.id AND bw.part = p.part
-      LEFT JOIN broadcast_windows sw ON sw.site_id = b.site_id AND sw.part = p.part
+      LEFT JOIN broadcast_windows w ON w.part = p.part AND CASE
+               WHEN EXISTS (SELECT 1 FROM broadcast_windows o WHERE o.board_id = b.id)
+               THEN w.board_id = b.id ELSE w.site_id = b.site_id END
 ),
 {_COVER},
 day_totals AS (

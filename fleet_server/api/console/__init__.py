@@ -150,6 +150,7 @@ def mount(app: FastAPI) -> None:
         incidents,
         live,
         overview,
+        reports_page,
         session,
         tickets,
     )
@@ -157,6 +158,7 @@ def mount(app: FastAPI) -> None:
     for module in (session, overview, boards, incidents, tickets, cameras, audit_page, live):
         app.include_router(module.router)
     app.include_router(content.router)
+    app.include_router(reports_page.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Swagger UI's page starts itself with an inline script; its files are
     # served by the app all the same (fleet_server.api.app._swagger_ui).

@@ -35,6 +35,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.cameras": ("Camera", "Cameras"),
     "nav.audit": ("Nhật ký", "Audit log"),
     "nav.content": ("Nội dung đã duyệt", "Approved content"),
+    "nav.reports": ("Báo cáo", "Reports"),
     "nav.logout": ("Đăng xuất", "Log out"),
     "nav.language": ("English", "Tiếng Việt"),
     "nav.skip": ("Bỏ qua đến nội dung", "Skip to content"),
@@ -488,6 +489,51 @@ STRINGS: dict[str, tuple[str, str]] = {
     "part.morning": ("sáng", "morning"),
     "part.afternoon": ("chiều", "afternoon"),
     "part.evening": ("tối", "evening"),
+    # reports
+    "reports.title": ("Báo cáo và lưu trữ", "Reports and archive"),
+    "reports.compliance": ("Thời lượng phát {days} ngày qua", "Broadcast time, last {days} days"),
+    "reports.compliance_intro": (
+        "Mỗi bảng phải phát tối thiểu 3 giờ buổi sáng và 3 giờ buổi chiều trong khung giờ"
+        " quy định (Điều 8.1). Số ngày-bảng theo kết quả; bên dưới là các ngày không đạt"
+        " hoặc thiếu dữ liệu.",
+        "Each board must broadcast at least 3 hours in the morning and 3 hours in the"
+        " afternoon window (Article 8.1). Board-days by result; below, the days not met"
+        " or without enough data.",
+    ),
+    "reports.no_problems": ("Không có ngày nào không đạt.", "No day failed or lacks data."),
+    "reports.day": ("Ngày", "Day"),
+    "reports.board": ("Bảng", "Board"),
+    "reports.site": ("Điểm đặt", "Site"),
+    "reports.status": ("Kết quả", "Result"),
+    "reports.morning": ("Phút sáng", "Morning min"),
+    "reports.afternoon": ("Phút chiều", "Afternoon min"),
+    "reports.unknown": ("Phút không rõ", "Unknown min"),
+    "reports.annual": ("Báo cáo năm (Điều 14)", "Annual report (Article 14)"),
+    "reports.annual_intro": (
+        "Kỳ báo cáo từ 15/12 năm trước đến 14/12 năm báo cáo, theo đề cương ban hành kèm"
+        " quy chế; số liệu được điền sẵn, phần nhận định để đơn vị viết.",
+        "Period 15 Dec of the previous year to 14 Dec, in the regulation's outline; the"
+        " figures are filled in, the assessment is left for the unit to write.",
+    ),
+    "reports.year": ("Năm", "Year"),
+    "reports.organisation": ("Đơn vị", "Organisation"),
+    "reports.province": ("Toàn tỉnh (tổng hợp)", "Whole province (consolidated)"),
+    "reports.download_docx": ("Tải báo cáo (DOCX)", "Download report (DOCX)"),
+    "reports.archive": ("Lưu trữ phục vụ kiểm tra (Điều 9.1)", "Inspection archive (Article 9.1)"),
+    "reports.archive_intro": (
+        "Nội dung đã phát, quảng cáo và thời lượng phát theo ngày, dạng CSV và XLSX kèm"
+        " bản kê mã SHA-256 của từng tệp.",
+        "What was broadcast, advertising and broadcast time per day, as CSV and XLSX with a"
+        " manifest of each file's SHA-256.",
+    ),
+    "reports.all_sites": ("Tất cả điểm được xem", "Every site you see"),
+    "reports.download_zip": ("Tải lưu trữ (ZIP)", "Download archive (ZIP)"),
+    "compliance_status.compliant": ("Đạt", "Met"),
+    "compliance_status.non_compliant": ("Không đạt", "Not met"),
+    "compliance_status.unknown": ("Không đủ dữ liệu", "Not enough data"),
+    "compliance_status.exempt": ("Phát khẩn cấp", "Emergency broadcast"),
+    "compliance_status.pending": ("Chưa hết ngày", "Day not over"),
+    "compliance_status.no_windows": ("Chưa đặt khung giờ", "No windows set"),
     # audit
     "audit.title": ("Nhật ký thao tác", "Audit log"),
     "audit.intro": (

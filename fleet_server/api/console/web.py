@@ -146,6 +146,7 @@ MENU: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
     ("/tickets", "nav.tickets", lambda u: u.can("ticket.read")),
     ("/cameras", "nav.cameras", lambda u: u.can("camera.read")),
     ("/content", "nav.content", lambda u: u.can("content.read")),
+    ("/reports", "nav.reports", lambda u: u.can("compliance.read")),
     ("/audit", "nav.audit", lambda u: u.can("audit.read")),
 )
 

@@ -172,7 +172,8 @@ def test_a_board_without_windows(conn: Conn, days: Days) -> None:
 def test_a_board_override_replaces_the_site_window(conn: Conn, days: Days) -> None:
     conn.execute(
         "INSERT INTO broadcast_windows (board_id, part, starts_at, ends_at)"
-        " VALUES ('lc-mlt-01', 'morning', '07:00', '10:00')"
+        " VALUES ('lc-mlt-01', 'morning', '07:00', '10:00'),"
+        " ('lc-mlt-01', 'afternoon', '14:00', '17:00')"
     )
     conn.commit()
     days.samples("lc-mlt-01", at(DAY, "06:30"), at(DAY, "10:30"))
@@ -180,7 +181,21 @@ def test_a_board_override_replaces_the_site_window(conn: Conn, days: Days) -> No
     run(conn)
     day = days.day("lc-mlt-01", DAY)
     assert (day["morning"], day["morning_unknown"], day["status"]) == (180.0, 0.0, "compliant")
+    assert day["afternoon_unknown"] == 0.0
     assert days.day("lc-mlt-02", DAY)["morning_unknown"] == 270.0  # still the site's window
+
+
+def test_a_board_with_only_a_morning_window_of_its_own_has_no_afternoon(
+    conn: Conn, days: Days
+) -> None:
+    conn.execute(
+        "INSERT INTO broadcast_windows (board_id, part, starts_at, ends_at)"
+        " VALUES ('lc-mlt-01', 'morning', '07:00', '10:00')"
+    )
+    conn.commit()
+    full_day(days)
+    run(conn)
+    assert days.day("lc-mlt-01", DAY)["status"] == "no_windows"
 
 
 def test_play_log_rows(conn: Conn, days: Days) -> None:

@@ -1,0 +1,68 @@
+"""The console's reports page: recent compliance, the annual report and the
+inspection archive downloads through the session."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from docx import Document
+from fastapi.testclient import TestClient
+
+from fleet_server.compliance.rules import local_day
+
+NewBrowser = Callable[..., TestClient]
+BOARD = "lc-ma-lu-thang-01"
+
+
+def failed_today(api_db: str, clock: Any) -> None:
+    with psycopg.connect(api_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO compliance_days (board_id, day, morning_minutes, afternoon_minutes,"
+            " total_minutes, advertising_minutes, emergency_minutes, morning_unknown,"
+            " afternoon_unknown, status, basis) VALUES (%s, %s, 100, 180, 280, 0, 0, 0, 0,"
+            " 'non_compliant', '{}')",
+            (BOARD, local_day(clock())),
+        )
+
+
+def test_operator_sees_failed_days_and_downloads(
+    new_browser: NewBrowser, api_db: str, clock: Any
+) -> None:
+    failed_today(api_db, clock)
+    browser = new_browser("operator")
+    page = browser.get("/reports")
+    assert page.status_code == 200
+    assert "Thời lượng phát 30 ngày qua" in page.text
+    assert "Không đạt" in page.text
+    assert f'href="/boards/{BOARD}"' in page.text
+    assert 'href="/reports"' in page.text  # in the menu
+    report = browser.get(
+        "/reports/annual",
+        params={"year": "2026", "organisation_id": ""},
+        follow_redirects=True,
+    )
+    assert report.status_code == 200, report.text
+    doc = Document(io.BytesIO(report.content))
+    assert doc.paragraphs[0].text == "BÁO CÁO"
+    day = local_day(clock()).isoformat()
+    archive = browser.get(
+        "/reports/archive",
+        params={"from": day, "to": day, "site_id": ""},
+        follow_redirects=True,
+    )
+    assert archive.status_code == 200, archive.text
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as zf:
+        assert "manifest.json" in zf.namelist()
+        assert BOARD in zf.read("thoi-luong_compliance.csv").decode("utf-8-sig")
+
+
+def test_english_and_roles(new_browser: NewBrowser) -> None:
+    page = new_browser("admin").get("/reports", params={"lang": "en"})
+    assert page.status_code == 200
+    assert "Whole province (consolidated)" in page.text
+    assert new_browser("technician").get("/reports").status_code == 403
+    assert 'href="/reports"' not in new_browser("technician").get("/tickets").text
