@@ -38,6 +38,7 @@ PAGES = {
     "/cameras": {"admin", "operator", "technician", "viewer", "district", "province", "guard"},
     "/audit": {"admin"},
     "/content": {"admin", "operator", "viewer", "district", "province"},
+    "/reports": {"admin", "operator", "viewer", "district", "province"},
     "/live/overview": {"admin", "operator", "technician", "viewer", "district", "province"},
     "/live/boards/{board}": {"admin", "operator", "technician", "viewer", "province"},
     "/live/incidents": {"admin", "operator", "technician", "viewer", "district", "province"},
@@ -55,10 +56,10 @@ OUT_OF_SCOPE = {
 #: The Border Guard reads incidents, but only camera ones: another is a 404.
 INCIDENT_PAGES = {"/incidents/{incident}", "/live/incidents/{incident}"}
 MENUS = {
-    "admin": ["/", "/incidents", "/tickets", "/cameras", "/content", "/audit"],
-    "operator": ["/", "/incidents", "/tickets", "/cameras", "/content"],
+    "admin": ["/", "/incidents", "/tickets", "/cameras", "/content", "/reports", "/audit"],
+    "operator": ["/", "/incidents", "/tickets", "/cameras", "/content", "/reports"],
     "technician": ["/", "/incidents", "/tickets", "/cameras"],
-    "viewer": ["/", "/incidents", "/tickets", "/cameras", "/content"],
+    "viewer": ["/", "/incidents", "/tickets", "/cameras", "/content", "/reports"],
     "guard": ["/cameras"],
 }
 
