@@ -107,18 +107,21 @@ WITH periods AS (
                coalesce(sum(g.seconds) FILTER (WHERE g.kind = 'unknown'), 0) AS unknown_all,
                -- up and down time inside maintenance (boards without any skip this)
                fleet_multirange_seconds(
-                   range_agg(g.during) FILTER (WHERE g.kind = 'up' AND m.during IS NOT NULL)
+                   range_agg(tstzrange(g.starts, g.ends))
+                       FILTER (WHERE g.kind = 'up' AND m.during IS NOT NULL)
                    * m.during) AS up_in_maintenance,
                fleet_multirange_seconds(
-                   range_agg(g.during) FILTER (WHERE g.kind = 'down' AND m.during IS NOT NULL)
+                   range_agg(tstzrange(g.starts, g.ends))
+                       FILTER (WHERE g.kind = 'down' AND m.during IS NOT NULL)
                    * m.during) AS down_in_maintenance
         FROM (
             -- each change holds until the next one, the last until the period ends
             SELECT CASE WHEN c.state = 'online' THEN 'up'
                         WHEN c.state IN ('offline', 'lost', 'stale') THEN 'down'
                         ELSE 'unknown' END AS kind,
-                   tstzrange(c.at, coalesce(lead(c.at) OVER w, l.period_end)) AS during,
-                   extract(epoch FROM coalesce(lead(c.at) OVER w, l.period_end) - c.at)
+                   c.at AS starts,
+                   coalesce(lead(c.at) OVER w, l.period_end) AS ends,
+                   date_part('epoch', coalesce(lead(c.at) OVER w, l.period_end) - c.at)
                        AS seconds
             FROM (
                 -- the state in force when the period starts (unknown before
