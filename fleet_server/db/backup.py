@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 #: The first bytes of a pg_dump custom-format archive.
 MAGIC = b"PGDMP"
+_MISSING_ROLE = re.compile(r'role "[^"]+" does not exist')
 
 
 class BackupError(FleetError):
@@ -188,6 +190,14 @@ def restore(
         command.append("--single-transaction")
     try:
         _run([*command, f"--dbname={dsn}", str(path)], env, "the restore")
+    except BackupError as exc:
+        if _MISSING_ROLE.search(str(exc)):
+            raise BackupError(
+                f"{exc} — the backup grants rights to a role this server does not have:"
+                " create it first (pg_dumpall --roles-only on the old server lists them),"
+                " then restore again"
+            ) from exc
+        raise
     finally:
         if timescale:
             with connect(url, autocommit=True, application_name="fleet-restore") as conn:

@@ -204,3 +204,18 @@ def test_the_commands(
     error = capsys.readouterr().err
     assert error.startswith("fleet-server: the target database")
     assert "not empty" in error
+
+
+def test_a_failed_restore_changes_nothing_and_names_a_missing_role(
+    seeded: str, empty_url: str, tmp_path: Path
+) -> None:
+    role = f"fleet_reader_{datetime.now(UTC):%H%M%S%f}"
+    with psycopg.connect(seeded, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT SELECT ON boards TO {}").format(sql.Identifier(role)))
+        dump = backup(seeded, tmp_path / "fleet.dump").path
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with pytest.raises(BackupError, match=rf'(?s)role "{role}" does not exist.* create it first'):
+        restore(dump, empty_url)
+    assert table_counts(empty_url) == {}  # one transaction: nothing half-restored
