@@ -166,8 +166,6 @@ class Engine:
                     store.save_last_seen(conn, self._seen_unsaved)
                     self._seen_unsaved = {}
                     self._storage_upkeep(conn, now)
-                    if self.compliance.due(now):
-                        self.compliance.run(conn, now)
         except Exception:
             self._statuses = None
             self.metrics.evaluation_failures.inc()
@@ -548,6 +546,13 @@ class Engine:
             self._cursor = None
             self.is_leader.set()
             lock_conn.execute(f"LISTEN {CHANNEL}")
+            # Compliance (closing a broadcast day reads every board's display
+            # samples) runs beside the passes, never inside one.
+            led = threading.Event()
+            compliance = threading.Thread(
+                target=self._compliance_loop, args=(led, stop), name="compliance", daemon=True
+            )
+            compliance.start()
             with psycopg.connect(
                 self.database_url, autocommit=True, application_name="fleet-engine"
             ) as work:
@@ -557,7 +562,28 @@ class Engine:
                         for _ in lock_conn.notifies(timeout=self.settings.tick_s, stop_after=1):
                             pass
                 finally:
+                    led.set()
                     self.is_leader.clear()
+                    compliance.join(10)
+
+    def run_compliance(self, conn: Conn) -> dict[str, int]:
+        """One run of the compliance job in one transaction (docs/compliance.md)."""
+        with conn.transaction():
+            return self.compliance.run(conn, self._clock())
+
+    def _compliance_loop(self, ended: threading.Event, stop: threading.Event) -> None:
+        """While this engine leads: the compliance job every ``every_s``."""
+        while not (ended.is_set() or stop.is_set()):
+            try:
+                with psycopg.connect(
+                    self.database_url, autocommit=True, application_name="fleet-compliance"
+                ) as conn:
+                    while not (ended.is_set() or stop.is_set()):
+                        self.run_compliance(conn)
+                        ended.wait(self.settings.compliance.every_s)
+            except Exception:  # never fatal: logged, retried on the next round
+                log.exception("compliance job failed; retrying")
+                ended.wait(self.settings.compliance.every_s)
 
 
 def _running_boards(

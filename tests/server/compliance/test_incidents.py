@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.rules import ComplianceSettings
 from fleet_server.engine.service import Engine
 from tests.server.compliance.conftest import DAY, Conn, Days, at
+from tests.support.wait import wait_for
 
 NEXT = DAY + timedelta(days=1)
 
@@ -85,7 +87,7 @@ def test_the_engine_runs_the_job_and_notifies(db_url: str, conn: Conn, days: Day
     failed_day(days)
     engine = Engine(db_url, clock=lambda: at(NEXT, "07:10"))
     with psycopg.connect(db_url, autocommit=True) as engine_conn:
-        engine.evaluate(engine_conn)
+        engine.run_compliance(engine_conn)
     [(klass, _, state, board, _)] = compliance_incidents(conn)
     assert (klass, state, board) == ("compliance", "open", "lc-mlt-01")
     opened = conn.execute(
@@ -98,3 +100,19 @@ def test_the_engine_runs_the_job_and_notifies(db_url: str, conn: Conn, days: Day
         " WHERE i.rule = 'broadcast_noncompliant'"
     ).fetchall()
     assert queued == [("incident_opened",)]
+
+
+def test_the_leading_engine_runs_the_job_beside_its_passes(
+    db_url: str, conn: Conn, days: Days
+) -> None:
+    failed_day(days)
+    engine = Engine(db_url, clock=lambda: at(NEXT, "07:10"))
+    stop = threading.Event()
+    thread = threading.Thread(target=engine.run_forever, args=(stop,))
+    thread.start()
+    try:
+        wait_for(lambda: compliance_incidents(conn), timeout=60, what="compliance incident")
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
