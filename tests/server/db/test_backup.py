@@ -17,6 +17,7 @@ from fleet_server.cli import main
 from fleet_server.db.backup import BackupError, backup, restore
 from fleet_server.incidents.schemas import IncidentSpec
 from fleet_server.incidents.storage import open_incident
+from fleet_server.reports import figures as annual
 from fleet_server.simulator.seed import fleet_specs, seed
 from fleet_server.telemetry.storage import Accepted, BatchWriter
 from tests.support import messages as m
@@ -123,6 +124,16 @@ def figures(url: str) -> list[tuple[Any, ...]]:
         )
 
 
+def annual_report(url: str) -> annual.AnnualFigures:
+    """The province's annual report figures. Availability is compared above
+    over a fixed period: the report's own runs to the database's now()."""
+    with psycopg.connect(url) as conn:
+        fig = annual.collect(conn, 2026, None, now=datetime(2026, 12, 15, tzinfo=UTC))
+    assert fig.boards == 6
+    fig.board_availability, fig.site_availability, fig.fleet_availability = [], [], None
+    return fig
+
+
 def test_backup_and_restore_into_an_empty_database(
     seeded: str, empty_url: str, tmp_path: Path
 ) -> None:
@@ -144,6 +155,7 @@ def test_backup_and_restore_into_an_empty_database(
     expected = figures(seeded)
     assert any(row[-1] is not None and row[-1] < 1 for row in expected)
     assert figures(empty_url) == expected
+    assert annual_report(empty_url) == annual_report(seeded)
     # the restored database goes on working: its identity columns continue
     with psycopg.connect(empty_url, autocommit=True) as conn:
         conn.execute(
