@@ -97,6 +97,11 @@ class ComplianceJob:
             if p[1] < today
         )
         count = self.compute(conn, pairs, now)
+        _kept, problems = storage.player_records(conn, since, upto)
+        for problem in problems[:20]:
+            log.warning("play record skipped: %s", problem)
+        if len(problems) > 20:
+            log.warning("%d more play records skipped", len(problems) - 20)
         storage.save_cursor(conn, "compliance_stored", upto)
         if count:
             log.info("compliance: %d board-days measured again after new data", count)

@@ -51,6 +51,9 @@ CREATE INDEX compliance_days_day_idx ON compliance_days (day, status);
 -- Late data: every display row knows when it was stored, so the compliance
 -- job recomputes exactly the days that received data since its last run.
 CREATE INDEX telemetry_display_stored_idx ON telemetry_display (stored_at);
+-- Players that report their own play records send them as events of type
+-- content_played (docs/compliance.md).
+CREATE INDEX board_events_played_idx ON board_events (stored_at) WHERE type = 'content_played';
 
 -- The compliance job's progress (a key per cursor), so a standby engine
 -- continues where the leader stopped.

@@ -3,7 +3,11 @@ in the afternoon window, local time)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+
+import pytest
+from psycopg.types.json import Jsonb
 
 from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.rules import ComplianceSettings
@@ -213,3 +217,45 @@ def test_play_log_rows(conn: Conn, days: Days) -> None:
         ("b", at(DAY, "07:10"), at(DAY, "07:20"), "advertising"),
         ("a", at(DAY, "07:20"), at(DAY, "07:30"), "propaganda"),
     ]
+
+
+def test_player_records_join_the_play_log_and_bad_ones_are_named(
+    conn: Conn, days: Days, caplog: pytest.LogCaptureFixture
+) -> None:
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "07:10"), sha=SHA_A)
+    record = {
+        "content_sha256": SHA_A,
+        "content_id": "item-aaaa",
+        "content_kind": "propaganda",
+        "started_at": at(DAY, "07:00").isoformat(),
+        "ended_at": at(DAY, "07:12").isoformat(),
+    }
+    bad = [
+        {**record, "content_sha256": "zz"},
+        {**record, "started_at": "yesterday"},
+        {**record, "ended_at": at(DAY, "06:00").isoformat()},
+        {**record, "content_kind": "music"},
+    ]
+    for seq, details in enumerate([record, *bad], start=1):
+        conn.execute(
+            "INSERT INTO board_events (device_id, boot, seq, measured_at, sent_at, received_at,"
+            " replay, type, severity, message, details) VALUES ('lc-mlt-01', 1, %s, now(),"
+            " now(), now(), false, 'content_played', 'info', 'played', %s)",
+            (seq, Jsonb(details)),
+        )
+    conn.commit()
+    with caplog.at_level(logging.WARNING, logger="fleet_server.compliance.job"):
+        run(conn)
+    rows = conn.execute(
+        "SELECT started_at, ended_at, source FROM play_log WHERE device_id = 'lc-mlt-01'"
+    ).fetchall()
+    # the display-derived play and the player's record are one play, the
+    # player's record kept when the day is measured again
+    assert rows == [(at(DAY, "07:00"), at(DAY, "07:12"), "player")]
+    skipped = [r.getMessage() for r in caplog.records]
+    assert len(skipped) == 4
+    assert "lc-mlt-01 event seq 2: content_sha256 is not 64 hex digits" in skipped[0]
+    assert "not ISO 8601" in skipped[1]
+    assert "ended_at is before started_at" in skipped[2]
+    assert "content_kind 'music'" in skipped[3]
+    assert conn.execute("SELECT count(*) FROM board_events").fetchone() == (5,)
