@@ -125,8 +125,13 @@ def board_plays(
     kind: Annotated[Literal["propaganda", "advertising", "emergency"] | None, Query()] = None,
 ) -> Page[Play]:
     board_in_scope(conn, user, board_id)
+    if (since and since.tzinfo is None) or (until and until.tzinfo is None):
+        raise bad_request("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
     until = until or now
-    since = since or until - timedelta(hours=24)
+    try:
+        since = since or until - timedelta(hours=24)
+    except OverflowError:
+        raise bad_request("until is too early", field="until") from None
     if since >= until:
         raise bad_request("`since` is not before `until`", field="since")
     params: list[object] = [board_id, since, until]
@@ -221,6 +226,12 @@ def inspection_archive(
         raise bad_request("give one of board_id, site_id, organisation_id", field="board_id")
     if to < from_:
         raise bad_request("`from` is after `to`", field="from")
+    today = local_day(now)
+    if from_ > today:
+        raise bad_request("the period has not begun yet", field="from")
+    to = min(to, today)
+    if (to - from_).days >= MAX_DAYS:
+        raise bad_request(f"at most {MAX_DAYS} days at once", field="to")
     scope = _archive_scope(conn, user, board_id, site_id, organisation_id)
     period = figures.Period.days(from_, to)
     buffer = io.BytesIO()
