@@ -707,6 +707,14 @@ def test_availability_panels_read_the_availability_functions(
     assert figures == expected
     assert figures[fleet.boards[3]] < 1  # lost for the last two hours
     assert figures[fleet.boards[-1]] is None  # never had a state
+    _, rows = run(reader, grafana, by_title["Connectivity timeline"])
+    states: dict[str, list[str]] = {}
+    for _, board, state in rows:
+        states.setdefault(board, []).append(state)
+    # the state at the start, each change, the state at the end
+    assert states[fleet.boards[2]] == ["online", "offline", "online", "online"]
+    assert states[fleet.boards[3]] == ["online", "lost", "lost"]
+    assert states[fleet.boards[-1]] == ["unknown", "unknown"]
     columns, rows = run(reader, grafana, by_title["Boards not online now"])
     assert {row[0]: row[columns.index("state")] for row in rows} == {
         fleet.boards[3]: "lost",
