@@ -202,9 +202,9 @@ class Grafana:
             GrafanaClientError,
             GrafanaException,
             GrafanaServerError,
-            GrafanaTimeoutError,
             GrafanaUnauthorizedError,
         )
+        from requests.exceptions import Timeout  # noqa: PLC0415 - grafana-client 3.x's transport
 
         try:
             yield
@@ -226,7 +226,7 @@ class Grafana:
             raise DashboardPushError(
                 f"Grafana failed to {what}: {exc.status_code} {_reason(exc)}"
             ) from exc
-        except GrafanaTimeoutError as exc:
+        except Timeout as exc:
             raise DashboardPushError(
                 f"Grafana at {self.url} did not answer within {self.timeout:g} s ({what})"
             ) from exc
