@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DASHBOARD_DIR = Path("dashboards/grafana/dashboards")
 DEFAULT_FOLDER_UID = "laichau-fleet"
-DEFAULT_FOLDER_TITLE = "Lai Châu board fleet"
+#: The same folder the file provisioning creates (dashboards/grafana/provisioning).
+DEFAULT_FOLDER_TITLE = "Bảng tin Lai Châu"
 POSTGRES_UID = "fleet-postgres"
 PROMETHEUS_UID = "fleet-prometheus"
 #: The PostgreSQL plugin's id since Grafana 10.3 ("postgres" is its old alias).

@@ -80,7 +80,7 @@ def test_first_push_creates_folder_datasources_and_dashboards(
         ("POST", "/api/dashboards/db"),
     ]
     folder, postgres, prometheus, overview, ingest = [r.body for r in state.writes()]
-    assert folder == {"uid": "laichau-fleet", "title": "Lai Châu board fleet"}
+    assert folder == {"uid": "laichau-fleet", "title": "Bảng tin Lai Châu"}
     assert postgres["uid"] == "fleet-postgres"
     assert postgres["type"] == "grafana-postgresql-datasource"
     assert postgres["url"] == "timescaledb:5432"
