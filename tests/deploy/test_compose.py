@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 DEPLOYMENT_DOC = REPO / "docs" / "deployment.md"
+README = REPO / "README.md"
 PROMETHEUS_YML = REPO / "dashboards" / "prometheus" / "prometheus.yml"
 
 EXPECTED_SERVICES = {
@@ -132,6 +133,13 @@ def test_every_service_is_there_and_documented() -> None:
     section = doc.split("\n## Services\n", 1)[1].split("\n## ", 1)[0]
     table = {m[1] for m in re.finditer(r"^\| `([a-z0-9-]+)` \|", section, flags=re.MULTILINE)}
     assert table == EXPECTED_SERVICES, "docs/deployment.md's service table"
+
+
+def test_every_service_the_readme_names_is_there() -> None:
+    readme = README.read_text(encoding="utf-8")
+    section = readme.split("\n## Production with Docker Compose\n", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z0-9-]+)`", section))
+    assert named == EXPECTED_SERVICES, "README's compose section"
 
 
 def test_long_running_services_have_health_checks() -> None:
