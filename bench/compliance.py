@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             job.compute(conn, [(b, DAY) for b in boards], now + timedelta(hours=8))
             conn.commit()
             results["daily_close_s"] = round(time.perf_counter() - t0, 2)
-            statuses = dict(
+            statuses: dict[str, int] = dict(
                 conn.execute("SELECT status, count(*) FROM compliance_days GROUP BY 1").fetchall()
             )
             plays = conn.execute("SELECT count(*) FROM play_log").fetchone()
