@@ -2,7 +2,8 @@
 dashboards use (migration 0016).
 
 Seeds --boards boards (the simulator's sites), gives each two status
-transitions a day for a year (lost for an hour each evening), a daily maintenance window at a quarter of the sites, then times
+transitions a day for a year (lost for an hour each evening), a daily
+maintenance window at a quarter of the sites, then times
 fleet_board_availability / fleet_site_availability over a year, a month,
 and a year for three sites.
 
