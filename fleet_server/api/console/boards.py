@@ -216,9 +216,23 @@ def board_page(
             if user.can("ticket.read")
             else [],
             "windows": board_windows_section(conn, user, board_id),
+            "availability": availability_30d(conn, board, now),
         }
     )
     return render(request, "board.html", user, context, lang=lang)
+
+
+def availability_30d(conn: Db, board: BoardDetail, now: datetime) -> float | None:
+    """The last 30 days, computed as every report computes it
+    (docs/availability.md), maintenance excluded."""
+    from fleet_server.availability import storage as availability  # noqa: PLC0415
+    from fleet_server.availability.models import Period  # noqa: PLC0415
+
+    period = Period(now - timedelta(days=30), now)
+    for row in availability.board_availability(conn, period, site_id=board.site_id):
+        if row.board_id == board.id:
+            return row.figures.availability
+    return None
 
 
 @router.post("/boards/{board_id}/commands")

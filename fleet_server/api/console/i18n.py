@@ -490,6 +490,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "part.afternoon": ("chiều", "afternoon"),
     "part.evening": ("tối", "evening"),
     # reports
+    "board.availability_30d": (
+        "Tỷ lệ hoạt động 30 ngày qua (không tính bảo trì)",
+        "Availability, last 30 days (maintenance excluded)",
+    ),
     "reports.title": ("Báo cáo và lưu trữ", "Reports and archive"),
     "reports.compliance": ("Thời lượng phát {days} ngày qua", "Broadcast time, last {days} days"),
     "reports.compliance_intro": (

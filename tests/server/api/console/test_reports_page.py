@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -66,3 +67,18 @@ def test_english_and_roles(new_browser: NewBrowser) -> None:
     assert "Whole province (consolidated)" in page.text
     assert new_browser("technician").get("/reports").status_code == 403
     assert 'href="/reports"' not in new_browser("technician").get("/tickets").text
+
+
+def test_board_page_shows_availability_as_reports_compute_it(
+    new_browser: NewBrowser, api_db: str, clock: Any
+) -> None:
+    with psycopg.connect(api_db, autocommit=True) as conn:
+        for state, days_ago in (("online", 40), ("lost", 3), ("online", 2)):
+            conn.execute(
+                "INSERT INTO board_status_history (board_id, at, state) VALUES (%s, %s, %s)",
+                (BOARD, clock() - timedelta(days=days_ago), state),
+            )
+    page = new_browser("operator").get(f"/boards/{BOARD}")
+    assert page.status_code == 200
+    # one day lost of thirty
+    assert "Tỷ lệ hoạt động 30 ngày qua (không tính bảo trì): <strong>96,67 %</strong>" in page.text
