@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 import fleet_protocol as fp
-from edge_agent import __version__
+from edge_agent import __version__, plays
 from edge_agent.collectors.base import Collector
 from edge_agent.commands import CommandProcessor, Outcome, merge_config
 from edge_agent.config import AgentConfig
@@ -83,6 +83,7 @@ class Agent:
         self._due: dict[fp.TelemetryKind, float] = dict.fromkeys(self.collectors, start)
         self._failing: dict[fp.TelemetryKind, str] = {}
         self._absent: set[fp.TelemetryKind] = set()
+        self.plays = plays.PlayTracker()
         self._next_expire = start + _EXPIRE_EVERY_S
         self.config_version = -1
         self.published = 0
@@ -179,6 +180,8 @@ class Agent:
                 f"{kind.value} readings are back",
                 {"kind": kind.value},
             )
+        if kind is fp.TelemetryKind.DISPLAY:
+            self._report_play(data)
         if kind is fp.TelemetryKind.HEARTBEAT:
             stats = self.spool.stats()
             data = data.model_copy(
@@ -191,6 +194,12 @@ class Agent:
             PRIORITY_TELEMETRY,
         )
         return True
+
+    def _report_play(self, data: Any) -> None:
+        finished = self.plays.observe(data, datetime.fromtimestamp(self._clock(), UTC))
+        if finished is not None:
+            name = finished["content_id"] or finished["content_sha256"][:12]
+            self.emit_event(plays.EVENT, "info", f"played {name}", finished)
 
     def _collector_failed(self, kind: fp.TelemetryKind, error: str) -> None:
         if self._failing.get(kind) != error:
