@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import psycopg
@@ -68,6 +68,16 @@ def order_by(sort: str | None, allowed: Mapping[str, str], default: str, tiebrea
             f"cannot sort by {name!r}; one of: {', '.join(sorted(allowed))}",
         )
     return f"{expr} {'DESC' if descending else 'ASC'} NULLS LAST, {tiebreak}"
+
+
+def add_equal(
+    where: list[str], params: list[Any], pairs: Iterable[tuple[str, object | None]]
+) -> None:
+    """``column = %s`` for each (column, value) whose value is given."""
+    for column, value in pairs:
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
 
 
 def fetch_page(

@@ -20,7 +20,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Ctx, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page, order_by
+from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page, order_by
 from fleet_server.api.problems import Problem, forbidden
 from fleet_server.api.scope import Principal
 from fleet_server.reports.export import csv_cell as _cell
@@ -122,14 +122,15 @@ def _need(user: Principal) -> None:
 def _where(filters: AuditFilters) -> tuple[str, list[Any]]:
     where: list[str] = ["TRUE"]
     params: list[Any] = []
-    for column, value in (
-        ("actor", filters.actor),
-        ("target_type", filters.target_type),
-        ("target_id", filters.target_id),
-    ):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(
+        where,
+        params,
+        (
+            ("actor", filters.actor),
+            ("target_type", filters.target_type),
+            ("target_id", filters.target_id),
+        ),
+    )
     if filters.action:
         escaped = filters.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append("action LIKE %s")

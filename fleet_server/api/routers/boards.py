@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
+from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
 from fleet_server.api.problems import bad_request, not_found
 from fleet_server.api.routers.incidents import IncidentOut, incidents_of_board
 from fleet_server.api.scope import Principal
@@ -112,15 +112,16 @@ def list_boards(
 ) -> Page[BoardOut]:
     scope, params = user.site_clause("b.site_id")
     where = [scope]
-    for column, value in (
-        ("b.site_id", site_id),
-        ("s.organisation_id", organisation_id),
-        ("coalesce(st.state, 'unknown')", state),
-        ("b.enabled", enabled),
-    ):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(
+        where,
+        params,
+        (
+            ("b.site_id", site_id),
+            ("s.organisation_id", organisation_id),
+            ("coalesce(st.state, 'unknown')", state),
+            ("b.enabled", enabled),
+        ),
+    )
     if q:
         where.append("(b.id ILIKE %s OR b.name ILIKE %s OR s.name ILIKE %s)")
         params += [f"%{q}%"] * 3

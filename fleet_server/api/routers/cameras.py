@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
+from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
 from fleet_server.api.problems import not_found
 from fleet_server.api.routers.boards import board_in_scope
 from fleet_server.api.routers.telemetry import Series, series
@@ -87,10 +87,7 @@ def list_cameras(
 ) -> Page[CameraOut]:
     scope, params = user.site_clause("b.site_id")
     where = [scope]
-    for column, value in (("b.site_id", site_id), ("c.board_id", board_id)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(where, params, (("b.site_id", site_id), ("c.board_id", board_id)))
     select = f"{_SELECT} WHERE {' AND '.join(where)}"
     outer = [now - STALE_AFTER, *params]
     if health is not None:

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from fleet_server.api.deps import Db, Now, require
-from fleet_server.api.pagination import Page, Paging, fetch_page
+from fleet_server.api.pagination import Page, Paging, add_equal, fetch_page
 from fleet_server.api.problems import bad_request, forbidden, not_found
 from fleet_server.api.routers.boards import board_in_scope
 from fleet_server.api.scope import Principal
@@ -90,10 +90,9 @@ def compliance_days(
     scope, params = user.site_clause("b.site_id")
     where = [scope, "c.day BETWEEN %s AND %s"]
     params += [first, last]
-    for column, value in (("c.board_id", board_id), ("b.site_id", site_id), ("c.status", status)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(
+        where, params, (("c.board_id", board_id), ("b.site_id", site_id), ("c.status", status))
+    )
     select = (
         "SELECT c.board_id, b.name AS board_name, b.site_id, c.day, c.status,"
         " c.morning_minutes, c.afternoon_minutes, c.total_minutes, c.advertising_minutes,"

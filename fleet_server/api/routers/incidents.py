@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
+from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
 from fleet_server.api.problems import conflict, not_found
 from fleet_server.api.scope import Principal
 from fleet_server.engine import alerts
@@ -114,15 +114,16 @@ def list_incidents(
     if severity:
         where.append("i.severity = ANY(%s)")
         params.append(severity)
-    for column, value in (
-        ("i.class", incident_class),
-        ("i.board_id", board_id),
-        ("i.site_id", site_id),
-        ("i.rule", rule),
-    ):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(
+        where,
+        params,
+        (
+            ("i.class", incident_class),
+            ("i.board_id", board_id),
+            ("i.site_id", site_id),
+            ("i.rule", rule),
+        ),
+    )
     if since is not None:
         where.append("i.opened_at >= %s")
         params.append(since)

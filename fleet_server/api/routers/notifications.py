@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
+from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
 from fleet_server.api.problems import Problem, bad_request, conflict, forbidden, not_found
 from fleet_server.api.scope import Principal
 
@@ -261,10 +261,7 @@ def list_contacts(
     _need(user, "route.read")
     clause, params = _contact_scope(user)
     where = [clause]
-    for column, value in (("c.organisation_id", organisation_id), ("c.kind", kind)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(where, params, (("c.organisation_id", organisation_id), ("c.kind", kind)))
     if active is not None:
         where.append("c.active = %s")
         params.append(active)
@@ -435,16 +432,17 @@ def list_routes(
     _need(user, "route.read")
     clause, params = _route_scope(user)
     where = [clause]
-    for column, value in (
-        ("r.organisation_id", organisation_id),
-        ("r.site_id", site_id),
-        ("r.contact_id", contact_id),
-        ("r.channel", channel),
-        ("r.incident_class", incident_class),
-    ):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(
+        where,
+        params,
+        (
+            ("r.organisation_id", organisation_id),
+            ("r.site_id", site_id),
+            ("r.contact_id", contact_id),
+            ("r.channel", channel),
+            ("r.incident_class", incident_class),
+        ),
+    )
     if active is not None:
         where.append("r.active = %s")
         params.append(active)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
+from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
 from fleet_server.api.problems import bad_request, conflict, forbidden, not_found
 from fleet_server.api.scope import CAPABILITIES, Principal
 from fleet_server.tickets import storage
@@ -236,17 +236,18 @@ def list_tickets(
     clause, scope_params = user.ticket_clause("t")
     where = [clause]
     params: list[Any] = [now, *scope_params]
-    for column, value in (
-        ("t.site_id", site_id),
-        ("t.board_id", board_id),
-        ("t.assignee", assignee),
-        ("t.team", team),
-        ("t.kind", kind),
-        ("t.priority", priority),
-    ):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(
+        where,
+        params,
+        (
+            ("t.site_id", site_id),
+            ("t.board_id", board_id),
+            ("t.assignee", assignee),
+            ("t.team", team),
+            ("t.kind", kind),
+            ("t.priority", priority),
+        ),
+    )
     states = parse_states(state)
     if states:
         where.append("t.state = ANY(%s)")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
+from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
 from fleet_server.api.problems import Problem, conflict, forbidden, not_found
 from fleet_server.api.scope import Principal
 from fleet_server.api.security import revoke_all
@@ -187,10 +187,7 @@ def list_users(
     _need(user)
     where = ["TRUE"]
     params: list[Any] = [now]
-    for column, value in (("u.role", role), ("u.organisation_id", organisation_id)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    add_equal(where, params, (("u.role", role), ("u.organisation_id", organisation_id)))
     if active is not None:
         where.append("u.active = %s")
         params.append(active)
