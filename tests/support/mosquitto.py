@@ -24,6 +24,32 @@ def mosquitto_binary() -> str:
     return found
 
 
+def start_mosquitto(conf_path: Path, log_path: Path, ports: list[int]) -> subprocess.Popen[bytes]:
+    """Start Mosquitto on ``conf_path`` and wait until it listens on ``ports``;
+    its log (with the reason it failed) in the error otherwise."""
+    log = log_path.open("ab")
+    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf_path)], stdout=log, stderr=log)
+    try:
+        for port in ports:
+            wait_port(port)
+    except TimeoutError:
+        stop_mosquitto(proc)
+        raise RuntimeError("mosquitto did not start:\n" + log_path.read_text()) from None
+    return proc
+
+
+def stop_mosquitto(proc: subprocess.Popen[bytes] | None) -> None:
+    """Clean stop: Mosquitto saves its persistence file on SIGTERM."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Mosquitto:
     """One broker process; restartable on the same port with its persistence."""
 
@@ -55,27 +81,10 @@ class Mosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [mosquitto_binary(), "-c", str(self.conf_path)], stdout=log, stderr=log
-        )
-        try:
-            wait_port(self.port)
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError("mosquitto did not start:\n" + self.log_path.read_text()) from None
+        self.proc = start_mosquitto(self.conf_path, self.log_path, [self.port])
 
     def stop(self) -> None:
-        """Clean stop: Mosquitto saves its persistence file on SIGTERM."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_mosquitto(self.proc)
         self.proc = None
 
     def restart(self) -> None:

@@ -32,8 +32,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from fleet_server.broker.bootstrap import BrokerFiles, init_broker_dir
 from fleet_server.broker.dynsec import DynsecClient
 from fleet_server.broker.pki import ProvisioningCA
-from tests.support.mosquitto import mosquitto_binary
-from tests.support.ports import free_port, wait_port
+from tests.support.mosquitto import start_mosquitto, stop_mosquitto
+from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -185,27 +185,10 @@ class SecureBroker:
 
     # -- process --------------------------------------------------------------------------
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [mosquitto_binary(), "-c", str(self.conf_path)], stdout=log, stderr=log
-        )
-        try:
-            wait_port(self.tls_port)
-            wait_port(self.mtls_port)
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError("mosquitto did not start:\n" + self.log_path.read_text()) from None
+        self.proc = start_mosquitto(self.conf_path, self.log_path, [self.tls_port, self.mtls_port])
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_mosquitto(self.proc)
         self.proc = None
 
     def restart(self) -> None:
