@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -163,6 +164,43 @@ def authenticate(
         "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = %s", (user_id,)
     )
     return int(user_id)
+
+
+def login(
+    conn: Conn,
+    username: str,
+    password: str,
+    kind: Literal["bearer", "session"],
+    *,
+    address: str | None,
+    now: datetime,
+    policy: LoginPolicy,
+    detail: str,
+    before_issue: Callable[[], None] | None = None,
+) -> tuple[int, Issued]:
+    """Authenticate, then issue a token of ``kind`` and audit the login; a
+    refusal raises :class:`LoginRefused` after committing its audit row (the
+    failure stays, whatever the caller answers). ``before_issue`` runs once
+    the password is right (the console revokes the session it was sent)."""
+    try:
+        user_id = authenticate(conn, username, password, address=address, now=now, policy=policy)
+    except LoginRefused:
+        conn.commit()
+        raise
+    if before_issue is not None:
+        before_issue()
+    issued = issue(conn, user_id, kind, address=address, now=now, policy=policy)
+    audit(
+        conn,
+        username.strip().lower(),
+        "login",
+        actor_user_id=user_id,
+        target_type="user",
+        target_id=str(user_id),
+        address=address,
+        detail=detail,
+    )
+    return user_id, issued
 
 
 def issue(

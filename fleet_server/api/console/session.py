@@ -33,11 +33,10 @@ from fleet_server.api.deps import SESSION_COOKIE, Ctx, Db, Now, check_csrf, clie
 from fleet_server.api.problems import Problem
 from fleet_server.api.security import (
     LoginRefused,
-    authenticate,
-    issue,
     resolve_token,
     revoke,
 )
+from fleet_server.api.security import login as security_login
 from fleet_server.users.storage import audit
 
 router = APIRouter(include_in_schema=False)
@@ -103,28 +102,23 @@ def login(
         return _login_page(request, target, error=t("login.missing"), username=username, status=400)
     address = client_address(request)
     try:
-        user_id = authenticate(
-            conn, username, password, address=address, now=now, policy=ctx.policy
+        _, issued = security_login(
+            conn,
+            username,
+            password,
+            "session",
+            address=address,
+            now=now,
+            policy=ctx.policy,
+            detail="console session",
+            before_issue=lambda: _revoke_presented_session(request, conn, now, ctx),
         )
     except LoginRefused as exc:
-        conn.commit()  # the failure and its audit row stay, whatever we answer
         message = t("login.locked") if exc.status == 429 else t("login.failed")
         page = _login_page(request, target, error=message, username=username, status=exc.status)
         if exc.retry_after:
             page.headers["Retry-After"] = str(exc.retry_after)
         return page
-    _revoke_presented_session(request, conn, now, ctx)
-    issued = issue(conn, user_id, "session", address=address, now=now, policy=ctx.policy)
-    audit(
-        conn,
-        username.strip().lower(),
-        "login",
-        actor_user_id=user_id,
-        target_type="user",
-        target_id=str(user_id),
-        address=address,
-        detail="console session",
-    )
     principal = resolve_token(conn, issued.token, "session", now=now, policy=ctx.policy)
     conn.commit()
     assert principal is not None

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from fleet_server.api.deps import Ctx, Db, Now, User, client_address
 from fleet_server.api.problems import Problem
-from fleet_server.api.security import LoginRefused, authenticate, issue, revoke, revoke_all
+from fleet_server.api.security import LoginRefused, login, revoke, revoke_all
 from fleet_server.users.passwords import WeakPassword, check_strength, hash_password
 from fleet_server.users.passwords import verify_password as _verify
 from fleet_server.users.storage import audit
@@ -64,23 +64,18 @@ def token(
 ) -> TokenOut:
     address = client_address(request)
     try:
-        user_id = authenticate(
-            conn, username, password, address=address, now=now, policy=ctx.policy
+        _, issued = login(
+            conn,
+            username,
+            password,
+            "bearer",
+            address=address,
+            now=now,
+            policy=ctx.policy,
+            detail="api token",
         )
     except LoginRefused as exc:
-        conn.commit()  # the failure and its audit row stay, whatever we answer
         raise refused(exc) from None
-    issued = issue(conn, user_id, "bearer", address=address, now=now, policy=ctx.policy)
-    audit(
-        conn,
-        username.strip().lower(),
-        "login",
-        actor_user_id=user_id,
-        target_type="user",
-        target_id=str(user_id),
-        address=address,
-        detail="api token",
-    )
     return TokenOut(
         access_token=issued.token,
         expires_in=int((issued.expires_at - now).total_seconds()),
