@@ -9,11 +9,13 @@ transaction, so a failed restore leaves the target as it was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,6 @@ log = logging.getLogger(__name__)
 
 #: The first bytes of a pg_dump custom-format archive.
 MAGIC = b"PGDMP"
-_MISSING_ROLE = re.compile(r'role "[^"]+" does not exist')
 
 
 class BackupError(FleetError):
@@ -162,13 +163,24 @@ def restore(
     path: Path, url: str, *, force: bool = False, bin_dir: Path | None = None
 ) -> RestoreResult:
     """Restore the archive ``path`` into the database at ``url``, which must
-    exist and be empty (``force``: objects the archive contains are dropped
-    and recreated first; others are left alone)."""
+    exist and be empty (``force``: the public schema, and TimescaleDB with
+    its catalog, are dropped first).
+
+    ``pg_restore`` turns the archive into a script that ``psql`` runs. In
+    between, the script is checked for roles the server lacks (before any
+    change) and adapted to an older server: PostgreSQL 18's pg_restore
+    always sets ``transaction_timeout``, which 15 and 16 do not know."""
     _check_archive(path)
-    pg_restore = _tool("pg_restore", bin_dir)
+    pg_restore, psql = _tool("pg_restore", bin_dir), _tool("psql", bin_dir)
     dsn, env = _libpq(url)
     listing = _run([str(pg_restore), "--list", str(path)], env, "reading the backup")
     timescale = any(" EXTENSION - timescaledb" in line for line in listing.splitlines())
+    # the schema part only (small): which roles its grants name
+    schema = _run(
+        [str(pg_restore), "--no-owner", "--schema-only", "--file=-", str(path)],
+        env,
+        "reading the backup",
+    )
     with connect(url, autocommit=True, application_name="fleet-restore") as conn:
         name = str(conn.info.dbname)
         existing = _user_tables(conn)
@@ -179,29 +191,43 @@ def restore(
                 f" relations, e.g. {shown}): restore into a new, empty database"
                 " (CREATE DATABASE …), or pass --force to replace what the backup contains"
             )
+        missing = _missing_roles(conn, schema)
+        if missing:
+            raise BackupError(
+                f'role "{missing[0]}" does not exist — the backup grants rights to roles this'
+                f" server does not have ({', '.join(missing)}): create them first"
+                " (pg_dumpall --roles-only on the old server lists them), then restore again;"
+                " nothing was changed"
+            )
+        server = int(conn.info.server_version)
         if timescale:
-            _timescale_pre_restore(conn)
-    command = [str(pg_restore), "--no-password", "--no-owner", "--exit-on-error"]
-    if force:
-        command += ["--clean", "--if-exists"]
+            _timescale_available(conn)
+        if existing:
+            _clear(conn, timescale)
+    if timescale:
+        # a session of its own: TimescaleDB must not be loaded where it was dropped
+        with connect(url, autocommit=True, application_name="fleet-restore") as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            conn.execute("SELECT timescaledb_pre_restore()")
+    command = [str(psql), "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", f"--dbname={dsn}"]
     if not timescale:
         # TimescaleDB's restore mode wants its own sessions; elsewhere one
         # transaction makes a failed restore change nothing.
         command.append("--single-transaction")
     try:
-        _run([*command, f"--dbname={dsn}", str(path)], env, "the restore")
-    except BackupError as exc:
-        if _MISSING_ROLE.search(str(exc)):
-            raise BackupError(
-                f"{exc} — the backup grants rights to a role this server does not have:"
-                " create it first (pg_dumpall --roles-only on the old server lists them),"
-                " then restore again"
-            ) from exc
-        raise
+        _pipe(
+            [str(pg_restore), "--no-owner", "--file=-", str(path)],
+            command,
+            env,
+            drop=_TRANSACTION_TIMEOUT if server < 170000 else None,
+        )
     finally:
         if timescale:
             with connect(url, autocommit=True, application_name="fleet-restore") as conn:
-                conn.execute("SELECT timescaledb_post_restore()")
+                if conn.execute(
+                    "SELECT to_regproc('timescaledb_post_restore') IS NOT NULL"
+                ).fetchone() == (True,):
+                    conn.execute("SELECT timescaledb_post_restore()")
     with connect(url, autocommit=True, application_name="fleet-restore") as conn:
         conn.execute("ANALYZE")
         tables = len(_user_tables(conn))
@@ -214,9 +240,77 @@ def restore(
     return RestoreResult(name, tables, migration)
 
 
-def _timescale_pre_restore(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    """TimescaleDB's documented restore: the extension first, then restore
-    mode (background jobs stopped) until ``timescaledb_post_restore()``."""
+_TRANSACTION_TIMEOUT = re.compile(r"SET transaction_timeout = 0;\n")
+_GRANTEE = re.compile(r'(?m)^(?:GRANT|ALTER DEFAULT PRIVILEGES)\b.*?\bTO ("[^"]+"|[A-Za-z_][\w$]*)')
+
+
+def _missing_roles(conn: psycopg.Connection[tuple[object, ...]], script: str) -> list[str]:
+    """Roles the script grants rights to that this server does not have."""
+    wanted = {m.strip('"') for m in _GRANTEE.findall(script)} - {"PUBLIC", "public"}
+    if not wanted:
+        return []
+    rows = conn.execute(
+        "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (sorted(wanted),)
+    ).fetchall()
+    return sorted(wanted - {str(r[0]) for r in rows})
+
+
+def _clear(conn: psycopg.Connection[tuple[object, ...]], timescale: bool) -> None:
+    """--force: the public schema and TimescaleDB (with its catalog) go."""
+    if (
+        timescale
+        or conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    ):
+        conn.execute("DROP EXTENSION IF EXISTS timescaledb CASCADE")
+    conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+    conn.execute("CREATE SCHEMA public")
+
+
+def _pipe(
+    producer: list[str], consumer: list[str], env: dict[str, str], *, drop: re.Pattern[str] | None
+) -> None:
+    """``producer | consumer``, line by line (a database's script never sits
+    in memory), leaving out the lines ``drop`` matches."""
+    log.info("running %s | %s", producer[0], consumer[0])
+    with tempfile.TemporaryFile("w+") as out_err, tempfile.TemporaryFile("w+") as in_err:
+        try:
+            source = subprocess.Popen(
+                producer, stdout=subprocess.PIPE, stderr=out_err, env=env, text=True
+            )
+            sink = subprocess.Popen(
+                consumer,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=in_err,
+                env=env,
+                text=True,
+            )
+        except OSError as exc:
+            raise BackupError(f"cannot run the restore: {exc.strerror or exc}") from exc
+        assert source.stdout is not None
+        assert sink.stdin is not None
+        try:
+            for line in source.stdout:
+                if drop is None or not drop.fullmatch(line):
+                    sink.stdin.write(line)
+        except BrokenPipeError:
+            pass  # psql stopped at the first error: its message says why
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                sink.stdin.close()
+            source.stdout.close()
+        sink_rc, source_rc = sink.wait(), source.wait()
+        if sink_rc != 0:
+            in_err.seek(0)
+            detail = in_err.read().strip()[-2000:]
+            raise BackupError(f"the restore failed (psql exit {sink_rc}): {detail}")
+        if source_rc != 0:
+            out_err.seek(0)
+            detail = out_err.read().strip()[-2000:]
+            raise BackupError(f"reading the backup failed (pg_restore exit {source_rc}): {detail}")
+
+
+def _timescale_available(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     available = conn.execute(
         "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
     ).fetchone()
@@ -225,5 +319,3 @@ def _timescale_pre_restore(conn: psycopg.Connection[tuple[object, ...]]) -> None
             "the backup is of a TimescaleDB database, and the target server has no"
             " timescaledb extension: restore into a TimescaleDB server"
         )
-    conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-    conn.execute("SELECT timescaledb_pre_restore()")

@@ -3,6 +3,7 @@ one has the same rows in every table and the same availability figures."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -228,6 +229,28 @@ def test_a_failed_restore_changes_nothing_and_names_a_missing_role(
         dump = backup(seeded, tmp_path / "fleet.dump").path
         conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
-    with pytest.raises(BackupError, match=rf'(?s)role "{role}" does not exist.* create it first'):
+    with pytest.raises(
+        BackupError,
+        match=rf'(?s)role "{role}" does not exist.* create them first.*nothing was changed',
+    ):
         restore(dump, empty_url)
     assert table_counts(empty_url) == {}  # one transaction: nothing half-restored
+
+
+def test_the_restore_script_is_piped_line_by_line_without_dropped_lines(tmp_path: Path) -> None:
+    """PostgreSQL 18's pg_restore sets transaction_timeout, unknown to 15 and
+    16: the restore leaves that line out for an older server."""
+    from fleet_server.db.backup import _TRANSACTION_TIMEOUT, _pipe  # noqa: PLC0415
+
+    out = tmp_path / "script.sql"
+    _pipe(
+        ["printf", "SET a = 1;\\nSET transaction_timeout = 0;\\nSET b = 2;\\n"],
+        ["sh", "-c", f"cat > {out}"],
+        dict(os.environ),
+        drop=_TRANSACTION_TIMEOUT,
+    )
+    assert out.read_text() == "SET a = 1;\nSET b = 2;\n"
+    with pytest.raises(BackupError, match=r"the restore failed \(psql exit 3\): nope"):
+        _pipe(
+            ["printf", "x\\n"], ["sh", "-c", "echo nope >&2; exit 3"], dict(os.environ), drop=None
+        )
