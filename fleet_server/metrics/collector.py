@@ -57,6 +57,18 @@ FROM notification_outbox WHERE state = 'pending' AND next_attempt_at <= now()
 """
 
 
+# TimescaleDB's compression, retention and rollup jobs; none on plain PostgreSQL.
+_TIMESCALE_SQL = "SELECT to_regclass('timescaledb_information.job_stats') IS NOT NULL"
+_TIMESCALE_JOBS_SQL = """
+SELECT count(*) FROM timescaledb_information.job_stats WHERE last_run_status = 'Failed'
+"""
+# When the compliance job last went through its late data (docs/compliance.md).
+_COMPLIANCE_SQL = """
+SELECT coalesce(extract(epoch FROM max(updated_at)), 0) FROM job_cursors
+WHERE name = 'compliance_stored'
+"""
+
+
 def _families() -> dict[str, GaugeMetricFamily]:
     return {
         "boards": GaugeMetricFamily(
@@ -77,6 +89,15 @@ def _families() -> dict[str, GaugeMetricFamily]:
         "oldest_due": GaugeMetricFamily(
             "fleet_notification_outbox_oldest_due_seconds",
             "How long the oldest pending outbox row has been due (0: none is due).",
+        ),
+        "timescale_jobs": GaugeMetricFamily(
+            "fleet_timescaledb_jobs_failed",
+            "TimescaleDB background jobs (compression, retention, rollups) whose last run"
+            " failed; 0 on plain PostgreSQL.",
+        ),
+        "compliance": GaugeMetricFamily(
+            "fleet_compliance_last_run_timestamp_seconds",
+            "When the compliance job last read the new display data (Unix time; 0: never).",
         ),
     }
 
@@ -144,6 +165,12 @@ class DatabaseCollector(Collector):
             incidents = conn.execute(_INCIDENTS_SQL).fetchall()
             outbox = dict(conn.execute(_OUTBOX_SQL).fetchall())
             oldest = conn.execute(_OLDEST_DUE_SQL).fetchone()
+            timescale_failed = (
+                conn.execute(_TIMESCALE_JOBS_SQL).fetchone()
+                if conn.execute(_TIMESCALE_SQL).fetchone() == (True,)
+                else None
+            )
+            compliance = conn.execute(_COMPLIANCE_SQL).fetchone()
         counts: dict[tuple[str, str], dict[str, int]] = {}
         for organisation, site, state, count in boards:
             counts.setdefault((organisation, site), {})[state] = int(count)
@@ -161,4 +188,6 @@ class DatabaseCollector(Collector):
         for state in OUTBOX_STATES:
             f["outbox"].add_metric([state], int(outbox.get(state, 0)))
         f["oldest_due"].add_metric([], float(oldest[0]) if oldest else 0.0)
+        f["timescale_jobs"].add_metric([], int(timescale_failed[0]) if timescale_failed else 0)
+        f["compliance"].add_metric([], float(compliance[0]) if compliance else 0.0)
         return list(f.values())

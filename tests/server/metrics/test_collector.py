@@ -19,6 +19,8 @@ FLEET_FAMILIES = {
     "fleet_incidents_open",
     "fleet_notification_outbox_depth",
     "fleet_notification_outbox_oldest_due_seconds",
+    "fleet_timescaledb_jobs_failed",
+    "fleet_compliance_last_run_timestamp_seconds",
 }
 
 
@@ -88,3 +90,29 @@ def test_a_slow_query_fails_the_scrape_instead_of_hanging_it(db_url: str) -> Non
         holder.rollback()
     assert page.value("fleet_database_up") == 0
     assert page.value("fleet_database_scrape_duration_seconds") < 5
+
+
+def test_compliance_job_and_timescaledb_jobs(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        timescale = conn.execute(
+            "SELECT to_regclass('timescaledb_information.job_stats') IS NOT NULL"
+        ).fetchone() == (True,)
+        failed = (
+            conn.execute(
+                "SELECT count(*) FROM timescaledb_information.job_stats"
+                " WHERE last_run_status = 'Failed'"
+            ).fetchone()[0]  # type: ignore[index]
+            if timescale
+            else 0
+        )
+    page = scrape_with(DatabaseCollector(Source(db_url)))
+    assert page.value("fleet_compliance_last_run_timestamp_seconds") == 0
+    # 0 on plain PostgreSQL; on TimescaleDB what job_stats says
+    assert page.value("fleet_timescaledb_jobs_failed") == failed
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO job_cursors (name, position, updated_at)"
+            " VALUES ('compliance_stored', now(), '2026-11-28T08:00:00Z')"
+        )
+    page = scrape_with(DatabaseCollector(Source(db_url)))
+    assert page.value("fleet_compliance_last_run_timestamp_seconds") == 1_795_852_800
