@@ -16,6 +16,9 @@ from typing import Any
 
 import psycopg
 
+from fleet_server.availability import storage as availability
+from fleet_server.availability.models import Figures
+from fleet_server.availability.models import Period as AvailabilityPeriod
 from fleet_server.compliance.rules import LOCAL_TZ
 
 Conn = psycopg.Connection[Any]
@@ -185,38 +188,29 @@ def _fleet(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
 
 
 def _availability(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
-    args = (fig.period.start, fig.period.end, True, scope.site_ids)
-    boards = conn.execute(
-        "SELECT b.name, a.board_id, 1, a.up_s, a.down_s, a.unknown_s, a.availability"
-        "  FROM fleet_board_availability(%s, %s, %s, %s) a JOIN boards b ON b.id = a.board_id"
-        " ORDER BY a.availability NULLS FIRST, a.board_id",
-        args,
-    ).fetchall()
-    fig.board_availability = [Availability(*_floats(r)) for r in boards]
-    sites = conn.execute(
-        "SELECT s.name, s.code, (SELECT count(*) FROM boards b WHERE b.site_id = s.id"
-        "        AND b.enabled), a.up_s, a.down_s, a.unknown_s, a.availability"
-        "  FROM fleet_site_availability(%s, %s, %s, %s) a JOIN sites s ON s.id = a.site_id"
-        " ORDER BY a.availability NULLS FIRST, s.code",
-        args,
-    ).fetchall()
-    fig.site_availability = [Availability(*_floats(r)) for r in sites]
+    """The same figures as the API and the dashboards (fleet_server.availability)."""
+    period = AvailabilityPeriod(fig.period.start, fig.period.end)
+    org = scope.organisation_id
+    boards = availability.board_availability(conn, period, organisation_id=org)
+    fig.board_availability = sorted(
+        (_row(b.board_name, b.board_id, 1, b.figures) for b in boards), key=_worst_first
+    )
+    sites = availability.site_availability(conn, period, organisation_id=org)
+    fig.site_availability = sorted(
+        (_row(s.site_name, s.site_code, s.boards, s.figures) for s in sites), key=_worst_first
+    )
     up = sum(a.up_s for a in fig.board_availability)
     down = sum(a.down_s for a in fig.board_availability)
     fig.fleet_availability = up / (up + down) if up + down > 0 else None
 
 
-def _floats(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    name, code, boards, up, down, unknown, availability = row
-    return (
-        name,
-        code,
-        int(boards),
-        float(up or 0),
-        float(down or 0),
-        float(unknown or 0),
-        None if availability is None else float(availability),
-    )
+def _row(name: str, code: str, boards: int, f: Figures) -> Availability:
+    return Availability(name, code, boards, f.up_s, f.down_s, f.unknown_s, f.availability)
+
+
+def _worst_first(a: Availability) -> tuple[bool, float, str]:
+    """Unknown first, then the lowest availability, then by code."""
+    return (a.availability is not None, a.availability or 0.0, a.code)
 
 
 def _compliance(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
