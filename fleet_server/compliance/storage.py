@@ -22,6 +22,8 @@ from fleet_server.compliance.rules import (
     Status,
     Window,
     WindowFigures,
+    day_bounds,
+    local_day,
 )
 
 Conn = psycopg.Connection[Any]
@@ -231,7 +233,12 @@ INSERT INTO play_log AS p (device_id, content_sha256, started_at, ended_at, cont
                            content_kind, content_language, source, updated_at)
 SELECT board_id, sha, started_at, max(ended_at), max(content_id), max(kind), max(language),
        'display', now()
-  FROM plays
+  FROM plays d
+ -- a play the player itself recorded is its record, not a second row
+ WHERE NOT EXISTS (SELECT 1 FROM play_log q
+                    WHERE q.device_id = d.board_id AND q.content_sha256 = d.sha
+                      AND q.source = 'player'
+                      AND q.started_at < d.ended_at AND q.ended_at > d.started_at)
  GROUP BY board_id, sha, started_at
 ON CONFLICT (device_id, started_at, content_sha256) DO UPDATE SET
     ended_at = GREATEST(p.ended_at, EXCLUDED.ended_at),
@@ -307,7 +314,8 @@ def failed_days_without_incident(conn: Conn, since: date) -> list[tuple[str, dat
         "  JOIN sites s ON s.id = b.site_id"
         " WHERE c.status = 'non_compliant' AND c.day >= %s"
         "   AND NOT EXISTS (SELECT 1 FROM incidents i"
-        "                    WHERE i.dedupe_key = 'compliance:' || c.board_id || ':' || c.day)",
+        "                    WHERE i.dedupe_key = 'compliance:' || c.board_id || ':'"
+        "                                         || to_char(c.day, 'YYYY-MM-DD'))",
         (since,),
     ).fetchall()
 
@@ -316,7 +324,8 @@ def open_incidents_now_passing(conn: Conn) -> list[tuple[int, str, date, str]]:
     """Open compliance incidents whose day late data has since cleared."""
     return conn.execute(
         "SELECT i.id, c.board_id, c.day, c.status FROM incidents i"
-        "  JOIN compliance_days c ON i.dedupe_key = 'compliance:' || c.board_id || ':' || c.day"
+        "  JOIN compliance_days c ON i.dedupe_key = 'compliance:' || c.board_id || ':'"
+        "                          || to_char(c.day, 'YYYY-MM-DD')"
         " WHERE i.rule = 'broadcast_noncompliant' AND i.state <> 'resolved'"
         "   AND c.status <> 'non_compliant'",
     ).fetchall()
@@ -336,15 +345,26 @@ def player_records(conn: Conn, after: datetime | None, upto: datetime) -> tuple[
         " WHERE type = %s AND stored_at > %s AND stored_at <= %s",
         (PLAYED_EVENT, after or datetime.min.replace(tzinfo=upto.tzinfo), upto),
     ).fetchall()
-    good, problems = [], []
+    good: list[tuple[Any, ...]] = []
+    problems: list[str] = []
     for device_id, seq, details in rows:
         record, problem = _play_record(details)
         if problem:
             problems.append(f"{device_id} event seq {seq}: {problem}")
             continue
-        good.append((device_id, *record))
+        sha, started, ended, *rest = record
+        # split at local midnight, as the display-derived rows are
+        good.extend(
+            (device_id, sha, start, end, *rest) for start, end in _local_days(started, ended)
+        )
     if good:
         with conn.cursor() as cur:
+            # the player's record replaces what the display samples made of it
+            cur.executemany(
+                "DELETE FROM play_log WHERE device_id = %s AND content_sha256 = %s"
+                " AND source = 'display' AND started_at < %s AND ended_at > %s",
+                [(device, sha, end, start) for device, sha, start, end, *_ in good],
+            )
             cur.executemany(
                 "INSERT INTO play_log AS p (device_id, content_sha256, started_at, ended_at,"
                 " content_id, content_kind, content_language, source, updated_at)"
@@ -358,6 +378,18 @@ def player_records(conn: Conn, after: datetime | None, upto: datetime) -> tuple[
                 good,
             )
     return len(good), problems
+
+
+def _local_days(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at each local midnight (Asia/Ho_Chi_Minh)."""
+    parts = []
+    while True:
+        midnight = day_bounds(local_day(start))[1]
+        if end <= midnight:
+            parts.append((start, end))
+            return parts
+        parts.append((start, midnight))
+        start = midnight
 
 
 def _play_record(details: Any) -> tuple[tuple[Any, ...], str | None]:  # noqa: PLR0911

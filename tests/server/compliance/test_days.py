@@ -4,7 +4,8 @@ in the afternoon window, local time)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from psycopg.types.json import Jsonb
@@ -259,3 +260,66 @@ def test_player_records_join_the_play_log_and_bad_ones_are_named(
     assert "ended_at is before started_at" in skipped[2]
     assert "content_kind 'music'" in skipped[3]
     assert conn.execute("SELECT count(*) FROM board_events").fetchone() == (5,)
+
+
+def played(conn: Conn, seq: int, sha: str, start: datetime, end: datetime) -> None:
+    conn.execute(
+        "INSERT INTO board_events (device_id, boot, seq, measured_at, sent_at, received_at,"
+        " replay, type, severity, message, details) VALUES ('lc-mlt-01', 1, %s, now(),"
+        " now(), now(), false, 'content_played', 'info', 'played', %s)",
+        (
+            seq,
+            Jsonb(
+                {
+                    "content_sha256": sha,
+                    "started_at": start.isoformat(),
+                    "ended_at": end.isoformat(),
+                }
+            ),
+        ),
+    )
+    conn.commit()
+
+
+def play_rows(conn: Conn) -> list[tuple[Any, ...]]:
+    rows = conn.execute(
+        "SELECT started_at, ended_at, source FROM play_log WHERE device_id = 'lc-mlt-01'"
+        " ORDER BY started_at"
+    ).fetchall()
+    conn.commit()
+    return rows
+
+
+def test_a_player_record_with_another_start_replaces_the_display_play(
+    conn: Conn, days: Days
+) -> None:
+    # samples without a reported start: the display-derived play starts at
+    # the first sample, the player's record a moment earlier
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), started_at=None)
+    conn.execute("UPDATE telemetry_display SET content_started_at = NULL")
+    conn.commit()
+    run(conn)
+    assert [r[2] for r in play_rows(conn)] == ["display"]
+    played(conn, 1, SHA_A, at(DAY, "07:00") - timedelta(microseconds=300), at(DAY, "10:00"))
+    run(conn)
+    assert play_rows(conn) == [
+        (at(DAY, "07:00") - timedelta(microseconds=300), at(DAY, "10:00"), "player")
+    ]
+    # measured again (e.g. more late samples): still one row
+    days.samples("lc-mlt-01", at(DAY, "10:00"), at(DAY, "10:01"), started_at=None)
+    conn.execute("UPDATE telemetry_display SET content_started_at = NULL")
+    conn.commit()
+    run(conn)
+    assert len(play_rows(conn)) == 1
+
+
+def test_a_player_record_across_midnight_is_split_like_the_display_rows(
+    conn: Conn, days: Days
+) -> None:
+    days.samples("lc-mlt-01", at(DAY, "23:00"), at(NEXT, "01:00"))
+    played(conn, 1, SHA_A, at(DAY, "23:00"), at(NEXT, "01:00"))
+    run(conn, day=NEXT + timedelta(days=1))
+    assert play_rows(conn) == [
+        (at(DAY, "23:00"), at(NEXT, "00:00"), "player"),
+        (at(NEXT, "00:00"), at(NEXT, "01:00"), "player"),
+    ]
