@@ -241,12 +241,17 @@ def restore(
 
 
 _TRANSACTION_TIMEOUT = re.compile(r"SET transaction_timeout = 0;\n")
-_GRANTEE = re.compile(r'(?m)^(?:GRANT|ALTER DEFAULT PRIVILEGES)\b.*?\bTO ("[^"]+"|[A-Za-z_][\w$]*)')
+_ROLE = r'("[^"]+"|[A-Za-z_][\w$]*)'
+#: Lines that name roles: GRANT … TO r, REVOKE … FROM r, and
+#: ALTER DEFAULT PRIVILEGES FOR ROLE r … TO/FROM r.
+_PRIVILEGE_LINE = re.compile(r"(?m)^(?:GRANT|REVOKE|ALTER DEFAULT PRIVILEGES)\b.*$")
+_NAMED_ROLE = re.compile(rf"\b(?:TO|FROM|FOR ROLE) {_ROLE}")
 
 
 def _missing_roles(conn: psycopg.Connection[tuple[object, ...]], script: str) -> list[str]:
     """Roles the script grants rights to that this server does not have."""
-    wanted = {m.strip('"') for m in _GRANTEE.findall(script)} - {"PUBLIC", "public"}
+    found = [role for line in _PRIVILEGE_LINE.findall(script) for role in _NAMED_ROLE.findall(line)]
+    wanted = {m.strip('"') for m in found} - {"PUBLIC", "public"}
     if not wanted:
         return []
     rows = conn.execute(
@@ -296,18 +301,23 @@ def _pipe(
         except BrokenPipeError:
             pass  # psql stopped at the first error: its message says why
         finally:
+            source.stdout.close()
+            source_rc = source.wait()
+            if source_rc != 0:
+                # a script cut short must never reach psql's end of input,
+                # where its single transaction would commit
+                sink.kill()
             with contextlib.suppress(BrokenPipeError):
                 sink.stdin.close()
-            source.stdout.close()
-        sink_rc, source_rc = sink.wait(), source.wait()
-        if sink_rc != 0:
-            in_err.seek(0)
-            detail = in_err.read().strip()[-2000:]
-            raise BackupError(f"the restore failed (psql exit {sink_rc}): {detail}")
+        sink_rc = sink.wait()
         if source_rc != 0:
             out_err.seek(0)
             detail = out_err.read().strip()[-2000:]
             raise BackupError(f"reading the backup failed (pg_restore exit {source_rc}): {detail}")
+        if sink_rc != 0:
+            in_err.seek(0)
+            detail = in_err.read().strip()[-2000:]
+            raise BackupError(f"the restore failed (psql exit {sink_rc}): {detail}")
 
 
 def _timescale_available(conn: psycopg.Connection[tuple[object, ...]]) -> None:

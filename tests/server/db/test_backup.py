@@ -254,3 +254,47 @@ def test_the_restore_script_is_piped_line_by_line_without_dropped_lines(tmp_path
         _pipe(
             ["printf", "x\\n"], ["sh", "-c", "echo nope >&2; exit 3"], dict(os.environ), drop=None
         )
+
+
+def test_a_backup_cut_short_commits_nothing(empty_url: str) -> None:
+    """pg_restore failing at a line boundary: psql is stopped before its
+    single transaction could commit what it had."""
+    from fleet_server.db.backup import _pipe  # noqa: PLC0415
+    from fleet_server.embedded.postgres import find_bin_dir  # noqa: PLC0415
+
+    psql = str(find_bin_dir() / "psql")
+    with pytest.raises(BackupError, match=r"reading the backup failed \(pg_restore exit 1\)"):
+        _pipe(
+            ["sh", "-c", "printf 'CREATE TABLE half_restored (x int);\\n'; sleep 0.2; exit 1"],
+            [
+                psql,
+                "--no-psqlrc",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                f"--dbname={empty_url}",
+            ],
+            dict(os.environ),
+            drop=None,
+        )
+    assert table_counts(empty_url) == {}
+
+
+def test_every_role_the_privileges_name_is_checked(db_url: str) -> None:
+    from fleet_server.db.backup import _missing_roles  # noqa: PLC0415
+
+    script = (
+        "GRANT SELECT ON TABLE public.boards TO ghost_reader;\n"
+        "REVOKE ALL ON TABLE public.boards FROM ghost_revoked;\n"
+        "ALTER DEFAULT PRIVILEGES FOR ROLE ghost_owner IN SCHEMA public"
+        " GRANT SELECT ON TABLES TO ghost_default;\n"
+        "GRANT USAGE ON SCHEMA public TO PUBLIC;\n"
+        "GRANT SELECT ON TABLE public.boards TO postgres;\n"
+    )
+    with psycopg.connect(db_url) as conn:
+        assert _missing_roles(conn, script) == [
+            "ghost_default",
+            "ghost_owner",
+            "ghost_reader",
+            "ghost_revoked",
+        ]
