@@ -8,6 +8,7 @@ the requests) is left as clearly marked, highlighted places to write.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -83,6 +84,15 @@ COST_LINES = (
 )
 
 
+#: Characters XML 1.0 (and so DOCX) cannot hold; names are only length-checked.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the control characters a DOCX cannot hold."""
+    return _NOT_XML.sub("", text)
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f} %".replace(".", ",")
 
@@ -141,7 +151,7 @@ def write(fig: AnnualFigures, path: Path) -> Path:
 def _front(doc: Doc, fig: AnnualFigures) -> None:
     unit = fig.organisation[2] if fig.organisation else "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"
     table = doc.add_table(rows=2, cols=2)
-    table.cell(0, 0).text = unit.upper()
+    table.cell(0, 0).text = xml_text(unit.upper())
     table.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
     table.cell(1, 0).text = "Số:      /BC-…"
     table.cell(1, 1).text = "Lai Châu, ngày … tháng … năm ……"
@@ -345,10 +355,10 @@ def _table(
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = text
+        cell.text = xml_text(text)
         for run in cell.paragraphs[0].runs:
             run.bold = True
     for row in rows:
         cells = table.add_row().cells
         for cell, text in zip(cells, row, strict=True):
-            cell.text = text
+            cell.text = xml_text(text)

@@ -66,7 +66,10 @@ class Play(BaseModel):
 
 def _days(start: date | None, end: date | None, now: datetime) -> tuple[date, date]:
     end = end or local_day(now)
-    start = start or end - timedelta(days=29)
+    try:
+        start = start or end - timedelta(days=29)
+    except OverflowError:
+        raise bad_request("`to` is too early", field="to") from None
     if start > end:
         raise bad_request("`from` is after `to`", field="from")
     if (end - start).days >= MAX_DAYS:

@@ -80,6 +80,9 @@ def test_bad_ranges_are_named(as_: Any, boards: dict[str, str]) -> None:
     assert response.status_code == 400
     assert "at most 366 days" in response.json()["detail"]
     assert admin.get("/api/v1/compliance/days", params={"from": "yesterday"}).status_code == 422
+    early = admin.get("/api/v1/compliance/days", params={"to": "0001-01-05"})
+    assert early.status_code == 400
+    assert "`to` is too early" in early.json()["detail"]
 
 
 def test_plays_of_a_board_and_scope(as_: Any, boards: dict[str, str]) -> None:

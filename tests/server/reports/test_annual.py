@@ -244,3 +244,12 @@ def test_an_unknown_organisation_is_a_clear_error(
     monkeypatch.setenv("FLEET_DATABASE_URL", db_url)
     assert main(["report", "annual", "--year", "2026", "--org", "nope"]) == 1
     assert "no organisation with code 'nope'" in capsys.readouterr().err
+
+
+def test_control_characters_in_names_do_not_break_the_docx(year: Conn, tmp_path: Path) -> None:
+    year.execute("UPDATE boards SET name = 'Bảng\x0bhai' WHERE id = 'lc-mlt-02'")
+    year.execute("UPDATE organisations SET name = 'Ban\x01 Quản lý' WHERE code = 'bqlkkt'")
+    fig = figures.collect(year, 2025, "bqlkkt", now=datetime(2025, 12, 15, tzinfo=UTC))
+    _, body = texts(annual.write(fig, tmp_path / "r.docx"))
+    assert "Bảnghai | lc-mlt-02" in body
+    assert "BAN QUẢN LÝ" in body
