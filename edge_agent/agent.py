@@ -199,7 +199,10 @@ class Agent:
         finished = self.plays.observe(data, datetime.fromtimestamp(self._clock(), UTC))
         if finished is not None:
             name = finished["content_id"] or finished["content_sha256"][:12]
-            self.emit_event(plays.EVENT, "info", f"played {name}", finished)
+            try:
+                self.emit_event(plays.EVENT, "info", f"played {name}", finished)
+            except ValueError as exc:  # a record the protocol refuses is not worth a crash
+                log.warning("play record of %s not sent: %s", name[:64], str(exc)[:200])
 
     def _collector_failed(self, kind: fp.TelemetryKind, error: str) -> None:
         if self._failing.get(kind) != error:

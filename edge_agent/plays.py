@@ -6,13 +6,22 @@ display samples cover it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import fleet_protocol as fp
+from fleet_protocol.messages import CREDENTIAL_PATTERN
 
 EVENT = "content_played"
+_CREDENTIALS = re.compile(CREDENTIAL_PATTERN)
+
+
+def _safe(text: str | None) -> str | None:
+    """A content id that names a URL with credentials is left out: events
+    never carry them (Điều 13.1.b)."""
+    return None if text is None or _CREDENTIALS.search(text) else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +71,7 @@ class PlayTracker:
                 sha256=data.content_sha256,
                 reported_start=data.content_started_at,
                 started_at=data.content_started_at or at,
-                content_id=data.content_id,
+                content_id=_safe(data.content_id),
                 kind=data.content_kind,
                 language=data.content_language,
             )

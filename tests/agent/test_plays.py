@@ -92,3 +92,19 @@ def test_the_agent_spools_a_content_played_event(tmp_path: Path) -> None:
         A,
         (T0 + timedelta(minutes=5)).isoformat(),
     )
+
+
+def test_a_content_id_with_credentials_is_left_out() -> None:
+    tracker = PlayTracker()
+    secret = fp.DisplayData(
+        player_running=True,
+        content_sha256=A,
+        content_id="rtsp://admin:pw@10.0.0.5/live",
+        content_started_at=T0,
+    )
+    tracker.observe(secret, T0)
+    finished = tracker.observe(shown(B, T0 + timedelta(minutes=1)), T0 + timedelta(minutes=1))
+    assert finished is not None
+    assert finished["content_id"] is None
+    event = fp.EventData(type="content_played", message="played x", details=finished)
+    assert "admin" not in event.model_dump_json()
