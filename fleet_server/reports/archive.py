@@ -105,6 +105,26 @@ def _local(value: datetime) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
+#: Plays one archive holds at most: an XLSX worksheet holds 1,048,575 rows,
+#: and the archive is built in memory.
+MAX_PLAYS = 500_000
+
+
+def play_count(conn: Conn, scope: Scope, period: Period) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM play_log p JOIN boards b ON b.id = p.device_id"
+        " WHERE p.started_at >= %(start)s AND p.started_at < %(end)s"
+        "   AND b.site_id = ANY(%(sites)s) AND (%(board)s::text IS NULL OR b.id = %(board)s)",
+        {
+            "start": period.start,
+            "end": period.end,
+            "sites": scope.site_ids(conn),
+            "board": scope.board,
+        },
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def plays(conn: Conn, scope: Scope, period: Period, *, kind: str | None = None) -> list[list[Any]]:
     rows = conn.execute(
         "SELECT p.device_id, s.code, p.started_at, p.ended_at,"
@@ -183,9 +203,16 @@ def write(
 ) -> list[Path]:
     """Write the archive into ``out_dir``; the manifest is the last path."""
     check_period(period, now)
+    count = play_count(conn, scope, period)
+    if count > MAX_PLAYS:
+        raise ArchiveError(
+            f"the period holds {count:,} plays, more than the {MAX_PLAYS:,} one archive"
+            " holds: ask for a shorter period, or one site or board"
+        )
+    every_play = plays(conn, scope, period)
     tables = {
-        "phat-song_plays": (PLAY_HEADER, plays(conn, scope, period)),
-        "quang-cao_advertising": (PLAY_HEADER, plays(conn, scope, period, kind="advertising")),
+        "phat-song_plays": (PLAY_HEADER, every_play),
+        "quang-cao_advertising": (PLAY_HEADER, [r for r in every_play if r[7] == "advertising"]),
         "thoi-luong_compliance": (COMPLIANCE_HEADER, compliance(conn, scope, period)),
     }
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -169,3 +169,13 @@ def test_the_command(
         == 1
     )
     assert "no such site" in capsys.readouterr().err
+
+
+def test_an_archive_too_large_is_refused_by_name(
+    conn: Conn, broadcast: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archive, "MAX_PLAYS", 2)
+    with pytest.raises(archive.ArchiveError, match="the period holds 3 plays, more than the 2"):
+        archive.write(
+            conn, archive.Scope(), Period.days(DAY, DAY), tmp_path, generated_by="x", now=NOW
+        )
