@@ -85,7 +85,7 @@ class ComplianceJob:
         return len(pairs)
 
     def _late_data(self, conn: Conn, now: datetime) -> int:
-        db_now: datetime = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        db_now = storage.settled_until(conn)
         after = storage.cursor(conn, "compliance_stored")
         upto = db_now if after is None else min(db_now, after + SLICE)
         since = None if after is None else after - OVERLAP

@@ -283,6 +283,20 @@ def dirty_pairs(conn: Conn, after: datetime | None, upto: datetime, gap_s: float
     return [(r[0], r[1]) for r in rows]
 
 
+def settled_until(conn: Conn) -> datetime:
+    """The database's now, or the start of the oldest transaction still
+    open in this database (begun in the last 10 minutes) if earlier: rows
+    it writes will carry that start as their ``stored_at``, and the cursor
+    must not pass them before they are visible."""
+    row = conn.execute(
+        "SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity"
+        "  WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        "    AND xact_start > now() - interval '10 minutes'))"
+    ).fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
 def boards_for_day(conn: Conn, day: date) -> list[str]:
     """Enabled boards installed by ``day`` (or created by its end)."""
     rows = conn.execute(

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
@@ -323,3 +324,15 @@ def test_a_player_record_across_midnight_is_split_like_the_display_rows(
         (at(DAY, "23:00"), at(NEXT, "00:00"), "player"),
         (at(NEXT, "00:00"), at(NEXT, "01:00"), "player"),
     ]
+
+
+def test_the_cursor_waits_for_an_open_ingest_transaction(conn: Conn, db_url: str) -> None:
+    from fleet_server.compliance import storage  # noqa: PLC0415
+
+    with psycopg.connect(db_url) as ingest:
+        started = ingest.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        # still open: its rows will carry `started` as stored_at
+        assert storage.settled_until(conn) == started
+        conn.commit()
+    conn.commit()
+    assert storage.settled_until(conn) > started
