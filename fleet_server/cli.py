@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,6 +24,17 @@ def _settings() -> Settings:
     settings = Settings()
     settings.check_production()
     return settings
+
+
+def cli_actor() -> str:
+    """Who a command-line change is recorded as: ``system:cli:<OS user>``."""
+    import getpass  # noqa: PLC0415
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"system:cli:{user}"[:200]
 
 
 def _stop_event() -> threading.Event:

@@ -8,8 +8,6 @@ Changes are audited, and items approved, as ``system:cli:<OS user>``.
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,13 +15,10 @@ from typing import Any
 
 
 def _actor() -> Any:
+    from fleet_server.cli import cli_actor  # noqa: PLC0415
     from fleet_server.content.models import Actor  # noqa: PLC0415
 
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return Actor(f"system:cli:{user}"[:200])
+    return Actor(cli_actor())
 
 
 def _connect() -> Any:

@@ -222,21 +222,18 @@ class Engine:
         return count
 
     def _storage_upkeep(self, conn: Conn, now: datetime) -> None:
-        """On plain PostgreSQL the engine keeps the hourly rollups (every
-        10 min, the last 2 hours) and the retention (daily); TimescaleDB's
-        own policies do it there."""
+        """Daily, the retention of the play log and compliance days (ordinary
+        tables on both variants). On plain PostgreSQL also the hourly rollups
+        (every 10 min, the last 2 hours) and the raw retention; TimescaleDB's
+        own policies do those there."""
         if self._plain is None:
             self._plain = maintenance.is_plain(conn)
-        if not self._plain:
-            if self._retention_due is None or now >= self._retention_due:
-                maintenance.apply_derived_retention(conn, now)
-                self._retention_due = now + timedelta(days=1)
-            return
-        if self._rollups_due is None or now >= self._rollups_due:
+        if self._plain and (self._rollups_due is None or now >= self._rollups_due):
             maintenance.refresh_rollups(conn, now - timedelta(hours=2), now)
             self._rollups_due = now + timedelta(minutes=10)
         if self._retention_due is None or now >= self._retention_due:
-            maintenance.apply_retention(conn, now)
+            if self._plain:
+                maintenance.apply_retention(conn, now)
             maintenance.apply_derived_retention(conn, now)
             self._retention_due = now + timedelta(days=1)
 

@@ -8,7 +8,6 @@ Actions are audited as ``system:cli:<OS user>``.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from datetime import date
@@ -19,13 +18,10 @@ from fleet_server.provisioning import DEFAULT_BOARD_DIR
 
 
 def _actor() -> Any:
+    from fleet_server.cli import cli_actor  # noqa: PLC0415
     from fleet_server.provisioning.models import Actor  # noqa: PLC0415
 
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return Actor(f"system:cli:{user}"[:200])
+    return Actor(cli_actor())
 
 
 def _service() -> Any:

@@ -41,6 +41,7 @@ def cmd_annual(args: argparse.Namespace) -> int:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
+    from fleet_server.cli import cli_actor  # noqa: PLC0415
     from fleet_server.reports import archive  # noqa: PLC0415
     from fleet_server.reports.figures import Period  # noqa: PLC0415
 
@@ -53,7 +54,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
                 scope,
                 Period.days(args.first, args.last),
                 out,
-                generated_by=f"system:cli:{_user()}",
+                generated_by=cli_actor(),
                 now=datetime.now(UTC),
             )
         except archive.ArchiveError as exc:
@@ -80,27 +81,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _user() -> str:
-    import getpass  # noqa: PLC0415
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def cmd_availability(args: argparse.Namespace) -> int:
-    import getpass  # noqa: PLC0415
-
     from fleet_server.availability import storage  # noqa: PLC0415
     from fleet_server.availability.period import month  # noqa: PLC0415
+    from fleet_server.cli import cli_actor  # noqa: PLC0415
     from fleet_server.reports import availability  # noqa: PLC0415
 
     out = Path(args.out or f"availability-{args.month}")
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
     with _connect() as conn:
         organisation = None
         if args.org:
@@ -117,7 +104,7 @@ def cmd_availability(args: argparse.Namespace) -> int:
                 out,
                 organisation=organisation,
                 exclude_maintenance=not args.include_maintenance,
-                generated_by=f"system:cli:{user}",
+                generated_by=cli_actor(),
                 now=datetime.now(UTC),
             )
         except OSError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ import psycopg
 from fleet_server.availability import storage as availability
 from fleet_server.availability.models import Figures
 from fleet_server.availability.models import Period as AvailabilityPeriod
-from fleet_server.compliance.rules import LOCAL_TZ
+from fleet_server.compliance.rules import day_bounds
 
 Conn = psycopg.Connection[Any]
 Progress = Callable[[str], None]
@@ -47,9 +47,7 @@ class Period:
 
     @classmethod
     def days(cls, first: date, last: date) -> Period:
-        start = datetime.combine(first, time(0), tzinfo=LOCAL_TZ)
-        end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
-        return cls(start, end)
+        return cls(day_bounds(first)[0], day_bounds(last)[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +117,7 @@ def collect(
     """Every figure the report fills in; ``progress`` is told each step."""
     org = organisation(conn, org_code) if org_code else None
     fig = AnnualFigures(year, Period.annual(year), org, now)
-    scope = _Scope(conn, org[0] if org else None)
+    scope = _Scope.read(conn, org[0] if org else None)
     for step, fill in (
         ("boards", _fleet),
         ("availability", _availability),
@@ -135,18 +133,18 @@ def collect(
 
 @dataclass(frozen=True, slots=True)
 class _Scope:
-    """The sites in the report: one organisation's, or all."""
+    """The sites in the report: one organisation's, or all (read once)."""
 
-    conn: Conn
     organisation_id: int | None
+    site_ids: list[int]
 
-    @property
-    def site_ids(self) -> list[int]:
-        rows = self.conn.execute(
+    @classmethod
+    def read(cls, conn: Conn, organisation_id: int | None) -> _Scope:
+        rows = conn.execute(
             "SELECT id FROM sites WHERE %(org)s::bigint IS NULL OR organisation_id = %(org)s",
-            {"org": self.organisation_id},
+            {"org": organisation_id},
         ).fetchall()
-        return [r[0] for r in rows]
+        return cls(organisation_id, [r[0] for r in rows])
 
 
 def _fleet(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
