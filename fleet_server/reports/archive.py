@@ -91,6 +91,18 @@ class Scope:
         return [r[0] for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A scope resolved once: the sites it covers, and the board if one."""
+
+    site_ids: list[int]
+    board: str | None
+
+    @classmethod
+    def of(cls, conn: Conn, scope: Scope) -> Selection:
+        return cls(scope.site_ids(conn), scope.board)
+
+
 def check_period(period: Period, now: datetime) -> None:
     if period.end <= period.start:
         raise ArchiveError("the period ends before it starts")
@@ -110,7 +122,7 @@ def _local(value: datetime) -> str:
 MAX_PLAYS = 500_000
 
 
-def play_count(conn: Conn, scope: Scope, period: Period) -> int:
+def play_count(conn: Conn, scope: Selection, period: Period) -> int:
     row = conn.execute(
         "SELECT count(*) FROM play_log p JOIN boards b ON b.id = p.device_id"
         " WHERE p.started_at >= %(start)s AND p.started_at < %(end)s"
@@ -118,14 +130,14 @@ def play_count(conn: Conn, scope: Scope, period: Period) -> int:
         {
             "start": period.start,
             "end": period.end,
-            "sites": scope.site_ids(conn),
+            "sites": scope.site_ids,
             "board": scope.board,
         },
     ).fetchone()
     return int(row[0]) if row else 0
 
 
-def plays(conn: Conn, scope: Scope, period: Period, *, kind: str | None = None) -> list[list[Any]]:
+def plays(conn: Conn, scope: Selection, period: Period) -> list[list[Any]]:
     rows = conn.execute(
         "SELECT p.device_id, s.code, p.started_at, p.ended_at,"
         "       round((extract(epoch FROM p.ended_at - p.started_at) / 60)::numeric, 2),"
@@ -137,14 +149,12 @@ def plays(conn: Conn, scope: Scope, period: Period, *, kind: str | None = None) 
         "  LEFT JOIN content_items ci ON ci.sha256 = p.content_sha256"
         " WHERE p.started_at >= %(start)s AND p.started_at < %(end)s"
         "   AND b.site_id = ANY(%(sites)s) AND (%(board)s::text IS NULL OR b.id = %(board)s)"
-        "   AND (%(kind)s::text IS NULL OR COALESCE(p.content_kind, ci.kind) = %(kind)s)"
         " ORDER BY p.device_id, p.started_at",
         {
             "start": period.start,
             "end": period.end,
-            "sites": scope.site_ids(conn),
+            "sites": scope.site_ids,
             "board": scope.board,
-            "kind": kind,
         },
     ).fetchall()
     out = []
@@ -169,7 +179,7 @@ def plays(conn: Conn, scope: Scope, period: Period, *, kind: str | None = None) 
     return out
 
 
-def compliance(conn: Conn, scope: Scope, period: Period) -> list[list[Any]]:
+def compliance(conn: Conn, scope: Selection, period: Period) -> list[list[Any]]:
     rows = conn.execute(
         "SELECT c.board_id, s.code, c.day, c.morning_minutes, c.afternoon_minutes,"
         "       c.total_minutes, c.advertising_minutes, c.emergency_minutes,"
@@ -182,7 +192,7 @@ def compliance(conn: Conn, scope: Scope, period: Period) -> list[list[Any]]:
         {
             "first": period.first_day,
             "last": period.last_day,
-            "sites": scope.site_ids(conn),
+            "sites": scope.site_ids,
             "board": scope.board,
         },
     ).fetchall()
@@ -203,17 +213,18 @@ def write(
 ) -> list[Path]:
     """Write the archive into ``out_dir``; the manifest is the last path."""
     check_period(period, now)
-    count = play_count(conn, scope, period)
+    selection = Selection.of(conn, scope)
+    count = play_count(conn, selection, period)
     if count > MAX_PLAYS:
         raise ArchiveError(
             f"the period holds {count:,} plays, more than the {MAX_PLAYS:,} one archive"
             " holds: ask for a shorter period, or one site or board"
         )
-    every_play = plays(conn, scope, period)
+    every_play = plays(conn, selection, period)
     tables = {
         "phat-song_plays": (PLAY_HEADER, every_play),
         "quang-cao_advertising": (PLAY_HEADER, [r for r in every_play if r[7] == "advertising"]),
-        "thoi-luong_compliance": (COMPLIANCE_HEADER, compliance(conn, scope, period)),
+        "thoi-luong_compliance": (COMPLIANCE_HEADER, compliance(conn, selection, period)),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [
