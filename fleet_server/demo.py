@@ -282,6 +282,8 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         ingest = IngestService(settings)
         ingest.start()
         stack.callback(ingest.stop)
+        if not ingest.consumer.subscribed.wait(15):  # the boards' first messages count
+            say("warning: the broker has not confirmed ingest's subscriptions yet")
         stack.enter_context(_engine(db_url))
 
         fleet = _fleet(opts, specs, mqtt_url, data_dir)

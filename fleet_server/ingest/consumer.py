@@ -52,6 +52,9 @@ class MqttConsumer:
         self._generation = 0
         self._lock = threading.Lock()
         self.connected = threading.Event()
+        # Set on the broker's SUBACK: from then on nothing published is missed
+        # (a clean MQTT 3.1.1 session has no subscription until that point).
+        self.subscribed = threading.Event()
         self.fatal: str | None = None
         self._stopping = False
         self.connects = 0
@@ -73,6 +76,7 @@ class MqttConsumer:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.max_queued_messages_set(0)
         endpoint = s.mqtt
         kwargs: dict[str, object] = {}
@@ -100,6 +104,7 @@ class MqttConsumer:
         client.loop_stop()
         self._client = None
         self.connected.clear()
+        self.subscribed.clear()
 
     def ack(self, item: Inbound) -> bool:
         """Acknowledge a committed message; False if its connection is gone."""
@@ -144,8 +149,23 @@ class MqttConsumer:
         with self._lock:
             self._generation += 1
         self.connected.clear()
+        self.subscribed.clear()
         if not self._stopping:
             log.warning("ingest lost the broker (%s); paho reconnects", reason)
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _props: object,
+    ) -> None:
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.error("broker refused ingest subscriptions: %s", ", ".join(map(str, refused)))
+            return
+        self.subscribed.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         self._deliver(

@@ -47,6 +47,7 @@ def running(settings: Settings) -> Iterator[IngestService]:
     service.start()
     try:
         assert service.consumer.connected.wait(10), "ingest did not connect"
+        assert service.consumer.subscribed.wait(10), "the broker did not confirm the subscriptions"
         yield service
     finally:
         service.stop()
