@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
@@ -148,39 +149,39 @@ def list_sites(
     )
 
 
-def site_health(conn: Conn, user: Principal, *, site_id: int | None = None) -> list[SiteHealth]:
-    """Every visible site with its boards by state and open incidents;
-    sites with problems first."""
+def _site_health_sql(user: Principal, site_id: int | None) -> tuple[str, list[object]]:
+    """Every visible site with its boards by state, open incidents, health
+    (online / offline / degraded / unknown) and that health's rank for
+    :data:`_HEALTH_ORDER`: all in SQL, so the API can hand PostgreSQL's JSON
+    straight to the client."""
     scope, params = user.site_clause("s.id")
     incident_scope, incident_params = user.incident_clause("i")
     extra = ""
     if site_id is not None:
         extra = " AND s.id = %s"
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            f"""
-            WITH b AS (
-                SELECT b.site_id, coalesce(st.state, 'unknown') AS state
-                FROM boards b LEFT JOIN board_status st ON st.board_id = b.id
-                WHERE b.enabled
-            ), bs AS (
-                SELECT site_id, count(*) AS boards,
-                       count(*) FILTER (WHERE state = 'online') AS online,
-                       count(*) FILTER (WHERE state = 'offline') AS offline,
-                       count(*) FILTER (WHERE state = 'lost') AS lost,
-                       count(*) FILTER (WHERE state = 'stale') AS stale,
-                       count(*) FILTER (WHERE state = 'unknown') AS unknown
-                FROM b GROUP BY site_id
-            ), inc AS (
-                SELECT i.site_id, count(*) AS open_incidents,
-                       max(CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2
-                                           WHEN 'minor' THEN 1 ELSE 0 END) AS worst
-                FROM incidents i
-                WHERE i.state <> 'resolved' AND {incident_scope}
-                GROUP BY i.site_id
-            )
-            SELECT s.id, s.code, s.name, s.name_en, s.kind, s.district, s.latitude,
-                   s.longitude, s.organisation_id,
+    sql = f"""
+        WITH b AS (
+            SELECT b.site_id, coalesce(st.state, 'unknown') AS state
+            FROM boards b LEFT JOIN board_status st ON st.board_id = b.id
+            WHERE b.enabled
+        ), bs AS (
+            SELECT site_id, count(*) AS boards,
+                   count(*) FILTER (WHERE state = 'online') AS online,
+                   count(*) FILTER (WHERE state = 'offline') AS offline,
+                   count(*) FILTER (WHERE state = 'lost') AS lost,
+                   count(*) FILTER (WHERE state = 'stale') AS stale,
+                   count(*) FILTER (WHERE state = 'unknown') AS unknown
+            FROM b GROUP BY site_id
+        ), inc AS (
+            SELECT i.site_id, count(*) AS open_incidents,
+                   max(CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2
+                                       WHEN 'minor' THEN 1 ELSE 0 END) AS worst
+            FROM incidents i
+            WHERE i.state <> 'resolved' AND {incident_scope}
+            GROUP BY i.site_id
+        ), h AS (
+            SELECT s.id, s.code, s.name, s.name_en, s.kind, s.district,
+                   s.latitude, s.longitude, s.organisation_id,
                    coalesce(bs.boards, 0) AS boards, coalesce(bs.online, 0) AS online,
                    coalesce(bs.offline, 0) AS offline, coalesce(bs.lost, 0) AS lost,
                    coalesce(bs.stale, 0) AS stale, coalesce(bs.unknown, 0) AS unknown,
@@ -189,24 +190,45 @@ def site_health(conn: Conn, user: Principal, *, site_id: int | None = None) -> l
                        AS worst_severity
             FROM sites s LEFT JOIN bs ON bs.site_id = s.id LEFT JOIN inc ON inc.site_id = s.id
             WHERE {scope}{extra}
-            """,
-            [*incident_params, *params, *([site_id] if site_id is not None else [])],
-        ).fetchall()
-    out = []
-    for r in rows:
-        down = r["offline"] + r["lost"]
-        if r["boards"] and down == r["boards"]:
-            health = "offline"
-        elif down or r["stale"] or r["open_incidents"]:
-            health = "degraded"
-        elif r["boards"] and r["online"] == r["boards"]:
-            health = "online"
-        else:
-            health = "unknown"
-        out.append(SiteHealth(**r, health=health))
-    rank = {"offline": 0, "degraded": 1, "unknown": 2, "online": 3}
-    out.sort(key=lambda s: (rank[s.health], -s.open_incidents, s.name))
-    return out
+        ), r AS (
+            SELECT h.*,
+                   CASE WHEN boards > 0 AND offline + lost = boards THEN 'offline'
+                        WHEN offline + lost + stale + open_incidents > 0 THEN 'degraded'
+                        WHEN boards > 0 AND online = boards THEN 'online'
+                        ELSE 'unknown' END AS health
+            FROM h
+        )
+        SELECT r.*, CASE health WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1
+                                WHEN 'unknown' THEN 2 ELSE 3 END AS health_rank
+        FROM r
+    """
+    return sql, [*incident_params, *params, *([site_id] if site_id is not None else [])]
+
+
+#: Problems first: down, then degraded, unknown, online; then by open incidents.
+_HEALTH_ORDER = 'health_rank, open_incidents DESC, name COLLATE "C", id'
+
+
+def site_health(conn: Conn, user: Principal, *, site_id: int | None = None) -> list[SiteHealth]:
+    """Every visible site with its boards by state and open incidents;
+    sites with problems first."""
+    sql, params = _site_health_sql(user, site_id)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(f"{sql} ORDER BY {_HEALTH_ORDER}", params).fetchall()
+    return [SiteHealth(**r) for r in rows]
+
+
+def site_health_json(conn: Conn, user: Principal) -> bytes:
+    """:func:`site_health` as a JSON array made by PostgreSQL: for 2,500 sites
+    this spares the worker building and serialising 2,500 models."""
+    sql, params = _site_health_sql(user, None)
+    row = conn.execute(
+        f"SELECT coalesce(jsonb_agg(to_jsonb(q) - 'health_rank' ORDER BY {_HEALTH_ORDER}),"
+        f" '[]')::text FROM ({sql}) q",
+        params,
+    ).fetchone()
+    assert row is not None
+    return str(row[0]).encode()
 
 
 def fleet_counts(conn: Conn, user: Principal) -> dict[str, int]:
@@ -316,9 +338,13 @@ def sites_list(
     return list_sites(conn, user, paging, organisation_id=organisation_id, kind=kind, q=q)
 
 
-@router.get("/sites/health", summary="every visible site with boards by state, problems first")
-def sites_health(conn: Db, user: User) -> list[SiteHealth]:
-    return site_health(conn, user)
+@router.get(
+    "/sites/health",
+    summary="every visible site with boards by state, problems first",
+    response_model=list[SiteHealth],
+)
+def sites_health(conn: Db, user: User) -> Response:
+    return Response(site_health_json(conn, user), media_type="application/json")
 
 
 @router.get("/fleet/summary", summary="boards by connectivity state")

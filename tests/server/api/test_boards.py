@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import fleet_protocol as fp
+from fleet_server.api.routers.organisations import SiteHealth
 from tests.server.api.conftest import audit_actions, open_test_incident, set_status
 from tests.server.engine.conftest import Clock, Store
 
@@ -182,6 +183,31 @@ def test_sites_and_health(as_: Any, db_conn: Any, clock: Clock) -> None:
     mu_ca = health[0]["id"]
     assert as_("district").get(f"/api/v1/sites/{mu_ca}").status_code == 404
     assert as_("operator").get(f"/api/v1/sites/{mu_ca}").json()["health"]["offline"] == 1
+
+
+@pytest.mark.parametrize("who", ["admin", "operator", "district", "guard", "viewer"])
+def test_site_health_json_matches_the_models(
+    as_: Any, db_conn: Any, clock: Clock, who: str
+) -> None:
+    """/sites/health is JSON made by PostgreSQL; the console and the site page
+    build models from the same query. Both must say the same, in order."""
+    set_status(db_conn, "lc-mu-ca-01", "offline", clock.now)
+    set_status(db_conn, "lc-ma-lu-thang-01", "online", clock.now)
+    set_status(db_conn, "lc-ma-lu-thang-02", "stale", clock.now)
+    set_status(db_conn, "lc-phong-tho-01", "online", clock.now)
+    open_test_incident(db_conn, "lc-pa-nam-cum-01", "camera_unreachable", severity="minor")
+    client = as_(who)
+    health = client.get("/api/v1/sites/health").json()
+    assert health, who
+    rank = {"offline": 0, "degraded": 1, "unknown": 2, "online": 3}
+    keys = [(rank[h["health"]], -h["open_incidents"], h["name"]) for h in health]
+    assert keys == sorted(keys)
+    for item in health:
+        assert set(item) == set(SiteHealth.model_fields)
+        assert SiteHealth.model_validate(item).model_dump() == item
+        page = client.get(f"/api/v1/sites/{item['id']}")
+        if page.status_code == 200:  # a site page needs no more than the health list
+            assert page.json()["health"] == item
 
 
 def test_site_and_organisation_writes(as_: Any, db_conn: Any) -> None:
