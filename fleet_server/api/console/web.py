@@ -17,8 +17,9 @@ from urllib.parse import quote, urlencode, urlsplit
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
-from fleet_server.api.console import i18n
+from fleet_server.api.console import i18n, svg
 from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
 from fleet_server.api.problems import Problem
 from fleet_server.api.scope import Principal
@@ -210,6 +211,12 @@ def _values(
         reading English and there is one, else the Vietnamese."""
         return (name_en if language == "en" and name_en else name) or ""
 
+    def markers(site_map: svg.SiteMap) -> Markup:
+        words = svg.MarkerWords(
+            {h: label("health", h) for h in svg.HEALTHS}, t("site.boards"), t("site.incidents")
+        )
+        return svg.map_markers(site_map, local_name=local_name, words=words)
+
     def page_url(offset: int) -> str:
         params = {**query, "offset": str(offset)}
         return page_path + "?" + urlencode(params)
@@ -218,6 +225,8 @@ def _values(
         "t": t,
         "label": label,
         "local_name": local_name,
+        "map_markers": markers,
+        "healths": svg.HEALTHS,
         "lang": language,
         "other_lang": "en" if language == "vi" else "vi",
         "user": user,

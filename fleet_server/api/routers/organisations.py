@@ -100,6 +100,8 @@ class SiteHealth(BaseModel):
     worst_severity: str | None
     #: online / offline / degraded / unknown, for map colours.
     health: str
+    #: The order of the list: 0 offline, 1 degraded, 2 unknown, 3 online.
+    health_rank: int
 
 
 class SiteDetail(SiteOut):
@@ -215,7 +217,7 @@ def site_health(conn: Conn, user: Principal, *, site_id: int | None = None) -> l
     sql, params = _site_health_sql(user, site_id)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(f"{sql} ORDER BY {_HEALTH_ORDER}", params).fetchall()
-    return [SiteHealth(**r) for r in rows]
+    return [SiteHealth.model_validate(r) for r in rows]
 
 
 def site_health_json(conn: Conn, user: Principal) -> bytes:
@@ -223,8 +225,7 @@ def site_health_json(conn: Conn, user: Principal) -> bytes:
     this spares the worker building and serialising 2,500 models."""
     sql, params = _site_health_sql(user, None)
     row = conn.execute(
-        f"SELECT coalesce(jsonb_agg(to_jsonb(q) - 'health_rank' ORDER BY {_HEALTH_ORDER}),"
-        f" '[]')::text FROM ({sql}) q",
+        f"SELECT coalesce(json_agg(q ORDER BY {_HEALTH_ORDER}), '[]')::text FROM ({sql}) q",
         params,
     ).fetchone()
     assert row is not None

@@ -3,6 +3,7 @@ gaps instead of drawing a slope through a silence, and the connectivity strip.""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,9 @@ from fleet_server.api.console.svg import (
     CHART_WIDTH,
     MAP_HEIGHT,
     MAP_WIDTH,
+    MarkerWords,
     line_chart,
+    map_markers,
     site_map,
     state_strip,
 )
@@ -116,3 +119,40 @@ def test_a_crowded_map_names_only_the_sites_with_problems() -> None:
     sites[7] = Site(7, "dark", 22.07, 103.07, "offline")
     drawn = site_map(sites)
     assert [m.name for m in drawn.markers if m.labelled] == ["dark"]
+
+
+WORDS = MarkerWords(
+    {"online": "Bình thường", "offline": "Mất toàn bộ", "degraded": "Có vấn đề"},
+    "Bảng",
+    "Sự cố",
+)
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _parse(markup: str) -> ET.Element:
+    return ET.fromstring(f'<svg xmlns="http://www.w3.org/2000/svg">{markup}</svg>')
+
+
+def test_markers_are_links_with_an_escaped_title_and_labels_for_problems_only() -> None:
+    sites = [Site(i, f"Bản {i}", 22.0 + i / 100, 103.0 + i / 100) for i in range(1, 60)]
+    sites.append(Site(99, 'Pa <Nậm> "Cúm" & co', 22.3, 103.3, "offline", 3, 2, "Pa Nam Cum"))
+    drawn = site_map(sites)
+    svg = _parse(map_markers(drawn, local_name=lambda n, _en: n, words=WORDS))
+    links = svg.findall(f"{SVG}a")
+    assert [a.get("href") for a in links] == [f"/sites/{m.site_id}" for m in drawn.markers]
+    last = links[-1]  # the worst, drawn on top
+    assert last.findtext(f"{SVG}title") == 'Pa <Nậm> "Cúm" & co: Mất toàn bộ · Bảng 3 · Sự cố 2'
+    assert last.findtext(f"{SVG}text") == 'Pa <Nậm> "Cúm" & co'
+    circle = last.find(f"{SVG}circle")
+    assert circle is not None
+    assert circle.get("class") == "marker h-offline"
+    marker = drawn.markers[-1]
+    assert (float(circle.get("cx", "")), float(circle.get("cy", ""))) == (marker.x, marker.y)
+    # Over MAP_LABELS sites, healthy ones carry no label.
+    assert sum(a.find(f"{SVG}text") is not None for a in links) == 1
+
+
+def test_markers_use_the_readers_names() -> None:
+    drawn = site_map([Site(1, "Mù Cả", 22.5, 102.5, "degraded", name_en="Mu Ca")])
+    english = map_markers(drawn, local_name=lambda n, en: en or n, words=WORDS)
+    assert _parse(english).findtext(f"{SVG}a/{SVG}text") == "Mu Ca"
