@@ -142,21 +142,14 @@ class Principal:
                 " (SELECT id FROM sites WHERE camera_guard_organisation_id = %s))",
                 [list(self.site_ids), self.organisation_id],
             )
-        # Parts that cannot match are left out: a lone ``IN (SELECT …)`` is a
-        # semi-join the planner can drive from an index, an OR of it is not.
-        parts: list[str] = []
-        params: list[Any] = []
-        if self.site_ids:
-            parts.append(f"{site_id_sql} = ANY(%s)")
-            params.append(list(self.site_ids))
+        parts = [f"{site_id_sql} = ANY(%s)"]
+        params: list[Any] = [list(self.site_ids)]
         if self.organisation_id is not None:
             parts.append(f"{site_id_sql} IN (SELECT id FROM sites WHERE organisation_id = %s)")
             params.append(self.organisation_id)
         if self.role == "technician" and self.team:
             parts.append(f"{site_id_sql} IN (SELECT site_id FROM site_teams WHERE team = %s)")
             params.append(self.team)
-        if not parts:
-            return "FALSE", []
         return "(" + " OR ".join(parts) + ")", params
 
     def incident_clause(self, alias: str = "i") -> tuple[str, list[Any]]:
