@@ -13,13 +13,13 @@ from typing import Protocol
 
 from markupsafe import Markup, escape
 
+from fleet_server.api.routers.organisations import HEALTHS
+
 # -- the site map -----------------------------------------------------------------
 
 MAP_WIDTH = 640
 MAP_HEIGHT = 420
 MAP_MARGIN = 36
-#: A site's health, worst first (the map's colours and legend).
-HEALTHS = ("offline", "degraded", "unknown", "online")
 #: Above this many sites only the ones with problems carry a name on the map.
 MAP_LABELS = 40
 
@@ -127,7 +127,7 @@ def site_map(sites: Sequence[MapSite]) -> SiteMap:
             round(off_y + (north - lat) * scale, 1),
         )
 
-    rank = {"online": 0, "unknown": 1, "degraded": 2, "offline": 3}
+    rank = {h: len(HEALTHS) - 1 - i for i, h in enumerate(HEALTHS)}  # worst drawn last
     # Labels for the worst sites only: a thousand labels would hide the map.
     labelled = {
         s.id

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from fleet_server.api.console import i18n, svg
 from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
 from fleet_server.api.problems import Problem
+from fleet_server.api.routers.organisations import HEALTHS
 from fleet_server.api.scope import Principal
 
 HERE = Path(__file__).parent
@@ -213,7 +214,7 @@ def _values(
 
     def markers(site_map: svg.SiteMap) -> Markup:
         words = svg.MarkerWords(
-            {h: label("health", h) for h in svg.HEALTHS}, t("site.boards"), t("site.incidents")
+            {h: label("health", h) for h in HEALTHS}, t("site.boards"), t("site.incidents")
         )
         return svg.map_markers(site_map, local_name=local_name, words=words)
 
@@ -226,7 +227,7 @@ def _values(
         "label": label,
         "local_name": local_name,
         "map_markers": markers,
-        "healths": svg.HEALTHS,
+        "healths": HEALTHS,
         "lang": language,
         "other_lang": "en" if language == "vi" else "vi",
         "user": user,

@@ -80,6 +80,11 @@ class SitePatch(BaseModel):
     camera_guard_organisation_id: int | None = Field(default=None, ge=1, le=2**62)
 
 
+#: A site's health, worst first: ``health_rank`` is the index here, the list
+#: is sorted by it, and the console's map and legend use the same order.
+HEALTHS = ("offline", "degraded", "unknown", "online")
+
+
 class SiteHealth(BaseModel):
     id: int
     code: str
@@ -100,7 +105,7 @@ class SiteHealth(BaseModel):
     worst_severity: str | None
     #: online / offline / degraded / unknown, for map colours.
     health: str
-    #: The order of the list: 0 offline, 1 degraded, 2 unknown, 3 online.
+    #: The order of the list: the index of ``health`` in :data:`HEALTHS`.
     health_rank: int
 
 
@@ -200,11 +205,11 @@ def _site_health_sql(user: Principal, site_id: int | None) -> tuple[str, list[ob
                         ELSE 'unknown' END AS health
             FROM h
         )
-        SELECT r.*, CASE health WHEN 'offline' THEN 0 WHEN 'degraded' THEN 1
-                                WHEN 'unknown' THEN 2 ELSE 3 END AS health_rank
+        SELECT r.*, array_position(%s::text[], health) - 1 AS health_rank
         FROM r
     """
-    return sql, [*incident_params, *params, *([site_id] if site_id is not None else [])]
+    site = [site_id] if site_id is not None else []
+    return sql, [*incident_params, *params, *site, list(HEALTHS)]
 
 
 #: Problems first: down, then degraded, unknown, online; then by open incidents.
