@@ -7,6 +7,7 @@ defines wire formats of its own.
 from fleet_protocol.codec import MAX_PAYLOAD_BYTES, decode, encode, model_for
 from fleet_protocol.errors import ProtocolError
 from fleet_protocol.messages import (
+    MAX_RECEIPT_RANGES,
     SCHEMA_VERSION,
     TELEMETRY_MODELS,
     BoardMessage,
@@ -32,6 +33,7 @@ from fleet_protocol.messages import (
     NetworkMessage,
     PowerData,
     PowerMessage,
+    Receipt,
     StateData,
     StateMessage,
     TelemetryMessage,
@@ -48,6 +50,7 @@ from fleet_protocol.topics import (
     event_topic,
     is_device_id,
     parse_topic,
+    receipt_topic,
     state_topic,
     subscription_filters,
     telemetry_topic,
@@ -55,6 +58,7 @@ from fleet_protocol.topics import (
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
+    "MAX_RECEIPT_RANGES",
     "PREFIX",
     "SCHEMA_VERSION",
     "TELEMETRY_MODELS",
@@ -83,6 +87,7 @@ __all__ = [
     "PowerData",
     "PowerMessage",
     "ProtocolError",
+    "Receipt",
     "StateData",
     "StateMessage",
     "TelemetryKind",
@@ -98,6 +103,7 @@ __all__ = [
     "is_device_id",
     "model_for",
     "parse_topic",
+    "receipt_topic",
     "state_topic",
     "subscription_filters",
     "telemetry_topic",

@@ -17,6 +17,7 @@ from fleet_protocol.messages import (
     ConfigReportedMessage,
     EventMessage,
     Message,
+    Receipt,
     StateMessage,
 )
 from fleet_protocol.topics import Channel, TelemetryKind, Topic, parse_topic
@@ -31,6 +32,7 @@ _CHANNEL_MODELS: dict[Channel, type[Any]] = {
     Channel.CMD_RESULT: CommandResultMessage,
     Channel.CONFIG_DESIRED: ConfigDesired,
     Channel.CONFIG_REPORTED: ConfigReportedMessage,
+    Channel.RECEIPT: Receipt,
 }
 
 

@@ -72,6 +72,8 @@ class HeartbeatData(_Strict):
     clock_synced: bool | None = None
     spool_pending: Annotated[int, Field(ge=0)] = 0
     spool_dropped: Annotated[int, Field(ge=0)] = 0
+    #: the spool cannot be written (disk full or failing): live readings only
+    spool_degraded: bool = False
 
 
 class PowerData(_Strict):
@@ -271,4 +273,25 @@ class ConfigDesired(_Strict):
     config: Annotated[dict[ShortKey, JsonValue], Field(max_length=128)]
 
 
-Message = BoardMessage | CommandRequest | ConfigDesired
+#: Most seq ranges one receipt carries; ingest splits larger sets.
+MAX_RECEIPT_RANGES = 256
+
+SeqRange = tuple[Annotated[int, Field(ge=0, le=MAX_SEQ)], Annotated[int, Field(ge=0, le=MAX_SEQ)]]
+
+
+class Receipt(_Strict):
+    """An end-to-end delivery receipt on ``receipt``: the server has committed
+    (stored, or kept as a dead letter) every message of this board's ``boot``
+    whose seq lies in one of ``ranges`` (inclusive). The board may delete
+    those from its spool; PUBACK only means the broker has them."""
+
+    CHANNEL: ClassVar[Channel] = Channel.RECEIPT
+
+    schema_version: Literal[1]
+    device_id: DeviceId
+    boot: Annotated[int, Field(ge=1, le=MAX_BOOT)]
+    ranges: Annotated[list[SeqRange], Field(min_length=1, max_length=MAX_RECEIPT_RANGES)]
+    committed_at: UtcTime
+
+
+Message = BoardMessage | CommandRequest | ConfigDesired | Receipt

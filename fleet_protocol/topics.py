@@ -31,6 +31,8 @@ class Channel(StrEnum):
     CMD_RESULT = "cmd_result"
     CONFIG_DESIRED = "config/desired"
     CONFIG_REPORTED = "config/reported"
+    #: server → board: which (boot, seq) the server has committed (delivery receipts)
+    RECEIPT = "receipt"
 
 
 class TelemetryKind(StrEnum):
@@ -102,6 +104,10 @@ def config_reported_topic(device_id: str) -> str:
     return str(Topic(_check_device(device_id), Channel.CONFIG_REPORTED))
 
 
+def receipt_topic(device_id: str) -> str:
+    return str(Topic(_check_device(device_id), Channel.RECEIPT))
+
+
 def subscription_filters() -> list[str]:
     """What the server's ingest subscribes to: everything a board publishes."""
     return [
@@ -121,7 +127,7 @@ def parse_topic(topic: str) -> Topic:
     device_id = _check_device(parts[2])
     rest = parts[3:]
     head = rest[0]
-    if len(rest) == 1 and head in ("state", "cmd_result"):
+    if len(rest) == 1 and head in ("state", "cmd_result", "receipt"):
         return Topic(device_id, Channel(head))
     if len(rest) == 2:
         name = rest[1]

@@ -97,6 +97,28 @@ class Settings(BaseSettings):
         "(unknown_board); unset: on in production, off in development.",
     )
     ingest_board_refresh_s: float = Field(default=60.0, gt=0, le=3600)
+    # reliability (docs/reliability.md)
+    ingest_clock_past_s: float = Field(
+        default=400 * 86_400,
+        gt=0,
+        description="oldest measured_at/sent_at accepted, seconds before the receiving time",
+    )
+    ingest_clock_future_s: float = Field(
+        default=86_400,
+        gt=0,
+        description="newest measured_at/sent_at accepted, seconds after the receiving time",
+    )
+    ingest_receipts: bool = Field(
+        default=True,
+        description="publish end-to-end delivery receipts (fleet/v1/<id>/receipt) after commit",
+    )
+    ingest_reconnect_min_s: float = Field(default=0.1, gt=0, le=60)
+    ingest_reconnect_max_s: float = Field(default=2.0, gt=0, le=300)
+    ingest_dead_letter_board_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="dead letters stored in full per board and minute; beyond, counted only",
+    )
 
     # Prometheus /metrics of the ingest and engine processes (docs/metrics.md);
     # the API serves its own on FLEET_API_PORT.
@@ -153,6 +175,11 @@ class Settings(BaseSettings):
     notify_group_window_s: float = Field(default=60.0, ge=0)
     notify_webhook_timeout_s: float = Field(default=10.0, gt=0)
     notify_poll_interval_s: float = Field(default=1.0, gt=0)
+    notify_sending_lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="a notice claimed longer ago than this by a worker that died is taken back",
+    )
 
     # api (web console and REST API)
     api_host: str = "127.0.0.1"
