@@ -281,6 +281,7 @@ class Settings(BaseSettings):
             webhook_timeout_s=self.notify_webhook_timeout_s,
             group_window_s=self.notify_group_window_s,
             poll_interval_s=self.notify_poll_interval_s,
+            sending_lease_s=self.notify_sending_lease_s,
         )
 
     def check_production(self) -> None:

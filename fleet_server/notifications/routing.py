@@ -21,6 +21,7 @@ A route matches a notice when
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
@@ -82,18 +83,59 @@ def group_key_for(notice: Notice) -> str | None:
 def plan_messages(
     rows: Sequence[OutboxRow], now: datetime, window: timedelta
 ) -> list[list[OutboxRow]]:
-    """Split due rows into messages: one per row without a group key, one per
-    (contact, channel, group key) whose first row has been due for ``window``.
-    Groups still inside their window are left for a later run."""
+    """Split due rows into messages, in the order they are to be sent.
+
+    One message per row without a group key; one per (contact, channel, group
+    key) whose first row has been due for ``window`` (groups still inside
+    their window are left for a later run). Rows attempted before (a retry,
+    or a claim taken back from a dead worker) travel apart from new ones and
+    without waiting: a retry then carries what its first attempt carried, and
+    so its Message-ID (``message_id_for``); a receiver that deduplicates on it
+    never drops a notice that was not in the first attempt.
+
+    A row whose ``earlier`` rows (same incident, contact and channel) are not
+    in this message or one before it is left for a later run: a "resolved"
+    never overtakes the "opened" it follows.
+    """
     messages: list[list[OutboxRow]] = []
-    groups: dict[tuple[int, str, str], list[OutboxRow]] = {}
+    groups: dict[tuple[int, str, str, bool], list[OutboxRow]] = {}
     for row in rows:
         if row.group_key is None:
             messages.append([row])
         else:
-            groups.setdefault((row.contact_id, row.channel, row.group_key), []).append(row)
-    for members in groups.values():
-        if min(row.available_at for row in members) <= now - window:
+            key = (row.contact_id, row.channel, row.group_key, row.attempts > 0)
+            groups.setdefault(key, []).append(row)
+    for (*_, retry), members in groups.items():
+        if retry or min(row.available_at for row in members) <= now - window:
             messages.append(sorted(members, key=lambda row: row.id))
     messages.sort(key=lambda members: members[0].id)
-    return messages
+    return _in_order(messages)
+
+
+def _in_order(messages: Iterable[list[OutboxRow]]) -> list[list[OutboxRow]]:
+    planned: set[int] = set()
+    kept: list[list[OutboxRow]] = []
+    for message in messages:
+        members = []
+        for row in message:  # by id, so an earlier row of the same message comes first
+            if planned.issuperset(row.earlier):
+                members.append(row)
+                planned.add(row.id)
+        if members:
+            kept.append(members)
+    return kept
+
+
+def message_id_for(rows: Sequence[OutboxRow], domain: str) -> str:
+    """The Message-ID (e-mail) and idempotency key (webhook) of a message.
+
+    Named after its first row and a digest of every row's idempotency key:
+    the same for every attempt at the same rows, different as soon as the
+    message carries other notices (so a receiver that drops repeated ids
+    cannot drop a notice it never saw). ``domain`` is the installation's
+    (its sender address's domain); the keys name incidents and times, so two
+    databases sharing a domain do not produce the same id for different mail.
+    """
+    keys = "\n".join(row.idempotency_key for row in sorted(rows, key=lambda row: row.id))
+    digest = hashlib.sha256(keys.encode()).hexdigest()[:12]
+    return f"fleet.{min(row.id for row in rows)}.{digest}@{domain}"

@@ -187,6 +187,9 @@ class OutboxRow:
     email: str | None
     webhook_url: str | None
     webhook_secret: str | None
+    #: rows about the same incident for the same contact and channel, queued
+    #: before this one and not yet finished: they must go out first
+    earlier: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +252,10 @@ class NotificationSettings:
     retry_cap_s: float = 1800.0
     max_age_s: float = 86_400.0  # give up (state failed) after this
     batch_size: int = 50  # rows claimed per run
-    sending_lease_s: float = 600.0  # a claim older than this is taken back
+    #: a claim not renewed for this long is taken back (its worker died)
+    sending_lease_s: float = 30.0
+    #: how often a live worker renews its claims; None: a third of the lease
+    lease_renew_s: float | None = None
     poll_interval_s: float = 5.0
 
     def __post_init__(self) -> None:
@@ -259,5 +265,23 @@ class NotificationSettings:
             raise ConfigError("bad notification grouping window or retry cap")
         if self.max_age_s < self.retry_base_s or self.batch_size < 1:
             raise ConfigError("bad notification max age or batch size")
-        if self.sending_lease_s < 2 * max(self.smtp.timeout_s, self.webhook_timeout_s):
-            raise ConfigError("the sending lease must exceed two transport timeouts")
+        longest = max(self.smtp.timeout_s, self.webhook_timeout_s)
+        if self.sending_lease_s <= 2 * longest:
+            raise ConfigError(
+                f"the notification sending lease (sending_lease_s, FLEET_NOTIFY_SENDING_LEASE_S:"
+                f" {self.sending_lease_s:g} s) must be longer than twice the longest transport"
+                f" timeout (smtp.timeout_s: {self.smtp.timeout_s:g} s, webhook_timeout_s,"
+                f" FLEET_NOTIFY_WEBHOOK_TIMEOUT_S: {self.webhook_timeout_s:g} s)"
+            )
+        if self.lease_renew_s is not None and not (
+            0 < self.lease_renew_s <= self.sending_lease_s / 2
+        ):
+            raise ConfigError(
+                "the lease renewal interval (lease_renew_s) must be positive and at most"
+                " half the sending lease (sending_lease_s)"
+            )
+
+    @property
+    def renew_interval_s(self) -> float:
+        """Seconds between two renewals of a live worker's claims."""
+        return self.lease_renew_s or self.sending_lease_s / 3

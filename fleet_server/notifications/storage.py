@@ -268,14 +268,34 @@ def recover_expired_claims(conn: Conn, *, now: datetime, lease: timedelta, worke
     return len(expired)
 
 
+# Rows of one incident for one contact and channel go out in the order they
+# were queued. A due row is not claimed while an earlier one of its incident
+# is still being sent (maybe by a worker that died: until its claim is taken
+# back) or waits for a retry; an earlier one that is due too comes back in
+# ``earlier`` and must be sent before it or in the same message (plan_messages).
+# Each state is spelled out so the partial indexes on pending and sending rows
+# serve the look-ups; the outbox keeps its history and grows.
 _CLAIM_SQL = """
 SELECT o.id, o.idempotency_key, o.channel, o.contact_id, o.language, o.subject,
        o.body_text, o.payload, o.group_key, o.available_at, o.attempts,
-       c.name, c.active, c.email, c.webhook_url, c.webhook_secret
+       c.name, c.active, c.email, c.webhook_url, c.webhook_secret,
+       ARRAY(SELECT e.id FROM notification_outbox e
+             WHERE e.state = 'pending' AND e.incident_id = o.incident_id
+               AND e.contact_id = o.contact_id AND e.channel = o.channel AND e.id < o.id
+             ORDER BY e.id) AS earlier
 FROM notification_outbox o JOIN contacts c ON c.id = o.contact_id
-WHERE o.state = 'pending' AND o.next_attempt_at <= %s
-ORDER BY o.next_attempt_at, o.id
-LIMIT %s
+WHERE o.state = 'pending' AND o.next_attempt_at <= %(now)s
+  AND NOT EXISTS (
+      SELECT 1 FROM notification_outbox e
+      WHERE e.state = 'sending' AND e.incident_id = o.incident_id
+        AND e.contact_id = o.contact_id AND e.channel = o.channel AND e.id < o.id)
+  AND NOT EXISTS (
+      SELECT 1 FROM notification_outbox e
+      WHERE e.state = 'pending' AND e.next_attempt_at > %(now)s
+        AND e.incident_id = o.incident_id
+        AND e.contact_id = o.contact_id AND e.channel = o.channel AND e.id < o.id)
+ORDER BY o.id
+LIMIT %(limit)s
 FOR UPDATE OF o SKIP LOCKED
 """
 
@@ -286,10 +306,12 @@ def claim_due(
     """Claim due rows, planned into messages (see ``routing.plan_messages``).
 
     ``FOR UPDATE SKIP LOCKED`` plus the switch to ``sending`` in the same
-    transaction means two workers never claim the same row.
+    transaction means two workers never claim the same row. Oldest rows
+    first, so an earlier notice of an incident is never cut off by ``limit``
+    while a later one is claimed.
     """
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
-        cur.execute(_CLAIM_SQL, (now, limit))
+        cur.execute(_CLAIM_SQL, {"now": now, "limit": limit})
         rows = [_outbox_row(r) for r in cur.fetchall()]
         plan = plan_messages(rows, now, window)
         ids = [row.id for message in plan for row in message]
@@ -322,18 +344,39 @@ def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
         email=r[13],
         webhook_url=r[14],
         webhook_secret=r[15],
+        earlier=tuple(r[16]),
     )
 
 
-def renew_claim(conn: Conn, ids: Sequence[int], *, now: datetime, worker: str) -> bool:
-    """Extend our claim before sending; False when it was taken back meanwhile."""
+def renew_claims(conn: Conn, ids: Collection[int], *, now: datetime, worker: str) -> frozenset[int]:
+    """Renew our claim on ``ids`` (the lease heartbeat); returns those still
+    ours. A missing one was taken back: this worker stalled past the lease."""
+    if not ids:
+        return frozenset()
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
             """UPDATE notification_outbox SET claimed_at = %s
-               WHERE id = ANY(%s) AND state = 'sending' AND claimed_by = %s""",
+               WHERE id = ANY(%s) AND state = 'sending' AND claimed_by = %s
+               RETURNING id""",
             (now, list(ids), worker),
         )
-        return cur.rowcount == len(ids)
+        return frozenset(int(r[0]) for r in cur.fetchall())
+
+
+def release_claims(conn: Conn, ids: Collection[int], *, worker: str) -> int:
+    """Give claimed rows back unsent, as if never claimed (no attempt was
+    made: an earlier notice of their incident failed in the same run)."""
+    if not ids:
+        return 0
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(
+            """UPDATE notification_outbox
+               SET state = 'pending', attempts = attempts - 1,
+                   claimed_by = NULL, claimed_at = NULL
+               WHERE id = ANY(%s) AND state = 'sending' AND claimed_by = %s""",
+            (list(ids), worker),
+        )
+        return cur.rowcount
 
 
 def record_sent(

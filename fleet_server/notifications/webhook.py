@@ -3,8 +3,10 @@
 Headers: ``X-Fleet-Signature: sha256=<hex HMAC-SHA256 of the raw body>``,
 ``X-Fleet-Timestamp`` (Unix seconds; the body's ``sent_at`` says the same and
 is covered by the signature, so receivers can refuse replays) and
-``X-Fleet-Delivery`` (stable across retries, for de-duplication). A 2xx answer
-is a delivery; anything else, redirects included, is retried.
+``X-Fleet-Delivery`` and ``Idempotency-Key`` (the same id, stable across
+retries of the same notices, for de-duplication; the latter is the IETF
+httpapi draft's header, whose value is a quoted structured-field string).
+A 2xx answer is a delivery; anything else, redirects included, is retried.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Fleet-Signature"
 TIMESTAMP_HEADER = "X-Fleet-Timestamp"
 DELIVERY_HEADER = "X-Fleet-Delivery"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 USER_AGENT = "laichau-fleet-notifications/1"
 
 
@@ -36,6 +39,11 @@ def sign(body: bytes, secret: str) -> str:
 def verify(body: bytes, secret: str, signature: str) -> bool:
     """For receivers written in Python: constant-time check of the header."""
     return hmac.compare_digest(sign(body, secret), signature)
+
+
+def idempotency_key(delivery_id: str) -> str:
+    """The ``Idempotency-Key`` value: the delivery id as a structured-field string."""
+    return '"' + delivery_id.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:
@@ -60,6 +68,7 @@ class WebhookTransport:
             SIGNATURE_HEADER: sign(body, message.webhook_secret),
             TIMESTAMP_HEADER: str(int(message.sent_at.timestamp())),
             DELIVERY_HEADER: message.message_id,
+            IDEMPOTENCY_HEADER: idempotency_key(message.message_id),
         }
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn = self._connection(parts.scheme, parts.hostname, parts.port)

@@ -9,15 +9,14 @@ them back (at-least-once delivery, stable Message-ID / delivery id).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import random
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -27,6 +26,8 @@ from fleet_server.db.connect import connect
 from fleet_server.errors import DatabaseUnavailable
 from fleet_server.metrics import NotificationMetrics, new_registry
 from fleet_server.notifications import storage
+from fleet_server.notifications.lease import LeaseKeeper
+from fleet_server.notifications.routing import message_id_for
 from fleet_server.notifications.schemas import (
     Channel,
     DeliveryError,
@@ -62,6 +63,7 @@ class WorkerCounters:
     rows_cancelled: int = 0
     claims_recovered: int = 0
     claims_lost: int = 0
+    rows_held_back: int = 0  # an earlier notice of their incident was not sent first
     database_errors: int = 0
 
 
@@ -161,11 +163,12 @@ class NotificationWorker:
             window=timedelta(seconds=self.settings.group_window_s),
             worker=self.worker_id,
         )
-        claimed = sum(len(rows) for rows in messages)
+        run = _Run(held={row.id for rows in messages for row in rows})
+        claimed = len(run.held)
         self.counters.rows_claimed += claimed
         sent = failed = 0
         for rows in messages:
-            ok = self._deliver(conn, rows)
+            ok = self._deliver(conn, rows, run)
             if ok is True:
                 sent += 1
             elif ok is False:
@@ -174,29 +177,33 @@ class NotificationWorker:
 
     # --- one message ------------------------------------------------------------
 
-    def _deliver(self, conn: storage.Conn, rows: Sequence[OutboxRow]) -> bool | None:
+    def _deliver(self, conn: storage.Conn, rows: Sequence[OutboxRow], run: _Run) -> bool | None:
         """Send one planned message; True sent, False failed, None not attempted."""
-        ids = [row.id for row in rows]
         first = rows[0]
         if not first.contact_active:
+            ids = [row.id for row in rows]
             storage.record_cancelled(conn, ids, reason="contact deactivated", worker=self.worker_id)
+            run.done(ids)
             self.counters.rows_cancelled += len(rows)
             log.warning("outbox %s cancelled: contact %s deactivated", ids, first.contact_id)
             return None
-        if not storage.renew_claim(conn, ids, now=self.clock(), worker=self.worker_id):
-            self.counters.claims_lost += 1
-            log.warning("outbox %s: claim taken back before sending; skipped", ids)
+        rows = self._renew_and_hold_back(conn, rows, run)
+        if not rows:
             return None
-        message_id = self._message_id(first)
+        ids = [row.id for row in rows]
+        message_id = message_id_for(rows, self.settings.smtp.message_id_domain)
         try:
             message = self._message(rows, message_id)
-            response = self.transports[first.channel].send(message)
+            held = frozenset(run.held)  # every row of this run not yet recorded
+            with LeaseKeeper(lambda: self._renew(conn, held), self.settings.renew_interval_s):
+                response = self.transports[first.channel].send(message)
         except DeliveryError as exc:
-            self._failed(conn, rows, message_id, str(exc), permanent=exc.permanent)
+            self._failed(conn, rows, run, message_id, str(exc), permanent=exc.permanent)
             return False
         except Exception as exc:  # a transport bug: retry, never strand the rows
             log.exception("transport %s raised unexpectedly", first.channel)
-            self._failed(conn, rows, message_id, f"{type(exc).__name__}: {exc}", permanent=False)
+            error = f"{type(exc).__name__}: {exc}"
+            self._failed(conn, rows, run, message_id, error, permanent=False)
             return False
         storage.record_sent(
             conn,
@@ -206,11 +213,47 @@ class NotificationWorker:
             response=response,
             worker=self.worker_id,
         )
+        run.done(ids)
         self.counters.messages_sent += 1
         self.metrics.sent.labels(first.channel).inc()
         self.counters.rows_sent += len(rows)
         log.info("sent %s to contact %s: outbox %s", first.channel, first.contact_id, ids)
         return True
+
+    def _renew_and_hold_back(
+        self, conn: storage.Conn, rows: Sequence[OutboxRow], run: _Run
+    ) -> list[OutboxRow]:
+        """Renew every claim of the run (rows waiting for their turn must not
+        expire) and keep the rows of ``rows`` that may go now: still ours, and
+        no earlier notice of their incident left unsent in this run."""
+        ours = storage.renew_claims(conn, run.held, now=self.clock(), worker=self.worker_id)
+        lost = run.held - ours
+        if lost:
+            self.counters.claims_lost += len(lost)
+            log.warning("outbox %s: claim taken back before sending; skipped", sorted(lost))
+            run.held -= lost
+            run.unsent |= lost
+        keep: list[OutboxRow] = []
+        wait: list[int] = []
+        for row in rows:  # by id: a row held back holds back the later ones
+            if row.id not in ours:
+                continue
+            if run.unsent.intersection(row.earlier):
+                wait.append(row.id)
+                run.unsent.add(row.id)
+            else:
+                keep.append(row)
+        if wait:
+            storage.release_claims(conn, wait, worker=self.worker_id)
+            run.held.difference_update(wait)
+            self.counters.rows_held_back += len(wait)
+            log.info("outbox %s held back: an earlier notice of the incident is unsent", wait)
+        return keep
+
+    def _renew(self, conn: storage.Conn, ids: frozenset[int]) -> None:
+        ours = storage.renew_claims(conn, ids, now=self.clock(), worker=self.worker_id)
+        if len(ours) != len(ids):
+            log.warning("outbox %s: claim taken back while sending", sorted(ids - ours))
 
     def _message(self, rows: Sequence[OutboxRow], message_id: str) -> OutgoingMessage:
         first = rows[0]
@@ -242,15 +285,11 @@ class NotificationWorker:
             webhook_secret=first.webhook_secret,
         )
 
-    def _message_id(self, first: OutboxRow) -> str:
-        # Named after the group's first row: the same on every retry of it.
-        digest = hashlib.sha256(first.idempotency_key.encode()).hexdigest()[:12]
-        return f"fleet.{first.id}.{digest}@{self.settings.smtp.message_id_domain}"
-
     def _failed(
         self,
         conn: storage.Conn,
         rows: Sequence[OutboxRow],
+        run: _Run,
         message_id: str,
         error: str,
         *,
@@ -258,13 +297,13 @@ class NotificationWorker:
     ) -> None:
         now = self.clock()
         delay = self._retry_delay(max(row.attempts for row in rows))
-        retry_at = {
-            row.id: None if permanent else self._next_attempt(row, now, delay) for row in rows
-        }
+        retry_at = self._next_attempts(rows, now, delay, permanent=permanent)
         storage.record_failure(
             conn, retry_at, at=now, error=error[:1000], message_id=message_id, worker=self.worker_id
         )
         gave_up = [row_id for row_id, at in retry_at.items() if at is None]
+        run.done(retry_at)
+        run.unsent.update(row_id for row_id, at in retry_at.items() if at is not None)
         self.counters.attempts_failed += 1
         self.metrics.failed.labels(rows[0].channel).inc()
         if gave_up:
@@ -283,10 +322,31 @@ class NotificationWorker:
         backoff.attempt = max(0, attempts - 1)
         return max(1.0, backoff.next_delay())
 
-    def _next_attempt(self, row: OutboxRow, now: datetime, delay: float) -> datetime | None:
-        """When to try ``row`` again, or None once it is past its maximum age.
-        The last retry is pulled in to the deadline rather than skipped."""
-        deadline = row.available_at + timedelta(seconds=self.settings.max_age_s)
-        if now >= deadline:
-            return None
-        return min(now + timedelta(seconds=delay), deadline)
+    def _next_attempts(
+        self, rows: Sequence[OutboxRow], now: datetime, delay: float, *, permanent: bool
+    ) -> dict[int, datetime | None]:
+        """When to try each row again; None for a permanent error or a row past
+        its maximum age. The rows still alive are retried together, at the
+        earliest of their deadlines if that comes before the backoff (the last
+        retry is pulled in, not skipped): the retry is then the same message,
+        with the same Message-ID."""
+        max_age = timedelta(seconds=self.settings.max_age_s)
+        deadlines = {row.id: row.available_at + max_age for row in rows}
+        alive = [at for at in deadlines.values() if now < at]
+        if permanent or not alive:
+            return dict.fromkeys(deadlines)
+        retry = min(now + timedelta(seconds=delay), *alive)
+        return {row_id: retry if now < at else None for row_id, at in deadlines.items()}
+
+
+@dataclass(slots=True)
+class _Run:
+    """What one run holds: rows claimed and not yet recorded, and rows left
+    unsent (to retry, or held back) that later notices of their incident must
+    wait for."""
+
+    held: set[int]
+    unsent: set[int] = field(default_factory=set)
+
+    def done(self, ids: Iterable[int]) -> None:
+        self.held.difference_update(ids)
