@@ -4,7 +4,15 @@ Topics, message models and the one ``decode``/``encode`` pair. Neither side
 defines wire formats of its own.
 """
 
-from fleet_protocol.codec import MAX_PAYLOAD_BYTES, decode, encode, model_for
+from fleet_protocol.bounds import printable
+from fleet_protocol.codec import (
+    DEFAULT_CLOCK_FUTURE_S,
+    DEFAULT_CLOCK_PAST_S,
+    MAX_PAYLOAD_BYTES,
+    decode,
+    encode,
+    model_for,
+)
 from fleet_protocol.errors import ProtocolError
 from fleet_protocol.messages import (
     MAX_RECEIPT_RANGES,
@@ -57,6 +65,8 @@ from fleet_protocol.topics import (
 )
 
 __all__ = [
+    "DEFAULT_CLOCK_FUTURE_S",
+    "DEFAULT_CLOCK_PAST_S",
     "MAX_PAYLOAD_BYTES",
     "MAX_RECEIPT_RANGES",
     "PREFIX",
@@ -103,6 +113,7 @@ __all__ = [
     "is_device_id",
     "model_for",
     "parse_topic",
+    "printable",
     "receipt_topic",
     "state_topic",
     "subscription_filters",

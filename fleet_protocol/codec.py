@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
+from fleet_protocol.bounds import printable
 from fleet_protocol.errors import ProtocolError
 from fleet_protocol.messages import (
     CREDENTIAL_PATTERN,
@@ -15,6 +18,8 @@ from fleet_protocol.messages import (
     CommandResultMessage,
     ConfigDesired,
     ConfigReportedMessage,
+    DisplayData,
+    Envelope,
     EventMessage,
     Message,
     Receipt,
@@ -24,6 +29,11 @@ from fleet_protocol.topics import Channel, TelemetryKind, Topic, parse_topic
 
 #: Largest payload accepted by default. Real messages are well under 4 KiB.
 MAX_PAYLOAD_BYTES = 16 * 1024
+#: How far a board's times may lie before / after the time ingest received the
+#: message (a spool keeps at most a few weeks; a day ahead covers any time zone
+#: mistake). Outside it the board's clock is wrong.
+DEFAULT_CLOCK_PAST_S = 400 * 86_400.0
+DEFAULT_CLOCK_FUTURE_S = 86_400.0
 
 _CHANNEL_MODELS: dict[Channel, type[Any]] = {
     Channel.STATE: StateMessage,
@@ -48,10 +58,11 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     if any(e["type"] == "json_invalid" for e in errors):
         return "bad_json", "payload is not valid JSON: " + errors[0]["msg"]
     if any(e["loc"][:1] == ("schema_version",) for e in errors):
-        return "unsupported_schema", "schema_version must be 1"
+        return "unsupported_schema", "schema_version must be the JSON integer 1"
     parts = []
     for err in errors[:3]:
-        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        # a dict key is part of the location: never let its characters into the detail
+        where = ".".join(printable(str(p))[:64] for p in err["loc"]) or "payload"
         parts.append(f"{where}: {err['msg']}")
     more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
     return "invalid_payload", "; ".join(parts) + more
@@ -77,21 +88,63 @@ def _check_credentials(payload: bytes | str) -> None:
         )
 
 
-def decode(topic: str, payload: bytes | str, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
+def _as_bytes(payload: bytes | str) -> bytes:
+    try:
+        return payload.encode() if isinstance(payload, str) else payload
+    except UnicodeEncodeError as exc:  # a lone surrogate in a str payload
+        raise ProtocolError(
+            "bad_json", f"payload is not valid UTF-8: {exc.reason} at offset {exc.start}"
+        ) from None
+
+
+def _check_clock(message: Envelope, received_at: datetime, past_s: float, future_s: float) -> None:
+    """Refuse times the board's clock cannot have meant (stored, they would
+    land in partitions, rollups and reports years away)."""
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must include a timezone")
+    times = [("measured_at", message.measured_at), ("sent_at", message.sent_at)]
+    if isinstance(message.data, DisplayData) and message.data.content_started_at is not None:
+        times.append(("data.content_started_at", message.data.content_started_at))
+    for field, value in times:
+        offset = (value - received_at).total_seconds()
+        if -past_s <= offset <= future_s:
+            continue
+        side = "before" if offset < 0 else "after"
+        shown = value.isoformat().replace("+00:00", "Z")
+        raise ProtocolError(
+            "clock_out_of_range",
+            f"{field} {shown} is {abs(offset):.0f} s {side} the receiving time;"
+            f" the board's clock is wrong (accepted: {past_s:.0f} s before to"
+            f" {future_s:.0f} s after)",
+        )
+
+
+def decode(
+    topic: str,
+    payload: bytes | str,
+    *,
+    max_bytes: int = MAX_PAYLOAD_BYTES,
+    received_at: datetime | None = None,
+    past_s: float = DEFAULT_CLOCK_PAST_S,
+    future_s: float = DEFAULT_CLOCK_FUTURE_S,
+) -> Message:
     """Parse and validate one MQTT message, or raise :class:`ProtocolError`.
 
     Besides the schema, it checks that the payload's device id is the one in
     the topic (a board may not speak for another) and that an event's type or
-    a command's name matches the topic too.
+    a command's name matches the topic too. Given ``received_at``, a board's
+    ``measured_at``, ``sent_at`` (and a display's ``content_started_at``) must
+    lie from ``past_s`` seconds before it to ``future_s`` seconds after it.
     """
-    size = len(payload.encode()) if isinstance(payload, str) else len(payload)
+    # surrogatepass: a str that is not UTF-8 is refused below as bad_json
+    size = len(payload.encode(errors="surrogatepass") if isinstance(payload, str) else payload)
     if size > max_bytes:
         raise ProtocolError("oversize", f"payload of {size} bytes exceeds the {max_bytes} limit")
     parsed = parse_topic(topic)
     _check_credentials(payload)
     model = model_for(parsed)
     try:
-        message = model.model_validate_json(payload)
+        message = model.model_validate_json(_as_bytes(payload))
     except ValidationError as exc:
         reason, detail = _describe(exc)
         raise ProtocolError(reason, detail) from None
@@ -105,11 +158,26 @@ def decode(topic: str, payload: bytes | str, *, max_bytes: int = MAX_PAYLOAD_BYT
     )
     if parsed.name is not None and name is not None and name != parsed.name:
         raise ProtocolError("name_mismatch", f"payload names {name!r}, topic {parsed.name!r}")
+    if received_at is not None and isinstance(message, Envelope):
+        _check_clock(message, received_at, past_s, future_s)
     return message  # type: ignore[no-any-return]
 
 
 def encode(message: Message) -> bytes:
-    """Serialise a message as compact JSON (UTF-8); refuses to leak credentials."""
-    payload = message.model_dump_json(exclude_none=True).encode()
+    """Serialise a message as compact JSON (UTF-8).
+
+    Refuses to leak credentials, and refuses anything ``decode`` would refuse
+    for its content: the payload is validated again, so a model changed with
+    ``model_copy(update=...)`` (which skips validation) cannot slip through.
+    """
+    try:
+        payload = message.model_dump_json(exclude_none=True).encode()
+    except PydanticSerializationError as exc:  # e.g. a lone surrogate in a text
+        raise ProtocolError("invalid_payload", f"message cannot be serialised: {exc}") from None
     _check_credentials(payload)
+    try:
+        type(message).model_validate_json(payload)
+    except ValidationError as exc:
+        reason, detail = _describe(exc)
+        raise ProtocolError(reason, detail) from None
     return payload

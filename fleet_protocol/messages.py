@@ -3,53 +3,74 @@
 Every board → server message is an :class:`Envelope` plus a ``data`` object
 whose shape depends on the topic. Models are strict: unknown fields are
 rejected, strings and lists are bounded, times must carry a timezone and are
-normalised to UTC.
+normalised to UTC, and every value fits what stores it (:mod:`.bounds`).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from fleet_protocol.bounds import (
+    INT32_MAX,
+    INT64_MAX,
+    MAX_RUNTIME_S,
+    MAX_UPTIME_S,
+    DelayMs,
+    FreeText,
+    Int32Count,
+    Int64Count,
+    JsonObject,
+    PlainText,
+    SchemaVersion,
+    ShortKey,
+    UtcTime,
+    json_object,
+)
 from fleet_protocol.topics import DEVICE_ID_PATTERN, NAME_PATTERN, Channel, TelemetryKind
 
 SCHEMA_VERSION: Literal[1] = 1
-MAX_SEQ = 2**63 - 1  # fits PostgreSQL bigint; a board never wraps it
-MAX_BOOT = 2**31 - 1
+MAX_SEQ = INT64_MAX  # fits PostgreSQL bigint; a board never wraps it
+MAX_BOOT = INT32_MAX
+#: Configuration versions (config/desired and config/reported).
+MAX_CONFIG_VERSION = INT32_MAX
 
 # A URL with user:password@ must never leave the board (Điều 13.1.b).
 CREDENTIAL_PATTERN = r"[A-Za-z][A-Za-z0-9+.-]*:(?:\\?/){2}[^\s/@\"]*:[^\s@\"]*@"
 _CREDENTIAL_RE = re.compile(CREDENTIAL_PATTERN)
 
 
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("time must include a timezone (use UTC, e.g. 2026-11-28T03:15:00Z)")
-    return value.astimezone(UTC)
-
-
-def _no_credentials(value: str | None) -> str | None:
-    if value is not None and _CREDENTIAL_RE.search(value):
+def _no_credentials(value: str) -> str:
+    if _CREDENTIAL_RE.search(value):
         raise ValueError("text contains a URL with credentials; redact it on the board")
     return value
 
 
-UtcTime = Annotated[datetime, AfterValidator(_utc)]
 DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 RequestId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 Percent = Annotated[float, Field(ge=0, le=100)]
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-SafeText = Annotated[str | None, Field(max_length=500), AfterValidator(_no_credentials)]
+#: Short strings (versions, interface names, operators …): no control characters.
+Text16 = Annotated[PlainText, Field(max_length=16)]
+Text32 = Annotated[PlainText, Field(max_length=32)]
+Text64 = Annotated[PlainText, Field(max_length=64)]
+Text128 = Annotated[PlainText, Field(max_length=128)]
+Text255 = Annotated[PlainText, Field(max_length=255)]
+#: Messages, reasons and errors: tab, LF and CR allowed, no credential URL.
+Message500 = Annotated[FreeText, Field(max_length=500), AfterValidator(_no_credentials)]
+SafeText = Message500 | None
 Scalar = str | int | float | bool | None
-ShortKey = Annotated[str, Field(min_length=1, max_length=64)]
+Version = Annotated[int, Field(ge=0, le=MAX_CONFIG_VERSION)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, str_max_length=4096)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, str_max_length=4096, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------------- data parts
@@ -57,21 +78,21 @@ class _Strict(BaseModel):
 
 class StateData(_Strict):
     status: Literal["online", "offline", "lost"]
-    agent_version: Annotated[str, Field(max_length=32)] | None = None
+    agent_version: Text32 | None = None
     reason: SafeText = None
     heartbeat_interval_s: Annotated[int, Field(ge=1, le=86_400)] | None = None
 
 
 class HeartbeatData(_Strict):
-    uptime_s: Annotated[int, Field(ge=0)]
-    agent_version: Annotated[str, Field(max_length=32)]
+    uptime_s: Annotated[int, Field(ge=0, le=MAX_UPTIME_S)]
+    agent_version: Text32
     cpu_percent: Percent
     memory_percent: Percent
     disk_percent: Percent
     temperature_c: Annotated[float, Field(ge=-60, le=150)] | None = None
     clock_synced: bool | None = None
-    spool_pending: Annotated[int, Field(ge=0)] = 0
-    spool_dropped: Annotated[int, Field(ge=0)] = 0
+    spool_pending: Int32Count = 0
+    spool_dropped: Int32Count = 0
     #: the spool cannot be written (disk full or failing): live readings only
     spool_degraded: bool = False
 
@@ -82,14 +103,14 @@ class PowerData(_Strict):
     on_battery: bool
     low_battery: bool = False
     battery_percent: Percent | None = None
-    runtime_s: Annotated[int, Field(ge=0)] | None = None
+    runtime_s: Annotated[int, Field(ge=0, le=MAX_RUNTIME_S)] | None = None
     input_voltage_v: Annotated[float, Field(ge=0, le=500)] | None = None
-    ups_status: Annotated[str, Field(max_length=32)] | None = None
+    ups_status: Text32 | None = None
 
 
 class LteData(_Strict):
-    operator: Annotated[str, Field(max_length=64)] | None = None
-    access_tech: Annotated[str, Field(max_length=16)] | None = None
+    operator: Text64 | None = None
+    access_tech: Text16 | None = None
     signal_percent: Percent | None = None
     rssi_dbm: Annotated[float, Field(ge=-150, le=0)] | None = None
     rsrp_dbm: Annotated[float, Field(ge=-160, le=0)] | None = None
@@ -98,13 +119,13 @@ class LteData(_Strict):
 
 
 class NetworkData(_Strict):
-    interface: Annotated[str, Field(max_length=32)] | None = None
+    interface: Text32 | None = None
     link_up: bool
-    target: Annotated[str, Field(max_length=255)] | None = None
-    rtt_ms: Annotated[float, Field(ge=0)] | None = None
+    target: Text255 | None = None
+    rtt_ms: DelayMs | None = None
     loss_percent: Percent | None = None
-    rx_bytes: Annotated[int, Field(ge=0)] | None = None
-    tx_bytes: Annotated[int, Field(ge=0)] | None = None
+    rx_bytes: Int64Count | None = None
+    tx_bytes: Int64Count | None = None
     lte: LteData | None = None
 
 
@@ -118,7 +139,7 @@ class CameraStatus(_Strict):
     reachable: bool
     rtsp_answered: bool
     status: CameraState
-    latency_ms: Annotated[float, Field(ge=0)] | None = None
+    latency_ms: DelayMs | None = None
     error: SafeText = None
 
 
@@ -132,7 +153,7 @@ ContentKind = Literal["propaganda", "advertising", "emergency"]
 class DisplayData(_Strict):
     screen_on: bool | None = None
     player_running: bool
-    content_id: Annotated[str, Field(max_length=128)] | None = None
+    content_id: Text128 | None = None
     content_kind: ContentKind | None = None
     content_sha256: Sha256 | None = None
     content_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z]{2,3})?$")] | None = None
@@ -142,23 +163,25 @@ class DisplayData(_Strict):
 class EventData(_Strict):
     type: Name
     severity: Literal["info", "warning", "error", "critical"] = "info"
-    message: Annotated[str, Field(max_length=500), AfterValidator(_no_credentials)]
-    details: Annotated[dict[ShortKey, Scalar], Field(max_length=32)] = Field(default_factory=dict)
+    message: Message500
+    details: Annotated[
+        dict[ShortKey, Scalar], Field(max_length=32), AfterValidator(json_object)
+    ] = Field(default_factory=dict)
 
 
 class CommandResultData(_Strict):
     request_id: RequestId
     command: Name
     status: Literal["ok", "error", "rejected", "expired"]
-    output: Annotated[dict[ShortKey, JsonValue], Field(max_length=64)] | None = None
+    output: Annotated[JsonObject, Field(max_length=64)] | None = None
     error: SafeText = None
 
 
 class ConfigReportedData(_Strict):
-    version: Annotated[int, Field(ge=0)]
+    version: Version
     applied: bool
     error: SafeText = None
-    config: Annotated[dict[ShortKey, JsonValue], Field(max_length=128)]
+    config: Annotated[JsonObject, Field(max_length=128)]
 
 
 # --------------------------------------------------------------------------- board → server
@@ -170,10 +193,10 @@ class Envelope(_Strict):
     CHANNEL: ClassVar[Channel]
     KIND: ClassVar[TelemetryKind | None] = None
 
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     device_id: DeviceId
     boot: Annotated[int, Field(ge=1, le=MAX_BOOT)]
-    seq: Annotated[int, Field(ge=0, le=MAX_SEQ)]
+    seq: Seq
     measured_at: UtcTime
     sent_at: UtcTime
     replay: bool = False
@@ -252,13 +275,13 @@ class CommandRequest(_Strict):
 
     CHANNEL: ClassVar[Channel] = Channel.CMD
 
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     device_id: DeviceId
     request_id: RequestId
     command: Name
     issued_at: UtcTime
     expires_at: UtcTime | None = None
-    args: Annotated[dict[ShortKey, JsonValue], Field(max_length=64)] = Field(default_factory=dict)
+    args: Annotated[JsonObject, Field(max_length=64)] = Field(default_factory=dict)
 
 
 class ConfigDesired(_Strict):
@@ -266,17 +289,24 @@ class ConfigDesired(_Strict):
 
     CHANNEL: ClassVar[Channel] = Channel.CONFIG_DESIRED
 
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     device_id: DeviceId
-    version: Annotated[int, Field(ge=0)]
+    version: Version
     issued_at: UtcTime
-    config: Annotated[dict[ShortKey, JsonValue], Field(max_length=128)]
+    config: Annotated[JsonObject, Field(max_length=128)]
 
 
 #: Most seq ranges one receipt carries; ingest splits larger sets.
 MAX_RECEIPT_RANGES = 256
 
-SeqRange = tuple[Annotated[int, Field(ge=0, le=MAX_SEQ)], Annotated[int, Field(ge=0, le=MAX_SEQ)]]
+
+def _ordered(value: tuple[int, int]) -> tuple[int, int]:
+    if value[0] > value[1]:
+        raise ValueError("a seq range must not end before it starts")
+    return value
+
+
+SeqRange = Annotated[tuple[Seq, Seq], AfterValidator(_ordered)]
 
 
 class Receipt(_Strict):
@@ -287,7 +317,7 @@ class Receipt(_Strict):
 
     CHANNEL: ClassVar[Channel] = Channel.RECEIPT
 
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     device_id: DeviceId
     boot: Annotated[int, Field(ge=1, le=MAX_BOOT)]
     ranges: Annotated[list[SeqRange], Field(min_length=1, max_length=MAX_RECEIPT_RANGES)]

@@ -57,7 +57,8 @@ class Topic:
 
 
 def is_device_id(value: str) -> bool:
-    return _DEVICE_ID_RE.match(value) is not None
+    # fullmatch: "$" alone would let a trailing newline through
+    return _DEVICE_ID_RE.fullmatch(value) is not None
 
 
 def _check_device(device_id: str) -> str:
@@ -67,7 +68,7 @@ def _check_device(device_id: str) -> str:
 
 
 def _check_name(name: str, what: str) -> str:
-    if _NAME_RE.match(name) is None:
+    if _NAME_RE.fullmatch(name) is None:
         raise ProtocolError("bad_topic", f"{what} {name[:80]!r} is not a valid name")
     return name
 
