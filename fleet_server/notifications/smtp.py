@@ -86,6 +86,8 @@ class SmtpTransport:
         if code not in (250, 251):
             raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
         code, reply = client.data(data)
+        if code != 250:  # smtplib raises for the DATA command, not for the answer to the message
+            raise smtplib.SMTPDataError(code, reply)
         return f"SMTP {code} {_text(reply)}"
 
     def _tls(self) -> ssl.SSLContext:

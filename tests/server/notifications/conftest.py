@@ -3,6 +3,7 @@ a controllable clock, and organisations/sites/contacts/routes in the database.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import ssl
@@ -30,6 +31,7 @@ from fleet_server.notifications import (
     SmtpSettings,
     Text,
 )
+from fleet_server.notifications.schemas import OutgoingMessage, Transport
 from tests.support.ports import free_port
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -72,6 +74,9 @@ class SmtpSink:
         self.raw: list[bytes] = []
         self.envelopes: list[tuple[str | None, list[str]]] = []
         self.refuse: set[str] = set()  # recipients answered with 550
+        self.fail_next = 0  # DATA answered 451 (try again later) this many times
+        self.hold: threading.Event | None = None  # DATA is answered once this is set
+        self.data_started = threading.Event()  # a client has sent DATA
         self._controller: Controller | None = None
 
     async def handle_RCPT(  # noqa: N802 - the hook name aiosmtpd calls
@@ -85,6 +90,12 @@ class SmtpSink:
     async def handle_DATA(  # noqa: N802 - the hook name aiosmtpd calls
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
+        self.data_started.set()
+        if self.hold is not None:  # a slow server: the client waits for the answer
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 30)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return "451 4.3.0 Try again later"
         data = envelope.original_content or b""
         self.raw.append(data)
         parsed = BytesParser(policy=policy.default).parsebytes(data)
@@ -240,13 +251,28 @@ def notification_settings(smtp_port: int, **overrides: Any) -> NotificationSetti
         "retry_cap_s": 60.0,
         "max_age_s": 3600.0,
         "batch_size": 50,
-        "sending_lease_s": 300.0,
     }
     values.update(overrides)
     return NotificationSettings(smtp=SmtpSettings(**smtp_values), **values)
 
 
 MakeWorker = Callable[..., NotificationWorker]
+
+
+class WorkerDied(BaseException):
+    """The worker's process ended here (killed between the receiver's answer
+    and the commit of the "sent" mark); not an Exception, so nothing catches it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiesAfterHandOver:
+    """A transport that hands the message over for real, then the worker dies."""
+
+    inner: Transport
+
+    def send(self, message: OutgoingMessage) -> str:
+        self.inner.send(message)
+        raise WorkerDied
 
 
 @pytest.fixture

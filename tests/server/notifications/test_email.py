@@ -121,6 +121,26 @@ def test_smtp_down_is_retried_and_delivered_exactly_once(
     assert recorded == {str(smtp_server.messages[0]["Message-ID"]).strip("<>")}
 
 
+def test_a_message_the_server_does_not_accept_is_not_marked_sent(
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+) -> None:
+    contact = add_contact(db, "Nguyễn Văn An", email="an@bql.laichau.gov.vn")
+    add_route(db, contact, organisation_id=fleet.bql_kkt)
+    [outbox_id] = enqueue(db, make_notice(fleet, START), now=clock())
+    smtp_server.fail_next = 1  # "451 try again later" to the end of DATA
+    worker = make_worker()
+
+    assert worker.run_once().messages_failed == 1
+    assert outbox(db, "state, attempts") == [("pending", 1)]
+    [(ok, error)] = deliveries(db, outbox_id)
+    assert not ok
+    assert error is not None
+    assert error.startswith("SMTP 451")
+    clock.advance(61)
+    assert worker.run_once().messages_sent == 1
+    assert len(smtp_server.messages) == 1
+
+
 def test_refused_recipient_fails_at_once(
     db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker
 ) -> None:

@@ -109,6 +109,7 @@ def test_server_error_is_retried_then_delivered(
         outbox_id
     ] * 3
     assert len({r.headers["X-Fleet-Delivery"] for r in webhook_receiver.requests}) == 1
+    assert len({r.headers["Idempotency-Key"] for r in webhook_receiver.requests}) == 1
     assert outbox(db) == [(outbox_id, "sent", 3)]
     attempts = deliveries(db, outbox_id)
     assert [ok for ok, _ in attempts] == [False, False, True]
