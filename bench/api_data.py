@@ -397,9 +397,9 @@ def _steps(v: Volumes, now: datetime) -> list[tuple[str, str, dict[str, Any]]]:
         (
             "board_latest",
             """
-            INSERT INTO board_latest (device_id, kind, boot, seq, measured_at, received_at, data,
-                                      stored_at)
-            SELECT b.id, k.kind, 1, 1000, t.at, t.at + interval '200 ms',
+            INSERT INTO board_latest (device_id, kind, boot, seq, measured_at, received_at,
+                                      observed_at, data, stored_at)
+            SELECT b.id, k.kind, 1, 1000, t.at, t.at + interval '200 ms', t.at + interval '200 ms',
                    CASE k.kind
                    WHEN 'heartbeat' THEN jsonb_build_object(
                        'uptime_s', 2592000, 'agent_version', '0.1.0',

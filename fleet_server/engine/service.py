@@ -358,7 +358,7 @@ class Engine:
         loaded: Loaded,
     ) -> None:
         window = float(telemetry_rules.DEFAULTS["network_degraded"]["window_s"])
-        inputs = store.telemetry_inputs(conn, window)
+        inputs = store.telemetry_inputs(conn, now, window)
         site_overrides, board_overrides = store.rule_overrides(conn)
         conds, open_ = loaded.conds, loaded.open_
         active_by_board: dict[str, set[str]] = {}
@@ -433,10 +433,10 @@ class Engine:
         approved = store.approved_content(conn)
         conds, open_ = loaded.conds, loaded.open_
         params = telemetry_rules.DEFAULTS["content_unapproved"]
-        for board_id, (display, measured_at) in store.displays(conn, since).items():
+        for board_id, (display, observed_at) in store.displays(conn, since).items():
             place = places.get(board_id)
-            # approved *when it was shown*, not now
-            observed, details = telemetry_rules.content_check(display, approved, measured_at)
+            # approved *when it was shown* (by the server's clock), not now
+            observed, details = telemetry_rules.content_check(display, approved, observed_at)
             if observed is None or place is None:
                 continue
             spec, timing = telemetry_rules.incident_for(

@@ -14,6 +14,11 @@ from fleet_server.engine.telemetry_rules import BoardInputs, Reading
 
 Conn = psycopg.Connection[Any]
 
+#: How far behind the server a board's clock may be and its rows still count
+#: in the engine's windows over raw telemetry: they select by received_at,
+#: and bound measured_at only so TimescaleDB searches the newest chunks.
+CLOCK_SLACK = timedelta(days=1)
+
 
 @dataclass(frozen=True, slots=True)
 class BoardPlace:
@@ -143,32 +148,38 @@ def save_condition(conn: Conn, cond: Condition, now: datetime) -> None:
     )
 
 
-def telemetry_inputs(conn: Conn, window_s: float) -> dict[str, BoardInputs]:
-    """Latest readings, network averages, restarts and spool drops per board."""
+def telemetry_inputs(conn: Conn, now: datetime, window_s: float) -> dict[str, BoardInputs]:
+    """Latest readings, network averages, restarts and spool drops per board.
+    Windows select rows by receipt (the server's clock); measured_at only
+    lets TimescaleDB skip old chunks, with ``CLOCK_SLACK`` to spare."""
     inputs: dict[str, BoardInputs] = {}
-    for device, kind, data, measured_at, received_at in conn.execute(
-        "SELECT device_id, kind, data, measured_at, received_at FROM board_latest"
+    for device, kind, data, measured_at, received_at, observed_at in conn.execute(
+        "SELECT device_id, kind, data, measured_at, received_at, observed_at FROM board_latest"
         " WHERE kind <> 'state'"
     ):
         inputs.setdefault(device, BoardInputs()).latest[kind] = Reading(
-            data, measured_at, received_at
+            data, measured_at, received_at, observed_at
         )
+    network_from = now - timedelta(seconds=window_s)
     for device, loss, rtt in conn.execute(
         "SELECT device_id, avg(loss_percent), avg(rtt_ms) FROM telemetry_network"
-        " WHERE measured_at > now() - make_interval(secs => %s) GROUP BY device_id",
-        (window_s,),
+        " WHERE received_at > %s AND measured_at > %s GROUP BY device_id",
+        (network_from, network_from - CLOCK_SLACK),
     ):
         board = inputs.setdefault(device, BoardInputs())
         board.loss_avg = None if loss is None else float(loss)
         board.rtt_avg = None if rtt is None else float(rtt)
+    hour_ago = now - timedelta(hours=1)
     for device, boots in conn.execute(
         "SELECT device_id, count(DISTINCT boot) FROM board_states"
-        " WHERE received_at > now() - interval '1 hour' GROUP BY device_id"
+        " WHERE received_at > %s GROUP BY device_id",
+        (hour_ago,),
     ):
         inputs.setdefault(device, BoardInputs()).boots_last_hour = int(boots)
     for device, dropped in conn.execute(
         "SELECT device_id, max(spool_dropped) - min(spool_dropped) FROM telemetry_heartbeat"
-        " WHERE measured_at > now() - interval '1 hour' GROUP BY device_id"
+        " WHERE received_at > %s AND measured_at > %s GROUP BY device_id",
+        (hour_ago, hour_ago - CLOCK_SLACK),
     ):
         inputs.setdefault(device, BoardInputs()).dropped_last_hour = int(dropped or 0)
     windows: dict[str, list[tuple[time, time]]] = {}
@@ -205,9 +216,10 @@ def approved_content(conn: Conn) -> dict[str, tuple[datetime, datetime | None]]:
 def displays(
     conn: Conn, since: datetime | None = None
 ) -> dict[str, tuple[dict[str, Any], datetime]]:
-    """Each board's newest display reading (changed after ``since``)."""
+    """Each board's newest display reading (changed after ``since``) and when,
+    by the server's clock, it was measured (observed_at)."""
     rows = conn.execute(
-        "SELECT device_id, data, measured_at FROM board_latest WHERE kind = 'display'"
+        "SELECT device_id, data, observed_at FROM board_latest WHERE kind = 'display'"
         " AND (%s::timestamptz IS NULL OR stored_at >= %s)",
         (since, since),
     ).fetchall()

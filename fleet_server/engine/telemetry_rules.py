@@ -100,9 +100,22 @@ Observation = tuple[str, bool | None, dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class Reading:
+    """A board's latest reading of a kind (a ``board_latest`` row).
+    ``measured_at`` is what the board's clock said; ``observed_at`` is the
+    server's reckoning of when it was measured: received_at less the time the
+    board held it (sent_at - measured_at, board clock against board clock)."""
+
     data: dict[str, Any]
     measured_at: datetime
     received_at: datetime
+    observed_at: datetime
+
+    @property
+    def clock_offset_s(self) -> float:
+        """How far the board's clock is behind the server's (negative: ahead).
+        For a message sent after it was measured, observed_at - measured_at
+        is exactly received_at - sent_at."""
+        return (self.observed_at - self.measured_at).total_seconds()
 
 
 @dataclass
@@ -118,9 +131,11 @@ class BoardInputs:
 
 
 def is_fresh(reading: Reading | None, now: datetime, max_age_s: float) -> bool:
-    """Measured recently — not merely received recently: readings replayed
-    from a spool after an outage describe the past."""
-    return reading is not None and (now - reading.measured_at).total_seconds() <= max_age_s
+    """Measured recently by the server's clock (observed_at), not merely
+    received recently: readings replayed from a spool after an outage
+    describe the past. The board's own clock — behind, ahead or stepped —
+    has no say in it."""
+    return reading is not None and (now - reading.observed_at).total_seconds() <= max_age_s
 
 
 def _above(value: float | None, active: bool, open_at: float, clear_at: float) -> bool | None:
@@ -221,21 +236,20 @@ def evaluate(
             )
         )
 
-    # A wrong board clock makes measured_at useless for freshness: judge the
-    # skew by the time it arrived, on a live (not replayed) heartbeat.
-    if (
-        heartbeat
-        and (now - heartbeat.received_at).total_seconds() <= freshness_s
-        and (not heartbeat.data.get("replay"))
-    ):
-        skew = abs((heartbeat.received_at - heartbeat.measured_at).total_seconds())
+    if heartbeat and hb_ok:
+        # received_at - sent_at of a current heartbeat: the board's clock
+        # against the server's, whether it runs behind or ahead
+        skew = heartbeat.clock_offset_s
         out.append(
             (
                 "clock_skew",
-                ("clock_skew", skew > params["clock_skew"]["max_skew_s"], {"skew_s": round(skew)}),
+                (
+                    "clock_skew",
+                    abs(skew) > params["clock_skew"]["max_skew_s"],
+                    {"skew_s": round(skew)},
+                ),
             )
         )
-    if heartbeat and hb_ok:
         p = params["disk_full"]
         out.append(
             (

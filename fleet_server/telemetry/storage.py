@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -167,37 +167,63 @@ class BatchWriter:
     def _upsert_latest(
         self, cur: psycopg.Cursor[tuple[object, ...]], latest: dict[tuple[str, str], Accepted]
     ) -> None:
-        columns = ("device_id", "kind", "boot", "seq", "measured_at", "received_at", "data")
-        rows = [
-            (
-                device,
-                kind,
-                a.message.boot,
-                a.message.seq,
-                a.message.measured_at,
-                a.received_at,
-                a.message.data.model_dump_json(),
+        """Newer is a greater (boot, seq), the board's own session order, for
+        state and readings alike: the board's clock never decides that its
+        newest message is older than a previous one. A replaced controller
+        counts boots from 1 again: a lower boot is taken when it arrives more
+        than 60 s after the current row — a birth for state; for readings
+        also observed after it, so a spool replayed from an earlier boot never
+        passes for current. ``observed_at`` is the server's reckoning of when
+        the message was measured: received_at less the time the board held it
+        (sent_at - measured_at, both on the board's clock, whose offset so
+        cancels out)."""
+        columns = (
+            "device_id",
+            "kind",
+            "boot",
+            "seq",
+            "measured_at",
+            "received_at",
+            "observed_at",
+            "data",
+        )
+        rows = []
+        for (device, kind), a in sorted(latest.items()):
+            held = a.message.sent_at - a.message.measured_at
+            # a sent_at before measured_at holds nothing; a nonsense one (year
+            # 9999) cannot push observed_at out of the calendar
+            held = min(max(held, timedelta(0)), timedelta(days=3650))
+            rows.append(
+                (
+                    device,
+                    kind,
+                    a.message.boot,
+                    a.message.seq,
+                    a.message.measured_at,
+                    a.received_at,
+                    a.received_at - held,
+                    a.message.data.model_dump_json(),
+                )
             )
-            for (device, kind), a in sorted(latest.items())
-        ]
         self._copy(cur, "stage_board_latest", columns, rows)
         cur.execute(
             """INSERT INTO board_latest AS l
-                   (device_id, kind, boot, seq, measured_at, received_at, data)
-               SELECT device_id, kind, boot, seq, measured_at, received_at, data
+                   (device_id, kind, boot, seq, measured_at, received_at, observed_at, data)
+               SELECT device_id, kind, boot, seq, measured_at, received_at, observed_at, data
                  FROM stage_board_latest ORDER BY device_id, kind
                ON CONFLICT (device_id, kind) DO UPDATE
                   SET boot = EXCLUDED.boot, seq = EXCLUDED.seq,
                       measured_at = EXCLUDED.measured_at,
-                      received_at = EXCLUDED.received_at, data = EXCLUDED.data,
+                      received_at = EXCLUDED.received_at,
+                      observed_at = EXCLUDED.observed_at, data = EXCLUDED.data,
                       stored_at = now()
-                WHERE CASE WHEN l.kind = 'state'
-                           THEN (l.boot, l.seq) < (EXCLUDED.boot, EXCLUDED.seq)
-                                -- a replaced controller counts boots from 1 again
-                                OR (EXCLUDED.data->>'status' = 'online'
-                                    AND EXCLUDED.received_at > l.received_at + interval '60 s')
-                           ELSE (l.measured_at, l.boot, l.seq)
-                                < (EXCLUDED.measured_at, EXCLUDED.boot, EXCLUDED.seq) END"""
+                WHERE (l.boot, l.seq) < (EXCLUDED.boot, EXCLUDED.seq)
+                      -- a replaced controller counts boots from 1 again
+                      OR (EXCLUDED.received_at > l.received_at + interval '60 s'
+                          AND CASE WHEN l.kind = 'state'
+                                   THEN EXCLUDED.data->>'status' = 'online'
+                                   ELSE EXCLUDED.boot < l.boot
+                                        AND EXCLUDED.observed_at > l.observed_at END)"""
         )
 
     def _write_dead_letters(self, rejected: list[Rejected], result: WriteResult) -> None:
@@ -225,17 +251,13 @@ class BatchWriter:
 
 
 def _newer(message: BoardMessage, than: BoardMessage, kind: str) -> bool:
-    """Which message is a board's latest of a kind. State follows the
-    session order (boot, seq): a will is measured before its birth yet is
-    newer. Readings follow their measurement time, so samples replayed from
-    a spool after an outage never pass for current ones."""
-    if kind == "state":
-        return (message.boot, message.seq) > (than.boot, than.seq)
-    return (message.measured_at, message.boot, message.seq) > (
-        than.measured_at,
-        than.boot,
-        than.seq,
-    )
+    """Which of two messages of one batch is a board's latest of a kind: the
+    greater (boot, seq), for state and readings alike. State: a will is
+    measured before its birth yet is newer. Readings: the board's clock never
+    orders them — one stepped back (or a reading dated years ahead) would
+    freeze the latest. A replaced controller's reset to boot 1 is the
+    upsert's to recognise: it needs the time since the stored row arrived."""
+    return (message.boot, message.seq) > (than.boot, than.seq)
 
 
 def _clean(text: str) -> str:

@@ -1,8 +1,10 @@
 """/api/v1 cameras: every camera the caller may see, with its last status.
 
 This is the Border Guard's view (Điều 13.1.b): a border_guard account sees the
-cameras of the sites its unit guards and nothing else. A camera whose board has
-not reported camera status for ``STALE_AFTER`` shows status ``unknown``.
+cameras of the sites its unit guards and nothing else. A camera whose latest
+status was measured more than ``STALE_AFTER`` ago shows status ``unknown``;
+that age is reckoned on the server's clock (``board_latest.observed_at``),
+never the board's.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ _SELECT = """
            (cam->>'rtsp_answered')::boolean AS rtsp_answered,
            (cam->>'latency_ms')::float8 AS latency_ms, cam->>'error' AS error,
            CASE WHEN cam IS NOT NULL THEN bl.measured_at END AS measured_at,
-           CASE WHEN cam IS NULL OR bl.measured_at < %s THEN 'unknown'
+           CASE WHEN cam IS NULL OR bl.observed_at < %s THEN 'unknown'
                 WHEN cam->>'status' IN ('ok', 'unauthorized') THEN 'ok'
                 ELSE 'failing' END AS health,
            (SELECT i.id FROM incidents i WHERE i.board_id = c.board_id

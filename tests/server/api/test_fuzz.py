@@ -123,9 +123,10 @@ def _seed_objects(db_url: str, now: datetime) -> None:
             set_status(conn, board, ("online", "offline", "stale", "lost")[i % 4], now, "seed")
             conn.execute(
                 "INSERT INTO board_latest (device_id, kind, boot, seq, measured_at, received_at,"
-                " data) VALUES (%s, 'camera', 1, 1, %s, %s, %s)",
+                " observed_at, data) VALUES (%s, 'camera', 1, 1, %s, %s, %s, %s)",
                 (
                     board,
+                    now,
                     now,
                     now,
                     json.dumps(

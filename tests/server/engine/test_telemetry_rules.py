@@ -25,7 +25,7 @@ BOARD = "lc-sin-ho-01"
 
 
 def reading(**data: object) -> Reading:
-    return Reading(dict(data), NOW, NOW)
+    return Reading(dict(data), NOW, NOW, NOW)
 
 
 def observed(
@@ -47,7 +47,8 @@ def test_battery_hysteresis() -> None:
 
 
 def test_missing_or_old_data_tells_nothing() -> None:
-    old = Reading({"mains_present": False}, NOW - timedelta(hours=1), NOW - timedelta(hours=1))
+    hour_ago = NOW - timedelta(hours=1)
+    old = Reading({"mains_present": False}, hour_ago, hour_ago, hour_ago)
     result = observed(BoardInputs(latest={"power": old}))
     assert result["mains_lost"] is None
     assert result["battery_low"] is None
@@ -265,11 +266,16 @@ def test_rule_thresholds(
     assert observed(inputs, active).get(rule) == expected
 
 
-def test_clock_skew() -> None:
-    skewed = Reading({"disk_percent": 1}, NOW - timedelta(minutes=6), NOW)
-    assert observed(BoardInputs(latest={"heartbeat": skewed}))["clock_skew"] is True
-    fine = Reading({"disk_percent": 1}, NOW - timedelta(seconds=2), NOW)
+def test_clock_skew_behind_and_ahead() -> None:
+    for board_clock in (NOW - timedelta(minutes=6), NOW + timedelta(minutes=6)):
+        skewed = Reading({"disk_percent": 1}, board_clock, NOW, NOW)
+        assert observed(BoardInputs(latest={"heartbeat": skewed}))["clock_skew"] is True
+    fine = Reading({"disk_percent": 1}, NOW - timedelta(seconds=2), NOW, NOW)
     assert observed(BoardInputs(latest={"heartbeat": fine}))["clock_skew"] is False
+    # held 10 minutes in the spool: not current, its clock not judged on it
+    ten_min_ago = NOW - timedelta(minutes=10)
+    replayed = Reading({"disk_percent": 1}, ten_min_ago, NOW, ten_min_ago)
+    assert "clock_skew" not in observed(BoardInputs(latest={"heartbeat": replayed}))
 
 
 def test_removed_camera_and_disabled_board_incidents_resolve(

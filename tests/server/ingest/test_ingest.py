@@ -175,20 +175,3 @@ def test_messages_published_while_ingest_is_down_arrive_later(
     mosquitto.restart()  # the broker's persistence keeps the queued messages too
     with running(settings):
         wait_for(lambda: count(db, "telemetry_heartbeat") == 100, what="100 queued rows")
-
-
-def test_replayed_old_readings_do_not_replace_newer_ones(
-    ingest: IngestService, mosquitto: Mosquitto, db: Conn
-) -> None:
-    from datetime import timedelta  # noqa: PLC0415
-
-    pub = Publisher(mosquitto.port)
-    pub.publish_all([m.power(seq=50, at=m.T0 + timedelta(hours=2), mains_present=True)])
-    # the spool's backlog from an outage arrives after, with higher seqs
-    pub.publish_all([m.power(seq=51, at=m.T0, mains_present=False)])
-    pub.close()
-    wait_for(lambda: count(db, "telemetry_power") == 2, what="both stored")
-    latest = db.execute(
-        "SELECT seq, data->>'mains_present' FROM board_latest WHERE kind = 'power'"
-    ).fetchone()
-    assert latest == (50, "true")

@@ -134,10 +134,11 @@ def record_day(conn: Conn, now: datetime, board_id: str = DAY_BOARD) -> None:
 
 def put_latest(conn: Conn, board_id: str, kind: str, data: dict[str, Any], at: datetime) -> None:
     conn.execute(
-        "INSERT INTO board_latest (device_id, kind, boot, seq, measured_at, received_at, data)"
-        " VALUES (%s, %s, 1, 1000, %s, %s, %s) ON CONFLICT (device_id, kind) DO UPDATE"
-        " SET data = EXCLUDED.data, measured_at = EXCLUDED.measured_at",
-        (board_id, kind, at, at, Jsonb(data)),
+        "INSERT INTO board_latest (device_id, kind, boot, seq, measured_at, received_at,"
+        " observed_at, data) VALUES (%s, %s, 1, 1000, %s, %s, %s, %s)"
+        " ON CONFLICT (device_id, kind) DO UPDATE SET data = EXCLUDED.data,"
+        " measured_at = EXCLUDED.measured_at, observed_at = EXCLUDED.observed_at",
+        (board_id, kind, at, at, at, Jsonb(data)),
     )
 
 
