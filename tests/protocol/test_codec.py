@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from fleet_protocol import (
+    DEFAULT_CLOCK_FUTURE_S,
+    DEFAULT_CLOCK_PAST_S,
     MAX_PAYLOAD_BYTES,
     CameraMessage,
     EventMessage,
@@ -21,44 +22,12 @@ from fleet_protocol import (
     parse_topic,
 )
 from fleet_protocol.messages import MAX_BOOT, MAX_SEQ
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "protocol"
-NAMES = sorted(path.stem for path in FIXTURES.glob("*.json"))
-LEAK = "rtsp://admin:secret@10.0.0.5/stream"
-DELETE = object()
-
-
-def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    return data
-
-
-def variant(name: str, *changes: tuple[str, Any]) -> tuple[str, bytes]:
-    """A fixture's topic and payload with ``("data.cameras.0.error", value)`` changes."""
-    fx = fixture(name)
-    payload = fx["payload"]
-    for path, value in changes:
-        *parents, last = path.split(".")
-        node = payload
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        key_or_index: Any = int(last) if isinstance(node, list) else last
-        if value is DELETE:
-            del node[key_or_index]
-        else:
-            node[key_or_index] = value
-    return fx["topic"], json.dumps(payload, ensure_ascii=False).encode()
+from tests.protocol.payloads import DELETE, LEAK, NAMES, fixture, reject, variant
 
 
 def _cameras(count: int) -> list[dict[str, Any]]:
     camera = fixture("telemetry_camera")["payload"]["data"]["cameras"][0]
     return [dict(camera, camera_id=f"cam-{i:02d}") for i in range(count)]
-
-
-def reject(topic: str, payload: bytes | str, **kwargs: Any) -> ProtocolError:
-    with pytest.raises(ProtocolError) as info:
-        decode(topic, payload, **kwargs)
-    return info.value
 
 
 # --------------------------------------------------------------------------- accepted
@@ -315,3 +284,89 @@ def test_size_limit_counts_bytes_of_str_payload() -> None:
     text = payload.decode()
     assert len(text) < len(payload)
     assert reject(topic, text, max_bytes=len(text)).reason == "oversize"
+
+
+# --------------------------------------------------------------------------- clock window
+
+RECEIVED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+PAST = timedelta(seconds=DEFAULT_CLOCK_PAST_S)
+FUTURE = timedelta(seconds=DEFAULT_CLOCK_FUTURE_S)
+
+
+def _at(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def test_clock_window_defaults() -> None:
+    assert DEFAULT_CLOCK_PAST_S == 400 * 86_400
+    assert DEFAULT_CLOCK_FUTURE_S == 86_400
+
+
+@pytest.mark.parametrize("field", ["measured_at", "sent_at"])
+def test_clock_window_bounds_are_accepted(field: str) -> None:
+    for moment in (RECEIVED - PAST, RECEIVED + FUTURE, RECEIVED):
+        decode(*variant("telemetry_heartbeat", (field, _at(moment))), received_at=RECEIVED)
+
+
+@pytest.mark.parametrize("field", ["measured_at", "sent_at"])
+def test_clock_before_the_window_refused(field: str) -> None:
+    moment = RECEIVED - PAST - timedelta(seconds=1)
+    error = reject(*variant("telemetry_heartbeat", (field, _at(moment))), received_at=RECEIVED)
+    assert error.reason == "clock_out_of_range"
+    assert error.detail.startswith(
+        f"{field} {_at(moment)} is 34560001 s before the receiving time;"
+    )
+
+
+@pytest.mark.parametrize("field", ["measured_at", "sent_at"])
+def test_clock_after_the_window_refused(field: str) -> None:
+    moment = RECEIVED + FUTURE + timedelta(seconds=1)
+    error = reject(*variant("telemetry_heartbeat", (field, _at(moment))), received_at=RECEIVED)
+    assert error.reason == "clock_out_of_range"
+    assert error.detail.startswith(f"{field} {_at(moment)} is 86401 s after the receiving time;")
+
+
+def test_clock_window_is_configurable() -> None:
+    topic, payload = variant("telemetry_heartbeat")  # measured and sent at 00:59:10Z
+    window = {"received_at": RECEIVED, "past_s": 49.0, "future_s": 5.0}
+    assert reject(topic, payload, **window).reason == "clock_out_of_range"
+    decode(topic, payload, received_at=RECEIVED, past_s=50.0, future_s=0.0)
+    early = RECEIVED - timedelta(seconds=60)
+    error = reject(topic, payload, received_at=early, past_s=0.0, future_s=5.0)
+    assert "measured_at 2026-03-02T00:59:10Z is 10 s after" in error.detail
+
+
+def test_content_started_at_respects_the_clock_window() -> None:
+    old = _at(RECEIVED - PAST - timedelta(days=1))
+    topic, payload = variant("telemetry_display", ("data.content_started_at", old))
+    decode(topic, payload)  # no receiving time, no window
+    error = reject(topic, payload, received_at=RECEIVED)
+    assert error.reason == "clock_out_of_range"
+    assert error.detail.startswith("data.content_started_at ")
+
+
+def test_a_replay_within_the_window_is_accepted() -> None:
+    month_old = _at(RECEIVED - timedelta(days=30))
+    decode(*variant("telemetry_power", ("measured_at", month_old)), received_at=RECEIVED)
+
+
+def test_board_clock_never_set_passes_the_model_but_not_the_window() -> None:
+    topic, payload = variant("state_online", ("measured_at", "1970-01-01T00:00:42Z"))
+    decode(topic, payload)
+    assert reject(topic, payload, received_at=RECEIVED).reason == "clock_out_of_range"
+
+
+@pytest.mark.parametrize("name", ["cmd_restart_player", "config_desired", "receipt"])
+def test_server_messages_have_no_clock_window(name: str) -> None:
+    decode(*variant(name), received_at=RECEIVED + timedelta(days=4000))
+
+
+def test_other_checks_come_before_the_clock() -> None:
+    late = _at(RECEIVED + timedelta(days=30))
+    topic, payload = variant("telemetry_heartbeat", ("measured_at", late), ("device_id", "lc-x"))
+    assert reject(topic, payload, received_at=RECEIVED).reason == "device_mismatch"
+
+
+def test_received_at_must_carry_a_timezone() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        decode(*variant("telemetry_heartbeat"), received_at=datetime(2026, 3, 2, 1, 0))

@@ -18,6 +18,7 @@ from fleet_protocol import (
     event_topic,
     is_device_id,
     parse_topic,
+    receipt_topic,
     state_topic,
     subscription_filters,
     telemetry_topic,
@@ -36,6 +37,7 @@ BUILT = [
     pytest.param(command_result_topic(DEVICE), Channel.CMD_RESULT, None, id="cmd_result"),
     pytest.param(config_desired_topic(DEVICE), Channel.CONFIG_DESIRED, None, id="desired"),
     pytest.param(config_reported_topic(DEVICE), Channel.CONFIG_REPORTED, None, id="reported"),
+    pytest.param(receipt_topic(DEVICE), Channel.RECEIPT, None, id="receipt"),
 ]
 
 
@@ -79,6 +81,8 @@ def test_subscription_filters_cover_every_board_topic() -> None:
         ("lc mlt", False),
         ("lc.mlt.01", False),
         ("lc-mường-tè", False),
+        ("lc-mlt-01\n", False),  # a regex "$" alone would accept it
+        ("lc-mlt-01\x00", False),
     ],
 )
 def test_is_device_id(device_id: str, valid: bool) -> None:
@@ -109,6 +113,9 @@ def test_is_device_id(device_id: str, valid: bool) -> None:
         pytest.param("fleet/v1/lc.mlt.01/state", "bad_device_id", id="device-dot"),
         pytest.param("fleet/v1/lc-mlt-01$/state", "bad_device_id", id="device-dollar"),
         pytest.param(f"fleet/v1/{'a' * 65}/state", "bad_device_id", id="device-too-long"),
+        pytest.param("fleet/v1/lc-mlt-01\n/state", "bad_device_id", id="device-newline"),
+        pytest.param("fleet/v1/lc-mlt-01/event/mains_lost\n", "bad_topic", id="event-newline"),
+        pytest.param("fleet/v1/lc-mlt-01/cmd/reboot\n", "bad_topic", id="command-newline"),
     ],
 )
 def test_parse_topic_rejects(topic: str, reason: str) -> None:
@@ -128,6 +135,8 @@ def test_parse_topic_rejects(topic: str, reason: str) -> None:
         pytest.param(lambda: event_topic(DEVICE, "Mains Lost"), "bad_topic", id="event-name"),
         pytest.param(lambda: command_topic(DEVICE, "reboot/now"), "bad_topic", id="cmd-name"),
         pytest.param(lambda: command_topic("+", "reboot"), "bad_device_id", id="cmd-device"),
+        pytest.param(lambda: receipt_topic("lc-mlt-01\n"), "bad_device_id", id="receipt"),
+        pytest.param(lambda: event_topic(DEVICE, "mains_lost\n"), "bad_topic", id="event-newline"),
     ],
 )
 def test_builders_reject(build: Callable[[], str], reason: str) -> None:
