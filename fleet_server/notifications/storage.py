@@ -388,16 +388,24 @@ def record_sent(
     response: str,
     worker: str,
 ) -> None:
+    """Mark rows sent. A row whose claim was taken back while we sent (we
+    stalled past the lease) is marked too if nobody has claimed it again
+    since: it was delivered, a second copy would only be a duplicate."""
     with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
             """UPDATE notification_outbox
                SET state = 'sent', sent_at = %s, message_id = %s, last_error = NULL,
                    claimed_by = NULL, claimed_at = NULL
-               WHERE id = ANY(%s) AND state = 'sending' AND claimed_by = %s""",
+               WHERE id = ANY(%s)
+                 AND (state = 'pending' OR (state = 'sending' AND claimed_by = %s))""",
             (at, message_id, list(ids), worker),
         )
         if cur.rowcount != len(ids):
-            log.warning("outbox %s sent, but %d row(s) were no longer ours", ids, cur.rowcount)
+            log.warning(
+                "outbox %s sent, but %d row(s) are being sent by another worker",
+                ids,
+                len(ids) - cur.rowcount,
+            )
         for outbox_id in ids:
             _record_attempt(
                 cur,

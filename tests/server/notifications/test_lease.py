@@ -11,7 +11,7 @@ import pytest
 from fleet_server.errors import ConfigError
 from fleet_server.notifications import NotificationSettings, SmtpSettings, enqueue
 from fleet_server.notifications.lease import LeaseKeeper
-from fleet_server.notifications.storage import claim_due
+from fleet_server.notifications.storage import claim_due, recover_expired_claims
 from fleet_server.settings import Settings
 from tests.server.notifications.conftest import (
     Conn,
@@ -109,6 +109,31 @@ def test_a_long_send_by_a_live_worker_keeps_its_claims(
     assert outbox(db) == [(ids[0], "sent", 1), (ids[1], "sent", 1)]
     for outbox_id in ids:
         assert deliveries(db, outbox_id) == [(True, None)]
+
+
+def test_a_send_that_outlived_its_claim_counts_if_nobody_claimed_the_notice_again(
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+) -> None:
+    technician(db, fleet)
+    [outbox_id] = enqueue(db, make_notice(fleet, clock()), now=clock())
+    smtp_server.hold = threading.Event()
+    stalled = make_worker(lease_renew_s=15)  # no renewal during this test
+    thread = threading.Thread(target=stalled.run_once)
+    thread.start()
+    try:
+        assert smtp_server.data_started.wait(10)
+        clock.advance(31)
+        # Another worker takes the claim back, but has not sent it yet.
+        lease = timedelta(seconds=30)
+        assert recover_expired_claims(db, now=clock(), lease=lease, worker="engine-2") == 1
+    finally:
+        smtp_server.hold.set()
+        thread.join(30)
+
+    assert outbox(db) == [(outbox_id, "sent", 1)]  # delivered: no second copy
+    assert make_worker().run_once().rows_claimed == 0
+    assert len(smtp_server.messages) == 1
+    assert deliveries(db, outbox_id) == [(False, "claim by test-worker-0 expired"), (True, None)]
 
 
 def test_the_lease_keeper_carries_on_after_a_failed_renewal() -> None:
