@@ -50,6 +50,12 @@ class Store:
         self.writer = BatchWriter(self.conn)
         self.clock = clock
         self.seq: dict[tuple[str, int], int] = {}
+        #: how far the boards' clocks are ahead of the server's (negative: behind)
+        self.board_clock = timedelta(0)
+
+    def board_now(self) -> datetime:
+        """The time on the board's clock now."""
+        return self.clock() + self.board_clock
 
     def _seq(self, device: str, boot: int) -> int:
         value = self.seq.get((device, boot), 0)
@@ -69,7 +75,7 @@ class Store:
         seq: int | None = None,
         interval: int | None = 30,
     ) -> None:
-        now = self.clock()
+        now = self.board_now()
         message = fp.StateMessage(
             schema_version=1,
             device_id=device,
@@ -84,36 +90,53 @@ class Store:
         )
         self.send(message, fp.state_topic(device))
 
-    def reading(self, device: str, kind: fp.TelemetryKind, data: Any, *, boot: int = 1) -> None:
-        """One telemetry message of ``kind``, measured now, with the next seq."""
-        now = self.clock()
+    def reading(
+        self,
+        device: str,
+        kind: fp.TelemetryKind,
+        data: Any,
+        *,
+        boot: int = 1,
+        held: timedelta = timedelta(0),
+    ) -> None:
+        """One telemetry message of ``kind`` with the next seq, sent now by the
+        board's clock; ``held``: measured that long before (a spool replay)."""
+        now = self.board_now()
         message = fp.TELEMETRY_MODELS[kind](
             schema_version=1,
             device_id=device,
             boot=boot,
             seq=self._seq(device, boot),
-            measured_at=now,
+            measured_at=now - held,
             sent_at=now,
+            replay=held > timedelta(0),
             data=data,
         )
         self.send(message, fp.telemetry_topic(device, kind))
 
-    def heartbeat(self, device: str, *, boot: int = 1) -> None:
+    def heartbeat(self, device: str, *, boot: int = 1, disk_percent: float = 1) -> None:
         self.reading(
             device,
             fp.TelemetryKind.HEARTBEAT,
             fp.HeartbeatData(
-                uptime_s=1, agent_version="0.1.0", cpu_percent=1, memory_percent=1, disk_percent=1
+                uptime_s=1,
+                agent_version="0.1.0",
+                cpu_percent=1,
+                memory_percent=1,
+                disk_percent=disk_percent,
             ),
             boot=boot,
         )
 
-    def power(self, device: str, *, mains: bool, boot: int = 1) -> None:
+    def power(
+        self, device: str, *, mains: bool, boot: int = 1, held: timedelta = timedelta(0)
+    ) -> None:
         self.reading(
             device,
             fp.TelemetryKind.POWER,
             fp.PowerData(source="ups", mains_present=mains, on_battery=not mains),
             boot=boot,
+            held=held,
         )
 
 
