@@ -11,7 +11,7 @@ import pytest
 
 from fleet_server.notifications import NotificationWorker, enqueue
 from fleet_server.notifications.routing import message_id_for, plan_messages
-from fleet_server.notifications.schemas import OutboxRow
+from fleet_server.notifications.schemas import Channel, OutboxRow, Transport
 from fleet_server.notifications.smtp import SmtpTransport
 from fleet_server.notifications.webhook import WebhookTransport
 from tests.server.notifications.conftest import (
@@ -34,15 +34,15 @@ from tests.server.notifications.conftest import (
 DOMAIN = "bangtin.laichau.gov.vn"
 
 
-def dying_worker(db_url: str, port: int, clock: FakeClock, channel: str) -> NotificationWorker:
+def dying_worker(db_url: str, port: int, clock: FakeClock, channel: Channel) -> NotificationWorker:
     settings = notification_settings(port)
-    inner = SmtpTransport(settings.smtp) if channel == "email" else WebhookTransport(5.0)
+    inner: Transport = SmtpTransport(settings.smtp) if channel == "email" else WebhookTransport(5.0)
     return NotificationWorker(
         db_url,
         settings,
         clock=clock,
         worker_id="engine-2",
-        transports={channel: DiesAfterHandOver(inner)},  # type: ignore[dict-item]
+        transports={channel: DiesAfterHandOver(inner)},
     )
 
 
