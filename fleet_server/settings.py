@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     )
     ingest_reconnect_min_s: float = Field(default=0.1, gt=0, le=60)
     ingest_reconnect_max_s: float = Field(default=2.0, gt=0, le=300)
+    ingest_keepalive_s: int = Field(
+        default=30, ge=1, le=600, description="MQTT keepalive of ingest's broker connection"
+    )
     ingest_dead_letter_board_per_minute: int = Field(
         default=60,
         ge=1,

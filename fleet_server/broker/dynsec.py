@@ -15,9 +15,11 @@ The ACL model (docs/broker.md):
   allow unsubscribe. Every right comes from a role.
 * ``board:<id>``: one role per board (Mosquitto 2.0's plugin does not expand
   ``%u``/``%c`` in ACL topics) — publish its own board → server topics,
-  subscribe to and receive its own commands and desired config.
+  subscribe to and receive its own commands, desired config and delivery
+  receipts.
 * ``fleet-server``: ingest and API — read every board's outbound topics
-  (also through ``$share/<group>/...``), write commands and desired config.
+  (also through ``$share/<group>/...``), write commands, desired config and
+  delivery receipts.
 * ``fleet-admin``: only ``$CONTROL/dynamic-security/#``.
 
 Board accounts are pinned to the client id equal to their name, so one board
@@ -110,7 +112,7 @@ class Acl:
 #: What a board publishes (board → server), relative to ``fleet/v1/<id>/``.
 BOARD_OUTBOUND = ("state", "telemetry/+", "event/+", "cmd_result", "config/reported")
 #: What a board reads (server → board).
-BOARD_INBOUND = ("cmd/+", "config/desired")
+BOARD_INBOUND = ("cmd/+", "config/desired", "receipt")
 
 
 def board_role_name(board_id: str) -> str:
@@ -130,6 +132,7 @@ def board_acls(board_id: str) -> list[Acl]:
     acls = [Acl("publishClientSend", f"{base}/{t}") for t in BOARD_OUTBOUND]
     acls.append(Acl("subscribePattern", f"{base}/cmd/+"))
     acls.append(Acl("subscribeLiteral", f"{base}/config/desired"))
+    acls.append(Acl("subscribeLiteral", f"{base}/receipt"))
     acls += [Acl("publishClientReceive", f"{base}/{t}") for t in BOARD_INBOUND]
     return sorted(acls)
 
@@ -137,8 +140,8 @@ def board_acls(board_id: str) -> list[Acl]:
 def server_acls() -> list[Acl]:
     """The fleet server (ingest + API): read every board's outbound topics, also
     through shared subscriptions — Mosquitto 2.0.11 checks the subscribe ACL
-    against the whole ``$share/<group>/<filter>`` string — and write commands and
-    desired configuration (retained)."""
+    against the whole ``$share/<group>/<filter>`` string — and write commands,
+    desired configuration (retained) and ingest's delivery receipts."""
     acls: list[Acl] = []
     for flt in subscription_filters():
         acls.append(Acl("subscribePattern", flt))
@@ -146,6 +149,7 @@ def server_acls() -> list[Acl]:
         acls.append(Acl("publishClientReceive", flt))
     acls.append(Acl("publishClientSend", f"{PREFIX}/+/cmd/+"))
     acls.append(Acl("publishClientSend", f"{PREFIX}/+/config/desired"))
+    acls.append(Acl("publishClientSend", f"{PREFIX}/+/receipt"))
     return sorted(acls)
 
 
@@ -544,6 +548,13 @@ class DynsecClient:
         self.ensure_account(
             board_id, password, [role], clientid=board_id, textname=f"board {board_id}"
         )
+
+    def ensure_server_role(self) -> bool:
+        """Bring the ``fleet-server`` role to exactly :func:`server_acls`, e.g.
+        after an upgrade gave the server a new right (publishing delivery
+        receipts). True if it changed: the broker then drops the server's
+        connections, which reconnect at once."""
+        return self.ensure_role(SERVER_ROLE, server_acls())
 
     def set_password(self, username: str, password: str) -> None:
         """New password; the broker disconnects the account's open connections."""

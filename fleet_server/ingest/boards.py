@@ -49,12 +49,10 @@ class KnownBoards:
         *,
         require_known: bool,
         refresh_s: float = 60.0,
-        keep_bytes: int = 4096,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.require_known = require_known
         self.refresh_s = refresh_s
-        self.keep_bytes = keep_bytes
         self.clock = clock
         self._enabled: dict[str, bool] = {}
         #: Wall-clock time the last full read started; per id, its last lookup.
@@ -149,14 +147,6 @@ class KnownBoards:
             else:
                 reason, detail = BOARD_DISABLED, f"board {device} is disabled or removed"
             refused.append(
-                Rejected(
-                    item.topic,
-                    device,
-                    reason,
-                    detail,
-                    item.payload[: self.keep_bytes],
-                    len(item.payload),
-                    item.received_at,
-                )
+                Rejected(item.topic, device, reason, detail, item.payload, item.received_at)
             )
         return keep, refused

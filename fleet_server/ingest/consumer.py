@@ -1,12 +1,18 @@
 """The MQTT side of ingest: one paho client with manual acknowledgements.
 
 paho runs its network loop in its own thread; ``on_message`` only hands the
-raw message to the service's queue. A message is acknowledged by
+raw message to the service's queue and never blocks or raises: a blocked
+network thread sends no keepalive and the broker drops the connection,
+redelivering everything unacknowledged. A message is acknowledged by
 :meth:`MqttConsumer.ack` after its row is committed. Every (re)connection
 starts a new *generation*: an ack for a message received on an earlier
 connection is never sent (its packet id may already belong to another
 message); the broker redelivers such messages and the database drops the
 duplicate.
+
+After a lost connection paho retries from ``FLEET_INGEST_RECONNECT_MIN_S``
+(0.1 s), doubling up to ``FLEET_INGEST_RECONNECT_MAX_S`` (2 s): ingest is back
+before the boards after a broker restart.
 """
 
 from __future__ import annotations
@@ -73,6 +79,11 @@ class MqttConsumer:
         s = self._settings
         self._protocol = detect_protocol(s, s.ingest_client_id)
         client = make_client(s, s.ingest_client_id, self._protocol, manual_ack=True)
+        # paho computes with these as numbers (min, *2, sleep): fractions of a second work.
+        client.reconnect_delay_set(
+            min_delay=s.ingest_reconnect_min_s,  # type: ignore[arg-type]
+            max_delay=s.ingest_reconnect_max_s,  # type: ignore[arg-type]
+        )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -85,7 +96,12 @@ class MqttConsumer:
             props.SessionExpiryInterval = s.ingest_session_expiry_s
             props.ReceiveMaximum = s.ingest_receive_maximum
             kwargs = {"clean_start": False, "properties": props}
-        client.connect_async(endpoint.host, endpoint.port, keepalive=30, **kwargs)  # type: ignore[arg-type]
+        client.connect_async(
+            endpoint.host,
+            endpoint.port,
+            keepalive=s.ingest_keepalive_s,
+            **kwargs,  # type: ignore[arg-type]
+        )
         self._client = client
         client.loop_start()
         log.info(
@@ -105,6 +121,14 @@ class MqttConsumer:
         self._client = None
         self.connected.clear()
         self.subscribed.clear()
+
+    def publish(self, topic: str, payload: bytes) -> bool:
+        """Queue a server → board message at QoS 1, not retained; never blocks.
+        False when there is no connection (the message is not kept)."""
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return False
+        return client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
 
     def ack(self, item: Inbound) -> bool:
         """Acknowledge a committed message; False if its connection is gone."""
@@ -168,9 +192,18 @@ class MqttConsumer:
         self.subscribed.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._deliver(
-            Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), self._generation)
-        )
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # brokers refuse such topics; a dead letter (bad_topic) if not
+            topic = "(topic is not UTF-8)"
+        try:
+            self._deliver(
+                Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), self._generation)
+            )
+        except Exception:
+            # An exception here would end paho's network thread; the message
+            # stays unacknowledged and comes back on the next connection.
+            log.exception("ingest could not take a message on %s", topic[:120])
 
 
 __all__ = ["BrokerUnavailable", "Inbound", "MqttConsumer"]

@@ -1,11 +1,23 @@
-"""The ingest pipeline: queue → decode → batch → commit → ack.
+"""The ingest pipeline: queue → decode → batch → commit → ack → receipts.
 
-One writer thread takes messages from a bounded queue in arrival order,
-validates them with ``fleet_protocol``, writes each batch in one transaction
-and only then acknowledges the batch's messages to the broker. If the
-database is down, nothing is acknowledged: the broker stops sending once the
-receive maximum of unacknowledged messages is reached, so memory stays
-bounded, and delivery resumes when a commit succeeds again.
+One writer thread takes messages from the queue in arrival order, validates
+them with ``fleet_protocol``, writes each batch in one transaction and only
+then acknowledges the batch's messages to the broker and sends the boards
+their delivery receipts (``receipts``).
+
+**Flow control.** paho's network thread only appends to the queue; it never
+waits, so keepalives flow while the database is away. Memory stays bounded
+by the broker: it sends at most the receive maximum (MQTT 5) or its
+``max_inflight_messages`` (MQTT 3.1.1) of unacknowledged QoS 1 messages,
+and nothing is acknowledged before its commit. QoS 0 messages are not
+counted by the broker: beyond a cap of them waiting, they are dropped and
+counted (``fleet_ingest_dropped_total``).
+
+**Failures.** A message the database refuses becomes a dead letter and
+never takes the rest of its batch with it (``BatchWriter``); a board over
+its dead-letter allowance is counted, not written (``deadletters``). When the
+database is away (connection errors) nothing is acknowledged and the batch
+is retried with backoff until it commits.
 """
 
 from __future__ import annotations
@@ -18,15 +30,19 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import psycopg
 
 from fleet_protocol import ProtocolError, decode, parse_topic
+from fleet_protocol.redact import redact
 from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
 from fleet_server.errors import DatabaseUnavailable
 from fleet_server.ingest.boards import KnownBoards
 from fleet_server.ingest.consumer import Inbound, MqttConsumer
+from fleet_server.ingest.deadletters import DeadLetterLimiter
+from fleet_server.ingest.receipts import Key, publication, receipt_key, receipts_for
 from fleet_server.metrics import IngestMetrics, new_registry
 from fleet_server.settings import Settings
 from fleet_server.telemetry.storage import Accepted, BatchWriter, Rejected
@@ -34,9 +50,13 @@ from fleet_server.telemetry.storage import Accepted, BatchWriter, Rejected
 log = logging.getLogger(__name__)
 
 _STOP = object()
-#: errors other than "the database is away" retried this often before ingest
-#: gives up (and exits, unacked messages stay with the broker)
+#: errors of the database itself (read-only, a missing table …), not of the
+#: connection, retried this often before ingest gives up and exits (unacked
+#: messages stay with the broker). A message's data never counts here: the
+#: writer turns what the database refuses into dead letters.
 _MAX_UNEXPECTED_FAILURES = 10
+#: reason of a dead letter whose decoding failed unexpectedly (a bug, not the board's)
+UNDECODABLE = "undecodable"
 
 
 @dataclass(slots=True)
@@ -50,8 +70,13 @@ class IngestStats:
     acked: int = 0
     ack_skipped: int = 0
     db_failures: int = 0
+    dropped: int = 0
+    isolations: int = 0
+    receipts: int = 0
+    receipts_unsent: int = 0
     commit_seconds: float = 0.0
     rejected: Counter[str] = field(default_factory=Counter)
+    suppressed: Counter[str] = field(default_factory=Counter)
 
     def snapshot(self) -> dict[str, object]:
         return {
@@ -62,18 +87,34 @@ class IngestStats:
             "acked": self.acked,
             "ack_skipped": self.ack_skipped,
             "db_failures": self.db_failures,
+            "dropped": self.dropped,
+            "isolations": self.isolations,
+            "receipts": self.receipts,
+            "receipts_unsent": self.receipts_unsent,
             "commit_seconds": round(self.commit_seconds, 3),
             "rejected": dict(self.rejected),
+            "suppressed": dict(self.suppressed),
         }
 
 
 def classify(item: Inbound, settings: Settings) -> Accepted | Rejected:
-    """Validate one raw message; never raises."""
+    """Validate one raw message; never raises. Times a board's clock puts too
+    far from the receiving time are refused (``clock_out_of_range``)."""
     received_at = datetime.fromtimestamp(item.received_at, UTC)
     try:
-        message = decode(item.topic, item.payload, max_bytes=settings.ingest_max_payload_bytes)
+        message = decode(
+            item.topic,
+            item.payload,
+            max_bytes=settings.ingest_max_payload_bytes,
+            received_at=received_at,
+            past_s=settings.ingest_clock_past_s,
+            future_s=settings.ingest_clock_future_s,
+        )
     except ProtocolError as exc:
         reason, detail = exc.reason, exc.detail
+    except Exception as exc:  # a bug must not stop ingest; the message is kept
+        log.exception("decoding a message on %s failed", redact(item.topic)[:120])
+        reason, detail = UNDECODABLE, f"{type(exc).__name__}: {exc}"[:500]
     else:
         # Ingest subscribes to board → server topics only (subscription_filters),
         # so decode() hands back a board message here.
@@ -82,10 +123,7 @@ def classify(item: Inbound, settings: Settings) -> Accepted | Rejected:
         device_id: str | None = parse_topic(item.topic).device_id
     except ProtocolError:
         device_id = None
-    keep = settings.ingest_dead_letter_keep_bytes
-    return Rejected(
-        item.topic, device_id, reason, detail, item.payload[:keep], len(item.payload), received_at
-    )
+    return Rejected(item.topic, device_id, reason, detail, item.payload, received_at)
 
 
 class IngestService:
@@ -93,11 +131,12 @@ class IngestService:
 
     def __init__(self, settings: Settings, metrics: IngestMetrics | None = None) -> None:
         self.settings = settings
-        # Bounded: the broker's receive maximum keeps us below this; if a
-        # broker ignores it, the network thread blocks and TCP pushes back.
-        self._queue: queue.Queue[Inbound | object] = queue.Queue(
-            maxsize=max(settings.ingest_receive_maximum, settings.ingest_batch_size) * 2
-        )
+        # Unbounded: the broker's flow control bounds the QoS 1 messages in
+        # it, _enqueue the QoS 0 ones (see the module).
+        self._queue: queue.Queue[Inbound | object] = queue.Queue()
+        self._qos0_cap = max(settings.ingest_receive_maximum, settings.ingest_batch_size) * 2
+        self._qos0_waiting = 0
+        self._qos0_lock = threading.Lock()
         self.consumer = MqttConsumer(settings, self._enqueue)
         self.stats = IngestStats()
         #: Prometheus families, in a registry of this service's own unless given
@@ -111,10 +150,10 @@ class IngestService:
         self.fatal: str | None = None
         #: Unknown and disabled boards' messages go to the dead letters.
         self.boards = KnownBoards(
-            require_known=settings.require_known_board,
-            refresh_s=settings.ingest_board_refresh_s,
-            keep_bytes=settings.ingest_dead_letter_keep_bytes,
+            require_known=settings.require_known_board, refresh_s=settings.ingest_board_refresh_s
         )
+        #: A board's dead letters beyond its allowance a minute are counted only.
+        self.limiter = DeadLetterLimiter(settings.ingest_dead_letter_board_per_minute)
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
@@ -125,8 +164,7 @@ class IngestService:
     def stop(self, timeout: float = 30) -> None:
         """Stop taking messages, commit and ack what is queued, disconnect."""
         self._stopping.set()
-        with contextlib.suppress(queue.Full):  # the writer also watches _stopping
-            self._queue.put_nowait(_STOP)
+        self._queue.put_nowait(_STOP)  # the writer also watches _stopping
         if self._writer_thread is not None:
             self._writer_thread.join(timeout)
         self.consumer.stop()
@@ -153,24 +191,38 @@ class IngestService:
 
     # -- network thread ---------------------------------------------------------------
     def _enqueue(self, item: Inbound) -> None:
+        """Never blocks: paho's network thread must keep the connection alive."""
         self.stats.received += 1
         self.idle.clear()
-        while True:
-            try:
-                self._queue.put(item, timeout=1.0)
+        if item.qos == 0:
+            with self._qos0_lock:
+                full = self._qos0_waiting >= self._qos0_cap
+                if not full:
+                    self._qos0_waiting += 1
+            if full:
+                self.stats.dropped += 1
+                self.metrics.dropped.inc()
+                if self.stats.dropped % 1000 == 1:
+                    log.warning(
+                        "ingest is behind: QoS 0 messages dropped (%d so far)", self.stats.dropped
+                    )
                 return
-            except queue.Full:
-                if self._stopping.is_set():
-                    return  # not acked: the broker redelivers it
-                log.warning("ingest queue full; holding the network thread")
+        self._queue.put_nowait(item)
 
     # -- writer thread ----------------------------------------------------------------
+    def _take(self, timeout: float | None) -> Inbound | object:
+        item = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
+        if isinstance(item, Inbound) and item.qos == 0:
+            with self._qos0_lock:
+                self._qos0_waiting -= 1
+        return item
+
     def _collect(self) -> tuple[list[Inbound], bool]:
         """Up to batch_size messages, waiting at most batch_delay after the first."""
         s = self.settings
         batch: list[Inbound] = []
         try:
-            first = self._queue.get(timeout=0.5)
+            first = self._take(0.5)
         except queue.Empty:
             self.idle.set()
             return batch, False
@@ -179,13 +231,8 @@ class IngestService:
         batch.append(first)  # type: ignore[arg-type]
         deadline = time.monotonic() + s.ingest_batch_delay_ms / 1000
         while len(batch) < s.ingest_batch_size:
-            remaining = deadline - time.monotonic()
             try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else (self._queue.get_nowait())
-                )
+                item = self._take(max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
             if item is _STOP:
@@ -197,33 +244,45 @@ class IngestService:
         stop_seen = False
         while not stop_seen:
             batch, stop_seen = self._collect()
-            if not batch:
-                continue
-            accepted: list[Accepted] = []
-            rejected: list[Rejected] = []
-            for item in batch:
-                outcome = classify(item, self.settings)
-                (accepted if isinstance(outcome, Accepted) else rejected).append(outcome)  # type: ignore[arg-type]
-            if not self._commit(accepted, rejected):
-                return  # stopping during an outage: unacked, the broker keeps them
-            self.metrics.batch_committed(batch)
-            for item in batch:
-                if self.consumer.ack(item):
-                    self.stats.acked += 1
-                else:
-                    self.stats.ack_skipped += 1
+            if batch:
+                if not self._process(batch):
+                    return  # stopping during an outage: unacked, the broker keeps them
+            elif self.limiter.due() and not self._commit([], []):
+                return  # the summaries of suppressed dead letters, when nothing else comes
+        if self.limiter.pending():
+            self._commit([], [], final=True)
         log.info("ingest writer stopped: %s", self.stats.snapshot())
 
-    def _commit(self, accepted: list[Accepted], rejected: list[Rejected]) -> bool:
+    def _process(self, batch: list[Inbound]) -> bool:
+        outcomes = [classify(item, self.settings) for item in batch]
+        accepted = [o for o in outcomes if isinstance(o, Accepted)]
+        rejected = [o for o in outcomes if isinstance(o, Rejected)]
+        if not self._commit(accepted, rejected):
+            return False
+        self.metrics.batch_committed(batch)
+        for item in batch:
+            if self.consumer.ack(item):
+                self.stats.acked += 1
+            else:
+                self.stats.ack_skipped += 1
+        if self.settings.ingest_receipts:
+            self._send_receipts(batch, outcomes)
+        return True
+
+    def _commit(
+        self, accepted: list[Accepted], rejected: list[Rejected], *, final: bool = False
+    ) -> bool:
         backoff = Backoff(base=0.1, cap=self.settings.ingest_retry_max_s)
         failures = 0
+        gate = partial(self.limiter.admit, final=final)
         while True:
             try:
                 writer = self._ensure_writer()
                 stored, refused = self.boards.split(writer.conn, accepted)
                 started = time.perf_counter()
-                result = writer.write(stored, rejected + refused)
+                result = writer.write(stored, rejected + refused, gate)
             except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
+                self.limiter.discard()
                 self.stats.db_failures += 1
                 self.metrics.database_failures.inc()
                 if backoff.attempt == 0:
@@ -237,6 +296,7 @@ class IngestService:
                     return False
                 continue
             except Exception as exc:  # e.g. read-only after a failover, a missing table
+                self.limiter.discard()
                 self.stats.db_failures += 1
                 self.metrics.database_failures.inc()
                 failures += 1
@@ -251,18 +311,56 @@ class IngestService:
                     return False
                 continue
             elapsed = time.perf_counter() - started
+            admission = self.limiter.confirm()
             self.stats.commit_seconds += elapsed
             self.stats.batches += 1
             self.stats.stored_rows += result.rows_inserted
             self.stats.duplicate_rows += result.duplicates
-            dead = rejected + refused + result.rejected_by_db
-            self.metrics.commit(elapsed, result.duplicates, (r.reason for r in dead))
-            for r in dead:
+            self.stats.suppressed.update(admission.suppressed)
+            if result.isolated:
+                self.stats.isolations += 1
+                self.metrics.isolations.inc()
+            self.metrics.commit(
+                elapsed,
+                result.duplicates,
+                (r.reason for r in admission.written),
+                admission.suppressed,
+            )
+            for r in admission.written:
                 self.stats.rejected[r.reason] += 1
-                log.warning("dead letter (%s) on %s: %s", r.reason, r.topic[:120], r.detail[:200])
+                log.warning(
+                    "dead letter (%s) on %s: %s",
+                    r.reason,
+                    redact(r.topic)[:120],
+                    redact(r.detail)[:200],
+                )
             if backoff.attempt:
                 log.info("database back after %d attempts", backoff.attempt)
             return True
+
+    def _send_receipts(self, batch: list[Inbound], outcomes: list[Accepted | Rejected]) -> None:
+        """Tell each board what of its messages this batch committed; never
+        blocks nor raises (an unsent receipt costs a duplicate, not data)."""
+        try:
+            limit = self.settings.ingest_max_payload_bytes
+            keys: list[Key] = []
+            for item, outcome in zip(batch, outcomes, strict=True):
+                key = receipt_key(item, outcome, limit)
+                if key is not None:
+                    keys.append(key)
+            sent = unsent = 0
+            for receipt in receipts_for(keys, datetime.now(UTC)):
+                if self.consumer.publish(*publication(receipt)):
+                    sent += 1
+                else:
+                    unsent += 1
+        except Exception:
+            log.exception("delivery receipts of a batch not sent")
+            return
+        self.stats.receipts += sent
+        self.stats.receipts_unsent += unsent
+        self.metrics.receipts.labels("published").inc(sent)
+        self.metrics.receipts.labels("unsent").inc(unsent)
 
     def _ensure_writer(self) -> BatchWriter:
         if self._writer is None:
@@ -272,7 +370,7 @@ class IngestService:
             except BaseException:
                 conn.close()
                 raise
-            self._writer = BatchWriter(conn)
+            self._writer = BatchWriter(conn, keep_bytes=self.settings.ingest_dead_letter_keep_bytes)
         return self._writer
 
     def _close_db(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -97,6 +97,32 @@ class IngestMetrics:
             ["reason"],
             registry=registry,
         )
+        self.dead_letters_suppressed = Counter(
+            "fleet_ingest_dead_letters_suppressed_total",
+            "Dead letters counted instead of written (a board over its limit a minute), by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.isolations = Counter(
+            "fleet_ingest_isolations_total",
+            "Batches PostgreSQL refused for a message's data, written again in parts so that"
+            " only the refused messages became dead letters.",
+            registry=registry,
+        )
+        self.dropped = Counter(
+            "fleet_ingest_dropped_total",
+            "QoS 0 messages dropped on arrival because too many were waiting to be committed.",
+            registry=registry,
+        )
+        self.receipts = Counter(
+            "fleet_ingest_receipts_total",
+            "Delivery receipts to boards, by outcome: published (handed to the MQTT client)"
+            " or unsent (no broker connection; the board sends those messages again).",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in ("published", "unsent"):
+            self.receipts.labels(outcome)
         self.duplicate_rows = Counter(
             "fleet_ingest_duplicate_rows_total",
             "Rows not inserted because the same message was already stored (redeliveries).",
@@ -141,13 +167,22 @@ class IngestMetrics:
             registry=registry,
         )
 
-    def commit(self, seconds: float, duplicates: int, dead_letter_reasons: Iterable[str]) -> None:
-        """One batch written and committed."""
+    def commit(
+        self,
+        seconds: float,
+        duplicates: int,
+        dead_letter_reasons: Iterable[str],
+        suppressed: Mapping[str, int] | None = None,
+    ) -> None:
+        """One batch written and committed: its dead letters written in full
+        by reason, and those only counted (``suppressed``) by reason."""
         self.commit_seconds.observe(seconds)
         if duplicates:
             self.duplicate_rows.inc(duplicates)
         for reason in dead_letter_reasons:
             self.dead_letters.labels(reason).inc()
+        for reason, count in (suppressed or {}).items():
+            self.dead_letters_suppressed.labels(reason).inc(count)
 
     def batch_committed(self, batch: Sequence[ReceivedMessage], now: float | None = None) -> None:
         """Every message of a committed batch: counts, bytes and lag."""

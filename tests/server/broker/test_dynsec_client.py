@@ -32,6 +32,8 @@ def test_board_acls_are_exactly_its_own_topics() -> None:
         ("subscribeLiteral", "fleet/v1/lc-mlt-01/config/desired"),
         ("publishClientReceive", "fleet/v1/lc-mlt-01/cmd/+"),
         ("publishClientReceive", "fleet/v1/lc-mlt-01/config/desired"),
+        ("subscribeLiteral", "fleet/v1/lc-mlt-01/receipt"),
+        ("publishClientReceive", "fleet/v1/lc-mlt-01/receipt"),
     }
     for bad in ("+", "#", "a/b", "%u", ""):
         with pytest.raises(DynsecError):
