@@ -1,7 +1,11 @@
 """The agent's main loop: collect on schedule, spool, publish, answer commands.
 
 One main thread owns the spool and the collectors; the MQTT thread only
-hands over acknowledgements and incoming commands (then sets ``wake``).
+hands over acknowledgements, incoming commands and delivery receipts (then
+sets ``wake``). ``Delivery`` decides what is sent when and when the spool
+may forget it. A spool that cannot be written (disk full or failing) never
+stops the agent: readings go out directly and the heartbeat says
+``spool_degraded``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from edge_agent import __version__, plays
 from edge_agent.collectors.base import Collector
 from edge_agent.commands import CommandProcessor, Outcome, merge_config
 from edge_agent.config import AgentConfig
-from edge_agent.errors import CollectorError, NotPresent
+from edge_agent.delivery import Delivery
+from edge_agent.errors import CollectorError, NotPresent, SpoolError
 from edge_agent.sdnotify import notify
 from edge_agent.session import Session
 from edge_agent.simulation import SimulatedBoard
@@ -57,6 +62,7 @@ class Agent:
             config.spool_path,
             max_bytes=config.spool.max_bytes,
             max_age_s=config.spool.max_age_days * 86_400,
+            reserve_bytes=config.spool.reserve_bytes,
             clock=clock,
         )
         self.boot = self.spool.start_boot()
@@ -72,12 +78,12 @@ class Agent:
             heartbeat_interval=lambda: self.config.intervals.heartbeat,
             link_up=link_up,
         )
+        self.delivery = Delivery(
+            self.spool, self.session, lambda: self.config.spool, clock=clock, monotonic=monotonic
+        )
+        self._reported_degraded: str | None = None
         self.crashed = False
         self.commands = CommandProcessor(self)
-        self.inflight: dict[int, int] = {}  # paho mid -> spool row id
-        self._cursor = 0  # last spool row handed to paho
-        self._seen_connects = 0
-        self._connected_wall = 0.0
         self._started = monotonic()
         start = monotonic()
         self._due: dict[fp.TelemetryKind, float] = dict.fromkeys(self.collectors, start)
@@ -86,7 +92,6 @@ class Agent:
         self.plays = plays.PlayTracker()
         self._next_expire = start + _EXPIRE_EVERY_S
         self.config_version = -1
-        self.published = 0
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -114,15 +119,39 @@ class Agent:
 
     def step(self) -> None:
         """One turn of the loop (tests call it directly)."""
-        self._take_acks()
+        self.delivery.take_acks()
         self._take_inbox()
+        self.delivery.tick()
+        self._report_spool_health()
         if not (self.sim is not None and self.sim.heartbeat_frozen):
             self._collect_due()
-        self._dispatch()
+        self.delivery.dispatch()
         now = self._monotonic()
         if now >= self._next_expire:
             self._next_expire = now + _EXPIRE_EVERY_S
-            self.spool.expire()
+            self.delivery.housekeeping()
+        self._report_spool_health()
+
+    @property
+    def published(self) -> int:
+        """Messages delivered so far (PUBACK or receipt, as configured)."""
+        return self.delivery.published
+
+    def _report_spool_health(self) -> None:
+        """An event when the spool stops taking writes and when it takes them again."""
+        degraded = self.delivery.degraded
+        if (degraded is None) == (self._reported_degraded is None):
+            return
+        self._reported_degraded = degraded
+        if degraded is not None:
+            self.emit_event(
+                "spool_degraded",
+                "warning",
+                "spool cannot be written: sending live readings without it",
+                {"error": degraded[:200]},
+            )
+        else:
+            self.emit_event("spool_recovered", "info", "spool takes writes again")
 
     def crash(self) -> None:
         """Simulation: the controller loses power (call ``run``'s stop after)."""
@@ -130,10 +159,10 @@ class Agent:
         self.session.crash()
 
     def close(self) -> None:
-        self._take_acks()
+        self.delivery.take_acks()
         if not self.crashed:
             self.session.stop()
-            self._take_acks()
+            self.delivery.close()
         for collector in self.collectors.values():
             collector.close()
         self.spool.close()
@@ -183,9 +212,12 @@ class Agent:
         if kind is fp.TelemetryKind.DISPLAY:
             self._report_play(data)
         if kind is fp.TelemetryKind.HEARTBEAT:
-            stats = self.spool.stats()
             data = data.model_copy(
-                update={"spool_pending": stats.pending, "spool_dropped": self.spool.dropped_total}
+                update={
+                    "spool_pending": self.delivery.pending,
+                    "spool_dropped": self.delivery.dropped,
+                    "spool_degraded": self.delivery.degraded is not None,
+                }
             )
         self.spool_message(
             fp.TELEMETRY_MODELS[kind],
@@ -239,7 +271,7 @@ class Agent:
                 )
             )
 
-        seq = self.spool.add(topic, make, priority)
+        seq = self.delivery.store(topic, make, priority)
         self.wake.set()
         return seq
 
@@ -256,45 +288,6 @@ class Agent:
             fp.EventMessage, fp.event_topic(self.config.device_id, event_type), data, PRIORITY_KEEP
         )
 
-    # -- publishing -------------------------------------------------------------------
-    def _take_acks(self) -> None:
-        done: list[int] = []
-        while self.session.acked:
-            row_id = self.inflight.pop(self.session.acked.popleft(), None)
-            if row_id is not None:
-                done.append(row_id)
-        if done:
-            self.spool.acknowledge(done)
-            self.published += len(done)
-
-    def _dispatch(self) -> None:
-        session = self.session
-        if not session.ready.is_set():
-            return
-        if session.connects != self._seen_connects:
-            self._seen_connects = session.connects
-            self._connected_wall = self._clock()
-        window = self.config.spool.inflight
-        while (room := window - len(self.inflight)) > 0:
-            rows = self.spool.pending(after_id=self._cursor, limit=room)
-            if not rows:
-                return
-            for row in rows:
-                payload = row.payload
-                if row.created_at < self._connected_wall:
-                    payload = self._as_replay(row.topic, payload)
-                mid = session.publish(row.topic, payload)
-                if mid is None:
-                    return
-                self.inflight[mid] = row.id
-                self._cursor = row.id
-
-    def _as_replay(self, topic: str, payload: bytes) -> bytes:
-        """Mark a message that waited in the spool across an outage as replay."""
-        message = fp.decode(topic, payload)
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        return fp.encode(message.model_copy(update={"replay": True, "sent_at": now}))
-
     # -- commands ---------------------------------------------------------------------
     def _receive(self, topic: str, payload: bytes) -> None:
         """MQTT thread: queue for the main thread."""
@@ -308,13 +301,20 @@ class Agent:
             except fp.ProtocolError as exc:
                 self._answer_undecodable(topic, payload, exc)
                 continue
-            if isinstance(message, fp.CommandRequest):
+            if isinstance(message, fp.Receipt):
+                self.delivery.take_receipt(message)
+            elif isinstance(message, fp.CommandRequest):
                 self._handle_command(message)
             elif isinstance(message, fp.ConfigDesired):
                 self._handle_desired(message)
 
     def _handle_command(self, request: fp.CommandRequest) -> None:
-        if self.spool.command_seen(request.request_id):
+        try:
+            seen = self.spool.command_seen(request.request_id)
+        except SpoolError as exc:
+            log.warning("cannot check command %s against the spool: %s", request.request_id, exc)
+            seen = False
+        if seen:
             log.info("command %s already answered; ignoring the duplicate", request.request_id)
             return
         outcome = self.commands.execute(request)
@@ -334,10 +334,13 @@ class Agent:
             data,
             PRIORITY_KEEP,
         )
-        self.spool.remember_command(request_id)
+        try:
+            self.spool.remember_command(request_id)
+        except SpoolError as exc:
+            log.warning("command %s answered but not remembered: %s", request_id, exc)
 
     def _answer_undecodable(self, topic: str, payload: bytes, exc: fp.ProtocolError) -> None:
-        log.warning("bad command on %s: %s", topic[:120], exc)
+        log.warning("bad message on %s ignored: %s", topic[:120], exc)
         try:
             doc = json.loads(payload)
             request_id = str(doc["request_id"])

@@ -48,6 +48,21 @@ class SpoolConfig(_Section):
     max_bytes: int = Field(default=100_000_000, ge=1_000_000)
     max_age_days: float = Field(default=30, gt=0)
     inflight: int = Field(default=100, ge=1, le=10_000)
+    #: "receipt": a message leaves the spool when the server's receipt says it
+    #: is committed; "puback": when the broker acknowledged it (a server that
+    #: sends no receipts).
+    delivery: Literal["receipt", "puback"] = "receipt"
+    #: a message the broker acknowledged but no receipt covered after this
+    #: long is sent again; the wait doubles while no receipt comes (≤ 1 h)
+    receipt_timeout_s: Seconds = 60
+    #: messages sent and waiting for their receipt, at most; when reached, no
+    #: new message is sent until receipts arrive
+    unreceipted_max: int = Field(default=3000, ge=1, le=100_000)
+    #: bytes kept in a reserve file beside the spool, released when the disk
+    #: is full so that delivered messages can still be deleted (0: none)
+    reserve_bytes: int = Field(default=2_097_152, ge=0, le=1_073_741_824)
+    #: seconds between attempts to write to a spool that failed (disk full)
+    retry_s: Seconds = 30
 
 
 class PowerConfig(_Section):

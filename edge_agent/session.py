@@ -5,9 +5,12 @@ to reconnect: exponential backoff with full jitter, a fresh last will (new
 seq) before every connection attempt, and slow retries with a clear log line
 when the broker says the credentials are not authorised.
 
-On connect: subscribe to our commands and desired config, publish the
-retained birth (status online, boot counter) — the current state first —
-and only then let the main thread publish the spool's backlog. The last will
+On connect: subscribe to our commands, desired config and delivery
+receipts, publish the retained birth (status online, boot counter) — the
+current state first — and only then let the main thread publish the spool's
+backlog. A broker whose ACL refuses the receipt subscription is noted
+(``receipts_refused``): the agent then falls back to PUBACK for that
+connection rather than wait for receipts that cannot come. The last will
 (status lost) carries the same boot counter, so the server can ignore a
 stale will that arrives after a newer birth. A clean shutdown publishes
 "offline" and disconnects normally (no will).
@@ -82,6 +85,9 @@ class Session:
         self.connected_since = 0.0
         self.last_error: str | None = None
         self.connects = 0
+        #: the broker refused this connection's receipt subscription (SUBACK)
+        self.receipts_refused = False
+        self._subscribe_mid: int | None = None
         self._stop = threading.Event()
         # Simulation seam: the demo cuts a board's 4G link or its power.
         self._link_up = link_up
@@ -125,6 +131,7 @@ class Session:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_mqtt_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _take_seq(self) -> int:
@@ -266,7 +273,14 @@ class Session:
         self.connects += 1
         self.connected_since = time.monotonic()
         device = self.config.device_id
-        client.subscribe([(f"{fp.PREFIX}/{device}/cmd/+", 1), (fp.config_desired_topic(device), 1)])
+        self.receipts_refused = False
+        _rc, self._subscribe_mid = client.subscribe(
+            [
+                (f"{fp.PREFIX}/{device}/cmd/+", 1),
+                (fp.config_desired_topic(device), 1),
+                (fp.receipt_topic(device), 1),
+            ]
+        )
         topic, payload = self._state("online", seq=self._birth_seq)
         client.publish(topic, payload, qos=1, retain=True)  # current state first
         log.info("connected to %s (boot %d)", redact(self.config.mqtt_url), self.boot)
@@ -279,6 +293,21 @@ class Session:
         self.ready.clear()
         if not self._stop.is_set():
             log.warning("disconnected from the broker: %s", reason)
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, mid: int, codes: list[ReasonCode], _p: object
+    ) -> None:
+        if mid != self._subscribe_mid or len(codes) < 3:
+            return
+        if codes[2].is_failure:
+            log.warning(
+                "the broker refused the receipt subscription (%s): messages count as"
+                " delivered on PUBACK on this connection; allow %s in the broker's ACL",
+                codes[2],
+                fp.receipt_topic(self.config.device_id),
+            )
+            self.receipts_refused = True
+            self._wake.set()
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _r: object, _p: object) -> None:
         self.acked.append(mid)

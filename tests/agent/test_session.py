@@ -125,7 +125,7 @@ def test_reconnects_after_the_broker_restarts(
         sub.close()
 
 
-def test_offline_backlog_delivered_once_in_order_as_replay(
+def test_puback_mode_offline_backlog_delivered_once_in_order_as_replay(
     make_config: Callable[..., AgentConfig], mosquitto: Mosquitto
 ) -> None:
     # Telemetry and events: the agent's count of published messages includes
@@ -137,8 +137,11 @@ def test_offline_backlog_delivered_once_in_order_as_replay(
         persistent=True,
     )
     mosquitto.stop()
+    # puback mode: a message leaves the spool when the broker acknowledged it
+    # (a server that sends no receipts), as before receipts existed.
     agent = Agent(
-        make_config(intervals={"heartbeat": 0.02, "power": 0.05}), collectors=fake_collectors()
+        make_config(intervals={"heartbeat": 0.02, "power": 0.05}, spool={"delivery": "puback"}),
+        collectors=fake_collectors(),
     )
     with running(agent):
         wait_for(lambda: agent.spool.stats().pending >= 150, what="backlog while offline")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+import fleet_protocol as fp
 from edge_agent.spool import PRIORITY_KEEP, PRIORITY_TELEMETRY, Spool
+from tests.agent.conftest import spool_sum
 
 
 class Clock:
@@ -42,7 +49,9 @@ def test_seq_survives_reopen_within_a_boot(tmp_path: Path) -> None:
     spool.add("t", payload, PRIORITY_TELEMETRY)
     spool.close()
     again = Spool(tmp_path / "s.db")
-    assert again.next_seq() == 2
+    # seqs are persisted in blocks: a reopened spool continues above every seq
+    # this boot may have used, never below
+    assert again.next_seq() >= 2
 
 
 def test_pending_in_order_and_acknowledge_deletes(tmp_path: Path) -> None:
@@ -143,4 +152,124 @@ def test_kill_9_while_writing_loses_at_most_the_sample_in_progress(tmp_path: Pat
     assert stored[: len(committed)] == committed  # every committed sample is there, in order
     assert len(stored) - len(committed) <= 1  # at most the one being written
     assert stored == list(range(len(stored)))  # no gap, no duplicate
-    assert spool.next_seq() == len(stored)  # never reuses a stored seq
+    assert spool.next_seq() >= len(stored)  # never reuses a stored seq
+
+
+# -- receipts: rows know their (boot, seq) ------------------------------------------------
+
+
+def test_a_receipt_deletes_exactly_the_rows_it_names(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s.db")
+    boot = spool.start_boot()
+    for _ in range(6):
+        spool.add("t", payload, PRIORITY_TELEMETRY)
+    assert [(r.boot, r.seq) for r in spool.pending()] == [(boot, s) for s in range(6)]
+    deleted = spool.acknowledge_receipt(boot, [(0, 1), (4, 4)])
+    assert len(deleted) == 3
+    assert [r.seq for r in spool.pending()] == [2, 3, 5]
+    # another boot, seqs never used, a reversed range: nothing happens
+    assert spool.acknowledge_receipt(boot + 1, [(0, 100)]) == []
+    assert spool.acknowledge_receipt(boot, [(50, 60), (5, 2)]) == []
+    assert [r.seq for r in spool.pending()] == [2, 3, 5]
+    assert (spool.pending_count, spool.pending_bytes) == spool_sum(tmp_path / "s.db")
+
+
+def board_message(boot: int, seq: int) -> bytes:
+    now = datetime.now(UTC)
+    return fp.encode(
+        fp.PowerMessage(
+            schema_version=1,
+            device_id="lc-mlt-01",
+            boot=boot,
+            seq=seq,
+            measured_at=now,
+            sent_at=now,
+            data=fp.PowerData(source="ups", on_battery=False),
+        )
+    )
+
+
+# The schema of the agent before receipts (a board in the field has this file).
+OLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic      TEXT NOT NULL,
+    payload    BLOB NOT NULL,
+    priority   INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    size       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_drop_idx ON outbox (priority, id);
+CREATE TABLE IF NOT EXISTS commands_seen (
+    request_id  TEXT PRIMARY KEY,
+    answered_at REAL NOT NULL
+);
+"""
+
+
+def old_spool(path: Path, boot: int, payloads: list[bytes]) -> None:
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO meta VALUES ('boot', ?), ('seq', ?)", (boot, len(payloads)))
+        for body in payloads:
+            db.execute(
+                "INSERT INTO outbox (topic, payload, priority, created_at, size)"
+                " VALUES ('fleet/v1/lc-mlt-01/telemetry/power', ?, 1, 1.0, ?)",
+                (body, len(body) + 100),
+            )
+
+
+def test_the_spool_of_an_earlier_agent_opens_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    old_spool(path, 3, [board_message(3, 5), board_message(3, 6), b"not json"])
+    spool = Spool(path)
+    rows = spool.pending()
+    assert [(r.boot, r.seq) for r in rows] == [(3, 5), (3, 6), (None, None)]
+    assert spool.pending_count == 3
+    # The boot file did not exist: an earlier start on a full disk might have
+    # used boot 4 without saving it, so this start skips it.
+    assert spool.start_boot() == 5
+    assert spool.acknowledge_receipt(3, [(5, 5)]) == [rows[0].id]
+    spool.acknowledge([rows[2].id])  # no (boot, seq): delivered on PUBACK
+    spool.close()
+    again = Spool(path)  # the upgrade happens once
+    assert [(r.boot, r.seq) for r in again.pending()] == [(3, 6)]
+    assert again.start_boot() == 6
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_counters_follow_every_change(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    clock = Clock()
+    spool = Spool(path, max_bytes=30_000, max_age_s=3600, clock=clock)
+    spool.start_boot()
+    for i in range(300):
+        spool.add("t" if i % 7 else "e", payload, PRIORITY_TELEMETRY if i % 7 else PRIORITY_KEEP)
+        if i == 150:
+            clock.now += 7200
+    assert (spool.pending_count, spool.pending_bytes) == spool_sum(path)
+    spool.expire()
+    rows = spool.pending(limit=1000)
+    spool.acknowledge([r.id for r in rows[::3]])
+    spool.acknowledge_receipt(spool.boot, [(0, 200)])
+    assert (spool.pending_count, spool.pending_bytes) == spool_sum(path)
+    spool.close()
+    again = Spool(path)
+    assert (again.pending_count, again.pending_bytes) == spool_sum(path)
+
+
+def test_a_payload_the_protocol_refuses_leaves_no_trace(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "s.db")
+    spool.start_boot()
+    spool.add("t", payload, PRIORITY_TELEMETRY)
+
+    def refused(_seq: int) -> bytes:
+        raise ValueError("text contains a URL with credentials")
+
+    with pytest.raises(ValueError, match="credentials"):
+        spool.add("t", refused, PRIORITY_TELEMETRY)
+    assert spool.add("t", payload, PRIORITY_TELEMETRY) == 1
+    assert (spool.pending_count, spool.pending_bytes) == spool_sum(tmp_path / "s.db")
