@@ -148,6 +148,11 @@ def decode(
     except ValidationError as exc:
         reason, detail = _describe(exc)
         raise ProtocolError(reason, detail) from None
+    raw = _as_bytes(payload)
+    if b"\\u" in raw or b"\\/" in raw:
+        # A JSON escape can spell "/" or "@" so the raw check misses the URL:
+        # check the decoded text too (only for the rare payload with escapes).
+        _check_credentials(message.model_dump_json())
     if message.device_id != parsed.device_id:
         raise ProtocolError(
             "device_mismatch",

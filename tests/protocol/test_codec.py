@@ -271,6 +271,27 @@ def test_json_escaped_slashes_do_not_hide_a_credential() -> None:
     assert reject(topic, escaped).reason == "credential_leak"
 
 
+@pytest.mark.parametrize(
+    ("plain", "escaped"),
+    [
+        (b"rtsp://", b"rtsp:\\u002f\\u002f"),
+        (b"rtsp://", b"rtsp:\\u002F/"),
+        (b"@", b"\\u0040"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("event_mains_lost", "data.details.url"), ("config_reported", "data.config.camera_url")],
+)
+def test_unicode_escapes_do_not_hide_a_credential(
+    plain: bytes, escaped: bytes, name: str, path: str
+) -> None:
+    topic, payload = variant(name, (path, LEAK))
+    hidden = payload.replace(plain, escaped)
+    assert hidden != payload
+    assert reject(topic, hidden).reason == "credential_leak"
+
+
 def test_encode_refuses_to_publish_a_credential() -> None:
     _topic, payload = variant("event_mains_lost", ("data.details.url", LEAK))
     message = EventMessage.model_validate_json(payload)
