@@ -1,12 +1,12 @@
-"""Removing credentials from URLs before they reach a message or a log line."""
+"""Removing credentials from URLs before they reach a message or a log line.
+
+One definition for the agent and the server (``fleet_protocol.redact``):
+what it removes is all the protocol's credential check looks for, so a
+redacted text never gets a message refused as ``credential_leak``.
+"""
 
 from __future__ import annotations
 
-import re
+from fleet_protocol.redact import redact
 
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]*@")
-
-
-def redact(text: str) -> str:
-    """``rtsp://admin:secret@10.0.0.5/s`` → ``rtsp://10.0.0.5/s`` (anywhere in text)."""
-    return _USERINFO.sub(r"\1", text)
+__all__ = ["redact"]

@@ -1,18 +1,23 @@
-"""Ingest fixtures: settings for a test database and broker, a running service."""
+"""Ingest fixtures: settings for a test database and broker, a running service,
+a PostgreSQL of a test's own (to stop and restart)."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from fleet_server.db.migrate import migrate
+from fleet_server.embedded.postgres import EmbeddedPostgres
 from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
 from tests.support.mosquitto import Mosquitto
+from tests.support.ports import free_port
 
 _ids = itertools.count()
 
@@ -39,6 +44,19 @@ def make_settings(db_url: str, mosquitto: Mosquitto) -> Callable[..., Settings]:
         return Settings(**values)
 
     return make
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL of this test's own, so it can be stopped and restarted."""
+    server = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=False)
+    server.initialise()
+    server.start()
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE fleet")
+    migrate(server.url("fleet"))
+    yield server
+    server.stop(mode="immediate")
 
 
 @contextmanager

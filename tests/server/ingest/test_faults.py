@@ -7,36 +7,20 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-import pytest
 
-from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
 from fleet_server.settings import Settings
 from tests.server.ingest.conftest import count, running
 from tests.support import messages as m
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import Publisher
-from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    """A PostgreSQL of this test's own, so it can be stopped and restarted."""
-    server = EmbeddedPostgres(tmp_path / "pg", free_port(), durable=False)
-    server.initialise()
-    server.start()
-    with psycopg.connect(server.url(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE fleet")
-    migrate(server.url("fleet"))
-    yield server
-    server.stop(mode="immediate")
 
 
 def _ingest_process(

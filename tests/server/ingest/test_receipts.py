@@ -1,0 +1,156 @@
+"""Delivery receipts: after each commit every board hears, per boot, which of
+its seqs the server keeps (stored, duplicate or dead letter)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+import fleet_protocol as fp
+from fleet_server.ingest.consumer import Inbound
+from fleet_server.ingest.receipts import receipt_key, receipts_for, seq_ranges
+from fleet_server.settings import Settings
+from fleet_server.telemetry.storage import Rejected
+from tests.support import messages as m
+from tests.support.mosquitto import Mosquitto
+from tests.support.mqtt import Publisher
+from tests.support.subscriber import Subscriber
+from tests.support.wait import wait_for
+
+from .conftest import count, running
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_seqs_collapse_into_inclusive_ranges() -> None:
+    assert seq_ranges([5, 1, 2, 3, 9, 2, 10]) == [(1, 3), (5, 5), (9, 10)]
+    assert seq_ranges([]) == []
+    assert seq_ranges([0, 2**63 - 1]) == [(0, 0), (2**63 - 1, 2**63 - 1)]
+
+
+def test_one_receipt_per_board_and_boot_split_beyond_the_range_limit() -> None:
+    keys = [("lc-a-01", 1, seq) for seq in range(0, 2 * 600, 2)]  # 600 ranges
+    keys += [("lc-a-01", 2, 7), ("lc-b-01", 1, 3), ("lc-b-01", 1, 4)]
+    receipts = receipts_for(keys, NOW)
+    shape = [(r.device_id, r.boot, len(r.ranges)) for r in receipts]
+    limit = fp.MAX_RECEIPT_RANGES
+    assert shape == [
+        ("lc-a-01", 1, limit),
+        ("lc-a-01", 1, limit),
+        ("lc-a-01", 1, 600 - 2 * limit),
+        ("lc-a-01", 2, 1),
+        ("lc-b-01", 1, 1),
+    ]
+    assert receipts[-1].ranges == [(3, 4)]
+    for receipt in receipts:  # each one a valid wire message on its board's topic
+        topic = fp.receipt_topic(receipt.device_id)
+        assert fp.decode(topic, fp.encode(receipt)) == receipt
+
+
+@pytest.mark.parametrize(
+    ("payload", "device", "key"),
+    [
+        (b'{"boot": 2, "seq": 9, "extra": 1}', "lc-a-01", ("lc-a-01", 2, 9)),
+        (b'{"boot": 2, "seq": 9}', None, None),  # no board in the topic
+        (b'{"boot": true, "seq": 9}', "lc-a-01", None),
+        (b'{"boot": 0, "seq": 9}', "lc-a-01", None),
+        (b'{"boot": 1, "seq": 18446744073709551616}', "lc-a-01", None),
+        (b'[{"boot": 1, "seq": 1}]', "lc-a-01", None),
+        (b"{not json", "lc-a-01", None),
+        (b"[" * 100_000, "lc-a-01", None),  # too big to read
+        (b"[" * 10_000, "lc-a-01", None),  # deeper than json reads
+    ],
+)
+def test_a_refused_message_is_receipted_from_a_lenient_reading(
+    payload: bytes, device: str | None, key: tuple[str, int, int] | None
+) -> None:
+    item = Inbound("fleet/v1/x/state", payload, 1, 1, 0.0, 1)
+    outcome = Rejected(item.topic, device, "invalid_payload", "", payload, NOW)
+    assert receipt_key(item, outcome, max_bytes=16 * 1024) == key
+
+
+def covered(receipts: list[fp.Receipt]) -> dict[tuple[str, int], set[int]]:
+    seqs: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for r in receipts:
+        for start, end in r.ranges:
+            seqs[(r.device_id, r.boot)].update(range(start, end + 1))
+    return dict(seqs)
+
+
+def receipts_of(sub: Subscriber) -> list[fp.Receipt]:
+    out = []
+    for msg in sub.on("/receipt"):
+        assert not msg.retain
+        receipt = fp.decode(msg.topic, msg.payload)
+        assert isinstance(receipt, fp.Receipt)
+        assert msg.topic == fp.receipt_topic(receipt.device_id)
+        out.append(receipt)
+    return out
+
+
+def test_each_board_gets_receipts_for_what_was_committed(
+    make_settings: Callable[..., Settings], mosquitto: Mosquitto, db: Conn
+) -> None:
+    topic_a, _ = m.heartbeat("lc-rc-a")
+    refused = json.loads(m.heartbeat("lc-rc-a", seq=11)[1])
+    refused["surprise"] = True  # invalid_payload, boot 1 seq 11 all the same
+    stream = [m.heartbeat("lc-rc-a", seq=seq) for seq in range(1, 11)]
+    stream += [m.heartbeat("lc-rc-a", seq=3)]  # a duplicate
+    stream += [m.heartbeat("lc-rc-a", boot=2, seq=1), m.power("lc-rc-b", seq=5)]
+    stream += [(topic_a, json.dumps(refused).encode())]
+    stream += [("fleet/v1/no such board/state", b"{}")]  # no board: no receipt
+    sub = Subscriber(mosquitto.port, "fleet/v1/+/receipt", client_id="receipt-reader")
+    before = datetime.now(UTC)
+    with running(make_settings()) as service:
+        pub = Publisher(mosquitto.port)
+        pub.publish_all(stream)
+        pub.close()
+        wait_for(lambda: service.stats.acked == len(stream), what="everything acknowledged")
+        expected = {("lc-rc-a", 1): set(range(1, 12)), ("lc-rc-a", 2): {1}, ("lc-rc-b", 1): {5}}
+        wait_for(lambda: covered(receipts_of(sub)) == expected, what="the receipts")
+        assert service.stats.receipts == len(receipts_of(sub))
+    sub.close()
+    assert count(db, "dead_letters") == 2
+    for receipt in receipts_of(sub):
+        assert before - timedelta(seconds=1) <= receipt.committed_at <= datetime.now(UTC)
+
+
+def test_no_receipts_when_turned_off(
+    make_settings: Callable[..., Settings], mosquitto: Mosquitto
+) -> None:
+    with running(make_settings(ingest_receipts=False)) as service:
+        pub = Publisher(mosquitto.port)
+        pub.publish_all([m.heartbeat(seq=1)])
+        pub.close()
+        wait_for(lambda: service.stats.acked == 1, what="acknowledged")
+        assert service.stats.receipts == service.stats.receipts_unsent == 0
+
+
+def test_a_broker_away_at_commit_costs_receipts_not_the_writer(
+    make_settings: Callable[..., Settings], mosquitto: Mosquitto, db_url: str
+) -> None:
+    """The batch commits while the broker is gone: no ack, no receipt, no
+    crash. Back, the broker redelivers; the duplicates are receipted."""
+    settings = make_settings(ingest_reconnect_min_s=0.05, ingest_reconnect_max_s=0.2)
+    with running(settings) as service, psycopg.connect(db_url) as blocker:
+        blocker.execute("LOCK TABLE telemetry_heartbeat IN ACCESS EXCLUSIVE MODE")
+        pub = Publisher(mosquitto.port)
+        pub.publish_all([m.heartbeat("lc-away-01", seq=seq) for seq in (1, 2)])
+        pub.close()
+        wait_for(lambda: service.stats.received == 2, what="both received")
+        mosquitto.stop()
+        blocker.rollback()  # the commit goes through with the broker away
+        wait_for(lambda: service.stats.receipts_unsent >= 1, what="the receipt not sent")
+        assert service.stats.ack_skipped == 2
+        mosquitto.start()
+        wait_for(lambda: service.stats.acked == 2, what="the redelivered duplicates acknowledged")
+        wait_for(lambda: service.stats.receipts >= 1, what="their receipt")
+        assert service.fatal is None
+        assert service.stats.duplicate_rows == 2
