@@ -35,7 +35,8 @@ from edge_agent.config import CameraConfig
 from edge_agent.errors import NotPresent
 from edge_agent.redact import redact
 from edge_agent.simulation import SimulatedBoard
-from fleet_protocol import TelemetryKind
+from fleet_protocol import TelemetryKind, printable
+from fleet_protocol.bounds import MAX_DELAY_MS
 from fleet_protocol.messages import CameraData, CameraState, CameraStatus
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,9 @@ class _Probe:
             reachable=self.reachable,
             rtsp_answered=self.answered,
             status=state,
-            latency_ms=self.latency_ms,
-            error=redact(error)[:_MAX_ERROR] if error else None,
+            latency_ms=None if self.latency_ms is None else min(self.latency_ms, MAX_DELAY_MS),
+            # a camera's answer is outside text: no control character may reach the wire
+            error=printable(redact(error)[:_MAX_ERROR], free=True) if error else None,
         )
 
 
@@ -110,7 +112,9 @@ def probe_camera(cfg: CameraConfig, clock: Callable[[], float] = time.monotonic)
         onvif_error = onvif_check(host, cfg.onvif_port, cfg.timeout_s, clock)
         if onvif_error:
             joined = "; ".join(e for e in (result.error, onvif_error) if e)
-            result = result.model_copy(update={"error": redact(joined)[:_MAX_ERROR]})
+            result = result.model_copy(
+                update={"error": printable(redact(joined)[:_MAX_ERROR], free=True)}
+            )
     return result
 
 

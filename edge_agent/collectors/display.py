@@ -51,7 +51,7 @@ from edge_agent.config import DisplayConfig
 from edge_agent.errors import CollectorError, NotPresent
 from edge_agent.redact import redact
 from edge_agent.simulation import SimulatedBoard
-from fleet_protocol import TelemetryKind
+from fleet_protocol import TelemetryKind, printable
 from fleet_protocol.messages import ContentKind, DisplayData
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class DisplayCollector(Collector):
         return DisplayData(
             screen_on=status.screen_on,
             player_running=running,
-            content_id=status.content_id[:128] if status.content_id else None,
+            content_id=printable(status.content_id[:128]) if status.content_id else None,
             content_kind=status.content_kind,
             content_sha256=self.hasher.sha256(status.content_path) if status.content_path else None,
             content_language=language,

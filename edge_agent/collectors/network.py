@@ -26,7 +26,8 @@ from edge_agent.collectors.base import Collector
 from edge_agent.config import NetworkConfig
 from edge_agent.errors import CollectorError, NotPresent
 from edge_agent.simulation import SimulatedBoard
-from fleet_protocol import TelemetryKind
+from fleet_protocol import TelemetryKind, printable
+from fleet_protocol.bounds import MAX_DELAY_MS
 from fleet_protocol.messages import LteData, NetworkData
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ def _access_tech(values: dict[str, str]) -> str | None:
     for best in ("5gnr", "lte", "hspa-plus", "hspa", "umts", "edge", "gprs", "gsm"):
         if best in names:
             return best
-    return names[0][:16] if names else None
+    return printable(names[0][:16]) if names else None
 
 
 def parse_mmcli(modem_text: str, signal_text: str = "") -> LteData | None:
@@ -190,7 +191,7 @@ def parse_mmcli(modem_text: str, signal_text: str = "") -> LteData | None:
         return None
     signal = _keyvalues(signal_text)
     return LteData(
-        operator=(_value(modem, "modem.3gpp.operator-name") or "")[:64] or None,
+        operator=printable(_value(modem, "modem.3gpp.operator-name") or "")[:64] or None,
         access_tech=_access_tech(modem),
         signal_percent=_number(modem, "modem.generic.signal-quality.value", 0, 100),
         rssi_dbm=_number(signal, "modem.signal.lte.rssi", -150, 0),
@@ -231,10 +232,10 @@ class NetworkCollector(Collector):
         stats = self._sys_class_net / (interface or "-") / "statistics"
         path = self.probe_targets()
         return NetworkData(
-            interface=interface[:32] if interface else None,
+            interface=printable(interface[:32]) if interface else None,
             link_up=link_up,
-            target=path.target[:255] if path else None,
-            rtt_ms=path.rtt_ms if path else None,
+            target=printable(path.target[:255]) if path else None,
+            rtt_ms=min(path.rtt_ms, MAX_DELAY_MS) if path and path.rtt_ms is not None else None,
             loss_percent=path.loss_percent if path else None,
             rx_bytes=_counter(stats / "rx_bytes") if interface else None,
             tx_bytes=_counter(stats / "tx_bytes") if interface else None,

@@ -10,13 +10,15 @@ built-in battery or PoE/DC sensing.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 from edge_agent.collectors._command import run_command
 from edge_agent.collectors.base import Collector
 from edge_agent.errors import CollectorError, NotPresent
 from edge_agent.simulation import SimulatedBoard
-from fleet_protocol import TelemetryKind
+from fleet_protocol import TelemetryKind, printable
+from fleet_protocol.bounds import MAX_RUNTIME_S
 from fleet_protocol.messages import PowerData
 
 log = logging.getLogger(__name__)
@@ -61,10 +63,18 @@ def parse_upsc(text: str) -> PowerData:
         on_battery="OB" in flags,
         low_battery="LB" in flags,
         battery_percent=_bounded(_float(values.get("battery.charge")), 0, 100),
-        runtime_s=int(runtime) if runtime is not None and runtime >= 0 else None,
+        runtime_s=_runtime(runtime),
         input_voltage_v=_bounded(_float(values.get("input.voltage")), 0, 500),
-        ups_status=status[:32],
+        ups_status=printable(status[:32]),
     )
+
+
+def _runtime(seconds: float | None) -> int | None:
+    """A UPS's runtime estimate, within what the protocol carries (a year):
+    some report absurd figures on a full battery with no load."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return int(min(seconds, MAX_RUNTIME_S))
 
 
 class UpsCollector(Collector):
@@ -145,8 +155,8 @@ class PowerSupplyCollector(Collector):
             on_battery=on_battery,
             low_battery=low,
             battery_percent=capacity,
-            runtime_s=int(runtime) if runtime is not None and runtime >= 0 else None,
-            ups_status=status[:32] or None,
+            runtime_s=_runtime(runtime),
+            ups_status=printable(status[:32]) or None,
         )
 
 

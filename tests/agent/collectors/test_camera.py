@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+import fleet_protocol as fp
 from edge_agent.collectors.camera import (
     CameraCollector,
     SimulatedCameraCollector,
@@ -37,6 +39,7 @@ from edge_agent.collectors.rtsp import authorization, digest_response, parse_cha
 from edge_agent.config import CameraConfig
 from edge_agent.errors import NotPresent
 from edge_agent.simulation import SimulatedBoard
+from fleet_protocol.messages import CameraData
 from tests.support.ports import free_port, wait_port
 
 SDP = (
@@ -234,6 +237,34 @@ def http_answer(conn: socket.socket, release: threading.Event) -> None:
     read_message(conn)
     conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
     release.wait(30)
+
+
+def control_bytes_answer(conn: socket.socket, release: threading.Event) -> None:
+    read_message(conn)
+    conn.sendall(b"RTSP/1.0 \x00\x01\x1b[31m\x7f\r\n\r\n")
+    release.wait(30)
+
+
+def test_control_characters_in_an_answer_never_reach_the_wire(
+    tcp_server: Callable[..., TcpServer],
+) -> None:
+    """A camera's answer is outside text: what the agent reports must be a
+    reading the protocol accepts, whatever bytes the camera sent."""
+    server = tcp_server(control_bytes_answer)
+    status = probe_camera(camera(server.port))
+    assert status.status == "bad_response"
+    data = CameraData(cameras=[status])
+    assert fp.encode(
+        fp.CameraMessage(
+            schema_version=1,
+            device_id="lc-t-01",
+            boot=1,
+            seq=1,
+            measured_at=datetime(2026, 12, 1, tzinfo=UTC),
+            sent_at=datetime(2026, 12, 1, tzinfo=UTC),
+            data=data,
+        )
+    )
 
 
 def test_refused(tmp_path: Path) -> None:

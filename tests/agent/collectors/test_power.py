@@ -7,10 +7,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+import fleet_protocol as fp
 from edge_agent.collectors.power import (
     PowerSupplyCollector,
     SimulatedPowerCollector,
@@ -27,6 +29,16 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "agent"
 
 def fixture(name: str) -> str:
     return (FIXTURES / name).read_text()
+
+
+ENVELOPE = {
+    "schema_version": 1,
+    "device_id": "lc-t-01",
+    "boot": 1,
+    "seq": 1,
+    "measured_at": datetime(2026, 12, 1, tzinfo=UTC),
+    "sent_at": datetime(2026, 12, 1, tzinfo=UTC),
+}
 
 
 # --------------------------------------------------------------------------- parse_upsc
@@ -70,6 +82,15 @@ def test_parse_keeps_unknown_values_out() -> None:
     assert data.battery_percent is None
     assert data.input_voltage_v is None
     assert data.ups_status == "OL BYPASS"
+
+
+@pytest.mark.parametrize("runtime", ["99999999999", "nan", "inf", "-5"])
+def test_parse_keeps_runtime_within_the_protocol(runtime: str) -> None:
+    """An absurd runtime from a UPS never makes a reading the protocol refuses."""
+    data = parse_upsc(f"ups.status: OL\x01\x7f\nbattery.runtime: {runtime}\n")
+    assert data.runtime_s is None or data.runtime_s == 365 * 86_400
+    assert data.ups_status == "OL\ufffd\ufffd"
+    assert fp.encode(fp.PowerMessage(**ENVELOPE, data=data))
 
 
 # --------------------------------------------------------------------------- real upsc
