@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def fixture(name: str) -> str:
     return (FIXTURES / name).read_text()
 
 
-ENVELOPE = {
+ENVELOPE: dict[str, Any] = {
     "schema_version": 1,
     "device_id": "lc-t-01",
     "boot": 1,
