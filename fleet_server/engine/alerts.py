@@ -99,17 +99,21 @@ def on_attached(conn: Conn, child: Incident) -> None:
 
 
 def on_resolved(conn: Conn, incident: Incident, now: datetime) -> None:
+    # Heard = sent, being sent, or tried before (a worker that died after the
+    # mail server took it leaves the row pending for a retry): judged before
+    # the cancel below, so such a recipient also hears that it is over.
+    heard = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM notification_outbox WHERE incident_id = %s"
+        " AND kind IN ('incident_opened', 'site_incident')"
+        " AND (state IN ('sent', 'sending') OR (state = 'pending' AND attempts > 0)))",
+        (incident.id,),
+    ).fetchone()
     cancel_for_incident(
         conn,
         incident.id,
         kinds=("incident_opened", "site_incident", "incident_reminder"),
         reason="resolved before it was sent",
     )
-    heard = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM notification_outbox WHERE incident_id = %s"
-        " AND kind IN ('incident_opened', 'site_incident') AND state IN ('sent', 'sending'))",
-        (incident.id,),
-    ).fetchone()
     if incident.parent_id is None and heard and heard[0]:
         # only when somebody heard it opened; nobody needs to hear of a blip
         enqueue(conn, _notice(incident, "incident_resolved", now), now=now)

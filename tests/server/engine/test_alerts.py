@@ -5,6 +5,7 @@ outbox, worker and an SMTP server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 
 import psycopg
@@ -13,6 +14,7 @@ import pytest
 from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.incidents import storage as incidents_db
 from fleet_server.notifications import NotificationWorker
+from fleet_server.notifications.storage import claim_due, recover_expired_claims
 from tests.server.engine.conftest import Clock, Conn, Store, incidents
 from tests.server.notifications.conftest import (
     SmtpSink,
@@ -126,6 +128,45 @@ def test_a_real_outage_is_notified_after_the_confirmation(
     worker.run_once()
     assert len(mails(smtp)) == 1
     assert C in str(mails(smtp)[0]["Subject"]) + mails(smtp)[0].get_content()
+
+
+def test_resolved_is_sent_when_the_opened_notice_may_have_gone_out(
+    seeded: str,
+    store: Store,
+    clock: Clock,
+    engine_conn: Conn,
+    admin: Conn,
+    duty: int,
+    worker: NotificationWorker,
+    smtp: SmtpSink,
+) -> None:
+    """A worker died sending "site down" (the mail server may have taken it);
+    its row is pending again when the board comes back: the recipient must
+    still hear "resolved", not be left with an outage that never ends."""
+    engine = Engine(seeded, clock=clock)
+    store.state(C, "online")
+    store.state(C, "lost")
+    engine.evaluate(engine_conn)
+    clock.advance(121)
+    [[opened]] = claim_due(
+        admin, now=clock(), limit=10, window=timedelta(0), worker="engine-2-died"
+    )
+    clock.advance(60)
+    assert (
+        recover_expired_claims(admin, now=clock(), lease=timedelta(seconds=30), worker="engine")
+        == 1
+    )
+    store.state(C, "online")
+    engine.evaluate(engine_conn)
+    clock.advance(121)
+    engine.evaluate(engine_conn)
+    assert incidents(engine_conn)[0][2] == "resolved"
+    kinds = admin.execute(
+        "SELECT kind, state FROM notification_outbox WHERE incident_id ="
+        " (SELECT incident_id FROM notification_outbox WHERE id = %s) ORDER BY id",
+        (opened.id,),
+    ).fetchall()
+    assert ("incident_resolved", "pending") in kinds
 
 
 def test_maintenance_window_holds_and_releases_only_what_is_still_open(
