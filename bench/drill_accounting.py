@@ -165,11 +165,18 @@ def outcome(
     stored_due = sum(1 for k in due if k in stored.first_at)
     dead_due = sum(1 for k in due if k in dead and k not in stored.first_at)
     lost = [k for k in due if k not in stored.first_at and k not in dead]
+    # Stored messages of these boards that never were in a spool (an agent
+    # that sends without its spool when the disk refuses writes): generated
+    # and stored, though a ledger cannot see the ones it lost.
     devices = {k[0] for k in generated}
-    unledgered = sum(1 for k in stored.first_at if k[0] in devices and k not in generated)
+    unledgered = sum(
+        1
+        for k, at in stored.first_at.items()
+        if k[0] in devices and k not in generated and at <= cutoff
+    )
     result: dict[str, Any] = {
-        "published": len(due),
-        "stored_distinct": stored_due,
+        "published": len(due) + unledgered,
+        "stored_distinct": stored_due + unledgered,
         "duplicate_rows": stored.duplicate_rows,
         "lost": len(lost),
         "lost_still_spooled": sum(1 for k in lost if k in spooled),

@@ -3,7 +3,8 @@ worker is in the middle of sending a notice.
 
 A real edge agent is powered off (kill -9, not restarted): Mosquitto
 publishes its last will, ingest stores it, the leading engine opens a
-``board_lost`` incident and queues an e-mail notice. A local SMTP server
+``board_lost`` incident and queues an e-mail notice (held for the engine's
+``confirm_board_s``, 120 s, as every board connectivity notice is). A local SMTP server
 (aiosmtpd) accepts the message's DATA and then never answers it. While the
 leader's worker waits for that answer, a second engine is started (it stands
 by: the advisory lock is taken) and the leader is killed. Measured: seconds
@@ -24,7 +25,11 @@ from aiosmtpd.controller import Controller
 
 from bench.drill_run import Ctx, Run
 from bench.drill_stack import wait_until
+from fleet_server.engine.alerts import AlertSettings
+from fleet_server.settings import Settings
 from tests.support.ports import free_port
+
+CONFIRM_S = AlertSettings().confirm_board_s
 
 
 class StallingSink:
@@ -43,6 +48,11 @@ class StallingSink:
             await asyncio.sleep(3600)  # the sender dies waiting for the reply
         self.accepted.append((time.time(), message_id))
         return "250 OK"
+
+
+def lease_s() -> float:
+    """The sending lease the engines will use (their settings, as they read them)."""
+    return float(Settings().notification_settings().sending_lease_s)
 
 
 def _one(conn: psycopg.Connection[Any], query: str, *args: Any) -> Any:
@@ -98,7 +108,9 @@ def _drill(ctx: Ctx, run: Run, sink: StallingSink, smtp_port: int) -> dict[str, 
         )
         power_cut = time.time()
         board.power_off()  # kill -9, not restarted: the broker publishes the will
-        if not sink.stalled.wait(ctx.scale.notice_deadline_s):
+        # board connectivity notices wait AlertSettings.confirm_board_s (120 s)
+        # for a site outage that would replace them
+        if not sink.stalled.wait(CONFIRM_S + 60):
             raise RuntimeError("no notice reached the SMTP server")
         stalled_at = time.time()
         standby = stack.server("engine", "engine-b", **smtp_env)
@@ -117,13 +129,11 @@ def _drill(ctx: Ctx, run: Run, sink: StallingSink, smtp_port: int) -> dict[str, 
         )
         killed_at = time.time()
         leader.kill()
-        led = wait_until(
-            lambda: "is the active engine" in standby.log_text(),
-            ctx.scale.notice_deadline_s,
-            0.1,
-        )
+        led = wait_until(lambda: "is the active engine" in standby.log_text(), 120, 0.1)
         led_at = time.time()
-        wait_until(lambda: bool(sink.accepted), ctx.scale.notice_deadline_s, 0.1)
+        # a claim of a dead worker is taken back after the sending lease
+        deadline = lease_s() + ctx.scale.notice_deadline_s - (led_at - killed_at)
+        wait_until(lambda: bool(sink.accepted), deadline, 0.1)
         rows = db.execute(
             "SELECT state, attempts, last_error FROM notification_outbox ORDER BY id"
         ).fetchall()
@@ -142,6 +152,7 @@ def _drill(ctx: Ctx, run: Run, sink: StallingSink, smtp_port: int) -> dict[str, 
         "peak_rss_mb": stack.sampler.stop(),
         "ok": bool(first) and len(sink.accepted) == 1 and queued >= 1,
         "notice": {
+            "sending_lease_s": lease_s(),
             "power_cut_to_stalled_send_s": round(stalled_at - power_cut, 2),
             "stalled_send_to_kill_s": round(killed_at - stalled_at, 2),
             "unanswered_copies": len(sink.unanswered),

@@ -51,10 +51,10 @@ class Scale:
     pg_rate: float = 5000
     pg_boards: int = 100
     offline_s: float = 600
-    disk_mb: int = 2
+    disk_mb: int = 16
     disk_full_s: float = 60
     clock_hold_s: float = 30
-    notice_deadline_s: float = 180
+    notice_deadline_s: float = 90  # after the sending lease
 
 
 FULL = Scale()
@@ -71,10 +71,10 @@ QUICK = Scale(
     pg_rate=500,
     pg_boards=20,
     offline_s=20,
-    disk_mb=1,
+    disk_mb=8,
     disk_full_s=10,
     clock_hold_s=8,
-    notice_deadline_s=120,
+    notice_deadline_s=60,
 )
 
 
@@ -264,7 +264,7 @@ class Run:
         }
         if reasons:
             result["dead_letter_reasons"] = dict(reasons)
-        result["longest_heartbeat_gap_s"] = self._gaps()
+        result["longest_measurement_gap_s"] = self._gaps()
         result.update(self.notes)
         result.update(extra)
         result["wall_s"] = round(time.time() - self.started, 1)
@@ -283,8 +283,9 @@ class Run:
         }
 
     def _gaps(self) -> dict[str, float]:
-        """Longest time between two stored heartbeats of each affected board
-        (of every agent when the drill names none): how long it went unseen."""
+        """Longest time between the measured_at of two stored heartbeats of
+        each affected board (of every agent when the drill names none): how
+        long nothing was measured, or measured and lost."""
         devices = sorted(self.affected or {b.device_id for b in self.boards})
         gaps: dict[str, float] = {}
         with psycopg.connect(self.stack.db_url, autocommit=True) as conn:

@@ -154,11 +154,13 @@ class Proc:
 
 
 def spawn(role: str, argv: list[str], log: Path, env: dict[str, str] | None = None) -> Proc:
+    """Start a process on the code of this tree (also when the virtualenv's
+    editable install points at another checkout: see docs/reliability.md)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(env or os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     with log.open("ab") as out:
-        popen = subprocess.Popen(
-            argv, cwd=REPO, env=env or dict(os.environ), stdout=out, stderr=out
-        )
+        popen = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=out)
     return Proc(role, popen, log)
 
 

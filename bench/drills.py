@@ -13,6 +13,7 @@ Prints one JSON line describing the machine, then one per drill:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -137,9 +138,26 @@ def _mount_tmpfs(path: Path, mb: int) -> str | None:
     return None if done.returncode == 0 else (done.stderr.strip() or "mount failed")
 
 
+def _fill(path: Path) -> int:
+    """Write ``path`` until the file system refuses (ENOSPC); bytes written."""
+    written = 0
+    chunk = b"\0" * 65536
+    with path.open("wb", buffering=0) as out:
+        while True:
+            try:
+                written += out.write(chunk) or 0
+            except OSError:
+                for size in (4096, 512, 64):  # the last crumbs too
+                    with contextlib.suppress(OSError):
+                        while True:
+                            written += out.write(b"\0" * size) or 0
+                return written
+
+
 def disk_full(ctx: Ctx) -> dict[str, Any]:
-    """One board's spool on a small tmpfs; its uplink cut until the file
-    system is full and for ``disk_full_s`` after; then restored."""
+    """One board's spool on a small tmpfs; its uplink cut; another file fills
+    the file system (like logs filling /var) for ``disk_full_s``; the uplink
+    comes back while the disk is still full; the file is removed later."""
     name = "disk_full"
     mount = ctx.work / name / "spool-fs"
     if os.geteuid() != 0:
@@ -155,25 +173,25 @@ def disk_full(ctx: Ctx) -> dict[str, Any]:
             run.affected = {board.device_id}
             run.start()
             board.link.cut()
-            cut = time.time()
-
-            def full() -> bool:
-                st = os.statvfs(mount)
-                return st.f_bavail * st.f_frsize < 64 * 1024 or bool(board.crashes)
-
-            filled = wait_until(full, 300, 0.2)
+            time.sleep(min(5.0, ctx.scale.disk_full_s))  # its spool grows a little
+            filler = mount / "filler.bin"
+            filled = _fill(filler)
             full_at = time.time()
             time.sleep(ctx.scale.disk_full_s)
             run.fault_end = time.time()
+            alive = board.alive()
             board.link.restore()
+            time.sleep(ctx.scale.after_s / 2)
+            filler.unlink()
+            freed_after = time.time() - run.fault_end
+            time.sleep(ctx.scale.after_s / 2)
             run.notes["fault"] = {
                 "spool_fs": f"tmpfs {ctx.scale.disk_mb} MiB",
-                "filled": filled,
-                "full_after_s": round(full_at - cut, 1),
-                "kept_full_s": ctx.scale.disk_full_s,
-                "agent_alive_when_restored": board.alive(),
+                "filler_mb": round(filled / 2**20, 2),
+                "kept_full_s": round(run.fault_end - full_at, 1),
+                "agent_alive_when_restored": alive,
+                "disk_freed_after_restore_s": round(freed_after, 1),
             }
-            time.sleep(ctx.scale.after_s)
             result = run.finish()
             result["spool_degraded_heartbeats"] = _degraded(run.stack.db_url, board.device_id)
             result["ok"] = result["ok"] and not board.crashes
@@ -232,6 +250,7 @@ def clock_step(ctx: Ctx) -> dict[str, Any]:
                 ).fetchone()
                 skew[side] = [round(float(v)) for v in row] if row and row[0] is not None else None
         result["clock_skew_seen_s"] = skew
+        del result["longest_measurement_gap_s"]  # measured_at jumps with the clock
         return result
 
 
@@ -258,8 +277,9 @@ def describe() -> dict[str, Any]:
 
     return {
         "machine": machine(),
-        "commit": out("git", "rev-parse", "--short", "HEAD"),
-        "dirty": bool(out("git", "status", "--porcelain", "--untracked-files=no")),
+        # FLEET_DRILL_CODE names the code when it is not a git checkout (an export)
+        "code": os.environ.get("FLEET_DRILL_CODE") or out("git", "rev-parse", "--short", "HEAD"),
+        "uncommitted_changes": bool(out("git", "status", "--porcelain", "--untracked-files=no")),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "mosquitto": out("/usr/sbin/mosquitto", "-h").splitlines()[0:1],
         "load_average": [round(x, 2) for x in os.getloadavg()],
