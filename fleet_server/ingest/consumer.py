@@ -30,6 +30,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from fleet_protocol import subscription_filters
+from fleet_protocol.redact import redact
 from fleet_server.errors import BrokerUnavailable
 from fleet_server.mqtt import MQTT_V5, detect_protocol, is_auth_failure, make_client
 from fleet_server.settings import Settings
@@ -203,7 +204,7 @@ class MqttConsumer:
         except Exception:
             # An exception here would end paho's network thread; the message
             # stays unacknowledged and comes back on the next connection.
-            log.exception("ingest could not take a message on %s", topic[:120])
+            log.exception("ingest could not take a message on %s", redact(topic)[:120])
 
 
 __all__ = ["BrokerUnavailable", "Inbound", "MqttConsumer"]
