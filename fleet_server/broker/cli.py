@@ -63,8 +63,31 @@ def cmd_crl(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_acls(_args: argparse.Namespace) -> int:
+    """The server's and every board's role to this version's ACLs."""
+    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.db.connect import connect  # noqa: PLC0415
+    from fleet_server.provisioning import ProvisioningBackend, ProvisioningError  # noqa: PLC0415
+
+    settings = _settings()
+    with connect(settings.database_url, autocommit=True, application_name="fleet-broker") as db:
+        boards = [
+            str(r[0])
+            for r in db.execute("SELECT id FROM boards WHERE removed_at IS NULL ORDER BY id")
+        ]
+    try:
+        with ProvisioningBackend.from_settings(settings).broker() as admin:
+            server, changed = admin.sync_acls(boards)  # type: ignore[attr-defined]
+    except ProvisioningError as exc:
+        print(f"fleet-server: {exc.reason}: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"server role: {'updated' if server else 'already current'}")
+    print(f"board roles: {len(changed)} updated, {len(boards) - len(changed)} already current")
+    return 0
+
+
 def add_parser(sub: Any) -> None:
-    """Add ``broker init`` and ``broker crl`` to the top-level subparsers."""
+    """Add ``broker init``, ``broker crl`` and ``broker sync-acls``."""
     broker = sub.add_parser("broker", help="production Mosquitto: TLS, CA, accounts")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True)
     init = broker_sub.add_parser(
@@ -91,3 +114,10 @@ def add_parser(sub: Any) -> None:
     crl.add_argument("--dir", type=Path, required=True)
     crl.add_argument("--days", type=int, default=180, help="validity (nextUpdate)")
     crl.set_defaults(func=cmd_crl)
+    sync = broker_sub.add_parser(
+        "sync-acls",
+        help="after an upgrade: the server's and every board's role to this version's ACLs",
+        description="Needs FLEET_DATABASE_URL and FLEET_BROKER_ADMIN_URL. Only roles"
+        " change; each changed role's clients are disconnected once and reconnect.",
+    )
+    sync.set_defaults(func=cmd_sync_acls)

@@ -556,6 +556,21 @@ class DynsecClient:
         connections, which reconnect at once."""
         return self.ensure_role(SERVER_ROLE, server_acls())
 
+    def sync_acls(self, board_ids: Iterable[str]) -> tuple[bool, list[str]]:
+        """After an upgrade that changed the ACL model (e.g. delivery receipts):
+        the server role and every listed board's role brought to exactly what
+        this version grants. Only roles change — a disabled board's account
+        keeps no role, so it gains no right. Returns (server role changed,
+        boards whose role changed); each changed role's clients are dropped
+        once by the broker and reconnect."""
+        server = self.ensure_server_role()
+        changed = [
+            board_id
+            for board_id in board_ids
+            if self.ensure_role(board_role_name(_check_board_id(board_id)), board_acls(board_id))
+        ]
+        return server, changed
+
     def set_password(self, username: str, password: str) -> None:
         """New password; the broker disconnects the account's open connections."""
         self.command("setClientPassword", username=username, password=password)

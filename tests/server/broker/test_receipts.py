@@ -15,7 +15,13 @@ import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
 import fleet_protocol as fp
-from fleet_server.broker.dynsec import SERVER_ROLE, DynsecClient, server_acls
+from fleet_server.broker.dynsec import (
+    SERVER_ROLE,
+    DynsecClient,
+    board_acls,
+    board_role_name,
+    server_acls,
+)
 from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
 from tests.support import messages as m
@@ -124,3 +130,31 @@ def test_ingest_receipts_reach_the_board_through_the_production_broker(
     assert isinstance(receipt, fp.Receipt)
     assert (receipt.device_id, receipt.boot) == ("lc-rc-01", 1)
     assert receipt.ranges[0][0] == 1
+
+
+def test_sync_acls_gives_an_upgraded_fleet_the_receipt_rights(
+    secure_broker: SecureBroker, dynsec: DynsecClient
+) -> None:
+    """Roles made by a version without receipts are brought up to date; a
+    disabled board's account gains no role from it."""
+    old = [a for a in server_acls() if "receipt" not in a.topic]
+    dynsec.ensure_role(SERVER_ROLE, old)
+    for board, password in (("lc-ra-01", PW_A), ("lc-rb-01", PW_B)):
+        dynsec.ensure_board(board, password)
+        role = board_role_name(board)
+        dynsec.ensure_role(role, [a for a in board_acls(board) if "receipt" not in a.topic])
+    dynsec.disable_board("lc-rb-01")
+    a = _board(secure_broker, "lc-ra-01", PW_A, V311)
+    assert not granted(a.subscribe("fleet/v1/lc-ra-01/receipt"))
+    a.close()
+
+    server, changed = dynsec.sync_acls(["lc-ra-01", "lc-rb-01"])
+    assert server
+    assert changed == ["lc-ra-01", "lc-rb-01"]
+    assert dynsec.sync_acls(["lc-ra-01", "lc-rb-01"]) == (False, [])
+    a = _board(secure_broker, "lc-ra-01", PW_A, V311)
+    assert granted(a.subscribe("fleet/v1/lc-ra-01/receipt"))
+    a.close()
+    disabled = dynsec.get_client("lc-rb-01")
+    assert disabled is not None
+    assert disabled.get("roles", []) == []
