@@ -160,6 +160,7 @@ class Agent:
 
     def close(self) -> None:
         self.delivery.take_acks()
+        self.delivery.tick()
         if not self.crashed:
             self.session.stop()
             self.delivery.close()

@@ -88,11 +88,14 @@ class Delivery:
         self._handed: dict[int, _Handed] = {}  # spool row id -> state
         self._awaiting: collections.OrderedDict[int, float] = collections.OrderedDict()
         self._resend: collections.OrderedDict[int, None] = collections.OrderedDict()
-        self._done: set[int] = set()  # delivered; deleting them failed
+        self._done: set[int] = set()  # delivered: deleted at the next tick (or retry)
         self._receipts: list[fp.Receipt] = []  # not applied: the spool failed
         self._cursor = 0  # last spool row handed to paho
         self._seen_connects = 0
-        self._connected_wall = 0.0
+        # The last moment the link was seen down: a message older than that
+        # waited across an outage (or an earlier run) and goes out as replay.
+        self._offline_wall = clock()
+        self._connected_wall = self._offline_wall
         self._timeout_level = 0
         self._held: dict[int, _Held] = {}  # seq -> message the spool could not take
         self._held_mids: dict[int, int] = {}  # paho mid -> seq
@@ -113,6 +116,12 @@ class Delivery:
     @property
     def dropped(self) -> int:
         return self.spool.dropped_total + self.held_dropped
+
+    @property
+    def unreceipted(self) -> int:
+        """Spooled messages handed to paho and not delivered yet (the bound of
+        ``unreceipted_max`` in receipt mode)."""
+        return len(self._handed)
 
     @property
     def awaiting(self) -> int:
@@ -176,17 +185,24 @@ class Delivery:
 
     # -- periodic work ----------------------------------------------------------------
     def tick(self) -> None:
-        """Retry what the spool refused earlier, at most every ``retry_s``."""
-        if not (self.degraded or self._done or self._receipts) or not self._retry_due():
-            return
+        """Delete what was delivered since the last turn (one transaction);
+        a spool that failed is retried at most every ``retry_s``."""
         if self.degraded is not None:
+            if not self._retry_due():
+                return
             self._try_recover()
             if self.degraded is not None:
                 return
-        receipts, self._receipts = self._receipts, []
-        for receipt in receipts:
-            self.take_receipt(receipt)
-        self._delete(())
+            receipts, self._receipts = self._receipts, []
+            for receipt in receipts:
+                self.take_receipt(receipt)
+        if self._done:
+            try:
+                self.spool.acknowledge(self._done)
+            except SpoolError as exc:
+                self._failed(exc)
+                return
+            self._done.clear()
 
     def housekeeping(self) -> None:
         try:
@@ -200,8 +216,8 @@ class Delivery:
     def close(self) -> None:
         """Last chance for what memory holds to reach the disk."""
         self.take_acks()
-        if self.degraded is not None and self._held:
-            self._try_recover()
+        self._retry_at = 0.0
+        self.tick()
 
     # -- acknowledgements -------------------------------------------------------------
     def take_acks(self) -> None:
@@ -285,22 +301,16 @@ class Delivery:
         self._delete(delivered)
 
     def _delete(self, ids: Iterable[int]) -> None:
+        """Delivered: deleted from the spool by the next ``tick``."""
         chosen = list(ids)
         self.published += len(chosen)
         self._done.update(chosen)
-        if not self._done or (self.degraded is not None and not self._retry_due()):
-            return  # a failing spool is retried by tick()
-        try:
-            self.spool.acknowledge(self._done)
-        except SpoolError as exc:
-            self._failed(exc)
-            return
-        self._done.clear()
 
     # -- sending ----------------------------------------------------------------------
     def dispatch(self) -> None:
         session = self.session
         if not session.ready.is_set():
+            self._offline_wall = self._clock()
             return
         if session.connects != self._seen_connects:
             self._seen_connects = session.connects
@@ -317,7 +327,7 @@ class Delivery:
 
     def _connected(self) -> None:
         """A new connection: what the broker acknowledged may be lost with it."""
-        self._connected_wall = self._clock()
+        self._connected_wall = self._offline_wall
         self._refused_logged = False
         for row_id in self._awaiting:
             self._resend[row_id] = None

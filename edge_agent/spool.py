@@ -58,6 +58,7 @@ _ROOM_BYTES = 64 * 1024  # telemetry dropped at once when the disk is full
 #: Added to a boot counter read without its WAL (possibly stale) when the boot
 #: file is missing too: the WAL may hold a few newer starts.
 _BOOT_MARGIN = 16
+_MARK_RETRY_S = 5.0  # a failing disk is not asked for every seq
 _CHUNK = 500  # ids or ranges per statement (SQLite's variable limit)
 
 _TABLES = (
@@ -171,6 +172,7 @@ class Spool:
         self._boot_saved = True
         self._seq = 0  # next seq to hand out (memory is the authority)
         self._seq_mark = 0  # persisted: every seq below may have been used
+        self._mark_retry_at = 0.0
         self._last_drop_log = float("-inf")
         # Opened lazily, so a spool on a full or failing disk still lets the
         # agent start; every use retries the open.
@@ -269,11 +271,12 @@ class Spool:
         with self._lock:
             seq = self._seq
             self._seq += 1
-            if self._seq > self._seq_mark:
+            if self._seq > self._seq_mark and time.monotonic() >= self._mark_retry_at:
                 try:
                     self._attempt(lambda db, ch: self._mark_seqs(db, ch, self._seq))
                 except SpoolError as exc:
                     log.debug("seq high-water mark not saved: %s", exc)
+                    self._mark_retry_at = time.monotonic() + _MARK_RETRY_S
             return seq
 
     def _mark_seqs(self, db: sqlite3.Connection, ch: _Changes, upto: int) -> None:
