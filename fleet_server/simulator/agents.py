@@ -104,6 +104,8 @@ class AgentFleet:
             simulate=True,
             keepalive_s=self.keepalive_s,
             intervals=self.intervals,
+            # simulated boards share one disk: no per-board disk reserve
+            spool={"reserve_bytes": 0},
             log_level="WARNING",
         )
         board.stop = threading.Event()
