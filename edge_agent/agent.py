@@ -379,6 +379,7 @@ class Agent:
         self.config = config
         self.spool.max_bytes = config.spool.max_bytes
         self.spool.max_age_s = config.spool.max_age_days * 86_400
+        self.spool.reserve_bytes = config.spool.reserve_bytes
         logging.getLogger("edge_agent").setLevel(config.log_level)
         if self.sim is None:
             for collector in self.collectors.values():

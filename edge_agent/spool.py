@@ -174,10 +174,10 @@ class Spool:
         self._seq_mark = 0  # persisted: every seq below may have been used
         self._mark_retry_at = 0.0
         self._last_drop_log = float("-inf")
-        # Opened lazily, so a spool on a full or failing disk still lets the
-        # agent start; every use retries the open.
-        with contextlib.suppress(SpoolError):
-            self._read(lambda _db: None)
+        # A spool on a full or failing disk still lets the agent start: every
+        # use retries the open.
+        with self._lock, contextlib.suppress(SpoolError):
+            self._connection()
 
     # -- identity counters ----------------------------------------------------------------
     def start_boot(self) -> int:
@@ -246,6 +246,14 @@ class Spool:
         except sqlite3.Error as exc:
             log.warning("cannot read the boot counter from %s: %s", self.path, exc)
             return None, False
+
+    @property
+    def reserve_bytes(self) -> int:
+        return self._reserve.size
+
+    @reserve_bytes.setter
+    def reserve_bytes(self, size: int) -> None:
+        self._reserve.size = size
 
     @property
     def boot(self) -> int:

@@ -92,6 +92,8 @@ class DiskReserve:
         """Make the reserve if it is missing and the disk has twice its size
         free; True when it is in place afterwards."""
         if self.size <= 0:
+            with contextlib.suppress(OSError):
+                self.path.unlink()  # switched off
             return False
         if self.held:
             return True

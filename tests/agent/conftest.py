@@ -147,9 +147,15 @@ class ReceiptSender:
         self.seen: list[tuple[int, int]] = []  # (boot, seq) of every message read
         self._lock = threading.Lock()
         self._ready = threading.Event()
+        # A persistent session, as ingest has: the broker keeps what arrives
+        # while it reconnects.
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id="test-ingest", protocol=mqtt.MQTTv311
+            CallbackAPIVersion.VERSION2,
+            client_id="test-ingest",
+            protocol=mqtt.MQTTv311,
+            clean_session=False,
         )
+        self.client.reconnect_delay_set(1, 2)
         filters = [f for f in fp.subscription_filters() if not f.endswith("/state")]
         self.client.on_connect = lambda c, *_a: c.subscribe([(f, 1) for f in filters])
         self.client.on_subscribe = lambda *_a: self._ready.set()

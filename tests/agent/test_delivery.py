@@ -15,7 +15,7 @@ import fleet_protocol as fp
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, load_config
 from fleet_server.broker.dynsec import board_role_name
-from tests.agent.conftest import fake_collectors, receipt, running
+from tests.agent.conftest import ReceiptSender, fake_collectors, receipt, running, spool_sum
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import Publisher
 from tests.support.secure_broker import SecureBroker
@@ -86,6 +86,26 @@ def test_receipts_for_another_boot_unknown_seqs_or_malformed_are_harmless(
         assert sorted(spooled(agent)) == sorted(r for r in rows if r[1] != first)
         assert agent.published == 1
     pub.close()
+
+
+def test_an_offline_backlog_leaves_the_spool_as_receipts_arrive(
+    make_config: Callable[..., AgentConfig], mosquitto: Mosquitto
+) -> None:
+    ingest = ReceiptSender(mosquitto.port)
+    mosquitto.stop()
+    agent = Agent(
+        make_config(intervals={"heartbeat": 0.02, "power": 0.05}), collectors=fake_collectors()
+    )
+    with running(agent):
+        wait_for(lambda: agent.spool.pending_count >= 150, what="backlog while offline")
+        backlog = set(spooled(agent))
+        mosquitto.start()
+        wait_for(lambda: backlog <= set(ingest.seen), timeout=60, what="the backlog at ingest")
+        wait_for(lambda: not backlog & set(spooled(agent)), what="the backlog receipted")
+    assert (agent.spool.pending_count, agent.spool.pending_bytes) == spool_sum(
+        agent.config.spool_path
+    )
+    ingest.close()
 
 
 def wipe(broker: Mosquitto) -> None:
