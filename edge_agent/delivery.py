@@ -167,20 +167,24 @@ class Delivery:
         return self._monotonic() >= self._retry_at
 
     def _try_recover(self) -> None:
-        """Write what memory holds (or a probe) to the spool; recovered if it takes it."""
+        """Write what memory holds to the spool and delete what was delivered
+        (or, with neither, a probe): recovered once the spool takes all of it."""
         held = [h.message for h in self._held.values()]
         try:
             if held:
                 self.spool.put(held)
-            else:
+                self._held.clear()
+                self._held_mids.clear()
+            if self._done:
+                self.spool.acknowledge(self._done)
+                self._done.clear()
+            elif not held:
                 self.spool.probe()
         except SpoolError as exc:
             self._failed(exc)
             return
         log.info("spool takes writes again; %d held messages written to it", len(held))
         self.degraded = None
-        self._held.clear()
-        self._held_mids.clear()
         self.spool.maintain()
 
     # -- periodic work ----------------------------------------------------------------
