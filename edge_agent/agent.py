@@ -201,6 +201,12 @@ class Agent:
         except CollectorError as exc:
             self._collector_failed(kind, str(exc))
             return False
+        except ValueError as exc:
+            # A device answered with something the protocol refuses (a value
+            # out of bounds, a control character): a failed reading, never a
+            # stopped agent. pydantic's ValidationError is a ValueError.
+            self._collector_failed(kind, _refused(exc))
+            return False
         if kind in self._failing:
             del self._failing[kind]
             log.info("%s collector works again", kind.value)
@@ -220,12 +226,16 @@ class Agent:
                     "spool_degraded": self.delivery.degraded is not None,
                 }
             )
-        self.spool_message(
-            fp.TELEMETRY_MODELS[kind],
-            fp.telemetry_topic(self.config.device_id, kind),
-            data,
-            PRIORITY_TELEMETRY,
-        )
+        try:
+            self.spool_message(
+                fp.TELEMETRY_MODELS[kind],
+                fp.telemetry_topic(self.config.device_id, kind),
+                data,
+                PRIORITY_TELEMETRY,
+            )
+        except ValueError as exc:  # fp.ProtocolError: the message would be refused
+            self._collector_failed(kind, _refused(exc))
+            return False
         return True
 
     def _report_play(self, data: Any) -> None:
@@ -406,6 +416,12 @@ class Agent:
         # Delay so the answer can still leave the board.
         subprocess.Popen(["sh", "-c", "sleep 10 && systemctl reboot"])
         return "rebooting in 10 s"
+
+
+def _refused(exc: ValueError) -> str:
+    """Why a reading was refused, in one printable line (no raw input: it may
+    hold the very characters the protocol refuses)."""
+    return fp.printable("reading refused by the protocol: " + str(exc).splitlines()[0])[:200]
 
 
 def _build(config: AgentConfig, sim: SimulatedBoard | None) -> dict[fp.TelemetryKind, Collector]:

@@ -219,3 +219,37 @@ def test_command_round_trip_over_mqtt(
     assert msgs[0].doc["data"]["request_id"] == "r-mqtt"
     assert msgs[0].doc["data"]["status"] == "ok"
     sub.close()
+
+
+def _hostile_heartbeat() -> Any:
+    return fp.HeartbeatData(
+        uptime_s=1, agent_version="0.1\x00", cpu_percent=5, memory_percent=30, disk_percent=20
+    )
+
+
+def _out_of_bounds_power() -> Any:
+    # model_construct skips validation, as a careless collector might: encode refuses it
+    return fp.PowerData.model_construct(source="ups", on_battery=False, runtime_s=2**63)
+
+
+def test_a_reading_the_protocol_refuses_is_a_failed_reading_not_a_stopped_agent(
+    agent: Agent,
+) -> None:
+    agent.collectors[fp.TelemetryKind.HEARTBEAT].make = _hostile_heartbeat  # type: ignore[attr-defined]
+    agent.collectors[fp.TelemetryKind.POWER].make = _out_of_bounds_power  # type: ignore[attr-defined]
+    assert agent.collect(fp.TelemetryKind.HEARTBEAT) is False
+    assert agent.collect(fp.TelemetryKind.POWER) is False
+    agent.step()  # the loop goes on
+    events = [
+        fp.decode(row.topic, row.payload)
+        for row in agent.spool.pending(limit=1000)
+        if "/event/" in row.topic
+    ]
+    failed = {
+        e.data.details["kind"]: e.data.details["error"]
+        for e in events
+        if isinstance(e, fp.EventMessage) and e.data.type == "collector_failed"
+    }
+    assert set(failed) == {"heartbeat", "power"}
+    assert all(str(text).startswith("reading refused by the protocol") for text in failed.values())
+    assert "\x00" not in "".join(map(str, failed.values()))
