@@ -56,6 +56,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "agent_restarting": {"boots_per_hour": 3, "for_s": 0, "clear_for_s": 3600, "severity": "minor"},
     "spool_dropping": {"for_s": 0, "clear_for_s": 3600, "severity": "warning"},
+    "spool_degraded": {"for_s": 120, "clear_for_s": 300, "severity": "major"},
     "content_unapproved": {"for_s": 0, "clear_for_s": 60, "severity": "critical"},
 }
 
@@ -70,6 +71,10 @@ TITLES: dict[str, tuple[str, str]] = {
     "overheating": ("Bộ điều khiển quá nhiệt", "Controller overheating"),
     "agent_restarting": ("Agent khởi động lại liên tục", "Agent restarting repeatedly"),
     "spool_dropping": ("Bộ đệm agent bỏ bớt dữ liệu", "Agent spool dropping data"),
+    "spool_degraded": (
+        "Bộ đệm agent không ghi được đĩa (đầy hoặc hỏng)",
+        "Agent spool cannot write its disk (full or failing)",
+    ),
     "content_unapproved": ("Nội dung chưa được duyệt đang phát", "Unapproved content on screen"),
 }
 
@@ -263,6 +268,21 @@ def evaluate(
                         p["clear_below"],
                     ),
                     {"disk_percent": heartbeat.data.get("disk_percent")},
+                ),
+            )
+        )
+        # The board cannot keep what it measures on disk: an outage now would
+        # cost data (it holds at most a few minutes in memory).
+        out.append(
+            (
+                "spool_degraded",
+                (
+                    "spool_degraded",
+                    bool(heartbeat.data.get("spool_degraded", False)),
+                    {
+                        "disk_percent": heartbeat.data.get("disk_percent"),
+                        "spool_pending": heartbeat.data.get("spool_pending"),
+                    },
                 ),
             )
         )

@@ -256,6 +256,18 @@ def test_approved_content_raises_nothing(
         ("agent_restarting", BoardInputs(boots_last_hour=3), set(), True),
         ("agent_restarting", BoardInputs(boots_last_hour=1), set(), False),
         ("spool_dropping", BoardInputs(dropped_last_hour=12), set(), True),
+        (
+            "spool_degraded",
+            BoardInputs(latest={"heartbeat": reading(spool_degraded=True)}),
+            set(),
+            True,
+        ),
+        (
+            "spool_degraded",
+            BoardInputs(latest={"heartbeat": reading(disk_percent=99)}),
+            set(),
+            False,
+        ),
         ("mains_lost", BoardInputs(latest={"power": reading(mains_present=False)}), set(), True),
         ("mains_lost", BoardInputs(latest={"power": reading(mains_present=True)}), set(), False),
     ],
