@@ -47,6 +47,7 @@ class Scale:
     stall_s: float = 60
     ingest_down_s: float = 5
     broker_down_s: float = 30
+    backlog_s: float = 20  # broker_kill_backlog: PostgreSQL down before the kill
     pg_down_s: float = 60
     pg_rate: float = 5000
     pg_boards: int = 100
@@ -67,6 +68,7 @@ QUICK = Scale(
     stall_s=20,
     ingest_down_s=2,
     broker_down_s=5,
+    backlog_s=5,
     pg_down_s=10,
     pg_rate=500,
     pg_boards=20,
