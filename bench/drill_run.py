@@ -33,6 +33,7 @@ from bench.drill_boards import Board
 from bench.drill_link import Link
 from bench.drill_publisher import board_names
 from bench.drill_stack import Cluster, Proc, Stack, board_ids, provision, spawn, wait_until
+from edge_agent.config import SpoolConfig
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,8 @@ class Run:
 
     def add_publisher(self, boards: int, rate: float) -> None:
         self.publisher_names = board_names("lc-load", boards)
-        self.notes["publisher"] = {"boards": boards, "rate_offered": rate, "delivery": "puback"}
+        delivery = agent_delivery()
+        self.notes["publisher"] = {"boards": boards, "rate_offered": rate, "delivery": delivery}
         self._publisher_args = [
             "--port",
             str(self.stack.broker.port),
@@ -160,6 +162,8 @@ class Run:
             str(rate),
             "--ledger",
             str(self.ledger_path),
+            "--delivery",
+            delivery,
         ]
 
     def start(self) -> None:
@@ -301,6 +305,14 @@ class Run:
                 if row and row[0] is not None:
                     gaps[device] = round(float(row[0]), 1)
         return gaps
+
+
+def agent_delivery() -> str:
+    """How the agent of this tree deletes spooled messages by default
+    (``spool.delivery``; ``puback`` before it existed): the publisher does
+    the same."""
+    field = SpoolConfig.model_fields.get("delivery")
+    return str(field.default) if field is not None else "puback"
 
 
 def skipped(name: str, reason: str) -> dict[str, Any]:

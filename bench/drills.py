@@ -30,7 +30,7 @@ import psycopg
 
 from bench.database import machine
 from bench.drill_notify import engine_failover
-from bench.drill_run import FULL, QUICK, Ctx, Run, skipped
+from bench.drill_run import FULL, QUICK, Ctx, Run, agent_delivery, skipped
 from bench.drill_stack import REPO, Cluster, wait_until
 
 
@@ -308,6 +308,7 @@ def describe() -> dict[str, Any]:
         "uncommitted_changes": bool(out("git", "status", "--porcelain", "--untracked-files=no")),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "mosquitto": out("/usr/sbin/mosquitto", "-h").splitlines()[0:1],
+        "agent_delivery": agent_delivery(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
