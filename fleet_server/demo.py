@@ -30,6 +30,7 @@ from fleet_server.embedded.postgres import EmbeddedPostgres
 from fleet_server.engine.service import Engine
 from fleet_server.errors import ConfigError
 from fleet_server.ingest.service import IngestService
+from fleet_server.private_files import write_private
 from fleet_server.settings import Settings
 from fleet_server.simulator.agents import AgentFleet
 from fleet_server.simulator.runtime import DEFAULT_INTERVALS, BoardSpec, Fleet
@@ -209,8 +210,8 @@ def demo_accounts(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> d
     )
     conn.execute("UPDATE users SET team = 'to-ky-thuat-bien-gioi' WHERE username = 'ky.thuat'")
     conn.commit()
-    path.touch(mode=0o600)
-    path.write_text(json.dumps(known, indent=2))
+    # The demo accounts' passwords: 0600 from creation, whatever the umask.
+    write_private(path, json.dumps(known, indent=2).encode())
     return known
 
 

@@ -25,6 +25,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from fleet_server.db.connect import connect
 from fleet_server.embedded.postgres import find_bin_dir
 from fleet_server.errors import FleetError
+from fleet_server.private_files import create_private
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,9 @@ def backup(
     dsn, env = _libpq(url)
     partial = out.with_name(out.name + ".partial")
     try:
+        # The dump holds every password hash and personal record: created 0600
+        # here, then pg_dump writes into it (truncating keeps the mode).
+        create_private(partial)
         _run(
             [
                 str(pg_dump),

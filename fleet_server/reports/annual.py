@@ -18,6 +18,7 @@ from docx.document import Document as Doc
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.shared import Pt
 
+from fleet_server.private_files import open_private
 from fleet_server.reports.figures import AnnualFigures, Availability
 
 #: The outline's headings, in order (the annex of the regulation).
@@ -144,7 +145,9 @@ def write(fig: AnnualFigures, path: Path) -> Path:
     _placeholder(doc, "kiến nghị Bộ Thông tin và Truyền thông")
     _footer(doc, fig)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(path))
+    # Names and costs of an organisation's staff: not for other users.
+    with open_private(path, "wb") as out:
+        doc.save(out)
     return path
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from fleet_server.compliance.rules import LOCAL_TZ
+from fleet_server.private_files import private_directory
 from fleet_server.reports import export
 from fleet_server.reports.figures import Period
 from fleet_server.telemetry.maintenance import ROLLUP_DAYS
@@ -226,7 +227,7 @@ def write(
         "quang-cao_advertising": (PLAY_HEADER, [r for r in every_play if r[7] == "advertising"]),
         "thoi-luong_compliance": (COMPLIANCE_HEADER, compliance(conn, selection, period)),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(out_dir)
     files = [
         export.write_csv(out_dir / f"{name}.csv", header, rows)
         for name, (header, rows) in tables.items()

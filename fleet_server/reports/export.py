@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fleet_server.private_files import open_private
+
 #: What a spreadsheet reads as the start of a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MANIFEST = "manifest.json"
@@ -40,7 +42,7 @@ def csv_cell(value: Any) -> Any:
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
     """UTF-8 with a byte-order mark (Excel then reads Vietnamese correctly),
     a header row, every cell through :func:`csv_cell`."""
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
+    with open_private(path, "w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out)
         writer.writerow([csv_cell(h) for h in header])
         for row in rows:
@@ -86,7 +88,8 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> Path:
         for index, title in enumerate(sheet.header, start=1):
             longest = max([len(str(title))] + [len(str(r[index - 1] or "")) for r in sheet.rows])
             ws.column_dimensions[get_column_letter(index)].width = min(60, max(10, longest + 2))
-    book.save(path)
+    with open_private(path, "wb") as out:
+        book.save(out)
     return path
 
 
@@ -134,6 +137,7 @@ def write_manifest(
     }
     target = directory / MANIFEST
     partial = target.with_suffix(".json.partial")
-    partial.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    with open_private(partial, "w", encoding="utf-8") as out:
+        out.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     os.replace(partial, target)
     return target

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -179,3 +180,23 @@ def test_an_archive_too_large_is_refused_by_name(
         archive.write(
             conn, archive.Scope(), Period.days(DAY, DAY), tmp_path, generated_by="x", now=NOW
         )
+
+
+def test_archive_files_are_0600_whatever_the_umask(
+    conn: Conn, broadcast: None, tmp_path: Path
+) -> None:
+    """The archive names operators and what each board showed: only its owner reads it."""
+    old_umask = os.umask(0o022)
+    try:
+        files = archive.write(
+            conn,
+            archive.Scope(site="ma-lu-thang"),
+            Period.days(DAY, DAY),
+            tmp_path / "archive",
+            generated_by="thanh.tra",
+            now=NOW,
+        )
+    finally:
+        os.umask(old_umask)
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o600}
+    assert (tmp_path / "archive").stat().st_mode & 0o777 == 0o700

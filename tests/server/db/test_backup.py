@@ -298,3 +298,17 @@ def test_every_role_the_privileges_name_is_checked(db_url: str) -> None:
             "ghost_reader",
             "ghost_revoked",
         ]
+
+
+def test_the_dump_is_0600_whatever_the_umask(seeded: str, tmp_path: Path) -> None:
+    """The dump holds every password hash: other users of the machine may not
+    read it, even while pg_dump is still writing."""
+    old_umask = os.umask(0o022)
+    try:
+        first = backup(seeded, tmp_path / "fleet.dump").path
+        readable = tmp_path / "old.dump"
+        readable.write_bytes(b"old")
+        again = backup(seeded, readable, force=True).path
+    finally:
+        os.umask(old_umask)
+    assert (first.stat().st_mode & 0o777, again.stat().st_mode & 0o777) == (0o600, 0o600)

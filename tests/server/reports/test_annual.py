@@ -3,6 +3,7 @@ the annex outline heading by heading, and carries the right figures."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -253,3 +254,16 @@ def test_control_characters_in_names_do_not_break_the_docx(year: Conn, tmp_path:
     _, body = texts(annual.write(fig, tmp_path / "r.docx"))
     assert "Bảnghai | lc-mlt-02" in body
     assert "BAN QUẢN LÝ" in body
+
+
+def test_the_report_file_is_0600_whatever_the_umask(year: Conn, tmp_path: Path) -> None:
+    fig = figures.collect(year, 2025, "bqlkkt", now=datetime(2025, 12, 15, tzinfo=UTC))
+    out = tmp_path / "bqlkkt.docx"
+    out.write_bytes(b"an older, world-readable copy")
+    old_umask = os.umask(0o022)
+    try:
+        annual.write(fig, out)
+    finally:
+        os.umask(old_umask)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert texts(out)[0] == [text for _level, text in annual.OUTLINE]
