@@ -53,8 +53,14 @@ class Agent:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         link_up: Callable[[], bool] | None = None,
+        systemctl: Callable[..., None] | None = None,
     ) -> None:
         self.config = config
+        #: The configuration as loaded on the board. What commands act on
+        #: (the player's unit) is read from here, never from what the server
+        #: changed; fp.REMOTE_CONFIG_KEYS keeps those settings apart as well.
+        self.board_config = config
+        self._systemctl = systemctl or _systemctl
         self.sim = sim
         self._clock = clock
         self._monotonic = monotonic
@@ -404,10 +410,10 @@ class Agent:
             self.sim.player_running = True
             self.sim.screen_on = True
             return "simulated player restarted"
-        unit = self.config.display.player_unit
+        unit = self.board_config.display.player_unit
         if not unit:
             raise RuntimeError("no display.player_unit configured")
-        subprocess.run(["systemctl", "restart", unit], check=True, timeout=60, capture_output=True)
+        self._systemctl("restart", unit)
         return f"restarted {unit}"
 
     def reboot(self) -> str:
@@ -416,6 +422,10 @@ class Agent:
         # Delay so the answer can still leave the board.
         subprocess.Popen(["sh", "-c", "sleep 10 && systemctl reboot"])
         return "rebooting in 10 s"
+
+
+def _systemctl(*args: str) -> None:
+    subprocess.run(["systemctl", *args], check=True, timeout=60, capture_output=True)
 
 
 def _refused(exc: ValueError) -> str:

@@ -5,6 +5,10 @@ Each command carries a request id and is answered once on ``cmd_result``
 ``expires_at`` has passed is answered ``expired`` and never executed: a
 reboot queued for a board that was offline for a day must not fire when it
 returns. Unknown commands and bad arguments are answered ``rejected``.
+
+What a command acts on is the board's own: ``restart_player`` restarts the
+unit of the board's ``agent.toml`` and ``reboot`` needs its ``allow_reboot``;
+neither setting can be changed remotely (``fp.REMOTE_CONFIG_KEYS``).
 """
 
 from __future__ import annotations
@@ -23,10 +27,6 @@ from edge_agent.config import AgentConfig
 
 log = logging.getLogger(__name__)
 
-#: Configuration sections the server may change remotely (never identity or
-#: broker settings: a bad value there would cut the board off for good).
-REMOTE_KEYS = frozenset({"intervals", "network", "spool", "log_level", "display"})
-
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -39,6 +39,8 @@ class CommandHost(Protocol):
     """What commands need from the agent."""
 
     config: AgentConfig
+    #: the configuration as loaded on the board, before any remote change
+    board_config: AgentConfig
     boot: int
 
     def collect_now(self, kinds: list[str] | None) -> list[str]: ...
@@ -49,10 +51,16 @@ class CommandHost(Protocol):
 
 
 def merge_config(current: AgentConfig, changes: dict[str, Any]) -> AgentConfig:
-    """Validate ``changes`` (remote-editable sections only) against the config."""
-    bad = sorted(set(changes) - REMOTE_KEYS)
-    if bad:
-        raise ValueError(f"keys not changeable remotely: {', '.join(bad)}")
+    """``current`` with ``changes`` applied, or ValueError naming the first problem.
+
+    Only the settings of ``fp.REMOTE_CONFIG_KEYS`` may be changed: a change
+    touching any other (the player's unit, a status URL, the broker, …) is
+    refused as a whole, so nothing of it is applied.
+    """
+    try:
+        fp.check_remote_config(changes)
+    except fp.ProtocolError as exc:
+        raise ValueError(exc.detail) from None
     merged = current.model_dump()
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -129,7 +137,7 @@ class CommandProcessor:
     def _reboot(self, args: dict[str, JsonValue]) -> Outcome:
         if args.get("confirm") is not True:
             return Outcome("rejected", error='reboot needs {"confirm": true}')
-        if not self.host.config.allow_reboot:
+        if not self.host.board_config.allow_reboot:
             return Outcome("rejected", error="reboot is disabled on this board (allow_reboot)")
         return Outcome("ok", {"detail": self.host.reboot()})
 

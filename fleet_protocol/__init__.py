@@ -46,6 +46,11 @@ from fleet_protocol.messages import (
     StateMessage,
     TelemetryMessage,
 )
+from fleet_protocol.remote_config import (
+    REMOTE_CONFIG_KEYS,
+    board_local_keys,
+    check_remote_config,
+)
 from fleet_protocol.topics import (
     PREFIX,
     Channel,
@@ -70,6 +75,7 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "MAX_RECEIPT_RANGES",
     "PREFIX",
+    "REMOTE_CONFIG_KEYS",
     "SCHEMA_VERSION",
     "TELEMETRY_MODELS",
     "BoardMessage",
@@ -103,6 +109,8 @@ __all__ = [
     "TelemetryKind",
     "TelemetryMessage",
     "Topic",
+    "board_local_keys",
+    "check_remote_config",
     "command_result_topic",
     "command_topic",
     "config_desired_topic",

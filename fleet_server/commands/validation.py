@@ -51,14 +51,20 @@ def check_text(value: object, field: str) -> None:
 
 
 def check_config(board_id: str, changes: dict[str, Any], *, field: str) -> None:
-    """Refuse configuration the agent would reject: keys it does not let the
-    server change, values its settings model refuses."""
+    """Refuse configuration the agent would reject: settings outside the
+    protocol's allow-list (``fp.REMOTE_CONFIG_KEYS``: the player's unit, status
+    URLs, the broker, credentials … stay on the board), values its settings
+    model refuses. Nothing refused here is stored, audited or published."""
     from edge_agent.commands import merge_config  # noqa: PLC0415 - only for config changes
     from edge_agent.config import AgentConfig  # noqa: PLC0415
 
     if not changes:
         raise _invalid(field, "give at least one setting")
     check_text(changes, field)
+    try:
+        fp.check_remote_config(changes)
+    except fp.ProtocolError as exc:
+        raise _invalid(field, exc.detail) from None
     try:
         merge_config(AgentConfig(device_id=board_id), changes)
     except ValueError as exc:

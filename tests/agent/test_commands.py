@@ -107,7 +107,7 @@ def test_reboot_refused_when_disabled_in_config(agent: Agent) -> None:
 
 
 def test_reboot_with_confirm_when_allowed(agent: Agent) -> None:
-    agent.config = agent.config.model_copy(update={"allow_reboot": True})
+    agent.board_config = agent.board_config.model_copy(update={"allow_reboot": True})
     [result] = send(agent, command("reboot", confirm=True))
     assert result.status == "ok"
     assert result.output == {"detail": "simulated reboot (nothing rebooted)"}
@@ -152,7 +152,7 @@ def test_duplicate_request_id_answered_once(agent: Agent) -> None:
 
 
 def test_expired_command_is_not_executed(agent: Agent) -> None:
-    agent.config = agent.config.model_copy(update={"allow_reboot": True})
+    agent.board_config = agent.board_config.model_copy(update={"allow_reboot": True})
     [result] = send(agent, command("reboot", expires_in=-1, confirm=True))
     assert result.status == "expired"
 
@@ -168,8 +168,9 @@ def test_set_config_applies_a_valid_change(agent: Agent) -> None:
     ("change", "error"),
     [
         ({"intervals": {"heartbeat": -5}}, "intervals.heartbeat"),
-        ({"device_id": "lc-other"}, "not changeable remotely"),
-        ({"mqtt_url": "mqtt://evil:1883"}, "not changeable remotely"),
+        ({"device_id": "lc-other"}, "not changeable remotely: device_id"),
+        ({"mqtt_url": "mqtt://evil:1883"}, "not changeable remotely: mqtt_url"),
+        ({"display": {"player_unit": "poweroff.target"}}, "remotely: display.player_unit"),
     ],
 )
 def test_set_config_rejects_bad_or_forbidden_changes(
