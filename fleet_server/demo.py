@@ -228,6 +228,9 @@ def _api(settings: Settings, port: int) -> Iterator[str]:
         host="127.0.0.1",
         port=port,
         log_level="warning",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 (every local
+        # process): the demo trusts no proxy (api/addresses.py).
+        proxy_headers=False,
         server_header=False,
     )
     server = uvicorn.Server(config)

@@ -6,13 +6,14 @@ is built, and tests build it directly with keyword arguments.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from fleet_server.compliance.rules import ComplianceSettings
@@ -200,6 +201,11 @@ class Settings(BaseSettings):
         "and whenever the request arrived over HTTPS.",
     )
     api_pool_size: int = Field(default=8, ge=1, le=100)
+    api_trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="addresses or CIDR blocks of the reverse proxies whose X-Forwarded-For "
+        "is believed (comma-separated); default none: the TCP peer is the client",
+    )
 
     # remote commands (published by the API process; docs/commands.md)
     command_client_id: str = Field(
@@ -219,6 +225,17 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("FLEET_DATABASE_URL must be a postgresql:// URL")
         return value
+
+    @field_validator("api_trusted_proxies", mode="before")
+    @classmethod
+    def _check_trusted_proxies(cls, value: object) -> tuple[str, ...]:
+        entries = value.replace(",", " ").split() if isinstance(value, str) else value
+        if not isinstance(entries, list | tuple):
+            raise ValueError("FLEET_API_TRUSTED_PROXIES: addresses or CIDR blocks, comma-separated")
+        try:
+            return tuple(str(ipaddress.ip_network(str(e), strict=False)) for e in entries)
+        except ValueError as exc:
+            raise ValueError(f"FLEET_API_TRUSTED_PROXIES: {exc}") from None
 
     @field_validator(
         "mqtt_url", "broker_admin_url", "provisioning_mqtt_url", "provisioning_mqtt_cert_url"

@@ -4,7 +4,6 @@ per request), the clock, and the authenticated principal."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+from fleet_server.api import addresses
 from fleet_server.api.problems import Problem
 from fleet_server.api.scope import Principal
 from fleet_server.api.security import LoginPolicy, resolve_token
@@ -106,13 +106,15 @@ Now = Annotated[datetime, Depends(now)]
 
 
 def client_address(request: Request) -> str | None:
-    """The peer's IP address (None when the server cannot tell)."""
-    if request.client is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(request.client.host))
-    except ValueError:
-        return None
+    """The client's IP address, the one every login limit and audit row uses:
+    the TCP peer's, or what a trusted proxy forwarded (api/addresses.py);
+    None when the server cannot tell."""
+    ctx: ApiContext = request.app.state.ctx
+    return addresses.client_address(
+        request.client.host if request.client is not None else None,
+        request.headers.getlist("x-forwarded-for"),
+        ctx.settings.api_trusted_proxies,
+    )
 
 
 def bearer_token(request: Request) -> str | None:
