@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -16,9 +17,11 @@ from psycopg_pool import ConnectionPool
 
 from fleet_server.api.addresses import client_address
 from fleet_server.api.app import create_app
+from fleet_server.demo import _api
 from fleet_server.settings import Settings
 from tests.server.api.conftest import PASSWORD, api_settings
 from tests.server.engine.conftest import Clock
+from tests.support.ports import free_port
 
 PROXY = ("10.0.0.2", 40000)
 LIMIT = 3  # failed logins per address and window
@@ -120,3 +123,19 @@ def test_without_a_trusted_proxy_the_header_is_ignored(
         assert login(untrusting, f"guess{i}", "wrong-password-1", forged).status_code == 401
     assert login(untrusting, "van.hanh", PASSWORD, "198.51.100.7").status_code == 429
     assert failed_addresses(db_conn) == ["127.0.0.1"] * (LIMIT + 1)
+
+
+def test_the_demo_server_ignores_the_header(api_db: str, db_conn: Any) -> None:
+    """Through real uvicorn as the demo starts it: uvicorn's own proxy support
+    (X-Forwarded-For believed from 127.0.0.1) is off."""
+    settings = Settings(**{**api_settings(api_db).model_dump(), "api_address_failures": LIMIT})
+    port = free_port()
+    with _api(settings, port) as url, httpx.Client(base_url=url) as client:
+        for i in range(LIMIT + 1):
+            answer = client.post(
+                "/api/v1/auth/token",
+                data={"username": f"guess{i}", "password": "wrong-password-1"},
+                headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+            )
+        assert answer.status_code == 429
+    assert set(failed_addresses(db_conn)) == {"127.0.0.1"}
