@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from fleet_server.api import addresses
 from fleet_server.api.problems import Problem
-from fleet_server.api.scope import Principal
+from fleet_server.api.scope import Principal, checks
 from fleet_server.api.security import LoginPolicy, resolve_token
 from fleet_server.settings import Settings
 
@@ -196,4 +196,4 @@ def require(capability: str) -> Callable[[Principal], Principal]:
             )
         return principal
 
-    return dependency
+    return checks(dependency, capability)

@@ -7,8 +7,9 @@ not exist (``problems.not_found``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 ROLES = ("admin", "operator", "technician", "border_guard", "viewer")
 
@@ -101,6 +102,27 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
 }
+
+#: Every dependency that lets a request through only with some capabilities
+#: (``deps.require``, the console's ``page_for`` and ``form_for``) and what it
+#: checks: the tests walk the app's routes with it against docs/api.md.
+_CHECKS: dict[Callable[..., Any], frozenset[str]] = {}
+Check = TypeVar("Check", bound=Callable[..., Any])
+
+
+def checks(dependency: Check, *capabilities: str) -> Check:
+    """Register ``dependency`` as the check of ``capabilities`` (all needed)."""
+    unknown = set(capabilities) - set().union(*CAPABILITIES.values())
+    if unknown:
+        raise ValueError(f"unknown capabilities: {sorted(unknown)}")
+    _CHECKS[dependency] = frozenset(capabilities)
+    return dependency
+
+
+def required_by(dependency: Callable[..., Any]) -> frozenset[str] | None:
+    """The capabilities ``dependency`` checks, None if it checks none."""
+    return _CHECKS.get(dependency)
+
 
 #: Incidents a Border Guard account sees: the camera rules only.
 CAMERA_RULE_PATTERN = "camera%"

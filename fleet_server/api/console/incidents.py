@@ -10,9 +10,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from fleet_server.api.console.web import (
-    Viewer,
     form_for,
-    may_see_incidents,
     page_for,
     redirect,
     render,
@@ -48,13 +46,10 @@ SeverityQuery = Annotated[str | None, Query(max_length=20)]
 ClassQuery = Annotated[str | None, Query(alias="class", max_length=20)]
 
 
-def incident_desk(user: Viewer) -> Principal:
-    if not may_see_incidents(user):
-        raise Problem(403, f"the {user.role} role may not see the incident queue", kind="forbidden")
-    return user
-
-
-Desk = Annotated[Principal, Depends(incident_desk)]
+#: The incident queue is for the roles that see whole boards
+#: (``web.may_see_incidents``); the Border Guard sees its camera incidents on
+#: the cameras page instead.
+Desk = Annotated[Principal, Depends(page_for("incident.read", "board.read"))]
 
 
 def states_for(state: str) -> list[str] | None:

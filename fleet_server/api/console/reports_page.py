@@ -21,6 +21,7 @@ from fleet_server.reports.figures import Period
 router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Principal, Depends(page_for("compliance.read"))]
+Reporter = Annotated[Principal, Depends(page_for("report.read"))]
 STATUSES = ("compliant", "non_compliant", "unknown", "exempt", "pending", "no_windows")
 RECENT_DAYS = 30
 
@@ -82,7 +83,7 @@ def _download(target: str, request: Request) -> RedirectResponse:
 
 
 @router.get("/reports/annual")
-def annual_download(request: Request, user: Reader) -> RedirectResponse:
+def annual_download(request: Request, user: Reporter) -> RedirectResponse:
     return _download("/api/v1/reports/annual", request)
 
 

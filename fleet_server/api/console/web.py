@@ -23,7 +23,7 @@ from fleet_server.api.console import i18n, svg
 from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
 from fleet_server.api.problems import Problem
 from fleet_server.api.routers.organisations import HEALTHS
-from fleet_server.api.scope import Principal
+from fleet_server.api.scope import Principal, checks
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -78,15 +78,16 @@ def _signed_in(principal: MaybeUser) -> Principal:
 Viewer = Annotated[Principal, Depends(_signed_in)]
 
 
-def page_for(capability: str) -> Callable[[Principal], Principal]:
-    """A dependency: the signed-in user, if their role may ``capability``."""
+def page_for(*capabilities: str) -> Callable[[Principal], Principal]:
+    """A dependency: the signed-in user, if their role may do each of
+    ``capabilities``."""
 
     def dependency(user: Viewer) -> Principal:
-        if not user.can(capability):
+        if not all(user.can(c) for c in capabilities):
             raise Problem(403, f"the {user.role} role may not see this page", kind="forbidden")
         return user
 
-    return dependency
+    return checks(dependency, *capabilities)
 
 
 def form_for(capability: str) -> Callable[..., Principal]:
@@ -102,7 +103,7 @@ def form_for(capability: str) -> Callable[..., Principal]:
             raise Problem(403, f"the {user.role} role may not do this", kind="forbidden")
         return user
 
-    return dependency
+    return checks(dependency, capability)
 
 
 # -- language ------------------------------------------------------------------------

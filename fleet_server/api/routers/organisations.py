@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from fleet_server.api.auditing import record
-from fleet_server.api.deps import Conn, Db, User, require
+from fleet_server.api.deps import Conn, Db, require
 from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
 from fleet_server.api.problems import bad_request, conflict, not_found
 from fleet_server.api.scope import Principal
@@ -24,6 +24,9 @@ OrgKind = Literal[
 SiteKind = Literal["border_gate", "district_centre", "city", "other"]
 STATES = ("online", "offline", "lost", "stale", "unknown")
 Admin = Annotated[Principal, Depends(require("org.write"))]
+#: Sites carry their boards' counts and health: what ``board.read`` reads (the
+#: Border Guard has camera status only, Điều 13.1.b).
+Reader = Annotated[Principal, Depends(require("board.read"))]
 
 
 class OrganisationOut(BaseModel):
@@ -270,22 +273,31 @@ def list_organisations(
     conn: Conn, user: Principal, paging: ListParams, *, kind: str | None = None
 ) -> Page[OrganisationOut]:
     """Organisations with at least one visible site, the caller's own, and
-    for province-wide accounts all of them."""
+    for province-wide accounts all of them; ``sites`` and ``boards`` count
+    only what the caller sees (a site given to an account one by one does not
+    tell it how big the rest of that organisation is)."""
     scope, params = user.site_clause("s.id")
     where = [
         f"(%s OR o.id = %s OR EXISTS (SELECT 1 FROM sites s WHERE s.organisation_id = o.id"
         f" AND {scope}))"
     ]
-    all_params: list[object] = [user.province_wide, user.organisation_id, *params]
+    all_params: list[object] = [
+        *params,
+        *params,
+        user.province_wide,
+        user.organisation_id,
+        *params,
+    ]
     if kind is not None:
         where.append("o.kind = %s")
         all_params.append(kind)
     return fetch_page(
         conn,
         f"""SELECT o.id, o.code, o.name, o.name_en, o.kind,
-                   (SELECT count(*) FROM sites s WHERE s.organisation_id = o.id) AS sites,
+                   (SELECT count(*) FROM sites s
+                     WHERE s.organisation_id = o.id AND {scope}) AS sites,
                    (SELECT count(*) FROM boards b JOIN sites s ON s.id = b.site_id
-                     WHERE s.organisation_id = o.id) AS boards
+                     WHERE s.organisation_id = o.id AND {scope}) AS boards
             FROM organisations o WHERE {" AND ".join(where)}""",
         all_params,
         paging,
@@ -302,7 +314,7 @@ def list_organisations(
 @router.get("/organisations", summary="organisations the caller can see")
 def organisations_list(
     conn: Db,
-    user: User,
+    user: Reader,
     paging: Paging,
     kind: Annotated[OrgKind | None, Query()] = None,
 ) -> Page[OrganisationOut]:
@@ -335,7 +347,7 @@ def organisations_create(
 @router.get("/sites", summary="sites the caller can see")
 def sites_list(
     conn: Db,
-    user: User,
+    user: Reader,
     paging: Paging,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     kind: Annotated[SiteKind | None, Query()] = None,
@@ -349,17 +361,17 @@ def sites_list(
     summary="every visible site with boards by state, problems first",
     response_model=list[SiteHealth],
 )
-def sites_health(conn: Db, user: User) -> Response:
+def sites_health(conn: Db, user: Reader) -> Response:
     return Response(site_health_json(conn, user), media_type="application/json")
 
 
 @router.get("/fleet/summary", summary="boards by connectivity state")
-def fleet_summary(conn: Db, user: User) -> dict[str, int]:
+def fleet_summary(conn: Db, user: Reader) -> dict[str, int]:
     return fleet_counts(conn, user)
 
 
 @router.get("/sites/{site_id}", summary="one site with its health")
-def sites_get(conn: Db, user: User, site_id: int) -> SiteDetail:
+def sites_get(conn: Db, user: Reader, site_id: int) -> SiteDetail:
     return get_site(conn, user, site_id)
 
 

@@ -55,6 +55,41 @@ def test_border_guard_has_no_board_list(as_: Any) -> None:
     assert "border_guard" in response.json()["detail"]
 
 
+def test_border_guard_reads_no_connectivity_counts(as_: Any) -> None:
+    """Sites, their health and the fleet's counts tell how the boards are
+    doing: board data, which the Border Guard does not read (Điều 13.1.b)."""
+    site = as_("operator").get("/api/v1/sites").json()["items"][0]["id"]
+    for url in (
+        "/api/v1/sites/health",
+        f"/api/v1/sites/{site}",
+        "/api/v1/fleet/summary",
+        "/api/v1/sites",
+        "/api/v1/organisations",
+    ):
+        response = as_("guard").get(url)
+        assert response.status_code == 403, url
+        assert "board.read" in response.json()["detail"], url
+        assert as_("technician").get(url).status_code == 200, url
+
+
+def test_organisations_count_only_what_the_caller_sees(as_: Any, db_conn: Any) -> None:
+    """A site of another organisation given to an account does not tell it
+    how many sites and boards that organisation has."""
+    db_conn.execute(
+        "INSERT INTO user_sites (user_id, site_id) SELECT u.id, b.site_id FROM users u, boards b"
+        " WHERE u.username = 'phong.tho' AND b.id = 'lc-mu-ca-01'"
+    )
+    orgs = as_("district").get("/api/v1/organisations").json()["items"]
+    bql = next(o for o in orgs if o["code"] == "bql-kkt")
+    boards = db_conn.execute(
+        "SELECT count(*) FROM boards WHERE site_id = (SELECT site_id FROM boards"
+        " WHERE id = 'lc-mu-ca-01')"
+    ).fetchone()[0]
+    assert (bql["sites"], bql["boards"]) == (1, boards)
+    everything = as_("admin").get("/api/v1/organisations", params={"limit": 100}).json()
+    assert next(o for o in everything["items"] if o["code"] == "bql-kkt")["sites"] == 4
+
+
 def test_another_organisations_board_is_404(as_: Any) -> None:
     response = as_("district").get("/api/v1/boards/lc-ma-lu-thang-01")
     assert response.status_code == 404
@@ -176,8 +211,8 @@ def test_sites_and_health(as_: Any, db_conn: Any, clock: Clock) -> None:
     summary = as_("operator").get("/api/v1/fleet/summary").json()
     assert summary["offline"] == 1
     assert summary["total"] == 6
-    guard = as_("guard").get("/api/v1/sites").json()
-    assert {s["kind"] for s in guard["items"]} == {"border_gate"}
+    for url in ("/api/v1/sites", "/api/v1/sites/health", f"/api/v1/sites/{health[0]['id']}"):
+        assert as_("guard").get(url).status_code == 403, url
     phong_tho = as_("district").get("/api/v1/sites").json()["items"][0]
     assert phong_tho["code"] == "phong-tho"
     mu_ca = health[0]["id"]
@@ -185,7 +220,7 @@ def test_sites_and_health(as_: Any, db_conn: Any, clock: Clock) -> None:
     assert as_("operator").get(f"/api/v1/sites/{mu_ca}").json()["health"]["offline"] == 1
 
 
-@pytest.mark.parametrize("who", ["admin", "operator", "district", "guard", "viewer"])
+@pytest.mark.parametrize("who", ["admin", "operator", "district", "technician", "viewer"])
 def test_site_health_json_matches_the_models(
     as_: Any, db_conn: Any, clock: Clock, who: str
 ) -> None:
