@@ -1,5 +1,6 @@
 """``fleet-server dashboards push``: Grafana's folder, data sources and
-dashboards from this repository, over Grafana's HTTP API.
+dashboards from this repository, over Grafana's HTTP API; ``dashboards
+roles``: Grafana's read-only database roles.
 
 Only argparse here; the work is imported when the command runs.
 """
@@ -65,6 +66,24 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roles(args: argparse.Namespace) -> int:
+    from fleet_server.dashboards import roles as r  # noqa: PLC0415
+
+    url = _option(args.database_url, "FLEET_DATABASE_URL")
+    if not url:
+        print("no database URL: give --database-url or FLEET_DATABASE_URL")
+        return 2
+    done = r.sync_roles(url)
+    for reader, with_password in done:
+        scope = reader.organisation_code or "every organisation"
+        note = "" if with_password else f" ({reader.password_variable} not set: password unchanged)"
+        print(f"{reader.role}: reads {scope}{note}")
+    if args.datasources is not None:
+        r.write_datasources(args.datasources, [reader for reader, _ in done])
+        print(f"wrote {args.datasources}")
+    return 0
+
+
 def add_parser(sub: Any) -> None:
     """Add ``dashboards push`` to the top-level subparsers."""
     from fleet_server.dashboards.push import (  # noqa: PLC0415 - constants only, no deps
@@ -123,3 +142,27 @@ def add_parser(sub: Any) -> None:
     push.add_argument("--prometheus-uid", type=_uid, default=PROMETHEUS_UID)
     push.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     push.set_defaults(func=cmd_push)
+
+    roles = dashboards_sub.add_parser(
+        "roles",
+        help="create or update Grafana's read-only database roles, one per organisation",
+        description="A reader per organisation that runs a site or guards border cameras"
+        " (grafana_org_<code>) and one for the province (grafana_province): each may read"
+        " the views of schema grafana, scoped to its organisation, and nothing else."
+        " Passwords from FLEET_GRAFANA_DB_PASSWORD (province) and"
+        " FLEET_GRAFANA_DB_PASSWORD_<ROLE>; an unset one is left as it is. Safe to run"
+        " again, and to be run again after an upgrade.",
+    )
+    roles.add_argument(
+        "--database-url",
+        default=None,
+        help="a role that may create roles and owns schema grafana (FLEET_DATABASE_URL)",
+    )
+    roles.add_argument(
+        "--datasources",
+        type=Path,
+        default=None,
+        help="also write Grafana's provisioning file for the organisations' data sources,"
+        " e.g. dashboards/grafana/provisioning/datasources/organisations.yml",
+    )
+    roles.set_defaults(func=cmd_roles)

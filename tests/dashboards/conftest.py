@@ -7,17 +7,20 @@ and module; plain PostgreSQL always, TimescaleDB when the test server has it."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 
 import fleet_protocol as fp
+from fleet_server.dashboards import roles as grafana_roles
 from fleet_server.db.migrate import migrate
 from fleet_server.incidents import storage as incidents
 from fleet_server.incidents.schemas import IncidentSpec
@@ -39,9 +42,12 @@ class SeededFleet:
     url: str
     variant: str
     now: datetime
-    #: a role with Grafana's rights (SELECT on the tables, nothing else)
+    #: the province's Grafana reader (every organisation), made by `dashboards roles`
     reader: str
     boards: list[str]
+    #: organisation code -> its Grafana reader role
+    readers: dict[str, str]
+    password: str
 
 
 def _database(factory: DatabaseFactory, variant: str) -> str:
@@ -400,20 +406,35 @@ def _compliance(conn: Conn, boards: list[str], today: date) -> None:
         )
 
 
-def _reader(conn: Conn, name: str) -> None:
-    """Grafana's rights, as docker/timescaledb/grafana-reader.sh grants them."""
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(name)))
-    conn.execute(
-        sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(name))
+def _readers(owner_url: str, variant: str) -> tuple[str, dict[str, str], str]:
+    """Grafana's roles as `fleet-server dashboards roles` makes them, under
+    names of this test process (roles are the server's, not the database's)."""
+    prefix = f"g{os.getpid()}_{variant}_"
+    password = secrets.token_urlsafe(16)
+    with psycopg.connect(owner_url) as conn:
+        found = grafana_roles.readers(
+            conn, province_role=prefix + "province", prefix=prefix + "org_"
+        )
+    environ = {reader.password_variable: password for reader in found}
+    done = grafana_roles.sync_roles(
+        owner_url, environ=environ, province_role=prefix + "province", prefix=prefix + "org_"
     )
+    organisations = {r.organisation_code: r.role for r, _ in done if r.organisation_code}
+    return prefix + "province", organisations, password
+
+
+def _drop_roles(admin_url: str, roles: list[str]) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        for role in roles:
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture(scope="module", params=["plain", "timescale"])
 def fleet(request: pytest.FixtureRequest, db_factory: DatabaseFactory) -> Iterator[SeededFleet]:
     variant = str(request.param)
     url = _database(db_factory, variant)
-    reader = f"dash_reader_{os.getpid()}_{variant}"
     now = datetime.now(UTC).replace(microsecond=0)
+    roles: list[str] = []
     try:
         with psycopg.connect(url) as conn:
             specs = fleet_specs(14)
@@ -432,21 +453,23 @@ def fleet(request: pytest.FixtureRequest, db_factory: DatabaseFactory) -> Iterat
                     " FROM boards WHERE id = %s",
                     (now - timedelta(hours=9), now - timedelta(hours=7), boards[2]),
                 )
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(reader)))
-                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(reader)))
-                _reader(conn, reader)
         _rollups(url, now)
-        yield SeededFleet(url, variant, now, reader, boards)
+        province, organisations, password = _readers(db_factory.owner_url(url), variant)
+        roles = [province, *organisations.values()]
+        yield SeededFleet(url, variant, now, province, boards, organisations, password)
     finally:
         db_factory.drop(url)
-        with psycopg.connect(db_factory.admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(reader)))
+        _drop_roles(db_factory.admin_url, roles)
 
 
-def grafana_connection(fleet: SeededFleet) -> Conn:
-    """A connection that acts as Grafana's read-only role."""
-    conn = psycopg.connect(fleet.url, autocommit=True)
-    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(fleet.reader)))
-    conn.execute("SET statement_timeout = '60s'")
-    conn.execute("SET default_transaction_read_only = on")
+def grafana_connection(fleet: SeededFleet, role: str | None = None) -> Conn:
+    """A connection that logs in as a Grafana reader role (the province's by
+    default), as Grafana's data source does: read only, 60 s timeout, from
+    the role's own settings."""
+    parts = urlsplit(fleet.url)
+    netloc = f"{quote(role or fleet.reader)}:{quote(fleet.password)}@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    conn = psycopg.connect(urlunsplit(parts._replace(netloc=netloc)), autocommit=True)
+    assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
     return conn
