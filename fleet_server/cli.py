@@ -51,8 +51,22 @@ def _stop_event() -> threading.Event:
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from fleet_server.db.migrate import migrate  # noqa: PLC0415 - keep start-up light
+    from fleet_server.db.roles import url_user  # noqa: PLC0415
 
-    applied = migrate(_settings().database_url)
+    settings = _settings()
+    if settings.database_owner_url is None:
+        log.warning(
+            "FLEET_DATABASE_OWNER_URL is not set: the services connect as the schema owner,"
+            " who can rewrite the audit log (docs/deployment.md, Database roles)"
+        )
+        applied = migrate(settings.database_url)
+    else:
+        # The owner migrates; the user of FLEET_DATABASE_URL is the application role.
+        app_role, app_password = url_user(settings.database_url)
+        if app_role is None:
+            log.error("FLEET_DATABASE_URL names no user: cannot grant the application role")
+            return 2
+        applied = migrate(settings.database_owner_url, app_role=app_role, app_password=app_password)
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
     return 0
 
@@ -286,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fleet_server.db.cli import add_parser as add_backup_parser  # noqa: PLC0415
 
     add_backup_parser(sub)
+    from fleet_server.users.audit_cli import add_parser as add_audit_parser  # noqa: PLC0415
+
+    add_audit_parser(sub)
     return parser
 
 

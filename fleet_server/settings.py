@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         default="postgresql://postgres@127.0.0.1:5432/fleet",
         description="PostgreSQL URL (libpq form).",
     )
+    database_owner_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the schema owner, for `fleet-server migrate` only; "
+        "set, the user of FLEET_DATABASE_URL is the application role migrate creates and "
+        "grants (docs/deployment.md). Unset: migrate runs as FLEET_DATABASE_URL.",
+    )
     database_pool_size: int = Field(default=4, ge=1, le=100)
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_ca_file: str | None = None
@@ -219,11 +225,13 @@ class Settings(BaseSettings):
     command_publish_timeout_s: float = Field(default=2.0, gt=0, le=60)
     command_retry_interval_s: float = Field(default=5.0, gt=0, le=3600)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_owner_url")
     @classmethod
-    def _check_database_url(cls, value: str) -> str:
-        if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("FLEET_DATABASE_URL must be a postgresql:// URL")
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "FLEET_DATABASE_URL and FLEET_DATABASE_OWNER_URL must be postgresql:// URLs"
+            )
         return value
 
     @field_validator("api_trusted_proxies", mode="before")

@@ -44,7 +44,20 @@ def db_url(db_factory: DatabaseFactory) -> Iterator[str]:
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    """The test's database as the application role (what the services use)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def db_owner_url(db_factory: DatabaseFactory, db_url: str) -> str:
+    """The test's database as the schema owner: for set-up the application may not do."""
+    return db_factory.owner_url(db_url)
+
+
+@pytest.fixture
+def db_owner(db_owner_url: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    with psycopg.connect(db_owner_url, autocommit=True) as conn:
         yield conn
 
 

