@@ -1,9 +1,14 @@
 """Logins, bearer tokens and console sessions.
 
 Secrets are random (``secrets.token_urlsafe``) and only their SHA-256 is stored.
-A failed login counts against the account (lock-out after
-``api_lockout_failures``) and against the address (rate limit over a window,
-read from the audit log). Every attempt is audited with its address.
+A failed login counts against the pair (user name, address) — after
+``api_lockout_failures`` within ``api_lockout_s`` that pair is refused — and
+against the address (``api_address_failures`` within a window), both read from
+the audit log. There is no account-wide lock: a stranger guessing the
+administrator's password locks out only his own address, never the
+administrator at her desk. Known and unknown user names go through the same
+steps (the same answers, an Argon2 verification each), so the answers tell
+nobody which names exist. Every attempt is audited with its address.
 """
 
 from __future__ import annotations
@@ -75,6 +80,23 @@ def _address_failures(conn: Conn, address: str | None, since: datetime) -> int:
     return int(row[0]) if row else 0
 
 
+def _pair_failures(conn: Conn, username: str, address: str | None, since: datetime) -> int:
+    """Failed logins as ``username`` from ``address`` since ``since`` and since
+    an administrator last lifted the lock or reset the password."""
+    row = conn.execute(
+        """SELECT count(*) FROM audit_log
+            WHERE action = 'login_failed' AND actor = %(name)s
+              AND address IS NOT DISTINCT FROM %(address)s AND at > %(since)s
+              AND at > coalesce((SELECT max(a.at) FROM audit_log a JOIN users u
+                                   ON a.target_type = 'user' AND a.target_id = u.id::text
+                                  WHERE u.username = %(name)s
+                                    AND a.action IN ('user.unlock', 'user.password_reset')),
+                                '-infinity')""",
+        {"name": username, "address": address, "since": since},
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def authenticate(
     conn: Conn,
     username: str,
@@ -103,9 +125,24 @@ def authenticate(
             "too many failed logins from this address; try again later",
             retry_after=int(policy.address_window.total_seconds()),
         )
+    # Before the user is looked up: the same for a name that does not exist.
+    if _pair_failures(conn, username, address, now - policy.lockout) >= policy.lockout_failures:
+        audit(
+            conn,
+            username or "?",
+            "login_failed",
+            target_type="user",
+            target_id=username,
+            address=address,
+            detail="locked: too many failed logins for this user name from this address",
+        )
+        raise LoginRefused(
+            429,
+            "too many failed logins for this user name from this address; try again later",
+            retry_after=int(policy.lockout.total_seconds()),
+        )
     row = conn.execute(
-        "SELECT id, password_hash, active, failed_logins, locked_until FROM users"
-        " WHERE username = %s FOR UPDATE",
+        "SELECT id, password_hash, active FROM users WHERE username = %s FOR UPDATE",
         (username,),
     ).fetchone()
     if row is None:
@@ -120,31 +157,9 @@ def authenticate(
             detail="unknown user",
         )
         raise LoginRefused(401, "invalid username or password")
-    user_id, password_hash, active, failed, locked_until = row
-    if locked_until is not None and locked_until > now:
-        audit(
-            conn,
-            username,
-            "login_failed",
-            actor_user_id=user_id,
-            target_type="user",
-            target_id=str(user_id),
-            address=address,
-            detail="account locked",
-        )
-        wait = int((locked_until - now).total_seconds()) + 1
-        raise LoginRefused(
-            429,
-            "account locked after repeated failed logins; try again later",
-            retry_after=wait,
-        )
+    user_id, password_hash, active = row
     if not verify_password(password_hash, password) or not active:
-        failed = int(failed) + 1
-        lock = now + policy.lockout if failed >= policy.lockout_failures else None
-        conn.execute(
-            "UPDATE users SET failed_logins = %s, locked_until = %s WHERE id = %s",
-            (0 if lock else failed, lock, user_id),
-        )
+        conn.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = %s", (user_id,))
         audit(
             conn,
             username,
@@ -153,12 +168,14 @@ def authenticate(
             target_type="user",
             target_id=str(user_id),
             address=address,
-            detail=(
-                "account disabled"
-                if not active
-                else ("wrong password; account locked" if lock else "wrong password")
-            ),
+            detail="account disabled" if not active else "wrong password",
         )
+        if _pair_failures(conn, username, address, now - policy.lockout) >= policy.lockout_failures:
+            # Shown to administrators (some address is locked out of this
+            # account); the refusal itself is per address, above.
+            conn.execute(
+                "UPDATE users SET locked_until = %s WHERE id = %s", (now + policy.lockout, user_id)
+            )
         raise LoginRefused(401, "invalid username or password")
     conn.execute(
         "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = %s", (user_id,)

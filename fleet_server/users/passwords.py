@@ -7,6 +7,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
 MIN_LENGTH = 12
+#: zxcvbn scores below this (fewer than 10^6 guesses) are refused.
+GUESSABLE_SCORE = 2
 
 
 class WeakPassword(ValueError):
@@ -20,6 +22,20 @@ def check_strength(password: str, username: str) -> None:
         raise WeakPassword("a password must not contain the user name")
     if len(set(password)) < 5:
         raise WeakPassword("a password needs more different characters")
+    if _easily_guessed(password, username):
+        raise WeakPassword(
+            "mật khẩu quá phổ biến, dễ đoán (có trong danh sách mật khẩu thường dùng)"
+            " / a common password, easily guessed (it is on the lists of common passwords)"
+        )
+
+
+def _easily_guessed(password: str, username: str) -> bool:
+    """zxcvbn's estimate, from its bundled frequency lists of leaked passwords,
+    common words and keyboard patterns: under a million guesses (its score 0
+    or 1) is refused, e.g. ``password1234`` or ``qwertyuiop12``."""
+    from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # noqa: PLC0415 - loads its lists on first use
+
+    return bool(zxcvbn(password[:100], user_inputs=[username])["score"] < GUESSABLE_SCORE)
 
 
 def hash_password(password: str) -> str:
