@@ -52,6 +52,13 @@ class ProvisioningError(FleetError):
         self.detail = detail
 
 
+def unavailable_id(board_id: str) -> ProvisioningError:
+    """The one answer for an id that cannot be used, whatever the reason: a
+    reserved account name, or a board the caller may not see (whose
+    existence is not theirs to learn). The two cannot be told apart."""
+    return ProvisioningError("bad_id", f"{board_id[:80]!r} cannot be used as a board id")
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who does it (the audit row's actor) and which sites they may touch.
@@ -102,7 +109,7 @@ class NewBoard:
                 " (letters, digits, '-' and '_', at most 64, starting with a letter or digit)",
             )
         if self.board_id in RESERVED_IDS:
-            raise ProvisioningError("bad_id", f"{self.board_id!r} is a reserved account name")
+            raise unavailable_id(self.board_id)
         if (self.site is None) == (self.site_id is None):
             raise ProvisioningError("bad_row", "give the site's code (or, in the API, its id)")
         _text("name", self.name, 200, required=True)

@@ -50,6 +50,7 @@ from fleet_server.provisioning.models import (
     NewBoard,
     Provisioned,
     ProvisioningError,
+    unavailable_id,
 )
 from fleet_server.users.storage import audit
 
@@ -304,11 +305,7 @@ class ProvisioningService:
         ).fetchone()
         if site is None:
             raise ProvisioningError("unknown_site", f"site {key} not found")
-        existing = conn.execute(
-            "SELECT removed_at FROM boards WHERE id = %s", (spec.board_id,)
-        ).fetchone()
-        if existing is not None:
-            raise _duplicate(spec.board_id, existing[0])
+        _refuse_taken(conn, spec.board_id, actor)
         return int(site[0])
 
     @staticmethod
@@ -342,7 +339,7 @@ class ProvisioningService:
             ),
         ).fetchone()
         if row is None:  # inserted meanwhile by someone else
-            raise _duplicate(spec.board_id, None)
+            raise unavailable_id(spec.board_id)
         if spec.cameras:
             with conn.cursor() as cur:
                 cur.executemany(
@@ -658,13 +655,28 @@ class ProvisioningService:
         return Changed(after, tuple(notes))
 
 
-def _duplicate(board_id: str, removed_at: datetime | None) -> ProvisioningError:
+def _refuse_taken(conn: Conn, board_id: str, actor: Actor) -> None:
+    """Refuse an id a board already has. Ids are broker account names, one
+    namespace for the province; whether a board outside the actor's sites has
+    it is not theirs to learn: that id is refused exactly as a reserved name
+    is (``unavailable_id``), never as "exists"."""
+    clause, params = actor.site_clause("b.site_id")
+    existing = conn.execute(
+        f"SELECT b.removed_at, {clause} FROM boards b WHERE b.id = %s",  # noqa: S608
+        [*params, board_id],
+    ).fetchone()
+    if existing is None:
+        return
+    removed_at, visible = existing
+    if not visible:
+        log.warning("board id %s refused to %s: taken outside their sites", board_id, actor.name)
+        raise unavailable_id(board_id)
     if removed_at is not None:
-        return ProvisioningError(
+        raise ProvisioningError(
             "duplicate",
             f"board {board_id} exists (removed on {removed_at:%Y-%m-%d}; ids are not reused)",
         )
-    return ProvisioningError("duplicate", f"board {board_id} already exists")
+    raise ProvisioningError("duplicate", f"board {board_id} already exists")
 
 
 def _add_note(exc: BaseException, note: str) -> None:

@@ -284,3 +284,40 @@ def test_an_unreachable_broker_is_a_503_and_changes_nothing(
         assert conn.execute(
             "SELECT count(*) FROM audit_log WHERE action LIKE 'board.%%'"
         ).fetchone() == (0,)
+
+
+def test_an_id_taken_outside_the_callers_sites_reveals_nothing(
+    as_: Any,  # noqa: F811
+    db_conn: psycopg.Connection[Any],
+) -> None:
+    """Board ids are one namespace (broker account names): an id a board of
+    another organisation has is refused exactly as a reserved name is (same
+    status, same body but the id), never "exists"; the caller's own boards
+    still get 409 with what it is."""
+    db_conn.execute(
+        "UPDATE boards SET enabled = false, removed_at = now() WHERE id = 'lc-ma-lu-thang-02'"
+    )
+    district = as_("district")  # ubnd-phong-tho: sees none of bql-kkt's boards
+
+    def refusal(board_id: str) -> tuple[int, dict[str, Any]]:
+        answer = district.post("/api/v1/boards", json={**new_board("phong-tho"), "id": board_id})
+        body = answer.json()
+        body["detail"] = body["detail"].replace(board_id, "<id>")
+        return answer.status_code, body
+
+    reserved = refusal("fleet-admin")
+    assert reserved[0] == 422
+    assert reserved[1]["reason"] == "bad_id"
+    assert refusal("lc-ma-lu-thang-01") == reserved  # another organisation's board
+    assert refusal("lc-ma-lu-thang-02") == reserved  # ... removed
+    for board_id in ("lc-ma-lu-thang-01", "lc-ma-lu-thang-02"):
+        own = as_("operator").post("/api/v1/boards", json={**new_board(), "id": board_id})
+        assert (own.status_code, own.json()["reason"]) == (409, "duplicate")
+        assert board_id in own.json()["detail"]
+    assert "removed on" in own.json()["detail"]
+    taken = db_conn.execute(
+        "SELECT count(*) FROM boards WHERE id IN ('lc-ma-lu-thang-01', 'lc-ma-lu-thang-02')"
+        " AND site_id = (SELECT id FROM sites WHERE code = 'ma-lu-thang')"
+    ).fetchone()
+    assert taken is not None
+    assert taken[0] == 2
