@@ -104,9 +104,10 @@ def test_a_credential_cut_by_the_kept_size_is_not_kept(db_url: str, db: Conn) ->
     assert payloads[2] == b""  # nothing rather than a secret
 
 
-def test_migration_0017_cleans_the_rows_stored_before(db: Conn) -> None:
+def test_migration_0017_cleans_the_rows_stored_before(db_owner: Conn) -> None:
     """The rows stored before kept payloads as received: the migration
     removes their credentials (and hashes those kept whole)."""
+    db = db_owner  # the migration runs as the schema owner
     migration = next(mig for mig in load_migrations() if mig.version == 17)
     db.execute("ALTER TABLE dead_letters DROP COLUMN payload_sha256")
     legacy = [

@@ -152,13 +152,13 @@ def test_database_restart_under_load_loses_nothing(
 
 
 def test_unexpected_database_error_is_retried_not_fatal(
-    db_url: str, mosquitto: Mosquitto, make_settings: Callable[..., Settings]
+    db_url: str, db_owner_url: str, mosquitto: Mosquitto, make_settings: Callable[..., Settings]
 ) -> None:
     """A read-only database (as after a failover to a replica) refuses the
     batch with an error that is not "connection lost": ingest keeps the
     messages unacked, retries, and stores them once writes work again."""
     name = db_url.rpartition("/")[2]
-    with psycopg.connect(db_url, autocommit=True) as admin:
+    with psycopg.connect(db_owner_url, autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
         with running(make_settings()) as service:
             pub = Publisher(mosquitto.port)

@@ -156,14 +156,16 @@ def test_a_dead_letter_the_database_refuses_is_kept_in_minimal_form(db_url: str,
     assert bytes(by_reason["bad_json"][3]) == b"{"
 
 
-def test_database_errors_are_raised_never_dead_lettered(db_url: str, db: Conn) -> None:
+def test_database_errors_are_raised_never_dead_lettered(
+    db_url: str, db: Conn, db_owner: Conn
+) -> None:
     """What is wrong with the database, not with a message, goes back to the
     caller (which keeps the batch unacknowledged and retries)."""
     batch = [poisoned(m.heartbeat, 1, agent_version="0.1\x00"), *valid_batch(10)]
-    db.execute("ALTER TABLE telemetry_heartbeat RENAME TO telemetry_heartbeat_away")
+    db_owner.execute("ALTER TABLE telemetry_heartbeat RENAME TO telemetry_heartbeat_away")
     with psycopg.connect(db_url) as conn, pytest.raises(psycopg.errors.UndefinedTable):
         BatchWriter(conn).write(batch, [])
-    db.execute("ALTER TABLE telemetry_heartbeat_away RENAME TO telemetry_heartbeat")
+    db_owner.execute("ALTER TABLE telemetry_heartbeat_away RENAME TO telemetry_heartbeat")
     with psycopg.connect(db_url) as conn:
         conn.execute("SET default_transaction_read_only = on")  # as after a failover
         conn.commit()
@@ -177,13 +179,13 @@ def test_database_errors_are_raised_never_dead_lettered(db_url: str, db: Conn) -
 
 
 def test_a_poisoned_batch_never_stops_ingest(
-    make_settings: Callable[..., Settings], mosquitto: Mosquitto, db: Conn
+    make_settings: Callable[..., Settings], mosquitto: Mosquitto, db: Conn, db_owner: Conn
 ) -> None:
     """End to end: a heartbeat the protocol accepts and a constraint refuses,
     among 100 valid messages of its own board and others. Everything else is
     stored, the poison is a dead letter, all is acknowledged, and ingest
     neither exits nor reconnects."""
-    db.execute(
+    db_owner.execute(
         "ALTER TABLE telemetry_heartbeat ADD CONSTRAINT no_poison CHECK (agent_version <> 'poison')"
     )
     stream = [m.heartbeat(BAD, seq=1, agent_version="poison")]

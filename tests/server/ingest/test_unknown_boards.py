@@ -136,7 +136,7 @@ def test_a_board_created_a_moment_ago_keeps_its_first_message(
 
 
 def test_the_lookup_before_rejecting_needs_no_notification(
-    seeded: Conn, strict: Settings, publisher: Publisher
+    seeded: Conn, db_owner: Conn, strict: Settings, publisher: Publisher
 ) -> None:
     """With the trigger off, a board created after ingest last looked is
     still found: its message arrived after what the cache knows of it."""
@@ -144,13 +144,13 @@ def test_the_lookup_before_rejecting_needs_no_notification(
         publisher.publish_all([m.heartbeat("lc-late-01", seq=1)])
         wait_for(lambda: dead_letters(seeded), what="the stranger's dead letter")
         assert dead_letters(seeded) == [("lc-late-01", "unknown_board")]
-        with seeded.transaction():
-            seeded.execute("ALTER TABLE boards DISABLE TRIGGER boards_notify_change")
-            seeded.execute(
+        with db_owner.transaction():  # switching a trigger off takes the owner
+            db_owner.execute("ALTER TABLE boards DISABLE TRIGGER boards_notify_change")
+            db_owner.execute(
                 "INSERT INTO boards (id, site_id, name) SELECT 'lc-late-01', id, 'Bảng'"
                 " FROM sites LIMIT 1"
             )
-            seeded.execute("ALTER TABLE boards ENABLE TRIGGER boards_notify_change")
+            db_owner.execute("ALTER TABLE boards ENABLE TRIGGER boards_notify_change")
         publisher.publish_all([m.heartbeat("lc-late-01", seq=2)])
         wait_for(lambda: stored(seeded, "lc-late-01") == 1, what="the second message stored")
 
