@@ -699,7 +699,7 @@ def test_availability_panels_read_the_availability_functions(
     columns, rows = run(reader, grafana, by_title["Availability by board"])
     figures = {row[0]: row[columns.index("availability")] for row in rows}
     with psycopg.connect(fleet.url) as conn:  # the function itself, as the application
-        expected = dict(
+        expected: dict[str, Any] = dict(
             conn.execute(
                 "SELECT board_id, availability FROM fleet_board_availability(%s, %s)",
                 (grafana.start, grafana.end),
