@@ -36,6 +36,8 @@ GRAFANA = REPO / "dashboards" / "grafana"
 DASHBOARD_DIR = GRAFANA / "dashboards"
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "fleet.yml"
 PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "fleet.yml"
+#: written by `fleet-server dashboards roles --datasources` (one per organisation)
+ORGANISATION_DATASOURCES = GRAFANA / "provisioning" / "datasources" / "organisations.yml"
 COMPOSE = REPO / "docker-compose.yml"
 
 Model = dict[str, Any]
@@ -321,7 +323,7 @@ def strings(node: Any) -> Iterator[str]:
 def test_the_provisioning_matches_docker_compose() -> None:
     compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]["grafana"]
     environment = compose["environment"]
-    for path in (DATASOURCES, PROVIDERS):
+    for path in (DATASOURCES, ORGANISATION_DATASOURCES, PROVIDERS):
         for value in strings(yaml.safe_load(path.read_text(encoding="utf-8"))):
             for name in re.findall(r"\$(?:__env)?\{?(\w+)", value):
                 assert name in environment, f"{path.name} reads {name}: compose does not set it"
