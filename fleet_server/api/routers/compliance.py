@@ -6,6 +6,7 @@ Every list is narrowed to the caller's sites; a board outside them is 404.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tempfile
 import zipfile
@@ -13,11 +14,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path as FsPath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from fleet_server.api.deps import Db, Now, require
+from fleet_server.api.auditing import record
+from fleet_server.api.deps import Conn, Db, Now, require
 from fleet_server.api.pagination import Page, Paging, add_equal, fetch_page
 from fleet_server.api.problems import bad_request, forbidden, not_found
 from fleet_server.api.routers.boards import board_in_scope
@@ -188,6 +190,7 @@ def _organisation_code(conn: Db, user: Principal, organisation_id: int | None) -
     responses={200: {"content": {DOCX: {}}, "description": "the report"}},
 )
 def annual_report(
+    request: Request,
     conn: Db,
     now: Now,
     user: Reporter,
@@ -203,8 +206,49 @@ def annual_report(
         path = annual.write(fig, FsPath(tmp) / "report.docx")
         body = path.read_bytes()
     name = f"bao-cao-nam-{year}-{code or 'toan-tinh'}.docx"
+    period = figures.Period.annual(year)
+    _audit_download(
+        conn,
+        user,
+        request,
+        "report.annual.download",
+        target=("organisation", code) if code else ("province", "toan-tinh"),
+        what={"year": year, "from": period.first_day, "to": period.last_day},
+        name=name,
+        body=body,
+    )
     return Response(
         body, media_type=DOCX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+def _audit_download(
+    conn: Conn,
+    user: Principal,
+    request: Request,
+    action: str,
+    *,
+    target: tuple[str, str],
+    what: dict[str, object],
+    name: str,
+    body: bytes,
+) -> None:
+    """Who took which report or archive, of what and which period, and the
+    SHA-256 of the very file they got (Điều 9.2): written in the request's
+    transaction, committed before the file is sent."""
+    record(
+        conn,
+        user,
+        request,
+        action,
+        target_type=target[0],
+        target_id=target[1],
+        after={
+            **what,
+            "file": name,
+            "bytes": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        },
     )
 
 
@@ -215,6 +259,7 @@ def annual_report(
     responses={200: {"content": {"application/zip": {}}, "description": "a ZIP"}},
 )
 def inspection_archive(
+    request: Request,
     conn: Db,
     now: Now,
     user: Reader,
@@ -248,6 +293,25 @@ def inspection_archive(
             for path in files:
                 zf.write(path, path.name)
     name = f"luu-tru-{scope.label}-{from_}-{to}.zip"
+    target = (
+        ("board", scope.board)
+        if scope.board
+        else ("site", scope.site)
+        if scope.site
+        else ("organisation", scope.organisation)
+        if scope.organisation
+        else ("province", scope.label)
+    )
+    _audit_download(
+        conn,
+        user,
+        request,
+        "archive.download",
+        target=target,
+        what={"from": from_, "to": to},
+        name=name,
+        body=buffer.getvalue(),
+    )
     return Response(
         buffer.getvalue(),
         media_type="application/zip",

@@ -170,3 +170,51 @@ def test_archive_rejections(as_: Any, boards: dict[str, str]) -> None:
         .status_code
         == 403
     )
+
+
+def download_rows(api_db: str, action: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(api_db) as conn:
+        return conn.execute(
+            "SELECT actor, target_type, target_id, after, address FROM audit_log"
+            " WHERE action = %s ORDER BY id",
+            (action,),
+        ).fetchall()
+
+
+def test_every_report_and_archive_download_is_audited(
+    as_: Any, boards: dict[str, str], api_db: str
+) -> None:
+    """Who took which file, of what and which period, with the file's SHA-256."""
+    report = as_("operator").get("/api/v1/reports/annual", params={"year": 2026})
+    assert report.status_code == 200
+    province = as_("admin").get("/api/v1/reports/annual", params={"year": 2026})
+    assert province.status_code == 200
+    rows = download_rows(api_db, "report.annual.download")
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("van.hanh", "organisation", "bql-kkt"),
+        ("quan.tri", "province", "toan-tinh"),
+    ]
+    after = rows[0][3]
+    assert (after["year"], after["from"], after["to"]) == (2026, "2025-12-15", "2026-12-14")
+    assert after["file"] == "bao-cao-nam-2026-bql-kkt.docx"
+    assert after["sha256"] == hashlib.sha256(report.content).hexdigest()
+    assert after["bytes"] == len(report.content)
+    assert rows[1][3]["sha256"] == hashlib.sha256(province.content).hexdigest()
+
+    period = {"from": "2026-11-20", "to": "2026-11-20"}
+    whole = as_("operator").get("/api/v1/archive", params=period)
+    one = as_("admin").get("/api/v1/archive", params={**period, "board_id": boards["bql-kkt"]})
+    assert (whole.status_code, one.status_code) == (200, 200)
+    refused = as_("district").get(
+        "/api/v1/archive", params={**period, "board_id": boards["bql-kkt"]}
+    )
+    assert refused.status_code == 404
+    rows = download_rows(api_db, "archive.download")
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("van.hanh", "organisation", "bql-kkt"),
+        ("quan.tri", "board", boards["bql-kkt"]),
+    ]
+    for row, answer in zip(rows, (whole, one), strict=True):
+        assert (row[3]["from"], row[3]["to"]) == ("2026-11-20", "2026-11-20")
+        assert row[3]["sha256"] == hashlib.sha256(answer.content).hexdigest()
+        assert row[3]["file"] in answer.headers["content-disposition"]

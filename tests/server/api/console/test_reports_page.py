@@ -3,6 +3,7 @@ inspection archive downloads through the session."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -82,3 +83,36 @@ def test_board_page_shows_availability_as_reports_compute_it(
     assert page.status_code == 200
     # one day lost of thirty
     assert "Tỷ lệ hoạt động 30 ngày qua (không tính bảo trì): <strong>96,67 %</strong>" in page.text
+
+
+def test_console_downloads_are_audited(new_browser: NewBrowser, api_db: str, clock: Any) -> None:
+    """The console's forms lead to the API's downloads: audited there, with
+    the session's account and the browser's address."""
+    browser = new_browser("viewer")
+    report = browser.get("/reports/annual", params={"year": "2026"}, follow_redirects=True)
+    day = local_day(clock()).isoformat()
+    archive = browser.get(
+        "/reports/archive", params={"from": day, "to": day}, follow_redirects=True
+    )
+    assert (report.status_code, archive.status_code) == (200, 200)
+    with psycopg.connect(api_db) as conn:
+        rows = conn.execute(
+            "SELECT action, actor, target_id, after->>'sha256', host(address) FROM audit_log"
+            " WHERE action LIKE '%%.download' ORDER BY id"
+        ).fetchall()
+    assert rows == [
+        (
+            "report.annual.download",
+            "xem",
+            "bql-kkt",
+            hashlib.sha256(report.content).hexdigest(),
+            "127.0.0.1",
+        ),
+        (
+            "archive.download",
+            "xem",
+            "bql-kkt",
+            hashlib.sha256(archive.content).hexdigest(),
+            "127.0.0.1",
+        ),
+    ]
