@@ -265,12 +265,14 @@ def _missing_roles(conn: psycopg.Connection[tuple[object, ...]], script: str) ->
 
 
 def _clear(conn: psycopg.Connection[tuple[object, ...]], timescale: bool) -> None:
-    """--force: the public schema and TimescaleDB (with its catalog) go."""
+    """--force: the public schema, Grafana's views (schema grafana, migration
+    0021) and TimescaleDB (with its catalog) go."""
     if (
         timescale
         or conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     ):
         conn.execute("DROP EXTENSION IF EXISTS timescaledb CASCADE")
+    conn.execute("DROP SCHEMA IF EXISTS grafana CASCADE")
     conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
     conn.execute("CREATE SCHEMA public")
 
