@@ -22,7 +22,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from fleet_server.cli import _settings  # noqa: PLC0415
     from fleet_server.db.backup import restore  # noqa: PLC0415
 
-    url = args.database_url or _settings().database_url
+    settings = _settings()
+    # Restoring creates tables: the schema owner's work when there is one.
+    url = args.database_url or settings.database_owner_url or settings.database_url
     done = restore(Path(args.file), url, force=args.force)
     print(
         json.dumps({"database": done.database, "tables": done.tables, "migration": done.migration})
@@ -44,6 +46,10 @@ def add_parser(sub: Any) -> None:
         " recreates the objects the backup contains (others are left alone).",
     )
     p.add_argument("file", help="a file made by fleet-server backup")
-    p.add_argument("--database-url", default=None, help="the target; default FLEET_DATABASE_URL")
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="the target; default FLEET_DATABASE_OWNER_URL, else FLEET_DATABASE_URL",
+    )
     p.add_argument("--force", action="store_true", help="restore into a database that is not empty")
     p.set_defaults(func=cmd_restore)
