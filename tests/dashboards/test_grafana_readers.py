@@ -5,6 +5,7 @@ everything, and every dashboard query runs as each of them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -297,3 +298,27 @@ def test_the_datasources_file_names_every_organisation_and_no_password(
     assert "password: ${FLEET_GRAFANA_DB_PASSWORD_GRAFANA_ORG_BQL_KKT}" in text
     assert "so-tttt" not in text  # runs no site: the province's reader serves it
     assert fleet.password not in text
+
+
+def test_dashboard_sql_reads_schema_grafana_only() -> None:
+    """Every table or function a PostgreSQL query or variable reads is
+    grafana.* (or a name of the query's own WITH)."""
+    from tests.dashboards.test_grafana_dashboards import variable_sql  # noqa: PLC0415
+
+    texts = []
+    for model in dashboards():
+        texts += [variable_sql(v) for v in model["templating"]["list"] if v["type"] == "query"]
+        texts += [
+            t["rawSql"] for p in panels(model) if is_postgres(p["datasource"]) for t in p["targets"]
+        ]
+    assert texts
+    for text in texts:
+        own = set(re.findall(r"(\w+) AS \(", text))
+        # FROM and JOIN, not extract(epoch FROM …); a LATERAL subquery is checked inside
+        pattern = r"(?<!epoch )\b(?:FROM|JOIN)\s+(?:LATERAL\s+)?(?!LATERAL\b)([A-Za-z_][\w.]*)"
+        for name in re.findall(pattern, text):
+            assert name.startswith("grafana.") or name in own or name in ("generate_series",), (
+                f"{name} in: {text[:80]}"
+            )
+        for name in re.findall(r"\b(fleet_\w+)\(", text):
+            assert f"grafana.{name}(" in text, name
