@@ -103,6 +103,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     ),
 }
 
+
+def is_province_wide(role: str, *, provincial_department: bool) -> bool:
+    """Admins, and accounts of the provincial department other than Border
+    Guard ones, see every site."""
+    return role == "admin" or (provincial_department and role != "border_guard")
+
+
 #: Every dependency that lets a request through only with some capabilities
 #: (``deps.require``, the console's ``page_for`` and ``form_for``) and what it
 #: checks: the tests walk the app's routes with it against docs/api.md.
@@ -187,10 +194,13 @@ class Principal:
 
     def ticket_clause(self, alias: str = "t") -> tuple[str, list[Any]]:
         """Tickets this principal sees. Technicians: assigned to them or to
-        their team; others: by site."""
+        their team, at a site they see (a ticket somehow given to them
+        elsewhere stays out of reach); others: by site."""
+        sites, params = self.site_clause(f"{alias}.site_id")
         if self.role == "technician":
             return (
-                f"({alias}.assignee = %s OR ({alias}.team IS NOT NULL AND {alias}.team = %s))",
-                [self.username, self.team],
+                f"({alias}.assignee = %s OR ({alias}.team IS NOT NULL AND {alias}.team = %s))"
+                f" AND {sites}",
+                [self.username, self.team, *params],
             )
-        return self.site_clause(f"{alias}.site_id")
+        return sites, params

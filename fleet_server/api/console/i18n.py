@@ -84,6 +84,12 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Write a note on what was done before closing.",
     ),
     "error.400.assignee-required": ("Chọn người nhận việc.", "Say who gets the ticket."),
+    "error.422.assignee-out-of-scope": (
+        "Người này không được xem điểm của phiếu: giao cho người thuộc đơn vị, điểm hoặc tổ"
+        " phụ trách điểm đó.",
+        "This person may not see the ticket's site: give it to someone whose organisation,"
+        " sites or team include it.",
+    ),
     "error.400.empty": ("Nội dung không được để trống.", "The text cannot be empty."),
     "error.400.confirmation-required": (
         "Hãy đánh dấu ô xác nhận trước khi khởi động lại bảng tin.",

@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field, model_validator
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
 from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
-from fleet_server.api.problems import bad_request, conflict, forbidden, not_found
-from fleet_server.api.scope import CAPABILITIES, Principal
+from fleet_server.api.problems import Problem, bad_request, conflict, forbidden, not_found
+from fleet_server.api.scope import CAPABILITIES, Principal, is_province_wide
 from fleet_server.tickets import storage
 from fleet_server.tickets.domain import (
     TRANSITIONS,
@@ -355,11 +355,12 @@ def tickets_of_incident(
 
 
 #: Who may be offered a ticket, besides the rule that the role may work
-#: tickets at all (``ticket.work``): technicians of the ticket's team or whose
-#: scope includes the site (their organisation's sites, sites given to them,
-#: their team's sites, the whole province for the provincial department), and
+#: tickets at all (``ticket.work``): technicians whose scope includes the site
+#: (their organisation's sites, sites given to them, their team's sites, the
+#: whole province for the provincial department; the ticket's team first), and
 #: operators of the site's organisation or given the site. Administrators may
-#: be assigned through the API but are not offered.
+#: be assigned through the API but are not offered. ``may_see_site`` is the
+#: rule assigning enforces; this query offers no one it would refuse.
 _ASSIGNEES = """
     WITH tk AS (
         SELECT t.team, t.site_id, s.organisation_id
@@ -376,9 +377,8 @@ _ASSIGNEES = """
             OR EXISTS (SELECT 1 FROM user_sites us
                        WHERE us.user_id = u.id AND us.site_id = tk.site_id)
             OR (u.role = 'technician' AND (
-                (u.team IS NOT NULL AND u.team = tk.team)
-                OR EXISTS (SELECT 1 FROM site_teams st
-                           WHERE st.site_id = tk.site_id AND st.team = u.team)
+                EXISTS (SELECT 1 FROM site_teams st
+                        WHERE st.site_id = tk.site_id AND st.team = u.team)
                 OR coalesce(o.kind = 'provincial_department', false)))
         )
     )
@@ -507,6 +507,38 @@ def _brief(row: dict[str, Any] | TicketOut) -> dict[str, Any]:
     return {"state": str(data["state"]), "assignee": data["assignee"]}
 
 
+def may_see_site(conn: Conn, username: str, site_id: int) -> bool:
+    """Whether the account's scope (``Principal.site_clause``, as if it
+    signed in now) includes the site: a ticket is only given to people who
+    may see where it is."""
+    row = conn.execute(
+        """SELECT u.id, u.role, u.organisation_id, u.team,
+                  coalesce(o.kind = 'provincial_department', false),
+                  coalesce((SELECT array_agg(site_id) FROM user_sites WHERE user_id = u.id),
+                           '{}')
+           FROM users u LEFT JOIN organisations o ON o.id = u.organisation_id
+           WHERE u.username = %s AND u.active""",
+        (username,),
+    ).fetchone()
+    if row is None:
+        return False
+    role = str(row[1])
+    account = Principal(
+        user_id=int(row[0]),
+        username=username,
+        full_name="",
+        role=role,
+        organisation_id=row[2],
+        team=row[3],
+        language="vi",
+        site_ids=tuple(int(s) for s in row[5]),
+        province_wide=is_province_wide(role, provincial_department=bool(row[4])),
+    )
+    clause, params = account.site_clause("s.id")
+    seen = conn.execute(f"SELECT 1 FROM sites s WHERE s.id = %s AND {clause}", [site_id, *params])
+    return seen.fetchone() is not None
+
+
 def assign_ticket(
     conn: Conn,
     user: Principal,
@@ -533,6 +565,14 @@ def assign_ticket(
         raise bad_request(
             f"assignee: user {name!r} is a {account[0]} and cannot work on tickets",
             errors=[{"field": "assignee", "message": "this role cannot work on tickets"}],
+        )
+    if not may_see_site(conn, name, int(row["site_id"])):
+        raise Problem(
+            422,
+            f"assignee: user {name!r} may not see this ticket's site ({row['site_code']}):"
+            " give it to someone whose organisation, sites or team include it",
+            kind="assignee-out-of-scope",
+            errors=[{"field": "assignee", "message": "may not see the ticket's site"}],
         )
     try:
         storage.assign(conn, ticket_id, name, actor=user.actor, now=now)

@@ -152,12 +152,47 @@ def test_each_role_sees_the_tickets_it_should(as_: Any, db_conn: Any) -> None:
         assert response.status_code == 404, action
     assert as_("technician").get(f"/api/v1/tickets/{district}").status_code == 404
     assert as_("operator").get("/api/v1/tickets/999999").status_code == 404
-    # assigned to the technician by the district: now they see it too
-    assigned = as_("district").post(
-        f"/api/v1/tickets/{district}/assign", json={"assignee": "ky.thuat"}
+    assert ids("technician") == {border}
+
+
+def test_a_ticket_goes_only_to_someone_who_may_see_its_site(as_: Any, db_conn: Any) -> None:
+    """The district cannot give its ticket to the Economic Zone Board's
+    technician (422 naming why); one who somehow holds it still reads
+    nothing of it."""
+    district = create(as_, "district", board_id=DISTRICT_BOARD).json()["id"]
+    url = f"/api/v1/tickets/{district}"
+    since = max_audit(db_conn)
+    refused = as_("district").post(f"{url}/assign", json={"assignee": "ky.thuat"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"].startswith(
+        "assignee: user 'ky.thuat' may not see this ticket's site (phong-tho)"
     )
+    assert refused.json()["errors"] == [
+        {"field": "assignee", "message": "may not see the ticket's site"}
+    ]
+    assert changes(db_conn, since) == []
+    assert "ky.thuat" not in {a["username"] for a in as_("district").get(f"{url}/assignees").json()}
+    # held anyway (an old assignment, a change of team): still out of reach
+    db_conn.execute(
+        "UPDATE tickets SET assignee = 'ky.thuat', state = 'assigned' WHERE id = %s", (district,)
+    )
+    technician = as_("technician")
+    assert district not in {t["id"] for t in technician.get("/api/v1/tickets").json()["items"]}
+    for path in ("", "/costs", "/assignees"):
+        assert technician.get(f"{url}{path}").status_code == 404, path
+    for action, body in (
+        ("transition", {"to": "in_progress"}),
+        ("comments", {"text": "xem"}),
+        ("costs", {"category": "repair", "description": "x", "amount_vnd": 1}),
+    ):
+        assert technician.post(f"{url}/{action}", json=body).status_code == 404, action
+    # a technician of the district itself is fine
+    db_conn.execute(
+        "UPDATE users SET organisation_id = (SELECT id FROM organisations"
+        " WHERE code = 'ubnd-phong-tho') WHERE username = 'ky.thuat'"
+    )
+    assigned = as_("district").post(f"{url}/assign", json={"assignee": "ky.thuat"})
     assert assigned.status_code == 200, assigned.text
-    assert ids("technician") == {border, district}
 
 
 def test_assigning(as_: Any, db_conn: Any) -> None:

@@ -141,3 +141,32 @@ def test_the_assign_form_offers_the_list(
     assert '<option value="ky.thuat.so" selected>' in again
     nobody = operator.post(f"{url}/assign", data={"csrf_token": csrf_of(page), "assignee": ""})
     assert nobody.status_code == 400
+
+
+def test_the_console_refuses_an_assignee_who_may_not_see_the_site(
+    new_browser: NewBrowser, tickets: dict[str, int], db_conn: Any
+) -> None:
+    """A crafted form (the list never offers them): 422 with the reason, in
+    the reader's language; nothing changes."""
+    url = f"/tickets/{tickets['district']}"
+    district = new_browser("district")
+    page = district.get(url).text
+    refused = district.post(
+        f"{url}/assign", data={"csrf_token": csrf_of(page), "assignee": "ky.thuat"}
+    )
+    assert refused.status_code == 422
+    assert "Người này không được xem điểm của phiếu" in refused.text
+    row = db_conn.execute(
+        "SELECT assignee, state FROM tickets WHERE id = %s", (tickets["district"],)
+    ).fetchone()
+    assert row == (None, "open")
+
+
+def test_everyone_offered_may_be_given_the_ticket(
+    as_: Any, tickets: dict[str, int], db_conn: Any
+) -> None:
+    """The list and the rule assigning enforces (``may_see_site``) agree."""
+    for key, ticket in (("operator", tickets["border"]), ("district", tickets["district"])):
+        for username, _ in offered(as_(key), ticket):
+            answer = as_(key).post(f"/api/v1/tickets/{ticket}/assign", json={"assignee": username})
+            assert answer.status_code == 200, (username, answer.text)
