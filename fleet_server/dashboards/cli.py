@@ -69,9 +69,14 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_roles(args: argparse.Namespace) -> int:
     from fleet_server.dashboards import roles as r  # noqa: PLC0415
 
-    url = _option(args.database_url, "FLEET_DATABASE_URL")
+    # the schema owner makes roles; the application's role may not
+    url = _option(args.database_url, "FLEET_DATABASE_OWNER_URL") or _option(
+        None, "FLEET_DATABASE_URL"
+    )
     if not url:
-        print("no database URL: give --database-url or FLEET_DATABASE_URL")
+        print(
+            "no database URL: give --database-url, FLEET_DATABASE_OWNER_URL or FLEET_DATABASE_URL"
+        )
         return 2
     done = r.sync_roles(url)
     for reader, with_password in done:
@@ -156,7 +161,8 @@ def add_parser(sub: Any) -> None:
     roles.add_argument(
         "--database-url",
         default=None,
-        help="a role that may create roles and owns schema grafana (FLEET_DATABASE_URL)",
+        help="a role that may create roles and owns schema grafana"
+        " (FLEET_DATABASE_OWNER_URL, else FLEET_DATABASE_URL)",
     )
     roles.add_argument(
         "--datasources",
