@@ -21,6 +21,7 @@ from fleet_server.private_files import private_directory
 from fleet_server.reports import export
 from fleet_server.reports.figures import Period
 from fleet_server.telemetry.maintenance import ROLLUP_DAYS
+from fleet_server.users.audit_chain import GENESIS, head_as_of
 
 Conn = psycopg.Connection[Any]
 
@@ -244,9 +245,26 @@ def write(
         (period.start, period.end),
         generated_by,
         generated_at=now,
-        extra={"scope": scope.label, "kind": "inspection archive (Điều 9.1, 10.1.a)"},
+        extra={
+            "scope": scope.label,
+            "kind": "inspection archive (Điều 9.1, 10.1.a)",
+            "audit_chain": audit_chain_entry(conn, period.end),
+        },
     )
     return [*files, manifest]
+
+
+def audit_chain_entry(conn: Conn, end: datetime) -> dict[str, Any]:
+    """The audit log's chain head as of ``end``: the last row recorded before
+    it, whose hash certifies every row before it (docs/api.md "Audit log");
+    ``fleet-server audit verify`` on the database checks the chain up to it."""
+    head = head_as_of(conn, end)
+    return {
+        "as_of": end.isoformat(),
+        "chain_seq": None if head is None else head.chain_seq,
+        "row_id": None if head is None else head.row_id,
+        "row_hash": GENESIS if head is None else head.row_hash,
+    }
 
 
 def verify(directory: Path) -> list[str]:
