@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from fleet_server.db.migrate import migrate
+from fleet_server.db.roles import url_user
 from fleet_server.embedded.broker import EmbeddedBroker
 from fleet_server.embedded.postgres import EmbeddedPostgres
 from fleet_server.engine.service import Engine
@@ -124,11 +125,18 @@ def _boots(path: Path, device_ids: list[str]) -> dict[str, int]:
     return boots
 
 
+#: The role the demo's services connect as in its embedded PostgreSQL: not the
+#: owner, not a superuser (docs/deployment.md "Database roles").
+DEMO_APP_ROLE = "fleet_app"
+
+
 @contextmanager
-def _database(data_dir: Path, say: Callable[[str], None]) -> Iterator[tuple[str, str]]:
+def _database(data_dir: Path, say: Callable[[str], None]) -> Iterator[tuple[str, str, str]]:
+    """(the services' URL, the owner's URL for migrations, a label)."""
     configured = os.environ.get("FLEET_DATABASE_URL")
     if configured:
-        yield configured, "FLEET_DATABASE_URL"
+        owner = os.environ.get("FLEET_DATABASE_OWNER_URL") or configured
+        yield configured, owner, "FLEET_DATABASE_URL"
         return
     server = EmbeddedPostgres(data_dir / "pg", free_port())
     if server.initialise():
@@ -140,7 +148,8 @@ def _database(data_dir: Path, say: Callable[[str], None]) -> Iterator[tuple[str,
         with psycopg.connect(server.url(), autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'fleet'").fetchone():
                 conn.execute("CREATE DATABASE fleet")
-        yield server.url("fleet"), f"embedded PostgreSQL, data in {server.data_dir}"
+        app_url = server.url("fleet").replace("postgres@", f"{DEMO_APP_ROLE}@", 1)
+        yield app_url, server.url("fleet"), f"embedded PostgreSQL, data in {server.data_dir}"
     finally:
         server.stop()
 
@@ -269,9 +278,13 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
     data_dir = (opts.data_dir or default_data_dir()).expanduser().resolve()
     check_writable(data_dir)
     with ExitStack() as stack:
-        db_url, db_label = stack.enter_context(_database(data_dir, say))
+        db_url, owner_url, db_label = stack.enter_context(_database(data_dir, say))
         mqtt_url, mqtt_label = stack.enter_context(_broker(opts.mqtt_port, data_dir))
-        migrate(db_url)
+        if owner_url == db_url:
+            migrate(db_url)
+        else:  # the owner migrates and grants; the services run as the application role
+            app_role, app_password = url_user(db_url)
+            migrate(owner_url, app_role=app_role, app_password=app_password)
         inventory = fleet_specs(opts.boards)
         with psycopg.connect(db_url) as conn:
             seed(conn, inventory)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import psycopg
+import pytest
 
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
@@ -91,6 +92,12 @@ def run_once(data_dir: Path, mqtt_port: int, log: Path, boot: int) -> None:
                 what=f"a birth of boot {boot} from each of the 6 boards",
             )
             assert db.execute("SELECT count(*) FROM boards").fetchone() == (6,)
+            # The services run as the application role, which cannot rewrite the audit log.
+            assert db.execute(
+                "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).fetchone() == ("fleet_app", False)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                db.execute("DELETE FROM audit_log")
         # The console answers, and the printed demo account logs in.
         accounts = json.loads(Path(info["accounts_file"]).read_text())
         assert oct(Path(info["accounts_file"]).stat().st_mode & 0o777) == "0o600"
