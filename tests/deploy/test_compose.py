@@ -110,6 +110,10 @@ def test_docker_compose_accepts_the_file_with_env_example(tmp_path: Path) -> Non
     assert set(resolved["services"]) == EXPECTED_SERVICES
     api_env = resolved["services"]["api"]["environment"]
     assert api_env["FLEET_DATABASE_URL"] == (
+        "postgresql://fleet_app:test-app-db-password-0123456789@timescaledb:5432/fleet"
+    )
+    assert "FLEET_DATABASE_OWNER_URL" not in api_env
+    assert resolved["services"]["migrate"]["environment"]["FLEET_DATABASE_OWNER_URL"] == (
         "postgresql://fleet:test-postgres-password-0123456789@timescaledb:5432/fleet"
     )
     assert api_env["FLEET_PROVISIONING_MQTT_URL"] == "mqtts://mqtt.laichau.example:8883"
@@ -193,7 +197,10 @@ def test_server_roles_share_settings_and_ingest_shares_the_load() -> None:
     for name in roles:
         env = s[name]["environment"]
         assert env["FLEET_ENVIRONMENT"] == "production", name
-        assert env["FLEET_DATABASE_URL"].startswith("postgresql://fleet:${POSTGRES_PASSWORD:?")
+        assert env["FLEET_DATABASE_URL"].startswith("postgresql://fleet_app:${APP_DB_PASSWORD:?")
+        # Only migrate holds the owner's password; the services run as the application role.
+        owner = env.get("FLEET_DATABASE_OWNER_URL", "")
+        assert owner.startswith("postgresql://fleet:${POSTGRES_PASSWORD:?") == (name == "migrate")
         assert env["FLEET_MQTT_URL"].startswith("mqtts://fleet-server:${BROKER_SERVER_PASSWORD:?")
         assert s[name]["image"] == "laichau-fleet-server:latest", name
     one, two = s["ingest-1"]["environment"], s["ingest-2"]["environment"]
