@@ -67,8 +67,8 @@ FREE_TEXT_FIELDS = [
     ("cmd_result", "data.error"),
     ("config_reported", "data.error"),
     ("cmd_result", "data.output.note"),
-    ("config_reported", "data.config.cameras.0.host"),
-    ("config_desired", "config.broadcast_windows.1.start"),
+    ("config_reported", "data.config.log_level"),
+    ("config_desired", "config.spool.delivery"),
     ("cmd_restart_player", "args.reason"),
 ]
 NEVER = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f"]
@@ -156,7 +156,7 @@ def test_nul_escape_in_agent_version_refused() -> None:
     [
         (HB, "data.agent_version"),
         ("event_mains_lost", "data.message"),
-        ("config_reported", "data.config.cameras.0.host"),
+        ("config_reported", "data.config.log_level"),
         ("cmd_result", "data.output.note"),
         ("event_mains_lost", "data.details.ups_status"),
     ],
@@ -309,8 +309,8 @@ def test_documented_integer_bounds() -> None:
     ("name", "path"),
     [
         ("config_reported", "data.config.counter"),
-        ("config_reported", "data.config.cameras.0.port"),
-        ("config_desired", "config.telemetry_interval_s.power"),
+        ("config_reported", "data.config.intervals.camera"),
+        ("config_desired", "config.intervals.power"),
         ("cmd_restart_player", "args.delay_s"),
         ("cmd_result", "data.output.restart_s"),
         ("event_mains_lost", "data.details.battery_percent"),
@@ -374,8 +374,8 @@ FLOAT_FIELDS = [
     ("telemetry_camera", "data.cameras.0.latency_ms"),
     ("event_mains_lost", "data.details.input_voltage_v"),
     ("cmd_result", "data.output.restart_s"),
-    ("config_reported", "data.config.telemetry_interval_s.power"),
-    ("config_desired", "config.heartbeat_interval_s"),
+    ("config_reported", "data.config.intervals.power"),
+    ("config_desired", "config.intervals.heartbeat"),
     ("cmd_restart_player", "args.delay_s"),
 ]
 
