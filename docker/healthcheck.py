@@ -5,11 +5,14 @@
 
 Healthy (exit 0) when URL answers 2xx and, if given, the Prometheus sample
 METRIC (unlabelled) in the answer equals VALUE — e.g. ingest is healthy while
-``fleet_ingest_broker_connected`` is 1. Standard library only.
+``fleet_ingest_broker_connected`` is 1. Sends ``FLEET_METRICS_TOKEN`` (from
+the container's environment) as a bearer token when it is set: /metrics then
+requires it. Standard library only.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import urllib.request
 
@@ -19,8 +22,12 @@ def main(argv: list[str]) -> int:
         print("usage: fleet-healthcheck URL [METRIC=VALUE]", file=sys.stderr)
         return 2
     url = argv[1]
+    request = urllib.request.Request(url)  # noqa: S310 - our own URL
+    token = os.environ.get("FLEET_METRICS_TOKEN", "").strip()
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own URL
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - our own URL
             body = response.read().decode("utf-8", "replace")
     except OSError as exc:
         print(f"unhealthy: {url}: {exc}")

@@ -74,10 +74,16 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_ingest(_args: argparse.Namespace) -> int:
     from fleet_server.ingest.service import IngestService  # noqa: PLC0415
     from fleet_server.metrics import IngestMetrics, new_registry, serving  # noqa: PLC0415
+    from fleet_server.metrics.access import metrics_token  # noqa: PLC0415
 
     settings = _settings()
     service = IngestService(settings, IngestMetrics(new_registry()))
-    with serving(service.metrics.registry, settings.metrics_host, settings.ingest_metrics_port):
+    with serving(
+        service.metrics.registry,
+        settings.metrics_host,
+        settings.ingest_metrics_port,
+        metrics_token(settings),
+    ):
         service.run_forever(_stop_event())
     print(json.dumps(service.stats.snapshot()))
     return 1 if service.consumer.fatal else 0
@@ -150,9 +156,13 @@ def cmd_engine(args: argparse.Namespace) -> int:
         new_registry,
         serving,
     )
+    from fleet_server.metrics.access import check_listener, metrics_token  # noqa: PLC0415
     from fleet_server.notifications import NotificationWorker  # noqa: PLC0415
 
     settings = _settings()
+    token = metrics_token(settings)
+    if settings.engine_metrics_port:
+        check_listener(settings.metrics_host, token)  # before the delivery worker starts
     registry = new_registry()  # the engine's and the delivery worker's families
     stop = _stop_event()
     worker = None
@@ -172,7 +182,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
             EngineSettings(compliance=settings.compliance_settings()),
             metrics=EngineMetrics(registry),
         )
-        with serving(registry, settings.metrics_host, settings.engine_metrics_port):
+        with serving(registry, settings.metrics_host, settings.engine_metrics_port, token):
             engine.run_forever(stop)
     finally:
         stop.set()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     )
     engine_metrics_port: int = Field(
         default=0, ge=0, le=65_535, description="the engine process's /metrics port (9102); 0: off"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token every /metrics request must carry (>= 16 characters); "
+        "unset: the API's /metrics answers this machine only and FLEET_METRICS_HOST must "
+        "be a loopback address (fleet_server/metrics/access.py)",
     )
 
     # provisioning (docs/provisioning.md)

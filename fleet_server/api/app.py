@@ -20,6 +20,7 @@ from fleet_server.api import metrics, problems
 from fleet_server.api.deps import ApiContext, Ctx
 from fleet_server.api.security import LoginPolicy
 from fleet_server.commands import CommandPublisher, CommandService
+from fleet_server.metrics.access import metrics_token
 from fleet_server.provisioning import ProvisioningBackend
 from fleet_server.settings import Settings
 
@@ -141,7 +142,7 @@ def create_app(
     )
     app.state.provisioning = provisioning or ProvisioningBackend.from_settings(settings)
     problems.install(app)
-    metrics.install(app, the_pool)
+    metrics.install(app, the_pool, token=metrics_token(settings))
     _swagger_ui(app)
 
     @app.get("/healthz", tags=["health"], summary="the process is up")

@@ -3,6 +3,9 @@
 The latency histogram is labelled by route *template*
 (``/api/v1/boards/{board_id}``), never by the path a client sent, so a
 scanner requesting random URLs adds one ``unmatched`` series, not thousands.
+
+``/metrics`` follows fleet_server/metrics/access.py: the bearer token of
+``FLEET_METRICS_TOKEN`` when set, otherwise this machine only.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ import re
 import time
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fleet_server.api.problems import Problem, forbidden
 from fleet_server.metrics import ApiMetrics, DatabaseCollector, new_registry, render
+from fleet_server.metrics.access import FORWARDING_HEADERS, Access, decide
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
@@ -81,11 +86,35 @@ class RequestMetrics:
             ).observe(time.perf_counter() - started)
 
 
+def check_access(request: Request, token: str | None) -> None:
+    """Raise the 401 or 403 problem the access rule gives ``request``."""
+    verdict = decide(
+        peer=request.client.host if request.client else None,
+        authorization=request.headers.get("authorization"),
+        forwarded=any(name in request.headers for name in FORWARDING_HEADERS),
+        token=token,
+    )
+    if verdict is Access.UNAUTHORIZED:
+        raise Problem(
+            401,
+            "a bearer token is required (FLEET_METRICS_TOKEN)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if verdict is Access.FORBIDDEN:
+        # Without a token only a scraper on this machine may read (docs/metrics.md).
+        raise forbidden("/metrics answers this machine only unless FLEET_METRICS_TOKEN is set")
+
+
 def install(
-    app: FastAPI, pool: ConnectionPool[Any], registry: CollectorRegistry | None = None
+    app: FastAPI,
+    pool: ConnectionPool[Any],
+    registry: CollectorRegistry | None = None,
+    *,
+    token: str | None = None,
 ) -> CollectorRegistry:
     """Add the latency middleware and ``GET /metrics`` (with the fleet state read
-    from ``pool`` at each scrape) to ``app``; a fresh registry unless given."""
+    from ``pool`` at each scrape, behind ``token`` or for loopback peers only)
+    to ``app``; a fresh registry unless given."""
     registry = registry or new_registry()
     metrics = ApiMetrics(registry)
     registry.register(DatabaseCollector(lambda: pool.connection(timeout=2)))
@@ -93,7 +122,8 @@ def install(
     app.state.metrics_registry = registry
 
     @app.get("/metrics", include_in_schema=False)
-    def prometheus_metrics() -> Response:
+    def prometheus_metrics(request: Request) -> Response:
+        check_access(request, token)
         body, content_type = render(registry)
         return Response(body, media_type=content_type)
 

@@ -241,6 +241,25 @@ def test_prometheus_scrapes_ports_the_roles_listen_on() -> None:
         assert env.get("FLEET_METRICS_HOST", "0.0.0.0") == "0.0.0.0", target
 
 
+def test_every_metrics_endpoint_requires_the_token_prometheus_sends() -> None:
+    s = services()
+    for name in ("api", "ingest-1", "ingest-2", "engine", "prometheus"):
+        token = s[name]["environment"]["FLEET_METRICS_TOKEN"]
+        assert token.startswith("${METRICS_TOKEN:?"), name
+    config = yaml.safe_load(PROMETHEUS_YML.read_text(encoding="utf-8"))
+    for job in config["scrape_configs"]:
+        if job["job_name"].startswith("fleet-"):
+            assert job["authorization"] == {
+                "type": "Bearer",
+                "credentials_file": "/run/secrets/fleet_metrics_token",
+            }, job["job_name"]
+    # Prometheus writes the file from its environment to a tmpfs, then starts.
+    prometheus = s["prometheus"]
+    assert prometheus["tmpfs"] == ["/run/secrets"]
+    assert "> /run/secrets/fleet_metrics_token" in prometheus["entrypoint"][2]
+    assert prometheus["entrypoint"][2].endswith('exec /bin/prometheus "$$@"')
+
+
 def test_variables_are_documented_and_secrets_have_no_default() -> None:
     documented = env_example()
     used = {m[1] for m in VARIABLE.finditer(COMPOSE.read_text())}

@@ -4,6 +4,7 @@ Prometheus endpoint (prometheus-client's own HTTP server)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
+from fleet_server.metrics import serving
 from tests.support.ports import free_port
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "healthcheck.py"
@@ -29,9 +31,10 @@ def metrics() -> Iterator[tuple[str, Gauge]]:
     thread.join(5)
 
 
-def check(*args: str) -> subprocess.CompletedProcess[str]:
+def check(*args: str, token: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args],
+        env=dict(os.environ, FLEET_METRICS_TOKEN=token),
         capture_output=True,
         text=True,
         timeout=30,
@@ -58,3 +61,14 @@ def test_nothing_listening_is_unhealthy() -> None:
     result = check(f"http://127.0.0.1:{free_port()}/metrics")
     assert result.returncode == 1
     assert result.stdout.startswith("unhealthy:")
+
+
+def test_the_container_token_is_sent_when_metrics_require_it() -> None:
+    registry = CollectorRegistry()
+    Gauge("fleet_ingest_broker_connected", "1 while connected", registry=registry).set(1)
+    token = "h7Rk2-Wq9sLm_4VxTe0bYc3N"
+    with serving(registry, "127.0.0.1", free_port(), token) as port:
+        url = f"http://127.0.0.1:{port}/metrics"
+        refused = check(url)
+        assert (refused.returncode, "401" in refused.stdout) == (1, True)
+        assert check(url, "fleet_ingest_broker_connected=1", token=token).returncode == 0

@@ -20,6 +20,7 @@ from tests.support.metrics import Scrape, documented, parse
 
 BOARD = "lc-ma-lu-thang-01"
 ROUTE = "/api/v1/boards/{board_id}"
+LOCAL = ("127.0.0.1", 50000)  # a scraper on this machine: no token needed (test_metrics_access)
 
 
 def scrape(client: TestClient) -> Scrape:
@@ -153,7 +154,7 @@ def test_a_handler_that_raises_counts_as_5xx(app: FastAPI) -> None:
     def boom() -> None:
         raise RuntimeError("boom")
 
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, client=LOCAL) as client:
         assert client.get("/test-only/boom").status_code == 500
         page = scrape(client)
     assert (
@@ -175,7 +176,7 @@ def test_two_apps_keep_their_own_metrics(api_db: str, clock: Clock) -> None:
             for _ in range(2)
         )
         assert first.state.metrics_registry is not second.state.metrics_registry
-        with TestClient(first) as one, TestClient(second) as two:
+        with TestClient(first, client=LOCAL) as one, TestClient(second, client=LOCAL) as two:
             for _ in range(3):
                 assert one.get("/healthz").status_code == 200
             count = "fleet_api_request_duration_seconds_count"

@@ -1,5 +1,5 @@
 """``fleet-server ingest`` and ``fleet-server engine`` serve /metrics on the
-port their settings give, and stop cleanly."""
+port their settings give (behind FLEET_METRICS_TOKEN when set), and stop cleanly."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tests.support.metrics import Scrape, parse
 from tests.support.mosquitto import Mosquitto
@@ -16,10 +19,14 @@ from tests.support.ports import free_port, wait_port
 from tests.support.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
+TOKEN = "p0Wc7-Hn2sVd_9eKx4LqRm3T"
 
 
-def fetch(port: int) -> Scrape:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+def fetch(port: int, token: str | None = None) -> Scrape:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
         return parse(response.read().decode())
 
 
@@ -52,14 +59,19 @@ def test_ingest_and_engine_serve_their_metrics(
         **common,
         FLEET_INGEST_CLIENT_ID="metrics-test-ingest",
         FLEET_INGEST_METRICS_PORT=str(ingest_port),
+        FLEET_METRICS_TOKEN=TOKEN,
     )
     # with the delivery worker (nothing to deliver: no SMTP server needed)
     engine = start(["engine"], log, **common, FLEET_ENGINE_METRICS_PORT=str(engine_port))
     try:
         wait_port(ingest_port, timeout=30)
         wait_port(engine_port, timeout=30)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(ingest_port)
+        assert refused.value.code == 401
+        assert refused.value.headers["WWW-Authenticate"] == "Bearer"
         wait_for(
-            lambda: fetch(ingest_port).value("fleet_ingest_broker_connected") == 1,
+            lambda: fetch(ingest_port, TOKEN).value("fleet_ingest_broker_connected") == 1,
             what="ingest connected, as its metrics say",
         )
         wait_for(
