@@ -83,10 +83,13 @@ def _address_failures(conn: Conn, address: str | None, since: datetime) -> int:
 def _pair_failures(conn: Conn, username: str, address: str | None, since: datetime) -> int:
     """Failed logins as ``username`` from ``address`` since ``since`` and since
     an administrator last lifted the lock or reset the password."""
+    # Equality (not IS NOT DISTINCT FROM, which cannot bound an index scan):
+    # migration 0022's index then answers from (actor, address, at).
+    same_address = "address IS NULL" if address is None else "address = %(address)s"
     row = conn.execute(
-        """SELECT count(*) FROM audit_log
+        f"""SELECT count(*) FROM audit_log
             WHERE action = 'login_failed' AND actor = %(name)s
-              AND address IS NOT DISTINCT FROM %(address)s AND at > %(since)s
+              AND {same_address} AND at > %(since)s
               AND at > coalesce((SELECT max(a.at) FROM audit_log a JOIN users u
                                    ON a.target_type = 'user' AND a.target_id = u.id::text
                                   WHERE u.username = %(name)s
