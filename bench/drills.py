@@ -180,10 +180,21 @@ def _fill(path: Path) -> int:
 
 
 def disk_full(ctx: Ctx) -> dict[str, Any]:
-    """One board's spool on a small tmpfs; its uplink cut; another file fills
-    the file system (like logs filling /var) for ``disk_full_s``; the uplink
-    comes back while the disk is still full; the file is removed later."""
-    name = "disk_full"
+    """One board's spool on a small tmpfs that another file fills (like logs
+    filling /var) for ``disk_full_s`` while the board keeps its uplink: it
+    must go on publishing live, report spool_degraded and lose nothing."""
+    return _disk_full(ctx, "disk_full", cut_uplink=False)
+
+
+def disk_full_offline(ctx: Ctx) -> dict[str, Any]:
+    """The compound fault: the same full disk while the board's uplink is cut
+    too, so nothing can be kept but the agent's bounded memory (1,000
+    messages); the uplink comes back while the disk is still full. Loss is
+    expected beyond that bound and reported, not hidden."""
+    return _disk_full(ctx, "disk_full_offline", cut_uplink=True)
+
+
+def _disk_full(ctx: Ctx, name: str, *, cut_uplink: bool) -> dict[str, Any]:
     mount = ctx.work / name / "spool-fs"
     if os.geteuid() != 0:
         return skipped(name, "needs root to mount a tmpfs")
@@ -197,7 +208,8 @@ def disk_full(ctx: Ctx) -> dict[str, Any]:
             assert board.link is not None
             run.affected = {board.device_id}
             run.start()
-            board.link.cut()
+            if cut_uplink:
+                board.link.cut()
             time.sleep(min(5.0, ctx.scale.disk_full_s))  # its spool grows a little
             filler = mount / "filler.bin"
             filled = _fill(filler)
@@ -205,37 +217,33 @@ def disk_full(ctx: Ctx) -> dict[str, Any]:
             time.sleep(ctx.scale.disk_full_s)
             run.fault_end = time.time()
             alive = board.alive()
-            board.link.restore()
+            if cut_uplink:
+                board.link.restore()
             time.sleep(ctx.scale.after_s / 2)
             filler.unlink()
             freed_after = time.time() - run.fault_end
             time.sleep(ctx.scale.after_s / 2)
             run.notes["fault"] = {
                 "spool_fs": f"tmpfs {ctx.scale.disk_mb} MiB",
+                "uplink_cut": cut_uplink,
                 "filler_mb": round(filled / 2**20, 2),
                 "kept_full_s": round(run.fault_end - full_at, 1),
                 "agent_alive_when_restored": alive,
                 "disk_freed_after_restore_s": round(freed_after, 1),
             }
             result = run.finish()
-            result["spool_degraded_heartbeats"] = _degraded(run.stack.db_url, board.device_id)
+            result["spool_degraded_events"] = _degraded(run.stack.db_url, board.device_id)
             result["ok"] = result["ok"] and not board.crashes
             return result
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
-def _degraded(db_url: str, device: str) -> int | None:
-    """Heartbeats that reported ``spool_degraded`` (None: not stored by this schema)."""
+def _degraded(db_url: str, device: str) -> int:
+    """``spool_degraded`` events the board sent (one per degraded spell)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
-        has = conn.execute(
-            "SELECT 1 FROM information_schema.columns"
-            " WHERE table_name = 'telemetry_heartbeat' AND column_name = 'spool_degraded'"
-        ).fetchone()
-        if not has:
-            return None
         row = conn.execute(
-            "SELECT count(*) FROM telemetry_heartbeat WHERE device_id = %s AND spool_degraded",
+            "SELECT count(*) FROM board_events WHERE device_id = %s AND type = 'spool_degraded'",
             (device,),
         ).fetchone()
         return int(row[0]) if row else 0
@@ -287,6 +295,7 @@ DRILLS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "postgres_stop": postgres_stop,
     "agent_offline": agent_offline,
     "disk_full": disk_full,
+    "disk_full_offline": disk_full_offline,
     "clock_step": clock_step,
     "engine_failover": engine_failover,
 }
