@@ -101,6 +101,7 @@ class Delivery:
         self._held_mids: dict[int, int] = {}  # paho mid -> seq
         self.held_dropped = 0
         self._refused_logged = False
+        spool.sent_rows = self._awaiting.keys
 
     # -- state ------------------------------------------------------------------------
     @property

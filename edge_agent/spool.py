@@ -15,8 +15,9 @@ spool reopened within a boot continues above it, and a new boot restarts at
 0. Within one process the in-memory counter is the authority, so a disk that
 stops taking writes never makes a seq repeat.
 
-Bounds: total bytes and age. When full, the oldest *telemetry* goes first;
-state changes, events and command results are never dropped. What was
+Bounds: total bytes and age. When full, the oldest *telemetry* goes first
+(rows the broker already acknowledged before rows never sent); state
+changes, events and command results are never dropped. What was
 dropped is counted and reported in the next heartbeat.
 
 Failures: every error is a ``SpoolError`` (never a raw sqlite3 error). The
@@ -161,6 +162,10 @@ class Spool:
         self._clock = clock
         self._boot_file = BootFile(Path(f"{path}.boot"))
         self._reserve = DiskReserve(Path(f"{path}.reserve"), reserve_bytes)
+        #: Rows the broker already acknowledged (set by the delivery): when
+        #: telemetry must be dropped, these go first — the server most likely
+        #: has them already, while dropping a row never sent loses it for sure.
+        self.sent_rows: Callable[[], Iterable[int]] = lambda: ()
         # The MQTT thread reserves seqs for will/birth while the main thread
         # writes samples: one lock serialises use of the one connection.
         self._lock = threading.RLock()
@@ -348,11 +353,21 @@ class Spool:
         """Delete the oldest telemetry until ``amount`` bytes are freed."""
         dropped = 0
         freed = 0
+        sent = sorted(self.sent_rows())
         while freed < amount:
-            rows = db.execute(
-                "SELECT id, size FROM outbox WHERE priority = ? ORDER BY id LIMIT 256",
-                (PRIORITY_TELEMETRY,),
-            ).fetchall()
+            rows: list[tuple[int, int]] = []
+            while sent and not rows:  # first what the broker already has, oldest first
+                part, sent = sent[:256], sent[256:]
+                rows = db.execute(
+                    f"SELECT id, size FROM outbox WHERE priority = ?"  # noqa: S608
+                    f" AND id IN ({','.join('?' * len(part))}) ORDER BY id",
+                    (PRIORITY_TELEMETRY, *part),
+                ).fetchall()
+            if not rows:
+                rows = db.execute(
+                    "SELECT id, size FROM outbox WHERE priority = ? ORDER BY id LIMIT 256",
+                    (PRIORITY_TELEMETRY,),
+                ).fetchall()
             if not rows:
                 break  # only state/events left: those are never dropped
             chosen: list[int] = []

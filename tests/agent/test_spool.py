@@ -88,6 +88,25 @@ def test_full_spool_drops_oldest_telemetry_never_events(tmp_path: Path) -> None:
     assert Spool(tmp_path / "s.db").dropped_total == stats.dropped_total
 
 
+def test_rows_the_broker_has_go_before_rows_never_sent(tmp_path: Path) -> None:
+    """Dropping a row never sent loses it for sure; one the broker already
+    acknowledged has most likely reached the server: those go first."""
+    spool = Spool(tmp_path / "s.db", max_bytes=20_000)
+    spool.start_boot()
+    for _ in range(100):
+        spool.add("t", payload, PRIORITY_TELEMETRY)
+    rows = spool.pending(limit=1000)
+    sent = {r.id for r in rows[40:90]}  # PUBACKed, waiting for their receipt
+    spool.sent_rows = lambda: sent
+    for _ in range(30):
+        spool.add("t", payload, PRIORITY_TELEMETRY)
+    kept = {r.id for r in spool.pending(limit=1000)}
+    assert spool.stats().dropped_total > 0
+    gone = {r.id for r in rows} - kept
+    assert gone <= sent, "a row never sent was dropped while sent rows were left"
+    assert {r.id for r in rows[:40]} <= kept
+
+
 def test_long_outage_stays_within_the_byte_bound_on_disk(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "s.db", max_bytes=1_000_000)
     spool.start_boot()
