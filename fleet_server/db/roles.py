@@ -30,11 +30,14 @@ Conn = psycopg.Connection[Any]
 DEFAULT_TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
 #: Tables that need less: the audit log is append-only for the application;
-#: the migration history and the audit chain's head are the owner's.
+#: the migration history and the audit chain's head are the owner's, and so
+#: is the Grafana readers' scope (``dashboards roles``): a compromised service
+#: must not widen what a Grafana reader sees.
 TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "audit_log": ("SELECT", "INSERT"),
     "audit_chain_head": ("SELECT",),
     "schema_migrations": ("SELECT",),
+    "grafana_readers": ("SELECT",),
 }
 
 

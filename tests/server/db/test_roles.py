@@ -78,6 +78,7 @@ def test_the_application_role_is_neither_owner_nor_superuser(db: Conn) -> None:
     )
     assert grants["audit_log"] == "INSERT,SELECT"
     assert grants["schema_migrations"] == "SELECT"
+    assert grants["grafana_readers"] == "SELECT"  # a service cannot widen a Grafana reader
     assert grants["boards"] == "DELETE,INSERT,SELECT,UPDATE"
     assert not [t for t, p in grants.items() if {"TRUNCATE", "TRIGGER"} & set(p.split(","))]
 
