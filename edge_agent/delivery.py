@@ -138,7 +138,11 @@ class Delivery:
                 self._try_recover()
             if self.degraded is None:
                 try:
-                    return self.spool.add(topic, make, priority)
+                    # Connected, a full disk costs nothing: the message is held
+                    # in memory and sent live. Only a board that cannot send
+                    # drops its oldest readings to make room for new ones.
+                    online = self.session.ready.is_set()
+                    return self.spool.add(topic, make, priority, make_room=not online)
                 except SpoolError as exc:
                     self._failed(exc)
         seq = self.spool.next_seq()

@@ -308,8 +308,19 @@ class Spool:
             _put(db, "seq", ch.seq_mark)
 
     # -- outbox -----------------------------------------------------------------------
-    def add(self, topic: str, make_payload: Callable[[int], bytes], priority: int) -> int:
-        """Reserve a seq, build the payload with it and store both atomically."""
+    def add(
+        self,
+        topic: str,
+        make_payload: Callable[[int], bytes],
+        priority: int,
+        *,
+        make_room: bool = True,
+    ) -> int:
+        """Reserve a seq, build the payload with it and store both atomically.
+
+        ``make_room``: on a full disk, drop the oldest telemetry to fit it;
+        otherwise only the reserve is spent and a full disk is a SpoolError
+        (the caller then keeps the message in memory and sends it live)."""
         now = self._clock()
 
         def body(db: sqlite3.Connection, ch: _Changes) -> int:
@@ -320,7 +331,7 @@ class Spool:
             self._insert(db, ch, Prepared(topic, payload, priority, self._boot or 0, seq, now))
             return seq
 
-        return self._transact(body, make_room=True)
+        return self._transact(body, make_room=make_room)
 
     def put(self, messages: Sequence[Prepared]) -> None:
         """Store messages built while the spool could not be written (one

@@ -113,6 +113,33 @@ def test_a_full_disk_degrades_the_agent_live_readings_flow_and_it_recovers(
     ingest.close()
 
 
+def test_a_connected_board_on_a_full_disk_drops_nothing(
+    disk_config: Callable[..., AgentConfig], small_disk: Path, mosquitto: Mosquitto
+) -> None:
+    """With its uplink, a board whose disk fills holds new readings in memory
+    and sends them live: no reading is dropped to make room, not even those
+    sent and still waiting for their receipt (ingest slow to commit)."""
+    ingest = ReceiptSender(mosquitto.port, committing=False)
+    sub = Subscriber(mosquitto.port, BOARD_TOPICS, client_id="full-disk-online")
+    agent = Agent(disk_config(keepalive_s=5, intervals=FAST), collectors=fake_collectors())
+    with running(agent):
+        wait_for(agent.session.ready.is_set, what="connected")
+        wait_for(lambda: agent.spool.pending_count >= 30, what="rows waiting for receipts")
+        filler = fill(small_disk)
+        wait_for(lambda: agent.delivery.degraded is not None, what="the spool failing")
+        sub.wait_for(
+            lambda ms: len(degraded_heartbeats(ms, True)) >= 2, what="live degraded heartbeats"
+        )
+        ingest.committing.set()
+        filler.unlink()
+        sub.wait_for(lambda ms: bool(events(ms, "spool_recovered")), what="recovery")
+        assert agent.spool.dropped_total == 0
+        assert agent.delivery.held_dropped == 0
+    one_message_per_key(sub.messages)
+    sub.close()
+    ingest.close()
+
+
 def test_the_agent_starts_on_a_full_disk(
     disk_config: Callable[..., AgentConfig], small_disk: Path, mosquitto: Mosquitto
 ) -> None:
