@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import psycopg
 
@@ -100,6 +100,27 @@ def _pair_failures(conn: Conn, username: str, address: str | None, since: dateti
     return int(row[0]) if row else 0
 
 
+def _refuse(
+    conn: Conn,
+    username: str,
+    address: str | None,
+    why: str,
+    message: str,
+    window: timedelta,
+) -> NoReturn:
+    """Audit a refused attempt (it counts as a failure too) and refuse it."""
+    audit(
+        conn,
+        username or "?",
+        "login_failed",
+        target_type="user",
+        target_id=username,
+        address=address,
+        detail=why,
+    )
+    raise LoginRefused(429, message, retry_after=int(window.total_seconds()))
+
+
 def authenticate(
     conn: Conn,
     username: str,
@@ -114,35 +135,23 @@ def authenticate(
     username = username.strip().lower()
     recent = _address_failures(conn, address, now - policy.address_window)
     if recent >= policy.address_failures:
-        audit(
+        _refuse(
             conn,
-            username or "?",
-            "login_failed",
-            target_type="user",
-            target_id=username,
-            address=address,
-            detail="rate limited: too many failed logins from this address",
-        )
-        raise LoginRefused(
-            429,
+            username,
+            address,
+            "rate limited: too many failed logins from this address",
             "too many failed logins from this address; try again later",
-            retry_after=int(policy.address_window.total_seconds()),
+            policy.address_window,
         )
     # Before the user is looked up: the same for a name that does not exist.
     if _pair_failures(conn, username, address, now - policy.lockout) >= policy.lockout_failures:
-        audit(
+        _refuse(
             conn,
-            username or "?",
-            "login_failed",
-            target_type="user",
-            target_id=username,
-            address=address,
-            detail="locked: too many failed logins for this user name from this address",
-        )
-        raise LoginRefused(
-            429,
+            username,
+            address,
+            "locked: too many failed logins for this user name from this address",
             "too many failed logins for this user name from this address; try again later",
-            retry_after=int(policy.lockout.total_seconds()),
+            policy.lockout,
         )
     row = conn.execute(
         "SELECT id, password_hash, active FROM users WHERE username = %s FOR UPDATE",

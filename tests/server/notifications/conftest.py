@@ -439,3 +439,10 @@ def make_notice(fleet: Fleet, at: datetime, **overrides: Any) -> Notice:
     }
     values.update(overrides)
     return Notice(**values)
+
+
+def technician(db: Conn, fleet: Fleet) -> int:
+    """A technician of the Economic Zone Board with an e-mail route."""
+    contact = add_contact(db, "Nguyễn Văn An", email="an@bql.laichau.gov.vn")
+    add_route(db, contact, organisation_id=fleet.bql_kkt)
+    return contact

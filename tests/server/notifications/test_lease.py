@@ -19,19 +19,12 @@ from tests.server.notifications.conftest import (
     Fleet,
     MakeWorker,
     SmtpSink,
-    add_contact,
-    add_route,
     deliveries,
     make_notice,
     outbox,
+    technician,
 )
 from tests.support.wait import wait_for
-
-
-def technician(db: Conn, fleet: Fleet) -> int:
-    contact = add_contact(db, "Nguyễn Văn An", email="an@bql.laichau.gov.vn")
-    add_route(db, contact, organisation_id=fleet.bql_kkt)
-    return contact
 
 
 def test_the_lease_is_short_and_set_by_fleet_notify_sending_lease_s() -> None:

@@ -20,13 +20,8 @@ from tests.server.notifications.conftest import (
     deliveries,
     make_notice,
     outbox,
+    technician,
 )
-
-
-def technician(db: Conn, fleet: Fleet) -> int:
-    contact = add_contact(db, "Nguyễn Văn An", email="an@bql.laichau.gov.vn")
-    add_route(db, contact, organisation_id=fleet.bql_kkt)
-    return contact
 
 
 def site_down(fleet: Fleet, clock: FakeClock, **overrides: Any) -> Notice:
