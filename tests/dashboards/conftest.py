@@ -166,12 +166,16 @@ def _telemetry(conn: Conn, boards: list[tuple[str, list[str]]], now: datetime) -
         writer.write(batch[start : start + 2000], [])
 
 
-def _rollups(url: str, now: datetime) -> None:
+def _rollups(url: str, owner_url: str, now: datetime) -> None:
+    """Plain PostgreSQL: the engine's rollups, as the application; TimescaleDB:
+    refresh the continuous aggregates as their owner (its refresh policies run
+    as the owner too; the application may not)."""
     since, until = now - HISTORY - timedelta(hours=2), now + timedelta(hours=2)
     with psycopg.connect(url, autocommit=True) as conn:
         if is_plain(conn):
             refresh_rollups(conn, since, until)
             return
+    with psycopg.connect(owner_url, autocommit=True) as conn:
         for view in ROLLUP_TABLES:  # CALL cannot run inside a transaction
             conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, since, until))
 
@@ -453,7 +457,7 @@ def fleet(request: pytest.FixtureRequest, db_factory: DatabaseFactory) -> Iterat
                     " FROM boards WHERE id = %s",
                     (now - timedelta(hours=9), now - timedelta(hours=7), boards[2]),
                 )
-        _rollups(url, now)
+        _rollups(url, db_factory.owner_url(url), now)
         province, organisations, password = _readers(db_factory.owner_url(url), variant)
         roles = [province, *organisations.values()]
         yield SeededFleet(url, variant, now, province, boards, organisations, password)
