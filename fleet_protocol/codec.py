@@ -143,12 +143,12 @@ def decode(
     parsed = parse_topic(topic)
     _check_credentials(payload)
     model = model_for(parsed)
+    raw = _as_bytes(payload)
     try:
-        message = model.model_validate_json(_as_bytes(payload))
+        message = model.model_validate_json(raw)
     except ValidationError as exc:
         reason, detail = _describe(exc)
         raise ProtocolError(reason, detail) from None
-    raw = _as_bytes(payload)
     if b"\\u" in raw or b"\\/" in raw:
         # A JSON escape can spell "/" or "@" so the raw check misses the URL:
         # check the decoded text too (only for the rare payload with escapes).
