@@ -1,25 +1,17 @@
-"""Audit rows for changes made through the API (Điều 9.2)."""
+"""Audit rows for changes made through the API (Điều 9.2), from a request.
+
+Transitional: features moved into their folders call
+``fleet_server.access.audit.record`` with an :class:`Actor`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
 
+from fleet_server.access import audit
+from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Conn, client_address
-from fleet_server.api.scope import Principal
-from fleet_server.users.storage import audit
-
-
-def _plain(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    plain = to_jsonable_python(value)
-    return plain if isinstance(plain, dict) else {"value": plain}
 
 
 def record(
@@ -34,17 +26,13 @@ def record(
     after: Any = None,
     detail: str | None = None,
 ) -> None:
-    """One audit row in the request's transaction: who, when, from where,
-    what, and the object before and after (dicts or pydantic models)."""
-    audit(
+    audit.record(
         conn,
-        user.actor,
+        user.acting_from(client_address(request)),
         action,
-        actor_user_id=user.user_id,
         target_type=target_type,
-        target_id=str(target_id),
-        address=client_address(request),
-        before=_plain(before),
-        after=_plain(after),
+        target_id=target_id,
+        before=before,
+        after=after,
         detail=detail,
     )

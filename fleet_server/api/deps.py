@@ -14,9 +14,10 @@ import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import ConnectionPool
 
+from fleet_server.access.principal import Principal
 from fleet_server.api import addresses
+from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
-from fleet_server.api.scope import Principal, checks
 from fleet_server.api.security import LoginPolicy, resolve_token
 from fleet_server.settings import Settings
 

@@ -20,7 +20,8 @@ from prometheus_client import CollectorRegistry
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fleet_server.api.problems import Problem, forbidden
+from fleet_server.api.problems import Problem
+from fleet_server.errors import Forbidden
 from fleet_server.metrics import ApiMetrics, DatabaseCollector, new_registry, render
 from fleet_server.metrics.access import FORWARDING_HEADERS, Access, decide
 
@@ -102,7 +103,7 @@ def check_access(request: Request, token: str | None) -> None:
         )
     if verdict is Access.FORBIDDEN:
         # Without a token only a scraper on this machine may read (docs/metrics.md).
-        raise forbidden("/metrics answers this machine only unless FLEET_METRICS_TOKEN is set")
+        raise Forbidden("/metrics answers this machine only unless FLEET_METRICS_TOKEN is set")
 
 
 def install(

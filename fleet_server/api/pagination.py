@@ -1,40 +1,13 @@
-"""Paging, sorting and the list envelope shared by every list endpoint."""
+"""The paging query parameters every list endpoint takes (the envelope and
+the SQL live in ``fleet_server.access.pagination``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated
 
-import psycopg
 from fastapi import Depends, Query
-from psycopg.rows import dict_row
-from pydantic import BaseModel
 
-from fleet_server.api.problems import bad_request
-
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
-MAX_LIMIT = 500
-
-
-#: Lists count their rows exactly up to this many; beyond it ``total`` is this
-#: number and ``total_capped`` is true (counting 200,000 incidents on every page
-#: would cost more than the page itself).
-COUNT_CAP = 10_000
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-    total_capped: bool = False
-
-
-class ListParams(BaseModel):
-    limit: int
-    offset: int
-    sort: str | None
+from fleet_server.access.pagination import MAX_LIMIT, ListParams
 
 
 def list_params(
@@ -53,68 +26,3 @@ def list_params(
 
 
 Paging = Annotated[ListParams, Depends(list_params)]
-
-
-def order_by(sort: str | None, allowed: Mapping[str, str], default: str, tiebreak: str) -> str:
-    """``ORDER BY`` text for a ``sort`` parameter, from an allow-list of
-    field -> SQL expression (never the caller's text)."""
-    if sort is None:
-        return f"{default}, {tiebreak}"
-    descending = sort.startswith("-")
-    name = sort.lstrip("-")
-    expr = allowed.get(name)
-    if expr is None:
-        raise bad_request(
-            f"cannot sort by {name!r}; one of: {', '.join(sorted(allowed))}",
-        )
-    return f"{expr} {'DESC' if descending else 'ASC'} NULLS LAST, {tiebreak}"
-
-
-def add_equal(
-    where: list[str], params: list[Any], pairs: Iterable[tuple[str, object | None]]
-) -> None:
-    """``column = %s`` for each (column, value) whose value is given."""
-    for column, value in pairs:
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-
-
-def fetch_page(
-    conn: psycopg.Connection[Any],
-    select_sql: str,
-    params: Sequence[Any],
-    paging: ListParams,
-    *,
-    sortable: Sequence[str],
-    default: str,
-    tiebreak: str,
-    model: type[M],
-) -> Page[M]:
-    """Run ``select_sql`` (the filtered rows, already scoped) as one page.
-
-    ``sortable`` names output columns of ``select_sql`` a caller may sort by;
-    ``default`` and ``tiebreak`` are ORDER BY text over the same columns."""
-    order = order_by(paging.sort, {name: name for name in sortable}, default, tiebreak)
-    with conn.cursor(row_factory=dict_row) as cur:
-        # No count(*) OVER (): it needs every row, so the planner could not
-        # stop after the page (an index on the sort column does nothing).
-        rows = cur.execute(
-            f"SELECT q.* FROM ({select_sql}) q ORDER BY {order} LIMIT %s OFFSET %s",
-            (*params, paging.limit, paging.offset),
-        ).fetchall()
-        capped = False
-        if (rows and len(rows) < paging.limit) or (not rows and paging.offset == 0):
-            total = paging.offset + len(rows)  # the last (or only) page: no need to count
-        else:
-            counted = cur.execute(
-                f"SELECT count(*) AS n FROM (SELECT 1 FROM ({select_sql}) q LIMIT %s) c",
-                (*params, COUNT_CAP + 1),
-            ).fetchone()
-            total = int(counted["n"]) if counted else 0
-            if total > COUNT_CAP:
-                total, capped = COUNT_CAP, True
-    items = [model.model_validate(r) for r in rows]
-    return Page[M](
-        items=items, total=total, limit=paging.limit, offset=paging.offset, total_capped=capped
-    )

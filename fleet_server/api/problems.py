@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fleet_server.errors import RequestError
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://laichau-fleet.example/problems/"
 
@@ -38,24 +40,6 @@ class Problem(Exception):
 
 def _slug(status: int) -> str:
     return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
-
-
-def not_found(what: str, ident: object) -> Problem:
-    """The same answer whether the object does not exist or is outside the
-    caller's scope: no hint that another organisation's board exists."""
-    return Problem(404, f"{what} {ident} not found", kind="not-found")
-
-
-def forbidden(detail: str) -> Problem:
-    return Problem(403, detail, kind="forbidden")
-
-
-def conflict(detail: str) -> Problem:
-    return Problem(409, detail, kind="conflict")
-
-
-def bad_request(detail: str, **extra: Any) -> Problem:
-    return Problem(400, detail, kind="bad-request", **extra)
 
 
 def problem_response(
@@ -100,6 +84,14 @@ def install(app: FastAPI) -> None:
             title=exc.title,
             headers=exc.headers,
             **exc.extra,
+        )
+
+    @app.exception_handler(RequestError)
+    async def _refused(request: Request, exc: RequestError) -> JSONResponse:
+        """Every refusal of the domain (NotFound, Forbidden, Conflict, Invalid,
+        …) becomes a problem document here, and only here."""
+        return problem_response(
+            request, exc.status, exc.detail, kind=exc.kind, title=exc.title, **exc.extra
         )
 
     @app.exception_handler(RequestValidationError)

@@ -23,7 +23,8 @@ from typing import Any, Literal, NoReturn
 
 import psycopg
 
-from fleet_server.api.scope import CAPABILITIES, Principal
+from fleet_server.access.principal import Principal
+from fleet_server.access.roles import CAPABILITIES
 from fleet_server.users.passwords import hash_password, verify_password
 from fleet_server.users.storage import audit
 

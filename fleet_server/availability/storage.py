@@ -3,7 +3,7 @@
 Every figure comes from ``fleet_board_availability`` and its site and
 organisation aggregates; this module only narrows the sites, adds names
 and returns rows. A caller's scope is an SQL condition over ``sites s``
-with its parameters, e.g. ``Principal.site_clause("s.id")``."""
+with its parameters, e.g. ``sites_condition(Principal.scope, "s.id")``."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ whose ``repr`` leaves them out, so a log line or a traceback never shows one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic_core import to_jsonable_python
 
 from fleet_protocol.topics import is_device_id
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
 from fleet_server.errors import FleetError
 
 Auth = Literal["password", "certificate"]
@@ -63,19 +65,18 @@ def unavailable_id(board_id: str) -> ProvisioningError:
 class Actor:
     """Who does it (the audit row's actor) and which sites they may touch.
 
-    ``sites`` is :meth:`fleet_server.api.scope.Principal.site_clause`: given a
-    column, a SQL condition and its parameters; None means every site."""
+    ``sites`` is the caller's :class:`fleet_server.access.scope.Scope`; None
+    means every site."""
 
     name: str
     user_id: int | None = None
     address: str | None = None
-    sites: Callable[[str], tuple[str, list[Any]]] | None = None
+    sites: Scope | None = None
 
     def site_clause(self, column: str) -> tuple[str, list[Any]]:
         if self.sites is None:
             return "TRUE", []
-        clause, params = self.sites(column)
-        return clause, list(params)
+        return sites_condition(self.sites, column)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fleet_server.api.console import i18n
 from fleet_server.api.console.web import STATIC, LoginRequired, language_of, login_url, render
 from fleet_server.api.problems import Problem, problem_response
+from fleet_server.errors import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def error_page(request: Request, status: int, *, kind: str | None = None) -> Res
 
 def _install_error_pages(app: FastAPI) -> None:
     api_problem: Handler = app.exception_handlers[Problem]
+    api_refused: Handler = app.exception_handlers[RequestError]
     api_http: Handler = app.exception_handlers[StarletteHTTPException]
     api_invalid: Handler = app.exception_handlers[RequestValidationError]
     api_crash: Handler | None = app.exception_handlers.get(Exception)
@@ -107,6 +109,12 @@ def _install_error_pages(app: FastAPI) -> None:
         page = error_page(request, exc.status, kind=exc.kind)
         page.headers.update(exc.headers)
         return page
+
+    @app.exception_handler(RequestError)
+    async def on_refused(request: Request, exc: RequestError) -> Response:
+        if not is_console(request):
+            return await _delegate(api_refused, request, exc)
+        return error_page(request, exc.status, kind=exc.kind)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:

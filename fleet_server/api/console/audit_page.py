@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
 from fleet_server.api.console.i18n import VIETNAM
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Db
-from fleet_server.api.pagination import ListParams
 from fleet_server.api.routers.audit import AuditEntry, AuditFilters, list_audit
-from fleet_server.api.scope import Principal
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
+from fleet_server.access.principal import Principal
 from fleet_server.api.console import i18n
 from fleet_server.api.console.content import board_windows_section
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
@@ -22,7 +23,6 @@ from fleet_server.api.problems import Problem
 from fleet_server.api.routers.boards import BoardDetail, Latest, connectivity, get_board
 from fleet_server.api.routers.commands import CommandIn, config_status, send_command
 from fleet_server.api.routers.telemetry import series
-from fleet_server.api.scope import Principal
 from fleet_server.commands import storage as command_storage
 
 router = APIRouter(include_in_schema=False)

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
+from fleet_server.access.scope import CAMERA_RULE_PATTERN
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.api.pagination import ListParams
 from fleet_server.api.routers.cameras import list_cameras
 from fleet_server.api.routers.incidents import list_incidents
-from fleet_server.api.scope import CAMERA_RULE_PATTERN, Principal
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,9 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.api.pagination import ListParams
 from fleet_server.api.problems import Problem
 from fleet_server.api.routers.broadcast_windows import (
     WindowIO,
@@ -27,7 +28,6 @@ from fleet_server.api.routers.broadcast_windows import (
     site_windows,
 )
 from fleet_server.api.routers.content import list_content
-from fleet_server.api.scope import Principal
 from fleet_server.broadcast.windows import PARTS, Window, shortfalls
 from fleet_server.content import storage
 from fleet_server.content.models import KINDS, LANGUAGES, validity_status

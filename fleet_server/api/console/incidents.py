@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
+from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.principal import Principal
 from fleet_server.api.console.web import (
     form_for,
     page_for,
@@ -17,7 +19,6 @@ from fleet_server.api.console.web import (
     safe_next,
 )
 from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.api.pagination import ListParams, Page
 from fleet_server.api.problems import Problem
 from fleet_server.api.routers.incidents import (
     IncidentOut,
@@ -28,7 +29,6 @@ from fleet_server.api.routers.incidents import (
     resolve_incident,
 )
 from fleet_server.api.routers.tickets import tickets_of_incident
-from fleet_server.api.scope import Principal
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from fleet_server.access.principal import Principal
 from fleet_server.api.console.boards import BoardId, board_context
 from fleet_server.api.console.cameras import cameras_context
 from fleet_server.api.console.incidents import (
@@ -29,7 +30,6 @@ from fleet_server.api.console.incidents import (
 from fleet_server.api.console.overview import overview_context
 from fleet_server.api.console.web import fragment, page_for
 from fleet_server.api.deps import Db, Now
-from fleet_server.api.scope import Principal
 
 router = APIRouter(prefix="/live", include_in_schema=False)
 

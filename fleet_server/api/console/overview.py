@@ -7,16 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
 from fleet_server.api.console.content import site_windows_section
 from fleet_server.api.console.svg import site_map
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import Viewer, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.api.pagination import ListParams
 from fleet_server.api.routers.boards import list_boards
 from fleet_server.api.routers.incidents import list_incidents
 from fleet_server.api.routers.organisations import fleet_counts, get_site, site_health
-from fleet_server.api.scope import Principal
 
 router = APIRouter(include_in_schema=False)
 

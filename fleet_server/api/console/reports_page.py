@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Db, Now
-from fleet_server.api.scope import Principal
 from fleet_server.compliance.rules import local_day
 from fleet_server.reports.figures import Period
 
@@ -30,7 +31,7 @@ RECENT_DAYS = 30
 def reports_page(request: Request, conn: Db, now: Now, user: Reader) -> Response:
     today = local_day(now)
     first = today - timedelta(days=RECENT_DAYS - 1)
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     counts = dict(
         conn.execute(
             "SELECT c.status, count(*) FROM compliance_days c JOIN boards b ON b.id = c.board_id"
@@ -49,8 +50,10 @@ def reports_page(request: Request, conn: Db, now: Now, user: Reader) -> Response
         [*params, first, today],
     ).fetchall()
     sites = conn.execute(
-        f"SELECT s.id, s.name FROM sites s WHERE {user.site_clause('s.id')[0]} ORDER BY s.name",
-        user.site_clause("s.id")[1],
+        "SELECT s.id, s.name FROM sites s WHERE "
+        + sites_condition(user.scope, "s.id")[0]
+        + " ORDER BY s.name",
+        sites_condition(user.scope, "s.id")[1],
     ).fetchall()
     organisations = conn.execute(
         "SELECT id, name FROM organisations WHERE %(all)s OR id = %(own)s ORDER BY name",

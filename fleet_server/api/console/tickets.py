@@ -10,9 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
+from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.principal import Principal
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.api.pagination import ListParams, Page
 from fleet_server.api.problems import Problem
 from fleet_server.api.routers.tickets import (
     Assignee,
@@ -27,7 +28,6 @@ from fleet_server.api.routers.tickets import (
     list_tickets,
     transition_ticket,
 )
-from fleet_server.api.scope import Principal
 from fleet_server.tickets.domain import TRANSITIONS
 
 router = APIRouter(include_in_schema=False)

@@ -19,11 +19,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from fleet_server.access.principal import Principal
 from fleet_server.api.console import i18n, svg
 from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
+from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
 from fleet_server.api.routers.organisations import HEALTHS
-from fleet_server.api.scope import Principal, checks
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"

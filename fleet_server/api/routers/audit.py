@@ -18,11 +18,13 @@ from fastapi.responses import StreamingResponse
 from psycopg_pool import ConnectionPool
 from pydantic import AwareDatetime, BaseModel
 
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page, order_by
+from fleet_server.access.principal import Principal
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Ctx, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page, order_by
-from fleet_server.api.problems import Problem, forbidden
-from fleet_server.api.scope import Principal
+from fleet_server.api.pagination import Paging
+from fleet_server.api.problems import Problem
+from fleet_server.errors import Forbidden
 from fleet_server.reports.export import csv_cell as _cell
 
 router = APIRouter(tags=["audit log"])
@@ -116,7 +118,7 @@ _SELECT = """
 
 def _need(user: Principal) -> None:
     if not user.can("audit.read"):
-        raise forbidden(f"the {user.role} role may not do this (audit.read)")
+        raise Forbidden(f"the {user.role} role may not do this (audit.read)")
 
 
 def _where(filters: AuditFilters) -> tuple[str, list[Any]]:

@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel
 
+from fleet_server.access.pagination import Page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import Page, Paging
-from fleet_server.api.problems import bad_request
-from fleet_server.api.scope import Principal
+from fleet_server.api.pagination import Paging
 from fleet_server.availability import storage
 from fleet_server.availability.models import (
     BoardAvailability,
@@ -27,6 +28,7 @@ from fleet_server.availability.models import (
     SiteAvailability,
 )
 from fleet_server.availability.period import month_start, until
+from fleet_server.errors import Invalid
 
 router = APIRouter(tags=["availability"])
 
@@ -134,7 +136,7 @@ def sort_items(
         return ordered
     name = sort.lstrip("-")
     if name not in allowed:
-        raise bad_request(f"cannot sort by {name!r}; one of: {', '.join(sorted(allowed))}")
+        raise Invalid(f"cannot sort by {name!r}; one of: {', '.join(sorted(allowed))}")
     present = [item for item in ordered if getattr(item, name) is not None]
     missing = [item for item in ordered if getattr(item, name) is None]
     # Python's sort is stable, also with reverse: ties keep the key order.
@@ -157,7 +159,7 @@ def availability_page(
 ) -> AvailabilityPage:
     kwargs: dict[str, Any] = {
         "exclude_maintenance": exclude_maintenance,
-        "scope": user.site_clause("s.id"),
+        "scope": sites_condition(user.scope, "s.id"),
         "site_id": site_id,
         "organisation_id": organisation_id,
     }
@@ -215,9 +217,9 @@ def availability_list(
     start = from_ or month_start(now)
     end = to or now
     if start >= end:
-        raise bad_request("from: must be before to", field="from")
+        raise Invalid("from: must be before to", field="from")
     if end - start > MAX_PERIOD:
-        raise bad_request("the period may be at most 366 days", field="to")
+        raise Invalid("the period may be at most 366 days", field="to")
     return availability_page(
         conn,
         user,

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, require
-from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
-from fleet_server.api.problems import bad_request, not_found
+from fleet_server.api.pagination import Paging
 from fleet_server.api.routers.incidents import IncidentOut, incidents_of_board
-from fleet_server.api.scope import Principal
+from fleet_server.errors import Invalid, NotFound
 
 router = APIRouter(tags=["boards"])
 
@@ -110,7 +112,7 @@ def list_boards(
     q: str | None = None,
     enabled: bool | None = None,
 ) -> Page[BoardOut]:
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     where = [scope]
     add_equal(
         where,
@@ -149,13 +151,13 @@ def list_boards(
 
 
 def _board_row(conn: Conn, user: Principal, board_id: str) -> dict[str, Any]:
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             f"{_BOARD_SELECT} WHERE b.id = %s AND {scope}", [board_id, *params]
         ).fetchone()
     if row is None:
-        raise not_found("board", board_id)
+        raise NotFound("board", board_id)
     return row
 
 
@@ -163,12 +165,12 @@ def board_in_scope(
     conn: Conn, user: Principal, board_id: str, *, what: str = "board", ident: str | None = None
 ) -> None:
     """404 unless the board exists and the caller sees its site."""
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     row = conn.execute(
         f"SELECT 1 FROM boards b WHERE b.id = %s AND {scope}", [board_id, *params]
     ).fetchone()
     if row is None:
-        raise not_found(what, ident or board_id)
+        raise NotFound(what, ident or board_id)
 
 
 def get_board(conn: Conn, user: Principal, board_id: str, *, history: int = 50) -> BoardDetail:
@@ -281,9 +283,9 @@ def boards_connectivity(
     until: datetime,
 ) -> list[StatusChange]:
     if since.tzinfo is None or until.tzinfo is None:
-        raise bad_request("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
+        raise Invalid("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
     if until <= since:
-        raise bad_request("until must be after since")
+        raise Invalid("until must be after since")
     return connectivity(conn, user, board_id, since=since, until=until)
 
 
@@ -293,9 +295,9 @@ def boards_patch(
 ) -> BoardDetail:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise bad_request("nothing to change: send at least one field")
+        raise Invalid("nothing to change: send at least one field")
     if changes.get("name", "") is None or changes.get("heartbeat_interval_s", 1) is None:
-        raise bad_request("name and heartbeat_interval_s cannot be emptied")
+        raise Invalid("name and heartbeat_interval_s cannot be emptied")
     before = _board_row(conn, user, board_id)
     sets = ", ".join(f"{column} = %s" for column in changes)
     conn.execute(

@@ -12,13 +12,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, require
-from fleet_server.api.problems import Problem, not_found
+from fleet_server.api.problems import Problem
 from fleet_server.api.routers.boards import board_in_scope
-from fleet_server.api.scope import Principal
 from fleet_server.broadcast import storage
 from fleet_server.broadcast.windows import Window, WindowError, check, notes
+from fleet_server.errors import NotFound
 
 router = APIRouter(tags=["broadcast windows"])
 
@@ -88,12 +90,12 @@ def _checked(body: WindowsIn) -> list[Window]:
 
 
 def _site_in_scope(conn: Conn, user: Principal, site_id: int) -> None:
-    scope, params = user.site_clause("s.id")
+    scope, params = sites_condition(user.scope, "s.id")
     found = conn.execute(
         f"SELECT 1 FROM sites s WHERE s.id = %s AND {scope}", [site_id, *params]
     ).fetchone()
     if found is None:
-        raise not_found("site", site_id)
+        raise NotFound("site", site_id)
 
 
 def site_windows(conn: Conn, user: Principal, site_id: int) -> SiteWindowsOut:

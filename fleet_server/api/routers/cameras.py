@@ -15,12 +15,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
-from fleet_server.api.problems import not_found
+from fleet_server.api.pagination import Paging
 from fleet_server.api.routers.boards import board_in_scope
 from fleet_server.api.routers.telemetry import Series, series
-from fleet_server.api.scope import Principal
+from fleet_server.errors import NotFound
 
 router = APIRouter(tags=["cameras"])
 
@@ -87,7 +89,7 @@ def list_cameras(
     board_id: str | None = None,
     health: str | None = None,
 ) -> Page[CameraOut]:
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     where = [scope]
     add_equal(where, params, (("b.site_id", site_id), ("c.board_id", board_id)))
     select = f"{_SELECT} WHERE {' AND '.join(where)}"
@@ -140,7 +142,7 @@ def camera_series(
     if not conn.execute(
         "SELECT 1 FROM cameras WHERE board_id = %s AND camera_id = %s", (board_id, camera_id)
     ).fetchone():
-        raise not_found("camera", f"{board_id}/{camera_id}")
+        raise NotFound("camera", f"{board_id}/{camera_id}")
     until = until or now
     since = since or until - timedelta(hours=24)
     whole = series(conn, user, board_id, "camera", since=since, until=until, bucket_s=bucket)

@@ -19,12 +19,14 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 import fleet_protocol as fp
+from fleet_server.access.pagination import ListParams, Page, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import ApiContext, Conn, Ctx, Db, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
-from fleet_server.api.problems import Problem, conflict, not_found
+from fleet_server.api.pagination import Paging
+from fleet_server.api.problems import Problem
 from fleet_server.api.routers.boards import board_in_scope
-from fleet_server.api.scope import Principal
 from fleet_server.commands import storage as store
 from fleet_server.commands.storage import (
     CommandRecord,
@@ -33,6 +35,7 @@ from fleet_server.commands.storage import (
     ReportedConfig,
 )
 from fleet_server.commands.validation import CommandName, CommandRefused, check_config, wire_args
+from fleet_server.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["commands"])
@@ -105,14 +108,14 @@ def _refused(exc: CommandRefused) -> Problem:
 def board_for_commands(conn: Conn, user: Principal, board_id: str) -> None:
     """404 outside the caller's scope; 409 for a disabled board (its broker
     account is off: nothing can reach it)."""
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     row = conn.execute(
         f"SELECT b.enabled FROM boards b WHERE b.id = %s AND {scope}", [board_id, *params]
     ).fetchone()
     if row is None:
-        raise not_found("board", board_id)
+        raise NotFound("board", board_id)
     if not row[0]:
-        raise conflict(f"board {board_id} is disabled; enable it before sending commands")
+        raise Conflict(f"board {board_id} is disabled; enable it before sending commands")
 
 
 def _expiry(ctx: ApiContext, asked: int | None) -> int:
@@ -321,7 +324,7 @@ def commands_of_board(
 
 @router.get("/commands/{request_id}", summary="one command and the board's answer")
 def commands_get(conn: Db, ctx: Ctx, user: Reader, request_id: RequestId) -> CommandRecord:
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             f"{store.command_select()} JOIN boards b ON b.id = c.board_id"
@@ -329,7 +332,7 @@ def commands_get(conn: Db, ctx: Ctx, user: Reader, request_id: RequestId) -> Com
             [ctx.clock(), request_id, *params],
         ).fetchone()
     if row is None:
-        raise not_found("command", request_id)
+        raise NotFound("command", request_id)
     return CommandRecord.model_validate(row)
 
 

@@ -18,13 +18,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from fleet_server.access.pagination import Page, add_equal, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import Page, Paging, add_equal, fetch_page
-from fleet_server.api.problems import bad_request, forbidden, not_found
+from fleet_server.api.pagination import Paging
 from fleet_server.api.routers.boards import board_in_scope
-from fleet_server.api.scope import Principal
 from fleet_server.compliance.rules import local_day
+from fleet_server.errors import Forbidden, Invalid, NotFound
 from fleet_server.reports import annual, archive, figures
 
 router = APIRouter(tags=["compliance"])
@@ -71,11 +73,11 @@ def _days(start: date | None, end: date | None, now: datetime) -> tuple[date, da
     try:
         start = start or end - timedelta(days=29)
     except OverflowError:
-        raise bad_request("`to` is too early", field="to") from None
+        raise Invalid("`to` is too early", field="to") from None
     if start > end:
-        raise bad_request("`from` is after `to`", field="from")
+        raise Invalid("`from` is after `to`", field="from")
     if (end - start).days >= MAX_DAYS:
-        raise bad_request(f"at most {MAX_DAYS} days at once", field="to")
+        raise Invalid(f"at most {MAX_DAYS} days at once", field="to")
     return start, end
 
 
@@ -92,7 +94,7 @@ def compliance_days(
     status: Annotated[Status | None, Query()] = None,
 ) -> Page[ComplianceDay]:
     first, last = _days(from_, to, now)
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     where = [scope, "c.day BETWEEN %s AND %s"]
     params += [first, last]
     add_equal(
@@ -130,14 +132,14 @@ def board_plays(
 ) -> Page[Play]:
     board_in_scope(conn, user, board_id)
     if (since and since.tzinfo is None) or (until and until.tzinfo is None):
-        raise bad_request("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
+        raise Invalid("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
     until = until or now
     try:
         since = since or until - timedelta(hours=24)
     except OverflowError:
-        raise bad_request("until is too early", field="until") from None
+        raise Invalid("until is too early", field="until") from None
     if since >= until:
-        raise bad_request("`since` is not before `until`", field="since")
+        raise Invalid("`since` is not before `until`", field="since")
     params: list[object] = [board_id, since, until]
     where = "p.device_id = %s AND p.started_at >= %s AND p.started_at < %s"
     if kind is not None:
@@ -171,15 +173,15 @@ def _organisation_code(conn: Db, user: Principal, organisation_id: int | None) -
         if user.province_wide:
             return None
         if user.organisation_id is None:
-            raise forbidden("this account belongs to no organisation")
+            raise Forbidden("this account belongs to no organisation")
         organisation_id = user.organisation_id
     elif not user.province_wide and organisation_id != user.organisation_id:
-        raise not_found("organisation", organisation_id)
+        raise NotFound("organisation", organisation_id)
     row = conn.execute(
         "SELECT code FROM organisations WHERE id = %s", (organisation_id,)
     ).fetchone()
     if row is None:
-        raise not_found("organisation", organisation_id)
+        raise NotFound("organisation", organisation_id)
     return str(row[0])
 
 
@@ -270,15 +272,15 @@ def inspection_archive(
     organisation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     if sum(x is not None for x in (board_id, site_id, organisation_id)) > 1:
-        raise bad_request("give one of board_id, site_id, organisation_id", field="board_id")
+        raise Invalid("give one of board_id, site_id, organisation_id", field="board_id")
     if to < from_:
-        raise bad_request("`from` is after `to`", field="from")
+        raise Invalid("`from` is after `to`", field="from")
     today = local_day(now)
     if from_ > today:
-        raise bad_request("the period has not begun yet", field="from")
+        raise Invalid("the period has not begun yet", field="from")
     to = min(to, today)
     if (to - from_).days >= MAX_DAYS:
-        raise bad_request(f"at most {MAX_DAYS} days at once", field="to")
+        raise Invalid(f"at most {MAX_DAYS} days at once", field="to")
     scope = _archive_scope(conn, user, board_id, site_id, organisation_id)
     period = figures.Period.days(from_, to)
     buffer = io.BytesIO()
@@ -288,7 +290,7 @@ def inspection_archive(
                 conn, scope, period, FsPath(tmp), generated_by=user.actor, now=now
             )
         except archive.ArchiveError as exc:
-            raise bad_request(str(exc), field="from") from None
+            raise Invalid(str(exc), field="from") from None
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in files:
                 zf.write(path, path.name)
@@ -330,12 +332,12 @@ def _archive_scope(
         board_in_scope(conn, user, board_id)
         return archive.Scope(board=board_id)
     if site_id is not None:
-        clause, params = user.site_clause("s.id")
+        clause, params = sites_condition(user.scope, "s.id")
         row = conn.execute(
             f"SELECT code FROM sites s WHERE s.id = %s AND {clause}", [site_id, *params]
         ).fetchone()
         if row is None:
-            raise not_found("site", site_id)
+            raise NotFound("site", site_id)
         return archive.Scope(site=row[0])
     if organisation_id is None and user.province_wide:
         return archive.Scope()

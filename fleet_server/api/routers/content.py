@@ -19,10 +19,11 @@ from pydantic import (
     field_validator,
 )
 
+from fleet_server.access.pagination import ListParams, Page, fetch_page
+from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Conn, Db, Now, client_address, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
-from fleet_server.api.problems import Problem, conflict, not_found
-from fleet_server.api.scope import Principal
+from fleet_server.api.pagination import Paging
+from fleet_server.api.problems import Problem
 from fleet_server.content import service, storage
 from fleet_server.content.models import (
     SHA256,
@@ -33,6 +34,7 @@ from fleet_server.content.models import (
     NewContent,
     normalise_sha256,
 )
+from fleet_server.errors import Conflict, NotFound
 
 router = APIRouter(tags=["approved content"])
 
@@ -105,7 +107,7 @@ class RetireIn(BaseModel):
 STATUS = {"invalid": 422, "duplicate": 409, "not_found": 404, "played": 409, "retired": 409}
 
 
-def problem_for(exc: ContentError) -> Problem:
+def problem_for(exc: ContentError) -> Problem | Conflict:
     if exc.reason == "not_found":
         return Problem(404, exc.detail, kind="not-found")
     if exc.reason == "invalid":
@@ -114,7 +116,7 @@ def problem_for(exc: ContentError) -> Problem:
     extra: dict[str, Any] = {"reason": exc.reason}
     if exc.field:
         extra["field"] = exc.field
-    problem = conflict(exc.detail) if STATUS.get(exc.reason) == 409 else Problem(400, exc.detail)
+    problem = Conflict(exc.detail) if STATUS.get(exc.reason) == 409 else Problem(400, exc.detail)
     problem.extra.update(extra)
     return problem
 
@@ -156,7 +158,7 @@ def list_content(conn: Conn, paging: ListParams, filters: storage.Filters) -> Pa
 def get_content(conn: Conn, content_id: int) -> ContentOut:
     item = storage.get(conn, content_id)
     if item is None:
-        raise not_found("content", content_id)
+        raise NotFound("content", content_id)
     return out(conn, item)
 
 

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import incidents_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
-from fleet_server.api.problems import conflict, not_found
-from fleet_server.api.scope import Principal
+from fleet_server.api.pagination import Paging
 from fleet_server.engine import alerts
+from fleet_server.errors import Conflict, NotFound
 from fleet_server.incidents import storage as incidents
 
 router = APIRouter(tags=["incidents"])
@@ -106,7 +108,7 @@ def list_incidents(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Page[IncidentOut]:
-    scope, params = user.incident_clause("i")
+    scope, params = incidents_condition(user.scope, "i.site_id", "i.rule")
     where = [scope]
     if state:
         where.append("i.state = ANY(%s)")
@@ -148,7 +150,7 @@ def list_incidents(
 
 def incidents_of_board(conn: Conn, user: Principal, board_id: str) -> list[IncidentOut]:
     """The board's unresolved incidents, worst first."""
-    scope, params = user.incident_clause("i")
+    scope, params = incidents_condition(user.scope, "i.site_id", "i.rule")
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             f"{_SELECT} WHERE i.board_id = %s AND i.state <> 'resolved' AND {scope}"
@@ -159,13 +161,13 @@ def incidents_of_board(conn: Conn, user: Principal, board_id: str) -> list[Incid
 
 
 def get_incident(conn: Conn, user: Principal, incident_id: int) -> IncidentDetail:
-    scope, params = user.incident_clause("i")
+    scope, params = incidents_condition(user.scope, "i.site_id", "i.rule")
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             f"{_SELECT} WHERE i.id = %s AND {scope}", [incident_id, *params]
         ).fetchone()
         if row is None:
-            raise not_found("incident", incident_id)
+            raise NotFound("incident", incident_id)
         events = cur.execute(
             "SELECT at, kind, actor, note, data FROM incident_events"
             " WHERE incident_id = %s ORDER BY at, id",
@@ -194,7 +196,7 @@ def acknowledge_incident(
 ) -> IncidentDetail:
     before = get_incident(conn, user, incident_id)
     if before.state != "open":
-        raise conflict(
+        raise Conflict(
             f"incident {incident_id} is {before.state}; only an open one is acknowledged"
         )
     incidents.acknowledge(conn, incident_id, now, actor=user.actor, note=note)
@@ -218,7 +220,7 @@ def resolve_incident(
 ) -> IncidentDetail:
     before = get_incident(conn, user, incident_id)
     if before.state == "resolved":
-        raise conflict(f"incident {incident_id} is already resolved")
+        raise Conflict(f"incident {incident_id} is already resolved")
     resolved = incidents.resolve(conn, incident_id, now, actor=user.actor, note=note)
     alerts.on_resolved(conn, resolved, now)
     after = get_incident(conn, user, incident_id)

@@ -15,11 +15,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from psycopg.rows import dict_row
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from fleet_server.access.pagination import ListParams, Page, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
-from fleet_server.api.problems import bad_request, conflict, forbidden, not_found
-from fleet_server.api.scope import Principal
+from fleet_server.api.pagination import Paging
+from fleet_server.errors import Conflict, Forbidden, Invalid, NotFound
 from fleet_server.notifications.storage import release_held
 
 router = APIRouter(tags=["maintenance windows"])
@@ -98,7 +100,7 @@ _AT_SITE = "coalesce(w.site_id, b.site_id)"
 
 def _need(user: Principal, capability: str) -> None:
     if not user.can(capability):
-        raise forbidden(f"the {user.role} role may not do this ({capability})")
+        raise Forbidden(f"the {user.role} role may not do this ({capability})")
 
 
 def list_windows(
@@ -117,7 +119,7 @@ def list_windows(
     boards'; ``board_id``: the windows covering that board (its own and its
     site's); ``active_at``/``current``: covering that moment / now."""
     _need(user, "maintenance.read")
-    clause, scope_params = user.site_clause(_AT_SITE)
+    clause, scope_params = sites_condition(user.scope, _AT_SITE)
     where = [clause]
     params: list[Any] = [now, now, *scope_params]
     if site_id is not None:
@@ -156,14 +158,14 @@ def get_window(
     conn: Conn, user: Principal, window_id: int, *, now: datetime, lock: bool = False
 ) -> WindowOut:
     _need(user, "maintenance.read")
-    clause, params = user.site_clause(_AT_SITE)
+    clause, params = sites_condition(user.scope, _AT_SITE)
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             f"{_SELECT} WHERE w.id = %s AND {clause}{' FOR UPDATE OF w' if lock else ''}",
             [now, now, window_id, *params],
         ).fetchone()
     if row is None:
-        raise not_found("maintenance window", window_id)
+        raise NotFound("maintenance window", window_id)
     return WindowOut.model_validate(row)
 
 
@@ -172,22 +174,22 @@ def create_window(
 ) -> WindowOut:
     """Plan a window at a site or board the caller runs."""
     _need(user, "maintenance.write")
-    clause, params = user.site_clause("s.id")
+    clause, params = sites_condition(user.scope, "s.id")
     if body.board_id is not None:
         found = conn.execute(
             f"SELECT 1 FROM boards b JOIN sites s ON s.id = b.site_id WHERE b.id = %s AND {clause}",
             [body.board_id, *params],
         ).fetchone()
         if found is None:
-            raise not_found("board", body.board_id)
+            raise NotFound("board", body.board_id)
     else:
         found = conn.execute(
             f"SELECT 1 FROM sites s WHERE s.id = %s AND {clause}", [body.site_id, *params]
         ).fetchone()
         if found is None:
-            raise not_found("site", body.site_id)
+            raise NotFound("site", body.site_id)
     if body.recurrence == "none" and body.ends_at <= now:
-        raise bad_request(
+        raise Invalid(
             "ends_at: a one-off window that is already over would hold nothing",
             errors=[{"field": "ends_at", "message": "in the past"}],
         )
@@ -272,16 +274,16 @@ def end_window(
     if before.current_ends_at is not None:
         starts = before.current_ends_at - length
         if starts >= now:
-            raise conflict(
+            raise Conflict(
                 f"maintenance window {window_id} starts this very moment; delete it to cancel it"
             )
         ends = now
     elif before.starts_at > now:
-        raise conflict(
+        raise Conflict(
             f"maintenance window {window_id} has not started yet; delete it to cancel it"
         )
     elif before.recurrence == "none":
-        raise conflict(f"maintenance window {window_id} is already over")
+        raise Conflict(f"maintenance window {window_id} is already over")
     else:
         period = PERIODS[before.recurrence]
         starts = before.starts_at + ((now - before.starts_at) // period) * period

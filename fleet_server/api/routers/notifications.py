@@ -16,11 +16,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
-from fleet_server.api.problems import Problem, bad_request, conflict, forbidden, not_found
-from fleet_server.api.scope import Principal
+from fleet_server.api.pagination import Paging
+from fleet_server.errors import Conflict, Forbidden, Invalid, NotFound
 
 router = APIRouter(tags=["notifications"])
 
@@ -206,7 +208,7 @@ _ROUTE_SELECT = """
 
 def _need(user: Principal, capability: str) -> None:
     if not user.can(capability):
-        raise forbidden(f"the {user.role} role may not do this ({capability})")
+        raise Forbidden(f"the {user.role} role may not do this ({capability})")
 
 
 def _contact_scope(user: Principal) -> tuple[str, list[Any]]:
@@ -221,7 +223,7 @@ def _route_scope(user: Principal) -> tuple[str, list[Any]]:
     organisation or one of their sites (everything province-wide)."""
     if user.province_wide:
         return "TRUE", []
-    sites, params = user.site_clause("r.site_id")
+    sites, params = sites_condition(user.scope, "r.site_id")
     return (
         f"(c.organisation_id = %s OR r.organisation_id = %s OR (r.site_id IS NOT NULL"
         f" AND {sites}))",
@@ -229,8 +231,8 @@ def _route_scope(user: Principal) -> tuple[str, list[Any]]:
     )
 
 
-def _bad(field: str, message: str) -> Problem:
-    return bad_request(f"{field}: {message}", errors=[{"field": field, "message": message}])
+def _bad(field: str, message: str) -> Invalid:
+    return Invalid(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
 def _check_refs(conn: Conn, organisation_id: int | None, site_id: int | None = None) -> None:
@@ -289,7 +291,7 @@ def get_contact(conn: Conn, user: Principal, contact_id: int, *, lock: bool = Fa
             [contact_id, *params],
         ).fetchone()
     if row is None:
-        raise not_found("contact", contact_id)
+        raise NotFound("contact", contact_id)
     return ContactOut.model_validate(row)
 
 
@@ -394,7 +396,7 @@ def delete_contact(conn: Conn, user: Principal, request: Request, contact_id: in
         "SELECT EXISTS (SELECT 1 FROM notification_outbox WHERE contact_id = %s)", (contact_id,)
     ).fetchone()
     if used and used[0]:
-        raise conflict(
+        raise Conflict(
             f"contact {contact_id} has notification history and is kept for the record;"
             " set active to false instead"
         )
@@ -474,7 +476,7 @@ def get_route(conn: Conn, user: Principal, route_id: int, *, lock: bool = False)
             [route_id, *params],
         ).fetchone()
     if row is None:
-        raise not_found("notification route", route_id)
+        raise NotFound("notification route", route_id)
     return RouteOut.model_validate(row)
 
 

@@ -10,11 +10,13 @@ from fastapi.responses import Response
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
+from fleet_server.access.pagination import ListParams, Page, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import incidents_condition, sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, require
-from fleet_server.api.pagination import ListParams, Page, Paging, fetch_page
-from fleet_server.api.problems import bad_request, conflict, not_found
-from fleet_server.api.scope import Principal
+from fleet_server.api.pagination import Paging
+from fleet_server.errors import Conflict, Invalid, NotFound
 
 router = APIRouter(tags=["organisations and sites"])
 
@@ -136,7 +138,7 @@ def list_sites(
     kind: str | None = None,
     q: str | None = None,
 ) -> Page[SiteOut]:
-    scope, params = user.site_clause("s.id")
+    scope, params = sites_condition(user.scope, "s.id")
     where = [scope]
     if organisation_id is not None:
         where.append("s.organisation_id = %s")
@@ -164,8 +166,8 @@ def _site_health_sql(user: Principal, site_id: int | None) -> tuple[str, list[ob
     (online / offline / degraded / unknown) and that health's rank for
     :data:`_HEALTH_ORDER`: all in SQL, so the API can hand PostgreSQL's JSON
     straight to the client."""
-    scope, params = user.site_clause("s.id")
-    incident_scope, incident_params = user.incident_clause("i")
+    scope, params = sites_condition(user.scope, "s.id")
+    incident_scope, incident_params = incidents_condition(user.scope, "i.site_id", "i.rule")
     extra = ""
     if site_id is not None:
         extra = " AND s.id = %s"
@@ -242,7 +244,7 @@ def site_health_json(conn: Conn, user: Principal) -> bytes:
 
 def fleet_counts(conn: Conn, user: Principal) -> dict[str, int]:
     """Enabled boards by connectivity state (every state present, 0 if none)."""
-    scope, params = user.site_clause("b.site_id")
+    scope, params = sites_condition(user.scope, "b.site_id")
     rows = conn.execute(
         f"""SELECT coalesce(st.state, 'unknown'), count(*)
             FROM boards b LEFT JOIN board_status st ON st.board_id = b.id
@@ -256,7 +258,7 @@ def fleet_counts(conn: Conn, user: Principal) -> dict[str, int]:
 
 
 def get_site(conn: Conn, user: Principal, site_id: int) -> SiteDetail:
-    scope, params = user.site_clause("s.id")
+    scope, params = sites_condition(user.scope, "s.id")
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             f"SELECT q.* FROM ({_SITE_SELECT} WHERE s.id = %s AND {scope}) q",
@@ -264,7 +266,7 @@ def get_site(conn: Conn, user: Principal, site_id: int) -> SiteDetail:
         ).fetchone()
         created = cur.execute("SELECT created_at FROM sites WHERE id = %s", (site_id,)).fetchone()
     if row is None or created is None:
-        raise not_found("site", site_id)
+        raise NotFound("site", site_id)
     health = site_health(conn, user, site_id=site_id)
     return SiteDetail(**row, health=health[0], created_at=created["created_at"])
 
@@ -276,7 +278,7 @@ def list_organisations(
     for province-wide accounts all of them; ``sites`` and ``boards`` count
     only what the caller sees (a site given to an account one by one does not
     tell it how big the rest of that organisation is)."""
-    scope, params = user.site_clause("s.id")
+    scope, params = sites_condition(user.scope, "s.id")
     where = [
         f"(%s OR o.id = %s OR EXISTS (SELECT 1 FROM sites s WHERE s.organisation_id = o.id"
         f" AND {scope}))"
@@ -331,7 +333,7 @@ def organisations_create(
         (body.code, body.name, body.name_en, body.kind),
     ).fetchone()
     if row is None:
-        raise conflict(f"an organisation with code {body.code!r} already exists")
+        raise Conflict(f"an organisation with code {body.code!r} already exists")
     record(
         conn,
         user,
@@ -379,7 +381,7 @@ def _check_org(conn: Conn, org_id: int | None, field: str) -> None:
     if org_id is None:
         return
     if conn.execute("SELECT 1 FROM organisations WHERE id = %s", (org_id,)).fetchone() is None:
-        raise bad_request(f"{field}: organisation {org_id} does not exist", field=field)
+        raise Invalid(f"{field}: organisation {org_id} does not exist", field=field)
 
 
 @router.post("/sites", status_code=201, summary="create a site (admin)")
@@ -404,7 +406,7 @@ def sites_create(request: Request, conn: Db, user: Admin, body: SiteIn) -> SiteD
         ),
     ).fetchone()
     if row is None:
-        raise conflict(f"a site with code {body.code!r} already exists")
+        raise Conflict(f"a site with code {body.code!r} already exists")
     record(conn, user, request, "site.create", target_type="site", target_id=row[0], after=body)
     return get_site(conn, user, int(row[0]))
 
@@ -416,9 +418,9 @@ def sites_patch(
     before = get_site(conn, user, site_id)
     changes = body.model_dump(exclude_unset=True)
     if not changes:
-        raise bad_request("nothing to change: send at least one field")
+        raise Invalid("nothing to change: send at least one field")
     if "name" in changes and changes["name"] is None:
-        raise bad_request("name: cannot be empty", field="name")
+        raise Invalid("name: cannot be empty", field="name")
     _check_org(conn, changes.get("camera_guard_organisation_id"), "camera_guard_organisation_id")
     sets = ", ".join(f"{column} = %s" for column in changes)
     conn.execute(f"UPDATE sites SET {sets} WHERE id = %s", [*changes.values(), site_id])

@@ -22,9 +22,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from fleet_protocol.topics import DEVICE_ID_PATTERN
+from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Conn, Db, client_address, context, require
-from fleet_server.api.problems import Problem, bad_request
-from fleet_server.api.scope import Principal
+from fleet_server.api.problems import Problem
+from fleet_server.errors import Invalid
 from fleet_server.provisioning import (
     Actor,
     BoardBundle,
@@ -196,7 +197,7 @@ def problem_for(exc: ProvisioningError) -> Problem:
 
 
 def _actor(request: Request, user: Principal) -> Actor:
-    return Actor(user.actor, user.user_id, address=client_address(request), sites=user.site_clause)
+    return Actor(user.actor, user.user_id, address=client_address(request), sites=user.scope)
 
 
 def _run(request: Request, conn: Conn, work: Callable[[ProvisioningService], T]) -> T:
@@ -321,7 +322,7 @@ async def _csv_text(request: Request) -> tuple[str, str]:
         async with request.form(max_files=1, max_fields=10, max_part_size=MAX_CSV_BYTES) as form:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
-                raise bad_request("send the CSV as the form field 'file'")
+                raise Invalid("send the CSV as the form field 'file'")
             raw = await upload.read(MAX_CSV_BYTES + 1)
             source = (upload.filename or "upload.csv")[:100]
     elif content_type in ("text/csv", "text/plain", "application/csv"):
@@ -342,7 +343,7 @@ async def _csv_text(request: Request) -> tuple[str, str]:
     try:
         return raw.decode("utf-8"), source
     except UnicodeDecodeError:
-        raise bad_request("the file is not UTF-8 text") from None
+        raise Invalid("the file is not UTF-8 text") from None
 
 
 @router.post(
@@ -363,7 +364,7 @@ async def boards_import(
         try:
             report = import_boards(service, conn, text, _actor(request, user), source=source)
         except ImportFileError as exc:
-            raise bad_request(exc.detail) from None
+            raise Invalid(exc.detail) from None
         rows = [
             ImportRowOut(
                 line=r.row,

@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from psycopg.rows import dict_row
 from pydantic import BaseModel
 
+from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.problems import bad_request
 from fleet_server.api.routers.boards import board_in_scope
-from fleet_server.api.scope import Principal
+from fleet_server.errors import Invalid
 
 router = APIRouter(tags=["telemetry"])
 
@@ -151,12 +151,12 @@ def pick_bucket(span: timedelta, requested: int | None, *, hourly: bool) -> int:
         target = seconds / 240
         requested = next((b for b in NICE_BUCKETS if b >= target), NICE_BUCKETS[-1])
     if hourly and requested % 3600:
-        raise bad_request(
+        raise Invalid(
             f"bucket: ranges over {RAW_LIMIT.days} days use hourly rollups;"
             " give a multiple of 3600 seconds"
         )
     if math.ceil(seconds / requested) > MAX_POINTS:
-        raise bad_request(
+        raise Invalid(
             f"bucket: {requested} s gives more than {MAX_POINTS} points over this range;"
             " use a larger bucket"
         )
@@ -175,13 +175,13 @@ def series(
 ) -> Series:
     """Bucketed values of one kind for one board in [since, until)."""
     if kind not in SERIES:
-        raise bad_request(f"kind: one of {', '.join(SERIES)}")
+        raise Invalid(f"kind: one of {', '.join(SERIES)}")
     if since.tzinfo is None or until.tzinfo is None:
-        raise bad_request("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
+        raise Invalid("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
     if until <= since:
-        raise bad_request("until must be after since")
+        raise Invalid("until must be after since")
     if until - since > MAX_RANGE:
-        raise bad_request("the range may span at most five years")
+        raise Invalid("the range may span at most five years")
     board_in_scope(conn, user, board_id)
     hourly = until - since > RAW_LIMIT
     bucket = pick_bucket(until - since, bucket_s, hourly=hourly)

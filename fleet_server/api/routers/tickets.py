@@ -16,11 +16,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field, model_validator
 
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.principal import Principal
+from fleet_server.access.roles import CAPABILITIES, is_province_wide
+from fleet_server.access.storage import incidents_condition, sites_condition, tickets_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
-from fleet_server.api.problems import Problem, bad_request, conflict, forbidden, not_found
-from fleet_server.api.scope import CAPABILITIES, Principal, is_province_wide
+from fleet_server.api.pagination import Paging
+from fleet_server.api.problems import Problem
+from fleet_server.errors import Conflict, Forbidden, Invalid, NotFound
 from fleet_server.tickets import storage
 from fleet_server.tickets.domain import (
     TRANSITIONS,
@@ -199,7 +203,7 @@ SORTABLE = ("id", "created_at", "updated_at", "due_at", "priority", "state")
 
 def _need(user: Principal, capability: str) -> None:
     if not user.can(capability):
-        raise forbidden(f"the {user.role} role may not do this ({capability})")
+        raise Forbidden(f"the {user.role} role may not do this ({capability})")
 
 
 def parse_states(values: Sequence[str] | None) -> list[str] | None:
@@ -209,7 +213,7 @@ def parse_states(values: Sequence[str] | None) -> list[str] | None:
     states = [s.strip() for v in values for s in v.split(",") if s.strip()]
     for s in states:
         if s not in STATES:
-            raise bad_request(
+            raise Invalid(
                 f"state: unknown ticket state {s!r}; one of: {', '.join(STATES)}",
                 errors=[{"field": "state", "message": f"unknown ticket state {s!r}"}],
             )
@@ -233,7 +237,7 @@ def list_tickets(
 ) -> Page[TicketOut]:
     """The tickets the caller sees, filtered; ``state`` may list several states."""
     _need(user, "ticket.read")
-    clause, scope_params = user.ticket_clause("t")
+    clause, scope_params = tickets_condition(user.scope, "t.site_id", "t.assignee", "t.team")
     where = [clause]
     params: list[Any] = [now, *scope_params]
     add_equal(
@@ -272,7 +276,7 @@ def list_tickets(
 def _load(conn: Conn, user: Principal, ticket_id: int, now: datetime, *, lock: bool = False) -> Any:
     """The ticket as a row dict (with description and closing note), or 404
     when it does not exist or the caller may not see it."""
-    clause, params = user.ticket_clause("t")
+    clause, params = tickets_condition(user.scope, "t.site_id", "t.assignee", "t.team")
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             f"""SELECT x.*, t2.description, t2.closing_note
@@ -281,7 +285,7 @@ def _load(conn: Conn, user: Principal, ticket_id: int, now: datetime, *, lock: b
             [now, ticket_id, *params],
         ).fetchone()
     if row is None:
-        raise not_found("ticket", ticket_id)
+        raise NotFound("ticket", ticket_id)
     return row
 
 
@@ -344,7 +348,7 @@ def tickets_of_incident(
 ) -> list[TicketOut]:
     """The tickets the caller sees that were opened for an incident, newest first."""
     _need(user, "ticket.read")
-    clause, params = user.ticket_clause("t")
+    clause, params = tickets_condition(user.scope, "t.site_id", "t.assignee", "t.team")
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             f"{_SELECT} WHERE t.id IN (SELECT ticket_id FROM ticket_incidents"
@@ -431,7 +435,7 @@ def create_ticket(
     """Open a ticket at a site or board the caller runs, linked to incidents
     of that site if given."""
     _need(user, "ticket.write")
-    clause, params = user.site_clause("s.id")
+    clause, params = sites_condition(user.scope, "s.id")
     if body.board_id is not None:
         found = conn.execute(
             f"SELECT b.site_id FROM boards b JOIN sites s ON s.id = b.site_id"
@@ -439,9 +443,9 @@ def create_ticket(
             [body.board_id, *params],
         ).fetchone()
         if found is None:
-            raise not_found("board", body.board_id)
+            raise NotFound("board", body.board_id)
         if body.site_id is not None and body.site_id != found[0]:
-            raise bad_request(
+            raise Invalid(
                 f"board_id: board {body.board_id} is not at site {body.site_id}",
                 errors=[{"field": "board_id", "message": "not at that site"}],
             )
@@ -452,11 +456,11 @@ def create_ticket(
             f"SELECT s.id FROM sites s WHERE s.id = %s AND {clause}", [body.site_id, *params]
         ).fetchone()
         if found is None:
-            raise not_found("site", body.site_id)
+            raise NotFound("site", body.site_id)
         site_id = body.site_id
     incident_ids = list(dict.fromkeys(body.incident_ids))
     if incident_ids:
-        iclause, iparams = user.incident_clause("i")
+        iclause, iparams = incidents_condition(user.scope, "i.site_id", "i.rule")
         seen = {
             int(r[0]): r[1]
             for r in conn.execute(
@@ -466,9 +470,9 @@ def create_ticket(
         }
         for incident_id in incident_ids:
             if incident_id not in seen:
-                raise not_found("incident", incident_id)
+                raise NotFound("incident", incident_id)
             if seen[incident_id] != site_id:
-                raise bad_request(
+                raise Invalid(
                     f"incident_ids: incident {incident_id} is at another site than the ticket",
                     errors=[{"field": "incident_ids", "message": "incident at another site"}],
                 )
@@ -534,7 +538,7 @@ def may_see_site(conn: Conn, username: str, site_id: int) -> bool:
         site_ids=tuple(int(s) for s in row[5]),
         province_wide=is_province_wide(role, provincial_department=bool(row[4])),
     )
-    clause, params = account.site_clause("s.id")
+    clause, params = sites_condition(account.scope, "s.id")
     seen = conn.execute(f"SELECT 1 FROM sites s WHERE s.id = %s AND {clause}", [site_id, *params])
     return seen.fetchone() is not None
 
@@ -554,15 +558,15 @@ def assign_ticket(
     row = _load(conn, user, ticket_id, now, lock=True)
     name = assignee.strip().lower()
     if user.role == "technician" and name != user.username:
-        raise forbidden("a technician may only assign a ticket to themselves")
+        raise Forbidden("a technician may only assign a ticket to themselves")
     account = conn.execute("SELECT role, active FROM users WHERE username = %s", (name,)).fetchone()
     if account is None or not account[1]:
-        raise bad_request(
+        raise Invalid(
             f"assignee: there is no active user {name!r}",
             errors=[{"field": "assignee", "message": "no such active user"}],
         )
     if "ticket.work" not in CAPABILITIES.get(str(account[0]), frozenset()):
-        raise bad_request(
+        raise Invalid(
             f"assignee: user {name!r} is a {account[0]} and cannot work on tickets",
             errors=[{"field": "assignee", "message": "this role cannot work on tickets"}],
         )
@@ -577,7 +581,7 @@ def assign_ticket(
     try:
         storage.assign(conn, ticket_id, name, actor=user.actor, now=now)
     except TicketError as exc:
-        raise conflict(str(exc)) from None
+        raise Conflict(str(exc)) from None
     after = _out(_load(conn, user, ticket_id, now))
     record(
         conn,
@@ -608,7 +612,7 @@ def transition_ticket(
     try:
         storage.transition(conn, ticket_id, to, actor=user.actor, now=now, note=note)
     except TicketError as exc:
-        raise conflict(str(exc)) from None
+        raise Conflict(str(exc)) from None
     after = _out(_load(conn, user, ticket_id, now))
     record(
         conn,
@@ -632,7 +636,7 @@ def comment_ticket(
     try:
         storage.comment(conn, ticket_id, text, actor=user.actor, now=now)
     except TicketError as exc:
-        raise bad_request(f"text: {exc}") from None
+        raise Invalid(f"text: {exc}") from None
     with conn.cursor(row_factory=dict_row) as cur:
         event = cur.execute(
             "SELECT id, at, actor, kind, from_state, to_state, note FROM ticket_events"
@@ -670,7 +674,7 @@ def add_ticket_cost(
             now=now,
         )
     except TicketError as exc:
-        raise bad_request(str(exc)) from None
+        raise Invalid(str(exc)) from None
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             f"{_COST_SELECT} WHERE ticket_id = %s ORDER BY id DESC LIMIT 1", (ticket_id,)

@@ -17,12 +17,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field, field_validator
 
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.principal import Principal
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.pagination import ListParams, Page, Paging, add_equal, fetch_page
-from fleet_server.api.problems import Problem, conflict, forbidden, not_found
-from fleet_server.api.scope import Principal
+from fleet_server.api.pagination import Paging
+from fleet_server.api.problems import Problem
 from fleet_server.api.security import revoke_all
+from fleet_server.errors import Conflict, Forbidden, NotFound
 from fleet_server.users.passwords import WeakPassword, check_strength, hash_password
 
 router = APIRouter(tags=["users"])
@@ -131,7 +133,7 @@ _SELECT = """
 
 def _need(user: Principal) -> None:
     if not user.can("user.admin"):
-        raise forbidden(f"the {user.role} role may not do this (user.admin)")
+        raise Forbidden(f"the {user.role} role may not do this (user.admin)")
 
 
 def _bad(field: str, message: str, kind: str = "bad-request") -> Problem:
@@ -215,7 +217,7 @@ def get_user(
             f"{_SELECT} WHERE u.id = %s{' FOR UPDATE OF u' if lock else ''}", (now, user_id)
         ).fetchone()
     if row is None:
-        raise not_found("user", user_id)
+        raise NotFound("user", user_id)
     return UserOut.model_validate(row)
 
 
@@ -247,7 +249,7 @@ def create_user(
                 ),
             ).fetchone()
     except psycopg.errors.UniqueViolation:
-        raise conflict(f"a user named {body.username!r} already exists") from None
+        raise Conflict(f"a user named {body.username!r} already exists") from None
     assert row is not None
     _set_sites(conn, int(row[0]), body.site_ids)
     created = get_user(conn, user, int(row[0]), now=now)
@@ -275,9 +277,9 @@ def update_user(
             raise _bad(field, "cannot be null")
     if user_id == user.user_id:
         if changes.get("active") is False:
-            raise conflict("you cannot disable your own account; ask another admin")
+            raise Conflict("you cannot disable your own account; ask another admin")
         if changes.get("role", "admin") != "admin":
-            raise conflict("you cannot take away your own admin role; ask another admin")
+            raise Conflict("you cannot take away your own admin role; ask another admin")
     site_ids = changes.pop("site_ids", None)
     _check_refs(conn, changes.get("organisation_id"), site_ids)
     if "full_name" in changes:

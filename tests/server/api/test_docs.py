@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fleet_server.access.roles import CAPABILITIES
 from fleet_server.api.app import create_app
-from fleet_server.api.scope import CAPABILITIES
 from fleet_server.settings import Settings
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "api.md"

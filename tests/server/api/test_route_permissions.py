@@ -23,10 +23,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from fleet_server.access.roles import CAPABILITIES, ROLES
 from fleet_server.api.app import create_app
 from fleet_server.api.console import i18n
 from fleet_server.api.deps import current_principal
-from fleet_server.api.scope import CAPABILITIES, ROLES, required_by
+from fleet_server.api.guards import required_by
 from fleet_server.settings import Settings
 from tests.server.api.conftest import ACCOUNTS, token_for
 from tests.server.api.console.conftest import sign_in

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from fleet_server.api.scope import Principal
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
 
 
 def _principal(**kw: Any) -> Principal:
@@ -24,7 +25,7 @@ def _principal(**kw: Any) -> Principal:
 
 
 def _visible(conn: Any, who: Principal) -> set[str]:
-    clause, params = who.site_clause("s.id")
+    clause, params = sites_condition(who.scope, "s.id")
     return {r[0] for r in conn.execute(f"SELECT code FROM sites s WHERE {clause}", params)}
 
 

@@ -1,0 +1,53 @@
+"""A :class:`Scope` as SQL conditions on the columns a query names.
+
+Each function returns the condition (``%s`` placeholders) and its parameters;
+the caller says which column or alias holds the site id, so nothing here
+assumes a table alias."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleet_server.access.scope import CAMERA_RULE_PATTERN, Scope
+
+Condition = tuple[str, list[Any]]
+
+
+def sites_condition(scope: Scope, site_id: str) -> Condition:
+    """True for the sites ``scope`` sees; ``site_id`` is the column to test."""
+    if scope.province_wide:
+        return "TRUE", []
+    parts = [f"{site_id} = ANY(%s)"]
+    params: list[Any] = [list(scope.site_ids)]
+    if scope.camera_guard_organisation_id is not None or scope.camera_incidents_only:
+        parts.append(f"{site_id} IN (SELECT id FROM sites WHERE camera_guard_organisation_id = %s)")
+        params.append(scope.camera_guard_organisation_id)
+    if scope.organisation_id is not None:
+        parts.append(f"{site_id} IN (SELECT id FROM sites WHERE organisation_id = %s)")
+        params.append(scope.organisation_id)
+    if scope.team:
+        parts.append(f"{site_id} IN (SELECT site_id FROM site_teams WHERE team = %s)")
+        params.append(scope.team)
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def incidents_condition(scope: Scope, site_id: str, rule: str) -> Condition:
+    """Incidents ``scope`` sees: by site, and for the Border Guard only the
+    camera rules. ``site_id`` and ``rule`` name the incident's columns."""
+    clause, params = sites_condition(scope, site_id)
+    if scope.camera_incidents_only:
+        return f"{clause} AND {rule} LIKE %s", [*params, CAMERA_RULE_PATTERN]
+    return clause, params
+
+
+def tickets_condition(scope: Scope, site_id: str, assignee: str, team: str) -> Condition:
+    """Tickets ``scope`` sees. Technicians: assigned to them or to their team,
+    at a site they see (a ticket somehow given to them elsewhere stays out of
+    reach); others: by site."""
+    sites, params = sites_condition(scope, site_id)
+    if scope.ticket_assignee is not None:
+        return (
+            f"({assignee} = %s OR ({team} IS NOT NULL AND {team} = %s)) AND {sites}",
+            [scope.ticket_assignee, scope.team, *params],
+        )
+    return sites, params
