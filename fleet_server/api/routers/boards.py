@@ -17,6 +17,7 @@ from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, require
 from fleet_server.api.pagination import Paging
 from fleet_server.api.routers.incidents import IncidentOut, incidents_of_board
+from fleet_server.boards.service import board_in_scope
 from fleet_server.errors import Invalid, NotFound
 
 router = APIRouter(tags=["boards"])
@@ -161,18 +162,6 @@ def _board_row(conn: Conn, user: Principal, board_id: str) -> dict[str, Any]:
     return row
 
 
-def board_in_scope(
-    conn: Conn, user: Principal, board_id: str, *, what: str = "board", ident: str | None = None
-) -> None:
-    """404 unless the board exists and the caller sees its site."""
-    scope, params = sites_condition(user.scope, "b.site_id")
-    row = conn.execute(
-        f"SELECT 1 FROM boards b WHERE b.id = %s AND {scope}", [board_id, *params]
-    ).fetchone()
-    if row is None:
-        raise NotFound(what, ident or board_id)
-
-
 def get_board(conn: Conn, user: Principal, board_id: str, *, history: int = 50) -> BoardDetail:
     """One board as the caller may see it (404 outside the caller's scope)."""
     row = _board_row(conn, user, board_id)
@@ -231,7 +220,7 @@ def connectivity(
 ) -> list[StatusChange]:
     """Connectivity changes in a period, oldest first, with the state the
     board was in when the period began as the first entry."""
-    board_in_scope(conn, user, board_id)
+    board_in_scope(conn, user.scope, board_id)
     with conn.cursor(row_factory=dict_row) as cur:
         before = cur.execute(
             "SELECT %s::timestamptz AS at, state, previous, reason FROM board_status_history"

@@ -17,7 +17,7 @@ from fleet_server.access.storage import sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, require
 from fleet_server.api.problems import Problem
-from fleet_server.api.routers.boards import board_in_scope
+from fleet_server.boards.service import board_in_scope
 from fleet_server.broadcast import storage
 from fleet_server.broadcast.windows import Window, WindowError, check, notes
 from fleet_server.errors import NotFound
@@ -105,7 +105,7 @@ def site_windows(conn: Conn, user: Principal, site_id: int) -> SiteWindowsOut:
 
 
 def board_windows(conn: Conn, user: Principal, board_id: str) -> BoardWindowsOut:
-    board_in_scope(conn, user, board_id)
+    board_in_scope(conn, user.scope, board_id)
     row = conn.execute("SELECT site_id FROM boards WHERE id = %s", (board_id,)).fetchone()
     assert row is not None
     site_id = int(row[0])
@@ -149,7 +149,7 @@ def set_board_windows(
 ) -> BoardWindowsOut:
     """Give a board its own windows, or (``body`` None) drop them so it
     follows its site's again."""
-    board_in_scope(conn, user, board_id)
+    board_in_scope(conn, user.scope, board_id)
     windows = [] if body is None else _checked(body)
     if body is not None and not windows:
         raise Problem(

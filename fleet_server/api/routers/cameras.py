@@ -20,8 +20,8 @@ from fleet_server.access.principal import Principal
 from fleet_server.access.storage import sites_condition
 from fleet_server.api.deps import Conn, Db, Now, require
 from fleet_server.api.pagination import Paging
-from fleet_server.api.routers.boards import board_in_scope
 from fleet_server.api.routers.telemetry import Series, series
+from fleet_server.boards.service import board_in_scope
 from fleet_server.errors import NotFound
 
 router = APIRouter(tags=["cameras"])
@@ -138,7 +138,7 @@ def camera_series(
     until: Annotated[datetime | None, Query(description="default: now")] = None,
     bucket: Annotated[int | None, Query(ge=60, le=7 * 86400)] = None,
 ) -> Series:
-    board_in_scope(conn, user, board_id, what="camera", ident=f"{board_id}/{camera_id}")
+    board_in_scope(conn, user.scope, board_id, what="camera", ident=f"{board_id}/{camera_id}")
     if not conn.execute(
         "SELECT 1 FROM cameras WHERE board_id = %s AND camera_id = %s", (board_id, camera_id)
     ).fetchone():

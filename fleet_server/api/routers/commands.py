@@ -26,7 +26,7 @@ from fleet_server.api.auditing import record
 from fleet_server.api.deps import ApiContext, Conn, Ctx, Db, require
 from fleet_server.api.pagination import Paging
 from fleet_server.api.problems import Problem
-from fleet_server.api.routers.boards import board_in_scope
+from fleet_server.boards.service import board_in_scope
 from fleet_server.commands import storage as store
 from fleet_server.commands.storage import (
     CommandRecord,
@@ -265,7 +265,7 @@ def list_commands(
     paging: ListParams,
     state: CommandState | None = None,
 ) -> Page[CommandRecord]:
-    board_in_scope(conn, user, board_id)
+    board_in_scope(conn, user.scope, board_id)
     select = f"{store.command_select()} WHERE c.board_id = %s"
     params: list[Any] = [ctx.clock(), board_id]
     if state is not None:
@@ -353,5 +353,5 @@ def config_put(
     summary="desired configuration versions and what the board reported applying",
 )
 def config_get(conn: Db, ctx: Ctx, user: Reader, board_id: BoardId) -> ConfigStatus:
-    board_in_scope(conn, user, board_id)
+    board_in_scope(conn, user.scope, board_id)
     return config_status(conn, board_id)

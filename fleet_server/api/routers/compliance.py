@@ -24,7 +24,7 @@ from fleet_server.access.storage import sites_condition
 from fleet_server.api.auditing import record
 from fleet_server.api.deps import Conn, Db, Now, require
 from fleet_server.api.pagination import Paging
-from fleet_server.api.routers.boards import board_in_scope
+from fleet_server.boards.service import board_in_scope
 from fleet_server.compliance.rules import local_day
 from fleet_server.errors import Forbidden, Invalid, NotFound
 from fleet_server.reports import annual, archive, figures
@@ -130,7 +130,7 @@ def board_plays(
     until: Annotated[datetime | None, Query(description="default: now")] = None,
     kind: Annotated[Literal["propaganda", "advertising", "emergency"] | None, Query()] = None,
 ) -> Page[Play]:
-    board_in_scope(conn, user, board_id)
+    board_in_scope(conn, user.scope, board_id)
     if (since and since.tzinfo is None) or (until and until.tzinfo is None):
         raise Invalid("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
     until = until or now
@@ -329,7 +329,7 @@ def _archive_scope(
     organisation_id: int | None,
 ) -> archive.Scope:
     if board_id is not None:
-        board_in_scope(conn, user, board_id)
+        board_in_scope(conn, user.scope, board_id)
         return archive.Scope(board=board_id)
     if site_id is not None:
         clause, params = sites_condition(user.scope, "s.id")

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Conn, Db, Now, require
-from fleet_server.api.routers.boards import board_in_scope
+from fleet_server.boards.service import board_in_scope
 from fleet_server.errors import Invalid
 
 router = APIRouter(tags=["telemetry"])
@@ -182,7 +182,7 @@ def series(
         raise Invalid("until must be after since")
     if until - since > MAX_RANGE:
         raise Invalid("the range may span at most five years")
-    board_in_scope(conn, user, board_id)
+    board_in_scope(conn, user.scope, board_id)
     hourly = until - since > RAW_LIMIT
     bucket = pick_bucket(until - since, bucket_s, hourly=hourly)
     raw_table, hourly_table, fields = SERIES[kind]

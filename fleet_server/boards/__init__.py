@@ -1,0 +1,1 @@
+"""Boards as the API and console see them: lists, detail, connectivity."""
