@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -20,6 +19,7 @@ from fleet_server.api import metrics, problems
 from fleet_server.api.deps import ApiContext, Ctx
 from fleet_server.api.security import LoginPolicy
 from fleet_server.commands import CommandPublisher, CommandService
+from fleet_server.db.connect import database_check
 from fleet_server.metrics.access import metrics_token
 from fleet_server.provisioning import ProvisioningBackend
 from fleet_server.settings import Settings
@@ -157,12 +157,8 @@ def create_app(
     )
     def readyz(ctx: Ctx) -> JSONResponse:
         checks: dict[str, str] = {}
-        try:
-            with ctx.pool.connection(timeout=2) as conn:
-                conn.execute("SELECT 1")
-            checks["database"] = "ok"
-        except (psycopg.Error, Exception) as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
+        database = database_check(ctx.pool)
+        checks["database"] = "ok" if database is None else database
         broker = ctx.broker_check()
         checks["broker"] = "ok" if broker is None else broker
         ready = all(v == "ok" for v in checks.values())

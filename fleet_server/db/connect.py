@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from fleet_server.errors import DatabaseUnavailable
 
@@ -23,3 +26,14 @@ def connect(
         )
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+
+
+def database_check(pool: ConnectionPool[Any], timeout: float = 2) -> str | None:
+    """Readiness of the database: None when a pooled connection answers,
+    else the reason (the error's type only: no URL or password)."""
+    try:
+        with pool.connection(timeout=timeout) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"
+    return None
