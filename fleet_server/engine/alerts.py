@@ -15,7 +15,7 @@ from fleet_server.incidents import storage as incidents
 from fleet_server.incidents.schemas import Incident
 from fleet_server.notifications import Notice, Text, cancel_for_incident, enqueue
 from fleet_server.tickets import storage as tickets
-from fleet_server.tickets.domain import AUTO_TICKETS, AutoTicketRule
+from fleet_server.tickets.models import AUTO_TICKETS, AutoTicketRule
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from fleet_server.tickets.domain import Sla, TicketError, check_transition
+from fleet_server.tickets.models import Sla, TicketError, check_transition
 
 Conn = psycopg.Connection[Any]
 

@@ -28,7 +28,7 @@ from fleet_server.api.routers.tickets import (
     list_tickets,
     transition_ticket,
 )
-from fleet_server.tickets.domain import TRANSITIONS
+from fleet_server.tickets.models import TRANSITIONS
 
 router = APIRouter(include_in_schema=False)
 

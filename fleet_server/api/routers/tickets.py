@@ -26,7 +26,7 @@ from fleet_server.api.pagination import Paging
 from fleet_server.api.problems import Problem
 from fleet_server.errors import Conflict, Forbidden, Invalid, NotFound
 from fleet_server.tickets import storage
-from fleet_server.tickets.domain import (
+from fleet_server.tickets.models import (
     TRANSITIONS,
     CostCategory,
     Kind,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from fleet_server.tickets import storage as tickets
-from fleet_server.tickets.domain import Sla, TicketError, check_transition
+from fleet_server.tickets.models import Sla, TicketError, check_transition
 from tests.server.engine.conftest import Conn
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)

@@ -1,10 +1,13 @@
-"""Ticket rules (no SQL): the state machine and the SLA."""
+"""Ticket rules (no SQL): the state machine, the SLA, the budget lines, who
+may be offered a ticket, and the errors a refused change raises."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
+
+from fleet_server.errors import Conflict, Invalid
 
 TicketState = Literal["open", "assigned", "in_progress", "on_hold", "resolved", "closed"]
 Priority = Literal["urgent", "high", "normal", "low"]
@@ -22,8 +25,29 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class TicketError(ValueError):
-    """A ticket change that is not allowed, with the reason."""
+#: Every state, in lifecycle order (the order of ``TRANSITIONS``).
+STATES: tuple[str, ...] = tuple(TRANSITIONS)
+#: The Điều 11 budget lines a cost is recorded on.
+COST_CATEGORIES: tuple[str, ...] = ("power", "repair", "maintenance", "internet", "other")
+#: The roles offered as assignees (each may work tickets: ``CAPABILITIES``).
+ASSIGNEE_ROLES = ("technician", "operator")
+
+
+class TicketError(Conflict):
+    """A ticket change that is not allowed, with the reason: the state
+    machine refuses it (the API answers 409)."""
+
+
+class TicketValueError(Invalid):
+    """A value a ticket cannot take, with the reason: an empty comment, a
+    cost PostgreSQL refuses (the API answers 400)."""
+
+
+class AssigneeOutOfScope(Invalid):
+    """The account a ticket is given to may not see the ticket's site (422)."""
+
+    status = 422
+    kind = "assignee-out-of-scope"
 
 
 def check_transition(current: str, target: str, note: str | None) -> None:
