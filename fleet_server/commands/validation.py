@@ -14,20 +14,25 @@ from typing import Any, Literal, get_args
 from pydantic import JsonValue
 
 import fleet_protocol as fp
+from fleet_server.errors import RequestError
 
 CommandName = Literal["ping", "collect_now", "restart_player", "reboot", "set_config"]
 COMMANDS: tuple[CommandName, ...] = get_args(CommandName)
 TELEMETRY_KINDS = tuple(kind.value for kind in fp.TelemetryKind)
 
 
-class CommandRefused(Exception):
-    """A command or configuration the server will not send (a 4xx)."""
+class CommandRefused(RequestError):
+    """A command or configuration the server will not send (a 4xx). A value
+    refused with 422 names its field, listed under the problem's ``errors``."""
 
     def __init__(self, status: int, kind: str, detail: str, *, field: str | None = None) -> None:
-        super().__init__(detail)
+        extra: dict[str, Any] = {}
+        if status == 422 and field:
+            extra["errors"] = [{"field": field, "message": detail.removeprefix(f"{field}: ")}]
+        super().__init__(detail, **extra)
         self.status = status
-        self.kind = kind
-        self.detail = detail
+        self.kind = "validation" if extra else kind
+        self.title = "Invalid request" if extra else None
         self.field = field
 
 
