@@ -5,7 +5,7 @@ transaction as the incident change that caused it; a ``NotificationWorker``
 sends what was committed. See docs/notifications.md.
 """
 
-from fleet_server.notifications.schemas import (
+from fleet_server.notifications.models import (
     DeliveryError,
     IncidentClass,
     Notice,

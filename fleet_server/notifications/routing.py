@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
-from fleet_server.notifications.schemas import (
+from fleet_server.notifications.models import (
     Notice,
     OutboxRow,
     Recipient,

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 
-from fleet_server.notifications.schemas import DeliveryError, OutgoingMessage, SmtpSettings
+from fleet_server.notifications.models import DeliveryError, OutgoingMessage, SmtpSettings
 
 log = logging.getLogger(__name__)
 

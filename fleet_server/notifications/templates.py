@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from fleet_server.notifications.schemas import (
+from fleet_server.notifications.models import (
     SEVERITIES,
     DetailValue,
     Language,

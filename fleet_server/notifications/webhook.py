@@ -20,7 +20,7 @@ import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
-from fleet_server.notifications.schemas import DeliveryError, OutgoingMessage
+from fleet_server.notifications.models import DeliveryError, OutgoingMessage
 
 log = logging.getLogger(__name__)
 

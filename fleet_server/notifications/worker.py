@@ -25,10 +25,9 @@ from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
 from fleet_server.errors import DatabaseUnavailable
 from fleet_server.metrics import NotificationMetrics, new_registry
-from fleet_server.notifications import storage
+from fleet_server.notifications import storage_worker
 from fleet_server.notifications.lease import LeaseKeeper
-from fleet_server.notifications.routing import message_id_for
-from fleet_server.notifications.schemas import (
+from fleet_server.notifications.models import (
     Channel,
     DeliveryError,
     NotificationSettings,
@@ -36,6 +35,7 @@ from fleet_server.notifications.schemas import (
     OutgoingMessage,
     Transport,
 )
+from fleet_server.notifications.routing import message_id_for
 from fleet_server.notifications.smtp import SmtpTransport
 from fleet_server.notifications.templates import render_group
 from fleet_server.notifications.webhook import WebhookTransport
@@ -97,7 +97,7 @@ class NotificationWorker:
         self.counters = WorkerCounters()
         self.metrics = metrics or NotificationMetrics(new_registry(process=False))
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self._conn: storage.Conn | None = None
+        self._conn: storage_worker.Conn | None = None
 
     # --- loop -------------------------------------------------------------------
 
@@ -140,7 +140,7 @@ class NotificationWorker:
             self._conn.close()
             self._conn = None
 
-    def _db(self) -> storage.Conn:
+    def _db(self) -> storage_worker.Conn:
         if self._conn is None or self._conn.closed:
             self._conn = connect(
                 self.database_url, autocommit=True, application_name="fleet-notifications"
@@ -150,13 +150,13 @@ class NotificationWorker:
     def _run_once(self) -> RunResult:
         conn = self._db()
         now = self.clock()
-        self.counters.claims_recovered += storage.recover_expired_claims(
+        self.counters.claims_recovered += storage_worker.recover_expired_claims(
             conn,
             now=now,
             lease=timedelta(seconds=self.settings.sending_lease_s),
             worker=self.worker_id,
         )
-        messages = storage.claim_due(
+        messages = storage_worker.claim_due(
             conn,
             now=now,
             limit=self.settings.batch_size,
@@ -177,12 +177,16 @@ class NotificationWorker:
 
     # --- one message ------------------------------------------------------------
 
-    def _deliver(self, conn: storage.Conn, rows: Sequence[OutboxRow], run: _Run) -> bool | None:
+    def _deliver(
+        self, conn: storage_worker.Conn, rows: Sequence[OutboxRow], run: _Run
+    ) -> bool | None:
         """Send one planned message; True sent, False failed, None not attempted."""
         first = rows[0]
         if not first.contact_active:
             ids = [row.id for row in rows]
-            storage.record_cancelled(conn, ids, reason="contact deactivated", worker=self.worker_id)
+            storage_worker.record_cancelled(
+                conn, ids, reason="contact deactivated", worker=self.worker_id
+            )
             run.done(ids)
             self.counters.rows_cancelled += len(rows)
             log.warning("outbox %s cancelled: contact %s deactivated", ids, first.contact_id)
@@ -205,7 +209,7 @@ class NotificationWorker:
             error = f"{type(exc).__name__}: {exc}"
             self._failed(conn, rows, run, message_id, error, permanent=False)
             return False
-        storage.record_sent(
+        storage_worker.record_sent(
             conn,
             ids,
             at=self.clock(),
@@ -221,12 +225,12 @@ class NotificationWorker:
         return True
 
     def _renew_and_hold_back(
-        self, conn: storage.Conn, rows: Sequence[OutboxRow], run: _Run
+        self, conn: storage_worker.Conn, rows: Sequence[OutboxRow], run: _Run
     ) -> list[OutboxRow]:
         """Renew every claim of the run (rows waiting for their turn must not
         expire) and keep the rows of ``rows`` that may go now: still ours, and
         no earlier notice of their incident left unsent in this run."""
-        ours = storage.renew_claims(conn, run.held, now=self.clock(), worker=self.worker_id)
+        ours = storage_worker.renew_claims(conn, run.held, now=self.clock(), worker=self.worker_id)
         lost = run.held - ours
         if lost:
             self.counters.claims_lost += len(lost)
@@ -244,14 +248,14 @@ class NotificationWorker:
             else:
                 keep.append(row)
         if wait:
-            storage.release_claims(conn, wait, worker=self.worker_id)
+            storage_worker.release_claims(conn, wait, worker=self.worker_id)
             run.held.difference_update(wait)
             self.counters.rows_held_back += len(wait)
             log.info("outbox %s held back: an earlier notice of the incident is unsent", wait)
         return keep
 
-    def _renew(self, conn: storage.Conn, ids: frozenset[int]) -> None:
-        ours = storage.renew_claims(conn, ids, now=self.clock(), worker=self.worker_id)
+    def _renew(self, conn: storage_worker.Conn, ids: frozenset[int]) -> None:
+        ours = storage_worker.renew_claims(conn, ids, now=self.clock(), worker=self.worker_id)
         if len(ours) != len(ids):
             log.warning("outbox %s: claim taken back while sending", sorted(ids - ours))
 
@@ -287,7 +291,7 @@ class NotificationWorker:
 
     def _failed(
         self,
-        conn: storage.Conn,
+        conn: storage_worker.Conn,
         rows: Sequence[OutboxRow],
         run: _Run,
         message_id: str,
@@ -298,7 +302,7 @@ class NotificationWorker:
         now = self.clock()
         delay = self._retry_delay(max(row.attempts for row in rows))
         retry_at = self._next_attempts(rows, now, delay, permanent=permanent)
-        storage.record_failure(
+        storage_worker.record_failure(
             conn, retry_at, at=now, error=error[:1000], message_id=message_id, worker=self.worker_id
         )
         gave_up = [row_id for row_id, at in retry_at.items() if at is None]

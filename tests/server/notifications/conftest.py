@@ -31,7 +31,7 @@ from fleet_server.notifications import (
     SmtpSettings,
     Text,
 )
-from fleet_server.notifications.schemas import OutgoingMessage, Transport
+from fleet_server.notifications.models import OutgoingMessage, Transport
 from tests.support.ports import free_port
 
 Conn = psycopg.Connection[tuple[Any, ...]]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from fleet_server.notifications import NotificationWorker, enqueue
+from fleet_server.notifications.models import Channel, OutboxRow, Transport
 from fleet_server.notifications.routing import message_id_for, plan_messages
-from fleet_server.notifications.schemas import Channel, OutboxRow, Transport
 from fleet_server.notifications.smtp import SmtpTransport
 from fleet_server.notifications.webhook import WebhookTransport
 from tests.server.notifications.conftest import (

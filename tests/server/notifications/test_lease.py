@@ -11,7 +11,7 @@ import pytest
 from fleet_server.errors import ConfigError
 from fleet_server.notifications import NotificationSettings, SmtpSettings, enqueue
 from fleet_server.notifications.lease import LeaseKeeper
-from fleet_server.notifications.storage import claim_due, recover_expired_claims
+from fleet_server.notifications.storage_worker import claim_due, recover_expired_claims
 from fleet_server.settings import Settings
 from tests.server.notifications.conftest import (
     Conn,

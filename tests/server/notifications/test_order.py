@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from fleet_server.notifications import Notice, Text, enqueue
-from fleet_server.notifications.storage import claim_due
+from fleet_server.notifications.storage_worker import claim_due
 from tests.server.notifications.conftest import (
     Conn,
     FakeClock,

@@ -6,13 +6,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fleet_server.notifications.models import Notice, OutboxRow, Recipient, Route, Text
 from fleet_server.notifications.routing import (
     group_key_for,
     plan_messages,
     recipients_for,
     route_matches,
 )
-from fleet_server.notifications.schemas import Notice, OutboxRow, Recipient, Route, Text
 
 AT = datetime(2025, 5, 20, 0, 30, tzinfo=UTC)
 SO_TTTT, BQL_KKT, BDBP, UBND = 1, 2, 3, 4

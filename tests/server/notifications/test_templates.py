@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from fleet_server.notifications.schemas import Notice, OutboxRow, Text
+from fleet_server.notifications.models import Notice, OutboxRow, Text
 from fleet_server.notifications.templates import render, render_group
 
 AT = datetime(2025, 5, 20, 0, 30, tzinfo=UTC)
