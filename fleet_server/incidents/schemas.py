@@ -1,47 +1,63 @@
-"""Incident types shared by the engine and (later) the API."""
+"""The API's incident models: the queue's rows, one incident with its
+timeline, and the bodies of the operator's actions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-IncidentClass = Literal["technical", "security", "compliance"]
-Severity = Literal["critical", "major", "minor", "warning"]
-IncidentState = Literal["open", "acknowledged", "resolved"]
-SEVERITY_ORDER: dict[str, int] = {"warning": 0, "minor": 1, "major": 2, "critical": 3}
+from pydantic import BaseModel, Field
 
 
-@dataclass(frozen=True, slots=True)
-class IncidentSpec:
-    """What a rule wants opened."""
-
-    dedupe_key: str
-    rule: str
-    incident_class: IncidentClass
-    severity: Severity
-    title: str
-    board_id: str | None = None
-    site_id: int | None = None
-    organisation_id: int | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
+class IncidentOut(BaseModel):
     id: int
-    dedupe_key: str
     rule: str
-    incident_class: IncidentClass
-    severity: Severity
-    state: IncidentState
+    incident_class: str
+    severity: str
+    state: str
     board_id: str | None
+    board_name: str | None
     site_id: int | None
+    site_name: str | None
+    site_name_en: str | None
     organisation_id: int | None
     parent_id: int | None
     title: str
+    details: dict[str, Any]
     flapping: bool
     opened_at: datetime
     acknowledged_at: datetime | None
+    acknowledged_by: str | None
     resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
     reopen_count: int
+
+
+class IncidentEvent(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    note: str | None
+    data: dict[str, Any]
+
+
+class IncidentDetail(IncidentOut):
+    events: list[IncidentEvent]
+
+
+class Note(BaseModel):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ResolveBody(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="what was done; required")
+
+
+class CommentBody(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+# Transitional, until every importer reads them from models.py.
+from fleet_server.incidents.models import Incident as Incident  # noqa: E402, PLC0414
+from fleet_server.incidents.models import IncidentSpec as IncidentSpec  # noqa: E402, PLC0414

@@ -1,6 +1,6 @@
-"""Incidents in PostgreSQL. At most one unresolved incident per dedupe key,
-enforced by a partial unique index: two engines, or two triggers
-milliseconds apart, end up with the same incident."""
+"""Incidents in PostgreSQL (all the feature's SQL). At most one unresolved
+incident per dedupe key, enforced by a partial unique index: two engines, or
+two triggers milliseconds apart, end up with the same incident."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import psycopg
-from psycopg.rows import class_row
+from psycopg.rows import class_row, dict_row
 
-from fleet_server.incidents.schemas import Incident, IncidentSpec
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import incidents_condition
+from fleet_server.incidents.models import Incident, IncidentSpec
+from fleet_server.incidents.models import InvalidTransition as InvalidTransition  # noqa: PLC0414
+from fleet_server.incidents.schemas import IncidentEvent, IncidentOut
 
 Conn = psycopg.Connection[Any]
 Outcome = Literal["opened", "reopened", "existing"]
@@ -20,10 +25,6 @@ Outcome = Literal["opened", "reopened", "existing"]
 _COLUMNS = """id, dedupe_key, rule, class AS incident_class, severity, state, board_id,
               site_id, organisation_id, parent_id, title, flapping, opened_at,
               acknowledged_at, resolved_at, reopen_count"""
-
-
-class InvalidTransition(ValueError):
-    """An incident change that its state does not allow (e.g. resolving twice)."""
 
 
 def _one(conn: Conn, sql: str, params: Iterable[Any]) -> Incident | None:
@@ -193,3 +194,142 @@ def events(conn: Conn, incident_id: int) -> list[tuple[str, str, str | None]]:
         (incident_id,),
     ).fetchall()
     return [(str(r[0]), str(r[1]), r[2]) for r in rows]
+
+
+def release_children(conn: Conn, parent_id: int, now: datetime) -> list[int]:
+    """Detach the unresolved incidents attached to ``parent_id``; their ids."""
+    rows = conn.execute(
+        "UPDATE incidents SET parent_id = NULL, updated_at = %s"
+        " WHERE parent_id = %s AND state <> 'resolved' RETURNING id",
+        (now, parent_id),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def notice_heard(conn: Conn, incident_id: int) -> bool:
+    """Whether somebody may have heard that the incident opened: its opened
+    notice was sent, is being sent, or was tried before (a worker that died
+    after the mail server took it leaves the row pending for a retry)."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM notification_outbox WHERE incident_id = %s"
+        " AND kind IN ('incident_opened', 'site_incident')"
+        " AND (state IN ('sent', 'sending') OR (state = 'pending' AND attempts > 0)))",
+        (incident_id,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def notified(conn: Conn, incident_id: int) -> set[str]:
+    """Reminders and escalations already done for an incident (once each,
+    even when no route exists, so nothing is retried or logged every pass)."""
+    rows = conn.execute(
+        "SELECT kind, note FROM incident_events WHERE incident_id = %s"
+        " AND kind IN ('notified', 'escalated')",
+        (incident_id,),
+    ).fetchall()
+    return {str(note) if kind == "notified" else "escalated" for kind, note in rows}
+
+
+# -- what the API shows ---------------------------------------------------------------
+
+_SELECT = """
+    SELECT i.id, i.rule, i.class AS incident_class, i.severity, i.state, i.board_id,
+           b.name AS board_name, i.site_id, s.name AS site_name, s.name_en AS site_name_en,
+           i.organisation_id,
+           i.parent_id, i.title, i.details, i.flapping, i.opened_at, i.acknowledged_at,
+           i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution_note, i.reopen_count,
+           CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1
+                ELSE 0 END AS severity_rank
+    FROM incidents i
+    LEFT JOIN boards b ON b.id = i.board_id
+    LEFT JOIN sites s ON s.id = i.site_id
+"""
+SORTABLE = ("id", "opened_at", "severity_rank", "state", "rule", "board_id", "site_name")
+
+
+def page(
+    conn: Conn,
+    scope: Scope,
+    paging: ListParams,
+    *,
+    state: list[str] | None = None,
+    incident_class: str | None = None,
+    severity: list[str] | None = None,
+    board_id: str | None = None,
+    site_id: int | None = None,
+    rule: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[IncidentOut]:
+    """One page of the incidents ``scope`` sees, worst and newest first."""
+    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
+    where = [clause]
+    if state:
+        where.append("i.state = ANY(%s)")
+        params.append(state)
+    if severity:
+        where.append("i.severity = ANY(%s)")
+        params.append(severity)
+    add_equal(
+        where,
+        params,
+        (
+            ("i.class", incident_class),
+            ("i.board_id", board_id),
+            ("i.site_id", site_id),
+            ("i.rule", rule),
+        ),
+    )
+    if since is not None:
+        where.append("i.opened_at >= %s")
+        params.append(since)
+    if until is not None:
+        where.append("i.opened_at < %s")
+        params.append(until)
+    if paging.sort in ("severity", "-severity"):
+        paging = paging.model_copy(
+            update={"sort": paging.sort.replace("severity", "severity_rank")}
+        )
+    return fetch_page(
+        conn,
+        f"{_SELECT} WHERE {' AND '.join(where)}",
+        params,
+        paging,
+        sortable=SORTABLE,
+        default="severity_rank DESC, opened_at DESC",
+        tiebreak="id DESC",
+        model=IncidentOut,
+    )
+
+
+def of_board(conn: Conn, scope: Scope, board_id: str) -> list[IncidentOut]:
+    """The board's unresolved incidents ``scope`` sees, worst first."""
+    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"{_SELECT} WHERE i.board_id = %s AND i.state <> 'resolved' AND {clause}"
+            " ORDER BY severity_rank DESC, i.opened_at DESC LIMIT 100",
+            [board_id, *params],
+        ).fetchall()
+    return [IncidentOut.model_validate(r) for r in rows]
+
+
+def visible(conn: Conn, scope: Scope, incident_id: int) -> IncidentOut | None:
+    """The incident, if it exists and ``scope`` sees it."""
+    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"{_SELECT} WHERE i.id = %s AND {clause}", [incident_id, *params]
+        ).fetchone()
+    return None if row is None else IncidentOut.model_validate(row)
+
+
+def timeline(conn: Conn, incident_id: int) -> list[IncidentEvent]:
+    """The incident's events, oldest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT at, kind, actor, note, data FROM incident_events"
+            " WHERE incident_id = %s ORDER BY at, id",
+            (incident_id,),
+        ).fetchall()
+    return [IncidentEvent(**r) for r in rows]

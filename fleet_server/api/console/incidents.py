@@ -18,17 +18,17 @@ from fleet_server.api.console.web import (
     render,
     safe_next,
 )
-from fleet_server.api.deps import Conn, Db, Now
+from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.api.problems import Problem
-from fleet_server.api.routers.incidents import (
-    IncidentOut,
+from fleet_server.incidents.schemas import IncidentOut
+from fleet_server.incidents.service import (
     acknowledge_incident,
     comment_incident,
     get_incident,
     list_incidents,
     resolve_incident,
 )
-from fleet_server.api.routers.tickets import tickets_of_incident
+from fleet_server.tickets.service import tickets_of_incident
 
 router = APIRouter(include_in_schema=False)
 
@@ -142,9 +142,8 @@ def acknowledge(
     note: Annotated[str | None, Form(max_length=2000)] = None,
     next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
 ) -> Response:
-    acknowledge_incident(
-        conn, user, request, incident_id, now=now, note=(note or "").strip() or None
-    )
+    actor = user.acting_from(client_address(request))
+    acknowledge_incident(conn, user, actor, incident_id, now=now, note=(note or "").strip() or None)
     conn.commit()
     return _back(next_url, incident_id)
 
@@ -161,7 +160,8 @@ def resolve(
 ) -> Response:
     if not note.strip():
         raise Problem(400, "resolving an incident needs a note", kind="note-required")
-    resolve_incident(conn, user, request, incident_id, now=now, note=note.strip())
+    actor = user.acting_from(client_address(request))
+    resolve_incident(conn, user, actor, incident_id, now=now, note=note.strip())
     conn.commit()
     return _back(next_url, incident_id)
 
@@ -178,6 +178,7 @@ def comment(
 ) -> Response:
     if not text.strip():
         raise Problem(400, "a comment cannot be empty", kind="empty")
-    comment_incident(conn, user, request, incident_id, now=now, text=text.strip())
+    actor = user.acting_from(client_address(request))
+    comment_incident(conn, user, actor, incident_id, now=now, text=text.strip())
     conn.commit()
     return _back(next_url, incident_id)

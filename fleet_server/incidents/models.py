@@ -1,0 +1,59 @@
+"""Incident domain types: what a rule wants opened, an incident as stored,
+the states and severities, and the pure rules of the lifecycle (no IO)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from fleet_server.errors import Conflict
+
+IncidentClass = Literal["technical", "security", "compliance"]
+Severity = Literal["critical", "major", "minor", "warning"]
+IncidentState = Literal["open", "acknowledged", "resolved"]
+SEVERITY_ORDER: dict[str, int] = {"warning": 0, "minor": 1, "major": 2, "critical": 3}
+#: Board connectivity rules: their notices wait for a confirmation, so a
+#: whole-site outage found meanwhile replaces them with one site notice.
+CONFIRMED_RULES = ("board_lost", "board_stale")
+#: The rule of a whole-site incident (its board incidents are attached to it).
+SITE_RULE = "site_outage"
+
+
+class InvalidTransition(Conflict):
+    """An incident change that its state does not allow (e.g. resolving twice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentSpec:
+    """What a rule wants opened."""
+
+    dedupe_key: str
+    rule: str
+    incident_class: IncidentClass
+    severity: Severity
+    title: str
+    board_id: str | None = None
+    site_id: int | None = None
+    organisation_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: int
+    dedupe_key: str
+    rule: str
+    incident_class: IncidentClass
+    severity: Severity
+    state: IncidentState
+    board_id: str | None
+    site_id: int | None
+    organisation_id: int | None
+    parent_id: int | None
+    title: str
+    flapping: bool
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    reopen_count: int

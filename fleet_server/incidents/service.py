@@ -1,0 +1,142 @@
+"""Operations on incidents for people: the queue, one incident with its
+timeline, and the operator's actions (acknowledge, resolve with a note,
+comment), each checked against the caller's role and scope and audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fleet_server.access import audit
+from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.principal import Actor, Principal
+from fleet_server.engine import alerts
+from fleet_server.errors import Conflict, NotFound
+from fleet_server.incidents import storage
+from fleet_server.incidents.schemas import IncidentDetail, IncidentOut
+from fleet_server.incidents.storage import Conn
+
+
+def list_incidents(
+    conn: Conn,
+    user: Principal,
+    paging: ListParams,
+    *,
+    state: list[str] | None = None,
+    incident_class: str | None = None,
+    severity: list[str] | None = None,
+    board_id: str | None = None,
+    site_id: int | None = None,
+    rule: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[IncidentOut]:
+    """Incidents the caller can see, worst and newest first."""
+    user.need("incident.read")
+    return storage.page(
+        conn,
+        user.scope,
+        paging,
+        state=state,
+        incident_class=incident_class,
+        severity=severity,
+        board_id=board_id,
+        site_id=site_id,
+        rule=rule,
+        since=since,
+        until=until,
+    )
+
+
+def incidents_of_board(conn: Conn, user: Principal, board_id: str) -> list[IncidentOut]:
+    """The board's unresolved incidents, worst first."""
+    return storage.of_board(conn, user.scope, board_id)
+
+
+def get_incident(conn: Conn, user: Principal, incident_id: int) -> IncidentDetail:
+    """One incident with its timeline (NotFound outside the caller's scope)."""
+    user.need("incident.read")
+    incident = storage.visible(conn, user.scope, incident_id)
+    if incident is None:
+        raise NotFound("incident", incident_id)
+    return IncidentDetail(**incident.model_dump(), events=storage.timeline(conn, incident_id))
+
+
+def _summary(incident: IncidentOut) -> dict[str, Any]:
+    return {
+        "state": incident.state,
+        "acknowledged_by": incident.acknowledged_by,
+        "resolved_by": incident.resolved_by,
+        "resolution_note": incident.resolution_note,
+    }
+
+
+def acknowledge_incident(
+    conn: Conn,
+    user: Principal,
+    actor: Actor,
+    incident_id: int,
+    *,
+    now: datetime,
+    note: str | None = None,
+) -> IncidentDetail:
+    user.need("incident.write")
+    before = get_incident(conn, user, incident_id)
+    if before.state != "open":
+        raise Conflict(
+            f"incident {incident_id} is {before.state}; only an open one is acknowledged"
+        )
+    storage.acknowledge(conn, incident_id, now, actor=actor.username, note=note)
+    after = get_incident(conn, user, incident_id)
+    audit.record(
+        conn,
+        actor,
+        "incident.acknowledge",
+        target_type="incident",
+        target_id=incident_id,
+        before=_summary(before),
+        after=_summary(after),
+        detail=note,
+    )
+    return after
+
+
+def resolve_incident(
+    conn: Conn, user: Principal, actor: Actor, incident_id: int, *, now: datetime, note: str
+) -> IncidentDetail:
+    user.need("incident.write")
+    before = get_incident(conn, user, incident_id)
+    if before.state == "resolved":
+        raise Conflict(f"incident {incident_id} is already resolved")
+    resolved = storage.resolve(conn, incident_id, now, actor=actor.username, note=note)
+    alerts.on_resolved(conn, resolved, now)
+    after = get_incident(conn, user, incident_id)
+    audit.record(
+        conn,
+        actor,
+        "incident.resolve",
+        target_type="incident",
+        target_id=incident_id,
+        before=_summary(before),
+        after=_summary(after),
+        detail=note,
+    )
+    return after
+
+
+def comment_incident(
+    conn: Conn, user: Principal, actor: Actor, incident_id: int, *, now: datetime, text: str
+) -> IncidentDetail:
+    user.need("incident.comment")
+    get_incident(conn, user, incident_id)
+    storage.add_event(conn, incident_id, now, "comment", actor=actor.username, note=text)
+    audit.record(
+        conn,
+        actor,
+        "incident.comment",
+        target_type="incident",
+        target_id=incident_id,
+        after={"comment": text},
+    )
+    return get_incident(conn, user, incident_id)
