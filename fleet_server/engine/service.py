@@ -24,6 +24,7 @@ from fleet_server.compliance.rules import ComplianceSettings
 from fleet_server.engine import alerts, store, telemetry_rules
 from fleet_server.engine.alerts import AlertSettings
 from fleet_server.engine.conditions import Condition, Timing, step
+from fleet_server.engine.keys import DedupeKey
 from fleet_server.engine.rules import (
     RuleSettings,
     board_conditions,
@@ -83,6 +84,23 @@ class PassResult:
     opened: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     tickets: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """One evaluation pass as every rule shares it: its transaction, its
+    time, what it has done so far, and the rule conditions and unresolved
+    incidents read at its start (kept current by every rule)."""
+
+    conn: Conn
+    now: datetime
+    result: PassResult
+    conds: dict[str, Condition]
+    open_: dict[str, Incident]
+
+    @classmethod
+    def of(cls, conn: Conn, now: datetime, result: PassResult, loaded: Loaded) -> Pass:
+        return cls(conn, now, result, loaded.conds, loaded.open_)
 
 
 class Engine:
@@ -153,11 +171,10 @@ class Engine:
                 loaded = Loaded(store.conditions(conn, ""), incidents.unresolved_keys(conn))
                 self._run_rules(conn, places, statuses, now, result, dirty=dirty, loaded=loaded)
                 full_round = self._telemetry_due is None or now >= self._telemetry_due
-                self._run_content_rule(
-                    conn, places, now, result, since=None if full_round else since, loaded=loaded
-                )
+                pass_ = Pass.of(conn, now, result, loaded)
+                self._run_content_rule(pass_, places, since=None if full_round else since)
                 if full_round:
-                    self._run_telemetry_rules(conn, places, statuses, now, result, loaded=loaded)
+                    self._run_telemetry_rules(pass_, places, statuses)
                     self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
                     alerts.reminders_and_escalation(conn, now, self.settings.alerts)
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
@@ -273,6 +290,7 @@ class Engine:
         """Connectivity rules: board lost/stale, then whole-site outages."""
         rules = self.settings.rules
         conds, open_ = loaded.conds, loaded.open_
+        pass_ = Pass.of(conn, now, result, loaded)
         candidates = _running_boards(dirty, conds, open_)
         site_over, board_over = store.rule_overrides(conn)
         for board_id in candidates:
@@ -287,16 +305,7 @@ class Engine:
                     getattr(rules, rule),
                     [site_params.get(rule, {}), board_over.get(board_id, {}).get(rule, {})],
                 )
-                self._step(
-                    conn,
-                    spec,
-                    observed,
-                    timing=timing,
-                    conds=conds,
-                    open_=open_,
-                    now=now,
-                    result=result,
-                )
+                self._step(pass_, spec, observed, timing)
         site_ids = {places[b].site_id for b in candidates if b in places}
         site_ids |= {int(k.split(":")[1]) for k in (*conds, *open_) if k.startswith("site:")}
         members = [p for p in places.values() if p.site_id in site_ids]
@@ -319,16 +328,7 @@ class Engine:
                 )
             )
             timing = _timing(rules.site_outage, [site_over.get(site_id, {}).get("site_outage", {})])
-            incident = self._step(
-                conn,
-                spec,
-                outage is not None,
-                timing=timing,
-                conds=conds,
-                open_=open_,
-                now=now,
-                result=result,
-            )
+            incident = self._step(pass_, spec, outage is not None, timing)
             if incident is not None and outage is not None and incident.state != "resolved":
                 self._attach_boards(conn, incident, outage.boards, open_, now)
 
@@ -348,31 +348,22 @@ class Engine:
                     alerts.on_attached(conn, child)
 
     def _run_telemetry_rules(
-        self,
-        conn: Conn,
-        places: dict[str, store.BoardPlace],
-        statuses: dict[str, Any],
-        now: datetime,
-        result: PassResult,
-        *,
-        loaded: Loaded,
+        self, pass_: Pass, places: dict[str, store.BoardPlace], statuses: dict[str, Any]
     ) -> None:
+        conn, now = pass_.conn, pass_.now
         window = float(telemetry_rules.DEFAULTS["network_degraded"]["window_s"])
         inputs = store.telemetry_inputs(conn, now, window)
         site_overrides, board_overrides = store.rule_overrides(conn)
-        conds, open_ = loaded.conds, loaded.open_
-        active_by_board: dict[str, set[str]] = {}
-        for key, cond in conds.items():
-            if cond.active and key.startswith("board:"):
-                _, board, suffix = key.split(":", 2)
-                active_by_board.setdefault(board, set()).add(suffix)
+        active_by_board: dict[str, set[DedupeKey]] = {}
+        for text, cond in pass_.conds.items():
+            key = DedupeKey.parse(text)
+            if cond.active and key is not None and key.owner == "board":
+                active_by_board.setdefault(key.owner_id, set()).add(key)
         open_cameras: dict[str, set[str]] = {}
-        for key in open_:
-            if not key.startswith("board:"):
-                continue
-            _, board, suffix = key.split(":", 2)
-            if suffix.startswith("camera_unreachable:"):
-                open_cameras.setdefault(board, set()).add(suffix)
+        for text in pass_.open_:
+            key = DedupeKey.parse(text)
+            if key and key.owner == "board" and key.rule == "camera_unreachable" and key.subject:
+                open_cameras.setdefault(key.owner_id, set()).add(key.subject)
         for board_id, place in places.items():
             status = statuses.get(board_id)
             if status is None or status.state not in ("online", "stale"):
@@ -381,95 +372,63 @@ class Engine:
                 [site_overrides.get(place.site_id, {}), board_overrides.get(board_id, {})]
             )
             active = active_by_board.get(board_id, set())
+            board = inputs.get(board_id, telemetry_rules.BoardInputs())
             freshness = 3.0 * status.interval_s * 2
             observations = telemetry_rules.evaluate(
-                inputs.get(board_id, telemetry_rules.BoardInputs()), params, active, now, freshness
+                board, params, {k.suffix for k in active}, now, freshness
             )
-            seen = {suffix for _rule, (suffix, _o, _d) in observations}
-            camera = inputs.get(board_id, telemetry_rules.BoardInputs()).latest.get("camera")
-            if camera is not None and telemetry_rules.is_fresh(camera, now, freshness):
+            if telemetry_rules.is_fresh(board.camera, now, freshness):
                 # a camera taken off the board (or renamed) is no longer failing
-                running = active | open_cameras.get(board_id, set())
+                seen = {o.subject for o in observations if o.rule == "camera_unreachable"}
+                running = open_cameras.get(board_id, set()) | {
+                    k.subject for k in active if k.rule == "camera_unreachable" and k.subject
+                }
                 observations += [
-                    ("camera_unreachable", (suffix, False, {"why": "no longer reported"}))
-                    for suffix in sorted(running)
-                    if suffix.startswith("camera_unreachable:") and suffix not in seen
+                    telemetry_rules.Observation(
+                        "camera_unreachable", False, {"why": "no longer reported"}, subject=camera
+                    )
+                    for camera in sorted(running - seen)
                 ]
-            for rule, (suffix, observed, details) in observations:
-                if observed is None:
+            for observation in observations:
+                if observation.observed is None:
                     continue
                 spec, timing = telemetry_rules.incident_for(
-                    rule,
-                    suffix,
+                    observation,
                     board_id,
                     place=(place.site_id, place.organisation_id),
-                    params=params[rule],
-                    details=details,
+                    params=params[observation.rule],
                 )
-                self._step(
-                    conn,
-                    spec,
-                    observed,
-                    timing=timing,
-                    conds=conds,
-                    open_=open_,
-                    now=now,
-                    result=result,
-                )
+                self._step(pass_, spec, observation.observed, timing)
         alerts.resolve_orphans(conn, set(places), now)
 
     def _run_content_rule(
-        self,
-        conn: Conn,
-        places: dict[str, store.BoardPlace],
-        now: datetime,
-        result: PassResult,
-        *,
-        since: datetime | None,
-        loaded: Loaded,
+        self, pass_: Pass, places: dict[str, store.BoardPlace], *, since: datetime | None
     ) -> None:
         """Every pass, not every telemetry round: unapproved content on a
         public screen is a security incident at once (Điều 9.3)."""
-        approved = store.approved_content(conn)
-        conds, open_ = loaded.conds, loaded.open_
+        approved = store.approved_content(pass_.conn)
         params = telemetry_rules.DEFAULTS["content_unapproved"]
-        for board_id, (display, observed_at) in store.displays(conn, since).items():
+        for board_id, (display, observed_at) in store.displays(pass_.conn, since).items():
             place = places.get(board_id)
             # approved *when it was shown* (by the server's clock), not now
-            observed, details = telemetry_rules.content_check(display, approved, observed_at)
-            if observed is None or place is None:
+            observation = telemetry_rules.content_check(display, approved, observed_at)
+            if observation.observed is None or place is None:
                 continue
             spec, timing = telemetry_rules.incident_for(
-                "content_unapproved",
-                "content_unapproved",
+                observation,
                 board_id,
                 place=(place.site_id, place.organisation_id),
                 params=params,
-                details=details,
             )
-            self._step(
-                conn,
-                spec,
-                observed,
-                timing=timing,
-                conds=conds,
-                open_=open_,
-                now=now,
-                result=result,
-            )
+            self._step(pass_, spec, observation.observed, timing)
 
     def _step(
-        self,
-        conn: Conn,
-        spec: IncidentSpec,
-        observed: bool,
-        *,
-        timing: Timing,
-        conds: dict[str, Condition],
-        open_: dict[str, Incident],
-        now: datetime,
-        result: PassResult,
+        self, pass_: Pass, spec: IncidentSpec, observed: bool, timing: Timing
     ) -> Incident | None:
+        """Advance the condition ``spec`` names with an observation; open,
+        flag or resolve its incident as the condition says."""
+        conn, now, result = pass_.conn, pass_.now, pass_.result
+        conds, open_ = pass_.conds, pass_.open_
         key = spec.dedupe_key
         existing = open_.get(key)
         before = conds.get(key)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+from pydantic import BaseModel, ValidationError
 
+import fleet_protocol as fp
 from fleet_server.engine.conditions import Condition
 from fleet_server.engine.state import BoardStatus, StateReport, Transition
-from fleet_server.engine.telemetry_rules import BoardInputs, Reading
+from fleet_server.engine.telemetry_rules import LATEST_MODELS, BoardInputs, Reading
+
+log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[Any]
+M = TypeVar("M", bound=BaseModel)
 
 #: How far behind the server a board's clock may be and its rows still count
 #: in the engine's windows over raw telemetry: they select by received_at,
@@ -155,11 +161,13 @@ def telemetry_inputs(conn: Conn, now: datetime, window_s: float) -> dict[str, Bo
     inputs: dict[str, BoardInputs] = {}
     for device, kind, data, measured_at, received_at, observed_at in conn.execute(
         "SELECT device_id, kind, data, measured_at, received_at, observed_at FROM board_latest"
-        " WHERE kind <> 'state'"
+        " WHERE kind = ANY(%s)",
+        (list(LATEST_MODELS),),
     ):
-        inputs.setdefault(device, BoardInputs()).latest[kind] = Reading(
-            data, measured_at, received_at, observed_at
-        )
+        model = read_data(LATEST_MODELS[kind], data, device, kind)
+        if model is not None:
+            reading = Reading(model, measured_at, received_at, observed_at)
+            setattr(inputs.setdefault(device, BoardInputs()), kind, reading)
     network_from = now - timedelta(seconds=window_s)
     for device, loss, rtt in conn.execute(
         "SELECT device_id, avg(loss_percent), avg(rtt_ms) FROM telemetry_network"
@@ -215,7 +223,7 @@ def approved_content(conn: Conn) -> dict[str, tuple[datetime, datetime | None]]:
 
 def displays(
     conn: Conn, since: datetime | None = None
-) -> dict[str, tuple[dict[str, Any], datetime]]:
+) -> dict[str, tuple[fp.DisplayData, datetime]]:
     """Each board's newest display reading (changed after ``since``) and when,
     by the server's clock, it was measured (observed_at)."""
     rows = conn.execute(
@@ -223,7 +231,19 @@ def displays(
         " AND (%s::timestamptz IS NULL OR stored_at >= %s)",
         (since, since),
     ).fetchall()
-    return {r[0]: (r[1], r[2]) for r in rows}
+    found = {r[0]: (read_data(fp.DisplayData, r[1], r[0], "display"), r[2]) for r in rows}
+    return {board: (data, at) for board, (data, at) in found.items() if data is not None}
+
+
+def read_data(model: type[M], data: dict[str, Any], device: str, kind: str) -> M | None:
+    """A ``board_latest`` row's data back in the protocol's model (ingest
+    stored it from one: ``model_dump_json``), or None, logged, for a row no
+    longer valid under the current protocol — its rules then cannot tell."""
+    try:
+        return model.model_validate(data, strict=False)  # JSON types: times are text
+    except ValidationError as exc:
+        log.warning("board_latest %s/%s does not read back: %s", device, kind, exc)
+        return None
 
 
 def prune_conditions(conn: Conn, now: datetime, quiet_s: float = 3600) -> None:

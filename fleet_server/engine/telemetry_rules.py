@@ -1,17 +1,23 @@
-"""Rules on what boards measure (domain logic). Each returns observations:
-(key suffix, observed or None when the data cannot tell, details). Value
-hysteresis: a condition that is active is judged by its *clear* threshold,
-one that is not by its *open* threshold, so a reading hovering at the limit
-does not flap."""
+"""Rules on what boards measure (domain logic): a table of small typed
+functions, one per rule (``RULES``), each reading a board's latest readings
+as the protocol's models and returning :class:`Observation`\\ s — observed,
+or None when the data cannot tell. Value hysteresis: a condition that is
+active is judged by its *clear* threshold, one that is not by its *open*
+threshold, so a reading hovering at the limit does not flap."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
+import fleet_protocol as fp
 from fleet_server.engine.conditions import Timing
+from fleet_server.engine.keys import DedupeKey
 from fleet_server.incidents.schemas import IncidentSpec
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -79,38 +85,18 @@ TITLES: dict[str, tuple[str, str]] = {
 }
 
 
-def content_check(
-    display: dict[str, Any], approved: dict[str, tuple[datetime, datetime | None]], now: datetime
-) -> tuple[bool | None, dict[str, Any]]:
-    """Is the board showing content that is not approved (or not now)?"""
-    sha = display.get("content_sha256")
-    if not sha:
-        return None, {}
-    details = {
-        "sha256": sha,
-        "content_id": display.get("content_id"),
-        "started_at": display.get("content_started_at"),
-    }
-    validity = approved.get(sha)
-    if validity is None:
-        return True, {**details, "why": "not in the approved registry"}
-    valid_from, valid_to = validity
-    if now < valid_from or (valid_to is not None and now >= valid_to):
-        return True, {**details, "why": "outside its approved validity"}
-    return False, details
-
-
-Observation = tuple[str, bool | None, dict[str, Any]]
+D = TypeVar("D", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
-    """A board's latest reading of a kind (a ``board_latest`` row).
-    ``measured_at`` is what the board's clock said; ``observed_at`` is the
-    server's reckoning of when it was measured: received_at less the time the
-    board held it (sent_at - measured_at, board clock against board clock)."""
+class Reading(Generic[D]):
+    """A board's latest reading of a kind (a ``board_latest`` row), its data
+    read back into the protocol's model of that kind. ``measured_at`` is what
+    the board's clock said; ``observed_at`` is the server's reckoning of when
+    it was measured: received_at less the time the board held it (sent_at -
+    measured_at, board clock against board clock)."""
 
-    data: dict[str, Any]
+    data: D
     measured_at: datetime
     received_at: datetime
     observed_at: datetime
@@ -123,11 +109,23 @@ class Reading:
         return (self.observed_at - self.measured_at).total_seconds()
 
 
+#: The kinds of ``board_latest`` the rules read, and the model of each.
+LATEST_MODELS: dict[str, type[BaseModel]] = {
+    "heartbeat": fp.HeartbeatData,
+    "power": fp.PowerData,
+    "camera": fp.CameraData,
+    "display": fp.DisplayData,
+}
+
+
 @dataclass
 class BoardInputs:
     """Everything the telemetry rules look at for one board."""
 
-    latest: dict[str, Reading] = field(default_factory=dict)
+    heartbeat: Reading[fp.HeartbeatData] | None = None
+    power: Reading[fp.PowerData] | None = None
+    camera: Reading[fp.CameraData] | None = None
+    display: Reading[fp.DisplayData] | None = None
     loss_avg: float | None = None
     rtt_avg: float | None = None
     boots_last_hour: int = 0
@@ -135,7 +133,50 @@ class BoardInputs:
     windows: list[tuple[time, time]] = field(default_factory=list)
 
 
-def is_fresh(reading: Reading | None, now: datetime, max_age_s: float) -> bool:
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one rule saw on one board: ``observed`` is None when the data
+    cannot tell. ``subject`` names the camera for rules per camera."""
+
+    rule: str
+    observed: bool | None
+    details: dict[str, Any]
+    subject: str | None = None
+
+    @property
+    def suffix(self) -> str:
+        """The condition's key after the board: ``rule`` or ``rule:subject``."""
+        return self.rule if self.subject is None else f"{self.rule}:{self.subject}"
+
+
+def content_check(
+    display: fp.DisplayData,
+    approved: dict[str, tuple[datetime, datetime | None]],
+    now: datetime,
+) -> Observation:
+    """Is the board showing content that is not approved (or not now)?"""
+    rule = "content_unapproved"
+    sha = display.content_sha256
+    if not sha:
+        return Observation(rule, None, {})
+    details = {
+        "sha256": sha,
+        "content_id": display.content_id,
+        # as stored: the protocol's JSON form of the time
+        "started_at": display.model_dump(mode="json", include={"content_started_at"})[
+            "content_started_at"
+        ],
+    }
+    validity = approved.get(sha)
+    if validity is None:
+        return Observation(rule, True, {**details, "why": "not in the approved registry"})
+    valid_from, valid_to = validity
+    if now < valid_from or (valid_to is not None and now >= valid_to):
+        return Observation(rule, True, {**details, "why": "outside its approved validity"})
+    return Observation(rule, False, details)
+
+
+def is_fresh(reading: Reading[Any] | None, now: datetime, max_age_s: float) -> bool:
     """Measured recently by the server's clock (observed_at), not merely
     received recently: readings replayed from a spool after an outage
     describe the past. The board's own clock — behind, ahead or stepped —
@@ -160,165 +201,164 @@ def in_broadcast_window(windows: list[tuple[time, time]], now: datetime) -> bool
     return any(start <= local < end for start, end in windows)
 
 
+@dataclass(frozen=True, slots=True)
+class Judging:
+    """One board as the rules see it: its inputs, the merged parameters of
+    every rule, the key suffixes whose condition is active now, the time and
+    how old a reading may be to count."""
+
+    inputs: BoardInputs
+    params: dict[str, dict[str, Any]]
+    active: set[str]
+    now: datetime
+    freshness_s: float
+
+    def fresh(self, reading: Reading[D] | None) -> D | None:
+        """The reading's data when it is fresh, else None."""
+        if reading is None or not is_fresh(reading, self.now, self.freshness_s):
+            return None
+        return reading.data
+
+    def above(self, rule: str, value: float | None) -> bool | None:
+        p = self.params[rule]
+        return _above(value, rule in self.active, p["open_above"], p["clear_below"])
+
+
+Rule = Callable[[Judging], Iterator[Observation]]
+
+
+def mains_lost(j: Judging) -> Iterator[Observation]:
+    power = j.fresh(j.inputs.power)
+    mains = power.mains_present if power is not None else None
+    yield Observation(
+        "mains_lost", None if mains is None else mains is False, {"mains_present": mains}
+    )
+
+
+def battery_low(j: Judging) -> Iterator[Observation]:
+    p = j.params["battery_low"]
+    power = j.fresh(j.inputs.power)
+    battery = power.battery_percent if power is not None else None
+    low = _below(battery, "battery_low" in j.active, p["open_below"], p["clear_above"])
+    if power is not None and power.low_battery:
+        low = True
+    yield Observation("battery_low", low, {"battery_percent": battery})
+
+
+def network_degraded(j: Judging) -> Iterator[Observation]:
+    p, active = j.params["network_degraded"], "network_degraded" in j.active
+    loss, rtt = j.inputs.loss_avg, j.inputs.rtt_avg
+    lossy = _above(loss, active, p["loss_open"], p["loss_clear"])
+    slow = _above(rtt, active, p["rtt_open_ms"], p["rtt_clear_ms"])
+    degraded = None if lossy is None and slow is None else bool(lossy or slow)
+    yield Observation("network_degraded", degraded, {"loss_avg": loss, "rtt_avg": rtt})
+
+
+def camera_unreachable(j: Judging) -> Iterator[Observation]:
+    camera = j.fresh(j.inputs.camera)
+    for cam in camera.cameras if camera is not None else []:
+        yield Observation(
+            "camera_unreachable",
+            cam.status not in ("ok", "unauthorized"),
+            {"camera_id": cam.camera_id, "status": cam.status, "error": cam.error},
+            subject=cam.camera_id,
+        )
+
+
+def display_dark(j: Judging) -> Iterator[Observation]:
+    display = j.fresh(j.inputs.display)
+    if display is None:
+        return
+    dark = display.screen_on is False or not display.player_running
+    yield Observation(
+        "display_dark",
+        dark and in_broadcast_window(j.inputs.windows, j.now),
+        {"screen_on": display.screen_on, "player_running": display.player_running},
+    )
+
+
+def clock_skew(j: Judging) -> Iterator[Observation]:
+    heartbeat = j.inputs.heartbeat
+    if heartbeat is None or j.fresh(heartbeat) is None:
+        return
+    # received_at - sent_at of a current heartbeat: the board's clock
+    # against the server's, whether it runs behind or ahead
+    skew = heartbeat.clock_offset_s
+    yield Observation(
+        "clock_skew", abs(skew) > j.params["clock_skew"]["max_skew_s"], {"skew_s": round(skew)}
+    )
+
+
+def disk_full(j: Judging) -> Iterator[Observation]:
+    heartbeat = j.fresh(j.inputs.heartbeat)
+    if heartbeat is not None:
+        disk = heartbeat.disk_percent
+        yield Observation("disk_full", j.above("disk_full", disk), {"disk_percent": disk})
+
+
+def spool_degraded(j: Judging) -> Iterator[Observation]:
+    # The board cannot keep what it measures on disk: an outage now would
+    # cost data (it holds at most a few minutes in memory).
+    heartbeat = j.fresh(j.inputs.heartbeat)
+    if heartbeat is not None:
+        yield Observation(
+            "spool_degraded",
+            heartbeat.spool_degraded,
+            {"disk_percent": heartbeat.disk_percent, "spool_pending": heartbeat.spool_pending},
+        )
+
+
+def overheating(j: Judging) -> Iterator[Observation]:
+    heartbeat = j.fresh(j.inputs.heartbeat)
+    if heartbeat is not None:
+        temperature = heartbeat.temperature_c
+        yield Observation(
+            "overheating", j.above("overheating", temperature), {"temperature_c": temperature}
+        )
+
+
+def agent_restarting(j: Judging) -> Iterator[Observation]:
+    boots = j.inputs.boots_last_hour
+    yield Observation(
+        "agent_restarting",
+        boots >= j.params["agent_restarting"]["boots_per_hour"],
+        {"boots": boots},
+    )
+
+
+def spool_dropping(j: Judging) -> Iterator[Observation]:
+    dropped = j.inputs.dropped_last_hour
+    yield Observation("spool_dropping", dropped > 0, {"dropped": dropped})
+
+
+#: The telemetry rules, in the order they are evaluated. ``content_unapproved``
+#: is not here: it runs every pass on new display readings (``content_check``).
+RULES: dict[str, Rule] = {
+    "mains_lost": mains_lost,
+    "battery_low": battery_low,
+    "network_degraded": network_degraded,
+    "camera_unreachable": camera_unreachable,
+    "display_dark": display_dark,
+    "clock_skew": clock_skew,
+    "disk_full": disk_full,
+    "spool_degraded": spool_degraded,
+    "overheating": overheating,
+    "agent_restarting": agent_restarting,
+    "spool_dropping": spool_dropping,
+}
+
+
 def evaluate(
     inputs: BoardInputs,
     params: dict[str, dict[str, Any]],
     active: set[str],
     now: datetime,
     freshness_s: float,
-) -> list[tuple[str, Observation]]:
-    """(rule, observation) for every rule on one board. ``active`` holds the
-    key suffixes (rule or rule:camera) whose condition is active now."""
-    out: list[tuple[str, Observation]] = []
-    power = inputs.latest.get("power")
-    heartbeat = inputs.latest.get("heartbeat")
-    display = inputs.latest.get("display")
-    camera = inputs.latest.get("camera")
-    power_ok = is_fresh(power, now, freshness_s)
-    hb_ok = is_fresh(heartbeat, now, freshness_s)
-
-    mains = power.data.get("mains_present") if power and power_ok else None
-    out.append(
-        (
-            "mains_lost",
-            ("mains_lost", None if mains is None else mains is False, {"mains_present": mains}),
-        )
-    )
-    p = params["battery_low"]
-    battery = power.data.get("battery_percent") if power and power_ok else None
-    low = _below(battery, "battery_low" in active, p["open_below"], p["clear_above"])
-    if power and power_ok and power.data.get("low_battery"):
-        low = True
-    out.append(("battery_low", ("battery_low", low, {"battery_percent": battery})))
-
-    p = params["network_degraded"]
-    lossy = _above(inputs.loss_avg, "network_degraded" in active, p["loss_open"], p["loss_clear"])
-    slow = _above(inputs.rtt_avg, "network_degraded" in active, p["rtt_open_ms"], p["rtt_clear_ms"])
-    degraded = None if lossy is None and slow is None else bool(lossy or slow)
-    out.append(
-        (
-            "network_degraded",
-            (
-                "network_degraded",
-                degraded,
-                {"loss_avg": inputs.loss_avg, "rtt_avg": inputs.rtt_avg},
-            ),
-        )
-    )
-
-    if camera and is_fresh(camera, now, freshness_s):
-        for cam in camera.data.get("cameras", []):
-            failing = cam.get("status") not in ("ok", "unauthorized")
-            out.append(
-                (
-                    "camera_unreachable",
-                    (
-                        f"camera_unreachable:{cam['camera_id']}",
-                        failing,
-                        {
-                            "camera_id": cam["camera_id"],
-                            "status": cam.get("status"),
-                            "error": cam.get("error"),
-                        },
-                    ),
-                )
-            )
-
-    if display and is_fresh(display, now, freshness_s):
-        dark = display.data.get("screen_on") is False or not display.data.get("player_running")
-        inside = in_broadcast_window(inputs.windows, now)
-        out.append(
-            (
-                "display_dark",
-                (
-                    "display_dark",
-                    dark and inside,
-                    {
-                        "screen_on": display.data.get("screen_on"),
-                        "player_running": display.data.get("player_running"),
-                    },
-                ),
-            )
-        )
-
-    if heartbeat and hb_ok:
-        # received_at - sent_at of a current heartbeat: the board's clock
-        # against the server's, whether it runs behind or ahead
-        skew = heartbeat.clock_offset_s
-        out.append(
-            (
-                "clock_skew",
-                (
-                    "clock_skew",
-                    abs(skew) > params["clock_skew"]["max_skew_s"],
-                    {"skew_s": round(skew)},
-                ),
-            )
-        )
-        p = params["disk_full"]
-        out.append(
-            (
-                "disk_full",
-                (
-                    "disk_full",
-                    _above(
-                        heartbeat.data.get("disk_percent"),
-                        "disk_full" in active,
-                        p["open_above"],
-                        p["clear_below"],
-                    ),
-                    {"disk_percent": heartbeat.data.get("disk_percent")},
-                ),
-            )
-        )
-        # The board cannot keep what it measures on disk: an outage now would
-        # cost data (it holds at most a few minutes in memory).
-        out.append(
-            (
-                "spool_degraded",
-                (
-                    "spool_degraded",
-                    bool(heartbeat.data.get("spool_degraded", False)),
-                    {
-                        "disk_percent": heartbeat.data.get("disk_percent"),
-                        "spool_pending": heartbeat.data.get("spool_pending"),
-                    },
-                ),
-            )
-        )
-        p = params["overheating"]
-        out.append(
-            (
-                "overheating",
-                (
-                    "overheating",
-                    _above(
-                        heartbeat.data.get("temperature_c"),
-                        "overheating" in active,
-                        p["open_above"],
-                        p["clear_below"],
-                    ),
-                    {"temperature_c": heartbeat.data.get("temperature_c")},
-                ),
-            )
-        )
-    out.append(
-        (
-            "agent_restarting",
-            (
-                "agent_restarting",
-                inputs.boots_last_hour >= params["agent_restarting"]["boots_per_hour"],
-                {"boots": inputs.boots_last_hour},
-            ),
-        )
-    )
-    out.append(
-        (
-            "spool_dropping",
-            ("spool_dropping", inputs.dropped_last_hour > 0, {"dropped": inputs.dropped_last_hour}),
-        )
-    )
-    return out
+) -> list[Observation]:
+    """Every rule's observations on one board. ``active`` holds the key
+    suffixes (rule or rule:camera) whose condition is active now."""
+    judging = Judging(inputs, params, active, now, freshness_s)
+    return [observation for rule in RULES.values() for observation in rule(judging)]
 
 
 def merged_params(overrides: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -332,18 +372,17 @@ def merged_params(overrides: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def incident_for(
-    rule: str,
-    suffix: str,
+    observation: Observation,
     board_id: str,
     *,
     place: tuple[int, int],
     params: dict[str, Any],
-    details: dict[str, Any],
 ) -> tuple[IncidentSpec, Timing]:
-    """The incident a telemetry rule opens on a board, and its timing."""
+    """The incident a telemetry rule's observation opens on a board, and its timing."""
+    rule = observation.rule
     vi, en = TITLES[rule]
     spec = IncidentSpec(
-        dedupe_key=f"board:{board_id}:{suffix}",
+        dedupe_key=str(DedupeKey.board(board_id, rule, observation.subject)),
         rule=rule,
         incident_class="security" if rule == "content_unapproved" else "technical",
         severity=params["severity"],
@@ -351,6 +390,6 @@ def incident_for(
         board_id=board_id,
         site_id=place[0],
         organisation_id=place[1],
-        details=details,
+        details=observation.details,
     )
     return spec, Timing(for_s=params["for_s"], clear_for_s=params["clear_for_s"])

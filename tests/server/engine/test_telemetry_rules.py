@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
 import fleet_protocol as fp
+from fleet_server.engine.keys import DedupeKey
 from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.engine.telemetry_rules import (
     DEFAULTS,
@@ -24,32 +26,44 @@ NOW = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 08:00 in Lai Châu
 BOARD = "lc-sin-ho-01"
 
 
-def reading(**data: object) -> Reading:
-    return Reading(dict(data), NOW, NOW, NOW)
+def heartbeat_data(**data: Any) -> fp.HeartbeatData:
+    """A heartbeat with ``data`` and plain values for the fields a test leaves out."""
+    base = {"uptime_s": 60, "agent_version": "1.0", "cpu_percent": 5, "memory_percent": 20}
+    return fp.HeartbeatData.model_validate({"disk_percent": 10, **base, **data}, strict=False)
+
+
+def heartbeat(**data: Any) -> Reading[fp.HeartbeatData]:
+    return Reading(heartbeat_data(**data), NOW, NOW, NOW)
+
+
+def power_data(**data: Any) -> fp.PowerData:
+    base = {"source": "ups", "on_battery": data.get("mains_present") is False}
+    return fp.PowerData.model_validate({**base, **data}, strict=False)
+
+
+def power(**data: Any) -> Reading[fp.PowerData]:
+    return Reading(power_data(**data), NOW, NOW, NOW)
 
 
 def observed(
     inputs: BoardInputs,
     active: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> dict[str, bool | None]:
-    return {
-        suffix: value
-        for _, (suffix, value, _d) in evaluate(inputs, merged_params([]), active, NOW, 180)
-    }
+    return {o.suffix: o.observed for o in evaluate(inputs, merged_params([]), active, NOW, 180)}
 
 
 def test_battery_hysteresis() -> None:
-    inputs = BoardInputs(latest={"power": reading(battery_percent=35, mains_present=False)})
+    inputs = BoardInputs(power=power(battery_percent=35, mains_present=False))
     assert observed(inputs)["battery_low"] is False  # 35 % does not open (< 30 does)
     assert observed(inputs, {"battery_low"})["battery_low"] is True  # nor clear (> 40 does)
-    inputs.latest["power"] = reading(battery_percent=41, mains_present=False)
+    inputs.power = power(battery_percent=41, mains_present=False)
     assert observed(inputs, {"battery_low"})["battery_low"] is False
 
 
 def test_missing_or_old_data_tells_nothing() -> None:
     hour_ago = NOW - timedelta(hours=1)
-    old = Reading({"mains_present": False}, hour_ago, hour_ago, hour_ago)
-    result = observed(BoardInputs(latest={"power": old}))
+    old = Reading(power_data(mains_present=False), hour_ago, hour_ago, hour_ago)
+    result = observed(BoardInputs(power=old))
     assert result["mains_lost"] is None
     assert result["battery_low"] is None
 
@@ -58,9 +72,8 @@ def test_display_dark_only_inside_broadcast_windows() -> None:
     windows = [(time(6, 30), time(9, 30)), (time(16, 30), time(19, 30))]
     assert in_broadcast_window(windows, NOW)  # 08:00 local
     assert not in_broadcast_window(windows, NOW + timedelta(hours=3))  # 11:00 local
-    inputs = BoardInputs(
-        latest={"display": reading(screen_on=False, player_running=True)}, windows=windows
-    )
+    display = Reading(fp.DisplayData(screen_on=False, player_running=True), NOW, NOW, NOW)
+    inputs = BoardInputs(display=display, windows=windows)
     assert observed(inputs)["display_dark"] is True
     inputs.windows = [(time(16, 30), time(19, 30))]
     assert observed(inputs)["display_dark"] is False
@@ -68,10 +81,13 @@ def test_display_dark_only_inside_broadcast_windows() -> None:
 
 def test_each_camera_is_its_own_condition() -> None:
     cams = [
-        {"camera_id": "cam1", "status": "timeout"},
-        {"camera_id": "cam2", "status": "unauthorized"},
+        fp.CameraStatus(camera_id="cam1", reachable=False, rtsp_answered=False, status="timeout"),
+        fp.CameraStatus(
+            camera_id="cam2", reachable=True, rtsp_answered=True, status="unauthorized"
+        ),
     ]
-    result = observed(BoardInputs(latest={"camera": reading(cameras=cams)}))
+    camera = Reading(fp.CameraData(cameras=cams), NOW, NOW, NOW)
+    result = observed(BoardInputs(camera=camera))
     assert result["camera_unreachable:cam1"] is True
     assert result["camera_unreachable:cam2"] is False  # 401: alive
 
@@ -238,38 +254,38 @@ def test_approved_content_raises_nothing(
         ("network_degraded", BoardInputs(loss_avg=15.0), {"network_degraded"}, True),
         ("network_degraded", BoardInputs(rtt_avg=1600.0), set(), True),
         ("network_degraded", BoardInputs(), set(), None),
-        ("disk_full", BoardInputs(latest={"heartbeat": reading(disk_percent=91)}), set(), True),
+        ("disk_full", BoardInputs(heartbeat=heartbeat(disk_percent=91)), set(), True),
         (
             "disk_full",
-            BoardInputs(latest={"heartbeat": reading(disk_percent=88)}),
+            BoardInputs(heartbeat=heartbeat(disk_percent=88)),
             {"disk_full"},
             True,
         ),
         (
             "disk_full",
-            BoardInputs(latest={"heartbeat": reading(disk_percent=84)}),
+            BoardInputs(heartbeat=heartbeat(disk_percent=84)),
             {"disk_full"},
             False,
         ),
-        ("overheating", BoardInputs(latest={"heartbeat": reading(temperature_c=80)}), set(), True),
-        ("overheating", BoardInputs(latest={"heartbeat": reading(temperature_c=72)}), set(), False),
+        ("overheating", BoardInputs(heartbeat=heartbeat(temperature_c=80)), set(), True),
+        ("overheating", BoardInputs(heartbeat=heartbeat(temperature_c=72)), set(), False),
         ("agent_restarting", BoardInputs(boots_last_hour=3), set(), True),
         ("agent_restarting", BoardInputs(boots_last_hour=1), set(), False),
         ("spool_dropping", BoardInputs(dropped_last_hour=12), set(), True),
         (
             "spool_degraded",
-            BoardInputs(latest={"heartbeat": reading(spool_degraded=True)}),
+            BoardInputs(heartbeat=heartbeat(spool_degraded=True)),
             set(),
             True,
         ),
         (
             "spool_degraded",
-            BoardInputs(latest={"heartbeat": reading(disk_percent=99)}),
+            BoardInputs(heartbeat=heartbeat(disk_percent=99)),
             set(),
             False,
         ),
-        ("mains_lost", BoardInputs(latest={"power": reading(mains_present=False)}), set(), True),
-        ("mains_lost", BoardInputs(latest={"power": reading(mains_present=True)}), set(), False),
+        ("mains_lost", BoardInputs(power=power(mains_present=False)), set(), True),
+        ("mains_lost", BoardInputs(power=power(mains_present=True)), set(), False),
     ],
 )
 def test_rule_thresholds(
@@ -280,14 +296,14 @@ def test_rule_thresholds(
 
 def test_clock_skew_behind_and_ahead() -> None:
     for board_clock in (NOW - timedelta(minutes=6), NOW + timedelta(minutes=6)):
-        skewed = Reading({"disk_percent": 1}, board_clock, NOW, NOW)
-        assert observed(BoardInputs(latest={"heartbeat": skewed}))["clock_skew"] is True
-    fine = Reading({"disk_percent": 1}, NOW - timedelta(seconds=2), NOW, NOW)
-    assert observed(BoardInputs(latest={"heartbeat": fine}))["clock_skew"] is False
+        skewed = Reading(heartbeat_data(disk_percent=1), board_clock, NOW, NOW)
+        assert observed(BoardInputs(heartbeat=skewed))["clock_skew"] is True
+    fine = Reading(heartbeat_data(disk_percent=1), NOW - timedelta(seconds=2), NOW, NOW)
+    assert observed(BoardInputs(heartbeat=fine))["clock_skew"] is False
     # held 10 minutes in the spool: not current, its clock not judged on it
     ten_min_ago = NOW - timedelta(minutes=10)
-    replayed = Reading({"disk_percent": 1}, ten_min_ago, NOW, ten_min_ago)
-    assert "clock_skew" not in observed(BoardInputs(latest={"heartbeat": replayed}))
+    replayed = Reading(heartbeat_data(disk_percent=1), ten_min_ago, NOW, ten_min_ago)
+    assert "clock_skew" not in observed(BoardInputs(heartbeat=replayed))
 
 
 def test_removed_camera_and_disabled_board_incidents_resolve(
@@ -335,3 +351,44 @@ def test_removed_camera_and_disabled_board_incidents_resolve(
     engine = Engine(seeded, EngineSettings(telemetry_every_s=0), clock=clock)  # reloads boards
     engine.evaluate(engine_conn)
     assert incidents(engine_conn, "state = 'open'") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("board:lc-sin-ho-01:mains_lost", DedupeKey.board("lc-sin-ho-01", "mains_lost")),
+        (
+            "board:lc-sin-ho-01:camera_unreachable:cam_1",
+            DedupeKey.board("lc-sin-ho-01", "camera_unreachable", "cam_1"),
+        ),
+        ("site:12:site_outage", DedupeKey.site(12, "site_outage")),
+    ],
+)
+def test_dedupe_key_round_trip(text: str, key: DedupeKey) -> None:
+    assert DedupeKey.parse(text) == key
+    assert str(key) == text
+    assert DedupeKey.parse(str(key)) == key
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["compliance:lc-sin-ho-01:2026-11-28", "board:x", "board::mains_lost", "site:1:a:b", ""],
+)
+def test_other_keys_are_not_engine_keys(text: str) -> None:
+    assert DedupeKey.parse(text) is None
+
+
+def test_camera_key_suffix_is_rule_and_camera() -> None:
+    key = DedupeKey.board(BOARD, "camera_unreachable", "cam1")
+    assert key.suffix == "camera_unreachable:cam1"
+    assert DedupeKey.board(BOARD, "disk_full").suffix == "disk_full"
+
+
+def test_board_latest_reads_back_into_the_protocol_models() -> None:
+    """What ingest stores (``model_dump_json``) reads back into the same model."""
+    from fleet_server.engine.store import read_data  # noqa: PLC0415
+
+    data = fp.DisplayData(player_running=True, content_sha256="ab" * 32, content_started_at=NOW)
+    stored = json.loads(data.model_dump_json())
+    assert read_data(fp.DisplayData, stored, BOARD, "display") == data
+    assert read_data(fp.DisplayData, {"player_running": "nope"}, BOARD, "display") is None
