@@ -15,8 +15,8 @@ from typing import Any
 
 
 def _actor() -> Any:
+    from fleet_server.access.principal import Actor  # noqa: PLC0415
     from fleet_server.cli import cli_actor  # noqa: PLC0415
-    from fleet_server.content.models import Actor  # noqa: PLC0415
 
     return Actor(cli_actor())
 

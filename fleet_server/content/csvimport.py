@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from fleet_server.access.principal import Actor
 from fleet_server.content import service, storage
 from fleet_server.content.models import (
-    Actor,
     ContentError,
     ContentItem,
     NewContent,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from fleet_server.errors import FleetError
+from fleet_server.errors import RequestError
 
 #: Dates and times given without a zone are local time in Lai Châu.
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,28 +46,40 @@ TITLE_MAX = 300
 Reason = Literal["invalid", "duplicate", "not_found", "played", "retired", "bad_file"]
 
 
-class ContentError(FleetError):
+#: How the API answers each reason: (HTTP status, problem kind, title); any
+#: other reason (``bad_file``) is a 400.
+ANSWERS: dict[str, tuple[int, str, str | None]] = {
+    "invalid": (422, "validation", "Invalid request"),
+    "not_found": (404, "not-found", None),
+    "duplicate": (409, "conflict", None),
+    "played": (409, "conflict", None),
+    "retired": (409, "conflict", None),
+}
+
+
+class ContentError(RequestError):
     """A registry change refused: ``reason`` says why, ``field`` which input
-    (None when it is not one field's fault)."""
+    (None when it is not one field's fault). The reason gives the HTTP status
+    and the problem document's members (``ANSWERS``): a bad value is a
+    validation problem listing the field under ``errors``; a missing item a
+    plain 404; the others carry ``reason`` (and ``field``)."""
 
     def __init__(self, reason: Reason, detail: str, *, field: str | None = None) -> None:
-        super().__init__(detail)
+        extra: dict[str, Any]
+        if reason == "invalid":
+            extra = {"errors": [{"field": field or "body", "message": detail}]}
+        elif reason == "not_found":
+            extra = {}
+        else:
+            extra = {"reason": reason, **({"field": field} if field else {})}
+        super().__init__(detail, **extra)
+        self.status, self.kind, self.title = ANSWERS.get(reason, (400, "bad-request", None))
         self.reason: Reason = reason
-        self.detail = detail
         self.field = field
 
 
 def invalid(field: str, detail: str) -> ContentError:
     return ContentError("invalid", f"{field}: {detail}", field=field)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who makes a change: the audit row's actor and the item's approver."""
-
-    name: str
-    user_id: int | None = None
-    address: str | None = None
 
 
 Status = Literal["upcoming", "valid", "expired"]

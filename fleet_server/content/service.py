@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.principal import Actor
 from fleet_server.content import storage
 from fleet_server.content.models import (
-    Actor,
     ContentError,
     ContentItem,
     NewContent,
@@ -16,11 +17,32 @@ from fleet_server.content.models import (
     check_title,
     check_validity,
 )
-from fleet_server.content.storage import Conn
+from fleet_server.content.schemas import ContentOut
+from fleet_server.content.storage import Conn, Filters
 
 
 def _missing(content_id: int) -> ContentError:
     return ContentError("not_found", f"content {content_id} not found")
+
+
+def out(conn: Conn, item: ContentItem) -> ContentOut:
+    """An item as the API shows it, with whether a board has played it."""
+    return ContentOut(
+        **{k: getattr(item, k) for k in ContentOut.model_fields if k != "played"},
+        played=storage.played(conn, item.sha256),
+    )
+
+
+def list_content(conn: Conn, paging: ListParams, filters: Filters) -> Page[ContentOut]:
+    """One page of the registry (province-wide: not narrowed by site)."""
+    return storage.page(conn, filters, paging, model=ContentOut)
+
+
+def get_content(conn: Conn, content_id: int) -> ContentOut:
+    item = storage.get(conn, content_id)
+    if item is None:
+        raise _missing(content_id)
+    return out(conn, item)
 
 
 def approve(
@@ -29,7 +51,7 @@ def approve(
     """Add a file to the registry; ``actor`` is its approver."""
     item = item.checked()
     with conn.transaction():
-        stored = storage.insert(conn, item, actor.name, now)
+        stored = storage.insert(conn, item, actor.username, now)
         if stored is None:
             existing = storage.by_sha256(conn, item.sha256)
             ident = existing.id if existing else "?"

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
+from pydantic import BaseModel
 
-from fleet_server.content.models import Actor, ContentItem, NewContent
-from fleet_server.users.storage import audit
+from fleet_server.access import audit
+from fleet_server.access.pagination import ListParams, Page, fetch_page
+from fleet_server.access.principal import Actor
+from fleet_server.content.models import ContentItem, NewContent
 
 Conn = psycopg.Connection[Any]
+M = TypeVar("M", bound=BaseModel)
 
 COLUMNS = (
     "id, title, kind, language, sha256, valid_from, valid_to, from_department,"
@@ -64,6 +68,35 @@ def select_sql(filters: Filters) -> tuple[str, list[Any]]:
         f" {PLAYED_SQL} AS played FROM content_items c WHERE {' AND '.join(where)}"
     )
     return sql, params
+
+
+#: Columns of ``select_sql`` a list may be sorted by.
+SORTABLE = (
+    "id",
+    "title",
+    "kind",
+    "language",
+    "valid_from",
+    "valid_to",
+    "approved_at",
+    "approved_by",
+)
+
+
+def page(conn: Conn, filters: Filters, paging: ListParams, *, model: type[M]) -> Page[M]:
+    """One page of the registry rows matching ``filters`` (newest approval
+    first unless sorted), each as ``model``."""
+    sql, params = select_sql(filters)
+    return fetch_page(
+        conn,
+        sql,
+        params,
+        paging,
+        sortable=SORTABLE,
+        default="approved_at DESC",
+        tiebreak="id DESC",
+        model=model,
+    )
 
 
 def _item(row: dict[str, Any]) -> ContentItem:
@@ -158,14 +191,12 @@ def audit_change(
     after: dict[str, Any] | None = None,
     detail: str | None = None,
 ) -> None:
-    audit(
+    audit.record(
         conn,
-        actor.name,
+        actor,
         action,
-        actor_user_id=actor.user_id,
         target_type="content",
-        target_id=None if target_id is None else str(target_id),
-        address=actor.address,
+        target_id=target_id,
         before=before,
         after=after,
         detail=detail,

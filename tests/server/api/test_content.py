@@ -9,8 +9,8 @@ from typing import Any, get_args
 
 import pytest
 
-from fleet_server.api.routers.content import Kind, Language
 from fleet_server.content.models import KINDS, LANGUAGES
+from fleet_server.content.schemas import Kind, Language
 from tests.server.api.conftest import Conn
 from tests.server.engine.conftest import Clock
 

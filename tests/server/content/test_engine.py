@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import fleet_protocol as fp
+from fleet_server.access.principal import Actor
 from fleet_server.content import service
-from fleet_server.content.models import Actor, NewContent
+from fleet_server.content.models import NewContent
 from fleet_server.engine.service import Engine
 from tests.server.engine.conftest import Clock, Conn, Store
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from fleet_server.access.principal import Actor
 from fleet_server.content import service
-from fleet_server.content.models import Actor, NewContent
+from fleet_server.content.models import NewContent
 from tests.server.api.conftest import audit_actions
 from tests.server.api.console.conftest import csrf_of
 from tests.server.engine.conftest import Clock
