@@ -1,17 +1,24 @@
 """Tickets in PostgreSQL: creation (by hand or by a rule), transitions,
-comments, costs, links to incidents."""
+comments, links to incidents, and the lists and detail the API shows.
+Costs are in ``storage_costs``, who may be given a ticket in
+``storage_assignees``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row
+from psycopg.rows import class_row, dict_row
 
-from fleet_server.tickets.models import Sla, TicketError, check_transition
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import incidents_condition, sites_condition, tickets_condition
+from fleet_server.errors import NotFound
+from fleet_server.tickets.models import Sla, TicketError, TicketValueError, check_transition
+from fleet_server.tickets.schemas import LinkedIncident, TicketEventOut, TicketOut
 
 Conn = psycopg.Connection[Any]
 
@@ -43,7 +50,7 @@ def get(conn: Conn, ticket_id: int) -> Ticket | None:
         return cur.execute(f"SELECT {_COLUMNS} FROM tickets WHERE id = %s", (ticket_id,)).fetchone()
 
 
-def _event(
+def add_event(
     conn: Conn,
     ticket_id: int,
     at: datetime,
@@ -111,7 +118,7 @@ def create(
             ),
         ).fetchone()
     assert ticket is not None
-    _event(conn, ticket.id, now, actor, "created", to_state="open", note=title)
+    add_event(conn, ticket.id, now, actor, "created", to_state="open", note=title)
     return ticket, True
 
 
@@ -120,7 +127,7 @@ def transition(
 ) -> Ticket:
     ticket = get(conn, ticket_id)
     if ticket is None:
-        raise TicketError(f"ticket {ticket_id} does not exist")
+        raise NotFound("ticket", ticket_id)
     check_transition(ticket.state, target, note)
     stamps = {"resolved": ", resolved_at = %(now)s", "closed": ", closed_at = %(now)s"}
     conn.execute(
@@ -129,7 +136,7 @@ def transition(
         f"{', closing_note = %(note)s' if target == 'closed' else ''} WHERE id = %(id)s",
         {"target": target, "now": now, "note": note, "id": ticket_id},
     )
-    _event(
+    add_event(
         conn,
         ticket_id,
         now,
@@ -147,14 +154,14 @@ def transition(
 def assign(conn: Conn, ticket_id: int, assignee: str, *, actor: str, now: datetime) -> Ticket:
     ticket = get(conn, ticket_id)
     if ticket is None:
-        raise TicketError(f"ticket {ticket_id} does not exist")
+        raise NotFound("ticket", ticket_id)
     if ticket.state in ("resolved", "closed"):
         raise TicketError(f"a {ticket.state} ticket cannot be assigned")
     conn.execute(
         "UPDATE tickets SET assignee = %s, updated_at = %s WHERE id = %s",
         (assignee, now, ticket_id),
     )
-    _event(conn, ticket_id, now, actor, "assigned", note=assignee)
+    add_event(conn, ticket_id, now, actor, "assigned", note=assignee)
     if ticket.state == "open":
         return transition(conn, ticket_id, "assigned", actor=actor, now=now)
     updated = get(conn, ticket_id)
@@ -164,31 +171,8 @@ def assign(conn: Conn, ticket_id: int, assignee: str, *, actor: str, now: dateti
 
 def comment(conn: Conn, ticket_id: int, text: str, *, actor: str, now: datetime) -> None:
     if not text.strip():
-        raise TicketError("a comment cannot be empty")
-    _event(conn, ticket_id, now, actor, "comment", note=text)
-
-
-def add_cost(
-    conn: Conn,
-    ticket_id: int,
-    *,
-    category: str,
-    description: str,
-    amount_vnd: Decimal,
-    actor: str,
-    now: datetime,
-    quantity: Decimal = Decimal(1),
-) -> None:
-    try:
-        with conn.transaction():  # a savepoint: a refused row leaves the caller's work intact
-            conn.execute(
-                "INSERT INTO ticket_costs (ticket_id, category, description, quantity,"
-                " amount_vnd, recorded_by, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (ticket_id, category, description, quantity, amount_vnd, actor, now),
-            )
-    except psycopg.errors.CheckViolation as exc:
-        raise TicketError(f"cost refused: {exc.diag.message_primary}") from exc
-    _event(conn, ticket_id, now, actor, "cost", note=f"{category}: {amount_vnd} VND")
+        raise TicketValueError("text: a comment cannot be empty")
+    add_event(conn, ticket_id, now, actor, "comment", note=text)
 
 
 def link_incident(
@@ -200,13 +184,164 @@ def link_incident(
         (ticket_id, incident_id),
     ).fetchone()
     if row:
-        _event(conn, ticket_id, now, actor, "linked", note=f"incident {incident_id}")
+        add_event(conn, ticket_id, now, actor, "linked", note=f"incident {incident_id}")
 
 
-def costs_by_category(conn: Conn, ticket_id: int) -> dict[str, Decimal]:
-    rows = conn.execute(
-        "SELECT category, sum(quantity * amount_vnd) FROM ticket_costs"
-        " WHERE ticket_id = %s GROUP BY category",
-        (ticket_id,),
-    ).fetchall()
-    return {r[0]: r[1] for r in rows}
+# -- what the API shows --------------------------------------------------------------
+
+_SELECT = """
+    SELECT t.id, t.site_id, s.code AS site_code, s.name AS site_name,
+           s.name_en AS site_name_en, t.board_id, t.kind,
+           t.priority::ticket_priority_order AS priority,
+           t.state::ticket_state_order AS state,
+           t.title, t.assignee, t.team, t.due_at,
+           (t.due_at < %s AND t.state NOT IN ('resolved', 'closed')) AS overdue,
+           t.source_key, t.created_by, t.created_at, t.updated_at, t.resolved_at, t.closed_at
+    FROM tickets t JOIN sites s ON s.id = t.site_id
+"""
+SORTABLE = ("id", "created_at", "updated_at", "due_at", "priority", "state")
+
+
+def list_page(
+    conn: Conn,
+    scope: Scope,
+    paging: ListParams,
+    *,
+    now: datetime,
+    states: Sequence[str] | None = None,
+    site_id: int | None = None,
+    board_id: str | None = None,
+    assignee: str | None = None,
+    team: str | None = None,
+    kind: str | None = None,
+    priority: str | None = None,
+    overdue: bool | None = None,
+) -> Page[TicketOut]:
+    """The tickets ``scope`` sees, filtered; ``states`` may list several states."""
+    clause, scope_params = tickets_condition(scope, "t.site_id", "t.assignee", "t.team")
+    where = [clause]
+    params: list[Any] = [now, *scope_params]
+    add_equal(
+        where,
+        params,
+        (
+            ("t.site_id", site_id),
+            ("t.board_id", board_id),
+            ("t.assignee", assignee),
+            ("t.team", team),
+            ("t.kind", kind),
+            ("t.priority", priority),
+        ),
+    )
+    if states:
+        where.append("t.state = ANY(%s)")
+        params.append(list(states))
+    if overdue is not None:
+        where.append(
+            f"{'' if overdue else 'NOT '}(t.due_at < %s AND t.state NOT IN ('resolved', 'closed'))"
+        )
+        params.append(now)
+    return fetch_page(
+        conn,
+        f"{_SELECT} WHERE {' AND '.join(where)}",
+        params,
+        paging,
+        sortable=SORTABLE,
+        default="created_at DESC",
+        tiebreak="id DESC",
+        model=TicketOut,
+    )
+
+
+def ticket_row(
+    conn: Conn, scope: Scope, ticket_id: int, *, now: datetime, lock: bool = False
+) -> dict[str, Any] | None:
+    """The ticket as a row dict (with description and closing note), or None
+    when it does not exist or ``scope`` does not see it."""
+    clause, params = tickets_condition(scope, "t.site_id", "t.assignee", "t.team")
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"""SELECT x.*, t2.description, t2.closing_note
+                FROM ({_SELECT} WHERE t.id = %s AND {clause}) x
+                JOIN tickets t2 ON t2.id = x.id {"FOR UPDATE OF t2" if lock else ""}""",
+            [now, ticket_id, *params],
+        ).fetchone()
+
+
+def events(conn: Conn, ticket_id: int) -> list[TicketEventOut]:
+    """The ticket's timeline, oldest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT id, at, actor, kind, from_state, to_state, note FROM ticket_events"
+            " WHERE ticket_id = %s ORDER BY at, id",
+            (ticket_id,),
+        ).fetchall()
+    return [TicketEventOut.model_validate(e) for e in rows]
+
+
+def last_comment(conn: Conn, ticket_id: int) -> TicketEventOut:
+    """The ticket's newest comment (the one just written)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        event = cur.execute(
+            "SELECT id, at, actor, kind, from_state, to_state, note FROM ticket_events"
+            " WHERE ticket_id = %s AND kind = 'comment' ORDER BY id DESC LIMIT 1",
+            (ticket_id,),
+        ).fetchone()
+    return TicketEventOut.model_validate(event)
+
+
+def linked_incidents(conn: Conn, ticket_id: int) -> list[LinkedIncident]:
+    """The incidents the ticket was opened for, oldest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT i.id, i.rule, i.severity, i.state, i.title, i.board_id, i.opened_at,"
+            " i.resolved_at FROM ticket_incidents ti JOIN incidents i ON i.id = ti.incident_id"
+            " WHERE ti.ticket_id = %s ORDER BY i.opened_at, i.id",
+            (ticket_id,),
+        ).fetchall()
+    return [LinkedIncident.model_validate(i) for i in rows]
+
+
+def of_incident(conn: Conn, scope: Scope, incident_id: int, *, now: datetime) -> list[TicketOut]:
+    """The tickets ``scope`` sees that were opened for an incident, newest first."""
+    clause, params = tickets_condition(scope, "t.site_id", "t.assignee", "t.team")
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"{_SELECT} WHERE t.id IN (SELECT ticket_id FROM ticket_incidents"
+            f" WHERE incident_id = %s) AND {clause} ORDER BY t.created_at DESC, t.id DESC LIMIT 50",
+            [now, incident_id, *params],
+        ).fetchall()
+    return [TicketOut.model_validate(r) for r in rows]
+
+
+# -- where a new ticket goes -----------------------------------------------------------
+
+
+def board_site(conn: Conn, scope: Scope, board_id: str) -> int | None:
+    """The site of a board ``scope`` sees, or None."""
+    clause, params = sites_condition(scope, "s.id")
+    found = conn.execute(
+        f"SELECT b.site_id FROM boards b JOIN sites s ON s.id = b.site_id"
+        f" WHERE b.id = %s AND {clause}",
+        [board_id, *params],
+    ).fetchone()
+    return None if found is None else int(found[0])
+
+
+def site_visible(conn: Conn, scope: Scope, site_id: int) -> bool:
+    """Whether the site exists and ``scope`` sees it."""
+    clause, params = sites_condition(scope, "s.id")
+    seen = conn.execute(f"SELECT 1 FROM sites s WHERE s.id = %s AND {clause}", [site_id, *params])
+    return seen.fetchone() is not None
+
+
+def incident_sites(conn: Conn, scope: Scope, incident_ids: Sequence[int]) -> dict[int, int]:
+    """incident id -> site id, of those of ``incident_ids`` that ``scope`` sees."""
+    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
+    return {
+        int(r[0]): r[1]
+        for r in conn.execute(
+            f"SELECT i.id, i.site_id FROM incidents i WHERE i.id = ANY(%s) AND {clause}",
+            [list(incident_ids), *params],
+        )
+    }

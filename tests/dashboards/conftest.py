@@ -28,6 +28,7 @@ from fleet_server.simulator.seed import fleet_specs, seed
 from fleet_server.telemetry.maintenance import ROLLUP_TABLES, is_plain, refresh_rollups
 from fleet_server.telemetry.storage import Accepted, BatchWriter
 from fleet_server.tickets import storage as tickets
+from fleet_server.tickets import storage_costs as ticket_costs
 from tests.support.postgres import DatabaseFactory, with_dbname
 
 Conn = psycopg.Connection[Any]
@@ -321,7 +322,7 @@ def _tickets(conn: Conn, boards: list[str], now: datetime) -> None:
         actor="engine:test",
         now=now - timedelta(hours=10),
     )
-    tickets.add_cost(
+    ticket_costs.add_cost(
         conn,
         overdue.id,
         category="internet",
@@ -345,7 +346,7 @@ def _tickets(conn: Conn, boards: list[str], now: datetime) -> None:
     tickets.transition(
         conn, fixed.id, "in_progress", actor="binh.tran", now=now - timedelta(hours=18)
     )
-    tickets.add_cost(
+    ticket_costs.add_cost(
         conn,
         fixed.id,
         category="power",
@@ -355,7 +356,7 @@ def _tickets(conn: Conn, boards: list[str], now: datetime) -> None:
         actor="binh.tran",
         now=now - timedelta(hours=17),
     )
-    tickets.add_cost(
+    ticket_costs.add_cost(
         conn,
         fixed.id,
         category="repair",

@@ -11,15 +11,13 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams, Page
-from fleet_server.access.principal import Principal
+from fleet_server.access.principal import Actor, Principal
 from fleet_server.api.console.web import form_for, page_for, redirect, render
-from fleet_server.api.deps import Conn, Db, Now
+from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.api.problems import Problem
-from fleet_server.api.routers.tickets import (
-    Assignee,
-    CostIn,
-    TicketDetail,
-    TicketOut,
+from fleet_server.tickets.models import COST_CATEGORIES, TRANSITIONS
+from fleet_server.tickets.schemas import Assignee, CostIn, TicketDetail, TicketOut
+from fleet_server.tickets.service import (
     add_ticket_cost,
     assign_ticket,
     assignable_users,
@@ -28,13 +26,11 @@ from fleet_server.api.routers.tickets import (
     list_tickets,
     transition_ticket,
 )
-from fleet_server.tickets.models import TRANSITIONS
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 UNFINISHED = ["open", "assigned", "in_progress", "on_hold", "resolved"]
-COST_CATEGORIES = ("power", "repair", "maintenance", "internet", "other")
 TicketId = Annotated[int, Path(ge=1, le=2**62)]
 Reader = Annotated[Principal, Depends(page_for("ticket.read"))]
 Worker = Annotated[Principal, Depends(form_for("ticket.work"))]
@@ -136,6 +132,10 @@ def _state_order(state: str) -> int:
     return order.index(state) if state in order else len(order)
 
 
+def _actor(request: Request, user: Principal) -> Actor:
+    return user.acting_from(client_address(request))
+
+
 def _back(ticket_id: int) -> Response:
     return redirect(f"/tickets/{ticket_id}")
 
@@ -152,7 +152,7 @@ def assign(
     name = assignee.strip() or (user.username if user.role == "technician" else "")
     if not name:
         raise Problem(400, "say who gets the ticket", kind="assignee-required")
-    assign_ticket(conn, user, request, ticket_id, name, now=now)
+    assign_ticket(conn, user, _actor(request, user), ticket_id, name, now=now)
     conn.commit()
     return _back(ticket_id)
 
@@ -169,7 +169,9 @@ def transition(
 ) -> Response:
     if to == "closed" and not note.strip():
         raise Problem(400, "closing a ticket needs a note", kind="note-required")
-    transition_ticket(conn, user, request, ticket_id, to, note.strip() or None, now=now)
+    transition_ticket(
+        conn, user, _actor(request, user), ticket_id, to, note=note.strip() or None, now=now
+    )
     conn.commit()
     return _back(ticket_id)
 
@@ -185,7 +187,7 @@ def comment(
 ) -> Response:
     if not text.strip():
         raise Problem(400, "a comment cannot be empty", kind="empty")
-    comment_ticket(conn, user, request, ticket_id, text.strip(), now=now)
+    comment_ticket(conn, user, _actor(request, user), ticket_id, text.strip(), now=now)
     conn.commit()
     return _back(ticket_id)
 
@@ -211,7 +213,7 @@ def cost(
         )
     except (ValueError, InvalidOperation):
         raise Problem(400, "the cost form is not filled in correctly", kind="cost") from None
-    add_ticket_cost(conn, user, request, ticket_id, body, now=now)
+    add_ticket_cost(conn, user, _actor(request, user), ticket_id, body, now=now)
     conn.commit()
     return _back(ticket_id)
 

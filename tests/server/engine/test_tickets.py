@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from fleet_server.tickets import storage as tickets
-from fleet_server.tickets.models import Sla, TicketError, check_transition
+from fleet_server.tickets import storage_costs as costs
+from fleet_server.tickets.models import Sla, TicketError, TicketValueError, check_transition
 from tests.server.engine.conftest import Conn
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -66,7 +67,7 @@ def test_lifecycle_with_costs(engine_conn: Conn) -> None:
     assert (ticket.state, ticket.assignee) == ("assigned", "tech.an")
     for target in ("in_progress", "resolved"):
         ticket = tickets.transition(conn, ticket.id, target, actor="tech.an", now=NOW)
-    tickets.add_cost(
+    costs.add_cost(
         conn,
         ticket.id,
         category="power",
@@ -75,7 +76,7 @@ def test_lifecycle_with_costs(engine_conn: Conn) -> None:
         actor="tech.an",
         now=NOW,
     )
-    tickets.add_cost(
+    costs.add_cost(
         conn,
         ticket.id,
         category="repair",
@@ -85,8 +86,8 @@ def test_lifecycle_with_costs(engine_conn: Conn) -> None:
         actor="tech.an",
         now=NOW,
     )
-    with pytest.raises(TicketError, match="cost refused"):
-        tickets.add_cost(
+    with pytest.raises(TicketValueError, match="cost refused"):
+        costs.add_cost(
             conn,
             ticket.id,
             category="power",
@@ -95,7 +96,7 @@ def test_lifecycle_with_costs(engine_conn: Conn) -> None:
             actor="tech.an",
             now=NOW,
         )
-    assert tickets.costs_by_category(conn, ticket.id) == {
+    assert costs.costs_by_category(conn, ticket.id) == {
         "power": Decimal(4_500_000),
         "repair": Decimal(600_000),
     }
