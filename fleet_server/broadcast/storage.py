@@ -7,9 +7,26 @@ from typing import Any
 
 import psycopg
 
-from fleet_server.broadcast.windows import Window
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
+from fleet_server.broadcast.models import Window
 
 Conn = psycopg.Connection[Any]
+
+
+def site_visible(conn: Conn, scope: Scope, site_id: int) -> bool:
+    """Whether the site exists and ``scope`` sees it."""
+    clause, params = sites_condition(scope, "s.id")
+    found = conn.execute(
+        f"SELECT 1 FROM sites s WHERE s.id = %s AND {clause}", [site_id, *params]
+    ).fetchone()
+    return found is not None
+
+
+def board_site(conn: Conn, board_id: str) -> int | None:
+    """The board's site, None when there is no such board."""
+    row = conn.execute("SELECT site_id FROM boards WHERE id = %s", (board_id,)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def site_windows(conn: Conn, site_id: int) -> list[Window]:

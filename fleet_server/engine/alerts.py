@@ -13,6 +13,7 @@ import psycopg
 
 from fleet_server.incidents import storage as incidents
 from fleet_server.incidents.schemas import Incident
+from fleet_server.maintenance.service import maintenance_until
 from fleet_server.notifications import Notice, Text, cancel_for_incident, enqueue
 from fleet_server.tickets import storage as tickets
 from fleet_server.tickets.models import AUTO_TICKETS, AutoTicketRule
@@ -54,25 +55,6 @@ def _notice(incident: Incident, kind: str, now: datetime, **extra: Any) -> Notic
         incident_kind=incident.rule,
         **extra,
     )
-
-
-def maintenance_until(
-    conn: Conn, board_id: str | None, site_id: int | None, now: datetime
-) -> datetime | None:
-    """End of the maintenance window covering the board or site now, if any
-    (one-off, or daily/weekly repeats of the first occurrence)."""
-    rows = conn.execute(
-        """SELECT starts_at, ends_at, recurrence FROM maintenance_windows
-            WHERE (board_id = %s OR site_id = %s) AND starts_at <= %s""",
-        (board_id, site_id, now),
-    ).fetchall()
-    ends: list[datetime] = []
-    for first_start, first_end, recurrence in rows:
-        period = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}.get(recurrence)
-        shift = ((now - first_start) // period) * period if period else timedelta(0)
-        if first_start + shift <= now < first_end + shift:
-            ends.append(first_end + shift)
-    return max(ends) if ends else None
 
 
 def on_opened(conn: Conn, incident: Incident, now: datetime, settings: AlertSettings) -> None:

@@ -17,20 +17,19 @@ from fastapi.responses import Response
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console.web import form_for, page_for, redirect, render
-from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.api.problems import Problem
-from fleet_server.api.routers.broadcast_windows import (
-    WindowIO,
-    WindowsIn,
+from fleet_server.api.deps import Conn, Db, Now, client_address
+from fleet_server.broadcast.models import PARTS, Window, WindowError, shortfalls
+from fleet_server.broadcast.schemas import WindowIO, WindowsIn
+from fleet_server.broadcast.service import (
     board_windows,
     set_board_windows,
     set_site_windows,
     site_windows,
 )
-from fleet_server.api.routers.content import list_content
-from fleet_server.broadcast.windows import PARTS, Window, shortfalls
 from fleet_server.content import storage
 from fleet_server.content.models import KINDS, LANGUAGES, validity_status
+from fleet_server.content.service import list_content
+from fleet_server.errors import Invalid, Unprocessable
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +38,20 @@ WindowWriter = Annotated[Principal, Depends(form_for("broadcast_window.write"))]
 PAGE_SIZE = 50
 TimeField = Annotated[str, Form(max_length=8)]
 BoardId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+
+
+class WindowsFormError(Invalid):
+    """The windows form is not filled in right (a time that is not one, a
+    part with only one of its times); its own page message."""
+
+    kind = "windows-form"
+
+
+class WindowsRefused(Unprocessable):
+    """The windows from the form broke a rule (an end not after its start,
+    an overlap): a page that says what to fix."""
+
+    kind = "windows-invalid"
 
 
 def window_notes(windows: list[WindowIO]) -> list[tuple[str, str | None]]:
@@ -90,13 +103,11 @@ def board_windows_section(conn: Conn, user: Principal, board_id: str) -> dict[st
 
 @contextmanager
 def _windows_refusal() -> Iterator[None]:
-    """The API's validation problem, as a page that says what to fix."""
+    """The windows' rules refused them: a page that says what to fix."""
     try:
         yield
-    except Problem as exc:
-        if exc.kind != "validation":
-            raise
-        raise Problem(422, exc.detail, kind="windows-invalid") from None
+    except WindowError as exc:
+        raise WindowsRefused(exc.detail) from None
 
 
 def _time(text: str) -> time | None:
@@ -106,7 +117,7 @@ def _time(text: str) -> time | None:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        raise Problem(400, f"{value[:8]!r} is not a time", kind="windows-form") from None
+        raise WindowsFormError(f"{value[:8]!r} is not a time") from None
 
 
 def windows_from_form(values: dict[str, tuple[str, str]]) -> WindowsIn:
@@ -117,7 +128,7 @@ def windows_from_form(values: dict[str, tuple[str, str]]) -> WindowsIn:
         if start is None and end is None:
             continue
         if start is None or end is None:
-            raise Problem(400, f"{part}: give both times or neither", kind="windows-form")
+            raise WindowsFormError(f"{part}: give both times or neither")
         windows.append(WindowIO.model_validate({"part": part, "starts_at": start, "ends_at": end}))
     return WindowsIn(windows=windows)
 
@@ -180,7 +191,7 @@ def site_windows_form(
         }
     )
     with _windows_refusal():
-        set_site_windows(conn, user, request, site_id, body)
+        set_site_windows(conn, user, user.acting_from(client_address(request)), site_id, body)
     conn.commit()
     return redirect(f"/sites/{site_id}#windows")
 
@@ -212,6 +223,6 @@ def board_windows_form(
         )
     )
     with _windows_refusal():
-        set_board_windows(conn, user, request, board_id, body)
+        set_board_windows(conn, user, user.acting_from(client_address(request)), board_id, body)
     conn.commit()
     return redirect(f"/boards/{board_id}#windows")

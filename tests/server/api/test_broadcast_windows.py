@@ -144,6 +144,41 @@ def test_bad_windows_are_problems_naming_the_field(
     assert audit_rows(db_conn) == []
 
 
+def test_the_rules_refusal_is_the_same_problem_document_as_before(as_: Any, db_conn: Conn) -> None:
+    """The domain's WindowError becomes the API's 422 validation problem
+    as it always was: type, title, detail and ``errors`` members."""
+    site = site_of(db_conn, BORDER_BOARD)
+    overlapping = {
+        "windows": [
+            {"part": "morning", "starts_at": "06:00", "ends_at": "09:00"},
+            {"part": "afternoon", "starts_at": "08:00", "ends_at": "11:00"},
+        ]
+    }
+    detail = "windows.1.starts_at: the afternoon window overlaps the morning window (06:00–09:00)"
+    answer = as_("operator").put(f"/api/v1/sites/{site}/broadcast-windows", json=overlapping)
+    assert answer.json() == {
+        "type": "https://laichau-fleet.example/problems/validation",
+        "title": "Invalid request",
+        "status": 422,
+        "detail": detail,
+        "instance": f"/api/v1/sites/{site}/broadcast-windows",
+        "errors": [{"field": "windows.1.starts_at", "message": detail}],
+    }
+    url = f"/api/v1/boards/{BORDER_BOARD}/broadcast-windows"
+    empty = as_("operator").put(url, json={"windows": []})
+    assert empty.status_code == 422
+    assert empty.json() == {
+        "type": "https://laichau-fleet.example/problems/validation",
+        "title": "Invalid request",
+        "status": 422,
+        "detail": "windows: a board's own windows need at least one window; delete them to"
+        " follow the site's windows",
+        "instance": url,
+        "errors": [{"field": "windows", "message": "at least one window"}],
+    }
+    assert audit_rows(db_conn) == []
+
+
 def test_touching_windows_and_short_ones_are_allowed_with_notes(as_: Any, db_conn: Conn) -> None:
     site = site_of(db_conn, DISTRICT_BOARD)
     answer = as_("district").get(f"/api/v1/sites/{site}/broadcast-windows")

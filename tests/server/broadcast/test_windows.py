@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from fleet_server.broadcast.windows import Window, WindowError, check, notes, shortfalls
+from fleet_server.broadcast.models import Window, WindowError, check, notes, shortfalls
 
 
 def w(part: str, start: str, end: str) -> Window:

@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from itertools import pairwise
 from typing import Literal
 
-from fleet_server.errors import FleetError
+from fleet_server.errors import Unprocessable
 
 Part = Literal["morning", "afternoon", "evening"]
 PARTS: tuple[Part, ...] = ("morning", "afternoon", "evening")
@@ -17,14 +17,14 @@ PARTS: tuple[Part, ...] = ("morning", "afternoon", "evening")
 MIN_MINUTES = {"morning": 180, "afternoon": 180}
 
 
-class WindowError(FleetError):
-    """A set of windows refused; ``field`` names the bad input
-    (``windows.1.ends_at``) for the API's problem document."""
+class WindowError(Unprocessable):
+    """A set of windows refused (HTTP 422); ``field`` names the bad input
+    (``windows.1.ends_at``), listed under the problem document's ``errors``
+    with ``message`` (by default the whole detail)."""
 
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field}: {detail}")
-        self.field = field
-        self.detail = f"{field}: {detail}"
+    def __init__(self, field: str, detail: str, *, message: str | None = None) -> None:
+        full = f"{field}: {detail}"
+        super().__init__(full, field=field, errors=[{"field": field, "message": message or full}])
 
 
 @dataclass(frozen=True, slots=True)
