@@ -55,18 +55,14 @@ def merge_config(current: AgentConfig, changes: dict[str, Any]) -> AgentConfig:
 
     Only the settings of ``fp.REMOTE_CONFIG_KEYS`` may be changed: a change
     touching any other (the player's unit, a status URL, the broker, …) is
-    refused as a whole, so nothing of it is applied.
+    refused as a whole, so nothing of it is applied. The merge and the check
+    of the values are the protocol's (``fp.merge_remote_config``), the same
+    the server runs before it sends a change.
     """
     try:
-        fp.check_remote_config(changes)
-    except fp.ProtocolError as exc:
+        merged = fp.merge_remote_config(current.model_dump(), changes)
+    except fp.ProtocolError as exc:  # board_local or invalid_config, its detail names the key
         raise ValueError(exc.detail) from None
-    merged = current.model_dump()
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
     try:
         return AgentConfig.model_validate(merged)
     except ValidationError as exc:

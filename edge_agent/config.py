@@ -13,56 +13,39 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from edge_agent.errors import ConfigError
+from fleet_protocol.remote_config import Intervals, LogLevel, Seconds, SpoolConfig
 from fleet_protocol.topics import DEVICE_ID_PATTERN
+
+# The remotely settable sections (log_level, [intervals], [spool]) are the
+# protocol's (fleet_protocol.remote_config), which the server checks with
+# too; Intervals and SpoolConfig are re-exported for the agent.
+__all__ = [
+    "DEFAULT_PATH",
+    "ENV_PREFIX",
+    "AgentConfig",
+    "CameraConfig",
+    "DisplayConfig",
+    "Intervals",
+    "NetworkConfig",
+    "PowerConfig",
+    "SpoolConfig",
+    "environment_overrides",
+    "load_config",
+]
 
 DEFAULT_PATH = Path("/etc/fleet/agent.toml")
 ENV_PREFIX = "FLEET_AGENT_"
 # Read by the CLI to find the file, not a configuration key.
 _NOT_KEYS = {"FLEET_AGENT_CONFIG"}
 
-Seconds = Annotated[float, Field(gt=0, le=86_400)]
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Intervals(_Section):
-    """Seconds between readings of each collector."""
-
-    heartbeat: Seconds = 30
-    power: Seconds = 60
-    network: Seconds = 60
-    camera: Seconds = 60
-    display: Seconds = 30
-
-
-class SpoolConfig(_Section):
-    # 7 days of default-rate telemetry is ~60,000 messages of ≤ 1 KiB: 100 MB
-    # leaves room for a busier configuration.
-    max_bytes: int = Field(default=100_000_000, ge=1_000_000)
-    max_age_days: float = Field(default=30, gt=0)
-    inflight: int = Field(default=100, ge=1, le=10_000)
-    #: "receipt": a message leaves the spool when the server's receipt says it
-    #: is committed; "puback": when the broker acknowledged it (a server that
-    #: sends no receipts).
-    delivery: Literal["receipt", "puback"] = "receipt"
-    #: a message the broker acknowledged but no receipt covered after this
-    #: long is sent again; the wait doubles while no receipt comes (≤ 1 h)
-    receipt_timeout_s: Seconds = 60
-    #: messages sent and waiting for their receipt, at most; when reached, no
-    #: new message is sent until receipts arrive
-    unreceipted_max: int = Field(default=3000, ge=1, le=100_000)
-    #: bytes kept in a reserve file beside the spool, released when the disk
-    #: is full so that delivered messages can still be deleted (0: none)
-    reserve_bytes: int = Field(default=2_097_152, ge=0, le=1_073_741_824)
-    #: seconds between attempts to write to a spool that failed (disk full)
-    retry_s: Seconds = 30
 
 
 class PowerConfig(_Section):
@@ -109,7 +92,7 @@ class AgentConfig(BaseModel):
     spool_path: Path = Path("/var/lib/fleet/spool.db")
     simulate: bool = False
     allow_reboot: bool = False
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
     keepalive_s: int = Field(default=30, ge=5, le=600)
     intervals: Intervals = Field(default_factory=Intervals)
     spool: SpoolConfig = Field(default_factory=SpoolConfig)

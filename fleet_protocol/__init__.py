@@ -48,8 +48,10 @@ from fleet_protocol.messages import (
 )
 from fleet_protocol.remote_config import (
     REMOTE_CONFIG_KEYS,
+    RemoteConfig,
     board_local_keys,
     check_remote_config,
+    merge_remote_config,
 )
 from fleet_protocol.topics import (
     PREFIX,
@@ -104,6 +106,7 @@ __all__ = [
     "PowerMessage",
     "ProtocolError",
     "Receipt",
+    "RemoteConfig",
     "StateData",
     "StateMessage",
     "TelemetryKind",
@@ -119,6 +122,7 @@ __all__ = [
     "encode",
     "event_topic",
     "is_device_id",
+    "merge_remote_config",
     "model_for",
     "parse_topic",
     "printable",

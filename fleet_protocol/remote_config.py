@@ -12,13 +12,76 @@ for each key.
 Both sides check with this one list: the server before it stores or
 publishes a change (a 422 naming the key), the agent before it applies one
 (``rejected`` / ``applied: false``, and nothing of the change applied).
+
+The settings themselves are defined here too (:class:`RemoteConfig`: the
+agent's ``log_level``, ``[intervals]`` and ``[spool]``, whose models the
+agent's configuration uses), so both sides judge a value with the same
+model and the server never imports the agent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleet_protocol.errors import ProtocolError
+
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class _Section(BaseModel):
+    # Lax, unlike the wire models: values come from TOML, environment
+    # variables (text) and JSON alike.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Intervals(_Section):
+    """Seconds between readings of each collector."""
+
+    heartbeat: Seconds = 30
+    power: Seconds = 60
+    network: Seconds = 60
+    camera: Seconds = 60
+    display: Seconds = 30
+
+
+class SpoolConfig(_Section):
+    # 7 days of default-rate telemetry is ~60,000 messages of ≤ 1 KiB: 100 MB
+    # leaves room for a busier configuration.
+    max_bytes: int = Field(default=100_000_000, ge=1_000_000)
+    max_age_days: float = Field(default=30, gt=0)
+    inflight: int = Field(default=100, ge=1, le=10_000)
+    #: "receipt": a message leaves the spool when the server's receipt says it
+    #: is committed; "puback": when the broker acknowledged it (a server that
+    #: sends no receipts).
+    delivery: Literal["receipt", "puback"] = "receipt"
+    #: a message the broker acknowledged but no receipt covered after this
+    #: long is sent again; the wait doubles while no receipt comes (≤ 1 h)
+    receipt_timeout_s: Seconds = 60
+    #: messages sent and waiting for their receipt, at most; when reached, no
+    #: new message is sent until receipts arrive
+    unreceipted_max: int = Field(default=3000, ge=1, le=100_000)
+    #: bytes kept in a reserve file beside the spool, released when the disk
+    #: is full so that delivered messages can still be deleted (0: none)
+    reserve_bytes: int = Field(default=2_097_152, ge=0, le=1_073_741_824)
+    #: seconds between attempts to write to a spool that failed (disk full)
+    retry_s: Seconds = 30
+
+
+class RemoteConfig(_Section):
+    """The part of the agent's configuration a server may change, with the
+    agent's defaults."""
+
+    log_level: LogLevel = "INFO"
+    intervals: Intervals = Field(default_factory=Intervals)
+    spool: SpoolConfig = Field(default_factory=SpoolConfig)
+
+
+_SECTIONS = tuple(RemoteConfig.model_fields)
+
 
 #: Settings a server may change remotely, as dotted paths of the agent's
 #: configuration (``intervals.heartbeat`` is ``[intervals] heartbeat``).
@@ -78,3 +141,28 @@ def check_remote_config(changes: Mapping[str, object]) -> None:
             f"not changeable remotely: {', '.join(refused)} (board-local: set in the"
             " board's agent.toml; see docs/commands.md for the settings a server may change)",
         )
+
+
+def merge_remote_config(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``current`` (a whole configuration as a dict, e.g. the agent's
+    ``model_dump()``) with ``changes`` applied, section by section.
+
+    Raises ProtocolError: ``board_local`` when ``changes`` touches a setting
+    outside ``REMOTE_CONFIG_KEYS`` (nothing of it applied), ``invalid_config``
+    naming the first setting whose new value :class:`RemoteConfig` refuses
+    (``intervals.heartbeat: Input should be greater than 0``).
+    """
+    check_remote_config(changes)
+    merged = dict(current)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    try:
+        RemoteConfig.model_validate({key: merged[key] for key in _SECTIONS if key in merged})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProtocolError("invalid_config", f"{where}: {first['msg']}") from None
+    return merged

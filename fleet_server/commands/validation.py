@@ -1,10 +1,11 @@
 """What the server lets an operator send: the five commands the edge agent
 executes, their arguments, and remote configuration changes.
 
-Arguments are checked here with the agent's own rules (``edge_agent.commands``
-``merge_config`` for configuration), so a mistake is a 4xx naming it instead of
-a ``rejected`` answer minutes later from a board across the province. The
-agent checks everything again: the server is not trusted blindly either.
+Arguments are checked here with the agent's own rules (for configuration the
+protocol's ``fp.merge_remote_config``, which the agent applies changes with),
+so a mistake is a 4xx naming it instead of a ``rejected`` answer minutes later
+from a board across the province. The agent checks everything again: the
+server is not trusted blindly either.
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ def check_config(board_id: str, changes: dict[str, Any], *, field: str) -> None:
     """Refuse configuration the agent would reject: settings outside the
     protocol's allow-list (``fp.REMOTE_CONFIG_KEYS``: the player's unit, status
     URLs, the broker, credentials … stay on the board), values its settings
-    model refuses. Nothing refused here is stored, audited or published."""
-    from edge_agent.commands import merge_config  # noqa: PLC0415 - only for config changes
-    from edge_agent.config import AgentConfig  # noqa: PLC0415
-
+    model refuses (``fp.RemoteConfig``, from the agent's defaults). Nothing
+    refused here is stored, audited or published. ``board_id`` is the board
+    the change is for: the defaults are every board's, so it does not change
+    the answer today."""
     if not changes:
         raise _invalid(field, "give at least one setting")
     check_text(changes, field)
@@ -71,9 +72,9 @@ def check_config(board_id: str, changes: dict[str, Any], *, field: str) -> None:
     except fp.ProtocolError as exc:
         raise _invalid(field, exc.detail) from None
     try:
-        merge_config(AgentConfig(device_id=board_id), changes)
-    except ValueError as exc:
-        raise _invalid(field, str(exc)) from None
+        fp.merge_remote_config(fp.RemoteConfig().model_dump(), changes)
+    except fp.ProtocolError as exc:
+        raise _invalid(field, exc.detail) from None
 
 
 def wire_args(

@@ -48,3 +48,40 @@ def test_the_error_names_every_refused_key() -> None:
         "not changeable remotely: credentials_file, display.player_unit"
     )
     fp.check_remote_config({"intervals": {"display": 10}})  # allowed: no error
+
+
+def test_merge_applies_changes_section_by_section() -> None:
+    current = {"device_id": "lc-01", **fp.RemoteConfig().model_dump()}
+    merged = fp.merge_remote_config(current, {"intervals": {"heartbeat": 15}, "log_level": "DEBUG"})
+    assert merged["intervals"]["heartbeat"] == 15
+    assert merged["intervals"]["power"] == 60  # untouched keys of the section stay
+    assert merged["log_level"] == "DEBUG"
+    assert merged["device_id"] == "lc-01"  # the rest of the configuration is kept
+    assert current["intervals"]["heartbeat"] == 30  # and the current one is not changed
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason", "names"),
+    [
+        ({"intervals": {"heartbeat": 0}}, "invalid_config", "intervals.heartbeat"),
+        ({"spool": {"delivery": "pigeon"}}, "invalid_config", "spool.delivery"),
+        ({"log_level": "LOUD"}, "invalid_config", "log_level"),
+        ({"display": {"player_unit": "x"}}, "board_local", "display.player_unit"),
+    ],
+)
+def test_merge_refuses_naming_the_setting(changes: dict[str, Any], reason: str, names: str) -> None:
+    with pytest.raises(fp.ProtocolError) as caught:
+        fp.merge_remote_config(fp.RemoteConfig().model_dump(), changes)
+    assert caught.value.reason == reason
+    assert caught.value.detail.startswith(names) or names in caught.value.detail
+
+
+def test_the_agent_configures_itself_with_the_protocol_sections() -> None:
+    """One definition: the agent's settable sections are the protocol's."""
+    from edge_agent.config import AgentConfig  # noqa: PLC0415
+
+    fields = AgentConfig.model_fields
+    assert fields["intervals"].annotation is fp.RemoteConfig.model_fields["intervals"].annotation
+    assert fields["spool"].annotation is fp.RemoteConfig.model_fields["spool"].annotation
+    defaults = AgentConfig(device_id="lc-01").model_dump(include=set(fp.RemoteConfig.model_fields))
+    assert defaults == fp.RemoteConfig().model_dump()
