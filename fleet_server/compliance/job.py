@@ -29,7 +29,7 @@ from fleet_server.compliance.rules import (
     verdict,
 )
 from fleet_server.incidents import storage as incidents
-from fleet_server.incidents.schemas import Incident, IncidentSpec
+from fleet_server.incidents.models import Incident, IncidentSpec
 
 log = logging.getLogger(__name__)
 

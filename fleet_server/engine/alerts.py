@@ -1,6 +1,8 @@
-"""From incident changes to notices, tickets and reminders (called by the
-engine inside its pass transaction, so an incident change and its
-notification commit together — the transactional outbox)."""
+"""What the engine does about running incidents: reminders, escalation,
+automatic and preventive tickets, and the orphans of removed boards (called
+inside its pass transaction, so a change and its notification commit
+together — the transactional outbox). Opening, attaching and resolving an
+incident, and the notices those send, are ``fleet_server.incidents.lifecycle``."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from typing import Any
 
 import psycopg
 
+from fleet_server.incidents import lifecycle
 from fleet_server.incidents import storage as incidents
-from fleet_server.incidents.schemas import Incident
 from fleet_server.maintenance.service import maintenance_until
-from fleet_server.notifications import Notice, Text, cancel_for_incident, enqueue
+from fleet_server.notifications import enqueue
 from fleet_server.tickets import storage as tickets
 from fleet_server.tickets.models import AUTO_TICKETS, AutoTicketRule
 
@@ -28,101 +30,12 @@ ACTOR = "engine"
 class AlertSettings:
     #: board connectivity notices wait this long, so a whole-site outage found
     #: in the meantime replaces them with one site notice
-    confirm_board_s: float = 120.0
+    confirm_board_s: float = lifecycle.CONFIRM_BOARD_S
     reminder_s: float = 1800.0  # unacknowledged critical incidents
     escalate_after_s: dict[str, float] = field(
         default_factory=lambda: {"critical": 900.0, "major": 3600.0}
     )
     auto_tickets: dict[str, AutoTicketRule] = field(default_factory=lambda: dict(AUTO_TICKETS))
-
-
-def _text(title: str) -> Text:
-    vi, _, en = title.partition(" / ")
-    return Text(vi, en or None)
-
-
-def _notice(incident: Incident, kind: str, now: datetime, **extra: Any) -> Notice:
-    return Notice(
-        kind=kind,  # type: ignore[arg-type]
-        severity=incident.severity,
-        title=_text(incident.title),
-        occurred_at=now,
-        organisation_id=incident.organisation_id,
-        site_id=incident.site_id,
-        board_id=incident.board_id,
-        incident_id=incident.id,
-        incident_class=incident.incident_class,
-        incident_kind=incident.rule,
-        **extra,
-    )
-
-
-def on_opened(conn: Conn, incident: Incident, now: datetime, settings: AlertSettings) -> None:
-    if incident.parent_id is not None:
-        return  # the site incident speaks for it
-    hold = maintenance_until(conn, incident.board_id, incident.site_id, now)
-    if incident.rule in ("board_lost", "board_stale"):
-        confirm = now + timedelta(seconds=settings.confirm_board_s)
-        hold = max(hold, confirm) if hold else confirm
-    enqueue(
-        conn,
-        _notice(
-            incident, "site_incident" if incident.rule == "site_outage" else "incident_opened", now
-        ),
-        hold_until=hold,
-        now=now,
-    )
-
-
-def on_attached(conn: Conn, child: Incident) -> None:
-    cancelled = cancel_for_incident(conn, child.id, reason="part of a site incident")
-    if cancelled:
-        log.info("incident %d: %d notices replaced by the site incident", child.id, cancelled)
-
-
-def on_resolved(conn: Conn, incident: Incident, now: datetime) -> None:
-    # Heard = sent, being sent, or tried before (a worker that died after the
-    # mail server took it leaves the row pending for a retry): judged before
-    # the cancel below, so such a recipient also hears that it is over.
-    heard = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM notification_outbox WHERE incident_id = %s"
-        " AND kind IN ('incident_opened', 'site_incident')"
-        " AND (state IN ('sent', 'sending') OR (state = 'pending' AND attempts > 0)))",
-        (incident.id,),
-    ).fetchone()
-    cancel_for_incident(
-        conn,
-        incident.id,
-        kinds=("incident_opened", "site_incident", "incident_reminder"),
-        reason="resolved before it was sent",
-    )
-    if incident.parent_id is None and heard and heard[0]:
-        # only when somebody heard it opened; nobody needs to hear of a blip
-        enqueue(conn, _notice(incident, "incident_resolved", now), now=now)
-
-
-def release_children(
-    conn: Conn, site_incident: Incident, now: datetime, settings: AlertSettings
-) -> None:
-    """The site is back but some of its boards are not: they are incidents of
-    their own again, and people must hear of them."""
-    rows = conn.execute(
-        "UPDATE incidents SET parent_id = NULL, updated_at = %s"
-        " WHERE parent_id = %s AND state <> 'resolved' RETURNING id",
-        (now, site_incident.id),
-    ).fetchall()
-    for (child_id,) in rows:
-        child = incidents.get(conn, child_id)
-        if child is not None:
-            incidents.add_event(
-                conn,
-                child_id,
-                now,
-                "comment",
-                actor=ACTOR,
-                note="the site is back; this board is not",
-            )
-            on_opened(conn, child, now, settings)
 
 
 def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings) -> None:
@@ -133,13 +46,13 @@ def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings)
         if maintenance_until(conn, incident.board_id, incident.site_id, now) is not None:
             continue  # planned work: no reminders, no escalation
         age = (now - incident.opened_at).total_seconds()
-        done = _notified(conn, incident.id)
+        done = incidents.notified(conn, incident.id)
         if incident.severity == "critical" and age >= settings.reminder_s:
             n = int(age // settings.reminder_s)
             if f"reminder:{n}" not in done:
                 enqueue(
                     conn,
-                    _notice(
+                    lifecycle.notice(
                         incident,
                         "incident_reminder",
                         now,
@@ -154,7 +67,7 @@ def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings)
         if limit is not None and age >= limit and "escalated" not in done:
             enqueue(
                 conn,
-                _notice(
+                lifecycle.notice(
                     incident,
                     "incident_escalated",
                     now,
@@ -171,17 +84,6 @@ def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings)
                 actor=ACTOR,
                 note=f"not acknowledged after {int(limit // 60)} min",
             )
-
-
-def _notified(conn: Conn, incident_id: int) -> set[str]:
-    """Reminders and escalations already done for an incident (once each,
-    even when no route exists, so nothing is retried or logged every pass)."""
-    rows = conn.execute(
-        "SELECT kind, note FROM incident_events WHERE incident_id = %s"
-        " AND kind IN ('notified', 'escalated')",
-        (incident_id,),
-    ).fetchall()
-    return {str(note) if kind == "notified" else "escalated" for kind, note in rows}
 
 
 def auto_tickets(conn: Conn, now: datetime, settings: AlertSettings) -> list[int]:
@@ -253,16 +155,10 @@ def preventive_tickets(conn: Conn, now: datetime) -> list[int]:
 def resolve_orphans(conn: Conn, enabled_boards: set[str], now: datetime) -> None:
     """Incidents of boards that were disabled or removed can never clear by
     themselves: resolve them, and forget their conditions."""
-    rows = conn.execute(
-        "SELECT id, board_id FROM incidents WHERE state <> 'resolved' AND board_id IS NOT NULL"
-    ).fetchall()
-    for incident_id, board_id in rows:
+    for incident_id, board_id in incidents.unresolved_on_boards(conn):
         if board_id in enabled_boards:
             continue
-        resolved = incidents.resolve(
-            conn, incident_id, now, actor=ACTOR, note="board disabled or removed"
-        )
-        on_resolved(conn, resolved, now)
+        lifecycle.resolve(conn, incident_id, now, actor=ACTOR, note="board disabled or removed")
         conn.execute(
             "DELETE FROM rule_conditions WHERE dedupe_key LIKE %s", (f"board:{board_id}:%",)
         )

@@ -41,8 +41,9 @@ from fleet_server.engine.state import (
     check_stale,
     unknown,
 )
+from fleet_server.incidents import lifecycle
 from fleet_server.incidents import storage as incidents
-from fleet_server.incidents.schemas import Incident, IncidentSpec
+from fleet_server.incidents.models import Incident, IncidentSpec, InvalidTransition
 from fleet_server.metrics import EngineMetrics, new_registry
 from fleet_server.telemetry import maintenance
 
@@ -135,7 +136,9 @@ class Engine:
         self._telemetry_due: datetime | None = None
         self.compliance = ComplianceJob(
             self.settings.compliance,
-            on_opened=lambda conn, inc, now: alerts.on_opened(conn, inc, now, self.settings.alerts),
+            on_opened=lambda conn, inc, now: lifecycle.notify_opened(
+                conn, inc, now, confirm_board_s=self.settings.alerts.confirm_board_s
+            ),
         )
 
     # -- one evaluation -----------------------------------------------------------------
@@ -344,8 +347,7 @@ class Engine:
             for rule in ("board_lost", "board_stale"):
                 child = open_.get(board_key(board_id, rule))
                 if child is not None and child.parent_id is None:
-                    incidents.attach(conn, child.id, site_incident.id, now, actor=ACTOR)
-                    alerts.on_attached(conn, child)
+                    lifecycle.attach(conn, child, site_incident, now, actor=ACTOR)
 
     def _run_telemetry_rules(
         self, pass_: Pass, places: dict[str, store.BoardPlace], statuses: dict[str, Any]
@@ -447,28 +449,32 @@ class Engine:
             store.save_condition(conn, cond, now)
             conds[key] = cond
         actor = f"{ACTOR}:{spec.rule}"
+        confirm_board_s = self.settings.alerts.confirm_board_s
         for action in actions:
             if action == "open":
-                existing, outcome = incidents.open_incident(conn, spec, now, actor=actor)
+                existing, outcome = lifecycle.open_incident(
+                    conn, spec, now, actor=actor, confirm_board_s=confirm_board_s
+                )
                 open_[key] = existing
                 if outcome != "existing":
                     result.opened.append(existing.id)
                     log.info("incident %d %s: %s", existing.id, outcome, spec.title)
-                    alerts.on_opened(conn, existing, now, self.settings.alerts)
             elif action == "flapping" and existing is not None:
-                incidents.mark_flapping(conn, existing.id, now, actor=actor)
+                lifecycle.mark_flapping(conn, existing.id, now, actor=actor)
             elif action == "resolve" and existing is not None:
                 open_.pop(key, None)
                 try:
-                    existing = incidents.resolve(
-                        conn, existing.id, now, actor=actor, note="condition cleared"
+                    existing = lifecycle.resolve(
+                        conn,
+                        existing.id,
+                        now,
+                        actor=actor,
+                        note="condition cleared",
+                        confirm_board_s=confirm_board_s,
                     )
-                except incidents.InvalidTransition:
+                except InvalidTransition:
                     continue  # resolved by hand meanwhile: nothing left to do
                 result.resolved.append(existing.id)
-                alerts.on_resolved(conn, existing, now)
-                if spec.rule == "site_outage":
-                    alerts.release_children(conn, existing, now, self.settings.alerts)
         return existing
 
     # -- the loop -----------------------------------------------------------------------

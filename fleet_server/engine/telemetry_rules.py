@@ -18,7 +18,7 @@ from pydantic import BaseModel
 import fleet_protocol as fp
 from fleet_server.engine.conditions import Timing
 from fleet_server.engine.keys import DedupeKey
-from fleet_server.incidents.schemas import IncidentSpec
+from fleet_server.incidents.models import IncidentSpec
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -1,7 +1,7 @@
 """Operations on incidents for people: the queue, one incident with its
 timeline, and the operator's actions (acknowledge, resolve with a note,
 comment), each checked against the caller's role and scope and audited.
-"""
+State changes go through ``lifecycle`` — the same code the engine uses."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from typing import Any
 from fleet_server.access import audit
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor, Principal
-from fleet_server.engine import alerts
 from fleet_server.errors import Conflict, NotFound
-from fleet_server.incidents import storage
+from fleet_server.incidents import lifecycle, storage
 from fleet_server.incidents.schemas import IncidentDetail, IncidentOut
 from fleet_server.incidents.storage import Conn
 
@@ -87,7 +86,7 @@ def acknowledge_incident(
         raise Conflict(
             f"incident {incident_id} is {before.state}; only an open one is acknowledged"
         )
-    storage.acknowledge(conn, incident_id, now, actor=actor.username, note=note)
+    lifecycle.acknowledge(conn, incident_id, now, actor=actor.username, note=note)
     after = get_incident(conn, user, incident_id)
     audit.record(
         conn,
@@ -105,12 +104,14 @@ def acknowledge_incident(
 def resolve_incident(
     conn: Conn, user: Principal, actor: Actor, incident_id: int, *, now: datetime, note: str
 ) -> IncidentDetail:
+    """Resolve by hand: exactly as the engine resolves (notices cancelled or
+    the end announced; a site incident's boards that are still down become
+    incidents of their own again)."""
     user.need("incident.write")
     before = get_incident(conn, user, incident_id)
     if before.state == "resolved":
         raise Conflict(f"incident {incident_id} is already resolved")
-    resolved = storage.resolve(conn, incident_id, now, actor=actor.username, note=note)
-    alerts.on_resolved(conn, resolved, now)
+    lifecycle.resolve(conn, incident_id, now, actor=actor.username, note=note)
     after = get_incident(conn, user, incident_id)
     audit.record(
         conn,
@@ -130,7 +131,7 @@ def comment_incident(
 ) -> IncidentDetail:
     user.need("incident.comment")
     get_incident(conn, user, incident_id)
-    storage.add_event(conn, incident_id, now, "comment", actor=actor.username, note=text)
+    lifecycle.comment(conn, incident_id, now, actor=actor.username, note=text)
     audit.record(
         conn,
         actor,

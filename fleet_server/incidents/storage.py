@@ -196,6 +196,14 @@ def events(conn: Conn, incident_id: int) -> list[tuple[str, str, str | None]]:
     return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
 
+def unresolved_on_boards(conn: Conn) -> list[tuple[int, str]]:
+    """(id, board id) of every unresolved board incident."""
+    rows = conn.execute(
+        "SELECT id, board_id FROM incidents WHERE state <> 'resolved' AND board_id IS NOT NULL"
+    ).fetchall()
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
 def release_children(conn: Conn, parent_id: int, now: datetime) -> list[int]:
     """Detach the unresolved incidents attached to ``parent_id``; their ids."""
     rows = conn.execute(

@@ -23,7 +23,7 @@ import fleet_protocol as fp
 from fleet_server.dashboards import roles as grafana_roles
 from fleet_server.db.migrate import migrate
 from fleet_server.incidents import storage as incidents
-from fleet_server.incidents.schemas import IncidentSpec
+from fleet_server.incidents.models import IncidentSpec
 from fleet_server.simulator.seed import fleet_specs, seed
 from fleet_server.telemetry.maintenance import ROLLUP_TABLES, is_plain, refresh_rollups
 from fleet_server.telemetry.storage import Accepted, BatchWriter

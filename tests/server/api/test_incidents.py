@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from fleet_server.incidents import storage as incidents_db
+from fleet_server.incidents.models import IncidentSpec
 from tests.server.api.conftest import open_test_incident
 from tests.server.engine.conftest import Clock
+from tests.server.notifications.conftest import add_contact, add_route
 
 
 def setup_incidents(db_conn: Any, clock: Clock) -> dict[str, int]:
@@ -159,3 +162,61 @@ def test_resolving_cancels_pending_notices(as_: Any, db_conn: Any, clock: Clock)
         "SELECT state FROM notification_outbox WHERE incident_id = %s", (incident,)
     ).fetchone()
     assert state == ("cancelled",)
+
+
+def test_resolving_a_site_incident_by_hand_releases_its_boards(
+    as_: Any, db_conn: Any, clock: Clock
+) -> None:
+    """As when the engine sees the site back: the boards still down become
+    incidents of their own again (detached, with a note on their timeline),
+    and people hear of them. (Resolving by hand used to leave them attached
+    to a resolved site incident, unannounced.)"""
+    duty = add_contact(db_conn, "Tổ kỹ thuật", email="kythuat@example.vn")
+    add_route(db_conn, duty, incident_class="technical")
+    site_id, organisation_id = db_conn.execute(
+        "SELECT b.site_id, s.organisation_id FROM boards b JOIN sites s ON s.id = b.site_id"
+        " WHERE b.id = 'lc-ma-lu-thang-01'"
+    ).fetchone()
+    boards = [
+        r[0]
+        for r in db_conn.execute(
+            "SELECT id FROM boards WHERE site_id = %s ORDER BY id LIMIT 2", (site_id,)
+        ).fetchall()
+    ]
+    assert len(boards) == 2
+    at = clock.now - timedelta(minutes=5)
+    with db_conn.transaction():
+        site, _ = incidents_db.open_incident(
+            db_conn,
+            IncidentSpec(
+                dedupe_key=f"site:{site_id}:site_outage",
+                rule="site_outage",
+                incident_class="technical",
+                severity="critical",
+                title="Toàn điểm mất liên lạc / Whole site down",
+                site_id=site_id,
+                organisation_id=organisation_id,
+            ),
+            at,
+            actor="engine:site_outage",
+        )
+    children = [open_test_incident(db_conn, b, "board_lost", now=at) for b in boards]
+    with db_conn.transaction():
+        for child in children:
+            incidents_db.attach(db_conn, child, site.id, at, actor="engine")
+    resolved = as_("operator").post(
+        f"/api/v1/incidents/{site.id}/resolve", json={"note": "điện lưới đã có lại"}
+    )
+    assert resolved.status_code == 200, resolved.text
+    for child in children:
+        row = db_conn.execute(
+            "SELECT parent_id, state FROM incidents WHERE id = %s", (child,)
+        ).fetchone()
+        assert row == (None, "open")
+        assert ("comment", "van.hanh", "the site is back; this board is not") in (
+            incidents_db.events(db_conn, child)
+        )
+        notices = db_conn.execute(
+            "SELECT kind, state FROM notification_outbox WHERE incident_id = %s", (child,)
+        ).fetchall()
+        assert notices == [("incident_opened", "pending")]

@@ -16,7 +16,7 @@ from psycopg import sql
 import fleet_protocol as fp
 from fleet_server.cli import main
 from fleet_server.db.backup import BackupError, backup, restore
-from fleet_server.incidents.schemas import IncidentSpec
+from fleet_server.incidents.models import IncidentSpec
 from fleet_server.incidents.storage import open_incident
 from fleet_server.reports import figures as annual
 from fleet_server.simulator.seed import fleet_specs, seed
