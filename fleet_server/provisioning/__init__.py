@@ -19,9 +19,9 @@ if TYPE_CHECKING:
         ProvisioningBackend,
         dynsec_factory,
     )
+    from fleet_server.provisioning.credentials import new_password
     from fleet_server.provisioning.csvimport import ImportFileError, ImportReport, RowResult
     from fleet_server.provisioning.models import (
-        Actor,
         BoardBundle,
         BoardRecord,
         CameraSpec,
@@ -30,11 +30,8 @@ if TYPE_CHECKING:
         Provisioned,
         ProvisioningError,
     )
-    from fleet_server.provisioning.service import (
-        ProvisioningService,
-        load_board,
-        new_password,
-    )
+    from fleet_server.provisioning.service import ProvisioningService
+    from fleet_server.provisioning.storage import load_board
 
 _WHERE = {
     "BrokerAdmin": "backend",
@@ -43,7 +40,6 @@ _WHERE = {
     "ImportFileError": "csvimport",
     "ImportReport": "csvimport",
     "RowResult": "csvimport",
-    "Actor": "models",
     "BoardBundle": "models",
     "BoardRecord": "models",
     "CameraSpec": "models",
@@ -52,8 +48,8 @@ _WHERE = {
     "Provisioned": "models",
     "ProvisioningError": "models",
     "ProvisioningService": "service",
-    "load_board": "service",
-    "new_password": "service",
+    "load_board": "storage",
+    "new_password": "credentials",
 }
 
 
@@ -66,7 +62,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_BOARD_DIR",
-    "Actor",
     "BoardBundle",
     "BoardRecord",
     "BrokerAdmin",

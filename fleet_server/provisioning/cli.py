@@ -18,17 +18,17 @@ from fleet_server.provisioning import DEFAULT_BOARD_DIR
 
 
 def _actor() -> Any:
-    from fleet_server.cli import cli_actor  # noqa: PLC0415
-    from fleet_server.provisioning.models import Actor  # noqa: PLC0415
+    from fleet_server.access.principal import Actor  # noqa: PLC0415
+    from fleet_server.cli_support import cli_actor  # noqa: PLC0415
 
     return Actor(cli_actor())
 
 
 def _service() -> Any:
-    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.provisioning import ProvisioningBackend, ProvisioningService  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     return settings, ProvisioningService(ProvisioningBackend.from_settings(settings))
 
 

@@ -32,11 +32,13 @@ from typing import Any
 
 import psycopg
 
+from fleet_server.access import audit
+from fleet_server.access.principal import Actor
+from fleet_server.access.scope import Scope
 from fleet_server.provisioning import DEFAULT_BOARD_DIR
 from fleet_server.provisioning.backend import BrokerAdmin
 from fleet_server.provisioning.models import (
     AUTH_METHODS,
-    Actor,
     CameraSpec,
     NewBoard,
     Provisioned,
@@ -44,7 +46,6 @@ from fleet_server.provisioning.models import (
     Reason,
 )
 from fleet_server.provisioning.service import ProvisioningService
-from fleet_server.users.storage import audit
 
 Conn = psycopg.Connection[Any]
 
@@ -55,10 +56,13 @@ MAX_ROWS = 5000
 
 
 class ImportFileError(ProvisioningError):
-    """The file as a whole cannot be read (no header, missing column, too long)."""
+    """The file as a whole cannot be read (no header, missing column, too long):
+    a plain bad request (400) to the API, with no ``reason`` member."""
 
     def __init__(self, detail: str) -> None:
         super().__init__("bad_row", detail)
+        self.status, self.kind = 400, "bad-request"
+        self.extra = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,13 +210,15 @@ def import_boards(
     text: str,
     actor: Actor,
     *,
+    scope: Scope | None = None,
     source: str = "upload",
     broker: BrokerAdmin | None = None,
     board_dir: PurePosixPath = DEFAULT_BOARD_DIR,
     on_row: Callable[[RowResult], None] | None = None,
 ) -> ImportReport:
-    """Provision every good row; report every row. ``on_row`` sees each result
-    as soon as it is known (the CLI writes the board's files there)."""
+    """Provision every good row at the sites ``scope`` sees (None: every
+    site); report every row. ``on_row`` sees each result as soon as it is
+    known (the CLI writes the board's files there)."""
     records = read_rows(text)
     results: list[RowResult] = []
     seen: dict[str, int] = {}
@@ -243,6 +249,7 @@ def import_boards(
                         conn,
                         spec,
                         actor,
+                        scope=scope,
                         broker=admin,
                         board_dir=board_dir,
                         detail=f"import {source[:100]}, line {line}",
@@ -256,13 +263,11 @@ def import_boards(
                 on_row(result)
     report = ImportReport(tuple(results))
     with conn.transaction():
-        audit(
+        audit.record(
             conn,
-            actor.name,
+            actor,
             "board.import",
-            actor_user_id=actor.user_id,
             target_type="board",
-            address=actor.address,
             after={
                 "source": source[:200],
                 "provisioned": [r.board_id for r in report.provisioned],

@@ -17,9 +17,7 @@ from typing import Any, Literal
 from pydantic_core import to_jsonable_python
 
 from fleet_protocol.topics import is_device_id
-from fleet_server.access.scope import Scope
-from fleet_server.access.storage import sites_condition
-from fleet_server.errors import FleetError
+from fleet_server.errors import RequestError
 
 Auth = Literal["password", "certificate"]
 AUTH_METHODS: tuple[Auth, ...] = ("password", "certificate")
@@ -45,13 +43,32 @@ CAMERA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 RESERVED_IDS = frozenset({"fleet-admin", "fleet-server"})
 
 
-class ProvisioningError(FleetError):
-    """An operation refused or failed; ``reason`` says which way (see Reason)."""
+#: The HTTP status the API answers each reason with (any other: 400).
+STATUS: dict[str, int] = {
+    "bad_id": 422,
+    "bad_row": 422,
+    "ca_refused": 422,
+    "unknown_site": 404,
+    "not_found": 404,
+    "duplicate": 409,
+    "removed": 409,
+    "broker_refused": 502,
+    "broker_unavailable": 503,
+    "not_configured": 503,
+    "ca_unavailable": 503,
+}
+
+
+class ProvisioningError(RequestError):
+    """An operation refused or failed; ``reason`` says which way (see Reason).
+    The API answers with the reason's status (``STATUS``), the reason as the
+    problem's kind (``bad-id``) and as its ``reason`` member."""
 
     def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
+        super().__init__(detail, reason=reason)
+        self.status = STATUS.get(reason, 400)
+        self.kind = reason.replace("_", "-")
         self.reason: Reason = reason
-        self.detail = detail
 
 
 def unavailable_id(board_id: str) -> ProvisioningError:
@@ -59,24 +76,6 @@ def unavailable_id(board_id: str) -> ProvisioningError:
     reserved account name, or a board the caller may not see (whose
     existence is not theirs to learn). The two cannot be told apart."""
     return ProvisioningError("bad_id", f"{board_id[:80]!r} cannot be used as a board id")
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who does it (the audit row's actor) and which sites they may touch.
-
-    ``sites`` is the caller's :class:`fleet_server.access.scope.Scope`; None
-    means every site."""
-
-    name: str
-    user_id: int | None = None
-    address: str | None = None
-    sites: Scope | None = None
-
-    def site_clause(self, column: str) -> tuple[str, list[Any]]:
-        if self.sites is None:
-            return "TRUE", []
-        return sites_condition(self.sites, column)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,119 +18,53 @@ Certificates: a rotated or removed board's old certificates are revoked in the
 CRL after the commit. Mosquitto reads the CRL only at start and on SIGHUP
 (docs/broker.md), so the operation's notes ask for ``systemctl reload
 mosquitto``.
+
+Who: each operation takes the :class:`Actor` its audit row names and the
+caller's :class:`Scope` (the sites they may touch; None: every site, as the
+command line has). The broker and CA steps are in provisioning/credentials.py,
+the checks before a change and its audit row in checks.py, the SQL in
+storage.py.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Any
 
-import psycopg
-from psycopg import pq
-from psycopg.rows import dict_row
-
-from fleet_server.broker.dynsec import DynsecError, DynsecTimeout, board_role_name
-from fleet_server.broker.pki import CAError, IssuedCertificate
-from fleet_server.errors import BrokerUnavailable
-from fleet_server.provisioning import DEFAULT_BOARD_DIR
-from fleet_server.provisioning.agent_toml import render_agent_toml
+from fleet_server.access.principal import Actor
+from fleet_server.access.scope import Scope
+from fleet_server.broker.pki import IssuedCertificate
+from fleet_server.provisioning import DEFAULT_BOARD_DIR, checks, storage
 from fleet_server.provisioning.backend import BrokerAdmin, ProvisioningBackend
+from fleet_server.provisioning.credentials import (
+    Session,
+    add_note,
+    broker_errors,
+    bundle,
+    check_account,
+    issue,
+    new_password,
+    revoke_others,
+    revoke_serial,
+    undo,
+)
 from fleet_server.provisioning.models import (
-    Actor,
     Auth,
-    BoardBundle,
-    BoardRecord,
-    CameraSpec,
     Changed,
     NewBoard,
     Provisioned,
-    ProvisioningError,
     unavailable_id,
 )
-from fleet_server.users.storage import audit
+from fleet_server.provisioning.storage import Conn, load_board
 
 log = logging.getLogger(__name__)
-
-Conn = psycopg.Connection[Any]
-
-CRL_RELOAD_NOTE = (
-    "Mosquitto reads the CRL only at start and on SIGHUP: run `systemctl reload mosquitto`"
-    " on the broker host; until then the revoked certificate is still accepted, and a"
-    " connection already open stays until the board reconnects (disable the board to drop it"
-    " at once)"
-)
-
-
-def new_password() -> str:
-    """192 random bits, URL-safe (32 characters)."""
-    return secrets.token_urlsafe(24)
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@contextmanager
-def _broker_errors(what: str) -> Iterator[None]:
-    """The broker's errors as ProvisioningError: refused (the broker said no)
-    or unavailable (no answer, no connection)."""
-    try:
-        yield
-    except DynsecTimeout as exc:
-        raise ProvisioningError("broker_unavailable", f"{what}: {exc}") from None
-    except DynsecError as exc:
-        raise ProvisioningError("broker_refused", f"{what}: {exc}") from None
-    except BrokerUnavailable as exc:
-        raise ProvisioningError("broker_unavailable", f"{what}: {exc}") from None
-
-
-class _Session:
-    """The broker admin session, opened on first use (after the database
-    checks, so bad input is refused even when the broker is away)."""
-
-    def __init__(
-        self, backend: ProvisioningBackend, given: BrokerAdmin | None, stack: ExitStack
-    ) -> None:
-        self._backend = backend
-        self._admin = given
-        self._stack = stack
-
-    @property
-    def admin(self) -> BrokerAdmin:
-        if self._admin is None:
-            self._admin = self._stack.enter_context(self._backend.broker())
-        return self._admin
-
-
-_SELECT = """
-    SELECT b.id, b.site_id, s.code AS site_code, b.name, b.model, b.serial, b.installed_on,
-           b.enabled, b.auth, b.cert_serial, b.cert_not_after, b.provisioned_at,
-           b.credentials_rotated_at, b.disabled_at, b.disabled_by, b.removed_at, b.removed_by,
-           coalesce((SELECT array_agg(c.camera_id ORDER BY c.camera_id) FROM cameras c
-                      WHERE c.board_id = b.id), '{}') AS cameras
-    FROM boards b JOIN sites s ON s.id = b.site_id
-"""
-
-
-def load_board(
-    conn: Conn, board_id: str, actor: Actor | None = None, *, lock: bool = False
-) -> BoardRecord | None:
-    """The board if it exists and ``actor`` may touch its site."""
-    clause, params = actor.site_clause("b.site_id") if actor else ("TRUE", [])
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            f"{_SELECT} WHERE b.id = %s AND {clause}{' FOR UPDATE OF b' if lock else ''}",
-            [board_id, *params],
-        ).fetchone()
-    if row is None:
-        return None
-    row["cameras"] = tuple(row["cameras"])
-    return BoardRecord(**row)
 
 
 class ProvisioningService:
@@ -146,207 +80,6 @@ class ProvisioningService:
         self.backend = backend
         self.clock = clock
 
-    # -- helpers --------------------------------------------------------------------------
-    @staticmethod
-    def _idle(conn: Conn) -> None:
-        if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-            raise RuntimeError("provisioning commits its own transaction: commit first")
-
-    @staticmethod
-    def _get(conn: Conn, board_id: str, actor: Actor, *, usable: bool = True) -> BoardRecord:
-        board = load_board(conn, board_id, actor, lock=True)
-        if board is None:
-            raise ProvisioningError("not_found", f"board {board_id} not found")
-        if usable and board.removed_at is not None:
-            raise ProvisioningError(
-                "removed",
-                f"board {board_id} was removed on {board.removed_at:%Y-%m-%d}; its id is"
-                " not reused (its history is kept)",
-            )
-        return board
-
-    @staticmethod
-    def _audit(
-        conn: Conn,
-        actor: Actor,
-        action: str,
-        board_id: str,
-        *,
-        before: BoardRecord | None,
-        after: BoardRecord,
-        detail: str | None = None,
-    ) -> None:
-        audit(
-            conn,
-            actor.name,
-            action,
-            actor_user_id=actor.user_id,
-            target_type="board",
-            target_id=board_id,
-            address=actor.address,
-            before=None if before is None else before.plain(),
-            after=after.plain(),
-            detail=detail,
-        )
-
-    @staticmethod
-    def _check_account(admin: BrokerAdmin, board_id: str) -> dict[str, Any] | None:
-        """The broker's account of that name; refuses one that is not a board's."""
-        with _broker_errors(f"reading the broker account {board_id}"):
-            client = admin.get_client(board_id)
-        if client is not None:
-            roles = {str(r.get("rolename")) for r in client.get("roles", [])}
-            if roles - {board_role_name(board_id)}:
-                raise ProvisioningError(
-                    "broker_refused",
-                    f"the broker account {board_id!r} exists and is not a board's"
-                    f" (roles {sorted(roles)}); choose another id",
-                )
-        return client
-
-    @staticmethod
-    def _undo(what: str, board_id: str, step: Callable[[], object]) -> str | None:
-        """Run a compensating broker step; its failure is logged and returned."""
-        try:
-            step()
-        except Exception as exc:  # the original error is what the caller sees
-            log.error("could not undo %s for board %s: %s", what, board_id, exc)
-            return f"undoing {what} in the broker failed too ({exc})"
-        log.warning("undid %s for board %s in the broker", what, board_id)
-        return None
-
-    def _issue(self, board_id: str) -> IssuedCertificate:
-        try:
-            return self.backend.ca().issue_board_certificate(board_id)
-        except CAError as exc:
-            raise ProvisioningError("ca_refused", str(exc)) from None
-
-    def _revoke_serial(self, serial: int) -> None:
-        try:
-            self.backend.ca().revoke(serial)
-        except (CAError, ProvisioningError, OSError) as exc:
-            log.error("could not revoke the unused certificate %x: %s", serial, exc)
-
-    def _revoke_others(self, board: BoardRecord, keep: int | None) -> list[str]:
-        """Revoke every certificate of the board but ``keep``; notes for the caller."""
-        if self.backend.ca_dir is None:
-            if board.cert_serial is not None:
-                return [
-                    f"certificate {board.cert_serial} not revoked: no provisioning CA configured"
-                    " (FLEET_PROVISIONING_CA_DIR)"
-                ]
-            return []
-        try:
-            ca = self.backend.ca()
-            serials = [
-                r.serial
-                for r in ca.certificates(board.id)
-                if r.kind == "board" and not r.revoked and r.serial != keep
-            ]
-            for serial in serials:
-                ca.revoke(serial)
-        except (CAError, ProvisioningError, OSError) as exc:
-            log.error("could not revoke the certificates of board %s: %s", board.id, exc)
-            return [
-                f"revoking the old certificates of {board.id} failed ({exc}): run the command again"
-            ]
-        if not serials:
-            return []
-        listed = ", ".join(f"{s:x}" for s in serials)
-        return [f"certificate(s) {listed} revoked in the CRL. {CRL_RELOAD_NOTE}"]
-
-    def _bundle(
-        self,
-        board: BoardRecord,
-        *,
-        board_name: str,
-        cameras: tuple[CameraSpec, ...],
-        auth: Auth,
-        mqtt_url: str,
-        ca_pem: str | None,
-        password: str | None,
-        issued: IssuedCertificate | None,
-        board_dir: PurePosixPath,
-        now: datetime,
-    ) -> BoardBundle:
-        toml = render_agent_toml(
-            board_id=board.id,
-            board_name=board_name,
-            site_code=board.site_code,
-            auth=auth,
-            mqtt_url=mqtt_url,
-            board_dir=board_dir,
-            with_ca=ca_pem is not None,
-            cameras=cameras,
-            generated_at=now,
-        )
-        return BoardBundle(
-            board_id=board.id,
-            auth=auth,
-            mqtt_url=mqtt_url,
-            agent_toml=toml,
-            ca_pem=ca_pem,
-            password=password,
-            certificate_pem=issued.certificate_pem.decode() if issued else None,
-            private_key_pem=issued.private_key_pem.decode() if issued else None,
-            cert_serial=issued.serial_hex if issued else None,
-            cert_not_after=issued.not_after if issued else None,
-        )
-
-    @staticmethod
-    def _site_for(conn: Conn, spec: NewBoard, actor: Actor) -> int:
-        """The site's id (in the actor's scope); refuses an existing board id."""
-        clause, params = actor.site_clause("s.id")
-        key = spec.site if spec.site is not None else spec.site_id
-        column = "s.code" if spec.site is not None else "s.id"
-        site = conn.execute(
-            f"SELECT s.id FROM sites s WHERE {column} = %s AND {clause}",  # noqa: S608
-            [key, *params],
-        ).fetchone()
-        if site is None:
-            raise ProvisioningError("unknown_site", f"site {key} not found")
-        _refuse_taken(conn, spec.board_id, actor)
-        return int(site[0])
-
-    @staticmethod
-    def _insert(
-        conn: Conn,
-        spec: NewBoard,
-        site_id: int,
-        issued: IssuedCertificate | None,
-        now: datetime,
-    ) -> None:
-        row = conn.execute(
-            "INSERT INTO boards (id, site_id, name, model, serial, installed_on,"
-            " heartbeat_interval_s, auth, cert_serial, cert_not_after,"
-            " provisioned_at, created_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, coalesce(%s, 30), %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (id) DO NOTHING RETURNING id",
-            (
-                spec.board_id,
-                site_id,
-                spec.name.strip(),
-                spec.model or None,
-                spec.serial or None,
-                spec.installed_on,
-                spec.heartbeat_interval_s,
-                spec.auth,
-                issued.serial_hex if issued else None,
-                issued.not_after if issued else None,
-                now,
-                now,
-                now,
-            ),
-        ).fetchone()
-        if row is None:  # inserted meanwhile by someone else
-            raise unavailable_id(spec.board_id)
-        if spec.cameras:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO cameras (board_id, camera_id, name) VALUES (%s, %s, %s)",
-                    [(spec.board_id, c.camera_id, c.name.strip()) for c in spec.cameras],
-                )
-
     # -- operations -----------------------------------------------------------------------
     def add_board(
         self,
@@ -354,6 +87,7 @@ class ProvisioningService:
         spec: NewBoard,
         actor: Actor,
         *,
+        scope: Scope | None = None,
         broker: BrokerAdmin | None = None,
         board_dir: PurePosixPath = DEFAULT_BOARD_DIR,
         detail: str | None = None,
@@ -361,30 +95,31 @@ class ProvisioningService:
         """Create the board (and its cameras) and its broker account and role;
         the one-time credentials and agent.toml in the result."""
         spec.check()
-        self._idle(conn)
+        checks.idle(conn)
         now = self.clock()
         issued: IssuedCertificate | None = None
         password: str | None = None
         touched = False
         with ExitStack() as stack:
-            session = _Session(self.backend, broker, stack)
+            session = Session(self.backend, broker, stack)
             try:
                 with conn.transaction():
-                    site_id = self._site_for(conn, spec, actor)
+                    site_id = checks.site_for(conn, spec, actor, scope)
                     admin = session.admin
                     mqtt_url = self.backend.mqtt_url(spec.auth)
                     ca_pem = self.backend.ca_pem()
                     # An account left by an earlier attempt is taken over (and
                     # enabled): the board has no row, so it is no one else's.
-                    orphan = self._check_account(admin, spec.board_id)
+                    orphan = check_account(admin, spec.board_id)
                     if spec.auth == "certificate":
-                        issued = self._issue(spec.board_id)
+                        issued = issue(self.backend, spec.board_id)
                     else:
                         password = new_password()
-                    self._insert(conn, spec, site_id, issued, now)
+                    if not storage.insert_board(conn, spec, site_id, issued, now):
+                        raise unavailable_id(spec.board_id)  # inserted meanwhile by someone else
                     board = load_board(conn, spec.board_id)
                     assert board is not None
-                    self._audit(
+                    checks.audit_change(
                         conn,
                         actor,
                         "board.provision",
@@ -394,23 +129,23 @@ class ProvisioningService:
                         detail=detail,
                     )
                     touched = True
-                    with _broker_errors(f"creating the broker account of {spec.board_id}"):
+                    with broker_errors(f"creating the broker account of {spec.board_id}"):
                         admin.ensure_board(spec.board_id, password)
                         if orphan is not None and orphan.get("disabled"):
                             admin.enable_board(spec.board_id)
             except BaseException as exc:
                 if touched:
-                    failed = self._undo(
+                    failed = undo(
                         "the new account",
                         spec.board_id,
                         lambda: session.admin.delete_board(spec.board_id),
                     )
                     if failed:
-                        _add_note(exc, f"{failed}; running the same add again repairs it")
+                        add_note(exc, f"{failed}; running the same add again repairs it")
                 if issued is not None:
-                    self._revoke_serial(issued.serial)
+                    revoke_serial(self.backend, issued.serial)
                 raise
-        bundle = self._bundle(
+        made = bundle(
             board,
             board_name=spec.name.strip(),
             cameras=spec.cameras,
@@ -422,33 +157,52 @@ class ProvisioningService:
             board_dir=board_dir,
             now=now,
         )
-        log.info("board %s provisioned (%s) by %s", spec.board_id, spec.auth, actor.name)
-        return Provisioned(board, bundle)
+        log.info("board %s provisioned (%s) by %s", spec.board_id, spec.auth, actor.username)
+        return Provisioned(board, made)
 
     def disable_board(
-        self, conn: Conn, board_id: str, actor: Actor, *, broker: BrokerAdmin | None = None
+        self,
+        conn: Conn,
+        board_id: str,
+        actor: Actor,
+        *,
+        scope: Scope | None = None,
+        broker: BrokerAdmin | None = None,
     ) -> Changed:
         """enabled = false, and the broker disables the account (kicking the
         board at once) and takes its role away (certificate boards)."""
-        return self._switch(conn, board_id, actor, enable=False, broker=broker)
+        return self._switch(conn, board_id, actor, scope, enable=False, broker=broker)
 
     def enable_board(
-        self, conn: Conn, board_id: str, actor: Actor, *, broker: BrokerAdmin | None = None
+        self,
+        conn: Conn,
+        board_id: str,
+        actor: Actor,
+        *,
+        scope: Scope | None = None,
+        broker: BrokerAdmin | None = None,
     ) -> Changed:
         """enabled = true, and the broker enables the account and gives the
         role back."""
-        return self._switch(conn, board_id, actor, enable=True, broker=broker)
+        return self._switch(conn, board_id, actor, scope, enable=True, broker=broker)
 
     def _switch(
-        self, conn: Conn, board_id: str, actor: Actor, *, enable: bool, broker: BrokerAdmin | None
+        self,
+        conn: Conn,
+        board_id: str,
+        actor: Actor,
+        scope: Scope | None,
+        *,
+        enable: bool,
+        broker: BrokerAdmin | None,
     ) -> Changed:
-        self._idle(conn)
+        checks.idle(conn)
         now = self.clock()
         action = "enable" if enable else "disable"
         touched = changed = False
         notes: list[str] = []
         with ExitStack() as stack:
-            session = _Session(self.backend, broker, stack)
+            session = Session(self.backend, broker, stack)
 
             def apply(on: bool) -> None:
                 admin = session.admin
@@ -459,24 +213,14 @@ class ProvisioningService:
 
             try:
                 with conn.transaction():
-                    before = self._get(conn, board_id, actor)
+                    before = checks.usable_board(conn, board_id, scope)
                     changed = before.enabled != enable
                     if changed:
-                        conn.execute(
-                            "UPDATE boards SET enabled = %s, disabled_at = %s, disabled_by = %s,"
-                            " updated_at = %s WHERE id = %s",
-                            (
-                                enable,
-                                None if enable else now,
-                                None if enable else actor.name,
-                                now,
-                                board_id,
-                            ),
-                        )
+                        storage.set_enabled(conn, board_id, enable, actor.username, now)
                     after = load_board(conn, board_id)
                     assert after is not None
                     admin = session.admin
-                    with _broker_errors(f"reading the broker account {board_id}"):
+                    with broker_errors(f"reading the broker account {board_id}"):
                         account = admin.get_client(board_id)
                     if account is None:
                         # A board from before provisioning: the broker side is as
@@ -485,7 +229,7 @@ class ProvisioningService:
                         if enable:
                             notes[-1] += ": rotate its credentials to create one"
                     details = [] if changed else [f"was already {action}d"]
-                    self._audit(
+                    checks.audit_change(
                         conn,
                         actor,
                         f"board.{action}",
@@ -496,19 +240,17 @@ class ProvisioningService:
                     )
                     if account is not None:
                         touched = True
-                        with _broker_errors(
+                        with broker_errors(
                             f"{action.rstrip('e')}ing the broker account of {board_id}"
                         ):
                             apply(enable)
             except BaseException as exc:
                 if touched and changed:
-                    failed = self._undo(
-                        f"{action.rstrip('e')}ing", board_id, lambda: apply(not enable)
-                    )
+                    failed = undo(f"{action.rstrip('e')}ing", board_id, lambda: apply(not enable))
                     if failed:
-                        _add_note(exc, f"{failed}; run the same command again")
+                        add_note(exc, f"{failed}; run the same command again")
                 raise
-        log.info("board %s %sd by %s", board_id, action, actor.name)
+        log.info("board %s %sd by %s", board_id, action, actor.username)
         return Changed(after, tuple(notes))
 
     def rotate_credentials(
@@ -517,6 +259,7 @@ class ProvisioningService:
         board_id: str,
         actor: Actor,
         *,
+        scope: Scope | None = None,
         auth: Auth | None = None,
         broker: BrokerAdmin | None = None,
         board_dir: PurePosixPath = DEFAULT_BOARD_DIR,
@@ -525,43 +268,29 @@ class ProvisioningService:
         connection dropped) or a new certificate (the old one revoked in the
         CRL: reload Mosquitto). ``auth`` switches between the two. Creates the
         broker account if the board had none. A disabled board stays disabled."""
-        self._idle(conn)
+        checks.idle(conn)
         now = self.clock()
         issued: IssuedCertificate | None = None
         password: str | None = None
         touched = False
         with ExitStack() as stack:
-            session = _Session(self.backend, broker, stack)
+            session = Session(self.backend, broker, stack)
             try:
                 with conn.transaction():
-                    before = self._get(conn, board_id, actor)
+                    before = checks.usable_board(conn, board_id, scope)
                     new_auth: Auth = auth or before.auth or "password"
                     admin = session.admin
                     mqtt_url = self.backend.mqtt_url(new_auth)
                     ca_pem = self.backend.ca_pem()
-                    account = self._check_account(admin, board_id)
+                    account = check_account(admin, board_id)
                     if new_auth == "certificate":
-                        issued = self._issue(board_id)
+                        issued = issue(self.backend, board_id)
                     else:
                         password = new_password()
-                    conn.execute(
-                        "UPDATE boards SET auth = %s, cert_serial = %s, cert_not_after = %s,"
-                        " credentials_rotated_at = %s,"
-                        " provisioned_at = coalesce(provisioned_at, %s), updated_at = %s"
-                        " WHERE id = %s",
-                        (
-                            new_auth,
-                            issued.serial_hex if issued else None,
-                            issued.not_after if issued else None,
-                            now,
-                            now,
-                            now,
-                            board_id,
-                        ),
-                    )
+                    storage.set_credentials(conn, board_id, new_auth, issued, now)
                     after = load_board(conn, board_id)
                     assert after is not None
-                    self._audit(
+                    checks.audit_change(
                         conn,
                         actor,
                         "board.rotate_credentials",
@@ -571,7 +300,7 @@ class ProvisioningService:
                         detail=None if new_auth == before.auth else f"now {new_auth}",
                     )
                     touched = True
-                    with _broker_errors(f"new credentials for {board_id} in the broker"):
+                    with broker_errors(f"new credentials for {board_id} in the broker"):
                         admin.ensure_board(board_id, password)
                         if new_auth == "certificate" and before.auth != "certificate":
                             # The old password must stop working: replace it by one
@@ -584,15 +313,15 @@ class ProvisioningService:
                             admin.enable_board(board_id)
             except BaseException as exc:
                 if touched:
-                    _add_note(
+                    add_note(
                         exc,
                         "the broker may already hold credentials that were not shown: rotate again",
                     )
                 if issued is not None:
-                    self._revoke_serial(issued.serial)
+                    revoke_serial(self.backend, issued.serial)
                 raise
-        notes = self._revoke_others(before, issued.serial if issued else None)
-        bundle = self._bundle(
+        notes = revoke_others(self.backend, before, issued.serial if issued else None)
+        made = bundle(
             after,
             board_name=after.name,
             cameras=(),
@@ -604,36 +333,34 @@ class ProvisioningService:
             board_dir=board_dir,
             now=now,
         )
-        log.info("board %s has new credentials (%s), by %s", board_id, new_auth, actor.name)
-        return Provisioned(after, bundle, tuple(notes))
+        log.info("board %s has new credentials (%s), by %s", board_id, new_auth, actor.username)
+        return Provisioned(after, made, tuple(notes))
 
     def remove_board(
-        self, conn: Conn, board_id: str, actor: Actor, *, broker: BrokerAdmin | None = None
+        self,
+        conn: Conn,
+        board_id: str,
+        actor: Actor,
+        *,
+        scope: Scope | None = None,
+        broker: BrokerAdmin | None = None,
     ) -> Changed:
         """Delete the broker account and role (kicking the board) and revoke its
         certificates; the row stays, disabled and marked removed, so that its
         telemetry, incidents and tickets keep their board. Idempotent."""
-        self._idle(conn)
+        checks.idle(conn)
         now = self.clock()
         touched = False
         with ExitStack() as stack:
-            session = _Session(self.backend, broker, stack)
+            session = Session(self.backend, broker, stack)
             try:
                 with conn.transaction():
-                    before = self._get(conn, board_id, actor, usable=False)
-                    conn.execute(
-                        "UPDATE boards SET enabled = false,"
-                        " removed_at = coalesce(removed_at, %s),"
-                        " removed_by = coalesce(removed_by, %s),"
-                        " disabled_at = coalesce(disabled_at, %s),"
-                        " disabled_by = coalesce(disabled_by, %s), updated_at = %s"
-                        " WHERE id = %s",
-                        (now, actor.name, now, actor.name, now, board_id),
-                    )
+                    before = checks.usable_board(conn, board_id, scope, usable=False)
+                    storage.mark_removed(conn, board_id, actor.username, now)
                     after = load_board(conn, board_id)
                     assert after is not None
                     admin = session.admin
-                    self._audit(
+                    checks.audit_change(
                         conn,
                         actor,
                         "board.remove",
@@ -643,47 +370,13 @@ class ProvisioningService:
                         detail="was already removed" if before.removed_at else None,
                     )
                     touched = True
-                    with _broker_errors(f"deleting the broker account of {board_id}"):
+                    with broker_errors(f"deleting the broker account of {board_id}"):
                         existed = admin.delete_board(board_id)
             except BaseException as exc:
                 if touched:
-                    _add_note(exc, "the broker account may already be deleted: remove again")
+                    add_note(exc, "the broker account may already be deleted: remove again")
                 raise
         notes = [] if existed else ["the broker had no account for this board"]
-        notes += self._revoke_others(before, None)
-        log.info("board %s removed by %s", board_id, actor.name)
+        notes += revoke_others(self.backend, before, None)
+        log.info("board %s removed by %s", board_id, actor.username)
         return Changed(after, tuple(notes))
-
-
-def _refuse_taken(conn: Conn, board_id: str, actor: Actor) -> None:
-    """Refuse an id a board already has. Ids are broker account names, one
-    namespace for the province; whether a board outside the actor's sites has
-    it is not theirs to learn: that id is refused exactly as a reserved name
-    is (``unavailable_id``), never as "exists"."""
-    clause, params = actor.site_clause("b.site_id")
-    existing = conn.execute(
-        f"SELECT b.removed_at, {clause} FROM boards b WHERE b.id = %s",  # noqa: S608
-        [*params, board_id],
-    ).fetchone()
-    if existing is None:
-        return
-    removed_at, visible = existing
-    if not visible:
-        log.warning("board id %s refused to %s: taken outside their sites", board_id, actor.name)
-        raise unavailable_id(board_id)
-    if removed_at is not None:
-        raise ProvisioningError(
-            "duplicate",
-            f"board {board_id} exists (removed on {removed_at:%Y-%m-%d}; ids are not reused)",
-        )
-    raise ProvisioningError("duplicate", f"board {board_id} already exists")
-
-
-def _add_note(exc: BaseException, note: str) -> None:
-    """Say what the failure left behind: in the ProvisioningError's detail
-    (what the API and CLI show) or as an exception note."""
-    if isinstance(exc, ProvisioningError):
-        exc.detail = f"{exc.detail} ({note})"
-        exc.args = (exc.detail,)
-    else:
-        exc.add_note(note)

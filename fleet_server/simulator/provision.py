@@ -47,7 +47,7 @@ def simulation_settings(board_dir: Path, cameras: Sequence[str]) -> str:
 def provision_simulated_boards(conn: Any, service: Any, count: int, out: Path) -> list[str]:
     """Seed ``count`` simulated boards and give each an account and its files
     under ``out``; return one line per board saying what happened."""
-    from fleet_server.provisioning import Actor  # noqa: PLC0415
+    from fleet_server.access.principal import Actor  # noqa: PLC0415
     from fleet_server.simulator.seed import fleet_specs, seed  # noqa: PLC0415
 
     inventory = fleet_specs(count)
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--boards must be between 1 and 500 (each is an agent process)")
     from pydantic import ValidationError  # noqa: PLC0415
 
-    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.db.connect import connect  # noqa: PLC0415
     from fleet_server.provisioning import (  # noqa: PLC0415
         ProvisioningBackend,
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     try:
-        settings = _settings()
+        settings = load_settings()
         service = ProvisioningService(ProvisioningBackend.from_settings(settings))
         with connect(settings.database_url, autocommit=True, application_name="fleet-sim") as conn:
             lines = provision_simulated_boards(conn, service, args.boards, args.out)

@@ -14,190 +14,48 @@ missing or unreachable is a 503 naming the problem; a refusal by the broker a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from fleet_protocol.topics import DEVICE_ID_PATTERN
-from fleet_server.access.principal import Principal
+from fleet_server.access.principal import Actor, Principal
 from fleet_server.api.deps import Conn, Db, client_address, context, require
 from fleet_server.api.problems import Problem
 from fleet_server.errors import Invalid
 from fleet_server.provisioning import (
-    Actor,
-    BoardBundle,
-    BoardRecord,
     CameraSpec,
-    ImportFileError,
     NewBoard,
     ProvisioningBackend,
-    ProvisioningError,
     ProvisioningService,
 )
 from fleet_server.provisioning.csvimport import COLUMNS, import_boards
+from fleet_server.provisioning.schemas import (
+    BoardCreate,
+    ChangedOut,
+    ImportOut,
+    ImportRowOut,
+    ProvisionedOut,
+    RotateIn,
+    board_out,
+    changed_out,
+    credentials_out,
+    provisioned_out,
+)
 
 router = APIRouter(tags=["provisioning"])
 
 Provisioner = Annotated[Principal, Depends(require("board.provision"))]
 BoardId = Annotated[str, Path(min_length=1, max_length=200, description="board id")]
-NO_NUL = r"^[^\x00]*$"
 MAX_CSV_BYTES = 2 * 1024 * 1024
 T = TypeVar("T")
-
-#: ProvisioningError.reason → HTTP status.
-STATUS: dict[str, int] = {
-    "bad_id": 422,
-    "bad_row": 422,
-    "ca_refused": 422,
-    "unknown_site": 404,
-    "not_found": 404,
-    "duplicate": 409,
-    "removed": 409,
-    "broker_refused": 502,
-    "broker_unavailable": 503,
-    "not_configured": 503,
-    "ca_unavailable": 503,
-}
-
-
-class CameraIn(BaseModel):
-    camera_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-
-
-class BoardCreate(BaseModel):
-    id: str = Field(pattern=DEVICE_ID_PATTERN, description="the board id (its MQTT user name)")
-    site: str | None = Field(
-        default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="the site's code"
-    )
-    site_id: int | None = Field(default=None, ge=1, le=2**62, description="or the site's id")
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    model: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
-    serial: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
-    installed_on: date | None = None
-    heartbeat_interval_s: int | None = Field(default=None, ge=5, le=86_400)
-    cameras: list[CameraIn] = Field(default_factory=list, max_length=16)
-    auth: Literal["password", "certificate"] = "password"
-
-
-class RotateIn(BaseModel):
-    auth: Literal["password", "certificate"] | None = Field(
-        default=None, description="switch the board to this method (default: keep it)"
-    )
-
-
-class BoardLoginOut(BaseModel):
-    """A board's inventory, broker login method and lifecycle (no secrets)."""
-
-    id: str
-    site_id: int
-    site_code: str
-    name: str
-    model: str | None
-    serial: str | None
-    installed_on: date | None
-    enabled: bool
-    auth: Literal["password", "certificate"] | None
-    cert_serial: str | None
-    cert_not_after: datetime | None
-    provisioned_at: datetime | None
-    credentials_rotated_at: datetime | None
-    disabled_at: datetime | None
-    disabled_by: str | None
-    removed_at: datetime | None
-    removed_by: str | None
-    cameras: list[str]
-
-
-class BoardFile(BaseModel):
-    name: str
-    mode: str = Field(description="file mode on the board, e.g. 0600 for secrets")
-    content: str
-
-
-class CredentialsOut(BaseModel):
-    """Shown once. Copy ``files`` into the board's /etc/fleet/."""
-
-    auth: Literal["password", "certificate"]
-    mqtt_url: str
-    agent_toml: str
-    password: str | None
-    certificate_pem: str | None
-    private_key_pem: str | None
-    ca_pem: str | None
-    cert_serial: str | None
-    cert_not_after: datetime | None
-    files: list[BoardFile]
-
-
-class ProvisionedOut(BaseModel):
-    board: BoardLoginOut
-    credentials: CredentialsOut
-    notes: list[str]
-
-
-class ChangedOut(BaseModel):
-    board: BoardLoginOut
-    notes: list[str]
-
-
-class ImportRowOut(BaseModel):
-    line: int
-    board_id: str | None
-    ok: bool
-    reason: str | None
-    detail: str | None
-    board: BoardLoginOut | None = None
-    credentials: CredentialsOut | None = None
-
-
-class ImportOut(BaseModel):
-    provisioned: int
-    failed: int
-    rows: list[ImportRowOut]
 
 
 # -- helpers --------------------------------------------------------------------------
 
 
-def _board(record: BoardRecord) -> BoardLoginOut:
-    data: dict[str, Any] = {k: getattr(record, k) for k in BoardLoginOut.model_fields}
-    data["cameras"] = list(record.cameras)
-    return BoardLoginOut.model_validate(data)
-
-
-def _credentials(bundle: BoardBundle) -> CredentialsOut:
-    return CredentialsOut(
-        auth=bundle.auth,
-        mqtt_url=bundle.mqtt_url,
-        agent_toml=bundle.agent_toml,
-        password=bundle.password,
-        certificate_pem=bundle.certificate_pem,
-        private_key_pem=bundle.private_key_pem,
-        ca_pem=bundle.ca_pem,
-        cert_serial=bundle.cert_serial,
-        cert_not_after=bundle.cert_not_after,
-        files=[
-            BoardFile(name=name, mode=f"{mode:04o}", content=content.decode())
-            for name, (content, mode) in bundle.files().items()
-        ],
-    )
-
-
-def problem_for(exc: ProvisioningError) -> Problem:
-    return Problem(
-        STATUS.get(exc.reason, 400),
-        exc.detail,
-        kind=exc.reason.replace("_", "-"),
-        reason=exc.reason,
-    )
-
-
 def _actor(request: Request, user: Principal) -> Actor:
-    return Actor(user.actor, user.user_id, address=client_address(request), sites=user.scope)
+    return user.acting_from(client_address(request))
 
 
 def _run(request: Request, conn: Conn, work: Callable[[ProvisioningService], T]) -> T:
@@ -206,10 +64,7 @@ def _run(request: Request, conn: Conn, work: Callable[[ProvisioningService], T])
     backend: ProvisioningBackend = request.app.state.provisioning
     service = ProvisioningService(backend, clock=context(request).clock)
     conn.commit()
-    try:
-        return work(service)
-    except ProvisioningError as exc:
-        raise problem_for(exc) from None
+    return work(service)
 
 
 def _no_store(response: Response) -> None:
@@ -245,23 +100,33 @@ def boards_provision(
         cameras=tuple(CameraSpec(c.camera_id, c.name) for c in body.cameras),
         auth=body.auth,
     )
-    done = _run(request, conn, lambda s: s.add_board(conn, spec, _actor(request, user)))
-    _no_store(response)
-    return ProvisionedOut(
-        board=_board(done.board), credentials=_credentials(done.bundle), notes=list(done.notes)
+    done = _run(
+        request,
+        conn,
+        lambda s: s.add_board(conn, spec, _actor(request, user), scope=user.scope),
     )
+    _no_store(response)
+    return provisioned_out(done)
 
 
 @router.post("/boards/{board_id}/disable", summary="disable a board: refused and kicked at once")
 def boards_disable(request: Request, conn: Db, user: Provisioner, board_id: BoardId) -> ChangedOut:
-    done = _run(request, conn, lambda s: s.disable_board(conn, board_id, _actor(request, user)))
-    return ChangedOut(board=_board(done.board), notes=list(done.notes))
+    done = _run(
+        request,
+        conn,
+        lambda s: s.disable_board(conn, board_id, _actor(request, user), scope=user.scope),
+    )
+    return changed_out(done)
 
 
 @router.post("/boards/{board_id}/enable", summary="enable a disabled board")
 def boards_enable(request: Request, conn: Db, user: Provisioner, board_id: BoardId) -> ChangedOut:
-    done = _run(request, conn, lambda s: s.enable_board(conn, board_id, _actor(request, user)))
-    return ChangedOut(board=_board(done.board), notes=list(done.notes))
+    done = _run(
+        request,
+        conn,
+        lambda s: s.enable_board(conn, board_id, _actor(request, user), scope=user.scope),
+    )
+    return changed_out(done)
 
 
 @router.post(
@@ -280,12 +145,12 @@ def boards_rotate(
     done = _run(
         request,
         conn,
-        lambda s: s.rotate_credentials(conn, board_id, _actor(request, user), auth=auth),
+        lambda s: s.rotate_credentials(
+            conn, board_id, _actor(request, user), scope=user.scope, auth=auth
+        ),
     )
     _no_store(response)
-    return ProvisionedOut(
-        board=_board(done.board), credentials=_credentials(done.bundle), notes=list(done.notes)
-    )
+    return provisioned_out(done)
 
 
 @router.delete(
@@ -293,8 +158,12 @@ def boards_rotate(
     summary="remove a board: broker account deleted, certificates revoked, history kept",
 )
 def boards_remove(request: Request, conn: Db, user: Provisioner, board_id: BoardId) -> ChangedOut:
-    done = _run(request, conn, lambda s: s.remove_board(conn, board_id, _actor(request, user)))
-    return ChangedOut(board=_board(done.board), notes=list(done.notes))
+    done = _run(
+        request,
+        conn,
+        lambda s: s.remove_board(conn, board_id, _actor(request, user), scope=user.scope),
+    )
+    return changed_out(done)
 
 
 _CSV_BODY = {
@@ -361,10 +230,9 @@ async def boards_import(
     text, source = await _csv_text(request)
 
     def work(service: ProvisioningService) -> ImportOut:
-        try:
-            report = import_boards(service, conn, text, _actor(request, user), source=source)
-        except ImportFileError as exc:
-            raise Invalid(exc.detail) from None
+        report = import_boards(
+            service, conn, text, _actor(request, user), scope=user.scope, source=source
+        )
         rows = [
             ImportRowOut(
                 line=r.row,
@@ -372,8 +240,8 @@ async def boards_import(
                 ok=r.ok,
                 reason=r.reason,
                 detail=r.detail,
-                board=_board(r.provisioned.board) if r.provisioned else None,
-                credentials=_credentials(r.provisioned.bundle) if r.provisioned else None,
+                board=board_out(r.provisioned.board) if r.provisioned else None,
+                credentials=credentials_out(r.provisioned.bundle) if r.provisioned else None,
             )
             for r in report.rows
         ]

@@ -15,9 +15,9 @@ import pytest
 
 from edge_agent.config import AgentConfig, load_config
 from edge_agent.session import Session
+from fleet_server.access.principal import Actor
 from fleet_server.broker.dynsec import DynsecClient, DynsecError
 from fleet_server.provisioning import (
-    Actor,
     BrokerAdmin,
     ProvisioningBackend,
     ProvisioningService,
