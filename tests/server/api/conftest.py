@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
 from fleet_server.api.app import create_app
-from fleet_server.incidents.schemas import IncidentSpec
+from fleet_server.incidents.models import IncidentSpec
 from fleet_server.incidents.storage import open_incident
 from fleet_server.settings import Settings
-from fleet_server.simulator.seed import fleet_specs, seed
-from tests.server.engine.conftest import Clock, Store
+from tests.server.engine.conftest import Store
+from tests.support import seed
+from tests.support.clock import Clock
 from tests.support.ports import free_port
 
 Conn = psycopg.Connection[Any]
@@ -59,37 +60,24 @@ def password_hash() -> str:
 
 
 def _seed_accounts(conn: Conn, password_hash: str) -> None:
-    conn.execute(
-        "INSERT INTO site_teams (site_id, team) SELECT id, 'to-ky-thuat-bien-gioi' FROM sites"
-        " WHERE kind = 'border_gate'"
-    )
+    for site in seed.sites_of_kind(conn, "border_gate"):
+        seed.site_team(conn, site, "to-ky-thuat-bien-gioi")
     for account in ACCOUNTS.values():
-        row = conn.execute(
-            "INSERT INTO users (username, full_name, role, organisation_id, team, password_hash)"
-            " VALUES (%s, %s, %s, (SELECT id FROM organisations WHERE code = %s), %s, %s)"
-            " RETURNING id",
-            (
-                account.username,
-                f"Người dùng {account.username}",
-                account.role,
-                account.organisation,
-                account.team,
-                password_hash,
-            ),
-        ).fetchone()
-        assert row is not None
-        for code in account.sites:
-            conn.execute(
-                "INSERT INTO user_sites (user_id, site_id)"
-                " SELECT %s, id FROM sites WHERE code = %s",
-                (row[0], code),
-            )
+        seed.user(
+            conn,
+            account.username,
+            account.role,
+            organisation=account.organisation,
+            team=account.team,
+            sites=account.sites,
+            password_hash=password_hash,
+        )
 
 
 @pytest.fixture
 def api_db(db_url: str, password_hash: str) -> str:
     with psycopg.connect(db_url) as conn:
-        seed(conn, fleet_specs(14))
+        seed.demo_fleet(conn, 14)
         _seed_accounts(conn, password_hash)
     return db_url
 

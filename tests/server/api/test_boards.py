@@ -11,7 +11,9 @@ import pytest
 import fleet_protocol as fp
 from fleet_server.api.routers.organisations import SiteHealth
 from tests.server.api.conftest import audit_actions, open_test_incident, set_status
-from tests.server.engine.conftest import Clock, Store
+from tests.server.engine.conftest import Store
+from tests.support import seed
+from tests.support.clock import Clock
 
 BORDER = {
     "lc-ma-lu-thang-01",
@@ -75,10 +77,7 @@ def test_border_guard_reads_no_connectivity_counts(as_: Any) -> None:
 def test_organisations_count_only_what_the_caller_sees(as_: Any, db_conn: Any) -> None:
     """A site of another organisation given to an account does not tell it
     how many sites and boards that organisation has."""
-    db_conn.execute(
-        "INSERT INTO user_sites (user_id, site_id) SELECT u.id, b.site_id FROM users u, boards b"
-        " WHERE u.username = 'phong.tho' AND b.id = 'lc-mu-ca-01'"
-    )
+    seed.user_site(db_conn, "phong.tho", seed.site_of_board(db_conn, "lc-mu-ca-01"))
     orgs = as_("district").get("/api/v1/organisations").json()["items"]
     bql = next(o for o in orgs if o["code"] == "bql-kkt")
     boards = db_conn.execute(

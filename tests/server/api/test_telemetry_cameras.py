@@ -32,7 +32,7 @@ def cameras(store: Store, board: str, cam1: CameraState, cam2: CameraState | Non
 def test_raw_series_buckets_the_last_day(as_: Any, store: Store, clock: Clock) -> None:
     start = (clock.now - timedelta(hours=4)).replace(minute=0, second=0, microsecond=0)
     for minute in range(0, 180, 5):  # every 5 min for 3 h, mains lost in the 2nd hour
-        clock.now = start + timedelta(minutes=minute)
+        clock.set(start + timedelta(minutes=minute))
         store.power(BOARD, mains=not 60 <= minute < 120)
     until = start + timedelta(hours=3)
     response = as_("operator").get(
@@ -54,9 +54,9 @@ def test_long_ranges_read_the_hourly_rollups(
     as_: Any, store: Store, clock: Clock, db_conn: Any, db_owner: Any
 ) -> None:
     now = clock.now
-    clock.now = now - timedelta(days=10)
+    clock.set(now - timedelta(days=10))
     store.heartbeat(BOARD)
-    clock.now = now - timedelta(days=9)
+    clock.set(now - timedelta(days=9))
     store.heartbeat(BOARD)
     plain = db_conn.execute(
         "SELECT 1 FROM pg_proc WHERE proname = 'fleet_refresh_rollups'"

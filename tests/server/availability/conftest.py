@@ -11,6 +11,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from fleet_server.availability.period import LOCAL
+from tests.support import seed
 
 Conn = psycopg.Connection[Any]
 HOUR = 3600.0
@@ -29,22 +30,12 @@ class Fleet:
 
     def org(self, code: str) -> int:
         if code not in self.orgs:
-            row = self.conn.execute(
-                "INSERT INTO organisations (code, name) VALUES (%s, %s) RETURNING id",
-                (code, f"Đơn vị {code}"),
-            ).fetchone()
-            assert row is not None
-            self.orgs[code] = int(row[0])
+            self.orgs[code] = seed.organisation(self.conn, code)
         return self.orgs[code]
 
     def site(self, code: str, org: str = "org-a") -> int:
         if code not in self.sites:
-            row = self.conn.execute(
-                "INSERT INTO sites (code, organisation_id, name) VALUES (%s, %s, %s) RETURNING id",
-                (code, self.org(org), f"Điểm {code}"),
-            ).fetchone()
-            assert row is not None
-            self.sites[code] = int(row[0])
+            self.sites[code] = seed.site(self.conn, code, self.org(org))
         return self.sites[code]
 
     def board(
@@ -56,12 +47,13 @@ class Fleet:
         created_at: datetime | None = None,
         org: str = "org-a",
     ) -> str:
-        self.conn.execute(
-            "INSERT INTO boards (id, site_id, name, installed_on, created_at)"
-            " VALUES (%s, %s, %s, %s, coalesce(%s, now()))",
-            (board_id, self.site(site, org), f"Bảng {board_id}", installed_on, created_at),
+        return seed.board(
+            self.conn,
+            board_id,
+            self.site(site, org),
+            installed_on=installed_on,
+            created_at=created_at,
         )
-        return board_id
 
     def history(self, board_id: str, *changes: tuple[datetime, str]) -> None:
         for at, state in changes:

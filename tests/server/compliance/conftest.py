@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from fleet_server.compliance.rules import LOCAL_TZ
+from tests.support import seed
 
 Conn = psycopg.Connection[Any]
 
@@ -107,25 +108,17 @@ class Days:
 @pytest.fixture
 def conn(db_url: str) -> Iterator[Conn]:
     with psycopg.connect(db_url) as c:
-        org = c.execute(
-            "INSERT INTO organisations (code, name, kind) VALUES ('bqlkkt', 'BQL KKT',"
-            " 'economic_zone_board') RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
-        site = c.execute(
-            "INSERT INTO sites (code, organisation_id, name, kind) VALUES"
-            " ('ma-lu-thang', %s, 'Cửa khẩu Ma Lù Thàng', 'border_gate') RETURNING id",
-            (org,),
-        ).fetchone()[0]  # type: ignore[index]
+        seed.organisation(c, "bqlkkt", "BQL KKT", kind="economic_zone_board")
+        site = seed.site(
+            c, "ma-lu-thang", "bqlkkt", name="Cửa khẩu Ma Lù Thàng", kind="border_gate"
+        )
         c.execute(
             "INSERT INTO broadcast_windows (site_id, part, starts_at, ends_at) VALUES"
             " (%s, 'morning', '06:30', '11:00'), (%s, 'afternoon', '13:30', '18:00')",
             (site, site),
         )
-        c.execute(
-            "INSERT INTO boards (id, site_id, name, installed_on) VALUES"
-            " ('lc-mlt-01', %s, 'Bảng 1', '2026-01-01'), ('lc-mlt-02', %s, 'Bảng 2', '2026-01-01')",
-            (site, site),
-        )
+        for board, name in (("lc-mlt-01", "Bảng 1"), ("lc-mlt-02", "Bảng 2")):
+            seed.board(c, board, site, name=name, installed_on=date(2026, 1, 1))
         c.commit()
         yield c
 

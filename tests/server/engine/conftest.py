@@ -4,29 +4,19 @@ and a clock the test moves."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
 import fleet_protocol as fp
-from fleet_server.simulator.seed import fleet_specs, seed
 from fleet_server.telemetry.storage import Accepted, BatchWriter
 from tests.server.ingest.conftest import make_settings  # noqa: F401 - shared fixture
+from tests.support import seed
+from tests.support.clock import Clock as Clock  # noqa: PLC0414 - re-exported for the API tests
 
 Conn = psycopg.Connection[Any]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -38,7 +28,7 @@ def clock() -> Clock:
 def seeded(db_url: str) -> str:
     """14 boards on 12 sites (Ma Lù Thàng and Phong Thổ… have two)."""
     with psycopg.connect(db_url) as conn:
-        seed(conn, fleet_specs(14))
+        seed.demo_fleet(conn, 14)
     return db_url
 
 

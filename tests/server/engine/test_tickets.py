@@ -11,6 +11,7 @@ from fleet_server.tickets import storage as tickets
 from fleet_server.tickets import storage_costs as costs
 from fleet_server.tickets.models import Sla, TicketError, TicketValueError, check_transition
 from tests.server.engine.conftest import Conn
+from tests.support import seed
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
@@ -47,9 +48,7 @@ def test_sla_due_time_per_priority() -> None:
 
 def test_lifecycle_with_costs(engine_conn: Conn) -> None:
     conn = engine_conn
-    conn.execute(
-        "INSERT INTO site_teams (site_id, team) VALUES (%s, 'to-phong-tho')", (site_id(conn),)
-    )
+    seed.site_team(conn, "ma-lu-thang", "to-phong-tho")
     ticket, created = tickets.create(
         conn,
         site_id=site_id(conn),

@@ -14,9 +14,9 @@ import pytest
 
 from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
-from fleet_server.simulator.seed import fleet_specs, seed
 from tests.server.ingest.conftest import count, running
 from tests.support import messages as m
+from tests.support import seed
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import Publisher
 from tests.support.wait import wait_for
@@ -29,7 +29,7 @@ OTHER = "lc-u-ma-tu-khoong-01"
 @pytest.fixture
 def seeded(db: Conn) -> Conn:
     with db.transaction():
-        seed(db, fleet_specs(3))
+        seed.demo_fleet(db, 3)
     return db
 
 
@@ -124,11 +124,7 @@ def test_a_board_created_a_moment_ago_keeps_its_first_message(
     with ingesting(strict, publisher):
         for i in range(3):
             board = f"lc-new-{i:02d}"
-            seeded.execute(
-                "INSERT INTO boards (id, site_id, name) SELECT %s, id, 'Bảng mới' FROM sites"
-                " LIMIT 1",
-                (board,),
-            )
+            seed.board(seeded, board, "ma-lu-thang", name="Bảng mới")
             publisher.publish_all([m.heartbeat(board, seq=1)])
         wait_for(lambda: count(seeded, "telemetry_heartbeat") == 3, what="three stored")
     assert dead_letters(seeded) == []
@@ -146,10 +142,7 @@ def test_the_lookup_before_rejecting_needs_no_notification(
         assert dead_letters(seeded) == [("lc-late-01", "unknown_board")]
         with db_owner.transaction():  # switching a trigger off takes the owner
             db_owner.execute("ALTER TABLE boards DISABLE TRIGGER boards_notify_change")
-            db_owner.execute(
-                "INSERT INTO boards (id, site_id, name) SELECT 'lc-late-01', id, 'Bảng'"
-                " FROM sites LIMIT 1"
-            )
+            seed.board(db_owner, "lc-late-01", "ma-lu-thang", name="Bảng")
             db_owner.execute("ALTER TABLE boards ENABLE TRIGGER boards_notify_change")
         publisher.publish_all([m.heartbeat("lc-late-01", seq=2)])
         wait_for(lambda: stored(seeded, "lc-late-01") == 1, what="the second message stored")

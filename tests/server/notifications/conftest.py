@@ -11,7 +11,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -32,27 +32,12 @@ from fleet_server.notifications import (
     Text,
 )
 from fleet_server.notifications.models import OutgoingMessage, Transport
+from tests.support import seed
+from tests.support.clock import Clock
 from tests.support.ports import free_port
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 START = datetime(2025, 5, 20, 0, 30, tzinfo=UTC)  # 07:30 in Lai Châu
-
-
-class FakeClock:
-    """The worker's and enqueue's notion of now, moved by the test."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        with self._lock:
-            self.now += timedelta(seconds=seconds)
-            return self.now
 
 
 class SmtpSink:
@@ -210,8 +195,9 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    """The worker's and enqueue's notion of now, moved by the test."""
+    return Clock(START)
 
 
 @pytest.fixture
@@ -276,7 +262,7 @@ class DiesAfterHandOver:
 
 
 @pytest.fixture
-def make_worker(db_url: str, smtp_server: SmtpSink, clock: FakeClock) -> Iterator[MakeWorker]:
+def make_worker(db_url: str, smtp_server: SmtpSink, clock: Clock) -> Iterator[MakeWorker]:
     workers: list[NotificationWorker] = []
 
     def make(**overrides: Any) -> NotificationWorker:
@@ -318,35 +304,32 @@ def _insert_id(db: Conn, query: str, params: tuple[Any, ...]) -> int:
 
 @pytest.fixture
 def fleet(db: Conn) -> Fleet:
-    def org(code: str, name: str, kind: str) -> int:
-        return _insert_id(
-            db,
-            "INSERT INTO organisations (code, name, kind) VALUES (%s, %s, %s) RETURNING id",
-            (code, name, kind),
-        )
-
-    so_tttt = org("so-tttt", "Sở Thông tin và Truyền thông tỉnh Lai Châu", "provincial_department")
-    bql = org("bql-kkt", "Ban Quản lý Khu kinh tế tỉnh Lai Châu", "economic_zone_board")
-    bdbp = org("bdbp", "Bộ Chỉ huy Bộ đội Biên phòng tỉnh Lai Châu", "border_guard")
-    sin_ho_org = org("ubnd-sin-ho", "UBND huyện Sìn Hồ", "district_committee")
-    mlt = _insert_id(
+    so_tttt = seed.organisation(
         db,
-        "INSERT INTO sites"
-        " (code, organisation_id, name, name_en, kind, camera_guard_organisation_id)"
-        " VALUES (%s, %s, %s, %s, 'border_gate', %s) RETURNING id",
-        (
-            "ma-lu-thang",
-            bql,
-            "Cửa khẩu quốc tế Ma Lù Thàng",
-            "Ma Lu Thang International Border Gate",
-            bdbp,
-        ),
+        "so-tttt",
+        "Sở Thông tin và Truyền thông tỉnh Lai Châu",
+        kind="provincial_department",
     )
-    sin_ho = _insert_id(
+    bql = seed.organisation(
+        db, "bql-kkt", "Ban Quản lý Khu kinh tế tỉnh Lai Châu", kind="economic_zone_board"
+    )
+    bdbp = seed.organisation(
+        db, "bdbp", "Bộ Chỉ huy Bộ đội Biên phòng tỉnh Lai Châu", kind="border_guard"
+    )
+    sin_ho_org = seed.organisation(
+        db, "ubnd-sin-ho", "UBND huyện Sìn Hồ", kind="district_committee"
+    )
+    mlt = seed.site(
         db,
-        "INSERT INTO sites (code, organisation_id, name, kind)"
-        " VALUES ('sin-ho', %s, 'Trung tâm huyện Sìn Hồ', 'district_centre') RETURNING id",
-        (sin_ho_org,),
+        "ma-lu-thang",
+        bql,
+        name="Cửa khẩu quốc tế Ma Lù Thàng",
+        name_en="Ma Lu Thang International Border Gate",
+        kind="border_gate",
+        camera_guard=bdbp,
+    )
+    sin_ho = seed.site(
+        db, "sin-ho", sin_ho_org, name="Trung tâm huyện Sìn Hồ", kind="district_centre"
     )
     return Fleet(so_tttt, bql, bdbp, sin_ho_org, mlt, sin_ho)
 

@@ -13,7 +13,6 @@ from fleet_server.notifications import enqueue
 from tests.server.notifications.conftest import (
     START,
     Conn,
-    FakeClock,
     Fleet,
     MakeWorker,
     SmtpSink,
@@ -24,6 +23,7 @@ from tests.server.notifications.conftest import (
     make_notice,
     outbox,
 )
+from tests.support.clock import Clock
 
 
 def header(raw: bytes, name: str) -> str:
@@ -77,7 +77,7 @@ def test_vietnamese_and_english_mail_is_delivered(
 
 
 def test_smtp_down_is_retried_and_delivered_exactly_once(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     contact = add_contact(db, "Nguyễn Văn An", email="an@bql.laichau.gov.vn")
     add_route(db, contact, organisation_id=fleet.bql_kkt)
@@ -122,7 +122,7 @@ def test_smtp_down_is_retried_and_delivered_exactly_once(
 
 
 def test_a_message_the_server_does_not_accept_is_not_marked_sent(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     contact = add_contact(db, "Nguyễn Văn An", email="an@bql.laichau.gov.vn")
     add_route(db, contact, organisation_id=fleet.bql_kkt)

@@ -17,7 +17,6 @@ from fleet_server.notifications.webhook import WebhookTransport
 from tests.server.notifications.conftest import (
     Conn,
     DiesAfterHandOver,
-    FakeClock,
     Fleet,
     MakeWorker,
     SmtpSink,
@@ -30,11 +29,12 @@ from tests.server.notifications.conftest import (
     notification_settings,
     outbox,
 )
+from tests.support.clock import Clock
 
 DOMAIN = "bangtin.laichau.gov.vn"
 
 
-def dying_worker(db_url: str, port: int, clock: FakeClock, channel: Channel) -> NotificationWorker:
+def dying_worker(db_url: str, port: int, clock: Clock, channel: Channel) -> NotificationWorker:
     settings = notification_settings(port)
     inner: Transport = SmtpTransport(settings.smtp) if channel == "email" else WebhookTransport(5.0)
     return NotificationWorker(
@@ -52,7 +52,7 @@ def test_a_mail_handed_over_before_the_worker_died_comes_again_with_its_message_
     fleet: Fleet,
     smtp_server: SmtpSink,
     make_worker: MakeWorker,
-    clock: FakeClock,
+    clock: Clock,
 ) -> None:
     contact = add_contact(db, "Nguyễn Văn An", email="an@bql.laichau.gov.vn")
     add_route(db, contact, organisation_id=fleet.bql_kkt)
@@ -90,7 +90,7 @@ def test_a_webhook_handed_over_before_the_worker_died_comes_again_with_its_key(
     fleet: Fleet,
     webhook_receiver: WebhookReceiver,
     make_worker: MakeWorker,
-    clock: FakeClock,
+    clock: Clock,
 ) -> None:
     desk = add_contact(
         db, "Trực ban Biên phòng", webhook_url=webhook_receiver.url, webhook_secret="s" * 24

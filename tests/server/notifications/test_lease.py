@@ -15,7 +15,6 @@ from fleet_server.notifications.storage_worker import claim_due, recover_expired
 from fleet_server.settings import Settings
 from tests.server.notifications.conftest import (
     Conn,
-    FakeClock,
     Fleet,
     MakeWorker,
     SmtpSink,
@@ -24,6 +23,7 @@ from tests.server.notifications.conftest import (
     outbox,
     technician,
 )
+from tests.support.clock import Clock
 from tests.support.wait import wait_for
 
 
@@ -46,7 +46,7 @@ def test_a_lease_not_longer_than_two_transport_timeouts_is_refused_by_name() -> 
 
 
 def test_a_notice_claimed_by_a_worker_that_died_is_sent_once_the_lease_expires(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     [outbox_id] = enqueue(db, make_notice(fleet, clock()), now=clock())
@@ -68,7 +68,7 @@ def test_a_notice_claimed_by_a_worker_that_died_is_sent_once_the_lease_expires(
 
 
 def test_a_long_send_by_a_live_worker_keeps_its_claims(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     # Two notices without a site: two messages, the second waits for the first.
@@ -105,7 +105,7 @@ def test_a_long_send_by_a_live_worker_keeps_its_claims(
 
 
 def test_a_send_that_outlived_its_claim_counts_if_nobody_claimed_the_notice_again(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     [outbox_id] = enqueue(db, make_notice(fleet, clock()), now=clock())

@@ -8,7 +8,6 @@ from fleet_server.notifications import NotificationWorker, enqueue
 from tests.server.notifications.conftest import (
     START,
     Conn,
-    FakeClock,
     Fleet,
     MakeWorker,
     SmtpSink,
@@ -18,6 +17,7 @@ from tests.server.notifications.conftest import (
     make_notice,
     notification_settings,
 )
+from tests.support.clock import Clock
 
 
 def counts(worker: NotificationWorker, channel: str) -> tuple[float | None, ...]:
@@ -50,7 +50,7 @@ def test_a_retried_webhook_counts_each_failed_attempt(
     fleet: Fleet,
     webhook_receiver: WebhookReceiver,
     smtp_server: SmtpSink,
-    clock: FakeClock,
+    clock: Clock,
     db_url: str,
 ) -> None:
     desk = add_contact(

@@ -11,7 +11,6 @@ from fleet_server.notifications import Notice, Text, enqueue
 from fleet_server.notifications.storage_worker import claim_due
 from tests.server.notifications.conftest import (
     Conn,
-    FakeClock,
     Fleet,
     MakeWorker,
     SmtpSink,
@@ -22,9 +21,10 @@ from tests.server.notifications.conftest import (
     outbox,
     technician,
 )
+from tests.support.clock import Clock
 
 
-def site_down(fleet: Fleet, clock: FakeClock, **overrides: Any) -> Notice:
+def site_down(fleet: Fleet, clock: Clock, **overrides: Any) -> Notice:
     values: dict[str, Any] = {
         "kind": "site_incident",
         "incident_kind": "site_outage",
@@ -34,7 +34,7 @@ def site_down(fleet: Fleet, clock: FakeClock, **overrides: Any) -> Notice:
     return make_notice(fleet, clock(), **(values | overrides))
 
 
-def site_back(fleet: Fleet, clock: FakeClock, **overrides: Any) -> Notice:
+def site_back(fleet: Fleet, clock: Clock, **overrides: Any) -> Notice:
     return site_down(fleet, clock, kind="incident_resolved", **overrides)
 
 
@@ -43,7 +43,7 @@ def sent_ids(smtp_server: SmtpSink) -> list[str]:
 
 
 def test_site_back_waits_for_a_site_down_claimed_by_a_worker_that_died(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     [down] = enqueue(db, site_down(fleet, clock), now=clock())
@@ -63,7 +63,7 @@ def test_site_back_waits_for_a_site_down_claimed_by_a_worker_that_died(
 
 
 def test_site_back_waits_for_a_site_down_waiting_for_its_retry(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     worker = make_worker(retry_base_s=10, retry_cap_s=60)
@@ -82,7 +82,7 @@ def test_site_back_waits_for_a_site_down_waiting_for_its_retry(
 
 
 def test_a_later_notice_is_held_back_when_the_earlier_fails_in_the_same_run(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     desk = add_contact(db, "Trực ban Sở TT&TT", email="tb@stttt.laichau.gov.vn")
     add_route(db, desk, incident_class="security")
@@ -106,7 +106,7 @@ def test_a_later_notice_is_held_back_when_the_earlier_fails_in_the_same_run(
 
 
 def test_notices_waiting_for_an_earlier_one_do_not_starve_the_others(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     worker = make_worker(batch_size=2)

@@ -11,7 +11,6 @@ from fleet_server.notifications.webhook import verify
 from tests.server.notifications.conftest import (
     START,
     Conn,
-    FakeClock,
     Fleet,
     MakeWorker,
     WebhookReceiver,
@@ -21,6 +20,7 @@ from tests.server.notifications.conftest import (
     make_notice,
     outbox,
 )
+from tests.support.clock import Clock
 
 SECRET = "bdbp-webhook-secret-0123456789"
 
@@ -45,7 +45,7 @@ def test_webhook_is_signed_with_the_contacts_secret(
     fleet: Fleet,
     webhook_receiver: WebhookReceiver,
     make_worker: MakeWorker,
-    clock: FakeClock,
+    clock: Clock,
 ) -> None:
     contact = guard_desk(db, fleet, webhook_receiver)
     notice = make_notice(fleet, START, incident_kind="camera_unreachable", board_id="lc-mlt-02")
@@ -89,7 +89,7 @@ def test_server_error_is_retried_then_delivered(
     fleet: Fleet,
     webhook_receiver: WebhookReceiver,
     make_worker: MakeWorker,
-    clock: FakeClock,
+    clock: Clock,
 ) -> None:
     guard_desk(db, fleet, webhook_receiver)
     [outbox_id] = enqueue(
@@ -118,7 +118,7 @@ def test_server_error_is_retried_then_delivered(
 
 
 def test_unreachable_receiver_is_retried(
-    db: Conn, fleet: Fleet, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, make_worker: MakeWorker, clock: Clock
 ) -> None:
     unused = WebhookReceiver(port=9)  # discard port: nothing listens on it
     guard_desk(db, fleet, unused)

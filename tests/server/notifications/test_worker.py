@@ -8,7 +8,6 @@ from datetime import timedelta
 from fleet_server.notifications import NotificationWorker, Text, enqueue, release_held
 from tests.server.notifications.conftest import (
     Conn,
-    FakeClock,
     Fleet,
     MakeWorker,
     SmtpSink,
@@ -19,6 +18,7 @@ from tests.server.notifications.conftest import (
     make_notice,
     outbox,
 )
+from tests.support.clock import Clock
 from tests.support.wait import wait_for
 
 
@@ -29,7 +29,7 @@ def technician(db: Conn, fleet: Fleet, email: str = "an@bql.laichau.gov.vn") -> 
 
 
 def test_notices_for_one_site_within_the_window_make_one_message(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     worker = make_worker(group_window_s=60)
@@ -71,7 +71,7 @@ def test_notices_for_one_site_within_the_window_make_one_message(
 
 
 def test_security_incidents_are_not_held_for_grouping(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     department = add_contact(db, "Trực ban Sở TT&TT", email="tb@stttt.laichau.gov.vn")
     add_route(db, department, incident_class="security")
@@ -83,7 +83,7 @@ def test_security_incidents_are_not_held_for_grouping(
 
 
 def test_held_notice_waits_until_its_hold_ends(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     window_end = clock() + timedelta(hours=2)
@@ -110,7 +110,7 @@ def test_notice_past_its_max_age_is_marked_failed_not_dropped(
     fleet: Fleet,
     webhook_receiver: WebhookReceiver,
     make_worker: MakeWorker,
-    clock: FakeClock,
+    clock: Clock,
 ) -> None:
     contact = add_contact(db, "Webhook", webhook_url=webhook_receiver.url, webhook_secret="x" * 24)
     add_route(db, contact, channel="webhook")
@@ -146,7 +146,7 @@ def test_notice_past_its_max_age_is_marked_failed_not_dropped(
 
 
 def test_two_workers_never_send_the_same_row(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     total = 60
@@ -185,7 +185,7 @@ def test_claim_of_a_dead_worker_is_taken_back_after_the_lease(
     fleet: Fleet,
     smtp_server: SmtpSink,
     make_worker: MakeWorker,
-    clock: FakeClock,
+    clock: Clock,
 ) -> None:
     technician(db, fleet)
     [outbox_id] = enqueue(db, make_notice(fleet, clock()), now=clock())
@@ -209,7 +209,7 @@ def test_claim_of_a_dead_worker_is_taken_back_after_the_lease(
 
 
 def test_contacts_without_address_or_deactivated(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     leaver = technician(db, fleet, email="leaver@bql.laichau.gov.vn")
     [to_leaver] = enqueue(db, make_notice(fleet, clock()), now=clock())
@@ -231,7 +231,7 @@ def test_contacts_without_address_or_deactivated(
 
 
 def test_run_forever_delivers_and_stops(
-    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: FakeClock
+    db: Conn, fleet: Fleet, smtp_server: SmtpSink, make_worker: MakeWorker, clock: Clock
 ) -> None:
     technician(db, fleet)
     enqueue(db, make_notice(fleet, clock()), now=clock())

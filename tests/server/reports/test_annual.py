@@ -16,6 +16,7 @@ from docx import Document
 from fleet_server.cli import main
 from fleet_server.reports import annual, figures
 from fleet_server.reports.figures import Period
+from tests.support import seed
 
 Conn = psycopg.Connection[Any]
 # a year wholly in the past: availability never counts time still to come
@@ -35,33 +36,18 @@ def local(day: date, hour: int = 0, minute: int = 0) -> datetime:
 def year(db_url: str) -> Iterator[Conn]:
     """Two organisations; the Economic Zone Board's year is known in detail."""
     with psycopg.connect(db_url, autocommit=True) as c:
-        bql, huyen = (
-            c.execute(
-                "INSERT INTO organisations (code, name, kind) VALUES (%s, %s, %s) RETURNING id",
-                row,
-            ).fetchone()[0]  # type: ignore[index]
-            for row in (
-                ("bqlkkt", "Ban Quản lý Khu kinh tế", "economic_zone_board"),
-                ("ubnd-phong-tho", "UBND huyện Phong Thổ", "district_committee"),
-            )
+        bql = seed.organisation(c, "bqlkkt", "Ban Quản lý Khu kinh tế", kind="economic_zone_board")
+        huyen = seed.organisation(
+            c, "ubnd-phong-tho", "UBND huyện Phong Thổ", kind="district_committee"
         )
-        gate = c.execute(
-            "INSERT INTO sites (code, organisation_id, name, kind) VALUES"
-            " ('ma-lu-thang', %s, 'Cửa khẩu Ma Lù Thàng', 'border_gate') RETURNING id",
-            (bql,),
-        ).fetchone()[0]  # type: ignore[index]
-        town = c.execute(
-            "INSERT INTO sites (code, organisation_id, name, kind) VALUES"
-            " ('phong-tho', %s, 'Thị trấn Phong Thổ', 'district_centre') RETURNING id",
-            (huyen,),
-        ).fetchone()[0]  # type: ignore[index]
-        c.execute(
-            "INSERT INTO boards (id, site_id, name, installed_on) VALUES"
-            " ('lc-mlt-01', %(g)s, 'Bảng Ma Lù Thàng 1', '2024-05-01'),"
-            " ('lc-mlt-02', %(g)s, 'Bảng Ma Lù Thàng 2', '2024-05-01'),"
-            " ('lc-pt-01', %(t)s, 'Bảng Phong Thổ', '2024-05-01')",
-            {"g": gate, "t": town},
-        )
+        gate = seed.site(c, "ma-lu-thang", bql, name="Cửa khẩu Ma Lù Thàng", kind="border_gate")
+        town = seed.site(c, "phong-tho", huyen, name="Thị trấn Phong Thổ", kind="district_centre")
+        for board, site, name in (
+            ("lc-mlt-01", gate, "Bảng Ma Lù Thàng 1"),
+            ("lc-mlt-02", gate, "Bảng Ma Lù Thàng 2"),
+            ("lc-pt-01", town, "Bảng Phong Thổ"),
+        ):
+            seed.board(c, board, site, name=name, installed_on=date(2024, 5, 1))
         c.execute(
             "INSERT INTO cameras (board_id, camera_id, name) VALUES"
             " ('lc-mlt-01', 'cam1', 'Cổng'), ('lc-mlt-01', 'cam2', 'Bãi xe')"
@@ -151,11 +137,7 @@ def year(db_url: str) -> Iterator[Conn]:
             " (%s, 'internet', 'Cước 4G', 12, 200000, 'op', %s)",
             (ticket, opened, ticket, opened),
         )
-        c.execute(
-            "INSERT INTO users (username, full_name, role, organisation_id, password_hash)"
-            " VALUES ('vanhanh.bql', 'Nguyễn Văn A', 'operator', %s, 'x')",
-            (bql,),
-        )
+        seed.user(c, "vanhanh.bql", "operator", organisation=bql, full_name="Nguyễn Văn A")
         yield c
 
 

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from tests.server.api.conftest import audit_actions
 from tests.server.api.console.conftest import csrf_of
 from tests.server.api.console.fleet_state import DAY_BOARD, open_ticket
-from tests.server.engine.conftest import Clock
+from tests.support import seed
+from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
 DISTRICT_BOARD = "lc-phong-tho-01"
@@ -34,18 +35,16 @@ EXTRA = (
 @pytest.fixture
 def tickets(db_conn: Any, clock: Clock, password_hash: str) -> dict[str, int]:
     for username, role, org, team, active, board in EXTRA:
-        row = db_conn.execute(
-            "INSERT INTO users (username, full_name, role, organisation_id, team, active,"
-            " password_hash) VALUES (%s, %s, %s, (SELECT id FROM organisations WHERE code = %s),"
-            " %s, %s, %s) RETURNING id",
-            (username, f"Người dùng {username}", role, org, team, active, password_hash),
-        ).fetchone()
-        if board is not None:
-            db_conn.execute(
-                "INSERT INTO user_sites (user_id, site_id)"
-                " SELECT %s, site_id FROM boards WHERE id = %s",
-                (row[0], board),
-            )
+        seed.user(
+            db_conn,
+            username,
+            role,
+            organisation=org,
+            team=team,
+            active=active,
+            sites=() if board is None else (seed.site_of_board(db_conn, board),),
+            password_hash=password_hash,
+        )
     border = open_ticket(db_conn, DAY_BOARD, clock.now)
     # Something on ky.thuat's plate already.
     db_conn.execute(
