@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Literal
+
+#: What each row of a list is.
+Level = Literal["board", "site", "organisation"]
+#: The longest period one request may ask for (an annual report's year).
+MAX_PERIOD = timedelta(days=366)
+FIGURES = ("expected_s", "up_s", "down_s", "unknown_s", "maintenance_s", "availability")
+#: Sortable fields per level, and the default order (its natural key).
+SORTABLE: dict[str, tuple[str, ...]] = {
+    "board": ("board_id", "board_name", "site_code", "organisation_code", *FIGURES),
+    "site": ("site_code", "site_name", "organisation_code", "boards", *FIGURES),
+    "organisation": ("organisation_code", "organisation_name", "sites", "boards", *FIGURES),
+}
+KEY = {"board": "board_id", "site": "site_code", "organisation": "organisation_code"}
 
 
 @dataclass(frozen=True, slots=True)

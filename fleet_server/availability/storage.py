@@ -1,9 +1,8 @@
 """Reading availability from the SQL functions of migration 0016.
 
 Every figure comes from ``fleet_board_availability`` and its site and
-organisation aggregates; this module only narrows the sites, adds names
-and returns rows. A caller's scope is an SQL condition over ``sites s``
-with its parameters, e.g. ``sites_condition(Principal.scope, "s.id")``."""
+organisation aggregates; this module only narrows the sites to a
+:class:`Scope` (every site by default), adds names and returns rows."""
 
 from __future__ import annotations
 
@@ -12,6 +11,8 @@ from typing import Any
 
 import psycopg
 
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
 from fleet_server.availability.models import (
     BoardAvailability,
     Figures,
@@ -21,9 +22,7 @@ from fleet_server.availability.models import (
 )
 
 Conn = psycopg.Connection[Any]
-#: An SQL condition over ``sites s`` and its parameters.
-Scope = tuple[str, Sequence[Any]]
-EVERY_SITE: Scope = ("TRUE", ())
+EVERY_SITE = Scope.everything()
 
 _FIGURES = "a.expected_s, a.up_s, a.down_s, a.unknown_s, a.maintenance_s, a.availability"
 
@@ -31,7 +30,7 @@ _FIGURES = "a.expected_s, a.up_s, a.down_s, a.unknown_s, a.maintenance_s, a.avai
 def _sites(scope: Scope, site_id: int | None, organisation_id: int | None) -> tuple[str, list[Any]]:
     """The site ids to compute, as an array expression: never NULL (which
     the functions read as every site), empty when nothing is visible."""
-    clause, params = scope
+    clause, params = sites_condition(scope, "s.id")
     where = [f"({clause})"]
     args = list(params)
     if site_id is not None:

@@ -1,11 +1,28 @@
-"""Operations on boards, below the HTTP layer."""
+"""Operations on boards, below the HTTP layer: the list with connectivity
+state, one board with its latest readings, open incidents, cameras and
+connectivity history, and changes to its inventory data."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from fleet_server.access import audit
+from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.principal import Actor, Principal
 from fleet_server.access.scope import Scope
 from fleet_server.boards import storage
+from fleet_server.boards.schemas import (
+    BoardCamera,
+    BoardDetail,
+    BoardOut,
+    BoardPatch,
+    Latest,
+    StatusChange,
+)
 from fleet_server.boards.storage import Conn
-from fleet_server.errors import NotFound
+from fleet_server.errors import Invalid, NotFound
+from fleet_server.incidents import storage as incidents
 
 
 def board_in_scope(
@@ -15,3 +32,121 @@ def board_in_scope(
     answer for both: no hint that another organisation's board exists)."""
     if not storage.board_visible(conn, scope, board_id):
         raise NotFound(what, ident or board_id)
+
+
+def list_boards(
+    conn: Conn,
+    user: Principal,
+    paging: ListParams,
+    *,
+    site_id: int | None = None,
+    organisation_id: int | None = None,
+    state: str | None = None,
+    q: str | None = None,
+    enabled: bool | None = None,
+) -> Page[BoardOut]:
+    """The boards the caller can see, one page."""
+    user.need("board.read")
+    return storage.board_page(
+        conn,
+        user.scope,
+        paging,
+        site_id=site_id,
+        organisation_id=organisation_id,
+        state=state,
+        q=q,
+        enabled=enabled,
+    )
+
+
+def _board_row(conn: Conn, scope: Scope, board_id: str) -> dict[str, Any]:
+    row = storage.board_row(conn, scope, board_id)
+    if row is None:
+        raise NotFound("board", board_id)
+    return row
+
+
+def _cameras(conn: Conn, board_id: str, latest: dict[str, Latest]) -> list[BoardCamera]:
+    """The board's cameras with what its latest camera message says of each."""
+    seen = {
+        c.get("camera_id"): c
+        for c in (latest["camera"].data.get("cameras", []) if "camera" in latest else [])
+    }
+    measured = latest["camera"].measured_at if "camera" in latest else None
+    cameras = []
+    for n in storage.camera_names(conn, board_id):
+        c = seen.get(n["camera_id"])
+        cameras.append(
+            BoardCamera(
+                camera_id=n["camera_id"],
+                name=n["name"],
+                reachable=c.get("reachable") if c else None,
+                status=c.get("status") if c else None,
+                latency_ms=c.get("latency_ms") if c else None,
+                measured_at=measured if c else None,
+            )
+        )
+    return cameras
+
+
+def get_board(conn: Conn, user: Principal, board_id: str, *, history: int = 50) -> BoardDetail:
+    """One board as the caller may see it (404 outside the caller's scope)."""
+    user.need("board.read")
+    row = _board_row(conn, user.scope, board_id)
+    latest = {
+        r["kind"]: Latest(
+            measured_at=r["measured_at"], received_at=r["received_at"], data=r["data"]
+        )
+        for r in storage.latest_messages(conn, board_id)
+    }
+    changes = [StatusChange(**r) for r in storage.status_history(conn, board_id, history)]
+    return BoardDetail(
+        **row,
+        latest=latest,
+        camera_list=_cameras(conn, board_id, latest),
+        # The incidents' storage, not their service: that one needs board_in_scope.
+        incidents=incidents.of_board(conn, user.scope, board_id),
+        history=changes,
+    )
+
+
+def connectivity(
+    conn: Conn, user: Principal, board_id: str, *, since: datetime, until: datetime
+) -> list[StatusChange]:
+    """Connectivity changes in a period, oldest first, with the state the
+    board was in when the period began as the first entry."""
+    user.need("board.read")
+    if since.tzinfo is None or until.tzinfo is None:
+        raise Invalid("since/until: give a time zone (e.g. 2026-11-28T08:00:00+07:00)")
+    if until <= since:
+        raise Invalid("until must be after since")
+    board_in_scope(conn, user.scope, board_id)
+    return [
+        StatusChange(**r) for r in storage.status_changes(conn, board_id, since=since, until=until)
+    ]
+
+
+def update_board(
+    conn: Conn, user: Principal, actor: Actor, board_id: str, body: BoardPatch
+) -> BoardDetail:
+    """Change a board's inventory data (admins), audited with the values
+    before and after."""
+    user.need("org.write")
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise Invalid("nothing to change: send at least one field")
+    if changes.get("name", "") is None or changes.get("heartbeat_interval_s", 1) is None:
+        raise Invalid("name and heartbeat_interval_s cannot be emptied")
+    before = _board_row(conn, user.scope, board_id)
+    storage.update_board(conn, board_id, changes)
+    after = get_board(conn, user, board_id)
+    audit.record(
+        conn,
+        actor,
+        "board.update",
+        target_type="board",
+        target_id=board_id,
+        before={k: before[k] for k in changes},
+        after={k: getattr(after, k) for k in changes},
+    )
+    return after

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
+from fleet_server.boards.schemas import BoardOut, BoardPatch
 
 Conn = psycopg.Connection[Any]
+
+#: Columns a board list may be sorted by.
+SORTABLE = (
+    "id",
+    "name",
+    "site_name",
+    "state",
+    "state_since",
+    "last_seen_at",
+    "open_incidents",
+    "installed_on",
+)
+
+_BOARD_SELECT = """
+    SELECT b.id, b.name, b.site_id, s.code AS site_code, s.name AS site_name,
+           s.name_en AS site_name_en, s.organisation_id, o.code AS organisation_code,
+           b.model, b.serial, b.installed_on,
+           b.enabled, coalesce(st.state, 'unknown') AS state, st.reason AS state_reason,
+           st.since AS state_since, st.last_seen_at, b.heartbeat_interval_s,
+           (SELECT count(*) FROM incidents i
+             WHERE i.board_id = b.id AND i.state <> 'resolved') AS open_incidents,
+           (SELECT count(*) FROM cameras c WHERE c.board_id = b.id) AS cameras
+    FROM boards b
+    JOIN sites s ON s.id = b.site_id
+    JOIN organisations o ON o.id = s.organisation_id
+    LEFT JOIN board_status st ON st.board_id = b.id
+"""
 
 
 def board_visible(conn: Conn, scope: Scope, board_id: str) -> bool:
@@ -19,3 +50,120 @@ def board_visible(conn: Conn, scope: Scope, board_id: str) -> bool:
         f"SELECT 1 FROM boards b WHERE b.id = %s AND {clause}", [board_id, *params]
     ).fetchone()
     return row is not None
+
+
+def board_enabled(conn: Conn, scope: Scope, board_id: str) -> bool | None:
+    """Whether the board is enabled; None when it does not exist or lies
+    outside ``scope``."""
+    clause, params = sites_condition(scope, "b.site_id")
+    row = conn.execute(
+        f"SELECT b.enabled FROM boards b WHERE b.id = %s AND {clause}", [board_id, *params]
+    ).fetchone()
+    return None if row is None else bool(row[0])
+
+
+def board_page(
+    conn: Conn,
+    scope: Scope,
+    paging: ListParams,
+    *,
+    site_id: int | None = None,
+    organisation_id: int | None = None,
+    state: str | None = None,
+    q: str | None = None,
+    enabled: bool | None = None,
+) -> Page[BoardOut]:
+    clause, params = sites_condition(scope, "b.site_id")
+    where = [clause]
+    add_equal(
+        where,
+        params,
+        (
+            ("b.site_id", site_id),
+            ("s.organisation_id", organisation_id),
+            ("coalesce(st.state, 'unknown')", state),
+            ("b.enabled", enabled),
+        ),
+    )
+    if q:
+        where.append("(b.id ILIKE %s OR b.name ILIKE %s OR s.name ILIKE %s)")
+        params += [f"%{q}%"] * 3
+    return fetch_page(
+        conn,
+        f"{_BOARD_SELECT} WHERE {' AND '.join(where)}",
+        params,
+        paging,
+        sortable=SORTABLE,
+        # Board ids start with their site code (lc-<site>-NN): the primary key
+        # orders them by site and lets a page stop after its rows.
+        default="id",
+        tiebreak="id",
+        model=BoardOut,
+    )
+
+
+def board_row(conn: Conn, scope: Scope, board_id: str) -> dict[str, Any] | None:
+    """One board's columns as a list shows them, or None outside ``scope``."""
+    clause, params = sites_condition(scope, "b.site_id")
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"{_BOARD_SELECT} WHERE b.id = %s AND {clause}", [board_id, *params]
+        ).fetchone()
+
+
+def latest_messages(conn: Conn, board_id: str) -> list[dict[str, Any]]:
+    """The board's newest message of each kind (board_latest)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT kind, measured_at, received_at, data FROM board_latest WHERE device_id = %s",
+            (board_id,),
+        ).fetchall()
+
+
+def status_history(conn: Conn, board_id: str, limit: int) -> list[dict[str, Any]]:
+    """The board's newest connectivity changes, newest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT at, state, previous, reason FROM board_status_history"
+            " WHERE board_id = %s ORDER BY at DESC LIMIT %s",
+            (board_id, limit),
+        ).fetchall()
+
+
+def camera_names(conn: Conn, board_id: str) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT camera_id, name FROM cameras WHERE board_id = %s ORDER BY camera_id",
+            (board_id,),
+        ).fetchall()
+
+
+def status_changes(
+    conn: Conn, board_id: str, *, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Connectivity changes in [since, until), oldest first, with the state
+    the board was in at ``since`` as the first entry (dated ``since``)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        before = cur.execute(
+            "SELECT %s::timestamptz AS at, state, previous, reason FROM board_status_history"
+            " WHERE board_id = %s AND at < %s ORDER BY at DESC LIMIT 1",
+            (since, board_id, since),
+        ).fetchone()
+        rows = cur.execute(
+            "SELECT at, state, previous, reason FROM board_status_history"
+            " WHERE board_id = %s AND at >= %s AND at < %s ORDER BY at LIMIT 5000",
+            (board_id, since, until),
+        ).fetchall()
+    return ([before] if before else []) + rows
+
+
+def update_board(conn: Conn, board_id: str, changes: dict[str, Any]) -> None:
+    """Set inventory columns; ``changes`` keys are BoardPatch's field names
+    (never the caller's text)."""
+    unknown = set(changes) - set(BoardPatch.model_fields)
+    assert not unknown, f"not a board inventory column: {sorted(unknown)}"
+    sets = ", ".join(f"{column} = %s" for column in changes)
+    conn.execute(
+        f"UPDATE boards SET {sets}, updated_at = now() WHERE id = %s",
+        [*changes.values(), board_id],
+    )

@@ -1,210 +1,238 @@
-"""Sending commands and desired configuration from the API process.
+"""Remote commands and desired configuration, below the HTTP layer
+(docs/commands.md).
 
-The request that creates a command commits its row (state ``queued``) and its
-audit row first, then publishes on the process's one MQTT connection and waits
-a moment (``FLEET_COMMAND_PUBLISH_TIMEOUT_S``) for the broker's PUBACK; then
-the command is ``sent``. If the broker is away the command simply stays
-``queued`` and the request still succeeds (202).
-
-A background thread, started with the publisher, finishes the rest:
-
-- queued commands whose publish did not happen or was not acknowledged are
-  published again (claimed with ``FOR UPDATE SKIP LOCKED`` so two API
-  processes never take the same one), as soon as the broker is back and
-  every ``FLEET_COMMAND_RETRY_INTERVAL_S``, as long as they have not expired,
-  each time with the expiry interval it has *left*;
-- a late PUBACK still marks its command ``sent``;
-- the newest desired configuration of a board that the broker has not
-  acknowledged is published again (retained).
+A command is stored, audited and committed first, then published on the API
+process's MQTT connection (``delivery.CommandService``); it is then ``sent``
+once the broker acknowledged it, or stays ``queued`` while the broker is
+away: the background retry sends it as long as it has not expired. The
+board's answer arrives through ingest and finishes the command.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
+import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
-import psycopg
-from psycopg_pool import ConnectionPool
+from pydantic import ValidationError
 
+import fleet_protocol as fp
+from fleet_server.access import audit
+from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.principal import Actor, Principal
+from fleet_server.access.scope import Scope
+from fleet_server.boards import storage as boards
+from fleet_server.boards.service import board_in_scope
 from fleet_server.commands import storage as store
-from fleet_server.commands.publisher import CommandPublisher, Delivery
+from fleet_server.commands.delivery import CommandService
+from fleet_server.commands.schemas import CommandIn, ConfigIn, ConfigStatus
+from fleet_server.commands.storage import CommandRecord, CommandState, Conn
+from fleet_server.commands.validation import CommandRefused, check_config, wire_args
+from fleet_server.errors import Conflict, NotFound
+from fleet_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Conn = psycopg.Connection[Any]
+
+def _invalid(field: str, message: str) -> CommandRefused:
+    return CommandRefused(422, "validation", f"{field}: {message}", field=field)
 
 
-class CommandService:
-    def __init__(
-        self,
-        pool: ConnectionPool[Any],
-        publisher: CommandPublisher,
-        *,
-        clock: Callable[[], datetime],
-        publish_timeout_s: float = 2.0,
-        retry_interval_s: float = 5.0,
-    ) -> None:
-        self.pool = pool
-        self.publisher = publisher
-        self.clock = clock
-        self.publish_timeout_s = publish_timeout_s
-        self.retry_interval_s = retry_interval_s
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._lookups: list[threading.Thread] = []
-        self._users = 0
-        #: publishes waiting for their PUBACK: request id -> delivery
-        self._unacked: dict[str, Delivery] = {}
-        publisher.on_connect(self._wake.set)
+def board_for_commands(conn: Conn, scope: Scope, board_id: str) -> None:
+    """404 outside the caller's scope; 409 for a disabled board (its broker
+    account is off: nothing can reach it)."""
+    enabled = boards.board_enabled(conn, scope, board_id)
+    if enabled is None:
+        raise NotFound("board", board_id)
+    if not enabled:
+        raise Conflict(f"board {board_id} is disabled; enable it before sending commands")
 
-    # -- lifecycle --------------------------------------------------------------------
-    def ensure_running(self) -> None:
-        """Connect the publisher and start the retry thread (once)."""
-        with self._lock:
-            if self._thread is not None:
-                return
-            self.publisher.start()
-            self._thread = threading.Thread(
-                target=self._loop, args=(self._stop,), name="command-retry", daemon=True
-            )
-            self._thread.start()
 
-    def resume(self) -> None:
-        """At start-up (each ``resume`` needs its ``close``): if an earlier
-        process left commands or configuration unsent, start at once rather
-        than at the first new command. Looked up in a thread: start-up never
-        waits for the database."""
-        with self._lock:
-            self._users += 1
+def _expiry(settings: Settings, asked: int | None) -> int:
+    seconds = settings.command_expires_s if asked is None else asked
+    low, high = settings.command_expires_min_s, settings.command_expires_max_s
+    if not low <= seconds <= high:
+        raise _invalid("expires_in_s", f"must be between {low} and {high} seconds")
+    return seconds
 
-        def look() -> None:
-            try:
-                with self.pool.connection(timeout=10) as conn:
-                    backlog = store.has_backlog(conn, self.clock())
-            except Exception as exc:  # the retry starts with the next command then
-                log.warning("could not look for unsent commands: %s", exc)
-                return
-            if backlog:
-                self.ensure_running()
 
-        thread = threading.Thread(target=look, name="command-resume", daemon=True)
-        self._lookups.append(thread)
-        thread.start()
+def send_command(
+    conn: Conn,
+    user: Principal,
+    actor: Actor,
+    board_id: str,
+    body: CommandIn,
+    *,
+    commands: CommandService | None,
+    settings: Settings,
+    now: datetime,
+) -> CommandRecord:
+    """Check, store, audit and commit a command, then publish it."""
+    user.need("command.send")
+    board_for_commands(conn, user.scope, board_id)
+    seconds = _expiry(settings, body.expires_in_s)
+    args = wire_args(board_id, body.command, body.args, confirm=body.confirm)
+    command = CommandRecord(
+        request_id=f"cmd-{uuid.uuid4().hex}",
+        board_id=board_id,
+        command=body.command,
+        args=args,
+        note=(body.note or "").strip() or None,
+        state="queued",
+        created_by=user.actor,
+        created_at=now,
+        expires_at=now + timedelta(seconds=seconds),
+        attempts=1,
+        awaiting_board=False,
+        sent_at=None,
+        delivered_at=None,
+        finished_at=None,
+        result_status=None,
+        output=None,
+        error=None,
+    )
+    try:
+        size = len(fp.encode(command.request()))
+    except (ValidationError, fp.ProtocolError) as exc:
+        raise _invalid("args", str(exc).splitlines()[0]) from None
+    if size > fp.MAX_PAYLOAD_BYTES:
+        raise _invalid("args", f"the command is {size} bytes; at most {fp.MAX_PAYLOAD_BYTES}")
+    store.insert_command(
+        conn,
+        request_id=command.request_id,
+        board_id=board_id,
+        command=command.command,
+        args=args,
+        note=command.note,
+        created_by=user.actor,
+        now=now,
+        expires_at=command.expires_at,
+    )
+    audit.record(
+        conn,
+        actor,
+        "command.send",
+        target_type="board",
+        target_id=board_id,
+        after={
+            "request_id": command.request_id,
+            "command": command.command,
+            "args": args,
+            "expires_at": command.expires_at,
+            "note": command.note,
+        },
+    )
+    conn.commit()  # the command and its audit row exist before anything is published
+    assert commands is not None
+    try:
+        commands.dispatch(conn, command)
+    except Exception:  # stays queued: the retry publishes it
+        log.exception("publishing command %s failed", command.request_id)
+        conn.rollback()
+    # As it stands now, after the publish (the service's clock is the API's).
+    found = store.get_command(conn, command.request_id, commands.clock())
+    assert found is not None
+    return found
 
-    def close(self) -> None:
-        """Stop the retry thread and disconnect, once the last user is gone."""
-        with self._lock:
-            self._users = max(0, self._users - 1)
-            if self._users:
-                return
-            lookups, self._lookups = self._lookups, []
-        for lookup in lookups:
-            lookup.join(10)
-        with self._lock:
-            thread, self._thread = self._thread, None
-            stop, self._stop = self._stop, threading.Event()
-        stop.set()
-        self._wake.set()
-        if thread is not None:
-            thread.join(10)
-        self.publisher.close()
 
-    # -- called by requests (after their rows are committed) ----------------------------
-    def dispatch(self, conn: Conn, command: store.CommandRecord) -> bool:
-        """Publish a committed command; True when the broker acknowledged it
-        in time (then it is marked ``sent`` on ``conn``)."""
-        self.ensure_running()
-        self.publisher.wait_started(self.publish_timeout_s)  # the first command after start-up
-        delivery = self.publisher.publish_command(command.request(), self.clock())
-        if delivery is None:
-            store.release(conn, command.request_id)
-            return False
-        if delivery.wait(self.publish_timeout_s):
-            self._record(conn, {command.request_id: delivery})
-            return not delivery.no_subscribers
-        with self._lock:
-            self._unacked[command.request_id] = delivery  # a late PUBACK still counts
-        return False
+def config_status(conn: Conn, board_id: str) -> ConfigStatus:
+    """Desired versions against what the board reported (the caller checked
+    that the board is in scope)."""
+    desired = store.desired_versions(conn, board_id)
+    reported = store.last_report(conn, board_id)
+    applied = (
+        reported
+        if reported and reported.applied
+        else store.last_report(conn, board_id, applied=True)
+    )
+    desired_version = desired[0].version if desired else None
+    applied_version = applied.version if applied else None
+    return ConfigStatus(
+        board_id=board_id,
+        desired_version=desired_version,
+        desired=desired,
+        reported=reported,
+        applied_version=applied_version,
+        in_sync=desired_version is not None and applied_version == desired_version,
+    )
 
-    def _record(self, conn: Conn, acknowledged: dict[str, Delivery]) -> None:
-        """Acknowledged publishes: ``sent``, or still queued for a board that
-        is not connected (MQTT 5 "no matching subscribers")."""
-        now = self.clock()
-        store.mark_sent(conn, [rid for rid, d in acknowledged.items() if not d.no_subscribers], now)
-        store.mark_awaiting(conn, [rid for rid, d in acknowledged.items() if d.no_subscribers], now)
 
-    def publish_desired(self, conn: Conn, board_id: str) -> bool:
-        """Publish the board's newest desired configuration (retained) and
-        wait for the PUBACK, under a per-board lock held until ``conn``'s
-        transaction ends, so an older version can never be retained last."""
-        self.ensure_running()
-        self.publisher.wait_started(self.publish_timeout_s)
-        store.lock_desired(conn, board_id)
-        latest = store.latest_desired(conn, board_id)
-        if latest is None:
-            return False
-        if latest.published_at is not None:
-            return True
-        delivery = self.publisher.publish_desired(latest.message(board_id))
-        if delivery is None or not delivery.wait(self.publish_timeout_s):
-            return False
-        store.mark_published(conn, board_id, latest.version, self.clock())
-        return True
+def board_config(conn: Conn, user: Principal, board_id: str) -> ConfigStatus:
+    """A board's desired configuration versions and what it reported applying."""
+    user.need("board.read")
+    board_in_scope(conn, user.scope, board_id)
+    return config_status(conn, board_id)
 
-    # -- the retry thread -------------------------------------------------------------
-    def _loop(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            self._wake.wait(self.retry_interval_s)
-            self._wake.clear()
-            if stop.is_set():
-                return
-            try:
-                self.sweep()
-            except Exception as exc:  # the database may be away; try next round
-                log.warning("command retry failed: %s", exc)
 
-    def sweep(self) -> None:
-        """One round: record late PUBACKs, publish what is still unsent."""
-        self._record_late_acks()
-        if not self.publisher.connected.is_set():
-            return
-        with self.pool.connection() as conn:
-            claimed = store.claim_queued(
-                conn, self.clock(), timedelta(seconds=self.publish_timeout_s)
-            )
-            conn.commit()
-            waiting: list[tuple[str, Delivery]] = []
-            for command in claimed:
-                delivery = self.publisher.publish_command(command.request(), self.clock())
-                if delivery is None:
-                    store.release(conn, command.request_id)
-                else:
-                    waiting.append((command.request_id, delivery))
-            acked = {rid: d for rid, d in waiting if d.wait(self.publish_timeout_s)}
-            self._record(conn, acked)
-            with self._lock:
-                self._unacked.update({rid: d for rid, d in waiting if rid not in acked})
-            conn.commit()
-            if claimed:
-                reached = sum(not d.no_subscribers for d in acked.values())
-                log.info("retry: %d of %d queued commands sent", reached, len(claimed))
-            boards = store.unpublished_boards(conn)
-            conn.commit()
-            for board_id in boards:
-                self.publish_desired(conn, board_id)
-                conn.commit()  # releases the board's lock
+def set_desired_config(
+    conn: Conn,
+    user: Principal,
+    actor: Actor,
+    board_id: str,
+    body: ConfigIn,
+    *,
+    commands: CommandService | None,
+    now: datetime,
+) -> ConfigStatus:
+    """A new desired configuration version, audited, committed, then
+    published (retained)."""
+    user.need("command.send")
+    board_for_commands(conn, user.scope, board_id)
+    check_config(board_id, body.config, field="config")
+    before = store.latest_desired(conn, board_id)
+    added = store.add_desired(conn, board_id, dict(body.config), user.actor, now)
+    try:
+        size = len(fp.encode(added.message(board_id)))
+    except (ValidationError, fp.ProtocolError) as exc:
+        raise _invalid("config", str(exc).splitlines()[0]) from None
+    if size > fp.MAX_PAYLOAD_BYTES:
+        raise _invalid(
+            "config", f"the configuration is {size} bytes; at most {fp.MAX_PAYLOAD_BYTES}"
+        )
+    audit.record(
+        conn,
+        actor,
+        "board.config",
+        target_type="board",
+        target_id=board_id,
+        before={"version": before.version, "config": before.config} if before else None,
+        after={"version": added.version, "config": added.config},
+    )
+    conn.commit()
+    assert commands is not None
+    commands.publish_desired(conn, board_id)
+    conn.commit()
+    return config_status(conn, board_id)
 
-    def _record_late_acks(self) -> None:
-        with self._lock:
-            done = {rid: d for rid, d in self._unacked.items() if d.done.is_set()}
-            for rid in done:
-                del self._unacked[rid]
-        acked = {rid: d for rid, d in done.items() if d.ok}
-        if acked:
-            with self.pool.connection() as conn:
-                self._record(conn, acked)
+
+def list_commands(
+    conn: Conn,
+    user: Principal,
+    board_id: str,
+    paging: ListParams,
+    *,
+    now: datetime,
+    state: CommandState | None = None,
+) -> Page[CommandRecord]:
+    """A board's commands, newest first."""
+    user.need("board.read")
+    board_in_scope(conn, user.scope, board_id)
+    return store.command_page(conn, board_id, paging, now, state)
+
+
+def recent_commands(
+    conn: Conn, user: Principal, board_id: str, *, now: datetime, limit: int
+) -> list[CommandRecord]:
+    """A board's newest commands (the console's board page); the caller
+    checked that the board is in scope."""
+    user.need("board.read")
+    return store.recent_commands(conn, board_id, now, limit)
+
+
+def get_command(conn: Conn, user: Principal, request_id: str, *, now: datetime) -> CommandRecord:
+    """One command and the board's answer (404 outside the caller's scope)."""
+    user.need("board.read")
+    found = store.command_in_scope(conn, user.scope, request_id, now)
+    if found is None:
+        raise NotFound("command", request_id)
+    return found

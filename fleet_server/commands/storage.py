@@ -16,6 +16,9 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 import fleet_protocol as fp
+from fleet_server.access.pagination import ListParams, Page, fetch_page
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
 
 Conn = psycopg.Connection[Any]
 
@@ -307,3 +310,48 @@ def unpublished_boards(conn: Conn, limit: int = RETRY_LIMIT) -> list[str]:
         (limit,),
     ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+# -- what the API reads ----------------------------------------------------------------
+
+#: Columns a board's command list may be sorted by.
+COMMAND_SORTABLE = ("created_at", "expires_at", "state", "command", "finished_at")
+
+
+def command_page(
+    conn: Conn,
+    board_id: str,
+    paging: ListParams,
+    now: datetime,
+    state: CommandState | None = None,
+) -> Page[CommandRecord]:
+    """A board's commands, newest first, as they stand at ``now``."""
+    select = f"{command_select()} WHERE c.board_id = %s"
+    params: list[Any] = [now, board_id]
+    if state is not None:
+        select = f"SELECT * FROM ({select}) s WHERE s.state = %s"
+        params.append(state)
+    return fetch_page(
+        conn,
+        select,
+        params,
+        paging,
+        sortable=COMMAND_SORTABLE,
+        default="created_at DESC",
+        tiebreak="id DESC",
+        model=CommandRecord,
+    )
+
+
+def command_in_scope(
+    conn: Conn, scope: Scope, request_id: str, now: datetime
+) -> CommandRecord | None:
+    """One command to a board ``scope`` sees, as it stands at ``now``."""
+    clause, params = sites_condition(scope, "b.site_id")
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"{command_select()} JOIN boards b ON b.id = c.board_id"
+            f" WHERE c.request_id = %s AND {clause}",
+            [now, request_id, *params],
+        ).fetchone()
+    return CommandRecord.model_validate(row) if row else None

@@ -15,6 +15,8 @@ the connection or of the database itself (connection lost, read-only,
 missing table) is raised: the caller keeps the batch unacknowledged and
 retries it.
 
+The messages, dead letters and results are ``batches.py``'s types.
+
 **Dead letters keep no secrets.** A refused payload is stored with
 credentials in URLs removed (``fleet_protocol.redact``) and cut to
 ``keep_bytes``, next to the SHA-256 of the payload as received; topic and
@@ -28,18 +30,29 @@ import hashlib
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 from psycopg import sql
 
-from fleet_protocol import BoardMessage, ProtocolError, parse_topic
+from fleet_protocol import BoardMessage
 from fleet_protocol.messages import CREDENTIAL_PATTERN
 from fleet_protocol.redact import redact, redact_cut
+from fleet_server.telemetry.batches import (
+    Accepted,
+    DeadLetterGate,
+    Rejected,
+    WriteResult,
+    first_line,
+    refusal,
+    refused_by_data,
+)
 from fleet_server.telemetry.rows import SPECS, TableSpec, rows_for
+
+# Ingest and the tests import the batch types from here.
+__all__ = ["Accepted", "BatchWriter", "DeadLetterGate", "Rejected", "WriteResult", "count_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -56,72 +69,7 @@ DEAD_LETTER_COLUMNS = (
     "payload_size",
     "payload_sha256",
 )
-#: reason of a dead letter for a message the database refused
-DB_REJECTED = "db_rejected"
 _CREDENTIALS = re.compile(CREDENTIAL_PATTERN.encode())
-#: SQLSTATE classes of errors caused by the data written: cardinality (21),
-#: data exception (22), integrity (23), feature not supported (0A), program
-#: limit exceeded (54, e.g. an index row too large)
-_DATA_SQLSTATE_CLASSES = frozenset({"21", "22", "23", "0A", "54"})
-#: what Python raises while turning an odd message into rows (a value that
-#: cannot be encoded, an int out of range, a model built without validation)
-_DATA_PYTHON_ERRORS = (
-    ValueError,  # UnicodeEncodeError included
-    TypeError,
-    ArithmeticError,
-    LookupError,
-    AttributeError,
-    RecursionError,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    message: BoardMessage
-    received_at: datetime
-    topic: str
-    payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A message to keep as a dead letter. ``payload`` is as received (the
-    writer redacts and cuts it); None for a summary row without one."""
-
-    topic: str
-    device_id: str | None
-    reason: str
-    detail: str
-    payload: bytes | None
-    received_at: datetime
-
-
-#: Decides which dead letters are written (e.g. a per-board rate limit); it
-#: may leave some out and add summary rows. Called once per successful write
-#: attempt, with every dead letter of the batch.
-DeadLetterGate = Callable[[list[Rejected]], list[Rejected]]
-
-
-@dataclass(slots=True)
-class WriteResult:
-    rows_staged: int = 0
-    rows_inserted: int = 0
-    dead_letters: int = 0
-    by_table: dict[str, int] = field(default_factory=dict)
-    rejected_by_db: list[Rejected] = field(default_factory=list)
-    #: the batch was refused as a whole and written again in parts
-    isolated: bool = False
-
-    @property
-    def duplicates(self) -> int:
-        return self.rows_staged - self.rows_inserted
-
-    def add(self, other: WriteResult) -> None:
-        self.rows_staged += other.rows_staged
-        self.rows_inserted += other.rows_inserted
-        self.dead_letters += other.dead_letters
-        for table, n in other.by_table.items():
-            self.by_table[table] = self.by_table.get(table, 0) + n
 
 
 _STAGE_PREFIX = "stage_"
@@ -129,21 +77,6 @@ _STAGE_PREFIX = "stage_"
 
 def _stage_name(table: str) -> str:
     return f"{_STAGE_PREFIX}{table}"
-
-
-def refused_by_data(exc: BaseException) -> bool:
-    """Whether ``exc`` is about the data written — isolating the message
-    helps — rather than about the connection or the database — retrying the
-    batch later helps."""
-    if isinstance(exc, psycopg.Error):
-        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-            return False
-        if exc.sqlstate is None:  # refused by psycopg before sending: NUL in text, no adapter
-            return isinstance(
-                exc, psycopg.DataError | psycopg.ProgrammingError | psycopg.NotSupportedError
-            )
-        return exc.sqlstate[:2] in _DATA_SQLSTATE_CLASSES
-    return isinstance(exc, _DATA_PYTHON_ERRORS)
 
 
 class BatchWriter:
@@ -203,7 +136,7 @@ class BatchWriter:
             log.warning(
                 "batch of %d messages refused by PostgreSQL (%s); isolating the offenders",
                 len(accepted),
-                _first_line(exc)[:300],
+                first_line(exc)[:300],
             )
         result = WriteResult(isolated=True)
         with self._transaction():
@@ -230,7 +163,7 @@ class BatchWriter:
                 if not refused_by_data(exc):
                     raise
                 if len(part) == 1:
-                    refused.append(_refused(part[0], exc))
+                    refused.append(refusal(part[0], exc))
                 else:
                     half = len(part) // 2
                     pending += [part[half:], part[:half]]
@@ -378,7 +311,7 @@ class BatchWriter:
             except Exception as exc:
                 if not refused_by_data(exc):
                     raise
-                log.error("dead letter refused (%s); kept in minimal form", _first_line(exc))
+                log.error("dead letter refused (%s); kept in minimal form", first_line(exc))
                 with self.conn.cursor() as cur:
                     self._copy(cur, "dead_letters", DEAD_LETTER_COLUMNS, [self._minimal(r, exc)])
         return len(rejected)
@@ -405,7 +338,7 @@ class BatchWriter:
     def _minimal(self, r: Rejected, exc: BaseException) -> tuple[object, ...]:
         """A dead letter nothing can refuse: ASCII text, the payload base64."""
         payload = r.payload if r.payload is not None else b""
-        detail = f"{r.detail} [dead letter refused ({_first_line(exc)}); payload in base64]"
+        detail = f"{r.detail} [dead letter refused ({first_line(exc)}); payload in base64]"
         return (
             r.received_at,
             _ascii(redact(r.topic)),
@@ -436,29 +369,6 @@ def _clean(text: str) -> str:
 def _ascii(text: str) -> str:
     """Text that every database encoding stores: escapes for the rest."""
     return _clean(str(text).encode("ascii", "backslashreplace").decode("ascii"))
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def _refused(item: Accepted, exc: BaseException) -> Rejected:
-    sqlstate = getattr(exc, "sqlstate", None)
-    code = sqlstate or type(exc).__name__
-    try:
-        # the topic names the board (a message built without validation may not)
-        device_id: str | None = parse_topic(item.topic).device_id
-    except ProtocolError:
-        device_id = None
-    return Rejected(
-        topic=item.topic,
-        device_id=device_id,
-        reason=DB_REJECTED,
-        detail=f"PostgreSQL refused the message ({code}): {_first_line(exc)}"[:500],
-        payload=item.payload,
-        received_at=item.received_at,
-    )
 
 
 def count_rows(conn: Conn) -> dict[str, int]:

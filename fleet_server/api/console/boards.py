@@ -18,12 +18,14 @@ from fleet_server.api.console.content import board_windows_section
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
-from fleet_server.api.deps import Conn, Ctx, Db, Now
-from fleet_server.api.problems import Problem
-from fleet_server.api.routers.boards import BoardDetail, Latest, connectivity, get_board
-from fleet_server.api.routers.commands import CommandIn, config_status, send_command
-from fleet_server.api.routers.telemetry import series
-from fleet_server.commands import storage as command_storage
+from fleet_server.api.deps import Conn, Ctx, Db, Now, client_address
+from fleet_server.availability.service import board_last_30_days
+from fleet_server.boards.schemas import BoardDetail, Latest
+from fleet_server.boards.service import connectivity, get_board
+from fleet_server.commands.schemas import CommandIn
+from fleet_server.commands.service import board_config, recent_commands, send_command
+from fleet_server.errors import Invalid
+from fleet_server.telemetry.service import series
 
 router = APIRouter(include_in_schema=False)
 
@@ -193,9 +195,9 @@ def board_context(conn: Conn, user: Principal, board_id: str, now: datetime) -> 
     return {
         "board": board,
         "since_seen": now - board.last_seen_at if board.last_seen_at else None,
-        "commands": command_storage.recent_commands(conn, board_id, now, RECENT_COMMANDS),
+        "commands": recent_commands(conn, user, board_id, now=now, limit=RECENT_COMMANDS),
         "command_badges": COMMAND_BADGES,
-        "config": config_status(conn, board_id),
+        "config": board_config(conn, user, board_id),
     }
 
 
@@ -216,23 +218,10 @@ def board_page(
             if user.can("ticket.read")
             else [],
             "windows": board_windows_section(conn, user, board_id),
-            "availability": availability_30d(conn, board, now),
+            "availability": board_last_30_days(conn, board.id, board.site_id, now),
         }
     )
     return render(request, "board.html", user, context, lang=lang)
-
-
-def availability_30d(conn: Db, board: BoardDetail, now: datetime) -> float | None:
-    """The last 30 days, computed as every report computes it
-    (docs/availability.md), maintenance excluded."""
-    from fleet_server.availability import storage as availability  # noqa: PLC0415
-    from fleet_server.availability.models import Period  # noqa: PLC0415
-
-    period = Period(now - timedelta(days=30), now)
-    for row in availability.board_availability(conn, period, site_id=board.site_id):
-        if row.board_id == board.id:
-            return row.figures.availability
-    return None
 
 
 @router.post("/boards/{board_id}/commands")
@@ -248,8 +237,18 @@ def board_command(
     """A command button: the same checks, audit row and publishing as
     ``POST /api/v1/boards/{id}/commands``; back to the page's command list."""
     if command not in CONSOLE_COMMANDS:
-        raise Problem(400, f"unknown command {command[:40]!r}", kind="bad-request")
+        raise Invalid(f"unknown command {command[:40]!r}")
     body = CommandIn(command=command, confirm=confirm in ("true", "on", "1"))
-    send_command(conn, ctx, user, request, board_id, body)
+    actor = user.acting_from(client_address(request))
+    send_command(
+        conn,
+        user,
+        actor,
+        board_id,
+        body,
+        commands=ctx.commands,
+        settings=ctx.settings,
+        now=ctx.clock(),
+    )
     conn.commit()
     return redirect(f"/boards/{board_id}#commands")

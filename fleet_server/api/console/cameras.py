@@ -13,8 +13,8 @@ from fleet_server.access.principal import Principal
 from fleet_server.access.scope import CAMERA_RULE_PATTERN
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.api.routers.cameras import list_cameras
-from fleet_server.api.routers.incidents import list_incidents
+from fleet_server.cameras.service import list_cameras
+from fleet_server.incidents.service import list_incidents
 
 router = APIRouter(include_in_schema=False)
 

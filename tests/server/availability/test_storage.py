@@ -1,4 +1,4 @@
-"""The Python wrapper: names added, sites narrowed by a scope clause."""
+"""The Python wrapper: names added, sites narrowed by a scope."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from fleet_server.access.scope import Scope
 from fleet_server.availability import storage
 from fleet_server.availability.models import Period
 from fleet_server.availability.period import month, until
@@ -51,7 +52,7 @@ def test_rows_carry_names_and_figures(fleet: Fleet) -> None:
 def test_scope_and_filters_narrow_the_sites(fleet: Fleet) -> None:
     _fleet(fleet)
     org_b = fleet.orgs["org-b"]
-    scope = ("s.organisation_id = %s", [org_b])
+    scope = Scope(organisation_id=org_b)
     assert [b.board_id for b in storage.board_availability(fleet.conn, DAY_ONE, scope=scope)] == [
         "b3"
     ]
@@ -63,13 +64,13 @@ def test_scope_and_filters_narrow_the_sites(fleet: Fleet) -> None:
 
 def test_a_scope_that_sees_nothing_gets_nothing_not_everything(fleet: Fleet) -> None:
     _fleet(fleet)
-    nothing: storage.Scope = ("s.id = ANY(%s)", [[]])
+    nothing = Scope()  # no organisation, no sites of its own
     assert storage.board_availability(fleet.conn, DAY_ONE, scope=nothing) == []
     assert storage.organisation_availability(fleet.conn, DAY_ONE, scope=nothing) == []
     outside = storage.board_availability(
         fleet.conn,
         DAY_ONE,
-        scope=("s.organisation_id = %s", [fleet.orgs["org-b"]]),
+        scope=Scope(organisation_id=fleet.orgs["org-b"]),
         site_id=fleet.sites["site-1"],
     )
     assert outside == []
