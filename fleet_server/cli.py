@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -14,46 +12,18 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from fleet_server.cli_support import load_settings, stop_event
 from fleet_server.errors import FleetError
 from fleet_server.settings import Settings
 
 log = logging.getLogger("fleet_server")
 
 
-def _settings() -> Settings:
-    settings = Settings()
-    settings.check_production()
-    return settings
-
-
-def cli_actor() -> str:
-    """Who a command-line change is recorded as: ``system:cli:<OS user>``."""
-    import getpass  # noqa: PLC0415
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return f"system:cli:{user}"[:200]
-
-
-def _stop_event() -> threading.Event:
-    stop = threading.Event()
-
-    def handler(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
-
-
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from fleet_server.db.migrate import migrate  # noqa: PLC0415 - keep start-up light
     from fleet_server.db.roles import url_user  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     if settings.database_owner_url is None:
         log.warning(
             "FLEET_DATABASE_OWNER_URL is not set: the services connect as the schema owner,"
@@ -76,7 +46,7 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
     from fleet_server.metrics import IngestMetrics, new_registry, serving  # noqa: PLC0415
     from fleet_server.metrics.access import metrics_token  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     service = IngestService(settings, IngestMetrics(new_registry()))
     with serving(
         service.metrics.registry,
@@ -84,7 +54,7 @@ def cmd_ingest(_args: argparse.Namespace) -> int:
         settings.ingest_metrics_port,
         metrics_token(settings),
     ):
-        service.run_forever(_stop_event())
+        service.run_forever(stop_event())
     print(json.dumps(service.stats.snapshot()))
     return 1 if service.consumer.fatal else 0
 
@@ -94,7 +64,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     from fleet_server.api.app import create_app  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -118,7 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         duration=args.duration,
         api_port=args.api_port,
     )
-    run_demo(opts, _stop_event())
+    run_demo(opts, stop_event())
     return 0
 
 
@@ -130,7 +100,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         args.boards,
         args.scenario,
         settings.mqtt_url,
-        _stop_event(),
+        stop_event(),
         duration=args.duration,
         heartbeat_s=args.heartbeat,
         database_url=settings.database_url if args.seed else None,
@@ -159,12 +129,12 @@ def cmd_engine(args: argparse.Namespace) -> int:
     from fleet_server.metrics.access import check_listener, metrics_token  # noqa: PLC0415
     from fleet_server.notifications import NotificationWorker  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     token = metrics_token(settings)
     if settings.engine_metrics_port:
         check_listener(settings.metrics_host, token)  # before the delivery worker starts
     registry = new_registry()  # the engine's and the delivery worker's families
-    stop = _stop_event()
+    stop = stop_event()
     worker = None
     if not args.no_notifications:
         # Delivery runs beside the engine; several may run, rows are claimed
@@ -209,7 +179,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     else:
         password = sys.stdin.readline().rstrip("\n")
     try:
-        with connect(_settings().database_url, autocommit=True) as conn:
+        with connect(load_settings().database_url, autocommit=True) as conn:
             user_id = create_user(
                 conn,
                 username=args.username,

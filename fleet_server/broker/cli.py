@@ -65,11 +65,11 @@ def cmd_crl(args: argparse.Namespace) -> int:
 
 def cmd_sync_acls(_args: argparse.Namespace) -> int:
     """The server's and every board's role to this version's ACLs."""
-    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.db.connect import connect  # noqa: PLC0415
     from fleet_server.provisioning import ProvisioningBackend, ProvisioningError  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     with connect(settings.database_url, autocommit=True, application_name="fleet-broker") as db:
         boards = [
             str(r[0])

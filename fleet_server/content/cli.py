@@ -16,16 +16,16 @@ from typing import Any
 
 def _actor() -> Any:
     from fleet_server.access.principal import Actor  # noqa: PLC0415
-    from fleet_server.cli import cli_actor  # noqa: PLC0415
+    from fleet_server.cli_support import cli_actor  # noqa: PLC0415
 
     return Actor(cli_actor())
 
 
 def _connect() -> Any:
-    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.db.connect import connect  # noqa: PLC0415
 
-    return connect(_settings().database_url, autocommit=True, application_name="fleet-content")
+    return connect(load_settings().database_url, autocommit=True, application_name="fleet-content")
 
 
 def _failed(exc: Any) -> int:

@@ -9,20 +9,20 @@ from typing import Any
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.db.backup import backup  # noqa: PLC0415
 
-    url = args.database_url or _settings().database_url
+    url = args.database_url or load_settings().database_url
     done = backup(url, Path(args.out), force=args.force)
     print(json.dumps({"file": str(done.path), "bytes": done.bytes, "sha256": done.sha256}))
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.db.backup import restore  # noqa: PLC0415
 
-    settings = _settings()
+    settings = load_settings()
     # Restoring creates tables: the schema owner's work when there is one.
     url = args.database_url or settings.database_owner_url or settings.database_url
     done = restore(Path(args.file), url, force=args.force)

@@ -1,4 +1,4 @@
-"""A board's ready-to-copy ``agent.toml`` (edge_agent.config reads it)."""
+"""A board's ready-to-copy ``agent.toml`` (the edge agent's configuration file)."""
 
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ from typing import Any
 
 
 def _connect() -> Any:
-    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.db.connect import connect  # noqa: PLC0415
 
-    return connect(_settings().database_url, autocommit=True, application_name="fleet-report")
+    return connect(load_settings().database_url, autocommit=True, application_name="fleet-report")
 
 
 def cmd_annual(args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def cmd_annual(args: argparse.Namespace) -> int:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
-    from fleet_server.cli import cli_actor  # noqa: PLC0415
+    from fleet_server.cli_support import cli_actor  # noqa: PLC0415
     from fleet_server.reports import archive  # noqa: PLC0415
     from fleet_server.reports.figures import Period  # noqa: PLC0415
 
@@ -84,7 +84,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_availability(args: argparse.Namespace) -> int:
     from fleet_server.availability import storage  # noqa: PLC0415
     from fleet_server.availability.period import month  # noqa: PLC0415
-    from fleet_server.cli import cli_actor  # noqa: PLC0415
+    from fleet_server.cli_support import cli_actor  # noqa: PLC0415
     from fleet_server.reports import availability  # noqa: PLC0415
 
     out = Path(args.out or f"availability-{args.month}")

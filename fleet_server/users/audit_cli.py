@@ -9,11 +9,11 @@ from typing import Any
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from fleet_server.cli import _settings  # noqa: PLC0415
+    from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.db.connect import connect  # noqa: PLC0415
     from fleet_server.users.audit_chain import verify  # noqa: PLC0415
 
-    url = args.database_url or _settings().database_url
+    url = args.database_url or load_settings().database_url
     with connect(url, application_name="fleet-audit-verify") as conn:
         report = verify(conn)
     summary: dict[str, Any] = {
