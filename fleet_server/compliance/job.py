@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fleet_server.compliance import storage
+from fleet_server.compliance import storage, storage_player
 from fleet_server.compliance.rules import (
     ComplianceSettings,
     day_bounds,
@@ -97,7 +97,7 @@ class ComplianceJob:
             if p[1] < today
         )
         count = self.compute(conn, pairs, now)
-        _kept, problems = storage.player_records(conn, since, upto)
+        _kept, problems = storage_player.player_records(conn, since, upto)
         for problem in problems[:20]:
             log.warning("play record skipped: %s", problem)
         if len(problems) > 20:

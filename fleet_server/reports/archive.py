@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from fleet_server.compliance.rules import LOCAL_TZ
+from fleet_server.errors import Invalid
 from fleet_server.private_files import private_directory
 from fleet_server.reports import export
 from fleet_server.reports.figures import Period
@@ -54,8 +55,12 @@ COMPLIANCE_HEADER = (
 )
 
 
-class ArchiveError(ValueError):
-    """A request the archive cannot answer (names the problem)."""
+class ArchiveError(Invalid):
+    """A request the archive cannot answer (names the problem); to the API a
+    bad request about the period asked for (field ``from``)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, field="from")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,125 @@
+"""SQL of what the API and the console read of compliance: the days per
+board, a board's play log, and the last days' figures of the reports page.
+Every query is narrowed to the sites a :class:`Scope` sees."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
+from fleet_server.compliance.storage import Conn
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def days_page(
+    conn: Conn,
+    scope: Scope,
+    paging: ListParams,
+    first: date,
+    last: date,
+    *,
+    board_id: str | None,
+    site_id: int | None,
+    status: str | None,
+    model: type[M],
+) -> Page[M]:
+    """Compliance days from ``first`` to ``last`` of the boards ``scope`` sees."""
+    clause, params = sites_condition(scope, "b.site_id")
+    where = [clause, "c.day BETWEEN %s AND %s"]
+    params += [first, last]
+    add_equal(
+        where, params, (("c.board_id", board_id), ("b.site_id", site_id), ("c.status", status))
+    )
+    select = (
+        "SELECT c.board_id, b.name AS board_name, b.site_id, c.day, c.status,"
+        " c.morning_minutes, c.afternoon_minutes, c.total_minutes, c.advertising_minutes,"
+        " c.emergency_minutes, c.morning_unknown, c.afternoon_unknown, c.computed_at"
+        " FROM compliance_days c JOIN boards b ON b.id = c.board_id"
+        f" WHERE {' AND '.join(where)}"
+    )
+    return fetch_page(
+        conn,
+        select,
+        params,
+        paging,
+        sortable=("day", "board_id", "status", "morning_minutes", "afternoon_minutes"),
+        default="day DESC",
+        tiebreak="board_id",
+        model=model,
+    )
+
+
+def plays_page(
+    conn: Conn,
+    paging: ListParams,
+    board_id: str,
+    since: datetime,
+    until: datetime,
+    *,
+    kind: str | None,
+    model: type[M],
+) -> Page[M]:
+    """What a board showed from ``since`` to ``until`` (the caller checked
+    that the board is in scope), with the registry item of each file."""
+    params: list[object] = [board_id, since, until]
+    where = "p.device_id = %s AND p.started_at >= %s AND p.started_at < %s"
+    if kind is not None:
+        where += " AND COALESCE(p.content_kind, ci.kind) = %s"
+        params.append(kind)
+    select = (
+        "SELECT p.device_id AS board_id, p.content_sha256, p.started_at, p.ended_at,"
+        " round((extract(epoch FROM p.ended_at - p.started_at) / 60)::numeric, 2)::float8"
+        " AS minutes, p.content_id, COALESCE(p.content_kind, ci.kind) AS content_kind,"
+        " COALESCE(p.content_language, ci.language) AS content_language, ci.title,"
+        " (ci.id IS NOT NULL AND p.started_at >= ci.valid_from"
+        "  AND (ci.valid_to IS NULL OR p.started_at < ci.valid_to)) AS approved, p.source"
+        " FROM play_log p LEFT JOIN content_items ci ON ci.sha256 = p.content_sha256"
+        f" WHERE {where}"
+    )
+    return fetch_page(
+        conn,
+        select,
+        params,
+        paging,
+        sortable=("started_at", "minutes", "content_kind"),
+        default="started_at DESC",
+        tiebreak="content_sha256",
+        model=model,
+    )
+
+
+def status_counts(conn: Conn, scope: Scope, first: date, last: date) -> dict[str, int]:
+    """How many board-days had each status from ``first`` to ``last``."""
+    clause, params = sites_condition(scope, "b.site_id")
+    return dict(
+        conn.execute(
+            "SELECT c.status, count(*) FROM compliance_days c JOIN boards b ON b.id = c.board_id"
+            f" WHERE {clause} AND c.day BETWEEN %s AND %s GROUP BY c.status",
+            [*params, first, last],
+        ).fetchall()
+    )
+
+
+def problem_days(
+    conn: Conn, scope: Scope, first: date, last: date, *, limit: int = 100
+) -> list[tuple[Any, ...]]:
+    """The non-compliant, unknown and exempt days, newest first: (day, board
+    id, board name, site name, status, morning minutes, afternoon minutes,
+    unknown minutes)."""
+    clause, params = sites_condition(scope, "b.site_id")
+    return conn.execute(
+        "SELECT c.day, c.board_id, b.name, s.name, c.status, c.morning_minutes,"
+        " c.afternoon_minutes, c.morning_unknown + c.afternoon_unknown"
+        " FROM compliance_days c JOIN boards b ON b.id = c.board_id"
+        " JOIN sites s ON s.id = b.site_id"
+        f" WHERE {clause} AND c.day BETWEEN %s AND %s"
+        " AND c.status IN ('non_compliant', 'unknown', 'exempt')"
+        " ORDER BY c.day DESC, c.board_id LIMIT %s",
+        [*params, first, last, limit],
+    ).fetchall()

@@ -1,0 +1,200 @@
+"""The annual report (Điều 14) and the inspection archive (Điều 9.1) as
+downloads, and what the reports page's forms offer. Each download is audited
+with the SHA-256 of the very file handed out (Điều 9.2)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fleet_server.access import audit
+from fleet_server.access.principal import Actor, Principal
+from fleet_server.boards.service import board_in_scope
+from fleet_server.compliance.rules import local_day
+from fleet_server.compliance.service import MAX_DAYS
+from fleet_server.errors import Forbidden, Invalid, NotFound
+from fleet_server.reports import annual, archive, figures, storage
+from fleet_server.reports.storage import Conn
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A file to hand out: its name, bytes and media type."""
+
+    name: str
+    body: bytes
+    media_type: str
+
+
+def organisation_code(conn: Conn, user: Principal, organisation_id: int | None) -> str | None:
+    """The organisation a report is about: the caller's own unless province-wide."""
+    if organisation_id is None:
+        if user.province_wide:
+            return None
+        if user.organisation_id is None:
+            raise Forbidden("this account belongs to no organisation")
+        organisation_id = user.organisation_id
+    elif not user.province_wide and organisation_id != user.organisation_id:
+        raise NotFound("organisation", organisation_id)
+    code = storage.organisation_code(conn, organisation_id)
+    if code is None:
+        raise NotFound("organisation", organisation_id)
+    return code
+
+
+def annual_report(
+    conn: Conn,
+    user: Principal,
+    actor: Actor,
+    now: datetime,
+    *,
+    year: int,
+    organisation_id: int | None = None,
+) -> Download:
+    """The annual report of an organisation (or the province) as DOCX."""
+    code = organisation_code(conn, user, organisation_id)
+    fig = figures.collect(conn, year, code, now=now)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = annual.write(fig, Path(tmp) / "report.docx")
+        body = path.read_bytes()
+    name = f"bao-cao-nam-{year}-{code or 'toan-tinh'}.docx"
+    period = figures.Period.annual(year)
+    _audit_download(
+        conn,
+        actor,
+        "report.annual.download",
+        target=("organisation", code) if code else ("province", "toan-tinh"),
+        what={"year": year, "from": period.first_day, "to": period.last_day},
+        name=name,
+        body=body,
+    )
+    return Download(name, body, DOCX)
+
+
+def inspection_archive(
+    conn: Conn,
+    user: Principal,
+    actor: Actor,
+    now: datetime,
+    *,
+    first: date,
+    last: date,
+    board_id: str | None = None,
+    site_id: int | None = None,
+    organisation_id: int | None = None,
+) -> Download:
+    """The inspection archive of a board, site, organisation or the province
+    as a ZIP: plays, advertising, compliance, manifest."""
+    if sum(x is not None for x in (board_id, site_id, organisation_id)) > 1:
+        raise Invalid("give one of board_id, site_id, organisation_id", field="board_id")
+    if last < first:
+        raise Invalid("`from` is after `to`", field="from")
+    today = local_day(now)
+    if first > today:
+        raise Invalid("the period has not begun yet", field="from")
+    last = min(last, today)
+    if (last - first).days >= MAX_DAYS:
+        raise Invalid(f"at most {MAX_DAYS} days at once", field="to")
+    scope = _archive_scope(conn, user, board_id, site_id, organisation_id)
+    period = figures.Period.days(first, last)
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = archive.write(conn, scope, period, Path(tmp), generated_by=actor.username, now=now)
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in files:
+                zf.write(path, path.name)
+    name = f"luu-tru-{scope.label}-{first}-{last}.zip"
+    target = (
+        ("board", scope.board)
+        if scope.board
+        else ("site", scope.site)
+        if scope.site
+        else ("organisation", scope.organisation)
+        if scope.organisation
+        else ("province", scope.label)
+    )
+    _audit_download(
+        conn,
+        actor,
+        "archive.download",
+        target=target,
+        what={"from": first, "to": last},
+        name=name,
+        body=buffer.getvalue(),
+    )
+    return Download(name, buffer.getvalue(), "application/zip")
+
+
+def _archive_scope(
+    conn: Conn,
+    user: Principal,
+    board_id: str | None,
+    site_id: int | None,
+    organisation_id: int | None,
+) -> archive.Scope:
+    if board_id is not None:
+        board_in_scope(conn, user.scope, board_id)
+        return archive.Scope(board=board_id)
+    if site_id is not None:
+        code = storage.site_code(conn, user.scope, site_id)
+        if code is None:
+            raise NotFound("site", site_id)
+        return archive.Scope(site=code)
+    if organisation_id is None and user.province_wide:
+        return archive.Scope()
+    return archive.Scope(organisation=organisation_code(conn, user, organisation_id))
+
+
+def _audit_download(
+    conn: Conn,
+    actor: Actor,
+    action: str,
+    *,
+    target: tuple[str, str],
+    what: dict[str, object],
+    name: str,
+    body: bytes,
+) -> None:
+    """Who took which report or archive, of what and which period, and the
+    SHA-256 of the very file they got (Điều 9.2): written in the request's
+    transaction, committed before the file is sent."""
+    audit.record(
+        conn,
+        actor,
+        action,
+        target_type=target[0],
+        target_id=target[1],
+        after={
+            **what,
+            "file": name,
+            "bytes": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FormChoices:
+    """What the reports page's forms offer the account."""
+
+    #: (id, name) of the sites it sees
+    sites: list[tuple[Any, ...]]
+    #: (id, name): every organisation province-wide, else its own
+    organisations: list[tuple[Any, ...]]
+
+
+def form_choices(conn: Conn, user: Principal) -> FormChoices:
+    return FormChoices(
+        sites=storage.sites(conn, user.scope),
+        organisations=storage.organisations(
+            conn, every=user.province_wide, own=user.organisation_id
+        ),
+    )
