@@ -181,7 +181,7 @@ def demo_accounts(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> d
     """Create the demo's accounts once, each with its own random password,
     kept (mode 0600) in ``path`` and shown in the start-up table. Nothing
     has a default password."""
-    from fleet_server.users.storage import create_user  # noqa: PLC0415
+    from fleet_server.users.service import create_account  # noqa: PLC0415
 
     try:
         known: dict[str, str] = json.loads(path.read_text())
@@ -203,7 +203,7 @@ def demo_accounts(conn: psycopg.Connection[tuple[object, ...]], path: Path) -> d
             org_row = conn.execute(
                 "SELECT id FROM organisations WHERE code = %s", (org,)
             ).fetchone()
-            create_user(
+            create_account(
                 conn,
                 username=username,
                 full_name=full_name,

@@ -17,12 +17,12 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from fleet_server.api import metrics, problems
 from fleet_server.api.deps import ApiContext, Ctx
-from fleet_server.api.security import LoginPolicy
 from fleet_server.commands import CommandPublisher, CommandService
 from fleet_server.db.connect import database_check
 from fleet_server.metrics.access import metrics_token
 from fleet_server.provisioning import ProvisioningBackend
 from fleet_server.settings import Settings
+from fleet_server.users.models import LoginPolicy
 
 API_PREFIX = "/api/v1"
 

@@ -18,8 +18,9 @@ from fleet_server.access.principal import Principal
 from fleet_server.api import addresses
 from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
-from fleet_server.api.security import LoginPolicy, resolve_token
 from fleet_server.settings import Settings
+from fleet_server.users.models import LoginPolicy
+from fleet_server.users.service_logins import resolve_token
 
 if TYPE_CHECKING:
     from fleet_server.commands import CommandService

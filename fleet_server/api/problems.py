@@ -91,7 +91,13 @@ def install(app: FastAPI) -> None:
         """Every refusal of the domain (NotFound, Forbidden, Conflict, Invalid,
         …) becomes a problem document here, and only here."""
         return problem_response(
-            request, exc.status, exc.detail, kind=exc.kind, title=exc.title, **exc.extra
+            request,
+            exc.status,
+            exc.detail,
+            kind=exc.kind,
+            title=exc.title,
+            headers=getattr(exc, "headers", None),  # e.g. a refused login's Retry-After
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)

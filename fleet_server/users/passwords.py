@@ -5,14 +5,18 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from fleet_server.errors import Invalid
+
 _HASHER = PasswordHasher()
 MIN_LENGTH = 12
 #: zxcvbn scores below this (fewer than 10^6 guesses) are refused.
 GUESSABLE_SCORE = 2
 
 
-class WeakPassword(ValueError):
+class WeakPassword(Invalid):
     """A password that does not meet the rules, with the reason."""
+
+    kind = "weak-password"
 
 
 def check_strength(password: str, username: str) -> None:

@@ -31,13 +31,9 @@ from fleet_server.api.console.web import (
 )
 from fleet_server.api.deps import SESSION_COOKIE, Ctx, Db, Now, check_csrf, client_address
 from fleet_server.api.problems import Problem
-from fleet_server.api.security import (
-    LoginRefused,
-    resolve_token,
-    revoke,
-)
-from fleet_server.api.security import login as security_login
-from fleet_server.users.storage import audit
+from fleet_server.users import service_logins
+from fleet_server.users.models import LoginRefused
+from fleet_server.users.service_logins import resolve_token, revoke
 
 router = APIRouter(include_in_schema=False)
 
@@ -102,7 +98,7 @@ def login(
         return _login_page(request, target, error=t("login.missing"), username=username, status=400)
     address = client_address(request)
     try:
-        _, issued = security_login(
+        _, issued = service_logins.login(
             conn,
             username,
             password,
@@ -166,16 +162,8 @@ def logout(
     csrf_token: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
     check_csrf(user, csrf_token)
-    revoke(conn, user.token_id, now)
-    audit(
-        conn,
-        user.actor,
-        "logout",
-        actor_user_id=user.user_id,
-        target_type="user",
-        target_id=str(user.user_id),
-        address=client_address(request),
-        detail="console session",
+    service_logins.logout(
+        conn, user, user.acting_from(client_address(request)), now, detail="console session"
     )
     conn.commit()
     response = redirect("/login")

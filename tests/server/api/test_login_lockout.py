@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from fleet_server.api.security import _dummy_hash
+from fleet_server.users.service_logins import _dummy_hash
 from tests.server.api.conftest import PASSWORD
 
 ATTACKER = ("203.0.113.66", 40000)

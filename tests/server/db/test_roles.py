@@ -9,10 +9,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from fleet_server.access.audit import record as audit
+from fleet_server.access.principal import Actor
 from fleet_server.db.migrate import migrate
 from fleet_server.errors import MigrationError
 from fleet_server.users.audit_chain import verify
-from fleet_server.users.storage import audit
 from tests.support.postgres import APP_ROLE, DatabaseFactory, with_dbname, with_user
 
 Conn = psycopg.Connection[Any]
@@ -47,7 +48,7 @@ TAMPERING = [
 
 @pytest.mark.parametrize("statement", TAMPERING)
 def test_the_application_role_cannot_change_the_audit_log(db: Conn, statement: str) -> None:
-    audit(db, "an.nguyen", "login", address="127.0.0.1")
+    audit(db, Actor("an.nguyen", address="127.0.0.1"), "login")
     audit(db, "binh.tran", "user.create", after={"username": "c.d"})
     before = db.execute("SELECT * FROM audit_log ORDER BY id").fetchall()
     assert db.execute("SELECT current_user").fetchone() == (APP_ROLE,)

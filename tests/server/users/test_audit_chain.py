@@ -10,10 +10,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from fleet_server.access.audit import record
+from fleet_server.access.principal import Actor
 from fleet_server.cli import main
 from fleet_server.db.migrate import load_migrations, migrate
 from fleet_server.users.audit_chain import GENESIS, verify
-from fleet_server.users.storage import audit
 from tests.support.postgres import DatabaseFactory, with_dbname
 
 Conn = psycopg.Connection[Any]
@@ -21,17 +22,17 @@ Conn = psycopg.Connection[Any]
 
 def seed(conn: Conn, count: int = 5) -> None:
     for n in range(count):
-        audit(
+        record(
             conn,
-            f"người.dùng{n}",
+            Actor(
+                f"người.dùng{n}", user_id=n or None, address="2001:db8::1" if n % 2 else "10.0.0.7"
+            ),
             "user.update",
             target_type="user",
             target_id=str(n),
-            address="2001:db8::1" if n % 2 else "10.0.0.7",
             before={"role": "viewer", "tên": "Lò Văn A", "n": n},
             after={"role": "operator", "quoted": 'a "b"\nc'},
             detail=None if n % 2 else "chi tiết, with commas: 1:2,",
-            actor_user_id=n or None,
         )
 
 
@@ -144,7 +145,7 @@ def test_concurrent_inserts_make_one_chain(db_url: str, db: Conn) -> None:
         try:
             with psycopg.connect(db_url, autocommit=True) as conn:
                 for i in range(25):
-                    audit(conn, f"writer{n}", "login", detail=str(i))
+                    record(conn, f"writer{n}", "login", detail=str(i))
         except BaseException as exc:
             errors.append(exc)
 

@@ -12,8 +12,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from fleet_server.access.audit import record
+from fleet_server.access.principal import Actor
+from fleet_server.users.models import UserError
 from fleet_server.users.passwords import WeakPassword, hash_password, verify_password
-from fleet_server.users.storage import UserError, audit, create_user
+from fleet_server.users.service import create_account
 
 REPO = Path(__file__).resolve().parents[3]
 Conn = psycopg.Connection[Any]
@@ -75,21 +78,23 @@ def test_weak_passwords_are_refused(db_url: str, db: Conn, password: str, reason
 
 
 def test_duplicate_and_invalid_users(db: Conn) -> None:
-    create_user(
+    create_account(
         db, username="tech.binh", full_name="Binh", role="technician", password=GOOD, actor="test"
     )
     with pytest.raises(UserError, match="already exists"):
-        create_user(
+        create_account(
             db, username="tech.binh", full_name="B", role="viewer", password=GOOD, actor="test"
         )
     with pytest.raises(UserError, match="unknown role"):
-        create_user(db, username="x.y", full_name="X", role="root", password=GOOD, actor="test")
+        create_account(db, username="x.y", full_name="X", role="root", password=GOOD, actor="test")
     with pytest.raises(UserError, match="invalid user"):
-        create_user(
+        create_account(
             db, username="Bad Name!", full_name="X", role="viewer", password=GOOD, actor="test"
         )
     with pytest.raises(WeakPassword):
-        create_user(db, username="c.d", full_name="C", role="viewer", password="123", actor="test")
+        create_account(
+            db, username="c.d", full_name="C", role="viewer", password="123", actor="test"
+        )
 
 
 @pytest.mark.parametrize(
@@ -101,7 +106,7 @@ def test_duplicate_and_invalid_users(db: Conn) -> None:
     ],
 )
 def test_audit_log_is_append_only(db: Conn, db_owner: Conn, statement: str) -> None:
-    audit(db, "an.nguyen", "login", address="127.0.0.1")
+    record(db, Actor("an.nguyen", address="127.0.0.1"), "login")
     # The application role has no such privilege; even the owner meets the trigger.
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         db.execute(statement)
