@@ -17,7 +17,8 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.console.i18n import VIETNAM
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Db
-from fleet_server.api.routers.audit import AuditEntry, AuditFilters, list_audit
+from fleet_server.audit.schemas import AuditEntry, AuditFilters
+from fleet_server.audit.service import list_audit
 
 router = APIRouter(include_in_schema=False)
 
