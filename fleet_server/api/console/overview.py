@@ -14,14 +14,14 @@ from fleet_server.api.console.svg import site_map
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import Viewer, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.api.routers.boards import list_boards
-from fleet_server.api.routers.incidents import list_incidents
-from fleet_server.api.routers.organisations import fleet_counts, get_site, site_health
+from fleet_server.boards.service import list_boards
+from fleet_server.incidents.service import list_incidents
+from fleet_server.organisations.models import STATES
+from fleet_server.organisations.service import fleet_counts, get_site, site_health
 
 router = APIRouter(include_in_schema=False)
 
 BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
-STATES = ("online", "offline", "lost", "stale", "unknown")
 #: The overview lists this many sites, problems first (the map shows them all).
 SITE_ROWS = 60
 INCIDENT_ROWS = 10

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from markupsafe import Markup, escape
 
-from fleet_server.api.routers.organisations import HEALTHS
+from fleet_server.organisations.models import HEALTHS
 
 # -- the site map -----------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from fleet_server.api.console import i18n, svg
 from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
 from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
-from fleet_server.api.routers.organisations import HEALTHS
+from fleet_server.organisations.models import HEALTHS
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
