@@ -166,8 +166,9 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     import getpass  # noqa: PLC0415
 
     from fleet_server.db.connect import connect  # noqa: PLC0415
+    from fleet_server.users.models import UserError  # noqa: PLC0415
     from fleet_server.users.passwords import WeakPassword  # noqa: PLC0415
-    from fleet_server.users.storage import UserError, create_user  # noqa: PLC0415
+    from fleet_server.users.service import create_account  # noqa: PLC0415
 
     # No default password anywhere: read it from the terminal, or from stdin
     # when piped (for provisioning scripts).
@@ -180,7 +181,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         password = sys.stdin.readline().rstrip("\n")
     try:
         with connect(load_settings().database_url, autocommit=True) as conn:
-            user_id = create_user(
+            user_id = create_account(
                 conn,
                 username=args.username,
                 full_name=args.full_name,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import fleet_protocol as fp
-from fleet_server.api.routers.organisations import SiteHealth
+from fleet_server.organisations.schemas import SiteHealth
 from tests.server.api.conftest import audit_actions, open_test_incident, set_status
 from tests.server.engine.conftest import Store
 from tests.support import seed
