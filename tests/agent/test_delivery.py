@@ -16,6 +16,7 @@ from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, load_config
 from fleet_server.broker.dynsec import board_role_name
 from tests.agent.conftest import ReceiptSender, fake_collectors, receipt, running, spool_sum
+from tests.support.clock import Clock
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import Publisher
 from tests.support.secure_broker import SecureBroker
@@ -196,26 +197,18 @@ def test_puback_mode_deletes_on_puback(
 # -- timeouts and the bound, step by step with a clock the test moves ----------------------
 
 
-class Monotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def stepped(
     make_config: Callable[..., AgentConfig], mosquitto: Mosquitto
-) -> Iterator[Callable[..., tuple[Agent, Monotonic]]]:
+) -> Iterator[Callable[..., tuple[Agent, Clock]]]:
     started: list[Agent] = []
 
-    def make(**spool: object) -> tuple[Agent, Monotonic]:
-        clock = Monotonic()
+    def make(**spool: object) -> tuple[Agent, Clock]:
+        clock = Clock()
         agent = Agent(
             make_config(intervals=QUIET, spool=spool),
             collectors=fake_collectors(),
-            monotonic=clock,
+            monotonic=clock.monotonic,
         )
         agent.session.start()
         started.append(agent)
@@ -249,28 +242,28 @@ def copies(sub: Subscriber, marker: str) -> list[int]:
 
 
 def test_no_receipt_within_the_timeout_sends_again_with_a_growing_wait(
-    stepped: Callable[..., tuple[Agent, Monotonic]], mosquitto: Mosquitto
+    stepped: Callable[..., tuple[Agent, Clock]], mosquitto: Mosquitto
 ) -> None:
     sub = Subscriber(mosquitto.port, BOARD_TOPICS, client_id="timeouts")
     agent, clock = stepped(receipt_timeout_s=60)
     agent.step()  # heartbeat and power
     settle(agent, 2)
-    clock.now += 59
+    clock.advance(59)
     agent.step()
     agent.emit_event("marker_a", "info", "a")
     agent.step()
     assert len(copies(sub, "marker_a")) == 2  # not yet
     settle(agent, 1)
-    clock.now += 2  # 61 s after the PUBACKs: sent again
+    clock.advance(2)  # 61 s after the PUBACKs: sent again
     agent.step()
     settle(agent, 2)
-    clock.now += 61  # the wait has doubled: not yet
+    clock.advance(61)  # the wait has doubled: not yet
     agent.step()
     agent.emit_event("marker_b", "info", "b")
     agent.step()
     assert len(copies(sub, "marker_b")) == 4
     settle(agent, 1)
-    clock.now += 60  # 121 s: again
+    clock.advance(60)  # 121 s: again
     agent.step()
     settle(agent, 2)
     agent.emit_event("marker_c", "info", "c")
@@ -284,7 +277,7 @@ def test_no_receipt_within_the_timeout_sends_again_with_a_growing_wait(
 
 
 def test_at_most_unreceipted_max_messages_wait_for_a_receipt(
-    stepped: Callable[..., tuple[Agent, Monotonic]], mosquitto: Mosquitto
+    stepped: Callable[..., tuple[Agent, Clock]], mosquitto: Mosquitto
 ) -> None:
     pub = Publisher(mosquitto.port)
     agent, _clock = stepped(unreceipted_max=3)

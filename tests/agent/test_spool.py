@@ -16,14 +16,10 @@ import pytest
 import fleet_protocol as fp
 from edge_agent.spool import PRIORITY_KEEP, PRIORITY_TELEMETRY, Spool
 from tests.agent.conftest import spool_sum
+from tests.support.clock import Clock
 
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+#: Where the spool tests' clock starts (epoch seconds 1 000 000).
+SPOOL_START = datetime.fromtimestamp(1_000_000, UTC)
 
 
 def payload(seq: int, size: int = 200) -> bytes:
@@ -118,12 +114,12 @@ def test_long_outage_stays_within_the_byte_bound_on_disk(tmp_path: Path) -> None
 
 
 def test_expire_drops_old_telemetry_only(tmp_path: Path) -> None:
-    clock = Clock()
-    spool = Spool(tmp_path / "s.db", max_age_s=3600, clock=clock)
+    clock = Clock(SPOOL_START)
+    spool = Spool(tmp_path / "s.db", max_age_s=3600, clock=clock.seconds)
     spool.start_boot()
     spool.add("t", payload, PRIORITY_TELEMETRY)
     spool.add("e", payload, PRIORITY_KEEP)
-    clock.now += 7200
+    clock.advance(7200)
     spool.add("t", payload, PRIORITY_TELEMETRY)
     assert spool.expire() == 1
     assert [r.topic for r in spool.pending()] == ["e", "t"]
@@ -262,13 +258,13 @@ def test_the_spool_of_an_earlier_agent_opens_and_keeps_its_rows(tmp_path: Path) 
 
 def test_counters_follow_every_change(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
-    clock = Clock()
-    spool = Spool(path, max_bytes=30_000, max_age_s=3600, clock=clock)
+    clock = Clock(SPOOL_START)
+    spool = Spool(path, max_bytes=30_000, max_age_s=3600, clock=clock.seconds)
     spool.start_boot()
     for i in range(300):
         spool.add("t" if i % 7 else "e", payload, PRIORITY_TELEMETRY if i % 7 else PRIORITY_KEEP)
         if i == 150:
-            clock.now += 7200
+            clock.advance(7200)
     assert (spool.pending_count, spool.pending_bytes) == spool_sum(path)
     spool.expire()
     rows = spool.pending(limit=1000)

@@ -20,6 +20,7 @@ from fleet_protocol.messages import (
     NetworkData,
     PowerData,
 )
+from tests.support.clock import Clock
 
 MODELS = {
     TelemetryKind.HEARTBEAT: HeartbeatData,
@@ -35,8 +36,8 @@ def config(**values: object) -> AgentConfig:
 
 
 def test_simulated_board_gets_simulated_collectors() -> None:
-    clock = [0.0]
-    board = SimulatedBoard(clock=lambda: clock[0])
+    clock = Clock()
+    board = SimulatedBoard(clock=clock.monotonic)
     collectors = build_collectors(config(power={"ups": "ups@localhost"}), board)
     assert set(collectors) == set(TelemetryKind)
     for kind, collector in collectors.items():
@@ -44,7 +45,7 @@ def test_simulated_board_gets_simulated_collectors() -> None:
         assert isinstance(collector.collect(), MODELS[kind])
 
     board.mains = False
-    clock[0] += 600
+    clock.advance(600)
     power = collectors[TelemetryKind.POWER].collect()
     assert isinstance(power, PowerData)
     assert power.on_battery

@@ -40,6 +40,7 @@ from edge_agent.config import CameraConfig
 from edge_agent.errors import NotPresent
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol.messages import CameraData
+from tests.support.clock import Clock
 from tests.support.ports import free_port, wait_port
 
 SDP = (
@@ -623,13 +624,13 @@ def test_collector_without_cameras_is_not_present() -> None:
 
 
 def test_simulated_cameras_follow_the_board() -> None:
-    clock = [0.0]
-    board = SimulatedBoard(clock=lambda: clock[0], cameras={"cam1": True, "cam2": True})
+    clock = Clock()
+    board = SimulatedBoard(clock=clock.monotonic, cameras={"cam1": True, "cam2": True})
     collector = SimulatedCameraCollector(board)
     assert [c.status for c in collector.collect().cameras] == ["ok", "ok"]
 
     board.cameras["cam2"] = False
-    clock[0] += 60
+    clock.advance(60)
     cam1, cam2 = collector.collect().cameras
     assert (cam1.status, cam1.rtsp_answered) == ("ok", True)
     assert (cam2.camera_id, cam2.status, cam2.reachable, cam2.rtsp_answered) == (

@@ -22,6 +22,7 @@ from edge_agent.config import DisplayConfig
 from edge_agent.errors import CollectorError, NotPresent
 from edge_agent.simulation import SimulatedBoard, SimulatedContent
 from fleet_protocol.messages import DisplayData
+from tests.support.clock import Clock
 from tests.support.ports import free_port
 
 NOW = 1_800_000_000.0
@@ -256,19 +257,10 @@ def test_status_url_refused_falls_back_to_the_process(player: str) -> None:
 # --------------------------------------------------------------------------- simulated
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 10.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_simulated_display_follows_the_board() -> None:
-    clock = Clock()
-    wall = [datetime(2026, 3, 2, 0, 55, tzinfo=UTC)]
-    board = SimulatedBoard(clock=clock)
-    display = SimulatedDisplayCollector(board, now=lambda: wall[0])
+    clock = Clock(datetime(2026, 3, 2, 0, 55, tzinfo=UTC))
+    board = SimulatedBoard(clock=clock.monotonic)
+    display = SimulatedDisplayCollector(board, now=clock)
 
     on_air = display.collect()
     assert (on_air.screen_on, on_air.player_running, on_air.content_kind) == (
@@ -277,14 +269,14 @@ def test_simulated_display_follows_the_board() -> None:
         "propaganda",
     )
     assert on_air.content_sha256 == board.content.sha256
-    assert on_air.content_started_at == wall[0]
+    assert on_air.content_started_at == clock.now
 
-    wall[0] += timedelta(minutes=5)
+    clock.advance(timedelta(minutes=5))
     assert display.collect().content_started_at == on_air.content_started_at  # same item
 
     board.content = SimulatedContent(content_id="canh-bao-lu-quet", kind="emergency")
     emergency = display.collect()
-    assert (emergency.content_kind, emergency.content_started_at) == ("emergency", wall[0])
+    assert (emergency.content_kind, emergency.content_started_at) == ("emergency", clock.now)
 
     board.screen_on = False
     board.player_running = False

@@ -25,6 +25,7 @@ from edge_agent.config import NetworkConfig
 from edge_agent.errors import NotPresent
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol.messages import LteData, NetworkData
+from tests.support.clock import Clock
 from tests.support.ports import free_port
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "agent"
@@ -301,17 +302,9 @@ def test_no_mmcli_means_no_lte(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- simulated
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_simulated_network_follows_the_board() -> None:
     clock = Clock()
-    board = SimulatedBoard(clock=clock)
+    board = SimulatedBoard(clock=clock.monotonic)
     collector = SimulatedNetworkCollector(board)
 
     up = collector.collect()
@@ -320,14 +313,14 @@ def test_simulated_network_follows_the_board() -> None:
     assert up.lte is not None
     assert up.lte.rsrp_dbm is not None
 
-    clock.now += 60
+    clock.advance(60)
     later = collector.collect()
     assert later.rx_bytes is not None
     assert up.rx_bytes is not None
     assert later.rx_bytes > up.rx_bytes
 
     board.uplink_up = False
-    clock.now += 60
+    clock.advance(60)
     down = collector.collect()
     assert (down.link_up, down.rtt_ms, down.loss_percent) == (False, None, 100.0)
     assert down.rx_bytes == later.rx_bytes

@@ -23,6 +23,7 @@ from edge_agent.collectors.power import (
 from edge_agent.errors import CollectorError, NotPresent
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol.messages import PowerData
+from tests.support.clock import Clock
 from tests.support.ports import free_port
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "agent"
@@ -268,24 +269,16 @@ def test_sysfs_on_this_machine() -> None:
 # --------------------------------------------------------------------------- simulated
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_simulated_power_follows_the_board() -> None:
     clock = Clock()
-    board = SimulatedBoard(clock=clock)
+    board = SimulatedBoard(clock=clock.monotonic)
     collector = SimulatedPowerCollector(board)
 
     online = collector.collect()
     assert (online.mains_present, online.on_battery, online.ups_status) == (True, False, "OL")
 
     board.mains = False
-    clock.now += 3600  # one of the battery's four hours
+    clock.advance(3600)  # one of the battery's four hours
     on_battery = collector.collect()
     assert (on_battery.on_battery, on_battery.low_battery, on_battery.input_voltage_v) == (
         True,
@@ -295,12 +288,12 @@ def test_simulated_power_follows_the_board() -> None:
     assert on_battery.battery_percent == pytest.approx(75.0, abs=0.1)
     assert on_battery.runtime_s == pytest.approx(3 * 3600, abs=10)
 
-    clock.now += 2.7 * 3600
+    clock.advance(2.7 * 3600)
     low = collector.collect()
     assert (low.low_battery, low.ups_status) == (True, "OB DISCHRG LB")
 
     board.mains = True
-    clock.now += 60
+    clock.advance(60)
     back = collector.collect()
     assert (back.on_battery, back.ups_status) == (False, "OL CHRG")
     assert back.battery_percent is not None

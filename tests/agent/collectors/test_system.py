@@ -17,6 +17,7 @@ from edge_agent.collectors.system import (
 )
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol.messages import HeartbeatData
+from tests.support.clock import Clock
 
 # ``chronyc -n tracking`` (chrony 4.3's layout) on a synchronised and on a fresh board
 CHRONYC_SYNCED = """Reference ID    : A29FC87B (162.159.200.123)
@@ -127,22 +128,14 @@ def test_a_hanging_clock_tool_is_abandoned(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_simulated_heartbeat_follows_the_board() -> None:
     clock = Clock()
-    board = SimulatedBoard(clock=clock)
+    board = SimulatedBoard(clock=clock.monotonic)
     collector = SimulatedSystemCollector(board)
     first = collector.collect()
     assert (first.uptime_s, first.agent_version, first.clock_synced) == (0, __version__, True)
 
-    clock.now += 3600
+    clock.advance(3600)
     board.disk_percent = 97.0
     board.temperature_c = 78.0
     later = collector.collect()

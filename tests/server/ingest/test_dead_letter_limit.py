@@ -15,6 +15,7 @@ from fleet_server.ingest.deadletters import SUPPRESSED, DeadLetterLimiter
 from fleet_server.settings import Settings
 from fleet_server.telemetry.storage import Rejected
 from tests.support import messages as m
+from tests.support.clock import Clock
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import Publisher
 from tests.support.wait import wait_for
@@ -24,14 +25,6 @@ from .conftest import count, running
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def letter(board: str | None, reason: str = "bad_json", at: float = 0.0) -> Rejected:
     received = datetime.fromtimestamp(at or time.time(), UTC)
     return Rejected(f"fleet/v1/{board}/state", board, reason, "detail", b"{", received)
@@ -39,7 +32,7 @@ def letter(board: str | None, reason: str = "bad_json", at: float = 0.0) -> Reje
 
 def test_each_board_has_its_allowance_and_the_rest_is_counted() -> None:
     clock = Clock()
-    limiter = DeadLetterLimiter(5, clock=clock)
+    limiter = DeadLetterLimiter(5, clock=clock.seconds)
     flood = [letter("lc-a-01") for _ in range(7)] + [letter("lc-a-01", "oversize")] * 2
     written = limiter.admit([*flood, letter("lc-b-01"), letter(None)])
     assert [w.device_id for w in written] == ["lc-a-01"] * 5 + ["lc-b-01", None]
@@ -49,7 +42,7 @@ def test_each_board_has_its_allowance_and_the_rest_is_counted() -> None:
     assert limiter.admit([letter("lc-a-01")]) == []  # still its minute
     limiter.confirm()
     assert not limiter.due()
-    clock.now += 60
+    clock.advance(60)
     assert limiter.due()
     summaries = limiter.admit([])
     assert [(s.device_id, s.reason) for s in summaries] == [("lc-a-01", SUPPRESSED)] * 2
@@ -64,7 +57,7 @@ def test_each_board_has_its_allowance_and_the_rest_is_counted() -> None:
 
 
 def test_a_plan_is_only_true_once_its_batch_committed() -> None:
-    limiter = DeadLetterLimiter(2, clock=Clock())
+    limiter = DeadLetterLimiter(2, clock=Clock().seconds)
     batch = [letter("lc-a-01") for _ in range(3)]
     first = limiter.admit(batch)
     limiter.discard()  # the commit failed: the batch is written again
@@ -74,7 +67,7 @@ def test_a_plan_is_only_true_once_its_batch_committed() -> None:
 
 
 def test_the_counts_are_written_at_stop() -> None:
-    limiter = DeadLetterLimiter(1, clock=Clock())
+    limiter = DeadLetterLimiter(1, clock=Clock().seconds)
     limiter.admit([letter("lc-a-01")] * 4)
     limiter.confirm()
     summaries = limiter.admit([], final=True)
@@ -91,7 +84,7 @@ def test_a_flooding_board_fills_its_allowance_only(
     stream = [*poison, *other, *valid]
     clock = Clock()
     with running(make_settings(ingest_dead_letter_board_per_minute=5)) as service:
-        service.limiter.clock = clock
+        service.limiter.clock = clock.seconds
         pub = Publisher(mosquitto.port)
         pub.publish_all(stream)
         wait_for(lambda: service.stats.acked == len(stream), what="everything acknowledged")
@@ -109,7 +102,7 @@ def test_a_flooding_board_fills_its_allowance_only(
             registry.get_sample_value("fleet_ingest_dead_letters_total", {"reason": "bad_json"})
             == 8
         )
-        clock.now += 61  # the board's minute is over: its count is written, idle or not
+        clock.advance(61)  # the board's minute is over: its count is written, idle or not
         summary = wait_for(
             lambda: db.execute(
                 "SELECT device_id, topic, detail, payload, payload_sha256 FROM dead_letters"
