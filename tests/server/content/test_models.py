@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from fleet_server.content.models import (
     parse_when,
     validity_status,
 )
+from fleet_server.errors import RequestError
 
 START = datetime(2026, 12, 1, tzinfo=LOCAL)
 
@@ -93,3 +95,26 @@ def test_file_hash(tmp_path: Path) -> None:
     path = tmp_path / "empty.mp4"
     path.write_bytes(b"")
     assert file_sha256(path) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+@pytest.mark.parametrize(
+    ("reason", "field", "status", "kind", "extra"),
+    [
+        ("invalid", "title", 422, "validation", {"errors": [{"field": "title", "message": "x"}]}),
+        ("invalid", None, 422, "validation", {"errors": [{"field": "body", "message": "x"}]}),
+        ("not_found", None, 404, "not-found", {}),
+        ("duplicate", "sha256", 409, "conflict", {"reason": "duplicate", "field": "sha256"}),
+        ("played", None, 409, "conflict", {"reason": "played"}),
+        ("retired", None, 409, "conflict", {"reason": "retired"}),
+        ("bad_file", None, 400, "bad-request", {"reason": "bad_file"}),
+    ],
+)
+def test_a_refusal_carries_its_problem_document(
+    reason: Any, field: str | None, status: int, kind: str, extra: dict[str, Any]
+) -> None:
+    """ContentError is a RequestError: its reason gives the status and the
+    problem's members the API answered with when a router mapped them."""
+    error = ContentError(reason, "x", field=field)
+    assert isinstance(error, RequestError)
+    assert (error.status, error.kind, error.extra) == (status, kind, extra)
+    assert error.title == ("Invalid request" if reason == "invalid" else None)

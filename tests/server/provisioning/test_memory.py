@@ -4,11 +4,18 @@ same contract as the real one, so the service behaves the same on it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fleet_server.broker.dynsec import board_role_name
-from fleet_server.provisioning import NewBoard, ProvisioningError, ProvisioningService
+from fleet_server.errors import RequestError
+from fleet_server.provisioning import (
+    ImportFileError,
+    NewBoard,
+    ProvisioningError,
+    ProvisioningService,
+)
 from fleet_server.provisioning.memory import MemoryBroker, memory_backend
 from tests.server.provisioning.conftest import CLI, Conn
 
@@ -43,3 +50,28 @@ def test_the_lifecycle_on_the_memory_broker(conn: Conn, tmp_path: Path) -> None:
     with pytest.raises(ProvisioningError) as refused:
         service.add_board(conn, NewBoard("fleet-server", "x", site="ma-lu-thang"), CLI)
     assert refused.value.reason == "bad_id"
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [
+        ("bad_id", 422),
+        ("unknown_site", 404),
+        ("duplicate", 409),
+        ("broker_refused", 502),
+        ("broker_unavailable", 503),
+    ],
+)
+def test_a_refusal_carries_its_problem_document(reason: Any, status: int) -> None:
+    """ProvisioningError is a RequestError: status from the reason, the reason
+    as the problem's kind and ``reason`` member; a file that cannot be read is
+    a plain 400."""
+    error = ProvisioningError(reason, "x")
+    assert isinstance(error, RequestError)
+    assert (error.status, error.kind, error.extra) == (
+        status,
+        reason.replace("_", "-"),
+        {"reason": reason},
+    )
+    whole_file = ImportFileError("no header")
+    assert (whole_file.status, whole_file.kind, whole_file.extra) == (400, "bad-request", {})
