@@ -56,8 +56,3 @@ class ResolveBody(BaseModel):
 
 class CommentBody(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
-
-
-# Transitional, until every importer reads them from models.py.
-from fleet_server.incidents.models import Incident as Incident  # noqa: E402, PLC0414
-from fleet_server.incidents.models import IncidentSpec as IncidentSpec  # noqa: E402, PLC0414

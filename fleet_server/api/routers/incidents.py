@@ -14,12 +14,13 @@ from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
 from fleet_server.incidents import service
 from fleet_server.incidents.models import IncidentClass, IncidentState, Severity
-from fleet_server.incidents.schemas import CommentBody, IncidentDetail, Note, ResolveBody
-from fleet_server.incidents.schemas import IncidentOut as IncidentOut  # noqa: PLC0414
-
-# Transitional re-export, until the console and boards import the service.
-from fleet_server.incidents.service import incidents_of_board as incidents_of_board  # noqa: PLC0414
-from fleet_server.incidents.service import list_incidents as list_incidents  # noqa: PLC0414
+from fleet_server.incidents.schemas import (
+    CommentBody,
+    IncidentDetail,
+    IncidentOut,
+    Note,
+    ResolveBody,
+)
 
 router = APIRouter(tags=["incidents"])
 
