@@ -18,8 +18,8 @@ from fleet_server.provisioning import DEFAULT_BOARD_DIR
 
 
 def _actor() -> Any:
+    from fleet_server.access.principal import Actor  # noqa: PLC0415
     from fleet_server.cli_support import cli_actor  # noqa: PLC0415
-    from fleet_server.provisioning.models import Actor  # noqa: PLC0415
 
     return Actor(cli_actor())
 

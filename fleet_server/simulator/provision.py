@@ -47,7 +47,7 @@ def simulation_settings(board_dir: Path, cameras: Sequence[str]) -> str:
 def provision_simulated_boards(conn: Any, service: Any, count: int, out: Path) -> list[str]:
     """Seed ``count`` simulated boards and give each an account and its files
     under ``out``; return one line per board saying what happened."""
-    from fleet_server.provisioning import Actor  # noqa: PLC0415
+    from fleet_server.access.principal import Actor  # noqa: PLC0415
     from fleet_server.simulator.seed import fleet_specs, seed  # noqa: PLC0415
 
     inventory = fleet_specs(count)
