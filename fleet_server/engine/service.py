@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,19 +21,10 @@ import psycopg
 from fleet_server.backoff import Backoff
 from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.rules import ComplianceSettings
-from fleet_server.engine import alerts, store, telemetry_rules
+from fleet_server.engine import alerts, passes, store
 from fleet_server.engine.alerts import AlertSettings
-from fleet_server.engine.conditions import Condition, Timing, step
-from fleet_server.engine.keys import DedupeKey
-from fleet_server.engine.rules import (
-    RuleSettings,
-    board_conditions,
-    board_key,
-    board_spec,
-    site_key,
-    site_outages,
-    site_spec,
-)
+from fleet_server.engine.passes import Loaded, Pass, PassResult
+from fleet_server.engine.rules import RuleSettings
 from fleet_server.engine.state import (
     BoardStatus,
     apply_heartbeat,
@@ -43,7 +34,6 @@ from fleet_server.engine.state import (
 )
 from fleet_server.incidents import lifecycle
 from fleet_server.incidents import storage as incidents
-from fleet_server.incidents.models import Incident, IncidentSpec, InvalidTransition
 from fleet_server.metrics import EngineMetrics, new_registry
 from fleet_server.telemetry import maintenance
 
@@ -55,7 +45,6 @@ CHANNEL = "fleet_ingest"
 #: the pipeline stalled, not the boards
 _SILENCE_S = 60.0
 _SILENCE_MIN_ONLINE = 10
-ACTOR = "engine"
 
 Conn = psycopg.Connection[Any]
 
@@ -71,37 +60,6 @@ class EngineSettings:
     rules: RuleSettings = field(default_factory=RuleSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
-
-
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    conds: dict[str, Condition]
-    open_: dict[str, Incident]
-
-
-@dataclass
-class PassResult:
-    transitions: int = 0
-    opened: list[int] = field(default_factory=list)
-    resolved: list[int] = field(default_factory=list)
-    tickets: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Pass:
-    """One evaluation pass as every rule shares it: its transaction, its
-    time, what it has done so far, and the rule conditions and unresolved
-    incidents read at its start (kept current by every rule)."""
-
-    conn: Conn
-    now: datetime
-    result: PassResult
-    conds: dict[str, Condition]
-    open_: dict[str, Incident]
-
-    @classmethod
-    def of(cls, conn: Conn, now: datetime, result: PassResult, loaded: Loaded) -> Pass:
-        return cls(conn, now, result, loaded.conds, loaded.open_)
 
 
 class Engine:
@@ -150,7 +108,7 @@ class Engine:
         now = self._clock()
         try:
             with conn.transaction():
-                db_now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+                db_now = store.database_now(conn)
                 since = (
                     None
                     if self._cursor is None
@@ -172,12 +130,20 @@ class Engine:
                 # Rule conditions and unresolved incidents: read once per pass,
                 # shared (and kept current) by every rule below.
                 loaded = Loaded(store.conditions(conn, ""), incidents.unresolved_keys(conn))
-                self._run_rules(conn, places, statuses, now, result, dirty=dirty, loaded=loaded)
+                pass_ = Pass.of(
+                    conn,
+                    now,
+                    result,
+                    loaded,
+                    confirm_board_s=self.settings.alerts.confirm_board_s,
+                )
+                passes.run_connectivity_rules(
+                    pass_, places, statuses, self.settings.rules, dirty=dirty
+                )
                 full_round = self._telemetry_due is None or now >= self._telemetry_due
-                pass_ = Pass.of(conn, now, result, loaded)
-                self._run_content_rule(pass_, places, since=None if full_round else since)
+                passes.run_content_rule(pass_, places, since=None if full_round else since)
                 if full_round:
-                    self._run_telemetry_rules(pass_, places, statuses)
+                    passes.run_telemetry_rules(pass_, places, statuses)
                     self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
                     alerts.reminders_and_escalation(conn, now, self.settings.alerts)
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
@@ -279,204 +245,6 @@ class Engine:
         self.pipeline_silent = silent
         return silent
 
-    def _run_rules(
-        self,
-        conn: Conn,
-        places: dict[str, store.BoardPlace],
-        statuses: dict[str, Any],
-        now: datetime,
-        result: PassResult,
-        *,
-        dirty: set[str],
-        loaded: Loaded,
-    ) -> None:
-        """Connectivity rules: board lost/stale, then whole-site outages."""
-        rules = self.settings.rules
-        conds, open_ = loaded.conds, loaded.open_
-        pass_ = Pass.of(conn, now, result, loaded)
-        candidates = _running_boards(dirty, conds, open_)
-        site_over, board_over = store.rule_overrides(conn)
-        for board_id in candidates:
-            status = statuses.get(board_id)
-            if status is None:
-                continue
-            place = places.get(board_id)
-            for rule, observed in board_conditions(status).items():
-                spec = board_spec(rule, place, status)
-                site_params = site_over.get(place.site_id, {}) if place else {}
-                timing = _timing(
-                    getattr(rules, rule),
-                    [site_params.get(rule, {}), board_over.get(board_id, {}).get(rule, {})],
-                )
-                self._step(pass_, spec, observed, timing)
-        site_ids = {places[b].site_id for b in candidates if b in places}
-        site_ids |= {int(k.split(":")[1]) for k in (*conds, *open_) if k.startswith("site:")}
-        members = [p for p in places.values() if p.site_id in site_ids]
-        down = [
-            p.board_id
-            for p in members
-            if p.board_id in statuses and statuses[p.board_id].state in ("lost", "stale")
-        ]
-        outages = site_outages(members, statuses, store.last_power(conn, down), rules)
-        for site_id in site_ids:
-            key = site_key(site_id, "site_outage")
-            outage = outages.get(site_id)
-            if outage is None and key not in open_ and key not in conds:
-                continue
-            spec = (
-                site_spec(outage)
-                if outage
-                else IncidentSpec(
-                    key, "site_outage", "technical", "critical", "site back", site_id=site_id
-                )
-            )
-            timing = _timing(rules.site_outage, [site_over.get(site_id, {}).get("site_outage", {})])
-            incident = self._step(pass_, spec, outage is not None, timing)
-            if incident is not None and outage is not None and incident.state != "resolved":
-                self._attach_boards(conn, incident, outage.boards, open_, now)
-
-    @staticmethod
-    def _attach_boards(
-        conn: Conn,
-        site_incident: Incident,
-        boards: tuple[str, ...],
-        open_: dict[str, Incident],
-        now: datetime,
-    ) -> None:
-        for board_id in boards:
-            for rule in ("board_lost", "board_stale"):
-                child = open_.get(board_key(board_id, rule))
-                if child is not None and child.parent_id is None:
-                    lifecycle.attach(conn, child, site_incident, now, actor=ACTOR)
-
-    def _run_telemetry_rules(
-        self, pass_: Pass, places: dict[str, store.BoardPlace], statuses: dict[str, Any]
-    ) -> None:
-        conn, now = pass_.conn, pass_.now
-        window = float(telemetry_rules.DEFAULTS["network_degraded"]["window_s"])
-        inputs = store.telemetry_inputs(conn, now, window)
-        site_overrides, board_overrides = store.rule_overrides(conn)
-        active_by_board: dict[str, set[DedupeKey]] = {}
-        for text, cond in pass_.conds.items():
-            key = DedupeKey.parse(text)
-            if cond.active and key is not None and key.owner == "board":
-                active_by_board.setdefault(key.owner_id, set()).add(key)
-        open_cameras: dict[str, set[str]] = {}
-        for text in pass_.open_:
-            key = DedupeKey.parse(text)
-            if key and key.owner == "board" and key.rule == "camera_unreachable" and key.subject:
-                open_cameras.setdefault(key.owner_id, set()).add(key.subject)
-        for board_id, place in places.items():
-            status = statuses.get(board_id)
-            if status is None or status.state not in ("online", "stale"):
-                continue  # a lost or stopped board's last readings are not news
-            params = telemetry_rules.merged_params(
-                [site_overrides.get(place.site_id, {}), board_overrides.get(board_id, {})]
-            )
-            active = active_by_board.get(board_id, set())
-            board = inputs.get(board_id, telemetry_rules.BoardInputs())
-            freshness = 3.0 * status.interval_s * 2
-            observations = telemetry_rules.evaluate(
-                board, params, {k.suffix for k in active}, now, freshness
-            )
-            if telemetry_rules.is_fresh(board.camera, now, freshness):
-                # a camera taken off the board (or renamed) is no longer failing
-                seen = {o.subject for o in observations if o.rule == "camera_unreachable"}
-                running = open_cameras.get(board_id, set()) | {
-                    k.subject for k in active if k.rule == "camera_unreachable" and k.subject
-                }
-                observations += [
-                    telemetry_rules.Observation(
-                        "camera_unreachable", False, {"why": "no longer reported"}, subject=camera
-                    )
-                    for camera in sorted(running - seen)
-                ]
-            for observation in observations:
-                if observation.observed is None:
-                    continue
-                spec, timing = telemetry_rules.incident_for(
-                    observation,
-                    board_id,
-                    place=(place.site_id, place.organisation_id),
-                    params=params[observation.rule],
-                )
-                self._step(pass_, spec, observation.observed, timing)
-        alerts.resolve_orphans(conn, set(places), now)
-
-    def _run_content_rule(
-        self, pass_: Pass, places: dict[str, store.BoardPlace], *, since: datetime | None
-    ) -> None:
-        """Every pass, not every telemetry round: unapproved content on a
-        public screen is a security incident at once (Điều 9.3)."""
-        approved = store.approved_content(pass_.conn)
-        params = telemetry_rules.DEFAULTS["content_unapproved"]
-        for board_id, (display, observed_at) in store.displays(pass_.conn, since).items():
-            place = places.get(board_id)
-            # approved *when it was shown* (by the server's clock), not now
-            observation = telemetry_rules.content_check(display, approved, observed_at)
-            if observation.observed is None or place is None:
-                continue
-            spec, timing = telemetry_rules.incident_for(
-                observation,
-                board_id,
-                place=(place.site_id, place.organisation_id),
-                params=params,
-            )
-            self._step(pass_, spec, observation.observed, timing)
-
-    def _step(
-        self, pass_: Pass, spec: IncidentSpec, observed: bool, timing: Timing
-    ) -> Incident | None:
-        """Advance the condition ``spec`` names with an observation; open,
-        flag or resolve its incident as the condition says."""
-        conn, now, result = pass_.conn, pass_.now, pass_.result
-        conds, open_ = pass_.conds, pass_.open_
-        key = spec.dedupe_key
-        existing = open_.get(key)
-        before = conds.get(key)
-        if before is None and not observed and existing is None:
-            return None
-        cond = before or Condition(key, spec.rule)
-        cond, actions = step(
-            cond,
-            observed,
-            now,
-            timing,
-            incident_open=existing is not None,
-            flagged_flapping=bool(existing and existing.flapping),
-        )
-        if cond != before:
-            store.save_condition(conn, cond, now)
-            conds[key] = cond
-        actor = f"{ACTOR}:{spec.rule}"
-        confirm_board_s = self.settings.alerts.confirm_board_s
-        for action in actions:
-            if action == "open":
-                existing, outcome = lifecycle.open_incident(
-                    conn, spec, now, actor=actor, confirm_board_s=confirm_board_s
-                )
-                open_[key] = existing
-                if outcome != "existing":
-                    result.opened.append(existing.id)
-                    log.info("incident %d %s: %s", existing.id, outcome, spec.title)
-            elif action == "flapping" and existing is not None:
-                lifecycle.mark_flapping(conn, existing.id, now, actor=actor)
-            elif action == "resolve" and existing is not None:
-                open_.pop(key, None)
-                try:
-                    existing = lifecycle.resolve(
-                        conn,
-                        existing.id,
-                        now,
-                        actor=actor,
-                        note="condition cleared",
-                        confirm_board_s=confirm_board_s,
-                    )
-                except InvalidTransition:
-                    continue  # resolved by hand meanwhile: nothing left to do
-                result.resolved.append(existing.id)
-        return existing
-
     # -- the loop -----------------------------------------------------------------------
     def run_forever(self, stop: threading.Event) -> None:
         backoff = Backoff(base=0.5, cap=30)
@@ -498,8 +266,7 @@ class Engine:
         with psycopg.connect(
             self.database_url, autocommit=True, application_name="fleet-engine"
         ) as lock_conn:
-            row = lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
-            if not row or not row[0]:
+            if not store.try_lead(lock_conn, LOCK_KEY):
                 self.is_leader.clear()
                 stop.wait(self.settings.standby_retry_s)
                 return
@@ -507,7 +274,7 @@ class Engine:
             self._statuses = self._places = None  # another engine may have written meanwhile
             self._cursor = None
             self.is_leader.set()
-            lock_conn.execute(f"LISTEN {CHANNEL}")
+            store.listen(lock_conn, CHANNEL)
             # Compliance (closing a broadcast day reads every board's display
             # samples) runs beside the passes, never inside one.
             led = threading.Event()
@@ -546,25 +313,3 @@ class Engine:
             except Exception:  # never fatal: logged, retried on the next round
                 log.exception("compliance job failed; retrying")
                 ended.wait(self.settings.compliance.every_s)
-
-
-def _running_boards(
-    dirty: set[str], conds: dict[str, Condition], open_: dict[str, Incident]
-) -> set[str]:
-    """Boards whose connectivity rules need evaluating: the state changed, or
-    a condition or incident is still running (its timers must advance)."""
-    boards = set(dirty)
-    for key in (*conds, *open_):
-        parts = key.split(":")
-        if parts[0] == "board" and parts[2] in ("board_lost", "board_stale"):
-            boards.add(parts[1])
-    return boards
-
-
-def _timing(default: Timing, overrides: list[dict[str, Any]]) -> Timing:
-    """A rule's for/clear-for with the site's and then the board's overrides."""
-    for_s, clear_for_s = default.for_s, default.clear_for_s
-    for override in overrides:
-        for_s = float(override.get("for_s", for_s))
-        clear_for_s = float(override.get("clear_for_s", clear_for_s))
-    return replace(default, for_s=for_s, clear_for_s=clear_for_s)

@@ -269,3 +269,22 @@ def save_last_seen(conn: Conn, seen: dict[str, datetime]) -> None:
               AND (s.last_seen_at IS NULL OR s.last_seen_at < v.at)""",
         (list(seen), list(seen.values())),
     )
+
+
+def database_now(conn: Conn) -> datetime:
+    """The database's transaction time: the cursor of what was read."""
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    now: datetime = row[0]
+    return now
+
+
+def try_lead(conn: Conn, lock_key: int) -> bool:
+    """Take the engine leader lock on ``conn`` (held until it closes)."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key,)).fetchone()
+    return bool(row and row[0])
+
+
+def listen(conn: Conn, channel: str) -> None:
+    """Wake on NOTIFYs of ``channel`` (a constant of ours, never input)."""
+    conn.execute(f"LISTEN {channel}")
