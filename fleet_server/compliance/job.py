@@ -16,7 +16,7 @@ Progress lives in ``job_cursors`` so a standby engine continues the work.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,8 +28,8 @@ from fleet_server.compliance.rules import (
     local_day,
     verdict,
 )
-from fleet_server.incidents import storage as incidents
-from fleet_server.incidents.models import Incident, IncidentSpec
+from fleet_server.incidents import lifecycle
+from fleet_server.incidents.models import IncidentSpec, InvalidTransition
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,8 @@ class ComplianceJob:
     def __init__(
         self,
         settings: ComplianceSettings | None = None,
-        *,
-        on_opened: Callable[[Conn, Incident, datetime], None] | None = None,
     ) -> None:
         self.settings = settings or ComplianceSettings()
-        self._on_opened = on_opened
         self._due: datetime | None = None
         self._today_due: datetime | None = None
 
@@ -127,12 +124,7 @@ class ComplianceJob:
         for board_id, day, site_id, org_id in storage.failed_days_without_incident(conn, since):
             if not incident_due(day, now, self.settings):
                 continue
-            row = conn.execute(
-                "SELECT morning_minutes, afternoon_minutes, morning_unknown, afternoon_unknown,"
-                " basis FROM compliance_days WHERE board_id = %s AND day = %s",
-                (board_id, day),
-            ).fetchone()
-            assert row is not None
+            row = storage.day_figures(conn, board_id, day)
             spec = IncidentSpec(
                 dedupe_key=f"compliance:{board_id}:{day}",
                 rule=RULE,
@@ -147,22 +139,22 @@ class ComplianceJob:
                 organisation_id=org_id,
                 details=_details(day, row),
             )
-            incident, outcome = incidents.open_incident(conn, spec, now, actor=ACTOR)
+            # Through the lifecycle, as every incident: held in maintenance,
+            # notified through the routes.
+            incident, outcome = lifecycle.open_incident(conn, spec, now, actor=ACTOR)
             if outcome == "opened":
                 opened += 1
                 log.info("incident %d opened: %s %s", incident.id, board_id, spec.title)
-                if self._on_opened is not None:
-                    self._on_opened(conn, incident, now)
         for incident_id, board_id, day, status in storage.open_incidents_now_passing(conn):
             try:
-                incidents.resolve(
+                lifecycle.resolve(
                     conn,
                     incident_id,
                     now,
                     actor=ACTOR,
                     note=f"late data for {board_id} on {day}: the day is now {status}",
                 )
-            except incidents.InvalidTransition:
+            except InvalidTransition:
                 continue
         return opened
 

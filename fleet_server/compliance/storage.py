@@ -332,6 +332,17 @@ def failed_days_without_incident(conn: Conn, since: date) -> list[tuple[str, dat
     ).fetchall()
 
 
+def day_figures(conn: Conn, board_id: str, day: date) -> tuple[Any, ...]:
+    """A judged day's minutes, unknown minutes and basis (for an incident's details)."""
+    row = conn.execute(
+        "SELECT morning_minutes, afternoon_minutes, morning_unknown, afternoon_unknown,"
+        " basis FROM compliance_days WHERE board_id = %s AND day = %s",
+        (board_id, day),
+    ).fetchone()
+    assert row is not None, f"no compliance day {board_id} {day}"
+    return tuple(row)
+
+
 def open_incidents_now_passing(conn: Conn) -> list[tuple[int, str, date, str]]:
     """Open compliance incidents whose day late data has since cleared."""
     return conn.execute(

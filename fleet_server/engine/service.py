@@ -32,7 +32,6 @@ from fleet_server.engine.state import (
     check_stale,
     unknown,
 )
-from fleet_server.incidents import lifecycle
 from fleet_server.incidents import storage as incidents
 from fleet_server.metrics import EngineMetrics, new_registry
 from fleet_server.telemetry import maintenance
@@ -92,12 +91,7 @@ class Engine:
         self._places: dict[str, store.BoardPlace] | None = None
         self._places_at = 0.0
         self._telemetry_due: datetime | None = None
-        self.compliance = ComplianceJob(
-            self.settings.compliance,
-            on_opened=lambda conn, inc, now: lifecycle.notify_opened(
-                conn, inc, now, confirm_board_s=self.settings.alerts.confirm_board_s
-            ),
-        )
+        self.compliance = ComplianceJob(self.settings.compliance)
 
     # -- one evaluation -----------------------------------------------------------------
     def evaluate(self, conn: Conn) -> PassResult:

@@ -152,7 +152,7 @@ def update_contact(
         return
     assignments = ", ".join(f"{column} = %s" for column in changes)
     conn.execute(
-        f"UPDATE contacts SET {assignments}, updated_at = %s WHERE id = %s",  # noqa: S608
+        f"UPDATE contacts SET {assignments}, updated_at = %s WHERE id = %s",
         [*changes.values(), now, contact_id],
     )
 
@@ -267,7 +267,7 @@ def update_route(conn: Conn, route_id: int, changes: Mapping[str, Any]) -> None:
         return
     assignments = ", ".join(f"{column} = %s" for column in changes)
     conn.execute(
-        f"UPDATE notification_routes SET {assignments} WHERE id = %s",  # noqa: S608
+        f"UPDATE notification_routes SET {assignments} WHERE id = %s",
         [*changes.values(), route_id],
     )
 

@@ -112,7 +112,7 @@ def test_the_server_imports_the_agent_only_in_the_simulator() -> None:
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("package", ["fleet_server", "fleet_protocol", "edge_agent"])
+@pytest.mark.parametrize("package", ["fleet_server", "fleet_protocol"])
 def test_modules_stay_readable(package: str) -> None:
     long = []
     for path in _modules(ROOT / package):

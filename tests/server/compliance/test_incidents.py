@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -12,6 +12,7 @@ from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.rules import ComplianceSettings
 from fleet_server.engine.service import Engine
 from tests.server.compliance.conftest import DAY, Conn, Days, at
+from tests.support.clock import Clock
 from tests.support.wait import wait_for
 
 NEXT = DAY + timedelta(days=1)
@@ -116,3 +117,49 @@ def test_the_leading_engine_runs_the_job_beside_its_passes(
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
+
+
+def test_late_data_resolves_through_the_lifecycle_and_cancels_the_pending_notice(
+    db_url: str, conn: Conn, days: Days
+) -> None:
+    """The job opens and resolves its incidents as every incident is: a
+    notice queued for the opening is cancelled when late data clears the day
+    before anybody was told (it used to stay queued and go out after the end)."""
+    contact = conn.execute(
+        "INSERT INTO contacts (name, email) VALUES ('Sở TT&TT', 'so@example.vn') RETURNING id"
+    ).fetchone()[0]  # type: ignore[index]
+    conn.execute(
+        "INSERT INTO notification_routes (incident_class, min_severity, channel, contact_id)"
+        " VALUES ('compliance', 'minor', 'email', %s)",
+        (contact,),
+    )
+    conn.commit()
+    # Stored an hour ago: only the first run measures them, so the day's
+    # verdict set below stands (as if late data had cleared it).
+    stored = datetime.now(UTC) - timedelta(hours=1)
+    for start, end, on in (("06:30", "07:01", False), ("07:01", "10:00", True)):
+        days.samples("lc-mlt-01", at(DAY, start), at(DAY, end), on=on, stored_at=stored)
+    days.samples("lc-mlt-01", at(DAY, "10:00"), at(DAY, "11:00"), on=False, stored_at=stored)
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"), stored_at=stored)
+    clock = Clock(at(NEXT, "07:05"))
+    engine = Engine(db_url, clock=clock)
+    with psycopg.connect(db_url, autocommit=True) as engine_conn:
+        engine.run_compliance(engine_conn)
+    [(_, _, state, _, _)] = compliance_incidents(conn)
+    assert state == "open"
+    # The day is judged again and passes.
+    conn.execute(
+        "UPDATE compliance_days SET status = 'compliant' WHERE board_id = 'lc-mlt-01' AND day = %s",
+        (DAY,),
+    )
+    conn.commit()
+    clock.set(at(NEXT, "08:00"))
+    with psycopg.connect(db_url, autocommit=True) as engine_conn:
+        engine.run_compliance(engine_conn)
+    [(_, _, state, _, _)] = compliance_incidents(conn)
+    assert state == "resolved"
+    outbox = conn.execute(
+        "SELECT o.kind, o.state FROM notification_outbox o JOIN incidents i"
+        " ON i.id = o.incident_id WHERE i.rule = 'broadcast_noncompliant' ORDER BY o.id"
+    ).fetchall()
+    assert outbox == [("incident_opened", "cancelled")]
