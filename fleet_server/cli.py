@@ -127,7 +127,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
         serving,
     )
     from fleet_server.metrics.access import check_listener, metrics_token  # noqa: PLC0415
-    from fleet_server.notifications import NotificationWorker  # noqa: PLC0415
+    from fleet_server.notifications.worker import NotificationWorker  # noqa: PLC0415
 
     settings = load_settings()
     token = metrics_token(settings)

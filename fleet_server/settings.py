@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from fleet_server.compliance.rules import ComplianceSettings
-    from fleet_server.notifications import NotificationSettings
+    from fleet_server.notifications.models import NotificationSettings
 
 from fleet_server.errors import ConfigError
 
@@ -297,7 +297,7 @@ class Settings(BaseSettings):
         )
 
     def notification_settings(self) -> NotificationSettings:
-        from fleet_server.notifications import (  # noqa: PLC0415 - only the engine needs it
+        from fleet_server.notifications.models import (  # noqa: PLC0415 - only the engine needs it
             NotificationSettings,
             SmtpSettings,
         )

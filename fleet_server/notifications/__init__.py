@@ -2,7 +2,9 @@
 
 The engine builds a ``Notice`` and calls ``enqueue(conn, notice)`` in the same
 transaction as the incident change that caused it; a ``NotificationWorker``
-sends what was committed. See docs/notifications.md.
+sends what was committed (``notifications.worker``; not imported here, so
+importing the package's types does not pull in the worker and its metrics).
+See docs/notifications.md.
 """
 
 from fleet_server.notifications.models import (
@@ -16,7 +18,6 @@ from fleet_server.notifications.models import (
     Text,
 )
 from fleet_server.notifications.storage import cancel_for_incident, enqueue, release_held
-from fleet_server.notifications.worker import NotificationWorker
 
 __all__ = [
     "DeliveryError",
@@ -24,7 +25,6 @@ __all__ = [
     "Notice",
     "NoticeKind",
     "NotificationSettings",
-    "NotificationWorker",
     "Severity",
     "SmtpSettings",
     "Text",

@@ -74,9 +74,7 @@ def test_no_sql_in_the_http_layer() -> None:
                 and node.func.attr in {"execute", "executemany", "copy"}
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: .{node.func.attr}(…)")
-    assert not found, "SQL belongs in a feature's storage module:\n" + "\n".join(
-        sorted(set(found))
-    )
+    assert not found, "SQL belongs in a feature's storage module:\n" + "\n".join(sorted(set(found)))
 
 
 def test_the_domain_does_not_import_the_http_layer() -> None:

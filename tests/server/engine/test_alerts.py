@@ -13,8 +13,8 @@ import pytest
 
 from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.incidents import storage as incidents_db
-from fleet_server.notifications import NotificationWorker
 from fleet_server.notifications.storage_worker import claim_due, recover_expired_claims
+from fleet_server.notifications.worker import NotificationWorker
 from tests.server.engine.conftest import Clock, Conn, Store, incidents
 from tests.server.notifications.conftest import (
     SmtpSink,

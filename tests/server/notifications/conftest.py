@@ -24,14 +24,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from fleet_server.notifications import (
-    Notice,
-    NotificationSettings,
-    NotificationWorker,
-    SmtpSettings,
-    Text,
-)
+from fleet_server.notifications import Notice, NotificationSettings, SmtpSettings, Text
 from fleet_server.notifications.models import OutgoingMessage, Transport
+from fleet_server.notifications.worker import NotificationWorker
 from tests.support import seed
 from tests.support.clock import Clock
 from tests.support.ports import free_port

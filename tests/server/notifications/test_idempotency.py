@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from fleet_server.notifications import NotificationWorker, enqueue
+from fleet_server.notifications import enqueue
 from fleet_server.notifications.models import Channel, OutboxRow, Transport
 from fleet_server.notifications.routing import message_id_for, plan_messages
 from fleet_server.notifications.smtp import SmtpTransport
 from fleet_server.notifications.webhook import WebhookTransport
+from fleet_server.notifications.worker import NotificationWorker
 from tests.server.notifications.conftest import (
     Conn,
     DiesAfterHandOver,

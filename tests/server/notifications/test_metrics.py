@@ -4,7 +4,8 @@ channel, against a real SMTP server and a real webhook receiver."""
 from __future__ import annotations
 
 from fleet_server.metrics import NotificationMetrics, new_registry
-from fleet_server.notifications import NotificationWorker, enqueue
+from fleet_server.notifications import enqueue
+from fleet_server.notifications.worker import NotificationWorker
 from tests.server.notifications.conftest import (
     START,
     Conn,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from fleet_server.notifications import NotificationWorker, Text, enqueue, release_held
+from fleet_server.notifications import Text, enqueue, release_held
+from fleet_server.notifications.worker import NotificationWorker
 from tests.server.notifications.conftest import (
     Conn,
     Fleet,
