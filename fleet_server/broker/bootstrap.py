@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet_server.broker import pki
-from fleet_server.broker.dynsec import (
+from fleet_server.broker.acls import (
     ADMIN_ROLE,
     DEFAULT_ACL_ACCESS,
     SERVER_ROLE,

@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from fleet_server.broker.dynsec import DynsecError, DynsecTimeout, board_role_name
+from fleet_server.broker.acls import board_role_name
+from fleet_server.broker.errors import DynsecError, DynsecTimeout
 from fleet_server.broker.pki import CAError, IssuedCertificate
 from fleet_server.errors import BrokerUnavailable
 from fleet_server.provisioning.agent_toml import render_agent_toml

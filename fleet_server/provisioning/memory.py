@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fleet_server.broker.dynsec import DynsecError, board_role_name
+from fleet_server.broker.acls import board_role_name
+from fleet_server.broker.errors import DynsecError
 from fleet_server.broker.pki import ProvisioningCA
 from fleet_server.provisioning.backend import BrokerAdmin, ProvisioningBackend
 

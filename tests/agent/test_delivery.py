@@ -14,7 +14,7 @@ import pytest
 import fleet_protocol as fp
 from edge_agent.agent import Agent
 from edge_agent.config import AgentConfig, load_config
-from fleet_server.broker.dynsec import board_role_name
+from fleet_server.broker.acls import board_role_name
 from tests.agent.conftest import ReceiptSender, fake_collectors, receipt, running, spool_sum
 from tests.support.clock import Clock
 from tests.support.mosquitto import Mosquitto

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from fleet_server.broker.dynsec import Acl, DynsecClient
+from fleet_server.broker.acls import Acl
+from fleet_server.broker.dynsec import DynsecClient
 from tests.support.secure_broker import MqttProbe, SecureBroker, granted
 
 PW_A = "board-a-password-0123456789"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fleet_server.broker import bootstrap
-from fleet_server.broker.dynsec import DEFAULT_ACL_ACCESS, SERVER_ROLE
+from fleet_server.broker.acls import DEFAULT_ACL_ACCESS, SERVER_ROLE
 from fleet_server.cli import main
 from tests.support.secure_broker import Accounts, SecureBroker
 

@@ -7,14 +7,9 @@ import json
 
 import pytest
 
-from fleet_server.broker.dynsec import (
-    Acl,
-    DynsecClient,
-    DynsecError,
-    DynsecTimeout,
-    board_acls,
-    board_role_name,
-)
+from fleet_server.broker.acls import Acl, board_acls, board_role_name
+from fleet_server.broker.dynsec import DynsecClient
+from fleet_server.broker.errors import DynsecError, DynsecTimeout
 from fleet_server.errors import BrokerUnavailable
 from tests.support.mosquitto import Mosquitto
 from tests.support.secure_broker import SecureBroker

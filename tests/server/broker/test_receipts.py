@@ -15,13 +15,8 @@ import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
 import fleet_protocol as fp
-from fleet_server.broker.dynsec import (
-    SERVER_ROLE,
-    DynsecClient,
-    board_acls,
-    board_role_name,
-    server_acls,
-)
+from fleet_server.broker.acls import SERVER_ROLE, board_acls, board_role_name, server_acls
+from fleet_server.broker.dynsec import DynsecClient
 from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
 from tests.support import messages as m

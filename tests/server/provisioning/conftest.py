@@ -16,7 +16,8 @@ import pytest
 from edge_agent.config import AgentConfig, load_config
 from edge_agent.session import Session
 from fleet_server.access.principal import Actor
-from fleet_server.broker.dynsec import DynsecClient, DynsecError
+from fleet_server.broker.dynsec import DynsecClient
+from fleet_server.broker.errors import DynsecError
 from fleet_server.provisioning import (
     BrokerAdmin,
     ProvisioningBackend,
@@ -108,7 +109,7 @@ class RefusingBroker:
     def ensure_board(self, board_id: str, password: str | None) -> None:
         if board_id in self.boards and "ensure_board" in self.refuse:
             assert isinstance(self.inner, DynsecClient)
-            from fleet_server.broker.dynsec import board_acls, board_role_name  # noqa: PLC0415
+            from fleet_server.broker.acls import board_acls, board_role_name  # noqa: PLC0415
 
             self.inner.ensure_role(board_role_name(board_id), board_acls(board_id))
             raise DynsecError("createClient", "Refused by the test", board_id)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from fleet_server.broker.dynsec import DynsecClient, board_role_name
+from fleet_server.broker.acls import board_role_name
+from fleet_server.broker.dynsec import DynsecClient
 from fleet_server.provisioning import ImportFileError, ProvisioningService, load_board
 from fleet_server.provisioning.csvimport import import_boards
 from tests.server.provisioning.conftest import CLI, Conn, RefusingBroker, unique

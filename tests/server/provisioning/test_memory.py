@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fleet_server.broker.dynsec import board_role_name
+from fleet_server.broker.acls import board_role_name
 from fleet_server.errors import RequestError
 from fleet_server.provisioning import (
     ImportFileError,

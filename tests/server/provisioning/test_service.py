@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from fleet_server.broker.dynsec import DynsecClient, board_role_name
+from fleet_server.broker.acls import board_role_name
+from fleet_server.broker.dynsec import DynsecClient
 from fleet_server.broker.pki import ProvisioningCA
 from fleet_server.provisioning import (
     CameraSpec,
