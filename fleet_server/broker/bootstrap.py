@@ -38,6 +38,7 @@ from fleet_server.broker.acls import (
     admin_acls,
     server_acls,
 )
+from fleet_server.broker.ca import ProvisioningCA
 from fleet_server.errors import FleetError
 
 DYNSEC_FILE = "dynamic-security.json"
@@ -80,11 +81,11 @@ class BrokerFiles:
 
     @property
     def ca_cert(self) -> Path:
-        return self.ca_dir / pki.ProvisioningCA.CERT
+        return self.ca_dir / ProvisioningCA.CERT
 
     @property
     def crl(self) -> Path:
-        return self.ca_dir / pki.ProvisioningCA.CRL
+        return self.ca_dir / ProvisioningCA.CRL
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +206,7 @@ def init_broker_dir(
     (it must read server.key and rewrite dynamic-security.json); the CA's key
     stays with the caller."""
     files = BrokerFiles(Path(directory))
-    if files.dynsec_json.exists() or pki.ProvisioningCA.exists(files.ca_dir):
+    if files.dynsec_json.exists() or ProvisioningCA.exists(files.ca_dir):
         raise BootstrapError(f"{files.directory} is already initialised; not overwriting it")
     if not dns_names and not ip_addresses:
         dns_names, ip_addresses = ("localhost",), ("127.0.0.1",)
@@ -225,7 +226,7 @@ def init_broker_dir(
     )
     files.directory.mkdir(parents=True, exist_ok=True)
     os.chmod(files.directory, 0o750)  # noqa: S103 - the broker's group reads it
-    ca = pki.ProvisioningCA.create(
+    ca = ProvisioningCA.create(
         files.ca_dir, key_type=key_type, reserved_names=[admin_username, server_username]
     )
     server = ca.issue_server_certificate(

@@ -53,7 +53,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_crl(args: argparse.Namespace) -> int:
     from fleet_server.broker.bootstrap import BrokerFiles  # noqa: PLC0415
-    from fleet_server.broker.pki import ProvisioningCA  # noqa: PLC0415
+    from fleet_server.broker.ca import ProvisioningCA  # noqa: PLC0415
 
     ca = ProvisioningCA(BrokerFiles(args.dir).ca_dir)
     path = ca.write_crl(next_update_days=args.days)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from fleet_server.broker.ca import ProvisioningCA
 from fleet_server.broker.dynsec import DynsecClient
 from fleet_server.broker.errors import DynsecError
-from fleet_server.broker.pki import CAError, ProvisioningCA
+from fleet_server.broker.pki import CAError
 from fleet_server.errors import BrokerUnavailable
 from fleet_server.provisioning.models import ProvisioningError
 from fleet_server.settings import MqttEndpoint, Settings

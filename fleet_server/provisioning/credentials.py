@@ -14,8 +14,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from fleet_server.broker.acls import board_role_name
+from fleet_server.broker.ca import IssuedCertificate
 from fleet_server.broker.errors import DynsecError, DynsecTimeout
-from fleet_server.broker.pki import CAError, IssuedCertificate
+from fleet_server.broker.pki import CAError
 from fleet_server.errors import BrokerUnavailable
 from fleet_server.provisioning.agent_toml import render_agent_toml
 from fleet_server.provisioning.backend import BrokerAdmin, ProvisioningBackend

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from fleet_server.broker.acls import board_role_name
+from fleet_server.broker.ca import ProvisioningCA
 from fleet_server.broker.errors import DynsecError
-from fleet_server.broker.pki import ProvisioningCA
 from fleet_server.provisioning.backend import BrokerAdmin, ProvisioningBackend
 
 

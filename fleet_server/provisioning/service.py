@@ -36,7 +36,7 @@ from pathlib import PurePosixPath
 
 from fleet_server.access.principal import Actor
 from fleet_server.access.scope import Scope
-from fleet_server.broker.pki import IssuedCertificate
+from fleet_server.broker.ca import IssuedCertificate
 from fleet_server.provisioning import DEFAULT_BOARD_DIR, checks, storage
 from fleet_server.provisioning.backend import BrokerAdmin, ProvisioningBackend
 from fleet_server.provisioning.credentials import (

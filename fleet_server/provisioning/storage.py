@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
-from fleet_server.broker.pki import IssuedCertificate
+from fleet_server.broker.ca import IssuedCertificate
 from fleet_server.provisioning.models import Auth, BoardRecord, NewBoard
 
 Conn = psycopg.Connection[Any]

@@ -30,8 +30,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from fleet_server.broker.bootstrap import BrokerFiles, init_broker_dir
+from fleet_server.broker.ca import ProvisioningCA
 from fleet_server.broker.dynsec import DynsecClient
-from fleet_server.broker.pki import ProvisioningCA
 from tests.support.mosquitto import start_mosquitto, stop_mosquitto
 from tests.support.ports import free_port
 from tests.support.wait import wait_for

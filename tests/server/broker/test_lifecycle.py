@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from fleet_server.broker import pki
+from fleet_server.broker.ca import IssuedCertificate
 from fleet_server.broker.dynsec import DynsecClient
 from tests.support.secure_broker import MqttProbe, SecureBroker
 
@@ -81,7 +82,7 @@ def test_delete_board_removes_account_and_role(
     assert "lc-del-01" not in dynsec.list_clients()
 
 
-def _write_bundle(directory: Path, issued: pki.IssuedCertificate) -> tuple[Path, Path]:
+def _write_bundle(directory: Path, issued: IssuedCertificate) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     cert = directory / "board.crt"
     key = directory / "board.key"

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from fleet_server.broker import pki
+from fleet_server.broker.ca import ProvisioningCA
 
 
 def _cn(cert: x509.Certificate) -> str:
@@ -58,12 +59,12 @@ def test_rsa_keys_are_3072_bits() -> None:
 
 def test_provisioning_ca_directory(tmp_path: Path) -> None:
     directory = tmp_path / "ca"
-    ca = pki.ProvisioningCA.create(directory, reserved_names=["fleet-admin", "fleet-server"])
+    ca = ProvisioningCA.create(directory, reserved_names=["fleet-admin", "fleet-server"])
     assert stat.S_IMODE((directory / "ca.key").stat().st_mode) == 0o600
     assert stat.S_IMODE((directory / "index.json").stat().st_mode) == 0o600
     assert stat.S_IMODE(ca.crl_path.stat().st_mode) == 0o644
     with pytest.raises(pki.CAError, match="already holds"):
-        pki.ProvisioningCA.create(directory)
+        ProvisioningCA.create(directory)
 
     issued = ca.issue_board_certificate("lc-mlt-01")
     cert = pki.load_certificate(issued.certificate_pem)
@@ -108,11 +109,11 @@ def test_provisioning_ca_directory(tmp_path: Path) -> None:
     assert ca.revoked_serials() == {issued.serial, second.serial, other.serial}
 
     # Reopened from disk: same CA, same records.
-    again = pki.ProvisioningCA(directory)
+    again = ProvisioningCA(directory)
     assert again.certificate == ca.certificate
     assert {r.serial for r in again.certificates("lc-mlt-01")} == {issued.serial, second.serial}
     with pytest.raises(pki.CAError, match="no provisioning CA"):
-        pki.ProvisioningCA(tmp_path / "nowhere")
+        ProvisioningCA(tmp_path / "nowhere")
 
 
 def test_server_certificate_needs_a_name() -> None:

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from fleet_server.broker.acls import board_role_name
+from fleet_server.broker.ca import ProvisioningCA
 from fleet_server.broker.dynsec import DynsecClient
-from fleet_server.broker.pki import ProvisioningCA
 from fleet_server.provisioning import (
     CameraSpec,
     NewBoard,
