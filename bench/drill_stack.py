@@ -26,8 +26,8 @@ from psycopg import sql
 
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
+from fleet_server.simulator.boards import BoardSpec
 from fleet_server.simulator.places import PLACES
-from fleet_server.simulator.runtime import BoardSpec
 from fleet_server.simulator.seed import fleet_specs, seed
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import free_port

@@ -30,8 +30,9 @@ from aiosmtpd.controller import Controller
 
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
+from fleet_server.simulator.boards import BoardSpec
 from fleet_server.simulator.places import Place
-from fleet_server.simulator.runtime import BoardSpec, Fleet
+from fleet_server.simulator.runtime import Fleet
 from fleet_server.simulator.seed import fleet_specs, seed
 from tests.support.mosquitto import Mosquitto
 from tests.support.ports import free_port

@@ -93,7 +93,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from fleet_server.demo import run_simulation  # noqa: PLC0415
+    from fleet_server.simulator.simulate import run_simulation  # noqa: PLC0415
 
     settings = Settings()
     fleet = run_simulation(

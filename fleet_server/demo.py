@@ -1,4 +1,4 @@
-"""``fleet-server demo`` and ``fleet-server simulate``.
+"""``fleet-server demo`` (``fleet-server simulate`` is ``simulator/simulate.py``).
 
 The demo starts, in one process tree, an embedded PostgreSQL (or the
 configured ``FLEET_DATABASE_URL``), an embedded MQTT broker (or the
@@ -34,7 +34,8 @@ from fleet_server.ingest.service import IngestService
 from fleet_server.private_files import write_private
 from fleet_server.settings import Settings
 from fleet_server.simulator.agents import AgentFleet
-from fleet_server.simulator.runtime import DEFAULT_INTERVALS, BoardSpec, Fleet
+from fleet_server.simulator.boards import BoardSpec
+from fleet_server.simulator.runtime import Fleet
 from fleet_server.simulator.scenarios import SCENARIOS, Timing
 from fleet_server.simulator.seed import fleet_specs, seed, seed_contacts
 
@@ -393,47 +394,3 @@ def _print_table(
     say("Cụm thông tin điện tử công cộng Lai Châu — bản trình diễn / demo")
     for label, value, note in rows:
         say(f"  {label.ljust(width)}  {value}  ({note})")
-
-
-def run_simulation(
-    boards: int,
-    scenario: str,
-    mqtt_url: str,
-    stop: threading.Event,
-    *,
-    duration: float | None = None,
-    heartbeat_s: float | None = None,
-    database_url: str | None = None,
-    say: Callable[[str], None] = print,
-) -> Fleet:
-    """``fleet-server simulate``: boards against an existing broker."""
-    if scenario not in SCENARIOS:
-        raise ConfigError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
-    inventory = fleet_specs(boards)
-    if database_url:
-        with psycopg.connect(database_url) as conn:
-            seed(conn, inventory)
-    intervals = dict(DEFAULT_INTERVALS)
-    if heartbeat_s:
-        intervals = {k: max(v, heartbeat_s) for k, v in intervals.items()}
-        intervals[next(iter(intervals))] = heartbeat_s
-    endpoint = urlsplit(mqtt_url)
-    fleet = Fleet(
-        [b for _, b in inventory],
-        endpoint.hostname or "127.0.0.1",
-        endpoint.port or 1883,
-        intervals=intervals,
-    )
-    started = time.monotonic()
-    SCENARIOS[scenario](
-        fleet,
-        lambda text: say(f"[{int(time.monotonic() - started):>5}s] {scenario}: {text}"),
-        Timing(),
-    )
-    fleet.start()
-    deadline = None if duration is None else started + duration
-    try:
-        fleet.run(lambda: stop.is_set() or (deadline is not None and time.monotonic() >= deadline))
-    finally:
-        fleet.stop()
-    return fleet

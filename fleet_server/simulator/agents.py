@@ -25,7 +25,7 @@ from edge_agent.agent import Agent
 from edge_agent.collectors import simulated_collectors
 from edge_agent.config import load_config
 from edge_agent.simulation import SimulatedBoard
-from fleet_server.simulator.runtime import DEFAULT_INTERVALS, BoardSpec
+from fleet_server.simulator.boards import DEFAULT_INTERVALS, BoardSpec
 
 log = logging.getLogger(__name__)
 

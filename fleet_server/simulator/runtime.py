@@ -11,7 +11,6 @@ collectors reading a :class:`SimulatedBoard` that scenarios change.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import heapq
@@ -22,7 +21,6 @@ import selectors
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -32,60 +30,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 import fleet_protocol as fp
 from edge_agent import __version__ as agent_version
 from edge_agent.collectors import simulated_collectors
-from edge_agent.collectors.base import Collector
 from edge_agent.errors import CollectorError
 from edge_agent.simulation import SimulatedBoard
+from fleet_server.simulator.boards import DEFAULT_INTERVALS, BoardSpec, SimBoard
 
 log = logging.getLogger(__name__)
-
-DEFAULT_INTERVALS: dict[fp.TelemetryKind, float] = {
-    fp.TelemetryKind.HEARTBEAT: 30,
-    fp.TelemetryKind.POWER: 60,
-    fp.TelemetryKind.NETWORK: 60,
-    fp.TelemetryKind.CAMERA: 60,
-    fp.TelemetryKind.DISPLAY: 30,
-}
-_BACKLOG_MAX = 2_000  # messages kept per board while its link is down
-
-
-@dataclass
-class BoardSpec:
-    device_id: str
-    site: str
-    cameras: list[str]
-    boot: int = 1
-
-
-@dataclass
-class SimBoard:
-    spec: BoardSpec
-    sim: SimulatedBoard
-    collectors: dict[fp.TelemetryKind, Collector]
-    intervals: dict[fp.TelemetryKind, float]
-    client: mqtt.Client | None = None
-    boot: int = 1
-    seq: int = 0
-    birth_seq: int = 0
-    powered: bool = True
-    link_up: bool = True
-    stuck: bool = False
-    connected: bool = False
-    connects: int = 0
-    attempts: int = 0
-    backlog: collections.deque[tuple[type[Any], str, Any, datetime]] = field(
-        default_factory=lambda: collections.deque(maxlen=_BACKLOG_MAX)
-    )
-    published: int = 0
-    unacked: int = 0  # handed to paho, PUBACK not yet received
-
-    @property
-    def device_id(self) -> str:
-        return self.spec.device_id
-
-    def next_seq(self) -> int:
-        seq = self.seq
-        self.seq += 1
-        return seq
 
 
 class Fleet:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from edge_agent.simulation import SimulatedBoard, SimulatedContent
+from fleet_server.simulator.boards import BoardSpec
 from fleet_server.simulator.places import PLACES
-from fleet_server.simulator.runtime import BoardSpec
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 import psycopg
 
 from edge_agent.simulation import SimulatedContent
+from fleet_server.simulator.boards import BoardSpec
 from fleet_server.simulator.places import DEFAULT_WINDOWS, ORGANISATIONS, PLACES, Place
-from fleet_server.simulator.runtime import BoardSpec
 
 
 def fleet_specs(count: int) -> list[tuple[Place, BoardSpec]]:

@@ -77,14 +77,30 @@ def test_no_sql_in_the_http_layer() -> None:
     assert not found, "SQL belongs in a feature's storage module:\n" + "\n".join(sorted(set(found)))
 
 
+#: Entry points that assemble the processes (they start the API app); nothing
+#: imports them back.
+COMPOSITION_ROOTS = {SERVER / "cli.py", SERVER / "demo.py"}
+
+
 def test_the_domain_does_not_import_the_http_layer() -> None:
     found = [
         f"{path.relative_to(ROOT)} imports {name}"
         for path in _modules(SERVER)
-        if API not in path.parents
+        if API not in path.parents and path not in COMPOSITION_ROOTS
         for name in _imports(ast.parse(path.read_text()))
         if name == "fleet_server.api" or name.startswith(("fleet_server.api.", "fastapi"))
-        if path.name != "cli.py" or not name.startswith("fleet_server.api")
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_nothing_imports_the_composition_roots() -> None:
+    roots = {"fleet_server.cli", "fleet_server.demo"}
+    found = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _modules(SERVER)
+        if path != SERVER / "cli.py"  # the command line starts the demo
+        for name in _imports(ast.parse(path.read_text()))
+        if name in roots
     ]
     assert not found, "\n".join(found)
 
