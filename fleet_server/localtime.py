@@ -4,12 +4,23 @@ notices and the console all read and show times in this zone."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: The IANA name, for PostgreSQL's ``AT TIME ZONE`` and for documents.
 LOCAL_TZ_NAME = "Asia/Ho_Chi_Minh"
-LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
+
+
+def _zone() -> tzinfo:
+    # Without a tz database (a slim container) the fixed offset is the same
+    # zone: Vietnam has kept UTC+7 without daylight saving since 1975.
+    try:
+        return ZoneInfo(LOCAL_TZ_NAME)
+    except ZoneInfoNotFoundError:
+        return timezone(timedelta(hours=7), "ICT")
+
+
+LOCAL_TZ: tzinfo = _zone()
 
 
 def local(at: datetime) -> datetime:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from fleet_server.errors import Invalid
+from fleet_server.localtime import LOCAL_TZ
 from fleet_server.reports.export import csv_cell
 
-#: Vietnam keeps UTC+7 all year; the CSV gives local time for inspectors too.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
 SORTABLE = ("id", "at", "actor", "action")
 CSV_COLUMNS = (
     "id",
@@ -74,7 +73,7 @@ def csv_row(row: Sequence[Any]) -> list[Any]:
     return [
         entry_id,
         at.isoformat(),
-        at.astimezone(VIETNAM).strftime("%Y-%m-%d %H:%M:%S"),
+        at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"),
         csv_cell(actor),
         csv_cell(actor_user_id),
         csv_cell(action),

@@ -14,9 +14,10 @@ from fleet_server.access.audit import record
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.audit import storage
-from fleet_server.audit.models import VIETNAM, address_network, check_period
+from fleet_server.audit.models import address_network, check_period
 from fleet_server.audit.schemas import AuditEntry, AuditFilters
 from fleet_server.audit.storage import Conn
+from fleet_server.localtime import LOCAL_TZ
 
 
 def _network(filters: AuditFilters) -> str | None:
@@ -56,5 +57,5 @@ def export_csv(
         target_id="csv",
         detail=json.dumps(filters.model_dump(mode="json", exclude_none=True), ensure_ascii=False),
     )
-    name = f"audit-log-{now.astimezone(VIETNAM):%Y%m%d-%H%M}.csv"
+    name = f"audit-log-{now.astimezone(LOCAL_TZ):%Y%m%d-%H%M}.csv"
     return name, storage.export_rows(pool, query)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from fleet_server.availability.models import Period
+from fleet_server.localtime import LOCAL_TZ
 
-#: Asia/Ho_Chi_Minh, as a fixed offset: it has not changed since 1975.
-LOCAL = timezone(timedelta(hours=7), "ICT")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -18,15 +17,15 @@ def month(text: str) -> Period:
     if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
         raise ValueError(f"{text!r} is not a month: write YYYY-MM, e.g. 2026-11")
     year, number = int(match[1]), int(match[2])
-    start = datetime(year, number, 1, tzinfo=LOCAL)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=LOCAL)
+    start = datetime(year, number, 1, tzinfo=LOCAL_TZ)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=LOCAL_TZ)
     return Period(start, end)
 
 
 def month_start(at: datetime) -> datetime:
     """Local midnight of the first day of ``at``'s month."""
-    local = at.astimezone(LOCAL)
-    return datetime(local.year, local.month, 1, tzinfo=LOCAL)
+    local = at.astimezone(LOCAL_TZ)
+    return datetime(local.year, local.month, 1, tzinfo=LOCAL_TZ)
 
 
 def until(period: Period, now: datetime) -> Period:

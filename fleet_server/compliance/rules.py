@@ -23,9 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from fleet_server.localtime import LOCAL_TZ
 
 Status = Literal["compliant", "non_compliant", "unknown", "pending", "no_windows", "exempt"]
 PARTS = ("morning", "afternoon")

@@ -23,9 +23,9 @@ from fleet_server.compliance.rules import (
     Window,
     WindowFigures,
 )
+from fleet_server.localtime import LOCAL_TZ_NAME
 
 Conn = psycopg.Connection[Any]
-TZ = "Asia/Ho_Chi_Minh"
 Pair = tuple[str, date]
 
 # (board, day) pairs -> local day bounds
@@ -119,7 +119,7 @@ SELECT t.board_id, t.day,
 
 def _params(pairs: Sequence[Pair], gap_s: float) -> dict[str, Any]:
     return {
-        "tz": TZ,
+        "tz": LOCAL_TZ_NAME,
         "boards": [b for b, _ in pairs],
         "days": [d for _, d in pairs],
         "gap": gap_s,
@@ -272,7 +272,7 @@ def dirty_pairs(conn: Conn, after: datetime | None, upto: datetime, gap_s: float
         "   (((measured_at + make_interval(secs => %(gap)s)) AT TIME ZONE %(tz)s)::date)) v (d)"
         " WHERE stored_at > %(after)s AND stored_at <= %(upto)s",
         {
-            "tz": TZ,
+            "tz": LOCAL_TZ_NAME,
             "gap": gap_s,
             "after": after or datetime.min.replace(tzinfo=upto.tzinfo),
             "upto": upto,
@@ -300,7 +300,7 @@ def boards_for_day(conn: Conn, day: date) -> list[str]:
     rows = conn.execute(
         "SELECT id FROM boards WHERE enabled AND COALESCE(installed_on,"
         " (created_at AT TIME ZONE %s)::date) <= %s ORDER BY id",
-        (TZ, day),
+        (LOCAL_TZ_NAME, day),
     ).fetchall()
     return [r[0] for r in rows]
 

@@ -34,9 +34,9 @@ def _failed(exc: Any) -> int:
 
 
 def _local(value: datetime | None) -> str:
-    from fleet_server.content.models import LOCAL  # noqa: PLC0415
+    from fleet_server.localtime import LOCAL_TZ  # noqa: PLC0415
 
-    return "–" if value is None else value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+    return "–" if value is None else value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _describe(item: Any) -> str:

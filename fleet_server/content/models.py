@@ -9,12 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from fleet_server.errors import RequestError
-
-#: Dates and times given without a zone are local time in Lai Châu.
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+from fleet_server.localtime import LOCAL_TZ
 
 Kind = Literal["propaganda", "advertising", "emergency"]
 KINDS: tuple[Kind, ...] = ("propaganda", "advertising", "emergency")
@@ -212,13 +209,13 @@ def parse_when(field: str, text: str) -> datetime:
     value = text.strip()
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), LOCAL)
+            return datetime.combine(date.fromisoformat(value), time(), LOCAL_TZ)
         parsed = datetime.fromisoformat(value.replace(" ", "T", 1))
     except ValueError:
         raise invalid(
             field, f"{value[:40]!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
         ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=LOCAL)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=LOCAL_TZ)
 
 
 def parse_flag(field: str, text: str | None) -> bool:

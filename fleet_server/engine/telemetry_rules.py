@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any, Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -19,8 +18,7 @@ import fleet_protocol as fp
 from fleet_server.engine.conditions import Timing
 from fleet_server.engine.keys import DedupeKey
 from fleet_server.incidents.models import IncidentSpec
-
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+from fleet_server.localtime import LOCAL_TZ
 
 #: Defaults of every telemetry rule (docs/engine.md); overridable per site and
 #: per board through rule_overrides.params.
@@ -197,7 +195,7 @@ def _below(value: float | None, active: bool, open_at: float, clear_at: float) -
 
 
 def in_broadcast_window(windows: list[tuple[time, time]], now: datetime) -> bool:
-    local = now.astimezone(LOCAL).time()
+    local = now.astimezone(LOCAL_TZ).time()
     return any(start <= local < end for start, end in windows)
 
 

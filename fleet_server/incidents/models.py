@@ -8,11 +8,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fleet_server.errors import Conflict
+from fleet_server.vocabulary import IncidentClass, Severity
 
-IncidentClass = Literal["technical", "security", "compliance"]
-Severity = Literal["critical", "major", "minor", "warning"]
 IncidentState = Literal["open", "acknowledged", "resolved"]
-SEVERITY_ORDER: dict[str, int] = {"warning": 0, "minor": 1, "major": 2, "critical": 3}
 #: Board connectivity rules: their notices wait for a confirmation, so a
 #: whole-site outage found meanwhile replaces them with one site notice.
 CONFIRMED_RULES = ("board_lost", "board_stale")

@@ -6,11 +6,12 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.maintenance.models import PERIODS, Recurrence
 
 MAX_ID = 2**62
 NO_NUL = r"^[^\x00]*$"
-BOARD_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+BOARD_ID = DEVICE_ID_PATTERN
 
 
 class WindowOut(BaseModel):

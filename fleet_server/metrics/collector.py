@@ -20,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from fleet_server.errors import DatabaseUnavailable
+from fleet_server.vocabulary import SEVERITIES
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,6 @@ ConnectionSource = Callable[[], AbstractContextManager[Conn]]
 #: board_status states, and "disabled" for a board switched off by an operator
 BOARD_STATES = ("online", "offline", "lost", "stale", "unknown", "disabled")
 INCIDENT_CLASSES = ("technical", "security", "compliance")
-SEVERITIES = ("critical", "major", "minor", "warning")
 OUTBOX_STATES = ("pending", "sending")
 
 # Removed boards keep their row (history) but are no longer part of the fleet.

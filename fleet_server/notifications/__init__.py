@@ -9,15 +9,14 @@ See docs/notifications.md.
 
 from fleet_server.notifications.models import (
     DeliveryError,
-    IncidentClass,
     Notice,
     NoticeKind,
     NotificationSettings,
-    Severity,
     SmtpSettings,
     Text,
 )
 from fleet_server.notifications.storage import cancel_for_incident, enqueue, release_held
+from fleet_server.vocabulary import IncidentClass, Severity
 
 __all__ = [
     "DeliveryError",

@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol, get_args
 from urllib.parse import urlsplit
 
 from fleet_server.errors import ConfigError, FleetError
+from fleet_server.vocabulary import SEVERITIES, IncidentClass, Language, Severity
 
 NoticeKind = Literal[
     "incident_opened",
@@ -27,15 +28,11 @@ NoticeKind = Literal[
     "ticket_due",
     "site_incident",
 ]
-IncidentClass = Literal["technical", "security", "compliance"]
-Severity = Literal["critical", "major", "minor", "warning"]
 Channel = Literal["email", "webhook"]
-Language = Literal["vi", "en"]
 ContactKind = Literal["person", "duty_desk"]
 DetailValue = str | int | float | bool | None
 
 NOTICE_KINDS: tuple[NoticeKind, ...] = get_args(NoticeKind)
-SEVERITIES: tuple[Severity, ...] = get_args(Severity)  # most severe first
 
 
 def severity_rank(severity: Severity) -> int:

@@ -7,23 +7,19 @@ of queued rows for one contact is joined into a digest when it is sent.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from fleet_server.localtime import LOCAL_TZ
 from fleet_server.notifications.models import (
-    SEVERITIES,
     DetailValue,
-    Language,
     Notice,
     NoticeKind,
     OutboxRow,
     Rendered,
-    Severity,
     Text,
 )
-
-# Vietnam has kept UTC+7 without daylight saving since 1975; no tz database needed.
-VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
+from fleet_server.vocabulary import SEVERITIES, Language, Severity
 
 KIND_LABELS: Mapping[NoticeKind, Text] = {
     "incident_opened": Text("Sự cố mới", "New incident"),
@@ -71,7 +67,7 @@ UNKNOWN_PLACE = Text("nhiều điểm", "several sites")
 
 
 def format_time(moment: datetime, language: Language) -> str:
-    local = moment.astimezone(VIETNAM_TIME)
+    local = moment.astimezone(LOCAL_TZ)
     if language == "en":
         return local.strftime("%Y-%m-%d %H:%M (UTC+7)")
     return local.strftime("%H:%M ngày %d/%m/%Y (giờ Việt Nam)")

@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg
 
-from fleet_server.compliance.rules import LOCAL_TZ
 from fleet_server.errors import Invalid
+from fleet_server.localtime import LOCAL_TZ
 from fleet_server.private_files import private_directory
 from fleet_server.reports import export
 from fleet_server.reports.figures import Period

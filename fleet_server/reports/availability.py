@@ -24,7 +24,8 @@ from fleet_server.availability.models import (
     Period,
     SiteAvailability,
 )
-from fleet_server.availability.period import LOCAL, until
+from fleet_server.availability.period import until
+from fleet_server.localtime import LOCAL_TZ
 from fleet_server.reports.export import Sheet, write_csv, write_manifest, write_xlsx
 
 Conn = psycopg.Connection[Any]
@@ -185,15 +186,15 @@ def write_report(
         files.append(write_csv(out / f"{stem}-{suffix}.csv", header, rows))
     about = [
         ["Tháng / Month", month],
-        ["Từ / From", measured.start.astimezone(LOCAL).isoformat()],
-        ["Đến / To", measured.end.astimezone(LOCAL).isoformat()],
+        ["Từ / From", measured.start.astimezone(LOCAL_TZ).isoformat()],
+        ["Đến / To", measured.end.astimezone(LOCAL_TZ).isoformat()],
         ["Đơn vị / Organisation", organisation.code if organisation else "toàn tỉnh / province"],
         [
             "Trừ thời gian bảo trì / Maintenance excluded",
             "có / yes" if exclude_maintenance else "không / no",
         ],
         ["Định nghĩa / Definition", DEFINITION],
-        ["Lập lúc / Generated at", now.astimezone(LOCAL).isoformat()],
+        ["Lập lúc / Generated at", now.astimezone(LOCAL_TZ).isoformat()],
     ]
     sheets = [
         Sheet("Bảng - Boards", BOARD_HEADER, xlsx_tables[0], _formats(BOARD_HEADER)),

@@ -8,12 +8,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.pagination import Page
 from fleet_server.tickets.models import CostCategory, Kind, Priority, TicketState
 
 MAX_ID = 2**62
 NO_NUL = r"^[^\x00]*$"
-BOARD_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+BOARD_ID = DEVICE_ID_PATTERN
 
 
 class TicketOut(BaseModel):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from fleet_server.users.models import MAX_ID, NO_NUL, USERNAME, Role, check_email
+from fleet_server.vocabulary import Language
 
-Language = Literal["vi", "en"]
 SiteIds = list[Annotated[int, Field(ge=1, le=MAX_ID)]]
 
 

@@ -14,11 +14,11 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.i18n import VIETNAM
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Db
 from fleet_server.audit.schemas import AuditEntry, AuditFilters
 from fleet_server.audit.service import list_audit
+from fleet_server.localtime import LOCAL_TZ
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,8 +53,8 @@ def filters_from(actor: str, action: str, since: str, until: str, address: str) 
     return AuditFilters(
         actor=actor.strip().lower() or None,
         action=action.strip() or None,
-        since=datetime.combine(first, time(), VIETNAM) if first else None,
-        until=datetime.combine(last + timedelta(days=1), time(), VIETNAM) if last else None,
+        since=datetime.combine(first, time(), LOCAL_TZ) if first else None,
+        until=datetime.combine(last + timedelta(days=1), time(), LOCAL_TZ) if last else None,
         address=address.strip() or None,
     )
 

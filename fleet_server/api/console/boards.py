@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
+from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import i18n
 from fleet_server.api.console.content import board_windows_section
@@ -31,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
 CommandSender = Annotated[Principal, Depends(form_for("command.send"))]
-BoardId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+BoardId = Annotated[str, Path(max_length=64, pattern=DEVICE_ID_PATTERN)]
 DAY = timedelta(hours=24)
 BUCKET = timedelta(minutes=15)
 #: Commands on the page (the API lists them all).

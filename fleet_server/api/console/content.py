@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
+from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console.web import form_for, page_for, redirect, render
@@ -37,7 +38,7 @@ ContentReader = Annotated[Principal, Depends(page_for("content.read"))]
 WindowWriter = Annotated[Principal, Depends(form_for("broadcast_window.write"))]
 PAGE_SIZE = 50
 TimeField = Annotated[str, Form(max_length=8)]
-BoardId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+BoardId = Annotated[str, Path(max_length=64, pattern=DEVICE_ID_PATTERN)]
 
 
 class WindowsFormError(Invalid):

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from fleet_server.content.models import LANGUAGES as CONTENT_LANGUAGES
 from fleet_server.errors import ConfigError
+from fleet_server.localtime import LOCAL_TZ
+from fleet_server.vocabulary import LANGUAGES
 
-LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
-VIETNAM = timezone(timedelta(hours=7), "ICT")
 #: The catalog, shipped in the package (pyproject's package-data).
 CATALOG = "messages.toml"
 
@@ -85,7 +85,7 @@ def format_time(value: datetime | None, language: str = DEFAULT, *, seconds: boo
     """Vietnam time; day/month/year in Vietnamese, ISO order in English."""
     if value is None:
         return "—"
-    local = value.astimezone(VIETNAM)
+    local = value.astimezone(LOCAL_TZ)
     clock = "%H:%M:%S" if seconds else "%H:%M"
     return local.strftime(f"{clock} %d/%m/%Y" if language == "vi" else f"%Y-%m-%d {clock}")
 

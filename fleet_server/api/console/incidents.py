@@ -29,6 +29,7 @@ from fleet_server.incidents.service import (
     resolve_incident,
 )
 from fleet_server.tickets.service import tickets_of_incident
+from fleet_server.vocabulary import SEVERITIES
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +39,6 @@ Reader = Annotated[Principal, Depends(page_for("incident.read"))]
 Writer = Annotated[Principal, Depends(form_for("incident.write"))]
 Commenter = Annotated[Principal, Depends(form_for("incident.comment"))]
 STATES = ("active", "open", "acknowledged", "resolved", "all")
-SEVERITIES = ("critical", "major", "minor", "warning")
 CLASSES = ("technical", "security", "compliance")
 #: Filters as the form sends them ("" for any); unknown values are ignored.
 StateQuery = Annotated[str, Query(max_length=20)]

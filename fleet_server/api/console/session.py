@@ -34,6 +34,7 @@ from fleet_server.api.problems import Problem
 from fleet_server.users import service_logins
 from fleet_server.users.models import LoginRefused
 from fleet_server.users.service_logins import resolve_token, revoke
+from fleet_server.vocabulary import LANGUAGES
 
 router = APIRouter(include_in_schema=False)
 
@@ -130,7 +131,7 @@ def login(
         secure=secure,
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    if request.cookies.get(LANG_COOKIE) not in i18n.LANGUAGES:
+    if request.cookies.get(LANG_COOKIE) not in LANGUAGES:
         # The account's language sticks to this browser until switched.
         response.set_cookie(
             LANG_COOKIE,

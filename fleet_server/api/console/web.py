@@ -25,6 +25,7 @@ from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
 from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
 from fleet_server.organisations.models import HEALTHS
+from fleet_server.vocabulary import LANGUAGES
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -114,16 +115,16 @@ def language_of(request: Request, user: Principal | None) -> str:
     """``?lang=`` first, then the ``lang`` cookie, then the account's
     language, then Vietnamese."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if candidate in i18n.LANGUAGES:
+        if candidate in LANGUAGES:
             return candidate
-    if user is not None and user.language in i18n.LANGUAGES:
+    if user is not None and user.language in LANGUAGES:
         return user.language
     return i18n.DEFAULT
 
 
 def remember_language(request: Request, response: Response) -> None:
     chosen = request.query_params.get("lang")
-    if chosen in i18n.LANGUAGES and request.cookies.get(LANG_COOKIE) != chosen:
+    if chosen in LANGUAGES and request.cookies.get(LANG_COOKIE) != chosen:
         response.set_cookie(
             LANG_COOKIE,
             chosen,

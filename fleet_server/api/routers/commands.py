@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.pagination import Page
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, Now, client_address, require
@@ -26,7 +27,7 @@ router = APIRouter(tags=["commands"])
 
 Reader = Annotated[Principal, Depends(require("board.read"))]
 Sender = Annotated[Principal, Depends(require("command.send"))]
-BoardId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+BoardId = Annotated[str, Path(max_length=64, pattern=DEVICE_ID_PATTERN)]
 RequestId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 
 

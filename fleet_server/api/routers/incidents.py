@@ -13,7 +13,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
 from fleet_server.incidents import service
-from fleet_server.incidents.models import IncidentClass, IncidentState, Severity
+from fleet_server.incidents.models import IncidentState
 from fleet_server.incidents.schemas import (
     CommentBody,
     IncidentDetail,
@@ -21,6 +21,7 @@ from fleet_server.incidents.schemas import (
     Note,
     ResolveBody,
 )
+from fleet_server.vocabulary import IncidentClass, Severity
 
 router = APIRouter(tags=["incidents"])
 

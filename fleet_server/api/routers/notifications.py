@@ -16,7 +16,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
 from fleet_server.notifications import service
-from fleet_server.notifications.models import Channel, ContactKind, IncidentClass
+from fleet_server.notifications.models import Channel, ContactKind
 from fleet_server.notifications.schemas import (
     MAX_ID,
     NO_NUL,
@@ -27,6 +27,7 @@ from fleet_server.notifications.schemas import (
     RouteOut,
     RoutePatch,
 )
+from fleet_server.vocabulary import IncidentClass
 
 router = APIRouter(tags=["notifications"])
 

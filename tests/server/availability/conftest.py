@@ -10,14 +10,14 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from fleet_server.availability.period import LOCAL
+from fleet_server.localtime import LOCAL_TZ
 from tests.support import seed
 
 Conn = psycopg.Connection[Any]
 HOUR = 3600.0
 DAY = 24 * HOUR
 #: A day in the past (the functions never count time after now()).
-T0 = datetime(2026, 10, 1, tzinfo=LOCAL)
+T0 = datetime(2026, 10, 1, tzinfo=LOCAL_TZ)
 
 
 class Fleet:

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from fleet_server.compliance.rules import LOCAL_TZ
+from fleet_server.localtime import LOCAL_TZ
 from tests.support import seed
 
 Conn = psycopg.Connection[Any]

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from fleet_server.content.models import (
-    LOCAL,
     ContentError,
     NewContent,
     file_sha256,
@@ -19,8 +18,9 @@ from fleet_server.content.models import (
     validity_status,
 )
 from fleet_server.errors import RequestError
+from fleet_server.localtime import LOCAL_TZ
 
-START = datetime(2026, 12, 1, tzinfo=LOCAL)
+START = datetime(2026, 12, 1, tzinfo=LOCAL_TZ)
 
 
 def item(**kw: object) -> NewContent:
