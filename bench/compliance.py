@@ -24,7 +24,7 @@ import psycopg
 from bench.database import machine, main_with_boards, migrated_database
 from fleet_server.compliance import storage
 from fleet_server.compliance.job import ComplianceJob
-from fleet_server.compliance.rules import ComplianceSettings
+from fleet_server.compliance.models import ComplianceSettings
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.simulator.seed import fleet_specs, seed
 

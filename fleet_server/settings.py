@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from fleet_server.compliance.rules import ComplianceSettings
+    from fleet_server.compliance.models import ComplianceSettings
     from fleet_server.notifications.models import NotificationSettings
 
 from fleet_server.errors import ConfigError
@@ -285,7 +285,7 @@ class Settings(BaseSettings):
         return self.ingest_require_known_board
 
     def compliance_settings(self) -> ComplianceSettings:
-        from fleet_server.compliance.rules import ComplianceSettings  # noqa: PLC0415
+        from fleet_server.compliance.models import ComplianceSettings  # noqa: PLC0415
 
         return ComplianceSettings(
             morning_minutes=self.compliance_morning_minutes,

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from fleet_server.compliance import storage, storage_player
-from fleet_server.compliance.rules import (
+from fleet_server.compliance.models import (
     ComplianceSettings,
     day_bounds,
     incident_due,

@@ -12,7 +12,7 @@ from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.scope import Scope
 from fleet_server.boards.service import board_in_scope
 from fleet_server.compliance import storage_reads
-from fleet_server.compliance.rules import local_day
+from fleet_server.compliance.models import local_day
 from fleet_server.compliance.schemas import ComplianceDay, Play
 from fleet_server.compliance.storage import Conn
 from fleet_server.errors import Invalid

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from fleet_server.compliance.rules import (
+from fleet_server.compliance.models import (
     DayMeasure,
     Status,
     Window,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fleet_server.compliance.rules import day_bounds, local_day
+from fleet_server.compliance.models import day_bounds, local_day
 from fleet_server.compliance.storage import Conn
 
 PLAYED_EVENT = "content_played"

@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from fleet_server.engine import alerts, store, telemetry_rules
+from fleet_server.engine import alerts, storage, telemetry_rules
 from fleet_server.engine.conditions import Condition, Timing, step
 from fleet_server.engine.keys import DedupeKey
 from fleet_server.engine.rules import (
@@ -77,7 +77,7 @@ class Pass:
 
 def run_connectivity_rules(
     pass_: Pass,
-    places: dict[str, store.BoardPlace],
+    places: dict[str, storage.BoardPlace],
     statuses: dict[str, Any],
     rules: RuleSettings,
     *,
@@ -87,7 +87,7 @@ def run_connectivity_rules(
     conn, now = pass_.conn, pass_.now
     conds, open_ = pass_.conds, pass_.open_
     candidates = _running_boards(dirty, conds, open_)
-    site_over, board_over = store.rule_overrides(conn)
+    site_over, board_over = storage.rule_overrides(conn)
     for board_id in candidates:
         status = statuses.get(board_id)
         if status is None:
@@ -113,7 +113,7 @@ def run_connectivity_rules(
         for p in members
         if p.board_id in statuses and statuses[p.board_id].state in ("lost", "stale")
     ]
-    outages = site_outages(members, statuses, store.last_power(conn, down), rules)
+    outages = site_outages(members, statuses, storage.last_power(conn, down), rules)
     for site_id in site_ids:
         key = site_key(site_id, "site_outage")
         outage = outages.get(site_id)
@@ -147,12 +147,12 @@ def attach_boards(
 
 
 def run_telemetry_rules(
-    pass_: Pass, places: dict[str, store.BoardPlace], statuses: dict[str, Any]
+    pass_: Pass, places: dict[str, storage.BoardPlace], statuses: dict[str, Any]
 ) -> None:
     conn, now = pass_.conn, pass_.now
     window = float(telemetry_rules.DEFAULTS["network_degraded"]["window_s"])
-    inputs = store.telemetry_inputs(conn, now, window)
-    site_overrides, board_overrides = store.rule_overrides(conn)
+    inputs = storage.telemetry_inputs(conn, now, window)
+    site_overrides, board_overrides = storage.rule_overrides(conn)
     active_by_board: dict[str, set[DedupeKey]] = {}
     for text, cond in pass_.conds.items():
         key = DedupeKey.parse(text)
@@ -202,13 +202,13 @@ def run_telemetry_rules(
 
 
 def run_content_rule(
-    pass_: Pass, places: dict[str, store.BoardPlace], *, since: datetime | None
+    pass_: Pass, places: dict[str, storage.BoardPlace], *, since: datetime | None
 ) -> None:
     """Every pass, not every telemetry round: unapproved content on a
     public screen is a security incident at once (Điều 9.3)."""
-    approved = store.approved_content(pass_.conn)
+    approved = storage.approved_content(pass_.conn)
     params = telemetry_rules.DEFAULTS["content_unapproved"]
-    for board_id, (display, observed_at) in store.displays(pass_.conn, since).items():
+    for board_id, (display, observed_at) in storage.displays(pass_.conn, since).items():
         place = places.get(board_id)
         # approved *when it was shown* (by the server's clock), not now
         observation = telemetry_rules.content_check(display, approved, observed_at)
@@ -245,7 +245,7 @@ def step_incident(
         flagged_flapping=bool(existing and existing.flapping),
     )
     if cond != before:
-        store.save_condition(conn, cond, now)
+        storage.save_condition(conn, cond, now)
         conds[key] = cond
     actor = f"{ACTOR}:{spec.rule}"
     confirm_board_s = pass_.confirm_board_s

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from fleet_server.engine.conditions import Timing
 from fleet_server.engine.state import BoardStatus
-from fleet_server.engine.store import BoardPlace
+from fleet_server.engine.storage import BoardPlace
 from fleet_server.incidents.models import IncidentSpec
 
 

@@ -20,8 +20,8 @@ import psycopg
 
 from fleet_server.backoff import Backoff
 from fleet_server.compliance.job import ComplianceJob
-from fleet_server.compliance.rules import ComplianceSettings
-from fleet_server.engine import alerts, passes, store
+from fleet_server.compliance.models import ComplianceSettings
+from fleet_server.engine import alerts, passes, storage
 from fleet_server.engine.alerts import AlertSettings
 from fleet_server.engine.passes import Loaded, Pass, PassResult
 from fleet_server.engine.rules import RuleSettings
@@ -88,7 +88,7 @@ class Engine:
         self._retention_due: datetime | None = None
         self.pipeline_silent = False
         self._persisted: set[str] = set()
-        self._places: dict[str, store.BoardPlace] | None = None
+        self._places: dict[str, storage.BoardPlace] | None = None
         self._places_at = 0.0
         self._telemetry_due: datetime | None = None
         self.compliance = ComplianceJob(self.settings.compliance)
@@ -102,7 +102,7 @@ class Engine:
         now = self._clock()
         try:
             with conn.transaction():
-                db_now = store.database_now(conn)
+                db_now = storage.database_now(conn)
                 since = (
                     None
                     if self._cursor is None
@@ -112,18 +112,18 @@ class Engine:
                 # between passes (the table is written through); reloaded
                 # after any failure and whenever it becomes the leader.
                 if self._statuses is None:
-                    self._statuses = store.statuses(conn)
+                    self._statuses = storage.statuses(conn)
                     self._persisted = set(self._statuses)
                     self._seen_unsaved = {}
                 if self._places is None or time.monotonic() - self._places_at > 60:
-                    self._places, self._places_at = store.boards(conn), time.monotonic()
+                    self._places, self._places_at = storage.boards(conn), time.monotonic()
                 places = self._places
                 statuses = dict(self._statuses)
                 dirty: set[str] = set()
                 result.transitions += self._apply_inputs(conn, statuses, since, now, dirty)
                 # Rule conditions and unresolved incidents: read once per pass,
                 # shared (and kept current) by every rule below.
-                loaded = Loaded(store.conditions(conn, ""), incidents.unresolved_keys(conn))
+                loaded = Loaded(storage.conditions(conn, ""), incidents.unresolved_keys(conn))
                 pass_ = Pass.of(
                     conn,
                     now,
@@ -142,8 +142,8 @@ class Engine:
                     alerts.reminders_and_escalation(conn, now, self.settings.alerts)
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
                     result.tickets += alerts.preventive_tickets(conn, now)
-                    store.prune_conditions(conn, now)
-                    store.save_last_seen(conn, self._seen_unsaved)
+                    storage.prune_conditions(conn, now)
+                    storage.save_last_seen(conn, self._seen_unsaved)
                     self._seen_unsaved = {}
                     self._storage_upkeep(conn, now)
         except Exception:
@@ -165,23 +165,23 @@ class Engine:
         dirty: set[str],
     ) -> int:
         count = 0
-        for board_id, report in store.state_reports(conn, since):
+        for board_id, report in storage.state_reports(conn, since):
             current = statuses.get(board_id) or unknown(board_id, report.received_at)
             transition = apply_report(current, report)
             if transition is not None:
-                store.save_transition(conn, transition, now)
+                storage.save_transition(conn, transition, now)
                 statuses[board_id] = transition.after
                 count += transition.changed
                 if transition.changed:
                     dirty.add(board_id)
-        for board_id, received_at in store.heartbeats(conn, since):
+        for board_id, received_at in storage.heartbeats(conn, since):
             current = statuses.get(board_id) or unknown(board_id, received_at)
             transition = apply_heartbeat(current, received_at)
             if transition is None:
                 continue
             statuses[board_id] = transition.after
             if transition.changed or board_id not in self._persisted:
-                store.save_transition(conn, transition, now)
+                storage.save_transition(conn, transition, now)
                 self._persisted.add(board_id)
                 count += transition.changed
                 dirty.add(board_id)
@@ -195,7 +195,7 @@ class Engine:
             place = places.get(board_id)
             transition = check_stale(current, now, place.heartbeat_interval_s if place else None)
             if transition is not None:
-                store.save_transition(conn, transition, now)
+                storage.save_transition(conn, transition, now)
                 statuses[board_id] = transition.after
                 count += 1
                 dirty.add(board_id)
@@ -260,7 +260,7 @@ class Engine:
         with psycopg.connect(
             self.database_url, autocommit=True, application_name="fleet-engine"
         ) as lock_conn:
-            if not store.try_lead(lock_conn, LOCK_KEY):
+            if not storage.try_lead(lock_conn, LOCK_KEY):
                 self.is_leader.clear()
                 stop.wait(self.settings.standby_retry_s)
                 return
@@ -268,7 +268,7 @@ class Engine:
             self._statuses = self._places = None  # another engine may have written meanwhile
             self._cursor = None
             self.is_leader.set()
-            store.listen(lock_conn, CHANNEL)
+            storage.listen(lock_conn, CHANNEL)
             # Compliance (closing a broadcast day reads every board's display
             # samples) runs beside the passes, never inside one.
             led = threading.Event()

@@ -19,7 +19,7 @@ import psycopg
 from fleet_server.availability import storage as availability
 from fleet_server.availability.models import Figures
 from fleet_server.availability.models import Period as AvailabilityPeriod
-from fleet_server.compliance.rules import day_bounds
+from fleet_server.compliance.models import day_bounds
 
 Conn = psycopg.Connection[Any]
 Progress = Callable[[str], None]

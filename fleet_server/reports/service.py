@@ -16,7 +16,7 @@ from typing import Any
 from fleet_server.access import audit
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.boards.service import board_in_scope
-from fleet_server.compliance.rules import local_day
+from fleet_server.compliance.models import local_day
 from fleet_server.compliance.service import MAX_DAYS
 from fleet_server.errors import Forbidden, Invalid, NotFound
 from fleet_server.reports import annual, archive, figures, storage

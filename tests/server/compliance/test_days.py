@@ -12,7 +12,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from fleet_server.compliance.job import ComplianceJob
-from fleet_server.compliance.rules import ComplianceSettings
+from fleet_server.compliance.models import ComplianceSettings
 from tests.server.compliance.conftest import DAY, SHA_A, SHA_B, Conn, Days, at
 
 NEXT = DAY + timedelta(days=1)

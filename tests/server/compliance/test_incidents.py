@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from fleet_server.compliance.job import ComplianceJob
-from fleet_server.compliance.rules import ComplianceSettings
+from fleet_server.compliance.models import ComplianceSettings
 from fleet_server.engine.service import Engine
 from tests.server.compliance.conftest import DAY, Conn, Days, at
 from tests.support.clock import Clock

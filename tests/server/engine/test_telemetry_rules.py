@@ -386,7 +386,7 @@ def test_camera_key_suffix_is_rule_and_camera() -> None:
 
 def test_board_latest_reads_back_into_the_protocol_models() -> None:
     """What ingest stores (``model_dump_json``) reads back into the same model."""
-    from fleet_server.engine.store import read_data  # noqa: PLC0415
+    from fleet_server.engine.storage import read_data  # noqa: PLC0415
 
     data = fp.DisplayData(player_running=True, content_sha256="ab" * 32, content_started_at=NOW)
     stored = json.loads(data.model_dump_json())

@@ -14,7 +14,7 @@ import psycopg
 from docx import Document
 from fastapi.testclient import TestClient
 
-from fleet_server.compliance.rules import local_day
+from fleet_server.compliance.models import local_day
 
 NewBrowser = Callable[..., TestClient]
 BOARD = "lc-ma-lu-thang-01"
