@@ -11,9 +11,8 @@ import pytest
 from fleet_server.localtime import LOCAL_TZ
 from tests.server.api.conftest import set_status
 from tests.server.api.test_boards import BORDER
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
-#: A past day: the seeded boards were installed on 1 June 2025.
 DAY_ONE = datetime(2026, 10, 1, tzinfo=LOCAL_TZ)
 PERIOD = {"from": DAY_ONE.isoformat(), "to": (DAY_ONE + timedelta(days=1)).isoformat()}
 

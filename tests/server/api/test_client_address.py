@@ -20,7 +20,7 @@ from fleet_server.api.app import create_app
 from fleet_server.demo import _api
 from fleet_server.settings import Settings
 from tests.server.api.conftest import PASSWORD, api_settings
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 from tests.support.ports import free_port
 
 PROXY = ("10.0.0.2", 40000)

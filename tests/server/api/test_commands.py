@@ -21,7 +21,7 @@ from tests.server.api.console.conftest import (  # noqa: F401 - shared fixture
     csrf_of,
     new_browser,
 )
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 from tests.support.mosquitto import Mosquitto
 
 BOARD = "lc-ma-lu-thang-01"  # bql-kkt: the operator's and the viewer's organisation

@@ -12,7 +12,7 @@ import pytest
 from fleet_server.content.models import KINDS, LANGUAGES
 from fleet_server.content.schemas import Kind, Language
 from tests.server.api.conftest import Conn
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 SHA = "a1" * 32
 SEEDED = 1  # the simulated fleet's default clip

@@ -9,8 +9,8 @@ from typing import Any
 from fleet_server.incidents import storage as incidents_db
 from fleet_server.incidents.models import IncidentSpec
 from tests.server.api.conftest import open_test_incident
-from tests.server.engine.conftest import Clock
 from tests.server.notifications.conftest import add_contact, add_route
+from tests.support.clock import Clock
 
 
 def setup_incidents(db_conn: Any, clock: Clock) -> dict[str, int]:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.server.api.conftest import audit_actions
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 BORDER_BOARD = "lc-ma-lu-thang-01"
 URL = "/api/v1/maintenance-windows"

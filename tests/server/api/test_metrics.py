@@ -15,7 +15,8 @@ from fleet_server.api.app import create_app
 from fleet_server.engine.service import Engine
 from fleet_server.incidents import storage as incidents
 from tests.server.api.conftest import Conn, api_settings, set_status
-from tests.server.engine.conftest import Clock, Store
+from tests.server.engine.conftest import Store
+from tests.support.clock import Clock
 from tests.support.metrics import Scrape, documented, parse
 
 BOARD = "lc-ma-lu-thang-01"

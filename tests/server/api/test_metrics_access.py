@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 from fleet_server.api.app import create_app
 from fleet_server.settings import Settings
 from tests.server.api.conftest import api_settings
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 from tests.support.metrics import parse
 from tests.support.ports import free_port
 from tests.support.wait import wait_for

@@ -8,7 +8,8 @@ from typing import Any
 import fleet_protocol as fp
 from fleet_protocol.messages import CameraState
 from tests.server.api.conftest import open_test_incident
-from tests.server.engine.conftest import Clock, Store
+from tests.server.engine.conftest import Store
+from tests.support.clock import Clock
 
 BOARD = "lc-ma-lu-thang-01"
 

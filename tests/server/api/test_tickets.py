@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.server.api.conftest import As, audit_actions, open_test_incident
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 BORDER_BOARD = "lc-ma-lu-thang-01"
 DISTRICT_BOARD = "lc-phong-tho-01"

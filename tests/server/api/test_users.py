@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.server.api.conftest import ACCOUNTS, PASSWORD, audit_actions
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 NEW_PASSWORD = "Cua-khau-Ma-Lu-Thang-9"
 

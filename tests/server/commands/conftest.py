@@ -20,7 +20,8 @@ from tests.server.api.conftest import (  # noqa: F401 - shared fixtures
     api_db,
     password_hash,
 )
-from tests.server.engine.conftest import Clock, Store
+from tests.server.engine.conftest import Store
+from tests.support.clock import Clock
 
 Conn = psycopg.Connection[Any]
 BOARD = "lc-ma-lu-thang-01"

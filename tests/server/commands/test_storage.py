@@ -11,7 +11,8 @@ import psycopg
 
 from fleet_server.commands import storage
 from tests.server.commands.conftest import answer, report
-from tests.server.engine.conftest import Clock, Store
+from tests.server.engine.conftest import Store
+from tests.support.clock import Clock
 
 Conn = psycopg.Connection[Any]
 BOARD = "lc-ma-lu-thang-01"

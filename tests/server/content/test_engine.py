@@ -13,7 +13,8 @@ from fleet_server.access.principal import Actor
 from fleet_server.content import service
 from fleet_server.content.models import NewContent
 from fleet_server.engine.service import Engine
-from tests.server.engine.conftest import Clock, Conn, Store
+from tests.server.engine.conftest import Conn, Store
+from tests.support.clock import Clock
 
 BOARD = "lc-muong-te-01"
 SHA = "e7" * 32

@@ -14,7 +14,7 @@ import fleet_protocol as fp
 from fleet_server.telemetry.storage import Accepted, BatchWriter
 from tests.server.ingest.conftest import make_settings  # noqa: F401 - shared fixture
 from tests.support import seed
-from tests.support.clock import Clock as Clock  # noqa: PLC0414 - re-exported for the API tests
+from tests.support.clock import Clock
 
 Conn = psycopg.Connection[Any]
 

@@ -15,13 +15,14 @@ from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.incidents import storage as incidents_db
 from fleet_server.notifications.storage_worker import claim_due, recover_expired_claims
 from fleet_server.notifications.worker import NotificationWorker
-from tests.server.engine.conftest import Clock, Conn, Store, incidents
+from tests.server.engine.conftest import Conn, Store, incidents
 from tests.server.notifications.conftest import (
     SmtpSink,
     add_contact,
     add_route,
     notification_settings,
 )
+from tests.support.clock import Clock
 
 A, B = "lc-ma-lu-thang-01", "lc-ma-lu-thang-02"
 C = "lc-sin-ho-01"

@@ -13,8 +13,9 @@ import pytest
 import fleet_protocol as fp
 from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.telemetry.storage import Accepted
-from tests.server.engine.conftest import Clock, Conn, Store, incidents
+from tests.server.engine.conftest import Conn, Store, incidents
 from tests.server.engine.test_telemetry_rules import approve
+from tests.support.clock import Clock
 
 BOARD = "lc-sin-ho-01"
 HOUR = timedelta(hours=1)

@@ -12,7 +12,8 @@ from fleet_server.engine.conditions import Timing
 from fleet_server.engine.rules import RuleSettings
 from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.incidents import storage as incidents_db
-from tests.server.engine.conftest import Clock, Conn, Store, incidents
+from tests.server.engine.conftest import Conn, Store, incidents
+from tests.support.clock import Clock
 from tests.support.wait import wait_for
 
 A, B = "lc-ma-lu-thang-01", "lc-ma-lu-thang-02"  # the two boards at Ma Lù Thàng

@@ -11,7 +11,8 @@ import pytest
 
 from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.metrics import EngineMetrics, NotificationMetrics, new_registry, serving
-from tests.server.engine.conftest import Clock, Conn, Store
+from tests.server.engine.conftest import Conn, Store
+from tests.support.clock import Clock
 from tests.support.metrics import documented, parse
 from tests.support.ports import free_port
 from tests.support.wait import wait_for

@@ -20,7 +20,8 @@ from fleet_server.engine.telemetry_rules import (
     in_broadcast_window,
     merged_params,
 )
-from tests.server.engine.conftest import Clock, Conn, Store, incidents
+from tests.server.engine.conftest import Conn, Store, incidents
+from tests.support.clock import Clock
 
 NOW = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 08:00 in Lai Châu
 BOARD = "lc-sin-ho-01"

@@ -25,8 +25,8 @@ from tests.server.api.conftest import (  # noqa: F401 - fixtures
     clock,
     password_hash,
 )
-from tests.server.engine.conftest import Clock
 from tests.server.provisioning.conftest import dump, unique
+from tests.support.clock import Clock
 from tests.support.ports import free_port
 from tests.support.secure_broker import SecureBroker
 

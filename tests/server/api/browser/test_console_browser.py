@@ -19,7 +19,7 @@ from tests.server.api.console.fleet_state import (
     report_cameras,
     set_states,
 )
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 pytestmark = pytest.mark.slow
 PHONE = {"width": 390, "height": 844}

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tests.server.api.conftest import audit_actions, open_test_incident
 from tests.server.api.console.conftest import csrf_of
 from tests.server.api.console.fleet_state import open_ticket
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
 BOARD = "lc-ma-lu-thang-01"

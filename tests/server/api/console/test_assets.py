@@ -17,7 +17,7 @@ from fleet_server.api.console import i18n
 from fleet_server.api.console.web import STATIC, TEMPLATES
 from tests.server.api.conftest import open_test_incident
 from tests.server.api.console.fleet_state import DAY_BOARD, open_ticket, record_day, set_states
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
 #: src/href/action/url(...) pointing at another host (absolute or scheme-relative).

@@ -16,7 +16,7 @@ from fleet_server.content import service
 from fleet_server.content.models import NewContent
 from tests.server.api.conftest import audit_actions
 from tests.server.api.console.conftest import csrf_of
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
 BOARD = "lc-ma-lu-thang-01"

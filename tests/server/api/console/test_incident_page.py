@@ -18,7 +18,7 @@ from fleet_server.tickets import storage as tickets
 from tests.server.api.conftest import audit_actions, open_test_incident
 from tests.server.api.console.conftest import csrf_of
 from tests.server.api.console.fleet_state import DAY_BOARD, open_ticket, report_cameras
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
 

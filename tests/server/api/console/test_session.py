@@ -15,7 +15,7 @@ from fleet_server.api.deps import SESSION_COOKIE
 from fleet_server.settings import Settings
 from tests.server.api.conftest import ACCOUNTS, PASSWORD, audit_actions
 from tests.server.api.console.conftest import csrf_of, sign_in
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
 

@@ -17,7 +17,7 @@ from tests.server.api.console.fleet_state import (
     report_cameras,
     set_states,
 )
-from tests.server.engine.conftest import Clock
+from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
 VI = "Cửa khẩu quốc tế Ma Lù Thàng"
