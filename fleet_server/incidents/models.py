@@ -55,3 +55,27 @@ class Incident:
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     reopen_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """Which incidents a list shows; every field is optional (empty: any)."""
+
+    states: tuple[str, ...] = ()
+    incident_class: str | None = None
+    severities: tuple[str, ...] = ()
+    board_id: str | None = None
+    site_id: int | None = None
+    rule: str | None = None
+    #: Opened at or after / before.
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def active(cls, **more: Any) -> IncidentFilter:
+        """Open or acknowledged incidents (what a desk works on)."""
+        return cls(states=ACTIVE_STATES, **more)
+
+
+#: The states of an incident not resolved yet.
+ACTIVE_STATES: tuple[str, ...] = ("open", "acknowledged")

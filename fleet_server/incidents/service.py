@@ -13,6 +13,7 @@ from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.errors import Conflict, NotFound
 from fleet_server.incidents import lifecycle, storage
+from fleet_server.incidents.models import IncidentFilter
 from fleet_server.incidents.schemas import IncidentDetail, IncidentOut
 from fleet_server.incidents.storage import Conn
 
@@ -21,31 +22,11 @@ def list_incidents(
     conn: Conn,
     user: Principal,
     paging: ListParams,
-    *,
-    state: list[str] | None = None,
-    incident_class: str | None = None,
-    severity: list[str] | None = None,
-    board_id: str | None = None,
-    site_id: int | None = None,
-    rule: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    filters: IncidentFilter | None = None,
 ) -> Page[IncidentOut]:
     """Incidents the caller can see, worst and newest first."""
     user.need("incident.read")
-    return storage.page(
-        conn,
-        user.scope,
-        paging,
-        state=state,
-        incident_class=incident_class,
-        severity=severity,
-        board_id=board_id,
-        site_id=site_id,
-        rule=rule,
-        since=since,
-        until=until,
-    )
+    return storage.page(conn, user.scope, paging, filters or IncidentFilter())
 
 
 def incidents_of_board(conn: Conn, user: Principal, board_id: str) -> list[IncidentOut]:

@@ -15,7 +15,7 @@ from psycopg.rows import class_row, dict_row
 from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import incidents_condition
-from fleet_server.incidents.models import Incident, IncidentSpec
+from fleet_server.incidents.models import Incident, IncidentFilter, IncidentSpec
 from fleet_server.incidents.models import InvalidTransition as InvalidTransition  # noqa: PLC0414
 from fleet_server.incidents.schemas import IncidentEvent, IncidentOut
 
@@ -259,41 +259,34 @@ def page(
     conn: Conn,
     scope: Scope,
     paging: ListParams,
-    *,
-    state: list[str] | None = None,
-    incident_class: str | None = None,
-    severity: list[str] | None = None,
-    board_id: str | None = None,
-    site_id: int | None = None,
-    rule: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    filters: IncidentFilter,
 ) -> Page[IncidentOut]:
     """One page of the incidents ``scope`` sees, worst and newest first."""
+    f = filters
     clause, params = incidents_condition(scope, "i.site_id", "i.rule")
     where = [clause]
-    if state:
+    if f.states:
         where.append("i.state = ANY(%s)")
-        params.append(state)
-    if severity:
+        params.append(list(f.states))
+    if f.severities:
         where.append("i.severity = ANY(%s)")
-        params.append(severity)
+        params.append(list(f.severities))
     add_equal(
         where,
         params,
         (
-            ("i.class", incident_class),
-            ("i.board_id", board_id),
-            ("i.site_id", site_id),
-            ("i.rule", rule),
+            ("i.class", f.incident_class),
+            ("i.board_id", f.board_id),
+            ("i.site_id", f.site_id),
+            ("i.rule", f.rule),
         ),
     )
-    if since is not None:
+    if f.since is not None:
         where.append("i.opened_at >= %s")
-        params.append(since)
-    if until is not None:
+        params.append(f.since)
+    if f.until is not None:
         where.append("i.opened_at < %s")
-        params.append(until)
+        params.append(f.until)
     if paging.sort in ("severity", "-severity"):
         paging = paging.model_copy(
             update={"sort": paging.sort.replace("severity", "severity_rank")}

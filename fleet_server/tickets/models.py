@@ -90,3 +90,19 @@ AUTO_TICKETS: dict[str, AutoTicketRule] = {
     "battery_low": AutoTicketRule(900, "high", "Kiểm tra UPS / Check UPS battery"),
     "site_outage": AutoTicketRule(3600, "urgent", "Toàn điểm mất liên lạc / Whole site down"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """Which tickets a list shows; every field is optional (None: any)."""
+
+    #: Any of these states (validated by ``service.parse_states``).
+    states: tuple[str, ...] = ()
+    site_id: int | None = None
+    board_id: str | None = None
+    assignee: str | None = None
+    team: str | None = None
+    kind: str | None = None
+    priority: str | None = None
+    #: True: past due and neither resolved nor closed; False: the others.
+    overdue: bool | None = None

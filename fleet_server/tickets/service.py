@@ -8,6 +8,7 @@ routes and the web console both call these."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from fleet_server.access.principal import Actor, Principal
 from fleet_server.access.roles import CAPABILITIES
 from fleet_server.errors import Forbidden, Invalid, NotFound
 from fleet_server.tickets import storage, storage_assignees, storage_costs
-from fleet_server.tickets.models import ASSIGNEE_ROLES, STATES, AssigneeOutOfScope
+from fleet_server.tickets.models import ASSIGNEE_ROLES, STATES, AssigneeOutOfScope, TicketFilter
 from fleet_server.tickets.schemas import (
     Assignee,
     CostIn,
@@ -52,31 +53,14 @@ def list_tickets(
     paging: ListParams,
     *,
     now: datetime,
-    state: Sequence[str] | None = None,
-    site_id: int | None = None,
-    board_id: str | None = None,
-    assignee: str | None = None,
-    team: str | None = None,
-    kind: str | None = None,
-    priority: str | None = None,
-    overdue: bool | None = None,
+    filters: TicketFilter | None = None,
 ) -> Page[TicketOut]:
-    """The tickets the caller sees, filtered; ``state`` may list several states."""
+    """The tickets the caller sees, filtered; ``filters.states`` may list
+    several states (``open,assigned`` or one a value)."""
     user.need("ticket.read")
-    return storage.list_page(
-        conn,
-        user.scope,
-        paging,
-        now=now,
-        states=parse_states(state),
-        site_id=site_id,
-        board_id=board_id,
-        assignee=assignee,
-        team=team,
-        kind=kind,
-        priority=priority,
-        overdue=overdue,
-    )
+    wanted = filters or TicketFilter()
+    wanted = replace(wanted, states=tuple(parse_states(wanted.states) or ()))
+    return storage.list_page(conn, user.scope, paging, now=now, filters=wanted)
 
 
 def _load(

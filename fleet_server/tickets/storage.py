@@ -17,7 +17,13 @@ from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_pa
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import incidents_condition, sites_condition, tickets_condition
 from fleet_server.errors import NotFound
-from fleet_server.tickets.models import Sla, TicketError, TicketValueError, check_transition
+from fleet_server.tickets.models import (
+    Sla,
+    TicketError,
+    TicketFilter,
+    TicketValueError,
+    check_transition,
+)
 from fleet_server.tickets.schemas import LinkedIncident, TicketEventOut, TicketOut
 
 Conn = psycopg.Connection[Any]
@@ -208,16 +214,10 @@ def list_page(
     paging: ListParams,
     *,
     now: datetime,
-    states: Sequence[str] | None = None,
-    site_id: int | None = None,
-    board_id: str | None = None,
-    assignee: str | None = None,
-    team: str | None = None,
-    kind: str | None = None,
-    priority: str | None = None,
-    overdue: bool | None = None,
+    filters: TicketFilter,
 ) -> Page[TicketOut]:
-    """The tickets ``scope`` sees, filtered; ``states`` may list several states."""
+    """The tickets ``scope`` sees, filtered."""
+    f = filters
     clause, scope_params = tickets_condition(scope, "t.site_id", "t.assignee", "t.team")
     where = [clause]
     params: list[Any] = [now, *scope_params]
@@ -225,21 +225,20 @@ def list_page(
         where,
         params,
         (
-            ("t.site_id", site_id),
-            ("t.board_id", board_id),
-            ("t.assignee", assignee),
-            ("t.team", team),
-            ("t.kind", kind),
-            ("t.priority", priority),
+            ("t.site_id", f.site_id),
+            ("t.board_id", f.board_id),
+            ("t.assignee", f.assignee),
+            ("t.team", f.team),
+            ("t.kind", f.kind),
+            ("t.priority", f.priority),
         ),
     )
-    if states:
+    if f.states:
         where.append("t.state = ANY(%s)")
-        params.append(list(states))
-    if overdue is not None:
-        where.append(
-            f"{'' if overdue else 'NOT '}(t.due_at < %s AND t.state NOT IN ('resolved', 'closed'))"
-        )
+        params.append(list(f.states))
+    if f.overdue is not None:
+        late = "(t.due_at < %s AND t.state NOT IN ('resolved', 'closed'))"
+        where.append(late if f.overdue else f"NOT {late}")
         params.append(now)
     return fetch_page(
         conn,

@@ -14,6 +14,7 @@ from fleet_server.access.scope import CAMERA_RULE_PATTERN
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.cameras.service import list_cameras
+from fleet_server.incidents.models import IncidentFilter
 from fleet_server.incidents.service import list_incidents
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +33,7 @@ def cameras_context(
     incidents = []
     if user.can("incident.read"):
         active = list_incidents(
-            conn, user, ListParams(limit=50, offset=0, sort=None), state=["open", "acknowledged"]
+            conn, user, ListParams(limit=50, offset=0, sort=None), IncidentFilter.active()
         )
         incidents = [i for i in active.items if i.rule.startswith(CAMERA_RULES)]
     return {"page": cameras, "camera_incidents": incidents, "health": health}

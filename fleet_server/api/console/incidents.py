@@ -20,6 +20,7 @@ from fleet_server.api.console.web import (
 )
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.api.problems import Problem
+from fleet_server.incidents.models import IncidentFilter
 from fleet_server.incidents.schemas import IncidentOut
 from fleet_server.incidents.service import (
     acknowledge_incident,
@@ -76,9 +77,11 @@ def queue(
         conn,
         user,
         ListParams(limit=PAGE_SIZE, offset=offset, sort=None),
-        state=states_for(state),
-        severity=[severity] if severity else None,
-        incident_class=incident_class,
+        IncidentFilter(
+            states=tuple(states_for(state) or ()),
+            severities=(severity,) if severity else (),
+            incident_class=incident_class,
+        ),
     )
 
 

@@ -15,6 +15,7 @@ from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import Viewer, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.boards.service import list_boards
+from fleet_server.incidents.models import IncidentFilter
 from fleet_server.incidents.service import list_incidents
 from fleet_server.organisations.models import STATES
 from fleet_server.organisations.service import fleet_counts, get_site, site_health
@@ -36,7 +37,7 @@ def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
             conn,
             user,
             ListParams(limit=INCIDENT_ROWS, offset=0, sort=None),
-            state=["open", "acknowledged"],
+            IncidentFilter.active(),
         )
         if user.can("incident.read")
         else None
@@ -72,8 +73,7 @@ def site_page(
         conn,
         user,
         ListParams(limit=50, offset=0, sort=None),
-        site_id=site_id,
-        state=["open", "acknowledged"],
+        IncidentFilter.active(site_id=site_id),
     )
     return render(
         request,

@@ -15,7 +15,7 @@ from fleet_server.access.principal import Actor, Principal
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.api.problems import Problem
-from fleet_server.tickets.models import COST_CATEGORIES, TRANSITIONS
+from fleet_server.tickets.models import COST_CATEGORIES, TRANSITIONS, TicketFilter
 from fleet_server.tickets.schemas import Assignee, CostIn, TicketDetail, TicketOut
 from fleet_server.tickets.service import (
     add_ticket_cost,
@@ -53,9 +53,7 @@ def open_tickets(
         user,
         ListParams(limit=50, offset=0, sort="due_at"),
         now=now,
-        state=UNFINISHED,
-        site_id=site_id,
-        board_id=board_id,
+        filters=TicketFilter(states=tuple(UNFINISHED), site_id=site_id, board_id=board_id),
     ).items
 
 
@@ -71,11 +69,12 @@ def ticket_queue(
             user,
             paging.model_copy(update={"sort": "-updated_at"}),
             now=now,
-            state=["closed"],
+            filters=TicketFilter(states=("closed",)),
         )
     if show == "mine":
-        return list_tickets(conn, user, paging, now=now, state=UNFINISHED, assignee=user.username)
-    return list_tickets(conn, user, paging, now=now, state=UNFINISHED)
+        mine = TicketFilter(states=tuple(UNFINISHED), assignee=user.username)
+        return list_tickets(conn, user, paging, now=now, filters=mine)
+    return list_tickets(conn, user, paging, now=now, filters=TicketFilter(states=tuple(UNFINISHED)))
 
 
 @router.get("/tickets")

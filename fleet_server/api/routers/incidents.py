@@ -13,7 +13,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
 from fleet_server.incidents import service
-from fleet_server.incidents.models import IncidentState
+from fleet_server.incidents.models import IncidentFilter, IncidentState
 from fleet_server.incidents.schemas import (
     CommentBody,
     IncidentDetail,
@@ -48,14 +48,16 @@ def incidents_list(
         conn,
         user,
         paging,
-        state=list(state) if state else None,
-        incident_class=incident_class,
-        severity=list(severity) if severity else None,
-        board_id=board_id,
-        site_id=site_id,
-        rule=rule,
-        since=since,
-        until=until,
+        IncidentFilter(
+            states=tuple(state or ()),
+            incident_class=incident_class,
+            severities=tuple(severity or ()),
+            board_id=board_id,
+            site_id=site_id,
+            rule=rule,
+            since=since,
+            until=until,
+        ),
     )
 
 

@@ -13,7 +13,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
 from fleet_server.tickets import service
-from fleet_server.tickets.models import STATES, CostCategory, Kind, Priority
+from fleet_server.tickets.models import STATES, CostCategory, Kind, Priority, TicketFilter
 from fleet_server.tickets.schemas import (
     BOARD_ID,
     MAX_ID,
@@ -74,14 +74,16 @@ def tickets_list(
         user,
         paging,
         now=now,
-        state=state,
-        site_id=site_id,
-        board_id=board_id,
-        assignee=assignee,
-        team=team,
-        kind=kind,
-        priority=priority,
-        overdue=overdue,
+        filters=TicketFilter(
+            states=tuple(state or ()),
+            site_id=site_id,
+            board_id=board_id,
+            assignee=assignee,
+            team=team,
+            kind=kind,
+            priority=priority,
+            overdue=overdue,
+        ),
     )
 
 
