@@ -9,7 +9,6 @@ turned into the outbox's ``payload`` by ``to_payload`` and never stored as is.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,17 +42,6 @@ def severity_rank(severity: Severity) -> int:
 # -- a contact's addresses --------------------------------------------------------
 # The checks raise ValueError: they run as pydantic validators of the API's
 # models (schemas.py), which answer it as a validation error.
-
-EMAIL_RE = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
-
-
-def check_email(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if len(value) > 254 or not EMAIL_RE.match(value):
-        raise ValueError("not an e-mail address (name@domain.tld)")
-    return value
 
 
 def check_webhook_url(value: str | None) -> str | None:

@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from fleet_server.notifications.models import Channel, ContactKind, check_email, check_webhook_url
+from fleet_server.notifications.models import Channel, ContactKind, check_webhook_url
+from fleet_server.users.models import check_email
 from fleet_server.vocabulary import IncidentClass, Language, Severity
 
 MAX_ID = 2**62

@@ -118,7 +118,7 @@ def _without(edges: dict[str, set[str]], drop: frozenset[tuple[str, str]]) -> di
 def test_the_graph_is_read() -> None:
     edges = graph()
     assert "fleet_server.cli_support" in edges["fleet_server.cli"]
-    assert "fleet_server.engine.telemetry_rules" in edges["fleet_server.engine.store"]
+    assert "fleet_server.engine.telemetry_rules" in edges["fleet_server.engine.storage"]
 
 
 def test_no_import_cycle_among_server_modules() -> None:
