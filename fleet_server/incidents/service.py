@@ -52,6 +52,30 @@ def _summary(incident: IncidentOut) -> dict[str, Any]:
     }
 
 
+def _recorded(
+    conn: Conn,
+    user: Principal,
+    actor: Actor,
+    action: str,
+    before: IncidentDetail,
+    *,
+    note: str | None,
+) -> IncidentDetail:
+    """The incident after a change by a person, with the audit row of it."""
+    after = get_incident(conn, user, before.id)
+    audit.record(
+        conn,
+        actor,
+        action,
+        target_type="incident",
+        target_id=before.id,
+        before=_summary(before),
+        after=_summary(after),
+        detail=note,
+    )
+    return after
+
+
 def acknowledge_incident(
     conn: Conn,
     user: Principal,
@@ -68,18 +92,7 @@ def acknowledge_incident(
             f"incident {incident_id} is {before.state}; only an open one is acknowledged"
         )
     lifecycle.acknowledge(conn, incident_id, now, actor=actor.username, note=note)
-    after = get_incident(conn, user, incident_id)
-    audit.record(
-        conn,
-        actor,
-        "incident.acknowledge",
-        target_type="incident",
-        target_id=incident_id,
-        before=_summary(before),
-        after=_summary(after),
-        detail=note,
-    )
-    return after
+    return _recorded(conn, user, actor, "incident.acknowledge", before, note=note)
 
 
 def resolve_incident(
@@ -93,18 +106,7 @@ def resolve_incident(
     if before.state == "resolved":
         raise Conflict(f"incident {incident_id} is already resolved")
     lifecycle.resolve(conn, incident_id, now, actor=actor.username, note=note)
-    after = get_incident(conn, user, incident_id)
-    audit.record(
-        conn,
-        actor,
-        "incident.resolve",
-        target_type="incident",
-        target_id=incident_id,
-        before=_summary(before),
-        after=_summary(after),
-        detail=note,
-    )
-    return after
+    return _recorded(conn, user, actor, "incident.resolve", before, note=note)
 
 
 def comment_incident(
