@@ -13,11 +13,13 @@ from typing import Any
 
 import psycopg
 
+from fleet_server.engine import storage
 from fleet_server.incidents import lifecycle
 from fleet_server.incidents import storage as incidents
 from fleet_server.maintenance.service import maintenance_until
 from fleet_server.notifications import enqueue
 from fleet_server.tickets import storage as tickets
+from fleet_server.tickets import storage_preventive as preventive
 from fleet_server.tickets.models import AUTO_TICKETS, AutoTicketRule
 
 log = logging.getLogger(__name__)
@@ -96,10 +98,7 @@ def auto_tickets(conn: Conn, now: datetime, settings: AlertSettings) -> list[int
             continue
         if (now - incident.opened_at).total_seconds() < rule.after_s:
             continue
-        linked = conn.execute(
-            "SELECT 1 FROM ticket_incidents WHERE incident_id = %s", (incident.id,)
-        ).fetchone()
-        if linked:
+        if preventive.incident_has_ticket(conn, incident.id):
             continue  # its ticket exists (perhaps already closed by a technician)
         where = incident.board_id or f"site {incident.site_id}"
         ticket, new = tickets.create(
@@ -122,13 +121,9 @@ def auto_tickets(conn: Conn, now: datetime, settings: AlertSettings) -> list[int
 
 def preventive_tickets(conn: Conn, now: datetime) -> list[int]:
     created: list[int] = []
-    rows = conn.execute(
-        """SELECT p.id, p.board_id, b.site_id, p.title, p.every_days, p.next_due_on
-             FROM preventive_schedules p JOIN boards b ON b.id = p.board_id
-            WHERE p.next_due_on <= %s::date FOR UPDATE OF p""",
-        (now,),
-    ).fetchall()
-    for schedule_id, board_id, site_id, title, every_days, due_on in rows:
+    for schedule_id, board_id, site_id, title, every_days, due_on in preventive.due_schedules(
+        conn, now
+    ):
         ticket, new = tickets.create(
             conn,
             site_id=site_id,
@@ -143,10 +138,7 @@ def preventive_tickets(conn: Conn, now: datetime) -> list[int]:
         following = due_on + timedelta(days=every_days)
         while following <= now.date():  # missed periods make one ticket, not one each
             following += timedelta(days=every_days)
-        conn.execute(
-            "UPDATE preventive_schedules SET next_due_on = %s WHERE id = %s",
-            (following, schedule_id),
-        )
+        preventive.set_next_due(conn, schedule_id, following)
         if new:
             created.append(ticket.id)
     return created
@@ -159,6 +151,4 @@ def resolve_orphans(conn: Conn, enabled_boards: set[str], now: datetime) -> None
         if board_id in enabled_boards:
             continue
         lifecycle.resolve(conn, incident_id, now, actor=ACTOR, note="board disabled or removed")
-        conn.execute(
-            "DELETE FROM rule_conditions WHERE dedupe_key LIKE %s", (f"board:{board_id}:%",)
-        )
+        storage.forget_board_conditions(conn, board_id)

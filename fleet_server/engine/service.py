@@ -34,7 +34,7 @@ from fleet_server.engine.state import (
 )
 from fleet_server.incidents import storage as incidents
 from fleet_server.metrics import EngineMetrics, new_registry
-from fleet_server.telemetry import maintenance
+from fleet_server.telemetry import storage_upkeep as upkeep
 
 log = logging.getLogger(__name__)
 
@@ -207,14 +207,14 @@ class Engine:
         (every 10 min, the last 2 hours) and the raw retention; TimescaleDB's
         own policies do those there."""
         if self._plain is None:
-            self._plain = maintenance.is_plain(conn)
+            self._plain = upkeep.is_plain(conn)
         if self._plain and (self._rollups_due is None or now >= self._rollups_due):
-            maintenance.refresh_rollups(conn, now - timedelta(hours=2), now)
+            upkeep.refresh_rollups(conn, now - timedelta(hours=2), now)
             self._rollups_due = now + timedelta(minutes=10)
         if self._retention_due is None or now >= self._retention_due:
             if self._plain:
-                maintenance.apply_retention(conn, now)
-            maintenance.apply_derived_retention(conn, now)
+                upkeep.apply_retention(conn, now)
+            upkeep.apply_derived_retention(conn, now)
             self._retention_due = now + timedelta(days=1)
 
     def _fleet_silent(self, statuses: dict[str, Any], now: datetime) -> bool:

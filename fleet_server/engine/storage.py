@@ -288,3 +288,8 @@ def try_lead(conn: Conn, lock_key: int) -> bool:
 def listen(conn: Conn, channel: str) -> None:
     """Wake on NOTIFYs of ``channel`` (a constant of ours, never input)."""
     conn.execute(f"LISTEN {channel}")
+
+
+def forget_board_conditions(conn: Conn, board_id: str) -> None:
+    """The rule conditions of a board that is gone (disabled or removed)."""
+    conn.execute("DELETE FROM rule_conditions WHERE dedupe_key LIKE %s", (f"board:{board_id}:%",))

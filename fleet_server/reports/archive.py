@@ -21,7 +21,7 @@ from fleet_server.localtime import LOCAL_TZ
 from fleet_server.private_files import private_directory
 from fleet_server.reports import export
 from fleet_server.reports.figures import Period
-from fleet_server.telemetry.maintenance import ROLLUP_DAYS
+from fleet_server.telemetry.storage_upkeep import ROLLUP_DAYS
 from fleet_server.users.audit_chain import GENESIS, head_as_of
 
 Conn = psycopg.Connection[Any]

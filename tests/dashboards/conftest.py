@@ -25,8 +25,8 @@ from fleet_server.db.migrate import migrate
 from fleet_server.incidents import storage as incidents
 from fleet_server.incidents.models import IncidentSpec
 from fleet_server.simulator.seed import fleet_specs, seed
-from fleet_server.telemetry.maintenance import ROLLUP_TABLES, is_plain, refresh_rollups
 from fleet_server.telemetry.storage import Accepted, BatchWriter
+from fleet_server.telemetry.storage_upkeep import ROLLUP_TABLES, is_plain, refresh_rollups
 from fleet_server.tickets import storage as tickets
 from fleet_server.tickets import storage_costs as ticket_costs
 from tests.support.postgres import DatabaseFactory, with_dbname

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from fleet_server.db.migrate import load_migrations, migrate
-from fleet_server.telemetry import maintenance
+from fleet_server.telemetry import storage_upkeep as upkeep
 from fleet_server.telemetry.storage import Accepted, BatchWriter
 from tests.support import messages as m
 from tests.support.postgres import DatabaseFactory, with_dbname
@@ -38,7 +38,7 @@ def store(conn: psycopg.Connection[Any], *messages: tuple[str, bytes]) -> None:
 
 def test_rollups_refresh_on_plain_postgresql(plain: str) -> None:
     with psycopg.connect(plain, autocommit=True) as conn:
-        assert maintenance.is_plain(conn)
+        assert upkeep.is_plain(conn)
         store(
             conn,
             *(
@@ -46,10 +46,10 @@ def test_rollups_refresh_on_plain_postgresql(plain: str) -> None:
                 for i in range(1, 6)
             ),
         )
-        maintenance.refresh_rollups(conn, NOW - timedelta(hours=2), NOW)
+        upkeep.refresh_rollups(conn, NOW - timedelta(hours=2), NOW)
         row = conn.execute("SELECT samples, cpu_max FROM heartbeat_hourly").fetchone()
         assert row == (5, 5.0)
-        maintenance.refresh_rollups(conn, NOW - timedelta(hours=2), NOW)  # idempotent
+        upkeep.refresh_rollups(conn, NOW - timedelta(hours=2), NOW)  # idempotent
         assert conn.execute("SELECT count(*) FROM heartbeat_hourly").fetchone() == (1,)
 
 
@@ -60,12 +60,12 @@ def test_retention_never_drops_data_younger_than_190_days(plain: str) -> None:
             m.heartbeat(seq=1, at=NOW - timedelta(days=189)),
             m.heartbeat(seq=2, at=NOW - timedelta(days=191)),
         )
-        deleted = maintenance.apply_retention(conn, NOW)
+        deleted = upkeep.apply_retention(conn, NOW)
         assert deleted["telemetry_heartbeat"] == 1
         kept = conn.execute("SELECT seq FROM telemetry_heartbeat").fetchall()
         assert kept == [(1,)]
         with pytest.raises(ValueError, match="at least 190 days"):
-            maintenance.apply_retention(conn, NOW, raw_days=30)
+            upkeep.apply_retention(conn, NOW, raw_days=30)
 
 
 def _envelope(seq: int, at: datetime) -> dict[str, Any]:
@@ -101,8 +101,8 @@ def test_retention_keeps_189_days_and_drops_191_in_every_raw_table(plain: str) -
             *_every_kind(1, NOW - timedelta(days=189)),
             *_every_kind(2, NOW - timedelta(days=191)),
         )
-        deleted = maintenance.apply_retention(conn, NOW)
-        for table in maintenance.RAW_TABLES:
+        deleted = upkeep.apply_retention(conn, NOW)
+        for table in upkeep.RAW_TABLES:
             assert deleted[table] == 1, table
             kept = conn.execute(f"SELECT seq FROM {table}").fetchall()
             assert kept == [(1,)], table
@@ -111,10 +111,10 @@ def test_retention_keeps_189_days_and_drops_191_in_every_raw_table(plain: str) -
 def test_a_longer_retention_keeps_more_never_less(plain: str) -> None:
     with psycopg.connect(plain, autocommit=True) as conn:
         store(conn, *_every_kind(1, NOW - timedelta(days=191)))
-        deleted = maintenance.apply_retention(conn, NOW, raw_days=365)
-        assert not any(deleted[t] for t in maintenance.RAW_TABLES)
+        deleted = upkeep.apply_retention(conn, NOW, raw_days=365)
+        assert not any(deleted[t] for t in upkeep.RAW_TABLES)
         with pytest.raises(ValueError, match="at least 190 days"):
-            maintenance.apply_retention(conn, NOW, raw_days=189)
+            upkeep.apply_retention(conn, NOW, raw_days=189)
         assert conn.execute("SELECT count(*) FROM telemetry_heartbeat").fetchone() == (1,)
 
 
@@ -130,4 +130,4 @@ def test_timescaledb_retention_policies_are_never_under_190_days() -> None:
         )
     ]
     assert policies
-    assert min(policies) >= maintenance.MIN_RAW_DAYS
+    assert min(policies) >= upkeep.MIN_RAW_DAYS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fleet_server.telemetry import maintenance
+from fleet_server.telemetry import storage_upkeep as upkeep
 from tests.server.compliance.conftest import SHA_A, Conn
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -25,7 +25,7 @@ def test_derived_rows_are_kept_five_years_and_no_longer(conn: Conn) -> None:
             " 'unknown', '{}')",
             (at.date(),),
         )
-    deleted = maintenance.apply_derived_retention(conn, NOW)
+    deleted = upkeep.apply_derived_retention(conn, NOW)
     assert deleted == {"play_log": 1, "compliance_days": 1}
     assert conn.execute("SELECT started_at FROM play_log").fetchall() == [(young,)]
     days = conn.execute("SELECT day FROM compliance_days").fetchall()
