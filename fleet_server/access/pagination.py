@@ -96,3 +96,16 @@ def fetch_page(
     return Page[M](
         items=items, total=total, limit=paging.limit, offset=paging.offset, total_capped=capped
     )
+
+
+def add_search(
+    where: list[str], params: list[Any], text: str | None, columns: Sequence[str]
+) -> None:
+    """A case-insensitive "contains ``text``" over ``columns`` (any of them),
+    when ``text`` is given. ``%``, ``_`` and ``\\`` in the text are matched as
+    themselves, not as LIKE wildcards."""
+    if not text:
+        return
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    where.append("(" + " OR ".join(f"{column} ILIKE %s" for column in columns) + ")")
+    params.extend([f"%{escaped}%"] * len(columns))

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.pagination import ListParams, Page, add_equal, add_search, fetch_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
 from fleet_server.boards.schemas import BoardOut, BoardPatch
@@ -85,9 +85,7 @@ def board_page(
             ("b.enabled", enabled),
         ),
     )
-    if q:
-        where.append("(b.id ILIKE %s OR b.name ILIKE %s OR s.name ILIKE %s)")
-        params += [f"%{q}%"] * 3
+    add_search(where, params, q, ("b.id", "b.name", "s.name"))
     return fetch_page(
         conn,
         f"{_BOARD_SELECT} WHERE {' AND '.join(where)}",

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.pagination import ListParams, Page, add_equal, add_search, fetch_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
 from fleet_server.notifications.schemas import ContactIn, ContactOut, RouteIn, RouteOut
@@ -95,9 +95,7 @@ def contacts_page(
     if active is not None:
         where.append("c.active = %s")
         params.append(active)
-    if q:
-        where.append("(c.name ILIKE %s OR c.email ILIKE %s)")
-        params += [f"%{q}%"] * 2
+    add_search(where, params, q, ("c.name", "c.email"))
     return fetch_page(
         conn,
         f"{_CONTACT_SELECT} WHERE {' AND '.join(where)}",

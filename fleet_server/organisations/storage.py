@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from fleet_server.access.pagination import ListParams, Page, fetch_page
+from fleet_server.access.pagination import ListParams, Page, add_search, fetch_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import incidents_condition, sites_condition
 from fleet_server.organisations.models import HEALTHS
@@ -47,9 +47,7 @@ def list_sites(
     if kind is not None:
         where.append("s.kind = %s")
         params.append(kind)
-    if q:
-        where.append("(s.name ILIKE %s OR s.code ILIKE %s OR s.district ILIKE %s)")
-        params += [f"%{q}%"] * 3
+    add_search(where, params, q, ("s.name", "s.code", "s.district"))
     return fetch_page(
         conn,
         f"{_SITE_SELECT} WHERE {' AND '.join(where)}",

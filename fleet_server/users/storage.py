@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.pagination import ListParams, Page, add_equal, add_search, fetch_page
 from fleet_server.errors import Conflict
 from fleet_server.users.models import UserError
 from fleet_server.users.schemas import UserOut
@@ -50,9 +50,7 @@ def list_users(
     if active is not None:
         where.append("u.active = %s")
         params.append(active)
-    if q:
-        where.append("(u.username ILIKE %s OR u.full_name ILIKE %s OR u.email ILIKE %s)")
-        params += [f"%{q}%"] * 3
+    add_search(where, params, q, ("u.username", "u.full_name", "u.email"))
     return fetch_page(
         conn,
         f"{_SELECT} WHERE {' AND '.join(where)}",

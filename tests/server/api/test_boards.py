@@ -109,6 +109,9 @@ def test_filters_sort_and_paging(as_: Any, db_conn: Any, clock: Clock) -> None:
     assert unknown["total"] == 12
     found = admin.get("/api/v1/boards", params={"q": "ma-lu"}).json()
     assert ids(found) == {"lc-ma-lu-thang-01", "lc-ma-lu-thang-02"}
+    # LIKE's wildcards in a search are the characters themselves.
+    for wildcard in ("%", "_", "ma_lu"):
+        assert admin.get("/api/v1/boards", params={"q": wildcard}).json()["items"] == []
     first = admin.get("/api/v1/boards", params={"limit": 5, "sort": "id"}).json()
     second = admin.get("/api/v1/boards", params={"limit": 5, "offset": 5, "sort": "id"}).json()
     assert first["total"] == second["total"] == 14
