@@ -64,6 +64,8 @@ class Window:
 @dataclass(frozen=True, slots=True)
 class WindowFigures:
     window: Window
+    #: minutes that count in the window (Điều 8.1: approved propaganda or
+    #: emergency information on a screen that is on)
     on_air_minutes: float
     unknown_minutes: float
 
@@ -77,7 +79,14 @@ class DayMeasure:
     total_minutes: float
     advertising_minutes: float
     emergency_minutes: float
+    #: per window: the minutes that count (Điều 8.1) and the uncovered ones
     windows: dict[str, WindowFigures]
+    #: over the day: approved propaganda and emergency minutes (what counts)
+    counted_minutes: float = 0.0
+    #: on air with a file the registry did not approve at that moment
+    unapproved_minutes: float = 0.0
+    #: on air with no file hash reported at all
+    unidentified_minutes: float = 0.0
 
     @property
     def day_end(self) -> datetime:

@@ -17,13 +17,23 @@ class ComplianceDay(BaseModel):
     site_id: int
     day: date
     status: str
+    #: minutes that count in the morning window (Điều 8.1: approved
+    #: propaganda or emergency information on a screen that is on)
     morning_minutes: float
     afternoon_minutes: float
+    #: on air over the day, whatever was shown
     total_minutes: float
+    #: approved advertising (Điều 8.3; never counted toward 8.1)
     advertising_minutes: float
     emergency_minutes: float
     morning_unknown: float
     afternoon_unknown: float
+    #: over the day: the minutes that count toward Điều 8.1
+    counted_minutes: float
+    #: on air with a file the registry did not approve at that moment
+    unapproved_minutes: float
+    #: on air with no file hash reported
+    unidentified_minutes: float
     computed_at: datetime
 
 

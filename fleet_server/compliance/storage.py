@@ -1,5 +1,11 @@
 """SQL of proof of play and compliance: measuring days, the play log, cursors.
 
+Điều 8.1 counts only information serving propaganda: a minute counts when
+the screen is on and the file on air is an approved registry item, valid at
+that moment, of kind propaganda or emergency (the registry's kind, never the
+board's word). Advertising, unapproved files and time without a file hash
+are measured beside it and never count.
+
 Everything is measured from ``telemetry_display`` samples. A sample holds
 from its ``measured_at`` until the next sample when that comes within the
 sample gap; the last sample before a silence holds one reporting interval
@@ -47,7 +53,11 @@ samples AS (
           SELECT DISTINCT ON (x.measured_at)
                  x.measured_at, x.content_sha256 AS sha, x.content_started_at AS cstart,
                  x.content_id, x.content_kind AS kind, x.content_language AS language,
-                 (x.player_running AND x.screen_on IS NOT FALSE) AS on_air
+                 (x.player_running AND x.screen_on IS NOT FALSE) AS on_air,
+                 -- the registry's kind of the file, if approved when shown
+                 (SELECT ci.kind FROM content_items ci
+                   WHERE ci.sha256 = x.content_sha256 AND ci.valid_from <= x.measured_at
+                     AND (ci.valid_to IS NULL OR ci.valid_to > x.measured_at)) AS registry_kind
             FROM telemetry_display x
            WHERE x.device_id = t.board_id
              AND x.measured_at >= t.day_start - make_interval(secs => %(gap)s)
@@ -58,6 +68,9 @@ samples AS (
 ),
 cover AS (
     SELECT board_id, day, day_start, day_end, sha, cstart, content_id, kind, language, on_air,
+           -- Điều 8.1: only approved propaganda (and emergency information) counts
+           (on_air AND registry_kind IN ('propaganda', 'emergency')) AS counted,
+           registry_kind,
            GREATEST(measured_at, day_start) AS c0,
            LEAST(CASE WHEN next_at <= measured_at + make_interval(secs => %(gap)s)
                       THEN next_at
@@ -89,15 +102,20 @@ day_totals AS (
     SELECT board_id, day,
            sum(extract(epoch FROM c1 - c0)) FILTER (WHERE on_air) AS on_s,
            sum(extract(epoch FROM c1 - c0))
-               FILTER (WHERE on_air AND kind = 'advertising') AS ad_s,
-           sum(extract(epoch FROM c1 - c0)) FILTER (WHERE on_air AND kind = 'emergency') AS em_s
+               FILTER (WHERE on_air AND registry_kind = 'advertising') AS ad_s,
+           sum(extract(epoch FROM c1 - c0))
+               FILTER (WHERE on_air AND registry_kind = 'emergency') AS em_s,
+           sum(extract(epoch FROM c1 - c0)) FILTER (WHERE counted) AS counted_s,
+           sum(extract(epoch FROM c1 - c0))
+               FILTER (WHERE on_air AND sha IS NOT NULL AND registry_kind IS NULL) AS unapproved_s,
+           sum(extract(epoch FROM c1 - c0)) FILTER (WHERE on_air AND sha IS NULL) AS unidentified_s
       FROM cover WHERE c1 > c0
      GROUP BY board_id, day
 ),
 window_totals AS (
     SELECT w.board_id, w.day, w.part, w.ws, w.we,
            COALESCE(sum(extract(epoch FROM LEAST(c.c1, w.we) - GREATEST(c.c0, w.ws)))
-                        FILTER (WHERE c.on_air), 0) AS on_s,
+                        FILTER (WHERE c.counted), 0) AS on_s,
            -- (LEAST/GREATEST skip NULLs: the row of a window no sample
            -- touches must not count as covered)
            COALESCE(sum(extract(epoch FROM LEAST(c.c1, w.we) - GREATEST(c.c0, w.ws)))
@@ -109,6 +127,7 @@ window_totals AS (
 )
 SELECT t.board_id, t.day,
        COALESCE(d.on_s, 0), COALESCE(d.ad_s, 0), COALESCE(d.em_s, 0),
+       COALESCE(d.counted_s, 0), COALESCE(d.unapproved_s, 0), COALESCE(d.unidentified_s, 0),
        wt.part, wt.ws, wt.we, wt.on_s, wt.covered_s
   FROM target t
   LEFT JOIN day_totals d ON d.board_id = t.board_id AND d.day = t.day
@@ -131,24 +150,30 @@ def measure(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> list[DayMeasure]
     if not pairs:
         return []
     rows = conn.execute(_MEASURE, _params(pairs, gap_s)).fetchall()
-    found: dict[Pair, tuple[float, float, float, dict[str, WindowFigures]]] = {}
-    for board_id, day, on_s, ad_s, em_s, part, ws, we, w_on, w_cov in rows:
-        _, _, _, windows = found.setdefault((board_id, day), (on_s, ad_s, em_s, {}))
+    found: dict[Pair, tuple[tuple[float, ...], dict[str, WindowFigures]]] = {}
+    for board_id, day, *seconds, part, ws, we, w_on, w_cov in rows:
+        _, windows = found.setdefault((board_id, day), (tuple(seconds), {}))
         if part is not None and ws is not None:
             window = Window(part, ws, we)
             unknown = max(0.0, window.minutes - float(w_cov) / 60)
             windows[part] = WindowFigures(window, float(w_on) / 60, unknown)
-    return [
-        DayMeasure(
-            board_id=board_id,
-            day=day,
-            total_minutes=float(on_s) / 60,
-            advertising_minutes=float(ad_s) / 60,
-            emergency_minutes=float(em_s) / 60,
-            windows=windows,
+    measures = []
+    for (board_id, day), (seconds, windows) in found.items():
+        on, ad, em, counted, unapproved, unidentified = (float(v) / 60 for v in seconds)
+        measures.append(
+            DayMeasure(
+                board_id=board_id,
+                day=day,
+                total_minutes=on,
+                advertising_minutes=ad,
+                emergency_minutes=em,
+                windows=windows,
+                counted_minutes=counted,
+                unapproved_minutes=unapproved,
+                unidentified_minutes=unidentified,
+            )
         )
-        for (board_id, day), (on_s, ad_s, em_s, windows) in found.items()
-    ]
+    return measures
 
 
 def save_days(
@@ -177,14 +202,18 @@ def save_days(
                 afternoon.unknown_minutes if afternoon else 0.0,
                 status,
                 json.dumps(basis),
+                m.counted_minutes,
+                m.unapproved_minutes,
+                m.unidentified_minutes,
             )
         )
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO compliance_days (board_id, day, morning_minutes, afternoon_minutes,"
             " total_minutes, advertising_minutes, emergency_minutes, morning_unknown,"
-            " afternoon_unknown, status, basis, computed_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+            " afternoon_unknown, status, basis, counted_minutes, unapproved_minutes,"
+            " unidentified_minutes, computed_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
             " ON CONFLICT (board_id, day) DO UPDATE SET"
             " morning_minutes = EXCLUDED.morning_minutes,"
             " afternoon_minutes = EXCLUDED.afternoon_minutes,"
@@ -193,7 +222,10 @@ def save_days(
             " emergency_minutes = EXCLUDED.emergency_minutes,"
             " morning_unknown = EXCLUDED.morning_unknown,"
             " afternoon_unknown = EXCLUDED.afternoon_unknown,"
-            " status = EXCLUDED.status, basis = EXCLUDED.basis, computed_at = now()",
+            " status = EXCLUDED.status, basis = EXCLUDED.basis,"
+            " counted_minutes = EXCLUDED.counted_minutes,"
+            " unapproved_minutes = EXCLUDED.unapproved_minutes,"
+            " unidentified_minutes = EXCLUDED.unidentified_minutes, computed_at = now()",
             rows,
         )
 

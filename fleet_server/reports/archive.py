@@ -44,13 +44,16 @@ COMPLIANCE_HEADER = (
     "Bảng / Board",
     "Điểm đặt / Site",
     "Ngày / Day",
-    "Phút buổi sáng / Morning minutes",
-    "Phút buổi chiều / Afternoon minutes",
+    "Phút tuyên truyền buổi sáng / Counted morning minutes",
+    "Phút tuyên truyền buổi chiều / Counted afternoon minutes",
     "Tổng phút phát / Minutes on air",
     "Phút quảng cáo / Advertising minutes",
     "Phút khẩn cấp / Emergency minutes",
     "Sáng không rõ / Morning unknown",
     "Chiều không rõ / Afternoon unknown",
+    "Phút tuyên truyền trong ngày / Counted minutes of the day",
+    "Phút nội dung chưa duyệt / Unapproved minutes",
+    "Phút không xác định nội dung / Unidentified minutes",
     "Kết quả / Result",
 )
 
@@ -190,7 +193,8 @@ def compliance(conn: Conn, scope: Selection, period: Period) -> list[list[Any]]:
     rows = conn.execute(
         "SELECT c.board_id, s.code, c.day, c.morning_minutes, c.afternoon_minutes,"
         "       c.total_minutes, c.advertising_minutes, c.emergency_minutes,"
-        "       c.morning_unknown, c.afternoon_unknown, c.status"
+        "       c.morning_unknown, c.afternoon_unknown, c.counted_minutes,"
+        "       c.unapproved_minutes, c.unidentified_minutes, c.status"
         "  FROM compliance_days c JOIN boards b ON b.id = c.board_id"
         "  JOIN sites s ON s.id = b.site_id"
         " WHERE c.day BETWEEN %(first)s AND %(last)s AND b.site_id = ANY(%(sites)s)"

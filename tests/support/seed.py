@@ -215,3 +215,33 @@ def site_team(conn: Conn, site: int | str, team: str) -> None:
     conn.execute(
         "INSERT INTO site_teams (site_id, team) VALUES (%s, %s)", (site_id(conn, site), team)
     )
+
+
+def content_item(
+    conn: Conn,
+    sha256: str,
+    kind: str = "propaganda",
+    *,
+    title: str | None = None,
+    language: str = "vi",
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+    approved_by: str = "so-tttt",
+) -> int:
+    """An approved registry item (valid from 2020 unless given); its id."""
+    row = conn.execute(
+        "INSERT INTO content_items (title, kind, language, sha256, valid_from, valid_to,"
+        " approved_by) VALUES (%s, %s, %s, %s,"
+        " coalesce(%s::timestamptz, '2020-01-01T00:00:00Z'), %s, %s)"
+        " RETURNING id",
+        (
+            title or f"{kind} {sha256[:8]}",
+            kind,
+            language,
+            sha256,
+            valid_from,
+            valid_to,
+            approved_by,
+        ),
+    ).fetchone()
+    return _id(row, "content item")

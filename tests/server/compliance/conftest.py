@@ -19,6 +19,10 @@ Conn = psycopg.Connection[Any]
 DAY = date(2026, 11, 20)
 SHA_A = "a" * 64
 SHA_B = "b" * 64
+#: Registered as emergency information; SHA_A is propaganda, SHA_B advertising,
+#: SHA_X is not in the registry.
+SHA_E = "e" * 64
+SHA_X = "f" * 64
 
 
 def at(day: date, hhmm: str) -> datetime:
@@ -86,7 +90,8 @@ class Days:
     def day(self, board: str, day: date) -> dict[str, Any]:
         row = self.conn.execute(
             "SELECT status, morning_minutes, afternoon_minutes, total_minutes,"
-            " advertising_minutes, emergency_minutes, morning_unknown, afternoon_unknown"
+            " advertising_minutes, emergency_minutes, morning_unknown, afternoon_unknown,"
+            " counted_minutes, unapproved_minutes, unidentified_minutes"
             " FROM compliance_days WHERE board_id = %s AND day = %s",
             (board, day),
         ).fetchone()
@@ -101,6 +106,9 @@ class Days:
             "emergency",
             "morning_unknown",
             "afternoon_unknown",
+            "counted",
+            "unapproved",
+            "unidentified",
         )
         return dict(zip(keys, (row[0], *(round(float(v), 2) for v in row[1:])), strict=True))
 
@@ -117,6 +125,9 @@ def conn(db_url: str) -> Iterator[Conn]:
             " (%s, 'morning', '06:30', '11:00'), (%s, 'afternoon', '13:30', '18:00')",
             (site, site),
         )
+        seed.content_item(c, SHA_A, "propaganda")
+        seed.content_item(c, SHA_B, "advertising")
+        seed.content_item(c, SHA_E, "emergency")
         for board, name in (("lc-mlt-01", "Bảng 1"), ("lc-mlt-02", "Bảng 2")):
             seed.board(c, board, site, name=name, installed_on=date(2026, 1, 1))
         c.commit()

@@ -16,7 +16,7 @@ from fleet_server.cli import main
 from fleet_server.compliance.job import ComplianceJob
 from fleet_server.reports import archive
 from fleet_server.reports.figures import Period
-from tests.server.compliance.conftest import DAY, SHA_A, SHA_B, Conn, Days, at
+from tests.server.compliance.conftest import DAY, SHA_A, SHA_B, SHA_X, Conn, Days, at
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
@@ -25,10 +25,11 @@ NOW = datetime(2026, 11, 28, tzinfo=UTC)
 def broadcast(conn: Conn, days: Days) -> None:
     days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), sha=SHA_A)
     days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "14:30"), sha=SHA_B, kind="advertising")
-    days.samples("lc-mlt-01", at(DAY, "14:30"), at(DAY, "17:00"), sha=SHA_A, started_at=None)
+    # SHA_X is not in the registry: a play of a file not approved when shown.
+    days.samples("lc-mlt-01", at(DAY, "14:30"), at(DAY, "17:00"), sha=SHA_X, started_at=None)
     conn.execute(
-        "INSERT INTO content_items (title, kind, language, sha256, valid_from, approved_by)"
-        " VALUES ('=HYPERLINK(\"x\")', 'advertising', 'vi', %s, '2026-01-01', 'so')",
+        "UPDATE content_items SET title = '=HYPERLINK(\"x\")', valid_from = '2026-01-01',"
+        " approved_by = 'so' WHERE sha256 = %s",
         (SHA_B,),
     )
     conn.commit()
@@ -60,7 +61,7 @@ def test_archive_files_and_manifest(conn: Conn, broadcast: None, tmp_path: Path)
     plays = read_csv(tmp_path / "phat-song_plays.csv")
     assert plays[0][:3] == ["Bảng / Board", "Điểm đặt / Site", "Bắt đầu / Start"]
     assert [(r[2], r[3], r[7], r[10]) for r in plays[1:]] == [
-        ("2026-11-20 07:00:00", "2026-11-20 10:00:00", "propaganda", "không / no"),
+        ("2026-11-20 07:00:00", "2026-11-20 10:00:00", "propaganda", "có / yes"),
         ("2026-11-20 14:00:00", "2026-11-20 14:30:00", "advertising", "có / yes"),
         ("2026-11-20 14:30:00", "2026-11-20 17:00:00", "propaganda", "không / no"),
     ]
@@ -69,7 +70,8 @@ def test_archive_files_and_manifest(conn: Conn, broadcast: None, tmp_path: Path)
     assert ads[1][6] == '\'=HYPERLINK("x")'  # a title is never a formula
     compliance = read_csv(tmp_path / "thoi-luong_compliance.csv")
     assert compliance[1][2:4] == ["2026-11-20", "180.0"]
-    assert compliance[1][-1] == "compliant"
+    # Điều 8.1: the afternoon's advertising and unapproved file do not count.
+    assert compliance[1][-1] == "non_compliant"
     assert [r[0] for r in compliance[1:]] == ["lc-mlt-01", "lc-mlt-02"]
     book = load_workbook(tmp_path / "luu-tru_archive.xlsx")
     assert book.sheetnames == ["phat-song_plays", "quang-cao_advertising", "thoi-luong_compliance"]

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.models import ComplianceSettings
-from tests.server.compliance.conftest import DAY, SHA_A, SHA_B, Conn, Days, at
+from tests.server.compliance.conftest import DAY, SHA_A, SHA_B, SHA_E, SHA_X, Conn, Days, at
 
 NEXT = DAY + timedelta(days=1)
 
@@ -43,6 +43,9 @@ def test_exactly_180_and_180_minutes_is_compliant(conn: Conn, days: Days) -> Non
         # 06:30-07:00 and 10:00-11:00 of the morning window have no sample
         "morning_unknown": 90.0,
         "afternoon_unknown": 90.0,
+        "counted": 360.0,
+        "unapproved": 0.0,
+        "unidentified": 0.0,
     }
 
 
@@ -148,19 +151,78 @@ def test_thresholds_are_configurable(conn: Conn, days: Days) -> None:
     assert days.day("lc-mlt-01", DAY)["status"] == "compliant"
 
 
-def test_advertising_and_emergency_minutes(conn: Conn, days: Days) -> None:
-    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "09:00"), kind="advertising", sha=SHA_B)
-    days.samples("lc-mlt-01", at(DAY, "09:00"), at(DAY, "10:00"), kind="emergency")
+def test_advertising_does_not_count(conn: Conn, days: Days) -> None:
+    """Điều 8.1: "Thời lượng đăng phát thông tin phục vụ công tác tuyên
+    truyền … tối thiểu 6 giờ/ngày (3 giờ buổi sáng và 3 giờ buổi chiều)" —
+    the minimum is for information serving propaganda; advertising is
+    governed by Điều 8.3 and is measured beside it."""
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "09:00"), sha=SHA_B)
+    days.samples("lc-mlt-01", at(DAY, "09:00"), at(DAY, "10:00"), sha=SHA_E)
     days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
     run(conn)
     day = days.day("lc-mlt-01", DAY)
-    assert (day["advertising"], day["emergency"], day["morning"]) == (120.0, 60.0, 180.0)
-    assert day["status"] == "compliant"  # emergency minutes are on air
+    assert (day["advertising"], day["emergency"], day["morning"]) == (120.0, 60.0, 60.0)
+    assert day["counted"] == 240.0  # 1 h emergency + 3 h propaganda
+    assert day["total"] == 360.0  # on air, whatever was shown
+
+
+def test_the_registry_kind_counts_not_the_boards_word(conn: Conn, days: Days) -> None:
+    """Điều 8.1: advertising a board declares as propaganda is still
+    advertising; the approved registry says what a file is."""
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), sha=SHA_B, kind="propaganda")
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["advertising"], day["status"]) == (0.0, 180.0, "non_compliant")
+
+
+def test_emergency_information_counts(conn: Conn, days: Days) -> None:
+    """Điều 8.1 and 8.2: emergency information is information to the public
+    and counts toward the minimum like propaganda."""
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), sha=SHA_E, kind="emergency")
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["emergency"], day["status"]) == (180.0, 180.0, "compliant")
+
+
+def test_an_unapproved_file_does_not_count(conn: Conn, days: Days) -> None:
+    """Điều 8.1 with Điều 10.1: only content the department approved is
+    information serving propaganda; a file the registry does not hold, or
+    held only outside its validity, is measured as unapproved."""
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), sha=SHA_X)
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["unapproved"], day["status"]) == (0.0, 180.0, "non_compliant")
+
+
+def test_an_item_counts_only_while_it_is_valid(conn: Conn, days: Days) -> None:
+    """Điều 8.1: approved *when it was shown* — an item whose validity ended
+    at 08:00 counts until 08:00 only."""
+    conn.execute(
+        "UPDATE content_items SET valid_to = %s WHERE sha256 = %s", (at(DAY, "08:00"), SHA_A)
+    )
+    conn.commit()
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["unapproved"]) == (60.0, 120.0)
+
+
+def test_time_without_a_file_hash_does_not_count(conn: Conn, days: Days) -> None:
+    """Điều 8.1: what cannot be identified cannot be shown to serve
+    propaganda; screen-on time with no file hash is measured as unidentified."""
+    days.samples("lc-mlt-01", at(DAY, "07:00"), at(DAY, "10:00"), sha=None)
+    days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "17:00"))
+    run(conn)
+    day = days.day("lc-mlt-01", DAY)
+    assert (day["morning"], day["unidentified"], day["status"]) == (0.0, 180.0, "non_compliant")
 
 
 def test_a_failed_day_with_an_emergency_broadcast_is_exempt(conn: Conn, days: Days) -> None:
     days.samples("lc-mlt-01", at(DAY, "06:30"), at(DAY, "11:00"), on=False)
-    days.samples("lc-mlt-01", at(DAY, "13:30"), at(DAY, "14:00"), kind="emergency")
+    days.samples("lc-mlt-01", at(DAY, "13:30"), at(DAY, "14:00"), sha=SHA_E, kind="emergency")
     days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "18:00"), on=False)
     run(conn, now_hhmm="09:00")
     assert days.day("lc-mlt-01", DAY)["status"] == "exempt"
