@@ -37,6 +37,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "broadcast_window.write",
             "compliance.read",
             "report.read",
+            "emergency_order.write",
         }
     ),
     # The organisation's duty desk: its own boards' incidents, tickets, commands,

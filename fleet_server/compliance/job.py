@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fleet_server.compliance import storage, storage_player
+from fleet_server.compliance import storage, storage_findings, storage_orders, storage_player
 from fleet_server.compliance.models import (
     ComplianceSettings,
     day_bounds,
+    exempting_order,
     incident_due,
     local_day,
     verdict,
@@ -77,7 +78,10 @@ class ComplianceJob:
         for i in range(0, len(pairs), s.batch):
             chunk = pairs[i : i + s.batch]
             measured = storage.measure(conn, chunk, s.sample_gap_s)
-            storage.save_days(conn, [(m, verdict(m, now, s)) for m in measured], thresholds)
+            judged = [(m, verdict(m, now, s), exempting_order(m, s)) for m in measured]
+            storage.save_days(
+                conn, [(m, v, o if v == "exempt" else None) for m, v, o in judged], thresholds
+            )
             storage.rebuild_plays(conn, chunk, s.sample_gap_s)
         return len(pairs)
 
@@ -88,11 +92,10 @@ class ComplianceJob:
         since = None if after is None else after - OVERLAP
         today = local_day(now)
         # today's days are refreshed on their own schedule, all boards at once
-        pairs = sorted(
-            p
-            for p in storage.dirty_pairs(conn, since, upto, self.settings.sample_gap_s)
-            if p[1] < today
-        )
+        # New samples, and emergency orders given or revoked since (Điều 8.2)
+        dirty = set(storage.dirty_pairs(conn, since, upto, self.settings.sample_gap_s))
+        dirty |= set(storage_orders.order_pairs(conn, since, upto))
+        pairs = sorted(p for p in dirty if p[1] < today)
         count = self.compute(conn, pairs, now)
         _kept, problems = storage_player.player_records(conn, since, upto)
         for problem in problems[:20]:
@@ -121,10 +124,12 @@ class ComplianceJob:
     def _incidents(self, conn: Conn, now: datetime) -> int:
         opened = 0
         since = local_day(now) - timedelta(days=INCIDENT_HORIZON_DAYS)
-        for board_id, day, site_id, org_id in storage.failed_days_without_incident(conn, since):
+        for board_id, day, site_id, org_id in storage_findings.failed_days_without_incident(
+            conn, since
+        ):
             if not incident_due(day, now, self.settings):
                 continue
-            row = storage.day_figures(conn, board_id, day)
+            row = storage_findings.day_figures(conn, board_id, day)
             spec = IncidentSpec(
                 dedupe_key=f"compliance:{board_id}:{day}",
                 rule=RULE,
@@ -145,7 +150,7 @@ class ComplianceJob:
             if outcome == "opened":
                 opened += 1
                 log.info("incident %d opened: %s %s", incident.id, board_id, spec.title)
-        for incident_id, board_id, day, status in storage.open_incidents_now_passing(conn):
+        for incident_id, board_id, day, status in storage_findings.open_incidents_now_passing(conn):
             try:
                 lifecycle.resolve(
                     conn,

@@ -3,19 +3,22 @@
 No SQL here: storage.py measures the minutes, this module judges them.
 
 A day is judged on its two windows, morning and afternoon, in local time.
-A window is met when the board was on air for at least the threshold
-(180 min by default) inside it. Time no display sample covers is unknown:
+A window is met when approved propaganda or emergency information was on
+air for at least the threshold (180 min by default) inside it (Điều 8.1;
+storage counts only those minutes). Time no display sample covers is
+unknown:
 
 * met in both windows                       -> compliant
-* a window that could not be met even if every unknown minute had been on
-  air                                       -> non_compliant
+* a window that could not be met even if every unknown minute had counted,
+  and no emergency order covers it          -> non_compliant
+* every unmet window covered by an emergency order of a competent
+  authority (Điều 8.2)                      -> exempt (which order is kept)
 * otherwise                                 -> unknown (missing data is
   never read as compliant, nor as failed)
 
-Emergency broadcasts (Điều 8.2) override the time frames: their minutes
-count as on air, and a day with an emergency broadcast that would otherwise
-fail is ``exempt`` — reported separately, never held against the board.
-A day that has not ended yet is ``pending`` unless it is already met.
+Emergency content without an order excuses nothing: the day is judged on
+its merits. A day that has not ended yet is ``pending`` unless it is
+already met.
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ class WindowFigures:
     #: emergency information on a screen that is on)
     on_air_minutes: float
     unknown_minutes: float
+    #: an emergency order of a competent authority whose period overlaps the
+    #: window and covers the board (Điều 8.2), the lowest id if several
+    order_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,28 +109,48 @@ def local_day(at: datetime) -> date:
     return at.astimezone(LOCAL_TZ).date()
 
 
+WindowResult = Literal["met", "failed", "unknown", "exempt"]
+
+
+def window_result(fig: WindowFigures, need: float) -> WindowResult:
+    """One window: met; failed (proven, even if every unknown minute had
+    counted); exempt (not met, but an emergency order covers it, Điều 8.2);
+    or unknown."""
+    if fig.on_air_minutes >= need - 1e-6:
+        return "met"
+    if fig.order_id is not None:
+        return "exempt"
+    if fig.on_air_minutes + fig.unknown_minutes < need - 1e-6:
+        return "failed"
+    return "unknown"
+
+
 def verdict(measure: DayMeasure, now: datetime, settings: ComplianceSettings) -> Status:
+    """The day's status from its windows. Emergency content alone excuses
+    nothing: a window is exempt only where an order covers it (Điều 8.2),
+    and a failed window no order covers makes the day non-compliant."""
     if any(part not in measure.windows for part in PARTS):
         return "no_windows"
-    results: list[bool | None] = []
-    for part in PARTS:
-        fig = measure.windows[part]
-        need = settings.threshold(part)
-        if fig.on_air_minutes >= need - 1e-6:
-            results.append(True)
-        elif fig.on_air_minutes + fig.unknown_minutes < need - 1e-6:
-            results.append(False)
-        else:
-            results.append(None)
-    met = all(r is True for r in results)
-    failed = any(r is False for r in results)
-    if met:
+    results = [window_result(measure.windows[p], settings.threshold(p)) for p in PARTS]
+    if all(r == "met" for r in results):
         return "compliant"
     if now < measure.day_end:
         return "pending"
-    if failed:
-        return "exempt" if measure.emergency_minutes > 0 else "non_compliant"
-    return "unknown"
+    if "failed" in results:
+        return "non_compliant"
+    if "unknown" in results:
+        return "unknown"
+    return "exempt"
+
+
+def exempting_order(measure: DayMeasure, settings: ComplianceSettings) -> int | None:
+    """The order that exempts the day's unmet windows (the lowest id)."""
+    orders = [
+        fig.order_id
+        for part, fig in measure.windows.items()
+        if part in PARTS and window_result(fig, settings.threshold(part)) == "exempt"
+    ]
+    return min((o for o in orders if o is not None), default=None)
 
 
 def incident_due(day: date, now: datetime, settings: ComplianceSettings) -> bool:

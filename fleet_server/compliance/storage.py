@@ -128,7 +128,16 @@ window_totals AS (
 SELECT t.board_id, t.day,
        COALESCE(d.on_s, 0), COALESCE(d.ad_s, 0), COALESCE(d.em_s, 0),
        COALESCE(d.counted_s, 0), COALESCE(d.unapproved_s, 0), COALESCE(d.unidentified_s, 0),
-       wt.part, wt.ws, wt.we, wt.on_s, wt.covered_s
+       wt.part, wt.ws, wt.we, wt.on_s, wt.covered_s,
+       -- Điều 8.2: an order in force during the window that covers the board
+       (SELECT min(o.id) FROM emergency_orders o
+         WHERE o.revoked_at IS NULL AND o.starts_at < wt.we AND o.ends_at > wt.ws
+           AND (o.all_sites
+                OR EXISTS (SELECT 1 FROM emergency_order_boards ob
+                            WHERE ob.order_id = o.id AND ob.board_id = t.board_id)
+                OR EXISTS (SELECT 1 FROM emergency_order_sites os
+                             JOIN boards b ON b.site_id = os.site_id
+                            WHERE os.order_id = o.id AND b.id = t.board_id))) AS order_id
   FROM target t
   LEFT JOIN day_totals d ON d.board_id = t.board_id AND d.day = t.day
   LEFT JOIN window_totals wt ON wt.board_id = t.board_id AND wt.day = t.day
@@ -151,12 +160,12 @@ def measure(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> list[DayMeasure]
         return []
     rows = conn.execute(_MEASURE, _params(pairs, gap_s)).fetchall()
     found: dict[Pair, tuple[tuple[float, ...], dict[str, WindowFigures]]] = {}
-    for board_id, day, *seconds, part, ws, we, w_on, w_cov in rows:
+    for board_id, day, *seconds, part, ws, we, w_on, w_cov, order_id in rows:
         _, windows = found.setdefault((board_id, day), (tuple(seconds), {}))
         if part is not None and ws is not None:
             window = Window(part, ws, we)
             unknown = max(0.0, window.minutes - float(w_cov) / 60)
-            windows[part] = WindowFigures(window, float(w_on) / 60, unknown)
+            windows[part] = WindowFigures(window, float(w_on) / 60, unknown, order_id)
     measures = []
     for (board_id, day), (seconds, windows) in found.items():
         on, ad, em, counted, unapproved, unidentified = (float(v) / 60 for v in seconds)
@@ -177,10 +186,14 @@ def measure(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> list[DayMeasure]
 
 
 def save_days(
-    conn: Conn, judged: Sequence[tuple[DayMeasure, Status]], thresholds: dict[str, float]
+    conn: Conn,
+    judged: Sequence[tuple[DayMeasure, Status, int | None]],
+    thresholds: dict[str, float],
 ) -> None:
+    """Store each day's figures, its verdict and, for an exempt day, the
+    emergency order that exempts it."""
     rows = []
-    for m, status in judged:
+    for m, status, order_id in judged:
         morning, afternoon = m.windows.get("morning"), m.windows.get("afternoon")
         basis = {
             "windows": {
@@ -188,6 +201,9 @@ def save_days(
                 for part, f in m.windows.items()
             },
             "thresholds_minutes": thresholds,
+            "emergency_orders": {
+                part: f.order_id for part, f in m.windows.items() if f.order_id is not None
+            },
         }
         rows.append(
             (
@@ -205,6 +221,7 @@ def save_days(
                 m.counted_minutes,
                 m.unapproved_minutes,
                 m.unidentified_minutes,
+                order_id,
             )
         )
     with conn.cursor() as cur:
@@ -212,8 +229,8 @@ def save_days(
             "INSERT INTO compliance_days (board_id, day, morning_minutes, afternoon_minutes,"
             " total_minutes, advertising_minutes, emergency_minutes, morning_unknown,"
             " afternoon_unknown, status, basis, counted_minutes, unapproved_minutes,"
-            " unidentified_minutes, computed_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+            " unidentified_minutes, exempt_order_id, computed_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
             " ON CONFLICT (board_id, day) DO UPDATE SET"
             " morning_minutes = EXCLUDED.morning_minutes,"
             " afternoon_minutes = EXCLUDED.afternoon_minutes,"
@@ -225,7 +242,8 @@ def save_days(
             " status = EXCLUDED.status, basis = EXCLUDED.basis,"
             " counted_minutes = EXCLUDED.counted_minutes,"
             " unapproved_minutes = EXCLUDED.unapproved_minutes,"
-            " unidentified_minutes = EXCLUDED.unidentified_minutes, computed_at = now()",
+            " unidentified_minutes = EXCLUDED.unidentified_minutes,"
+            " exempt_order_id = EXCLUDED.exempt_order_id, computed_at = now()",
             rows,
         )
 
@@ -348,39 +366,3 @@ def save_cursor(conn: Conn, name: str, position: datetime) -> None:
         " DO UPDATE SET position = EXCLUDED.position, updated_at = now()",
         (name, position),
     )
-
-
-def failed_days_without_incident(conn: Conn, since: date) -> list[tuple[str, date, Any, Any]]:
-    """Non-compliant days from ``since`` on that never had an incident."""
-    return conn.execute(
-        "SELECT c.board_id, c.day, s.id, s.organisation_id"
-        "  FROM compliance_days c JOIN boards b ON b.id = c.board_id"
-        "  JOIN sites s ON s.id = b.site_id"
-        " WHERE c.status = 'non_compliant' AND c.day >= %s"
-        "   AND NOT EXISTS (SELECT 1 FROM incidents i"
-        "                    WHERE i.dedupe_key = 'compliance:' || c.board_id || ':'"
-        "                                         || to_char(c.day, 'YYYY-MM-DD'))",
-        (since,),
-    ).fetchall()
-
-
-def day_figures(conn: Conn, board_id: str, day: date) -> tuple[Any, ...]:
-    """A judged day's minutes, unknown minutes and basis (for an incident's details)."""
-    row = conn.execute(
-        "SELECT morning_minutes, afternoon_minutes, morning_unknown, afternoon_unknown,"
-        " basis FROM compliance_days WHERE board_id = %s AND day = %s",
-        (board_id, day),
-    ).fetchone()
-    assert row is not None, f"no compliance day {board_id} {day}"
-    return tuple(row)
-
-
-def open_incidents_now_passing(conn: Conn) -> list[tuple[int, str, date, str]]:
-    """Open compliance incidents whose day late data has since cleared."""
-    return conn.execute(
-        "SELECT i.id, c.board_id, c.day, c.status FROM incidents i"
-        "  JOIN compliance_days c ON i.dedupe_key = 'compliance:' || c.board_id || ':'"
-        "                          || to_char(c.day, 'YYYY-MM-DD')"
-        " WHERE i.rule = 'broadcast_noncompliant' AND i.state <> 'resolved'"
-        "   AND c.status <> 'non_compliant'",
-    ).fetchall()

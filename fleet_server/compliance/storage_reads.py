@@ -40,7 +40,7 @@ def days_page(
         "SELECT c.board_id, b.name AS board_name, b.site_id, c.day, c.status,"
         " c.morning_minutes, c.afternoon_minutes, c.total_minutes, c.advertising_minutes,"
         " c.emergency_minutes, c.morning_unknown, c.afternoon_unknown, c.counted_minutes,"
-        " c.unapproved_minutes, c.unidentified_minutes, c.computed_at"
+        " c.unapproved_minutes, c.unidentified_minutes, c.exempt_order_id, c.computed_at"
         " FROM compliance_days c JOIN boards b ON b.id = c.board_id"
         f" WHERE {' AND '.join(where)}"
     )

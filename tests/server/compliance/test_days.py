@@ -220,13 +220,103 @@ def test_time_without_a_file_hash_does_not_count(conn: Conn, days: Days) -> None
     assert (day["morning"], day["unidentified"], day["status"]) == (0.0, 180.0, "non_compliant")
 
 
-def test_a_failed_day_with_an_emergency_broadcast_is_exempt(conn: Conn, days: Days) -> None:
+def _failed_day_with_emergency_content(days: Days) -> None:
     days.samples("lc-mlt-01", at(DAY, "06:30"), at(DAY, "11:00"), on=False)
     days.samples("lc-mlt-01", at(DAY, "13:30"), at(DAY, "14:00"), sha=SHA_E, kind="emergency")
     days.samples("lc-mlt-01", at(DAY, "14:00"), at(DAY, "18:00"), on=False)
+
+
+def _order(conn: Conn, start: str, end: str, **where: Any) -> int:
+    """An emergency order recorded now for DAY from ``start`` to ``end``."""
+    row = conn.execute(
+        "INSERT INTO emergency_orders (authority, document_number, document_date, starts_at,"
+        " ends_at, all_sites, created_by) VALUES ('UBND tỉnh Lai Châu', '123/QĐ-UBND',"
+        " %s, %s, %s, %s, 'quan.tri') RETURNING id",
+        (DAY, at(DAY, start), at(DAY, end), where.get("all_sites", False)),
+    ).fetchone()
+    assert row is not None
+    for site in where.get("sites", ()):
+        conn.execute(
+            "INSERT INTO emergency_order_sites (order_id, site_id)"
+            " SELECT %s, id FROM sites WHERE code = %s",
+            (row[0], site),
+        )
+    for board in where.get("boards", ()):
+        conn.execute(
+            "INSERT INTO emergency_order_boards (order_id, board_id) VALUES (%s, %s)",
+            (row[0], board),
+        )
+    conn.commit()
+    return int(row[0])
+
+
+def _exempt_order(conn: Conn) -> Any:
+    row = conn.execute(
+        "SELECT exempt_order_id FROM compliance_days WHERE board_id = 'lc-mlt-01' AND day = %s",
+        (DAY,),
+    ).fetchone()
+    conn.commit()
+    return row[0] if row else None
+
+
+def test_emergency_content_without_an_order_is_judged_on_its_merits(conn: Conn, days: Days) -> None:
+    """Điều 8.2: emergency information takes precedence "theo yêu cầu của cơ
+    quan có thẩm quyền" — on the request of a competent authority. Thirty
+    minutes of emergency content with no order excuse nothing."""
+    _failed_day_with_emergency_content(days)
+    run(conn, now_hhmm="09:00")
+    assert days.day("lc-mlt-01", DAY)["status"] == "non_compliant"
+    assert _exempt_order(conn) is None
+
+
+def test_an_order_covering_both_windows_exempts_the_day(conn: Conn, days: Days) -> None:
+    """Điều 8.2: a day whose unmet windows an order in force covers is
+    exempt, and the day names the order."""
+    _failed_day_with_emergency_content(days)
+    order = _order(conn, "06:00", "19:00", sites=["ma-lu-thang"])
     run(conn, now_hhmm="09:00")
     assert days.day("lc-mlt-01", DAY)["status"] == "exempt"
+    assert _exempt_order(conn) == order
     assert conn.execute("SELECT count(*) FROM incidents").fetchone() == (0,)
+
+
+def test_an_order_exempts_only_the_window_it_covers(conn: Conn, days: Days) -> None:
+    """Điều 8.2: an order for the morning leaves the afternoon under Điều
+    8.1; a failed afternoon still fails the day."""
+    _failed_day_with_emergency_content(days)
+    _order(conn, "06:00", "12:00", all_sites=True)
+    run(conn, now_hhmm="09:00")
+    assert days.day("lc-mlt-01", DAY)["status"] == "non_compliant"
+
+
+def test_an_order_for_another_board_exempts_nothing_here(conn: Conn, days: Days) -> None:
+    """Điều 8.2: an order covers the sites and boards it names, no others."""
+    _failed_day_with_emergency_content(days)
+    _order(conn, "06:00", "19:00", boards=["lc-mlt-02"])
+    run(conn, now_hhmm="09:00")
+    assert days.day("lc-mlt-01", DAY)["status"] == "non_compliant"
+
+
+def test_an_order_recorded_later_judges_the_day_again(conn: Conn, days: Days) -> None:
+    """Điều 8.2: the order may be recorded after the day was judged; the
+    job judges the days it covers again, and again when it is revoked."""
+    _failed_day_with_emergency_content(days)
+    job = ComplianceJob(ComplianceSettings())
+    job.run(conn, at(NEXT, "06:00"))
+    conn.commit()
+    assert days.day("lc-mlt-01", DAY)["status"] == "non_compliant"
+    order = _order(conn, "06:00", "19:00", boards=["lc-mlt-01"])
+    job.run(conn, at(NEXT, "06:30"))
+    conn.commit()
+    assert (days.day("lc-mlt-01", DAY)["status"], _exempt_order(conn)) == ("exempt", order)
+    conn.execute(
+        "UPDATE emergency_orders SET revoked_at = now(), revoked_by = 'quan.tri' WHERE id = %s",
+        (order,),
+    )
+    conn.commit()
+    job.run(conn, at(NEXT, "06:45"))
+    conn.commit()
+    assert (days.day("lc-mlt-01", DAY)["status"], _exempt_order(conn)) == ("non_compliant", None)
 
 
 def test_a_board_without_windows(conn: Conn, days: Days) -> None:

@@ -1,0 +1,48 @@
+"""SQL the compliance job's incidents read: failed days without an incident,
+a day's figures for an incident's details, and incidents whose day passes
+now (Điều 8 findings raised and cleared through incidents.lifecycle)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import psycopg
+
+Conn = psycopg.Connection[Any]
+
+
+def failed_days_without_incident(conn: Conn, since: date) -> list[tuple[str, date, Any, Any]]:
+    """Non-compliant days from ``since`` on that never had an incident."""
+    return conn.execute(
+        "SELECT c.board_id, c.day, s.id, s.organisation_id"
+        "  FROM compliance_days c JOIN boards b ON b.id = c.board_id"
+        "  JOIN sites s ON s.id = b.site_id"
+        " WHERE c.status = 'non_compliant' AND c.day >= %s"
+        "   AND NOT EXISTS (SELECT 1 FROM incidents i"
+        "                    WHERE i.dedupe_key = 'compliance:' || c.board_id || ':'"
+        "                                         || to_char(c.day, 'YYYY-MM-DD'))",
+        (since,),
+    ).fetchall()
+
+
+def day_figures(conn: Conn, board_id: str, day: date) -> tuple[Any, ...]:
+    """A judged day's minutes, unknown minutes and basis (for an incident's details)."""
+    row = conn.execute(
+        "SELECT morning_minutes, afternoon_minutes, morning_unknown, afternoon_unknown,"
+        " basis FROM compliance_days WHERE board_id = %s AND day = %s",
+        (board_id, day),
+    ).fetchone()
+    assert row is not None, f"no compliance day {board_id} {day}"
+    return tuple(row)
+
+
+def open_incidents_now_passing(conn: Conn) -> list[tuple[int, str, date, str]]:
+    """Open compliance incidents whose day late data has since cleared."""
+    return conn.execute(
+        "SELECT i.id, c.board_id, c.day, c.status FROM incidents i"
+        "  JOIN compliance_days c ON i.dedupe_key = 'compliance:' || c.board_id || ':'"
+        "                          || to_char(c.day, 'YYYY-MM-DD')"
+        " WHERE i.rule = 'broadcast_noncompliant' AND i.state <> 'resolved'"
+        "   AND c.status <> 'non_compliant'",
+    ).fetchall()
