@@ -5,16 +5,23 @@ opens (``/api/v1/reports/annual``, ``/api/v1/archive``)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
+from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.web import page_for, render
-from fleet_server.api.deps import Db, Now
+from fleet_server.api.console.web import form_for, page_for, render
+from fleet_server.api.deps import Db, Now, client_address
 from fleet_server.compliance import service as compliance
+from fleet_server.compliance import service_orders as orders
+from fleet_server.compliance.schemas import EmergencyOrderIn
+from fleet_server.errors import Invalid
+from fleet_server.localtime import LOCAL_TZ
 from fleet_server.reports import service as reports
 from fleet_server.reports.figures import Period
 
@@ -22,6 +29,9 @@ router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Principal, Depends(page_for("compliance.read"))]
 Reporter = Annotated[Principal, Depends(page_for("report.read"))]
+OrderWriter = Annotated[Principal, Depends(form_for("emergency_order.write"))]
+#: Orders shown on the page (newest period first).
+ORDER_ROWS = 20
 STATUSES = ("compliant", "non_compliant", "unknown", "exempt", "pending", "no_windows")
 RECENT_DAYS = 30
 
@@ -47,8 +57,55 @@ def reports_page(request: Request, conn: Db, now: Now, user: Reader) -> Response
             "years": list(range(today.year, today.year - 6, -1)),
             "report_year": year,
             "may_report": user.can("report.read"),
+            "orders": orders.list_orders(
+                conn, user, ListParams(limit=ORDER_ROWS, offset=0, sort=None)
+            ).items,
+            "may_order": user.can("emergency_order.write"),
+            "order_saved": request.query_params.get("order") == "saved",
         },
     )
+
+
+def _local(value: str, field: str) -> datetime:
+    """A datetime-local form value, read as Vietnam time."""
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        raise Invalid(f"{field}: not a date and time", field=field) from None
+
+
+@router.post("/reports/emergency-orders")
+def order_create(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: OrderWriter,
+    authority: Annotated[str, Form(max_length=300)],
+    document_number: Annotated[str, Form(max_length=100)],
+    document_date: Annotated[str, Form(max_length=10)],
+    starts_at: Annotated[str, Form(max_length=20)],
+    ends_at: Annotated[str, Form(max_length=20)],
+    summary: Annotated[str, Form(max_length=2000)] = "",
+    all_sites: Annotated[str | None, Form(max_length=5)] = None,
+    site_ids: Annotated[list[int] | None, Form()] = None,
+) -> RedirectResponse:
+    """Record an emergency order (Điều 8.2) from the reports page (admin)."""
+    try:
+        body = EmergencyOrderIn(
+            authority=authority,
+            document_number=document_number,
+            document_date=document_date,
+            summary=summary,
+            starts_at=_local(starts_at, "starts_at"),
+            ends_at=_local(ends_at, "ends_at"),
+            all_sites=all_sites is not None,
+            site_ids=site_ids or [],
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Invalid(str(first.get("msg", "invalid")), field="order") from None
+    orders.create_order(conn, user, user.acting_from(client_address(request)), body, now=now)
+    return RedirectResponse("/reports?order=saved#emergency-orders", status_code=303)
 
 
 def _download(target: str, request: Request) -> RedirectResponse:

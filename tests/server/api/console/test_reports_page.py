@@ -15,6 +15,7 @@ from docx import Document
 from fastapi.testclient import TestClient
 
 from fleet_server.compliance.models import local_day
+from tests.server.api.console.conftest import csrf_of
 
 NewBrowser = Callable[..., TestClient]
 BOARD = "lc-ma-lu-thang-01"
@@ -116,3 +117,58 @@ def test_console_downloads_are_audited(new_browser: NewBrowser, api_db: str, clo
             "127.0.0.1",
         ),
     ]
+
+
+def test_an_admin_records_an_emergency_order_from_the_reports_page(
+    new_browser: NewBrowser, api_db: str
+) -> None:
+    """Điều 8.2: the order of a competent authority, recorded in the console
+    by an admin, listed for every compliance reader; the others get no form."""
+    admin = new_browser("admin")
+    page = admin.get("/reports")
+    assert 'action="/reports/emergency-orders"' in page.text
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "authority": "UBND tỉnh Lai Châu",
+        "document_number": "45/QĐ-UBND",
+        "document_date": "2026-11-19",
+        "starts_at": "2026-11-20T06:00",
+        "ends_at": "2026-11-20T19:00",
+        "all_sites": "on",
+    }
+    saved = admin.post("/reports/emergency-orders", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    shown = admin.get(saved.headers["location"]).text
+    assert "45/QĐ-UBND" in shown
+    assert "Đã ghi nhận lệnh" in shown
+    with psycopg.connect(api_db) as conn:
+        starts = conn.execute(
+            "SELECT starts_at FROM emergency_orders WHERE document_number = '45/QĐ-UBND'"
+        ).fetchone()
+    assert starts is not None
+    assert starts[0].isoformat() == "2026-11-19T23:00:00+00:00"  # 06:00 in Lai Châu
+    operator = new_browser("operator")
+    listed = operator.get("/reports").text
+    assert "45/QĐ-UBND" in listed
+    assert 'action="/reports/emergency-orders"' not in listed
+    refused = operator.post(
+        "/reports/emergency-orders",
+        data={**form, "csrf_token": csrf_of(listed)},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+
+
+def test_an_order_form_that_names_no_place_is_refused(new_browser: NewBrowser) -> None:
+    admin = new_browser("admin")
+    page = admin.get("/reports")
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "authority": "UBND tỉnh Lai Châu",
+        "document_number": "46/QĐ-UBND",
+        "document_date": "2026-11-19",
+        "starts_at": "2026-11-20T06:00",
+        "ends_at": "2026-11-20T19:00",
+    }
+    refused = admin.post("/reports/emergency-orders", data=form, follow_redirects=False)
+    assert refused.status_code == 400
