@@ -1,8 +1,9 @@
-"""Emergency orders (Điều 8.2): "Thông tin khẩn cấp … được ưu tiên đăng phát
-theo yêu cầu của cơ quan có thẩm quyền" — emergency information takes
-precedence on the request of a competent authority. An admin records the
-order; the compliance job then judges again every day it covers, and a
-window is exempt only where an order in force covers it."""
+"""Emergency orders (Điều 8.2): "… thì thời lượng và khung giờ phát thông tin
+thực hiện theo yêu cầu của các cơ quan, đơn vị có thẩm quyền" — in an
+emergency the broadcast time and time frames follow the request of the
+competent agencies and units. An admin records the request (the order);
+the compliance job then judges again every day it covers, and a window is
+exempt only where an order in force covers it."""
 
 from __future__ import annotations
 

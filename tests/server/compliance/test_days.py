@@ -260,9 +260,10 @@ def _exempt_order(conn: Conn) -> Any:
 
 
 def test_emergency_content_without_an_order_is_judged_on_its_merits(conn: Conn, days: Days) -> None:
-    """Điều 8.2: emergency information takes precedence "theo yêu cầu của cơ
-    quan có thẩm quyền" — on the request of a competent authority. Thirty
-    minutes of emergency content with no order excuse nothing."""
+    """Điều 8.2: "… thì thời lượng và khung giờ phát thông tin thực hiện theo
+    yêu cầu của các cơ quan, đơn vị có thẩm quyền" — in an emergency the time
+    and time frames follow the competent agencies' request. Thirty minutes of
+    emergency content with no such request excuse nothing."""
     _failed_day_with_emergency_content(days)
     run(conn, now_hhmm="09:00")
     assert days.day("lc-mlt-01", DAY)["status"] == "non_compliant"
