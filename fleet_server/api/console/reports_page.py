@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -62,6 +62,7 @@ def reports_page(request: Request, conn: Db, now: Now, user: Reader) -> Response
             ).items,
             "may_order": user.can("emergency_order.write"),
             "order_saved": request.query_params.get("order") == "saved",
+            "order_revoked": request.query_params.get("order") == "revoked",
         },
     )
 
@@ -122,3 +123,18 @@ def annual_download(request: Request, user: Reporter) -> RedirectResponse:
 @router.get("/reports/archive")
 def archive_download(request: Request, user: Reader) -> RedirectResponse:
     return _download("/api/v1/archive", request)
+
+
+@router.post("/reports/emergency-orders/{order_id}/revoke")
+def order_revoke(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: OrderWriter,
+    order_id: Annotated[int, Path(ge=1, le=2**62)],
+    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> RedirectResponse:
+    """Withdraw an order recorded in error (admin); its days are judged again."""
+    actor = user.acting_from(client_address(request))
+    orders.revoke_order(conn, user, actor, order_id, reason=reason, now=now)
+    return RedirectResponse("/reports?order=revoked#emergency-orders", status_code=303)

@@ -72,6 +72,7 @@ CONSOLE: dict[str, Requirement] = {
     "GET /reports/annual": frozenset({"report.read"}),
     "GET /reports/archive": frozenset({"compliance.read"}),
     "POST /reports/emergency-orders": frozenset({"emergency_order.write"}),
+    "POST /reports/emergency-orders/{order_id}/revoke": frozenset({"emergency_order.write"}),
 }
 
 #: Routes with a guard of their own, outside this table.

@@ -172,3 +172,34 @@ def test_an_order_form_that_names_no_place_is_refused(new_browser: NewBrowser) -
     }
     refused = admin.post("/reports/emergency-orders", data=form, follow_redirects=False)
     assert refused.status_code == 400
+
+
+def test_an_admin_revokes_an_order_from_the_reports_page(
+    new_browser: NewBrowser, api_db: str
+) -> None:
+    with psycopg.connect(api_db, autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO emergency_orders (authority, document_number, document_date, starts_at,"
+            " ends_at, all_sites, created_by) VALUES ('UBND tỉnh', '47/QĐ-UBND', '2026-11-19',"
+            " '2026-11-20T06:00+07', '2026-11-20T19:00+07', true, 'quan.tri') RETURNING id"
+        ).fetchone()
+    assert row is not None
+    admin = new_browser("admin")
+    page = admin.get("/reports").text
+    action = f'action="/reports/emergency-orders/{row[0]}/revoke"'
+    assert action in page
+    assert action not in new_browser("operator").get("/reports").text
+    done = admin.post(
+        f"/reports/emergency-orders/{row[0]}/revoke",
+        data={"csrf_token": csrf_of(page), "reason": "nhầm số văn bản"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    after = admin.get(done.headers["location"]).text
+    assert "Đã thu hồi lệnh" in after
+    assert action not in after
+    with psycopg.connect(api_db) as conn:
+        revoked = conn.execute(
+            "SELECT revoked_by, revoke_reason FROM emergency_orders WHERE id = %s", (row[0],)
+        ).fetchone()
+    assert revoked == ("quan.tri", "nhầm số văn bản")
