@@ -28,27 +28,27 @@ def _render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _changed(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    """The paths and schemas that differ between two documents."""
+    paths = set(got["paths"]) | set(want["paths"])
+    schemas = set(got["components"]["schemas"]) | set(want["components"]["schemas"])
+    return sorted(
+        [f"paths {p}" for p in paths if got["paths"].get(p) != want["paths"].get(p)]
+        + [
+            f"schema {n}"
+            for n in schemas
+            if got["components"]["schemas"].get(n) != want["components"]["schemas"].get(n)
+        ]
+    )
+
+
 def test_openapi_document_is_unchanged() -> None:
     want = json.loads(FIXTURE.read_text())
     got = current()
-    if got != want:
-        changed = sorted(
-            {f"paths {p}" for p in set(got["paths"]) ^ set(want["paths"])}
-            | {
-                f"paths {p}"
-                for p in set(got["paths"]) & set(want["paths"])
-                if got["paths"][p] != want["paths"][p]
-            }
-            | {
-                f"schema {n}"
-                for n in set(got["components"]["schemas"]) | set(want["components"]["schemas"])
-                if got["components"]["schemas"].get(n) != want["components"]["schemas"].get(n)
-            }
-        )
-        raise AssertionError(
-            "the OpenAPI document changed (regenerate the fixture only for a deliberate "
-            f"change): {changed or ['top level']}"
-        )
+    assert got == want, (
+        "the OpenAPI document changed (regenerate the fixture only for a deliberate "
+        f"change): {_changed(got, want) or ['top level']}"
+    )
 
 
 if __name__ == "__main__":
