@@ -180,6 +180,19 @@ class Settings(BaseSettings):
     compliance_report_hour: int = Field(default=7, ge=0, le=23)
     compliance_today_every_s: float = Field(default=900.0, ge=10, le=86_400)
     compliance_every_s: float = Field(default=60.0, ge=1, le=3600)
+    compliance_advertising_ceiling_percent: float = Field(
+        default=10.0,
+        ge=0,
+        le=100,
+        description="Điều 8.3: the most approved advertising may take of a board's minutes on "
+        "air in a local day, in percent; a day over it raises a compliance incident",
+    )
+    compliance_advertising_ceiling_overrides: str = Field(
+        default="",
+        max_length=20_000,
+        description="per organisation or site, e.g. 'organisation:bql-kkt=15,site:ma-lu-thang=5'"
+        " (a site's own ceiling wins over its organisation's)",
+    )
 
     # notifications (engine role)
     smtp_host: str = "127.0.0.1"
@@ -231,6 +244,33 @@ class Settings(BaseSettings):
     command_publish_timeout_s: float = Field(default=2.0, gt=0, le=60)
     command_retry_interval_s: float = Field(default=5.0, gt=0, le=3600)
 
+    # the broadcast file archive (Điều 9.1; docs/content.md "Broadcast file archive")
+    data_dir: str = Field(
+        default="/var/lib/fleet-server",
+        description="the server's data directory (content files by default)",
+    )
+    content_files_backend: Literal["local", "s3"] = "local"
+    content_files_dir: str | None = Field(
+        default=None,
+        description="root of the local file store; default <FLEET_DATA_DIR>/content-files",
+    )
+    content_files_max_bytes: int = Field(default=2 * 1024**3, ge=1024, le=1024**4)
+    content_files_keep_days: int = Field(
+        default=5 * 365 + 1,
+        description="days a file nothing refers to any more is kept; at least as long as the "
+        "play log (1826 days), which is more than Điều 10.1.a's six months",
+    )
+    content_files_s3_endpoint: str | None = Field(
+        default=None, description="https://host[:port] of the S3-compatible service"
+    )
+    content_files_s3_bucket: str | None = None
+    content_files_s3_region: str = "us-east-1"
+    content_files_s3_prefix: str = Field(
+        default="", max_length=200, pattern=r"^([A-Za-z0-9._-]+/)*$"
+    )
+    content_files_s3_access_key: str | None = None
+    content_files_s3_secret_key: SecretStr | None = None
+
     @field_validator("database_url", "database_owner_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -264,6 +304,43 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("compliance_advertising_ceiling_overrides")
+    @classmethod
+    def _check_advertising_ceilings(cls, value: str) -> str:
+        from fleet_server.compliance.models import parse_ceilings  # noqa: PLC0415
+
+        try:
+            parse_ceilings(value)
+        except ConfigError as exc:
+            raise ValueError(f"FLEET_COMPLIANCE_ADVERTISING_CEILING_OVERRIDES: {exc}") from None
+        return value
+
+    @field_validator("content_files_keep_days")
+    @classmethod
+    def _check_content_files_keep_days(cls, value: int) -> int:
+        from fleet_server.telemetry.storage_upkeep import ROLLUP_DAYS  # noqa: PLC0415
+
+        if value < ROLLUP_DAYS:
+            raise ValueError(
+                f"FLEET_CONTENT_FILES_KEEP_DAYS: files are kept at least as long as the play"
+                f" log ({ROLLUP_DAYS} days)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_content_files_s3(self) -> Settings:
+        if self.content_files_backend == "s3" and not (
+            self.content_files_s3_endpoint
+            and self.content_files_s3_bucket
+            and self.content_files_s3_access_key
+            and self.content_files_s3_secret_key
+        ):
+            raise ValueError(
+                "FLEET_CONTENT_FILES_BACKEND=s3 needs FLEET_CONTENT_FILES_S3_ENDPOINT, _BUCKET,"
+                " _ACCESS_KEY and _SECRET_KEY"
+            )
+        return self
+
     @model_validator(mode="after")
     def _check_command_expiry(self) -> Settings:
         if not (self.command_expires_min_s <= self.command_expires_s <= self.command_expires_max_s):
@@ -285,7 +362,10 @@ class Settings(BaseSettings):
         return self.ingest_require_known_board
 
     def compliance_settings(self) -> ComplianceSettings:
-        from fleet_server.compliance.models import ComplianceSettings  # noqa: PLC0415
+        from fleet_server.compliance.models import (  # noqa: PLC0415
+            ComplianceSettings,
+            parse_ceilings,
+        )
 
         return ComplianceSettings(
             morning_minutes=self.compliance_morning_minutes,
@@ -294,6 +374,8 @@ class Settings(BaseSettings):
             report_hour=self.compliance_report_hour,
             today_every_s=self.compliance_today_every_s,
             every_s=self.compliance_every_s,
+            advertising_ceiling_percent=self.compliance_advertising_ceiling_percent,
+            advertising_ceilings=parse_ceilings(self.compliance_advertising_ceiling_overrides),
         )
 
     def notification_settings(self) -> NotificationSettings:
