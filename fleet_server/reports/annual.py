@@ -1,5 +1,6 @@
-"""The annual report (Điều 14) as a DOCX, section by section as the annex
-"ĐỀ CƯƠNG BÁO CÁO" of the regulation lays it out, in Vietnamese.
+"""The annual report (Điều 14.1), or an ad hoc report over any period
+(Điều 14.3), as a DOCX, section by section as the annex "ĐỀ CƯƠNG BÁO CÁO"
+of the regulation lays it out, in Vietnamese. Times are Vietnam time.
 
 The figures the platform knows are filled in; what only people know (the
 documents issued, staffing decisions, the assessment, next year's plan,
@@ -8,7 +9,6 @@ the requests) is left as clearly marked, highlighted places to write.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -18,8 +18,27 @@ from docx.document import Document as Doc
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.shared import Pt
 
+from fleet_server.localtime import LOCAL_TZ
 from fleet_server.private_files import open_private
+from fleet_server.reports import budget
 from fleet_server.reports.figures import AnnualFigures, Availability
+from fleet_server.reports.wording import (
+    AVAILABILITY_RULE,
+    CLASSES,
+    COMPLIANCE,
+    KINDS,
+    ROLES,
+    SEVERITIES,
+    SITE_KINDS,
+    TICKET_KINDS,
+    availability_line,
+    basis,
+    hours,
+    number,
+    percent,
+    ratio_cell,
+    xml_text,
+)
 
 #: The outline's headings, in order (the annex of the regulation).
 OUTLINE: tuple[tuple[int, str], ...] = (
@@ -41,67 +60,6 @@ OUTLINE: tuple[tuple[int, str], ...] = (
 )
 
 PLACEHOLDER = "[ĐƠN VỊ BÁO CÁO VIẾT NỘI DUNG / TO BE WRITTEN: {what}]"
-
-SITE_KINDS = {
-    "border_gate": "cửa khẩu",
-    "district_centre": "trung tâm huyện",
-    "city": "thành phố",
-    "other": "khác",
-}
-ROLES = {
-    "admin": "quản trị",
-    "operator": "vận hành",
-    "technician": "kỹ thuật",
-    "border_guard": "biên phòng",
-    "viewer": "xem",
-}
-COMPLIANCE = (
-    ("compliant", "Đạt"),
-    ("non_compliant", "Không đạt"),
-    ("unknown", "Không đủ dữ liệu"),
-    ("exempt", "Phát khẩn cấp (Điều 8.2)"),
-    ("no_windows", "Chưa đặt khung giờ"),
-    ("pending", "Chưa kết thúc"),
-)
-KINDS = {"propaganda": "Tuyên truyền", "advertising": "Quảng cáo", "emergency": "Khẩn cấp"}
-CLASSES = {
-    "technical": "Kỹ thuật",
-    "security": "An toàn thông tin",
-    "compliance": "Thời lượng phát",
-}
-SEVERITIES = {"critical": "Nghiêm trọng", "major": "Lớn", "minor": "Nhỏ", "warning": "Cảnh báo"}
-TICKET_KINDS = {
-    "corrective": "Sửa chữa",
-    "preventive": "Bảo dưỡng định kỳ",
-    "inspection": "Kiểm tra",
-}
-# The budget lines of Điều 11.
-COST_LINES = (
-    ("power", "Điện năng"),
-    ("maintenance", "Bảo trì, bảo dưỡng"),
-    ("repair", "Sửa chữa, thay thế"),
-    ("internet", "Đường truyền Internet"),
-    ("other", "Vận hành, chi phí khác"),
-)
-
-
-#: Characters XML 1.0 (and so DOCX) cannot hold; names are only length-checked.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def xml_text(text: str) -> str:
-    """``text`` without the control characters a DOCX cannot hold."""
-    return _NOT_XML.sub("", text)
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.2f} %".replace(".", ",")
-
-
-def number(value: float | int | Decimal, digits: int = 0) -> str:
-    """Vietnamese number format: 1.234.567,8"""
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
 def write(fig: AnnualFigures, path: Path) -> Path:
@@ -129,6 +87,7 @@ def write(fig: AnnualFigures, path: Path) -> Path:
     _department(doc, fig)
     heading()  # II.5
     _costs(doc, fig)
+    _estimate(doc, fig)
     heading()  # III
     heading()  # III.1
     _placeholder(doc, "thuận lợi, khó khăn trong năm")
@@ -164,9 +123,20 @@ def _front(doc: Doc, fig: AnnualFigures) -> None:
     sub = doc.add_paragraph()
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
     scope = "" if fig.organisation else " (tổng hợp toàn tỉnh)"
+    when = (
+        f"từ ngày {fig.period.first_day:%d/%m/%Y} đến ngày {fig.period.last_day:%d/%m/%Y}"
+        if fig.adhoc
+        else f"năm {fig.year}"
+    )
     sub.add_run(
-        f"Hoạt động quản lý, vận hành cụm thông tin điện tử công cộng năm {fig.year}{scope}"
+        f"Hoạt động quản lý, vận hành cụm thông tin điện tử công cộng {when}{scope}"
     ).bold = True
+    if fig.adhoc:
+        kind = doc.add_paragraph()
+        kind.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        kind.add_run(
+            "Báo cáo đột xuất theo yêu cầu của cơ quan có thẩm quyền (Điều 14.3)"
+        ).italic = True
     period = doc.add_paragraph()
     period.alignment = WD_ALIGN_PARAGRAPH.CENTER
     period.add_run(
@@ -183,10 +153,8 @@ def _situation(doc: Doc, fig: AnnualFigures) -> None:
         f"Số điểm đặt cụm thông tin điện tử công cộng: {fig.sites} ({kinds or 'không có'});"
         f" số bảng đang vận hành: {fig.boards}; số camera giám sát: {fig.cameras}."
     )
-    doc.add_paragraph(
-        "Tỷ lệ hoạt động (khả dụng) của toàn bộ các bảng trong kỳ, không tính thời gian"
-        f" bảo trì theo kế hoạch: {percent(fig.fleet_availability)}."
-    )
+    doc.add_paragraph(availability_line(fig.fleet_uptime))
+    doc.add_paragraph(AVAILABILITY_RULE).runs[0].italic = True
     if not fig.organisation and fig.organisations:
         _table(
             doc,
@@ -207,15 +175,24 @@ def _availability_table(
 ) -> None:
     _table(
         doc,
-        (what, "Mã", "Giờ hoạt động", "Giờ ngừng", "Giờ không rõ", "Tỷ lệ hoạt động"),
+        (
+            what,
+            "Mã",
+            "Giờ hoạt động",
+            "Giờ ngừng",
+            "Giờ không rõ",
+            "Không rõ (% kỳ)",
+            "Tỷ lệ hoạt động",
+        ),
         [
             (
                 a.name,
                 a.code,
-                number(a.up_s / 3600, 1),
-                number(a.down_s / 3600, 1),
-                number(a.unknown_s / 3600, 1),
-                percent(a.availability),
+                hours(a.up_s),
+                hours(a.down_s),
+                hours(a.unknown_s),
+                percent(a.uptime.unknown_share),
+                ratio_cell(a.uptime),
             )
             for a in rows
         ],
@@ -300,19 +277,59 @@ def _costs(doc: Doc, fig: AnnualFigures) -> None:
         f"Số phiếu bảo trì, sửa chữa trong kỳ: {sum(fig.tickets_by_kind.values())}"
         f" ({tickets or 'không có'})."
     )
-    doc.add_paragraph("Kinh phí đã ghi nhận theo các khoản mục (Điều 11), đồng:")
+    b = fig.budget
+    doc.add_paragraph(
+        "Kinh phí trong kỳ theo các khoản mục của Điều 11.1.b (nguồn điện, bảo trì, bảo dưỡng,"
+        " sửa chữa, vận hành, đường truyền internet và sản xuất các sản phẩm truyền thông phục"
+        " vụ tuyên truyền), đồng:"
+    )
     _table(
         doc,
-        ("Khoản mục", "Số tiền (đồng)"),
+        ("Khoản mục", "Ghi trên phiếu bảo trì", "Đơn vị nhập thêm", "Cộng"),
         [
             *(
-                (label, number(fig.costs_by_category.get(key, Decimal(0))))
-                for key, label in COST_LINES
+                (
+                    budget.LINE_LABELS[s.line][0],
+                    number(s.on_tickets),
+                    number(s.entered),
+                    number(s.total),
+                )
+                for s in b.spent
             ),
-            ("Tổng cộng", number(fig.total_cost)),
+            (
+                "Tổng cộng",
+                number(sum((s.on_tickets for s in b.spent), Decimal(0))),
+                number(sum((s.entered for s in b.spent), Decimal(0))),
+                number(b.spent_total),
+            ),
         ],
     )
-    _placeholder(doc, "dự toán kinh phí duy trì năm tới")
+    if b.entered_spent_left_out:
+        doc.add_paragraph(
+            "Báo cáo theo kỳ chỉ gồm chi phí ghi trên phiếu bảo trì trong kỳ; các khoản đơn vị"
+            " nhập theo năm báo cáo (vận hành, sản xuất sản phẩm truyền thông…) có trong báo cáo"
+            " năm."
+        )
+
+
+def _estimate(doc: Doc, fig: AnnualFigures) -> None:
+    """Next year's estimate per line (Điều 11.1.b), and where each comes from."""
+    b = fig.budget
+    doc.add_paragraph(f"Dự toán kinh phí năm {b.estimate_year} theo các khoản mục, đồng:")
+    _table(
+        doc,
+        ("Khoản mục", "Dự toán", "Căn cứ"),
+        [
+            *((budget.LINE_LABELS[e.line][0], number(e.amount), basis(e)) for e in b.estimates),
+            ("Tổng cộng", number(b.estimate_total), ""),
+        ],
+    )
+    if b.scale != 1:
+        doc.add_paragraph(
+            f"Khoản ước tính theo chi phí: chi phí của kỳ {fig.period.day_count} ngày quy đổi"
+            " ra 365 ngày."
+        )
+    _placeholder(doc, "thuyết minh dự toán kinh phí năm tới")
 
 
 def _problems(doc: Doc, fig: AnnualFigures) -> None:
@@ -340,7 +357,7 @@ def _problems(doc: Doc, fig: AnnualFigures) -> None:
 def _footer(doc: Doc, fig: AnnualFigures) -> None:
     doc.add_paragraph(
         f"Số liệu do hệ thống quản lý cụm thông tin điện tử công cộng tổng hợp lúc"
-        f" {fig.generated_at:%H:%M ngày %d/%m/%Y} (giờ UTC)."
+        f" {fig.generated_at.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y} (giờ Việt Nam, UTC+7)."
     ).runs[0].italic = True
 
 

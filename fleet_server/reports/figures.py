@@ -1,9 +1,11 @@
 """The figures of the annual report (Điều 14), read from the database.
 
 One organisation's boards, or the whole province (``organisation=None``),
-over a report period. Availability comes from the same SQL functions the
-API and the dashboards use (migration 0016); compliance from
-``compliance_days``; content from ``play_log``.
+over a report period: the year of Điều 14.1, or any period asked for ad hoc
+(Điều 14.3). Availability comes from the same SQL functions the API and the
+dashboards use (migration 0016); compliance from ``compliance_days``;
+content from ``play_log``; the budget from ticket costs and the amounts
+people enter (``reports.budget``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ import psycopg
 from fleet_server.availability import storage as availability
 from fleet_server.availability.models import Figures
 from fleet_server.availability.models import Period as AvailabilityPeriod
+from fleet_server.availability.period import until
 from fleet_server.compliance.models import day_bounds
+from fleet_server.reports import budget
+from fleet_server.reports import storage_budget as budget_storage
+from fleet_server.reports.uptime import NONE, Uptime
 
 Conn = psycopg.Connection[Any]
 Progress = Callable[[str], None]
@@ -49,6 +55,10 @@ class Period:
     def days(cls, first: date, last: date) -> Period:
         return cls(day_bounds(first)[0], day_bounds(last)[1])
 
+    @property
+    def day_count(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
 
 @dataclass(frozen=True, slots=True)
 class Availability:
@@ -60,19 +70,29 @@ class Availability:
     unknown_s: float
     availability: float | None
 
+    @property
+    def uptime(self) -> Uptime:
+        return Uptime(self.up_s, self.down_s, self.unknown_s)
+
 
 @dataclass
 class AnnualFigures:
+    """The figures of one report. ``year`` is the report year (for an ad hoc
+    report, the year of its last day); ``adhoc``: a period asked for under
+    Điều 14.3 rather than the year of Điều 14.1."""
+
     year: int
     period: Period
     organisation: tuple[int, str, str] | None  # id, code, name; None: the province
     generated_at: datetime
+    adhoc: bool = False
     sites_by_kind: dict[str, int] = field(default_factory=dict)
     boards: int = 0
     cameras: int = 0
     organisations: list[tuple[str, str, int, int]] = field(default_factory=list)
     accounts_by_role: dict[str, int] = field(default_factory=dict)
-    fleet_availability: float | None = None
+    #: the sum of the board table's rows (section I)
+    fleet_uptime: Uptime = NONE
     site_availability: list[Availability] = field(default_factory=list)
     board_availability: list[Availability] = field(default_factory=list)
     compliance: dict[str, int] = field(default_factory=dict)
@@ -87,6 +107,7 @@ class AnnualFigures:
     incidents: list[tuple[str, str, int, float | None, float | None]] = field(default_factory=list)
     tickets_by_kind: dict[str, int] = field(default_factory=dict)
     costs_by_category: dict[str, Decimal] = field(default_factory=dict)
+    budget: budget.Budget = field(default_factory=budget.Budget)
 
     @property
     def sites(self) -> int:
@@ -114,9 +135,30 @@ def collect(
     now: datetime,
     progress: Progress = lambda _step: None,
 ) -> AnnualFigures:
-    """Every figure the report fills in; ``progress`` is told each step."""
+    """Every figure the annual report (Điều 14.1) fills in; ``progress`` is
+    told each step."""
     org = organisation(conn, org_code) if org_code else None
-    fig = AnnualFigures(year, Period.annual(year), org, now)
+    return _collect(conn, AnnualFigures(year, Period.annual(year), org, now), progress)
+
+
+def collect_period(
+    conn: Conn,
+    first: date,
+    last: date,
+    org_code: str | None,
+    *,
+    now: datetime,
+    progress: Progress = lambda _step: None,
+) -> AnnualFigures:
+    """The same figures over any period of local days (an ad hoc report,
+    Điều 14.3). The caller has checked the dates (``service.check_period``)."""
+    org = organisation(conn, org_code) if org_code else None
+    fig = AnnualFigures(last.year, Period.days(first, last), org, now, adhoc=True)
+    return _collect(conn, fig, progress)
+
+
+def _collect(conn: Conn, fig: AnnualFigures, progress: Progress) -> AnnualFigures:
+    org = fig.organisation
     scope = _Scope.read(conn, org[0] if org else None)
     for step, fill in (
         ("boards", _fleet),
@@ -128,6 +170,7 @@ def collect(
     ):
         progress(step)
         fill(conn, fig, scope)
+    fig.budget = _budget(conn, fig, scope)
     return fig
 
 
@@ -186,8 +229,12 @@ def _fleet(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
 
 
 def _availability(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
-    """The same figures as the API and the dashboards (fleet_server.availability)."""
-    period = AvailabilityPeriod(fig.period.start, fig.period.end)
+    """The same figures as the API and the dashboards (fleet_server.availability),
+    never past the moment of writing. The fleet's line is the sum of the
+    board table's rows, so the two cannot disagree."""
+    period = until(AvailabilityPeriod(fig.period.start, fig.period.end), fig.generated_at)
+    if period.end <= period.start:
+        return
     org = scope.organisation_id
     boards = availability.board_availability(conn, period, organisation_id=org)
     fig.board_availability = sorted(
@@ -197,9 +244,7 @@ def _availability(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
     fig.site_availability = sorted(
         (_row(s.site_name, s.site_code, s.boards, s.figures) for s in sites), key=_worst_first
     )
-    up = sum(a.up_s for a in fig.board_availability)
-    down = sum(a.down_s for a in fig.board_availability)
-    fig.fleet_availability = up / (up + down) if up + down > 0 else None
+    fig.fleet_uptime = sum((a.uptime for a in fig.board_availability), NONE)
 
 
 def _row(name: str, code: str, boards: int, f: Figures) -> Availability:
@@ -298,11 +343,33 @@ def _tickets(conn: Conn, fig: AnnualFigures, scope: _Scope) -> None:
         params,
     ).fetchall():
         fig.tickets_by_kind[kind] = count
-    for category, amount in conn.execute(
-        "SELECT c.category, sum(round(c.quantity * c.amount_vnd)) FROM ticket_costs c"
-        "  JOIN tickets t ON t.id = c.ticket_id"
-        " WHERE c.recorded_at >= %s AND c.recorded_at < %s AND t.site_id = ANY(%s)"
-        " GROUP BY c.category ORDER BY c.category",
-        params,
-    ).fetchall():
-        fig.costs_by_category[category] = Decimal(amount).quantize(Decimal(1))
+
+
+def _budget(conn: Conn, fig: AnnualFigures, scope: _Scope) -> budget.Budget:
+    """II.5: costs on the lines of Điều 11.1.b and next year's estimate.
+
+    The annual report adds the amounts entered as spent in its year; an ad
+    hoc period leaves them out (they are per report year) and scales its
+    costs to a year for the derived estimate."""
+    costs = budget_storage.ticket_costs(conn, fig.period.start, fig.period.end, scope.site_ids)
+    for (_org, category), amount in costs.items():
+        fig.costs_by_category[category] = fig.costs_by_category.get(category, Decimal(0)) + amount
+    org = scope.organisation_id
+    next_year = fig.year + 1
+    spent = [] if fig.adhoc else budget_storage.entries(conn, fig.year, "spent", org)
+    estimates = budget_storage.entries(conn, next_year, "estimate", org)
+    if org is not None:
+        organisations = [org]
+    else:
+        organisations = budget_storage.site_organisations(conn, scope.site_ids)
+        organisations += [e.organisation_id for e in (*spent, *estimates)]
+    scale = Decimal(1) if not fig.adhoc else Decimal(365) / Decimal(fig.period.day_count)
+    return budget.build(
+        costs=costs,
+        spent_entries=spent,
+        estimate_entries=estimates,
+        organisations=organisations,
+        estimate_year=next_year,
+        scale=scale,
+        entered_spent_left_out=fig.adhoc,
+    )

@@ -19,6 +19,7 @@ from fleet_server.db.backup import BackupError, backup, restore
 from fleet_server.incidents.models import IncidentSpec
 from fleet_server.incidents.storage import open_incident
 from fleet_server.reports import figures as annual
+from fleet_server.reports.uptime import NONE
 from fleet_server.simulator.seed import fleet_specs, seed
 from fleet_server.telemetry.storage import Accepted, BatchWriter
 from tests.support import messages as m
@@ -131,7 +132,7 @@ def annual_report(url: str) -> annual.AnnualFigures:
     with psycopg.connect(url) as conn:
         fig = annual.collect(conn, 2026, None, now=datetime(2026, 12, 15, tzinfo=UTC))
     assert fig.boards == 6
-    fig.board_availability, fig.site_availability, fig.fleet_availability = [], [], None
+    fig.board_availability, fig.site_availability, fig.fleet_uptime = [], [], NONE
     return fig
 
 

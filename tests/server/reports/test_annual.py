@@ -169,10 +169,13 @@ def test_organisation_report(year: Conn, tmp_path: Path) -> None:
     assert "Số điểm đặt cụm thông tin điện tử công cộng: 1 (1 cửa khẩu)" in body
     assert "số bảng đang vận hành: 2; số camera giám sát: 2" in body
     # 364 of 365 days and 365 of 365 days
-    assert "Bảng Ma Lù Thàng 1 | lc-mlt-01 | 8.736,0 | 24,0 | 0,0 | 99,73 %" in body
-    assert "Bảng Ma Lù Thàng 2 | lc-mlt-02 | 8.760,0 | 0,0 | 0,0 | 100,00 %" in body
-    assert "Cửa khẩu Ma Lù Thàng | ma-lu-thang | 17.496,0 | 24,0 | 0,0 | 99,86 %" in body
-    assert "trong kỳ, không tính thời gian bảo trì theo kế hoạch: 99,86 %" in body
+    assert "Bảng Ma Lù Thàng 1 | lc-mlt-01 | 8.736,0 | 24,0 | 0,0 | 0,00 % | 99,73 %" in body
+    assert "Bảng Ma Lù Thàng 2 | lc-mlt-02 | 8.760,0 | 0,0 | 0,0 | 0,00 % | 100,00 %" in body
+    assert "Cửa khẩu Ma Lù Thàng | ma-lu-thang | 17.496,0 | 24,0 | 0,0 | 0,00 % | 99,86 %" in body
+    assert (
+        "hoạt động 17.496,0 giờ, ngừng 24,0 giờ, không rõ trạng thái 0,0 giờ"
+        " (0,00 % thời gian của kỳ, không tính vào tỷ lệ); tỷ lệ: 99,86 %." in body
+    )
     assert "Đạt | 300" in body
     assert "Không đạt | 20" in body
     assert "Không đủ dữ liệu | 45" in body
@@ -184,9 +187,9 @@ def test_organisation_report(year: Conn, tmp_path: Path) -> None:
     )
     assert "Kỹ thuật | Lớn | 2 | 10,0 | 50,0" in body
     assert "An toàn thông tin | Nghiêm trọng | 1 | 2,0 | 20,0" in body
-    assert "Sửa chữa, thay thế | 1.500.000" in body
-    assert "Đường truyền Internet | 2.400.000" in body
-    assert "Tổng cộng | 3.900.000" in body
+    assert "Sửa chữa | 1.500.000 | 0 | 1.500.000" in body
+    assert "Đường truyền internet | 2.400.000 | 0 | 2.400.000" in body
+    assert "Tổng cộng | 3.900.000 | 0 | 3.900.000" in body
     assert "vận hành: 1" in body
     assert "Bảng Phong Thổ" not in body  # another organisation's board
     assert body.count("[ĐƠN VỊ BÁO CÁO VIẾT NỘI DUNG") == 12
