@@ -232,6 +232,12 @@ class Settings(BaseSettings):
         "is believed (comma-separated); default none: the TCP peer is the client",
     )
 
+    # photos attached to incidents (Điều 9.3; docs/incidents.md)
+    incident_photo_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024, description="per photo"
+    )
+    incident_photos_max: int = Field(default=6, ge=0, le=50, description="per incident")
+
     # remote commands (published by the API process; docs/commands.md)
     command_client_id: str = Field(
         default_factory=_default_command_client_id,

@@ -8,7 +8,9 @@ Each run, inside the engine's transaction:
    a board that sent nothing gets "unknown", never "compliant";
 3. today's running figures are refreshed every ``today_every_s``;
 4. from the report hour of the next morning, every non-compliant day opens
-   a compliance incident; a day that late data has since cleared resolves it.
+   a compliance incident; a day that late data has since cleared resolves it;
+5. the same for every day whose advertising share exceeds its ceiling
+   (Điều 8.3, rule ``advertising_share_exceeded``).
 
 Progress lives in ``job_cursors`` so a standby engine continues the work.
 """
@@ -23,6 +25,7 @@ from typing import Any
 from fleet_server.compliance import storage, storage_findings, storage_orders, storage_player
 from fleet_server.compliance.models import (
     ComplianceSettings,
+    advertising_share,
     day_bounds,
     exempting_order,
     incident_due,
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 Conn = storage.Conn
 ACTOR = "engine:broadcast_noncompliant"
 RULE = "broadcast_noncompliant"
+ADVERTISING_ACTOR = "engine:advertising_share_exceeded"
+ADVERTISING_RULE = "advertising_share_exceeded"
+ADVERTISING_KEY = storage_findings.ADVERTISING_KEY
 #: re-read this much before the cursor: a transaction that committed late
 OVERLAP = timedelta(seconds=60)
 #: catch up on a large backlog in slices of stored time
@@ -69,6 +75,7 @@ class ComplianceJob:
             )
             self._today_due = now + timedelta(seconds=self.settings.today_every_s)
         done["incidents"] = self._incidents(conn, now)
+        done["advertising"] = self._advertising(conn, now)
         return done
 
     def compute(self, conn: Conn, pairs: Sequence[storage.Pair], now: datetime) -> int:
@@ -78,10 +85,12 @@ class ComplianceJob:
         for i in range(0, len(pairs), s.batch):
             chunk = pairs[i : i + s.batch]
             measured = storage.measure(conn, chunk, s.sample_gap_s)
-            judged = [(m, verdict(m, now, s), exempting_order(m, s)) for m in measured]
-            storage.save_days(
-                conn, [(m, v, o if v == "exempt" else None) for m, v, o in judged], thresholds
-            )
+            judged = [
+                (m, v, exempting_order(m, s) if v == "exempt" else None, advertising_share(m, s))
+                for m in measured
+                for v in (verdict(m, now, s),)
+            ]
+            storage.save_days(conn, judged, thresholds)
             storage.rebuild_plays(conn, chunk, s.sample_gap_s)
         return len(pairs)
 
@@ -158,6 +167,63 @@ class ComplianceJob:
                     now,
                     actor=ACTOR,
                     note=f"late data for {board_id} on {day}: the day is now {status}",
+                )
+            except InvalidTransition:
+                continue
+        return opened
+
+    def _advertising(self, conn: Conn, now: datetime) -> int:
+        """Điều 8.3: a day whose advertising share exceeds its ceiling opens
+        one incident the next morning; late data that brings it under (or a
+        day judged again under another ceiling) resolves it."""
+        opened = 0
+        since = local_day(now) - timedelta(days=INCIDENT_HORIZON_DAYS)
+        for row in storage_findings.advertising_days_without_incident(conn, since):
+            board_id, day, site_id, org_id, ad, total, share, ceiling, ceiling_from = row
+            if not incident_due(day, now, self.settings):
+                continue
+            spec = IncidentSpec(
+                dedupe_key=f"{ADVERTISING_KEY}{board_id}:{day}",
+                rule=ADVERTISING_RULE,
+                incident_class="compliance",
+                severity="minor",
+                title=(
+                    f"Quảng cáo vượt mức ngày {day:%d/%m/%Y} ({share:.1f} % > {ceiling:g} %)"
+                    f" / Advertising over its ceiling on {day} ({share:.1f} % > {ceiling:g} %)"
+                ),
+                board_id=board_id,
+                site_id=site_id,
+                organisation_id=org_id,
+                details={
+                    "day": day.isoformat(),
+                    "advertising_minutes": round(float(ad), 1),
+                    "minutes_on_air": round(float(total), 1),
+                    "advertising_share_percent": round(float(share), 2),
+                    "ceiling_percent": float(ceiling),
+                    # which ceiling applied: fleet, organisation:<code>, site:<code>
+                    "ceiling_from": ceiling_from,
+                },
+            )
+            incident, outcome = lifecycle.open_incident(conn, spec, now, actor=ADVERTISING_ACTOR)
+            if outcome == "opened":
+                opened += 1
+                log.info("incident %d opened: %s %s", incident.id, board_id, spec.title)
+        for (
+            incident_id,
+            board_id,
+            day,
+            share,
+            ceiling,
+        ) in storage_findings.advertising_incidents_now_under(conn):
+            shown = "no minutes on air" if share is None else f"{share:.1f} %"
+            limit = "none" if ceiling is None else f"{ceiling:g} %"
+            try:
+                lifecycle.resolve(
+                    conn,
+                    incident_id,
+                    now,
+                    actor=ADVERTISING_ACTOR,
+                    note=f"{board_id} on {day}: advertising is now {shown} (ceiling {limit})",
                 )
             except InvalidTransition:
                 continue

@@ -19,14 +19,21 @@ unknown:
 Emergency content without an order excuses nothing: the day is judged on
 its merits. A day that has not ended yet is ``pending`` unless it is
 already met.
+
+Advertising (Điều 8.3: "Thời lượng đăng phát thông tin quảng cáo thực hiện
+theo quy định của pháp luật về quảng cáo") is judged beside the verdict: its
+share of the day's minutes on air against a ceiling the operator sets, since
+the regulation fixes no number (:func:`advertising_finding`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from fleet_server.errors import ConfigError
 from fleet_server.localtime import LOCAL_TZ
 
 Status = Literal["compliant", "non_compliant", "unknown", "pending", "no_windows", "exempt"]
@@ -48,6 +55,15 @@ class ComplianceSettings:
     every_s: float = 60.0
     #: at most this many (board, day) pairs per statement
     batch: int = 2000
+    #: Điều 8.3: the most advertising may take of a day's minutes on air, in
+    #: percent (a setting: the regulation defers to the advertising law)
+    advertising_ceiling_percent: float = 10.0
+    #: per organisation or site: (("organisation" | "site", code), percent);
+    #: a site's own ceiling wins over its organisation's
+    advertising_ceilings: tuple[tuple[tuple[str, str], float], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        check_ceilings(self.advertising_ceiling_percent, self.advertising_ceilings)
 
     def threshold(self, part: str) -> float:
         return self.morning_minutes if part == "morning" else self.afternoon_minutes
@@ -93,6 +109,9 @@ class DayMeasure:
     unapproved_minutes: float = 0.0
     #: on air with no file hash reported at all
     unidentified_minutes: float = 0.0
+    #: the board's site and organisation (codes), for the advertising ceiling
+    site_code: str | None = None
+    organisation_code: str | None = None
 
     @property
     def day_end(self) -> datetime:
@@ -157,3 +176,82 @@ def incident_due(day: date, now: datetime, settings: ComplianceSettings) -> bool
     """A failed day is reported the next morning at the report hour."""
     _, end = day_bounds(day)
     return now >= end + timedelta(hours=settings.report_hour)
+
+
+# Điều 8.3 --------------------------------------------------------------------
+
+CEILING_SCOPES = ("organisation", "site")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def _check_percent(value: float, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise ConfigError(f"{what}: {value!r} is not a percentage between 0 and 100")
+
+
+def check_ceilings(default: float, ceilings: tuple[tuple[tuple[str, str], float], ...]) -> None:
+    """Refuse ceilings that cannot be meant (ConfigError naming the entry)."""
+    _check_percent(default, "advertising ceiling")
+    seen: set[tuple[str, str]] = set()
+    for key, percent in ceilings:
+        scope, code = key
+        if scope not in CEILING_SCOPES or not _CODE.match(code):
+            raise ConfigError(
+                f"advertising ceiling for {scope}:{code}: not organisation:<code> or site:<code>"
+            )
+        if key in seen:
+            raise ConfigError(f"advertising ceiling for {scope}:{code} is given twice")
+        seen.add(key)
+        _check_percent(percent, f"advertising ceiling for {scope}:{code}")
+
+
+def parse_ceilings(text: str) -> tuple[tuple[tuple[str, str], float], ...]:
+    """``organisation:<code>=<percent>,site:<code>=<percent>`` (comma or
+    space separated) as settings give it; ConfigError names a bad entry."""
+    ceilings = []
+    for entry in text.replace(",", " ").split():
+        key, eq, value = entry.partition("=")
+        scope, colon, code = key.partition(":")
+        if not (eq and colon):
+            raise ConfigError(
+                f"advertising ceiling {entry!r}: write organisation:<code>=<percent>"
+                " or site:<code>=<percent>"
+            )
+        try:
+            percent = float(value.rstrip("%"))
+        except ValueError:
+            raise ConfigError(f"advertising ceiling {entry!r}: {value!r} is not a number") from None
+        ceilings.append(((scope.strip().lower(), code.strip()), percent))
+    result = tuple(ceilings)
+    check_ceilings(100.0, result)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertisingShare:
+    """A day's advertising against its ceiling (Điều 8.3)."""
+
+    #: approved advertising as a share of the day's minutes on air, in
+    #: percent (two decimals); None when nothing was on air
+    share_percent: float | None
+    ceiling_percent: float
+    #: where the ceiling came from: "fleet", "organisation:<code>", "site:<code>"
+    ceiling_from: str
+
+    @property
+    def over(self) -> bool:
+        return self.share_percent is not None and self.share_percent > self.ceiling_percent
+
+
+def advertising_share(measure: DayMeasure, settings: ComplianceSettings) -> AdvertisingShare:
+    """The share of the day's on-air minutes that was approved advertising,
+    and the ceiling that applies to the board: its site's, else its
+    organisation's, else the fleet's."""
+    share = None
+    if measure.total_minutes > 1e-9:
+        share = min(100.0, round(100 * measure.advertising_minutes / measure.total_minutes, 2))
+    ceilings = dict(settings.advertising_ceilings)
+    for scope, code in (("site", measure.site_code), ("organisation", measure.organisation_code)):
+        if code is not None and (scope, code) in ceilings:
+            return AdvertisingShare(share, ceilings[(scope, code)], f"{scope}:{code}")
+    return AdvertisingShare(share, settings.advertising_ceiling_percent, "fleet")

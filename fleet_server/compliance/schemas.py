@@ -36,6 +36,13 @@ class ComplianceDay(BaseModel):
     unidentified_minutes: float
     #: for an ``exempt`` day: the emergency order that exempts it (Điều 8.2)
     exempt_order_id: int | None = None
+    #: Điều 8.3: approved advertising as a share of the day's minutes on air
+    #: (``total_minutes``), in percent; null when nothing was on air
+    advertising_share_percent: float | None = None
+    #: the ceiling the day was judged with (a setting, not the regulation's)
+    advertising_ceiling_percent: float | None = None
+    #: where that ceiling came from: ``fleet``, ``organisation:<code>`` or ``site:<code>``
+    advertising_ceiling_from: str | None = None
     computed_at: datetime
 
 

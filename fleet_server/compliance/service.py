@@ -94,8 +94,11 @@ class Recent:
     today: date
     #: status -> board-days
     counts: dict[str, int]
-    #: the non-compliant, unknown and exempt days (storage_reads.problem_days)
+    #: the non-compliant, unknown and exempt days, and the days over their
+    #: advertising ceiling (storage_reads.problem_days)
     problems: list[tuple[Any, ...]]
+    #: board-days whose advertising share exceeded their ceiling (Điều 8.3)
+    advertising_over: int = 0
 
 
 def recent(conn: Conn, scope: Scope, now: datetime, days: int) -> Recent:
@@ -107,4 +110,5 @@ def recent(conn: Conn, scope: Scope, now: datetime, days: int) -> Recent:
         today=today,
         counts=storage_reads.status_counts(conn, scope, first, today),
         problems=storage_reads.problem_days(conn, scope, first, today),
+        advertising_over=storage_reads.advertising_over(conn, scope, first, today),
     )

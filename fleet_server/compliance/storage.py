@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 
 from fleet_server.compliance.models import (
+    AdvertisingShare,
     DayMeasure,
     Status,
     Window,
@@ -125,7 +126,7 @@ window_totals AS (
                        AND c.c1 > c.c0 AND c.c1 > w.ws AND c.c0 < w.we
      GROUP BY w.board_id, w.day, w.part, w.ws, w.we
 )
-SELECT t.board_id, t.day,
+SELECT t.board_id, t.day, bs.code, bo.code,
        COALESCE(d.on_s, 0), COALESCE(d.ad_s, 0), COALESCE(d.em_s, 0),
        COALESCE(d.counted_s, 0), COALESCE(d.unapproved_s, 0), COALESCE(d.unidentified_s, 0),
        wt.part, wt.ws, wt.we, wt.on_s, wt.covered_s,
@@ -139,6 +140,9 @@ SELECT t.board_id, t.day,
                              JOIN boards b ON b.site_id = os.site_id
                             WHERE os.order_id = o.id AND b.id = t.board_id))) AS order_id
   FROM target t
+  LEFT JOIN boards bb ON bb.id = t.board_id
+  LEFT JOIN sites bs ON bs.id = bb.site_id
+  LEFT JOIN organisations bo ON bo.id = bs.organisation_id
   LEFT JOIN day_totals d ON d.board_id = t.board_id AND d.day = t.day
   LEFT JOIN window_totals wt ON wt.board_id = t.board_id AND wt.day = t.day
  ORDER BY t.board_id, t.day, wt.part
@@ -159,7 +163,7 @@ def measure(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> list[DayMeasure]
     if not pairs:
         return []
     rows = conn.execute(_MEASURE, _params(pairs, gap_s)).fetchall()
-    found: dict[Pair, tuple[tuple[float, ...], dict[str, WindowFigures]]] = {}
+    found: dict[Pair, tuple[tuple[Any, ...], dict[str, WindowFigures]]] = {}
     for board_id, day, *seconds, part, ws, we, w_on, w_cov, order_id in rows:
         _, windows = found.setdefault((board_id, day), (tuple(seconds), {}))
         if part is not None and ws is not None:
@@ -167,7 +171,7 @@ def measure(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> list[DayMeasure]
             unknown = max(0.0, window.minutes - float(w_cov) / 60)
             windows[part] = WindowFigures(window, float(w_on) / 60, unknown, order_id)
     measures = []
-    for (board_id, day), (seconds, windows) in found.items():
+    for (board_id, day), ((site_code, org_code, *seconds), windows) in found.items():
         on, ad, em, counted, unapproved, unidentified = (float(v) / 60 for v in seconds)
         measures.append(
             DayMeasure(
@@ -180,6 +184,8 @@ def measure(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> list[DayMeasure]
                 counted_minutes=counted,
                 unapproved_minutes=unapproved,
                 unidentified_minutes=unidentified,
+                site_code=site_code,
+                organisation_code=org_code,
             )
         )
     return measures
@@ -187,13 +193,13 @@ def measure(conn: Conn, pairs: Sequence[Pair], gap_s: float) -> list[DayMeasure]
 
 def save_days(
     conn: Conn,
-    judged: Sequence[tuple[DayMeasure, Status, int | None]],
+    judged: Sequence[tuple[DayMeasure, Status, int | None, AdvertisingShare]],
     thresholds: dict[str, float],
 ) -> None:
-    """Store each day's figures, its verdict and, for an exempt day, the
-    emergency order that exempts it."""
+    """Store each day's figures, its verdict, for an exempt day the
+    emergency order that exempts it, and its advertising share (Điều 8.3)."""
     rows = []
-    for m, status, order_id in judged:
+    for m, status, order_id, ads in judged:
         morning, afternoon = m.windows.get("morning"), m.windows.get("afternoon")
         basis = {
             "windows": {
@@ -222,6 +228,9 @@ def save_days(
                 m.unapproved_minutes,
                 m.unidentified_minutes,
                 order_id,
+                ads.share_percent,
+                ads.ceiling_percent,
+                ads.ceiling_from,
             )
         )
     with conn.cursor() as cur:
@@ -229,8 +238,10 @@ def save_days(
             "INSERT INTO compliance_days (board_id, day, morning_minutes, afternoon_minutes,"
             " total_minutes, advertising_minutes, emergency_minutes, morning_unknown,"
             " afternoon_unknown, status, basis, counted_minutes, unapproved_minutes,"
-            " unidentified_minutes, exempt_order_id, computed_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
+            " unidentified_minutes, exempt_order_id, advertising_share_percent,"
+            " advertising_ceiling_percent, advertising_ceiling_from, computed_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " %s, %s, %s, now())"
             " ON CONFLICT (board_id, day) DO UPDATE SET"
             " morning_minutes = EXCLUDED.morning_minutes,"
             " afternoon_minutes = EXCLUDED.afternoon_minutes,"
@@ -243,7 +254,10 @@ def save_days(
             " counted_minutes = EXCLUDED.counted_minutes,"
             " unapproved_minutes = EXCLUDED.unapproved_minutes,"
             " unidentified_minutes = EXCLUDED.unidentified_minutes,"
-            " exempt_order_id = EXCLUDED.exempt_order_id, computed_at = now()",
+            " exempt_order_id = EXCLUDED.exempt_order_id,"
+            " advertising_share_percent = EXCLUDED.advertising_share_percent,"
+            " advertising_ceiling_percent = EXCLUDED.advertising_ceiling_percent,"
+            " advertising_ceiling_from = EXCLUDED.advertising_ceiling_from, computed_at = now()",
             rows,
         )
 

@@ -40,7 +40,9 @@ def days_page(
         "SELECT c.board_id, b.name AS board_name, b.site_id, c.day, c.status,"
         " c.morning_minutes, c.afternoon_minutes, c.total_minutes, c.advertising_minutes,"
         " c.emergency_minutes, c.morning_unknown, c.afternoon_unknown, c.counted_minutes,"
-        " c.unapproved_minutes, c.unidentified_minutes, c.exempt_order_id, c.computed_at"
+        " c.unapproved_minutes, c.unidentified_minutes, c.exempt_order_id,"
+        " c.advertising_share_percent, c.advertising_ceiling_percent,"
+        " c.advertising_ceiling_from, c.computed_at"
         " FROM compliance_days c JOIN boards b ON b.id = c.board_id"
         f" WHERE {' AND '.join(where)}"
     )
@@ -110,17 +112,33 @@ def status_counts(conn: Conn, scope: Scope, first: date, last: date) -> dict[str
 def problem_days(
     conn: Conn, scope: Scope, first: date, last: date, *, limit: int = 100
 ) -> list[tuple[Any, ...]]:
-    """The non-compliant, unknown and exempt days, newest first: (day, board
-    id, board name, site name, status, morning minutes, afternoon minutes,
-    unknown minutes)."""
+    """The non-compliant, unknown and exempt days, and the days over their
+    advertising ceiling (Điều 8.3), newest first: (day, board id, board
+    name, site name, status, morning minutes, afternoon minutes, unknown
+    minutes, advertising share %, advertising ceiling %)."""
     clause, params = sites_condition(scope, "b.site_id")
     return conn.execute(
         "SELECT c.day, c.board_id, b.name, s.name, c.status, c.morning_minutes,"
-        " c.afternoon_minutes, c.morning_unknown + c.afternoon_unknown"
+        " c.afternoon_minutes, c.morning_unknown + c.afternoon_unknown,"
+        " c.advertising_share_percent, c.advertising_ceiling_percent"
         " FROM compliance_days c JOIN boards b ON b.id = c.board_id"
         " JOIN sites s ON s.id = b.site_id"
         f" WHERE {clause} AND c.day BETWEEN %s AND %s"
-        " AND c.status IN ('non_compliant', 'unknown', 'exempt')"
+        " AND (c.status IN ('non_compliant', 'unknown', 'exempt')"
+        "      OR c.advertising_share_percent > c.advertising_ceiling_percent)"
         " ORDER BY c.day DESC, c.board_id LIMIT %s",
         [*params, first, last, limit],
     ).fetchall()
+
+
+def advertising_over(conn: Conn, scope: Scope, first: date, last: date) -> int:
+    """How many board-days from ``first`` to ``last`` exceeded their
+    advertising ceiling (Điều 8.3)."""
+    clause, params = sites_condition(scope, "b.site_id")
+    row = conn.execute(
+        "SELECT count(*) FROM compliance_days c JOIN boards b ON b.id = c.board_id"
+        f" WHERE {clause} AND c.day BETWEEN %s AND %s"
+        " AND c.advertising_share_percent > c.advertising_ceiling_percent",
+        [*params, first, last],
+    ).fetchone()
+    return int(row[0]) if row else 0

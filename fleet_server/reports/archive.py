@@ -54,6 +54,8 @@ COMPLIANCE_HEADER = (
     "Phút tuyên truyền trong ngày / Counted minutes of the day",
     "Phút nội dung chưa duyệt / Unapproved minutes",
     "Phút không xác định nội dung / Unidentified minutes",
+    "Tỷ lệ quảng cáo (%) / Advertising share (%)",
+    "Mức trần quảng cáo (%) / Advertising ceiling (%)",
     "Kết quả / Result",
 )
 
@@ -194,7 +196,8 @@ def compliance(conn: Conn, scope: Selection, period: Period) -> list[list[Any]]:
         "SELECT c.board_id, s.code, c.day, c.morning_minutes, c.afternoon_minutes,"
         "       c.total_minutes, c.advertising_minutes, c.emergency_minutes,"
         "       c.morning_unknown, c.afternoon_unknown, c.counted_minutes,"
-        "       c.unapproved_minutes, c.unidentified_minutes, c.status"
+        "       c.unapproved_minutes, c.unidentified_minutes, c.advertising_share_percent,"
+        "       c.advertising_ceiling_percent, c.status"
         "  FROM compliance_days c JOIN boards b ON b.id = c.board_id"
         "  JOIN sites s ON s.id = b.site_id"
         " WHERE c.day BETWEEN %(first)s AND %(last)s AND b.site_id = ANY(%(sites)s)"
@@ -208,8 +211,16 @@ def compliance(conn: Conn, scope: Selection, period: Period) -> list[list[Any]]:
         },
     ).fetchall()
     return [
-        [board, site, day.isoformat(), *(round(float(v), 1) for v in minutes), status]
-        for board, site, day, *minutes, status in rows
+        [
+            board,
+            site,
+            day.isoformat(),
+            *(round(float(v), 1) for v in minutes),
+            # empty when nothing was on air, or judged before Điều 8.3 was
+            *("" if v is None else round(float(v), 2) for v in (share, ceiling)),
+            status,
+        ]
+        for board, site, day, *minutes, share, ceiling, status in rows
     ]
 
 

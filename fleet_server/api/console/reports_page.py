@@ -50,6 +50,7 @@ def reports_page(request: Request, conn: Db, now: Now, user: Reader) -> Response
             "statuses": STATUSES,
             "counts": recent.counts,
             "problems": recent.problems,
+            "advertising_over": recent.advertising_over,
             "first": recent.first,
             "today": today,
             "sites": choices.sites,
