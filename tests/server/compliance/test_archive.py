@@ -73,6 +73,14 @@ def test_archive_files_and_manifest(conn: Conn, broadcast: None, tmp_path: Path)
     # Điều 8.1: the afternoon's advertising and unapproved file do not count.
     assert compliance[1][-1] == "non_compliant"
     assert [r[0] for r in compliance[1:]] == ["lc-mlt-01", "lc-mlt-02"]
+    # Điều 8.3: 30 minutes of advertising in 360 on air, against the fleet's
+    # 10 %; a board with nothing on air has no share (an empty cell)
+    assert compliance[0][-3:-1] == [
+        "Tỷ lệ quảng cáo (%) / Advertising share (%)",
+        "Mức trần quảng cáo (%) / Advertising ceiling (%)",
+    ]
+    assert compliance[1][-3:-1] == ["8.33", "10.0"]
+    assert compliance[2][-3:-1] == ["", "10.0"]
     book = load_workbook(tmp_path / "luu-tru_archive.xlsx")
     assert book.sheetnames == ["phat-song_plays", "quang-cao_advertising", "thoi-luong_compliance"]
     assert book["phat-song_plays"].max_row == 4
