@@ -119,6 +119,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
+    from fleet_server.content.service_files import store_from_settings  # noqa: PLC0415
     from fleet_server.engine.service import Engine, EngineSettings  # noqa: PLC0415
     from fleet_server.metrics import (  # noqa: PLC0415
         EngineMetrics,
@@ -149,7 +150,11 @@ def cmd_engine(args: argparse.Namespace) -> int:
     try:
         engine = Engine(
             settings.database_url,
-            EngineSettings(compliance=settings.compliance_settings()),
+            EngineSettings(
+                compliance=settings.compliance_settings(),
+                content_files=store_from_settings(settings),
+                content_files_keep_days=settings.content_files_keep_days,
+            ),
             metrics=EngineMetrics(registry),
         )
         with serving(registry, settings.metrics_host, settings.engine_metrics_port, token):

@@ -27,13 +27,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from fleet_server.errors import Invalid, NotFound, TooLarge
+from fleet_server.errors import Invalid, NotFound, RequestError, TooLarge
 from fleet_server.private_files import private_directory, private_opener
 
 CHUNK = 1 << 20
 #: Default size limit of one file (FLEET_CONTENT_FILES_MAX_BYTES): a few
 #: minutes of 1080p video.
 DEFAULT_MAX_BYTES = 2 * 1024**3
+
+
+class StoreUnavailable(RequestError):
+    """The file store cannot be written or read (a directory that cannot be
+    made, an object store that refuses or cannot be reached); to the API a
+    503. The message never carries credentials."""
+
+    status = 503
+    kind = "unavailable"
 
 
 def check_hash(sha256: str) -> str:
@@ -200,7 +209,14 @@ class LocalStore:
         return self.root / key_of(sha256)
 
     def spool(self, stream: BinaryIO | Iterable[bytes]) -> Spooled:
-        private_directory(self.root)
+        try:
+            private_directory(self.root)
+            private_directory(self.spool_dir)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"the content file store {self.root} cannot be used: {exc.strerror}"
+                " (FLEET_DATA_DIR, FLEET_CONTENT_FILES_DIR)"
+            ) from exc
         return spool(stream, self.spool_dir, self.max_bytes)
 
     def put(self, spooled: Spooled) -> bool:

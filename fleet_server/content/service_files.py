@@ -9,21 +9,25 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import psycopg
 
 from fleet_server.access import audit
 from fleet_server.access.principal import Actor
-from fleet_server.content import storage_files
+from fleet_server.content import storage, storage_files
 from fleet_server.content.files import (
     FileStore,
+    LocalStore,
     StoredFile,
     check_filename,
     check_hash,
     check_media_type,
 )
+from fleet_server.content.schemas_files import StoredFileOut
 from fleet_server.errors import Invalid, NotFound
+from fleet_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +119,15 @@ def store_upload(
         spooled.discard()
 
 
+def file_out(conn: Conn, found: StoredFile) -> StoredFileOut:
+    """A stored file as the API shows it, with the registry item of its hash."""
+    item = storage.by_sha256(conn, found.sha256)
+    return StoredFileOut(
+        **{k: getattr(found, k) for k in StoredFileOut.model_fields if k != "content_id"},
+        content_id=item.id if item else None,
+    )
+
+
 def get_file(conn: Conn, sha256: str) -> StoredFile:
     """A stored file's record; NotFound when the archive does not hold it."""
     value = check_hash(sha256)
@@ -200,3 +213,26 @@ def apply_file_retention(
             result.bytes_freed,
         )
     return result
+
+
+def store_from_settings(settings: Settings) -> FileStore:
+    """The store the settings name: the local filesystem under
+    ``FLEET_CONTENT_FILES_DIR`` (default ``<FLEET_DATA_DIR>/content-files``)
+    or an S3-compatible bucket (``FLEET_CONTENT_FILES_S3_*``; uploads are
+    spooled under the data directory first)."""
+    root = Path(settings.content_files_dir or Path(settings.data_dir) / "content-files")
+    if settings.content_files_backend == "local":
+        return LocalStore(root, max_bytes=settings.content_files_max_bytes)
+    from fleet_server.content.s3 import S3Store  # noqa: PLC0415 - only when configured
+
+    secret = settings.content_files_s3_secret_key
+    return S3Store(
+        endpoint=settings.content_files_s3_endpoint or "",
+        bucket=settings.content_files_s3_bucket or "",
+        access_key=settings.content_files_s3_access_key or "",
+        secret_key=secret.get_secret_value() if secret else "",
+        region=settings.content_files_s3_region,
+        prefix=settings.content_files_s3_prefix,
+        spool_dir=root / "tmp",
+        max_bytes=settings.content_files_max_bytes,
+    )

@@ -3,6 +3,11 @@ organisation or the whole province broadcast over a period, the
 advertising shown, and compliance per day — as CSV and XLSX files with a
 manifest of their SHA-256 so an inspector can check nothing was altered.
 
+The broadcast files themselves are in it by reference — one row per file
+shown in the period, with its SHA-256, size, name, kind and first and last
+play — and, when asked (``copy_files``), by copy under ``tep_files/<sha256>``
+(each copy's hash checked while it is written, and listed in the manifest).
+
 Times are local (Asia/Ho_Chi_Minh), as inspectors read them.
 """
 
@@ -16,9 +21,11 @@ from typing import Any
 
 import psycopg
 
-from fleet_server.errors import Invalid
+from fleet_server.content import storage_files
+from fleet_server.content.files import FileStore, sha256_of_chunks
+from fleet_server.errors import Invalid, NotFound
 from fleet_server.localtime import LOCAL_TZ
-from fleet_server.private_files import private_directory
+from fleet_server.private_files import open_private, private_directory
 from fleet_server.reports import export
 from fleet_server.reports.figures import Period
 from fleet_server.telemetry.storage_upkeep import ROLLUP_DAYS
@@ -58,6 +65,23 @@ COMPLIANCE_HEADER = (
     "Mức trần quảng cáo (%) / Advertising ceiling (%)",
     "Kết quả / Result",
 )
+
+FILES_HEADER = (
+    "SHA-256",
+    "Dung lượng (byte) / Size (bytes)",
+    "Tên tệp / File name",
+    "Kiểu tệp / Media type",
+    "Loại / Kind",
+    "Mã nội dung / Content id",
+    "Tiêu đề / Title",
+    "Phát lần đầu / First played",
+    "Phát lần cuối / Last played",
+    "Số lần phát / Plays",
+    "Có trong lưu trữ / Archived",
+    "Bản sao / Copy",
+)
+#: Where copied broadcast files go inside the archive directory.
+FILES_DIR = "tep_files"
 
 
 class ArchiveError(Invalid):
@@ -224,6 +248,66 @@ def compliance(conn: Conn, scope: Selection, period: Period) -> list[list[Any]]:
     ]
 
 
+def broadcast_files(
+    conn: Conn,
+    scope: Selection,
+    period: Period,
+    out_dir: Path,
+    store: FileStore | None,
+) -> tuple[list[list[Any]], list[Path]]:
+    """One row per file shown in the period (by reference); with a ``store``,
+    a copy of each archived file too, checked against its hash."""
+    rows, copies = [], []
+    for f in storage_files.played_files(
+        conn, scope.site_ids, scope.board, period.start, period.end
+    ):
+        copy = ""
+        if store is not None and f["size_bytes"] is not None:
+            copies.append(_copy(store, f["sha256"], out_dir))
+            copy = f"{FILES_DIR}/{f['sha256']}"
+        rows.append(
+            [
+                f["sha256"],
+                f["size_bytes"] if f["size_bytes"] is not None else "",
+                f["filename"] or "",
+                f["media_type"] or "",
+                f["kind"] or "",
+                f["content_id"] or "",
+                f["title"] or "",
+                _local(f["first_played"]),
+                _local(f["last_played"]),
+                f["plays"],
+                "có / yes" if f["size_bytes"] is not None else "không / no",
+                copy,
+            ]
+        )
+    return rows, copies
+
+
+def _copy(store: FileStore, sha256: str, out_dir: Path) -> Path:
+    """Copy a stored file into the archive, refusing one whose bytes no
+    longer match its hash."""
+    target = private_directory(out_dir / FILES_DIR) / sha256
+    try:
+        chunks = store.read(sha256)
+    except NotFound:
+        raise ArchiveError(
+            f"broadcast file {sha256} is recorded but missing from the store"
+        ) from None
+
+    def written() -> Any:
+        with open_private(target, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                yield chunk
+
+    actual, _size = sha256_of_chunks(written())
+    if actual != sha256:
+        target.unlink()
+        raise ArchiveError(f"broadcast file {sha256} in the store does not match its hash")
+    return target
+
+
 def write(
     conn: Conn,
     scope: Scope,
@@ -232,8 +316,11 @@ def write(
     *,
     generated_by: str,
     now: datetime,
+    copy_files: FileStore | None = None,
 ) -> list[Path]:
-    """Write the archive into ``out_dir``; the manifest is the last path."""
+    """Write the archive into ``out_dir``; the manifest is the last path.
+    ``copy_files``: the file store to copy the broadcast files from (else
+    they are listed by reference only)."""
     check_period(period, now)
     selection = Selection.of(conn, scope)
     count = play_count(conn, selection, period)
@@ -249,6 +336,8 @@ def write(
         "thoi-luong_compliance": (COMPLIANCE_HEADER, compliance(conn, selection, period)),
     }
     private_directory(out_dir)
+    file_rows, copies = broadcast_files(conn, selection, period, out_dir, copy_files)
+    tables["tep-phat_files"] = (FILES_HEADER, file_rows)
     files = [
         export.write_csv(out_dir / f"{name}.csv", header, rows)
         for name, (header, rows) in tables.items()
@@ -259,6 +348,7 @@ def write(
             [export.Sheet(name[:31], header, rows) for name, (header, rows) in tables.items()],
         )
     )
+    files += copies
     manifest = export.write_manifest(
         out_dir,
         files,

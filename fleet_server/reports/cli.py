@@ -46,6 +46,12 @@ def cmd_archive(args: argparse.Namespace) -> int:
     from fleet_server.reports.figures import Period  # noqa: PLC0415
 
     scope = archive.Scope(board=args.board, site=args.site, organisation=args.org)
+    store = None
+    if args.with_files:
+        from fleet_server.content.service_files import store_from_settings  # noqa: PLC0415
+        from fleet_server.settings import Settings  # noqa: PLC0415
+
+        store = store_from_settings(Settings())
     out = Path(args.out or f"luu-tru-{scope.label}-{args.first}-{args.last}")
     with _connect() as conn:
         try:
@@ -56,6 +62,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
                 out,
                 generated_by=cli_actor(),
                 now=datetime.now(UTC),
+                copy_files=store,
             )
         except archive.ArchiveError as exc:
             print(f"fleet-server: {exc}", file=sys.stderr)
@@ -163,6 +170,11 @@ def add_parser(sub: Any) -> None:
     where.add_argument("--site", help="one site code")
     where.add_argument("--org", help="one organisation code (default: the whole province)")
     p.add_argument("--out", help="output directory (default luu-tru-<scope>-<from>-<to>)")
+    p.add_argument(
+        "--with-files",
+        action="store_true",
+        help="copy the broadcast files shown into tep_files/ (default: listed by reference)",
+    )
     p.set_defaults(func=cmd_archive)
     p = report_sub.add_parser("verify", help="check an archive's files against its manifest")
     p.add_argument("directory")
