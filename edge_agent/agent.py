@@ -32,6 +32,13 @@ from edge_agent.commands import CommandProcessor, Outcome, merge_config
 from edge_agent.config import AgentConfig
 from edge_agent.delivery import Delivery
 from edge_agent.errors import CollectorError, NotPresent, SpoolError
+from edge_agent.kill_switch import (
+    HaltStore,
+    KillSwitch,
+    PlayerControl,
+    SimulatedPlayerControl,
+    SystemPlayerControl,
+)
 from edge_agent.sdnotify import notify
 from edge_agent.session import Session
 from edge_agent.simulation import SimulatedBoard
@@ -54,6 +61,7 @@ class Agent:
         monotonic: Callable[[], float] = time.monotonic,
         link_up: Callable[[], bool] | None = None,
         systemctl: Callable[..., None] | None = None,
+        player: PlayerControl | None = None,
     ) -> None:
         self.config = config
         #: The configuration as loaded on the board. What commands act on
@@ -90,6 +98,18 @@ class Agent:
         self._reported_degraded: str | None = None
         self.crashed = False
         self.commands = CommandProcessor(self)
+        if player is None:
+            player = (
+                SimulatedPlayerControl(sim)
+                if sim is not None
+                else SystemPlayerControl(config.display, self._systemctl)
+            )
+        self.kill_switch = KillSwitch(
+            HaltStore(config.halt_path), player, lambda: datetime.fromtimestamp(clock(), UTC)
+        )
+        self._halt_error: str | None = None
+        #: the order was carried out a moment ago: the next reading need not repeat it
+        self._halt_fresh = False
         self._started = monotonic()
         start = monotonic()
         self._due: dict[fp.TelemetryKind, float] = dict.fromkeys(self.collectors, start)
@@ -111,6 +131,7 @@ class Agent:
             f"agent {__version__} started",
             {"boot": self.boot, "simulated": self.sim is not None},
         )
+        self.restore_halt()
         notify("READY=1")
         _release_memory()
         try:
@@ -205,8 +226,13 @@ class Agent:
             self._due.pop(kind, None)
             return False
         except CollectorError as exc:
-            self._collector_failed(kind, str(exc))
-            return False
+            if not (kind is fp.TelemetryKind.DISPLAY and self.kill_switch.mode):
+                self._collector_failed(kind, str(exc))
+                return False
+            # Halted: the stopped player's status goes stale; the agent says
+            # what it knows (it stopped the player, it blanked the screen).
+            blank = self.kill_switch.mode == "blank_screen"
+            data = fp.DisplayData(screen_on=False if blank else None, player_running=False)
         except ValueError as exc:
             # A device answered with something the protocol refuses (a value
             # out of bounds, a control character): a failed reading, never a
@@ -223,6 +249,7 @@ class Agent:
                 {"kind": kind.value},
             )
         if kind is fp.TelemetryKind.DISPLAY:
+            data = self._enforce_halt(data)
             self._report_play(data)
         if kind is fp.TelemetryKind.HEARTBEAT:
             data = data.model_copy(
@@ -389,6 +416,76 @@ class Agent:
             data,
             PRIORITY_KEEP,
         )
+
+    # -- the kill switch (Điều 12.2, edge_agent.kill_switch) -------------------------
+    def halted(self) -> fp.HaltMode | None:
+        return self.kill_switch.mode
+
+    def halt(self, mode: fp.HaltMode, reason: str) -> dict[str, Any]:
+        done = self.kill_switch.halt(mode, reason)
+        self._halt_error = None
+        self._halt_fresh = True
+        self.collect_now([fp.TelemetryKind.DISPLAY.value])  # the server sees it at once
+        return done
+
+    def resume(self, reason: str) -> dict[str, Any]:
+        done = self.kill_switch.resume(reason)
+        self.collect_now([fp.TelemetryKind.DISPLAY.value])
+        return done
+
+    def restore_halt(self) -> None:
+        """At start: a board halted by order stays halted until ``resume``."""
+        order = self.kill_switch.current
+        if order is None:
+            return
+        self._halt_fresh = self._apply_halt_again(
+            "halt_restored", f"still halted by order ({order.mode}) after a restart"
+        )
+
+    def _enforce_halt(self, data: BaseModel) -> BaseModel:
+        """While halted, every display reading applies the order again (the
+        player may have been started by hand, the screen woken up; both
+        commands are harmless to repeat) and reports what the agent made of
+        the board: nothing on air. Only when that fails is the reading
+        reported as measured, with the failure as an event."""
+        order = self.kill_switch.current
+        if order is None or not isinstance(data, fp.DisplayData):
+            return data
+        if self._halt_fresh:
+            self._halt_fresh = False  # carried out a moment ago
+        elif not self._apply_halt_again(None, ""):
+            return data.model_copy(update={"halted": order.mode})
+        blank = order.mode == "blank_screen"
+        return fp.DisplayData(
+            screen_on=False if blank else data.screen_on,
+            player_running=False,
+            halted=order.mode,
+        )
+
+    def _apply_halt_again(self, event: str | None, message: str) -> bool:
+        """Carry out the order in force again; ``event`` (with ``message``)
+        reports success. A failure is reported once per distinct error."""
+        order = self.kill_switch.current
+        assert order is not None
+        details = {"mode": order.mode, "reason": order.reason[:200], "since": order.since}
+        try:
+            detail = self.kill_switch.apply_again()
+        except Exception as exc:  # never fatal: the next reading tries again
+            error = f"{type(exc).__name__}: {exc}"[:200]
+            if error != self._halt_error:
+                log.error("cannot apply the halt order (%s): %s", order.mode, error)
+                self.emit_event(
+                    "halt_failed",
+                    "error",
+                    f"the halt order ({order.mode}) cannot be carried out",
+                    {**details, "error": error},
+                )
+            self._halt_error = error
+            return False
+        self._halt_error = None
+        if event is not None:
+            self.emit_event(event, "warning", message, {**details, "detail": detail[:200]})
+        return True
 
     # -- effects the commands ask for -------------------------------------------------
     def apply_config(self, config: AgentConfig) -> None:

@@ -9,6 +9,11 @@ returns. Unknown commands and bad arguments are answered ``rejected``.
 What a command acts on is the board's own: ``restart_player`` restarts the
 unit of the board's ``agent.toml`` and ``reboot`` needs its ``allow_reboot``;
 neither setting can be changed remotely (``fp.REMOTE_CONFIG_KEYS``).
+
+The kill switch (Điều 12.2, ``edge_agent.kill_switch``): ``blank_screen`` and
+``stop_content`` halt the board until ``resume``; their arguments are the
+protocol's (``fp.check_kill_switch_args``). While halted, ``restart_player``
+is refused: it would put the stopped content back on air.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ class CommandHost(Protocol):
     def reboot(self) -> str: ...
     def apply_config(self, config: AgentConfig) -> None: ...
     def uptime_s(self) -> int: ...
+    def halted(self) -> fp.HaltMode | None: ...
+    def halt(self, mode: fp.HaltMode, reason: str) -> dict[str, JsonValue]: ...
+    def resume(self, reason: str) -> dict[str, JsonValue]: ...
 
 
 def merge_config(current: AgentConfig, changes: dict[str, Any]) -> AgentConfig:
@@ -81,6 +89,9 @@ class CommandProcessor:
             "restart_player": self._restart_player,
             "reboot": self._reboot,
             "set_config": self._set_config,
+            "blank_screen": lambda args: self._halt("blank_screen", args),
+            "stop_content": lambda args: self._halt("stop_content", args),
+            "resume": self._resume,
         }
 
     def execute(self, request: fp.CommandRequest) -> Outcome:
@@ -128,6 +139,12 @@ class CommandProcessor:
     def _restart_player(self, args: dict[str, JsonValue]) -> Outcome:
         if args:
             return Outcome("rejected", error="restart_player takes no arguments")
+        halted = self.host.halted()
+        if halted is not None:
+            return Outcome(
+                "rejected",
+                error=f"the board is halted by order ({halted}); send resume to play again",
+            )
         return Outcome("ok", {"detail": self.host.restart_player()})
 
     def _reboot(self, args: dict[str, JsonValue]) -> Outcome:
@@ -147,3 +164,17 @@ class CommandProcessor:
             return Outcome("rejected", error=str(exc))
         self.host.apply_config(merged)
         return Outcome("ok", {"applied": json.loads(json.dumps(changes))})
+
+    def _halt(self, mode: fp.HaltMode, args: dict[str, JsonValue]) -> Outcome:
+        try:
+            checked = fp.check_kill_switch_args(mode, args)
+        except fp.ProtocolError as exc:
+            return Outcome("rejected", error=exc.detail)
+        return Outcome("ok", self.host.halt(mode, checked.reason))
+
+    def _resume(self, args: dict[str, JsonValue]) -> Outcome:
+        try:
+            checked = fp.check_kill_switch_args("resume", args)
+        except fp.ProtocolError as exc:
+            return Outcome("rejected", error=exc.detail)
+        return Outcome("ok", self.host.resume(checked.reason))

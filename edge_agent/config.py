@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from edge_agent.errors import ConfigError
 from fleet_protocol.remote_config import Intervals, LogLevel, Seconds, SpoolConfig
@@ -76,6 +84,23 @@ class DisplayConfig(_Section):
     status_url: str | None = None
     process_name: str | None = "signage-player"
     player_unit: str | None = Field(default=None, description="systemd unit to restart")
+    #: How this board's screen shows black and comes back (the kill switch,
+    #: docs/agent.md), e.g. ``["vcgencmd", "display_power", "0"]``: both or neither.
+    blank_command: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None, min_length=1, max_length=16
+    )
+    unblank_command: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None, min_length=1, max_length=16
+    )
+
+    @model_validator(mode="after")
+    def _blank_both_ways(self) -> DisplayConfig:
+        if (self.blank_command is None) != (self.unblank_command is None):
+            raise ValueError(
+                "blank_command and unblank_command go together: a screen blanked"
+                " by order must be able to come back"
+            )
+        return self
 
 
 class AgentConfig(BaseModel):
@@ -90,6 +115,9 @@ class AgentConfig(BaseModel):
     cert_file: Path | None = None
     key_file: Path | None = None
     spool_path: Path = Path("/var/lib/fleet/spool.db")
+    #: where a kill-switch order is kept across restarts (default: halt.json
+    #: beside the spool)
+    halt_file: Path | None = None
     simulate: bool = False
     allow_reboot: bool = False
     log_level: LogLevel = "INFO"
@@ -115,6 +143,10 @@ class AgentConfig(BaseModel):
         if len(ids) != len(set(ids)):
             raise ValueError("camera ids must be unique")
         return value
+
+    @property
+    def halt_path(self) -> Path:
+        return self.halt_file or self.spool_path.parent / "halt.json"
 
     def password(self) -> str | None:
         """The MQTT password from ``credentials_file`` (one line), if any."""

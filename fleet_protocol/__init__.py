@@ -13,6 +13,13 @@ from fleet_protocol.codec import (
     encode,
     model_for,
 )
+from fleet_protocol.commands import (
+    HALT_MODES,
+    KILL_SWITCH_COMMANDS,
+    KillSwitchArgs,
+    KillSwitchCommand,
+    check_kill_switch_args,
+)
 from fleet_protocol.errors import ProtocolError
 from fleet_protocol.messages import (
     MAX_RECEIPT_RANGES,
@@ -33,6 +40,7 @@ from fleet_protocol.messages import (
     Envelope,
     EventData,
     EventMessage,
+    HaltMode,
     HeartbeatData,
     HeartbeatMessage,
     LteData,
@@ -74,6 +82,8 @@ from fleet_protocol.topics import (
 __all__ = [
     "DEFAULT_CLOCK_FUTURE_S",
     "DEFAULT_CLOCK_PAST_S",
+    "HALT_MODES",
+    "KILL_SWITCH_COMMANDS",
     "MAX_PAYLOAD_BYTES",
     "MAX_RECEIPT_RANGES",
     "PREFIX",
@@ -96,8 +106,11 @@ __all__ = [
     "Envelope",
     "EventData",
     "EventMessage",
+    "HaltMode",
     "HeartbeatData",
     "HeartbeatMessage",
+    "KillSwitchArgs",
+    "KillSwitchCommand",
     "LteData",
     "Message",
     "NetworkData",
@@ -113,6 +126,7 @@ __all__ = [
     "TelemetryMessage",
     "Topic",
     "board_local_keys",
+    "check_kill_switch_args",
     "check_remote_config",
     "command_result_topic",
     "command_topic",

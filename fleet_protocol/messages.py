@@ -148,6 +148,10 @@ class CameraData(_Strict):
 
 
 ContentKind = Literal["propaganda", "advertising", "emergency"]
+#: Why nothing is on air by order (the kill switch, Điều 12.2; fleet_protocol.commands):
+#: ``blank_screen`` (the screen is black, the player stopped) or ``stop_content``
+#: (the player stopped).
+HaltMode = Literal["blank_screen", "stop_content"]
 
 
 class DisplayData(_Strict):
@@ -158,6 +162,8 @@ class DisplayData(_Strict):
     content_sha256: Sha256 | None = None
     content_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z]{2,3})?$")] | None = None
     content_started_at: UtcTime | None = None
+    #: set while the board is halted by a kill-switch order; absent otherwise
+    halted: HaltMode | None = None
 
 
 class EventData(_Strict):
