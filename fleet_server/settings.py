@@ -180,6 +180,14 @@ class Settings(BaseSettings):
     compliance_report_hour: int = Field(default=7, ge=0, le=23)
     compliance_today_every_s: float = Field(default=900.0, ge=10, le=86_400)
     compliance_every_s: float = Field(default=60.0, ge=1, le=3600)
+
+    # the report deadlines of Điều 14 (engine role; docs/reports.md)
+    report_reminder_days: int = Field(
+        default=7,
+        ge=0,
+        le=60,
+        description="remind this many days before 15/12 (Điều 14.1) and 20/12 (14.2); 0: never",
+    )
     compliance_advertising_ceiling_percent: float = Field(
         default=10.0,
         ge=0,
@@ -232,11 +240,9 @@ class Settings(BaseSettings):
         "is believed (comma-separated); default none: the TCP peer is the client",
     )
 
-    # photos attached to incidents (Điều 9.3; docs/incidents.md)
-    incident_photo_max_bytes: int = Field(
-        default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024, description="per photo"
-    )
-    incident_photos_max: int = Field(default=6, ge=0, le=50, description="per incident")
+    # photos attached to incidents (Điều 9.3; docs/incidents.md): bytes each, per incident
+    incident_photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    incident_photos_max: int = Field(default=6, ge=0, le=50)
 
     # remote commands (published by the API process; docs/commands.md)
     command_client_id: str = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Role = Literal["admin", "operator", "technician", "border_guard", "viewer"]
+Role = Literal["admin", "operator", "technician", "border_guard", "viewer", "supplier"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 #: What each role may do.
@@ -18,6 +18,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "incident.read",
             "incident.write",
             "incident.comment",
+            "incident.report",
             "ticket.read",
             "ticket.write",
             "ticket.work",
@@ -34,9 +35,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "board.provision",
             "content.read",
             "content.approve",
+            "content.submit",
+            "content.appraise",
             "broadcast_window.write",
             "compliance.read",
             "report.read",
+            "report.budget",
             "emergency_order.write",
         }
     ),
@@ -50,6 +54,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "incident.read",
             "incident.write",
             "incident.comment",
+            "incident.report",
             "ticket.read",
             "ticket.write",
             "ticket.work",
@@ -61,9 +66,14 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "command.send",
             "board.provision",
             "content.read",
+            # a district's own content (Điều 10.1.b); appraisal: the
+            # Department's province-wide operators only (content/service_workflow.py)
+            "content.submit",
+            "content.appraise",
             "broadcast_window.write",
             "compliance.read",
             "report.read",
+            "report.budget",
         }
     ),
     # Drives out to fix things: their tickets, board details, comments, costs.
@@ -74,6 +84,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "camera.read",
             "incident.read",
             "incident.comment",
+            "incident.report",
             "ticket.read",
             "ticket.work",
             "ticket.comment",
@@ -81,14 +92,19 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "maintenance.read",
         }
     ),
-    # Camera status and camera incidents at their sites, nothing else (Điều 13.1.b).
-    "border_guard": frozenset({"camera.read", "incident.read", "incident.comment"}),
+    # Camera status and camera incidents at their sites, nothing else (Điều 13.1.b);
+    # they report camera and screen problems there (Điều 9.3).
+    "border_guard": frozenset(
+        {"camera.read", "incident.read", "incident.comment", "incident.report"}
+    ),
+    # Reads only, but reports what they see (Điều 9.3 binds every individual).
     "viewer": frozenset(
         {
             "board.read",
             "telemetry.read",
             "camera.read",
             "incident.read",
+            "incident.report",
             "ticket.read",
             "maintenance.read",
             "route.read",
@@ -97,6 +113,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "report.read",
         }
     ),
+    # A supplying unit's account (Điều 10.1.b, 10.1.c): submits its own
+    # content and sees its own submissions, nothing else.
+    "supplier": frozenset({"content.submit"}),
 }
 
 #: Every capability some role has.
@@ -106,4 +125,4 @@ ALL_CAPABILITIES: frozenset[str] = frozenset().union(*CAPABILITIES.values())
 def is_province_wide(role: str, *, provincial_department: bool) -> bool:
     """Admins, and accounts of the provincial department other than Border
     Guard ones, see every site."""
-    return role == "admin" or (provincial_department and role != "border_guard")
+    return role == "admin" or (provincial_department and role not in ("border_guard", "supplier"))

@@ -27,6 +27,8 @@ class Scope:
     #: incidents only the camera rules.
     camera_guard_organisation_id: int | None = None
     camera_incidents_only: bool = False
+    #: Border Guard: the account whose own reports (Điều 9.3) it sees as well.
+    reporter: str | None = None
     #: Technicians see only tickets assigned to them or to their team.
     ticket_assignee: str | None = None
 
@@ -52,6 +54,7 @@ class Scope:
                 site_ids=site_ids,
                 camera_guard_organisation_id=organisation_id,
                 camera_incidents_only=True,
+                reporter=username,
             )
         technician = role == "technician"
         return cls(

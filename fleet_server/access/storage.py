@@ -31,12 +31,23 @@ def sites_condition(scope: Scope, site_id: str) -> Condition:
     return "(" + " OR ".join(parts) + ")", params
 
 
-def incidents_condition(scope: Scope, site_id: str, rule: str) -> Condition:
+def incidents_condition(
+    scope: Scope, site_id: str, rule: str, reported_by: str | None = None
+) -> Condition:
     """Incidents ``scope`` sees: by site, and for the Border Guard only the
-    camera rules. ``site_id`` and ``rule`` name the incident's columns."""
+    camera rules and the incidents the account reported itself. ``site_id``,
+    ``rule`` and ``reported_by`` name the incident's columns (the last by
+    default the ``reported_by`` beside ``rule``)."""
     clause, params = sites_condition(scope, site_id)
     if scope.camera_incidents_only:
-        return f"{clause} AND {rule} LIKE %s", [*params, CAMERA_RULE_PATTERN]
+        if scope.reporter is None:
+            return f"{clause} AND {rule} LIKE %s", [*params, CAMERA_RULE_PATTERN]
+        table = rule.rpartition(".")[0]
+        reporter = reported_by or (f"{table}.reported_by" if table else "reported_by")
+        return (
+            f"{clause} AND ({rule} LIKE %s OR {reporter} = %s)",
+            [*params, CAMERA_RULE_PATTERN, scope.reporter],
+        )
     return clause, params
 
 

@@ -79,3 +79,35 @@ class IncidentFilter:
 
 #: The states of an incident not resolved yet.
 ACTIVE_STATES: tuple[str, ...] = ("open", "acknowledged")
+
+
+# -- incidents reported by a person (Điều 9.3) ------------------------------------
+
+ReportCategory = Literal["security", "screen", "camera", "power", "network", "other"]
+#: What a person may report, and the incident class each opens. "security":
+#: an information-security incident, including unapproved or harmful content
+#: on a screen (Điều 9.3).
+REPORT_CLASSES: dict[str, IncidentClass] = {
+    "security": "security",
+    "screen": "technical",
+    "camera": "technical",
+    "power": "technical",
+    "network": "technical",
+    "other": "technical",
+}
+#: What a Border Guard officer reports: the cameras and screens at the sites
+#: their unit guards.
+GUARD_CATEGORIES: tuple[str, ...] = ("camera", "screen")
+#: The dedupe-key prefix of reported incidents (the engine leaves them alone:
+#: they are neither board nor site keys).
+REPORT_KEY_PREFIX = "report:"
+#: Without a client key, the same report again within this many seconds is
+#: the same report (a double submit).
+REPORT_DEDUPE_S = 600
+
+
+def report_rule(category: str) -> str:
+    """The rule of an incident a person reported: ``camera_reported`` etc.
+    (camera reports match the ``camera*`` notification routes and the Border
+    Guard's view like the camera rules do)."""
+    return f"{category}_reported"

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from fleet_server.incidents.models import ReportCategory
+from fleet_server.vocabulary import Severity
 
 
 class IncidentOut(BaseModel):
@@ -32,6 +35,8 @@ class IncidentOut(BaseModel):
     resolved_by: str | None
     resolution_note: str | None
     reopen_count: int
+    #: The person who reported it (Điều 9.3); None: opened by a rule.
+    reported_by: str | None = None
 
 
 class IncidentEvent(BaseModel):
@@ -42,8 +47,34 @@ class IncidentEvent(BaseModel):
     data: dict[str, Any]
 
 
+class ReportOut(BaseModel):
+    """Who reported an incident, when, what they saw (Điều 9.3)."""
+
+    reporter: str
+    reporter_name: str | None
+    #: Where the report came from (the client's address); shown only to
+    #: roles that may change incidents.
+    address: str | None
+    category: str
+    description: str
+    observed_at: datetime | None
+    reported_at: datetime
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    url: str
+
+
 class IncidentDetail(IncidentOut):
     events: list[IncidentEvent]
+    report: ReportOut | None = None
+    attachments: list[AttachmentOut] = []
 
 
 class Note(BaseModel):
@@ -56,3 +87,33 @@ class ResolveBody(BaseModel):
 
 class CommentBody(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
+
+
+class ReportBody(BaseModel):
+    """A person reports an incident on a board or a site (Điều 9.3)."""
+
+    board_id: str | None = Field(default=None, min_length=1, max_length=64)
+    site_id: int | None = Field(default=None, ge=1, le=2**62)
+    category: ReportCategory
+    severity: Severity = "major"
+    title: str = Field(min_length=3, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    observed_at: AwareDatetime | None = Field(
+        default=None, description="when the reporter saw it (default: when it is reported)"
+    )
+    client_key: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="the same key again returns the incident it opened (a double submit "
+        "opens one incident); the Idempotency-Key header does the same",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReportBody:
+        if (self.board_id is None) == (self.site_id is None):
+            raise ValueError("name either a board (board_id) or a site (site_id)")
+        if not self.title.strip():
+            raise ValueError("the title cannot be blank")
+        return self

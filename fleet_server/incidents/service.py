@@ -12,7 +12,7 @@ from fleet_server.access import audit
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.errors import Conflict, NotFound
-from fleet_server.incidents import lifecycle, storage
+from fleet_server.incidents import lifecycle, storage, storage_reports
 from fleet_server.incidents.models import IncidentFilter
 from fleet_server.incidents.schemas import IncidentDetail, IncidentOut
 from fleet_server.incidents.storage import Conn
@@ -40,7 +40,15 @@ def get_incident(conn: Conn, user: Principal, incident_id: int) -> IncidentDetai
     incident = storage.visible(conn, user.scope, incident_id)
     if incident is None:
         raise NotFound("incident", incident_id)
-    return IncidentDetail(**incident.model_dump(), events=storage.timeline(conn, incident_id))
+    report = storage_reports.report_of(conn, incident_id)
+    if report is not None and not user.can("incident.write"):
+        report = report.model_copy(update={"address": None})
+    return IncidentDetail(
+        **incident.model_dump(),
+        events=storage.timeline(conn, incident_id),
+        report=report,
+        attachments=storage_reports.photos_of(conn, incident_id),
+    )
 
 
 def _summary(incident: IncidentOut) -> dict[str, Any]:

@@ -246,6 +246,7 @@ _SELECT = """
            i.organisation_id,
            i.parent_id, i.title, i.details, i.flapping, i.opened_at, i.acknowledged_at,
            i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution_note, i.reopen_count,
+           i.reported_by,
            CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1
                 ELSE 0 END AS severity_rank
     FROM incidents i
