@@ -34,6 +34,7 @@ from fleet_server.engine.state import (
 )
 from fleet_server.incidents import storage as incidents
 from fleet_server.metrics import EngineMetrics, new_registry
+from fleet_server.reports import reminders as report_reminders
 from fleet_server.telemetry import storage_upkeep as upkeep
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class EngineSettings:
     rules: RuleSettings = field(default_factory=RuleSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
+    #: remind this many days before the report deadlines of Điều 14 (0: never)
+    report_reminder_days: int = 7
 
 
 class Engine:
@@ -142,6 +145,7 @@ class Engine:
                     alerts.reminders_and_escalation(conn, now, self.settings.alerts)
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
                     result.tickets += alerts.preventive_tickets(conn, now)
+                    report_reminders.queue(conn, now, self.settings.report_reminder_days)
                     storage.prune_conditions(conn, now)
                     storage.save_last_seen(conn, self._seen_unsaved)
                     self._seen_unsaved = {}

@@ -26,6 +26,7 @@ NoticeKind = Literal[
     "ticket_assigned",
     "ticket_due",
     "site_incident",
+    "report_deadline",
 ]
 Channel = Literal["email", "webhook"]
 ContactKind = Literal["person", "duty_desk"]

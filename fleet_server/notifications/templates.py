@@ -29,6 +29,7 @@ KIND_LABELS: Mapping[NoticeKind, Text] = {
     "ticket_assigned": Text("Phiếu bảo trì được giao", "Maintenance ticket assigned"),
     "ticket_due": Text("Phiếu bảo trì sắp đến hạn", "Maintenance ticket due"),
     "site_incident": Text("Sự cố toàn điểm lắp đặt", "Site-wide incident"),
+    "report_deadline": Text("Sắp đến hạn báo cáo định kỳ", "Periodic report due soon"),
 }
 SEVERITY_LABELS: Mapping[str, Text] = {
     "critical": Text("Khẩn cấp", "Critical"),

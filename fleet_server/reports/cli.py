@@ -1,5 +1,6 @@
-"""``fleet-server report ...``: the annual report (Điều 14) and the
-inspection archive (Điều 9.1) from the command line.
+"""``fleet-server report ...``: the annual report (Điều 14.1), an ad hoc
+report over any period (Điều 14.3) and the inspection archive (Điều 9.1)
+from the command line.
 
 Settings come from the environment as for every role (FLEET_DATABASE_URL).
 """
@@ -38,6 +39,48 @@ def cmd_annual(args: argparse.Namespace) -> int:
     progress.finish()
     print(out)
     return 0
+
+
+def cmd_period(args: argparse.Namespace) -> int:
+    """An ad hoc report (Điều 14.3) in the annual report's outline."""
+    from fleet_server.errors import Invalid  # noqa: PLC0415
+    from fleet_server.reports import annual, figures  # noqa: PLC0415
+    from fleet_server.reports.progress import ProgressBar  # noqa: PLC0415
+    from fleet_server.reports.service import check_period  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    try:
+        check_period(args.first, args.last, now)
+    except Invalid as exc:
+        print(f"fleet-server: {exc.detail}", file=sys.stderr)
+        return 2
+    org = None if args.province else args.org
+    stem = f"bao-cao-dot-xuat-{args.first}-{args.last}-{org or 'toan-tinh'}"
+    out = Path(args.out or f"{stem}.docx")
+    progress = ProgressBar(7)
+    with _connect() as conn:
+        try:
+            fig = figures.collect_period(
+                conn, args.first, args.last, org, now=now, progress=progress
+            )
+        except LookupError as exc:
+            print(f"fleet-server: {exc}", file=sys.stderr)
+            return 1
+    progress("docx")
+    annual.write(fig, out)
+    progress.finish()
+    print(out)
+    return 0
+
+
+def _day(text: str) -> date:
+    """A local day written YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a day: write YYYY-MM-DD, e.g. 2026-06-30"
+        ) from None
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
@@ -133,7 +176,9 @@ def _month(text: str) -> str:
 
 
 def add_parser(sub: Any) -> None:
-    report = sub.add_parser("report", help="reports: annual (Điều 14), inspection archive")
+    report = sub.add_parser(
+        "report", help="reports: annual (Điều 14), ad hoc period (14.3), inspection archive"
+    )
     report_sub = report.add_subparsers(dest="report_command", required=True)
     p = report_sub.add_parser(
         "annual", help="the annual report as DOCX (period 15 Dec of the previous year – 14 Dec)"
@@ -144,6 +189,17 @@ def add_parser(sub: Any) -> None:
     who.add_argument("--province", action="store_true", help="the consolidated report for Sở TT&TT")
     p.add_argument("--out", help="output .docx (default bao-cao-nam-<year>-<org>.docx)")
     p.set_defaults(func=cmd_annual)
+    p = report_sub.add_parser(
+        "period",
+        help="an ad hoc report (Điều 14.3) over any period in the annual outline, as DOCX",
+    )
+    p.add_argument("--from", dest="first", type=_day, required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="last", type=_day, required=True, help="last day, YYYY-MM-DD")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--org", help="organisation code (its own report)")
+    who.add_argument("--province", action="store_true", help="the consolidated report")
+    p.add_argument("--out", help="output .docx (default bao-cao-dot-xuat-<from>-<to>-<org>.docx)")
+    p.set_defaults(func=cmd_period)
     p = report_sub.add_parser(
         "availability",
         help="monthly availability per board, site and organisation: CSV and XLSX with a"

@@ -23,6 +23,10 @@ from fleet_server.reports import annual, archive, figures, storage
 from fleet_server.reports.storage import Conn
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+#: An ad hoc report (Điều 14.3) covers at most this many days: two years.
+MAX_PERIOD_DAYS = 731
+#: Nothing in the platform is older than this.
+EARLIEST_DAY = date(2020, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,59 @@ def annual_report(
         "report.annual.download",
         target=("organisation", code) if code else ("province", "toan-tinh"),
         what={"year": year, "from": period.first_day, "to": period.last_day},
+        name=name,
+        body=body,
+    )
+    return Download(name, body, DOCX)
+
+
+def check_period(first: date, last: date, now: datetime) -> None:
+    """The dates of an ad hoc report (Điều 14.3): ``first`` ≤ ``last``, not
+    before 2020, not after today (local), at most two years. Raises
+    :class:`Invalid` naming the date at fault."""
+    today = local_day(now)
+    if first < EARLIEST_DAY:
+        raise Invalid(f"`from` {first} is before {EARLIEST_DAY}: no data that old", field="from")
+    if last < first:
+        raise Invalid(f"`from` {first} is after `to` {last}", field="from")
+    if last > today:
+        raise Invalid(
+            f"`to` {last} is after today ({today}, Vietnam time): the period has not ended",
+            field="to",
+        )
+    days = (last - first).days + 1
+    if days > MAX_PERIOD_DAYS:
+        raise Invalid(
+            f"the period is {days} days; an ad hoc report covers at most {MAX_PERIOD_DAYS}"
+            " (two years): ask for the annual reports instead",
+            field="to",
+        )
+
+
+def period_report(
+    conn: Conn,
+    user: Principal,
+    actor: Actor,
+    now: datetime,
+    *,
+    first: date,
+    last: date,
+    organisation_id: int | None = None,
+) -> Download:
+    """An ad hoc report (Điều 14.3) over [first, last] in the annex's outline, as DOCX."""
+    check_period(first, last, now)
+    code = organisation_code(conn, user, organisation_id)
+    fig = figures.collect_period(conn, first, last, code, now=now)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = annual.write(fig, Path(tmp) / "report.docx")
+        body = path.read_bytes()
+    name = f"bao-cao-dot-xuat-{first}-{last}-{code or 'toan-tinh'}.docx"
+    _audit_download(
+        conn,
+        actor,
+        "report.period.download",
+        target=("organisation", code) if code else ("province", "toan-tinh"),
+        what={"from": first, "to": last},
         name=name,
         body=body,
     )

@@ -19,12 +19,16 @@ from fleet_server.api.pagination import Paging
 from fleet_server.compliance import service
 from fleet_server.compliance.schemas import ComplianceDay, Play, PlayKind, Status
 from fleet_server.reports import service as reports
+from fleet_server.reports import service_budget as budget_service
+from fleet_server.reports.budget import Basis, Line
+from fleet_server.reports.schemas import BudgetEntryIn, BudgetEntryOut
 from fleet_server.reports.service import DOCX, Download
 
 router = APIRouter(tags=["compliance"])
 
 Reader = Annotated[Principal, Depends(require("compliance.read"))]
 Reporter = Annotated[Principal, Depends(require("report.read"))]
+Budgeter = Annotated[Principal, Depends(require("report.budget"))]
 
 
 def _file(download: Download) -> Response:
@@ -97,6 +101,101 @@ def annual_report(
     return _file(
         reports.annual_report(conn, user, actor, now, year=year, organisation_id=organisation_id)
     )
+
+
+@router.get(
+    "/reports/period",
+    summary="an ad hoc report (Điều 14.3) over any period, in the annual report's outline, as DOCX",
+    response_class=Response,
+    responses={
+        200: {"content": {DOCX: {}}, "description": "the report"},
+        400: {"description": "`from` after `to`, a period not ended, or longer than two years"},
+    },
+)
+def period_report(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Reporter,
+    from_: Annotated[date, Query(alias="from", description="first day (local), YYYY-MM-DD")],
+    to: Annotated[date, Query(description="last day (local), YYYY-MM-DD")],
+    organisation_id: Annotated[
+        int | None,
+        Query(ge=1, le=2**62, description="default: the caller's; admins: none = the province"),
+    ] = None,
+) -> Response:
+    actor = user.acting_from(client_address(request))
+    return _file(
+        reports.period_report(
+            conn, user, actor, now, first=from_, last=to, organisation_id=organisation_id
+        )
+    )
+
+
+@router.get(
+    "/reports/budget",
+    summary="amounts entered on the budget lines of Điều 11.1.b (estimate or spent)",
+)
+def budget_list(
+    conn: Db,
+    user: Reporter,
+    year: Annotated[int, Query(ge=2020, le=2100)],
+    basis: Annotated[Basis, Query()] = "estimate",
+    organisation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> list[BudgetEntryOut]:
+    return budget_service.list_entries(
+        conn, user, year=year, basis=basis, organisation_id=organisation_id
+    )
+
+
+@router.put(
+    "/reports/budget/{year}/{basis}/{line}",
+    summary="enter an amount on a budget line (next year's estimate, or spent outside tickets)",
+)
+def budget_put(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Budgeter,
+    year: Annotated[int, Path(ge=2020, le=2100)],
+    basis: Annotated[Basis, Path()],
+    line: Annotated[Line, Path()],
+    body: BudgetEntryIn,
+    organisation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> BudgetEntryOut:
+    actor = user.acting_from(client_address(request))
+    return budget_service.put_entry(
+        conn,
+        user,
+        actor,
+        body,
+        year=year,
+        basis=basis,
+        line=line,
+        organisation_id=organisation_id,
+        now=now,
+    )
+
+
+@router.delete(
+    "/reports/budget/{year}/{basis}/{line}",
+    status_code=204,
+    summary="remove an amount: the report derives the estimate from the costs again",
+)
+def budget_delete(
+    request: Request,
+    conn: Db,
+    user: Budgeter,
+    year: Annotated[int, Path(ge=2020, le=2100)],
+    basis: Annotated[Basis, Path()],
+    line: Annotated[Line, Path()],
+    organisation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    actor = user.acting_from(client_address(request))
+    budget_service.delete_entry(
+        conn, user, actor, year=year, basis=basis, line=line, organisation_id=organisation_id
+    )
+    return Response(status_code=204)
 
 
 @router.get(

@@ -51,10 +51,11 @@ BEGIN
         kinds := kinds || 'report_deadline'::text;
     END IF;
     ALTER TABLE notification_outbox DROP CONSTRAINT notification_outbox_kind_check;
-    EXECUTE format(
-        'ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_kind_check'
-        ' CHECK (kind = ANY (%L::text[]))',
-        kinds
-    );
+    -- Written as ARRAY['a'::text, …], the shape PostgreSQL gives an IN list,
+    -- so a later migration can read and extend it the same way.
+    EXECUTE 'ALTER TABLE notification_outbox ADD CONSTRAINT notification_outbox_kind_check'
+        || ' CHECK (kind = ANY (ARRAY['
+        || (SELECT string_agg(quote_literal(k) || '::text', ', ') FROM unnest(kinds) AS k)
+        || ']))';
 END
 $$;
