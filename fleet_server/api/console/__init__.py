@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fleet_server.api.console import i18n
 from fleet_server.api.console.web import STATIC, LoginRequired, language_of, login_url, render
 from fleet_server.api.problems import Problem, problem_response
-from fleet_server.errors import RequestError
+from fleet_server.errors import Invalid, RequestError
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,12 @@ def is_console(request: Request) -> bool:
     return not request.url.path.startswith(NOT_CONSOLE)
 
 
-def error_page(request: Request, status: int, *, kind: str | None = None) -> Response:
+def error_page(
+    request: Request, status: int, *, kind: str | None = None, detail: str | None = None
+) -> Response:
     """A friendly page in the reader's language (no account menu: the page
-    may be answering a request whose session is the problem)."""
+    may be answering a request whose session is the problem); ``detail``
+    names what was wrong with a form."""
     t = i18n.translator(language_of(request, None))
     key = f"error.{status}.{kind}" if kind and i18n.known(f"error.{status}.{kind}") else None
     key = key or (f"error.{status}" if i18n.known(f"error.{status}") else "error.other")
@@ -90,7 +93,7 @@ def error_page(request: Request, status: int, *, kind: str | None = None) -> Res
         request,
         "error.html",
         None,
-        {"status": status, "message": t(key), "home": "/"},
+        {"status": status, "message": t(key), "detail": detail, "home": "/"},
         status=status,
     )
 
@@ -114,7 +117,10 @@ def _install_error_pages(app: FastAPI) -> None:
     async def on_refused(request: Request, exc: RequestError) -> Response:
         if not is_console(request):
             return await _delegate(api_refused, request, exc)
-        return error_page(request, exc.status, kind=exc.kind)
+        # A form's bad value is named (the message is written for the user);
+        # other refusals keep to their page message (no hint of what exists).
+        detail = exc.detail if isinstance(exc, Invalid) else None
+        return error_page(request, exc.status, kind=exc.kind, detail=detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:

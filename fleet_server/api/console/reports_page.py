@@ -90,8 +90,11 @@ def order_create(
     summary: Annotated[str, Form(max_length=2000)] = "",
     all_sites: Annotated[str | None, Form(max_length=5)] = None,
     site_ids: Annotated[list[int] | None, Form()] = None,
+    board_ids: Annotated[str, Form(max_length=20_000)] = "",
 ) -> RedirectResponse:
-    """Record an emergency order (Điều 8.2) from the reports page (admin)."""
+    """Record an emergency order (Điều 8.2) from the reports page (admin):
+    every site, the sites chosen, and the boards named (ids separated by
+    commas or spaces)."""
     try:
         body = EmergencyOrderIn(
             authority=authority,
@@ -102,6 +105,7 @@ def order_create(
             ends_at=_local(ends_at, "ends_at"),
             all_sites=all_sites is not None,
             site_ids=site_ids or [],
+            board_ids=board_ids.replace(",", " ").split(),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
