@@ -32,6 +32,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "audit.read",
             "org.write",
             "command.send",
+            # the kill switch (Điều 12.2): blank a board / stop its content, resume
+            "board.halt",
             "board.provision",
             "content.read",
             "content.approve",
@@ -64,6 +66,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "maintenance.write",
             "route.read",
             "command.send",
+            "board.halt",
             "board.provision",
             "content.read",
             # a district's own content (Điều 10.1.b); appraisal: the

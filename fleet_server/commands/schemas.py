@@ -19,10 +19,13 @@ class CommandIn(BaseModel):
     command: CommandName
     args: Annotated[dict[str, JsonValue], Field(max_length=64)] = Field(
         default_factory=dict,
-        description="collect_now: optional `kinds`; set_config: `config`; the others none",
+        description="collect_now: optional `kinds`; set_config: `config`; the others none"
+        " (the kill switch's reason is the note)",
     )
     confirm: bool = Field(
-        default=False, description="must be true for reboot: the screen goes dark for a while"
+        default=False,
+        description="must be true for reboot (the screen goes dark for a while) and for"
+        " blank_screen and stop_content (what is on air stops until resume)",
     )
     expires_in_s: int | None = Field(
         default=None,
@@ -32,7 +35,10 @@ class CommandIn(BaseModel):
         " bounds FLEET_COMMAND_EXPIRES_MIN_S … FLEET_COMMAND_EXPIRES_MAX_S)",
     )
     note: str | None = Field(
-        default=None, max_length=500, description="why; kept on the server, not sent"
+        default=None,
+        max_length=500,
+        description="why; kept on the server and not sent, except for blank_screen,"
+        " stop_content and resume: required, and sent to the board as the reason",
     )
 
 

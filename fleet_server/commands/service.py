@@ -27,7 +27,12 @@ from fleet_server.commands import storage as store
 from fleet_server.commands.delivery import CommandService
 from fleet_server.commands.schemas import CommandIn, ConfigIn, ConfigStatus
 from fleet_server.commands.storage import CommandRecord, CommandState, Conn
-from fleet_server.commands.validation import CommandRefused, check_config, wire_args
+from fleet_server.commands.validation import (
+    CommandRefused,
+    capability_for,
+    check_config,
+    wire_args,
+)
 from fleet_server.errors import Conflict, NotFound
 from fleet_server.settings import Settings
 
@@ -67,11 +72,12 @@ def send_command(
     settings: Settings,
     now: datetime,
 ) -> CommandRecord:
-    """Check, store, audit and commit a command, then publish it."""
-    user.need("command.send")
+    """Check, store, audit and commit a command, then publish it. The kill
+    switch's commands need ``board.halt`` and a reason (validation.py)."""
+    user.need(capability_for(body.command))
     board_for_commands(conn, user.scope, board_id)
     seconds = _expiry(settings, body.expires_in_s)
-    args = wire_args(board_id, body.command, body.args, confirm=body.confirm)
+    args = wire_args(board_id, body.command, body.args, confirm=body.confirm, note=body.note)
     command = CommandRecord(
         request_id=f"cmd-{uuid.uuid4().hex}",
         board_id=board_id,

@@ -1,5 +1,11 @@
-"""What the server lets an operator send: the five commands the edge agent
+"""What the server lets an operator send: the commands the edge agent
 executes, their arguments, and remote configuration changes.
+
+The kill switch (Điều 12.2: ``blank_screen``, ``stop_content``, ``resume``)
+needs the capability ``board.halt`` and a reason (the request's ``note``,
+sent to the board as ``args.reason`` and checked with the protocol's
+``fp.check_kill_switch_args``); stopping what is on air also needs
+``"confirm": true``.
 
 Arguments are checked here with the agent's own rules (for configuration the
 protocol's ``fp.merge_remote_config``, which the agent applies changes with),
@@ -17,8 +23,26 @@ from pydantic import JsonValue
 import fleet_protocol as fp
 from fleet_server.errors import RequestError
 
-CommandName = Literal["ping", "collect_now", "restart_player", "reboot", "set_config"]
+CommandName = Literal[
+    "ping",
+    "collect_now",
+    "restart_player",
+    "reboot",
+    "set_config",
+    "blank_screen",
+    "stop_content",
+    "resume",
+]
 COMMANDS: tuple[CommandName, ...] = get_args(CommandName)
+#: The kill switch (Điều 12.2): who may send these, ``board.halt``.
+KILL_SWITCH: frozenset[str] = frozenset(fp.KILL_SWITCH_COMMANDS)
+
+
+def capability_for(command: str) -> str:
+    """The capability sending ``command`` needs."""
+    return "board.halt" if command in KILL_SWITCH else "command.send"
+
+
 TELEMETRY_KINDS = tuple(kind.value for kind in fp.TelemetryKind)
 
 
@@ -77,11 +101,42 @@ def check_config(board_id: str, changes: dict[str, Any], *, field: str) -> None:
         raise _invalid(field, exc.detail) from None
 
 
+def kill_switch_args(
+    command: CommandName, args: dict[str, JsonValue], *, confirm: bool, note: str | None
+) -> dict[str, JsonValue]:
+    """``{"reason": note}`` for a kill-switch command, or CommandRefused."""
+    if args:
+        raise _invalid(
+            "args", f"{command} takes no arguments (the reason is the note), got {sorted(args)}"
+        )
+    if command != "resume" and not confirm:
+        raise CommandRefused(
+            400,
+            "confirmation-required",
+            f'{command} needs "confirm": true: what is on air stops until someone sends resume',
+        )
+    reason = (note or "").strip()
+    if not reason:
+        raise _invalid("note", f"{command} needs a reason: say why in the note")
+    try:
+        fp.check_kill_switch_args(command, {"reason": reason})
+    except fp.ProtocolError as exc:
+        raise _invalid("note", exc.detail.removeprefix(f"{command}: reason: ")) from None
+    return {"reason": reason}
+
+
 def wire_args(
-    board_id: str, command: CommandName, args: dict[str, JsonValue], *, confirm: bool
+    board_id: str,
+    command: CommandName,
+    args: dict[str, JsonValue],
+    *,
+    confirm: bool,
+    note: str | None = None,
 ) -> dict[str, JsonValue]:
     """The arguments to publish for ``command``, or CommandRefused."""
     check_text(args, "args")
+    if command in KILL_SWITCH:
+        return kill_switch_args(command, args, confirm=confirm, note=note)
     if command == "reboot":
         if not confirm:
             raise CommandRefused(

@@ -162,6 +162,7 @@ def mount(app: FastAPI) -> None:
         cameras,
         content,
         incidents,
+        kill_switch,
         live,
         overview,
         reports_page,
@@ -173,6 +174,7 @@ def mount(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(content.router)
     app.include_router(reports_page.router)
+    app.include_router(kill_switch.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Swagger UI's page starts itself with an inline script; its files are
     # served by the app all the same (fleet_server.api.app._swagger_ui).

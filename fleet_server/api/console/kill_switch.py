@@ -1,0 +1,71 @@
+"""The kill switch's form (Điều 12.2): blank a board, stop its content, or
+resume, from the board page or from an unapproved-content incident
+(``templates/_kill_switch.html``). The same checks, audit row and
+publishing as ``POST /api/v1/boards/{id}/commands`` (docs/commands.md); an
+incident the order answers gets a comment naming the command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+import fleet_protocol as fp
+from fleet_protocol.commands import MAX_REASON_CHARS
+from fleet_server.access.principal import Principal
+from fleet_server.api.console.boards import BoardId
+from fleet_server.api.console.web import form_for, redirect
+from fleet_server.api.deps import Ctx, Db, client_address
+from fleet_server.commands.schemas import CommandIn
+from fleet_server.commands.service import send_command
+from fleet_server.errors import Invalid
+from fleet_server.incidents.service import comment_incident, get_incident
+
+router = APIRouter(include_in_schema=False)
+
+Halter = Annotated[Principal, Depends(form_for("board.halt"))]
+
+
+@router.post("/boards/{board_id}/kill-switch")
+def kill_switch(
+    request: Request,
+    conn: Db,
+    ctx: Ctx,
+    user: Halter,
+    board_id: BoardId,
+    command: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[str, Form(max_length=MAX_REASON_CHARS)] = "",
+    confirm: Annotated[str | None, Form(max_length=10)] = None,
+    incident: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+) -> Response:
+    """Send ``blank_screen``, ``stop_content`` or ``resume``; back to the
+    board page, which shows the command's state and the board's answer."""
+    if command not in fp.KILL_SWITCH_COMMANDS:
+        raise Invalid(f"unknown kill-switch command {command[:40]!r}", field="command")
+    if incident is not None and get_incident(conn, user, incident).board_id != board_id:
+        raise Invalid(f"incident #{incident} is not about board {board_id}", field="incident")
+    body = CommandIn(
+        command=command,  # type: ignore[arg-type]  # checked above
+        confirm=confirm in ("true", "on", "1"),
+        note=reason.strip() or None,
+    )
+    actor = user.acting_from(client_address(request))
+    now = ctx.clock()
+    sent = send_command(
+        conn, user, actor, board_id, body, commands=ctx.commands, settings=ctx.settings, now=now
+    )
+    conn.commit()
+    if incident is not None and user.can("incident.comment"):
+        comment_incident(
+            conn,
+            user,
+            actor,
+            incident,
+            now=now,
+            text=f"{command} ({sent.request_id}): {sent.note}",
+        )
+        conn.commit()
+    query = {"kill": command, **({"incident": str(incident)} if incident else {})}
+    return redirect(f"/boards/{board_id}?{urlencode(query)}#kill-switch")
