@@ -3,12 +3,12 @@ and the CLI both come through here (Điều 9.2: no change without its row)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor
-from fleet_server.content import storage
+from fleet_server.content import service_history, storage
 from fleet_server.content.models import (
     ContentError,
     ContentItem,
@@ -63,6 +63,7 @@ def approve(
         storage.audit_change(
             conn, actor, "content.approve", stored.id, after=stored.audit_view(), detail=detail
         )
+        service_history.registry_approved(conn, actor, stored, now)
     return stored
 
 
@@ -127,15 +128,8 @@ def retire(conn: Conn, content_id: int, actor: Actor, at: datetime) -> ContentIt
                 " retire it after that, or delete it if no board has played it",
                 field="at",
             )
-        after = storage.update(conn, content_id, {"valid_to": at})
-        storage.audit_change(
-            conn,
-            actor,
-            "content.retire",
-            content_id,
-            before={"valid_to": before.audit_view()["valid_to"]},
-            after={"valid_to": after.audit_view()["valid_to"]},
-        )
+        after = service_history.end_validity(conn, actor, before, at)
+        service_history.registry_retired(conn, actor, content_id, at)
     return after
 
 
@@ -152,6 +146,7 @@ def delete(conn: Conn, content_id: int, actor: Actor) -> ContentItem:
                 f"content {content_id} has been shown on a board and is kept as the record of"
                 " its approval; retire it instead",
             )
+        service_history.registry_retired(conn, actor, content_id, datetime.now(UTC))
         storage.delete(conn, content_id)
         storage.audit_change(conn, actor, "content.delete", content_id, before=before.audit_view())
     return before

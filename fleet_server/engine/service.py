@@ -21,6 +21,9 @@ import psycopg
 from fleet_server.backoff import Backoff
 from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.models import ComplianceSettings
+from fleet_server.content.files import FileStore, StoreUnavailable
+from fleet_server.content.service_files import apply_file_retention
+from fleet_server.content.service_suppliers import queue_overdue_notices
 from fleet_server.engine import alerts, passes, storage
 from fleet_server.engine.alerts import AlertSettings
 from fleet_server.engine.passes import Loaded, Pass, PassResult
@@ -62,6 +65,10 @@ class EngineSettings:
     compliance: ComplianceSettings = field(default_factory=ComplianceSettings)
     #: remind this many days before the report deadlines of Điều 14 (0: never)
     report_reminder_days: int = 7
+    #: the broadcast file archive (Điều 9.1) whose retention runs with the
+    #: play log's; None: not run here
+    content_files: FileStore | None = None
+    content_files_keep_days: int = upkeep.ROLLUP_DAYS
 
 
 class Engine:
@@ -146,6 +153,7 @@ class Engine:
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
                     result.tickets += alerts.preventive_tickets(conn, now)
                     report_reminders.queue(conn, now, self.settings.report_reminder_days)
+                    queue_overdue_notices(conn, now)  # Điều 10.1.b, 10.1.c
                     storage.prune_conditions(conn, now)
                     storage.save_last_seen(conn, self._seen_unsaved)
                     self._seen_unsaved = {}
@@ -219,7 +227,19 @@ class Engine:
             if self._plain:
                 upkeep.apply_retention(conn, now)
             upkeep.apply_derived_retention(conn, now)
+            self._content_file_retention(conn, now)
             self._retention_due = now + timedelta(days=1)
+
+    def _content_file_retention(self, conn: Conn, now: datetime) -> None:
+        """Files nothing needs any more leave the archive (Điều 9.1); a store
+        that cannot be reached is retried the next day, the pass goes on."""
+        store = self.settings.content_files
+        if store is None:
+            return
+        try:
+            apply_file_retention(conn, store, now, self.settings.content_files_keep_days)
+        except StoreUnavailable as exc:
+            log.warning("content file retention skipped: %s", exc)
 
     def _fleet_silent(self, statuses: dict[str, Any], now: datetime) -> bool:
         """True when no board at all has been heard from for a while although

@@ -27,6 +27,7 @@ NoticeKind = Literal[
     "ticket_due",
     "site_incident",
     "report_deadline",
+    "content_overdue",
 ]
 Channel = Literal["email", "webhook"]
 ContactKind = Literal["person", "duty_desk"]

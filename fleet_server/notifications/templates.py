@@ -30,6 +30,9 @@ KIND_LABELS: Mapping[NoticeKind, Text] = {
     "ticket_due": Text("Phiếu bảo trì sắp đến hạn", "Maintenance ticket due"),
     "site_incident": Text("Sự cố toàn điểm lắp đặt", "Site-wide incident"),
     "report_deadline": Text("Sắp đến hạn báo cáo định kỳ", "Periodic report due soon"),
+    "content_overdue": Text(
+        "Đơn vị chưa gửi sản phẩm truyền thông đúng hạn", "Content supply overdue"
+    ),
 }
 SEVERITY_LABELS: Mapping[str, Text] = {
     "critical": Text("Khẩn cấp", "Critical"),

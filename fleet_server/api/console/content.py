@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import content_workflow
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.broadcast.models import PARTS, Window, WindowError, shortfalls
@@ -33,6 +34,8 @@ from fleet_server.content.service import list_content
 from fleet_server.errors import Invalid, Unprocessable
 
 router = APIRouter(include_in_schema=False)
+#: the workflow's pages (Điều 10.1) and the suppliers
+router.include_router(content_workflow.router)
 
 ContentReader = Annotated[Principal, Depends(page_for("content.read"))]
 WindowWriter = Annotated[Principal, Depends(form_for("broadcast_window.write"))]

@@ -12,7 +12,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.console.content import site_windows_section
 from fleet_server.api.console.svg import site_map
 from fleet_server.api.console.tickets import open_tickets
-from fleet_server.api.console.web import Viewer, page_for, redirect, render
+from fleet_server.api.console.web import Viewer, home_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.boards.service import list_boards
 from fleet_server.incidents.models import IncidentFilter
@@ -55,7 +55,7 @@ def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
 @router.get("/")
 def overview(request: Request, conn: Db, user: Viewer) -> Response:
     if not user.can("board.read"):
-        return redirect("/cameras")
+        return redirect(home_for(user))
     return render(request, "overview.html", user, overview_context(conn, user))
 
 

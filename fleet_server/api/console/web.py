@@ -151,6 +151,7 @@ MENU: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
     ("/tickets", "nav.tickets", lambda u: u.can("ticket.read")),
     ("/cameras", "nav.cameras", lambda u: u.can("camera.read")),
     ("/content", "nav.content", lambda u: u.can("content.read")),
+    ("/content/submissions", "nav.submissions", lambda u: u.can("content.submit")),
     ("/reports", "nav.reports", lambda u: u.can("compliance.read")),
     ("/audit", "nav.audit", lambda u: u.can("audit.read")),
 )
@@ -161,7 +162,10 @@ def menu_for(user: Principal) -> list[tuple[str, str]]:
 
 
 def home_for(user: Principal) -> str:
-    return "/" if user.can("board.read") else "/cameras"
+    if user.can("board.read"):
+        return "/"
+    # a supplying unit's account sees its submissions only (Điều 10.1)
+    return "/cameras" if user.can("camera.read") else "/content/submissions"
 
 
 def safe_next(target: str | None) -> str:

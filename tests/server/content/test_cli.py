@@ -45,7 +45,8 @@ def actions(conn: Conn) -> list[tuple[str, str | None]]:
     return [
         (str(r[0]), r[1])
         for r in conn.execute(
-            "SELECT action, target_id FROM audit_log WHERE action LIKE 'content.%' ORDER BY id"
+            "SELECT action, target_id FROM audit_log WHERE action LIKE 'content.%'"
+            " AND action NOT LIKE 'content.submission.%' ORDER BY id"
         )
     ]
 
@@ -95,6 +96,13 @@ def test_add_with_a_hash_list_and_retire(conn: Conn, capsys: pytest.CaptureFixtu
     assert main(["content", "retire", str(content_id), "--at", "2026-11-01"]) == 1
     assert "invalid: at: content" in capsys.readouterr().err
     assert [a for a, _ in actions(conn)] == ["content.approve", "content.retire"]
+    # the workflow mirrors the registry: an approved submission, then retired
+    assert [
+        r[0]
+        for r in conn.execute(
+            "SELECT action FROM audit_log WHERE action LIKE 'content.submission.%' ORDER BY id"
+        )
+    ] == ["content.submission.approve", "content.submission.retire"]
 
 
 @pytest.mark.usefixtures("env")

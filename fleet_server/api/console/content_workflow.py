@@ -1,0 +1,324 @@
+"""The content workflow in the console (Điều 10.1): the queue by state
+(``/content/submissions``), one item with its history and the actions the
+reader's role may take in its state, the submission form (with the file, kept
+in the broadcast archive, or its SHA-256), and the supplying units with the
+overdue list (``/content/suppliers``). Every form goes through the same
+services as the API and comes back with a confirmation."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
+from fleet_server.api.console.web import form_for, page_for, render
+from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.content import service_suppliers, service_workflow
+from fleet_server.content.categories import BY_CODE, CATEGORIES, SUB_BY_CODE, SUBCATEGORIES
+from fleet_server.content.models import LANGUAGES
+from fleet_server.content.obligations import OBLIGATIONS
+from fleet_server.content.schemas_workflow import (
+    ApproveIn,
+    ResubmitIn,
+    SubmissionIn,
+    SupplierIn,
+)
+from fleet_server.content.storage_workflow import SubmissionFilter
+from fleet_server.content.workflow import ACTIONS, STATES, actions_from
+from fleet_server.errors import Invalid
+
+router = APIRouter(include_in_schema=False)
+
+Submitter = Annotated[Principal, Depends(page_for("content.submit"))]
+Reader = Annotated[Principal, Depends(page_for("content.read"))]
+SubmitForm = Annotated[Principal, Depends(form_for("content.submit"))]
+AppraiseForm = Annotated[Principal, Depends(form_for("content.appraise"))]
+ApproveForm = Annotated[Principal, Depends(form_for("content.approve"))]
+SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
+Text = Annotated[str, Form(max_length=4000)]
+PAGE_SIZE = 50
+
+
+def _checked(model: type[Any], **values: Any) -> Any:
+    """The form's values as the API's model; the first problem as Invalid."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "form"
+        raise Invalid(f"{field}: {first.get('msg', 'invalid')}", field=field) from None
+
+
+def _category_choices() -> list[tuple[str, str, str, str]]:
+    """(value, article, Vietnamese text, English text) of the one select:
+    ``category`` or ``local:<point>`` for Điều 7.2's points."""
+    choices = []
+    for c in CATEGORIES:
+        if c.code == "local":
+            choices += [(f"local:{s.code}", s.article, s.vi, s.en) for s in SUBCATEGORIES]
+        else:
+            choices.append((c.code, c.article, c.vi, c.en))
+    return choices
+
+
+def _split(choice: str) -> tuple[str, str | None]:
+    category, _, sub = choice.partition(":")
+    return category, sub or None
+
+
+def _done_of(request: Request) -> str:
+    """The confirmation to show: an action just done, or none."""
+    value = request.query_params.get("done", "")
+    return value if value in ACTIONS else ""
+
+
+def _done(path: str, what: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?done={what}", status_code=303)
+
+
+@router.get("/content/submissions")
+def queue_page(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Submitter,
+    state: Annotated[str, Query(max_length=20)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    chosen = state if state in STATES else None
+    page = service_workflow.list_submissions(
+        conn,
+        user,
+        SubmissionFilter(state=chosen),
+        ListParams(limit=PAGE_SIZE, offset=offset, sort=None),
+    )
+    department = service_workflow.own_supplier(conn, user) is None
+    suppliers = service_suppliers.list_suppliers(conn, user, now) if department else []
+    return render(
+        request,
+        "content_workflow.html",
+        user,
+        {
+            "page": page,
+            "state": chosen or "",
+            "states": STATES,
+            "counts": service_workflow.counts(conn, user),
+            "categories": _category_choices(),
+            "languages": list(LANGUAGES),
+            "suppliers": suppliers,
+            "department": department,
+            "done": _done_of(request),
+        },
+    )
+
+
+@router.get("/content/submissions/{submission_id}")
+def item_page(request: Request, conn: Db, user: Submitter, submission_id: SubmissionId) -> Response:
+    item = service_workflow.get_submission(conn, user, submission_id)
+    possible = set(actions_from(item.state))
+    appraiser = user.province_wide and user.can("content.appraise")
+    approver = user.province_wide and user.can("content.approve")
+    return render(
+        request,
+        "content_submission.html",
+        user,
+        {
+            "item": item,
+            "entry": SUB_BY_CODE.get(item.subcategory or "") or BY_CODE.get(item.category or ""),
+            "may": {
+                "start_appraisal": appraiser and "start_appraisal" in possible,
+                "return": appraiser and "return" in possible,
+                "approve": approver and "approve" in possible,
+                "retire": approver and "retire" in possible,
+                "resubmit": "resubmit" in possible,
+            },
+            "categories": _category_choices(),
+            "languages": list(LANGUAGES),
+            "done": _done_of(request),
+        },
+    )
+
+
+def _sha256_of(request: Request, conn: Db, user: Principal, file: UploadFile | None) -> str | None:
+    """The uploaded file kept in the broadcast archive (Điều 9.1), by hash."""
+    if file is None or not file.filename:
+        return None
+    from fleet_server.content.service_files import (  # noqa: PLC0415 - only with a file
+        store_from_settings,
+        store_upload,
+    )
+
+    store = store_from_settings(request.app.state.ctx.settings)
+    actor = user.acting_from(client_address(request))
+    stored = store_upload(
+        conn, store, file.file, filename=file.filename, media_type=file.content_type, actor=actor
+    )
+    return stored.sha256
+
+
+@router.post("/content/submissions")
+def submit_form(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: SubmitForm,
+    title: Annotated[str, Form(max_length=300)],
+    category: Annotated[str, Form(max_length=60)],
+    language: Annotated[str, Form(max_length=10)],
+    sha256: Annotated[str, Form(max_length=100)] = "",
+    description: Text = "",
+    supplier_id: Annotated[str, Form(max_length=20)] = "",
+    file: UploadFile | None = None,
+) -> Response:
+    cat, sub = _split(category)
+    digest = _sha256_of(request, conn, user, file) or sha256.strip()
+    if not digest:
+        raise Invalid("file: choose the file, or give its SHA-256", field="file")
+    body = _checked(
+        SubmissionIn,
+        title=title,
+        category=cat,
+        subcategory=sub,
+        language=language,
+        sha256=digest,
+        description=description,
+        supplier_id=int(supplier_id) if supplier_id.strip().isdigit() else None,
+    )
+    actor = user.acting_from(client_address(request))
+    item = service_workflow.submit(conn, user, actor, body, now)
+    conn.commit()
+    return _done(f"/content/submissions/{item.id}", "submit")
+
+
+@router.post("/content/submissions/{submission_id}/appraise")
+def appraise_form(
+    request: Request, conn: Db, now: Now, user: AppraiseForm, submission_id: SubmissionId
+) -> Response:
+    actor = user.acting_from(client_address(request))
+    service_workflow.start_appraisal(conn, user, actor, submission_id, now=now)
+    conn.commit()
+    return _done(f"/content/submissions/{submission_id}", "start_appraisal")
+
+
+@router.post("/content/submissions/{submission_id}/return")
+def return_form(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: AppraiseForm,
+    submission_id: SubmissionId,
+    comment: Text = "",
+) -> Response:
+    actor = user.acting_from(client_address(request))
+    service_workflow.return_with_comments(
+        conn, user, actor, submission_id, now=now, comment=comment
+    )
+    conn.commit()
+    return _done(f"/content/submissions/{submission_id}", "return")
+
+
+@router.post("/content/submissions/{submission_id}/resubmit")
+def resubmit_form(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: SubmitForm,
+    submission_id: SubmissionId,
+    title: Annotated[str, Form(max_length=300)] = "",
+    sha256: Annotated[str, Form(max_length=100)] = "",
+    comment: Text = "",
+    file: UploadFile | None = None,
+) -> Response:
+    changes: dict[str, Any] = {"comment": comment}
+    if title.strip():
+        changes["title"] = title
+    digest = _sha256_of(request, conn, user, file) or sha256.strip()
+    if digest:
+        changes["sha256"] = digest
+    body = _checked(ResubmitIn, **changes)
+    actor = user.acting_from(client_address(request))
+    service_workflow.resubmit(conn, user, actor, submission_id, body=body, now=now)
+    conn.commit()
+    return _done(f"/content/submissions/{submission_id}", "resubmit")
+
+
+@router.post("/content/submissions/{submission_id}/approve")
+def approve_form(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: ApproveForm,
+    submission_id: SubmissionId,
+    comment: Text = "",
+) -> Response:
+    actor = user.acting_from(client_address(request))
+    body = _checked(ApproveIn, comment=comment)
+    service_workflow.approve(conn, user, actor, submission_id, body=body, now=now)
+    conn.commit()
+    return _done(f"/content/submissions/{submission_id}", "approve")
+
+
+@router.post("/content/submissions/{submission_id}/retire")
+def retire_form(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: ApproveForm,
+    submission_id: SubmissionId,
+    comment: Text = "",
+) -> Response:
+    actor = user.acting_from(client_address(request))
+    service_workflow.retire(conn, user, actor, submission_id, now=now, comment=comment)
+    conn.commit()
+    return _done(f"/content/submissions/{submission_id}", "retire")
+
+
+@router.get("/content/suppliers")
+def suppliers_page(request: Request, conn: Db, now: Now, user: Reader) -> Response:
+    return render(
+        request,
+        "content_suppliers.html",
+        user,
+        {
+            "suppliers": service_suppliers.list_suppliers(conn, user, now),
+            "overdue": service_suppliers.list_overdue(conn, user, now),
+            "obligations": OBLIGATIONS,
+            "may_edit": user.can("content.approve"),
+            "done": request.query_params.get("done") == "supplier",
+        },
+    )
+
+
+@router.post("/content/suppliers")
+def supplier_form(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: ApproveForm,
+    name: Annotated[str, Form(max_length=200)],
+    obligation: Annotated[str, Form(max_length=20)],
+    organisation_id: Annotated[str, Form(max_length=20)] = "",
+    min_items: Annotated[int, Form(ge=1, le=100)] = 1,
+    obligation_from: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    try:
+        start = date.fromisoformat(obligation_from) if obligation_from.strip() else None
+    except ValueError:
+        raise Invalid("obligation_from: not a date", field="obligation_from") from None
+    body = _checked(
+        SupplierIn,
+        name=name,
+        obligation=obligation,
+        organisation_id=int(organisation_id) if organisation_id.strip().isdigit() else None,
+        min_items=min_items,
+        obligation_from=start,
+    )
+    actor = user.acting_from(client_address(request))
+    service_suppliers.create_supplier(conn, user, actor, body, now)
+    conn.commit()
+    return _done("/content/suppliers", "supplier")
