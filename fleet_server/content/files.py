@@ -122,7 +122,7 @@ class Spooled:
 def _chunks(stream: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
     read = getattr(stream, "read", None)
     if read is None:
-        yield from stream  # type: ignore[misc]
+        yield from stream
         return
     while chunk := read(CHUNK):
         yield chunk

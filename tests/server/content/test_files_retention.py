@@ -193,3 +193,18 @@ def test_a_corrupted_stored_file_is_not_copied(db: Conn, tmp_path: Path) -> None
             now=NOW,
             copy_files=store,
         )
+
+
+def test_the_engine_runs_the_retention_with_the_play_logs(
+    db: Conn, db_url: str, tmp_path: Path
+) -> None:
+    """Where the other retention runs: the engine's daily storage upkeep."""
+    from fleet_server.engine.service import Engine, EngineSettings  # noqa: PLC0415
+
+    store = LocalStore(tmp_path)
+    orphan = upload(db, store, b"orphan", LONG_AGO)
+    kept = upload(db, store, b"kept", NOW - timedelta(days=1))
+    engine = Engine(db_url, EngineSettings(content_files=store, content_files_keep_days=KEEP))
+    engine._storage_upkeep(db, NOW)  # the daily step, without the loop
+    assert store.size(orphan) is None
+    assert store.size(kept) is not None
