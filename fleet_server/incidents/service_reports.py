@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import psycopg
@@ -38,6 +39,27 @@ from fleet_server.incidents.models import (
 from fleet_server.incidents.photos import Photo, PhotoLimits, check_count, check_photo
 from fleet_server.incidents.schemas import IncidentDetail, ReportBody
 from fleet_server.incidents.storage import Conn
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A site a person may report on, with its boards."""
+
+    site_id: int
+    name: str
+    name_en: str | None
+    boards: list[tuple[str, str]] = field(default_factory=list)
+
+
+def report_targets(conn: Conn, user: Principal) -> list[Target]:
+    """The sites (and their boards) the caller may report an incident on."""
+    user.need("incident.report")
+    found: dict[int, Target] = {}
+    for site_id, name, name_en, board_id, board_name in storage_reports.targets(conn, user.scope):
+        target = found.setdefault(site_id, Target(site_id, name, name_en))
+        if board_id is not None:
+            target.boards.append((board_id, board_name or board_id))
+    return list(found.values())
 
 
 def check_photos(files: Sequence[bytes], limits: PhotoLimits) -> list[Photo]:
@@ -202,11 +224,7 @@ def add_photos(
         raise Conflict(f"incident {incident_id} is resolved; photos go with an unresolved one")
     held = storage_reports.photo_count(conn, incident_id, lock=True)
     fresh = [p for p in photos if p.sha256 not in {a.sha256 for a in before.attachments}]
-    if held + len(fresh) > limits.max_count:
-        raise Conflict(
-            f"incident {incident_id} holds {held} photos; at most {limits.max_count}"
-            f" ({len(fresh)} more sent)"
-        )
+    check_count(len(fresh), held, limits)
     stored = _store(conn, incident_id, fresh, uploaded_by=user.username, now=now)
     if stored:
         lifecycle.comment(

@@ -37,6 +37,19 @@ def site_place(conn: Conn, scope: Scope, site_id: int) -> Place | None:
     return None if row is None else (None, int(row[0]), row[1])
 
 
+def targets(conn: Conn, scope: Scope) -> list[tuple[int, str, str | None, str | None, str | None]]:
+    """(site id, name, English name, board id, board name) of the sites and
+    enabled boards ``scope`` sees, a site without boards once with None."""
+    clause, params = sites_condition(scope, "s.id")
+    rows = conn.execute(
+        "SELECT s.id, s.name, s.name_en, b.id, b.name FROM sites s"
+        " LEFT JOIN boards b ON b.site_id = s.id AND b.enabled"
+        f" WHERE {clause} ORDER BY s.name, s.id, b.name, b.id",
+        params,
+    ).fetchall()
+    return [(int(r[0]), str(r[1]), r[2], r[3], r[4]) for r in rows]
+
+
 def reported_by_key(conn: Conn, reporter: str, client_key: str) -> int | None:
     """The incident an account's report with ``client_key`` opened."""
     row = conn.execute(

@@ -1,6 +1,7 @@
 """The incident queue (``/incidents``), one incident with its timeline
 (``/incidents/{id}``), and the forms on them: acknowledge, resolve (a note is
-required), comment."""
+required), comment; reporting an incident and its photos (Điều 9.3) is
+``incident_report``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import incident_report
 from fleet_server.api.console.web import (
     form_for,
     page_for,
@@ -33,6 +35,8 @@ from fleet_server.tickets.service import tickets_of_incident
 from fleet_server.vocabulary import SEVERITIES
 
 router = APIRouter(include_in_schema=False)
+#: First, so ``/incidents/report`` is not taken for an incident's id.
+router.include_router(incident_report.router)
 
 PAGE_SIZE = 50
 IncidentId = Annotated[int, Path(ge=1, le=2**62)]
@@ -126,6 +130,13 @@ def incident_page(
     context = incident_context(conn, user, incident_id)
     context["tickets"] = (
         tickets_of_incident(conn, user, incident_id, now=now) if user.can("ticket.read") else []
+    )
+    limits = incident_report.limits_of(request)
+    context.update(
+        reported=request.query_params.get("reported"),
+        photos_added=request.query_params.get("photos") == "added",
+        max_photos=limits.max_count,
+        max_mb=round(limits.max_bytes / 1024 / 1024, 1),
     )
     return render(request, "incident.html", user, context)
 

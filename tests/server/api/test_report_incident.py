@@ -302,8 +302,8 @@ def test_each_bad_photo_is_refused_with_its_reason(as_: Any, app: FastAPI) -> No
     assert operator.post(url).status_code == 422  # no file at all
     assert send(png(colour=(1, 1, 1)), png(colour=(2, 2, 2))).status_code == 200
     full = send(png(colour=(3, 3, 3)), png(colour=(4, 4, 4)))
-    assert full.status_code == 409
-    assert "at most 3" in full.json()["detail"]
+    assert full.status_code == 400
+    assert "at most 3 photos (2 already, 2 sent)" in full.json()["detail"]
     assert len(operator.get(f"/api/v1/incidents/{made['id']}").json()["attachments"]) == 2
 
 
