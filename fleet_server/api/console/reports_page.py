@@ -109,7 +109,9 @@ def order_create(
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise Invalid(str(first.get("msg", "invalid")), field="order") from None
+        where = ".".join(str(x) for x in first.get("loc", ())) or "order"
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        raise Invalid(message if where == "order" else f"{where}: {message}", field=where) from None
     orders.create_order(conn, user, user.acting_from(client_address(request)), body, now=now)
     return RedirectResponse("/reports?order=saved#emergency-orders", status_code=303)
 

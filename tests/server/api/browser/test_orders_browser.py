@@ -96,11 +96,21 @@ def test_an_admin_records_an_order_for_sites_and_a_board(
     page.context.close()
 
 
-def test_an_order_that_names_no_place_is_refused_with_the_reason(
-    chromium: Any, live_url: str, db_conn: Any
+@pytest.mark.parametrize(
+    ("boards", "ends", "reason"),
+    [
+        ("", "2026-11-20T19:00", "name the sites or boards the order covers, or all_sites"),
+        ("lc-khong-co-01", "2026-11-20T19:00", "no such board: ['lc-khong-co-01']"),
+        ("", "2026-11-20T05:00", "ends_at must be after starts_at"),
+    ],
+)
+def test_a_bad_order_is_refused_saying_what_is_wrong(
+    chromium: Any, live_url: str, db_conn: Any, boards: str, ends: str, reason: str
 ) -> None:
-    """Điều 8.2: an order applies to the places the authority names; a form
-    that names none is refused, saying so, and nothing is recorded."""
+    """Điều 8.2: an order applies to the places the authority names, for the
+    period it gives; a form that names no place, a board that does not
+    exist or a period that ends before it starts is refused, the page says
+    which, and nothing is recorded."""
     page = new_page(chromium)
     sign_in(page, live_url, "admin")
     page.goto(f"{live_url}/reports")
@@ -109,10 +119,12 @@ def test_an_order_that_names_no_place_is_refused_with_the_reason(
     form.locator("input[name=document_number]").fill("46/QĐ-UBND")
     form.locator("input[name=document_date]").fill("2026-11-19")
     form.locator("input[name=starts_at]").fill("2026-11-20T06:00")
-    form.locator("input[name=ends_at]").fill("2026-11-20T19:00")
+    form.locator("input[name=ends_at]").fill(ends)
+    form.locator("input[name=board_ids]").fill(boards)
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
-    assert "name the sites or boards the order covers" in page.content()
+    assert page.locator("h1").inner_text() == "Lỗi 400"
+    assert page.locator(".error p.detail").inner_text() == f"Chi tiết: {reason}"
     assert db_conn.execute("SELECT count(*) FROM emergency_orders").fetchone() == (0,)
     page.context.close()
 
