@@ -32,7 +32,7 @@ RequestId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_
 
 
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
-    400: {"description": "reboot without confirm"},
+    400: {"description": "reboot, blank_screen or stop_content without confirm"},
     404: {"description": "no such board in the caller's scope"},
     409: {"description": "the board is disabled"},
 }
@@ -41,7 +41,8 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/boards/{board_id}/commands",
     status_code=202,
-    summary="send a command to a board (ping, collect_now, restart_player, reboot, set_config)",
+    summary="send a command to a board (ping, collect_now, restart_player, reboot, set_config;"
+    " the kill switch blank_screen, stop_content, resume with board.halt)",
     responses=_ACCEPTED,
 )
 def commands_send(
