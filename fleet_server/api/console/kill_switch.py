@@ -47,7 +47,7 @@ def kill_switch(
     if incident is not None and get_incident(conn, user, incident).board_id != board_id:
         raise Invalid(f"incident #{incident} is not about board {board_id}", field="incident")
     body = CommandIn(
-        command=command,  # type: ignore[arg-type]  # checked above
+        command=command,  # checked above
         confirm=confirm in ("true", "on", "1"),
         note=reason.strip() or None,
     )

@@ -83,6 +83,7 @@ def test_blank_a_board_restart_its_agent_and_resume(
     assert (board.sim.screen_on, board.sim.player_running) == (False, False)
     # The board's display reading, through ingest: blanked by order.
     blanked = wait_for(lambda: latest_display(conn, started_at), 20, "the display reading")
+    assert blanked is not None
     assert blanked["halted"] == "blank_screen"
     assert (blanked["screen_on"], blanked["player_running"]) == (False, False)
 
@@ -97,6 +98,7 @@ def test_blank_a_board_restart_its_agent_and_resume(
         assert (again.sim.screen_on, again.sim.player_running) == (False, False)
         again.agent.collect_now(["display"])
         still = wait_for(lambda: latest_display(conn, restarted_at), 20, "a reading after restart")
+        assert still is not None
         assert still["halted"] == "blank_screen"
         assert still["screen_on"] is False
         restored = wait_for(lambda: events(conn, "halt_restored"), 20, "the halt_restored event")
@@ -118,6 +120,7 @@ def test_blank_a_board_restart_its_agent_and_resume(
             20,
             "a reading without halted",
         )
+        assert isinstance(back, dict)
         assert back["screen_on"] is True
         assert back["player_running"] is True
     finally:
