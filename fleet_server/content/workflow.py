@@ -33,6 +33,14 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
     "retire": (frozenset({"approved", "returned"}), "retired"),
 }
 
+
+class StepRefused(Conflict):
+    """The action does not apply in the submission's state (someone else may
+    have just taken it): its own page message in the console."""
+
+    kind = "content-state"
+
+
 #: What the states are called in an error message.
 _NAMES: dict[str, str] = {
     "submitted": "submitted",
@@ -52,7 +60,7 @@ def next_state(action: Action, current: str, submission_id: int) -> State:
     possible = [a for a, (src, _) in TRANSITIONS.items() if current in src]
     hint = f"; from there: {', '.join(possible)}" if possible else "; nothing follows it"
     allowed = " or ".join(_NAMES[s] for s in STATES if s in sources)
-    raise Conflict(
+    raise StepRefused(
         f"content submission {submission_id} is {_NAMES.get(current, current)}:"
         f" {action.replace('_', ' ')} needs it {allowed}{hint}",
         reason="state",
