@@ -228,3 +228,7 @@ def add_parser(sub: Any) -> None:
     )
     bulk.add_argument("file", type=Path)
     bulk.set_defaults(func=cmd_import)
+
+    from fleet_server.content.cli_files import add_parsers  # noqa: PLC0415
+
+    add_parsers(content_sub)

@@ -9,7 +9,8 @@ SHA-256 is computed, fsynced, and only then *placed* under its hash —
 refuses to replace an existing file, then the directory fsynced), or the
 object ``<prefix>sha256/ab/cd/<hash>`` in an S3-compatible bucket
 (``content/s3.py``). A killed or refused upload leaves at most a temporary
-file, never a file under a hash; ``LocalStore.sweep_spool`` removes old ones.
+file, never a file under a hash; the retention pass sweeps those older than
+a day (``sweep_spool``).
 """
 
 from __future__ import annotations
@@ -188,6 +189,10 @@ class FileStore(Protocol):
         """Remove the file; False when it was not there."""
         ...
 
+    def sweep_spool(self) -> int:
+        """Remove temporary files older than a day (killed uploads)."""
+        ...
+
 
 class LocalStore:
     """Files on the local filesystem under ``root`` (mode 0700 directories,
@@ -258,17 +263,21 @@ class LocalStore:
         _fsync_dir(path.parent)
         return True
 
-    def sweep_spool(self, older_than_s: float = 86_400.0) -> int:
-        """Remove temporary files of uploads killed mid-way (older than a day:
-        an upload in progress is younger); how many were removed."""
-        removed = 0
-        cutoff = time.time() - older_than_s
-        with contextlib.suppress(FileNotFoundError):
-            for path in self.spool_dir.iterdir():
-                if path.name.endswith(".part") and path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-                    removed += 1
-        return removed
+    def sweep_spool(self) -> int:
+        return sweep_spool(self.spool_dir)
+
+
+def sweep_spool(directory: Path, older_than_s: float = 86_400.0) -> int:
+    """Remove temporary files of uploads killed mid-way (older than a day:
+    an upload in progress is younger); how many were removed."""
+    removed = 0
+    cutoff = time.time() - older_than_s
+    with contextlib.suppress(FileNotFoundError):
+        for path in directory.iterdir():
+            if path.name.endswith(".part") and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _read_closing(handle: BinaryIO) -> Iterator[bytes]:

@@ -28,6 +28,7 @@ from fleet_server.content.files import (
     StoreUnavailable,
     key_of,
     spool,
+    sweep_spool,
 )
 from fleet_server.errors import NotFound
 
@@ -219,6 +220,9 @@ class S3Store:
             if response.status_code >= 300:
                 response.close()
         return _body(response)
+
+    def sweep_spool(self) -> int:
+        return sweep_spool(self.spool_dir)
 
     def delete(self, sha256: str) -> bool:
         if self.size(sha256) is None:

@@ -206,6 +206,8 @@ def apply_file_retention(
             )
             store.delete(candidate.sha256)  # last: a failure rolls the row back
         result.deleted.append(candidate)
+    if not dry_run:
+        store.sweep_spool()
     if result.deleted and not dry_run:
         log.info(
             "content file retention: %d files, %d bytes removed",

@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, client_address, context, require
+from fleet_server.api.problems import Problem
 from fleet_server.content import service_files
 from fleet_server.content.files import FileStore, StoredFile
 from fleet_server.content.schemas_files import StoredFileOut
@@ -110,6 +111,13 @@ async def files_upload(
     actor = user.acting_from(client_address(request))
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() == "multipart/form-data":
+        if declared is None:
+            # the form parser would spool a file of any size before we see it
+            raise Problem(
+                411,
+                "a multipart upload needs a Content-Length; send a large file as the raw body",
+                kind="length-required",
+            )
         async with request.form(max_files=1, max_fields=5) as form:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):

@@ -157,6 +157,8 @@ def test_too_large_is_413_and_leaves_nothing(as_: Any, db_conn: Conn, tmp_path: 
 
     streamed = as_("admin").post(URL, content=chunked())
     assert streamed.status_code == 413
+    form = as_("admin").post(URL, files={"file": ("big.mp4", big, "video/mp4")})
+    assert form.status_code == 413
     assert db_conn.execute("SELECT count(*) FROM content_files").fetchone() == (0,)
     root = tmp_path / "data" / "content-files"
     assert [p for p in root.rglob("*") if p.is_file()] == []
@@ -180,6 +182,13 @@ def test_rejections_name_the_problem(as_: Any) -> None:
         got = admin.get(f"{URL}/{bad}")
         assert got.status_code in (400, 404, 422), (bad, got.status_code)
         assert got.headers["content-type"] == "application/problem+json"
+    unsized = admin.client.post(
+        URL,
+        content=iter([b"--b\r\nContent-Disposition: form-data; name=file\r\n\r\nx\r\n--b--\r\n"]),
+        headers={**admin.headers, "Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert unsized.status_code == 411
+    assert "needs a Content-Length" in unsized.json()["detail"]
     missing = admin.get(f"{URL}/{'0' * 64}")
     assert missing.status_code == 404
     assert admin.client.head(f"{URL}/{'0' * 64}", headers=admin.headers).status_code == 404

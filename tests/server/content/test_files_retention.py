@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,18 @@ def test_the_engine_runs_the_retention_with_the_play_logs(
     engine._storage_upkeep(db, NOW)  # the daily step, without the loop
     assert store.size(orphan) is None
     assert store.size(kept) is not None
+
+
+def test_the_retention_sweeps_killed_uploads(db: Conn, tmp_path: Path) -> None:
+    """A temporary file a killed upload left, older than a day, goes with the
+    pass; a younger one may be an upload in progress and stays."""
+    store = LocalStore(tmp_path)
+    old = store.spool(io.BytesIO(b"killed"))
+    young = store.spool(io.BytesIO(b"in progress"))
+    stamp = old.path.stat().st_mtime - 2 * 86_400
+    os.utime(old.path, (stamp, stamp))
+    apply_file_retention(db, store, NOW, KEEP, dry_run=True)
+    assert old.path.exists()
+    apply_file_retention(db, store, NOW, KEEP)
+    assert not old.path.exists()
+    assert young.path.exists()
