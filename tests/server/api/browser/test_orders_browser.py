@@ -186,7 +186,7 @@ def test_a_compliance_reader_sees_the_orders_but_no_form(
 
 
 def test_a_day_over_its_advertising_ceiling_is_shown_with_the_ceiling(
-    chromium: Any, live_url: str, db_conn: Any, clock: Clock
+    chromium: Any, live_url: str, db_conn: Any, clock: Clock, screenshots: Path
 ) -> None:
     """Điều 8.3: "Thời lượng đăng phát thông tin quảng cáo thực hiện theo quy
     định của pháp luật về quảng cáo" — the reports page counts the days over
@@ -208,8 +208,9 @@ def test_a_day_over_its_advertising_ceiling_is_shown_with_the_ceiling(
     assert page.locator("[data-count=advertising-over]").inner_text() == "1 vượt mức quảng cáo"
     row = page.locator("table.list tr", has_text=day.strftime("%d/%m/%Y"))
     cell = row.locator("td.advertising-over")
-    assert cell.inner_text().startswith("14,3 % / 10,0 %")
+    assert cell.inner_text() == "14,3\xa0% / 10,0\xa0%\nvượt mức quảng cáo"
     assert row.locator(".badge", has_text="Đạt").count() == 1
+    row.screenshot(path=screenshots / "24-advertising-over-phone.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.errors == []
     page.context.close()
