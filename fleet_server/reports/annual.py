@@ -22,6 +22,7 @@ from fleet_server.localtime import LOCAL_TZ
 from fleet_server.private_files import open_private
 from fleet_server.reports import budget
 from fleet_server.reports.figures import AnnualFigures, Availability
+from fleet_server.reports.uptime import NONE
 from fleet_server.reports.wording import (
     AVAILABILITY_RULE,
     CLASSES,
@@ -173,6 +174,8 @@ def _availability_table(
     rows: Sequence[Availability],
     what: str,
 ) -> None:
+    """A row per site or board, then their exact total: section I's line."""
+    total = sum((a.uptime for a in rows), NONE)
     _table(
         doc,
         (
@@ -195,6 +198,17 @@ def _availability_table(
                 ratio_cell(a.uptime),
             )
             for a in rows
+        ]
+        + [
+            (
+                "Tổng cộng",
+                "",
+                hours(total.up_s),
+                hours(total.down_s),
+                hours(total.unknown_s),
+                percent(total.unknown_share),
+                ratio_cell(total),
+            )
         ],
     )
 

@@ -99,8 +99,8 @@ def availability_line(u: Uptime) -> str:
     if not u.meaningful:
         return (
             head + f"; tỷ lệ: {NOT_MEANINGFUL} — thời gian không rõ trạng thái chiếm"
-            f" {percent(share)} thời gian của kỳ (quá {MIN_KNOWN_SHARE * 100:.0f} %), con số"
-            f" {percent(u.ratio)} chỉ phản ánh phần nhỏ thời gian có dữ liệu."
+            f" {percent(share)} thời gian của kỳ (quá {MIN_KNOWN_SHARE * 100:.0f} %), phần"
+            " thời gian có dữ liệu quá nhỏ để nói về cả kỳ."
         )
     return head + f"; tỷ lệ: {percent(u.ratio)}."
 

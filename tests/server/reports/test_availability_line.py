@@ -33,15 +33,19 @@ def test_a_known_ratio_is_shown_with_its_hours_and_unknown_share() -> None:
 
 def test_when_unknown_dominates_the_ratio_is_not_meaningful() -> None:
     """The case of the issue: 0.0 h up, 8,555.8 h unknown printed "100,00 %".
-    Now the line says the figure is not meaningful, and the table cell too."""
-    u = Uptime(0.04 * H, 0.0, 8555.8 * H)
+    Now the line says the figure is not meaningful and prints no ratio; the
+    table cell says so too."""
+    u = Uptime(10 * H, 0.0, 90 * H)
     line = availability_line(u)
-    assert "100,00 %" in line  # named only as what it would be …
-    assert "tỷ lệ: không có ý nghĩa" in line  # … and declared not meaningful
-    assert "không rõ trạng thái 8.555,8 giờ (100,00 % thời gian của kỳ" in line
+    assert "tỷ lệ: không có ý nghĩa" in line
+    assert "không rõ trạng thái 90,0 giờ (90,00 % thời gian của kỳ" in line
+    assert "100,00 %" not in line
     assert ratio_cell(u) == "không có ý nghĩa"
     assert not u.meaningful
     assert u.shown is None
+    issue = Uptime(0.04 * H, 0.0, 8555.8 * H)
+    assert "tỷ lệ: không có ý nghĩa" in availability_line(issue)
+    assert ratio_cell(issue) == "không có ý nghĩa"
 
 
 def test_nothing_known_gives_no_ratio() -> None:
@@ -88,6 +92,9 @@ def _consistent(body: str) -> tuple[float, float, float]:
         assert m[5].startswith(expected[:-1]), (m[5], expected)  # within rounding of hours
     else:
         assert not m[5].strip()[0].isdigit(), m[5]
+    total = rows[len(board_rows)].split(" | ")
+    assert total[0] == "Tổng cộng"
+    assert [_hours(x) for x in total[2:5]] == [up, down, unknown]  # the line, exactly
     for r in board_rows:  # a row whose hours are mostly unknown shows no ratio
         if _hours(r[4]) > _hours(r[2]) + _hours(r[3]):
             assert "%" not in r[6], r
