@@ -127,7 +127,17 @@ def test_over_the_ceiling_raises_one_finding_the_next_morning(conn: Conn, days: 
 def test_late_data_that_brings_it_under_clears_the_finding_once(conn: Conn, days: Days) -> None:
     """Điều 8.3: the share is of the whole day on air; propaganda that
     arrives late (spooled on the board) lowers it, and the finding is
-    resolved through the incident lifecycle, once, and not raised again."""
+    resolved through the incident lifecycle, once, and not raised again; the
+    notice queued for the opening is cancelled before anybody was told."""
+    contact = conn.execute(
+        "INSERT INTO contacts (name, email) VALUES ('Sở TT&TT', 'so@example.vn') RETURNING id"
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO notification_routes (incident_class, min_severity, channel, contact_id)"
+        " VALUES ('compliance', 'minor', 'email', %s)",
+        (contact[0],),  # type: ignore[index]
+    )
+    conn.commit()
     advertising_day(days, 40)
     job = ComplianceJob(ComplianceSettings())
     run(job, conn, "07:05")
@@ -144,6 +154,11 @@ def test_late_data_that_brings_it_under_clears_the_finding_once(conn: Conn, days
     assert note == [(f"{BOARD} on {DAY}: advertising is now 8.3 % (ceiling 10 %)",)]
     run(job, conn, "09:00")
     assert [f[2] for f in findings(conn)] == ["resolved"]
+    outbox = conn.execute(
+        "SELECT o.kind, o.state FROM notification_outbox o JOIN incidents i"
+        " ON i.id = o.incident_id WHERE i.rule = 'advertising_share_exceeded' ORDER BY o.id"
+    ).fetchall()
+    assert outbox == [("incident_opened", "cancelled")]
 
 
 def test_a_site_override_wins_over_its_organisation_and_the_fleet(conn: Conn, days: Days) -> None:
