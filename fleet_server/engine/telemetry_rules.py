@@ -268,10 +268,15 @@ def display_dark(j: Judging) -> Iterator[Observation]:
     if display is None:
         return
     dark = display.screen_on is False or not display.player_running
+    # Dark by a kill-switch order (Điều 12.2) is not a fault to send a technician to.
     yield Observation(
         "display_dark",
-        dark and in_broadcast_window(j.inputs.windows, j.now),
-        {"screen_on": display.screen_on, "player_running": display.player_running},
+        dark and display.halted is None and in_broadcast_window(j.inputs.windows, j.now),
+        {
+            "screen_on": display.screen_on,
+            "player_running": display.player_running,
+            "halted": display.halted,
+        },
     )
 
 
