@@ -336,3 +336,15 @@ def test_a_failing_reapply_is_reported_once(spool: Path) -> None:
 def test_blank_and_unblank_commands_go_together() -> None:
     with pytest.raises(ValueError, match="blank_command and unblank_command go together"):
         DisplayConfig(blank_command=["xset", "dpms", "force", "off"])
+
+
+def test_what_blanks_the_screen_cannot_be_changed_remotely(spool: Path) -> None:
+    """The kill switch runs only what the board's own agent.toml names: a
+    stolen operator account cannot make blank_screen run another program."""
+    agent = make_agent(spool)
+    changes = {"display": {"blank_command": ["systemctl", "poweroff"]}}
+    result = do(agent, "set_config", "k-1", config=changes)
+    assert result.status == "rejected"
+    assert result.error is not None
+    assert "not changeable remotely: display.blank_command" in result.error
+    assert agent.config.display.blank_command is None
