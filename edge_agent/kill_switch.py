@@ -63,8 +63,8 @@ class HaltStore:
     def load(self) -> Halt | None:
         try:
             raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no order was ever kept there
         except OSError as exc:
             log.error("halt file %s unreadable (%s): keeping the screen blank", self.path, exc)
             return Halt("blank_screen", f"halt file unreadable: {exc.strerror}", "")
@@ -234,18 +234,31 @@ class KillSwitch:
             # a black screen with the player stopped already stops the content
             return {"halted": before.mode, "detail": "already blanked; the order stands"}
         order = Halt(mode, reason, since(self._clock()))
-        self.store.save(order)
+        unkept = self._keep(order)
         try:
             detail = self.control.blank() if mode == "blank_screen" else self.control.stop_content()
         except Exception:
-            if before is None:
-                self.store.clear()
-            else:
-                self.store.save(before)
+            self._keep(before)
             raise
         self.current = order
         log.warning("halted by order (%s): %s", mode, reason[:200])
-        return {"halted": mode, "detail": detail, "since": order.since}
+        done: dict[str, str | None] = {"halted": mode, "detail": detail, "since": order.since}
+        if unkept is not None:
+            # Stopping the harm comes first: carried out, but lost at a restart.
+            done["warning"] = f"not kept across a restart: {unkept}"[:300]
+        return done
+
+    def _keep(self, order: Halt | None) -> str | None:
+        """Write (or remove) the order; the error, if it could not be."""
+        try:
+            if order is None:
+                self.store.clear()
+            else:
+                self.store.save(order)
+        except OSError as exc:
+            log.error("halt file %s cannot be written: %s", self.store.path, exc)
+            return f"{type(exc).__name__}: {exc.strerror or exc}"
+        return None
 
     def resume(self, reason: str) -> dict[str, str | None]:
         """Undo the order in force; on failure it stays in force."""
@@ -253,10 +266,13 @@ class KillSwitch:
         if order is None:
             return {"halted": None, "detail": "not halted: nothing to resume"}
         detail = self.control.resume(order.mode)
-        self.store.clear()
         self.current = None
+        unkept = self._keep(None)
         log.warning("resumed after %s: %s", order.mode, reason[:200])
-        return {"halted": None, "detail": detail, "resumed": order.mode}
+        done: dict[str, str | None] = {"halted": None, "detail": detail, "resumed": order.mode}
+        if unkept is not None:
+            done["warning"] = f"the order may come back at a restart: {unkept}"[:300]
+        return done
 
     def apply_again(self) -> str:
         """Carry out the order in force again (at start, or when a reading

@@ -348,3 +348,18 @@ def test_what_blanks_the_screen_cannot_be_changed_remotely(spool: Path) -> None:
     assert result.error is not None
     assert "not changeable remotely: display.blank_command" in result.error
     assert agent.config.display.blank_command is None
+
+
+def test_a_halt_file_that_cannot_be_written_does_not_stop_the_blank(tmp_path: Path) -> None:
+    """Stopping the harm comes first: the screen goes black, and the answer
+    says the order will not survive a restart."""
+    (tmp_path / "not-a-dir").write_text("")
+    agent = make_agent(tmp_path / "spool.db", halt_file=tmp_path / "not-a-dir" / "halt.json")
+    assert agent.halted() is None
+    result = do(agent, "blank_screen", "k-1", reason=REASON)
+    assert result.status == "ok"
+    assert result.output is not None
+    assert str(result.output["warning"]).startswith("not kept across a restart: ")
+    assert agent.sim is not None
+    assert not agent.sim.screen_on
+    assert agent.halted() == "blank_screen"
