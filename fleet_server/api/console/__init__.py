@@ -165,6 +165,7 @@ def mount(app: FastAPI) -> None:
         kill_switch,
         live,
         overview,
+        reports_budget,
         reports_page,
         session,
         tickets,
@@ -174,6 +175,7 @@ def mount(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(content.router)
     app.include_router(reports_page.router)
+    app.include_router(reports_budget.router)
     app.include_router(kill_switch.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Swagger UI's page starts itself with an inline script; its files are

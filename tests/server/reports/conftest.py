@@ -14,6 +14,7 @@ from tests.server.api.conftest import (  # noqa: F401 (fixtures)
     client,
     password_hash,
 )
+from tests.server.api.console.conftest import new_browser  # noqa: F401 (fixture)
 from tests.support.clock import Clock
 
 #: 12:00 on 6 December 2026, Vietnam time

@@ -1,0 +1,112 @@
+"""The annual report's budget page (``/reports/budget``): the amounts an
+organisation enters on the budget lines of Điều 11.1.b — next year's
+estimate, and this year's costs outside tickets — which the report's II.5
+uses; and the ad hoc report form's download (Điều 14.3)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from fleet_server.access.principal import Principal
+from fleet_server.api.console.reports_page import _download
+from fleet_server.api.console.web import form_for, page_for, render
+from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.errors import Invalid
+from fleet_server.localtime import local_day
+from fleet_server.reports import service as reports
+from fleet_server.reports import service_budget as budget_service
+from fleet_server.reports.budget import BASES, LINE_LABELS, LINES, Basis, Line
+from fleet_server.reports.schemas import BudgetEntryIn
+
+router = APIRouter(include_in_schema=False)
+
+Reporter = Annotated[Principal, Depends(page_for("report.read"))]
+Budgeter = Annotated[Principal, Depends(form_for("report.budget"))]
+
+
+def report_year(today: date) -> int:
+    """The report being prepared: this year's until the Department's deadline
+    (20/12, Điều 14.2), then next year's."""
+    return today.year if today <= date(today.year, 12, 20) else today.year + 1
+
+
+@router.get("/reports/budget")
+def budget_page(request: Request, conn: Db, now: Now, user: Reporter) -> Response:
+    today = local_day(now)
+    year = report_year(today)
+    choices = reports.form_choices(conn, user)
+    names = dict(choices.organisations)
+    own = None if user.province_wide else user.organisation_id
+    estimates = budget_service.list_entries(
+        conn, user, year=year + 1, basis="estimate", organisation_id=own
+    )
+    spent = budget_service.list_entries(conn, user, year=year, basis="spent", organisation_id=own)
+    return render(
+        request,
+        "report_budget.html",
+        user,
+        {
+            "report_year": year,
+            "entries": [*estimates, *spent],
+            "names": names,
+            "lines": [(line, LINE_LABELS[line]) for line in LINES],
+            "organisations": choices.organisations,
+            "may_enter": user.can("report.budget"),
+            "saved": request.query_params.get("budget") == "saved",
+        },
+    )
+
+
+@router.post("/reports/budget")
+def budget_enter(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Budgeter,
+    year: Annotated[int, Form(ge=2020, le=2100)],
+    basis: Annotated[str, Form(max_length=20)],
+    line: Annotated[str, Form(max_length=40)],
+    amount_vnd: Annotated[str, Form(max_length=30)],
+    note: Annotated[str, Form(max_length=500)] = "",
+    organisation_id: Annotated[str, Form(max_length=20)] = "",
+) -> RedirectResponse:
+    """Enter (or replace) one amount; audited by the service."""
+    if basis not in BASES:
+        raise Invalid(f"basis must be one of {', '.join(BASES)}", field="basis")
+    if line not in LINES:
+        raise Invalid(f"line must be one of {', '.join(LINES)}", field="line")
+    digits = amount_vnd.replace(".", "").replace(",", "").replace(" ", "")
+    if not digits.isdigit():
+        raise Invalid("amount_vnd: whole đồng, digits only (e.g. 120000000)", field="amount_vnd")
+    if organisation_id and not organisation_id.isdigit():
+        raise Invalid("organisation_id: not an organisation", field="organisation_id")
+    try:
+        body = BudgetEntryIn(amount_vnd=int(digits), note=note or None)
+    except ValidationError as exc:
+        message = str(exc.errors()[0].get("msg", "invalid"))
+        raise Invalid(f"amount_vnd: {message}", field="amount_vnd") from None
+    basis_: Basis = "estimate" if basis == "estimate" else "spent"
+    line_: Line = next(x for x in LINES if x == line)
+    budget_service.put_entry(
+        conn,
+        user,
+        user.acting_from(client_address(request)),
+        body,
+        year=year,
+        basis=basis_,
+        line=line_,
+        organisation_id=int(organisation_id) if organisation_id else None,
+        now=now,
+    )
+    return RedirectResponse("/reports/budget?budget=saved#entries", status_code=303)
+
+
+@router.get("/reports/period")
+def period_download(request: Request, user: Reporter) -> RedirectResponse:
+    """The ad hoc report form (Điều 14.3), passed on to the API's download."""
+    return _download("/api/v1/reports/period", request)
