@@ -27,6 +27,7 @@ RUN groupadd --system --gid 10001 fleet \
     && useradd --system --uid 10001 --gid fleet --home-dir /home/fleet --create-home \
         --shell /usr/sbin/nologin fleet \
     && install -d -o fleet -g fleet -m 0755 /var/lib/mosquitto /var/lib/mosquitto/fleet \
+    && install -d -o fleet -g fleet -m 0700 /var/lib/fleet-server \
     && install -d -o fleet -g fleet -m 0700 /sim
 COPY --from=build /opt/fleet /opt/fleet
 COPY docker/broker-init.sh /usr/local/bin/fleet-broker-init
