@@ -26,7 +26,7 @@ import psycopg
 
 from fleet_server.access import audit
 from fleet_server.access.principal import Actor, Principal
-from fleet_server.errors import Conflict, Forbidden, NotFound
+from fleet_server.errors import Conflict, Forbidden, Invalid, NotFound
 from fleet_server.incidents import lifecycle, service, storage_reports
 from fleet_server.incidents.models import (
     GUARD_CATEGORIES,
@@ -123,6 +123,8 @@ def report_incident(
             f"the {user.role} role reports camera or screen problems only"
             f" ({', '.join(GUARD_CATEGORIES)})"
         )
+    if body.observed_at is not None and body.observed_at > now + timedelta(minutes=5):
+        raise Invalid("observed_at lies in the future", field="observed_at")
     board_id, site_id, organisation_id = _place(conn, user, body)
     key = client_key or body.client_key
     fingerprint = _fingerprint(user, body)

@@ -119,7 +119,7 @@ def test_the_border_guard_reports_camera_and_screen_problems_at_its_sites(
     assert "camera or screen" in power.json()["detail"]
 
 
-def test_a_report_must_name_one_target_and_say_what(as_: Any) -> None:
+def test_a_report_must_name_one_target_and_say_what(as_: Any, clock: Clock) -> None:
     admin = as_("admin")
     both = admin.post("/api/v1/incidents", json=report(site_id=1))
     assert both.status_code == 422
@@ -138,6 +138,14 @@ def test_a_report_must_name_one_target_and_say_what(as_: Any) -> None:
     ):
         answer = admin.post("/api/v1/incidents", json=report(**bad))
         assert answer.status_code == 422, bad
+    future = (clock.now + timedelta(hours=2)).isoformat()
+    ahead = admin.post("/api/v1/incidents", json=report(observed_at=future))
+    assert ahead.status_code == 400
+    assert ahead.json()["errors"][0]["field"] == "observed_at"
+    past = (clock.now - timedelta(hours=2)).isoformat()
+    earlier = admin.post("/api/v1/incidents", json=report(observed_at=past))
+    assert earlier.status_code == 201
+    assert earlier.json()["report"]["observed_at"] is not None
     bad_header = _keyed(admin, "has spaces in it", report())
     assert bad_header.status_code == 422
 
