@@ -14,6 +14,7 @@ truyền thông hoàn thiện … gửi dữ liệu về Sở Thông tin và Tru
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import psycopg
@@ -30,7 +31,7 @@ AFTER_DUE = datetime(2026, 12, 21, 8, 0, tzinfo=LOCAL_TZ)
 
 
 @pytest.fixture
-def conn(seeded: str) -> Conn:
+def conn(seeded: str) -> Iterator[Conn]:
     with psycopg.connect(seeded, autocommit=True) as c:
         yield c
 

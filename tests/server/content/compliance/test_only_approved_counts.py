@@ -41,7 +41,7 @@ ACTOR = ADMIN.acting_from("127.0.0.1")
 def submission(conn: Conn, category: str, sub: str | None = None) -> int:
     body = SubmissionIn(
         title="Phóng sự", category=category, subcategory=sub, language="vi", sha256=SHA_X
-    )  # type: ignore[arg-type]
+    )
     return service_workflow.submit(
         conn, ADMIN, ACTOR, body, at(DAY, "00:00") - timedelta(days=2)
     ).id
