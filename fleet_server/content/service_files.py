@@ -128,6 +128,11 @@ def file_out(conn: Conn, found: StoredFile) -> StoredFileOut:
     )
 
 
+def archived(conn: Conn, hashes: Iterable[str]) -> set[str]:
+    """Which of ``hashes`` the archive holds (for a page of registry items)."""
+    return storage_files.present(conn, list(hashes))
+
+
 def get_file(conn: Conn, sha256: str) -> StoredFile:
     """A stored file's record; NotFound when the archive does not hold it."""
     value = check_hash(sha256)

@@ -32,6 +32,16 @@ def get(conn: Conn, sha256: str) -> StoredFile | None:
     return None if row is None else StoredFile(**row)
 
 
+def present(conn: Conn, hashes: list[str]) -> set[str]:
+    """The hashes among ``hashes`` with a stored file."""
+    if not hashes:
+        return set()
+    rows = conn.execute(
+        "SELECT sha256 FROM content_files WHERE sha256 = ANY(%s)", (hashes,)
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def insert(
     conn: Conn,
     *,

@@ -31,6 +31,7 @@ from fleet_server.broadcast.service import (
 from fleet_server.content import storage
 from fleet_server.content.models import KINDS, LANGUAGES, validity_status
 from fleet_server.content.service import list_content
+from fleet_server.content.service_files import archived
 from fleet_server.errors import Invalid, Unprocessable
 
 router = APIRouter(include_in_schema=False)
@@ -156,8 +157,13 @@ def content_page(
         q=q.strip() or None,
     )
     page = list_content(conn, ListParams(limit=PAGE_SIZE, offset=offset, sort=None), filters)
+    stored = archived(conn, (item.sha256 for item in page.items))  # Điều 9.1
     rows: list[dict[str, Any]] = [
-        {"item": item, "status": validity_status(item.valid_from, item.valid_to, now)}
+        {
+            "item": item,
+            "status": validity_status(item.valid_from, item.valid_to, now),
+            "archived": item.sha256 in stored,
+        }
         for item in page.items
     ]
     return render(
