@@ -55,6 +55,8 @@ def test_archive_files_and_manifest(conn: Conn, broadcast: None, tmp_path: Path)
         "phat-song_plays.csv",
         "quang-cao_advertising.csv",
         "thoi-luong_compliance.csv",
+        # the broadcast files shown, by hash (Điều 9.1; tests/server/content)
+        "tep-phat_files.csv",
         "luu-tru_archive.xlsx",
         "manifest.json",
     ]
@@ -82,7 +84,12 @@ def test_archive_files_and_manifest(conn: Conn, broadcast: None, tmp_path: Path)
     assert compliance[1][-3:-1] == ["8.33", "10.0"]
     assert compliance[2][-3:-1] == ["", "10.0"]
     book = load_workbook(tmp_path / "luu-tru_archive.xlsx")
-    assert book.sheetnames == ["phat-song_plays", "quang-cao_advertising", "thoi-luong_compliance"]
+    assert book.sheetnames == [
+        "phat-song_plays",
+        "quang-cao_advertising",
+        "thoi-luong_compliance",
+        "tep-phat_files",
+    ]
     assert book["phat-song_plays"].max_row == 4
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["generated_by"] == "thanh.tra"
