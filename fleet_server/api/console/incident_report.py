@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console.web import form_for, page_for, redirect, render
-from fleet_server.api.deps import Db, Now, client_address
-from fleet_server.errors import Invalid
+from fleet_server.api.deps import Conn, Db, Now, client_address
+from fleet_server.errors import Forbidden, Invalid, NotFound, TooLarge
 from fleet_server.incidents import service_reports
 from fleet_server.incidents.models import GUARD_CATEGORIES, REPORT_CLASSES
 from fleet_server.incidents.photos import PhotoLimits
@@ -31,6 +31,8 @@ Reporter = Annotated[Principal, Depends(page_for("incident.report"))]
 ReportForm = Annotated[Principal, Depends(form_for("incident.report"))]
 #: An empty file input arrives as an empty string, a chosen file as an upload.
 Photos = Annotated[list[UploadFile | str], File()]
+#: The form's fields, kept when it comes back with a refusal.
+FIELDS = ("target", "category", "severity", "title", "description", "observed_at", "client_key")
 
 
 def limits_of(request: Request) -> PhotoLimits:
@@ -51,6 +53,36 @@ def _uploads(photos: list[UploadFile | str], limits: PhotoLimits) -> list[bytes]
     return [f.file.read(limits.max_bytes + 1) for f in chosen]
 
 
+def _form_page(
+    request: Request,
+    conn: Conn,
+    user: Principal,
+    values: dict[str, str],
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The report form; after a refusal with what was typed and the reason
+    (on a phone, typing a description again is the last thing anybody wants)."""
+    limits = limits_of(request)
+    return render(
+        request,
+        "incident_report.html",
+        user,
+        {
+            "targets": service_reports.report_targets(conn, user),
+            "values": dict.fromkeys(FIELDS, "") | values,
+            "error": error,
+            "categories": categories_for(user),
+            "severities": SEVERITIES,
+            "client_key": values.get("client_key") or "form-" + secrets.token_urlsafe(18),
+            "max_photos": limits.max_count,
+            "max_mb": round(limits.max_bytes / 1024 / 1024, 1),
+        },
+        status=status,
+    )
+
+
 @router.get("/incidents/report")
 def report_page(
     request: Request,
@@ -59,22 +91,8 @@ def report_page(
     board: Annotated[str | None, Query(max_length=64)] = None,
     site: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
-    limits = limits_of(request)
     chosen = f"board:{board}" if board else f"site:{site}" if site else ""
-    return render(
-        request,
-        "incident_report.html",
-        user,
-        {
-            "targets": service_reports.report_targets(conn, user),
-            "chosen": chosen,
-            "categories": categories_for(user),
-            "severities": SEVERITIES,
-            "client_key": "form-" + secrets.token_urlsafe(18),
-            "max_photos": limits.max_count,
-            "max_mb": round(limits.max_bytes / 1024 / 1024, 1),
-        },
-    )
+    return _form_page(request, conn, user, {"target": chosen})
 
 
 def _observed(value: str) -> datetime | None:
@@ -128,13 +146,26 @@ def report_post(
     client_key: Annotated[str | None, Form(max_length=100)] = None,
     photos: Photos = [],  # noqa: B006 - FastAPI copies the default
 ) -> Response:
-    body = _body(target, category, severity, title, description, observed_at)
-    limits = limits_of(request)
-    checked = service_reports.check_photos(_uploads(photos, limits), limits)
-    actor = user.acting_from(client_address(request))
-    incident, created = service_reports.report_incident(
-        conn, user, actor, body, now=now, photos=checked, client_key=client_key or None
-    )
+    try:
+        body = _body(target, category, severity, title, description, observed_at)
+        limits = limits_of(request)
+        checked = service_reports.check_photos(_uploads(photos, limits), limits)
+        actor = user.acting_from(client_address(request))
+        incident, created = service_reports.report_incident(
+            conn, user, actor, body, now=now, photos=checked, client_key=client_key or None
+        )
+    except (Invalid, TooLarge, Forbidden, NotFound) as exc:
+        conn.rollback()
+        typed = {
+            "target": target,
+            "category": category,
+            "severity": severity,
+            "title": title,
+            "description": description,
+            "observed_at": observed_at,
+            "client_key": client_key or "",
+        }
+        return _form_page(request, conn, user, typed, error=exc.detail, status=exc.status)
     conn.commit()
     outcome = "sent" if created else "again"
     return redirect(f"/incidents/{incident.id}?reported={outcome}")

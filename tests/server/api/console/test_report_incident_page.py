@@ -128,7 +128,13 @@ def test_photos_are_added_later_from_the_incident_page(
 def test_bad_reports_are_refused_with_their_reason(new_browser: NewBrowser) -> None:
     guard = new_browser("guard")
     page = guard.get("/incidents/report").text
-    base = {**_form(page), "target": f"board:{BOARD}", "category": "camera", "title": "Camera"}
+    base = {
+        **_form(page),
+        "target": f"board:{BOARD}",
+        "category": "camera",
+        "title": "Camera",
+        "description": "Mô tả dài gõ trên điện thoại",
+    }
     nowhere = guard.post("/incidents/report", data={**base, "target": "tivi"})
     assert nowhere.status_code == 400
     assert "choose a board or a site" in nowhere.text
@@ -142,6 +148,12 @@ def test_bad_reports_are_refused_with_their_reason(new_browser: NewBrowser) -> N
     when = guard.post("/incidents/report", data={**base, "observed_at": "hôm qua"})
     assert when.status_code == 400
     assert "observed_at" in when.text
+    # the form comes back with what was typed, the same key, and the reason
+    assert 'value="Camera"' in when.text
+    assert "Mô tả dài gõ trên điện thoại</textarea>" in when.text
+    assert f'name="client_key" value="{base["client_key"]}"' in when.text
+    assert f'<option value="board:{BOARD}" selected>' in when.text
+    assert 'role="alert"' in when.text
     pdf = guard.post(
         "/incidents/report",
         data=base,
