@@ -72,15 +72,20 @@ def delete(conn: Conn, sha256: str) -> None:
 #: A file is still needed while any of these holds (``%(since)s`` is the
 #: retention cutoff): uploaded since, shown on a board since (proof of play,
 #: or a display sample of the last week, which the proof-of-play job may not
-#: have reached yet), or named by a registry item whose validity had not
-#: ended by then.
+#: have reached yet), named by a registry item whose validity had not
+#: ended by then, or by a submission still open (Điều 10.1 workflow:
+#: submitted, under appraisal, returned) or changed since.
 _NEEDED = """(f.stored_at >= %(since)s
     OR EXISTS (SELECT 1 FROM play_log p
                 WHERE p.content_sha256 = f.sha256 AND p.ended_at >= %(since)s)
     OR EXISTS (SELECT 1 FROM telemetry_display d
                 WHERE d.stored_at >= %(recent)s AND d.content_sha256 = f.sha256)
     OR EXISTS (SELECT 1 FROM content_items c
-                WHERE c.sha256 = f.sha256 AND (c.valid_to IS NULL OR c.valid_to >= %(since)s)))"""
+                WHERE c.sha256 = f.sha256 AND (c.valid_to IS NULL OR c.valid_to >= %(since)s))
+    OR EXISTS (SELECT 1 FROM content_submissions s
+                WHERE s.sha256 = f.sha256
+                  AND (s.state IN ('submitted', 'under_appraisal', 'returned')
+                       OR s.updated_at >= %(since)s)))"""
 
 
 #: How far back display samples are searched (index on stored_at).

@@ -224,3 +224,19 @@ def test_the_retention_sweeps_killed_uploads(db: Conn, tmp_path: Path) -> None:
     apply_file_retention(db, store, NOW, KEEP)
     assert not old.path.exists()
     assert young.path.exists()
+
+
+def test_an_open_submission_keeps_its_file(db: Conn, tmp_path: Path) -> None:
+    """A file submitted for appraisal (Điều 10.1) and not decided on stays,
+    however long ago it came; once approved and retired long ago, it goes."""
+    store = LocalStore(tmp_path)
+    waiting = upload(db, store, b"under appraisal for years", LONG_AGO)
+    decided = upload(db, store, b"retired long ago", LONG_AGO)
+    for sha, state in ((waiting, "under_appraisal"), (decided, "retired")):
+        db.execute(
+            "INSERT INTO content_submissions (title, kind, language, sha256, state,"
+            " submitted_by, submitted_at, updated_at)"
+            " VALUES ('x', 'propaganda', 'vi', %s, %s, 'don-vi', %s, %s)",
+            (sha, state, LONG_AGO, LONG_AGO),
+        )
+    assert [f.sha256 for f in apply_file_retention(db, store, NOW, KEEP).deleted] == [decided]
