@@ -115,8 +115,8 @@ class AgentConfig(BaseModel):
     cert_file: Path | None = None
     key_file: Path | None = None
     spool_path: Path = Path("/var/lib/fleet/spool.db")
-    #: where a kill-switch order is kept across restarts (default: halt.json
-    #: beside the spool)
+    #: where a kill-switch order is kept across restarts (default:
+    #: ``<spool_path>.halt``, one per board even when boards share a directory)
     halt_file: Path | None = None
     simulate: bool = False
     allow_reboot: bool = False
@@ -146,7 +146,7 @@ class AgentConfig(BaseModel):
 
     @property
     def halt_path(self) -> Path:
-        return self.halt_file or self.spool_path.parent / "halt.json"
+        return self.halt_file or self.spool_path.with_name(self.spool_path.name + ".halt")
 
     def password(self) -> str | None:
         """The MQTT password from ``credentials_file`` (one line), if any."""

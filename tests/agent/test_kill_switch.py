@@ -47,6 +47,11 @@ def spool(tmp_path: Path) -> Path:
     return tmp_path / "spool.db"
 
 
+def halt_file(spool: Path) -> Path:
+    """Where the order is kept by default: beside the spool, named after it."""
+    return spool.with_name("spool.db.halt")
+
+
 def sent(agent: Agent, model: type[Any]) -> list[Any]:
     found = []
     for row in agent.spool.pending(limit=1000):
@@ -88,7 +93,7 @@ def test_blank_screen_blanks_and_reports_it(spool: Path) -> None:
         False,
         None,
     )
-    assert HaltStore(spool.parent / "halt.json").load() is not None
+    assert HaltStorehalt_file(spool).load() is not None
 
 
 def test_a_blanked_board_stays_blank_after_a_restart_until_resume(spool: Path) -> None:
@@ -115,7 +120,7 @@ def test_a_blanked_board_stays_blank_after_a_restart_until_resume(spool: Path) -
     }
     assert (board.screen_on, board.player_running) == (True, True)
     assert last_display(again).halted is None
-    assert not (spool.parent / "halt.json").exists()
+    assert not halt_file(spool).exists()
     again.close()
     third = make_agent(spool)
     assert third.halted() is None
@@ -194,7 +199,7 @@ def test_an_expired_blank_screen_is_not_carried_out(spool: Path) -> None:
 
 
 def test_an_unreadable_halt_file_keeps_the_screen_blank(spool: Path) -> None:
-    (spool.parent / "halt.json").write_text("{not json")
+    halt_file(spool).write_text("{not json")
     board = SimulatedBoard()
     agent = make_agent(spool, board)
     agent.restore_halt()
@@ -302,7 +307,7 @@ def test_a_failing_control_answers_error_and_leaves_no_order(spool: Path) -> Non
         "RuntimeError: vcgencmd failed (no display attached)",
     )
     assert agent.halted() is None
-    assert not (spool.parent / "halt.json").exists()
+    assert not halt_file(spool).exists()
 
 
 def test_blank_screen_needs_the_boards_blank_command(spool: Path) -> None:
@@ -363,3 +368,12 @@ def test_a_halt_file_that_cannot_be_written_does_not_stop_the_blank(tmp_path: Pa
     assert agent.sim is not None
     assert not agent.sim.screen_on
     assert agent.halted() == "blank_screen"
+
+
+def test_boards_sharing_a_directory_keep_their_own_orders(tmp_path: Path) -> None:
+    """The simulator runs many boards with their spools in one directory."""
+    blanked = make_agent(tmp_path / "lc-a.db")
+    do(blanked, "blank_screen", "k-1", reason=REASON)
+    blanked.close()
+    assert make_agent(tmp_path / "lc-a.db").halted() == "blank_screen"
+    assert make_agent(tmp_path / "lc-b.db").halted() is None
