@@ -1,6 +1,7 @@
 """``fleet-server content files ...``: the broadcast file archive (Điều 9.1)
-from the command line — keep a file, fetch one, run the retention (or see
-what it would remove), and the archive's size.
+from the command line — keep a file, fetch one, check them all against their
+hashes, run the retention (or see what it would remove), and the archive's
+size.
 
 Settings come from the environment as for every role (FLEET_DATABASE_URL,
 FLEET_DATA_DIR, FLEET_CONTENT_FILES_*). Uploads and removals are audited as
@@ -118,6 +119,26 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(_args: argparse.Namespace) -> int:
+    from fleet_server.content.service_files import verify_files  # noqa: PLC0415
+    from fleet_server.errors import RequestError  # noqa: PLC0415
+
+    _settings, conn, store = _setup()
+    problems = 0
+    try:
+        with conn:
+            for problem in verify_files(conn, store):
+                print(problem)
+                problems += 1
+    except RequestError as exc:
+        print(f"fleet-server: {exc.detail}", file=sys.stderr)
+        return 2
+    if problems:
+        return 1
+    print("khớp / intact: every archived file matches its hash")
+    return 0
+
+
 def cmd_stats(_args: argparse.Namespace) -> int:
     from fleet_server.content.storage_files import totals  # noqa: PLC0415
 
@@ -145,5 +166,9 @@ def add_parsers(content_sub: Any) -> None:
     )
     retention.add_argument("--dry-run", action="store_true", help="only list them")
     retention.set_defaults(func=cmd_retention)
+    verify = files_sub.add_parser(
+        "verify", help="read every archived file back and check it against its hash"
+    )
+    verify.set_defaults(func=cmd_verify)
     stats = files_sub.add_parser("stats", help="files stored and their size")
     stats.set_defaults(func=cmd_stats)

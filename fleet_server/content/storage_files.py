@@ -3,6 +3,7 @@ the inspection archive's file manifest."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,6 +111,21 @@ def still_expired(conn: Conn, sha256: str, since: datetime, now: datetime) -> bo
         {"since": since, "recent": now - RECENT_DISPLAY, "sha": sha256},
     ).fetchone()
     return bool(row and row[0])
+
+
+def every_file(conn: Conn) -> Iterator[StoredFile]:
+    """Every stored file, oldest first, read in batches (the whole archive)."""
+    last = ""
+    while True:
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(
+                f"SELECT {COLUMNS} FROM content_files WHERE sha256 > %s ORDER BY sha256 LIMIT 500",
+                (last,),
+            ).fetchall()
+        if not rows:
+            return
+        yield from (StoredFile(**r) for r in rows)
+        last = rows[-1]["sha256"]
 
 
 def totals(conn: Conn) -> tuple[int, int]:

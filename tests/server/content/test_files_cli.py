@@ -49,6 +49,18 @@ def test_put_get_stats_and_a_dry_retention(
     assert main(["content", "files", "retention", "--dry-run"]) == 0
     assert "would remove 0 files" in capsys.readouterr().out
 
+    assert main(["content", "files", "verify"]) == 0
+    assert "intact" in capsys.readouterr().out
+    stored = tmp_path / "data" / "content-files" / "sha256" / SHA[:2] / SHA[2:4] / SHA
+    stored.write_bytes(b"bit rot")
+    assert main(["content", "files", "verify"]) == 1
+    assert capsys.readouterr().out == (
+        f"{SHA}: the stored bytes no longer match the hash (7 bytes)\n"
+    )
+    stored.unlink()
+    assert main(["content", "files", "verify"]) == 1
+    assert capsys.readouterr().out == f"{SHA}: missing from the store\n"
+
 
 def test_refusals_name_the_problem(
     env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
