@@ -93,7 +93,7 @@ def test_blank_screen_blanks_and_reports_it(spool: Path) -> None:
         False,
         None,
     )
-    assert HaltStorehalt_file(spool).load() is not None
+    assert HaltStore(halt_file(spool)).load() is not None
 
 
 def test_a_blanked_board_stays_blank_after_a_restart_until_resume(spool: Path) -> None:
