@@ -16,8 +16,11 @@ audit row (Điều 9.2). Who may do what:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor, Principal
@@ -141,6 +144,30 @@ def submit(
             changes={k: fields[k] for k in ("title", "category", "subcategory", "sha256")},
         )
     return get_submission(conn, user, new_id)
+
+
+def submit_file(
+    conn: Conn,
+    user: Principal,
+    actor: Actor,
+    fields: dict[str, Any],
+    *,
+    upload: Callable[[], str],
+    now: datetime,
+) -> SubmissionOut:
+    """Submit with the file itself: ``fields`` are checked first (as
+    SubmissionIn without the hash), then ``upload`` keeps the file in the
+    broadcast archive (Điều 9.1) and gives its SHA-256."""
+    user.need("content.submit")
+    if own_supplier(conn, user) == _NOBODY:
+        raise Forbidden("this account is not linked to a supplying unit: ask the Department")
+    try:
+        body = SubmissionIn.model_validate({**fields, "sha256": "0" * 64})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise Invalid(f"{field}: {first.get('msg', 'invalid')}", field=field) from None
+    return submit(conn, user, actor, body.model_copy(update={"sha256": upload()}), now)
 
 
 def _step(

@@ -7,6 +7,7 @@ services as the API and comes back with a confirmation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -144,21 +145,24 @@ def item_page(request: Request, conn: Db, user: Submitter, submission_id: Submis
     )
 
 
-def _sha256_of(request: Request, conn: Db, user: Principal, file: UploadFile | None) -> str | None:
-    """The uploaded file kept in the broadcast archive (Điều 9.1), by hash."""
-    if file is None or not file.filename:
-        return None
-    from fleet_server.content.service_files import (  # noqa: PLC0415 - only with a file
-        store_from_settings,
-        store_upload,
-    )
+def _uploader(request: Request, conn: Db, user: Principal, file: UploadFile) -> Callable[[], str]:
+    """Keeps the uploaded file in the broadcast archive (Điều 9.1), by hash."""
 
-    store = store_from_settings(request.app.state.ctx.settings)
-    actor = user.acting_from(client_address(request))
-    stored = store_upload(
-        conn, store, file.file, filename=file.filename, media_type=file.content_type, actor=actor
-    )
-    return stored.sha256
+    def upload() -> str:
+        from fleet_server.api.routers.content_files import file_store  # noqa: PLC0415
+        from fleet_server.content.service_files import store_upload  # noqa: PLC0415
+
+        actor = user.acting_from(client_address(request))
+        return store_upload(
+            conn, file_store(request), file.file, filename=file.filename,
+            media_type=file.content_type, actor=actor,
+        ).sha256  # fmt: skip
+
+    return upload
+
+
+def _has(file: UploadFile | None) -> bool:
+    return file is not None and bool(file.filename)
 
 
 @router.post("/content/submissions")
@@ -176,21 +180,23 @@ def submit_form(
     file: UploadFile | None = None,
 ) -> Response:
     cat, sub = _split(category)
-    digest = _sha256_of(request, conn, user, file) or sha256.strip()
-    if not digest:
-        raise Invalid("file: choose the file, or give its SHA-256", field="file")
-    body = _checked(
-        SubmissionIn,
-        title=title,
-        category=cat,
-        subcategory=sub,
-        language=language,
-        sha256=digest,
-        description=description,
-        supplier_id=int(supplier_id) if supplier_id.strip().isdigit() else None,
-    )
+    fields = {
+        "title": title,
+        "category": cat,
+        "subcategory": sub,
+        "language": language,
+        "description": description,
+        "supplier_id": int(supplier_id) if supplier_id.strip().isdigit() else None,
+    }
     actor = user.acting_from(client_address(request))
-    item = service_workflow.submit(conn, user, actor, body, now)
+    if file is not None and _has(file):
+        upload = _uploader(request, conn, user, file)
+        item = service_workflow.submit_file(conn, user, actor, fields, upload=upload, now=now)
+    elif sha256.strip():
+        body = _checked(SubmissionIn, **fields, sha256=sha256.strip())
+        item = service_workflow.submit(conn, user, actor, body, now)
+    else:
+        raise Invalid("file: choose the file, or give its SHA-256", field="file")
     conn.commit()
     return _done(f"/content/submissions/{item.id}", "submit")
 
@@ -237,9 +243,11 @@ def resubmit_form(
     changes: dict[str, Any] = {"comment": comment}
     if title.strip():
         changes["title"] = title
-    digest = _sha256_of(request, conn, user, file) or sha256.strip()
-    if digest:
-        changes["sha256"] = digest
+    if file is not None and _has(file):
+        service_workflow.get_submission(conn, user, submission_id)  # in scope, before storing
+        changes["sha256"] = _uploader(request, conn, user, file)()
+    elif sha256.strip():
+        changes["sha256"] = sha256.strip()
     body = _checked(ResubmitIn, **changes)
     actor = user.acting_from(client_address(request))
     service_workflow.resubmit(conn, user, actor, submission_id, body=body, now=now)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response, UploadFile
 from pydantic import AwareDatetime
 
 from fleet_server.access.pagination import Page
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
+from fleet_server.api.routers.content_files import Store
 from fleet_server.content import service, service_suppliers, service_workflow
 from fleet_server.content.models import NewContent
 from fleet_server.content.schemas import (
@@ -37,6 +38,7 @@ from fleet_server.content.schemas_workflow import (
     SupplierOut,
     SupplierPatch,
 )
+from fleet_server.content.service_files import store_upload
 from fleet_server.content.storage import Filters
 from fleet_server.content.storage_workflow import SubmissionFilter
 
@@ -72,6 +74,44 @@ def submissions_create(
 ) -> SubmissionOut:
     actor = user.acting_from(client_address(request))
     return service_workflow.submit(conn, user, actor, body, now)
+
+
+@router.post(
+    "/content/submissions/upload",
+    status_code=201,
+    summary="submit an item with its file (multipart): the file is archived, its SHA-256 taken",
+)
+def submissions_upload(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Submitter,
+    store: Store,
+    file: UploadFile,
+    title: Annotated[str, Form(max_length=300)],
+    category: Annotated[str, Form(max_length=40)],
+    language: Annotated[str, Form(max_length=10)],
+    subcategory: Annotated[str | None, Form(max_length=40)] = None,
+    description: Annotated[str, Form(max_length=2000)] = "",
+    supplier_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+) -> SubmissionOut:
+    actor = user.acting_from(client_address(request))
+    fields = {
+        "title": title,
+        "category": category,
+        "subcategory": subcategory or None,
+        "language": language,
+        "description": description,
+        "supplier_id": supplier_id,
+    }
+
+    def upload() -> str:
+        return store_upload(
+            conn, store, file.file, filename=file.filename, media_type=file.content_type,
+            actor=actor, now=now,
+        ).sha256  # fmt: skip
+
+    return service_workflow.submit_file(conn, user, actor, fields, upload=upload, now=now)
 
 
 @router.get("/content/submissions/{submission_id}", summary="one submission with its history")

@@ -11,6 +11,8 @@ luật."
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -290,3 +292,43 @@ def test_a_supplier_account_is_created_through_the_users_api(
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["role"] == "supplier"
+
+
+def test_a_unit_submits_the_file_itself(
+    client: TestClient, db_conn: Conn, units: dict[str, int], tmp_path: Path
+) -> None:
+    """The file is kept in the broadcast archive (Điều 9.1) and its SHA-256
+    becomes the submission's."""
+    clip = b"\x00\x00\x00\x18ftypmp42 Lai Chau in spring"
+    paper = Login(client, "bao.lc")
+    fields = {"title": "Mùa xuân Lai Châu", "category": "local", "subcategory": "projects"}
+    answer = paper.post(
+        f"{URL}/upload",
+        data={**fields, "language": "vi"},
+        files={"file": ("mua-xuan.mp4", clip, "video/mp4")},
+    )
+    assert answer.status_code == 201, answer.text
+    digest = hashlib.sha256(clip).hexdigest()
+    assert (answer.json()["sha256"], answer.json()["article"]) == (digest, "Điều 7.2.a")
+    stored = db_conn.execute(
+        "SELECT size_bytes, uploaded_by FROM content_files WHERE sha256 = %s", (digest,)
+    ).fetchone()
+    assert stored == (len(clip), "bao.lc")
+    kept = tmp_path / "data" / "content-files" / "sha256" / digest[:2] / digest[2:4] / digest
+    assert kept.read_bytes() == clip
+    # fields are checked before the file is kept
+    refused = paper.post(
+        f"{URL}/upload",
+        data={**fields, "language": "fr"},
+        files={"file": ("khac.mp4", clip + b"!", "video/mp4")},
+    )
+    assert refused.status_code in (400, 422)
+    assert "language" in refused.text
+    empty = paper.post(
+        f"{URL}/upload",
+        data={**fields, "language": "vi"},
+        files={"file": ("rong.mp4", b"", "video/mp4")},
+    )
+    assert empty.status_code == 400
+    count = db_conn.execute("SELECT count(*) FROM content_files").fetchone()
+    assert count == (1,)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,7 +46,7 @@ def post(browser: TestClient, page: str, action: str, data: dict[str, Any], **kw
 
 
 def test_a_supplier_submits_a_file_and_sees_only_the_queue(
-    new_browser: NewBrowser, db_conn: Conn, paper: int
+    new_browser: NewBrowser, db_conn: Conn, paper: int, tmp_path: Path
 ) -> None:
     browser = supplier_browser(new_browser)
     home = browser.get("/")
@@ -74,6 +75,7 @@ def test_a_supplier_submits_a_file_and_sees_only_the_queue(
         " FROM content_submissions s LEFT JOIN content_files f ON f.sha256 = s.sha256"
     ).fetchone()
     assert row == (digest, "local", "goods_services", paper, True)
+    assert (tmp_path / "data" / "content-files" / "sha256" / digest[:2]).is_dir()
     # no action for the unit while it waits for appraisal
     assert 'action="/content/submissions/1/appraise"' not in shown.text
 
