@@ -124,6 +124,8 @@ class Agent:
         log.info(
             "edge agent %s starting as %s (boot %d)", __version__, self.config.device_id, self.boot
         )
+        # First of all, even with no network: a board halted by order stays dark.
+        self.restore_halt()
         self.session.start()
         self.emit_event(
             "agent_started",
@@ -131,7 +133,6 @@ class Agent:
             f"agent {__version__} started",
             {"boot": self.boot, "simulated": self.sim is not None},
         )
-        self.restore_halt()
         notify("READY=1")
         _release_memory()
         try:

@@ -94,9 +94,8 @@ def test_blank_a_board_restart_its_agent_and_resume(
     again = BoardAgent(mosquitto.url, board.agent.config.spool_path)
     again.sim.player_running = True
     try:
-        again.start()
+        again.start()  # the order is applied again before the agent connects
         assert (again.sim.screen_on, again.sim.player_running) == (False, False)
-        again.agent.collect_now(["display"])
         still = wait_for(lambda: latest_display(conn, restarted_at), 20, "a reading after restart")
         assert still is not None
         assert still["halted"] == "blank_screen"
