@@ -18,7 +18,6 @@ from docx.document import Document as Doc
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.shared import Pt
 
-from fleet_server.localtime import LOCAL_TZ
 from fleet_server.private_files import open_private
 from fleet_server.reports import budget
 from fleet_server.reports.figures import AnnualFigures, Availability
@@ -32,6 +31,7 @@ from fleet_server.reports.wording import (
     SEVERITIES,
     SITE_KINDS,
     TICKET_KINDS,
+    at,
     availability_line,
     basis,
     hours,
@@ -140,9 +140,11 @@ def _front(doc: Doc, fig: AnnualFigures) -> None:
         ).italic = True
     period = doc.add_paragraph()
     period.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    ended = fig.generated_at >= fig.period.end
+    running = "" if ended else f" (kỳ chưa kết thúc: số liệu tính đến {at(fig.generated_at)})"
     period.add_run(
         f"Kỳ báo cáo: từ ngày {fig.period.first_day:%d/%m/%Y} đến ngày"
-        f" {fig.period.last_day:%d/%m/%Y}"
+        f" {fig.period.last_day:%d/%m/%Y}{running}"
     ).italic = True
 
 
@@ -371,7 +373,7 @@ def _problems(doc: Doc, fig: AnnualFigures) -> None:
 def _footer(doc: Doc, fig: AnnualFigures) -> None:
     doc.add_paragraph(
         f"Số liệu do hệ thống quản lý cụm thông tin điện tử công cộng tổng hợp lúc"
-        f" {fig.generated_at.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y} (giờ Việt Nam, UTC+7)."
+        f" {at(fig.generated_at)} (giờ Việt Nam, UTC+7)."
     ).runs[0].italic = True
 
 

@@ -5,6 +5,7 @@ No figure is printed that the table beside it would contradict."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
 
 from fleet_server.localtime import LOCAL_TZ
@@ -103,6 +104,11 @@ def availability_line(u: Uptime) -> str:
             " thời gian có dữ liệu quá nhỏ để nói về cả kỳ."
         )
     return head + f"; tỷ lệ: {percent(u.ratio)}."
+
+
+def at(moment: datetime) -> str:
+    """A moment in Vietnam time: 09:30 ngày 15/12/2025."""
+    return f"{moment.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y}"
 
 
 def number(value: float | int | Decimal, digits: int = 0) -> str:

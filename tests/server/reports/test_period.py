@@ -105,6 +105,10 @@ def test_the_generation_time_is_vietnam_time(year: Conn, tmp_path: Path) -> None
     fig = figures.collect(year, 2025, "bqlkkt", now=datetime(2025, 12, 15, 2, 30, tzinfo=UTC))
     _, body = texts(annual.write(fig, tmp_path / "r.docx"))
     assert "tổng hợp lúc 09:30 ngày 15/12/2025 (giờ Việt Nam, UTC+7)" in body
+    assert "kỳ chưa kết thúc" not in body
+    early = figures.collect(year, 2025, "bqlkkt", now=datetime(2025, 12, 10, 2, 30, tzinfo=UTC))
+    _, body = texts(annual.write(early, tmp_path / "early.docx"))
+    assert "đến ngày 14/12/2025 (kỳ chưa kết thúc: số liệu tính đến 09:30 ngày 10/12/2025)" in body
     assert "UTC)" not in body
     assert "giờ UTC" not in body
 
