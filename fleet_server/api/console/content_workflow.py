@@ -149,7 +149,7 @@ def _uploader(request: Request, conn: Db, user: Principal, file: UploadFile) -> 
     """Keeps the uploaded file in the broadcast archive (Điều 9.1), by hash."""
 
     def upload() -> str:
-        from fleet_server.api.routers.content_files import file_store  # noqa: PLC0415
+        from fleet_server.api.content_store import file_store  # noqa: PLC0415
         from fleet_server.content.service_files import store_upload  # noqa: PLC0415
 
         actor = user.acting_from(client_address(request))

@@ -12,9 +12,9 @@ from pydantic import AwareDatetime
 
 from fleet_server.access.pagination import Page
 from fleet_server.access.principal import Principal
+from fleet_server.api.content_store import Store
 from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
-from fleet_server.api.routers.content_files import Store
 from fleet_server.content import service, service_suppliers, service_workflow
 from fleet_server.content.models import NewContent
 from fleet_server.content.schemas import (

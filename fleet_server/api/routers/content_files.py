@@ -15,10 +15,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.deps import Db, Now, client_address, context, require
+from fleet_server.api.content_store import Store
+from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.api.problems import Problem
 from fleet_server.content import service_files
-from fleet_server.content.files import FileStore, StoredFile
+from fleet_server.content.files import StoredFile
 from fleet_server.content.schemas_files import StoredFileOut
 from fleet_server.errors import Invalid, TooLarge
 
@@ -32,17 +33,6 @@ Sha256 = Annotated[
 #: What a multipart body may add to the file itself (boundaries, part headers).
 _MULTIPART_SLACK = 64 * 1024
 
-
-def file_store(request: Request) -> FileStore:
-    """The archive's store, built from the settings at its first use."""
-    store: FileStore | None = getattr(request.app.state, "content_files", None)
-    if store is None:
-        store = service_files.store_from_settings(context(request).settings)
-        request.app.state.content_files = store
-    return store
-
-
-Store = Annotated[FileStore, Depends(file_store)]
 
 _BODY = {
     "requestBody": {
