@@ -26,6 +26,10 @@ from fleet_server.incidents.service import comment_incident, get_incident
 router = APIRouter(include_in_schema=False)
 
 Halter = Annotated[Principal, Depends(form_for("board.halt"))]
+#: How long the console's orders wait for a board that is away (its player
+#: may still show the file while its 4G link is down): an hour, within the
+#: server's bounds (FLEET_COMMAND_EXPIRES_MAX_S).
+EXPIRES_S = 3600
 
 
 @router.post("/boards/{board_id}/kill-switch")
@@ -50,6 +54,9 @@ def kill_switch(
         command=command,  # checked above
         confirm=confirm in ("true", "on", "1"),
         note=reason.strip() or None,
+        expires_in_s=max(
+            min(EXPIRES_S, ctx.settings.command_expires_max_s), ctx.settings.command_expires_min_s
+        ),
     )
     actor = user.acting_from(client_address(request))
     now = ctx.clock()

@@ -202,6 +202,11 @@ def test_the_board_page_blanks_the_board_and_shows_it_blanked_by_order(
     assert done.status_code == 303
     assert done.headers["location"] == f"{page}?kill=blank_screen#kill-switch"
     assert _commands(db_conn) == [(BOARD, "blank_screen", {"reason": REASON}, REASON, "van.hanh")]
+    # An hour to reach a board that is away (its player may go on showing the file).
+    [(lifetime,)] = db_conn.execute(
+        "SELECT extract(epoch FROM expires_at - created_at) FROM board_commands"
+    ).fetchall()
+    assert lifetime == 3600
     after = operator.get(done.headers["location"]).text
     assert 'data-kill-notice="blank_screen"' in after
     assert "Tắt màn hình (tắt khẩn)" in after  # in the command list too
