@@ -15,6 +15,7 @@ from typing import Any
 
 from edge_agent.config import DEFAULT_PATH, AgentConfig, load_config
 from edge_agent.errors import AgentError, CollectorError, NotPresent
+from edge_agent.kill_switch import Halt, HaltStore
 
 log = logging.getLogger("edge_agent")
 
@@ -78,10 +79,20 @@ def cmd_check(args: argparse.Namespace) -> int:
             collector.close()
         summary = json.dumps(data.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
         rows.append((kind.value, collector.backend, "ok", summary))
+    order = HaltStore(config.halt_path).load()  # the kill switch: why a screen is dark
+    rows.append(
+        ("kill switch", str(config.halt_path), order.mode if order else "none", _order(order))
+    )
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         print("  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3])
     return 1 if failed else 0
+
+
+def _order(order: Halt | None) -> str:
+    if order is None:
+        return "no order in force"
+    return f"halted by order since {order.since or '?'}: {order.reason} (send resume to end it)"
 
 
 def cmd_spool_stats(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ import pytest
 
 import fleet_protocol as fp
 from edge_agent.agent import Agent
+from edge_agent.cli import main
 from edge_agent.collectors import simulated_collectors
 from edge_agent.config import DisplayConfig, load_config
 from edge_agent.kill_switch import HaltStore, SystemPlayerControl
@@ -377,3 +378,21 @@ def test_boards_sharing_a_directory_keep_their_own_orders(tmp_path: Path) -> Non
     blanked.close()
     assert make_agent(tmp_path / "lc-a.db").halted() == "blank_screen"
     assert make_agent(tmp_path / "lc-b.db").halted() is None
+
+
+def test_edge_agent_check_says_why_a_screen_is_dark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A technician at the board sees the order in force, and how to end it."""
+    spool = tmp_path / "spool.db"
+    config = tmp_path / "agent.toml"
+    config.write_text(f'device_id = "{DEVICE}"\nspool_path = "{spool}"\nsimulate = true\n')
+    assert main(["--config", str(config), "check"]) == 0
+    assert "kill switch" in capsys.readouterr().out
+    agent = make_agent(spool)
+    do(agent, "stop_content", "k-1", reason=REASON)
+    agent.close()
+    assert main(["--config", str(config), "check"]) == 0
+    [row] = [line for line in capsys.readouterr().out.splitlines() if "kill switch" in line]
+    assert "stop_content" in row
+    assert f": {REASON} (send resume to end it)" in row
