@@ -1,6 +1,12 @@
-"""Section I of the annual report (Điều 14): the availability line always
-shows its up, down and unknown hours and how the ratio is computed, and never
-a figure that its own tables contradict."""
+"""Section I of the annual report: the availability line always shows its
+up, down and unknown hours and how the ratio is computed, and never a figure
+that its own tables contradict.
+
+Điều 14.1: "Các cơ quan, đơn vị, địa phương được giao nhiệm vụ quản lý, vận
+hành Cụm Thông tin điện tử công cộng gửi báo cáo định kỳ theo Đề cương gợi ý
+kèm theo Quy chế (trước ngày 15/12 năm báo cáo) về Sở Thông tin và Truyền
+thông để tổng hợp; …"
+"""
 
 from __future__ import annotations
 
