@@ -38,6 +38,8 @@ PAGES = {
     "/cameras": {"admin", "operator", "technician", "viewer", "district", "province", "guard"},
     "/audit": {"admin"},
     "/content": {"admin", "operator", "viewer", "district", "province"},
+    "/content/submissions": {"admin", "operator", "district"},
+    "/content/suppliers": {"admin", "operator", "viewer", "district", "province"},
     "/reports": {"admin", "operator", "viewer", "district", "province"},
     "/live/overview": {"admin", "operator", "technician", "viewer", "district", "province"},
     "/live/boards/{board}": {"admin", "operator", "technician", "viewer", "province"},
@@ -56,8 +58,25 @@ OUT_OF_SCOPE = {
 #: The Border Guard reads incidents, but only camera ones: another is a 404.
 INCIDENT_PAGES = {"/incidents/{incident}", "/live/incidents/{incident}"}
 MENUS = {
-    "admin": ["/", "/incidents", "/tickets", "/cameras", "/content", "/reports", "/audit"],
-    "operator": ["/", "/incidents", "/tickets", "/cameras", "/content", "/reports"],
+    "admin": [
+        "/",
+        "/incidents",
+        "/tickets",
+        "/cameras",
+        "/content",
+        "/content/submissions",
+        "/reports",
+        "/audit",
+    ],
+    "operator": [
+        "/",
+        "/incidents",
+        "/tickets",
+        "/cameras",
+        "/content",
+        "/content/submissions",
+        "/reports",
+    ],
     "technician": ["/", "/incidents", "/tickets", "/cameras"],
     "viewer": ["/", "/incidents", "/tickets", "/cameras", "/content", "/reports"],
     "guard": ["/cameras"],
