@@ -13,6 +13,16 @@ from tests.support.mosquitto import Mosquitto
 from tests.support.postgres import DatabaseFactory, admin_url_from_env, start_embedded
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Nothing a test stores (broadcast files: FLEET_DATA_DIR) lands in the
+    default /var/lib/fleet-server; a test may still give its own directory."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("FLEET_DATA_DIR", str(tmp_path_factory.mktemp("fleet-data")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Admin URL of the test PostgreSQL server (existing or embedded)."""
