@@ -294,7 +294,10 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         specs = [b for _, b in inventory]
 
         settings = Settings(
-            database_url=db_url, mqtt_url=mqtt_url, ingest_client_id="fleet-demo-ingest"
+            database_url=db_url,
+            mqtt_url=mqtt_url,
+            ingest_client_id="fleet-demo-ingest",
+            data_dir=str(data_dir),  # the broadcast files uploaded in the demo
         )
         console_url = stack.enter_context(_api(settings, opts.api_port))
         ingest = IngestService(settings)
