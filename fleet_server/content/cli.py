@@ -174,6 +174,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def cmd_overdue(args: argparse.Namespace) -> int:
+    """The supplying units whose last period due ended short (Điều 10.1.b, c)."""
+    from fleet_server.content.service_suppliers import overdue  # noqa: PLC0415
+
+    with _connect() as conn:
+        found = overdue(conn, datetime.now(UTC))
+    for o in found:
+        print(
+            f"{o.supplier_name}: {o.period} ({o.article}) due {o.due:%d/%m/%Y},"
+            f" {o.submitted} of {o.required} received"
+        )
+    print(f"{len(found)} unit(s) overdue")
+    return 1 if found and args.check else 0
+
+
 def add_parser(sub: Any) -> None:
     """Add ``content add|list|retire|import``."""
     from fleet_server.content.models import KINDS, LANGUAGES  # noqa: PLC0415
@@ -228,6 +243,12 @@ def add_parser(sub: Any) -> None:
     )
     bulk.add_argument("file", type=Path)
     bulk.set_defaults(func=cmd_import)
+
+    late = content_sub.add_parser(
+        "overdue", help="supplying units whose last period ended short (Điều 10.1.b, 10.1.c)"
+    )
+    late.add_argument("--check", action="store_true", help="exit status 1 when any is overdue")
+    late.set_defaults(func=cmd_overdue)
 
     from fleet_server.content.cli_files import add_parsers  # noqa: PLC0415
 

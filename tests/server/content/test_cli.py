@@ -236,3 +236,24 @@ def test_import_unusable_file(
     assert main(["content", "import", str(sheet)]) == 2
     assert message in capsys.readouterr().err
     assert actions(conn) == []
+
+
+@pytest.mark.usefixtures("env")
+def test_overdue_lists_the_units_short_of_their_duty(
+    conn: Conn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Điều 10.1.c: "Định kỳ vào ngày 20 hàng tháng chủ động cung cấp tối
+    thiểu 01 nội dung …" — a monthly unit bound since January owes an item
+    for the last month whose 20th is over."""
+    assert main(["content", "overdue", "--check"]) == 0
+    assert "0 unit(s) overdue" in capsys.readouterr().out
+    conn.execute(
+        "INSERT INTO content_suppliers (name, obligation, obligation_from)"
+        " VALUES ('Báo Lai Châu', 'monthly', '2020-01-01')"
+    )
+    assert main(["content", "overdue", "--check"]) == 1
+    printed = capsys.readouterr().out
+    assert "Báo Lai Châu: " in printed
+    assert "(Điều 10.1.c)" in printed
+    assert "0 of 1 received" in printed
+    assert main(["content", "overdue"]) == 0
