@@ -103,7 +103,9 @@ class ApproveIn(BaseModel):
 
     valid_from: AwareDatetime | None = Field(default=None, description="default now")
     valid_to: AwareDatetime | None = Field(default=None, description="none: no end")
-    from_department: bool = False
+    from_department: bool | None = Field(
+        default=None, description="default: true for the Department's own items (no supplier)"
+    )
     comment: Comment = ""
 
 

@@ -281,7 +281,9 @@ def approve(
             sha256=item.sha256,
             valid_from=body.valid_from or now,
             valid_to=body.valid_to,
-            from_department=body.from_department,
+            from_department=(
+                item.supplier_id is None if body.from_department is None else body.from_department
+            ),
         ).checked()
         stored = storage.insert(conn, new, actor.username, now)
         if stored is None:

@@ -260,6 +260,12 @@ def test_the_department_submits_for_a_unit_or_itself(as_: Any, units: dict[str, 
     unit = units["Bộ Chỉ huy Bộ đội Biên phòng tỉnh"]
     received = admin.post(URL, json=item(sha256=SHA_2, supplier_id=unit)).json()
     assert received["supplier_id"] == unit
+    # approved, the Department's own item counts as supplied by the Department
+    # (the annual report, Điều 14); a unit's item does not
+    for sub, expected in ((own, True), (received, False)):
+        admin.post(f"{URL}/{sub['id']}/appraise")
+        content_id = admin.post(f"{URL}/{sub['id']}/approve").json()["content_id"]
+        assert admin.get(f"/api/v1/content/{content_id}").json()["from_department"] is expected
 
 
 def test_approving_a_hash_already_in_the_registry_is_refused(
