@@ -5,9 +5,8 @@ việc sao lưu dữ liệu (thông tin tuyên truyền, thông tin quảng cáo
 The signing is checked against AWS's published Signature Version 4 examples;
 the store itself against a real S3-compatible server, moto's, run as a
 subprocess with IAM authentication on (it recomputes every signature and
-refuses a wrong one). moto is not a dependency of the project: the test
-finds ``moto_server`` in FLEET_TEST_MOTO_SERVER or on PATH
-(``pip install 'moto[server]'`` in any virtual environment)."""
+refuses a wrong one). moto is in the test extras; the test finds
+``moto_server`` in FLEET_TEST_MOTO_SERVER, beside the running Python, or on PATH."""
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,7 +108,12 @@ class Moto:
 
 
 def _moto_server() -> str | None:
-    return os.environ.get("FLEET_TEST_MOTO_SERVER") or shutil.which("moto_server")
+    beside_python = Path(sys.executable).parent / "moto_server"
+    return (
+        os.environ.get("FLEET_TEST_MOTO_SERVER")
+        or (str(beside_python) if beside_python.exists() else None)
+        or shutil.which("moto_server")
+    )
 
 
 def _iam(endpoint: str, params: dict[str, str]) -> str:
