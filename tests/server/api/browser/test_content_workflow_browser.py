@@ -120,4 +120,5 @@ def test_submit_return_resubmit_approve(
         " ON c.id = s.content_id"
     ).fetchone()
     assert row == (SHA_SECOND, "propaganda")
-    assert unit.errors == [] and appraiser.errors == []
+    assert unit.errors == []
+    assert appraiser.errors == []
