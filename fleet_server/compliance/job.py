@@ -34,6 +34,7 @@ from fleet_server.compliance.models import (
 )
 from fleet_server.incidents import lifecycle
 from fleet_server.incidents.models import IncidentSpec, InvalidTransition
+from fleet_server.incidents.titles import titled
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +145,7 @@ class ComplianceJob:
                 rule=RULE,
                 incident_class="compliance",
                 severity="minor",
-                title=(
-                    f"Không đủ thời lượng phát ngày {day:%d/%m/%Y}"
-                    f" / Broadcast time not met on {day}"
-                ),
+                **titled(RULE, board=board_id, day=day.isoformat()),
                 board_id=board_id,
                 site_id=site_id,
                 organisation_id=org_id,
@@ -187,9 +185,12 @@ class ComplianceJob:
                 rule=ADVERTISING_RULE,
                 incident_class="compliance",
                 severity="minor",
-                title=(
-                    f"Quảng cáo vượt mức ngày {day:%d/%m/%Y} ({share:.1f} % > {ceiling:g} %)"
-                    f" / Advertising over its ceiling on {day} ({share:.1f} % > {ceiling:g} %)"
+                **titled(
+                    ADVERTISING_RULE,
+                    board=board_id,
+                    day=day.isoformat(),
+                    share=round(float(share), 1),
+                    ceiling=float(ceiling),
                 ),
                 board_id=board_id,
                 site_id=site_id,

@@ -10,6 +10,7 @@ from fleet_server.engine.conditions import Timing
 from fleet_server.engine.state import BoardStatus
 from fleet_server.engine.storage import BoardPlace
 from fleet_server.incidents.models import IncidentSpec
+from fleet_server.incidents.titles import titled
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +42,12 @@ def board_conditions(status: BoardStatus) -> dict[str, bool]:
 
 def board_spec(rule: str, place: BoardPlace | None, status: BoardStatus) -> IncidentSpec:
     board = status.board_id
-    titles = {
-        "board_lost": f"Mất kết nối với bảng {board} / Board {board} lost",
-        "board_stale": f"Bảng {board} ngừng gửi nhịp tim / Board {board} heartbeat overdue",
-    }
     return IncidentSpec(
         dedupe_key=board_key(board, rule),
         rule=rule,
         incident_class="technical",
         severity="major",
-        title=titles[rule],
+        **titled(rule, board=board),
         board_id=board,
         site_id=place.site_id if place else None,
         organisation_id=place.organisation_id if place else None,
@@ -107,16 +104,12 @@ def site_outages(
 
 
 def site_spec(outage: SiteOutage) -> IncidentSpec:
-    cause_vi = {"power": "mất điện lưới", "uplink": "mất đường truyền"}[outage.cause]
     return IncidentSpec(
         dedupe_key=site_key(outage.site_id, "site_outage"),
         rule="site_outage",
         incident_class="technical",
         severity="critical",
-        title=(
-            f"Toàn điểm mất liên lạc ({cause_vi}, {len(outage.boards)} bảng) / "
-            f"Whole site down ({outage.cause}, {len(outage.boards)} boards)"
-        ),
+        **titled(f"site_outage.{outage.cause}", boards=len(outage.boards)),
         site_id=outage.site_id,
         organisation_id=outage.organisation_id,
         details={"cause": outage.cause, "boards": list(outage.boards)},

@@ -18,6 +18,7 @@ import fleet_protocol as fp
 from fleet_server.engine.conditions import Timing
 from fleet_server.engine.keys import DedupeKey
 from fleet_server.incidents.models import IncidentSpec
+from fleet_server.incidents.titles import titled
 from fleet_server.localtime import LOCAL_TZ
 
 #: Defaults of every telemetry rule (docs/engine.md); overridable per site and
@@ -64,23 +65,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "content_unapproved": {"for_s": 0, "clear_for_s": 60, "severity": "critical"},
 }
 
-TITLES: dict[str, tuple[str, str]] = {
-    "mains_lost": ("Mất điện lưới, bảng chạy bằng UPS", "Mains lost, running on UPS"),
-    "battery_low": ("Pin UPS yếu", "UPS battery low"),
-    "network_degraded": ("Đường truyền kém (mất gói/trễ cao)", "Network degraded (loss/RTT)"),
-    "camera_unreachable": ("Camera không trả lời", "Camera unreachable"),
-    "display_dark": ("Màn hình tắt trong khung giờ phát", "Display dark during broadcast hours"),
-    "clock_skew": ("Đồng hồ bảng lệch quá 5 phút", "Board clock off by more than 5 minutes"),
-    "disk_full": ("Bộ nhớ gần đầy", "Disk nearly full"),
-    "overheating": ("Bộ điều khiển quá nhiệt", "Controller overheating"),
-    "agent_restarting": ("Agent khởi động lại liên tục", "Agent restarting repeatedly"),
-    "spool_dropping": ("Bộ đệm agent bỏ bớt dữ liệu", "Agent spool dropping data"),
-    "spool_degraded": (
-        "Bộ đệm agent không ghi được đĩa (đầy hoặc hỏng)",
-        "Agent spool cannot write its disk (full or failing)",
-    ),
-    "content_unapproved": ("Nội dung chưa được duyệt đang phát", "Unapproved content on screen"),
-}
 
 
 D = TypeVar("D", bound=BaseModel)
@@ -383,13 +367,12 @@ def incident_for(
 ) -> tuple[IncidentSpec, Timing]:
     """The incident a telemetry rule's observation opens on a board, and its timing."""
     rule = observation.rule
-    vi, en = TITLES[rule]
     spec = IncidentSpec(
         dedupe_key=str(DedupeKey.board(board_id, rule, observation.subject)),
         rule=rule,
         incident_class="security" if rule == "content_unapproved" else "technical",
         severity=params["severity"],
-        title=f"{vi} — {board_id} / {en}",
+        **titled(rule, board=board_id),
         board_id=board_id,
         site_id=place[0],
         organisation_id=place[1],

@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from fleet_server.incidents import storage
+from fleet_server.incidents import notices, storage, titles
 from fleet_server.incidents.models import CONFIRMED_RULES, SITE_RULE, Incident, IncidentSpec
 from fleet_server.incidents.storage import Conn, Outcome
 from fleet_server.maintenance.service import maintenance_until
@@ -27,17 +27,21 @@ log = logging.getLogger(__name__)
 CONFIRM_BOARD_S = 120.0
 
 
-def _text(title: str) -> Text:
-    vi, _, en = title.partition(" / ")
-    return Text(vi, en or None)
+def _text(incident: Incident) -> Text:
+    """What happened, in both languages (a rule's title from its key; an
+    older "vi / en" title split)."""
+    vi, en = titles.both(incident.title, incident.title_key, incident.title_params)
+    return Text(vi, en if en != vi else None)
 
 
-def notice(incident: Incident, kind: str, now: datetime, **extra: Any) -> Notice:
-    """The notice of ``kind`` about ``incident``."""
+def notice(conn: Conn, incident: Incident, kind: str, now: datetime, **extra: Any) -> Notice:
+    """The notice of ``kind`` about ``incident``: its title, place, cause,
+    readings and console page (``incidents.notices``)."""
+    extra = {**notices.described(conn, incident), **extra}
     return Notice(
         kind=kind,  # type: ignore[arg-type]
         severity=incident.severity,
-        title=_text(incident.title),
+        title=_text(incident),
         occurred_at=now,
         organisation_id=incident.organisation_id,
         site_id=incident.site_id,
@@ -63,7 +67,12 @@ def notify_opened(
         hold = max(hold, confirm) if hold else confirm
     enqueue(
         conn,
-        notice(incident, "site_incident" if incident.rule == SITE_RULE else "incident_opened", now),
+        notice(
+            conn,
+            incident,
+            "site_incident" if incident.rule == SITE_RULE else "incident_opened",
+            now,
+        ),
         hold_until=hold,
         now=now,
     )
@@ -83,7 +92,7 @@ def notify_resolved(conn: Conn, incident: Incident, now: datetime) -> None:
     )
     if incident.parent_id is None and heard:
         # only when somebody heard it opened; nobody needs to hear of a blip
-        enqueue(conn, notice(incident, "incident_resolved", now), now=now)
+        enqueue(conn, notice(conn, incident, "incident_resolved", now), now=now)
 
 
 def open_incident(

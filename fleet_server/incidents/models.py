@@ -35,6 +35,9 @@ class IncidentSpec:
     site_id: int | None = None
     organisation_id: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: The title as data (``incidents.titles``); None: ``title`` as written.
+    title_key: str | None = None
+    title_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class Incident:
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     reopen_count: int
+    title_key: str | None = None
+    title_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,10 @@ class IncidentFilter:
     board_id: str | None = None
     site_id: int | None = None
     rule: str | None = None
+    #: The incidents attached to this site incident.
+    parent_id: int | None = None
+    #: Only incidents not attached to a site incident.
+    top_level: bool = False
     #: Opened at or after / before.
     since: datetime | None = None
     until: datetime | None = None

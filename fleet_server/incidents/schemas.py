@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, computed_field, model_validator
 
+from fleet_server.incidents import titles
 from fleet_server.incidents.models import ReportCategory
-from fleet_server.vocabulary import Severity
+from fleet_server.vocabulary import LANGUAGES, Severity
 
 
 class IncidentOut(BaseModel):
@@ -25,7 +26,13 @@ class IncidentOut(BaseModel):
     site_name_en: str | None
     organisation_id: int | None
     parent_id: int | None
+    #: Vietnamese and English together ("vi / en"), as before; or what the
+    #: person who reported it wrote.
     title: str
+    #: The title as data (``incidents.titles``): the rule's title key and its
+    #: params; None for a person's report or an incident from before.
+    title_key: str | None = None
+    title_params: dict[str, Any] = {}
     details: dict[str, Any]
     flapping: bool
     opened_at: datetime
@@ -37,6 +44,21 @@ class IncidentOut(BaseModel):
     reopen_count: int
     #: The person who reported it (Điều 9.3); None: opened by a rule.
     reported_by: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def titles(self) -> dict[str, str]:
+        """The title in each language (``vi``, ``en``)."""
+        return {
+            language: titles.of(
+                self.title,
+                self.title_key,
+                self.title_params,
+                language,
+                bilingual=self.reported_by is None,
+            )
+            for language in LANGUAGES
+        }
 
 
 class IncidentEvent(BaseModel):

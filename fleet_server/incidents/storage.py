@@ -24,7 +24,7 @@ Outcome = Literal["opened", "reopened", "existing"]
 
 _COLUMNS = """id, dedupe_key, rule, class AS incident_class, severity, state, board_id,
               site_id, organisation_id, parent_id, title, flapping, opened_at,
-              acknowledged_at, resolved_at, reopen_count"""
+              acknowledged_at, resolved_at, reopen_count, title_key, title_params"""
 
 
 def _one(conn: Conn, sql: str, params: Iterable[Any]) -> Incident | None:
@@ -85,12 +85,20 @@ def open_incident(
                 "UPDATE incidents SET state = 'open', resolved_at = NULL, resolved_by = NULL,"
                 " resolution_note = NULL, acknowledged_at = NULL, acknowledged_by = NULL,"
                 " reopen_count = reopen_count + 1, parent_id = NULL, severity = %s,"
-                " updated_at = %s"
+                " title = %s, title_key = %s, title_params = %s, updated_at = %s"
                 " WHERE id = (SELECT id FROM incidents WHERE dedupe_key = %s"
                 "             AND state = 'resolved' AND resolved_at >= %s"
                 "             ORDER BY resolved_at DESC LIMIT 1)"
                 f" RETURNING {_COLUMNS}",
-                (spec.severity, now, spec.dedupe_key, now - timedelta(seconds=reopen_within_s)),
+                (
+                    spec.severity,
+                    spec.title,
+                    spec.title_key,
+                    json.dumps(spec.title_params),
+                    now,
+                    spec.dedupe_key,
+                    now - timedelta(seconds=reopen_within_s),
+                ),
             )
             if recent is not None:
                 add_event(conn, recent.id, now, "reopened", actor=actor, note=spec.title)
@@ -98,8 +106,9 @@ def open_incident(
             created = _one(
                 conn,
                 "INSERT INTO incidents (dedupe_key, rule, class, severity, state, board_id,"
-                " site_id, organisation_id, title, details, opened_at, updated_at)"
-                " VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s)"
+                " site_id, organisation_id, title, title_key, title_params, details, opened_at,"
+                " updated_at)"
+                " VALUES (%s, %s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (dedupe_key) WHERE state <> 'resolved' DO NOTHING"
                 f" RETURNING {_COLUMNS}",
                 (
@@ -111,6 +120,8 @@ def open_incident(
                     spec.site_id,
                     spec.organisation_id,
                     spec.title,
+                    spec.title_key,
+                    json.dumps(spec.title_params),
                     json.dumps(spec.details),
                     now,
                     now,
@@ -244,7 +255,7 @@ _SELECT = """
     SELECT i.id, i.rule, i.class AS incident_class, i.severity, i.state, i.board_id,
            b.name AS board_name, i.site_id, s.name AS site_name, s.name_en AS site_name_en,
            i.organisation_id,
-           i.parent_id, i.title, i.details, i.flapping, i.opened_at, i.acknowledged_at,
+           i.parent_id, i.title, i.title_key, i.title_params, i.details, i.flapping, i.opened_at, i.acknowledged_at,
            i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution_note, i.reopen_count,
            i.reported_by,
            CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1
@@ -282,6 +293,11 @@ def page(
             ("i.rule", f.rule),
         ),
     )
+    if f.parent_id is not None:
+        where.append("i.parent_id = %s")
+        params.append(f.parent_id)
+    if f.top_level:
+        where.append("i.parent_id IS NULL")
     if f.since is not None:
         where.append("i.opened_at >= %s")
         params.append(f.since)
@@ -335,3 +351,22 @@ def timeline(conn: Conn, incident_id: int) -> list[IncidentEvent]:
             (incident_id,),
         ).fetchall()
     return [IncidentEvent(**r) for r in rows]
+
+
+def children(conn: Conn, scope: Scope, parent_ids: list[int]) -> dict[int, list[IncidentOut]]:
+    """The incidents attached to each of ``parent_ids`` that ``scope`` sees,
+    worst first (a site incident's boards)."""
+    if not parent_ids:
+        return {}
+    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"{_SELECT} WHERE i.parent_id = ANY(%s) AND {clause}"
+            " ORDER BY severity_rank DESC, i.board_id, i.id LIMIT 1000",
+            [parent_ids, *params],
+        ).fetchall()
+    found: dict[int, list[IncidentOut]] = {}
+    for row in rows:
+        incident = IncidentOut.model_validate(row)
+        found.setdefault(int(row["parent_id"]), []).append(incident)
+    return found

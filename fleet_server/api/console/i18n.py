@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from fleet_server.content.models import LANGUAGES as CONTENT_LANGUAGES
 from fleet_server.errors import ConfigError
+from fleet_server.incidents.titles import RULES as RULE_NAMES
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.vocabulary import LANGUAGES
 
@@ -51,14 +52,19 @@ def parse_catalog(text: str, *, source: str = CATALOG) -> dict[str, tuple[str, s
 
 
 def load() -> dict[str, tuple[str, str]]:
-    """The catalog with the content languages' names added."""
+    """The catalog with the content languages' names and the incident rules'
+    names (``rule.<name>``, from ``incidents.titles.RULES``) added."""
     text = resources.files("fleet_server.api.console").joinpath(CATALOG).read_text(encoding="utf-8")
     strings = parse_catalog(text)
-    for code, names in CONTENT_LANGUAGES.items():
-        key = f"language.{code}"
-        if key in strings:
-            raise ConfigError(f"{CATALOG}: [{key!r}] comes from content.models.LANGUAGES")
-        strings[key] = names
+    for prefix, table, source in (
+        ("language", CONTENT_LANGUAGES, "content.models.LANGUAGES"),
+        ("rule", RULE_NAMES, "incidents.titles.RULES"),
+    ):
+        for code, names in table.items():
+            key = f"{prefix}.{code}"
+            if key in strings:
+                raise ConfigError(f"{CATALOG}: [{key!r}] comes from {source}")
+            strings[key] = names
     return strings
 
 
@@ -81,10 +87,21 @@ def known(key: str) -> bool:
     return key in STRINGS
 
 
-def format_time(value: datetime | None, language: str = DEFAULT, *, seconds: bool = False) -> str:
-    """Vietnam time; day/month/year in Vietnamese, ISO order in English."""
+def format_time(
+    value: datetime | str | None, language: str = DEFAULT, *, seconds: bool = False
+) -> str:
+    """Vietnam time; day/month/year in Vietnamese, ISO order in English. An
+    ISO-8601 text (as stored in JSON) is read first; one that is not a time
+    is shown as it is."""
     if value is None:
         return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
     local = value.astimezone(LOCAL_TZ)
     clock = "%H:%M:%S" if seconds else "%H:%M"
     return local.strftime(f"{clock} %d/%m/%Y" if language == "vi" else f"%Y-%m-%d {clock}")
@@ -113,3 +130,44 @@ def format_duration(value: timedelta | None, language: str = DEFAULT) -> str:
     if seconds < 86_400:
         return t("time.ago_h", n=int(seconds // 3600))
     return t("time.ago_d", n=int(seconds // 86_400))
+
+
+def format_ago(value: datetime | None, language: str = DEFAULT, now: datetime | None = None) -> str:
+    """How long ago ``value`` was: "5 phút trước" (``now``: the page's clock)."""
+    if value is None:
+        return translator(language)("time.never")
+    return format_duration((now or datetime.now(UTC)) - value, language)
+
+
+def format_money(value: float | int | None, language: str = DEFAULT) -> str:
+    """Đồng the Vietnamese way: "150.000 ₫" (English: "150,000 ₫")."""
+    if value is None:
+        return "—"
+    return f"{format_number(value, language)}\u00a0₫"
+
+
+def format_day(value: date | str | None, language: str = DEFAULT) -> str:
+    """A calendar day: 29/11/2026 in Vietnamese, 2026-11-29 in English."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TZ).date()
+    return value.strftime("%d/%m/%Y") if language == "vi" else value.isoformat()
+
+
+def humanize(code: object) -> str:
+    """A code without a label, made readable: ``to-ky-thuat`` -> "to ky thuat".
+    Never shown where a label exists; a fallback so no raw code leaks."""
+    text = str(code)
+    return " ".join(text.replace("_", " ").replace("-", " ").split()) if text else text
+
+
+def label(language: str, prefix: str, value: object) -> str:
+    """The label ``prefix.value`` in ``language``, else the value made readable."""
+    key = f"{prefix}.{value}"
+    return translator(language)(key) if key in STRINGS else humanize(value)

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import i18n, svg
+from fleet_server.api.console import i18n, svg, wording
 from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
 from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
@@ -50,9 +50,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.filters["when"] = i18n.format_time
-    env.filters["number"] = i18n.format_number
-    env.filters["duration"] = i18n.format_duration
+    env.filters.update(wording.FILTERS)
     return env
 
 
@@ -193,9 +191,26 @@ def cookie_secure(request: Request) -> bool:
     return ctx.settings.environment == "production" or request.url.scheme == "https"
 
 
-def redirect(url: str) -> RedirectResponse:
-    """After a form post, always a GET (303)."""
+#: The query parameter that carries a confirmation to the page a form returns to.
+FLASH = "flash"
+
+
+def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
+    """After a form post, always a GET (303). ``flash`` names the
+    confirmation the page shows on top (``flash.<name>`` in messages.toml,
+    both languages), e.g. ``redirect("/maintenance", flash="maintenance_created")``."""
+    if flash is not None:
+        if not i18n.known(f"flash.{flash}"):
+            raise KeyError(f"no message flash.{flash} in messages.toml")
+        path, hash_, fragment = url.partition("#")
+        url = f"{path}{'&' if '?' in path else '?'}{FLASH}={flash}{hash_}{fragment}"
     return RedirectResponse(url, status_code=303)
+
+
+def flash_of(request: Request) -> str | None:
+    """The confirmation named in the address, when it is one we have words for."""
+    name = request.query_params.get(FLASH, "")
+    return name if name and i18n.known(f"flash.{name}") else None
 
 
 # -- rendering -----------------------------------------------------------------------
@@ -208,11 +223,11 @@ def _values(
     belongs to, so its links and form return addresses point at the page."""
     ctx: ApiContext = request.app.state.ctx
     t = i18n.translator(language)
-    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    # the confirmation is shown once: not carried into links and the language switch
+    query = {k: v for k, v in request.query_params.items() if k not in ("lang", FLASH)}
 
     def label(prefix: str, value: object) -> str:
-        key = f"{prefix}.{value}"
-        return t(key) if i18n.known(key) else str(value)
+        return i18n.label(language, prefix, value)
 
     def local_name(name: str | None, name_en: str | None = None) -> str:
         """A place's name in the reader's language: the English one when
@@ -240,6 +255,7 @@ def _values(
         "user": user,
         "menu": menu_for(user) if user else [],
         "csrf": user.csrf_token if user else None,
+        "flash": flash_of(request),
         "path": page_path,
         "query": query,
         "back": page_path + ("?" + urlencode(query) if query else ""),

@@ -59,6 +59,12 @@ def incidents_list(
     rule: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[datetime | None, Query(description="opened at or after")] = None,
     until: Annotated[datetime | None, Query(description="opened before")] = None,
+    parent_id: Annotated[
+        int | None, Query(ge=1, le=2**62, description="the incidents attached to this one")
+    ] = None,
+    top_level: Annotated[
+        bool, Query(description="only incidents not attached to a site incident")
+    ] = False,
 ) -> Page[IncidentOut]:
     return service.list_incidents(
         conn,
@@ -73,6 +79,8 @@ def incidents_list(
             rule=rule,
             since=since,
             until=until,
+            parent_id=parent_id,
+            top_level=top_level,
         ),
     )
 
