@@ -90,17 +90,23 @@ def site_power_cut(fleet: Fleet, say: Say, timing: Timing) -> None:
         )
         fleet.call_later(1.0, watch)
 
+    emptied: list[bool] = []
+
     def watch() -> None:
+        if emptied:
+            return
         dead = [b for b in boards if not b.powered]
         if len(dead) < len(boards):
             fleet.call_later(1.0, watch)
         else:
+            emptied.append(True)
             say(
                 f"hết pin UPS: mọi bảng tại {_name(site)} đã tắt / UPS batteries empty: "
                 f"every board at {site} is down"
             )
 
     def restore() -> None:
+        watch()  # the last board may have gone down since the last look
         for board in boards:
             board.sim.mains = True
             if not board.powered:

@@ -14,7 +14,7 @@ CREATE TABLE content_suppliers (
     obligation      text NOT NULL CHECK (obligation IN ('quarterly', 'monthly', 'none')),
     min_items       integer NOT NULL DEFAULT 1 CHECK (min_items BETWEEN 1 AND 100),
     -- whom the overdue notice reaches directly (besides matching routes)
-    contact_id      bigint REFERENCES contacts (id),
+    contact_id      bigint REFERENCES contacts (id) ON DELETE SET NULL,
     -- periods due before this date are not judged
     obligation_from date NOT NULL,
     active          boolean NOT NULL DEFAULT true,
