@@ -26,6 +26,8 @@ EXTERNAL_IN_CSS = re.compile(r"""(?:url\(\s*["']?\s*(?:[a-z]+:)?//|@import)""", 
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 TAG = re.compile(r"<[^>]*>", re.S)
+#: Character references (``&nbsp;``, ``&#8209;``) are punctuation, not words.
+ENTITY = re.compile(r"&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);")
 #: Text a template may hold literally: punctuation, symbols, digits, units.
 ALLOWED_LITERAL = set(string.punctuation + string.digits + string.whitespace + "·›–—−→×…°")
 
@@ -99,7 +101,7 @@ def test_templates_hold_no_untranslated_text(template: Path) -> None:
     # Literal attributes a person reads must go through t() too.
     for attr in re.findall(r'(?:aria-label|title|placeholder|alt)="([^"{]+)"', source):
         assert not any(c.isalpha() for c in attr), f"{template.name}: {attr!r}"
-    text = TAG.sub(" ", JINJA.sub(" ", source))
+    text = ENTITY.sub(" ", TAG.sub(" ", JINJA.sub(" ", source)))
     leftover = {c for c in text if c not in ALLOWED_LITERAL}
     assert not leftover, f"{template.name}: literal text outside t(): {''.join(sorted(leftover))}"
 

@@ -121,3 +121,25 @@ def test_the_overdue_list_through_the_api(as_: Any, clock: Clock) -> None:
     )
     # sent on the 21st: it counts for January, December stays overdue
     assert [o["period"] for o in admin.get("/api/v1/content/overdue").json()] == ["2026-12"]
+
+
+def test_deleting_the_contact_a_unit_names_leaves_the_unit_without_one(
+    as_: Any, db_conn: Conn
+) -> None:
+    """A contact can be removed while a supplying unit still names it: the
+    unit stays, with no contact for its overdue notices (not a server error)."""
+    admin = as_("admin")
+    contact = admin.post(
+        "/api/v1/contacts", json={"name": "Văn phòng Đài", "email": "vp@dai.laichau.gov.vn"}
+    )
+    assert contact.status_code == 201, contact.text
+    contact_id = contact.json()["id"]
+    unit = admin.post(
+        URL, json={"name": "Đài PT-TH tỉnh", "obligation": "monthly", "contact_id": contact_id}
+    )
+    assert unit.status_code == 201, unit.text
+    gone = admin.delete(f"/api/v1/contacts/{contact_id}")
+    assert gone.status_code in (200, 204), gone.text
+    again = admin.get(f"{URL}/{unit.json()['id']}")
+    assert again.status_code == 200
+    assert again.json()["contact_id"] is None
