@@ -44,6 +44,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "report.read",
             "report.budget",
             "emergency_order.write",
+            # the engine's rule thresholds per organisation, site, board
+            "rule.read",
+            "rule.write",
         }
     ),
     # The organisation's duty desk: its own boards' incidents, tickets, commands,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -121,24 +121,20 @@ def auto_tickets(conn: Conn, now: datetime, settings: AlertSettings) -> list[int
 
 def preventive_tickets(conn: Conn, now: datetime) -> list[int]:
     created: list[int] = []
-    for schedule_id, board_id, site_id, title, every_days, due_on in preventive.due_schedules(
-        conn, now
-    ):
+    for due in preventive.due_schedules(conn, now):
         ticket, new = tickets.create(
             conn,
-            site_id=site_id,
-            board_id=board_id,
+            site_id=due.site_id,
+            board_id=due.board_id,
             kind="preventive",
-            priority="normal",
-            title=title,
+            priority=due.priority,
+            title=due.title,
             actor=ACTOR,
             now=now,
-            source_key=f"preventive:{schedule_id}:{due_on.isoformat()}",
+            description=due.checklist,
+            source_key=f"preventive:{due.id}:{due.next_due_on.isoformat()}",
         )
-        following = due_on + timedelta(days=every_days)
-        while following <= now.date():  # missed periods make one ticket, not one each
-            following += timedelta(days=every_days)
-        preventive.set_next_due(conn, schedule_id, following)
+        preventive.set_next_due(conn, due.id, preventive.following_due(due, now))
         if new:
             created.append(ticket.id)
     return created

@@ -204,14 +204,21 @@ def telemetry_inputs(conn: Conn, now: datetime, window_s: float) -> dict[str, Bo
 
 
 def rule_overrides(conn: Conn) -> tuple[dict[int, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """(site_id -> {rule: params}, board_id -> {rule: params})."""
+    """(site_id -> {rule: params}, board_id -> {rule: params}). An
+    organisation's override is each of its sites' unless the site's own
+    says otherwise (threshold by threshold)."""
     sites: dict[int, dict[str, Any]] = {}
     boards_: dict[str, dict[str, Any]] = {}
-    for rule, site_id, board_id, params in conn.execute(
-        "SELECT rule, site_id, board_id, params FROM rule_overrides"
+    for rule, site_id, board_id, params, _level in conn.execute(
+        """SELECT r.rule, s.id, NULL, r.params, 0 AS level FROM rule_overrides r
+             JOIN sites s ON s.organisation_id = r.organisation_id
+           UNION ALL
+           SELECT rule, site_id, board_id, params, 1 FROM rule_overrides
+            WHERE organisation_id IS NULL
+           ORDER BY level"""
     ):
         target = sites.setdefault(site_id, {}) if site_id else boards_.setdefault(board_id, {})
-        target[rule] = params
+        target[rule] = {**target.get(rule, {}), **params}
     return sites, boards_
 
 

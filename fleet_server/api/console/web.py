@@ -147,10 +147,13 @@ MENU: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
     ("/", "nav.overview", lambda u: u.can("board.read")),
     ("/incidents", "nav.incidents", may_see_incidents),
     ("/tickets", "nav.tickets", lambda u: u.can("ticket.read")),
+    # maintenance windows and preventive schedules: one entry, tabs on the pages
+    ("/maintenance", "nav.maintenance", lambda u: u.can("maintenance.read")),
     ("/cameras", "nav.cameras", lambda u: u.can("camera.read")),
     ("/content", "nav.content", lambda u: u.can("content.read")),
     ("/content/submissions", "nav.submissions", lambda u: u.can("content.submit")),
     ("/reports", "nav.reports", lambda u: u.can("compliance.read")),
+    ("/rules", "nav.rules", lambda u: u.can("rule.read")),
     ("/audit", "nav.audit", lambda u: u.can("audit.read")),
 )
 

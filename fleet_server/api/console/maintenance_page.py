@@ -1,0 +1,153 @@
+"""Maintenance windows in the console (``/maintenance``): the windows in
+force and all the others (of one site or board when asked), a form to plan
+one at a site or a board (times in Vietnam time, one-off, daily or weekly),
+and, on each, end it now or cancel it. The same services as
+``/api/v1/maintenance-windows``: every role that reads maintenance sees the
+list, ``maintenance.write`` (operators, admins) changes it; incidents are
+still recorded during a window, their notices held until it ends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
+from fleet_server.api.console.forms import checked, local_input, local_time, places, where
+from fleet_server.api.console.web import form_for, page_for, redirect, render
+from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.errors import Invalid
+from fleet_server.maintenance import service
+from fleet_server.maintenance.schemas import BOARD_ID, MAX_ID, WindowCreate
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, Depends(page_for("maintenance.read"))]
+Writer = Annotated[Principal, Depends(form_for("maintenance.write"))]
+WindowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RECURRENCES = ("none", "daily", "weekly")
+PAGE_SIZE = 50
+
+
+@router.get("/maintenance")
+def maintenance_page(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Reader,
+    site_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    board_id: Annotated[str | None, Query(pattern=BOARD_ID)] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    current = service.list_windows(
+        conn,
+        user,
+        ListParams(limit=100, offset=0, sort="ends_at"),
+        now=now,
+        site_id=site_id,
+        board_id=board_id,
+        current=True,
+    )
+    others = service.list_windows(
+        conn,
+        user,
+        ListParams(limit=PAGE_SIZE, offset=offset, sort="-starts_at"),
+        now=now,
+        site_id=site_id,
+        board_id=board_id,
+        current=False,
+    )
+    start = now.replace(second=0, microsecond=0) + timedelta(minutes=5)
+    choices = places(conn, user, site_id=site_id)
+    return render(
+        request,
+        "maintenance.html",
+        user,
+        {
+            "current": current.items,
+            "page": others,
+            "site_id": site_id,
+            "board_id": board_id,
+            "places": choices,
+            "sites": {p.site.id: p.site for p in choices},
+            "chosen": f"board:{board_id}" if board_id else (f"site:{site_id}" if site_id else ""),
+            "recurrences": RECURRENCES,
+            "default_start": local_input(start),
+            "default_end": local_input(start + timedelta(hours=2)),
+        },
+    )
+
+
+def _back(site_id: str, board_id: str) -> str:
+    """The list the form was on (one site's or board's, or all)."""
+    if board_id and len(board_id) <= 64 and board_id.replace("-", "").isalnum():
+        return f"/maintenance?board_id={board_id}"
+    return f"/maintenance?site_id={site_id}" if site_id.isdigit() else "/maintenance"
+
+
+@router.post("/maintenance")
+def create_window(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Writer,
+    where_: Annotated[str, Form(alias="where", max_length=100)] = "",
+    starts_at: Annotated[str, Form(max_length=40)] = "",
+    ends_at: Annotated[str, Form(max_length=40)] = "",
+    recurrence: Annotated[str, Form(max_length=20)] = "none",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    back_site: Annotated[str, Form(max_length=20)] = "",
+    back_board: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    site_id, board_id = where(where_)
+    body = checked(
+        WindowCreate,
+        site_id=site_id,
+        board_id=board_id,
+        starts_at=local_time(starts_at, "starts_at"),
+        ends_at=local_time(ends_at, "ends_at"),
+        recurrence=recurrence,
+        reason=reason,
+    )
+    actor = user.acting_from(client_address(request))
+    service.create_window(conn, user, actor, body, now=now)
+    conn.commit()
+    return redirect(_back(back_site, back_board), flash="maintenance_created")
+
+
+@router.post("/maintenance/{window_id}/end")
+def end_window(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Writer,
+    window_id: WindowId,
+    back_site: Annotated[str, Form(max_length=20)] = "",
+    back_board: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    actor = user.acting_from(client_address(request))
+    service.end_window(conn, user, actor, window_id, now=now)
+    conn.commit()
+    return redirect(_back(back_site, back_board), flash="maintenance_ended")
+
+
+@router.post("/maintenance/{window_id}/delete")
+def delete_window(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Writer,
+    window_id: WindowId,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+    back_site: Annotated[str, Form(max_length=20)] = "",
+    back_board: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    if confirm not in ("on", "true", "1"):
+        raise Invalid("confirm: tick the box to cancel the window", field="confirm")
+    actor = user.acting_from(client_address(request))
+    service.delete_window(conn, user, actor, window_id, now=now)
+    conn.commit()
+    return redirect(_back(back_site, back_board), flash="maintenance_deleted")

@@ -1,0 +1,148 @@
+"""Preventive maintenance schedules in the console
+(``/maintenance/preventive``): each schedule with its next due day, a form
+to plan one for a board or a whole site (title, checklist, priority, every
+N days, first day), and on each a form to change it or stop it. The same
+services as ``/api/v1/preventive-schedules``: readers of maintenance see
+them, ``maintenance.write`` (operators, admins) changes them. On the due day
+the engine opens a preventive ticket with the checklist as its description."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
+from fleet_server.api.console.forms import checked, day, places, where, whole
+from fleet_server.api.console.web import form_for, page_for, redirect, render
+from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.errors import Invalid
+from fleet_server.localtime import LOCAL_TZ
+from fleet_server.tickets import service_preventive as service
+from fleet_server.tickets.schemas_preventive import (
+    BOARD_ID,
+    MAX_ID,
+    ScheduleCreate,
+    SchedulePatch,
+)
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, Depends(page_for("maintenance.read"))]
+Writer = Annotated[Principal, Depends(form_for("maintenance.write"))]
+ScheduleId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PRIORITIES = ("urgent", "high", "normal", "low")
+PAGE_SIZE = 50
+Text = Annotated[str, Form(max_length=4000)]
+Short = Annotated[str, Form(max_length=200)]
+
+
+@router.get("/maintenance/preventive")
+def preventive_page(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Reader,
+    site_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    board_id: Annotated[str | None, Query(pattern=BOARD_ID)] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    page = service.list_schedules(
+        conn,
+        user,
+        ListParams(limit=PAGE_SIZE, offset=offset, sort=None),
+        site_id=site_id,
+        board_id=board_id,
+    )
+    today = now.astimezone(LOCAL_TZ).date()
+    return render(
+        request,
+        "preventive.html",
+        user,
+        {
+            "page": page,
+            "site_id": site_id,
+            "board_id": board_id,
+            "places": places(conn, user, site_id=site_id) if user.can("maintenance.write") else [],
+            "chosen": f"board:{board_id}" if board_id else (f"site:{site_id}" if site_id else ""),
+            "priorities": PRIORITIES,
+            "today": today,
+            "default_due": today + timedelta(days=7),
+        },
+    )
+
+
+@router.post("/maintenance/preventive")
+def create_schedule(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Writer,
+    where_: Annotated[str, Form(alias="where", max_length=100)] = "",
+    title: Short = "",
+    checklist: Text = "",
+    priority: Annotated[str, Form(max_length=20)] = "normal",
+    every_days: Annotated[str, Form(max_length=10)] = "",
+    next_due_on: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    site_id, board_id = where(where_)
+    body = checked(
+        ScheduleCreate,
+        site_id=site_id,
+        board_id=board_id,
+        title=title,
+        checklist=checklist,
+        priority=priority,
+        every_days=whole(every_days, "every_days"),
+        next_due_on=day(next_due_on, "next_due_on"),
+    )
+    actor = user.acting_from(client_address(request))
+    service.create_schedule(conn, user, actor, body, now=now)
+    conn.commit()
+    return redirect("/maintenance/preventive", flash="preventive_created")
+
+
+@router.post("/maintenance/preventive/{schedule_id}")
+def update_schedule(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Writer,
+    schedule_id: ScheduleId,
+    title: Short = "",
+    checklist: Text = "",
+    priority: Annotated[str, Form(max_length=20)] = "normal",
+    every_days: Annotated[str, Form(max_length=10)] = "",
+    next_due_on: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    body = checked(
+        SchedulePatch,
+        title=title,
+        checklist=checklist,
+        priority=priority,
+        every_days=whole(every_days, "every_days"),
+        next_due_on=day(next_due_on, "next_due_on"),
+    )
+    actor = user.acting_from(client_address(request))
+    service.update_schedule(conn, user, actor, schedule_id, body, now=now)
+    conn.commit()
+    return redirect(f"/maintenance/preventive#schedule-{schedule_id}", flash="preventive_saved")
+
+
+@router.post("/maintenance/preventive/{schedule_id}/delete")
+def delete_schedule(
+    request: Request,
+    conn: Db,
+    user: Writer,
+    schedule_id: ScheduleId,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if confirm not in ("on", "true", "1"):
+        raise Invalid("confirm: tick the box to stop the schedule", field="confirm")
+    actor = user.acting_from(client_address(request))
+    service.delete_schedule(conn, user, actor, schedule_id)
+    conn.commit()
+    return redirect("/maintenance/preventive", flash="preventive_deleted")

@@ -1,0 +1,115 @@
+"""Opening a ticket by hand (``/tickets/new``), from an incident's page (the
+incident linked, the place and a priority from its severity filled in), a
+site's page (that site's boards offered) or the ticket queue (every site).
+The same fields and checks as ``POST /api/v1/tickets`` (``ticket.write``,
+the caller's sites, linked incidents at the ticket's site); the due time
+follows the priority (the SLA) and the team the site. Given someone to do
+it, the ticket is assigned at once, as ``POST /api/v1/tickets/{id}/assign``
+would (``ticket.work``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+
+from fleet_server.access.principal import Principal
+from fleet_server.api.console.forms import checked, places, where
+from fleet_server.api.console.web import form_for, page_for, redirect, render
+from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.errors import Invalid
+from fleet_server.incidents.schemas import IncidentDetail
+from fleet_server.incidents.service import get_incident
+from fleet_server.tickets.models import Sla
+from fleet_server.tickets.schemas import BOARD_ID, TicketCreate
+from fleet_server.tickets.service import assign_ticket, create_ticket
+
+router = APIRouter(include_in_schema=False)
+
+Opener = Annotated[Principal, Depends(page_for("ticket.write"))]
+OpenForm = Annotated[Principal, Depends(form_for("ticket.write"))]
+KINDS = ("corrective", "inspection", "preventive")
+PRIORITIES = ("urgent", "high", "normal", "low")
+#: An incident's severity -> the priority its ticket starts with.
+PRIORITY_OF = {"critical": "urgent", "major": "high", "minor": "normal", "warning": "low"}
+Id = Annotated[int | None, Query(ge=1, le=2**62)]
+
+
+@router.get("/tickets/new")
+def new_ticket_page(
+    request: Request,
+    conn: Db,
+    user: Opener,
+    incident_id: Id = None,
+    site_id: Id = None,
+    board_id: Annotated[str | None, Query(pattern=BOARD_ID)] = None,
+) -> Response:
+    incident: IncidentDetail | None = None
+    chosen = f"board:{board_id}" if board_id else (f"site:{site_id}" if site_id else "")
+    if incident_id is not None:
+        incident = get_incident(conn, user, incident_id)
+        site_id = incident.site_id
+        chosen = (
+            f"board:{incident.board_id}"
+            if incident.board_id
+            else (f"site:{site_id}" if site_id else "")
+        )
+    context: dict[str, Any] = {
+        "incident": incident,
+        "places": places(conn, user, site_id=site_id),
+        "one_site": site_id is not None,
+        "chosen": chosen,
+        "kinds": KINDS,
+        "priorities": PRIORITIES,
+        "priority": PRIORITY_OF.get(incident.severity, "normal") if incident else "normal",
+        "sla_hours": Sla().hours,
+        "may_assign": user.can("ticket.work"),
+    }
+    return render(request, "ticket_new.html", user, context)
+
+
+def _incident_ids(text: str) -> list[int]:
+    """``12, 15`` or ``#12 #15``: the incidents to link."""
+    parts = [p for p in re.split(r"[\s,;#]+", text) if p]
+    if not all(p.isdigit() for p in parts):
+        raise Invalid("incident_ids: give incident numbers, e.g. 12, 15", field="incident_ids")
+    return [int(p) for p in parts]
+
+
+@router.post("/tickets/new")
+def new_ticket(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: OpenForm,
+    where_: Annotated[str, Form(alias="where", max_length=100)] = "",
+    title: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "corrective",
+    priority: Annotated[str, Form(max_length=20)] = "normal",
+    description: Annotated[str, Form(max_length=5000)] = "",
+    incident_ids: Annotated[str, Form(max_length=500)] = "",
+    assignee: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    site_id, board_id = where(where_)
+    body = checked(
+        TicketCreate,
+        site_id=site_id,
+        board_id=board_id,
+        kind=kind,
+        priority=priority,
+        title=title,
+        description=description.strip(),
+        incident_ids=_incident_ids(incident_ids),
+    )
+    actor = user.acting_from(client_address(request))
+    ticket = create_ticket(conn, user, actor, body, now=now)
+    flash = "ticket_created"
+    if assignee.strip():
+        if not user.can("ticket.work"):
+            raise Invalid("assignee: your role may not assign tickets", field="assignee")
+        assign_ticket(conn, user, actor, ticket.id, assignee, now=now)
+        flash = "ticket_created_assigned"
+    conn.commit()
+    return redirect(f"/tickets/{ticket.id}", flash=flash)
