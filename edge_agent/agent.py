@@ -62,7 +62,12 @@ class Agent:
         link_up: Callable[[], bool] | None = None,
         systemctl: Callable[..., None] | None = None,
         player: PlayerControl | None = None,
+        resume_boot: bool = False,
     ) -> None:
+        """``resume_boot`` (simulation only): continue the boot the spool
+        recorded instead of starting a new one — a simulated board whose
+        process restarted while the board itself did not (the demo
+        restarting). Its seqs continue above the spool's high-water mark."""
         self.config = config
         #: The configuration as loaded on the board. What commands act on
         #: (the player's unit) is read from here, never from what the server
@@ -79,7 +84,8 @@ class Agent:
             reserve_bytes=config.spool.reserve_bytes,
             clock=clock,
         )
-        self.boot = self.spool.start_boot()
+        resumed = self.spool.boot if resume_boot and sim is not None else 0
+        self.boot = resumed or self.spool.start_boot()
         self.collectors = collectors if collectors is not None else _build(config, sim)
         self.wake = threading.Event()
         self._inbox: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=1000)

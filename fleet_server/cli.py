@@ -258,7 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None, help="default: $XDG_DATA_HOME/laichau-fleet/demo"
     )
     demo.add_argument("--scenario", choices=scenarios, default="normal")
-    demo.add_argument("--duration", type=float, default=None, help="seconds (default: Ctrl-C)")
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: Ctrl-C); each scenario prints the"
+        " duration that shows all of it",
+    )
     demo.set_defaults(func=cmd_demo)
     sim = sub.add_parser("simulate", help="simulated boards against FLEET_MQTT_URL")
     sim.add_argument("--boards", type=int, default=100)

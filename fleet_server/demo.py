@@ -5,6 +5,12 @@ configured ``FLEET_DATABASE_URL``), an embedded MQTT broker (or the
 configured ``FLEET_MQTT_URL``), the server roles that exist, and a simulated
 fleet of Lai Châu boards; Ctrl-C stops all of it. A second run reuses the
 data directory.
+
+The first start writes seven days of history (simulator/history.py); the
+engine runs under the demo rule profile (simulator/profile.py) so each
+scenario shows its outcome within minutes, as its printed forecast says
+(simulator/outcomes.py); notices go to a local mail catcher whose file the
+banner names; a restart continues the boards' boots (no reboot counted).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,16 +35,24 @@ from fleet_server.db.migrate import migrate
 from fleet_server.db.roles import url_user
 from fleet_server.embedded.broker import EmbeddedBroker
 from fleet_server.embedded.postgres import EmbeddedPostgres
-from fleet_server.engine.service import Engine
 from fleet_server.errors import ConfigError
-from fleet_server.ingest.service import IngestService
 from fleet_server.private_files import write_private
 from fleet_server.settings import Settings
 from fleet_server.simulator.agents import AgentFleet
+from fleet_server.simulator.banner import Banner, print_banner
 from fleet_server.simulator.boards import BoardSpec
+from fleet_server.simulator.history_records import seed_history
+from fleet_server.simulator.profile import DEMO_PROFILE, DemoProfile
 from fleet_server.simulator.runtime import Fleet
-from fleet_server.simulator.scenarios import SCENARIOS, Timing
+from fleet_server.simulator.scenarios import SCENARIOS
 from fleet_server.simulator.seed import fleet_specs, seed, seed_contacts
+from fleet_server.simulator.stage import (
+    mail_catcher,
+    record_sessions,
+    resume_sessions,
+    services,
+    start_scenario,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +102,9 @@ class DemoOptions:
     data_dir: Path | None = None
     scenario: str = "normal"
     duration: float | None = None
-    battery_runtime_s: float = 180.0
     api_port: int = 8080
+    #: the demo's shortened rules and scenario clock (simulator/profile.py)
+    profile: DemoProfile = field(default_factory=lambda: DEMO_PROFILE)
 
 
 #: Up to this many boards, every board is a real edge agent (thread, spool,
@@ -99,31 +115,28 @@ REAL_AGENTS_UP_TO = 200
 def _fleet(
     opts: DemoOptions, specs: list[BoardSpec], mqtt_url: str, data_dir: Path
 ) -> Fleet | AgentFleet:
+    """The simulated boards. A demo restart is no reboot of theirs: real
+    agents continue the boot their spools recorded, multiplexed boards the
+    one ``sessions.json`` recorded at the last clean stop."""
+    profile = opts.profile
     if opts.boards <= REAL_AGENTS_UP_TO:
         return AgentFleet(
-            specs, mqtt_url, data_dir / "agents", battery_runtime_s=opts.battery_runtime_s
+            specs,
+            mqtt_url,
+            data_dir / "agents",
+            intervals=profile.intervals(),
+            battery_runtime_s=profile.battery_runtime_s,
+            resume_boots=True,
         )
-    boots = _boots(data_dir / "boots.json", [s.device_id for s in specs])
-    for spec in specs:
-        spec.boot = boots[spec.device_id]
+    resume_sessions(data_dir / "sessions.json", specs)
     endpoint = urlsplit(mqtt_url)
     return Fleet(
         specs,
         endpoint.hostname or "127.0.0.1",
         endpoint.port or 1883,
-        battery_runtime_s=opts.battery_runtime_s,
+        intervals=profile.intervals(),
+        battery_runtime_s=profile.battery_runtime_s,
     )
-
-
-def _boots(path: Path, device_ids: list[str]) -> dict[str, int]:
-    """Each demo start is a new boot of every board (persisted)."""
-    try:
-        boots: dict[str, int] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        boots = {}
-    boots = {d: boots.get(d, 0) + 1 for d in device_ids}
-    path.write_text(json.dumps(boots))
-    return boots
 
 
 #: The role the demo's services connect as in its embedded PostgreSQL: not the
@@ -153,20 +166,6 @@ def _database(data_dir: Path, say: Callable[[str], None]) -> Iterator[tuple[str,
         yield app_url, server.url("fleet"), f"embedded PostgreSQL, data in {server.data_dir}"
     finally:
         server.stop()
-
-
-@contextmanager
-def _engine(db_url: str) -> Iterator[Engine]:
-    """The engine role in a thread (no e-mail in the demo: no SMTP server)."""
-    engine = Engine(db_url)
-    stop = threading.Event()
-    thread = threading.Thread(target=engine.run_forever, args=(stop,), name="engine")
-    thread.start()
-    try:
-        yield engine
-    finally:
-        stop.set()
-        thread.join(30)
 
 
 #: The demo's personal accounts: (username, full name, role, organisation code).
@@ -278,6 +277,7 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         raise ConfigError(f"unknown scenario {opts.scenario!r}; one of {', '.join(SCENARIOS)}")
     data_dir = (opts.data_dir or default_data_dir()).expanduser().resolve()
     check_writable(data_dir)
+    profile = opts.profile
     with ExitStack() as stack:
         db_url, owner_url, db_label = stack.enter_context(_database(data_dir, say))
         mqtt_url, mqtt_label = stack.enter_context(_broker(opts.mqtt_port, data_dir))
@@ -287,62 +287,57 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
             app_role, app_password = url_user(db_url)
             migrate(owner_url, app_role=app_role, app_password=app_password)
         inventory = fleet_specs(opts.boards)
+        specs = [b for _, b in inventory]
         with psycopg.connect(db_url) as conn:
             seed(conn, inventory)
             seed_contacts(conn)
             accounts = demo_accounts(conn, data_dir / "accounts.json")
-        specs = [b for _, b in inventory]
-
+            history = _history(conn, specs, say)
+        mail_port = free_port()
+        catcher = stack.enter_context(mail_catcher(data_dir / "notices.txt", mail_port))
         settings = Settings(
             database_url=db_url,
             mqtt_url=mqtt_url,
             ingest_client_id="fleet-demo-ingest",
             data_dir=str(data_dir),  # the broadcast files uploaded in the demo
+            # notices go to the mail catcher (no TLS on 127.0.0.1), grouped briefly
+            smtp_host="127.0.0.1",
+            smtp_port=mail_port,
+            smtp_security="none",
+            smtp_from="canh-bao@demo.invalid",
+            notify_group_window_s=profile.notify_group_s,
+            notify_poll_interval_s=1.0,
+            console_base_url=f"http://127.0.0.1:{opts.api_port}",
         )
         console_url = stack.enter_context(_api(settings, opts.api_port))
-        ingest = IngestService(settings)
-        ingest.start()
-        stack.callback(ingest.stop)
-        if not ingest.consumer.subscribed.wait(15):  # the boards' first messages count
-            say("warning: the broker has not confirmed ingest's subscriptions yet")
-        stack.enter_context(_engine(db_url))
+        stack.enter_context(services(settings, profile, say, deliver=catcher is not None))
 
         fleet = _fleet(opts, specs, mqtt_url, data_dir)
         started = time.monotonic()
-
-        def timeline(text: str) -> None:
-            elapsed = int(time.monotonic() - started)
-            say(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {opts.scenario}: {text}")
-
-        SCENARIOS[opts.scenario](fleet, timeline, Timing())
-        fleet.start()
-        # Written whole, then renamed: a reader never sees half a file.
-        state = data_dir / "demo.json.tmp"
-        state.write_text(
-            json.dumps(
-                {
-                    "database_url": db_url,
-                    "mqtt_url": mqtt_url,
-                    "pid": os.getpid(),
-                    "boards": len(specs),
-                    "console_url": console_url,
-                    "accounts_file": str(data_dir / "accounts.json"),
-                }
-            )
+        start_scenario(
+            fleet, opts.scenario, profile, say, started=lambda: time.monotonic() - started
         )
-        state.replace(data_dir / "demo.json")
-        _print_table(
+        fleet.start()
+        _write_state(data_dir, db_url, mqtt_url, len(specs), console_url)
+        print_banner(
             say,
-            db_url=db_url,
-            db_label=db_label,
-            mqtt_url=mqtt_url,
-            mqtt_label=mqtt_label,
-            boards=len(specs),
-            sites=len({b.site for b in specs}),
-            scenario=opts.scenario,
-            console_url=console_url,
-            accounts=accounts,
-            accounts_file=data_dir / "accounts.json",
+            Banner(
+                db_url=db_url,
+                db_label=db_label,
+                mqtt_url=mqtt_url,
+                mqtt_label=mqtt_label,
+                boards=len(specs),
+                sites=len({b.site for b in specs}),
+                scenario=opts.scenario,
+                console_url=console_url,
+                accounts=accounts,
+                roles={u: role for u, _, role, _ in DEMO_ACCOUNTS},
+                accounts_file=data_dir / "accounts.json",
+                profile=profile,
+                mail_file=catcher.path if catcher else None,
+                mail_port=mail_port if catcher else None,
+                history=history,
+            ),
         )
         deadline = None if opts.duration is None else started + opts.duration
         try:
@@ -351,49 +346,43 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
             )
         finally:
             fleet.stop()
+            if isinstance(fleet, Fleet):
+                record_sessions(data_dir / "sessions.json", fleet)
             say("đang dừng / stopping …")
 
 
-def _print_table(
-    say: Callable[[str], None],
-    *,
-    db_url: str,
-    db_label: str,
-    mqtt_url: str,
-    mqtt_label: str,
-    boards: int,
-    sites: int,
-    scenario: str,
-    console_url: str,
-    accounts: dict[str, str],
-    accounts_file: Path,
-) -> None:
-    roles = {u: role for u, _, role, _ in DEMO_ACCOUNTS}
-    rows = [
-        ("Bảng điều khiển / Console", console_url, "web console, Vietnamese / English"),
-        ("API", f"{console_url}api/v1/docs", "OpenAPI; POST /api/v1/auth/token for a token"),
-        *(
-            ("Đăng nhập / Log in", f"{user} / {accounts[user]}", roles[user])
-            for user in roles
-            if user in accounts
-        ),
-        ("Mật khẩu / Passwords", str(accounts_file), "random, made on the first run"),
-        ("Cơ sở dữ liệu / Database", db_url, db_label),
-        ("MQTT broker", mqtt_url, mqtt_label),
-        (
-            "Bảng tin / Boards",
-            f"{boards} boards at {sites} sites",
-            f"simulated, scenario {scenario}",
-        ),
-        ("Xem dữ liệu / Look", f"psql {db_url}", "e.g. SELECT * FROM board_latest;"),
-        (
-            "Sự cố / Incidents",
-            "SELECT id, title, state FROM incidents;",
-            "raised by the engine as the scenario unfolds",
-        ),
-        ("Dừng / Stop", "Ctrl-C", "stops everything it started"),
-    ]
-    width = max(len(r[0]) for r in rows)
-    say("Cụm thông tin điện tử công cộng Lai Châu — bản trình diễn / demo")
-    for label, value, note in rows:
-        say(f"  {label.ljust(width)}  {value}  ({note})")
+def _history(
+    conn: psycopg.Connection[tuple[object, ...]], specs: list[BoardSpec], say: Callable[[str], None]
+) -> str:
+    """Seven days of history on the first start; what the banner says of it."""
+    if len(specs) > REAL_AGENTS_UP_TO:  # a scale run: a week of 10,000 boards is no demo
+        return f"none (over {REAL_AGENTS_UP_TO} boards)"
+    seeded = seed_history(conn, specs, datetime.now(UTC))
+    if seeded is None:
+        return "kept from an earlier run"
+    say(
+        f"lịch sử 7 ngày / 7 days of history: {seeded.telemetry_rows} readings,"
+        f" {seeded.incidents} incidents, {seeded.tickets} tickets,"
+        f" {seeded.board_days} board-days judged ({seeded.seconds:.1f} s)"
+    )
+    return f"7 days, written on this first start in {seeded.seconds:.1f} s"
+
+
+def _write_state(data_dir: Path, db_url: str, mqtt_url: str, boards: int, console_url: str) -> None:
+    """demo.json for scripts and tests. Written whole, then renamed: a
+    reader never sees half a file."""
+    state = data_dir / "demo.json.tmp"
+    state.write_text(
+        json.dumps(
+            {
+                "database_url": db_url,
+                "mqtt_url": mqtt_url,
+                "pid": os.getpid(),
+                "boards": boards,
+                "console_url": console_url,
+                "accounts_file": str(data_dir / "accounts.json"),
+                "notices_file": str(data_dir / "notices.txt"),
+            }
+        )
+    )
+    state.replace(data_dir / "demo.json")

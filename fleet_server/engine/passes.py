@@ -147,8 +147,15 @@ def attach_boards(
 
 
 def run_telemetry_rules(
-    pass_: Pass, places: dict[str, storage.BoardPlace], statuses: dict[str, Any]
+    pass_: Pass,
+    places: dict[str, storage.BoardPlace],
+    statuses: dict[str, Any],
+    *,
+    profile: dict[str, dict[str, Any]] | None = None,
 ) -> None:
+    """Telemetry rules on every running board. ``profile`` changes the
+    rules' defaults for the whole fleet (the demo's shorter holds,
+    ``EngineSettings.telemetry_params``); site and board overrides still win."""
     conn, now = pass_.conn, pass_.now
     window = float(telemetry_rules.DEFAULTS["network_degraded"]["window_s"])
     inputs = storage.telemetry_inputs(conn, now, window)
@@ -168,7 +175,11 @@ def run_telemetry_rules(
         if status is None or status.state not in ("online", "stale"):
             continue  # a lost or stopped board's last readings are not news
         params = telemetry_rules.merged_params(
-            [site_overrides.get(place.site_id, {}), board_overrides.get(board_id, {})]
+            [
+                profile or {},
+                site_overrides.get(place.site_id, {}),
+                board_overrides.get(board_id, {}),
+            ]
         )
         active = active_by_board.get(board_id, set())
         board = inputs.get(board_id, telemetry_rules.BoardInputs())
@@ -202,12 +213,16 @@ def run_telemetry_rules(
 
 
 def run_content_rule(
-    pass_: Pass, places: dict[str, storage.BoardPlace], *, since: datetime | None
+    pass_: Pass,
+    places: dict[str, storage.BoardPlace],
+    *,
+    since: datetime | None,
+    profile: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Every pass, not every telemetry round: unapproved content on a
     public screen is a security incident at once (Điều 9.3)."""
     approved = storage.approved_content(pass_.conn)
-    params = telemetry_rules.DEFAULTS["content_unapproved"]
+    params = telemetry_rules.merged_params([profile or {}])["content_unapproved"]
     for board_id, (display, observed_at) in storage.displays(pass_.conn, since).items():
         place = places.get(board_id)
         # approved *when it was shown* (by the server's clock), not now

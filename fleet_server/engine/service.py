@@ -69,6 +69,10 @@ class EngineSettings:
     #: play log's; None: not run here
     content_files: FileStore | None = None
     content_files_keep_days: int = upkeep.ROLLUP_DAYS
+    #: the telemetry rules' defaults changed for the whole fleet, e.g.
+    #: ``{"mains_lost": {"for_s": 20}}`` (the demo's rule profile,
+    #: simulator/profile.py); empty: docs/engine.md's defaults
+    telemetry_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Engine:
@@ -145,9 +149,12 @@ class Engine:
                     pass_, places, statuses, self.settings.rules, dirty=dirty
                 )
                 full_round = self._telemetry_due is None or now >= self._telemetry_due
-                passes.run_content_rule(pass_, places, since=None if full_round else since)
+                profile = self.settings.telemetry_params
+                passes.run_content_rule(
+                    pass_, places, since=None if full_round else since, profile=profile
+                )
                 if full_round:
-                    passes.run_telemetry_rules(pass_, places, statuses)
+                    passes.run_telemetry_rules(pass_, places, statuses, profile=profile)
                     self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
                     alerts.reminders_and_escalation(conn, now, self.settings.alerts)
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)

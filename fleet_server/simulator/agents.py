@@ -72,8 +72,13 @@ class AgentFleet:
         intervals: dict[fp.TelemetryKind, float] | None = None,
         battery_runtime_s: float = 4 * 3600,
         keepalive_s: int = 30,
+        resume_boots: bool = False,
     ) -> None:
+        """``resume_boots``: each board's first start continues the boot its
+        spool recorded (the demo restarting is no reboot of its boards, so no
+        "agent restarting" incidents); a ``power_on`` is always a new boot."""
         self.mqtt_url = mqtt_url
+        self.resume_boots = resume_boots
         self.keepalive_s = keepalive_s
         self.intervals = {k.value: v for k, v in (intervals or DEFAULT_INTERVALS).items()}
         spool_dir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +99,7 @@ class AgentFleet:
             heapq.heappush(self._timers, (time.monotonic() + delay, next(self._tick), action))
 
     # -- boards -----------------------------------------------------------------------
-    def _launch(self, board: AgentBoard) -> None:
+    def _launch(self, board: AgentBoard, *, resume: bool = False) -> None:
         config = load_config(
             None,
             environ={},
@@ -114,6 +119,7 @@ class AgentFleet:
             sim=board.sim,
             collectors=simulated_collectors(board.sim),
             link_up=lambda: board.link_up,
+            resume_boot=resume,
         )
         board.thread = threading.Thread(
             target=board.agent.run, args=(board.stop,), name=f"agent-{board.device_id}", daemon=True
@@ -151,7 +157,7 @@ class AgentFleet:
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
         for board in self.boards.values():
-            self._launch(board)
+            self._launch(board, resume=self.resume_boots)
 
     def run_once(self) -> None:
         now = time.monotonic()

@@ -31,6 +31,8 @@ class BoardSpec:
     site: str
     cameras: list[str]
     boot: int = 1
+    #: the first seq of this run (a boot continued across a demo restart)
+    seq: int = 0
 
 
 @dataclass

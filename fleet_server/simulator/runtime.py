@@ -75,6 +75,7 @@ class Fleet:
                 simulated_collectors(sim),
                 dict(intervals or DEFAULT_INTERVALS),
                 boot=spec.boot,
+                seq=spec.seq,
             )
             self.boards[spec.device_id] = board
         self.sent = 0  # PUBACKs received, all message kinds

@@ -58,6 +58,8 @@ class Timing:
     flap_down: tuple[float, float] = (20.0, 60.0)
     flap_up: tuple[float, float] = (20.0, 40.0)
     flaps: int = 3
+    #: the fault is repaired (camera, screen, content, agent); None: never
+    repair: float | None = None
 
 
 def _name(site: str) -> str:
@@ -156,7 +158,21 @@ def camera_failure(fleet: Fleet, say: Say, timing: Timing) -> None:
             f"{board.device_id} stops answering RTSP"
         )
 
+    def fix() -> None:
+        camera = next(iter(board.sim.cameras))
+        board.sim.cameras[camera] = True
+        say(
+            f"kỹ thuật viên sửa xong camera {camera} của {board.device_id} / a technician "
+            f"fixed camera {camera} of {board.device_id}"
+        )
+
     fleet.call_later(timing.start, fail)
+    _repair(fleet, timing, fix)
+
+
+def _repair(fleet: Fleet, timing: Timing, action: Callable[[], None]) -> None:
+    if timing.repair is not None:
+        fleet.call_later(timing.repair, action)
 
 
 def display_off(fleet: Fleet, say: Say, timing: Timing) -> None:
@@ -166,7 +182,12 @@ def display_off(fleet: Fleet, say: Say, timing: Timing) -> None:
         board.sim.screen_on = False
         say(f"màn hình {board.device_id} tắt / screen of {board.device_id} goes dark")
 
+    def light() -> None:
+        board.sim.screen_on = True
+        say(f"màn hình {board.device_id} sáng lại / screen of {board.device_id} back on")
+
     fleet.call_later(timing.start, dark)
+    _repair(fleet, timing, light)
 
 
 def unapproved_content(fleet: Fleet, say: Say, timing: Timing) -> None:
@@ -179,7 +200,15 @@ def unapproved_content(fleet: Fleet, say: Say, timing: Timing) -> None:
             f" / {board.device_id} plays an unapproved file"
         )
 
+    def withdraw() -> None:
+        board.sim.content = SimulatedContent()
+        say(
+            f"{board.device_id} trở lại nội dung đã duyệt / {board.device_id} back to "
+            "approved content"
+        )
+
     fleet.call_later(timing.start, play)
+    _repair(fleet, timing, withdraw)
 
 
 def stuck_agent(fleet: Fleet, say: Say, timing: Timing) -> None:
@@ -192,7 +221,12 @@ def stuck_agent(fleet: Fleet, say: Say, timing: Timing) -> None:
             f"agent on {board.device_id} stuck: connected, heartbeat frozen"
         )
 
+    def thaw() -> None:
+        board.stuck = False
+        say(f"agent trên {board.device_id} chạy lại / agent on {board.device_id} runs again")
+
     fleet.call_later(timing.start, freeze)
+    _repair(fleet, timing, thaw)
 
 
 def normal(fleet: Fleet, say: Say, timing: Timing) -> None:

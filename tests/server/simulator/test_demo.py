@@ -92,6 +92,15 @@ def run_once(data_dir: Path, mqtt_port: int, log: Path, boot: int) -> None:
                 what=f"a birth of boot {boot} from each of the 6 boards",
             )
             assert db.execute("SELECT count(*) FROM boards").fetchone() == (6,)
+            # every board met the birth of this boot only: no reboot counted
+            assert db.execute(
+                "SELECT count(*) FROM board_states WHERE received_at > now() - interval '1 hour'"
+                " AND boot <> %s AND status = 'online'",
+                (boot,),
+            ).fetchone() == (0,)
+            judged = db.execute("SELECT count(*) FROM compliance_days").fetchone()
+            assert judged is not None
+            assert judged[0] > 0
             # The services run as the application role, which cannot rewrite the audit log.
             assert db.execute(
                 "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
@@ -134,8 +143,20 @@ def run_once(data_dir: Path, mqtt_port: int, log: Path, boot: int) -> None:
 def test_demo_runs_stops_cleanly_and_reuses_its_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     port = free_port()
-    run_once(data_dir, port, tmp_path / "demo.log", boot=1)
-    run_once(data_dir, port, tmp_path / "demo.log", boot=2)  # same database, booted again
+    log = tmp_path / "demo.log"
+    run_once(data_dir, port, log, boot=1)
+    first = log.read_text()
+    # The first start wrote a week of history, and the banner says where
+    # notices go and which rules run.
+    assert "7 days of history:" in first
+    assert "Rule profile" in first
+    assert "tickets after 60 s" in first
+    assert f"{data_dir / 'notices.txt'}" in first
+    assert "/notices" in first
+    # A restart of the demo is no reboot of its boards: same boot, same
+    # database, and the history is not written twice.
+    run_once(data_dir, port, log, boot=1)
+    assert log.read_text().count("7 days of history:") == 1
     assert (data_dir / "agents" / "lc-ma-lu-thang-01.db").exists()  # real agents' spools
 
 

@@ -1,0 +1,340 @@
+"""What each scenario makes the platform do, and by when, under a demo
+profile: printed when the demo starts, listed in the README, checked by the
+tests (tests/server/simulator/test_demo_outcome.py).
+
+Every "by" time is an upper bound counted from the boards' start: the
+profile's durations plus its ``slack_s``. A scenario is over — fault,
+outcome, recovery — by its ``duration_s``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from fleet_server.localtime import LOCAL_TZ
+from fleet_server.simulator.places import DEFAULT_WINDOWS
+from fleet_server.simulator.profile import DemoProfile
+from fleet_server.simulator.scenarios import PLACE_NAMES, Fleet, _first_site, _site_boards
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """One thing the user will see, by ``by_s`` seconds after the start."""
+
+    key: str  # what the tests check: site_incident, ticket, notice, incident, resolved
+    by_s: float
+    vi: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    scenario: str
+    expectations: tuple[Expectation, ...]
+    duration_s: float
+    #: where it happens: a site code and the boards concerned
+    site: str | None = None
+    boards: tuple[str, ...] = ()
+
+    def expected(self, key: str) -> Expectation:
+        return next(e for e in self.expectations if e.key == key)
+
+    def lines(self) -> list[str]:
+        """The printed forecast, soonest first."""
+        out = [f"{self.scenario}: điều sẽ thấy / what you will see"]
+        for e in sorted(self.expectations, key=lambda e: e.by_s):
+            out.append(f"  trước / by {clock(e.by_s)}  {e.vi} / {e.en}")
+        out.append(
+            f"  kịch bản xong trước / scenario over by {clock(self.duration_s)}"
+            f" (--duration {math.ceil(self.duration_s)})"
+        )
+        return out
+
+
+def clock(seconds: float) -> str:
+    whole = math.ceil(seconds)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def _round_up(seconds: float, step: float = 30.0) -> float:
+    return math.ceil(seconds / step) * step
+
+
+def _site_and_boards(fleet: Fleet, prefer: str) -> tuple[str, tuple[str, ...]]:
+    site = _first_site(fleet, prefer)
+    return site, tuple(b.device_id for b in _site_boards(fleet, site))
+
+
+def _notice(p: DemoProfile, at: float, where: str) -> Expectation:
+    return Expectation(
+        "notice",
+        at + p.notify_group_s + p.slack_s,
+        f"thông báo gửi trực ban, có tên {where}",
+        f"notices to the duty contacts naming {where}",
+    )
+
+
+def site_power_cut(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
+    site, boards = _site_and_boards(fleet, "ma-lu-thang")
+    name = PLACE_NAMES.get(site, site)
+    reading = p.fault_at_s + p.readings_s
+    dead = p.fault_at_s + p.battery_runtime_s
+    back = p.power_back_s + p.clear_s + p.telemetry_every_s + 2 * p.slack_s
+    whole_site = len(boards) >= 2
+    first = Expectation(
+        "site_incident" if whole_site else "incident",
+        dead + p.slack_s,
+        (
+            f"sự cố toàn điểm (mất điện lưới) tại {name}, gồm {len(boards)} sự cố của từng bảng"
+            if whole_site
+            else f"sự cố mất kết nối bảng {boards[0]} tại {name}"
+        ),
+        (
+            f"one site incident (power) at {name} holding its {len(boards)} board incidents"
+            if whole_site
+            else f"a board-lost incident for {boards[0]} at {name}"
+        ),
+    )
+    return Outcome(
+        "site-power-cut",
+        (
+            Expectation(
+                "incident",
+                reading + p.mains_hold_s + p.telemetry_every_s + p.slack_s,
+                f"sự cố mất điện lưới trên {len(boards)} bảng (chạy bằng UPS)",
+                f"mains-lost incidents on {len(boards)} boards (running on UPS)",
+            ),
+            first,
+            _notice(p, dead, name),
+            Expectation(
+                "ticket",
+                dead + p.ticket_after_s + p.telemetry_every_s + p.slack_s,
+                f"phiếu bảo trì khẩn tự động cho {name}",
+                f"an urgent ticket opened automatically for {name}",
+            ),
+            Expectation(
+                "resolved",
+                back,
+                "có điện lại, các sự cố tự đóng; phiếu chờ kỹ thuật viên",
+                "power back, the incidents resolve; the ticket waits for a technician",
+            ),
+        ),
+        _round_up(back + p.slack_s),
+        site,
+        boards,
+    )
+
+
+def uplink_flap(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
+    site, boards = _site_and_boards(fleet, "muong-te")
+    name = PLACE_NAMES.get(site, site)
+    down = p.fault_at_s
+    cycle = p.flap_down_s[1] + p.flap_up_s[1]
+    last_up = down + p.flaps * cycle - p.flap_up_s[1]
+    whole_site = len(boards) >= 2
+    return Outcome(
+        "uplink-flap",
+        (
+            Expectation(
+                "site_incident" if whole_site else "incident",
+                down + p.slack_s,
+                f"sự cố toàn điểm (mất đường truyền) tại {name}, giữ mở qua các lần chập chờn"
+                if whole_site
+                else f"sự cố mất kết nối tại {name}",
+                f"one site incident (uplink) at {name}, kept open through the flaps"
+                if whole_site
+                else f"a board-lost incident at {name}",
+            ),
+            _notice(p, down, name),
+            Expectation(
+                "ticket",
+                down + p.ticket_after_s + p.telemetry_every_s + p.slack_s,
+                f"phiếu bảo trì khẩn cho {name}",
+                f"an urgent ticket for {name}",
+            ),
+            Expectation(
+                "flapping",
+                last_up + p.slack_s,
+                "sự cố được đánh dấu chập chờn (một sự cố, không phải ba)",
+                "the incident marked flapping (one incident, not three)",
+            ),
+            Expectation(
+                "resolved",
+                last_up + p.flap_window_s + 2 * p.slack_s,
+                "đường truyền ổn định lại, sự cố tự đóng",
+                "the uplink stays up, the incident resolves",
+            ),
+        ),
+        _round_up(last_up + p.flap_window_s + 3 * p.slack_s),
+        site,
+        boards,
+    )
+
+
+def _board_fault(
+    scenario: str,
+    prefer: str,
+    what: tuple[str, str],
+    *,
+    hold_s: Callable[[DemoProfile], float],
+    ticket: bool,
+) -> Callable[[Fleet, DemoProfile, datetime], Outcome]:
+    def outcome(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
+        site, boards = _site_and_boards(fleet, prefer)
+        board = boards[0]
+        opened = p.fault_at_s + p.readings_s + hold_s(p) + p.telemetry_every_s
+        expectations = [
+            Expectation(
+                "incident", opened + p.slack_s, f"{what[0]} — {board}", f"{what[1]} — {board}"
+            ),
+            _notice(p, opened, PLACE_NAMES.get(site, site)),
+        ]
+        if ticket:
+            expectations.append(
+                Expectation(
+                    "ticket",
+                    opened + p.ticket_after_s + p.telemetry_every_s + p.slack_s,
+                    f"phiếu bảo trì tự động cho {board}",
+                    f"a ticket opened automatically for {board}",
+                )
+            )
+        repaired = (p.repair_at_s or 0) + p.readings_s + p.clear_s + p.telemetry_every_s
+        expectations.append(
+            Expectation(
+                "resolved",
+                repaired + 2 * p.slack_s,
+                "sửa xong, sự cố tự đóng",
+                "repaired, the incident resolves",
+            )
+        )
+        return Outcome(
+            scenario,
+            tuple(expectations),
+            _round_up(repaired + 3 * p.slack_s),
+            site,
+            (board,),
+        )
+
+    return outcome
+
+
+def in_broadcast_window(at: datetime) -> bool:
+    local = at.astimezone(LOCAL_TZ).time()
+    return any(
+        time.fromisoformat(s) <= local < time.fromisoformat(e) for _, s, e in DEFAULT_WINDOWS
+    )
+
+
+_display = _board_fault(
+    "display-off",
+    "phong-tho",
+    ("sự cố màn hình tắt trong khung giờ phát", "a display-dark incident"),
+    hold_s=lambda p: p.fault_hold_s,
+    ticket=True,
+)
+
+
+def display_off(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
+    """The rule counts broadcast hours only (Điều 8.1): outside the windows
+    a dark screen is no fault, and the forecast says so."""
+    outcome = _display(fleet, p, now)
+    if in_broadcast_window(now + timedelta(seconds=outcome.expected("incident").by_s)):
+        return outcome
+    windows = ", ".join(f"{s}–{e}" for _, s, e in DEFAULT_WINDOWS)
+    local = now.astimezone(LOCAL_TZ)
+    return Outcome(
+        outcome.scenario,
+        (
+            Expectation(
+                "none",
+                p.fault_at_s + p.readings_s + p.slack_s,
+                f"không có sự cố: {local:%H:%M} ngoài khung giờ phát ({windows}), màn hình tắt"
+                " không phải lỗi; chạy lại trong khung giờ để thấy sự cố và phiếu",
+                f"no incident: {local:%H:%M} is outside the broadcast windows ({windows}), a"
+                " dark screen is no fault then; run it inside a window to see the incident",
+            ),
+        ),
+        outcome.duration_s,
+        outcome.site,
+        outcome.boards,
+    )
+
+
+def stuck_agent(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
+    site, boards = _site_and_boards(fleet, "sin-ho")
+    board = boards[0]
+    stale = p.fault_at_s + 3 * p.heartbeat_s
+    thawed = (p.repair_at_s or 0) + p.heartbeat_s + p.clear_s
+    return Outcome(
+        "stuck-agent",
+        (
+            Expectation(
+                "incident",
+                stale + p.slack_s,
+                f"sự cố bảng {board} ngừng gửi nhịp tim (vẫn kết nối)",
+                f"a heartbeat-overdue incident for {board} (still connected)",
+            ),
+            _notice(p, stale + p.confirm_board_s, PLACE_NAMES.get(site, site)),
+            Expectation(
+                "resolved",
+                thawed + 2 * p.slack_s,
+                "agent chạy lại, sự cố tự đóng",
+                "the agent runs again, the incident resolves",
+            ),
+        ),
+        _round_up(thawed + 3 * p.slack_s),
+        site,
+        (board,),
+    )
+
+
+def normal(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
+    return Outcome(
+        "normal",
+        (
+            Expectation(
+                "none",
+                p.slack_s + p.heartbeat_s,
+                "mọi bảng trực tuyến; biểu đồ, độ sẵn sàng và tuân thủ có 7 ngày lịch sử"
+                " (một sự cố tuân thủ cho ngày có màn hình tắt cả buổi sáng)",
+                "every board online; charts, availability and compliance show 7 days of history"
+                " (a compliance incident for the day a screen was dark all morning)",
+            ),
+        ),
+        _round_up(p.slack_s + p.heartbeat_s),
+    )
+
+
+OUTCOMES: dict[str, Callable[[Fleet, DemoProfile, datetime], Outcome]] = {
+    "normal": normal,
+    "site-power-cut": site_power_cut,
+    "uplink-flap": uplink_flap,
+    "camera-failure": _board_fault(
+        "camera-failure",
+        "ma-lu-thang",
+        ("sự cố camera không trả lời", "a camera-unreachable incident"),
+        hold_s=lambda p: p.fault_hold_s,
+        ticket=True,
+    ),
+    "display-off": display_off,
+    "unapproved-content": _board_fault(
+        "unapproved-content",
+        "tp-lai-chau",
+        (
+            "sự cố an toàn thông tin khẩn: nội dung chưa duyệt đang phát",
+            "a critical security incident: unapproved content on screen",
+        ),
+        hold_s=lambda p: 0.0,
+        ticket=False,
+    ),
+    "stuck-agent": stuck_agent,
+}
+
+
+def forecast(
+    scenario: str, fleet: Fleet, profile: DemoProfile, now: datetime | None = None
+) -> Outcome:
+    return OUTCOMES[scenario](fleet, profile, now or datetime.now(UTC))
