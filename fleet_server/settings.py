@@ -20,6 +20,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from fleet_server.compliance.models import ComplianceSettings
+    from fleet_server.notifications.channels.settings import (
+        SmsSettings,
+        TelegramSettings,
+        ZaloSettings,
+    )
     from fleet_server.notifications.models import NotificationSettings
 
 from fleet_server.errors import ConfigError
@@ -220,6 +225,26 @@ class Settings(BaseSettings):
         gt=0,
         description="a notice claimed longer ago than this by a worker that died is taken back",
     )
+    # channels beside e-mail and webhook (docs/notifications.md "Channels"); secrets only here
+    notify_confirm_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="an SMS accepted but not reported delivered this long after goes to the "
+        "contact's next channel",
+    )
+    notify_fallback_after_attempts: int = Field(default=3, ge=1, le=100)
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    sms_gateway_url: str | None = Field(default=None, max_length=500)
+    sms_api_key: SecretStr | None = None
+    sms_sender: str = Field(default="LAICHAU", max_length=11, description="brandname, ≤ 11")
+    sms_strip_diacritics: bool = True
+    sms_max_segments: int = Field(default=3, ge=1, le=10)
+    sms_callback_secret: SecretStr | None = None
+    zalo_access_token: SecretStr | None = None
+    zalo_template_id: str | None = Field(default=None, max_length=20)
+    zalo_api_base: str = "https://business.openapi.zalo.me"
 
     # api (web console and REST API)
     api_host: str = "127.0.0.1"
@@ -407,13 +432,47 @@ class Settings(BaseSettings):
             username=self.smtp_username,
             password=self.smtp_password,
         )
+        telegram, sms, zalo = self._channel_settings()
         return NotificationSettings(
             smtp=smtp,
             webhook_timeout_s=self.notify_webhook_timeout_s,
             group_window_s=self.notify_group_window_s,
             poll_interval_s=self.notify_poll_interval_s,
             sending_lease_s=self.notify_sending_lease_s,
+            confirm_timeout_s=self.notify_confirm_timeout_s,
+            fallback_after_attempts=self.notify_fallback_after_attempts,
+            telegram=telegram,
+            sms=sms,
+            zalo=zalo,
         )
+
+    def _channel_settings(
+        self,
+    ) -> tuple[TelegramSettings | None, SmsSettings | None, ZaloSettings | None]:
+        """Telegram, SMS and Zalo settings (None: the channel is not configured)."""
+        from fleet_server.notifications.channels import settings as ch  # noqa: PLC0415
+
+        telegram = sms = zalo = None
+        if self.telegram_bot_token is not None:
+            telegram = ch.TelegramSettings(self.telegram_bot_token, api_base=self.telegram_api_base)
+        if self.sms_gateway_url is not None:
+            if self.sms_api_key is None:
+                raise ConfigError("FLEET_SMS_GATEWAY_URL needs FLEET_SMS_API_KEY")
+            sms = ch.SmsSettings(
+                self.sms_gateway_url,
+                self.sms_api_key,
+                sender=self.sms_sender,
+                strip_diacritics=self.sms_strip_diacritics,
+                max_segments=self.sms_max_segments,
+                callback_secret=self.sms_callback_secret,
+            )
+        if self.zalo_access_token is not None:
+            if self.zalo_template_id is None:
+                raise ConfigError("FLEET_ZALO_ACCESS_TOKEN needs FLEET_ZALO_TEMPLATE_ID")
+            zalo = ch.ZaloSettings(
+                self.zalo_access_token, self.zalo_template_id, api_base=self.zalo_api_base
+            )
+        return telegram, sms, zalo
 
     def check_production(self) -> None:
         """Refuse settings that are only acceptable on a developer's machine."""

@@ -12,11 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 from urllib.parse import urlsplit
 
 from fleet_server.errors import ConfigError, FleetError
 from fleet_server.vocabulary import SEVERITIES, IncidentClass, Language, Severity
+
+if TYPE_CHECKING:
+    from fleet_server.notifications.channels.settings import (
+        SmsSettings,
+        TelegramSettings,
+        ZaloSettings,
+    )
 
 NoticeKind = Literal[
     "incident_opened",
@@ -29,11 +36,15 @@ NoticeKind = Literal[
     "report_deadline",
     "content_overdue",
 ]
-Channel = Literal["email", "webhook"]
+Channel = Literal["email", "webhook", "telegram", "sms", "zalo"]
+#: The channels a person reaches in person, which a fallback chain orders.
+PersonChannel = Literal["email", "telegram", "sms", "zalo"]
 ContactKind = Literal["person", "duty_desk"]
 DetailValue = str | int | float | bool | None
 
 NOTICE_KINDS: tuple[NoticeKind, ...] = get_args(NoticeKind)
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+PERSON_CHANNELS: tuple[PersonChannel, ...] = get_args(PersonChannel)
 
 
 def severity_rank(severity: Severity) -> int:
@@ -185,6 +196,10 @@ class Recipient:
     contact_id: int
     channel: Channel
     language: Language
+    #: channels to try next, in order (the contact's fallback chain)
+    fallback: tuple[Channel, ...] = ()
+    #: held until then (quiet hours), None: not held
+    hold_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +231,12 @@ class OutboxRow:
     #: rows about the same incident for the same contact and channel, queued
     #: before this one and not yet finished: they must go out first
     earlier: tuple[int, ...] = ()
+    phone: str | None = None
+    telegram_chat_id: str | None = None
+    zalo_consent_at: datetime | None = None
+    #: channels still to try after this one, and those already tried
+    fallback: tuple[Channel, ...] = ()
+    tried: tuple[Channel, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +304,15 @@ class NotificationSettings:
     #: how often a live worker renews its claims; None: a third of the lease
     lease_renew_s: float | None = None
     poll_interval_s: float = 5.0
+    #: Telegram, SMS and Zalo (None: the channel is not configured)
+    telegram: TelegramSettings | None = None
+    sms: SmsSettings | None = None
+    zalo: ZaloSettings | None = None
+    #: an accepted message not confirmed delivered this long after is given
+    #: to the next channel of its chain (channels that confirm: SMS)
+    confirm_timeout_s: float = 300.0
+    #: a channel failing this many times in a row hands over to the next one
+    fallback_after_attempts: int = 3
 
     def __post_init__(self) -> None:
         if min(self.webhook_timeout_s, self.retry_base_s, self.poll_interval_s) <= 0:
@@ -291,7 +321,14 @@ class NotificationSettings:
             raise ConfigError("bad notification grouping window or retry cap")
         if self.max_age_s < self.retry_base_s or self.batch_size < 1:
             raise ConfigError("bad notification max age or batch size")
-        longest = max(self.smtp.timeout_s, self.webhook_timeout_s)
+        if self.confirm_timeout_s <= 0 or self.fallback_after_attempts < 1:
+            raise ConfigError("bad confirmation timeout or fallback attempts")
+        channels = (self.telegram, self.sms, self.zalo)
+        longest = max(
+            self.smtp.timeout_s,
+            self.webhook_timeout_s,
+            *(c.timeout_s for c in channels if c is not None),
+        )
         if self.sending_lease_s <= 2 * longest:
             raise ConfigError(
                 f"the notification sending lease (sending_lease_s, FLEET_NOTIFY_SENDING_LEASE_S:"

@@ -10,12 +10,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from fleet_server.notifications.channels.vietnam import normalize_phone
 from fleet_server.notifications.models import Channel, ContactKind, check_webhook_url
 from fleet_server.users.models import check_email
 from fleet_server.vocabulary import IncidentClass, Language, Severity
 
 MAX_ID = 2**62
 NO_NUL = r"^[^\x00]*$"
+TELEGRAM_CHAT = r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$"
 KIND_PATTERN = r"^[a-z0-9_*?\[\]!-]{1,100}$"
 
 
@@ -28,6 +30,13 @@ class ContactOut(BaseModel):
     webhook_url: str | None
     #: The secret itself is never returned.
     has_webhook_secret: bool
+    #: 84 and nine digits (SMS, Zalo); a Telegram chat id
+    phone: str | None = None
+    telegram_chat_id: str | None = None
+    #: when the person agreed to receive Zalo ZNS (they record it themselves)
+    zalo_consent_at: datetime | None = None
+    #: the account the contact belongs to (its person edits its preferences)
+    user_id: int | None = None
     language: Language
     active: bool
     created_at: datetime
@@ -45,6 +54,11 @@ class _ContactFields(BaseModel):
     def _url(cls, value: str | None) -> str | None:
         return check_webhook_url(value)
 
+    @field_validator("phone", check_fields=False)
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_phone(value)
+
 
 class ContactIn(_ContactFields):
     organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -54,13 +68,17 @@ class ContactIn(_ContactFields):
     webhook_url: str | None = Field(default=None, max_length=2000)
     #: Signs every webhook (HMAC); write-only.
     webhook_secret: str | None = Field(default=None, min_length=16, max_length=200, pattern=NO_NUL)
+    phone: str | None = Field(default=None, max_length=30)
+    telegram_chat_id: str | None = Field(default=None, max_length=40, pattern=TELEGRAM_CHAT)
     language: Language = "vi"
     active: bool = True
 
     @model_validator(mode="after")
     def _reachable(self) -> ContactIn:
-        if self.email is None and self.webhook_url is None:
-            raise ValueError("a contact needs an email or a webhook_url")
+        if not (self.email or self.webhook_url or self.phone or self.telegram_chat_id):
+            raise ValueError(
+                "a contact needs an email, a webhook_url, a phone or a telegram_chat_id"
+            )
         if self.webhook_url is not None and self.webhook_secret is None:
             raise ValueError("webhook_secret is required with webhook_url (webhooks are signed)")
         if not self.name.strip():
@@ -78,6 +96,8 @@ class ContactPatch(_ContactFields):
     email: str | None = Field(default=None, max_length=254)
     webhook_url: str | None = Field(default=None, max_length=2000)
     webhook_secret: str | None = Field(default=None, min_length=16, max_length=200, pattern=NO_NUL)
+    phone: str | None = Field(default=None, max_length=30)
+    telegram_chat_id: str | None = Field(default=None, max_length=40, pattern=TELEGRAM_CHAT)
     language: Language | None = None
     active: bool | None = None
 

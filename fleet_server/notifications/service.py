@@ -41,11 +41,15 @@ def _check_channel(conn: Conn, contact_id: int, channel: str) -> None:
     addresses = storage.contact_addresses(conn, contact_id)
     if addresses is None:
         raise _bad("contact_id", f"there is no contact {contact_id}")
-    email, webhook_url = addresses
-    if channel == "email" and email is None:
-        raise _bad("channel", f"contact {contact_id} has no e-mail address")
-    if channel == "webhook" and webhook_url is None:
-        raise _bad("channel", f"contact {contact_id} has no webhook URL")
+    missing = {
+        "email": "e-mail address",
+        "webhook": "webhook URL",
+        "telegram": "Telegram chat id",
+        "sms": "phone number",
+        "zalo": "phone number with the person's Zalo consent",
+    }
+    if addresses.get(channel) is None:
+        raise _bad("channel", f"contact {contact_id} has no {missing[channel]}")
 
 
 # -- contacts ---------------------------------------------------------------------
@@ -117,13 +121,18 @@ def update_contact(
     _check_refs(conn, changes.get("organisation_id"))
     email = changes.get("email", before.email)
     url = changes.get("webhook_url", before.webhook_url)
+    other = changes.get("phone", before.phone) or changes.get(
+        "telegram_chat_id", before.telegram_chat_id
+    )
     has_secret = (
         changes["webhook_secret"] is not None
         if "webhook_secret" in changes
         else before.has_webhook_secret
     )
-    if email is None and url is None:
-        raise _bad("email", "a contact needs an email or a webhook_url")
+    if email is None and url is None and not other:
+        raise _bad(
+            "email", "a contact needs an email, a webhook_url, a phone or a telegram_chat_id"
+        )
     if url is not None and not has_secret:
         raise _bad("webhook_secret", "required with webhook_url (webhooks are signed)")
     storage.update_contact(conn, contact_id, changes, now=now)

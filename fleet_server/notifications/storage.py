@@ -21,7 +21,10 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from fleet_server.notifications import preferences as person
 from fleet_server.notifications.models import (
+    PERSON_CHANNELS,
+    Channel,
     Notice,
     NoticeKind,
     Recipient,
@@ -29,6 +32,7 @@ from fleet_server.notifications.models import (
     Route,
 )
 from fleet_server.notifications.routing import group_key_for, recipients_for
+from fleet_server.notifications.storage_preferences import load_preferences
 from fleet_server.notifications.templates import render
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,10 @@ def enqueue(
     with _atomic(conn), conn.cursor(row_factory=tuple_row) as cur:
         routes = _load_routes(cur)
         direct = _load_direct(cur, notice.contact_ids)
-        recipients = recipients_for(notice, routes, direct)
+        prefs = load_preferences(cur, {r.contact_id for r in [*routes, *direct]})
+        recipients = person.apply(
+            notice, recipients_for(notice, routes, direct), prefs, at=available_at
+        )
         if not recipients:
             log.warning(
                 "no route for %s notice (incident %s, site %s, class %s, severity %s)",
@@ -74,6 +81,7 @@ def enqueue(
         group_key = group_key_for(notice)
         ids: list[int] = []
         for recipient in recipients:
+            chained = recipient.contact_id in prefs and recipient.channel in PERSON_CHANNELS
             row_id = _insert(
                 cur,
                 notice,
@@ -82,10 +90,13 @@ def enqueue(
                 payload=payload,
                 group_key=group_key,
                 created_at=now,
-                available_at=available_at,
+                available_at=max(available_at, recipient.hold_until or available_at),
+                key_channel="person" if chained else recipient.channel,
             )
             if row_id is not None:
                 ids.append(row_id)
+        if person.is_urgent(notice) and notice.incident_id is not None:
+            _release_quiet(cur, notice.incident_id, {r.contact_id for r in recipients}, now)
     log.info("queued %s notice for %d recipient(s): outbox %s", notice.kind, len(ids), ids)
     return ids
 
@@ -98,8 +109,8 @@ def _atomic(conn: Conn) -> AbstractContextManager[object]:
     return nullcontext()
 
 
-def _idempotency_key(notice: Notice, recipient: Recipient) -> str:
-    key = f"{notice.event_key()}|{recipient.channel}|{recipient.contact_id}"
+def _idempotency_key(notice: Notice, recipient: Recipient, channel: str) -> str:
+    key = f"{notice.event_key()}|{channel}|{recipient.contact_id}"
     if len(key) > _MAX_KEY:
         key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     return key
@@ -115,18 +126,22 @@ def _insert(
     group_key: str | None,
     created_at: datetime,
     available_at: datetime,
+    key_channel: str,
 ) -> int | None:
+    """One row; a person's chain is keyed "person", not by its first channel,
+    so the same event is queued once whatever the person chose meanwhile."""
     cur.execute(
         """INSERT INTO notification_outbox
                (created_at, idempotency_key, kind, channel, contact_id, language, subject,
                 body_text, payload, group_key, incident_id, site_id, board_id,
-                available_at, next_attempt_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                available_at, next_attempt_at, fallback, severity, held_for)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                   %s, %s)
            ON CONFLICT (idempotency_key) DO NOTHING
            RETURNING id""",
         (
             created_at,
-            _idempotency_key(notice, recipient),
+            _idempotency_key(notice, recipient, key_channel),
             notice.kind,
             recipient.channel,
             recipient.contact_id,
@@ -140,10 +155,29 @@ def _insert(
             notice.board_id,
             available_at,
             available_at,
+            list(recipient.fallback),
+            notice.severity,
+            "quiet_hours" if recipient.hold_until else None,
         ),
     )
     row = cur.fetchone()
     return None if row is None else int(row[0])
+
+
+def _release_quiet(
+    cur: psycopg.Cursor[tuple[Any, ...]], incident_id: int, contacts: set[int], now: datetime
+) -> None:
+    """A critical notice goes out in quiet hours; the incident's earlier
+    notices held for the quiet hours go with it, so they keep their order."""
+    if contacts:
+        cur.execute(
+            """UPDATE notification_outbox
+               SET available_at = %(now)s, next_attempt_at = %(now)s, held_for = NULL
+               WHERE state = 'pending' AND held_for = 'quiet_hours'
+                 AND incident_id = %(incident)s AND contact_id = ANY(%(contacts)s)
+                 AND available_at > %(now)s""",
+            {"now": now, "incident": incident_id, "contacts": list(contacts)},
+        )
 
 
 def _load_routes(cur: psycopg.Cursor[tuple[Any, ...]]) -> list[Route]:
@@ -176,16 +210,20 @@ def _load_direct(cur: psycopg.Cursor[tuple[Any, ...]], ids: Sequence[int]) -> li
     if not ids:
         return []
     cur.execute(
-        "SELECT id, language, email IS NOT NULL, webhook_url IS NOT NULL"
+        "SELECT id, language, email IS NOT NULL, webhook_url IS NOT NULL,"
+        " telegram_chat_id IS NOT NULL, phone IS NOT NULL,"
+        " phone IS NOT NULL AND zalo_consent_at IS NOT NULL"
         " FROM contacts WHERE id = ANY(%s) AND active",
         (list(ids),),
     )
     found: list[Recipient] = []
-    for contact_id, language, has_email, has_webhook in cur.fetchall():
-        if has_email:
-            found.append(Recipient(contact_id, "email", language))
-        if has_webhook:
-            found.append(Recipient(contact_id, "webhook", language))
+    channels: tuple[Channel, ...] = ("email", "webhook", "telegram", "sms", "zalo")
+    for contact_id, language, *has in cur.fetchall():
+        found.extend(
+            Recipient(contact_id, channel, language)
+            for channel, present in zip(channels, has, strict=True)
+            if present
+        )
     missing = set(ids) - {r.contact_id for r in found}
     if missing:
         log.warning("contacts %s are inactive, unknown or have no address", sorted(missing))

@@ -24,7 +24,8 @@ Conn = psycopg.Connection[Any]
 
 _CONTACT_SELECT = """
     SELECT c.id, c.organisation_id, c.kind, c.name, c.email, c.webhook_url,
-           c.webhook_secret IS NOT NULL AS has_webhook_secret, c.language, c.active,
+           c.webhook_secret IS NOT NULL AS has_webhook_secret, c.phone, c.telegram_chat_id,
+           c.zalo_consent_at, c.user_id, c.language, c.active,
            c.created_at, c.updated_at
     FROM contacts c
 """
@@ -68,12 +69,18 @@ def site_exists(conn: Conn, site_id: int) -> bool:
     return conn.execute("SELECT 1 FROM sites WHERE id = %s", (site_id,)).fetchone() is not None
 
 
-def contact_addresses(conn: Conn, contact_id: int) -> tuple[str | None, str | None] | None:
-    """The contact's (email, webhook_url), or None when there is no such contact."""
+def contact_addresses(conn: Conn, contact_id: int) -> dict[str, Any] | None:
+    """The contact's addresses by channel (None: none), or None when there is
+    no such contact. Zalo needs the phone and the person's consent."""
     row = conn.execute(
-        "SELECT email, webhook_url FROM contacts WHERE id = %s", (contact_id,)
+        "SELECT email, webhook_url, telegram_chat_id, phone,"
+        " CASE WHEN zalo_consent_at IS NOT NULL THEN phone END"
+        " FROM contacts WHERE id = %s",
+        (contact_id,),
     ).fetchone()
-    return None if row is None else (row[0], row[1])
+    if row is None:
+        return None
+    return dict(zip(("email", "webhook", "telegram", "sms", "zalo"), row, strict=True))
 
 
 # -- contacts ---------------------------------------------------------------------
@@ -122,8 +129,8 @@ def contact(conn: Conn, scope: Scope, contact_id: int, *, lock: bool = False) ->
 def insert_contact(conn: Conn, body: ContactIn, *, now: datetime) -> int:
     row = conn.execute(
         "INSERT INTO contacts (organisation_id, kind, name, email, webhook_url, webhook_secret,"
-        " language, active, created_at, updated_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        " language, active, created_at, updated_at, phone, telegram_chat_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         (
             body.organisation_id,
             body.kind,
@@ -135,6 +142,8 @@ def insert_contact(conn: Conn, body: ContactIn, *, now: datetime) -> int:
             body.active,
             now,
             now,
+            body.phone,
+            body.telegram_chat_id,
         ),
     ).fetchone()
     assert row is not None

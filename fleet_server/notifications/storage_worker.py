@@ -38,12 +38,14 @@ def recover_expired_claims(conn: Conn, *, now: datetime, lease: timedelta, worke
                    next_attempt_at = greatest(available_at, %(now)s),
                    last_error = 'claim by ' || claimed_by || ' expired'
                WHERE state = 'sending' AND claimed_at < %(before)s
-               RETURNING id, last_error""",
+               RETURNING id, last_error, channel""",
             {"now": now, "before": now - lease},
         )
         expired = cur.fetchall()
-        for outbox_id, error in expired:
-            _record_attempt(cur, outbox_id, now, ok=False, error=error, worker=worker)
+        for outbox_id, error, channel in expired:
+            record_attempt(
+                cur, outbox_id, now, ok=False, error=error, worker=worker, channel=channel
+            )
     if expired:
         log.warning("took back %d expired claim(s): %s", len(expired), [r[0] for r in expired])
     return len(expired)
@@ -60,6 +62,7 @@ _CLAIM_SQL = """
 SELECT o.id, o.idempotency_key, o.channel, o.contact_id, o.language, o.subject,
        o.body_text, o.payload, o.group_key, o.available_at, o.attempts,
        c.name, c.active, c.email, c.webhook_url, c.webhook_secret,
+       c.phone, c.telegram_chat_id, c.zalo_consent_at, o.fallback, o.tried,
        ARRAY(SELECT e.id FROM notification_outbox e
              WHERE e.state = 'pending' AND e.incident_id = o.incident_id
                AND e.contact_id = o.contact_id AND e.channel = o.channel AND e.id < o.id
@@ -125,7 +128,12 @@ def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
         email=r[13],
         webhook_url=r[14],
         webhook_secret=r[15],
-        earlier=tuple(r[16]),
+        phone=r[16],
+        telegram_chat_id=r[17],
+        zalo_consent_at=r[18],
+        fallback=tuple(r[19]),
+        tried=tuple(r[20]),
+        earlier=tuple(r[21]),
     )
 
 
@@ -168,6 +176,8 @@ def record_sent(
     message_id: str,
     response: str,
     worker: str,
+    channel: str | None = None,
+    provider_message_id: str | None = None,
 ) -> None:
     """Mark rows sent. A row whose claim was taken back while we sent (we
     stalled past the lease) is marked too if nobody has claimed it again
@@ -176,10 +186,10 @@ def record_sent(
         cur.execute(
             """UPDATE notification_outbox
                SET state = 'sent', sent_at = %s, message_id = %s, last_error = NULL,
-                   claimed_by = NULL, claimed_at = NULL
+                   claimed_by = NULL, claimed_at = NULL, provider_message_id = %s
                WHERE id = ANY(%s)
                  AND (state = 'pending' OR (state = 'sending' AND claimed_by = %s))""",
-            (at, message_id, list(ids), worker),
+            (at, message_id, provider_message_id, list(ids), worker),
         )
         if cur.rowcount != len(ids):
             log.warning(
@@ -188,7 +198,7 @@ def record_sent(
                 len(ids) - cur.rowcount,
             )
         for outbox_id in ids:
-            _record_attempt(
+            record_attempt(
                 cur,
                 outbox_id,
                 at,
@@ -196,6 +206,8 @@ def record_sent(
                 response=response,
                 message_id=message_id,
                 worker=worker,
+                channel=channel,
+                provider_message_id=provider_message_id,
             )
 
 
@@ -207,6 +219,7 @@ def record_failure(
     error: str,
     message_id: str | None,
     worker: str,
+    channel: str | None = None,
 ) -> None:
     """Record a failed attempt; each row is retried at ``retry_at[id]`` or,
     when that is None, marked ``failed`` for good."""
@@ -221,8 +234,15 @@ def record_failure(
                    WHERE id = %(id)s AND state = 'sending' AND claimed_by = %(worker)s""",
                 {"next": next_at, "error": error, "id": outbox_id, "worker": worker},
             )
-            _record_attempt(
-                cur, outbox_id, at, ok=False, error=error, message_id=message_id, worker=worker
+            record_attempt(
+                cur,
+                outbox_id,
+                at,
+                ok=False,
+                error=error,
+                message_id=message_id,
+                worker=worker,
+                channel=channel,
             )
 
 
@@ -237,7 +257,7 @@ def record_cancelled(conn: Conn, ids: Sequence[int], *, reason: str, worker: str
         )
 
 
-def _record_attempt(
+def record_attempt(
     cur: psycopg.Cursor[tuple[Any, ...]],
     outbox_id: int,
     at: datetime,
@@ -247,10 +267,27 @@ def _record_attempt(
     error: str | None = None,
     response: str | None = None,
     message_id: str | None = None,
+    channel: str | None = None,
+    provider_message_id: str | None = None,
 ) -> None:
+    """One ``notification_deliveries`` row: to whom (the row's contact), on
+    which channel, when, with what result and why."""
     cur.execute(
         """INSERT INTO notification_deliveries
-               (outbox_id, attempted_at, ok, error, response, message_id, worker)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-        (outbox_id, at, ok, error, response, message_id, worker),
+               (outbox_id, attempted_at, ok, error, response, message_id, worker, channel,
+                provider_message_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s,
+                   coalesce(%s, (SELECT channel FROM notification_outbox WHERE id = %s)), %s)""",
+        (
+            outbox_id,
+            at,
+            ok,
+            error,
+            response,
+            message_id,
+            worker,
+            channel,
+            outbox_id,
+            provider_message_id,
+        ),
     )

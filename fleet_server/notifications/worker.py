@@ -1,8 +1,10 @@
 """The delivery worker: claims due outbox rows, sends them, records every attempt.
 
-A row is ``sent`` only after its transport accepted it. A failed attempt is
+A row is ``sent`` only after its channel accepted it (``confirming`` while a
+channel that confirms, SMS, has not reported delivery). A failed attempt is
 retried with jittered exponential backoff until the row's maximum age, then
-marked ``failed``: nothing is dropped without a trace. A worker that dies
+marked ``failed``, or handed to the next channel of the contact's chain
+(``storage_chain``): nothing is dropped without a trace. A worker that dies
 mid-send leaves its rows ``sending``; after the lease another worker takes
 them back (at-least-once delivery, stable Message-ID / delivery id).
 """
@@ -25,20 +27,20 @@ from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
 from fleet_server.errors import DatabaseUnavailable
 from fleet_server.metrics import NotificationMetrics, new_registry
-from fleet_server.notifications import storage_worker
+from fleet_server.notifications import storage_chain, storage_worker
+from fleet_server.notifications.channels import base
+from fleet_server.notifications.channels.base import ChannelAdapter, ContactCard, Delivery
+from fleet_server.notifications.channels.registry import build_channels, secrets_of
 from fleet_server.notifications.lease import LeaseKeeper
 from fleet_server.notifications.models import (
     Channel,
-    DeliveryError,
     NotificationSettings,
     OutboxRow,
     OutgoingMessage,
     Transport,
 )
 from fleet_server.notifications.routing import message_id_for
-from fleet_server.notifications.smtp import SmtpTransport
 from fleet_server.notifications.templates import render_group
-from fleet_server.notifications.webhook import WebhookTransport
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class WorkerCounters:
     claims_recovered: int = 0
     claims_lost: int = 0
     rows_held_back: int = 0  # an earlier notice of their incident was not sent first
+    rows_fell_back: int = 0  # handed to the next channel of their chain
+    rows_awaiting: int = 0  # accepted, waiting for the provider's confirmation
     database_errors: int = 0
 
 
@@ -81,6 +85,7 @@ class NotificationWorker:
         settings: NotificationSettings,
         *,
         transports: Mapping[Channel, Transport] | None = None,
+        channels: Mapping[Channel, ChannelAdapter] | None = None,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         worker_id: str | None = None,
@@ -88,10 +93,12 @@ class NotificationWorker:
     ) -> None:
         self.database_url = database_url
         self.settings = settings
-        self.transports: Mapping[Channel, Transport] = transports or {
-            "email": SmtpTransport(settings.smtp),
-            "webhook": WebhookTransport(settings.webhook_timeout_s),
+        # E-mail and webhook transports (or the test's) behind the channel interface.
+        self.channels: dict[Channel, ChannelAdapter] = {
+            **build_channels(settings, transports),
+            **(channels or {}),
         }
+        self._secrets = secrets_of(settings)
         self.clock = clock
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.counters = WorkerCounters()
@@ -156,6 +163,9 @@ class NotificationWorker:
             lease=timedelta(seconds=self.settings.sending_lease_s),
             worker=self.worker_id,
         )
+        self.counters.rows_fell_back += storage_chain.expire_confirmations(
+            conn, now=now, worker=self.worker_id
+        )
         messages = storage_worker.claim_due(
             conn,
             now=now,
@@ -196,33 +206,41 @@ class NotificationWorker:
             return None
         ids = [row.id for row in rows]
         message_id = message_id_for(rows, self.settings.smtp.message_id_domain)
-        try:
-            message = self._message(rows, message_id)
-            held = frozenset(run.held)  # every row of this run not yet recorded
-            with LeaseKeeper(lambda: self._renew(conn, held), self.settings.renew_interval_s):
-                response = self.transports[first.channel].send(message)
-        except DeliveryError as exc:
-            self._failed(conn, rows, run, message_id, str(exc), permanent=exc.permanent)
+        result = self._send(conn, rows, run, message_id)
+        if not result.ok:
+            self._failed(conn, rows, run, message_id, result)
             return False
-        except Exception as exc:  # a transport bug: retry, never strand the rows
-            log.exception("transport %s raised unexpectedly", first.channel)
-            error = f"{type(exc).__name__}: {exc}"
-            self._failed(conn, rows, run, message_id, error, permanent=False)
-            return False
-        storage_worker.record_sent(
-            conn,
-            ids,
-            at=self.clock(),
-            message_id=message_id,
-            response=response,
-            worker=self.worker_id,
-        )
+        confirm = result.outcome == "accepted" and self.channels[first.channel].confirms
+        timeout = timedelta(seconds=self.settings.confirm_timeout_s)
+        storage_chain.record_success(
+            conn, ids, at=self.clock(), message_id=message_id, delivery=result,
+            worker=self.worker_id, channel=first.channel,
+            confirm_by=self.clock() + timeout if confirm else None,
+        )  # fmt: skip
+        self.counters.rows_awaiting += len(ids) if confirm else 0
         run.done(ids)
         self.counters.messages_sent += 1
         self.metrics.sent.labels(first.channel).inc()
         self.counters.rows_sent += len(rows)
         log.info("sent %s to contact %s: outbox %s", first.channel, first.contact_id, ids)
         return True
+
+    def _send(
+        self, conn: storage_worker.Conn, rows: Sequence[OutboxRow], run: _Run, message_id: str
+    ) -> Delivery:
+        """Hand the message to its channel, renewing the run's claims meanwhile."""
+        first = rows[0]
+        adapter = self.channels.get(first.channel)
+        if adapter is None:
+            return base.retry(f"the {first.channel} channel is not configured on this server")
+        try:
+            message = self._message(rows, message_id)
+            held = frozenset(run.held)  # every row of this run not yet recorded
+            with LeaseKeeper(lambda: self._renew(conn, held), self.settings.renew_interval_s):
+                return adapter.send(message, ContactCard.of(first))
+        except Exception as exc:  # a channel bug: retry, never strand the rows
+            log.exception("channel %s raised unexpectedly", first.channel)
+            return base.retry(base.scrub(f"{type(exc).__name__}: {exc}", *self._secrets))
 
     def _renew_and_hold_back(
         self, conn: storage_worker.Conn, rows: Sequence[OutboxRow], run: _Run
@@ -261,9 +279,7 @@ class NotificationWorker:
 
     def _message(self, rows: Sequence[OutboxRow], message_id: str) -> OutgoingMessage:
         first = rows[0]
-        address = first.email if first.channel == "email" else first.webhook_url
-        if not address:
-            raise DeliveryError(f"contact has no {first.channel} address", permanent=True)
+        address = ContactCard.of(first).address(first.channel) or ""
         rendered = render_group(rows)
         sent_at = self.clock()
         payload = {
@@ -295,16 +311,32 @@ class NotificationWorker:
         rows: Sequence[OutboxRow],
         run: _Run,
         message_id: str,
-        error: str,
-        *,
-        permanent: bool,
+        result: Delivery,
     ) -> None:
         now = self.clock()
-        delay = self._retry_delay(max(row.attempts for row in rows))
-        retry_at = self._next_attempts(rows, now, delay, permanent=permanent)
+        error = result.reason
+        attempts = max(row.attempts for row in rows)
+        chained = [bool(row.fallback) for row in rows]
+        if (result.permanent and any(chained)) or (
+            all(chained) and attempts >= self.settings.fallback_after_attempts
+        ):  # the next channel of the chain, now; rows without one fail
+            moved = storage_chain.record_fallback(
+                conn, [row.id for row in rows], at=now, error=error, message_id=message_id,
+                worker=self.worker_id, channel=rows[0].channel,
+            )  # fmt: skip
+            run.done(row.id for row in rows)
+            run.unsent.update(moved)
+            self.counters.rows_fell_back += len(moved)
+            self.counters.rows_failed += len(rows) - len(moved)
+            self.metrics.failed.labels(rows[0].channel).inc()
+            log.warning("outbox %s: %s; next channel of the chain", moved, error)
+            return
+        delay = max(self._retry_delay(attempts), result.retry_after_s or 0.0)
+        retry_at = self._next_attempts(rows, now, delay, permanent=result.permanent)
         storage_worker.record_failure(
-            conn, retry_at, at=now, error=error[:1000], message_id=message_id, worker=self.worker_id
-        )
+            conn, retry_at, at=now, error=error[:1000], message_id=message_id,
+            worker=self.worker_id, channel=rows[0].channel,
+        )  # fmt: skip
         gave_up = [row_id for row_id, at in retry_at.items() if at is None]
         run.done(retry_at)
         run.unsent.update(row_id for row_id, at in retry_at.items() if at is not None)

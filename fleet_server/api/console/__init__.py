@@ -157,6 +157,7 @@ def _install_error_pages(app: FastAPI) -> None:
 def mount(app: FastAPI) -> None:
     """Add the console's pages, fragments and static files to ``app``."""
     from fleet_server.api.console import (  # noqa: PLC0415 - routes after the app exists
+        account,
         audit_page,
         boards,
         cameras,
@@ -164,27 +165,20 @@ def mount(app: FastAPI) -> None:
         incidents,
         kill_switch,
         live,
-        maintenance_page,
         overview,
-        preventive_page,
         reports_budget,
         reports_page,
-        rules_page,
         session,
-        ticket_new,
         tickets,
     )
 
-    # ticket_new first: /tickets/new is not a ticket's id
-    for module in (session, overview, boards, incidents, ticket_new, tickets, cameras, audit_page):
+    for module in (session, overview, boards, incidents, tickets, cameras, audit_page, live):
         app.include_router(module.router)
-    app.include_router(live.router)
-    for ops_page in (maintenance_page, preventive_page, rules_page):
-        app.include_router(ops_page.router)
     app.include_router(content.router)
     app.include_router(reports_page.router)
     app.include_router(reports_budget.router)
     app.include_router(kill_switch.router)
+    app.include_router(account.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Swagger UI's page starts itself with an inline script; its files are
     # served by the app all the same (fleet_server.api.app._swagger_ui).

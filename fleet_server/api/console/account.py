@@ -1,0 +1,101 @@
+"""My account → Notices (``/account/notifications``): each person chooses
+the channels their notices come by, in order (the fallback chain), which
+severities they want, and quiet hours in which only critical notices come.
+Every signed-in person may edit their own; the service audits it."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from fleet_server.access.principal import Principal
+from fleet_server.api.console.web import Viewer, redirect, render
+from fleet_server.api.deps import Db, Now, check_csrf, client_address
+from fleet_server.errors import Invalid
+from fleet_server.notifications import service_preferences as service
+from fleet_server.notifications.models import PERSON_CHANNELS
+from fleet_server.notifications.schemas_preferences import PreferencesIn
+from fleet_server.vocabulary import SEVERITIES
+
+router = APIRouter(include_in_schema=False)
+PAGE = "/account/notifications"
+
+
+def _own_form(
+    user: Viewer, csrf_token: Annotated[str | None, Form(max_length=200)] = None
+) -> Principal:
+    """A form about the signed-in person themself: no capability, the CSRF token."""
+    check_csrf(user, csrf_token)
+    return user
+
+
+Person = Annotated[Principal, Depends(_own_form)]
+
+
+@router.get(PAGE)
+def preferences_page(request: Request, conn: Db, user: Viewer) -> Response:
+    return render(
+        request,
+        "account_notifications.html",
+        user,
+        {
+            "prefs": service.get_mine(conn, user),
+            "channels": PERSON_CHANNELS,
+            "severities": SEVERITIES,
+            "saved": request.query_params.get("saved") == "1",
+        },
+    )
+
+
+def _time(value: str, field: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{field}: a time such as 22:00", field=field) from None
+
+
+@router.post(PAGE)
+def preferences_save(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Person,
+    channel: Annotated[list[str], Form(max_length=4)],
+    severity: Annotated[list[str], Form(max_length=4)],
+    quiet: Annotated[str, Form(max_length=5)] = "",
+    quiet_start: Annotated[str, Form(max_length=8)] = "",
+    quiet_end: Annotated[str, Form(max_length=8)] = "",
+    phone: Annotated[str, Form(max_length=30)] = "",
+    telegram_chat_id: Annotated[str, Form(max_length=40)] = "",
+    zalo_consent: Annotated[str, Form(max_length=5)] = "",
+) -> RedirectResponse:
+    """The form posts ``channel`` once per rank (empty: none)."""
+    chosen = [c for c in channel if c]
+    quiet_hours = None
+    if quiet:
+        quiet_hours = {
+            "start": _time(quiet_start, "quiet_start"),
+            "end": _time(quiet_end, "quiet_end"),
+        }
+    try:
+        body = PreferencesIn.model_validate(
+            {
+                "channels": chosen,
+                "severities": ["critical", *(s for s in severity if s != "critical")],
+                "quiet_hours": quiet_hours,
+                "phone": phone.strip() or None,
+                "telegram_chat_id": telegram_chat_id.strip() or None,
+                "zalo_consent": bool(zalo_consent),
+            }
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"][:1]) or "form"
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        raise Invalid(f"{field}: {message}", field=field) from None
+    service.put_mine(conn, user, body, actor=user.acting_from(client_address(request)), now=now)
+    return redirect(f"{PAGE}?saved=1")
