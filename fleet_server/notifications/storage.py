@@ -62,7 +62,8 @@ def enqueue(
     with _atomic(conn), conn.cursor(row_factory=tuple_row) as cur:
         routes = _load_routes(cur)
         direct = _load_direct(cur, notice.contact_ids)
-        prefs = load_preferences(cur, {r.contact_id for r in [*routes, *direct]})
+        contacts = {r.contact_id for r in routes} | {r.contact_id for r in direct}
+        prefs = load_preferences(cur, contacts)
         recipients = person.apply(
             notice, recipients_for(notice, routes, direct), prefs, at=available_at
         )
