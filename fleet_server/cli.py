@@ -120,6 +120,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_engine(args: argparse.Namespace) -> int:
     from fleet_server.content.service_files import store_from_settings  # noqa: PLC0415
+    from fleet_server.engine.alerts import AlertSettings  # noqa: PLC0415
     from fleet_server.engine.service import Engine, EngineSettings  # noqa: PLC0415
     from fleet_server.metrics import (  # noqa: PLC0415
         EngineMetrics,
@@ -129,6 +130,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     )
     from fleet_server.metrics.access import check_listener, metrics_token  # noqa: PLC0415
     from fleet_server.notifications.worker import NotificationWorker  # noqa: PLC0415
+    from fleet_server.tickets.notices import TicketNoticeSettings  # noqa: PLC0415
 
     settings = load_settings()
     token = metrics_token(settings)
@@ -155,6 +157,12 @@ def cmd_engine(args: argparse.Namespace) -> int:
                 content_files=store_from_settings(settings),
                 content_files_keep_days=settings.content_files_keep_days,
                 report_reminder_days=settings.report_reminder_days,
+                alerts=AlertSettings(
+                    tickets=TicketNoticeSettings(
+                        due_soon_s=settings.ticket_due_soon_h * 3600,
+                        escalate_after_s=settings.ticket_escalate_after_h * 3600,
+                    )
+                ),
             ),
             metrics=EngineMetrics(registry),
         )

@@ -245,6 +245,25 @@ class Settings(BaseSettings):
     zalo_access_token: SecretStr | None = None
     zalo_template_id: str | None = Field(default=None, max_length=20)
     zalo_api_base: str = "https://business.openapi.zalo.me"
+    console_base_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="where people open the web console (https://bangtin.laichau.gov.vn): each "
+        "notice ends with a link to its incident or ticket page; unset: no link",
+    )
+    ticket_due_soon_h: float = Field(
+        default=4.0,
+        gt=0,
+        le=720,
+        description="a ticket's assignee and routes hear this many hours before it is due",
+    )
+    ticket_escalate_after_h: float = Field(
+        default=24.0,
+        gt=0,
+        le=8760,
+        description="a ticket still unfinished this many hours after its due time is escalated "
+        "(the escalation routes hear of it)",
+    )
 
     # api (web console and REST API)
     api_host: str = "127.0.0.1"
@@ -439,6 +458,7 @@ class Settings(BaseSettings):
             group_window_s=self.notify_group_window_s,
             poll_interval_s=self.notify_poll_interval_s,
             sending_lease_s=self.notify_sending_lease_s,
+            console_base_url=self.console_base_url,
             confirm_timeout_s=self.notify_confirm_timeout_s,
             fallback_after_attempts=self.notify_fallback_after_attempts,
             telegram=telegram,

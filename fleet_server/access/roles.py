@@ -28,6 +28,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "maintenance.write",
             "route.read",
             "route.write",
+            # the notices queued, sent and failed (the console's notices view)
+            "notice.read",
             "user.admin",
             "audit.read",
             "org.write",
@@ -68,6 +70,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "maintenance.read",
             "maintenance.write",
             "route.read",
+            "notice.read",
             "command.send",
             "board.halt",
             "board.provision",

@@ -1,8 +1,9 @@
 """What the engine does about running incidents: reminders, escalation,
-automatic and preventive tickets, and the orphans of removed boards (called
-inside its pass transaction, so a change and its notification commit
-together — the transactional outbox). Opening, attaching and resolving an
-incident, and the notices those send, are ``fleet_server.incidents.lifecycle``."""
+automatic and preventive tickets, tickets' deadline notices, and the
+orphans of removed boards (called inside its pass transaction, so a change
+and its notification commit together — the transactional outbox). Opening,
+attaching and resolving an incident, and the notices those send, are
+``fleet_server.incidents.lifecycle``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from fleet_server.notifications import enqueue
 from fleet_server.tickets import storage as tickets
 from fleet_server.tickets import storage_preventive as preventive
 from fleet_server.tickets.models import AUTO_TICKETS, AutoTicketRule
+from fleet_server.tickets.notices import TicketNoticeSettings, queue_deadlines
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class AlertSettings:
         default_factory=lambda: {"critical": 900.0, "major": 3600.0}
     )
     auto_tickets: dict[str, AutoTicketRule] = field(default_factory=lambda: dict(AUTO_TICKETS))
+    #: when tickets' due-soon, overdue and escalation notices go out
+    tickets: TicketNoticeSettings = field(default_factory=TicketNoticeSettings)
 
 
 def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings) -> None:
@@ -55,6 +59,7 @@ def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings)
                 enqueue(
                     conn,
                     lifecycle.notice(
+                        conn,
                         incident,
                         "incident_reminder",
                         now,
@@ -70,6 +75,7 @@ def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings)
             enqueue(
                 conn,
                 lifecycle.notice(
+                    conn,
                     incident,
                     "incident_escalated",
                     now,
@@ -86,6 +92,12 @@ def reminders_and_escalation(conn: Conn, now: datetime, settings: AlertSettings)
                 actor=ACTOR,
                 note=f"not acknowledged after {int(limit // 60)} min",
             )
+
+
+def ticket_deadlines(conn: Conn, now: datetime, settings: AlertSettings) -> int:
+    """Tickets whose deadline comes near, passes, or passed long ago: their
+    notices, each once (``tickets.notices``); how many were queued."""
+    return queue_deadlines(conn, now, settings.tickets)
 
 
 def auto_tickets(conn: Conn, now: datetime, settings: AlertSettings) -> list[int]:

@@ -159,6 +159,7 @@ class Engine:
                     alerts.reminders_and_escalation(conn, now, self.settings.alerts)
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)
                     result.tickets += alerts.preventive_tickets(conn, now)
+                    alerts.ticket_deadlines(conn, now, self.settings.alerts)
                     report_reminders.queue(conn, now, self.settings.report_reminder_days)
                     queue_overdue_notices(conn, now)  # Điều 10.1.b, 10.1.c
                     storage.prune_conditions(conn, now)

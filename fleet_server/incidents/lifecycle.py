@@ -15,7 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fleet_server.incidents import notices, storage, titles
-from fleet_server.incidents.models import CONFIRMED_RULES, SITE_RULE, Incident, IncidentSpec
+from fleet_server.incidents.models import (
+    CONFIRMED_RULES,
+    REPORT_KEY_PREFIX,
+    SITE_RULE,
+    Incident,
+    IncidentSpec,
+)
 from fleet_server.incidents.storage import Conn, Outcome
 from fleet_server.maintenance.service import maintenance_until
 from fleet_server.notifications import Notice, Text, cancel_for_incident, enqueue
@@ -29,8 +35,13 @@ CONFIRM_BOARD_S = 120.0
 
 def _text(incident: Incident) -> Text:
     """What happened, in both languages (a rule's title from its key; an
-    older "vi / en" title split)."""
-    vi, en = titles.both(incident.title, incident.title_key, incident.title_params)
+    older "vi / en" title split; a person's words as written)."""
+    vi, en = titles.both(
+        incident.title,
+        incident.title_key,
+        incident.title_params,
+        bilingual=not incident.dedupe_key.startswith(REPORT_KEY_PREFIX),
+    )
     return Text(vi, en if en != vi else None)
 
 

@@ -32,6 +32,8 @@ NoticeKind = Literal[
     "incident_escalated",
     "ticket_assigned",
     "ticket_due",
+    "ticket_overdue",
+    "ticket_escalated",
     "site_incident",
     "report_deadline",
     "content_overdue",
@@ -128,8 +130,13 @@ class Notice:
     details: Mapping[str, DetailValue] = field(default_factory=dict)
     contact_ids: tuple[int, ...] = ()
     dedup_key: str | None = None
+    #: the console page about it (``/incidents/42``); the worker makes it a
+    #: link with ``NotificationSettings.console_base_url`` when that is set
+    link_path: str | None = None
 
     def __post_init__(self) -> None:
+        if self.link_path is not None and not self.link_path.startswith("/"):
+            raise ValueError("Notice.link_path must be a path starting with /")
         if self.occurred_at.tzinfo is None:
             raise ValueError("Notice.occurred_at must be timezone-aware")
         if self.escalation_level not in (0, 1):
@@ -168,6 +175,7 @@ class Notice:
             "incident_kind": self.incident_kind,
             "escalation_level": self.escalation_level,
             "details": dict(self.details),
+            "link_path": self.link_path,
         }
 
 
@@ -313,8 +321,17 @@ class NotificationSettings:
     confirm_timeout_s: float = 300.0
     #: a channel failing this many times in a row hands over to the next one
     fallback_after_attempts: int = 3
+    #: where people open the console (``https://bangtin.laichau.gov.vn``,
+    #: FLEET_CONSOLE_BASE_URL): each notice ends with a link to its page;
+    #: None: no link
+    console_base_url: str | None = None
 
     def __post_init__(self) -> None:
+        if self.console_base_url is not None:
+            try:
+                check_webhook_url(self.console_base_url)
+            except ValueError as exc:
+                raise ConfigError(f"FLEET_CONSOLE_BASE_URL: {exc}") from None
         if min(self.webhook_timeout_s, self.retry_base_s, self.poll_interval_s) <= 0:
             raise ConfigError("notification timeouts and intervals must be positive")
         if self.group_window_s < 0 or self.retry_cap_s < self.retry_base_s:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -32,7 +33,10 @@ class SmtpTransport:
             mail["To"] = Address(message.contact_name, addr_spec=message.address)
         except (ValueError, IndexError) as exc:
             raise DeliveryError(f"bad e-mail address {message.address!r}", permanent=True) from exc
-        mail["Subject"] = message.subject
+        # Encoded here, spaces inside the encoded words: the policy's own
+        # folding of a long UTF-8 subject breaks it at a space between two
+        # encoded words and so drops the space ("Cửa khẩuquốc tế").
+        mail.set_raw("Subject", Header(message.subject, "utf-8", header_name="Subject").encode())
         mail["Date"] = format_datetime(message.sent_at)
         mail["Message-ID"] = f"<{message.message_id}>"
         mail["Auto-Submitted"] = "auto-generated"

@@ -135,9 +135,9 @@ def _insert(
         """INSERT INTO notification_outbox
                (created_at, idempotency_key, kind, channel, contact_id, language, subject,
                 body_text, payload, group_key, incident_id, site_id, board_id,
-                available_at, next_attempt_at, fallback, severity, held_for)
+                available_at, next_attempt_at, ticket_id, fallback, severity, held_for)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                   %s, %s)
+                   %s, %s, %s)
            ON CONFLICT (idempotency_key) DO NOTHING
            RETURNING id""",
         (
@@ -156,6 +156,7 @@ def _insert(
             notice.board_id,
             available_at,
             available_at,
+            notice.ticket_id,
             list(recipient.fallback),
             notice.severity,
             "quiet_hours" if recipient.hold_until else None,

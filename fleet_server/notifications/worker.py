@@ -40,7 +40,7 @@ from fleet_server.notifications.models import (
     Transport,
 )
 from fleet_server.notifications.routing import message_id_for
-from fleet_server.notifications.templates import render_group
+from fleet_server.notifications.templates import link_for, render_group
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,8 @@ class NotificationWorker:
     def _message(self, rows: Sequence[OutboxRow], message_id: str) -> OutgoingMessage:
         first = rows[0]
         address = ContactCard.of(first).address(first.channel) or ""
-        rendered = render_group(rows)
+        base_url = self.settings.console_base_url
+        rendered = render_group(rows, base_url)
         sent_at = self.clock()
         payload = {
             "delivery_id": message_id,
@@ -289,7 +290,10 @@ class NotificationWorker:
             "language": first.language,
             "subject": rendered.subject,
             "text": rendered.body_text,
-            "notices": [{"outbox_id": row.id, **row.payload} for row in rows],
+            "notices": [
+                {"outbox_id": row.id, **row.payload, "link": link_for(row.payload, base_url)}
+                for row in rows
+            ],
         }
         return OutgoingMessage(
             message_id=message_id,

@@ -18,7 +18,7 @@ from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.access.roles import CAPABILITIES
 from fleet_server.errors import Forbidden, Invalid, NotFound
-from fleet_server.tickets import storage, storage_assignees, storage_costs
+from fleet_server.tickets import notices, storage, storage_assignees, storage_costs
 from fleet_server.tickets.models import ASSIGNEE_ROLES, STATES, AssigneeOutOfScope, TicketFilter
 from fleet_server.tickets.schemas import (
     Assignee,
@@ -223,7 +223,8 @@ def assign_ticket(
 ) -> TicketOut:
     """Give the ticket to an active account that works on tickets; a
     technician may only take it themselves. An open ticket becomes assigned;
-    a resolved or closed one is a 409 (``TicketError``)."""
+    a resolved or closed one is a 409 (``TicketError``). A new assignee is
+    told (``ticket_assigned``, in the same transaction)."""
     user.need("ticket.work")
     row = _load(conn, user, ticket_id, now, lock=True)
     name = assignee.strip().lower()
@@ -247,6 +248,8 @@ def assign_ticket(
             errors=[{"field": "assignee", "message": "may not see the ticket's site"}],
         )
     storage.assign(conn, ticket_id, name, actor=actor.username, now=now)
+    if row["assignee"] != name:  # the new assignee (and the routes) hear of it
+        notices.queue_assigned(conn, ticket_id, now)
     after = _out(_load(conn, user, ticket_id, now))
     audit.record(
         conn,

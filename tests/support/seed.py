@@ -245,3 +245,17 @@ def content_item(
         ),
     ).fetchone()
     return _id(row, "content item")
+
+
+def own_contact(
+    conn: Conn, username: str, email: str, *, language: str = "vi", name: str | None = None
+) -> int:
+    """The contact that belongs to an account (``contacts.user_id``): what a
+    person is told at, e.g. when a ticket is given to them; its id."""
+    row = conn.execute(
+        "INSERT INTO contacts (user_id, organisation_id, kind, name, email, language)"
+        " SELECT id, organisation_id, 'person', %s, %s, %s FROM users WHERE username = %s"
+        " RETURNING id",
+        (name or f"Liên hệ {username}", email, language, username),
+    ).fetchone()
+    return _id(row, f"contact of {username!r}")

@@ -15,6 +15,7 @@ from fleet_server.access.principal import Actor, Principal
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.api.problems import Problem
+from fleet_server.notifications.service_notices import notices_of
 from fleet_server.tickets.models import COST_CATEGORIES, TRANSITIONS, TicketFilter
 from fleet_server.tickets.schemas import Assignee, CostIn, TicketDetail, TicketOut
 from fleet_server.tickets.service import (
@@ -106,6 +107,7 @@ def ticket_page(
         "moves": sorted(TRANSITIONS.get(str(ticket.state), frozenset()), key=_state_order),
         "cost_categories": COST_CATEGORIES,
         "assignee_groups": assignee_groups(conn, user, ticket, now),
+        "notices": notices_of(conn, user, ticket_id=ticket_id),
     }
     return render(request, "ticket.html", user, context)
 

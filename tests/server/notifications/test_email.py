@@ -49,7 +49,8 @@ def test_vietnamese_and_english_mail_is_delivered(
     by_recipient = {str(m["To"]): m for m in smtp_server.messages}
     vi = by_recipient["Nguyễn Văn An <an@bql.laichau.gov.vn>"]
     assert vi["Subject"] == (
-        "[Khẩn cấp] Sự cố mới: Mất điện lưới, bảng tin chạy bằng UPS — Cửa khẩu quốc tế Ma Lù Thàng"
+        "[Khẩn cấp] Sự cố mới: Mất điện lưới, bảng tin chạy bằng UPS"
+        " — Bảng tin cổng A (lc-mlt-01), Cửa khẩu quốc tế Ma Lù Thàng"
     )
     assert header(smtp_server.raw[0], "From") == (
         "Hệ thống bảng tin điện tử Lai Châu <canh-bao@bangtin.laichau.gov.vn>"
@@ -61,7 +62,8 @@ def test_vietnamese_and_english_mail_is_delivered(
     assert "Bảng tin mất điện lưới, pin UPS còn 80%." in vi_body
     en = by_recipient["Lee Expert <lee@vendor.example>"]
     assert en["Subject"] == (
-        "[Critical] New incident: Mains lost, board on UPS — Ma Lu Thang International Border Gate"
+        "[Critical] New incident: Mains lost, board on UPS"
+        " — Bảng tin cổng A (lc-mlt-01), Ma Lu Thang International Border Gate"
     )
     assert "The board lost mains power; UPS at 80%." in en.get_content()
     assert all(raw.isascii() for raw in smtp_server.raw)  # 7-bit safe on any relay

@@ -29,7 +29,8 @@ NOTICE = Notice(
 def test_vietnamese_subject_and_body() -> None:
     rendered = render(NOTICE, "vi")
     assert rendered.subject == (
-        "[Khẩn cấp] Sự cố mới: Mất điện lưới — Cửa khẩu quốc tế Ma Lù Thàng"
+        "[Khẩn cấp] Sự cố mới: Mất điện lưới — Bảng tin cổng A (lc-mlt-01),"
+        " Cửa khẩu quốc tế Ma Lù Thàng"
     )
     body = rendered.body_text
     assert "Mức độ: Khẩn cấp" in body
@@ -37,8 +38,8 @@ def test_vietnamese_subject_and_body() -> None:
     assert "Bảng tin: Bảng tin cổng A (lc-mlt-01)" in body
     assert "Thời điểm: 07:30 ngày 20/05/2025 (giờ Việt Nam)" in body
     assert "Mã sự cố: #42" in body
-    assert "Pin UPS còn 80%." in body
-    assert "- battery_percent: 80" in body
+    assert "Nguyên nhân: Pin UPS còn 80%." in body
+    assert "- Pin UPS: 80 %" in body
     assert "- mains_voltage_v: —" in body
     assert "Vui lòng không trả lời" in body
 
@@ -46,7 +47,8 @@ def test_vietnamese_subject_and_body() -> None:
 def test_english_falls_back_to_vietnamese_where_no_translation() -> None:
     rendered = render(replace(NOTICE, summary=Text("Chỉ có tiếng Việt")), "en")
     assert rendered.subject == (
-        "[Critical] New incident: Mains lost — Ma Lu Thang International Border Gate"
+        "[Critical] New incident: Mains lost — Bảng tin cổng A (lc-mlt-01),"
+        " Ma Lu Thang International Border Gate"
     )
     assert "Time: 2025-05-20 07:30 (UTC+7)" in rendered.body_text
     assert "Chỉ có tiếng Việt" in rendered.body_text

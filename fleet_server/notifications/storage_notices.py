@@ -1,0 +1,76 @@
+"""The queued notices as the console lists them (SQL): outbox rows in the
+reader's scope with their contact and newest delivery attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
+from fleet_server.notifications.schemas_notices import NoticeFilter, NoticeOut
+from fleet_server.notifications.storage import Conn
+
+_SELECT = """
+    SELECT o.id, o.kind, o.channel, o.state, o.contact_id, c.name AS contact_name,
+           o.language, o.subject, o.body_text, o.created_at, o.available_at, o.sent_at,
+           o.attempts, o.last_error, o.incident_id, o.ticket_id, o.site_id, o.board_id,
+           d.attempted_at, d.ok AS attempt_ok, d.error AS attempt_error,
+           d.response AS attempt_response
+    FROM notification_outbox o
+    JOIN contacts c ON c.id = o.contact_id
+    LEFT JOIN LATERAL (
+        SELECT x.attempted_at, x.ok, x.error, x.response FROM notification_deliveries x
+        WHERE x.outbox_id = o.id ORDER BY x.attempted_at DESC, x.id DESC LIMIT 1
+    ) d ON true
+"""
+SORTABLE = ("id", "created_at", "sent_at", "state", "kind")
+
+
+def _scope(scope: Scope) -> tuple[str, list[Any]]:
+    """Rows about a site the reader sees; rows without a site (report
+    deadlines, content supply) for the whole province or its organisation."""
+    sites, params = sites_condition(scope, "o.site_id")
+    return (
+        f"((o.site_id IS NOT NULL AND {sites}) OR (o.site_id IS NULL AND"
+        " (%s OR (o.payload->>'organisation_id')::bigint = %s)))",
+        [*params, scope.province_wide, scope.organisation_id],
+    )
+
+
+def notices_page(
+    conn: Conn, scope: Scope, paging: ListParams, filters: NoticeFilter
+) -> Page[NoticeOut]:
+    """Outbox rows ``scope`` sees, newest first unless sorted otherwise."""
+    clause, params = _scope(scope)
+    where = [clause]
+    add_equal(
+        where,
+        params,
+        (
+            ("o.state", filters.state),
+            ("o.kind", filters.kind),
+            ("o.incident_id", filters.incident_id),
+            ("o.ticket_id", filters.ticket_id),
+        ),
+    )
+    return fetch_page(
+        conn,
+        f"{_SELECT} WHERE {' AND '.join(where)}",
+        params,
+        paging,
+        sortable=SORTABLE,
+        default="id DESC",
+        tiebreak="id DESC",
+        model=NoticeOut,
+    )
+
+
+def state_counts(conn: Conn, scope: Scope) -> dict[str, int]:
+    """How many rows ``scope`` sees in each state."""
+    clause, params = _scope(scope)
+    rows = conn.execute(
+        f"SELECT o.state, count(*) FROM notification_outbox o WHERE {clause} GROUP BY o.state",
+        params,
+    ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
