@@ -9,13 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-from fleet_server.api import metrics, problems
+from fleet_server.api import docs_page, metrics, problems
 from fleet_server.api.deps import ApiContext, Ctx
 from fleet_server.commands import CommandPublisher, CommandService
 from fleet_server.db.connect import database_check
@@ -55,23 +52,6 @@ def tcp_broker_check(settings: Settings, timeout: float = 1.0) -> Callable[[], s
             return f"broker {endpoint.host}:{endpoint.port} unreachable: {exc.strerror or exc}"
 
     return check
-
-
-def _swagger_ui(app: FastAPI) -> None:
-    """The OpenAPI browser at /api/v1/docs with its files served by the app
-    (swagger-ui-bundle), as everything else: no CDN."""
-    assets = f"{API_PREFIX}/docs/assets"
-    app.mount(assets, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
-
-    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=f"{API_PREFIX}/openapi.json",
-            title="Lai Châu fleet API",
-            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
-            swagger_css_url=f"{assets}/swagger-ui.css",
-            swagger_favicon_url=f"{assets}/favicon-32x32.png",
-        )
 
 
 def create_app(
@@ -129,7 +109,7 @@ def create_app(
         ),
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=None,  # served below from the swagger-ui-bundle package, not a CDN
+        docs_url=None,  # served by docs_page (Swagger UI 5, from a package, not a CDN)
         redoc_url=None,
     )
     app.state.ctx = ApiContext(
@@ -143,7 +123,7 @@ def create_app(
     app.state.provisioning = provisioning or ProvisioningBackend.from_settings(settings)
     problems.install(app)
     metrics.install(app, the_pool, token=metrics_token(settings))
-    _swagger_ui(app)
+    docs_page.install(app, API_PREFIX)
 
     @app.get("/healthz", tags=["health"], summary="the process is up")
     def healthz() -> dict[str, str]:

@@ -49,8 +49,9 @@ async def _delegate(handler: Handler, request: Request, exc: Exception) -> Respo
 
 
 class SecurityHeaders:
-    """Headers on every response. The OpenAPI page (Swagger UI, which FastAPI
-    loads from a CDN) is the one path left without the CSP."""
+    """Headers on every response, the OpenAPI page included (Swagger UI is
+    served by the app and started by a script file: ``api/docs_page.py``).
+    Paths in ``exempt`` go without the CSP (none today)."""
 
     def __init__(self, app: ASGIApp, exempt: frozenset[str]) -> None:
         self.app = app
@@ -180,8 +181,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(kill_switch.router)
     app.include_router(account.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # Swagger UI's page starts itself with an inline script; its files are
-    # served by the app all the same (fleet_server.api.app._swagger_ui).
-    exempt = frozenset({"/api/v1/docs"})
-    app.add_middleware(SecurityHeaders, exempt=exempt)
+    # Every page keeps the CSP, /api/v1/docs too (api/docs_page.py).
+    app.add_middleware(SecurityHeaders, exempt=frozenset())
     _install_error_pages(app)

@@ -69,7 +69,7 @@ def test_operator_sees_fleet_opens_board_and_acknowledges(
     open_test_incident(db_conn, "lc-pa-nam-cum-01", "board_offline", now=clock.now)
     page.locator("[data-live] .incident", has_text="lc-pa-nam-cum-01").first.wait_for()
 
-    page.click(f"svg.site-map a[href='/sites/{_site_of(db_conn, DAY_BOARD)}']")
+    page.click(f"svg.site-map a.map-site[href='/sites/{_site_of(db_conn, DAY_BOARD)}']")
     page.wait_for_url("**/sites/*")
     page.click(f"a[href='/boards/{DAY_BOARD}']")
     page.wait_for_url(f"**/boards/{DAY_BOARD}")
