@@ -81,7 +81,7 @@ def test_contacts_validation_and_the_write_only_secret(as_: Any, db_conn: Any) -
         webhook_url="https://example.vn:99999/", webhook_secret=SECRET
     )
     assert "webhook_secret is required" in problem(webhook_url="https://hooks.example.vn/")
-    assert "email or a webhook_url" in problem()
+    assert "an email, a webhook_url, a phone or a telegram_chat_id" in problem()
     assert "webhook_secret" in problem(email="a@b.vn", webhook_secret="short")
     assert "organisation_id" in contact(as_, email="a@b.vn", organisation_id=0).json()["detail"]
     unknown_org = contact(as_, email="a@b.vn", organisation_id=999_999)
@@ -154,7 +154,7 @@ def test_who_reads_which_contacts_and_routes(as_: Any, db_conn: Any) -> None:
     assert (page.json()["total"], len(page.json()["items"])) == (5, 1)
     assert as_("admin").get("/api/v1/contacts", params={"sort": "email"}).status_code == 400
     assert (
-        as_("admin").get("/api/v1/notification-routes", params={"channel": "sms"}).status_code
+        as_("admin").get("/api/v1/notification-routes", params={"channel": "fax"}).status_code
         == 422
     )
 
