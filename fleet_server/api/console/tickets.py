@@ -137,8 +137,9 @@ def _actor(request: Request, user: Principal) -> Actor:
     return user.acting_from(client_address(request))
 
 
-def _back(ticket_id: int) -> Response:
-    return redirect(f"/tickets/{ticket_id}")
+def _back(ticket_id: int, done: str) -> Response:
+    """Back to the ticket, saying what was done (``flash.ticket_<done>``)."""
+    return redirect(f"/tickets/{ticket_id}", flash=f"ticket_{done}")
 
 
 @router.post("/tickets/{ticket_id}/assign")
@@ -155,7 +156,7 @@ def assign(
         raise Problem(400, "say who gets the ticket", kind="assignee-required")
     assign_ticket(conn, user, _actor(request, user), ticket_id, name, now=now)
     conn.commit()
-    return _back(ticket_id)
+    return _back(ticket_id, "assigned")
 
 
 @router.post("/tickets/{ticket_id}/transition")
@@ -174,7 +175,7 @@ def transition(
         conn, user, _actor(request, user), ticket_id, to, note=note.strip() or None, now=now
     )
     conn.commit()
-    return _back(ticket_id)
+    return _back(ticket_id, "moved")
 
 
 @router.post("/tickets/{ticket_id}/comment")
@@ -190,7 +191,7 @@ def comment(
         raise Problem(400, "a comment cannot be empty", kind="empty")
     comment_ticket(conn, user, _actor(request, user), ticket_id, text.strip(), now=now)
     conn.commit()
-    return _back(ticket_id)
+    return _back(ticket_id, "commented")
 
 
 @router.post("/tickets/{ticket_id}/cost")
@@ -216,7 +217,7 @@ def cost(
         raise Problem(400, "the cost form is not filled in correctly", kind="cost") from None
     add_ticket_cost(conn, user, _actor(request, user), ticket_id, body, now=now)
     conn.commit()
-    return _back(ticket_id)
+    return _back(ticket_id, "cost_added")
 
 
 def _amount(text: str) -> Decimal:

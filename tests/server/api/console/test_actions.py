@@ -111,7 +111,8 @@ def test_ticket_from_assignment_to_closing(
     op_token = csrf_of(operator.get(url).text)
     answer = operator.post(f"{url}/assign", data={"csrf_token": op_token, "assignee": "ky.thuat"})
     assert answer.status_code == 303
-    assert answer.headers["location"] == url
+    assert answer.headers["location"] == f"{url}?flash=ticket_assigned"
+    assert "Đã giao phiếu." in operator.get(answer.headers["location"]).text
 
     technician = new_browser("technician")
     queue = technician.get("/tickets").text  # a technician's queue: their own tickets
@@ -130,6 +131,8 @@ def test_ticket_from_assignment_to_closing(
         action = "transition" if "to" in form else "comment" if "text" in form else "cost"
         answer = technician.post(f"{url}/{action}", data={"csrf_token": tech_token, **form})
         assert answer.status_code == 303, (action, answer.text)
+        done = {"transition": "moved", "comment": "commented", "cost": "cost_added"}[action]
+        assert answer.headers["location"] == f"{url}?flash=ticket_{done}"
 
     refused_close = operator.post(
         f"{url}/transition", data={"csrf_token": op_token, "to": "closed"}
