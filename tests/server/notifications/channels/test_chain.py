@@ -4,12 +4,17 @@ one; every attempt is recorded; no channel is given the same notice twice."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 
 from fleet_server.notifications import enqueue
+from fleet_server.notifications.channels.base import ContactCard, Delivery
+from fleet_server.notifications.channels.sms import SmsChannel
+from fleet_server.notifications.models import Channel, OutgoingMessage
 from fleet_server.notifications.storage_chain import delivery_report
+from fleet_server.notifications.worker import NotificationWorker
 from tests.server.notifications.channels.conftest import Provider, Reply
 from tests.server.notifications.channels.people import attempts, channel_settings, person
 from tests.server.notifications.conftest import (
@@ -17,7 +22,9 @@ from tests.server.notifications.conftest import (
     Fleet,
     MakeWorker,
     SmtpSink,
+    WorkerDied,
     make_notice,
+    notification_settings,
     outbox,
 )
 from tests.support.clock import Clock
@@ -195,3 +202,48 @@ def test_an_unconfigured_channel_is_retried_then_passed_over(
         False,
         f"the {channel} channel is not configured on this server",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DiesAfterTheGatewayAccepted:
+    """The SMS channel for real, then the worker's process ends before it
+    records anything."""
+
+    inner: SmsChannel
+    name: Channel = "sms"
+    confirms: bool = True
+
+    def send(self, message: OutgoingMessage, contact: ContactCard) -> Delivery:
+        self.inner.send(message, contact)
+        raise WorkerDied
+
+
+def test_a_retry_after_a_dead_worker_carries_the_same_request_id(
+    db: Conn,
+    db_url: str,
+    fleet: Fleet,
+    sms_gateway: Provider,
+    smtp_server: SmtpSink,
+    make_worker: MakeWorker,
+    clock: Clock,
+) -> None:
+    """The gateway de-duplicates on ``request_id``: the second request after
+    a worker died is recognisably the same message, and only one is waited for."""
+    person(db, fleet, chain=["sms", "email"])
+    [row] = enqueue(db, make_notice(fleet, clock()), now=clock())
+    settings = notification_settings(smtp_server.port, **channel_settings(sms=sms_gateway.url))
+    assert settings.sms is not None
+    dying = NotificationWorker(
+        db_url, settings, clock=clock, worker_id="engine-2",
+        channels={"sms": DiesAfterTheGatewayAccepted(SmsChannel(settings.sms))},
+    )  # fmt: skip
+    with pytest.raises(WorkerDied):
+        dying.run_once()
+    dying.close()
+    clock.advance(timedelta(seconds=31))  # the 30 s lease has run out
+    make_worker(**channel_settings(sms=sms_gateway.url)).run_once()
+
+    first, again = (r.json()["request_id"] for r in sms_gateway.requests)
+    assert first == again
+    assert outbox(db, "channel, state, tried") == [("sms", "confirming", [])]
+    assert [a[:2] for a in attempts(db, row)] == [("sms", False), ("sms", True)]
