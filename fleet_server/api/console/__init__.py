@@ -159,6 +159,11 @@ def mount(app: FastAPI) -> None:
     """Add the console's pages, fragments and static files to ``app``."""
     from fleet_server.api.console import (  # noqa: PLC0415 - routes after the app exists
         account,
+        admin_boards,
+        admin_boards_import,
+        admin_contacts,
+        admin_routes,
+        admin_users,
         audit_page,
         boards,
         cameras,
@@ -180,6 +185,9 @@ def mount(app: FastAPI) -> None:
     app.include_router(reports_budget.router)
     app.include_router(kill_switch.router)
     app.include_router(account.router)
+    for admin_page in (admin_contacts, admin_routes, admin_users, admin_boards_import):
+        app.include_router(admin_page.router)
+    app.include_router(admin_boards.router)  # after the import: /admin/boards/{board_id}
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Every page keeps the CSP, /api/v1/docs too (api/docs_page.py).
     app.add_middleware(SecurityHeaders, exempt=frozenset())

@@ -155,6 +155,9 @@ MENU: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
     ("/reports", "nav.reports", lambda u: u.can("compliance.read")),
     ("/rules", "nav.rules", lambda u: u.can("rule.read")),
     ("/audit", "nav.audit", lambda u: u.can("audit.read")),
+    # contacts, routes, accounts, provisioning: one entry, tabs on the pages
+    ("/admin/contacts", "nav.admin", lambda u: u.can("route.read")),
+    ("/admin/boards", "nav.admin", lambda u: u.can("board.provision") and not u.can("route.read")),
 )
 
 

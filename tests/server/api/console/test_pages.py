@@ -57,6 +57,10 @@ PAGES = {
     "/live/incidents": {"admin", "operator", "technician", "viewer", "district", "province"},
     "/live/incidents/{incident}": {"admin", "operator", "technician", "viewer", "province"},
     "/live/cameras": {"admin", "operator", "technician", "viewer", "district", "province", "guard"},
+    "/admin/contacts": {"admin", "operator", "viewer", "district", "province"},
+    "/admin/routes": {"admin", "operator", "viewer", "district", "province"},
+    "/admin/users": {"admin"},
+    "/admin/boards": {"admin", "operator", "district"},
 }
 OUT_OF_SCOPE = {
     "/sites/{site}",
@@ -80,6 +84,7 @@ MENUS = {
         "/reports",
         "/rules",
         "/audit",
+        "/admin/contacts",
     ],
     "operator": [
         "/",
@@ -90,9 +95,19 @@ MENUS = {
         "/content",
         "/content/submissions",
         "/reports",
+        "/admin/contacts",
     ],
     "technician": ["/", "/incidents", "/tickets", "/maintenance", "/cameras"],
-    "viewer": ["/", "/incidents", "/tickets", "/maintenance", "/cameras", "/content", "/reports"],
+    "viewer": [
+        "/",
+        "/incidents",
+        "/tickets",
+        "/maintenance",
+        "/cameras",
+        "/content",
+        "/reports",
+        "/admin/contacts",
+    ],
     "guard": ["/cameras"],
 }
 

@@ -1,0 +1,132 @@
+"""What the console's administration pages share (notification contacts and
+routes, accounts, board provisioning: ``admin_*.py``): their tabs, reading a
+form into the API's own request model, and the answer to a refused form —
+the same page again, with the reason and what was typed (never a password
+or secret), so nothing has to be typed twice.
+
+Every form goes through the same service as the API, so it checks, scopes
+and audits the same; after a change the browser is sent to a page that says
+what was done (``web.redirect(..., flash=...)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
+from fleet_server.api.console.web import redirect
+from fleet_server.api.deps import Conn
+from fleet_server.errors import Forbidden, Invalid, NotFound, RequestError
+from fleet_server.organisations import service as organisations
+from fleet_server.organisations.schemas import OrganisationOut, SiteOut
+
+M = TypeVar("M", bound=BaseModel)
+
+#: (path, label key, who may open it), in tab order.
+TABS: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
+    ("/admin/contacts", "admin.tab.contacts", lambda u: u.can("route.read")),
+    ("/admin/routes", "admin.tab.routes", lambda u: u.can("route.read")),
+    ("/admin/users", "admin.tab.users", lambda u: u.can("user.admin")),
+    ("/admin/boards", "admin.tab.boards", lambda u: u.can("board.provision")),
+)
+#: Form fields never written back into a page after a refusal.
+SECRET_FIELDS = frozenset({"password", "password_again", "new_password", "webhook_secret"})
+ALL = ListParams(limit=500, offset=0, sort=None)
+
+
+def tabs_for(user: Principal) -> list[tuple[str, str]]:
+    return [(path, label) for path, label, allowed in TABS if allowed(user)]
+
+
+# -- reading forms ---------------------------------------------------------------------
+
+
+def checked(schema: type[M], /, **values: Any) -> M:
+    """The form's values as the API's model; its first problem as Invalid,
+    naming the field."""
+    try:
+        return schema(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "form"
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        raise Invalid(message if field == "form" else f"{field}: {message}", field=field) from None
+
+
+def blank_none(value: str | None) -> str | None:
+    """A text field: stripped, None when empty."""
+    value = (value or "").strip()
+    return value or None
+
+
+def number_or_none(value: str | None, field: str) -> int | None:
+    """A select or number field: None when empty, else a whole number ≥ 1."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 2**62:
+        raise Invalid(f"{field}: not a valid choice ({text[:40]!r})", field=field)
+    return int(text)
+
+
+def numbers(values: list[str] | None, field: str) -> list[int]:
+    found = [number_or_none(v, field) for v in values or []]
+    return [n for n in found if n is not None]
+
+
+# -- answers ---------------------------------------------------------------------------
+
+
+def done(path: str, what: str) -> RedirectResponse:
+    """After a change: a GET of ``path`` whose page says what was done (the
+    console's confirmation, ``flash.admin_<what>`` in messages.toml)."""
+    return redirect(path, flash=f"admin_{what}")
+
+
+def shown(exc: RequestError) -> bool:
+    """Refusals a form shows on its own page: a bad value, a clash, the
+    broker down. Not found and forbidden keep to the error page (no hint of
+    what exists)."""
+    return not isinstance(exc, NotFound | Forbidden) and exc.status not in (403, 404)
+
+
+def refused(
+    conn: Conn,
+    exc: RequestError,
+    form: Mapping[str, Any],
+    again: Callable[[dict[str, Any]], Response],
+) -> Response:
+    """The page again (``again``) with the reason, the field at fault and
+    the values typed (secrets left out), at the refusal's status; the
+    transaction is rolled back first (a refused change leaves nothing)."""
+    if not shown(exc):
+        raise exc
+    conn.rollback()
+    field = getattr(exc, "field", None)
+    if field is None:
+        errors = exc.extra.get("errors") or [{}]
+        field = errors[0].get("field")
+    context = {
+        "error": exc.detail,
+        "error_field": field,
+        "form": {k: v for k, v in form.items() if k not in SECRET_FIELDS},
+    }
+    response = again(context)
+    response.status_code = exc.status
+    return response
+
+
+def organisation_choices(conn: Conn, user: Principal) -> list[OrganisationOut]:
+    if not user.can("board.read"):
+        return []
+    return organisations.list_organisations(conn, user, ALL).items
+
+
+def site_choices(conn: Conn, user: Principal) -> list[SiteOut]:
+    if not user.can("board.read"):
+        return []
+    return organisations.list_sites(conn, user, ALL).items

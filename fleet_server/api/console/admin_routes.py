@@ -1,0 +1,254 @@
+"""Notification routes in the console (``/admin/routes``): which notices —
+by organisation, site, incident class, incident kind and least severity —
+go to which contact over which channel, and whether to the escalation list.
+Readers (``route.read``) see those of their organisation; admins
+(``route.write``) add, change, disable and delete them through the API's
+service (notifications/service.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, get_args
+
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.responses import Response
+
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.principal import Principal
+from fleet_server.api.console import admin
+from fleet_server.api.console.web import form_for, page_for, render
+from fleet_server.api.deps import Conn, Db, Now, client_address
+from fleet_server.errors import Invalid, RequestError
+from fleet_server.notifications import service
+from fleet_server.notifications.models import Channel
+from fleet_server.notifications.schemas import RouteIn, RoutePatch
+from fleet_server.vocabulary import INCIDENT_CLASSES, SEVERITIES
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, Depends(page_for("route.read"))]
+Writer = Annotated[Principal, Depends(form_for("route.write"))]
+RouteId = Annotated[int, Path(ge=1, le=2**62)]
+Field = Annotated[str, Form(max_length=2000)]
+PAGE_SIZE = 50
+CHANNELS: tuple[str, ...] = get_args(Channel)
+
+
+def _kinds(text: str) -> list[str] | None:
+    """Incident kinds typed as a list (commas or spaces); None: any."""
+    found = [k for k in re.split(r"[\s,;]+", text.strip()) if k]
+    return found or None
+
+
+def _common(conn: Conn, user: Principal) -> dict[str, Any]:
+    may_write = user.can("route.write")
+    contacts = service.list_contacts(conn, user, admin.ALL).items if may_write else []
+    return {
+        "tabs": admin.tabs_for(user),
+        "organisations": admin.organisation_choices(conn, user),
+        "sites": admin.site_choices(conn, user),
+        "contacts": contacts,
+        "channels": CHANNELS,
+        "severities": SEVERITIES,
+        "classes": INCIDENT_CLASSES,
+        "may_write": may_write,
+        "error": None,
+        "error_field": None,
+        "form": {},
+    }
+
+
+def _list_page(
+    request: Request, conn: Conn, user: Principal, extra: dict[str, Any] | None = None
+) -> Response:
+    params = request.query_params
+    active = {"yes": True, "no": False}.get(params.get("active", ""))
+    channel = params.get("channel") if params.get("channel") in CHANNELS else None
+    contact = params.get("contact_id", "")
+    contact_id = int(contact) if contact.isdigit() and 0 < int(contact) <= 2**62 else None
+    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
+    page = service.list_routes(
+        conn,
+        user,
+        ListParams(limit=PAGE_SIZE, offset=min(offset, 1_000_000), sort=None),
+        contact_id=contact_id,
+        channel=channel,
+        active=active,
+    )
+    context = _common(conn, user)
+    context.update(
+        {
+            "page": page,
+            "active": params.get("active", ""),
+            "channel": channel or "",
+            "contact_id": contact_id,
+        }
+    )
+    context.update(extra or {})
+    return render(request, "admin_routes.html", user, context)
+
+
+def _item_page(
+    request: Request,
+    conn: Conn,
+    user: Principal,
+    route_id: int,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    route = service.get_route(conn, user, route_id)
+    context = _common(conn, user)
+    context.update({"route": route})
+    context.update(extra or {})
+    return render(request, "admin_route.html", user, context)
+
+
+def _values(
+    *,
+    contact_id: str,
+    channel: str,
+    min_severity: str,
+    incident_class: str,
+    incident_kinds: str,
+    organisation_id: str,
+    site_id: str,
+    escalation_level: str,
+    note: str,
+) -> dict[str, Any]:
+    """The route form as the API's fields (an empty filter: any)."""
+    return {
+        "contact_id": admin.number_or_none(contact_id, "contact_id"),
+        "channel": channel,
+        "min_severity": min_severity,
+        "incident_class": admin.blank_none(incident_class),
+        "incident_kinds": _kinds(incident_kinds),
+        "organisation_id": admin.number_or_none(organisation_id, "organisation_id"),
+        "site_id": admin.number_or_none(site_id, "site_id"),
+        "escalation_level": 1 if escalation_level == "1" else 0,
+        "note": admin.blank_none(note),
+    }
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+@router.get("/admin/routes")
+def routes_page(
+    request: Request,
+    conn: Db,
+    user: Reader,
+    contact_id: Annotated[str, Query(max_length=20)] = "",
+    channel: Annotated[str, Query(max_length=20)] = "",
+    active: Annotated[str, Query(max_length=5)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    return _list_page(request, conn, user)
+
+
+@router.get("/admin/routes/{route_id}")
+def route_page(request: Request, conn: Db, user: Reader, route_id: RouteId) -> Response:
+    return _item_page(request, conn, user, route_id)
+
+
+# -- forms -------------------------------------------------------------------------------
+
+
+@router.post("/admin/routes")
+def route_create(
+    request: Request,
+    conn: Db,
+    now: Now,
+    user: Writer,
+    contact_id: Field = "",
+    channel: Field = "email",
+    min_severity: Field = "warning",
+    incident_class: Field = "",
+    incident_kinds: Field = "",
+    organisation_id: Field = "",
+    site_id: Field = "",
+    escalation_level: Field = "0",
+    note: Field = "",
+) -> Response:
+    form = {
+        "contact_id": contact_id,
+        "channel": channel,
+        "min_severity": min_severity,
+        "incident_class": incident_class,
+        "incident_kinds": incident_kinds,
+        "organisation_id": organisation_id,
+        "site_id": site_id,
+        "escalation_level": escalation_level,
+        "note": note,
+    }
+    try:
+        if not contact_id.strip():
+            raise Invalid("contact_id: choose who receives the notices", field="contact_id")
+        body = admin.checked(RouteIn, **_values(**form))
+        actor = user.acting_from(client_address(request))
+        created = service.create_route(conn, user, body, actor=actor, now=now)
+    except RequestError as exc:
+        return admin.refused(conn, exc, form, lambda ctx: _list_page(request, conn, user, ctx))
+    return admin.done(f"/admin/routes/{created.id}", "route_created")
+
+
+@router.post("/admin/routes/{route_id}")
+def route_update(
+    request: Request,
+    conn: Db,
+    user: Writer,
+    route_id: RouteId,
+    contact_id: Field = "",
+    channel: Field = "email",
+    min_severity: Field = "warning",
+    incident_class: Field = "",
+    incident_kinds: Field = "",
+    organisation_id: Field = "",
+    site_id: Field = "",
+    escalation_level: Field = "0",
+    note: Field = "",
+) -> Response:
+    form = {
+        "contact_id": contact_id,
+        "channel": channel,
+        "min_severity": min_severity,
+        "incident_class": incident_class,
+        "incident_kinds": incident_kinds,
+        "organisation_id": organisation_id,
+        "site_id": site_id,
+        "escalation_level": escalation_level,
+        "note": note,
+    }
+    try:
+        body = admin.checked(RoutePatch, **_values(**form))
+        actor = user.acting_from(client_address(request))
+        service.update_route(conn, user, route_id, body, actor=actor)
+    except RequestError as exc:
+        return admin.refused(
+            conn, exc, form, lambda ctx: _item_page(request, conn, user, route_id, ctx)
+        )
+    return admin.done(f"/admin/routes/{route_id}", "route_updated")
+
+
+@router.post("/admin/routes/{route_id}/active")
+def route_active(
+    request: Request,
+    conn: Db,
+    user: Writer,
+    route_id: RouteId,
+    active: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    on = active == "yes"
+    try:
+        actor = user.acting_from(client_address(request))
+        service.update_route(conn, user, route_id, RoutePatch(active=on), actor=actor)
+    except RequestError as exc:
+        return admin.refused(
+            conn, exc, {}, lambda ctx: _item_page(request, conn, user, route_id, ctx)
+        )
+    return admin.done(f"/admin/routes/{route_id}", "route_enabled" if on else "route_disabled")
+
+
+@router.post("/admin/routes/{route_id}/delete")
+def route_delete(request: Request, conn: Db, user: Writer, route_id: RouteId) -> Response:
+    actor = user.acting_from(client_address(request))
+    service.delete_route(conn, user, route_id, actor=actor)
+    return admin.done("/admin/routes", "route_deleted")

@@ -1,0 +1,74 @@
+"""SQL of the provisioning list: the boards a caller may provision, with
+their login method and lifecycle and whether they have connected since their
+credentials were issued (no secrets: the server keeps none)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from fleet_server.access.pagination import ListParams, Page, add_search, fetch_page
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
+from fleet_server.provisioning.listing_models import STATUS_SQL, ProvisionedBoard
+from fleet_server.provisioning.storage import Conn
+
+_SELECT = f"""
+    SELECT * FROM (
+      SELECT b.id, b.name, b.site_id, s.code AS site_code, s.name AS site_name,
+             s.name_en AS site_name_en, b.enabled, b.auth, b.cert_not_after,
+             b.provisioned_at, b.credentials_rotated_at, b.disabled_at, b.removed_at,
+             st.last_seen_at, {STATUS_SQL} AS status
+      FROM boards b
+      JOIN sites s ON s.id = b.site_id
+      LEFT JOIN board_status st ON st.board_id = b.id
+      WHERE {{scope}}
+    ) p
+"""
+
+
+def boards_page(
+    conn: Conn,
+    scope: Scope,
+    paging: ListParams,
+    *,
+    status: str | None = None,
+    q: str | None = None,
+) -> Page[ProvisionedBoard]:
+    clause, params = sites_condition(scope, "b.site_id")
+    where: list[str] = ["TRUE"]
+    tail: list[Any] = []
+    if status is not None:
+        where.append("p.status = %s")
+        tail.append(status)
+    add_search(where, tail, q, ("p.id", "p.name", "p.site_name"))
+    return fetch_page(
+        conn,
+        _SELECT.format(scope=clause) + f" WHERE {' AND '.join(where)}",
+        [*params, *tail],
+        paging,
+        sortable=("id", "name", "site_name", "status", "provisioned_at", "last_seen_at"),
+        default="provisioned_at DESC NULLS LAST",
+        tiebreak="id",
+        model=ProvisionedBoard,
+    )
+
+
+def status_counts(conn: Conn, scope: Scope) -> dict[str, int]:
+    clause, params = sites_condition(scope, "b.site_id")
+    rows = conn.execute(
+        _SELECT.format(scope=clause).replace("SELECT * FROM", "SELECT p.status, count(*) FROM", 1)
+        + " GROUP BY p.status",
+        params,
+    ).fetchall()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def one(conn: Conn, scope: Scope, board_id: str) -> ProvisionedBoard | None:
+    clause, params = sites_condition(scope, "b.site_id")
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            _SELECT.format(scope=clause) + " WHERE p.id = %s", [*params, board_id]
+        ).fetchone()
+    return None if row is None else ProvisionedBoard.model_validate(row)
