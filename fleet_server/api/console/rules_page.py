@@ -34,6 +34,19 @@ OverrideId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PREFIX = "p_"
 
 
+def _seconds(number: float, t: i18n.Translate, lang: str) -> str:
+    """A hold in the largest whole unit: "ngay lập tức", "2 giờ", "5 phút", "90 giây"."""
+    if number == 0:
+        return t("threshold.at_once")
+    if number % 3600 == 0:
+        return t("threshold.hours", n=int(number // 3600))
+    if number % 60 == 0:
+        return t("threshold.minutes", n=int(number // 60))
+    return t(
+        "threshold.seconds", n=i18n.format_number(number, lang, 0 if number == int(number) else 1)
+    )
+
+
 def value_words(param: Param, value: Any, t: i18n.Translate, lang: str) -> str:
     """A threshold's value in words: "2 phút", "30 %", "75 °C", "nghiêm trọng"."""
     if param.unit == "severity":
@@ -43,16 +56,7 @@ def value_words(param: Param, value: Any, t: i18n.Translate, lang: str) -> str:
     except (TypeError, ValueError):
         return str(value)  # a value written by hand in SQL; the engine's problem, not the page's
     if param.unit == "seconds":
-        if number == 0:
-            return t("threshold.at_once")
-        if number % 3600 == 0:
-            return t("threshold.hours", n=int(number // 3600))
-        if number % 60 == 0:
-            return t("threshold.minutes", n=int(number // 60))
-        return t(
-            "threshold.seconds",
-            n=i18n.format_number(number, lang, 0 if number == int(number) else 1),
-        )
+        return _seconds(number, t, lang)
     shown = i18n.format_number(number, lang, 0 if number == int(number) else 1)
     return t(f"threshold.unit.{param.unit}", n=shown)
 
