@@ -40,7 +40,10 @@ class Outcome:
     boards: tuple[str, ...] = ()
 
     def expected(self, key: str) -> Expectation:
-        return next(e for e in self.expectations if e.key == key)
+        for e in self.expectations:
+            if e.key == key:
+                return e
+        raise KeyError(f"{self.scenario} forecasts no {key!r}")
 
     def lines(self) -> list[str]:
         """The printed forecast, soonest first."""

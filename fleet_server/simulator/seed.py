@@ -126,12 +126,21 @@ DEMO_CONTACTS = (
         None,
         "warning",
     ),
+    (
+        "Phòng Thông tin – Báo chí – Xuất bản, Sở TT&TT",
+        "so-tttt",
+        "ttbc@stttt.example.invalid",
+        "compliance",
+        None,
+        "minor",
+    ),
 )
 
 
 def seed_contacts(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     """Demo routes in the spirit of the regulation: power/uplink to the
-    Economic Zone Board, cameras to the Border Guard, security to Sở TT&TT."""
+    Economic Zone Board, cameras to the Border Guard, security and broadcast
+    compliance (Điều 8) to Sở TT&TT."""
     with conn.transaction():
         if conn.execute("SELECT 1 FROM contacts LIMIT 1").fetchone():
             return

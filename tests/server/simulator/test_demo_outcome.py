@@ -46,11 +46,16 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 @contextmanager
 def demo_running(
-    db_url: str, mosquitto: Mosquitto, tmp_path: Path, scenario: str, profile: DemoProfile
+    db_url: str,
+    mosquitto: Mosquitto,
+    tmp_path: Path,
+    scenario: str,
+    profile: DemoProfile,
+    boards: int = BOARDS,
 ) -> Iterator[tuple[Outcome, MailCatcher, float, list[str]]]:
     """What ``fleet-server demo --scenario …`` runs, minus the embedded
     servers and the console: (forecast, mail catcher, start, printed lines)."""
-    inventory = fleet_specs(BOARDS)
+    inventory = fleet_specs(boards)
     with psycopg.connect(db_url) as conn:
         seed(conn, inventory)
         seed_contacts(conn)
@@ -231,3 +236,73 @@ def test_a_demo_restart_is_no_reboot(db_url: str, mosquitto: Mosquitto, tmp_path
         assert three_starts(tmp_path / "demo", resume=True) == ({1}, 0)
         # Control: the same three starts as new boots are restarts.
         assert three_starts(tmp_path / "crash-loop", resume=False) == ({1, 2, 3}, 2)
+
+
+#: The rule of each board scenario's incident.
+BOARD_RULES = {
+    "camera-failure": "camera_unreachable",
+    "unapproved-content": "content_unapproved",
+    "stuck-agent": "board_stale",
+}
+
+
+@pytest.mark.parametrize("scenario", [*BOARD_RULES, "uplink-flap"])
+def test_each_scenario_shows_its_outcome_by_the_printed_times(
+    db_url: str, mosquitto: Mosquitto, tmp_path: Path, scenario: str
+) -> None:
+    """Its incident, its notice, and its ticket when it forecasts one."""
+    profile = DEMO_PROFILE.scaled(SCALE)
+    with (
+        # 20 boards, as the demo: Mường Tè has two (a site incident)
+        demo_running(db_url, mosquitto, tmp_path, scenario, profile, boards=20) as (
+            outcome,
+            _catcher,
+            started,
+            _said,
+        ),
+        psycopg.connect(db_url, autocommit=True) as db,
+    ):
+        keys = {e.key for e in outcome.expectations}
+        if scenario in BOARD_RULES:
+            query = "SELECT id FROM incidents WHERE rule = %s AND board_id = %s"
+            args: tuple[Any, ...] = (BOARD_RULES[scenario], outcome.boards[0])
+            first = "incident"
+        else:
+            query = (
+                "SELECT i.id FROM incidents i JOIN sites s ON s.id = i.site_id"
+                " WHERE i.rule = 'site_outage' AND s.code = %s"
+            )
+            args = (outcome.site,)
+            first = "site_incident"
+        incident = wait_for(
+            lambda: one(db, query, *args),
+            timeout=by(outcome, first, started),
+            what=f"{scenario}'s incident, by the printed time",
+        )
+        wait_for(
+            lambda: one(
+                db,
+                "SELECT count(*) FROM notification_outbox WHERE incident_id = %s"
+                " AND state = 'sent'",
+                incident,
+            ),
+            timeout=by(outcome, "notice", started),
+            what=f"{scenario}'s notice sent, by the printed time",
+        )
+        if "ticket" in keys:
+            wait_for(
+                lambda: one(
+                    db,
+                    "SELECT count(*) FROM ticket_incidents WHERE incident_id = %s",
+                    incident,
+                ),
+                timeout=by(outcome, "ticket", started),
+                what=f"{scenario}'s ticket, by the printed time",
+            )
+        if "flapping" in keys:
+            wait_for(
+                lambda: one(db, "SELECT flapping FROM incidents WHERE id = %s", incident),
+                timeout=by(outcome, "flapping", started),
+                what="the site incident marked flapping, by the printed time",
+            )
+            assert one(db, "SELECT count(*) FROM incidents WHERE rule = 'site_outage'") == 1
