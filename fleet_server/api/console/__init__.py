@@ -171,20 +171,30 @@ def mount(app: FastAPI) -> None:
         incidents,
         kill_switch,
         live,
+        maintenance_page,
+        notices,
         overview,
+        preventive_page,
         reports_budget,
         reports_page,
+        rules_page,
         session,
+        ticket_new,
         tickets,
     )
 
-    for module in (session, overview, boards, incidents, tickets, cameras, audit_page, live):
+    # ticket_new first: /tickets/new is not a ticket's id
+    for module in (session, overview, boards, incidents, ticket_new, tickets, cameras, audit_page):
         app.include_router(module.router)
+    app.include_router(live.router)
+    for ops_page in (maintenance_page, preventive_page, rules_page):
+        app.include_router(ops_page.router)
     app.include_router(content.router)
     app.include_router(reports_page.router)
     app.include_router(reports_budget.router)
     app.include_router(kill_switch.router)
     app.include_router(account.router)
+    app.include_router(notices.router)
     for admin_page in (admin_contacts, admin_routes, admin_users, admin_boards_import):
         app.include_router(admin_page.router)
     app.include_router(admin_boards.router)  # after the import: /admin/boards/{board_id}
