@@ -33,6 +33,21 @@
     return false;
   }
 
+  /* Frames scrolled by hand (the map on a phone) keep their place when
+     their region is redrawn. */
+  function scrolled(region) {
+    return Array.prototype.map.call(region.querySelectorAll("[data-keep-scroll]"), function (e) {
+      return [e.getAttribute("data-keep-scroll"), e.scrollLeft, e.scrollTop];
+    });
+  }
+
+  function rescroll(region, kept) {
+    kept.forEach(function (k) {
+      var frame = region.querySelector('[data-keep-scroll="' + k[0] + '"]');
+      if (frame) { frame.scrollLeft = k[1]; frame.scrollTop = k[2]; }
+    });
+  }
+
   function refresh(region) {
     return fetch(region.getAttribute("data-live"), {
       credentials: "same-origin",
@@ -48,7 +63,9 @@
       if (!response.ok) { throw new Error("HTTP " + response.status); }
       return response.text().then(function (html) {
         if (!busy(region)) {
+          var kept = scrolled(region);
           region.innerHTML = html;
+          rescroll(region, kept);
           region.setAttribute("data-live-updated", String(Date.now()));
         }
       });

@@ -116,6 +116,21 @@ def test_the_map_on_a_phone_shows_the_province_named_sites_and_opens_a_site(
     assert "maximum-scale" not in measured["viewportMeta"]
     page.locator("figure.map").screenshot(path=screenshots / "40-map-phone-vi.png")
 
+    # Scrolled sideways on the phone, the map keeps its place when the live
+    # region is redrawn (every second in these tests).
+    frame = page.locator(".map-frame")
+    assert frame.evaluate("(f) => f.scrollWidth > f.clientWidth")
+    redrawn = (
+        "(before) => { const r = document.querySelector(\"[data-live='/live/overview']\");"
+        " const at = r.getAttribute('data-live-updated'); return at !== null && at !== before; }"
+    )
+    page.wait_for_function(redrawn, arg="")  # the first redraw
+    frame.evaluate("(f) => { f.scrollLeft = 120; }")
+    stamp = page.locator("[data-live='/live/overview']").get_attribute("data-live-updated")
+    page.wait_for_function(redrawn, arg=stamp)
+    assert frame.evaluate("(f) => f.scrollLeft") == 120
+    frame.evaluate("(f) => { f.scrollLeft = 0; }")
+
     # Scrolling with the finger (a wheel here) over the map scrolls the page.
     box = svg.bounding_box()
     assert box is not None
