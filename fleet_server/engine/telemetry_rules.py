@@ -66,7 +66,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-
 D = TypeVar("D", bound=BaseModel)
 
 

@@ -29,6 +29,15 @@ def list_incidents(
     return storage.page(conn, user.scope, paging, filters or IncidentFilter())
 
 
+def attached_incidents(
+    conn: Conn, user: Principal, parent_ids: list[int]
+) -> dict[int, list[IncidentOut]]:
+    """The incidents attached to each of the site incidents ``parent_ids``
+    (their boards' incidents) that the caller can see."""
+    user.need("incident.read")
+    return storage.children(conn, user.scope, parent_ids)
+
+
 def incidents_of_board(conn: Conn, user: Principal, board_id: str) -> list[IncidentOut]:
     """The board's unresolved incidents, worst first."""
     return storage.of_board(conn, user.scope, board_id)

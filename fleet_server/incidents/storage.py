@@ -255,7 +255,8 @@ _SELECT = """
     SELECT i.id, i.rule, i.class AS incident_class, i.severity, i.state, i.board_id,
            b.name AS board_name, i.site_id, s.name AS site_name, s.name_en AS site_name_en,
            i.organisation_id,
-           i.parent_id, i.title, i.title_key, i.title_params, i.details, i.flapping, i.opened_at, i.acknowledged_at,
+           i.parent_id, i.title, i.title_key, i.title_params, i.details, i.flapping,
+           i.opened_at, i.acknowledged_at,
            i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution_note, i.reopen_count,
            i.reported_by,
            CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from fleet_server.vocabulary import Language
 
 #: rule -> (Vietnamese, English): what the rule watches, in words.
 RULES: dict[str, tuple[str, str]] = {
@@ -90,13 +89,13 @@ _DAYS = frozenset({"day"})
 _FIGURES = frozenset({"share", "ceiling"})
 
 
-def _figure(value: Any, language: Language) -> str:
+def _figure(value: Any, language: str) -> str:
     number = float(value)
     text = f"{number:.1f}" if number != int(number) else f"{int(number)}"
     return text.replace(".", ",") if language == "vi" else text
 
 
-def _param(name: str, value: Any, language: Language) -> str:
+def _param(name: str, value: Any, language: str) -> str:
     if name in _DAYS and isinstance(value, str):
         try:
             day = date.fromisoformat(value)
@@ -108,7 +107,7 @@ def _param(name: str, value: Any, language: Language) -> str:
     return str(value)
 
 
-def what(key: str, params: Mapping[str, Any], language: Language) -> str:
+def what(key: str, params: Mapping[str, Any], language: str) -> str:
     """What happened, in ``language`` (KeyError for an unknown key; a missing
     param is left as its placeholder name, never an error)."""
     template = WHAT[key][1 if language == "en" else 0]
@@ -121,7 +120,7 @@ class _Missing(dict[str, str]):
         return "…"
 
 
-def render(key: str, params: Mapping[str, Any], language: Language) -> str:
+def render(key: str, params: Mapping[str, Any], language: str) -> str:
     """The whole title: what happened, then the board."""
     text = what(key, params, language)
     board = params.get("board")
@@ -144,7 +143,7 @@ def of(
     title: str,
     key: str | None,
     params: Mapping[str, Any] | None,
-    language: Language,
+    language: str,
     *,
     bilingual: bool = True,
 ) -> str:

@@ -4,7 +4,6 @@ the same selection (``/api/v1/audit-log.csv``, which the session cookie opens)."
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,7 +13,8 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.web import page_for, render
+from fleet_server.api.console import wording
+from fleet_server.api.console.web import language_of, page_for, render
 from fleet_server.api.deps import Db
 from fleet_server.audit.schemas import AuditEntry, AuditFilters
 from fleet_server.audit.service import list_audit
@@ -68,14 +68,9 @@ def export_url(filters: AuditFilters) -> str:
     return "/api/v1/audit-log.csv" + ("?" + urlencode(params) if params else "")
 
 
-def _changes(entry: AuditEntry) -> str | None:
-    if entry.before is None and entry.after is None:
-        return None
-    parts = []
-    for label, value in (("-", entry.before), ("+", entry.after)):
-        if value is not None:
-            parts.append(f"{label} {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
-    return "\n".join(parts)
+def _changes(entry: AuditEntry, language: str) -> list[tuple[str, str, str]]:
+    """(field, before, after) rows, each field and value in words."""
+    return wording.changes(entry.before, entry.after, language)
 
 
 @router.get("/audit")
@@ -92,7 +87,10 @@ def audit_page(
 ) -> Response:
     filters = filters_from(actor, action, since, until, address)
     page = list_audit(conn, user, ListParams(limit=PAGE_SIZE, offset=offset, sort=None), filters)
-    rows: list[dict[str, Any]] = [{"entry": e, "changes": _changes(e)} for e in page.items]
+    language = language_of(request, user)
+    rows: list[dict[str, Any]] = [
+        {"entry": e, "changes": _changes(e, language)} for e in page.items
+    ]
     return render(
         request,
         "audit.html",

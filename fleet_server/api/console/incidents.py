@@ -22,15 +22,17 @@ from fleet_server.api.console.web import (
 )
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.api.problems import Problem
-from fleet_server.incidents.models import IncidentFilter
+from fleet_server.incidents.models import SITE_RULE, IncidentFilter
 from fleet_server.incidents.schemas import IncidentOut
 from fleet_server.incidents.service import (
     acknowledge_incident,
+    attached_incidents,
     comment_incident,
     get_incident,
     list_incidents,
     resolve_incident,
 )
+from fleet_server.notifications.service_notices import notices_of
 from fleet_server.tickets.service import tickets_of_incident
 from fleet_server.vocabulary import SEVERITIES
 
@@ -85,8 +87,18 @@ def queue(
             states=tuple(states_for(state) or ()),
             severities=(severity,) if severity else (),
             incident_class=incident_class,
+            # unfiltered, a site incident's boards are listed under it, not
+            # beside it (a filter may leave the site incident out: then
+            # they are listed on their own)
+            top_level=state in ("active", "all") and not severity and not incident_class,
         ),
     )
+
+
+def with_children(conn: Conn, user: Principal, page: Page[IncidentOut]) -> dict[str, Any]:
+    """A list's incidents and, under each site incident, those attached to it."""
+    parents = [i.id for i in page.items if i.rule == SITE_RULE]
+    return {"page": page, "children": attached_incidents(conn, user, parents)}
 
 
 @router.get("/incidents")
@@ -108,7 +120,7 @@ def incidents_page(
         "incidents.html",
         user,
         {
-            "page": page,
+            **with_children(conn, user, page),
             "filters": filters,
             "severities": SEVERITIES,
             "classes": CLASSES,
@@ -119,8 +131,15 @@ def incidents_page(
 
 def incident_context(conn: Conn, user: Principal, incident_id: int) -> dict[str, Any]:
     """One incident and its timeline (404 outside the caller's scope; the
-    Border Guard sees camera incidents only)."""
-    return {"incident": get_incident(conn, user, incident_id)}
+    Border Guard sees camera incidents only); a site incident with the
+    incidents attached to it."""
+    incident = get_incident(conn, user, incident_id)
+    attached = (
+        attached_incidents(conn, user, [incident.id]).get(incident.id, [])
+        if incident.rule == SITE_RULE
+        else []
+    )
+    return {"incident": incident, "attached": attached}
 
 
 @router.get("/incidents/{incident_id}")
@@ -131,6 +150,7 @@ def incident_page(
     context["tickets"] = (
         tickets_of_incident(conn, user, incident_id, now=now) if user.can("ticket.read") else []
     )
+    context["notices"] = notices_of(conn, user, incident_id=incident_id)
     limits = incident_report.limits_of(request)
     context.update(
         reported=request.query_params.get("reported"),

@@ -26,6 +26,7 @@ from fleet_server.api.console.incidents import (
     StateQuery,
     incident_context,
     queue,
+    with_children,
 )
 from fleet_server.api.console.overview import overview_context
 from fleet_server.api.console.web import fragment, page_for
@@ -71,7 +72,13 @@ def incidents_fragment(
     page = queue(
         conn, user, state=state, severity=severity, incident_class=incident_class, offset=offset
     )
-    return fragment(request, "_incidents_live.html", user, {"page": page}, page_path="/incidents")
+    return fragment(
+        request,
+        "_incidents_live.html",
+        user,
+        with_children(conn, user, page),
+        page_path="/incidents",
+    )
 
 
 @router.get("/incidents/{incident_id}")

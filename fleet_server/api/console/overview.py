@@ -15,8 +15,8 @@ from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import Viewer, home_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.boards.service import list_boards
-from fleet_server.incidents.models import IncidentFilter
-from fleet_server.incidents.service import list_incidents
+from fleet_server.incidents.models import SITE_RULE, IncidentFilter
+from fleet_server.incidents.service import attached_incidents, list_incidents
 from fleet_server.organisations.models import STATES
 from fleet_server.organisations.service import fleet_counts, get_site, site_health
 
@@ -73,8 +73,9 @@ def site_page(
         conn,
         user,
         ListParams(limit=50, offset=0, sort=None),
-        IncidentFilter.active(site_id=site_id),
+        IncidentFilter.active(site_id=site_id, top_level=True),
     )
+    parents = [i.id for i in incidents.items if i.rule == SITE_RULE]
     return render(
         request,
         "site.html",
@@ -83,6 +84,7 @@ def site_page(
             "site": site,
             "boards": boards,
             "incidents": incidents,
+            "children": attached_incidents(conn, user, parents),
             "tickets": open_tickets(conn, user, now=now, site_id=site_id)
             if user.can("ticket.read")
             else [],

@@ -36,7 +36,7 @@ def incident_title(incident: Any, language: str) -> str:
         incident.title,
         getattr(incident, "title_key", None),
         getattr(incident, "title_params", None),
-        language,  # type: ignore[arg-type]
+        language,
         bilingual=getattr(incident, "reported_by", None) is None,
     )
 
@@ -59,8 +59,13 @@ def ticket_title(text: str | None, language: str) -> str:
 
 def _is_incident_title(text: str) -> bool:
     """An incident's old "vi / en" title (a ticket's description copies it)."""
-    vi, sep, en = text.partition(" / ")
-    return bool(sep) and any(en.startswith(w[1]) for w in titles.WHAT.values())
+    _, sep, en = text.partition(" / ")
+    return bool(sep) and en.startswith(_TITLE_STARTS)
+
+
+#: How the English half of a rule's title starts (before any placeholder);
+#: "Board " for the titles before titles were data ("Board lc-… lost").
+_TITLE_STARTS = tuple({w[1].split("{")[0] for w in titles.WHAT.values()} | {"Board "})
 
 
 # -- state reasons and the engine's notes -----------------------------------------
@@ -101,33 +106,40 @@ NOTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"^(?P<count>\d+) photo\(s\) attached$", "note.photos"),
         (r"^incident (?P<id>\d+)$", "note.incident_linked"),
-        (r"^(?P<category>[a-z_]+): (?P<amount>\d+) VND$", "note.cost"),
+        (r"^(?P<category>[a-z_]+): (?P<amount>\d+(?:\.\d+)?) VND$", "note.cost"),
         (r"^not in the approved registry$", "note.not_approved"),
         (r"^outside its approved validity$", "note.outside_validity"),
     )
 )
 
 
+def _figure(value: str, language: str) -> str:
+    """A figure the server wrote ("28.0 %", "none", "no minutes on air")."""
+    words = {"none": "common.none", "no minutes on air": "note.no_minutes"}
+    if value in words:
+        return _t(language)(words[value])
+    return value.replace(".", ",") if language == "vi" else value
+
+
+#: How a named group of a note is shown (others: as they are).
+_GROUPS: dict[str, Callable[[str, str], str]] = {
+    "day": i18n.format_day,
+    "status": lambda v, lang: i18n.label(lang, "compliance_status", v),
+    "category": lambda v, lang: i18n.label(lang, "cost", v),
+    "amount": lambda v, lang: i18n.format_money(float(v), lang),
+    "shown": _figure,
+    "limit": _figure,
+}
+
+
 def _group(name: str, value: str, language: str) -> str:
-    t = _t(language)
-    if name == "day":
-        return i18n.format_day(value, language)
-    if name == "status":
-        return i18n.label(language, "compliance_status", value)
-    if name == "category":
-        return i18n.label(language, "cost", value)
-    if name == "amount":
-        return i18n.format_money(int(value), language)
-    if name == "shown" and value == "no minutes on air":
-        return t("note.no_minutes")
-    if name == "limit" and value == "none":
-        return t("common.none")
-    if name in ("shown", "limit"):
-        return value.replace(".", ",") if language == "vi" else value
-    return value
+    show = _GROUPS.get(name)
+    return show(value, language) if show else value
 
 
-def _translated(text: str | None, table: tuple[tuple[re.Pattern[str], str], ...], language: str) -> str:
+def _translated(
+    text: str | None, table: tuple[tuple[re.Pattern[str], str], ...], language: str
+) -> str:
     if not text:
         return ""
     for pattern, key in table:
@@ -150,12 +162,14 @@ def note(text: str | None, language: str) -> str:
     return _translated(text, NOTES, language)
 
 
-def event_note(event: Any, incident: Any, language: str) -> str:
+def event_note(text: str | None, incident: Any, language: str) -> str:
     """An incident event's note: the title (an opened or reopened event notes
     it) in ``language``, else :func:`note`."""
-    if event.note and event.note == incident.title:
+    if text and text == incident.title:
         return incident_title(incident, language)
-    return note(event.note, language)
+    if text and _is_incident_title(text) and getattr(incident, "reported_by", None) is None:
+        return titles.of(text, None, None, language)  # the title when it opened
+    return note(text, language)
 
 
 def actor(name: str | None, language: str) -> str:
@@ -209,7 +223,8 @@ def _label(prefix: str) -> Format:
 def _minutes(value: Any, language: str) -> str:
     if not isinstance(value, int | float):
         return plain(value, language)
-    return f"{i18n.format_number(value, language, 0 if float(value).is_integer() else 1)} {_t(language)('unit.minutes')}"
+    places = 0 if float(value).is_integer() else 1
+    return f"{i18n.format_number(value, language, places)} {_t(language)('unit.minutes')}"
 
 
 def _parts(value: Any, language: str) -> str:
@@ -238,18 +253,22 @@ def _ceiling_from(value: Any, language: str) -> str:
 def plain(value: Any, language: str) -> str:
     """Any value: yes/no, numbers in the language's way, lists joined, a
     time in Vietnam time, a code made readable."""
-    t = _t(language)
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return t("common.yes") if value else t("common.no")
+        return _t(language)("common.yes" if value else "common.no")
     if isinstance(value, int | float):
         return i18n.format_number(value, language, 0 if float(value).is_integer() else 2)
     if isinstance(value, list | tuple):
         return ", ".join(plain(v, language) for v in value)
     if isinstance(value, Mapping):
-        return "; ".join(f"{field_label(k, language)}: {plain(v, language)}" for k, v in value.items())
-    text = str(value)
+        return "; ".join(
+            f"{field_label(k, language)}: {plain(v, language)}" for k, v in value.items()
+        )
+    return _text(str(value), language)
+
+
+def _text(text: str, language: str) -> str:
     if _ISO_TIME.match(text):
         return i18n.format_time(text, language)
     return i18n.humanize(text) if _CODE.fullmatch(text) else text
@@ -262,13 +281,14 @@ _CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 FIELDS: dict[str, Format] = {
     "state": _label("state"),
     "reason": lambda v, lang: reason(v, lang) or "—",
-    "since": lambda v, lang: i18n.format_time(v, lang),
-    "started_at": lambda v, lang: i18n.format_time(v, lang),
+    "since": i18n.format_time,
+    "started_at": i18n.format_time,
     "cause": _label("cause"),
     "status": _label("camera_status"),
     "category": _label("report_category"),
+    "halted": _label("kill.halted"),
     "why": lambda v, lang: note(v, lang) or "—",
-    "day": lambda v, lang: i18n.format_day(v, lang),
+    "day": i18n.format_day,
     "battery_percent": _unit("%"),
     "disk_percent": _unit("%"),
     "loss_avg": _unit("%"),
@@ -351,6 +371,7 @@ FILTERS: dict[str, Callable[..., str | list[Any]]] = {
     "ticket_title": ticket_title,
     "reason": reason,
     "note": note,
+    "event_note": event_note,
     "actor": actor,
     "team": team,
     "audit_action": audit_action,
