@@ -330,10 +330,15 @@ class NotificationWorker:
             )  # fmt: skip
             run.done(row.id for row in rows)
             run.unsent.update(moved)
+            self.counters.attempts_failed += 1
             self.counters.rows_fell_back += len(moved)
-            self.counters.rows_failed += len(rows) - len(moved)
             self.metrics.failed.labels(rows[0].channel).inc()
-            log.warning("outbox %s: %s; next channel of the chain", moved, error)
+            if moved:
+                log.warning("outbox %s: %s; on to the next channel of the chain", moved, error)
+            failed = sorted({row.id for row in rows} - set(moved))
+            self.counters.rows_failed += len(failed)
+            if failed:
+                log.error("outbox %s failed for good: %s", failed, error)
             return
         delay = max(self._retry_delay(attempts), result.retry_after_s or 0.0)
         retry_at = self._next_attempts(rows, now, delay, permanent=result.permanent)
