@@ -153,6 +153,7 @@ MENU: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
     ("/content", "nav.content", lambda u: u.can("content.read")),
     ("/content/submissions", "nav.submissions", lambda u: u.can("content.submit")),
     ("/reports", "nav.reports", lambda u: u.can("compliance.read")),
+    ("/notices", "nav.notices", lambda u: u.can("notice.read")),
     ("/rules", "nav.rules", lambda u: u.can("rule.read")),
     ("/audit", "nav.audit", lambda u: u.can("audit.read")),
     # contacts, routes, accounts, provisioning: one entry, tabs on the pages
