@@ -300,8 +300,9 @@ def map_markers(
     site_map: SiteMap, *, local_name: Callable[[str, str | None], str], words: MarkerWords
 ) -> Markup:
     """The markers of ``site_map`` as SVG: first a layer of invisible tap
-    areas (one link per site, out of the tab order), then the markers with
-    their names and leader lines on top, one link per site.
+    areas (one link per site, out of the tab order and hidden from screen
+    readers), then the markers with their names and leader lines on top, one
+    link per site.
 
     Written here rather than as a loop in ``_map.html``: for the province's
     2,500 sites the template loop took 64 ms a page (bench/api.py), this a
@@ -316,8 +317,8 @@ def map_markers(
             f"{escape(words.boards)} {m.boards} · {escape(words.incidents)} {m.open_incidents}"
         )
         hits.append(
-            f'<a href="/sites/{m.site_id}" class="map-hit" tabindex="-1" aria-hidden="true">'
-            f'<circle cx="{m.x}" cy="{m.y}" r="{HIT_RADIUS}"/></a>'
+            f'<a href="/sites/{m.site_id}" tabindex="-1">'
+            f'<circle cx="{m.x}" cy="{m.y}" r="{HIT_RADIUS:g}"/></a>'
         )
         label = ""
         if m.label is not None:
@@ -334,7 +335,7 @@ def map_markers(
             f'<circle cx="{m.x}" cy="{m.y}" r="{m.r}" class="marker h-{health}"/>{label}</a>'
         )
     return Markup(  # noqa: S704 (escaped above, value by value)
-        '<g class="map-hits">'
+        '<g class="map-hits" aria-hidden="true">'
         + "".join(hits)
         + '</g>\n<g class="map-sites">'
         + "\n".join(out)

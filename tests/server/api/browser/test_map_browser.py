@@ -37,7 +37,7 @@ MEASURE = """() => {
     others: all("text.map-district-label, text.map-attribution, .map-scale text").map(box),
     markers: all("circle.marker").map(
       (c) => [c.cx.baseVal.value, c.cy.baseVal.value, c.r.baseVal.value]),
-    taps: all("a.map-hit circle").map(tap),
+    taps: all(".map-hits a circle").map(tap),
     pageWidth: document.documentElement.scrollWidth,
     viewportWidth: window.innerWidth,
     touchAction: style(svg) + " " + style(svg.parentElement),
@@ -141,7 +141,7 @@ def test_the_map_on_a_phone_shows_the_province_named_sites_and_opens_a_site(
 
     # A tap beside the marker (outside its dot, inside its tap area) opens the site.
     than_uyen = _site_id(db_conn, "than-uyen")
-    hit = svg.locator(f"a.map-hit[href='/sites/{than_uyen}'] circle")
+    hit = svg.locator(f".map-hits a[href='/sites/{than_uyen}'] circle")
     hit.scroll_into_view_if_needed()
     dot = svg.locator(f"a.map-site[href='/sites/{than_uyen}'] circle.marker").bounding_box()
     assert dot is not None

@@ -277,11 +277,11 @@ def test_markers_are_links_with_tap_areas_an_escaped_title_and_the_readers_name(
     svg = _parse(map_markers(drawn, local_name=lambda n, _en: n, words=WORDS))
     hits, shown = svg.findall(f"{SVG}g")
     assert hits.get("class") == "map-hits"
+    assert hits.get("aria-hidden") == "true"  # screen readers use the markers' links
     hit_links = hits.findall(f"{SVG}a")
     assert [a.get("href") for a in hit_links] == [f"/sites/{m.site_id}" for m in drawn.markers]
     for a in hit_links:
         assert a.get("tabindex") == "-1"
-        assert a.get("aria-hidden") == "true"
         circle = a.find(f"{SVG}circle")
         assert circle is not None
         assert float(circle.get("r", "")) == HIT_RADIUS
