@@ -83,8 +83,9 @@ def numbers(values: list[str] | None, field: str) -> list[int]:
 
 def done(path: str, what: str) -> RedirectResponse:
     """After a change: a GET of ``path`` whose page says what was done (the
-    console's confirmation, ``flash.admin_<what>`` in messages.toml)."""
-    return redirect(path, flash=f"admin_{what}")
+    console's confirmation, ``flash.admin_<what>`` in messages.toml), at its
+    top (``#main``: a form's own ``#section`` is not carried over)."""
+    return redirect(path if "#" in path else f"{path}#main", flash=f"admin_{what}")
 
 
 def shown(exc: RequestError) -> bool:
@@ -99,10 +100,13 @@ def refused(
     exc: RequestError,
     form: Mapping[str, Any],
     again: Callable[[dict[str, Any]], Response],
+    where: str | None = None,
 ) -> Response:
     """The page again (``again``) with the reason, the field at fault and
     the values typed (secrets left out), at the refusal's status; the
-    transaction is rolled back first (a refused change leaves nothing)."""
+    reason shows beside the form ``where`` (the section's id, which the
+    form's action names, so a phone lands there) or, without one, on top.
+    The transaction is rolled back first (a refused change leaves nothing)."""
     if not shown(exc):
         raise exc
     conn.rollback()
@@ -113,6 +117,7 @@ def refused(
     context = {
         "error": exc.detail,
         "error_field": field,
+        "error_form": where,
         "form": {k: v for k, v in form.items() if k not in SECRET_FIELDS},
     }
     response = again(context)

@@ -51,6 +51,7 @@ def _common(conn: Conn, user: Principal) -> dict[str, Any]:
         "counts": listing.counts(conn, user),
         "error": None,
         "error_field": None,
+        "error_form": None,
         "form": {},
     }
 
@@ -129,6 +130,7 @@ def _credentials(request: Request, user: Principal, done: Provisioned, what: str
             "what": what,
             "error": None,
             "error_field": None,
+            "error_form": None,
         },
     )
 
@@ -245,7 +247,9 @@ def board_create(
         actor = user.acting_from(client_address(request))
         done = run(request, conn, lambda s: s.add_board(conn, spec, actor, scope=user.scope))
     except RequestError as exc:
-        return admin.refused(conn, exc, form, lambda ctx: list_page(request, conn, user, ctx))
+        return admin.refused(
+            conn, exc, form, lambda ctx: list_page(request, conn, user, ctx), "new"
+        )
     return _credentials(request, user, done, "created")
 
 
@@ -271,7 +275,7 @@ def board_rotate(
         )
     except RequestError as exc:
         return admin.refused(
-            conn, exc, {}, lambda ctx: _item_page(request, conn, user, board_id, ctx)
+            conn, exc, {}, lambda ctx: _item_page(request, conn, user, board_id, ctx), "lifecycle"
         )
     return _credentials(request, user, done, "rotated")
 
@@ -290,7 +294,7 @@ def _change(request: Request, conn: Conn, user: Principal, board_id: str, what: 
         )
     except RequestError as exc:
         return admin.refused(
-            conn, exc, {}, lambda ctx: _item_page(request, conn, user, board_id, ctx)
+            conn, exc, {}, lambda ctx: _item_page(request, conn, user, board_id, ctx), "lifecycle"
         )
     return admin.done(f"/admin/boards/{quote(board_id, safe='')}", f"board_{what}")
 
@@ -320,6 +324,6 @@ def board_remove(
         _confirmed(confirm)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, {}, lambda ctx: _item_page(request, conn, user, board_id, ctx)
+            conn, exc, {}, lambda ctx: _item_page(request, conn, user, board_id, ctx), "lifecycle"
         )
     return _change(request, conn, user, board_id, "removed")

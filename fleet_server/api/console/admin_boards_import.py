@@ -56,7 +56,9 @@ def boards_import(
             ),
         )
     except RequestError as exc:
-        return admin.refused(conn, exc, {}, lambda ctx: list_page(request, conn, user, ctx))
+        return admin.refused(
+            conn, exc, {}, lambda ctx: list_page(request, conn, user, ctx), "import"
+        )
     rows = [
         {
             "line": r.row,

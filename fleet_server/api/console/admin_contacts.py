@@ -61,6 +61,7 @@ def _common(conn: Conn, user: Principal) -> dict[str, Any]:
         "may_write": user.can("route.write"),
         "error": None,
         "error_field": None,
+        "error_form": None,
         "form": {},
     }
 
@@ -176,7 +177,9 @@ def contact_create(
         )
         created = service.create_contact(conn, user, body, actor=_actor(request, user), now=now)
     except RequestError as exc:
-        return admin.refused(conn, exc, form, lambda ctx: _list_page(request, conn, user, ctx))
+        return admin.refused(
+            conn, exc, form, lambda ctx: _list_page(request, conn, user, ctx), "new"
+        )
     return admin.done(f"/admin/contacts/{created.id}", "contact_created")
 
 
@@ -228,7 +231,7 @@ def contact_update(
         service.update_contact(conn, user, contact_id, body, actor=_actor(request, user), now=now)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, form, lambda ctx: _item_page(request, conn, user, contact_id, ctx)
+            conn, exc, form, lambda ctx: _item_page(request, conn, user, contact_id, ctx), "edit"
         )
     return admin.done(f"/admin/contacts/{contact_id}", "contact_updated")
 
@@ -250,7 +253,7 @@ def contact_active(
         service.update_contact(conn, user, contact_id, body, actor=_actor(request, user), now=now)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, {}, lambda ctx: _item_page(request, conn, user, contact_id, ctx)
+            conn, exc, {}, lambda ctx: _item_page(request, conn, user, contact_id, ctx), "lifecycle"
         )
     return admin.done(
         f"/admin/contacts/{contact_id}", "contact_enabled" if on else "contact_disabled"
@@ -265,6 +268,6 @@ def contact_delete(request: Request, conn: Db, user: Writer, contact_id: Contact
         service.delete_contact(conn, user, contact_id, actor=_actor(request, user))
     except RequestError as exc:
         return admin.refused(
-            conn, exc, {}, lambda ctx: _item_page(request, conn, user, contact_id, ctx)
+            conn, exc, {}, lambda ctx: _item_page(request, conn, user, contact_id, ctx), "lifecycle"
         )
     return admin.done("/admin/contacts", "contact_deleted")

@@ -54,6 +54,7 @@ def _common(conn: Conn, user: Principal) -> dict[str, Any]:
         "may_write": may_write,
         "error": None,
         "error_field": None,
+        "error_form": None,
         "form": {},
     }
 
@@ -186,7 +187,9 @@ def route_create(
         actor = user.acting_from(client_address(request))
         created = service.create_route(conn, user, body, actor=actor, now=now)
     except RequestError as exc:
-        return admin.refused(conn, exc, form, lambda ctx: _list_page(request, conn, user, ctx))
+        return admin.refused(
+            conn, exc, form, lambda ctx: _list_page(request, conn, user, ctx), "new"
+        )
     return admin.done(f"/admin/routes/{created.id}", "route_created")
 
 
@@ -223,7 +226,7 @@ def route_update(
         service.update_route(conn, user, route_id, body, actor=actor)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, form, lambda ctx: _item_page(request, conn, user, route_id, ctx)
+            conn, exc, form, lambda ctx: _item_page(request, conn, user, route_id, ctx), "edit"
         )
     return admin.done(f"/admin/routes/{route_id}", "route_updated")
 
@@ -242,7 +245,7 @@ def route_active(
         service.update_route(conn, user, route_id, RoutePatch(active=on), actor=actor)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, {}, lambda ctx: _item_page(request, conn, user, route_id, ctx)
+            conn, exc, {}, lambda ctx: _item_page(request, conn, user, route_id, ctx), "lifecycle"
         )
     return admin.done(f"/admin/routes/{route_id}", "route_enabled" if on else "route_disabled")
 

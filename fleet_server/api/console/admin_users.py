@@ -46,6 +46,7 @@ def _common(conn: Conn, user: Principal) -> dict[str, Any]:
         "languages": LANGUAGES,
         "error": None,
         "error_field": None,
+        "error_form": None,
         "form": {},
     }
 
@@ -175,7 +176,9 @@ def user_create(
         actor = user.acting_from(client_address(request))
         created = service.create_user(conn, user, actor, body, now=now)
     except RequestError as exc:
-        return admin.refused(conn, exc, form, lambda ctx: _list_page(request, conn, now, user, ctx))
+        return admin.refused(
+            conn, exc, form, lambda ctx: _list_page(request, conn, now, user, ctx), "new"
+        )
     return admin.done(f"/admin/users/{created.id}", "user_created")
 
 
@@ -220,7 +223,7 @@ def user_update(
         service.update_user(conn, user, actor, user_id, body, now=now)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, form, lambda ctx: _item_page(request, conn, now, user, user_id, ctx)
+            conn, exc, form, lambda ctx: _item_page(request, conn, now, user, user_id, ctx), "edit"
         )
     return admin.done(f"/admin/users/{user_id}", "user_updated")
 
@@ -242,7 +245,11 @@ def user_active(
         service.update_user(conn, user, actor, user_id, UserPatch(active=on), now=now)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, {}, lambda ctx: _item_page(request, conn, now, user, user_id, ctx)
+            conn,
+            exc,
+            {},
+            lambda ctx: _item_page(request, conn, now, user, user_id, ctx),
+            "lifecycle",
         )
     return admin.done(f"/admin/users/{user_id}", "user_enabled" if on else "user_disabled")
 
@@ -267,7 +274,11 @@ def user_password(
         service.reset_password(conn, user, actor, user_id, new_password, now=now)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, {}, lambda ctx: _item_page(request, conn, now, user, user_id, ctx)
+            conn,
+            exc,
+            {},
+            lambda ctx: _item_page(request, conn, now, user, user_id, ctx),
+            "lifecycle",
         )
     return admin.done(f"/admin/users/{user_id}", "user_password")
 

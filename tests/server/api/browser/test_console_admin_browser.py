@@ -64,7 +64,7 @@ def test_an_admin_on_a_phone_adds_a_contact_a_route_and_an_account(
     form.locator("select[name=kind]").select_option("duty_desk")
     form.locator("input[name=email]").fill("truc.ban@laichau.gov.vn")
     form.locator("button[type=submit]").click()
-    page.wait_for_url("**/admin/contacts/*?flash=admin_contact_created")
+    page.wait_for_url("**/admin/contacts/*?flash=admin_contact_created#main")
     assert (
         page.locator("[data-flash=admin_contact_created]").inner_text()
         == "Đã thêm người nhận thông báo."
@@ -81,7 +81,7 @@ def test_an_admin_on_a_phone_adds_a_contact_a_route_and_an_account(
     route.locator("select[name=incident_class]").select_option("technical")
     route.locator("input[name=incident_kinds]").fill("camera*, mains_lost")
     route.locator("button[type=submit]").click()
-    page.wait_for_url("**/admin/routes/*?flash=admin_route_created")
+    page.wait_for_url("**/admin/routes/*?flash=admin_route_created#main")
     assert (
         page.locator("[data-flash=admin_route_created]").inner_text() == "Đã thêm tuyến thông báo."
     )
@@ -101,7 +101,11 @@ def test_an_admin_on_a_phone_adds_a_contact_a_route_and_an_account(
     user.locator("input[name=password]").fill("ngan")
     user.locator("input[name=password_again]").fill("ngan")
     user.locator("button[type=submit]").click()
-    refusal = page.locator("[role=alert][data-error=password]")
+    page.wait_for_url("**/admin/users#new")
+    refusal = page.locator("#new [role=alert][data-error=password]")
+    box = refusal.bounding_box()  # beside the form, where the phone has scrolled to
+    assert box is not None
+    assert 0 <= box["y"] < PHONE["height"]
     assert "a password needs at least" in refusal.inner_text()
     assert "Mật khẩu" in refusal.inner_text()  # the field, in the reader's language
     # What was typed is kept, except the password.
@@ -111,7 +115,7 @@ def test_an_admin_on_a_phone_adds_a_contact_a_route_and_an_account(
     page.locator("#user-form input[name=password]").fill(STRONG)
     page.locator("#user-form input[name=password_again]").fill(STRONG)
     page.locator("#user-form button[type=submit]").click()
-    page.wait_for_url("**/admin/users/*?flash=admin_user_created")
+    page.wait_for_url("**/admin/users/*?flash=admin_user_created#main")
     assert (
         page.locator("[data-flash=admin_user_created]").inner_text().startswith("Đã tạo tài khoản.")
     )

@@ -65,7 +65,7 @@ def _site(db_conn: Any, code: str) -> str:
 
 
 def _reason(page: str) -> str:
-    found = re.search(r'<div class="flash error" role="alert"[^>]*>(.*?)</div>', page, re.S)
+    found = re.search(r'<div class="flash error refusal" role="alert"[^>]*>(.*?)</div>', page, re.S)
     assert found, "no refusal on the page"
     return html.unescape(re.sub(r"\s+", " ", found.group(1)))
 
@@ -158,17 +158,17 @@ def test_new_credentials_retire_the_old_and_the_board_is_disabled_enabled_and_re
     assert new not in operator.get(path).text
 
     disabled = _post(operator, path, f"{path}/disable")
-    assert disabled.headers["location"] == f"{path}?flash=admin_board_disabled"
+    assert disabled.headers["location"] == f"{path}?flash=admin_board_disabled#main"
     page = operator.get(disabled.headers["location"]).text
     assert "máy chủ tin từ chối" in page
     assert 'data-status="disabled"' in page
     enabled = _post(operator, path, f"{path}/enable")
-    assert enabled.headers["location"] == f"{path}?flash=admin_board_enabled"
+    assert enabled.headers["location"] == f"{path}?flash=admin_board_enabled#main"
 
     not_ticked = _post(operator, path, f"{path}/remove")
     assert not_ticked.status_code == 400
     removed = _post(operator, path, f"{path}/remove", confirm="yes")
-    assert removed.headers["location"] == f"{path}?flash=admin_board_removed"
+    assert removed.headers["location"] == f"{path}?flash=admin_board_removed#main"
     page = operator.get(removed.headers["location"]).text
     assert 'data-status="removed"' in page
     assert 'id="rotate-form"' not in page

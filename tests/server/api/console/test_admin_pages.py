@@ -37,7 +37,7 @@ def _org(db_conn: Any, code: str) -> int:
 
 
 def _reason(page: str) -> str:
-    found = re.search(r'<div class="flash error" role="alert"[^>]*>(.*?)</div>', page, re.S)
+    found = re.search(r'<div class="flash error refusal" role="alert"[^>]*>(.*?)</div>', page, re.S)
     assert found, "no refusal on the page"
     return re.sub(r"\s+", " ", found.group(1))
 
@@ -64,7 +64,7 @@ def test_admin_adds_changes_disables_and_deletes_a_contact(
     )
     assert created.status_code == 303, created.text
     where = created.headers["location"]
-    assert re.fullmatch(r"/admin/contacts/\d+\?flash=admin_contact_created", where)
+    assert re.fullmatch(r"/admin/contacts/\d+\?flash=admin_contact_created#main", where)
     page = admin.get(where).text
     assert 'data-flash="admin_contact_created"' in page
     assert "Đã thêm người nhận thông báo." in page
@@ -86,20 +86,20 @@ def test_admin_adds_changes_disables_and_deletes_a_contact(
         webhook_secret="",
         language="en",
     )
-    assert changed.headers["location"] == f"{path}?flash=admin_contact_updated"
+    assert changed.headers["location"] == f"{path}?flash=admin_contact_updated#main"
     row = db_conn.execute(
         "SELECT name, email, language, webhook_secret FROM contacts WHERE id = %s", (contact,)
     ).fetchone()
     assert row == ("Trực ban BQL khu kinh tế", None, "en", SECRET)  # an empty secret keeps it
 
     off = _post(admin, path, f"{path}/active", active="no")
-    assert off.headers["location"] == f"{path}?flash=admin_contact_disabled"
+    assert off.headers["location"] == f"{path}?flash=admin_contact_disabled#main"
     assert 'data-active="no"' in admin.get(path).text
     on = _post(admin, path, f"{path}/active", active="yes")
-    assert on.headers["location"] == f"{path}?flash=admin_contact_enabled"
+    assert on.headers["location"] == f"{path}?flash=admin_contact_enabled#main"
 
     gone = _post(admin, path, f"{path}/delete")
-    assert gone.headers["location"] == "/admin/contacts?flash=admin_contact_deleted"
+    assert gone.headers["location"] == "/admin/contacts?flash=admin_contact_deleted#main"
     assert "Đã xoá người nhận" in admin.get(gone.headers["location"]).text
     assert admin.get(path).status_code == 404
     actions = [a for _, a in audit_actions(db_conn) if a.startswith("contact.")]
@@ -233,7 +233,7 @@ def test_admin_routes_notices_to_a_contact_and_changes_the_route(
     )
     assert created.status_code == 303, created.text
     path = created.headers["location"].split("?")[0]
-    assert created.headers["location"] == f"{path}?flash=admin_route_created"
+    assert created.headers["location"] == f"{path}?flash=admin_route_created#main"
     page = admin.get(created.headers["location"]).text
     assert "Đã thêm tuyến thông báo." in page
     assert "camera*, mains_lost" in page
@@ -258,7 +258,7 @@ def test_admin_routes_notices_to_a_contact_and_changes_the_route(
         escalation_level="1",
         note="",
     )
-    assert changed.headers["location"] == f"{path}?flash=admin_route_updated"
+    assert changed.headers["location"] == f"{path}?flash=admin_route_updated#main"
     row = db_conn.execute(
         "SELECT min_severity, incident_class, incident_kinds, site_id, escalation_level, note"
         " FROM notification_routes WHERE id = %s",
@@ -268,11 +268,11 @@ def test_admin_routes_notices_to_a_contact_and_changes_the_route(
     assert (
         _post(admin, path, f"{path}/active", active="no")
         .headers["location"]
-        .endswith("flash=admin_route_disabled")
+        .endswith("flash=admin_route_disabled#main")
     )
     assert (
         _post(admin, path, f"{path}/delete").headers["location"]
-        == "/admin/routes?flash=admin_route_deleted"
+        == "/admin/routes?flash=admin_route_deleted#main"
     )
     actions = [a for _, a in audit_actions(db_conn) if a.startswith("route.")]
     assert actions == ["route.create", "route.update", "route.update", "route.delete"]
@@ -305,7 +305,7 @@ def test_a_refused_route_comes_back_with_its_reason(
 # -- accounts ----------------------------------------------------------------------------
 
 
-def _new_user(admin: TestClient, **fields: str) -> Any:
+def _new_user(admin: TestClient, **fields: Any) -> Any:
     form = {
         "username": "nguyen.van.an",
         "full_name": "Nguyễn Văn An",
@@ -348,7 +348,7 @@ def test_admin_creates_an_account_changes_its_role_and_resets_its_password(
         language="en",
         site_ids=[],
     )
-    assert promoted.headers["location"] == f"{path}?flash=admin_user_updated"
+    assert promoted.headers["location"] == f"{path}?flash=admin_user_updated#main"
     row = db_conn.execute(
         "SELECT role, team, language FROM users WHERE username = 'nguyen.van.an'"
     ).fetchone()
@@ -364,18 +364,18 @@ def test_admin_creates_an_account_changes_its_role_and_resets_its_password(
         new_password="Bang-Tin-Tam-Duong-2028",
         password_again="Bang-Tin-Tam-Duong-2028",
     )
-    assert reset.headers["location"] == f"{path}?flash=admin_user_password"
+    assert reset.headers["location"] == f"{path}?flash=admin_user_password#main"
     # Every session of the account is revoked: the holder signs in again.
     assert holder.get("/tickets").status_code == 303
     assert sign_in(new_browser(), "nguyen.van.an", NEW_PASSWORD).status_code != 303
     assert sign_in(new_browser(), "nguyen.van.an", "Bang-Tin-Tam-Duong-2028").status_code == 303
 
     disabled = _post(admin, path, f"{path}/active", active="no")
-    assert disabled.headers["location"] == f"{path}?flash=admin_user_disabled"
+    assert disabled.headers["location"] == f"{path}?flash=admin_user_disabled#main"
     assert "mọi phiên đăng nhập" in admin.get(disabled.headers["location"]).text
     assert sign_in(new_browser(), "nguyen.van.an", "Bang-Tin-Tam-Duong-2028").status_code != 303
     enabled = _post(admin, path, f"{path}/active", active="yes")
-    assert enabled.headers["location"] == f"{path}?flash=admin_user_enabled"
+    assert enabled.headers["location"] == f"{path}?flash=admin_user_enabled#main"
     actions = [a for _, a in audit_actions(db_conn) if a.startswith("user.")]
     assert actions[-5:] == [
         "user.create",
@@ -452,7 +452,7 @@ def test_admin_lifts_a_lock_out(new_browser: NewBrowser, db_conn: Any) -> None:
     assert 'data-action="unlock"' in admin.get(path).text
     assert sign_in(new_browser(), victim, PASSWORD).status_code != 303
     lifted = _post(admin, path, f"{path}/unlock")
-    assert lifted.headers["location"] == f"{path}?flash=admin_user_unlocked"
+    assert lifted.headers["location"] == f"{path}?flash=admin_user_unlocked#main"
     assert sign_in(new_browser(), victim, PASSWORD).status_code == 303
     assert ("quan.tri", "user.unlock") in audit_actions(db_conn)
 
