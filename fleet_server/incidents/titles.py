@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-
 #: rule -> (Vietnamese, English): what the rule watches, in words.
 RULES: dict[str, tuple[str, str]] = {
     "board_lost": ("Mất kết nối với bảng", "Board lost"),

@@ -96,10 +96,11 @@ def format_time(
     if value is None:
         return "—"
     if isinstance(value, str):
+        text = value
         try:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text)
         except ValueError:
-            return value
+            return text
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
     local = value.astimezone(LOCAL_TZ)
@@ -151,10 +152,11 @@ def format_day(value: date | str | None, language: str = DEFAULT) -> str:
     if value is None:
         return "—"
     if isinstance(value, str):
+        text = value
         try:
-            value = date.fromisoformat(value)
+            value = date.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     if isinstance(value, datetime):
         value = value.astimezone(LOCAL_TZ).date()
     return value.strftime("%d/%m/%Y") if language == "vi" else value.isoformat()

@@ -348,10 +348,11 @@ def command_output(output: Any, language: str) -> str:
     if output in (None, {}, []):
         return ""
     if isinstance(output, str):
+        text: str = output
         try:
-            output = json.loads(output)
+            output = json.loads(text)
         except ValueError:
-            return output
+            return text
     return plain(output, language)
 
 
