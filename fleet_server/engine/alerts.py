@@ -112,7 +112,7 @@ def auto_tickets(conn: Conn, now: datetime, settings: AlertSettings) -> list[int
             continue
         if preventive.incident_has_ticket(conn, incident.id):
             continue  # its ticket exists (perhaps already closed by a technician)
-        where = incident.board_id or f"site {incident.site_id}"
+        where = incident.board_id or storage.site_name(conn, incident.site_id)
         ticket, new = tickets.create(
             conn,
             site_id=incident.site_id,

@@ -297,6 +297,12 @@ def listen(conn: Conn, channel: str) -> None:
     conn.execute(f"LISTEN {channel}")
 
 
+def site_name(conn: Conn, site_id: int) -> str:
+    """A site's name, for what the engine writes about it (a ticket's title)."""
+    row = conn.execute("SELECT name FROM sites WHERE id = %s", (site_id,)).fetchone()
+    return str(row[0]) if row else f"site {site_id}"
+
+
 def forget_board_conditions(conn: Conn, board_id: str) -> None:
     """The rule conditions of a board that is gone (disabled or removed)."""
     conn.execute("DELETE FROM rule_conditions WHERE dedupe_key LIKE %s", (f"board:{board_id}:%",))

@@ -179,6 +179,13 @@ def test_site_power_cut_shows_its_outcome_by_the_printed_times(
             what="the site's automatic ticket, by the printed time",
         )
         assert ticket == "urgent"
+        title = one(
+            db,
+            "SELECT t.title FROM tickets t JOIN ticket_incidents l ON l.ticket_id = t.id"
+            " WHERE l.incident_id = %s",
+            incident,
+        )
+        assert title.endswith(f"— {name}")  # the site by its name, not its number
         # The ticket is the site's: its boards' own incidents are held by it.
         assert one(db, "SELECT count(*) FROM tickets") == 1
     assert time.monotonic() - started < outcome.duration_s
