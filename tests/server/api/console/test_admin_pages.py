@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from fleet_server.notifications.models import Notice, Text
+from fleet_server.notifications.storage import enqueue
 from tests.server.api.conftest import ACCOUNTS, PASSWORD, audit_actions
 from tests.server.api.console.conftest import csrf_of, sign_in
 
@@ -138,6 +141,41 @@ def test_a_refused_contact_comes_back_with_its_reason(
     assert "Kỹ thuật viên A" in answer.text or fields.get("name")  # what was typed, kept
     assert "short" not in answer.text.split('id="contact-form"')[1]  # a secret is not echoed
     assert db_conn.execute("SELECT count(*) FROM contacts").fetchone() == before
+
+
+def test_a_contact_that_was_sent_a_notice_is_kept_and_the_page_says_why(
+    new_browser: NewBrowser, db_conn: Any
+) -> None:
+    admin = new_browser("admin")
+    made = _post(
+        admin, "/admin/contacts", "/admin/contacts", name="Đã nhận tin", email="da.nhan@lc.vn"
+    )
+    contact = int(made.headers["location"].split("/")[3].split("?")[0])
+    notice = Notice(
+        kind="incident_opened",
+        severity="major",
+        title=Text("Sự cố thử", "Test incident"),
+        occurred_at=datetime.now(UTC),
+        contact_ids=(contact,),
+    )
+    assert enqueue(db_conn, notice)
+    path = f"/admin/contacts/{contact}"
+    refused = _post(admin, path, f"{path}/delete")
+    assert refused.status_code == 409
+    assert "has notification history" in _reason(refused.text)
+    beside = r'id="lifecycle">\s*<div class="flash error refusal"'
+    assert re.search(beside, refused.text)  # by its form, not on top
+    assert _post(admin, path, f"{path}/active", active="no").status_code == 303
+
+
+def test_the_pages_in_english(new_browser: NewBrowser) -> None:
+    admin = new_browser("admin")
+    page = admin.get("/admin/users?lang=en").text
+    assert "<h1>Accounts</h1>" in page
+    assert ">Administration<" in page
+    refused = _new_user(admin, password="short", password_again="short")
+    assert "Not saved." in refused.text
+    assert "Field to correct: Password." in _reason(refused.text)
 
 
 def test_a_contact_reached_by_sms_and_telegram(new_browser: NewBrowser, db_conn: Any) -> None:
