@@ -5,6 +5,7 @@ and ``titles``. (The console's side: console/test_site_incident_children.py.)"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,3 +62,31 @@ def test_the_api_keeps_the_title_and_adds_it_as_data(as_: Any, words: Seeded) ->
     reported = as_("operator").get(f"/api/v1/incidents/{words.incidents['screen_reported']}")
     assert reported.json()["title_key"] is None
     assert reported.json()["titles"]["en"] == "Màn hình có vệt sọc / thấy từ xa"
+
+
+MIGRATION = (
+    Path(__file__).resolve().parents[3] / "fleet_server/db/migrations/0035_incident_titles.sql"
+)
+
+
+def test_incidents_from_before_titles_were_data_get_their_key(
+    as_: Any, words: Seeded, db_conn: Any
+) -> None:
+    """Migration 0035 gives the rules' stored incidents their key from their
+    rule and details; a person's report keeps none."""
+    db_conn.execute("UPDATE incidents SET title_key = NULL, title_params = '{}'")
+    backfill = [s for s in MIGRATION.read_text().split(";") if "UPDATE incidents" in s]
+    assert len(backfill) == 4
+    for statement in backfill:
+        db_conn.execute(statement)
+    rows = dict(db_conn.execute("SELECT id, title_key FROM incidents").fetchall())
+    assert rows[words.incidents["mains_lost"]] == "mains_lost"
+    assert rows[words.incidents["board_lost"]] == "board_lost"
+    assert rows[words.site_incident] == "site_outage.power"
+    assert rows[words.incidents["broadcast_noncompliant"]] == "broadcast_noncompliant"
+    assert rows[words.incidents["advertising_share_exceeded"]] == "advertising_share_exceeded"
+    assert rows[words.incidents["screen_reported"]] is None
+    ads = as_("operator").get(f"/api/v1/incidents/{words.incidents['advertising_share_exceeded']}")
+    assert "(31,4 % > 30 %)" in ads.json()["titles"]["vi"]
+    site = as_("operator").get(f"/api/v1/incidents/{words.site_incident}").json()
+    assert site["titles"]["en"] == "Whole site down (mains power, 2 boards)"
