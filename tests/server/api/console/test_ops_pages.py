@@ -90,6 +90,9 @@ def test_a_ticket_from_a_site_and_from_the_queue(new_browser: NewBrowser, api_db
     admin = new_browser("admin")
     assert f'href="/tickets/new?site_id={site}"' in admin.get(f"/sites/{site}").text
     assert 'href="/tickets/new"' in admin.get("/tickets").text
+    board_page = admin.get(f"/boards/{BOARD}").text
+    assert f'href="/tickets/new?board_id={BOARD}"' in board_page
+    assert f'href="/maintenance?board_id={BOARD}"' in board_page
     form = admin.get("/tickets/new", params={"site_id": site, "lang": "en"}).text
     assert "New ticket" in form
     assert f'value="site:{site}"' in form
