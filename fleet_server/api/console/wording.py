@@ -43,6 +43,7 @@ def incident_title(incident: Any, language: str) -> str:
 
 #: The engine's ticket titles, "vi / en" (tickets.models.AUTO_TICKETS).
 _AUTO_TITLES = {rule.title for rule in AUTO_TICKETS.values()}
+_WHERE_SITE = re.compile(r" — site (\d+)")
 
 
 def ticket_title(text: str | None, language: str) -> str:
@@ -53,7 +54,11 @@ def ticket_title(text: str | None, language: str) -> str:
     for both in _AUTO_TITLES:
         if text.startswith(both):
             vi, _, en = both.partition(" / ")
-            return (en if language == "en" else vi) + text[len(both) :]
+            where = text[len(both) :]
+            site = _WHERE_SITE.fullmatch(where)  # the engine's "— site 3"
+            if site:
+                where = " — " + _t(language)("ticket.where_site", id=site.group(1))
+            return (en if language == "en" else vi) + where
     return titles.of(text, None, None, language) if _is_incident_title(text) else text
 
 

@@ -166,3 +166,6 @@ def test_ticket_titles_made_by_the_engine_read_in_one_language() -> None:
     assert wording.ticket_title(text, "vi") == "Toàn điểm mất liên lạc — lc-a-01"
     assert wording.ticket_title(text, "en") == "Whole site down — lc-a-01"
     assert wording.ticket_title("Thay UPS / vệ sinh", "en") == "Thay UPS / vệ sinh"
+    site = "Toàn điểm mất liên lạc / Whole site down — site 3"
+    assert wording.ticket_title(site, "vi") == "Toàn điểm mất liên lạc — điểm 3"
+    assert wording.ticket_title(site, "en") == "Whole site down — site 3"
