@@ -11,8 +11,19 @@ from psycopg.rows import dict_row
 from fleet_server.access.pagination import ListParams, Page, add_search, fetch_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
-from fleet_server.provisioning.listing_models import STATUS_SQL, ProvisionedBoard
+from fleet_server.provisioning.schemas_list import ProvisionedBoard
 from fleet_server.provisioning.storage import Conn
+
+#: The status as SQL over ``boards b`` and ``board_status st``.
+STATUS_SQL = """
+    CASE WHEN b.removed_at IS NOT NULL THEN 'removed'
+         WHEN NOT b.enabled THEN 'disabled'
+         WHEN b.provisioned_at IS NULL THEN 'legacy'
+         WHEN st.last_seen_at IS NULL
+              OR st.last_seen_at < coalesce(b.credentials_rotated_at, b.provisioned_at)
+           THEN 'pending'
+         ELSE 'connected' END
+"""
 
 _SELECT = f"""
     SELECT * FROM (

@@ -27,10 +27,10 @@ from fleet_server.api.console import admin
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, client_address, context
 from fleet_server.errors import Invalid, RequestError
-from fleet_server.provisioning import listing
-from fleet_server.provisioning.listing_models import PROVISION_STATUSES
+from fleet_server.provisioning import service_list as listing
 from fleet_server.provisioning.models import CameraSpec, NewBoard, Provisioned
 from fleet_server.provisioning.schemas import BoardCreate, RotateIn, credentials_out
+from fleet_server.provisioning.schemas_list import PROVISION_STATUSES
 from fleet_server.provisioning.service import ProvisioningService
 
 router = APIRouter(include_in_schema=False)

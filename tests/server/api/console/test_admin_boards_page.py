@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,7 +24,7 @@ from psycopg_pool import ConnectionPool
 
 from fleet_server.api.app import create_app
 from fleet_server.provisioning import ProvisioningBackend
-from tests.server.api.conftest import api_settings
+from tests.server.api.conftest import api_settings, set_status
 from tests.server.api.console.conftest import csrf_of
 from tests.server.provisioning.conftest import (  # noqa: F401 - fixtures
     backend_for,
@@ -79,6 +80,7 @@ def _password(page: str) -> str:
 def test_admin_adds_a_board_and_sees_its_credentials_once(
     new_browser: NewBrowser,
     db_conn: Any,
+    clock: Clock,
     broker: SecureBroker,  # noqa: F811
 ) -> None:
     admin = new_browser("admin")
@@ -119,6 +121,10 @@ def test_admin_adds_a_board_and_sees_its_credentials_once(
         assert password not in shown.text, page
     listed = admin.get("/admin/boards?status=pending").text
     assert f'data-board="{board}" data-status="pending"' in listed
+    # Its first connection since: connected.
+    set_status(db_conn, board, "online", clock.now + timedelta(minutes=1))
+    listed = admin.get("/admin/boards?status=connected").text
+    assert f'data-board="{board}" data-status="connected"' in listed
     assert password not in dump(db_conn, "boards", "audit_log", "cameras")
     assert db_conn.execute(
         "SELECT actor FROM audit_log WHERE action = 'board.provision' AND target_id = %s",

@@ -1,4 +1,5 @@
-"""The provisioning list's row and the lifecycle status each board is in."""
+"""The provisioning list's row and the lifecycle status each board is in
+(the status is worked out in SQL: ``storage_list.STATUS_SQL``)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,6 @@ from pydantic import BaseModel
 #: since; connected: it has; legacy: a board from before provisioning.
 ProvisionStatus = Literal["pending", "connected", "disabled", "removed", "legacy"]
 PROVISION_STATUSES: tuple[ProvisionStatus, ...] = get_args(ProvisionStatus)
-
-#: The status as SQL over ``boards b`` and ``board_status st``.
-STATUS_SQL = """
-    CASE WHEN b.removed_at IS NOT NULL THEN 'removed'
-         WHEN NOT b.enabled THEN 'disabled'
-         WHEN b.provisioned_at IS NULL THEN 'legacy'
-         WHEN st.last_seen_at IS NULL
-              OR st.last_seen_at < coalesce(b.credentials_rotated_at, b.provisioned_at)
-           THEN 'pending'
-         ELSE 'connected' END
-"""
 
 
 class ProvisionedBoard(BaseModel):

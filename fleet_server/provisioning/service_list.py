@@ -8,7 +8,7 @@ from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Principal
 from fleet_server.errors import NotFound
 from fleet_server.provisioning import storage_list
-from fleet_server.provisioning.listing_models import PROVISION_STATUSES, ProvisionedBoard
+from fleet_server.provisioning.schemas_list import PROVISION_STATUSES, ProvisionedBoard
 from fleet_server.provisioning.storage import Conn
 
 
