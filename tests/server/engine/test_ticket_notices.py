@@ -191,3 +191,20 @@ def test_assigned_is_queued_once_for_the_assignee_and_the_routes(
     ).fetchone()
     assert body is not None
     assert "Phiếu bảo trì được giao: Thay UPS" in body[0]
+
+
+def test_an_urgent_ticket_is_due_soon_halfway_not_when_it_opens(
+    seeded: str, clock: Clock, engine_conn: Conn, admin: Conn, people: dict[str, int]
+) -> None:
+    """Four hours to fix it (urgent) and a four-hour warning would say "due
+    soon" the moment it opens: it says so halfway instead."""
+    engine = Engine(seeded, clock=clock)
+    ticket_id, due = _ticket(admin, clock(), priority="urgent")
+    assert due == clock() + timedelta(hours=4)
+    engine.evaluate(engine_conn)
+    clock.set(due - timedelta(hours=2, minutes=1))
+    engine.evaluate(engine_conn)
+    assert _rows(admin, ticket_id) == []
+    clock.set(due - timedelta(hours=1, minutes=59))
+    engine.evaluate(engine_conn)
+    assert {kind for kind, _ in _rows(admin, ticket_id)} == {"ticket_due"}
