@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from fleet_server.errors import ConfigError
+from fleet_server.notifications import enqueue
 from fleet_server.notifications.models import Notice, OutboxRow, SmtpSettings, Text
 from fleet_server.notifications.models import NotificationSettings as Settings
 from fleet_server.notifications.templates import link_for, reading, render, render_group
+from tests.server.notifications.conftest import START, add_contact, add_route, make_notice
 
 AT = datetime(2026, 12, 6, 13, 5, tzinfo=UTC)  # 20:05 in Lai Châu
 MLT = Text("Cửa khẩu quốc tế Ma Lù Thàng", "Ma Lu Thang International Border Gate")
@@ -207,3 +210,25 @@ def test_a_link_path_must_be_a_path() -> None:
 def test_a_bad_console_base_url_is_refused_by_name(url: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=f"FLEET_CONSOLE_BASE_URL: .*{problem}"):
         Settings(smtp=SmtpSettings(from_address="a@b.vn"), console_base_url=url)
+
+
+def test_a_webhook_carries_the_link_and_its_text_too(
+    db: Any,
+    fleet: Any,
+    webhook_receiver: Any,
+    make_worker: Any,
+    clock: Any,
+) -> None:
+    """The receiving system gets the console page as ``link`` beside
+    ``link_path``, and the same text a person reads."""
+    contact = add_contact(db, "Trực ban", webhook_url=webhook_receiver.url, webhook_secret="s" * 32)
+    add_route(db, contact, channel="webhook")
+    notice = replace(make_notice(fleet, START), link_path="/incidents/42")
+    enqueue(db, notice, now=clock())
+    assert make_worker(console_base_url="https://bangtin.example.vn").run_once().messages_sent == 1
+    [request] = webhook_receiver.requests
+    body = request.json()
+    [item] = body["notices"]
+    assert item["link"] == "https://bangtin.example.vn/incidents/42"
+    assert item["link_path"] == "/incidents/42"
+    assert "Xem trên hệ thống: https://bangtin.example.vn/incidents/42" in body["text"]
