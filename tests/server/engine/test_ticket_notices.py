@@ -1,9 +1,10 @@
 """Tickets' deadline notices, queued by the engine with its clock: due soon
 (N hours before), overdue (once), and escalated to the escalation routes M
 hours after — each once however often the engine looks, and none while a
-maintenance window covers the ticket's site (planned work). Điều 11: the
-maintenance of the boards is organised and its costs reported; a late ticket
-is somebody's to hear about."""
+maintenance window covers the ticket's site (planned work). Điều 11.1.a:
+"… xây dựng phương án dự phòng khắc phục sự cố, bảo đảm an ninh thông tin tại
+các Cụm Thông tin điện tử công cộng khu vực biên giới hoạt động ổn định, liên
+tục." — a repair that is late is somebody's to hear about."""
 
 from __future__ import annotations
 
