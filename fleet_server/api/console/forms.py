@@ -1,15 +1,17 @@
-"""Reading the operational forms (tickets, maintenance, preventive
-schedules, rule thresholds) into the API's own request models: the first
-problem becomes an ``Invalid`` naming the field (shown on the error page in
-the reader's language), times typed in Vietnam time, and the one "where"
-select (a whole site, or one of its boards) those forms share."""
+"""Reading the console's forms (tickets, maintenance, preventive schedules,
+rule thresholds, the administration pages) into the API's own request
+models: the first problem becomes an ``Invalid`` naming the field (shown in
+the reader's language), times typed in Vietnam time, the "yes, really" box,
+and the one "where" select (a whole site, or one of its boards) the
+operational forms share."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Form
 from pydantic import BaseModel, ValidationError
 
 from fleet_server.access.pagination import ListParams
@@ -27,17 +29,29 @@ M = TypeVar("M", bound=BaseModel)
 ALL = ListParams(limit=500, offset=0, sort=None)
 #: What ``<input type="datetime-local">`` sends.
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+#: The "where" select of a form (``site:<id>`` or ``board:<id>``, see ``where``).
+WhereField = Annotated[str, Form(alias="where", max_length=100)]
+#: A "yes, really" box (a browser sends "on" when it is ticked).
+ConfirmField = Annotated[str, Form(max_length=10)]
 
 
-def checked(model: type[M], **values: Any) -> M:
-    """The form's values as the API's model; its first problem as Invalid."""
+def checked(model: type[M], /, **values: Any) -> M:
+    """The form's values as the API's model; its first problem as Invalid,
+    naming the field (a problem of the whole form: just the reason)."""
     try:
         return model(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "form"
         message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        raise Invalid(f"{field}: {message}", field=field) from None
+        raise Invalid(message if field == "form" else f"{field}: {message}", field=field) from None
+
+
+def confirmed(value: str, reason: str) -> None:
+    """A "yes, really" box: unticked, Invalid naming ``confirm`` (``reason``:
+    what to do, e.g. "tick the box to stop the schedule")."""
+    if value not in ("on", "true", "1"):
+        raise Invalid(f"confirm: {reason}", field="confirm")
 
 
 def local_time(text: str, field: str) -> datetime:
@@ -75,6 +89,13 @@ def where(text: str) -> tuple[int | None, str | None]:
     if kind == "board" and value:
         return None, value
     raise Invalid("where: choose a site or a board", field="where")
+
+
+def chosen(site_id: int | None, board_id: str | None) -> str:
+    """The "where" select's value for a page of one board or site ("" for all)."""
+    if board_id:
+        return f"board:{board_id}"
+    return f"site:{site_id}" if site_id else ""
 
 
 @dataclass(frozen=True, slots=True)

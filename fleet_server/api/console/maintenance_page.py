@@ -16,10 +16,19 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.forms import checked, local_input, local_time, places, where
+from fleet_server.api.console.forms import (
+    ConfirmField,
+    WhereField,
+    checked,
+    chosen,
+    confirmed,
+    local_input,
+    local_time,
+    places,
+    where,
+)
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Db, Now, client_address
-from fleet_server.errors import Invalid
 from fleet_server.maintenance import service
 from fleet_server.maintenance.schemas import BOARD_ID, MAX_ID, WindowCreate
 
@@ -73,7 +82,7 @@ def maintenance_page(
             "board_id": board_id,
             "places": choices,
             "sites": {p.site.id: p.site for p in choices},
-            "chosen": f"board:{board_id}" if board_id else (f"site:{site_id}" if site_id else ""),
+            "chosen": chosen(site_id, board_id),
             "recurrences": RECURRENCES,
             "default_start": local_input(start),
             "default_end": local_input(start + timedelta(hours=2)),
@@ -81,11 +90,18 @@ def maintenance_page(
     )
 
 
-def _back(site_id: str, board_id: str) -> str:
+def _back(
+    back_site: Annotated[str, Form(max_length=20)] = "",
+    back_board: Annotated[str, Form(max_length=64)] = "",
+) -> str:
     """The list the form was on (one site's or board's, or all)."""
-    if board_id and len(board_id) <= 64 and board_id.replace("-", "").isalnum():
-        return f"/maintenance?board_id={board_id}"
-    return f"/maintenance?site_id={site_id}" if site_id.isdigit() else "/maintenance"
+    if back_board and len(back_board) <= 64 and back_board.replace("-", "").isalnum():
+        return f"/maintenance?board_id={back_board}"
+    return f"/maintenance?site_id={back_site}" if back_site.isdigit() else "/maintenance"
+
+
+#: Where to send the browser after a form: the list it was on.
+Back = Annotated[str, Depends(_back)]
 
 
 @router.post("/maintenance")
@@ -94,13 +110,12 @@ def create_window(
     conn: Db,
     now: Now,
     user: Writer,
-    where_: Annotated[str, Form(alias="where", max_length=100)] = "",
+    back: Back,
+    where_: WhereField = "",
     starts_at: Annotated[str, Form(max_length=40)] = "",
     ends_at: Annotated[str, Form(max_length=40)] = "",
     recurrence: Annotated[str, Form(max_length=20)] = "none",
     reason: Annotated[str, Form(max_length=500)] = "",
-    back_site: Annotated[str, Form(max_length=20)] = "",
-    back_board: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     site_id, board_id = where(where_)
     body = checked(
@@ -115,7 +130,7 @@ def create_window(
     actor = user.acting_from(client_address(request))
     service.create_window(conn, user, actor, body, now=now)
     conn.commit()
-    return redirect(_back(back_site, back_board), flash="maintenance_created")
+    return redirect(back, flash="maintenance_created")
 
 
 @router.post("/maintenance/{window_id}/end")
@@ -125,13 +140,12 @@ def end_window(
     now: Now,
     user: Writer,
     window_id: WindowId,
-    back_site: Annotated[str, Form(max_length=20)] = "",
-    back_board: Annotated[str, Form(max_length=64)] = "",
+    back: Back,
 ) -> Response:
     actor = user.acting_from(client_address(request))
     service.end_window(conn, user, actor, window_id, now=now)
     conn.commit()
-    return redirect(_back(back_site, back_board), flash="maintenance_ended")
+    return redirect(back, flash="maintenance_ended")
 
 
 @router.post("/maintenance/{window_id}/delete")
@@ -141,13 +155,11 @@ def delete_window(
     now: Now,
     user: Writer,
     window_id: WindowId,
-    confirm: Annotated[str, Form(max_length=10)] = "",
-    back_site: Annotated[str, Form(max_length=20)] = "",
-    back_board: Annotated[str, Form(max_length=64)] = "",
+    back: Back,
+    confirm: ConfirmField = "",
 ) -> Response:
-    if confirm not in ("on", "true", "1"):
-        raise Invalid("confirm: tick the box to cancel the window", field="confirm")
+    confirmed(confirm, "tick the box to cancel the window")
     actor = user.acting_from(client_address(request))
     service.delete_window(conn, user, actor, window_id, now=now)
     conn.commit()
-    return redirect(_back(back_site, back_board), flash="maintenance_deleted")
+    return redirect(back, flash="maintenance_deleted")

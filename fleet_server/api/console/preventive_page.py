@@ -16,10 +16,19 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.forms import checked, day, places, where, whole
+from fleet_server.api.console.forms import (
+    ConfirmField,
+    WhereField,
+    checked,
+    chosen,
+    confirmed,
+    day,
+    places,
+    where,
+    whole,
+)
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Db, Now, client_address
-from fleet_server.errors import Invalid
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.tickets import service_preventive as service
 from fleet_server.tickets.schemas_preventive import (
@@ -38,6 +47,35 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 PAGE_SIZE = 50
 Text = Annotated[str, Form(max_length=4000)]
 Short = Annotated[str, Form(max_length=200)]
+
+
+def _schedule_form(
+    title: Short = "",
+    checklist: Text = "",
+    priority: Annotated[str, Form(max_length=20)] = "normal",
+    every_days: Annotated[str, Form(max_length=10)] = "",
+    next_due_on: Annotated[str, Form(max_length=20)] = "",
+) -> dict[str, str]:
+    """The fields a new schedule and a change of one share, as typed."""
+    return {
+        "title": title,
+        "checklist": checklist,
+        "priority": priority,
+        "every_days": every_days,
+        "next_due_on": next_due_on,
+    }
+
+
+ScheduleForm = Annotated[dict[str, str], Depends(_schedule_form)]
+
+
+def _values(form: dict[str, str]) -> dict[str, object]:
+    """The schedule form as the API's fields."""
+    return {
+        **form,
+        "every_days": whole(form["every_days"], "every_days"),
+        "next_due_on": day(form["next_due_on"], "next_due_on"),
+    }
 
 
 @router.get("/maintenance/preventive")
@@ -67,7 +105,7 @@ def preventive_page(
             "site_id": site_id,
             "board_id": board_id,
             "places": places(conn, user, site_id=site_id) if user.can("maintenance.write") else [],
-            "chosen": f"board:{board_id}" if board_id else (f"site:{site_id}" if site_id else ""),
+            "chosen": chosen(site_id, board_id),
             "priorities": PRIORITIES,
             "today": today,
             "default_due": today + timedelta(days=7),
@@ -81,24 +119,11 @@ def create_schedule(
     conn: Db,
     now: Now,
     user: Writer,
-    where_: Annotated[str, Form(alias="where", max_length=100)] = "",
-    title: Short = "",
-    checklist: Text = "",
-    priority: Annotated[str, Form(max_length=20)] = "normal",
-    every_days: Annotated[str, Form(max_length=10)] = "",
-    next_due_on: Annotated[str, Form(max_length=20)] = "",
+    form: ScheduleForm,
+    where_: WhereField = "",
 ) -> Response:
     site_id, board_id = where(where_)
-    body = checked(
-        ScheduleCreate,
-        site_id=site_id,
-        board_id=board_id,
-        title=title,
-        checklist=checklist,
-        priority=priority,
-        every_days=whole(every_days, "every_days"),
-        next_due_on=day(next_due_on, "next_due_on"),
-    )
+    body = checked(ScheduleCreate, site_id=site_id, board_id=board_id, **_values(form))
     actor = user.acting_from(client_address(request))
     service.create_schedule(conn, user, actor, body, now=now)
     conn.commit()
@@ -112,20 +137,9 @@ def update_schedule(
     now: Now,
     user: Writer,
     schedule_id: ScheduleId,
-    title: Short = "",
-    checklist: Text = "",
-    priority: Annotated[str, Form(max_length=20)] = "normal",
-    every_days: Annotated[str, Form(max_length=10)] = "",
-    next_due_on: Annotated[str, Form(max_length=20)] = "",
+    form: ScheduleForm,
 ) -> Response:
-    body = checked(
-        SchedulePatch,
-        title=title,
-        checklist=checklist,
-        priority=priority,
-        every_days=whole(every_days, "every_days"),
-        next_due_on=day(next_due_on, "next_due_on"),
-    )
+    body = checked(SchedulePatch, **_values(form))
     actor = user.acting_from(client_address(request))
     service.update_schedule(conn, user, actor, schedule_id, body, now=now)
     conn.commit()
@@ -138,10 +152,9 @@ def delete_schedule(
     conn: Db,
     user: Writer,
     schedule_id: ScheduleId,
-    confirm: Annotated[str, Form(max_length=10)] = "",
+    confirm: ConfirmField = "",
 ) -> Response:
-    if confirm not in ("on", "true", "1"):
-        raise Invalid("confirm: tick the box to stop the schedule", field="confirm")
+    confirmed(confirm, "tick the box to stop the schedule")
     actor = user.acting_from(client_address(request))
     service.delete_schedule(conn, user, actor, schedule_id)
     conn.commit()

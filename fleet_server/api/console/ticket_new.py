@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.forms import checked, places, where
+from fleet_server.api.console.forms import WhereField, checked, chosen, places, where
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Db, Now, client_address
 from fleet_server.errors import Invalid
@@ -47,20 +47,16 @@ def new_ticket_page(
     board_id: Annotated[str | None, Query(pattern=BOARD_ID)] = None,
 ) -> Response:
     incident: IncidentDetail | None = None
-    chosen = f"board:{board_id}" if board_id else (f"site:{site_id}" if site_id else "")
+    choice = chosen(site_id, board_id)
     if incident_id is not None:
         incident = get_incident(conn, user, incident_id)
         site_id = incident.site_id
-        chosen = (
-            f"board:{incident.board_id}"
-            if incident.board_id
-            else (f"site:{site_id}" if site_id else "")
-        )
+        choice = chosen(site_id, incident.board_id)
     context: dict[str, Any] = {
         "incident": incident,
         "places": places(conn, user, site_id=site_id),
         "one_site": site_id is not None,
-        "chosen": chosen,
+        "chosen": choice,
         "kinds": KINDS,
         "priorities": PRIORITIES,
         "priority": PRIORITY_OF.get(incident.severity, "normal") if incident else "normal",
@@ -84,7 +80,7 @@ def new_ticket(
     conn: Db,
     now: Now,
     user: OpenForm,
-    where_: Annotated[str, Form(alias="where", max_length=100)] = "",
+    where_: WhereField = "",
     title: Annotated[str, Form(max_length=200)] = "",
     kind: Annotated[str, Form(max_length=20)] = "corrective",
     priority: Annotated[str, Form(max_length=20)] = "normal",
