@@ -1,6 +1,7 @@
 """What the console's administration pages share (notification contacts and
-routes, accounts, board provisioning: ``admin_*.py``): their tabs, reading a
-form into the API's own request model, and the answer to a refused form —
+routes, accounts, board provisioning: ``admin_*.py``): their tabs, the
+query of a list page, the context every page has, reading form fields (the
+model itself: ``forms.checked``), and the answer to a refused form —
 the same page again, with the reason and what was typed (never a password
 or secret), so nothing has to be typed twice.
 
@@ -11,20 +12,19 @@ what was done (``web.redirect(..., flash=...)``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
+from fleet_server.api.console.forms import ALL
 from fleet_server.api.console.web import redirect
 from fleet_server.api.deps import Conn
 from fleet_server.errors import Forbidden, Invalid, NotFound, RequestError
 from fleet_server.organisations import service as organisations
 from fleet_server.organisations.schemas import OrganisationOut, SiteOut
-
-M = TypeVar("M", bound=BaseModel)
 
 #: (path, label key, who may open it), in tab order.
 TABS: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
@@ -35,26 +35,53 @@ TABS: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
 )
 #: Form fields never written back into a page after a refusal.
 SECRET_FIELDS = frozenset({"password", "password_again", "new_password", "webhook_secret"})
-ALL = ListParams(limit=500, offset=0, sort=None)
+#: The rows a list page shows at a time.
+PAGE_SIZE = 50
 
 
 def tabs_for(user: Principal) -> list[tuple[str, str]]:
     return [(path, label) for path, label, allowed in TABS if allowed(user)]
 
 
-# -- reading forms ---------------------------------------------------------------------
+def common(conn: Conn, user: Principal, **extra: Any) -> dict[str, Any]:
+    """What every administration page has: the tabs, the organisations and
+    sites to choose from, no refusal yet and an empty form; with ``extra``."""
+    return {
+        "tabs": tabs_for(user),
+        "organisations": organisation_choices(conn, user),
+        "sites": site_choices(conn, user),
+        **extra,
+        "error": None,
+        "error_field": None,
+        "error_form": None,
+        "form": {},
+    }
 
 
-def checked(schema: type[M], /, **values: Any) -> M:
-    """The form's values as the API's model; its first problem as Invalid,
-    naming the field."""
-    try:
-        return schema(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or "form"
-        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        raise Invalid(message if field == "form" else f"{field}: {message}", field=field) from None
+# -- reading lists and forms ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """A list page's query: active or not (None: both, ``active`` as typed),
+    the search text and the page."""
+
+    active: bool | None
+    active_text: str
+    q: str | None
+    page: ListParams
+
+
+def filters(params: Mapping[str, str]) -> Filters:
+    """The query of a list page, each value bounded (anything else: none)."""
+    active_text = params.get("active", "")
+    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
+    return Filters(
+        active={"yes": True, "no": False}.get(active_text),
+        active_text=active_text,
+        q=(params.get("q") or "").strip()[:100] or None,
+        page=ListParams(limit=PAGE_SIZE, offset=min(offset, 1_000_000), sort=None),
+    )
 
 
 def blank_none(value: str | None) -> str | None:

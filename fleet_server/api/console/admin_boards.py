@@ -21,9 +21,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import admin
+from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, client_address, context
 from fleet_server.errors import Invalid, RequestError
@@ -39,7 +39,6 @@ Provisioner = Annotated[Principal, Depends(page_for("board.provision"))]
 ProvisionForm = Annotated[Principal, Depends(form_for("board.provision"))]
 BoardId = Annotated[str, Path(min_length=1, max_length=200)]
 Field = Annotated[str, Form(max_length=2000)]
-PAGE_SIZE = 50
 T = TypeVar("T")
 
 
@@ -61,17 +60,10 @@ def list_page(
 ) -> Response:
     params = request.query_params
     status = params.get("status") if params.get("status") in PROVISION_STATUSES else None
-    q = (params.get("q") or "").strip()[:100] or None
-    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
-    page = listing.list_boards(
-        conn,
-        user,
-        ListParams(limit=PAGE_SIZE, offset=min(offset, 1_000_000), sort=None),
-        status=status,
-        q=q,
-    )
+    query = admin.filters(params)
+    page = listing.list_boards(conn, user, query.page, status=status, q=query.q)
     values = _common(conn, user)
-    values.update({"page": page, "status": status or "", "q": q or ""})
+    values.update({"page": page, "status": status or "", "q": query.q or ""})
     values.update(extra or {})
     return render(request, "admin_boards.html", user, values)
 
@@ -218,7 +210,7 @@ def board_create(
             raise Invalid(
                 "heartbeat_interval_s: a whole number of seconds", field="heartbeat_interval_s"
             )
-        body = admin.checked(
+        body = checked(
             BoardCreate,
             id=board_id.strip(),
             site_id=admin.number_or_none(site_id, "site_id"),
@@ -266,7 +258,7 @@ def board_rotate(
     between password and certificate (empty: keep the board's)."""
     try:
         _confirmed(confirm)
-        body = admin.checked(RotateIn, auth=admin.blank_none(auth))
+        body = checked(RotateIn, auth=admin.blank_none(auth))
         actor = user.acting_from(client_address(request))
         done = run(
             request,

@@ -14,9 +14,9 @@ from typing import Annotated, Any, get_args
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import admin
+from fleet_server.api.console.forms import ALL, checked
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import RequestError
@@ -31,7 +31,6 @@ Reader = Annotated[Principal, Depends(page_for("route.read"))]
 Writer = Annotated[Principal, Depends(form_for("route.write"))]
 ContactId = Annotated[int, Path(ge=1, le=2**62)]
 Field = Annotated[str, Form(max_length=2000)]
-PAGE_SIZE = 50
 KINDS: tuple[str, ...] = get_args(ContactKind)
 #: Addresses on the channels beside e-mail and webhook, offered when the
 #: API's contact model has them (Telegram, SMS, Zalo: docs/notifications.md).
@@ -40,54 +39,74 @@ EXTRA_FIELDS: tuple[str, ...] = tuple(
 )
 
 
-def _extra(phone: str, telegram_chat_id: str, zalo_consent: str) -> dict[str, Any]:
-    """The new channels' fields of the form, for the API's model (empty: none)."""
-    typed = {
-        "phone": admin.blank_none(phone),
-        "telegram_chat_id": admin.blank_none(telegram_chat_id),
-        "zalo_consent": zalo_consent == "yes",
+def _contact_form(
+    name: Field = "",
+    kind: Field = "person",
+    organisation_id: Field = "",
+    email: Field = "",
+    webhook_url: Field = "",
+    webhook_secret: Field = "",
+    language: Field = "vi",
+    phone: Field = "",
+    telegram_chat_id: Field = "",
+    zalo_consent: Annotated[str, Form(max_length=5)] = "",
+) -> dict[str, str]:
+    """The contact form as typed (its secret never goes back into a page:
+    admin.SECRET_FIELDS)."""
+    return {
+        "name": name,
+        "kind": kind,
+        "organisation_id": organisation_id,
+        "email": email,
+        "webhook_url": webhook_url,
+        "webhook_secret": webhook_secret,
+        "language": language,
+        "phone": phone,
+        "telegram_chat_id": telegram_chat_id,
+        "zalo_consent": zalo_consent,
     }
-    return {k: v for k, v in typed.items() if k in EXTRA_FIELDS}
+
+
+ContactForm = Annotated[dict[str, str], Depends(_contact_form)]
+
+
+def _values(form: dict[str, str]) -> dict[str, Any]:
+    """The contact form as the API's fields, but the webhook secret (an
+    empty text field: none; the new channels only where the model has them)."""
+    extra = {
+        "phone": admin.blank_none(form["phone"]),
+        "telegram_chat_id": admin.blank_none(form["telegram_chat_id"]),
+        "zalo_consent": form["zalo_consent"] == "yes",
+    }
+    return {
+        "name": form["name"],
+        "kind": form["kind"],
+        "organisation_id": admin.number_or_none(form["organisation_id"], "organisation_id"),
+        "email": admin.blank_none(form["email"]),
+        "webhook_url": admin.blank_none(form["webhook_url"]),
+        "language": form["language"],
+        **{k: v for k, v in extra.items() if k in EXTRA_FIELDS},
+    }
 
 
 def _common(conn: Conn, user: Principal) -> dict[str, Any]:
-    return {
-        "tabs": admin.tabs_for(user),
-        "organisations": admin.organisation_choices(conn, user),
-        "sites": admin.site_choices(conn, user),
-        "kinds": KINDS,
-        "languages": LANGUAGES,
-        "extra_fields": EXTRA_FIELDS,
-        "may_write": user.can("route.write"),
-        "error": None,
-        "error_field": None,
-        "error_form": None,
-        "form": {},
-    }
+    return admin.common(
+        conn,
+        user,
+        kinds=KINDS,
+        languages=LANGUAGES,
+        extra_fields=EXTRA_FIELDS,
+        may_write=user.can("route.write"),
+    )
 
 
 def _list_page(
     request: Request, conn: Conn, user: Principal, extra: dict[str, Any] | None = None
 ) -> Response:
-    params = request.query_params
-    active = {"yes": True, "no": False}.get(params.get("active", ""))
-    q = (params.get("q") or "").strip()[:100] or None
-    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
-    page = service.list_contacts(
-        conn,
-        user,
-        ListParams(limit=PAGE_SIZE, offset=min(offset, 1_000_000), sort=None),
-        active=active,
-        q=q,
-    )
+    query = admin.filters(request.query_params)
+    page = service.list_contacts(conn, user, query.page, active=query.active, q=query.q)
     context = _common(conn, user)
-    context.update(
-        {
-            "page": page,
-            "q": q or "",
-            "active": params.get("active", ""),
-        }
-    )
+    context.update({"page": page, "q": query.q or "", "active": query.active_text})
     context.update(extra or {})
     return render(request, "admin_contacts.html", user, context)
 
@@ -100,7 +119,7 @@ def _item_page(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     contact = service.get_contact(conn, user, contact_id)
-    routes = service.list_routes(conn, user, admin.ALL, contact_id=contact_id).items
+    routes = service.list_routes(conn, user, ALL, contact_id=contact_id).items
     context = _common(conn, user)
     context.update({"contact": contact, "routes": routes})
     context.update(extra or {})
@@ -140,40 +159,14 @@ def contact_create(
     conn: Db,
     now: Now,
     user: Writer,
-    name: Field = "",
-    kind: Field = "person",
-    organisation_id: Field = "",
-    email: Field = "",
-    webhook_url: Field = "",
-    webhook_secret: Field = "",
-    language: Field = "vi",
-    phone: Field = "",
-    telegram_chat_id: Field = "",
-    zalo_consent: Annotated[str, Form(max_length=5)] = "",
+    form: ContactForm,
 ) -> Response:
     """Add a contact (Vietnamese by default; active at once)."""
-    form = {
-        "name": name,
-        "kind": kind,
-        "organisation_id": organisation_id,
-        "email": email,
-        "webhook_url": webhook_url,
-        "language": language,
-        "phone": phone,
-        "telegram_chat_id": telegram_chat_id,
-        "zalo_consent": zalo_consent,
-    }
     try:
-        body = admin.checked(
+        body = checked(
             ContactIn,
-            name=name,
-            kind=kind,
-            organisation_id=admin.number_or_none(organisation_id, "organisation_id"),
-            email=admin.blank_none(email),
-            webhook_url=admin.blank_none(webhook_url),
-            webhook_secret=admin.blank_none(webhook_secret),
-            language=language,
-            **_extra(phone, telegram_chat_id, zalo_consent),
+            **_values(form),
+            webhook_secret=admin.blank_none(form["webhook_secret"]),
         )
         created = service.create_contact(conn, user, body, actor=_actor(request, user), now=now)
     except RequestError as exc:
@@ -190,44 +183,16 @@ def contact_update(
     now: Now,
     user: Writer,
     contact_id: ContactId,
-    name: Field = "",
-    kind: Field = "person",
-    organisation_id: Field = "",
-    email: Field = "",
-    webhook_url: Field = "",
-    webhook_secret: Field = "",
-    language: Field = "vi",
-    phone: Field = "",
-    telegram_chat_id: Field = "",
-    zalo_consent: Annotated[str, Form(max_length=5)] = "",
+    form: ContactForm,
 ) -> Response:
     """Change a contact: an empty e-mail or webhook URL clears it (and the
     URL's secret with it); an empty secret keeps the one set."""
-    form = {
-        "name": name,
-        "kind": kind,
-        "organisation_id": organisation_id,
-        "email": email,
-        "webhook_url": webhook_url,
-        "language": language,
-        "phone": phone,
-        "telegram_chat_id": telegram_chat_id,
-        "zalo_consent": zalo_consent,
-    }
     try:
-        values: dict[str, Any] = {
-            "name": name,
-            "kind": kind,
-            "organisation_id": admin.number_or_none(organisation_id, "organisation_id"),
-            "email": admin.blank_none(email),
-            "webhook_url": admin.blank_none(webhook_url),
-            "language": language,
-            **_extra(phone, telegram_chat_id, zalo_consent),
-        }
-        secret = admin.blank_none(webhook_secret)
+        values = _values(form)
+        secret = admin.blank_none(form["webhook_secret"])
         if secret is not None:
             values["webhook_secret"] = secret
-        body = admin.checked(ContactPatch, **values)
+        body = checked(ContactPatch, **values)
         service.update_contact(conn, user, contact_id, body, actor=_actor(request, user), now=now)
     except RequestError as exc:
         return admin.refused(

@@ -13,9 +13,9 @@ from typing import Annotated, Any, get_args
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import admin
+from fleet_server.api.console.forms import ALL, checked
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -30,7 +30,6 @@ Reader = Annotated[Principal, Depends(page_for("route.read"))]
 Writer = Annotated[Principal, Depends(form_for("route.write"))]
 RouteId = Annotated[int, Path(ge=1, le=2**62)]
 Field = Annotated[str, Form(max_length=2000)]
-PAGE_SIZE = 50
 CHANNELS: tuple[str, ...] = get_args(Channel)
 
 
@@ -42,45 +41,34 @@ def _kinds(text: str) -> list[str] | None:
 
 def _common(conn: Conn, user: Principal) -> dict[str, Any]:
     may_write = user.can("route.write")
-    contacts = service.list_contacts(conn, user, admin.ALL).items if may_write else []
-    return {
-        "tabs": admin.tabs_for(user),
-        "organisations": admin.organisation_choices(conn, user),
-        "sites": admin.site_choices(conn, user),
-        "contacts": contacts,
-        "channels": CHANNELS,
-        "severities": SEVERITIES,
-        "classes": INCIDENT_CLASSES,
-        "may_write": may_write,
-        "error": None,
-        "error_field": None,
-        "error_form": None,
-        "form": {},
-    }
+    contacts = service.list_contacts(conn, user, ALL).items if may_write else []
+    return admin.common(
+        conn,
+        user,
+        contacts=contacts,
+        channels=CHANNELS,
+        severities=SEVERITIES,
+        classes=INCIDENT_CLASSES,
+        may_write=may_write,
+    )
 
 
 def _list_page(
     request: Request, conn: Conn, user: Principal, extra: dict[str, Any] | None = None
 ) -> Response:
     params = request.query_params
-    active = {"yes": True, "no": False}.get(params.get("active", ""))
+    query = admin.filters(params)
     channel = params.get("channel") if params.get("channel") in CHANNELS else None
     contact = params.get("contact_id", "")
     contact_id = int(contact) if contact.isdigit() and 0 < int(contact) <= 2**62 else None
-    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
     page = service.list_routes(
-        conn,
-        user,
-        ListParams(limit=PAGE_SIZE, offset=min(offset, 1_000_000), sort=None),
-        contact_id=contact_id,
-        channel=channel,
-        active=active,
+        conn, user, query.page, contact_id=contact_id, channel=channel, active=query.active
     )
     context = _common(conn, user)
     context.update(
         {
             "page": page,
-            "active": params.get("active", ""),
+            "active": query.active_text,
             "channel": channel or "",
             "contact_id": contact_id,
         }
@@ -103,29 +91,46 @@ def _item_page(
     return render(request, "admin_route.html", user, context)
 
 
-def _values(
-    *,
-    contact_id: str,
-    channel: str,
-    min_severity: str,
-    incident_class: str,
-    incident_kinds: str,
-    organisation_id: str,
-    site_id: str,
-    escalation_level: str,
-    note: str,
-) -> dict[str, Any]:
-    """The route form as the API's fields (an empty filter: any)."""
+def _route_form(
+    contact_id: Field = "",
+    channel: Field = "email",
+    min_severity: Field = "warning",
+    incident_class: Field = "",
+    incident_kinds: Field = "",
+    organisation_id: Field = "",
+    site_id: Field = "",
+    escalation_level: Field = "0",
+    note: Field = "",
+) -> dict[str, str]:
+    """The route form as typed."""
     return {
-        "contact_id": admin.number_or_none(contact_id, "contact_id"),
+        "contact_id": contact_id,
         "channel": channel,
         "min_severity": min_severity,
-        "incident_class": admin.blank_none(incident_class),
-        "incident_kinds": _kinds(incident_kinds),
-        "organisation_id": admin.number_or_none(organisation_id, "organisation_id"),
-        "site_id": admin.number_or_none(site_id, "site_id"),
-        "escalation_level": 1 if escalation_level == "1" else 0,
-        "note": admin.blank_none(note),
+        "incident_class": incident_class,
+        "incident_kinds": incident_kinds,
+        "organisation_id": organisation_id,
+        "site_id": site_id,
+        "escalation_level": escalation_level,
+        "note": note,
+    }
+
+
+RouteForm = Annotated[dict[str, str], Depends(_route_form)]
+
+
+def _values(form: dict[str, str]) -> dict[str, Any]:
+    """The route form as the API's fields (an empty filter: any)."""
+    return {
+        "contact_id": admin.number_or_none(form["contact_id"], "contact_id"),
+        "channel": form["channel"],
+        "min_severity": form["min_severity"],
+        "incident_class": admin.blank_none(form["incident_class"]),
+        "incident_kinds": _kinds(form["incident_kinds"]),
+        "organisation_id": admin.number_or_none(form["organisation_id"], "organisation_id"),
+        "site_id": admin.number_or_none(form["site_id"], "site_id"),
+        "escalation_level": 1 if form["escalation_level"] == "1" else 0,
+        "note": admin.blank_none(form["note"]),
     }
 
 
@@ -159,31 +164,12 @@ def route_create(
     conn: Db,
     now: Now,
     user: Writer,
-    contact_id: Field = "",
-    channel: Field = "email",
-    min_severity: Field = "warning",
-    incident_class: Field = "",
-    incident_kinds: Field = "",
-    organisation_id: Field = "",
-    site_id: Field = "",
-    escalation_level: Field = "0",
-    note: Field = "",
+    form: RouteForm,
 ) -> Response:
-    form = {
-        "contact_id": contact_id,
-        "channel": channel,
-        "min_severity": min_severity,
-        "incident_class": incident_class,
-        "incident_kinds": incident_kinds,
-        "organisation_id": organisation_id,
-        "site_id": site_id,
-        "escalation_level": escalation_level,
-        "note": note,
-    }
     try:
-        if not contact_id.strip():
+        if not form["contact_id"].strip():
             raise Invalid("contact_id: choose who receives the notices", field="contact_id")
-        body = admin.checked(RouteIn, **_values(**form))
+        body = checked(RouteIn, **_values(form))
         actor = user.acting_from(client_address(request))
         created = service.create_route(conn, user, body, actor=actor, now=now)
     except RequestError as exc:
@@ -199,29 +185,10 @@ def route_update(
     conn: Db,
     user: Writer,
     route_id: RouteId,
-    contact_id: Field = "",
-    channel: Field = "email",
-    min_severity: Field = "warning",
-    incident_class: Field = "",
-    incident_kinds: Field = "",
-    organisation_id: Field = "",
-    site_id: Field = "",
-    escalation_level: Field = "0",
-    note: Field = "",
+    form: RouteForm,
 ) -> Response:
-    form = {
-        "contact_id": contact_id,
-        "channel": channel,
-        "min_severity": min_severity,
-        "incident_class": incident_class,
-        "incident_kinds": incident_kinds,
-        "organisation_id": organisation_id,
-        "site_id": site_id,
-        "escalation_level": escalation_level,
-        "note": note,
-    }
     try:
-        body = admin.checked(RoutePatch, **_values(**form))
+        body = checked(RoutePatch, **_values(form))
         actor = user.acting_from(client_address(request))
         service.update_route(conn, user, route_id, body, actor=actor)
     except RequestError as exc:

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.access.roles import ROLES
 from fleet_server.api.console import admin
+from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -34,47 +34,28 @@ AdminForm = Annotated[Principal, Depends(form_for("user.admin"))]
 UserId = Annotated[int, Path(ge=1, le=2**62)]
 Field = Annotated[str, Form(max_length=1000)]
 Sites = Annotated[list[str] | None, Form(max_length=500)]
-PAGE_SIZE = 50
 
 
 def _common(conn: Conn, user: Principal) -> dict[str, Any]:
-    return {
-        "tabs": admin.tabs_for(user),
-        "organisations": admin.organisation_choices(conn, user),
-        "sites": admin.site_choices(conn, user),
-        "roles": ROLES,
-        "languages": LANGUAGES,
-        "error": None,
-        "error_field": None,
-        "error_form": None,
-        "form": {},
-    }
+    return admin.common(conn, user, roles=ROLES, languages=LANGUAGES)
 
 
 def _list_page(
     request: Request, conn: Conn, now: Any, user: Principal, extra: dict[str, Any] | None = None
 ) -> Response:
     params = request.query_params
-    active = {"yes": True, "no": False}.get(params.get("active", ""))
+    query = admin.filters(params)
     role = params.get("role") if params.get("role") in ROLES else None
-    q = (params.get("q") or "").strip()[:100] or None
-    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
     page = service.list_users(
-        conn,
-        user,
-        ListParams(limit=PAGE_SIZE, offset=min(offset, 1_000_000), sort=None),
-        now=now,
-        role=role,
-        active=active,
-        q=q,
+        conn, user, query.page, now=now, role=role, active=query.active, q=query.q
     )
     context = _common(conn, user)
     context.update(
         {
             "page": page,
-            "q": q or "",
+            "q": query.q or "",
             "role": role or "",
-            "active": params.get("active", ""),
+            "active": query.active_text,
         }
     )
     context.update(extra or {})
@@ -99,6 +80,60 @@ def _item_page(
     )
     context.update(extra or {})
     return render(request, "admin_user.html", user, context)
+
+
+def _item_refused(
+    request: Request,
+    conn: Conn,
+    now: Any,
+    user: Principal,
+    user_id: int,
+    exc: RequestError,
+    where: str,
+    form: dict[str, Any] | None = None,
+) -> Response:
+    """The account's page again, with why the form ``where`` was refused."""
+    return admin.refused(
+        conn, exc, form or {}, lambda ctx: _item_page(request, conn, now, user, user_id, ctx), where
+    )
+
+
+def _account_form(
+    full_name: Field = "",
+    email: Field = "",
+    role: Field = "",
+    organisation_id: Field = "",
+    team: Field = "",
+    language: Field = "vi",
+    site_ids: Sites = None,
+) -> dict[str, Any]:
+    """The fields a new account and a change of one share, as typed."""
+    return {
+        "full_name": full_name,
+        "email": email,
+        "role": role,
+        "organisation_id": organisation_id,
+        "team": team,
+        "language": language,
+        "site_ids": site_ids or [],
+    }
+
+
+AccountForm = Annotated[dict[str, Any], Depends(_account_form)]
+
+
+def _values(form: dict[str, Any]) -> dict[str, Any]:
+    """The account form as the API's fields (an empty e-mail, organisation
+    or team: none)."""
+    return {
+        "full_name": form["full_name"],
+        "email": admin.blank_none(form["email"]),
+        "role": form["role"],
+        "organisation_id": admin.number_or_none(form["organisation_id"], "organisation_id"),
+        "team": admin.blank_none(form["team"]),
+        "language": form["language"],
+        "site_ids": admin.numbers(form["site_ids"], "site_ids"),
+    }
 
 
 def _same(password: str, again: str) -> None:
@@ -137,42 +172,16 @@ def user_create(
     conn: Db,
     now: Now,
     user: AdminForm,
+    account: AccountForm,
     username: Field = "",
-    full_name: Field = "",
-    email: Field = "",
-    role: Field = "",
-    organisation_id: Field = "",
-    team: Field = "",
-    language: Field = "vi",
-    site_ids: Sites = None,
     password: Field = "",
     password_again: Field = "",
 ) -> Response:
     """A personal account; the admin tells its holder the password in person."""
-    form = {
-        "username": username,
-        "full_name": full_name,
-        "email": email,
-        "role": role,
-        "organisation_id": organisation_id,
-        "team": team,
-        "language": language,
-        "site_ids": site_ids or [],
-    }
+    form = {"username": username, **account}
     try:
         _same(password, password_again)
-        body = admin.checked(
-            UserCreate,
-            username=username,
-            full_name=full_name,
-            email=admin.blank_none(email),
-            role=role,
-            organisation_id=admin.number_or_none(organisation_id, "organisation_id"),
-            team=admin.blank_none(team),
-            language=language,
-            site_ids=admin.numbers(site_ids, "site_ids"),
-            password=password,
-        )
+        body = checked(UserCreate, username=username, **_values(account), password=password)
         actor = user.acting_from(client_address(request))
         created = service.create_user(conn, user, actor, body, now=now)
     except RequestError as exc:
@@ -189,42 +198,16 @@ def user_update(
     now: Now,
     user: AdminForm,
     user_id: UserId,
-    full_name: Field = "",
-    email: Field = "",
-    role: Field = "",
-    organisation_id: Field = "",
-    team: Field = "",
-    language: Field = "vi",
-    site_ids: Sites = None,
+    form: AccountForm,
 ) -> Response:
     """Change the holder's name, e-mail, role, organisation, sites, team or
     language (an empty e-mail, organisation or team clears it)."""
-    form = {
-        "full_name": full_name,
-        "email": email,
-        "role": role,
-        "organisation_id": organisation_id,
-        "team": team,
-        "language": language,
-        "site_ids": site_ids or [],
-    }
     try:
-        body = admin.checked(
-            UserPatch,
-            full_name=full_name,
-            email=admin.blank_none(email),
-            role=role,
-            organisation_id=admin.number_or_none(organisation_id, "organisation_id"),
-            team=admin.blank_none(team),
-            language=language,
-            site_ids=admin.numbers(site_ids, "site_ids"),
-        )
+        body = checked(UserPatch, **_values(form))
         actor = user.acting_from(client_address(request))
         service.update_user(conn, user, actor, user_id, body, now=now)
     except RequestError as exc:
-        return admin.refused(
-            conn, exc, form, lambda ctx: _item_page(request, conn, now, user, user_id, ctx), "edit"
-        )
+        return _item_refused(request, conn, now, user, user_id, exc, "edit", form)
     return admin.done(f"/admin/users/{user_id}", "user_updated")
 
 
@@ -244,13 +227,7 @@ def user_active(
         actor = user.acting_from(client_address(request))
         service.update_user(conn, user, actor, user_id, UserPatch(active=on), now=now)
     except RequestError as exc:
-        return admin.refused(
-            conn,
-            exc,
-            {},
-            lambda ctx: _item_page(request, conn, now, user, user_id, ctx),
-            "lifecycle",
-        )
+        return _item_refused(request, conn, now, user, user_id, exc, "lifecycle")
     return admin.done(f"/admin/users/{user_id}", "user_enabled" if on else "user_disabled")
 
 
@@ -273,13 +250,7 @@ def user_password(
         actor = user.acting_from(client_address(request))
         service.reset_password(conn, user, actor, user_id, new_password, now=now)
     except RequestError as exc:
-        return admin.refused(
-            conn,
-            exc,
-            {},
-            lambda ctx: _item_page(request, conn, now, user, user_id, ctx),
-            "lifecycle",
-        )
+        return _item_refused(request, conn, now, user, user_id, exc, "lifecycle")
     return admin.done(f"/admin/users/{user_id}", "user_password")
 
 
