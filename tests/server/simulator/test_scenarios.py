@@ -18,6 +18,7 @@ from fleet_server.simulator.scenarios import SCENARIOS, Timing
 from fleet_server.simulator.seed import fleet_specs
 from tests.support.mosquitto import Mosquitto
 from tests.support.subscriber import Received, Subscriber
+from tests.support.wait import wait_for
 
 FAST = Timing(start=0.5, power_back=6.0, flap_down=(1.5, 2.0), flap_up=(1.0, 1.5), flaps=1)
 FAST_INTERVALS = dict.fromkeys(fp.TelemetryKind, 0.5)
@@ -62,8 +63,17 @@ def fleet_running(
             keepalive_s=5,
         )
     said: list[str] = []
-    SCENARIOS[scenario](fleet, said.append, FAST)
     fleet.start()
+    if isinstance(fleet, AgentFleet):
+        # The scenario's clock starts once every agent is connected: real agent
+        # threads start slowly on a busy machine, and a board whose battery ran
+        # out before it ever connected leaves no last will to wait for.
+        wait_for(
+            lambda: fleet.connected_count() == len(fleet.boards),
+            timeout=60,
+            what="every agent connected",
+        )
+    SCENARIOS[scenario](fleet, said.append, FAST)
     stop = threading.Event()
     thread = threading.Thread(target=fleet.run, args=(stop.is_set,), daemon=True)
     thread.start()
