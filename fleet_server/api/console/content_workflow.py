@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
+from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Db, Now, client_address
 from fleet_server.content import service_suppliers, service_workflow
@@ -43,16 +43,6 @@ ApproveForm = Annotated[Principal, Depends(form_for("content.approve"))]
 SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
 Text = Annotated[str, Form(max_length=4000)]
 PAGE_SIZE = 50
-
-
-def _checked(model: type[Any], **values: Any) -> Any:
-    """The form's values as the API's model; the first problem as Invalid."""
-    try:
-        return model(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or "form"
-        raise Invalid(f"{field}: {first.get('msg', 'invalid')}", field=field) from None
 
 
 def _category_choices() -> list[tuple[str, str, str, str]]:
@@ -193,7 +183,7 @@ def submit_form(
         upload = _uploader(request, conn, user, file)
         item = service_workflow.submit_file(conn, user, actor, fields, upload=upload, now=now)
     elif sha256.strip():
-        body = _checked(SubmissionIn, **fields, sha256=sha256.strip())
+        body = checked(SubmissionIn, **fields, sha256=sha256.strip())
         item = service_workflow.submit(conn, user, actor, body, now)
     else:
         raise Invalid("file: choose the file, or give its SHA-256", field="file")
@@ -248,7 +238,7 @@ def resubmit_form(
         changes["sha256"] = _uploader(request, conn, user, file)()
     elif sha256.strip():
         changes["sha256"] = sha256.strip()
-    body = _checked(ResubmitIn, **changes)
+    body = checked(ResubmitIn, **changes)
     actor = user.acting_from(client_address(request))
     service_workflow.resubmit(conn, user, actor, submission_id, body=body, now=now)
     conn.commit()
@@ -265,7 +255,7 @@ def approve_form(
     comment: Text = "",
 ) -> Response:
     actor = user.acting_from(client_address(request))
-    body = _checked(ApproveIn, comment=comment)
+    body = checked(ApproveIn, comment=comment)
     service_workflow.approve(conn, user, actor, submission_id, body=body, now=now)
     conn.commit()
     return _done(f"/content/submissions/{submission_id}", "approve")
@@ -318,7 +308,7 @@ def supplier_form(
         start = date.fromisoformat(obligation_from) if obligation_from.strip() else None
     except ValueError:
         raise Invalid("obligation_from: not a date", field="obligation_from") from None
-    body = _checked(
+    body = checked(
         SupplierIn,
         name=name,
         obligation=obligation,
