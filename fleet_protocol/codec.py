@@ -23,12 +23,15 @@ from fleet_protocol.messages import (
     EventMessage,
     Message,
     Receipt,
+    SnapshotMessage,
     StateMessage,
 )
 from fleet_protocol.topics import Channel, TelemetryKind, Topic, parse_topic
 
 #: Largest payload accepted by default. Real messages are well under 4 KiB.
 MAX_PAYLOAD_BYTES = 16 * 1024
+#: A snapshot carries a JPEG: up to the broker's packet limit (64 KiB, broker/mosquitto.conf).
+MAX_SNAPSHOT_PAYLOAD_BYTES = 64 * 1024 - 512
 #: How far a board's times may lie before / after the time ingest received the
 #: message (a spool keeps at most a few weeks; a day ahead covers any time zone
 #: mistake). Outside it the board's clock is wrong.
@@ -43,6 +46,7 @@ _CHANNEL_MODELS: dict[Channel, type[Any]] = {
     Channel.CONFIG_DESIRED: ConfigDesired,
     Channel.CONFIG_REPORTED: ConfigReportedMessage,
     Channel.RECEIPT: Receipt,
+    Channel.SNAPSHOT: SnapshotMessage,
 }
 
 
@@ -138,6 +142,8 @@ def decode(
     """
     # surrogatepass: a str that is not UTF-8 is refused below as bad_json
     size = len(payload.encode(errors="surrogatepass") if isinstance(payload, str) else payload)
+    if topic.endswith("/snapshot"):
+        max_bytes = max(max_bytes, MAX_SNAPSHOT_PAYLOAD_BYTES)
     if size > max_bytes:
         raise ProtocolError("oversize", f"payload of {size} bytes exceeds the {max_bytes} limit")
     parsed = parse_topic(topic)

@@ -72,3 +72,35 @@ def check_kill_switch_args(command: str, args: dict[str, Any]) -> KillSwitchArgs
             "too_long": f"at most {MAX_REASON_CHARS} characters",
         }.get(first["type"], first["msg"].removeprefix("Value error, "))
         raise ProtocolError("invalid_args", f"{command}: {where}: {message}") from None
+
+
+# --------------------------------------------------------------------------- screen proof
+
+#: ``screenshot``: take a picture now and upload it (``snapshot`` channel),
+#: outside the daily byte budget's interval pictures but counted in it.
+SCREENSHOT_COMMAND: Final = "screenshot"
+SnapshotTarget = Literal["screen", "camera", "all"]
+
+
+class ScreenshotArgs(BaseModel):
+    """``args`` of ``screenshot``: ``{"source": "screen"}`` (the default),
+    ``{"source": "camera", "camera_id": "gate"}`` or ``{"source": "all"}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    source: SnapshotTarget = "screen"
+    camera_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")] | None = None
+
+
+def check_screenshot_args(args: dict[str, Any]) -> ScreenshotArgs:
+    """The arguments of ``screenshot``, or ProtocolError (``invalid_args``)
+    naming the field."""
+    try:
+        parsed = ScreenshotArgs.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p)[:64] for p in first["loc"]) or "args"
+        raise ProtocolError("invalid_args", f"screenshot: {where}: {first['msg']}") from None
+    if parsed.source != "camera" and parsed.camera_id is not None:
+        raise ProtocolError("invalid_args", "screenshot: camera_id: only with source camera")
+    return parsed

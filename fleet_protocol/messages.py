@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Base64Bytes, BaseModel, ConfigDict, Field
 
 from fleet_protocol.bounds import (
     INT32_MAX,
@@ -134,13 +134,67 @@ CameraState = Literal[
 ]
 
 
+#: A 64-bit perceptual hash of a picture (a difference hash of a 9 × 8 grey
+#: thumbnail, row by row, most significant bit first), as 16 hex digits.
+PerceptualHash = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+#: Luminance on the 0–255 scale of a grey frame.
+Luma = Annotated[float, Field(ge=0, le=255)]
+#: Hamming distance between two perceptual hashes (0 = the same picture).
+HashDistance = Annotated[int, Field(ge=0, le=64)]
+CameraId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+#: Where the board took its screen picture from (docs/agent.md, "Screen proof").
+ScreenSource = Literal["player", "x11", "fbdev", "drm", "file", "simulated"]
+
+
+class PictureCheck(_Strict):
+    """What the board saw in the last picture it took of a screen or from a
+    camera: a few bytes, sent with every display or camera reading. The
+    verdicts are the board's own (edge_agent.proof), so they hold when the
+    picture itself is never uploaded."""
+
+    captured_at: UtcTime
+    phash: PerceptualHash
+    luma_mean: Luma
+    luma_stddev: Luma
+    #: dark and flat: nothing is shown (or the lens sees nothing)
+    black: bool
+    #: the same picture across ``same_count`` captures when it should change
+    frozen: bool
+    #: how many captures in a row gave the same picture (1: it just changed)
+    same_count: Annotated[int, Field(ge=1, le=INT32_MAX)] = 1
+    #: distance to the nearest reference picture; None when there is none
+    reference_distance: HashDistance | None = None
+
+
+class ScreenCheck(PictureCheck):
+    source: ScreenSource
+    #: far from every reference frame of the approved item on air; None when
+    #: the registry has no reference frames for it
+    wrong_content: bool | None = None
+
+
+class CameraPicture(PictureCheck):
+    #: bright but flat: something in front of the lens (tape, a bag, paint)
+    covered: bool = False
+    #: far from the reference the operator set: turned away; None without one
+    moved: bool | None = None
+
+
 class CameraStatus(_Strict):
-    camera_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+    camera_id: CameraId
     reachable: bool
     rtsp_answered: bool
     status: CameraState
     latency_ms: DelayMs | None = None
     error: SafeText = None
+    #: the last frame grabbed from the stream, judged on the board
+    picture: CameraPicture | None = None
+    #: why no frame could be grabbed (credentials already redacted)
+    picture_error: SafeText = None
+    #: QCVN 135:2024 checks a board can make: the firmware the camera reports
+    firmware: Text64 | None = None
+    #: the maker's default credentials still open the stream
+    default_credentials: bool | None = None
 
 
 class CameraData(_Strict):
@@ -164,6 +218,11 @@ class DisplayData(_Strict):
     content_started_at: UtcTime | None = None
     #: set while the board is halted by a kill-switch order; absent otherwise
     halted: HaltMode | None = None
+    #: what is really on the screen (edge_agent.proof); absent when the
+    #: board has no screen proof configured
+    screen: ScreenCheck | None = None
+    #: why no screen picture could be taken
+    screen_error: SafeText = None
 
 
 class EventData(_Strict):
@@ -173,6 +232,30 @@ class EventData(_Strict):
     details: Annotated[
         dict[ShortKey, Scalar], Field(max_length=32), AfterValidator(json_object)
     ] = Field(default_factory=dict)
+
+
+#: Largest JPEG a snapshot carries: with base64 and the envelope the message
+#: stays below the broker's 64 KiB packet limit (broker/mosquitto.conf).
+MAX_SNAPSHOT_BYTES = 44_000
+SnapshotReason = Literal["interval", "command", "incident"]
+
+
+class SnapshotData(_Strict):
+    """A downscaled picture of the screen or of one camera, uploaded only on
+    demand, when an incident opens, or at a low interval, within the board's
+    daily byte budget."""
+
+    source: Literal["screen", "camera"]
+    #: the camera's id; None for the screen
+    camera_id: CameraId | None = None
+    reason: SnapshotReason
+    #: the ``screenshot`` command that asked for it
+    request_id: RequestId | None = None
+    captured_at: UtcTime
+    width: Annotated[int, Field(ge=1, le=1920)]
+    height: Annotated[int, Field(ge=1, le=1080)]
+    phash: PerceptualHash
+    jpeg: Annotated[Base64Bytes, Field(min_length=4, max_length=MAX_SNAPSHOT_BYTES)]
 
 
 class CommandResultData(_Strict):
@@ -249,6 +332,11 @@ class EventMessage(Envelope):
     data: EventData
 
 
+class SnapshotMessage(Envelope):
+    CHANNEL = Channel.SNAPSHOT
+    data: SnapshotData
+
+
 class CommandResultMessage(Envelope):
     CHANNEL = Channel.CMD_RESULT
     data: CommandResultData
@@ -261,7 +349,12 @@ class ConfigReportedMessage(Envelope):
 
 TelemetryMessage = HeartbeatMessage | PowerMessage | NetworkMessage | CameraMessage | DisplayMessage
 BoardMessage = (
-    StateMessage | TelemetryMessage | EventMessage | CommandResultMessage | ConfigReportedMessage
+    StateMessage
+    | TelemetryMessage
+    | EventMessage
+    | SnapshotMessage
+    | CommandResultMessage
+    | ConfigReportedMessage
 )
 
 TELEMETRY_MODELS: dict[TelemetryKind, type[Envelope]] = {

@@ -71,6 +71,51 @@ class SpoolConfig(_Section):
     retry_s: Seconds = 30
 
 
+PerceptualHash = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+CameraKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+Sha256Key = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Distance = Annotated[int, Field(ge=1, le=64)]
+
+
+class ProofConfig(_Section):
+    """Screen and camera proof (edge_agent.proof, docs/agent.md): how often
+    the board looks at its screen and cameras, what it calls black, frozen,
+    covered, moved or wrong, and how many bytes of pictures it may upload.
+
+    Hashes and verdicts go with every display and camera reading (a few
+    bytes); pictures only on demand, when an incident opens, or every
+    ``snapshot_interval_s``, and never beyond ``daily_bytes``."""
+
+    #: seconds between screen captures (0: no screen proof)
+    screen_interval_s: float = Field(default=60, ge=0, le=86_400)
+    #: seconds between frames grabbed from each camera (0: no camera proof)
+    camera_interval_s: float = Field(default=300, ge=0, le=86_400)
+    #: seconds between pictures uploaded unasked (0: only on demand or incidents)
+    snapshot_interval_s: float = Field(default=21_600, ge=0, le=7 * 86_400)
+    #: bytes of pictures a board may upload per day (its local day)
+    daily_bytes: int = Field(default=2_000_000, ge=0, le=1_000_000_000)
+    #: width of an uploaded picture in pixels (its height keeps the aspect)
+    snapshot_width: int = Field(default=480, ge=64, le=1920)
+    #: black: mean luminance below this and spread below ``flat_stddev``
+    black_luma: float = Field(default=16, ge=0, le=255)
+    #: a flat picture: luminance spread below this (black if dark, else covered)
+    flat_stddev: float = Field(default=6, ge=0, le=128)
+    #: captures in a row with the same picture before it is called frozen
+    frozen_after: int = Field(default=5, ge=2, le=10_000)
+    #: two pictures are "the same" at this hash distance or less
+    same_distance: int = Field(default=2, ge=0, le=64)
+    #: a camera has moved: distance from its reference above this
+    moved_distance: Distance = 20
+    #: the wrong content: distance from every reference frame above this
+    wrong_distance: Distance = 22
+    #: the picture each camera should see, set by an operator from a snapshot
+    camera_references: dict[CameraKey, PerceptualHash] = Field(default_factory=dict, max_length=16)
+    #: reference frames of approved items by their SHA-256 (from the registry)
+    screen_references: dict[Sha256Key, list[PerceptualHash]] = Field(
+        default_factory=dict, max_length=64
+    )
+
+
 class RemoteConfig(_Section):
     """The part of the agent's configuration a server may change, with the
     agent's defaults."""
@@ -78,6 +123,7 @@ class RemoteConfig(_Section):
     log_level: LogLevel = "INFO"
     intervals: Intervals = Field(default_factory=Intervals)
     spool: SpoolConfig = Field(default_factory=SpoolConfig)
+    proof: ProofConfig = Field(default_factory=ProofConfig)
 
 
 _SECTIONS = tuple(RemoteConfig.model_fields)
@@ -101,6 +147,7 @@ REMOTE_CONFIG_KEYS: frozenset[str] = frozenset(
         "spool.unreceipted_max",
         "spool.reserve_bytes",
         "spool.retry_s",
+        *(f"proof.{key}" for key in ProofConfig.model_fields),
     }
 )
 

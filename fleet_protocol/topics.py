@@ -33,6 +33,8 @@ class Channel(StrEnum):
     CONFIG_REPORTED = "config/reported"
     #: server → board: which (boot, seq) the server has committed (delivery receipts)
     RECEIPT = "receipt"
+    #: board → server: a downscaled picture of the screen or a camera (screen proof)
+    SNAPSHOT = "snapshot"
 
 
 class TelemetryKind(StrEnum):
@@ -109,6 +111,10 @@ def receipt_topic(device_id: str) -> str:
     return str(Topic(_check_device(device_id), Channel.RECEIPT))
 
 
+def snapshot_topic(device_id: str) -> str:
+    return str(Topic(_check_device(device_id), Channel.SNAPSHOT))
+
+
 def subscription_filters() -> list[str]:
     """What the server's ingest subscribes to: everything a board publishes."""
     return [
@@ -117,6 +123,7 @@ def subscription_filters() -> list[str]:
         f"{PREFIX}/+/event/+",
         f"{PREFIX}/+/cmd_result",
         f"{PREFIX}/+/config/reported",
+        f"{PREFIX}/+/snapshot",
     ]
 
 
@@ -128,7 +135,7 @@ def parse_topic(topic: str) -> Topic:
     device_id = _check_device(parts[2])
     rest = parts[3:]
     head = rest[0]
-    if len(rest) == 1 and head in ("state", "cmd_result", "receipt"):
+    if len(rest) == 1 and head in ("state", "cmd_result", "receipt", "snapshot"):
         return Topic(device_id, Channel(head))
     if len(rest) == 2:
         name = rest[1]

@@ -62,6 +62,7 @@ def test_subscription_filters_cover_every_board_topic() -> None:
         "fleet/v1/+/event/+",
         "fleet/v1/+/cmd_result",
         "fleet/v1/+/config/reported",
+        "fleet/v1/+/snapshot",
     ]
     assert not any("/cmd/" in f or f.endswith("desired") for f in filters)
 
