@@ -7,6 +7,11 @@ Scenarios drive both through the same controls: ``call_later``,
 ``set_link`` (4G up/down: the agent's session drops and stays away),
 ``power_off`` (the controller dies: no goodbye, the broker sends the will)
 and ``power_on`` (a cold start: a new boot from the same spool).
+
+The scenario's clock starts once every agent is connected: real agent
+threads start slowly on a busy machine, and a board whose battery ran out
+before it ever connected would leave no last will to see. A ``call_later``
+made before then counts from that moment.
 """
 
 from __future__ import annotations
@@ -73,10 +78,13 @@ class AgentFleet:
         battery_runtime_s: float = 4 * 3600,
         keepalive_s: int = 30,
         resume_boots: bool = False,
+        connect_wait_s: float = 60.0,
     ) -> None:
         """``resume_boots``: each board's first start continues the boot its
         spool recorded (the demo restarting is no reboot of its boards, so no
-        "agent restarting" incidents); a ``power_on`` is always a new boot."""
+        "agent restarting" incidents); a ``power_on`` is always a new boot.
+        ``connect_wait_s``: the scenario's clock starts anyway this long after
+        ``start`` if some agent has not connected by then (with a warning)."""
         self.mqtt_url = mqtt_url
         self.resume_boots = resume_boots
         self.keepalive_s = keepalive_s
@@ -88,15 +96,44 @@ class AgentFleet:
                 cameras=dict.fromkeys(spec.cameras, True), battery_full_runtime_s=battery_runtime_s
             )
             self.boards[spec.device_id] = AgentBoard(spec, sim, spool_dir / f"{spec.device_id}.db")
+        self.connect_wait_s = connect_wait_s
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        #: (delay, action) asked for before the scenario's clock started
+        self._waiting: list[tuple[float, Callable[[], None]]] = []
         self._tick = itertools.count()
         self._lock = threading.Lock()
+        self._started_at: float | None = None
+        #: every agent connected (or ``connect_wait_s`` passed): timers run
+        self.clock_started = threading.Event()
         self.stopping = False
 
     # -- timers (scenarios) -----------------------------------------------------------
     def call_later(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action`` ``delay`` seconds from now, or from the moment the
+        scenario's clock starts if it has not yet."""
         with self._lock:
+            if not self.clock_started.is_set():
+                self._waiting.append((delay, action))
+                return
             heapq.heappush(self._timers, (time.monotonic() + delay, next(self._tick), action))
+
+    def _start_clock(self, now: float) -> None:
+        if self.clock_started.is_set() or self._started_at is None:
+            return
+        if self.connected_count() < len(self.boards):
+            if now - self._started_at < self.connect_wait_s:
+                return
+            log.warning(
+                "%d of %d agents connected after %.0f s: the scenario starts anyway",
+                self.connected_count(),
+                len(self.boards),
+                now - self._started_at,
+            )
+        with self._lock:
+            for delay, action in self._waiting:
+                heapq.heappush(self._timers, (now + delay, next(self._tick), action))
+            self._waiting.clear()
+            self.clock_started.set()
 
     # -- boards -----------------------------------------------------------------------
     def _launch(self, board: AgentBoard, *, resume: bool = False) -> None:
@@ -156,11 +193,13 @@ class AgentFleet:
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
+        self._started_at = time.monotonic()
         for board in self.boards.values():
             self._launch(board, resume=self.resume_boots)
 
     def run_once(self) -> None:
         now = time.monotonic()
+        self._start_clock(now)
         due: list[Callable[[], None]] = []
         with self._lock:
             while self._timers and self._timers[0][0] <= now:

@@ -18,7 +18,6 @@ from fleet_server.simulator.scenarios import SCENARIOS, Timing
 from fleet_server.simulator.seed import fleet_specs
 from tests.support.mosquitto import Mosquitto
 from tests.support.subscriber import Received, Subscriber
-from tests.support.wait import wait_for
 
 FAST = Timing(start=0.5, power_back=6.0, flap_down=(1.5, 2.0), flap_up=(1.0, 1.5), flaps=1)
 FAST_INTERVALS = dict.fromkeys(fp.TelemetryKind, 0.5)
@@ -64,15 +63,7 @@ def fleet_running(
         )
     said: list[str] = []
     fleet.start()
-    if isinstance(fleet, AgentFleet):
-        # The scenario's clock starts once every agent is connected: real agent
-        # threads start slowly on a busy machine, and a board whose battery ran
-        # out before it ever connected leaves no last will to wait for.
-        wait_for(
-            lambda: fleet.connected_count() == len(fleet.boards),
-            timeout=60,
-            what="every agent connected",
-        )
+    # Real agents: the scenario's clock starts once every agent is connected (AgentFleet).
     SCENARIOS[scenario](fleet, said.append, FAST)
     stop = threading.Event()
     thread = threading.Thread(target=fleet.run, args=(stop.is_set,), daemon=True)
@@ -242,3 +233,35 @@ def test_stuck_agent(mosquitto: Mosquitto, sub: Subscriber, runtime: Path | None
     assert not any(
         m.doc["data"]["status"] == "lost" for m in of(sub.messages, board.device_id, "state")
     )
+
+
+def test_real_agents_start_the_scenario_clock_once_every_agent_is_connected(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """A step due at once, asked for before the agents start, runs only when
+    every agent is connected (a board must be seen before its fault)."""
+    specs = [b for _, b in fleet_specs(4)]
+    fleet = AgentFleet(specs, mosquitto.url, tmp_path / "spools", keepalive_s=5)
+    ran = threading.Event()
+    connected_then: list[int] = []
+
+    def step() -> None:
+        connected_then.append(fleet.connected_count())
+        ran.set()
+
+    fleet.call_later(0, step)
+    fleet.run_once()  # not started: the clock waits
+    assert not fleet.clock_started.is_set()
+    assert not ran.is_set()
+    fleet.start()
+    stop = threading.Event()
+    thread = threading.Thread(target=fleet.run, args=(stop.is_set,), daemon=True)
+    thread.start()
+    try:
+        assert ran.wait(60), "the step never ran"
+        assert connected_then == [len(specs)]
+        assert fleet.clock_started.is_set()
+    finally:
+        stop.set()
+        thread.join(10)
+        fleet.stop()
