@@ -160,6 +160,11 @@ def test_an_admin_revokes_an_order_with_a_reason_on_a_phone(
         (order_id,),
     ).fetchone()
     assert revoked == ("quan.tri", "Nhầm số văn bản", True)
+    # the budget page's entry form on the same phone: its long selects (the
+    # organisation, the budget line) shrink to the screen
+    page.goto(f"{live_url}/reports/budget")
+    assert page.locator("select[name=line]").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.errors == []
     page.context.close()
 
