@@ -1,15 +1,17 @@
 """My account → Notices (``/account/notifications``): each person chooses
 the channels their notices come by, in order (the fallback chain), which
 severities they want, and quiet hours in which only critical notices come.
-Every signed-in person may edit their own; the service audits it."""
+Every signed-in person may edit their own; the service audits it. A
+refused form comes back with what was typed, the field to correct named in
+the reader's language and the reason."""
 
 from __future__ import annotations
 
 from datetime import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from fleet_server.access.principal import Principal
@@ -18,7 +20,7 @@ from fleet_server.api.deps import Db, Now, check_csrf, client_address
 from fleet_server.errors import Invalid
 from fleet_server.notifications import service_preferences as service
 from fleet_server.notifications.models import PERSON_CHANNELS
-from fleet_server.notifications.schemas_preferences import PreferencesIn
+from fleet_server.notifications.schemas_preferences import PreferencesIn, QuietHours
 from fleet_server.vocabulary import SEVERITIES
 
 router = APIRouter(include_in_schema=False)
@@ -36,19 +38,42 @@ def _own_form(
 Person = Annotated[Principal, Depends(_own_form)]
 
 
-@router.get(PAGE)
-def preferences_page(request: Request, conn: Db, user: Viewer) -> Response:
+#: A refused field -> the label the form shows it under.
+FIELD_LABELS = {
+    "channels": "prefs.chain",
+    "severities": "prefs.severities",
+    "quiet_hours": "prefs.quiet",
+    "quiet_start": "prefs.quiet_start",
+    "quiet_end": "prefs.quiet_end",
+    "phone": "prefs.phone",
+    "telegram_chat_id": "prefs.telegram",
+}
+
+
+def _page(
+    request: Request, user: Principal, prefs: Any, *, error: Invalid | None = None
+) -> Response:
+    field = error.field if error else None
     return render(
         request,
         "account_notifications.html",
         user,
         {
-            "prefs": service.get_mine(conn, user),
+            "prefs": prefs,
             "channels": PERSON_CHANNELS,
             "severities": SEVERITIES,
-            "saved": request.query_params.get("saved") == "1",
+            "saved": request.query_params.get("saved") == "1" and error is None,
+            "error": error.detail if error else None,
+            "error_field": field,
+            "error_label": FIELD_LABELS.get(field or ""),
         },
+        status=error.status if error else 200,
     )
+
+
+@router.get(PAGE)
+def preferences_page(request: Request, conn: Db, user: Viewer) -> Response:
+    return _page(request, user, service.get_mine(conn, user))
 
 
 def _time(value: str, field: str) -> time:
@@ -72,30 +97,41 @@ def preferences_save(
     phone: Annotated[str, Form(max_length=30)] = "",
     telegram_chat_id: Annotated[str, Form(max_length=40)] = "",
     zalo_consent: Annotated[str, Form(max_length=5)] = "",
-) -> RedirectResponse:
+) -> Response:
     """The form posts ``channel`` once per rank (empty: none)."""
     chosen = [c for c in channel if c]
-    quiet_hours = None
-    if quiet:
-        quiet_hours = {
-            "start": _time(quiet_start, "quiet_start"),
-            "end": _time(quiet_end, "quiet_end"),
-        }
+    severities = ["critical", *(s for s in severity if s != "critical")]
+    typed: dict[str, Any] = {
+        "channels": chosen,
+        "severities": severities,
+        "phone": phone.strip() or None,
+        "telegram_chat_id": telegram_chat_id.strip() or None,
+        "zalo_consent": bool(zalo_consent),
+    }
     try:
-        body = PreferencesIn.model_validate(
-            {
-                "channels": chosen,
-                "severities": ["critical", *(s for s in severity if s != "critical")],
-                "quiet_hours": quiet_hours,
-                "phone": phone.strip() or None,
-                "telegram_chat_id": telegram_chat_id.strip() or None,
-                "zalo_consent": bool(zalo_consent),
+        quiet_hours = None
+        if quiet:
+            quiet_hours = {
+                "start": _time(quiet_start, "quiet_start"),
+                "end": _time(quiet_end, "quiet_end"),
             }
+            typed["quiet_hours"] = QuietHours.model_construct(
+                start=quiet_hours["start"], end=quiet_hours["end"]
+            )
+        else:
+            typed["quiet_hours"] = None
+        try:
+            body = PreferencesIn.model_validate({**typed, "quiet_hours": quiet_hours})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"][:1]) or "form"
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            raise Invalid(f"{field}: {message}", field=field) from None
+        service.put_mine(conn, user, body, actor=user.acting_from(client_address(request)), now=now)
+    except Invalid as exc:
+        # The page again with what was typed (nothing was saved).
+        conn.rollback()
+        return _page(
+            request, user, service.get_mine(conn, user).model_copy(update=typed), error=exc
         )
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"][:1]) or "form"
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        raise Invalid(f"{field}: {message}", field=field) from None
-    service.put_mine(conn, user, body, actor=user.acting_from(client_address(request)), now=now)
     return redirect(f"{PAGE}?saved=1")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from fleet_server.api.console import i18n
 from tests.server.api.browser.test_console_browser import PHONE, new_page, sign_in
 from tests.server.api.conftest import ACCOUNTS
 
@@ -69,6 +70,20 @@ def test_a_technician_sets_their_notices_on_a_phone(
     page.fill("input[name=quiet_start]", "21:30")
     page.fill("input[name=quiet_end]", "05:45")
     page.screenshot(path=screenshots / f"40-preferences-{lang}.png", full_page=True)
+    # A number that is not one comes back refused: the field named in the
+    # reader's language, what was typed kept (escaped), nothing saved.
+    page.fill("input[name=phone]", "<b>0912</b>")
+    page.click("#prefs button[type=submit]")
+    page.wait_for_load_state()
+    refusal = page.locator("[role=alert][data-error=phone]")
+    assert i18n.translator(lang)("prefs.phone") in refusal.inner_text()
+    assert page.locator("input[name=phone]").input_value() == "<b>0912</b>"
+    assert page.locator("input[name=phone]").get_attribute("aria-invalid") == "true"
+    assert page.locator("#channel-2").input_value() == "sms"
+    assert page.locator("input[name=quiet_start]").input_value() == "21:30"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert _saved(db_conn) is None
+    page.fill("input[name=phone]", "0912 345 678")
     page.click("#prefs button[type=submit]")
     page.wait_for_load_state()
 
@@ -86,4 +101,7 @@ def test_a_technician_sets_their_notices_on_a_phone(
         True,
     )
     page.screenshot(path=screenshots / f"41-preferences-saved-{lang}.png", full_page=True)
-    assert page.errors == []
+    # The refused form answered 400 (the browser says so); nothing else went wrong.
+    assert page.errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]

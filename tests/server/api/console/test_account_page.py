@@ -96,6 +96,11 @@ def test_bad_forms_are_refused_naming_the_problem(
     answer = browser.post(PAGE, data=form(page, **changes))
     assert answer.status_code in (400, 422)
     assert problem in answer.text
+    # the form again, with what was typed and the reason beside it
+    assert 'id="prefs"' in answer.text
+    assert 'role="alert"' in answer.text
+    if "phone" in changes:
+        assert f'value="{changes["phone"]}"' in answer.text
     assert browser.get("/api/v1/me/notification-preferences").json()["contact_id"] is None
 
 
