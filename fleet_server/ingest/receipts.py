@@ -23,6 +23,7 @@ from datetime import datetime
 
 from fleet_protocol import (
     MAX_RECEIPT_RANGES,
+    MAX_SNAPSHOT_PAYLOAD_BYTES,
     SCHEMA_VERSION,
     Receipt,
     encode,
@@ -79,11 +80,15 @@ def receipt_key(item: Inbound, outcome: Accepted | Rejected, max_bytes: int) -> 
     A stored message has them from its validated envelope. A refused one is
     read leniently (its JSON object's ``boot`` and ``seq``), so a board stops
     resending what the server will refuse again; the board is always the
-    topic's, whatever the payload claims."""
+    topic's, whatever the payload claims. ``max_bytes`` is the largest
+    payload read so; a snapshot's is the snapshot channel's limit (a picture
+    the server refused must not come back forever either)."""
     if isinstance(outcome, Accepted):
         message = outcome.message
         return message.device_id, message.boot, message.seq
     board = outcome.device_id
+    if item.topic.endswith("/snapshot"):
+        max_bytes = max(max_bytes, MAX_SNAPSHOT_PAYLOAD_BYTES)
     if board is None or len(item.payload) > max_bytes:
         return None
     envelope = _lenient_envelope(item.payload)

@@ -1,7 +1,9 @@
 """Mapping of protocol messages to table rows (no SQL execution here).
 
 Each message class has one target table; its row starts with the envelope
-columns. A camera message makes one row per camera.
+columns. A camera message makes one row per camera. A display or camera
+reading's picture check (screen and camera proof) fills its ``screen_*`` or
+``picture_*`` columns; a snapshot is a row of ``snapshots`` with its JPEG.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from fleet_protocol import (
     HeartbeatMessage,
     NetworkMessage,
     PowerMessage,
+    SnapshotMessage,
     StateMessage,
 )
+from fleet_protocol.messages import CameraPicture, CameraStatus, DisplayData, ScreenCheck
 
 ENVELOPE_COLUMNS = (
     "device_id",
@@ -52,6 +56,79 @@ class TableSpec:
 
 def _one(*values: Any) -> list[Row]:
     return [tuple(values)]
+
+
+#: What the board saw in its last picture (fleet_protocol PictureCheck),
+#: as columns of the reading that carries it: ``screen_*`` on a display
+#: reading, ``picture_*`` on a camera's.
+SCREEN_COLUMNS = (
+    "screen_captured_at",
+    "screen_phash",
+    "screen_luma_mean",
+    "screen_luma_stddev",
+    "screen_black",
+    "screen_frozen",
+    "screen_same_count",
+    "screen_reference_distance",
+    "screen_source",
+    "screen_wrong_content",
+    "screen_error",
+)
+PICTURE_COLUMNS = (
+    "picture_captured_at",
+    "picture_phash",
+    "picture_luma_mean",
+    "picture_luma_stddev",
+    "picture_black",
+    "picture_frozen",
+    "picture_same_count",
+    "picture_reference_distance",
+    "picture_covered",
+    "picture_moved",
+    "picture_error",
+    "firmware",
+    "default_credentials",
+)
+
+
+def _screen(d: DisplayData) -> Row:
+    s: ScreenCheck | None = d.screen
+    if s is None:
+        return (None,) * (len(SCREEN_COLUMNS) - 1) + (d.screen_error,)
+    return (
+        s.captured_at,
+        s.phash,
+        s.luma_mean,
+        s.luma_stddev,
+        s.black,
+        s.frozen,
+        s.same_count,
+        s.reference_distance,
+        s.source,
+        s.wrong_content,
+        d.screen_error,
+    )
+
+
+def _picture(c: CameraStatus) -> Row:
+    p: CameraPicture | None = c.picture
+    seen: Row = (
+        (None,) * 10
+        if p is None
+        else (
+            p.captured_at,
+            p.phash,
+            p.luma_mean,
+            p.luma_stddev,
+            p.black,
+            p.frozen,
+            p.same_count,
+            p.reference_distance,
+            p.covered,
+            p.moved,
+        )
+    )
+    return (*seen, c.picture_error, c.firmware, c.default_credentials)
 
 
 SPECS: dict[type[Any], TableSpec] = {
@@ -155,9 +232,25 @@ SPECS: dict[type[Any], TableSpec] = {
     ),
     CameraMessage: TableSpec(
         "telemetry_camera",
-        ("camera_id", "reachable", "rtsp_answered", "status", "latency_ms", "error"),
+        (
+            "camera_id",
+            "reachable",
+            "rtsp_answered",
+            "status",
+            "latency_ms",
+            "error",
+            *PICTURE_COLUMNS,
+        ),
         lambda d: [
-            (c.camera_id, c.reachable, c.rtsp_answered, c.status, c.latency_ms, c.error)
+            (
+                c.camera_id,
+                c.reachable,
+                c.rtsp_answered,
+                c.status,
+                c.latency_ms,
+                c.error,
+                *_picture(c),
+            )
             for c in d.cameras
         ],
         "camera",
@@ -172,6 +265,7 @@ SPECS: dict[type[Any], TableSpec] = {
             "content_sha256",
             "content_language",
             "content_started_at",
+            *SCREEN_COLUMNS,
         ),
         lambda d: _one(
             d.screen_on,
@@ -181,6 +275,7 @@ SPECS: dict[type[Any], TableSpec] = {
             d.content_sha256,
             d.content_language,
             d.content_started_at,
+            *_screen(d),
         ),
         "display",
     ),
@@ -188,6 +283,34 @@ SPECS: dict[type[Any], TableSpec] = {
         "board_events",
         ("type", "severity", "message", "details"),
         lambda d: _one(d.type, d.severity, d.message, json.dumps(d.details)),
+        None,
+    ),
+    # A picture (``jpeg``: the decoded bytes); not in board_latest: the
+    # snapshots API reads the newest of each source from the table itself.
+    SnapshotMessage: TableSpec(
+        "snapshots",
+        (
+            "source",
+            "camera_id",
+            "reason",
+            "request_id",
+            "captured_at",
+            "width",
+            "height",
+            "phash",
+            "jpeg",
+        ),
+        lambda d: _one(
+            d.source,
+            d.camera_id or "",
+            d.reason,
+            d.request_id,
+            d.captured_at,
+            d.width,
+            d.height,
+            d.phash,
+            d.jpeg,
+        ),
         None,
     ),
     CommandResultMessage: TableSpec(

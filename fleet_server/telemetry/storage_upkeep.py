@@ -70,13 +70,39 @@ def apply_retention(conn: Conn, now: datetime, raw_days: int = MIN_RAW_DAYS) -> 
     return deleted
 
 
+def snapshot_retention(conn: Conn, now: datetime, keep_days: int) -> int:
+    """Pictures taken more than ``keep_days`` ago, except each board's
+    newest of the screen and of every camera (and a removed board's all)."""
+    if keep_days < 1:
+        raise ValueError("pictures must be kept at least a day")
+    cur = conn.execute(
+        """DELETE FROM snapshots s
+            WHERE s.captured_at < %s
+              AND (NOT EXISTS (SELECT 1 FROM boards b WHERE b.id = s.device_id)
+                   OR s.id <> (SELECT l.id FROM snapshots l
+                                WHERE l.device_id = s.device_id AND l.source = s.source
+                                  AND l.camera_id = s.camera_id
+                                ORDER BY l.captured_at DESC, l.id DESC LIMIT 1))""",
+        (now - timedelta(days=keep_days),),
+    )
+    return cur.rowcount
+
+
 #: Derived records of what was broadcast (docs/compliance.md): ordinary
 #: tables on both storage variants, kept as long as the rollups.
 DERIVED = (("play_log", "started_at"), ("compliance_days", "day"))
+#: Days the boards' screen and camera pictures are kept (the ``snapshots``
+#: table, an ordinary table on both variants); each board's newest picture
+#: of every source is kept whatever its age.
+SNAPSHOT_KEEP_DAYS = 30
 
 
-def apply_derived_retention(conn: Conn, now: datetime) -> dict[str, int]:
-    """Delete proof-of-play and compliance rows older than five years."""
+def apply_derived_retention(
+    conn: Conn, now: datetime, *, snapshot_keep_days: int = SNAPSHOT_KEEP_DAYS
+) -> dict[str, int]:
+    """Delete proof-of-play and compliance rows older than five years, and
+    pictures older than ``snapshot_keep_days`` (but each board's newest of
+    the screen and of every camera)."""
     deleted: dict[str, int] = {}
     for table, column in DERIVED:
         cur = conn.execute(
@@ -86,6 +112,7 @@ def apply_derived_retention(conn: Conn, now: datetime) -> dict[str, int]:
             (now - timedelta(days=ROLLUP_DAYS),),
         )
         deleted[table] = cur.rowcount
+    deleted["snapshots"] = snapshot_retention(conn, now, snapshot_keep_days)
     if any(deleted.values()):
         log.info("retention: %s", deleted)
     return deleted
