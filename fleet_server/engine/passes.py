@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from fleet_server.engine import alerts, storage, telemetry_rules
+from fleet_server.engine import alerts, service_offline, storage, telemetry_rules
 from fleet_server.engine.conditions import Condition, Timing, step
 from fleet_server.engine.keys import DedupeKey
 from fleet_server.engine.rules import (
@@ -100,7 +100,11 @@ def run_connectivity_rules(
                 getattr(rules, rule),
                 [site_params.get(rule, {}), board_over.get(board_id, {}).get(rule, {})],
             )
-            step_incident(pass_, spec, observed, timing)
+            if observed and spec.dedupe_key not in open_:
+                spec = service_offline.with_cause(conn, spec, status, now)  # for its notice
+            incident = step_incident(pass_, spec, observed, timing)
+            opened = incident is not None and incident.id in pass_.result.opened
+            service_offline.after_step(conn, incident, status, now, opened=opened)
     site_ids = {places[b].site_id for b in candidates if b in places}
     site_ids |= {
         int(key.owner_id)
@@ -127,6 +131,9 @@ def run_connectivity_rules(
             )
         )
         timing = _timing(rules.site_outage, [site_over.get(site_id, {}).get("site_outage", {})])
+        if outage is not None and key not in open_:
+            gone = [statuses[b] for b in outage.boards if b in statuses]
+            spec = service_offline.with_site_cause(conn, spec, gone, now)
         incident = step_incident(pass_, spec, outage is not None, timing)
         if incident is not None and outage is not None and incident.state != "resolved":
             attach_boards(conn, incident, outage.boards, open_, now)

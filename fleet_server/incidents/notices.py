@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fleet_server.engine import offline_cause, offline_words
 from fleet_server.incidents import storage_notices
 from fleet_server.incidents.models import Incident
 from fleet_server.incidents.storage import Conn
@@ -111,9 +112,22 @@ def described(conn: Conn, incident: Incident) -> dict[str, Any]:
         **link,
         "site_name": Text(place.site_name, place.site_name_en) if place.site_name else None,
         "board_name": place.board_name,
-        "summary": cause(incident.rule, {**place.details, **readings}),
+        "summary": _with_offline_cause(
+            cause(incident.rule, {**place.details, **readings}), place.details
+        ),
         "details": readings,
     }
+
+
+def _with_offline_cause(summary: Text, details: Mapping[str, Any]) -> Text:
+    """A lost board's or a site's notice: after what the rule says, the
+    likely cause the engine found and its evidence (``offline_words``)."""
+    stored = details.get("offline_cause")
+    if not isinstance(stored, dict):
+        return summary
+    explanation = offline_cause.from_json(stored)
+    vi, en = (offline_words.sentence(explanation, language) for language in ("vi", "en"))
+    return Text(f"{summary.vi}\n{vi}".lstrip(), f"{summary.en or ''}\n{en}".lstrip())
 
 
 def cause(rule: str, values: Mapping[str, Any]) -> Text:

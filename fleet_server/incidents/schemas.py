@@ -8,9 +8,40 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, computed_field, model_validator
 
+from fleet_server.engine import offline_cause, offline_words
 from fleet_server.incidents import titles
 from fleet_server.incidents.models import ReportCategory
 from fleet_server.vocabulary import LANGUAGES, Severity
+
+
+class CauseLineOut(BaseModel):
+    """One piece of evidence: when, the reading as data, and in words."""
+
+    at: datetime
+    key: str
+    params: dict[str, Any]
+    text: dict[str, str]
+
+
+class OfflineCauseOut(BaseModel):
+    """One possible cause of a board being offline, with its confidence
+    (high, medium, low) and its evidence."""
+
+    code: str
+    confidence: str
+    text: dict[str, str]
+    lines: list[CauseLineOut]
+
+
+class OfflineExplanationOut(BaseModel):
+    """Why a board (or a site) is offline: the causes, most likely first
+    (``unknown`` when nothing points anywhere), what rules others out, and
+    when it was revised with the board's readings from the outage."""
+
+    causes: list[OfflineCauseOut]
+    ruled_out: list[CauseLineOut]
+    summary: dict[str, str]
+    revised_at: datetime | None = None
 
 
 class IncidentOut(BaseModel):
@@ -47,6 +78,14 @@ class IncidentOut(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def cause(self) -> OfflineExplanationOut | None:
+        """Why a lost or stale board (or a whole site) went offline, as the
+        engine judged it (``details.offline_cause``); None for other rules."""
+        stored = self.details.get("offline_cause")
+        return offline_explanation(stored) if isinstance(stored, dict) else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def titles(self) -> dict[str, str]:
         """The title in each language (``vi``, ``en``)."""
         return {
@@ -59,6 +98,37 @@ class IncidentOut(BaseModel):
             )
             for language in LANGUAGES
         }
+
+
+def offline_explanation(stored: dict[str, Any]) -> OfflineExplanationOut:
+    """The stored cause in the API's shape, with its words in each language."""
+    explanation = offline_cause.from_json(stored)
+
+    def line(item: offline_cause.Line) -> CauseLineOut:
+        return CauseLineOut(
+            at=item.at,
+            key=item.key,
+            params={
+                k: v.isoformat() if isinstance(v, datetime) else v for k, v in item.params.items()
+            },
+            text={lang: offline_words.line_text(item, lang) for lang in LANGUAGES},
+        )
+
+    revised = stored.get("revised_at")
+    return OfflineExplanationOut(
+        causes=[
+            OfflineCauseOut(
+                code=c.code,
+                confidence=c.confidence,
+                text={lang: offline_words.cause_text(c, lang) for lang in LANGUAGES},
+                lines=[line(x) for x in c.lines],
+            )
+            for c in explanation.causes
+        ],
+        ruled_out=[line(x) for x in explanation.ruled_out],
+        summary={lang: offline_words.headline(explanation, lang) for lang in LANGUAGES},
+        revised_at=datetime.fromisoformat(revised) if isinstance(revised, str) else None,
+    )
 
 
 class IncidentEvent(BaseModel):
