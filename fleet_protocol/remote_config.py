@@ -154,13 +154,18 @@ REMOTE_CONFIG_KEYS: frozenset[str] = frozenset(
 _ALLOWED: frozenset[tuple[str, ...]] = frozenset(
     tuple(key.split(".")) for key in REMOTE_CONFIG_KEYS
 )
+#: Settings whose value is itself a mapping (a camera's reference picture by
+#: its id): set whole, their keys are data, not settings.
+_MAPPING_VALUED: frozenset[tuple[str, ...]] = frozenset(
+    {("proof", "camera_references"), ("proof", "screen_references")}
+)
 
 
 def _leaves(changes: Mapping[str, object], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
     paths: list[tuple[str, ...]] = []
     for key, value in changes.items():
         path = (*prefix, str(key))
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping) and value and path not in _MAPPING_VALUED:
             paths.extend(_leaves(value, path))
         else:  # a value, a list or an empty section: the path itself is set
             paths.append(path)
