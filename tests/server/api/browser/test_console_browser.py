@@ -91,11 +91,17 @@ def test_operator_sees_fleet_opens_board_and_acknowledges(
     page.wait_for_url(f"**/incidents/{incident}")
     assert page.locator(".timeline li").count() == 2  # opened, acknowledged
     page.click(f"#incident-{incident} details.resolve summary")
-    page.fill(f"#incident-{incident} textarea[name=note]", "Khởi động lại trình phát")
+    # a long unbroken word in the note (a pasted link, a log line) wraps on a phone
+    note = "Khởi động lại trình phát: " + "x" * 300
+    page.fill(f"#incident-{incident} textarea[name=note]", note)
     page.click(f"#incident-{incident} button[data-action=resolve]")
     page.locator("[data-incident-state=resolved]").wait_for()
     assert page.locator(".timeline li[data-event=resolved]", has_text="van.hanh").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.goto(f"{live_url}/incidents?state=resolved")
+    assert page.locator(f"#incident-{incident}").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.goto(f"{live_url}/incidents/{incident}")
     page.screenshot(path=screenshots / "03b-incident-resolved-phone.png", full_page=True)
     page.set_viewport_size(DESKTOP)
 
