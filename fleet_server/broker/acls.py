@@ -68,7 +68,14 @@ class Acl:
 # -- the ACL model ------------------------------------------------------------------------
 
 #: What a board publishes (board → server), relative to ``fleet/v1/<id>/``.
-BOARD_OUTBOUND = ("state", "telemetry/+", "event/+", "cmd_result", "config/reported")
+BOARD_OUTBOUND = (
+    "state",
+    "telemetry/+",
+    "event/+",
+    "cmd_result",
+    "config/reported",
+    "snapshot",
+)
 #: What a board reads (server → board).
 BOARD_INBOUND = ("cmd/+", "config/desired", "receipt")
 

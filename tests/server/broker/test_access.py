@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
+import fleet_protocol as fp
 from fleet_server.broker.acls import Acl
 from fleet_server.broker.dynsec import DynsecClient
 from tests.support.secure_broker import MqttProbe, SecureBroker, granted
@@ -115,6 +116,8 @@ def test_board_cannot_publish_to_another_boards_topics(
         "fleet/v1/lc-b-01/telemetry/power",
         "fleet/v1/lc-b-01/event/mains_lost",
         "fleet/v1/lc-b-01/cmd_result",
+        "fleet/v1/lc-b-01/config/reported",
+        "fleet/v1/lc-b-01/snapshot",
     ]
     for topic in forged:
         reason = a.publish(topic, b"forged by A")
@@ -128,6 +131,31 @@ def test_board_cannot_publish_to_another_boards_topics(
     a.publish("fleet/v1/lc-a-01/cmd_result", b"control")  # positive control, same path
     server.wait_message("fleet/v1/lc-a-01/cmd_result", payload=b"control")
     assert [t for t, _ in server.received() if "lc-b-01" in t] == []
+    assert a.connected.is_set()
+
+
+@pytest.mark.parametrize("protocol", [V311, MQTTProtocolVersion.MQTTv5], ids=["mqtt311", "mqtt5"])
+def test_board_sends_the_largest_snapshot_on_its_own_topic_only(
+    secure_broker: SecureBroker, dynsec: DynsecClient, protocol: MQTTProtocolVersion
+) -> None:
+    """Screen and camera proof: a board's role lets it publish a picture as
+    large as the protocol allows (MAX_SNAPSHOT_PAYLOAD_BYTES, under the
+    broker's max_packet_size) on its own snapshot topic, never on another
+    board's; the server's role reads it, also through a shared subscription."""
+    dynsec.ensure_board("lc-a-04", PW_A)
+    dynsec.ensure_board("lc-b-04", PW_B)
+    ingest = secure_broker.server_probe("fleet-ingest-snapshot")
+    assert ingest.connect().ok
+    assert granted(ingest.subscribe("$share/ingest/fleet/v1/+/snapshot"))
+    a = _board(secure_broker, "lc-a-04", PW_A, protocol=protocol)
+    reason = a.publish("fleet/v1/lc-b-04/snapshot", b"forged picture")
+    if protocol == MQTTProtocolVersion.MQTTv5:
+        assert str(reason) == "Not authorized"
+    largest = b"x" * fp.MAX_SNAPSHOT_PAYLOAD_BYTES
+    answer = a.publish("fleet/v1/lc-a-04/snapshot", largest)
+    assert answer is None or not answer.is_failure, answer
+    ingest.wait_message("fleet/v1/lc-a-04/snapshot", payload=largest)  # positive control
+    assert [t for t, _ in ingest.received()] == ["fleet/v1/lc-a-04/snapshot"]
     assert a.connected.is_set()
 
 

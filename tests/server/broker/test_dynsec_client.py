@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from fleet_server.broker.acls import Acl, board_acls, board_role_name
+from fleet_protocol import subscription_filters
+from fleet_server.broker.acls import BOARD_OUTBOUND, Acl, board_acls, board_role_name
 from fleet_server.broker.dynsec import DynsecClient
 from fleet_server.broker.errors import DynsecError, DynsecTimeout
 from fleet_server.errors import BrokerUnavailable
@@ -23,6 +24,7 @@ def test_board_acls_are_exactly_its_own_topics() -> None:
         ("publishClientSend", "fleet/v1/lc-mlt-01/event/+"),
         ("publishClientSend", "fleet/v1/lc-mlt-01/cmd_result"),
         ("publishClientSend", "fleet/v1/lc-mlt-01/config/reported"),
+        ("publishClientSend", "fleet/v1/lc-mlt-01/snapshot"),
         ("subscribePattern", "fleet/v1/lc-mlt-01/cmd/+"),
         ("subscribeLiteral", "fleet/v1/lc-mlt-01/config/desired"),
         ("publishClientReceive", "fleet/v1/lc-mlt-01/cmd/+"),
@@ -33,6 +35,13 @@ def test_board_acls_are_exactly_its_own_topics() -> None:
     for bad in ("+", "#", "a/b", "%u", ""):
         with pytest.raises(DynsecError):
             board_acls(bad)
+
+
+def test_a_board_may_publish_every_topic_ingest_reads() -> None:
+    """A new board → server channel needs both: ingest's subscription and
+    the board's right to publish it (the snapshot channel came with both)."""
+    read = {flt.split("/", 3)[3] for flt in subscription_filters()}
+    assert read == set(BOARD_OUTBOUND)
 
 
 def test_errors_name_the_command_and_the_broker_text(dynsec: DynsecClient) -> None:
