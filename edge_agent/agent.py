@@ -39,6 +39,7 @@ from edge_agent.kill_switch import (
     SimulatedPlayerControl,
     SystemPlayerControl,
 )
+from edge_agent.proof import Proof
 from edge_agent.sdnotify import notify
 from edge_agent.session import Session
 from edge_agent.simulation import SimulatedBoard
@@ -46,6 +47,9 @@ from edge_agent.spool import PRIORITY_KEEP, PRIORITY_TELEMETRY, Spool
 
 log = logging.getLogger(__name__)
 
+#: A picture (``snapshot``) is spooled like telemetry: dropped first when the
+#: spool is full, never kept over state, events and command results.
+PRIORITY_SNAPSHOT = PRIORITY_TELEMETRY
 _EXPIRE_EVERY_S = 600.0
 _MAX_SLEEP_S = 1.0
 
@@ -86,7 +90,11 @@ class Agent:
         )
         resumed = self.spool.boot if resume_boot and sim is not None else 0
         self.boot = resumed or self.spool.start_boot()
-        self.collectors = collectors if collectors is not None else _build(config, sim)
+        #: screen and camera proof (edge_agent.proof): kept across configuration changes
+        self.proof = (
+            Proof(lambda: self.config, clock=clock, monotonic=monotonic) if sim is None else None
+        )
+        self.collectors = collectors if collectors is not None else _build(config, sim, self.proof)
         self.wake = threading.Event()
         self._inbox: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=1000)
         self.session = Session(
@@ -159,6 +167,7 @@ class Agent:
         self._report_spool_health()
         if not (self.sim is not None and self.sim.heartbeat_frozen):
             self._collect_due()
+            self._send_pictures()
         self.delivery.dispatch()
         now = self._monotonic()
         if now >= self._next_expire:
@@ -277,6 +286,57 @@ class Agent:
             self._collector_failed(kind, _refused(exc))
             return False
         return True
+
+    # -- pictures (edge_agent.proof) --------------------------------------------------
+    def _send_pictures(self) -> None:
+        """The pictures owed: when a verdict turned bad, and the interval's."""
+        if self.proof is None:
+            return
+        for picture in self.proof.due_pictures():
+            self._spool_picture(picture)
+
+    def _spool_picture(self, picture: fp.SnapshotData) -> int:
+        return self.spool_message(
+            fp.SnapshotMessage,
+            fp.snapshot_topic(self.config.device_id),
+            picture,
+            PRIORITY_SNAPSHOT,
+        )
+
+    def screenshot(
+        self, source: str, camera_id: str | None, request_id: str
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """Pictures now (the ``screenshot`` command): what was sent, and why
+        any target gave none. Counted against the day's budget, never refused by it."""
+        if self.proof is None:
+            return [], ["this board takes no pictures (simulated)"]
+        cameras = [c.id for c in self.config.cameras]
+        if source == "screen":
+            targets = ["screen"]
+        elif source == "camera":
+            if camera_id is None and len(cameras) != 1:
+                return [], [f"camera_id needed: this board has {len(cameras)} cameras"]
+            targets = [camera_id or cameras[0]]
+        else:
+            targets = (["screen"] if self.proof.screen_source() else []) + cameras
+        sent: list[dict[str, Any]] = []
+        errors: list[str] = []
+        for result in self.proof.pictures(targets, "command", request_id):
+            if isinstance(result, fp.SnapshotData):
+                self._spool_picture(result)
+                sent.append(
+                    {
+                        "source": result.source,
+                        "camera_id": result.camera_id,
+                        "bytes": len(result.jpeg),
+                        "width": result.width,
+                        "height": result.height,
+                        "phash": result.phash,
+                    }
+                )
+            else:
+                errors.append(str(result)[:200])
+        return sent, errors
 
     def _report_play(self, data: Any) -> None:
         finished = self.plays.observe(data, datetime.fromtimestamp(self._clock(), UTC))
@@ -467,6 +527,9 @@ class Agent:
             screen_on=False if blank else data.screen_on,
             player_running=False,
             halted=order.mode,
+            # what the screen really shows while halted: the proof the order holds
+            screen=data.screen,
+            screen_error=data.screen_error,
         )
 
     def _apply_halt_again(self, event: str | None, message: str) -> bool:
@@ -504,7 +567,7 @@ class Agent:
         if self.sim is None:
             for collector in self.collectors.values():
                 collector.close()
-            self.collectors = _build(config, None)
+            self.collectors = _build(config, None, self.proof)
         now = self._monotonic()
         self._due = {kind: now for kind in self.collectors if kind not in self._absent}
         log.info("configuration applied")
@@ -538,10 +601,12 @@ def _refused(exc: ValueError) -> str:
     return fp.printable("reading refused by the protocol: " + str(exc).splitlines()[0])[:200]
 
 
-def _build(config: AgentConfig, sim: SimulatedBoard | None) -> dict[fp.TelemetryKind, Collector]:
+def _build(
+    config: AgentConfig, sim: SimulatedBoard | None, proof: Proof | None
+) -> dict[fp.TelemetryKind, Collector]:
     from edge_agent.collectors import build_collectors  # noqa: PLC0415 - heavy, optional
 
-    return build_collectors(config, sim)
+    return build_collectors(config, sim, proof)
 
 
 def _release_memory() -> None:

@@ -59,13 +59,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from edge_agent.collectors import build_collectors  # noqa: PLC0415
+    from edge_agent.proof import Proof  # noqa: PLC0415
     from edge_agent.simulation import SimulatedBoard  # noqa: PLC0415
 
     config = _config(args)
     sim = SimulatedBoard() if config.simulate else None
+    proof = None if sim else Proof(lambda: config)  # a picture of the screen and each camera
     failed = 0
     rows: list[tuple[str, str, str, str]] = []
-    for kind, collector in build_collectors(config, sim).items():
+    for kind, collector in build_collectors(config, sim, proof).items():
         try:
             data = collector.collect()
         except NotPresent as exc:

@@ -14,6 +14,11 @@ The kill switch (Điều 12.2, ``edge_agent.kill_switch``): ``blank_screen`` and
 ``stop_content`` halt the board until ``resume``; their arguments are the
 protocol's (``fp.check_kill_switch_args``). While halted, ``restart_player``
 is refused: it would put the stopped content back on air.
+
+``screenshot`` (``fp.check_screenshot_args``) uploads a picture of the screen,
+of one camera or of all of them on the ``snapshot`` channel. An operator's
+picture is never refused for the day's picture budget (it is counted in it,
+so the unasked pictures stop earlier: edge_agent.proof.budget).
 """
 
 from __future__ import annotations
@@ -56,6 +61,9 @@ class CommandHost(Protocol):
     def halted(self) -> fp.HaltMode | None: ...
     def halt(self, mode: fp.HaltMode, reason: str) -> dict[str, JsonValue]: ...
     def resume(self, reason: str) -> dict[str, JsonValue]: ...
+    def screenshot(
+        self, source: str, camera_id: str | None, request_id: str
+    ) -> tuple[list[dict[str, Any]], list[str]]: ...
 
 
 def merge_config(current: AgentConfig, changes: dict[str, Any]) -> AgentConfig:
@@ -104,6 +112,9 @@ class CommandProcessor:
             )
             return Outcome("expired", error=f"expired at {request.expires_at.isoformat()}")
         handler = self._handlers.get(request.command)
+        if request.command == fp.SCREENSHOT_COMMAND:  # the only one that needs its request id
+            request_id = request.request_id
+            handler = lambda args: self._screenshot(args, request_id)  # noqa: E731
         if handler is None:
             return Outcome("rejected", error=f"unknown command {request.command!r}")
         try:
@@ -171,6 +182,19 @@ class CommandProcessor:
         except fp.ProtocolError as exc:
             return Outcome("rejected", error=exc.detail)
         return Outcome("ok", self.host.halt(mode, checked.reason))
+
+    def _screenshot(self, args: dict[str, JsonValue], request_id: str) -> Outcome:
+        try:
+            checked = fp.check_screenshot_args(args)
+        except fp.ProtocolError as exc:
+            return Outcome("rejected", error=exc.detail)
+        sent, errors = self.host.screenshot(checked.source, checked.camera_id, request_id)
+        if not sent:
+            return Outcome("error", error="; ".join(errors)[:500] or "no picture taken")
+        output: dict[str, JsonValue] = {"pictures": json.loads(json.dumps(sent))}
+        if errors:
+            output["errors"] = [e[:200] for e in errors]
+        return Outcome("ok", output)
 
     def _resume(self, args: dict[str, JsonValue]) -> Outcome:
         try:

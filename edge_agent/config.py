@@ -13,7 +13,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -26,21 +26,23 @@ from pydantic import (
 )
 
 from edge_agent.errors import ConfigError
-from fleet_protocol.remote_config import Intervals, LogLevel, Seconds, SpoolConfig
+from fleet_protocol.remote_config import Intervals, LogLevel, ProofConfig, Seconds, SpoolConfig
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 
-# The remotely settable sections (log_level, [intervals], [spool]) are the
-# protocol's (fleet_protocol.remote_config), which the server checks with
-# too; Intervals and SpoolConfig are re-exported for the agent.
+# The remotely settable sections (log_level, [intervals], [spool], [proof])
+# are the protocol's (fleet_protocol.remote_config), which the server checks
+# with too; Intervals, SpoolConfig and ProofConfig are re-exported for the agent.
 __all__ = [
     "DEFAULT_PATH",
     "ENV_PREFIX",
     "AgentConfig",
     "CameraConfig",
+    "CaptureConfig",
     "DisplayConfig",
     "Intervals",
     "NetworkConfig",
     "PowerConfig",
+    "ProofConfig",
     "SpoolConfig",
     "environment_overrides",
     "load_config",
@@ -103,6 +105,51 @@ class DisplayConfig(_Section):
         return self
 
 
+#: The makers' default RTSP accounts a camera may still have (QCVN 135:2024):
+#: Hikvision, Dahua, and the many OEM firmwares with an empty password.
+DEFAULT_CAMERA_ACCOUNTS: list[tuple[str, str]] = [
+    ("admin", "admin"),
+    ("admin", "12345"),
+    ("admin", ""),
+]
+
+
+class CaptureConfig(_Section):
+    """How this board takes pictures of its screen and cameras (board-local:
+    it names devices, files and a program to run). What the pictures are
+    judged by is ``[proof]``, which a server may change."""
+
+    #: where the screen's picture comes from: the X server (``x11``), the
+    #: framebuffer (``fbdev``), a picture the player writes (``file``), or
+    #: nowhere (``none``: no screen proof). docs/agent.md says which to choose.
+    screen_source: Literal["none", "x11", "fbdev", "file"] = "none"
+    x11_display: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]*:[0-9]+(\.[0-9]+)?$")] = ":0"
+    #: the X server's cookie file, when the agent's user needs one
+    xauthority: Path | None = None
+    framebuffer: Path = Path("/dev/fb0")
+    #: the picture the player's screenshot hook writes (PNG or JPEG)
+    screen_file: Path | None = None
+    #: a screen_file older than this is stale (the player stopped writing it)
+    screen_file_max_age_s: Seconds = 300
+    ffmpeg: str = "ffmpeg"
+    #: the longest one picture may take (an RTSP stream: connect, wait for a key frame)
+    timeout_s: Seconds = 10
+    rtsp_transport: Literal["auto", "udp", "tcp"] = "auto"
+    #: accounts tried on each camera that asks for credentials, at most once
+    #: every ``default_credentials_every_s`` (cameras lock an account after
+    #: a few failed logins: keep the list short and the checks rare)
+    default_credentials: list[tuple[str, str]] = Field(
+        default_factory=lambda: list(DEFAULT_CAMERA_ACCOUNTS), max_length=8
+    )
+    default_credentials_every_s: float = Field(default=86_400, ge=0, le=30 * 86_400)
+
+    @model_validator(mode="after")
+    def _file_named(self) -> CaptureConfig:
+        if self.screen_source == "file" and self.screen_file is None:
+            raise ValueError('screen_source = "file" needs screen_file')
+        return self
+
+
 class AgentConfig(BaseModel):
     # No pydantic-settings on the board: it costs memory the controller lacks;
     # load_config() merges file and environment itself.
@@ -128,6 +175,8 @@ class AgentConfig(BaseModel):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     cameras: list[CameraConfig] = Field(default_factory=list, max_length=16)
     display: DisplayConfig = Field(default_factory=DisplayConfig)
+    proof: ProofConfig = Field(default_factory=ProofConfig)
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
 
     @field_validator("mqtt_url")
     @classmethod
@@ -143,6 +192,11 @@ class AgentConfig(BaseModel):
         if len(ids) != len(set(ids)):
             raise ValueError("camera ids must be unique")
         return value
+
+    @property
+    def proof_state_path(self) -> Path:
+        """Where the day's picture budget is kept across restarts."""
+        return self.spool_path.with_name(self.spool_path.name + ".proof.json")
 
     @property
     def halt_path(self) -> Path:

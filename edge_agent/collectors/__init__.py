@@ -13,6 +13,7 @@ from edge_agent.collectors.power import (
 )
 from edge_agent.collectors.system import SimulatedSystemCollector, SystemCollector
 from edge_agent.config import AgentConfig
+from edge_agent.proof import Proof
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol import TelemetryKind
 
@@ -31,9 +32,11 @@ def simulated_collectors(sim: SimulatedBoard) -> dict[TelemetryKind, Collector]:
 
 
 def build_collectors(
-    config: AgentConfig, sim: SimulatedBoard | None
+    config: AgentConfig, sim: SimulatedBoard | None, proof: Proof | None = None
 ) -> dict[TelemetryKind, Collector]:
-    """Simulated backends reading ``sim`` when given, the board's real ones otherwise."""
+    """Simulated backends reading ``sim`` when given, the board's real ones
+    otherwise; ``proof`` adds screen and camera proof to the display and
+    camera readings."""
     if sim is not None:
         return simulated_collectors(sim)
     power: Collector
@@ -45,6 +48,8 @@ def build_collectors(
         TelemetryKind.HEARTBEAT: SystemCollector(disk_path=config.spool_path.parent),
         TelemetryKind.POWER: power,
         TelemetryKind.NETWORK: NetworkCollector(config.network),
-        TelemetryKind.CAMERA: CameraCollector(config.cameras),
-        TelemetryKind.DISPLAY: DisplayCollector(config.display),
+        TelemetryKind.CAMERA: CameraCollector(
+            config.cameras, proof=proof, default_accounts=config.capture.default_credentials
+        ),
+        TelemetryKind.DISPLAY: DisplayCollector(config.display, proof=proof),
     }

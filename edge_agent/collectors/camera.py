@@ -6,6 +6,12 @@ to see that the configured stream exists. Credentials stay on the board
 (Điều 13.1.b): they go only into an ``Authorization`` header (Basic or
 Digest, RFC 2617), never into a URL, a log line or a reading.
 
+What the camera says about itself goes into ``firmware``: the ``Server:``
+header of its RTSP answers (``Hikvision-Webs``, ``Dahua Rtsp Server``,
+``GStreamer RTSP server`` …), or the SDP's ``a=tool:`` line when it sends no
+such header; nothing else is read (ONVIF's GetDeviceInformation needs the
+camera's credentials over HTTP, which the board does not send).
+
 Statuses: ok (200 with SDP); unauthorized (401/403 — the camera is alive;
 with credentials configured it means they were refused); stream_missing
 (404/410/454); timeout (no TCP connect or no answer in time); refused (TCP
@@ -33,6 +39,7 @@ from edge_agent.collectors.rtsp import (
 )
 from edge_agent.config import CameraConfig
 from edge_agent.errors import NotPresent
+from edge_agent.proof import Proof
 from edge_agent.redact import redact
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol import TelemetryKind, printable
@@ -69,6 +76,14 @@ class _Probe:
     reachable: bool = False
     answered: bool = False
     latency_ms: float | None = None
+    firmware: str | None = None
+
+    def heard(self, response: RtspResponse) -> None:
+        """Note what the camera says about itself (the first answer that says it)."""
+        if self.firmware is None:
+            said = response.header("server") or _sdp_tool(response.body)
+            if said:
+                self.firmware = printable(said.strip()[:64]) or None
 
     def status(self, state: CameraState, error: str | None = None) -> CameraStatus:
         return CameraStatus(
@@ -79,7 +94,15 @@ class _Probe:
             latency_ms=None if self.latency_ms is None else min(self.latency_ms, MAX_DELAY_MS),
             # a camera's answer is outside text: no control character may reach the wire
             error=printable(redact(error)[:_MAX_ERROR], free=True) if error else None,
+            firmware=self.firmware,
         )
+
+
+def _sdp_tool(body: bytes) -> str | None:
+    for line in body.decode("latin-1").splitlines():
+        if line.startswith("a=tool:"):
+            return line[len("a=tool:") :]
+    return None
 
 
 def probe_camera(cfg: CameraConfig, clock: Callable[[], float] = time.monotonic) -> CameraStatus:
@@ -127,10 +150,12 @@ def _timeout_text(exc: Exception, probe: _Probe, timeout_s: float) -> str:
 def _converse(conn: RtspConnection, cfg: CameraConfig, url: str, probe: _Probe) -> CameraStatus:
     conn.connect()
     probe.reachable = True
-    conn.request("OPTIONS", url)  # any RTSP status line proves the server is alive
+    options = conn.request("OPTIONS", url)  # any RTSP status line proves the server is alive
     probe.answered = True
     probe.latency_ms = conn.first_answer_ms
+    probe.heard(options)
     describe = conn.request("DESCRIBE", url, {"Accept": "application/sdp"})
+    probe.heard(describe)
     if describe.code == 401 and cfg.username is not None:
         return _with_credentials(conn, cfg, url, describe, probe)
     if describe.code == 401:
@@ -153,6 +178,7 @@ def _with_credentials(
             schemes = ", ".join(v.split(" ", 1)[0] for v in response.all("www-authenticate"))
             return probe.status("unauthorized", f"unsupported authentication ({schemes or 'none'})")
         response = conn.request("DESCRIBE", url, {"Accept": "application/sdp", **header})
+        probe.heard(response)
         if response.code not in _DENIED:
             return _classify(response, probe)
         if "stale=true" not in " ".join(response.all("www-authenticate")).lower():
@@ -169,6 +195,58 @@ def _classify(describe: RtspResponse, probe: _Probe) -> CameraStatus:
     if code in _MISSING:
         return probe.status("stream_missing", f"DESCRIBE {probe.shown}: {code} {reason}")
     return probe.status("error", f"DESCRIBE {probe.shown}: {code} {reason}")
+
+
+# --------------------------------------------------------------------------- default accounts
+
+
+def opens_with_default_account(
+    cfg: CameraConfig,
+    accounts: list[tuple[str, str]],
+    clock: Callable[[], float] = time.monotonic,
+) -> bool | None:
+    """Whether the maker's default accounts still open this camera's stream
+    (QCVN 135:2024): True when one does (or the stream asks for none at
+    all: then anyone opens it), False when every one is refused, None when
+    the camera cannot tell us now.
+
+    Accounts equal to the configured one are not tried: the configured
+    account being a default one is the finding itself. Nothing about the
+    accounts tried is logged, and each is tried once (cameras lock an
+    account after a few failures).
+    """
+    configured = (cfg.username, cfg.password.get_secret_value() if cfg.password else "")
+    if cfg.username is not None and configured in {tuple(a) for a in accounts}:
+        return True
+    host = cfg.host.strip("[]")
+    url = stream_url(host, cfg.rtsp_port, cfg.rtsp_path)
+    conn = RtspConnection(host, cfg.rtsp_port, cfg.timeout_s, clock)
+    try:
+        conn.connect()
+        return _try_accounts(conn, url, accounts)
+    except (OSError, NoAnswer, BadResponse, ValueError):
+        return None
+    finally:
+        conn.close()
+
+
+def _try_accounts(conn: RtspConnection, url: str, accounts: list[tuple[str, str]]) -> bool | None:
+    accept = {"Accept": "application/sdp"}
+    answer = conn.request("DESCRIBE", url, accept)
+    if answer.code == 200:
+        return True
+    for username, password in accounts:
+        header = None
+        if answer.code == 401:  # each try answers the challenge of the last refusal
+            header = authorization(
+                answer.all("www-authenticate"), username, password, "DESCRIBE", url
+            )
+        if header is None:
+            return None
+        answer = conn.request("DESCRIBE", url, {**accept, **header})
+        if answer.code == 200:
+            return True
+    return False if answer.code in _DENIED else None
 
 
 # --------------------------------------------------------------------------- ONVIF
@@ -234,24 +312,48 @@ def _describe(exc: BaseException) -> str:
 
 
 class CameraCollector(Collector):
-    """Probes every configured camera (a few at a time) and reports them together."""
+    """Probes every configured camera (a few at a time) and reports them together.
+
+    With ``proof`` (edge_agent.proof), each answering camera's reading also
+    carries the check of a frame grabbed from its stream, and now and then
+    whether the maker's default accounts still open it."""
 
     kind = TelemetryKind.CAMERA
     backend = "rtsp"
 
-    def __init__(self, cameras: list[CameraConfig], max_parallel: int = 4) -> None:
+    def __init__(
+        self,
+        cameras: list[CameraConfig],
+        max_parallel: int = 4,
+        *,
+        proof: Proof | None = None,
+        default_accounts: list[tuple[str, str]] | None = None,
+    ) -> None:
         self._cameras = list(cameras)
         self._max_parallel = max_parallel
+        self._proof = proof
+        self._accounts = list(default_accounts or [])
         if any(c.onvif_port for c in self._cameras):
             self.backend = "rtsp + onvif"
+        if proof is not None:
+            self.backend += " + ffmpeg frames"
 
     def collect(self) -> CameraData:
         if not self._cameras:
             raise NotPresent("no cameras configured")
         workers = min(self._max_parallel, len(self._cameras))
         with ThreadPoolExecutor(workers, thread_name_prefix="camera-probe") as pool:
-            statuses = list(pool.map(probe_camera, self._cameras))
+            statuses = list(pool.map(self._check, self._cameras))
         return CameraData(cameras=statuses)
+
+    def _check(self, cfg: CameraConfig) -> CameraStatus:
+        status = probe_camera(cfg)
+        proof = self._proof
+        if proof is None:
+            return status
+        if status.rtsp_answered and self._accounts and proof.credentials_due(cfg.id):
+            proof.remember_credentials(cfg.id, opens_with_default_account(cfg, self._accounts))
+        return proof.camera(cfg, status)
 
 
 class SimulatedCameraCollector(Collector):

@@ -24,6 +24,10 @@ A status file older than ``max_age_s`` (the player died without saying so),
 unreadable or not this JSON is a CollectorError naming the file. When the
 source is simply absent (no file yet, endpoint refusing connections) or not
 configured, the player's process (``process_name``) decides ``player_running``.
+
+With screen proof (``edge_agent.proof``, ``[capture] screen_source``) every
+reading also carries ``screen``: the check of the last picture of the screen,
+taken at most every ``proof.screen_interval_s`` (or ``screen_error``).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from edge_agent.collectors.base import Collector
 from edge_agent.config import DisplayConfig
 from edge_agent.errors import CollectorError, NotPresent
+from edge_agent.proof import Proof
 from edge_agent.redact import redact
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol import TelemetryKind, printable
@@ -138,8 +143,11 @@ class DisplayCollector(Collector):
         max_age_s: float = 120.0,
         timeout_s: float = 3.0,
         clock: Callable[[], float] = time.time,
+        *,
+        proof: Proof | None = None,
     ) -> None:
         self._cfg = cfg
+        self._proof = proof
         self._max_age_s = max_age_s
         self._timeout_s = timeout_s
         self._clock = clock
@@ -150,8 +158,15 @@ class DisplayCollector(Collector):
             self.backend = f"status file {cfg.status_file}"
         else:
             self.backend = f"process {cfg.process_name}"
+        source = proof.screen_source() if proof is not None else None
+        if source is not None:
+            self.backend += f" + screen {source.shown}"
 
     def collect(self) -> DisplayData:
+        data = self._collect()
+        return data if self._proof is None else self._proof.screen(data)
+
+    def _collect(self) -> DisplayData:
         try:
             status = self._read_status()
         except _SourceAbsent as exc:

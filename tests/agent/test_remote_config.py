@@ -158,6 +158,10 @@ BOARD_LOCAL: list[tuple[dict[str, Any], str]] = [
     ({"power": {"ups": "ups@10.0.0.7"}}, "power.ups"),
     ({"cameras": [{"id": "c1", "host": "10.0.0.9"}]}, "cameras"),
     ({"intervals": {"heartbeat": {"player_unit": "x"}}}, "intervals.heartbeat.player_unit"),
+    # how the board takes pictures names devices, files and a program to run
+    ({"capture": {"ffmpeg": "/bin/sh"}}, "capture.ffmpeg"),
+    ({"capture": {"screen_source": "x11"}}, "capture.screen_source"),
+    ({"capture": {"default_credentials": [["root", "pass"]]}}, "capture.default_credentials"),
 ]
 
 
@@ -210,6 +214,19 @@ REMOTE_VALUES: dict[str, Any] = {
     "spool.unreceipted_max": 500,
     "spool.reserve_bytes": 0,
     "spool.retry_s": 10.0,
+    "proof.screen_interval_s": 120.0,
+    "proof.camera_interval_s": 600.0,
+    "proof.snapshot_interval_s": 3600.0,
+    "proof.daily_bytes": 1_000_000,
+    "proof.snapshot_width": 320,
+    "proof.black_luma": 20.0,
+    "proof.flat_stddev": 4.0,
+    "proof.frozen_after": 3,
+    "proof.same_distance": 3,
+    "proof.moved_distance": 18,
+    "proof.wrong_distance": 25,
+    "proof.camera_references": {"cam1": "0123456789abcdef"},
+    "proof.screen_references": {"ab" * 32: ["fedcba9876543210"]},
 }
 
 

@@ -14,6 +14,9 @@ import fleet_protocol as fp
     [
         ({"intervals": {"heartbeat": 15, "power": 30}, "log_level": "DEBUG"}, []),
         ({"spool": {"delivery": "puback", "reserve_bytes": 0}}, []),
+        # a mapping-valued setting is set whole: its keys are data
+        ({"proof": {"camera_references": {"gate": "0123456789abcdef"}}}, []),
+        ({"proof": {"screen_references": {"ab" * 32: ["0123456789abcdef"]}}}, []),
         ({"display": {"player_unit": "poweroff.target"}}, ["display.player_unit"]),
         (
             {"display": {"status_url": "http://10.0.0.1/", "status_file": "/etc/shadow"}},
@@ -83,5 +86,6 @@ def test_the_agent_configures_itself_with_the_protocol_sections() -> None:
     fields = AgentConfig.model_fields
     assert fields["intervals"].annotation is fp.RemoteConfig.model_fields["intervals"].annotation
     assert fields["spool"].annotation is fp.RemoteConfig.model_fields["spool"].annotation
+    assert fields["proof"].annotation is fp.RemoteConfig.model_fields["proof"].annotation
     defaults = AgentConfig(device_id="lc-01").model_dump(include=set(fp.RemoteConfig.model_fields))
     assert defaults == fp.RemoteConfig().model_dump()
