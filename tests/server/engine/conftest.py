@@ -4,15 +4,19 @@ and a clock the test moves."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import psycopg
 import pytest
 
 import fleet_protocol as fp
+from fleet_server.notifications.worker import NotificationWorker
 from fleet_server.telemetry.storage import Accepted, BatchWriter
 from tests.server.ingest.conftest import make_settings  # noqa: F401 - shared fixture
+from tests.server.notifications.conftest import SmtpSink, notification_settings
 from tests.support import seed
 from tests.support.clock import Clock
 
@@ -153,3 +157,41 @@ def incidents(conn: Conn, where: str = "TRUE") -> list[tuple[Any, ...]]:
 
 
 MakeEngine = Callable[..., Any]
+
+
+# -- notices: the engine's incidents through the real outbox, worker and SMTP ---------
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def admin(seeded: str) -> Iterator[Conn]:
+    """The seeded database, autocommit: contacts, routes, windows, checks."""
+    with psycopg.connect(seeded, autocommit=True) as conn:
+        yield conn
+
+
+@contextmanager
+def notice_worker(
+    url: str, smtp: SmtpSink, clock: Clock, *, worker_id: str, **settings: Any
+) -> Iterator[NotificationWorker]:
+    """A notification worker on ``clock`` delivering to ``smtp`` (``settings``:
+    overrides of the notification settings), closed when the block ends."""
+    worker = NotificationWorker(
+        url, notification_settings(smtp.port, **settings), clock=clock, worker_id=worker_id
+    )
+    try:
+        yield worker
+    finally:
+        worker.close()
+
+
+def mail_to(smtp: SmtpSink, address: str) -> EmailMessage:
+    """The one mail ``smtp`` received for ``address``."""
+    [mail] = [m for m in smtp.messages if address in str(m["To"])]
+    return mail

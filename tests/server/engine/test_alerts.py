@@ -8,38 +8,18 @@ from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 
-import psycopg
 import pytest
 
 from fleet_server.engine.service import Engine, EngineSettings
 from fleet_server.incidents import storage as incidents_db
 from fleet_server.notifications.storage_worker import claim_due, recover_expired_claims
 from fleet_server.notifications.worker import NotificationWorker
-from tests.server.engine.conftest import Conn, Store, incidents
-from tests.server.notifications.conftest import (
-    SmtpSink,
-    add_contact,
-    add_route,
-    notification_settings,
-)
+from tests.server.engine.conftest import Conn, Store, incidents, notice_worker
+from tests.server.notifications.conftest import SmtpSink, add_contact, add_route
 from tests.support.clock import Clock
 
 A, B = "lc-ma-lu-thang-01", "lc-ma-lu-thang-02"
 C = "lc-sin-ho-01"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def admin(seeded: str) -> Iterator[Conn]:
-    with psycopg.connect(seeded, autocommit=True) as conn:
-        yield conn
 
 
 @pytest.fixture
@@ -52,11 +32,8 @@ def duty(admin: Conn) -> int:
 
 @pytest.fixture
 def worker(seeded: str, smtp: SmtpSink, clock: Clock) -> Iterator[NotificationWorker]:
-    w = NotificationWorker(
-        seeded, notification_settings(smtp.port), clock=clock, worker_id="engine-test"
-    )
-    yield w
-    w.close()
+    with notice_worker(seeded, smtp, clock, worker_id="engine-test") as w:
+        yield w
 
 
 def mails(smtp: SmtpSink) -> list[EmailMessage]:

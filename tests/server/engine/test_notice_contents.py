@@ -6,42 +6,19 @@ to the incident's console page — in the contact's language."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from email.message import EmailMessage
-
-import psycopg
 import pytest
 
 import fleet_protocol as fp
 from fleet_server.engine.service import Engine
 from fleet_server.localtime import LOCAL_TZ
-from fleet_server.notifications.worker import NotificationWorker
-from tests.server.engine.conftest import Conn, Store
-from tests.server.notifications.conftest import (
-    SmtpSink,
-    add_contact,
-    add_route,
-    notification_settings,
-)
+from tests.server.engine.conftest import Conn, Store, mail_to, notice_worker
+from tests.server.notifications.conftest import SmtpSink, add_contact, add_route
 from tests.support.clock import Clock
 
 A, B = "lc-ma-lu-thang-01", "lc-ma-lu-thang-02"
 C = "lc-sin-ho-01"
 CONSOLE = "https://bangtin.example.vn"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def admin(seeded: str) -> Iterator[Conn]:
-    with psycopg.connect(seeded, autocommit=True) as conn:
-        yield conn
+WORKER = "notices"
 
 
 @pytest.fixture
@@ -56,17 +33,6 @@ def desks(admin: Conn) -> None:
             add_contact(admin, name, email=email, language=language),
             incident_class="technical",
         )
-
-
-def _worker(seeded: str, smtp: SmtpSink, clock: Clock, **settings: object) -> NotificationWorker:
-    return NotificationWorker(
-        seeded, notification_settings(smtp.port, **settings), clock=clock, worker_id="notices"
-    )
-
-
-def _mail_to(smtp: SmtpSink, address: str) -> EmailMessage:
-    [mail] = [m for m in smtp.messages if address in str(m["To"])]
-    return mail
 
 
 def _site_goes_dark(store: Store, engine: Engine, conn: Conn, clock: Clock) -> None:
@@ -108,11 +74,8 @@ def test_a_site_outage_notice_says_where_why_what_and_links_its_page(
 ) -> None:
     engine = Engine(seeded, clock=clock)
     _site_goes_dark(store, engine, engine_conn, clock)
-    worker = _worker(seeded, smtp, clock, console_base_url=CONSOLE)
-    try:
+    with notice_worker(seeded, smtp, clock, worker_id=WORKER, console_base_url=CONSOLE) as worker:
         worker.run_once()
-    finally:
-        worker.close()
     [(incident_id, opened_at)] = admin.execute(
         "SELECT id, opened_at FROM incidents WHERE rule = 'site_outage'"
     ).fetchall()
@@ -120,7 +83,7 @@ def test_a_site_outage_notice_says_where_why_what_and_links_its_page(
         "SELECT name, name_en FROM sites WHERE code = 'ma-lu-thang'"
     ).fetchone() or ("", "")
 
-    vi = _mail_to(smtp, "kythuat@example.vn")
+    vi = mail_to(smtp, "kythuat@example.vn")
     subject, body = str(vi["Subject"]), vi.get_content()
     assert subject.startswith("[Khẩn cấp] Sự cố toàn điểm lắp đặt: Toàn điểm mất liên lạc")
     assert subject.endswith(f"— {site}")
@@ -136,7 +99,7 @@ def test_a_site_outage_notice_says_where_why_what_and_links_its_page(
     assert f"Thời điểm: {local:%H:%M ngày %d/%m/%Y} (giờ Việt Nam)" in body
     assert f"Xem trên hệ thống: {CONSOLE}/incidents/{incident_id}" in body
 
-    en = _mail_to(smtp, "adviser@example.org")
+    en = mail_to(smtp, "adviser@example.org")
     subject, body = str(en["Subject"]), en.get_content()
     assert subject.startswith("[Critical] Site-wide incident: Whole site down")
     assert subject.endswith(f"— {site_en}")
@@ -156,12 +119,9 @@ def test_without_the_console_base_url_no_link(
 ) -> None:
     engine = Engine(seeded, clock=clock)
     _site_goes_dark(store, engine, engine_conn, clock)
-    worker = _worker(seeded, smtp, clock)
-    try:
+    with notice_worker(seeded, smtp, clock, worker_id=WORKER) as worker:
         worker.run_once()
-    finally:
-        worker.close()
-    body = _mail_to(smtp, "kythuat@example.vn").get_content()
+    body = mail_to(smtp, "kythuat@example.vn").get_content()
     assert "Nguyên nhân: Mất điện lưới tại điểm" in body
     assert "Xem trên hệ thống" not in body
     assert "http" not in body
@@ -181,16 +141,13 @@ def test_a_board_notice_names_the_board_once_with_its_name_and_site(
     store.state(C, "lost")
     engine.evaluate(engine_conn)
     clock.advance(121)
-    worker = _worker(seeded, smtp, clock, console_base_url=CONSOLE)
-    try:
+    with notice_worker(seeded, smtp, clock, worker_id=WORKER, console_base_url=CONSOLE) as worker:
         worker.run_once()
-    finally:
-        worker.close()
     board_name, site = admin.execute(
         "SELECT b.name, s.name FROM boards b JOIN sites s ON s.id = b.site_id WHERE b.id = %s",
         (C,),
     ).fetchone() or ("", "")
-    mail = _mail_to(smtp, "kythuat@example.vn")
+    mail = mail_to(smtp, "kythuat@example.vn")
     subject, body = str(mail["Subject"]), mail.get_content()
     assert subject.count(C) == 1
     assert board_name in subject

@@ -8,10 +8,8 @@ tục." — a repair that is late is somebody's to hear about."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import psycopg
 import pytest
 
 from fleet_server.engine.alerts import AlertSettings
@@ -24,12 +22,6 @@ from tests.support import seed
 from tests.support.clock import Clock
 
 BOARD = "lc-ma-lu-thang-01"
-
-
-@pytest.fixture
-def admin(seeded: str) -> Iterator[Conn]:
-    with psycopg.connect(seeded, autocommit=True) as conn:
-        yield conn
 
 
 @pytest.fixture

@@ -25,8 +25,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from fleet_server.notifications import Notice, NotificationSettings, SmtpSettings, Text
-from fleet_server.notifications.models import OutgoingMessage, Transport
+from fleet_server.notifications.models import OutboxRow, OutgoingMessage, Transport
+from fleet_server.notifications.templates import render
 from fleet_server.notifications.worker import NotificationWorker
+from fleet_server.vocabulary import Language
 from tests.support import seed
 from tests.support.clock import Clock
 from tests.support.ports import free_port
@@ -114,6 +116,13 @@ class SmtpSink:
             self._controller.stop()
             self._controller = None
 
+    def __enter__(self) -> SmtpSink:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 @dataclass(slots=True)
 class Received:
@@ -197,10 +206,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
+    with SmtpSink() as sink:
+        yield sink
 
 
 @pytest.fixture
@@ -424,3 +431,27 @@ def technician(db: Conn, fleet: Fleet) -> int:
     contact = add_contact(db, "Nguyễn Văn An", email="an@bql.laichau.gov.vn")
     add_route(db, contact, organisation_id=fleet.bql_kkt)
     return contact
+
+
+def outbox_row(notice: Notice, language: Language = "vi", row_id: int = 1) -> OutboxRow:
+    """``notice`` rendered in ``language`` and queued by e-mail for the
+    technicians' desk, as the worker claims it (for rendering tests)."""
+    rendered = render(notice, language)
+    return OutboxRow(
+        id=row_id,
+        idempotency_key=str(row_id),
+        channel="email",
+        contact_id=1,
+        language=language,
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        payload=notice.to_payload(),
+        group_key=f"site:{notice.site_id}",
+        available_at=notice.occurred_at,
+        attempts=0,
+        contact_name="Tổ kỹ thuật",
+        contact_active=True,
+        email="kythuat@example.vn",
+        webhook_url=None,
+        webhook_secret=None,
+    )

@@ -13,13 +13,20 @@ import pytest
 
 from fleet_server.errors import ConfigError
 from fleet_server.notifications import enqueue
-from fleet_server.notifications.models import Notice, OutboxRow, SmtpSettings, Text
+from fleet_server.notifications.models import Notice, SmtpSettings, Text
 from fleet_server.notifications.models import NotificationSettings as Settings
 from fleet_server.notifications.templates import link_for, reading, render, render_group
-from tests.server.notifications.conftest import START, add_contact, add_route, make_notice
+from fleet_server.vocabulary import Language
+from tests.server.notifications.conftest import (
+    MLT_NAME,
+    START,
+    add_contact,
+    add_route,
+    make_notice,
+    outbox_row,
+)
 
 AT = datetime(2026, 12, 6, 13, 5, tzinfo=UTC)  # 20:05 in Lai Châu
-MLT = Text("Cửa khẩu quốc tế Ma Lù Thàng", "Ma Lu Thang International Border Gate")
 SITE_DOWN = Notice(
     kind="site_incident",
     severity="critical",
@@ -28,7 +35,7 @@ SITE_DOWN = Notice(
     ),
     occurred_at=AT,
     site_id=10,
-    site_name=MLT,
+    site_name=MLT_NAME,
     incident_id=27,
     incident_class="technical",
     incident_kind="site_outage",
@@ -53,35 +60,13 @@ BOARD_LOST = Notice(
     title=Text("Mất kết nối với bảng", "Board lost"),
     occurred_at=AT,
     site_id=10,
-    site_name=MLT,
+    site_name=MLT_NAME,
     board_id="lc-mlt-01",
     board_name="Bảng tin cổng A",
     incident_id=28,
     incident_class="technical",
     link_path="/incidents/28",
 )
-
-
-def _row(notice: Notice, language: str = "vi", row_id: int = 1) -> OutboxRow:
-    rendered = render(notice, language)  # type: ignore[arg-type]
-    return OutboxRow(
-        id=row_id,
-        idempotency_key=str(row_id),
-        channel="email",
-        contact_id=1,
-        language=language,  # type: ignore[arg-type]
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        payload=notice.to_payload(),
-        group_key="site:10",
-        available_at=AT,
-        attempts=0,
-        contact_name="Tổ kỹ thuật",
-        contact_active=True,
-        email="kythuat@example.vn",
-        webhook_url=None,
-        webhook_secret=None,
-    )
 
 
 def test_a_site_outage_says_where_why_what_was_measured_and_when() -> None:
@@ -132,7 +117,7 @@ def test_a_subject_names_the_board_and_the_incident_once(title: Text, language: 
     subject = render(replace(BOARD_LOST, title=title), language).subject  # type: ignore[arg-type]
     assert subject.count("lc-mlt-01") == 1
     assert "#28" not in subject
-    assert subject.count(MLT.get(language)) == 1  # type: ignore[arg-type]
+    assert subject.count(MLT_NAME.get(language)) == 1  # type: ignore[arg-type]
 
 
 def test_a_board_notice_names_the_board_by_name_and_id() -> None:
@@ -147,8 +132,10 @@ def test_a_board_notice_names_the_board_by_name_and_id() -> None:
     ("language", "link_label"),
     [("vi", "Xem trên hệ thống"), ("en", "Open in the console")],
 )
-def test_the_link_to_the_console_page_with_the_base_url(language: str, link_label: str) -> None:
-    message = render_group([_row(SITE_DOWN, language)], "https://bangtin.example.vn/")
+def test_the_link_to_the_console_page_with_the_base_url(
+    language: Language, link_label: str
+) -> None:
+    message = render_group([outbox_row(SITE_DOWN, language)], "https://bangtin.example.vn/")
     line = f"{link_label}: https://bangtin.example.vn/incidents/27"
     assert line in message.body_text
     # before the footer, which stays last
@@ -156,14 +143,14 @@ def test_the_link_to_the_console_page_with_the_base_url(language: str, link_labe
 
 
 def test_no_link_without_the_base_url() -> None:
-    message = render_group([_row(SITE_DOWN)], None)
+    message = render_group([outbox_row(SITE_DOWN)], None)
     assert "http" not in message.body_text
     assert "Xem trên hệ thống" not in message.body_text
     assert link_for(SITE_DOWN.to_payload(), None) is None
 
 
 def test_a_digest_links_each_notice() -> None:
-    rows = [_row(SITE_DOWN, row_id=1), _row(BOARD_LOST, row_id=2)]
+    rows = [outbox_row(SITE_DOWN, row_id=1), outbox_row(BOARD_LOST, row_id=2)]
     digest = render_group(rows, "https://bangtin.example.vn")
     assert "https://bangtin.example.vn/incidents/27" in digest.body_text
     assert "https://bangtin.example.vn/incidents/28" in digest.body_text

@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from fleet_server.notifications.models import Notice, OutboxRow, Text
+from fleet_server.notifications.models import Notice, Text
 from fleet_server.notifications.templates import render, render_group
+from tests.server.notifications.conftest import MLT_NAME, outbox_row
 
 AT = datetime(2025, 5, 20, 0, 30, tzinfo=UTC)
-MLT = Text("Cửa khẩu quốc tế Ma Lù Thàng", "Ma Lu Thang International Border Gate")
 NOTICE = Notice(
     kind="incident_opened",
     severity="critical",
     title=Text("Mất điện lưới", "Mains lost"),
     occurred_at=AT,
     site_id=10,
-    site_name=MLT,
+    site_name=MLT_NAME,
     board_id="lc-mlt-01",
     board_name="Bảng tin cổng A",
     incident_id=42,
@@ -73,31 +73,9 @@ def test_subject_is_one_line() -> None:
     assert len(render(replace(NOTICE, title=Text("x" * 400)), "vi").subject) == 250
 
 
-def _row(row_id: int, notice: Notice) -> OutboxRow:
-    rendered = render(notice, "vi")
-    return OutboxRow(
-        id=row_id,
-        idempotency_key=str(row_id),
-        channel="email",
-        contact_id=1,
-        language="vi",
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        payload=notice.to_payload(),
-        group_key="site:10",
-        available_at=AT,
-        attempts=1,
-        contact_name="x",
-        contact_active=True,
-        email="x@example.org",
-        webhook_url=None,
-        webhook_secret=None,
-    )
-
-
 def test_group_digest_lists_every_notice_once_with_the_worst_severity() -> None:
     minor = replace(NOTICE, severity="minor", title=Text("Camera 2 mất tín hiệu"))
-    rows = [_row(1, minor), _row(2, NOTICE)]
+    rows = [outbox_row(minor, row_id=1), outbox_row(NOTICE, row_id=2)]
     digest = render_group(rows)
     assert digest.subject == "[Khẩn cấp] 2 thông báo tại Cửa khẩu quốc tế Ma Lù Thàng"
     assert "1. [Nhẹ] Sự cố mới: Camera 2 mất tín hiệu" in digest.body_text

@@ -56,10 +56,8 @@ def open_told_incident(conn: Any, board_id: str, rule: str, now: datetime) -> in
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
+    with SmtpSink() as sink:
+        yield sink
 
 
 @pytest.fixture
