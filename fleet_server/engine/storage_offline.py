@@ -5,8 +5,7 @@ Every query is bounded: one board's raw telemetry by ``(device_id,
 measured_at)`` (the per-board indexes, with ``SKEW`` to spare for the
 board's clock), the fleet's by ``received_at`` (the receipt indexes) over a
 few minutes, a site's few boards by id. A reading's time is the server's
-reckoning of when it was measured (``observed_at`` as ``board_latest``
-keeps it: receipt minus the time it waited on the board)."""
+reckoning of when it was measured (``_OBSERVED``)."""
 
 from __future__ import annotations
 
@@ -35,7 +34,13 @@ Conn = psycopg.Connection[Any]
 SKEW = timedelta(hours=1)
 #: readings measured this long after the loss still tell about it (a spool replay)
 AFTER = timedelta(hours=2)
-_OBSERVED = "received_at - greatest(sent_at - measured_at, interval '0')"
+#: When the server reckons a reading was measured: its receipt minus the time
+#: it waited on the board (``observed_at``) — unless it was sent long before it
+#: arrived (held by the broker while ingest was away): then the board's clock.
+_OBSERVED = (
+    "CASE WHEN received_at - sent_at > interval '2 minutes' THEN measured_at"
+    " ELSE received_at - greatest(sent_at - measured_at, interval '0') END"
+)
 _ROWS = 400
 
 
