@@ -63,7 +63,26 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "spool_dropping": {"for_s": 0, "clear_for_s": 3600, "severity": "warning"},
     "spool_degraded": {"for_s": 120, "clear_for_s": 300, "severity": "major"},
     "content_unapproved": {"for_s": 0, "clear_for_s": 60, "severity": "critical"},
+    # Screen and camera proof (issue 18): the board judges its own pictures
+    # (edge_agent.proof); these hold its verdicts for a while.
+    "screen_black": {"for_s": 300, "clear_for_s": 120, "severity": "major"},
+    "screen_frozen": {"for_s": 300, "clear_for_s": 120, "severity": "major"},
+    "screen_wrong_content": {"for_s": 120, "clear_for_s": 120, "severity": "major"},
+    "camera_black": {"for_s": 300, "clear_for_s": 600, "severity": "major"},
+    "camera_frozen": {"for_s": 300, "clear_for_s": 600, "severity": "major"},
+    "camera_covered": {"for_s": 300, "clear_for_s": 600, "severity": "major"},
+    "camera_moved": {"for_s": 300, "clear_for_s": 600, "severity": "major"},
+    # QCVN 135:2024 camera checks a board can make: findings, not faults
+    "camera_default_credentials": {"for_s": 0, "clear_for_s": 0, "severity": "major"},
+    "camera_firmware_unknown": {"for_s": 0, "clear_for_s": 0, "severity": "minor"},
 }
+
+#: Rules on a camera's picture: one condition per camera, named in the title.
+PICTURE_RULES = ("camera_black", "camera_frozen", "camera_covered", "camera_moved")
+#: QCVN 135:2024 findings (incident class ``compliance``), one per camera.
+CAMERA_FINDINGS = ("camera_default_credentials", "camera_firmware_unknown")
+#: Rules whose title names the camera.
+_NAMED_CAMERA = frozenset((*PICTURE_RULES, *CAMERA_FINDINGS))
 
 
 D = TypeVar("D", bound=BaseModel)
@@ -263,6 +282,125 @@ def display_dark(j: Judging) -> Iterator[Observation]:
     )
 
 
+def _on_air(j: Judging, display: fp.DisplayData) -> bool:
+    """The screen should show something now, as display_dark sees it: inside
+    a broadcast window, not halted by a kill-switch order (Điều 12.2), and
+    neither off nor without its player (display_dark's own incident)."""
+    dark = display.screen_on is False or not display.player_running
+    return not dark and display.halted is None and in_broadcast_window(j.inputs.windows, j.now)
+
+
+def screen_proof(j: Judging) -> Iterator[Observation]:
+    """What the board sees on its own screen: black, frozen, or far from the
+    approved item's reference frames. Only while it should be on air; a
+    board without screen proof (or whose last capture failed) tells nothing."""
+    display = j.fresh(j.inputs.display)
+    if display is None or display.screen is None:
+        return
+    screen = display.screen
+    details: dict[str, Any] = {
+        "phash": screen.phash,
+        "luma_mean": round(screen.luma_mean, 1),
+        "luma_stddev": round(screen.luma_stddev, 1),
+        "same_count": screen.same_count,
+        "reference_distance": screen.reference_distance,
+        "source": screen.source,
+        "content_id": display.content_id,
+        "halted": display.halted,
+    }
+    on_air = _on_air(j, display)
+    yield Observation("screen_black", on_air and screen.black, details)
+    yield Observation("screen_frozen", on_air and screen.frozen and not screen.black, details)
+    wrong = screen.wrong_content
+    yield Observation(
+        "screen_wrong_content",
+        None if wrong is None and on_air else (on_air and bool(wrong)),
+        details,
+    )
+
+
+def _picture_details(cam: fp.CameraStatus) -> dict[str, Any]:
+    picture = cam.picture
+    details: dict[str, Any] = {"camera_id": cam.camera_id, "status": cam.status}
+    if picture is not None:
+        details |= {
+            "phash": picture.phash,
+            "luma_mean": round(picture.luma_mean, 1),
+            "luma_stddev": round(picture.luma_stddev, 1),
+            "same_count": picture.same_count,
+            "reference_distance": picture.reference_distance,
+        }
+    return details
+
+
+def _gone(j: Judging, rules: tuple[str, ...], seen: set[str]) -> Iterator[Observation]:
+    """A camera taken off the board (or renamed) is no longer failing."""
+    for suffix in sorted(j.active):
+        rule, _, camera = suffix.partition(":")
+        if rule in rules and camera and camera not in seen:
+            yield Observation(rule, False, {"why": "no longer reported"}, subject=camera)
+
+
+def camera_proof(j: Judging) -> Iterator[Observation]:
+    """What each camera's picture shows, as the board judged it: black,
+    frozen, covered, or turned away from the reference an operator set. A
+    camera that does not answer is camera_unreachable's, not these."""
+    camera = j.fresh(j.inputs.camera)
+    if camera is None:
+        return
+    for cam in camera.cameras:
+        picture = cam.picture
+        answering = cam.status in ("ok", "unauthorized")
+        details = _picture_details(cam)
+        for rule in PICTURE_RULES:
+            if not answering:
+                observed: bool | None = False
+            elif picture is None:
+                observed = None
+            elif rule == "camera_black":
+                observed = picture.black
+            elif rule == "camera_frozen":
+                observed = picture.frozen and not picture.black
+            elif rule == "camera_covered":
+                observed = picture.covered and not picture.black
+            else:
+                observed = picture.moved
+            yield Observation(rule, observed, details, subject=cam.camera_id)
+    yield from _gone(j, PICTURE_RULES, {c.camera_id for c in camera.cameras})
+
+
+def camera_findings(j: Judging) -> Iterator[Observation]:
+    """QCVN 135:2024 checks a board can make on its cameras: the maker's
+    default credentials still open the stream; the camera reports no
+    firmware version. A board that makes no such checks (an agent without
+    camera proof: no picture, no picture error, no credentials check) tells
+    nothing about firmware either."""
+    camera = j.fresh(j.inputs.camera)
+    if camera is None:
+        return
+    for cam in camera.cameras:
+        details = {"camera_id": cam.camera_id, "firmware": cam.firmware}
+        yield Observation(
+            "camera_default_credentials",
+            cam.default_credentials,
+            details,
+            subject=cam.camera_id,
+        )
+        checked = (
+            cam.picture is not None
+            or cam.picture_error is not None
+            or cam.default_credentials is not None
+            or cam.firmware is not None
+        )
+        yield Observation(
+            "camera_firmware_unknown",
+            (cam.firmware is None) if checked else None,
+            details,
+            subject=cam.camera_id,
+        )
+    yield from _gone(j, CAMERA_FINDINGS, {c.camera_id for c in camera.cameras})
+
+
 def clock_skew(j: Judging) -> Iterator[Observation]:
     heartbeat = j.inputs.heartbeat
     if heartbeat is None or j.fresh(heartbeat) is None:
@@ -325,6 +463,9 @@ RULES: dict[str, Rule] = {
     "network_degraded": network_degraded,
     "camera_unreachable": camera_unreachable,
     "display_dark": display_dark,
+    "screen_proof": screen_proof,
+    "camera_proof": camera_proof,
+    "camera_findings": camera_findings,
     "clock_skew": clock_skew,
     "disk_full": disk_full,
     "spool_degraded": spool_degraded,
@@ -366,12 +507,19 @@ def incident_for(
 ) -> tuple[IncidentSpec, Timing]:
     """The incident a telemetry rule's observation opens on a board, and its timing."""
     rule = observation.rule
+    named = {"camera": observation.subject} if rule in _NAMED_CAMERA else {}
     spec = IncidentSpec(
         dedupe_key=str(DedupeKey.board(board_id, rule, observation.subject)),
         rule=rule,
-        incident_class="security" if rule == "content_unapproved" else "technical",
+        incident_class=(
+            "security"
+            if rule == "content_unapproved"
+            else "compliance"
+            if rule in CAMERA_FINDINGS
+            else "technical"
+        ),
         severity=params["severity"],
-        **titled(rule, board=board_id),
+        **titled(rule, board=board_id, **named),
         board_id=board_id,
         site_id=place[0],
         organisation_id=place[1],

@@ -34,6 +34,21 @@ RULES: dict[str, tuple[str, str]] = {
     "spool_dropping": ("Bộ đệm bỏ bớt dữ liệu", "Agent spool dropping data"),
     "spool_degraded": ("Bộ đệm không ghi được đĩa", "Agent spool cannot write its disk"),
     "content_unapproved": ("Nội dung chưa được duyệt đang phát", "Unapproved content on screen"),
+    "screen_black": ("Màn hình đen trong khung giờ phát", "Screen black during broadcast hours"),
+    "screen_frozen": ("Màn hình đứng hình", "Screen frozen"),
+    "screen_wrong_content": ("Màn hình hiển thị sai nội dung", "Screen shows the wrong content"),
+    "camera_black": ("Camera mất hình (hình đen)", "Camera picture black"),
+    "camera_frozen": ("Camera đứng hình", "Camera picture frozen"),
+    "camera_covered": ("Camera bị che", "Camera covered"),
+    "camera_moved": ("Camera bị xoay lệch hướng", "Camera turned away"),
+    "camera_default_credentials": (
+        "Camera còn dùng mật khẩu mặc định (QCVN 135:2024)",
+        "Camera default credentials (QCVN 135:2024)",
+    ),
+    "camera_firmware_unknown": (
+        "Camera không báo phiên bản firmware (QCVN 135:2024)",
+        "Camera firmware unknown (QCVN 135:2024)",
+    ),
     "broadcast_noncompliant": ("Không đủ thời lượng phát", "Broadcast time not met"),
     "advertising_share_exceeded": ("Quảng cáo vượt mức", "Advertising over its ceiling"),
     "security_reported": ("Báo sự cố an toàn thông tin", "Security incident reported"),
@@ -72,6 +87,33 @@ WHAT: dict[str, tuple[str, str]] = {
         "Agent spool cannot write its disk (full or failing)",
     ),
     "content_unapproved": ("Nội dung chưa được duyệt đang phát", "Unapproved content on screen"),
+    "screen_black": (
+        "Màn hình đen trong khung giờ phát dù trình phát đang chạy",
+        "Screen black during broadcast hours while the player runs",
+    ),
+    "screen_frozen": (
+        "Màn hình đứng hình: cùng một khung hình dù nội dung đã chuyển",
+        "Screen frozen: the same picture although the content moved on",
+    ),
+    "screen_wrong_content": (
+        "Màn hình hiển thị khác nội dung đã duyệt đang phát",
+        "Screen shows something other than the approved item on air",
+    ),
+    "camera_black": ("Camera {camera} mất hình (hình đen)", "Camera {camera}: picture black"),
+    "camera_frozen": ("Camera {camera} đứng hình", "Camera {camera}: picture frozen"),
+    "camera_covered": ("Camera {camera} bị che ống kính", "Camera {camera}: lens covered"),
+    "camera_moved": (
+        "Camera {camera} bị xoay lệch khỏi góc nhìn chuẩn",
+        "Camera {camera} turned away from its reference view",
+    ),
+    "camera_default_credentials": (
+        "Camera {camera} còn mở được bằng mật khẩu mặc định (QCVN 135:2024)",
+        "Camera {camera} still opens with its default credentials (QCVN 135:2024)",
+    ),
+    "camera_firmware_unknown": (
+        "Camera {camera} không báo phiên bản firmware (QCVN 135:2024)",
+        "Camera {camera} reports no firmware version (QCVN 135:2024)",
+    ),
     "broadcast_noncompliant": (
         "Không đủ thời lượng phát ngày {day}",
         "Broadcast time not met on {day}",
