@@ -231,38 +231,101 @@ def in_broadcast_window(at: datetime) -> bool:
     )
 
 
-_display = _board_fault(
-    "display-off",
-    "phong-tho",
-    ("sự cố màn hình tắt trong khung giờ phát", "a display-dark incident"),
-    hold_s=lambda p: p.fault_hold_s,
-    ticket=True,
-)
+def _on_air(
+    now: datetime, start_s: float, end_s: float, hold_s: float
+) -> tuple[float, float] | None:
+    """When a screen dark from ``start_s`` to ``end_s`` (seconds from
+    ``now``) is dark on air: (the first moment, at most 5 s late, from which
+    it stays inside a broadcast window ``hold_s`` long; the moment it leaves
+    the window or ``end_s``), or None if it never is that long."""
+    step = 5.0
+    at = start_s
+    while at + hold_s <= end_s:
+        if in_broadcast_window(now + timedelta(seconds=at)) and in_broadcast_window(
+            now + timedelta(seconds=at + hold_s)
+        ):
+            until = at + hold_s
+            while until < end_s and in_broadcast_window(now + timedelta(seconds=until)):
+                until = min(end_s, until + step)
+            return at, until
+        at += step
+    return None
 
 
 def display_off(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
     """The rule counts broadcast hours only (Điều 8.1): outside the windows
-    a dark screen is no fault, and the forecast says so."""
-    outcome = _display(fleet, p, now)
-    if in_broadcast_window(now + timedelta(seconds=outcome.expected("incident").by_s)):
-        return outcome
+    a dark screen is no fault, and the forecast says so. A window that opens
+    while the screen is dark (a run started just before 06:30) opens the
+    incident then, later than within a window; one that closes resolves it."""
+    site, boards = _site_and_boards(fleet, "phong-tho")
+    board = boards[0]
+    name = PLACE_NAMES.get(site, site)
     windows = ", ".join(f"{s}–{e}" for _, s, e in DEFAULT_WINDOWS)
-    local = now.astimezone(LOCAL_TZ)
-    return Outcome(
-        outcome.scenario,
-        (
-            Expectation(
-                "none",
-                p.fault_at_s + p.readings_s + p.slack_s,
-                f"không có sự cố: {local:%H:%M} ngoài khung giờ phát ({windows}), màn hình tắt"
-                " không phải lỗi; chạy lại trong khung giờ để thấy sự cố và phiếu",
-                f"no incident: {local:%H:%M} is outside the broadcast windows ({windows}), a"
-                " dark screen is no fault then; run it inside a window to see the incident",
+    # the screen goes dark at fault_at_s; the board says so by one reading later
+    dark_from = p.fault_at_s + p.readings_s
+    dark_to = p.repair_at_s or math.inf
+    duration = _round_up(
+        (p.repair_at_s or 0) + p.readings_s + p.clear_s + p.telemetry_every_s + 3 * p.slack_s
+    )
+    on_air = _on_air(now, dark_from, min(dark_to, dark_from + 24 * 3600), p.fault_hold_s)
+    if on_air is None:
+        local = now.astimezone(LOCAL_TZ)
+        return Outcome(
+            "display-off",
+            (
+                Expectation(
+                    "none",
+                    p.fault_at_s + p.readings_s + p.slack_s,
+                    f"không có sự cố: {local:%H:%M} ngoài khung giờ phát ({windows}), màn hình"
+                    " tắt không phải lỗi; chạy lại trong khung giờ để thấy sự cố và phiếu",
+                    f"no incident: {local:%H:%M} is outside the broadcast windows ({windows}), a"
+                    " dark screen is no fault then; run it inside a window to see the incident",
+                ),
             ),
-        ),
-        outcome.duration_s,
-        outcome.site,
-        outcome.boards,
+            duration,
+            site,
+            (board,),
+        )
+    on_air_from, on_air_to = on_air
+    opened = on_air_from + p.fault_hold_s + p.telemetry_every_s
+    what_vi, what_en = "sự cố màn hình tắt trong khung giờ phát", "a display-dark incident"
+    if on_air_from > dark_from:  # the window opens while the screen is dark
+        opens = (now + timedelta(seconds=on_air_from)).astimezone(LOCAL_TZ)
+        what_vi += f" (khung giờ phát bắt đầu lúc {opens:%H:%M})"
+        what_en += f" (once the broadcast window opens at {opens:%H:%M})"
+    expectations = [
+        Expectation("incident", opened + p.slack_s, f"{what_vi} — {board}", f"{what_en} — {board}"),
+        _notice(p, opened, name),
+    ]
+    # the incident stays open until the screen is back on or the window closes
+    cleared = on_air_to + p.readings_s + p.clear_s + p.telemetry_every_s
+    ticket = opened + p.ticket_after_s + p.telemetry_every_s
+    if ticket < on_air_to + p.clear_s:  # the incident is still open then
+        expectations.append(
+            Expectation(
+                "ticket",
+                ticket + p.slack_s,
+                f"phiếu bảo trì tự động cho {board}",
+                f"a ticket opened automatically for {board}",
+            )
+        )
+    closes = on_air_to < dark_to
+    expectations.append(
+        Expectation(
+            "resolved",
+            cleared + 2 * p.slack_s,
+            "khung giờ phát kết thúc, sự cố tự đóng" if closes else "sửa xong, sự cố tự đóng",
+            "the broadcast window ends, the incident resolves"
+            if closes
+            else "repaired, the incident resolves",
+        )
+    )
+    return Outcome(
+        "display-off",
+        tuple(expectations),
+        max(duration, _round_up(cleared + 3 * p.slack_s)),
+        site,
+        (board,),
     )
 
 

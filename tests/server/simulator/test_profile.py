@@ -108,6 +108,29 @@ def test_display_off_says_when_a_dark_screen_is_no_fault() -> None:
     assert "12:00 is outside the broadcast windows" in outside.expectations[0].en
 
 
+def test_display_off_counts_a_window_that_opens_or_closes_during_the_fault() -> None:
+    """Started at 06:28:30 the screen is dark when the 06:30 window opens: an
+    incident then, later than inside a window; at 09:28 the window closes
+    before the repair and the incident resolves with it."""
+    inside = OUTCOMES["display-off"](Recorder(), DEMO_PROFILE, IN_WINDOW)
+    opening = OUTCOMES["display-off"](
+        Recorder(), DEMO_PROFILE, datetime(2026, 12, 6, 23, 28, 30, tzinfo=UTC)
+    )
+    incident = opening.expected("incident")
+    assert incident.by_s > inside.expected("incident").by_s
+    assert "once the broadcast window opens at 06:30" in incident.en
+    # its upper bound: dark on air from 06:30 (90 s in), the hold, an engine tick, the slack
+    assert incident.by_s <= 90 + DEMO_PROFILE.fault_hold_s + DEMO_PROFILE.telemetry_every_s + 25
+    closing = OUTCOMES["display-off"](
+        Recorder(), DEMO_PROFILE, datetime(2026, 12, 7, 2, 28, tzinfo=UTC)
+    )
+    assert closing.expected("resolved").by_s < inside.expected("resolved").by_s
+    assert "broadcast window ends" in closing.expected("resolved").en
+    # the scaled profile of the outcome tests forecasts the ticket too
+    scaled = OUTCOMES["display-off"](Recorder(), DEMO_PROFILE.scaled(0.1), IN_WINDOW)
+    assert {e.key for e in scaled.expectations} >= {"incident", "ticket", "notice", "resolved"}
+
+
 def test_clock_reads_minutes_and_seconds() -> None:
     assert clock(0) == "00:00"
     assert clock(125.2) == "02:06"
