@@ -47,7 +47,8 @@ from fleet_protocol.messages import (
 
 log = logging.getLogger(__name__)
 
-#: at most one incident picture of a source in this long (a flapping verdict)
+#: at most one incident picture for the same verdict of a source in this long
+#: (a flapping verdict)
 INCIDENT_PICTURE_EVERY_S = 900.0
 _MAX_ERROR = 300
 
@@ -65,7 +66,8 @@ class _Seen:
         self.at: float | None = None
         self.check: ScreenCheck | CameraPicture | None = None
         self.error: str | None = None
-        self.incident_at: float | None = None
+        #: when each verdict last brought an incident picture
+        self.incident_at: dict[str, float] = {}
 
 
 class Proof:
@@ -208,11 +210,18 @@ class Proof:
             return
         log.warning("%s: %s", target, ", ".join(sorted(turned_bad)))
         now = self._monotonic()
-        if seen.incident_at is None or now - seen.incident_at >= INCIDENT_PICTURE_EVERY_S:
-            seen.incident_at = now
-            with self._lock:
-                if target not in self._incidents:
-                    self._incidents.append(target)
+        fresh = [
+            verdict
+            for verdict in turned_bad
+            if now - seen.incident_at.get(verdict, -INCIDENT_PICTURE_EVERY_S)
+            >= INCIDENT_PICTURE_EVERY_S
+        ]
+        if not fresh:  # the same verdict flapping: one picture is enough
+            return
+        seen.incident_at.update(dict.fromkeys(fresh, now))
+        with self._lock:
+            if target not in self._incidents:
+                self._incidents.append(target)
 
     def _no_ffmpeg(self, exc: Exception) -> None:
         if not self._ffmpeg_missing:
