@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
+from fleet_server.engine import telemetry_rules
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.simulator.places import DEFAULT_WINDOWS
 from fleet_server.simulator.profile import DemoProfile
@@ -55,6 +56,10 @@ class Outcome:
             f" (--duration {math.ceil(self.duration_s)})"
         )
         return out
+
+
+#: battery_low opens below this charge (engine/telemetry_rules.py)
+BATTERY_LOW_PERCENT = float(telemetry_rules.DEFAULTS["battery_low"]["open_below"])
 
 
 def clock(seconds: float) -> str:
@@ -113,6 +118,18 @@ def site_power_cut(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
             first,
             _notice(p, dead, name),
             Expectation(
+                "battery",
+                p.fault_at_s
+                + (1 - BATTERY_LOW_PERCENT / 100) * p.battery_runtime_s
+                + p.readings_s
+                + p.telemetry_every_s
+                + p.slack_s,
+                f"sự cố pin UPS yếu (khẩn) trên {len(boards)} bảng trước khi tắt; tự đóng khi pin"
+                " đã sạc lại sau khi có điện",
+                f"UPS-battery-low incidents (critical) on {len(boards)} boards before they go"
+                " down; they close once the batteries have recharged after the power is back",
+            ),
+            Expectation(
                 "ticket",
                 dead + p.ticket_after_s + p.telemetry_every_s + p.slack_s,
                 f"phiếu bảo trì khẩn tự động cho {name}",
@@ -163,6 +180,15 @@ def uplink_flap(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
                 last_up + p.slack_s,
                 "sự cố được đánh dấu chập chờn (một sự cố, không phải ba)",
                 "the incident marked flapping (one incident, not three)",
+            ),
+            Expectation(
+                "degraded",
+                last_up + 2 * p.fault_hold_s + p.network_s + p.telemetry_every_s + p.slack_s,
+                f"sự cố đường truyền kém (nhẹ) trên {len(boards)} bảng: tỷ lệ mất gói trung bình"
+                " 10 phút cao; còn mở sau kịch bản tới khi trung bình đó hạ (khoảng 15 phút)",
+                f"network-degraded incidents (minor) on {len(boards)} boards: the 10-minute"
+                " average loss is high; they stay open after the scenario until it falls"
+                " (about 15 min)",
             ),
             Expectation(
                 "resolved",
