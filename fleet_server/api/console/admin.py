@@ -15,14 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import forms
 from fleet_server.api.console.forms import ALL
 from fleet_server.api.console.web import redirect
 from fleet_server.api.deps import Conn
-from fleet_server.errors import Forbidden, Invalid, NotFound, RequestError
+from fleet_server.errors import Invalid
 from fleet_server.organisations import service as organisations
 from fleet_server.organisations.schemas import OrganisationOut, SiteOut
 
@@ -34,7 +35,7 @@ TABS: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
     ("/admin/boards", "admin.tab.boards", lambda u: u.can("board.provision")),
 )
 #: Form fields never written back into a page after a refusal.
-SECRET_FIELDS = frozenset({"password", "password_again", "new_password", "webhook_secret"})
+SECRET_FIELDS = forms.SECRET_FIELDS
 #: The rows a list page shows at a time.
 PAGE_SIZE = 50
 
@@ -51,10 +52,7 @@ def common(conn: Conn, user: Principal, **extra: Any) -> dict[str, Any]:
         "organisations": organisation_choices(conn, user),
         "sites": site_choices(conn, user),
         **extra,
-        "error": None,
-        "error_field": None,
-        "error_form": None,
-        "form": {},
+        **forms.no_refusal(),
     }
 
 
@@ -115,41 +113,9 @@ def done(path: str, what: str) -> RedirectResponse:
     return redirect(path if "#" in path else f"{path}#main", flash=f"admin_{what}")
 
 
-def shown(exc: RequestError) -> bool:
-    """Refusals a form shows on its own page: a bad value, a clash, the
-    broker down. Not found and forbidden keep to the error page (no hint of
-    what exists)."""
-    return not isinstance(exc, NotFound | Forbidden) and exc.status not in (403, 404)
-
-
-def refused(
-    conn: Conn,
-    exc: RequestError,
-    form: Mapping[str, Any],
-    again: Callable[[dict[str, Any]], Response],
-    where: str | None = None,
-) -> Response:
-    """The page again (``again``) with the reason, the field at fault and
-    the values typed (secrets left out), at the refusal's status; the
-    reason shows beside the form ``where`` (the section's id, which the
-    form's action names, so a phone lands there) or, without one, on top.
-    The transaction is rolled back first (a refused change leaves nothing)."""
-    if not shown(exc):
-        raise exc
-    conn.rollback()
-    field = getattr(exc, "field", None)
-    if field is None:
-        errors = exc.extra.get("errors") or [{}]
-        field = errors[0].get("field")
-    context = {
-        "error": exc.detail,
-        "error_field": field,
-        "error_form": where,
-        "form": {k: v for k, v in form.items() if k not in SECRET_FIELDS},
-    }
-    response = again(context)
-    response.status_code = exc.status
-    return response
+#: The shared refusal (``forms.refused``), under the names these pages use.
+shown = forms.shown
+refused = forms.refused
 
 
 def organisation_choices(conn: Conn, user: Principal) -> list[OrganisationOut]:

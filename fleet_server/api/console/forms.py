@@ -3,23 +3,34 @@ rule thresholds, the administration pages) into the API's own request
 models: the first problem becomes an ``Invalid`` naming the field (shown in
 the reader's language), times typed in Vietnam time, the "yes, really" box,
 and the one "where" select (a whole site, or one of its boards) the
-operational forms share."""
+operational forms share.
+
+A refused form comes back as its own page (``refused``): what was typed
+(never a secret), the field at fault marked and named by its label in the
+reader's language, and the reason (a common problem in the reader's
+language, ``REASONS``), so nothing has to be typed twice. Templates show it
+with ``_refusal.html`` and mark the field with ``_forms.html``'s
+``invalid``."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Form
+from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import i18n
 from fleet_server.api.deps import Conn
 from fleet_server.boards.schemas import BoardOut
 from fleet_server.boards.service import list_boards
-from fleet_server.errors import Invalid
+from fleet_server.errors import Forbidden, Invalid, NotFound, RequestError
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.organisations.schemas import SiteOut
 from fleet_server.organisations.service import list_sites
@@ -33,6 +44,32 @@ LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 WhereField = Annotated[str, Form(alias="where", max_length=100)]
 #: A "yes, really" box (a browser sends "on" when it is ticked).
 ConfirmField = Annotated[str, Form(max_length=10)]
+#: Form fields never written back into a page after a refusal.
+SECRET_FIELDS = frozenset({"password", "password_again", "new_password", "webhook_secret"})
+#: Reasons the console words in the reader's language: (English reason as
+#: the services and pydantic write it, catalog key); named groups are the
+#: key's values. Any other reason is shown as it is.
+REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"^Field required$", "refusal.required"),
+        (r"^String should have at most (?P<n>\d+) characters?$", "refusal.too_long"),
+        (r"^String should have at least 1 character$", "refusal.empty"),
+        (r"^String should have at least (?P<n>\d+) characters$", "refusal.too_short"),
+        (r"^String should match pattern .*$", "refusal.pattern"),
+        (r"^may not contain the NUL character$", "refusal.nul"),
+        (r"^Input should be greater than or equal to (?P<n>\S+)$", "refusal.at_least"),
+        (r"^Input should be less than or equal to (?P<n>\S+)$", "refusal.at_most"),
+        (r"^Input should be greater than (?P<n>\S+)$", "refusal.above"),
+        (r"^Input should be a valid (integer|number).*$", "refusal.number"),
+        (r"^give a whole number$", "refusal.number"),
+        (r"^give a date and time \(Vietnam time\)$", "refusal.date_time"),
+        (r"^give a day \(year-month-day\)$", "refusal.day"),
+        (r"^choose a site or a board$", "refusal.where"),
+        (r"^not a valid choice.*$", "refusal.choice"),
+        (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
+    )
+)
 
 
 def checked(model: type[M], /, **values: Any) -> M:
@@ -115,3 +152,112 @@ def places(conn: Conn, user: Principal, *, site_id: int | None = None) -> list[S
     for board in boards:
         by_site.setdefault(board.site_id, []).append(board)
     return [SiteChoice(s, by_site.get(s.id, [])) for s in sites]
+
+
+# -- refusals ----------------------------------------------------------------------------
+
+
+def no_nul(values: Mapping[str, Any]) -> None:
+    """A NUL character in a typed value (PostgreSQL cannot store it): Invalid
+    naming the first field that has one, like any other bad value."""
+    for name, value in values.items():
+        texts = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise Invalid(f"{name}: may not contain the NUL character", field=name)
+
+
+def shown(exc: RequestError) -> bool:
+    """Refusals a form shows on its own page: a bad value, a clash, the
+    broker down. Not found and forbidden keep to the error page (no hint of
+    what exists)."""
+    return not isinstance(exc, NotFound | Forbidden) and exc.status not in (403, 404)
+
+
+def field_of(exc: RequestError) -> str | None:
+    field = getattr(exc, "field", None)
+    if field is None:
+        errors = exc.extra.get("errors") or [{}]
+        field = errors[0].get("field")
+    return str(field) if field else None
+
+
+def label_key(field: str | None, labels: Mapping[str, str] | None = None) -> str | None:
+    """The catalog key of the label a field is shown under: the form's own
+    (``labels``), else the console's common field labels; None: none (the
+    template shows the field made readable)."""
+    if not field or field == "form":
+        return None
+    head = field.split(".")[0]
+    for name in (field, head):
+        if labels and name in labels:
+            return labels[name]
+    for prefix in ("admin.field", "field"):
+        for name in (field, head):
+            if i18n.known(f"{prefix}.{name}"):
+                return f"{prefix}.{name}"
+    return None
+
+
+def reason(detail: str, field: str | None) -> tuple[str, tuple[str, dict[str, str]] | None]:
+    """A refusal's reason without its field's code ("amount_vnd: whole
+    đồng…" -> "whole đồng…"), with the catalog key (and values) that words
+    it in the reader's language, when the console has one."""
+    text = detail
+    if field:
+        for name in (field, field.split(".")[0]):
+            if text.startswith(f"{name}: "):
+                text = text[len(name) + 2 :]
+                break
+    for pattern, key in REASONS:
+        found = pattern.match(text)
+        if found:
+            values = {k: v for k, v in found.groupdict().items() if v is not None}
+            return text, (key, values)
+    return text, None
+
+
+def refused(
+    conn: Conn,
+    exc: RequestError,
+    form: Mapping[str, Any],
+    again: Callable[[dict[str, Any]], Response],
+    where: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Response:
+    """The page again (``again``) with the reason, the field at fault and
+    the values typed (secrets left out), at the refusal's status; the
+    reason shows beside the form ``where`` (the section's id, which the
+    form's action names, so a phone lands there) or, without one, on top.
+    ``labels``: the form's field -> the catalog key of its label. Not found
+    and forbidden are raised again (the error page). The transaction is
+    rolled back first (a refused change leaves nothing)."""
+    if not shown(exc):
+        raise exc
+    conn.rollback()
+    field = field_of(exc)
+    text, worded = reason(exc.detail, field)
+    context = {
+        "error": exc.detail,
+        "error_field": field,
+        "error_form": where,
+        "error_label": label_key(field, labels),
+        "error_text": text,
+        "error_reason": worded,
+        "form": {k: v for k, v in form.items() if k not in SECRET_FIELDS},
+    }
+    response = again(context)
+    response.status_code = exc.status
+    return response
+
+
+def no_refusal() -> dict[str, Any]:
+    """A page's context before any refusal (an empty form)."""
+    return {
+        "error": None,
+        "error_field": None,
+        "error_form": None,
+        "error_label": None,
+        "error_text": None,
+        "error_reason": None,
+        "form": {},
+    }

@@ -200,16 +200,16 @@ def test_new_credentials_retire_the_old_and_the_board_is_disabled_enabled_and_re
 @pytest.mark.parametrize(
     ("fields", "status", "reason"),
     [
-        ({"board_id": "bảng tin!"}, 400, "id: String should match pattern"),
+        ({"board_id": "bảng tin!"}, 400, "Có ký tự không được phép"),
         ({"site_id": ""}, 400, "choose the board's site"),
-        ({"name": ""}, 400, "name: String should have at least 1 character"),
+        ({"name": ""}, 400, "Không được để trống"),
         ({"board_id": "lc-ma-lu-thang-01"}, 409, "board lc-ma-lu-thang-01 already exists"),
         ({"board_id": "fleet-admin"}, 422, "cannot be used as a board id"),
         ({"cameras": "cam1"}, 400, "line 1 needs an id and a name"),
         ({"cameras": "cam1 A\ncam1 B"}, 422, "camera 'cam1' is listed twice"),
-        ({"heartbeat_interval_s": "2"}, 400, "heartbeat_interval_s: Input should be greater"),
-        ({"installed_on": "30/11/2026"}, 400, "installed_on: not a date"),
-        ({"auth": "token"}, 400, "auth: Input should be"),
+        ({"heartbeat_interval_s": "2"}, 400, "Phải "),
+        ({"installed_on": "30/11/2026"}, 400, "not a date"),
+        ({"auth": "token"}, 400, "Input should be"),
     ],
 )
 def test_a_refused_board_comes_back_with_its_reason(
