@@ -6,22 +6,20 @@ display samples cover it."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import fleet_protocol as fp
-from fleet_protocol.messages import CREDENTIAL_PATTERN
+from fleet_protocol.messages import has_credentials
 
 EVENT = "content_played"
-_CREDENTIALS = re.compile(CREDENTIAL_PATTERN)
 
 
 def _safe(text: str | None) -> str | None:
     """A content id that names a URL with credentials is left out: events
     never carry them (Điều 13.1.b)."""
-    return None if text is None or _CREDENTIALS.search(text) else text
+    return None if text is None or has_credentials(text) else text
 
 
 @dataclass(frozen=True, slots=True)

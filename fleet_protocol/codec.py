@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,6 @@ from pydantic_core import PydanticSerializationError
 from fleet_protocol.bounds import printable
 from fleet_protocol.errors import ProtocolError
 from fleet_protocol.messages import (
-    CREDENTIAL_PATTERN,
     TELEMETRY_MODELS,
     CommandRequest,
     CommandResultMessage,
@@ -25,6 +23,7 @@ from fleet_protocol.messages import (
     Receipt,
     SnapshotMessage,
     StateMessage,
+    credential_at,
 )
 from fleet_protocol.topics import Channel, TelemetryKind, Topic, parse_topic
 
@@ -72,22 +71,14 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     return "invalid_payload", "; ".join(parts) + more
 
 
-_CREDENTIAL_BYTES = re.compile(CREDENTIAL_PATTERN.encode())
-_CREDENTIAL_TEXT = re.compile(CREDENTIAL_PATTERN)
-
-
 def _check_credentials(payload: bytes | str) -> None:
     """Reject any URL with user:password@, in whatever field it hides
     (Điều 13.1.b: camera accounts stay on the board)."""
-    found = (
-        _CREDENTIAL_BYTES.search(payload)
-        if isinstance(payload, bytes)
-        else _CREDENTIAL_TEXT.search(payload)
-    )
-    if found:
+    found = credential_at(payload)
+    if found is not None:
         raise ProtocolError(
             "credential_leak",
-            f"payload contains a URL with a user name and password at offset {found.start()};"
+            f"payload contains a URL with a user name and password at offset {found};"
             " redact it on the board",
         )
 

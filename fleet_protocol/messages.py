@@ -8,10 +8,14 @@ normalised to UTC, and every value fits what stores it (:mod:`.bounds`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Base64Bytes, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EncodedBytes, Field, model_validator
+from pydantic.types import EncoderProtocol
+from pydantic_core import PydanticCustomError
 
 from fleet_protocol.bounds import (
     INT32_MAX,
@@ -39,11 +43,42 @@ MAX_CONFIG_VERSION = INT32_MAX
 
 # A URL with user:password@ must never leave the board (Điều 13.1.b).
 CREDENTIAL_PATTERN = r"[A-Za-z][A-Za-z0-9+.-]*:(?:\\?/){2}[^\s/@\"]*:[^\s@\"]*@"
-_CREDENTIAL_RE = re.compile(CREDENTIAL_PATTERN)
+#: Where a credential URL may end: an "@" (split off), a quote or white space.
+_RUNS = re.compile(rb'[\s"@]')
+#: The head of a credential URL: scheme, "://" (or ":\/\/" in JSON), user, ":".
+_URL_HEAD = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]{0,31}:(?:\\?/){2}[^\s/@\":]*+:")
+
+
+def credential_at(text: bytes | str) -> int | None:
+    """Where in ``text`` (bytes; a str is taken as UTF-8) a URL with
+    user:password@ starts (CREDENTIAL_PATTERN), or None; in time linear in
+    the length of ``text``.
+
+    The pattern itself, searched over a hostile 64 KiB payload (``a://`` and
+    colons), backtracks for a minute. Here: a password holds no "@", quote or
+    white space, so a whole credential URL lies in one run of text between
+    two of those, ending at an "@"; only such runs are searched, for the
+    URL's head alone (a scheme of at most 32 characters)."""
+    data = text.encode(errors="surrogatepass") if isinstance(text, str) else text
+    if b"@" not in data:
+        return None
+    start = 0
+    for stop in _RUNS.finditer(data):
+        if stop.group() == b"@":
+            head = _URL_HEAD.search(data, start, stop.start())
+            if head is not None:
+                return head.start()
+        start = stop.end()
+    return None
+
+
+def has_credentials(text: bytes | str) -> bool:
+    """Whether ``text`` holds a URL with user:password@ (see :func:`credential_at`)."""
+    return credential_at(text) is not None
 
 
 def _no_credentials(value: str) -> str:
-    if _CREDENTIAL_RE.search(value):
+    if has_credentials(value):
         raise ValueError("text contains a URL with credentials; redact it on the board")
     return value
 
@@ -240,6 +275,44 @@ MAX_SNAPSHOT_BYTES = 44_000
 SnapshotReason = Literal["interval", "command", "incident"]
 
 
+class _StrictBase64(EncoderProtocol):
+    """Base64 (RFC 4648, padded) read strictly: pydantic's ``Base64Bytes``
+    skips every character outside the alphabet, so a control character or
+    any junk in ``jpeg`` would pass unnoticed."""
+
+    @classmethod
+    def decode(cls, data: bytes) -> bytes:
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise PydanticCustomError(
+                "base64_decode", "not base64 (RFC 4648, padded, no line breaks)"
+            ) from None
+
+    @classmethod
+    def encode(cls, value: bytes) -> bytes:
+        return base64.b64encode(value)
+
+    @classmethod
+    def get_json_format(cls) -> Literal["base64"]:
+        return "base64"
+
+
+def _is_jpeg(value: bytes) -> bytes:
+    if not value.startswith(b"\xff\xd8\xff"):
+        raise ValueError("not a JPEG (it starts with FF D8 FF)")
+    return value
+
+
+#: A JPEG file as base64 text (in Python too: pass ``base64.b64encode(raw)``).
+JpegBase64 = Annotated[
+    bytes,
+    EncodedBytes(encoder=_StrictBase64),
+    Field(min_length=4, max_length=MAX_SNAPSHOT_BYTES),
+    AfterValidator(_is_jpeg),
+]
+
+
 class SnapshotData(_Strict):
     """A downscaled picture of the screen or of one camera, uploaded only on
     demand, when an incident opens, or at a low interval, within the board's
@@ -255,7 +328,13 @@ class SnapshotData(_Strict):
     width: Annotated[int, Field(ge=1, le=1920)]
     height: Annotated[int, Field(ge=1, le=1080)]
     phash: PerceptualHash
-    jpeg: Annotated[Base64Bytes, Field(min_length=4, max_length=MAX_SNAPSHOT_BYTES)]
+    jpeg: JpegBase64
+
+    @model_validator(mode="after")
+    def _camera_named(self) -> SnapshotData:
+        if (self.source == "camera") != (self.camera_id is not None):
+            raise ValueError("camera_id: required with source camera, and only with it")
+        return self
 
 
 class CommandResultData(_Strict):

@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +37,7 @@ import psycopg
 from psycopg import sql
 
 from fleet_protocol import BoardMessage
-from fleet_protocol.messages import CREDENTIAL_PATTERN
+from fleet_protocol.messages import has_credentials
 from fleet_protocol.redact import redact, redact_cut
 from fleet_server.telemetry.batches import (
     Accepted,
@@ -69,7 +68,6 @@ DEAD_LETTER_COLUMNS = (
     "payload_size",
     "payload_sha256",
 )
-_CREDENTIALS = re.compile(CREDENTIAL_PATTERN.encode())
 
 
 _STAGE_PREFIX = "stage_"
@@ -320,7 +318,7 @@ class BatchWriter:
         """What is stored of a payload: credentials removed, then cut."""
         kept = redact_cut(payload, self.keep_bytes)
         # Whatever the protocol would still call a credential is not kept at all.
-        return b"" if _CREDENTIALS.search(kept) else kept
+        return b"" if has_credentials(kept) else kept
 
     def _row(self, r: Rejected) -> tuple[object, ...]:
         payload = r.payload if r.payload is not None else b""
