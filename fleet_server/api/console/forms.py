@@ -68,6 +68,8 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^choose a site or a board$", "refusal.where"),
         (r"^not a valid choice.*$", "refusal.choice"),
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
+        (r"^resolving an incident needs a note$", "error.400.note-required"),
+        (r"^a comment cannot be empty$", "error.400.empty"),
     )
 )
 
@@ -236,6 +238,13 @@ def refused(
     conn.rollback()
     field = field_of(exc)
     text, worded = reason(exc.detail, field)
+    summary = None
+    if worded is None and not isinstance(exc, Invalid):
+        # a clash or the like: the error page's words for it, then the detail
+        for key in (f"error.{exc.status}.{exc.kind}", f"error.{exc.status}"):
+            if i18n.known(key):
+                summary = key
+                break
     context = {
         "error": exc.detail,
         "error_field": field,
@@ -243,6 +252,7 @@ def refused(
         "error_label": label_key(field, labels),
         "error_text": text,
         "error_reason": worded,
+        "error_summary": summary,
         "form": {k: v for k, v in form.items() if k not in SECRET_FIELDS},
     }
     response = again(context)
@@ -259,5 +269,6 @@ def no_refusal() -> dict[str, Any]:
         "error_label": None,
         "error_text": None,
         "error_reason": None,
+        "error_summary": None,
         "form": {},
     }

@@ -5,6 +5,7 @@ required), comment; reporting an incident and its photos (Điều 9.3) is
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -12,7 +13,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import incident_report
+from fleet_server.api.console import forms, incident_report
 from fleet_server.api.console.web import (
     form_for,
     page_for,
@@ -21,7 +22,7 @@ from fleet_server.api.console.web import (
     safe_next,
 )
 from fleet_server.api.deps import Conn, Db, Now, client_address
-from fleet_server.api.problems import Problem
+from fleet_server.errors import Invalid, RequestError
 from fleet_server.incidents.models import SITE_RULE, IncidentFilter
 from fleet_server.incidents.schemas import IncidentOut
 from fleet_server.incidents.service import (
@@ -146,6 +147,19 @@ def incident_context(conn: Conn, user: Principal, incident_id: int) -> dict[str,
 def incident_page(
     request: Request, conn: Db, now: Now, user: Reader, incident_id: IncidentId
 ) -> Response:
+    return _incident_page(request, conn, now, user, incident_id)
+
+
+def _incident_page(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    incident_id: int,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The incident's page; after a refused form (``refusal``), with its
+    reason and what was typed."""
     context = incident_context(conn, user, incident_id)
     context["tickets"] = (
         tickets_of_incident(conn, user, incident_id, now=now) if user.can("ticket.read") else []
@@ -157,8 +171,41 @@ def incident_page(
         photos_added=request.query_params.get("photos") == "added",
         max_photos=limits.max_count,
         max_mb=round(limits.max_bytes / 1024 / 1024, 1),
+        **forms.no_refusal(),
     )
+    if refusal is not None:
+        # the forms return where they came from, not to the address posted to
+        context.update(refusal, back=safe_next(refusal["form"].get("next", "")))
     return render(request, "incident.html", user, context)
+
+
+def _refused(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    incident_id: int,
+    exc: RequestError,
+    form: dict[str, Any],
+    where: str,
+) -> Response:
+    """The incident's page again with why its form ``where`` was refused."""
+    return forms.refused(
+        conn,
+        exc,
+        form,
+        lambda ctx: _incident_page(request, conn, now, user, incident_id, ctx),
+        f"{where}-{incident_id}",
+        LABELS[where],
+    )
+
+
+#: Each form's fields -> the label they are shown under.
+LABELS = {
+    "acknowledge": {"note": "incident.resolve_note"},
+    "resolve": {"note": "incident.resolve_note"},
+    "comment": {"text": "incident.comment"},
+}
 
 
 def _back(next_url: str, incident_id: int) -> Response:
@@ -176,8 +223,15 @@ def acknowledge(
     note: Annotated[str | None, Form(max_length=2000)] = None,
     next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
 ) -> Response:
-    actor = user.acting_from(client_address(request))
-    acknowledge_incident(conn, user, actor, incident_id, now=now, note=(note or "").strip() or None)
+    typed = {"note": note or "", "next": next_url}
+    try:
+        forms.no_nul(typed)
+        actor = user.acting_from(client_address(request))
+        acknowledge_incident(
+            conn, user, actor, incident_id, now=now, note=(note or "").strip() or None
+        )
+    except RequestError as exc:
+        return _refused(request, conn, now, user, incident_id, exc, typed, "acknowledge")
     conn.commit()
     return _back(next_url, incident_id)
 
@@ -192,10 +246,15 @@ def resolve(
     note: Annotated[str, Form(max_length=2000)] = "",
     next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
 ) -> Response:
-    if not note.strip():
-        raise Problem(400, "resolving an incident needs a note", kind="note-required")
-    actor = user.acting_from(client_address(request))
-    resolve_incident(conn, user, actor, incident_id, now=now, note=note.strip())
+    typed = {"note": note, "next": next_url}
+    try:
+        forms.no_nul(typed)
+        if not note.strip():
+            raise Invalid("note: resolving an incident needs a note", field="note")
+        actor = user.acting_from(client_address(request))
+        resolve_incident(conn, user, actor, incident_id, now=now, note=note.strip())
+    except RequestError as exc:
+        return _refused(request, conn, now, user, incident_id, exc, typed, "resolve")
     conn.commit()
     return _back(next_url, incident_id)
 
@@ -210,9 +269,14 @@ def comment(
     text: Annotated[str, Form(max_length=4000)] = "",
     next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
 ) -> Response:
-    if not text.strip():
-        raise Problem(400, "a comment cannot be empty", kind="empty")
-    actor = user.acting_from(client_address(request))
-    comment_incident(conn, user, actor, incident_id, now=now, text=text.strip())
+    typed = {"text": text, "next": next_url}
+    try:
+        forms.no_nul(typed)
+        if not text.strip():
+            raise Invalid("text: a comment cannot be empty", field="text")
+        actor = user.acting_from(client_address(request))
+        comment_incident(conn, user, actor, incident_id, now=now, text=text.strip())
+    except RequestError as exc:
+        return _refused(request, conn, now, user, incident_id, exc, typed, "comment")
     conn.commit()
     return _back(next_url, incident_id)

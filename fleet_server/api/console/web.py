@@ -272,6 +272,15 @@ def _values(
         "live_period_ms": int(
             1000 * getattr(request.app.state, "console_live_period_s", LIVE_PERIOD_S)
         ),
+        # no refused form yet (forms.refused fills these in)
+        "error": None,
+        "error_field": None,
+        "error_form": None,
+        "error_label": None,
+        "error_text": None,
+        "error_reason": None,
+        "error_summary": None,
+        "form": {},
     }
 
 

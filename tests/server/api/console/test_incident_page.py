@@ -160,3 +160,57 @@ def test_acknowledge_comment_and_resolve_on_the_incident_page(
     assert fragment.status_code == 200
     assert "<html" not in fragment.text
     assert 'data-incident-state="resolved"' in fragment.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "field_words", "reason"),
+    [
+        ("vi", "Mục cần sửa: Đã làm gì (bắt buộc).", "Có ký tự NUL"),
+        ("en", "Field to correct: What was done (required).", "Contains a NUL character"),
+    ],
+)
+def test_a_refused_resolution_comes_back_with_the_note_typed(
+    new_browser: NewBrowser,
+    incidents: dict[str, Any],
+    db_conn: Any,
+    lang: str,
+    field_words: str,
+    reason: str,
+) -> None:
+    """A long note with a stray NUL (a phone keyboard, a paste) is refused on
+    the incident's page, open, with the note kept, the field marked and why."""
+    incident = incidents["board"]
+    url = f"/incidents/{incident}"
+    operator = new_browser("operator")
+    token = csrf_of(operator.get(f"{url}?lang={lang}").text)
+    note = "Đã thay bộ nguồn <b>24V</b> & kiểm tra " + "cáp mạng " * 40 + "\x00xong"
+    answer = operator.post(
+        f"{url}/resolve", data={"csrf_token": token, "next": "/incidents", "note": note}
+    )
+    assert answer.status_code == 400
+    page = answer.text
+    refusal = page.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert field_words in refusal
+    assert reason in refusal
+    assert "note:" not in refusal  # no raw field code
+    form = page.split(f'action="/incidents/{incident}/resolve"')[1].split("</form>")[0]
+    assert 'aria-invalid="true"' in form
+    kept = "Đã thay bộ nguồn &lt;b&gt;24V&lt;/b&gt; &amp; kiểm tra cáp mạng"  # escaped
+    assert kept in form
+    assert 'value="/incidents"' in form  # returns where it came from
+    assert '<details class="resolve" open>' in page
+    assert incidents_state(db_conn, incident) == "open"
+
+    empty = operator.post(f"{url}/comment", data={"csrf_token": token, "text": "  "})
+    assert empty.status_code == 400
+    assert ("Nội dung không được để trống." if lang == "vi" else "The text cannot be empty.") in (
+        empty.text
+    )
+    comment_form = empty.text.split(f'action="/incidents/{incident}/comment"')[1]
+    assert 'aria-invalid="true"' in comment_form.split("</form>")[0]
+
+
+def incidents_state(conn: Any, incident: int) -> str:
+    row = conn.execute("SELECT state FROM incidents WHERE id = %s", (incident,)).fetchone()
+    assert row is not None
+    return str(row[0])
