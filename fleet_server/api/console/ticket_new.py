@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import forms
 from fleet_server.api.console.forms import WhereField, checked, chosen, places, where
 from fleet_server.api.console.web import form_for, page_for, redirect, render
-from fleet_server.api.deps import Db, Now, client_address
-from fleet_server.errors import Invalid
+from fleet_server.api.deps import Conn, Db, Now, client_address
+from fleet_server.errors import Invalid, NotFound, RequestError
 from fleet_server.incidents.schemas import IncidentDetail
 from fleet_server.incidents.service import get_incident
 from fleet_server.tickets.models import Sla
@@ -46,10 +47,29 @@ def new_ticket_page(
     site_id: Id = None,
     board_id: Annotated[str | None, Query(pattern=BOARD_ID)] = None,
 ) -> Response:
+    return _page(request, conn, user, incident_id, site_id, board_id)
+
+
+def _page(
+    request: Request,
+    conn: Conn,
+    user: Principal,
+    incident_id: int | None,
+    site_id: int | None,
+    board_id: str | None,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The form; after a refusal (``refusal``), with what was typed and why."""
     incident: IncidentDetail | None = None
     choice = chosen(site_id, board_id)
     if incident_id is not None:
-        incident = get_incident(conn, user, incident_id)
+        try:
+            incident = get_incident(conn, user, incident_id)
+        except NotFound:
+            if refusal is None:
+                raise
+            incident = None  # a refused form linked to nothing: the plain form
+    if incident is not None:
         site_id = incident.site_id
         choice = chosen(site_id, incident.board_id)
     context: dict[str, Any] = {
@@ -63,7 +83,24 @@ def new_ticket_page(
         "sla_hours": Sla().hours,
         "may_assign": user.can("ticket.work"),
     }
+    if refusal is not None:
+        typed = refusal["form"]
+        context.update(refusal, chosen=typed["where"], priority=typed["priority"])
     return render(request, "ticket_new.html", user, context)
+
+
+#: The form's fields -> the label they are shown under.
+LABELS = {
+    "where": "ops.where",
+    "site_id": "ops.where",
+    "board_id": "ops.where",
+    "title": "ticket.title",
+    "kind": "ticket.kind",
+    "priority": "ticket.priority",
+    "assignee": "ticket_new.assignee",
+    "description": "ticket_new.description",
+    "incident_ids": "ticket_new.incidents",
+}
 
 
 def _incident_ids(text: str) -> list[int]:
@@ -88,24 +125,45 @@ def new_ticket(
     incident_ids: Annotated[str, Form(max_length=500)] = "",
     assignee: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    site_id, board_id = where(where_)
-    body = checked(
-        TicketCreate,
-        site_id=site_id,
-        board_id=board_id,
-        kind=kind,
-        priority=priority,
-        title=title,
-        description=description.strip(),
-        incident_ids=_incident_ids(incident_ids),
-    )
-    actor = user.acting_from(client_address(request))
-    ticket = create_ticket(conn, user, actor, body, now=now)
-    flash = "ticket_created"
-    if assignee.strip():
-        if not user.can("ticket.work"):
-            raise Invalid("assignee: your role may not assign tickets", field="assignee")
-        assign_ticket(conn, user, actor, ticket.id, assignee, now=now)
-        flash = "ticket_created_assigned"
+    typed = {
+        "where": where_,
+        "title": title,
+        "kind": kind,
+        "priority": priority,
+        "description": description,
+        "incident_ids": incident_ids,
+        "assignee": assignee,
+    }
+    try:
+        forms.no_nul(typed)
+        site_id, board_id = where(where_)
+        body = checked(
+            TicketCreate,
+            site_id=site_id,
+            board_id=board_id,
+            kind=kind,
+            priority=priority,
+            title=title,
+            description=description.strip(),
+            incident_ids=_incident_ids(incident_ids),
+        )
+        actor = user.acting_from(client_address(request))
+        ticket = create_ticket(conn, user, actor, body, now=now)
+        flash = "ticket_created"
+        if assignee.strip():
+            if not user.can("ticket.work"):
+                raise Invalid("assignee: your role may not assign tickets", field="assignee")
+            assign_ticket(conn, user, actor, ticket.id, assignee, now=now)
+            flash = "ticket_created_assigned"
+    except RequestError as exc:
+        # from an incident's page (its id alone): that page's form again
+        linked = int(incident_ids) if incident_ids.strip().isdigit() else None
+        return forms.refused(
+            conn,
+            exc,
+            typed,
+            lambda ctx: _page(request, conn, user, linked, None, None, ctx),
+            labels=LABELS,
+        )
     conn.commit()
     return redirect(f"/tickets/{ticket.id}", flash=flash)

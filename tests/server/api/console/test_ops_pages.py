@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from fleet_server.api.console import i18n
@@ -339,3 +340,52 @@ def test_no_raw_code_or_utc_time_on_the_operational_pages(
             page = admin.get(url, params={"lang": lang})
             assert page.status_code == 200, url
             assert not problems(page.text), (lang, url, problems(page.text))
+
+
+def refusal_of(page: str) -> str:
+    """The refusal's box on a page (the reason and the field named)."""
+    return page.split('class="flash error refusal"')[1].split("</div>", maxsplit=1)[0]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_refused_ticket_comes_back_with_what_was_typed(
+    new_browser: NewBrowser, api_db: str, lang: str
+) -> None:
+    operator = new_browser("operator")
+    long_text = "Cột điện nghiêng, dây cấp nguồn <bị> đứt; " * 30
+    answer = post(
+        operator,
+        f"/tickets/new?lang={lang}",
+        "/tickets/new",
+        {
+            "where": f"board:{BOARD}",
+            "title": "Thay dây nguồn",
+            "kind": "inspection",
+            "priority": "high",
+            "description": long_text,
+            "incident_ids": "12 abc",
+        },
+    )
+    assert answer.status_code == 400
+    refusal = refusal_of(answer.text)
+    field = "Sự cố liên quan" if lang == "vi" else "Related incidents"
+    assert field in refusal, refusal
+    assert "give incident numbers" in refusal
+    assert "incident_ids:" not in refusal
+    page = answer.text
+    assert 'autocomplete="off" aria-invalid="true" value="12 abc"' in page
+    assert 'value="Thay dây nguồn"' in page
+    assert "Cột điện nghiêng, dây cấp nguồn &lt;bị&gt; đứt;" in page
+    assert 'value="inspection" selected' in page
+    assert 'value="high" selected' in page
+    assert f'value="board:{BOARD}" selected' in page
+    nul = post(
+        operator,
+        "/tickets/new",
+        "/tickets/new",
+        {"where": f"board:{BOARD}", "title": "Thay\x00 dây"},
+    )
+    assert nul.status_code == 400
+    assert 'name="title" required maxlength="200" aria-invalid="true"' in nul.text
+    with psycopg.connect(api_db) as conn:
+        assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (0,)
