@@ -72,6 +72,16 @@ DETAILS: dict[str, dict[str, Any]] = {
         "started_at": "2026-12-01T03:00:00Z",
         "why": "not in the approved registry",
     },
+    # screen and camera proof (issue 18)
+    "screen_black": {"phash": "0000000000000000", "luma_mean": 2.0, "luma_stddev": 0.5},
+    "screen_frozen": {"phash": "0123456789abcdef", "same_count": 7},
+    "screen_wrong_content": {"phash": "0123456789abcdef", "reference_distance": 31},
+    "camera_black": {"camera_id": "cam-1", "luma_mean": 1.5},
+    "camera_frozen": {"camera_id": "cam-1", "same_count": 9},
+    "camera_covered": {"camera_id": "cam-1", "luma_stddev": 2.0},
+    "camera_moved": {"camera_id": "cam-1", "reference_distance": 28},
+    "camera_default_credentials": {"camera_id": "cam-1", "firmware": "V5.5.0"},
+    "camera_firmware_unknown": {"camera_id": "cam-1", "firmware": None},
 }
 #: Every audit action the server writes (and two that only have their parts).
 ACTIONS = (
@@ -175,10 +185,13 @@ def open_rules(conn: Conn, now: datetime, seeded: Seeded) -> None:
     """An incident of every rule on BOARD; some acknowledged, resolved,
     flapping or reopened, as people and the engine leave them."""
     day = (now - timedelta(days=1)).date().isoformat()
-    for rule in DETAILS:
+    for rule, details in DETAILS.items():
         if rule in ("board_lost", "board_stale"):
             continue  # on the site's boards, below
-        incident, _ = lifecycle.open_incident(conn, _spec(conn, rule, BOARD), now, actor="engine")
+        camera = details.get("camera_id") if rule != "camera_unreachable" else None
+        named = {} if camera is None else {"camera": camera}
+        spec = _spec(conn, rule, BOARD, **named)
+        incident, _ = lifecycle.open_incident(conn, spec, now, actor="engine")
         seeded.incidents[rule] = incident.id
     compliance = _spec(conn, "broadcast_noncompliant", BOARD, day=day)
     compliance = IncidentSpec(
