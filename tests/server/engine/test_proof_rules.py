@@ -272,6 +272,16 @@ def test_a_frozen_screen_opens_after_its_hold_asks_for_a_picture_and_clears(
     board.screen()
     engine.evaluate(engine_conn)
     assert [r[2] for r in incidents(engine_conn)] == ["resolved"]
+    # frozen again soon after: the incident reopens and asks for a new picture
+    for _ in range(hold // 60 + 1):
+        board.screen(frozen=True, same_count=6)
+        engine.evaluate(engine_conn)
+        clock.advance(60)
+    assert [r[2] for r in incidents(engine_conn)] == ["open"]
+    assert [c[0] for c in commands(engine_conn)] == [
+        f"proof-{incident_id}-0",
+        f"proof-{incident_id}-1",
+    ]
 
 
 def test_a_covered_camera_opens_per_camera_and_an_override_shortens_the_hold(
