@@ -24,7 +24,7 @@ DISTRICT_BOARD = "lc-phong-tho-01"  # ubnd-phong-tho
 
 
 def jpeg(fill: int, size: int = 600) -> bytes:
-    return b"\xff\xd8" + bytes((fill + i) % 256 for i in range(size - 4)) + b"\xff\xd9"
+    return b"\xff\xd8\xff" + bytes((fill + i) % 256 for i in range(size - 5)) + b"\xff\xd9"
 
 
 def upload(

@@ -35,8 +35,8 @@ T0 = m.T0
 
 def jpeg(size: int, fill: int = 7) -> bytes:
     """Bytes that start and end like a JPEG (the protocol checks the size only)."""
-    body = bytes((fill + i * 31) % 256 for i in range(size - 4))
-    return b"\xff\xd8" + body + b"\xff\xd9"
+    body = bytes((fill + i * 31) % 256 for i in range(size - 5))
+    return b"\xff\xd8\xff" + body + b"\xff\xd9"
 
 
 def snapshot(
