@@ -69,6 +69,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^not a valid choice.*$", "refusal.choice"),
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
         (r"^resolving an incident needs a note$", "error.400.note-required"),
+        (r"^tick the box.*$", "refusal.confirm"),
         (r"^a comment cannot be empty$", "error.400.empty"),
     )
 )

@@ -8,14 +8,15 @@ still recorded during a window, their notices held until it ends."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import forms
 from fleet_server.api.console.forms import (
     ConfirmField,
     WhereField,
@@ -28,7 +29,8 @@ from fleet_server.api.console.forms import (
     where,
 )
 from fleet_server.api.console.web import form_for, page_for, redirect, render
-from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.api.deps import Conn, Db, Now, client_address
+from fleet_server.errors import RequestError
 from fleet_server.maintenance import service
 from fleet_server.maintenance.schemas import BOARD_ID, MAX_ID, WindowCreate
 
@@ -51,6 +53,21 @@ def maintenance_page(
     board_id: Annotated[str | None, Query(pattern=BOARD_ID)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
+    return _page(request, conn, now, user, site_id, board_id, offset)
+
+
+def _page(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    site_id: int | None,
+    board_id: str | None,
+    offset: int = 0,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The windows and the form; after a refusal (``refusal``), with what
+    was typed and why."""
     current = service.list_windows(
         conn,
         user,
@@ -82,11 +99,48 @@ def maintenance_page(
             "board_id": board_id,
             "places": choices,
             "sites": {p.site.id: p.site for p in choices},
-            "chosen": chosen(site_id, board_id),
+            "chosen": (refusal or {}).get("form", {}).get("where") or chosen(site_id, board_id),
             "recurrences": RECURRENCES,
             "default_start": local_input(start),
             "default_end": local_input(start + timedelta(hours=2)),
+            **(refusal or {}),
         },
+    )
+
+
+#: The form's fields -> the label they are shown under.
+LABELS = {
+    "where": "ops.where",
+    "site_id": "ops.where",
+    "board_id": "ops.where",
+    "starts_at": "maintenance.starts_at",
+    "ends_at": "maintenance.ends_at",
+    "recurrence": "maintenance.recurrence",
+    "reason": "maintenance.reason",
+    "confirm": "maintenance.cancel_confirm",
+}
+
+
+def _refused(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    exc: RequestError,
+    typed: dict[str, Any],
+    where: str | None = None,
+) -> Response:
+    """The list the form was on again, with why it was refused."""
+    back_site, back_board = typed.get("back_site", ""), typed.get("back_board", "")
+    site_id = int(back_site) if back_site.isdigit() and int(back_site) <= MAX_ID else None
+    board_id = back_board if _back(back_site, back_board).endswith(f"={back_board}") else None
+    return forms.refused(
+        conn,
+        exc,
+        typed,
+        lambda ctx: _page(request, conn, now, user, site_id, board_id, 0, ctx),
+        where,
+        LABELS,
     )
 
 
@@ -116,19 +170,34 @@ def create_window(
     ends_at: Annotated[str, Form(max_length=40)] = "",
     recurrence: Annotated[str, Form(max_length=20)] = "none",
     reason: Annotated[str, Form(max_length=500)] = "",
+    back_site: Annotated[str, Form(max_length=20)] = "",
+    back_board: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    site_id, board_id = where(where_)
-    body = checked(
-        WindowCreate,
-        site_id=site_id,
-        board_id=board_id,
-        starts_at=local_time(starts_at, "starts_at"),
-        ends_at=local_time(ends_at, "ends_at"),
-        recurrence=recurrence,
-        reason=reason,
-    )
-    actor = user.acting_from(client_address(request))
-    service.create_window(conn, user, actor, body, now=now)
+    typed = {
+        "where": where_,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "recurrence": recurrence,
+        "reason": reason,
+        "back_site": back_site,
+        "back_board": back_board,
+    }
+    try:
+        forms.no_nul(typed)
+        site_id, board_id = where(where_)
+        body = checked(
+            WindowCreate,
+            site_id=site_id,
+            board_id=board_id,
+            starts_at=local_time(starts_at, "starts_at"),
+            ends_at=local_time(ends_at, "ends_at"),
+            recurrence=recurrence,
+            reason=reason,
+        )
+        actor = user.acting_from(client_address(request))
+        service.create_window(conn, user, actor, body, now=now)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, exc, typed, "plan")
     conn.commit()
     return redirect(back, flash="maintenance_created")
 
@@ -141,9 +210,15 @@ def end_window(
     user: Writer,
     window_id: WindowId,
     back: Back,
+    back_site: Annotated[str, Form(max_length=20)] = "",
+    back_board: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    actor = user.acting_from(client_address(request))
-    service.end_window(conn, user, actor, window_id, now=now)
+    try:
+        actor = user.acting_from(client_address(request))
+        service.end_window(conn, user, actor, window_id, now=now)
+    except RequestError as exc:
+        typed = {"back_site": back_site, "back_board": back_board}
+        return _refused(request, conn, now, user, exc, typed)
     conn.commit()
     return redirect(back, flash="maintenance_ended")
 
@@ -157,9 +232,15 @@ def delete_window(
     window_id: WindowId,
     back: Back,
     confirm: ConfirmField = "",
+    back_site: Annotated[str, Form(max_length=20)] = "",
+    back_board: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    confirmed(confirm, "tick the box to cancel the window")
-    actor = user.acting_from(client_address(request))
-    service.delete_window(conn, user, actor, window_id, now=now)
+    try:
+        confirmed(confirm, "tick the box to cancel the window")
+        actor = user.acting_from(client_address(request))
+        service.delete_window(conn, user, actor, window_id, now=now)
+    except RequestError as exc:
+        typed = {"back_site": back_site, "back_board": back_board}
+        return _refused(request, conn, now, user, exc, typed)
     conn.commit()
     return redirect(back, flash="maintenance_deleted")

@@ -8,14 +8,15 @@ the engine opens a preventive ticket with the checklist as its description."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import forms
 from fleet_server.api.console.forms import (
     ConfirmField,
     WhereField,
@@ -28,7 +29,8 @@ from fleet_server.api.console.forms import (
     whole,
 )
 from fleet_server.api.console.web import form_for, page_for, redirect, render
-from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.api.deps import Conn, Db, Now, client_address
+from fleet_server.errors import RequestError
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.tickets import service_preventive as service
 from fleet_server.tickets.schemas_preventive import (
@@ -88,6 +90,21 @@ def preventive_page(
     board_id: Annotated[str | None, Query(pattern=BOARD_ID)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
+    return _page(request, conn, now, user, site_id, board_id, offset)
+
+
+def _page(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    site_id: int | None = None,
+    board_id: str | None = None,
+    offset: int = 0,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The schedules and the forms; after a refusal (``refusal``), with
+    what was typed and why."""
     page = service.list_schedules(
         conn,
         user,
@@ -105,11 +122,40 @@ def preventive_page(
             "site_id": site_id,
             "board_id": board_id,
             "places": places(conn, user, site_id=site_id) if user.can("maintenance.write") else [],
-            "chosen": chosen(site_id, board_id),
+            "chosen": (refusal or {}).get("form", {}).get("where") or chosen(site_id, board_id),
             "priorities": PRIORITIES,
             "today": today,
             "default_due": today + timedelta(days=7),
+            **(refusal or {}),
         },
+    )
+
+
+#: The form's fields -> the label they are shown under.
+LABELS = {
+    "where": "ops.where",
+    "site_id": "ops.where",
+    "board_id": "ops.where",
+    "title": "preventive.what",
+    "checklist": "preventive.checklist",
+    "priority": "ticket.priority",
+    "every_days": "preventive.every_days",
+    "next_due_on": "preventive.next_due",
+    "confirm": "preventive.stop_confirm",
+}
+
+
+def _refused(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    exc: RequestError,
+    typed: dict[str, Any],
+    where: str | None,
+) -> Response:
+    return forms.refused(
+        conn, exc, typed, lambda ctx: _page(request, conn, now, user, refusal=ctx), where, LABELS
     )
 
 
@@ -122,10 +168,15 @@ def create_schedule(
     form: ScheduleForm,
     where_: WhereField = "",
 ) -> Response:
-    site_id, board_id = where(where_)
-    body = checked(ScheduleCreate, site_id=site_id, board_id=board_id, **_values(form))
-    actor = user.acting_from(client_address(request))
-    service.create_schedule(conn, user, actor, body, now=now)
+    typed = {**form, "where": where_}
+    try:
+        forms.no_nul(typed)
+        site_id, board_id = where(where_)
+        body = checked(ScheduleCreate, site_id=site_id, board_id=board_id, **_values(form))
+        actor = user.acting_from(client_address(request))
+        service.create_schedule(conn, user, actor, body, now=now)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, exc, typed, "plan")
     conn.commit()
     return redirect("/maintenance/preventive", flash="preventive_created")
 
@@ -139,9 +190,13 @@ def update_schedule(
     schedule_id: ScheduleId,
     form: ScheduleForm,
 ) -> Response:
-    body = checked(SchedulePatch, **_values(form))
-    actor = user.acting_from(client_address(request))
-    service.update_schedule(conn, user, actor, schedule_id, body, now=now)
+    try:
+        forms.no_nul(form)
+        body = checked(SchedulePatch, **_values(form))
+        actor = user.acting_from(client_address(request))
+        service.update_schedule(conn, user, actor, schedule_id, body, now=now)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, exc, form, f"schedule-{schedule_id}")
     conn.commit()
     return redirect(f"/maintenance/preventive#schedule-{schedule_id}", flash="preventive_saved")
 
@@ -150,12 +205,16 @@ def update_schedule(
 def delete_schedule(
     request: Request,
     conn: Db,
+    now: Now,
     user: Writer,
     schedule_id: ScheduleId,
     confirm: ConfirmField = "",
 ) -> Response:
-    confirmed(confirm, "tick the box to stop the schedule")
-    actor = user.acting_from(client_address(request))
-    service.delete_schedule(conn, user, actor, schedule_id)
+    try:
+        confirmed(confirm, "tick the box to stop the schedule")
+        actor = user.acting_from(client_address(request))
+        service.delete_schedule(conn, user, actor, schedule_id)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, exc, {}, f"schedule-{schedule_id}")
     conn.commit()
     return redirect("/maintenance/preventive", flash="preventive_deleted")

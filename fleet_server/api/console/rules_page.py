@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import i18n
+from fleet_server.api.console import forms, i18n
 from fleet_server.api.console.forms import ALL, checked, places
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
-from fleet_server.api.deps import Db, Now, client_address
-from fleet_server.errors import Invalid
+from fleet_server.api.deps import Conn, Db, Now, client_address
+from fleet_server.errors import Invalid, RequestError
 from fleet_server.organisations.service import list_organisations
 from fleet_server.thresholds import service
 from fleet_server.thresholds.catalogue import CATALOGUE
@@ -74,6 +74,14 @@ def words(
 
 @router.get("/rules")
 def rules_page(request: Request, conn: Db, user: Reader) -> Response:
+    return _page(request, conn, user)
+
+
+def _page(
+    request: Request, conn: Conn, user: Principal, refusal: dict[str, Any] | None = None
+) -> Response:
+    """The rules and their forms; after a refusal (``refusal``), with what
+    was typed and why."""
     lang = language_of(request, user)
     t = i18n.translator(lang)
     overrides = service.list_overrides(conn, user)
@@ -102,6 +110,7 @@ def rules_page(request: Request, conn: Db, user: Reader) -> Response:
             "unknown": [o for o in overrides if o.rule not in CATALOGUE],
             "organisations": list_organisations(conn, user, ALL).items if writer else [],
             "places": places(conn, user) if writer else [],
+            **(refusal or {}),
         },
         lang=lang,
     )
@@ -157,16 +166,29 @@ def set_threshold(
     target: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     entry = CATALOGUE.get(rule)
-    body = checked(OverrideIn, rule=rule, **_target(target), params=_params(entry, typed))
-    actor = user.acting_from(client_address(request))
-    service.set_override(conn, user, actor, body, now=now)
+    form = {"rule": rule, "target": target, **{f"{PREFIX}{k}": v for k, v in typed.items()}}
+    try:
+        forms.no_nul(form)
+        body = checked(OverrideIn, rule=rule, **_target(target), params=_params(entry, typed))
+        actor = user.acting_from(client_address(request))
+        service.set_override(conn, user, actor, body, now=now)
+    except RequestError as exc:
+        labels = {"target": "rules.target"}
+        for p in entry.params if entry else ():
+            labels[f"params.{p.name}"] = labels[f"{PREFIX}{p.name}"] = f"threshold.{p.name}"
+        return forms.refused(
+            conn, exc, form, lambda ctx: _page(request, conn, user, ctx), f"rule-{rule}", labels
+        )
     conn.commit()
     return redirect(f"/rules#rule-{rule}", flash="threshold_set")
 
 
 @router.post("/rules/overrides/{override_id}/clear")
 def clear_threshold(request: Request, conn: Db, user: Writer, override_id: OverrideId) -> Response:
-    actor = user.acting_from(client_address(request))
-    cleared = service.clear_override(conn, user, actor, override_id)
+    try:
+        actor = user.acting_from(client_address(request))
+        cleared = service.clear_override(conn, user, actor, override_id)
+    except RequestError as exc:
+        return forms.refused(conn, exc, {}, lambda ctx: _page(request, conn, user, ctx))
     conn.commit()
     return redirect(f"/rules#rule-{cleared.rule}", flash="threshold_cleared")

@@ -239,7 +239,12 @@ def test_preventive_schedules_from_the_console(
         {**form, "every_days": "ba mươi"},
     )
     assert bad.status_code == 400
-    assert "every_days" in bad.text
+    refusal = refusal_of(bad.text)
+    assert i18n.translator("vi")("preventive.every_days") in refusal
+    assert "Hãy nhập một số nguyên." in refusal
+    edit = bad.text.split(f'action="/maintenance/preventive/{schedule}#')[1].split("</form>")[0]
+    assert 'aria-invalid="true" value="ba mươi"' in edit  # what was typed, marked
+    assert '<details class="edit" open>' in bad.text
     stopped = post(
         operator,
         "/maintenance/preventive",
@@ -290,6 +295,13 @@ def test_rule_thresholds_in_words_set_and_cleared_by_an_admin(
         {"rule": "battery_low", "target": f"board:{BOARD}", "p_for_s": "lâu"},
     )
     assert not_a_number.status_code == 400
+    refusal = refusal_of(not_a_number.text)
+    assert i18n.translator("en")("threshold.for_s") in refusal  # the field, in words (English
+    assert "&#39;lâu&#39; is not a number" in refusal  # since ?lang=en above)
+    assert "params.for_s:" not in refusal  # no raw field code
+    rule_form = not_a_number.text.split('action="/rules#rule-battery_low"')[1].split("</form>")[0]
+    assert 'name="p_for_s" aria-invalid="true" value="lâu"' in rule_form
+    assert f'value="board:{BOARD}" selected' in rule_form
     no_target = post(admin, "/rules", "/rules", {"rule": "battery_low", "p_for_s": "5"})
     assert no_target.status_code == 400
     (override,) = one_row(api_db, "SELECT id FROM rule_overrides")
@@ -389,3 +401,35 @@ def test_a_refused_ticket_comes_back_with_what_was_typed(
     assert 'name="title" required maxlength="200" aria-invalid="true"' in nul.text
     with psycopg.connect(api_db) as conn:
         assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("lang", "field", "reason"),
+    [
+        ("vi", "Mục cần sửa: Bắt đầu", "Hãy nhập ngày và giờ (giờ Việt Nam)."),
+        ("en", "Field to correct: Starts", "Give a date and time (Vietnam time)."),
+    ],
+)
+def test_a_refused_maintenance_window_comes_back_with_what_was_typed(
+    new_browser: NewBrowser, clock: Clock, lang: str, field: str, reason: str
+) -> None:
+    operator = new_browser("operator")
+    reason_typed = "Thay tấm LED hỏng ở góc trái, cần cắt điện cả cụm " * 8
+    form = {
+        "where": f"board:{BOARD}",
+        "starts_at": "mai",
+        "ends_at": local(clock, 3),
+        "recurrence": "weekly",
+        "reason": reason_typed,
+    }
+    answer = post(operator, f"/maintenance?lang={lang}", "/maintenance", form)
+    assert answer.status_code == 400
+    refusal = refusal_of(answer.text)
+    assert field in refusal, refusal
+    assert reason in refusal
+    page = answer.text
+    assert 'name="starts_at" required aria-invalid="true" value="mai"' in page
+    assert f'value="{local(clock, 3)}"' in page
+    assert reason_typed.strip() in page
+    assert 'value="weekly" selected' in page
+    assert f'value="board:{BOARD}" selected' in page
