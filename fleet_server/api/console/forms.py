@@ -70,6 +70,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
         (r"^resolving an incident needs a note$", "error.400.note-required"),
         (r"^tick the box.*$", "refusal.confirm"),
+        (r"^give a year from (?P<low>\d+) to (?P<high>\d+)$", "refusal.year"),
         (r"^a comment cannot be empty$", "error.400.empty"),
     )
 )

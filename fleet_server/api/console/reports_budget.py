@@ -5,18 +5,19 @@ uses; and the ad hoc report form's download (Điều 14.3)."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import forms
+from fleet_server.api.console.forms import checked, whole
 from fleet_server.api.console.reports_page import _download
 from fleet_server.api.console.web import form_for, page_for, render
-from fleet_server.api.deps import Db, Now, client_address
-from fleet_server.errors import Invalid
+from fleet_server.api.deps import Conn, Db, Now, client_address
+from fleet_server.errors import Invalid, RequestError
 from fleet_server.localtime import local_day
 from fleet_server.reports import service as reports
 from fleet_server.reports import service_budget as budget_service
@@ -37,6 +38,18 @@ def report_year(today: date) -> int:
 
 @router.get("/reports/budget")
 def budget_page(request: Request, conn: Db, now: Now, user: Reporter) -> Response:
+    return _page(request, conn, now, user)
+
+
+def _page(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The entries and the form; after a refusal (``refusal``), with what
+    was typed and why."""
     today = local_day(now)
     year = report_year(today)
     choices = reports.form_choices(conn, user)
@@ -57,9 +70,21 @@ def budget_page(request: Request, conn: Db, now: Now, user: Reporter) -> Respons
             "lines": [(line, LINE_LABELS[line]) for line in LINES],
             "organisations": choices.organisations,
             "may_enter": user.can("report.budget"),
-            "saved": request.query_params.get("budget") == "saved",
+            "saved": request.query_params.get("budget") == "saved" and refusal is None,
+            **(refusal or {}),
         },
     )
+
+
+#: The form's fields -> the label they are shown under.
+LABELS = {
+    "organisation_id": "reports.organisation",
+    "basis": "budget.basis",
+    "year": "reports.year",
+    "line": "budget.line",
+    "amount_vnd": "budget.amount",
+    "note": "budget.note",
+}
 
 
 @router.post("/reports/budget")
@@ -68,41 +93,56 @@ def budget_enter(
     conn: Db,
     now: Now,
     user: Budgeter,
-    year: Annotated[int, Form(ge=2020, le=2100)],
+    year: Annotated[str, Form(max_length=10)],
     basis: Annotated[str, Form(max_length=20)],
     line: Annotated[str, Form(max_length=40)],
     amount_vnd: Annotated[str, Form(max_length=30)],
     note: Annotated[str, Form(max_length=500)] = "",
     organisation_id: Annotated[str, Form(max_length=20)] = "",
-) -> RedirectResponse:
+) -> Response:
     """Enter (or replace) one amount; audited by the service."""
-    if basis not in BASES:
-        raise Invalid(f"basis must be one of {', '.join(BASES)}", field="basis")
-    if line not in LINES:
-        raise Invalid(f"line must be one of {', '.join(LINES)}", field="line")
-    digits = amount_vnd.replace(".", "").replace(",", "").replace(" ", "")
-    if not digits.isdigit():
-        raise Invalid("amount_vnd: whole đồng, digits only (e.g. 120000000)", field="amount_vnd")
-    if organisation_id and not organisation_id.isdigit():
-        raise Invalid("organisation_id: not an organisation", field="organisation_id")
+    typed = {
+        "year": year,
+        "basis": basis,
+        "line": line,
+        "amount_vnd": amount_vnd,
+        "note": note,
+        "organisation_id": organisation_id,
+    }
     try:
-        body = BudgetEntryIn(amount_vnd=int(digits), note=note or None)
-    except ValidationError as exc:
-        message = str(exc.errors()[0].get("msg", "invalid"))
-        raise Invalid(f"amount_vnd: {message}", field="amount_vnd") from None
-    basis_: Basis = "estimate" if basis == "estimate" else "spent"
-    line_: Line = next(x for x in LINES if x == line)
-    budget_service.put_entry(
-        conn,
-        user,
-        user.acting_from(client_address(request)),
-        body,
-        year=year,
-        basis=basis_,
-        line=line_,
-        organisation_id=int(organisation_id) if organisation_id else None,
-        now=now,
-    )
+        forms.no_nul(typed)
+        year_ = whole(year, "year")
+        if not 2020 <= year_ <= 2100:
+            raise Invalid("year: give a year from 2020 to 2100", field="year")
+        if basis not in BASES:
+            raise Invalid(f"basis must be one of {', '.join(BASES)}", field="basis")
+        if line not in LINES:
+            raise Invalid(f"line must be one of {', '.join(LINES)}", field="line")
+        digits = amount_vnd.replace(".", "").replace(",", "").replace(" ", "")
+        if not digits.isdigit():
+            raise Invalid(
+                "amount_vnd: whole đồng, digits only (e.g. 120000000)", field="amount_vnd"
+            )
+        if organisation_id and not organisation_id.isdigit():
+            raise Invalid("organisation_id: not an organisation", field="organisation_id")
+        body = checked(BudgetEntryIn, amount_vnd=int(digits), note=note or None)
+        basis_: Basis = "estimate" if basis == "estimate" else "spent"
+        line_: Line = next(x for x in LINES if x == line)
+        budget_service.put_entry(
+            conn,
+            user,
+            user.acting_from(client_address(request)),
+            body,
+            year=year_,
+            basis=basis_,
+            line=line_,
+            organisation_id=int(organisation_id) if organisation_id else None,
+            now=now,
+        )
+    except RequestError as exc:
+        return forms.refused(
+            conn, exc, typed, lambda ctx: _page(request, conn, now, user, ctx), "entries", LABELS
+        )
     return RedirectResponse("/reports/budget?budget=saved#entries", status_code=303)
 
 

@@ -203,3 +203,41 @@ def test_an_admin_revokes_an_order_from_the_reports_page(
             "SELECT revoked_by, revoke_reason FROM emergency_orders WHERE id = %s", (row[0],)
         ).fetchone()
     assert revoked == ("quan.tri", "nhầm số văn bản")
+
+
+def test_a_refused_budget_entry_comes_back_with_what_was_typed(
+    new_browser: NewBrowser, api_db: str
+) -> None:
+    """A bad amount comes back on the budget page (not an error page): the
+    amount and the note kept, the amount marked and named, the reason in
+    the reader's language, nothing stored."""
+    admin = new_browser("admin")
+    for lang, field, reason in (
+        ("vi", "Mục cần sửa: ", "Số đồng, chỉ gồm chữ số"),
+        ("en", "Field to correct: ", "Whole đồng, digits only"),
+    ):
+        page = admin.get("/reports/budget", params={"lang": lang}).text
+        form = {
+            "csrf_token": csrf_of(page),
+            "year": "2027",
+            "basis": "spent",
+            "line": "power",
+            "amount_vnd": "12 triệu",
+            "note": "Tiền điện quý IV <ước tính>",
+        }
+        refused = admin.post("/reports/budget", data=form, follow_redirects=False)
+        assert refused.status_code == 400, refused.text
+        box = refused.text.split('class="flash error refusal"')[1].split("</div>")[0]
+        assert field in box
+        assert reason in box
+        assert "amount_vnd:" not in box
+        assert 'aria-invalid="true" value="12 triệu"' in refused.text
+        assert 'value="Tiền điện quý IV &lt;ước tính&gt;"' in refused.text
+        assert '<option value="spent" selected>' in refused.text
+    bad_year = admin.post(
+        "/reports/budget", data={**form, "year": "20x7", "amount_vnd": "5"}, follow_redirects=False
+    )
+    assert bad_year.status_code == 400
+    assert 'name="year" min="2020" max="2100" aria-invalid="true" value="20x7"' in bad_year.text
+    with psycopg.connect(api_db) as conn:
+        assert conn.execute("SELECT count(*) FROM report_budget_entries").fetchone() == (0,)
