@@ -6,21 +6,22 @@ opens (``/api/v1/reports/annual``, ``/api/v1/archive``)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import forms
+from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, page_for, render
-from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.compliance import service as compliance
 from fleet_server.compliance import service_orders as orders
 from fleet_server.compliance.schemas import EmergencyOrderIn
-from fleet_server.errors import Invalid
+from fleet_server.errors import Invalid, RequestError
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.reports import service as reports
 from fleet_server.reports.figures import Period
@@ -38,6 +39,18 @@ RECENT_DAYS = 30
 
 @router.get("/reports")
 def reports_page(request: Request, conn: Db, now: Now, user: Reader) -> Response:
+    return _page(request, conn, now, user)
+
+
+def _page(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The reports page; after a refused order form (``refusal``), with
+    what was typed and why."""
     recent = compliance.recent(conn, user.scope, now, RECENT_DAYS)
     choices = reports.form_choices(conn, user)
     today = recent.today
@@ -64,7 +77,37 @@ def reports_page(request: Request, conn: Db, now: Now, user: Reader) -> Response
             "may_order": user.can("emergency_order.write"),
             "order_saved": request.query_params.get("order") == "saved",
             "order_revoked": request.query_params.get("order") == "revoked",
+            **(refusal or {}),
         },
+    )
+
+
+#: The order form's fields -> the label they are shown under.
+LABELS = {
+    "authority": "orders.authority",
+    "document_number": "orders.number",
+    "document_date": "orders.date",
+    "starts_at": "orders.starts",
+    "ends_at": "orders.ends",
+    "summary": "orders.summary",
+    "all_sites": "orders.all_sites",
+    "site_ids": "orders.sites",
+    "board_ids": "orders.boards",
+    "reason": "orders.revoke_reason",
+}
+
+
+def _refused(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    exc: RequestError,
+    typed: dict[str, Any],
+    where: str,
+) -> Response:
+    return forms.refused(
+        conn, exc, typed, lambda ctx: _page(request, conn, now, user, ctx), where, LABELS
     )
 
 
@@ -82,21 +125,34 @@ def order_create(
     conn: Db,
     now: Now,
     user: OrderWriter,
-    authority: Annotated[str, Form(max_length=300)],
-    document_number: Annotated[str, Form(max_length=100)],
-    document_date: Annotated[str, Form(max_length=10)],
-    starts_at: Annotated[str, Form(max_length=20)],
-    ends_at: Annotated[str, Form(max_length=20)],
+    authority: Annotated[str, Form(max_length=300)] = "",
+    document_number: Annotated[str, Form(max_length=100)] = "",
+    document_date: Annotated[str, Form(max_length=10)] = "",
+    starts_at: Annotated[str, Form(max_length=20)] = "",
+    ends_at: Annotated[str, Form(max_length=20)] = "",
     summary: Annotated[str, Form(max_length=2000)] = "",
     all_sites: Annotated[str | None, Form(max_length=5)] = None,
     site_ids: Annotated[list[int] | None, Form()] = None,
     board_ids: Annotated[str, Form(max_length=20_000)] = "",
-) -> RedirectResponse:
+) -> Response:
     """Record an emergency order (Điều 8.2) from the reports page (admin):
     every site, the sites chosen, and the boards named (ids separated by
     commas or spaces)."""
+    typed: dict[str, Any] = {
+        "authority": authority,
+        "document_number": document_number,
+        "document_date": document_date,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "summary": summary,
+        "all_sites": all_sites is not None,
+        "site_ids": site_ids or [],
+        "board_ids": board_ids,
+    }
     try:
-        body = EmergencyOrderIn(
+        forms.no_nul(typed)
+        body = checked(
+            EmergencyOrderIn,
             authority=authority,
             document_number=document_number,
             document_date=document_date,
@@ -107,12 +163,9 @@ def order_create(
             site_ids=site_ids or [],
             board_ids=board_ids.replace(",", " ").split(),
         )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first.get("loc", ())) or "order"
-        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        raise Invalid(message if where == "order" else f"{where}: {message}", field=where) from None
-    orders.create_order(conn, user, user.acting_from(client_address(request)), body, now=now)
+        orders.create_order(conn, user, user.acting_from(client_address(request)), body, now=now)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, exc, typed, "new-order")
     return RedirectResponse("/reports?order=saved#emergency-orders", status_code=303)
 
 
@@ -139,9 +192,16 @@ def order_revoke(
     now: Now,
     user: OrderWriter,
     order_id: Annotated[int, Path(ge=1, le=2**62)],
-    reason: Annotated[str, Form(min_length=1, max_length=2000)],
-) -> RedirectResponse:
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     """Withdraw an order recorded in error (admin); its days are judged again."""
-    actor = user.acting_from(client_address(request))
-    orders.revoke_order(conn, user, actor, order_id, reason=reason, now=now)
+    typed = {"reason": reason}
+    try:
+        forms.no_nul(typed)
+        if not reason.strip():
+            raise Invalid("reason: Field required", field="reason")
+        actor = user.acting_from(client_address(request))
+        orders.revoke_order(conn, user, actor, order_id, reason=reason, now=now)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, exc, typed, f"order-{order_id}")
     return RedirectResponse("/reports?order=revoked#emergency-orders", status_code=303)

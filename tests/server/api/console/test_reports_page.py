@@ -172,6 +172,22 @@ def test_an_order_form_that_names_no_place_is_refused(new_browser: NewBrowser) -
     }
     refused = admin.post("/reports/emergency-orders", data=form, follow_redirects=False)
     assert refused.status_code == 400
+    # the order comes back with everything typed, and why
+    assert "Chưa lưu được." in refused.text
+    assert 'value="46/QĐ-UBND"' in refused.text
+    assert 'value="2026-11-20T06:00"' in refused.text
+    assert 'value="UBND tỉnh Lai Châu"' in refused.text
+    bad_time = admin.post(
+        "/reports/emergency-orders",
+        data={**form, "all_sites": "on", "starts_at": "sáng mai"},
+        follow_redirects=False,
+    )
+    assert bad_time.status_code == 400
+    box = bad_time.text.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert "Mục cần sửa: " in box
+    assert "starts_at:" not in box
+    assert 'required aria-invalid="true" value="sáng mai"' in bad_time.text
+    assert 'name="all_sites" value="on" checked' in bad_time.text
 
 
 def test_an_admin_revokes_an_order_from_the_reports_page(
