@@ -72,6 +72,9 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^tick the box.*$", "refusal.confirm"),
         (r"^give a year from (?P<low>\d+) to (?P<high>\d+)$", "refusal.year"),
         (r"^a comment cannot be empty$", "error.400.empty"),
+        (r"^closing a ticket needs a note$", "error.400.note-required"),
+        (r"^say who gets the ticket$", "error.400.assignee-required"),
+        (r"^give a number, e\.g\. 1\.500\.000$", "refusal.amount"),
     )
 )
 

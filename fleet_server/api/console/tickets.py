@@ -12,9 +12,11 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor, Principal
+from fleet_server.api.console import forms
+from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
-from fleet_server.api.problems import Problem
+from fleet_server.errors import Invalid, RequestError
 from fleet_server.notifications.service_notices import notices_of
 from fleet_server.tickets.models import COST_CATEGORIES, TRANSITIONS, TicketFilter
 from fleet_server.tickets.schemas import Assignee, CostIn, TicketDetail, TicketOut
@@ -101,6 +103,19 @@ def tickets_page(
 def ticket_page(
     request: Request, conn: Db, now: Now, user: Reader, ticket_id: TicketId
 ) -> Response:
+    return _ticket_page(request, conn, now, user, ticket_id)
+
+
+def _ticket_page(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    ticket_id: int,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The ticket and its forms; after a refusal (``refusal``), with what
+    was typed and why."""
     ticket = get_ticket(conn, user, ticket_id, now=now)
     context: dict[str, Any] = {
         "ticket": ticket,
@@ -108,8 +123,43 @@ def ticket_page(
         "cost_categories": COST_CATEGORIES,
         "assignee_groups": assignee_groups(conn, user, ticket, now),
         "notices": notices_of(conn, user, ticket_id=ticket_id),
+        **(refusal or {}),
     }
     return render(request, "ticket.html", user, context)
+
+
+#: The forms' fields -> the label they are shown under.
+LABELS = {
+    "assignee": "ticket.assign_to",
+    "to": "ticket.move_to",
+    "note": "ticket.move_note",
+    "text": "ticket.comment",
+    "category": "ticket.cost_category",
+    "description": "ticket.cost_note",
+    "amount_vnd": "ticket.cost_amount",
+    "quantity": "ticket.cost_amount",
+}
+
+
+def _refused(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    ticket_id: int,
+    exc: RequestError,
+    typed: dict[str, Any],
+    where: str,
+) -> Response:
+    """The ticket's page again with why its form ``where`` was refused."""
+    return forms.refused(
+        conn,
+        exc,
+        typed,
+        lambda ctx: _ticket_page(request, conn, now, user, ticket_id, ctx),
+        where,
+        LABELS,
+    )
 
 
 #: How the assign form groups the people it offers, in this order.
@@ -151,10 +201,15 @@ def assign(
     ticket_id: TicketId,
     assignee: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    name = assignee.strip() or (user.username if user.role == "technician" else "")
-    if not name:
-        raise Problem(400, "say who gets the ticket", kind="assignee-required")
-    assign_ticket(conn, user, _actor(request, user), ticket_id, name, now=now)
+    typed = {"assignee": assignee}
+    try:
+        forms.no_nul(typed)
+        name = assignee.strip() or (user.username if user.role == "technician" else "")
+        if not name:
+            raise Invalid("assignee: say who gets the ticket", field="assignee")
+        assign_ticket(conn, user, _actor(request, user), ticket_id, name, now=now)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, ticket_id, exc, typed, "assign")
     conn.commit()
     return _back(ticket_id, "assigned")
 
@@ -169,11 +224,16 @@ def transition(
     to: Annotated[str, Form(max_length=32)] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    if to == "closed" and not note.strip():
-        raise Problem(400, "closing a ticket needs a note", kind="note-required")
-    transition_ticket(
-        conn, user, _actor(request, user), ticket_id, to, note=note.strip() or None, now=now
-    )
+    typed = {"to": to, "note": note}
+    try:
+        forms.no_nul(typed)
+        if to == "closed" and not note.strip():
+            raise Invalid("note: closing a ticket needs a note", field="note")
+        transition_ticket(
+            conn, user, _actor(request, user), ticket_id, to, note=note.strip() or None, now=now
+        )
+    except RequestError as exc:
+        return _refused(request, conn, now, user, ticket_id, exc, typed, "transition")
     conn.commit()
     return _back(ticket_id, "moved")
 
@@ -187,9 +247,14 @@ def comment(
     ticket_id: TicketId,
     text: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    if not text.strip():
-        raise Problem(400, "a comment cannot be empty", kind="empty")
-    comment_ticket(conn, user, _actor(request, user), ticket_id, text.strip(), now=now)
+    typed = {"text": text}
+    try:
+        forms.no_nul(typed)
+        if not text.strip():
+            raise Invalid("text: a comment cannot be empty", field="text")
+        comment_ticket(conn, user, _actor(request, user), ticket_id, text.strip(), now=now)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, ticket_id, exc, typed, "comment")
     conn.commit()
     return _back(ticket_id, "commented")
 
@@ -206,23 +271,38 @@ def cost(
     amount_vnd: Annotated[str, Form(max_length=32)] = "",
     quantity: Annotated[str, Form(max_length=32)] = "1",
 ) -> Response:
+    typed = {
+        "category": category,
+        "description": description,
+        "amount_vnd": amount_vnd,
+        "quantity": quantity,
+    }
     try:
-        body = CostIn(
+        forms.no_nul(typed)
+        amount = _amount(amount_vnd, "amount_vnd")
+        body = checked(
+            CostIn,
             category=category,  # the model validates it
             description=description.strip(),
-            amount_vnd=int(_amount(amount_vnd)),
-            quantity=_amount(quantity or "1"),
+            amount_vnd=int(amount),
+            quantity=_amount(quantity or "1", "quantity"),
         )
-    except (ValueError, InvalidOperation):
-        raise Problem(400, "the cost form is not filled in correctly", kind="cost") from None
-    add_ticket_cost(conn, user, _actor(request, user), ticket_id, body, now=now)
+        add_ticket_cost(conn, user, _actor(request, user), ticket_id, body, now=now)
+    except RequestError as exc:
+        return _refused(request, conn, now, user, ticket_id, exc, typed, "cost")
     conn.commit()
     return _back(ticket_id, "cost_added")
 
 
-def _amount(text: str) -> Decimal:
+def _amount(text: str, field: str) -> Decimal:
     """``1.500.000`` or ``1 500 000`` đồng, or ``1,5`` for a quantity."""
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     if cleaned.count(".") > 1 or (cleaned.count(".") == 1 and len(cleaned.split(".")[1]) == 3):
         cleaned = cleaned.replace(".", "")
-    return Decimal(cleaned.replace(",", "."))
+    try:
+        found = Decimal(cleaned.replace(",", "."))
+    except InvalidOperation:
+        raise Invalid(f"{field}: give a number, e.g. 1.500.000", field=field) from None
+    if not found.is_finite():
+        raise Invalid(f"{field}: give a number, e.g. 1.500.000", field=field)
+    return found

@@ -138,6 +138,24 @@ def test_ticket_from_assignment_to_closing(
         f"{url}/transition", data={"csrf_token": op_token, "to": "closed"}
     )
     assert refused_close.status_code == 400
+    assert "Cần ghi chú đã làm gì trước khi đóng." in refused_close.text  # on the ticket's page
+    assert '<option value="closed" selected>' in refused_close.text
+    bad_cost = technician.post(
+        f"{url}/cost",
+        data={
+            "csrf_token": tech_token,
+            "category": "repair",
+            "description": "Thay cáp <RJ45> cho bảng",
+            "amount_vnd": "một triệu",
+        },
+    )
+    assert bad_cost.status_code == 400
+    box = bad_cost.text.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert "Mục cần sửa: Số tiền" in box
+    assert "Hãy nhập một số, ví dụ 1.500.000." in box
+    assert 'aria-invalid="true" value="một triệu"' in bad_cost.text
+    assert 'value="Thay cáp &lt;RJ45&gt; cho bảng"' in bad_cost.text
+    assert '<option value="repair" selected>' in bad_cost.text
     bad_move = operator.post(f"{url}/transition", data={"csrf_token": op_token, "to": "open"})
     assert bad_move.status_code == 409
     closed = operator.post(
