@@ -8,7 +8,7 @@ services as the API and comes back with a confirmation."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, UploadFile
@@ -16,9 +16,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.forms import checked
+from fleet_server.api.console import forms
+from fleet_server.api.console.forms import checked, whole
 from fleet_server.api.console.web import form_for, page_for, render
-from fleet_server.api.deps import Db, Now, client_address
+from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.content import service_suppliers, service_workflow
 from fleet_server.content.categories import BY_CODE, CATEGORIES, SUB_BY_CODE, SUBCATEGORIES
 from fleet_server.content.models import LANGUAGES
@@ -31,7 +32,7 @@ from fleet_server.content.schemas_workflow import (
 )
 from fleet_server.content.storage_workflow import SubmissionFilter
 from fleet_server.content.workflow import ACTIONS, STATES, actions_from
-from fleet_server.errors import Invalid
+from fleet_server.errors import Invalid, RequestError
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,6 +82,20 @@ def queue_page(
     state: Annotated[str, Query(max_length=20)] = "",
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
+    return _queue_page(request, conn, now, user, state, offset)
+
+
+def _queue_page(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    state: str = "",
+    offset: int = 0,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The queue and the submission form; after a refusal (``refusal``),
+    with what was typed and why."""
     chosen = state if state in STATES else None
     page = service_workflow.list_submissions(
         conn,
@@ -104,12 +119,25 @@ def queue_page(
             "suppliers": suppliers,
             "department": department,
             "done": _done_of(request),
+            **(refusal or {}),
         },
     )
 
 
 @router.get("/content/submissions/{submission_id}")
 def item_page(request: Request, conn: Db, user: Submitter, submission_id: SubmissionId) -> Response:
+    return _item_page(request, conn, user, submission_id)
+
+
+def _item_page(
+    request: Request,
+    conn: Conn,
+    user: Principal,
+    submission_id: int,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """A submission and the forms its reader may use; after a refusal
+    (``refusal``), with what was typed and why."""
     item = service_workflow.get_submission(conn, user, submission_id)
     possible = set(actions_from(item.state))
     appraiser = user.province_wide and user.can("content.appraise")
@@ -131,7 +159,47 @@ def item_page(request: Request, conn: Db, user: Submitter, submission_id: Submis
             "categories": _category_choices(),
             "languages": list(LANGUAGES),
             "done": _done_of(request),
+            **(refusal or {}),
         },
+    )
+
+
+#: The forms' fields -> the label they are shown under.
+LABELS = {
+    "title": "content.name",
+    "category": "workflow.category",
+    "subcategory": "workflow.category",
+    "language": "content.language",
+    "file": "workflow.file",
+    "sha256": "workflow.or_sha256",
+    "description": "workflow.description",
+    "supplier_id": "workflow.supplier",
+    "comment": "workflow.comment",
+    "name": "workflow.supplier",
+    "obligation": "suppliers.obligation",
+    "organisation_id": "suppliers.organisation",
+    "min_items": "suppliers.min_items",
+    "obligation_from": "suppliers.from",
+}
+
+
+def _item_refused(
+    request: Request,
+    conn: Conn,
+    user: Principal,
+    submission_id: int,
+    exc: RequestError,
+    typed: dict[str, Any],
+    where: str,
+) -> Response:
+    """The submission's page again with why its form ``where`` was refused."""
+    return forms.refused(
+        conn,
+        exc,
+        typed,
+        lambda ctx: _item_page(request, conn, user, submission_id, ctx),
+        where,
+        LABELS,
     )
 
 
@@ -161,14 +229,22 @@ def submit_form(
     conn: Db,
     now: Now,
     user: SubmitForm,
-    title: Annotated[str, Form(max_length=300)],
-    category: Annotated[str, Form(max_length=60)],
-    language: Annotated[str, Form(max_length=10)],
+    title: Annotated[str, Form(max_length=300)] = "",
+    category: Annotated[str, Form(max_length=60)] = "",
+    language: Annotated[str, Form(max_length=10)] = "",
     sha256: Annotated[str, Form(max_length=100)] = "",
     description: Text = "",
     supplier_id: Annotated[str, Form(max_length=20)] = "",
     file: UploadFile | None = None,
 ) -> Response:
+    typed = {
+        "title": title,
+        "category": category,
+        "language": language,
+        "sha256": sha256,
+        "description": description,
+        "supplier_id": supplier_id,
+    }
     cat, sub = _split(category)
     fields = {
         "title": title,
@@ -178,15 +254,27 @@ def submit_form(
         "description": description,
         "supplier_id": int(supplier_id) if supplier_id.strip().isdigit() else None,
     }
-    actor = user.acting_from(client_address(request))
-    if file is not None and _has(file):
-        upload = _uploader(request, conn, user, file)
-        item = service_workflow.submit_file(conn, user, actor, fields, upload=upload, now=now)
-    elif sha256.strip():
-        body = checked(SubmissionIn, **fields, sha256=sha256.strip())
-        item = service_workflow.submit(conn, user, actor, body, now)
-    else:
-        raise Invalid("file: choose the file, or give its SHA-256", field="file")
+    try:
+        forms.no_nul(typed)
+        actor = user.acting_from(client_address(request))
+        if file is not None and _has(file):
+            checked(SubmissionIn, **fields, sha256="0" * 64)  # the fields, before storing
+            upload = _uploader(request, conn, user, file)
+            item = service_workflow.submit_file(conn, user, actor, fields, upload=upload, now=now)
+        elif sha256.strip():
+            body = checked(SubmissionIn, **fields, sha256=sha256.strip())
+            item = service_workflow.submit(conn, user, actor, body, now)
+        else:
+            raise Invalid("file: choose the file, or give its SHA-256", field="file")
+    except RequestError as exc:
+        return forms.refused(
+            conn,
+            exc,
+            typed,
+            lambda ctx: _queue_page(request, conn, now, user, refusal=ctx),
+            "submit",
+            LABELS,
+        )
     conn.commit()
     return _done(f"/content/submissions/{item.id}", "submit")
 
@@ -195,8 +283,11 @@ def submit_form(
 def appraise_form(
     request: Request, conn: Db, now: Now, user: AppraiseForm, submission_id: SubmissionId
 ) -> Response:
-    actor = user.acting_from(client_address(request))
-    service_workflow.start_appraisal(conn, user, actor, submission_id, now=now)
+    try:
+        actor = user.acting_from(client_address(request))
+        service_workflow.start_appraisal(conn, user, actor, submission_id, now=now)
+    except RequestError as exc:
+        return _item_refused(request, conn, user, submission_id, exc, {}, "appraise")
     conn.commit()
     return _done(f"/content/submissions/{submission_id}", "start_appraisal")
 
@@ -210,10 +301,15 @@ def return_form(
     submission_id: SubmissionId,
     comment: Text = "",
 ) -> Response:
-    actor = user.acting_from(client_address(request))
-    service_workflow.return_with_comments(
-        conn, user, actor, submission_id, now=now, comment=comment
-    )
+    typed = {"comment": comment}
+    try:
+        forms.no_nul(typed)
+        actor = user.acting_from(client_address(request))
+        service_workflow.return_with_comments(
+            conn, user, actor, submission_id, now=now, comment=comment
+        )
+    except RequestError as exc:
+        return _item_refused(request, conn, user, submission_id, exc, typed, "return")
     conn.commit()
     return _done(f"/content/submissions/{submission_id}", "return")
 
@@ -230,17 +326,23 @@ def resubmit_form(
     comment: Text = "",
     file: UploadFile | None = None,
 ) -> Response:
+    typed = {"title": title, "sha256": sha256, "comment": comment}
     changes: dict[str, Any] = {"comment": comment}
-    if title.strip():
-        changes["title"] = title
-    if file is not None and _has(file):
-        service_workflow.get_submission(conn, user, submission_id)  # in scope, before storing
-        changes["sha256"] = _uploader(request, conn, user, file)()
-    elif sha256.strip():
-        changes["sha256"] = sha256.strip()
-    body = checked(ResubmitIn, **changes)
-    actor = user.acting_from(client_address(request))
-    service_workflow.resubmit(conn, user, actor, submission_id, body=body, now=now)
+    try:
+        forms.no_nul(typed)
+        if title.strip():
+            changes["title"] = title
+        if file is not None and _has(file):
+            service_workflow.get_submission(conn, user, submission_id)  # in scope, before storing
+            checked(ResubmitIn, **changes, sha256="0" * 64)  # the fields, before storing
+            changes["sha256"] = _uploader(request, conn, user, file)()
+        elif sha256.strip():
+            changes["sha256"] = sha256.strip()
+        body = checked(ResubmitIn, **changes)
+        actor = user.acting_from(client_address(request))
+        service_workflow.resubmit(conn, user, actor, submission_id, body=body, now=now)
+    except RequestError as exc:
+        return _item_refused(request, conn, user, submission_id, exc, typed, "resubmit")
     conn.commit()
     return _done(f"/content/submissions/{submission_id}", "resubmit")
 
@@ -254,9 +356,14 @@ def approve_form(
     submission_id: SubmissionId,
     comment: Text = "",
 ) -> Response:
-    actor = user.acting_from(client_address(request))
-    body = checked(ApproveIn, comment=comment)
-    service_workflow.approve(conn, user, actor, submission_id, body=body, now=now)
+    typed = {"comment": comment}
+    try:
+        forms.no_nul(typed)
+        actor = user.acting_from(client_address(request))
+        body = checked(ApproveIn, comment=comment)
+        service_workflow.approve(conn, user, actor, submission_id, body=body, now=now)
+    except RequestError as exc:
+        return _item_refused(request, conn, user, submission_id, exc, typed, "approve")
     conn.commit()
     return _done(f"/content/submissions/{submission_id}", "approve")
 
@@ -270,14 +377,29 @@ def retire_form(
     submission_id: SubmissionId,
     comment: Text = "",
 ) -> Response:
-    actor = user.acting_from(client_address(request))
-    service_workflow.retire(conn, user, actor, submission_id, now=now, comment=comment)
+    typed = {"comment": comment}
+    try:
+        forms.no_nul(typed)
+        actor = user.acting_from(client_address(request))
+        service_workflow.retire(conn, user, actor, submission_id, now=now, comment=comment)
+    except RequestError as exc:
+        return _item_refused(request, conn, user, submission_id, exc, typed, "retire")
     conn.commit()
     return _done(f"/content/submissions/{submission_id}", "retire")
 
 
 @router.get("/content/suppliers")
 def suppliers_page(request: Request, conn: Db, now: Now, user: Reader) -> Response:
+    return _suppliers_page(request, conn, now, user)
+
+
+def _suppliers_page(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
     return render(
         request,
         "content_suppliers.html",
@@ -287,7 +409,8 @@ def suppliers_page(request: Request, conn: Db, now: Now, user: Reader) -> Respon
             "overdue": service_suppliers.list_overdue(conn, user, now),
             "obligations": OBLIGATIONS,
             "may_edit": user.can("content.approve"),
-            "done": request.query_params.get("done") == "supplier",
+            "done": request.query_params.get("done") == "supplier" and refusal is None,
+            **(refusal or {}),
         },
     )
 
@@ -298,25 +421,43 @@ def supplier_form(
     conn: Db,
     now: Now,
     user: ApproveForm,
-    name: Annotated[str, Form(max_length=200)],
-    obligation: Annotated[str, Form(max_length=20)],
+    name: Annotated[str, Form(max_length=200)] = "",
+    obligation: Annotated[str, Form(max_length=20)] = "",
     organisation_id: Annotated[str, Form(max_length=20)] = "",
-    min_items: Annotated[int, Form(ge=1, le=100)] = 1,
+    min_items: Annotated[str, Form(max_length=10)] = "1",
     obligation_from: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    typed = {
+        "name": name,
+        "obligation": obligation,
+        "organisation_id": organisation_id,
+        "min_items": min_items,
+        "obligation_from": obligation_from,
+    }
     try:
-        start = date.fromisoformat(obligation_from) if obligation_from.strip() else None
-    except ValueError:
-        raise Invalid("obligation_from: not a date", field="obligation_from") from None
-    body = checked(
-        SupplierIn,
-        name=name,
-        obligation=obligation,
-        organisation_id=int(organisation_id) if organisation_id.strip().isdigit() else None,
-        min_items=min_items,
-        obligation_from=start,
-    )
-    actor = user.acting_from(client_address(request))
-    service_suppliers.create_supplier(conn, user, actor, body, now)
+        forms.no_nul(typed)
+        try:
+            start = date.fromisoformat(obligation_from) if obligation_from.strip() else None
+        except ValueError:
+            raise Invalid("obligation_from: not a date", field="obligation_from") from None
+        body = checked(
+            SupplierIn,
+            name=name,
+            obligation=obligation,
+            organisation_id=int(organisation_id) if organisation_id.strip().isdigit() else None,
+            min_items=whole(min_items or "1", "min_items"),
+            obligation_from=start,
+        )
+        actor = user.acting_from(client_address(request))
+        service_suppliers.create_supplier(conn, user, actor, body, now)
+    except RequestError as exc:
+        return forms.refused(
+            conn,
+            exc,
+            typed,
+            lambda ctx: _suppliers_page(request, conn, now, user, ctx),
+            "supplier",
+            LABELS,
+        )
     conn.commit()
     return _done("/content/suppliers", "supplier")

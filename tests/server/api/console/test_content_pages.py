@@ -189,3 +189,53 @@ def test_board_override_and_reset_with_the_form(new_browser: NewBrowser, db_conn
         ).status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "field", "reason"),
+    [
+        ("vi", "Mục cần sửa: Mô tả.", "Có ký tự NUL"),
+        ("en", "Field to correct: Description.", "Contains a NUL character"),
+    ],
+)
+def test_a_refused_submission_comes_back_with_what_was_typed(
+    new_browser: NewBrowser, db_conn: Any, lang: str, field: str, reason: str
+) -> None:
+    """A stray NUL in the description (a paste from a document) names the
+    description, keeps the title and the text, and stores nothing."""
+    operator = new_browser("operator")
+    page = operator.get("/content/submissions", params={"lang": lang}).text
+    description = "Phóng sự về lễ hội Gầu Tào <2026> của đồng bào Mông \x00 huyện Phong Thổ"
+    answer = operator.post(
+        "/content/submissions",
+        data={
+            "csrf_token": csrf_of(page),
+            "title": "Lễ hội Gầu Tào",
+            "category": "local:projects",
+            "language": "hmn",
+            "sha256": "a" * 64,
+            "description": description,
+        },
+    )
+    assert answer.status_code == 400
+    box = answer.text.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert field in box
+    assert reason in box
+    assert "String should match pattern" not in box
+    assert "description:" not in box
+    assert 'value="Lễ hội Gầu Tào"' in answer.text
+    assert 'aria-invalid="true">Phóng sự về lễ hội Gầu Tào &lt;2026&gt;' in answer.text
+    assert f'value="{"a" * 64}"' in answer.text
+    assert db_conn.execute("SELECT count(*) FROM content_submissions").fetchone() == (0,)
+
+    no_file = operator.post(
+        "/content/submissions",
+        data={
+            "csrf_token": csrf_of(page),
+            "title": "Bản tin",
+            "category": "policy",
+            "language": "vi",
+        },
+    )
+    assert no_file.status_code == 400
+    assert 'type="file" name="file" aria-invalid="true"' in no_file.text
