@@ -57,6 +57,8 @@ class CommandService:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._lookups: list[threading.Thread] = []
+        #: set when the last user closes: the start-up lookups stop looking
+        self._closing = threading.Event()
         self._users = 0
         #: publishes waiting for their PUBACK: request id -> delivery
         self._unacked: dict[str, Delivery] = {}
@@ -77,20 +79,28 @@ class CommandService:
     def resume(self) -> None:
         """At start-up (each ``resume`` needs its ``close``): if an earlier
         process left commands or configuration unsent, start at once rather
-        than at the first new command. Looked up in a thread: start-up never
-        waits for the database."""
+        than at the first new command; and until the retry thread runs, look
+        again every ``retry_interval_s``, for commands queued by something
+        other than a request (the engine asks for a picture when a screen or
+        camera incident opens). Looked up in a thread: start-up never waits
+        for the database."""
         with self._lock:
             self._users += 1
+            closing = self._closing
 
         def look() -> None:
-            try:
-                with self.pool.connection(timeout=10) as conn:
-                    backlog = store.has_backlog(conn, self.clock())
-            except Exception as exc:  # the retry starts with the next command then
-                log.warning("could not look for unsent commands: %s", exc)
-                return
-            if backlog:
-                self.ensure_running()
+            while self._thread is None:
+                try:
+                    with self.pool.connection(timeout=10) as conn:
+                        backlog = store.has_backlog(conn, self.clock())
+                except Exception as exc:  # the database may be away: look again
+                    log.warning("could not look for unsent commands: %s", exc)
+                    backlog = False
+                if backlog:
+                    self.ensure_running()
+                    return
+                if closing.wait(self.retry_interval_s):
+                    return
 
         thread = threading.Thread(target=look, name="command-resume", daemon=True)
         self._lookups.append(thread)
@@ -103,6 +113,8 @@ class CommandService:
             if self._users:
                 return
             lookups, self._lookups = self._lookups, []
+            closing, self._closing = self._closing, threading.Event()
+        closing.set()
         for lookup in lookups:
             lookup.join(10)
         with self._lock:

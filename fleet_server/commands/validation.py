@@ -32,6 +32,7 @@ CommandName = Literal[
     "blank_screen",
     "stop_content",
     "resume",
+    "screenshot",
 ]
 COMMANDS: tuple[CommandName, ...] = get_args(CommandName)
 #: The kill switch (Điều 12.2): who may send these, ``board.halt``.
@@ -125,6 +126,36 @@ def kill_switch_args(
     return {"reason": reason}
 
 
+def collect_now_args(args: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """``collect_now``'s arguments (optional ``kinds``), or CommandRefused."""
+    extra = sorted(set(args) - {"kinds"})
+    if extra:
+        raise _invalid("args", f"collect_now takes only kinds, got {extra}")
+    kinds = args.get("kinds")
+    if kinds is None:
+        return {}
+    if (
+        not isinstance(kinds, list)
+        or not kinds
+        or not all(isinstance(k, str) and k in TELEMETRY_KINDS for k in kinds)
+        or len(set(kinds)) != len(kinds)
+    ):
+        raise _invalid(
+            "args.kinds", f"a non-empty list without repeats of {', '.join(TELEMETRY_KINDS)}"
+        )
+    return {"kinds": list(kinds)}
+
+
+def screenshot_args(args: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """``screenshot``'s arguments (source screen, camera with camera_id, or
+    all), or CommandRefused naming the field."""
+    try:
+        wanted = fp.check_screenshot_args(dict(args))
+    except fp.ProtocolError as exc:
+        raise _invalid("args", exc.detail) from None
+    return dict(wanted.model_dump(exclude_none=True))
+
+
 def wire_args(
     board_id: str,
     command: CommandName,
@@ -152,23 +183,8 @@ def wire_args(
         if args:
             raise _invalid("args", f"{command} takes no arguments, got {sorted(args)}")
         return {}
-    if command == "collect_now":
-        extra = sorted(set(args) - {"kinds"})
-        if extra:
-            raise _invalid("args", f"collect_now takes only kinds, got {extra}")
-        kinds = args.get("kinds")
-        if kinds is None:
-            return {}
-        if (
-            not isinstance(kinds, list)
-            or not kinds
-            or not all(isinstance(k, str) and k in TELEMETRY_KINDS for k in kinds)
-            or len(set(kinds)) != len(kinds)
-        ):
-            raise _invalid(
-                "args.kinds", f"a non-empty list without repeats of {', '.join(TELEMETRY_KINDS)}"
-            )
-        return {"kinds": list(kinds)}
+    if command in ("screenshot", "collect_now"):
+        return screenshot_args(args) if command == "screenshot" else collect_now_args(args)
     # set_config
     extra = sorted(set(args) - {"config"})
     changes = args.get("config")

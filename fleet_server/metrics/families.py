@@ -24,6 +24,7 @@ MESSAGE_KINDS = (
     "event",
     "cmd_result",
     "config_reported",
+    "snapshot",
     "other",
 )
 NOTIFICATION_CHANNELS = ("email", "webhook")
@@ -37,6 +38,7 @@ _KINDS_BY_TAIL = {
     **{f"telemetry/{kind.value}": kind.value for kind in TelemetryKind},
     "cmd_result": "cmd_result",
     "config/reported": "config_reported",
+    "snapshot": "snapshot",
 }
 
 

@@ -360,3 +360,28 @@ def test_desired_configuration_versions_and_the_agents_report(
     with browser:
         assert sign_in(browser, "van.hanh").status_code == 303
         assert 'data-config-sync="yes"' in browser.get(f"/boards/{BOARD}").text
+
+
+def test_a_command_queued_by_the_engine_goes_out_without_any_request(
+    make_api: Callable[..., Api], mosquitto: Mosquitto, conn: Conn
+) -> None:
+    """The engine asks for a picture when a screen incident opens by queuing
+    a ``screenshot`` row (migration 0037's trigger); an API process that has
+    sent nothing since it started publishes it all the same."""
+    board = Board(mosquitto.port, MQTTProtocolVersion.MQTTv5, persistent=True)
+    board.connect()
+    try:
+        api = make_api()
+        assert api.app.state.ctx.commands._thread is None  # nothing to send at start-up
+        conn.execute(
+            "INSERT INTO board_commands (request_id, board_id, command, args, note, created_by,"
+            " created_at, expires_at) VALUES ('proof-1-0', %s, 'screenshot',"
+            " '{\"source\": \"screen\"}', 'incident 1', 'engine:screen_frozen',"
+            " now(), now() + interval '15 minutes')",
+            (BOARD,),
+        )
+        conn.commit()
+        api.wait_state("proof-1-0", "sent", timeout=15)
+        wait_for(lambda: "proof-1-0" in board.request_ids(), 15, "the screenshot command")
+    finally:
+        board.disconnect()
