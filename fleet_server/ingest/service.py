@@ -38,6 +38,7 @@ from fleet_protocol import ProtocolError, decode, parse_topic
 from fleet_protocol.redact import redact
 from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
+from fleet_server.engine import pipeline_health
 from fleet_server.errors import DatabaseUnavailable
 from fleet_server.ingest.boards import KnownBoards
 from fleet_server.ingest.consumer import Inbound, MqttConsumer
@@ -50,6 +51,9 @@ from fleet_server.telemetry.storage import Accepted, BatchWriter, Rejected
 log = logging.getLogger(__name__)
 
 _STOP = object()
+#: Seconds between the records that ingest (and the broker it is connected
+#: to) is up: how the engine tells a board's silence from ours.
+BEAT_S = 10.0
 #: errors of the database itself (read-only, a missing table …), not of the
 #: connection, retried this often before ingest gives up and exits (unacked
 #: messages stay with the broker). A message's data never counts here: the
@@ -242,6 +246,7 @@ class IngestService:
 
     def _run(self) -> None:
         stop_seen = False
+        beat_due = 0.0
         while not stop_seen:
             batch, stop_seen = self._collect()
             if batch:
@@ -249,6 +254,7 @@ class IngestService:
                     return  # stopping during an outage: unacked, the broker keeps them
             elif self.limiter.due() and not self._commit([], []):
                 return  # the summaries of suppressed dead letters, when nothing else comes
+            beat_due = self._beat(beat_due)
         if self.limiter.pending():
             self._commit([], [], final=True)
         log.info("ingest writer stopped: %s", self.stats.snapshot())
@@ -361,6 +367,29 @@ class IngestService:
         self.stats.receipts_unsent += unsent
         self.metrics.receipts.labels("published").inc(sent)
         self.metrics.receipts.labels("unsent").inc(unsent)
+
+    def _beat(self, due: float) -> float:
+        """Every ``BEAT_S``: record that ingest is up, and the broker while
+        ingest is connected to it (engine.pipeline_health, table
+        pipeline_uptime). Between batches, on the writer's connection; a
+        failure costs only the record (the next batch finds the database
+        away and holds its messages as always)."""
+        now = time.monotonic()
+        if now < due:
+            return due
+        at = datetime.now(UTC)
+        instance = self.settings.ingest_client_id
+        try:
+            conn = self._ensure_writer().conn
+            with conn.transaction():
+                pipeline_health.beat(conn, "ingest", instance, at, BEAT_S)
+                if self.consumer.connected.is_set():
+                    pipeline_health.beat(conn, "broker", instance, at, BEAT_S)
+        except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable):
+            self._close_db()
+        except psycopg.Error as exc:  # e.g. a database not yet migrated to 0038
+            log.warning("could not record that ingest is up: %s", str(exc).strip()[:200])
+        return now + BEAT_S
 
     def _ensure_writer(self) -> BatchWriter:
         if self._writer is None:
