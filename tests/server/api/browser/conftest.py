@@ -37,17 +37,44 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """One browser process for the module; each test gets its own contexts.
-    Not for the session: Playwright's driver and Chromium left running made
-    later tests with real agent threads miss their last wills."""
+@pytest.fixture(scope="package")
+def chromium_process() -> Iterator[Any]:
+    """One browser process for the browser tests (this folder), closed after
+    its last test. Not for the session: Playwright's driver and Chromium left
+    running made later tests with real agent threads miss their last wills."""
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
-        yield browser
-        browser.close()
+        yield launched
+        launched.close()
+
+
+class Contexts:
+    """The shared browser as one test sees it: each ``new_context`` is the
+    test's own (no cookies, storage or pages of another test), closed when
+    the test ends."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+        self._contexts: list[Any] = []
+
+    def new_context(self, **options: Any) -> Any:
+        context = self._browser.new_context(**options)
+        self._contexts.append(context)
+        return context
+
+    def close(self) -> None:
+        for context in self._contexts:
+            context.close()
+
+
+@pytest.fixture
+def chromium(chromium_process: Any) -> Iterator[Contexts]:
+    """The browser for one test: fresh contexts, closed after it."""
+    contexts = Contexts(chromium_process)
+    yield contexts
+    contexts.close()
 
 
 @pytest.fixture
