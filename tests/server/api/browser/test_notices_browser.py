@@ -30,10 +30,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    sink.start()
-    yield sink
-    sink.stop()
+    with SmtpSink() as sink:
+        yield sink
 
 
 @pytest.fixture
