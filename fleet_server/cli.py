@@ -156,6 +156,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
                 compliance=settings.compliance_settings(),
                 content_files=store_from_settings(settings),
                 content_files_keep_days=settings.content_files_keep_days,
+                snapshot_keep_days=settings.snapshot_keep_days,
                 report_reminder_days=settings.report_reminder_days,
                 alerts=AlertSettings(
                     tickets=TicketNoticeSettings(

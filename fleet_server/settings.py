@@ -319,6 +319,13 @@ class Settings(BaseSettings):
         description="days a file nothing refers to any more is kept; at least as long as the "
         "play log (1826 days), which is more than Điều 10.1.a's six months",
     )
+    snapshot_keep_days: int = Field(
+        default=30,
+        ge=1,
+        le=3660,
+        description="days the boards' screen and camera pictures are kept (each board's newest"
+        " picture of each screen and camera is kept whatever its age)",
+    )
     content_files_s3_endpoint: str | None = Field(
         default=None, description="https://host[:port] of the S3-compatible service"
     )

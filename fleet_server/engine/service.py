@@ -69,6 +69,8 @@ class EngineSettings:
     #: play log's; None: not run here
     content_files: FileStore | None = None
     content_files_keep_days: int = upkeep.ROLLUP_DAYS
+    #: days the boards' screen and camera pictures are kept
+    snapshot_keep_days: int = upkeep.SNAPSHOT_KEEP_DAYS
     #: the telemetry rules' defaults changed for the whole fleet, e.g.
     #: ``{"mains_lost": {"for_s": 20}}`` (the demo's rule profile,
     #: simulator/profile.py); empty: docs/engine.md's defaults
@@ -234,7 +236,9 @@ class Engine:
         if self._retention_due is None or now >= self._retention_due:
             if self._plain:
                 upkeep.apply_retention(conn, now)
-            upkeep.apply_derived_retention(conn, now)
+            upkeep.apply_derived_retention(
+                conn, now, snapshot_keep_days=self.settings.snapshot_keep_days
+            )
             self._content_file_retention(conn, now)
             self._retention_due = now + timedelta(days=1)
 
