@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import i18n
+from fleet_server.api.console import forms, i18n
 from fleet_server.api.console.content import board_windows_section
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
 from fleet_server.api.console.tickets import open_tickets
@@ -25,7 +25,7 @@ from fleet_server.boards.schemas import BoardDetail, Latest
 from fleet_server.boards.service import connectivity, get_board
 from fleet_server.commands.schemas import CommandIn
 from fleet_server.commands.service import board_config, recent_commands, send_command
-from fleet_server.errors import Invalid
+from fleet_server.errors import Invalid, RequestError
 from fleet_server.telemetry.service import series
 
 router = APIRouter(include_in_schema=False)
@@ -206,6 +206,19 @@ def board_context(conn: Conn, user: Principal, board_id: str, now: datetime) -> 
 def board_page(
     request: Request, conn: Db, now: Now, user: BoardReader, board_id: BoardId
 ) -> Response:
+    return board_view(request, conn, now, user, board_id)
+
+
+def board_view(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    board_id: str,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The board's page; after a refused form (``refusal``: its commands,
+    its kill switch), with what was typed and why."""
     context = board_context(conn, user, board_id, now)
     board: BoardDetail = context["board"]
     lang = language_of(request, user)
@@ -220,6 +233,7 @@ def board_page(
             else [],
             "windows": board_windows_section(conn, user, board_id),
             "availability": board_last_30_days(conn, board.id, board.site_id, now),
+            **(refusal or {}),
         }
     )
     return render(request, "board.html", user, context, lang=lang)
@@ -237,19 +251,29 @@ def board_command(
 ) -> Response:
     """A command button: the same checks, audit row and publishing as
     ``POST /api/v1/boards/{id}/commands``; back to the page's command list."""
-    if command not in CONSOLE_COMMANDS:
-        raise Invalid(f"unknown command {command[:40]!r}")
-    body = CommandIn(command=command, confirm=confirm in ("true", "on", "1"))
-    actor = user.acting_from(client_address(request))
-    send_command(
-        conn,
-        user,
-        actor,
-        board_id,
-        body,
-        commands=ctx.commands,
-        settings=ctx.settings,
-        now=ctx.clock(),
-    )
+    try:
+        if command not in CONSOLE_COMMANDS:
+            raise Invalid(f"unknown command {command[:40]!r}")
+        body = CommandIn(command=command, confirm=confirm in ("true", "on", "1"))
+        actor = user.acting_from(client_address(request))
+        send_command(
+            conn,
+            user,
+            actor,
+            board_id,
+            body,
+            commands=ctx.commands,
+            settings=ctx.settings,
+            now=ctx.clock(),
+        )
+    except RequestError as exc:
+        return forms.refused(
+            conn,
+            exc,
+            {"command": command},
+            lambda ctx_: board_view(request, conn, ctx.clock(), user, board_id, ctx_),
+            "commands",
+            {"confirm": "commands.reboot_confirm"},
+        )
     conn.commit()
     return redirect(f"/boards/{board_id}#commands")

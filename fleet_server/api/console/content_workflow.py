@@ -258,7 +258,6 @@ def submit_form(
         forms.no_nul(typed)
         actor = user.acting_from(client_address(request))
         if file is not None and _has(file):
-            checked(SubmissionIn, **fields, sha256="0" * 64)  # the fields, before storing
             upload = _uploader(request, conn, user, file)
             item = service_workflow.submit_file(conn, user, actor, fields, upload=upload, now=now)
         elif sha256.strip():
@@ -334,7 +333,6 @@ def resubmit_form(
             changes["title"] = title
         if file is not None and _has(file):
             service_workflow.get_submission(conn, user, submission_id)  # in scope, before storing
-            checked(ResubmitIn, **changes, sha256="0" * 64)  # the fields, before storing
             changes["sha256"] = _uploader(request, conn, user, file)()
         elif sha256.strip():
             changes["sha256"] = sha256.strip()

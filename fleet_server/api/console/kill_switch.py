@@ -15,12 +15,13 @@ from fastapi.responses import Response
 import fleet_protocol as fp
 from fleet_protocol.commands import MAX_REASON_CHARS
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.boards import BoardId
+from fleet_server.api.console import forms
+from fleet_server.api.console.boards import BoardId, board_view
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.deps import Ctx, Db, client_address
 from fleet_server.commands.schemas import CommandIn
 from fleet_server.commands.service import send_command
-from fleet_server.errors import Invalid
+from fleet_server.errors import Invalid, RequestError
 from fleet_server.incidents.service import comment_incident, get_incident
 
 router = APIRouter(include_in_schema=False)
@@ -46,23 +47,36 @@ def kill_switch(
 ) -> Response:
     """Send ``blank_screen``, ``stop_content`` or ``resume``; back to the
     board page, which shows the command's state and the board's answer."""
-    if command not in fp.KILL_SWITCH_COMMANDS:
-        raise Invalid(f"unknown kill-switch command {command[:40]!r}", field="command")
-    if incident is not None and get_incident(conn, user, incident).board_id != board_id:
-        raise Invalid(f"incident #{incident} is not about board {board_id}", field="incident")
-    body = CommandIn(
-        command=command,  # checked above
-        confirm=confirm in ("true", "on", "1"),
-        note=reason.strip() or None,
-        expires_in_s=max(
-            min(EXPIRES_S, ctx.settings.command_expires_max_s), ctx.settings.command_expires_min_s
-        ),
-    )
-    actor = user.acting_from(client_address(request))
+    typed = {"command": command, "reason": reason, "incident": str(incident or "")}
     now = ctx.clock()
-    sent = send_command(
-        conn, user, actor, board_id, body, commands=ctx.commands, settings=ctx.settings, now=now
-    )
+    try:
+        forms.no_nul(typed)
+        if command not in fp.KILL_SWITCH_COMMANDS:
+            raise Invalid(f"unknown kill-switch command {command[:40]!r}", field="command")
+        if incident is not None and get_incident(conn, user, incident).board_id != board_id:
+            raise Invalid(f"incident #{incident} is not about board {board_id}", field="incident")
+        body = CommandIn(
+            command=command,  # checked above
+            confirm=confirm in ("true", "on", "1"),
+            note=reason.strip() or None,
+            expires_in_s=max(
+                min(EXPIRES_S, ctx.settings.command_expires_max_s),
+                ctx.settings.command_expires_min_s,
+            ),
+        )
+        actor = user.acting_from(client_address(request))
+        sent = send_command(
+            conn, user, actor, board_id, body, commands=ctx.commands, settings=ctx.settings, now=now
+        )
+    except RequestError as exc:
+        return forms.refused(
+            conn,
+            exc,
+            typed,
+            lambda ctx_: board_view(request, conn, now, user, board_id, ctx_),
+            f"kill-{command}" if command in fp.KILL_SWITCH_COMMANDS else "kill",
+            {"reason": "kill.reason", "note": "kill.reason"},
+        )
     conn.commit()
     if incident is not None and user.can("incident.comment"):
         comment_incident(

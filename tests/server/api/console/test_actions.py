@@ -238,3 +238,33 @@ def test_a_technician_comments_on_an_incident(new_browser: NewBrowser, db_conn: 
     ).fetchone()
     assert note == ("ky.thuat", "Mất điện lưới cả xã")
     assert audit_actions(db_conn)[-1] == ("ky.thuat", "incident.comment")
+
+
+def test_a_refused_kill_switch_order_comes_back_with_its_reason_typed(
+    new_browser: NewBrowser, db_conn: Any
+) -> None:
+    """A refused order (a camera address with its password in the reason)
+    comes back on the board's page, the form open, the reason kept and
+    marked, and why; nothing is sent."""
+    operator = new_browser("operator")
+    page = operator.get(f"/boards/{BOARD}", params={"lang": "en"}).text
+    reason = "Nội dung lạ, xem rtsp://admin:pw@10.0.0.9/ <ngay>"
+    refused = operator.post(
+        f"/boards/{BOARD}/kill-switch",
+        data={
+            "csrf_token": csrf_of(page),
+            "command": "blank_screen",
+            "reason": reason,
+            "confirm": "true",
+        },
+    )
+    assert refused.status_code == 422
+    box = refused.text.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert "Field to correct: Reason" in box
+    assert "text contains a URL with credentials" in box
+    form = refused.text.split('<details class="kill-blank_screen" open>')[1].split("</form>")[0]
+    assert (
+        'required aria-invalid="true">Nội dung lạ, xem rtsp://admin:pw@10.0.0.9/ &lt;ngay&gt;'
+        in form
+    )
+    assert db_conn.execute("SELECT count(*) FROM board_commands").fetchone() == (0,)

@@ -201,7 +201,7 @@ def test_maintenance_form_refusals_and_roles(new_browser: NewBrowser, clock: Clo
     technician = new_browser("technician")
     page = technician.get("/maintenance", params={"lang": "en"})
     assert page.status_code == 200
-    assert 'id="new-window"' not in page.text
+    assert 'action="/maintenance"' not in page.text
     refused = post(technician, "/maintenance", "/maintenance", form)
     assert refused.status_code == 403
     assert new_browser("guard").get("/maintenance").status_code == 403
