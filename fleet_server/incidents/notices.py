@@ -83,6 +83,49 @@ CAUSES: dict[str, tuple[str, str]] = {
         "Bộ đệm của bảng không ghi được đĩa (đầy hoặc hỏng); mất kết nối lúc này sẽ mất dữ liệu.",
         "The board's spool cannot write its disk (full or failing); an outage now loses data.",
     ),
+    "screen_black": (
+        "Màn hình đen trong khung giờ phát dù trình phát báo đang chạy (độ sáng trung bình"
+        " {luma_mean}/255).",
+        "The screen is black during broadcast hours although the player says it is playing"
+        " (mean brightness {luma_mean}/255).",
+    ),
+    "screen_frozen": (
+        "Màn hình đứng hình: {same_count} lần chụp liên tiếp cho cùng một hình trong khi nội"
+        " dung đã đổi.",
+        "The screen is frozen: {same_count} captures in a row show the same picture while the"
+        " content changed.",
+    ),
+    "screen_wrong_content": (
+        "Hình trên màn hình khác với nội dung đã duyệt đang phát (khoảng cách {reference_distance}"
+        "/64).",
+        "What is on the screen differs from the approved item on air (distance"
+        " {reference_distance}/64).",
+    ),
+    "camera_black": (
+        "Camera {camera_id} cho hình đen.",
+        "Camera {camera_id} shows a black picture.",
+    ),
+    "camera_frozen": (
+        "Camera {camera_id} đứng hình: {same_count} khung hình liên tiếp giống hệt nhau.",
+        "Camera {camera_id} is frozen: {same_count} identical frames in a row.",
+    ),
+    "camera_covered": (
+        "Camera {camera_id} bị che: hình sáng nhưng phẳng, không có chi tiết.",
+        "Camera {camera_id} is covered: a bright but flat picture without detail.",
+    ),
+    "camera_moved": (
+        "Camera {camera_id} bị xoay khỏi góc nhìn chuẩn (khoảng cách {reference_distance}/64).",
+        "Camera {camera_id} has been turned away from its reference view (distance"
+        " {reference_distance}/64).",
+    ),
+    "camera_default_credentials": (
+        "Camera {camera_id} vẫn mở được bằng tài khoản mặc định của nhà sản xuất (QCVN 135:2024).",
+        "Camera {camera_id} still opens with the maker's default account (QCVN 135:2024).",
+    ),
+    "camera_firmware_unknown": (
+        "Camera {camera_id} không cho biết phiên bản phần mềm (QCVN 135:2024).",
+        "Camera {camera_id} reports no firmware version (QCVN 135:2024).",
+    ),
     "content_unapproved": (
         "Nội dung đang phát không có trong danh mục đã được phê duyệt (Điều 9.3).",
         "What is on screen is not in the approved registry (Điều 9.3).",
@@ -97,6 +140,10 @@ _DETAIL_KEYS = (
     "status",
     "rtt_avg",
     "loss_avg",
+    "luma_mean",
+    "same_count",
+    "reference_distance",
+    "firmware",
 )
 
 

@@ -76,8 +76,16 @@ READING_LABELS: Mapping[str, Text] = {
     "loss_percent": Text("Mất gói", "Packet loss"),
     "temperature_c": Text("Nhiệt độ bộ điều khiển", "Controller temperature"),
     "disk_percent": Text("Bộ nhớ đã dùng", "Disk used"),
+    "rtt_avg": Text("Độ trễ mạng (trung bình)", "Network round trip (average)"),
+    "loss_avg": Text("Mất gói (trung bình)", "Packet loss (average)"),
     "camera_id": Text("Camera", "Camera"),
     "status": Text("Trạng thái", "Status"),
+    "firmware": Text("Phần mềm camera", "Camera firmware"),
+    "luma_mean": Text("Độ sáng trung bình (0–255)", "Mean brightness (0–255)"),
+    "same_count": Text("Số lần chụp giống nhau liên tiếp", "Identical captures in a row"),
+    "reference_distance": Text(
+        "Khác hình chuẩn (0–64)", "Distance from the reference picture (0–64)"
+    ),
     "priority": Text("Độ ưu tiên", "Priority"),
     "assignee": Text("Người được giao", "Assigned to"),
     "team": Text("Tổ", "Team"),
@@ -90,6 +98,8 @@ UNITS: Mapping[str, str] = {
     "loss_percent": " %",
     "disk_percent": " %",
     "rtt_ms": " ms",
+    "rtt_avg": " ms",
+    "loss_avg": " %",
     "temperature_c": " °C",
 }
 PRIORITY_LABELS: Mapping[str, Text] = {

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from fleet_server.engine.telemetry_rules import DEFAULTS
 from fleet_server.errors import ConfigError
+from fleet_server.incidents.notices import cause
 from fleet_server.notifications import enqueue
 from fleet_server.notifications.models import Notice, SmtpSettings, Text
 from fleet_server.notifications.models import NotificationSettings as Settings
@@ -219,3 +221,12 @@ def test_a_webhook_carries_the_link_and_its_text_too(
     assert item["link"] == "https://bangtin.example.vn/incidents/42"
     assert item["link_path"] == "/incidents/42"
     assert "Xem trên hệ thống: https://bangtin.example.vn/incidents/42" in body["text"]
+
+
+def test_every_telemetry_rule_says_its_cause_in_words() -> None:
+    """A notice of any rule the engine raises says why in both languages."""
+    for rule in DEFAULTS:
+        said = cause(rule, {"camera_id": "gate", "same_count": 5})
+        assert said.vi, rule
+        assert said.en, rule
+        assert "{" not in said.vi + said.en, rule
