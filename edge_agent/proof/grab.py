@@ -140,10 +140,6 @@ class RtspSource:
 
     def input_args(self) -> list[str]:
         return [
-            "-analyzeduration",
-            "1000000",
-            "-probesize",
-            "1000000",
             "-f",
             "concat",
             "-safe",
@@ -165,6 +161,9 @@ class RtspSource:
             url = f"{scheme}://{userinfo}@{rest}"
         lines = ["ffconcat version 1.0", f"file '{url.replace(chr(39), '%27')}'"]
         lines.append(f"option timeout {int(self.socket_timeout_s * 1_000_000)}")
+        # what the stream holds is known from its SDP and first frames: 2 s of
+        # it, not ffmpeg's 5 s default (a board waits for every picture)
+        lines.append("option analyzeduration 2000000")
         if self.transport != "auto":
             lines.append(f"option rtsp_transport {self.transport}")
         return ("\n".join(lines) + "\n").encode()
@@ -289,7 +288,8 @@ def _outputs(jpeg_path: Path | None, width: int) -> list[str]:
     if jpeg_path is None:
         return ["-frames:v", "1", "-vf", grey, "-f", "rawvideo", "pipe:1"]
     picture = (
-        f"scale=w={width}:h={_MAX_HEIGHT}:force_original_aspect_ratio=decrease"
+        # never larger than the source: an upscaled picture is bytes for nothing
+        f"scale=w='min(iw,{width})':h='min(ih,{_MAX_HEIGHT})':force_original_aspect_ratio=decrease"
         ":force_divisible_by=2:flags=area,format=yuvj420p"
     )
     return [
@@ -325,6 +325,8 @@ def _failure(source: Source, stderr: bytes, returncode: int) -> str:
         said = source.scrub(said)
         if "401" in said:
             said = "the camera refused the credentials (401 Unauthorized)"
+        elif "does not contain any stream" in said:
+            said = "the stream sent no video"
     text = f"{source.shown}: {redact(said)}"
     return text[:_ERROR_CHARS]
 

@@ -294,6 +294,11 @@ class Proof:
         with ThreadPoolExecutor(min(4, len(targets)), thread_name_prefix="picture") as pool:
             return list(pool.map(take, targets))
 
+    def owed(self) -> list[str]:
+        """The sources whose incident picture is owed (taken by ``due_pictures``)."""
+        with self._lock:
+            return list(self._incidents)
+
     def due_pictures(self) -> list[SnapshotData]:
         """The pictures owed now: incidents first, then the interval's."""
         with self._lock:
