@@ -70,6 +70,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
         (r"^resolving an incident needs a note$", "error.400.note-required"),
         (r"^tick the box.*$", "refusal.confirm"),
+        (r"^ends_at must be after starts_at$", "refusal.ends_after"),
         (r"^give a year from (?P<low>\d+) to (?P<high>\d+)$", "refusal.year"),
         (r"^a comment cannot be empty$", "error.400.empty"),
         (r"^closing a ticket needs a note$", "error.400.note-required"),
@@ -88,6 +89,9 @@ def checked(model: type[M], /, **values: Any) -> M:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ())) or "form"
         message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        if field == "form" and message.split(" ", 1)[0] in model.model_fields:
+            # a check of the whole form that names its field first ("ends_at must be after…")
+            field = message.split(" ", 1)[0]
         raise Invalid(message if field == "form" else f"{field}: {message}", field=field) from None
 
 

@@ -93,7 +93,28 @@ def test_an_operator_plans_a_maintenance_window(
     )
     form.locator("select[name=recurrence]").select_option("none")
     form.locator("textarea[name=reason]").fill("Thay bộ nguồn UPS")
+    # the end typed before the start: refused on the page, nothing typed lost
+    form.locator("input[name=ends_at]").fill(
+        (start - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    )
+    form.locator("button[data-action=create-window]").click()
+    page.wait_for_load_state()
+    refusal = page.locator("#plan .refusal")
+    assert refusal.is_visible()
+    assert "Mục cần sửa: Kết thúc." in refusal.inner_text()
+    assert "Thời điểm kết thúc phải sau thời điểm bắt đầu." in refusal.inner_text()
+    form = page.locator("#new-window")
+    assert form.locator("input[name=ends_at]").get_attribute("aria-invalid") == "true"
+    assert form.locator("textarea[name=reason]").input_value() == "Thay bộ nguồn UPS"
+    assert form.locator("select[name=where]").input_value() == f"board:{BOARD}"
+    assert form.locator("input[name=starts_at]").input_value() == start.strftime("%Y-%m-%dT%H:%M")
     fits(page)
+    page.screenshot(path=screenshots / "41-maintenance-refused-phone.png", full_page=True)
+    assert [e for e in page.errors if "status of 400" not in e] == []  # the refusal's own 400
+    page.errors.clear()
+    form.locator("input[name=ends_at]").fill(
+        (start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    )
     form.locator("button[data-action=create-window]").click()
     page.wait_for_url("**/maintenance?flash=maintenance_created")
     assert page.locator("[data-flash]").inner_text().startswith("Đã lập lịch bảo trì.")

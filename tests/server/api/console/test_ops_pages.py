@@ -194,7 +194,8 @@ def test_maintenance_form_refusals_and_roles(new_browser: NewBrowser, clock: Clo
     }
     backwards = post(operator, "/maintenance", "/maintenance", form)
     assert backwards.status_code == 400
-    assert "ends_at must be after starts_at" in backwards.text
+    assert "Thời điểm kết thúc phải sau thời điểm bắt đầu." in refusal_of(backwards.text)
+    assert 'name="ends_at" required aria-invalid="true"' in backwards.text
     no_time = post(operator, "/maintenance", "/maintenance", {**form, "starts_at": "mai"})
     assert no_time.status_code == 400
     assert "starts_at" in no_time.text
