@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import content_workflow
+from fleet_server.api.console import content_workflow, forms
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.broadcast.models import PARTS, Window, WindowError, shortfalls
@@ -32,7 +32,7 @@ from fleet_server.content import storage
 from fleet_server.content.models import KINDS, LANGUAGES, validity_status
 from fleet_server.content.service import list_content
 from fleet_server.content.service_files import archived
-from fleet_server.errors import Invalid, Unprocessable
+from fleet_server.errors import Invalid, RequestError, Unprocessable
 
 router = APIRouter(include_in_schema=False)
 #: the workflow's pages (Điều 10.1) and the suppliers
@@ -107,33 +107,57 @@ def board_windows_section(conn: Conn, user: Principal, board_id: str) -> dict[st
 
 
 @contextmanager
-def _windows_refusal() -> Iterator[None]:
-    """The windows' rules refused them: a page that says what to fix."""
+def _windows_refusal(body: WindowsIn | None) -> Iterator[None]:
+    """The windows' rules refused them: the field at fault is the form's
+    input of that part (``windows.1.ends_at`` -> ``afternoon_ends_at``)."""
     try:
         yield
     except WindowError as exc:
-        raise WindowsRefused(exc.detail) from None
+        field = getattr(exc, "field", None) or ""
+        parts = field.split(".")
+        if body is not None and len(parts) == 3 and parts[1].isdigit():
+            index = int(parts[1])
+            if index < len(body.windows):
+                field = f"{body.windows[index].part}_{parts[2]}"
+        detail = exc.detail.split(": ", 1)[-1]
+        raise WindowsRefused(f"{field}: {detail}", field=field or None) from None
 
 
-def _time(text: str) -> time | None:
+#: The windows form's fields -> the label they are shown under (the part).
+WINDOW_LABELS = {
+    f"{part}_{end}": f"part.{part}" for part in PARTS for end in ("starts_at", "ends_at")
+}
+
+
+def _typed_windows(values: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    return {
+        f"{part}_{end}": v
+        for part, pair in values.items()
+        for end, v in zip(("starts_at", "ends_at"), pair, strict=True)
+    }
+
+
+def _time(text: str, field: str) -> time | None:
     value = text.strip()
     if not value:
         return None
     try:
         return time.fromisoformat(value)
     except ValueError:
-        raise WindowsFormError(f"{value[:8]!r} is not a time") from None
+        raise WindowsFormError(f"{field}: {value[:8]!r} is not a time", field=field) from None
 
 
 def windows_from_form(values: dict[str, tuple[str, str]]) -> WindowsIn:
     """part -> (start, end) from the form; both empty: no window that part."""
     windows = []
     for part in PARTS:
-        start, end = (_time(v) for v in values[part])
+        start = _time(values[part][0], f"{part}_starts_at")
+        end = _time(values[part][1], f"{part}_ends_at")
         if start is None and end is None:
             continue
         if start is None or end is None:
-            raise WindowsFormError(f"{part}: give both times or neither")
+            field = f"{part}_{'starts_at' if start is None else 'ends_at'}"
+            raise WindowsFormError(f"{field}: give both times or neither", field=field)
         windows.append(WindowIO.model_validate({"part": part, "starts_at": start, "ends_at": end}))
     return WindowsIn(windows=windows)
 
@@ -184,6 +208,7 @@ def content_page(
 def site_windows_form(
     request: Request,
     conn: Db,
+    now: Now,
     user: WindowWriter,
     site_id: Annotated[int, Path(ge=1, le=2**62)],
     morning_starts_at: TimeField = "",
@@ -193,15 +218,27 @@ def site_windows_form(
     evening_starts_at: TimeField = "",
     evening_ends_at: TimeField = "",
 ) -> Response:
-    body = windows_from_form(
-        {
-            "morning": (morning_starts_at, morning_ends_at),
-            "afternoon": (afternoon_starts_at, afternoon_ends_at),
-            "evening": (evening_starts_at, evening_ends_at),
-        }
-    )
-    with _windows_refusal():
-        set_site_windows(conn, user, user.acting_from(client_address(request)), site_id, body)
+    from fleet_server.api.console.overview import site_view  # noqa: PLC0415 - it shows these
+
+    values = {
+        "morning": (morning_starts_at, morning_ends_at),
+        "afternoon": (afternoon_starts_at, afternoon_ends_at),
+        "evening": (evening_starts_at, evening_ends_at),
+    }
+    body = None
+    try:
+        body = windows_from_form(values)
+        with _windows_refusal(body):
+            set_site_windows(conn, user, user.acting_from(client_address(request)), site_id, body)
+    except RequestError as exc:
+        return forms.refused(
+            conn,
+            exc,
+            _typed_windows(values),
+            lambda ctx: site_view(request, conn, now, user, site_id, ctx),
+            "windows",
+            WINDOW_LABELS,
+        )
     conn.commit()
     return redirect(f"/sites/{site_id}#windows")
 
@@ -210,6 +247,7 @@ def site_windows_form(
 def board_windows_form(
     request: Request,
     conn: Db,
+    now: Now,
     user: WindowWriter,
     board_id: BoardId,
     morning_starts_at: TimeField = "",
@@ -221,18 +259,25 @@ def board_windows_form(
     reset: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Set the board's own windows, or (the reset button) drop them."""
-    body = (
-        None
-        if reset
-        else windows_from_form(
-            {
-                "morning": (morning_starts_at, morning_ends_at),
-                "afternoon": (afternoon_starts_at, afternoon_ends_at),
-                "evening": (evening_starts_at, evening_ends_at),
-            }
+    from fleet_server.api.console.boards import board_view  # noqa: PLC0415 - it shows these
+
+    values = {
+        "morning": (morning_starts_at, morning_ends_at),
+        "afternoon": (afternoon_starts_at, afternoon_ends_at),
+        "evening": (evening_starts_at, evening_ends_at),
+    }
+    try:
+        body = None if reset else windows_from_form(values)
+        with _windows_refusal(body):
+            set_board_windows(conn, user, user.acting_from(client_address(request)), board_id, body)
+    except RequestError as exc:
+        return forms.refused(
+            conn,
+            exc,
+            _typed_windows(values),
+            lambda ctx: board_view(request, conn, now, user, board_id, ctx),
+            "windows",
+            WINDOW_LABELS,
         )
-    )
-    with _windows_refusal():
-        set_board_windows(conn, user, user.acting_from(client_address(request)), board_id, body)
     conn.commit()
     return redirect(f"/boards/{board_id}#windows")

@@ -70,7 +70,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
         (r"^resolving an incident needs a note$", "error.400.note-required"),
         (r"^tick the box.*$", "refusal.confirm"),
-        (r"^ends_at must be after starts_at$", "refusal.ends_after"),
+        (r"^(ends_at )?must be after starts_at$", "refusal.ends_after"),
         (r"^give a year from (?P<low>\d+) to (?P<high>\d+)$", "refusal.year"),
         (r"^a comment cannot be empty$", "error.400.empty"),
         (r"^closing a ticket needs a note$", "error.400.note-required"),
@@ -248,12 +248,12 @@ def refused(
     field = field_of(exc)
     text, worded = reason(exc.detail, field)
     summary = None
-    if worded is None and not isinstance(exc, Invalid):
-        # a clash or the like: the error page's words for it, then the detail
-        for key in (f"error.{exc.status}.{exc.kind}", f"error.{exc.status}"):
-            if i18n.known(key):
-                summary = key
-                break
+    if worded is None:
+        # the error page's words for its kind (a clash: for its status), then the detail
+        keys = [f"error.{exc.status}.{exc.kind}"]
+        if not isinstance(exc, Invalid):
+            keys.append(f"error.{exc.status}")
+        summary = next((key for key in keys if i18n.known(key)), None)
     context = {
         "error": exc.detail,
         "error_field": field,

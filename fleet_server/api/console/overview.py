@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -67,6 +68,19 @@ def site_page(
     user: BoardReader,
     site_id: Annotated[int, Path(ge=1, le=2**62)],
 ) -> Response:
+    return site_view(request, conn, now, user, site_id)
+
+
+def site_view(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    site_id: int,
+    refusal: dict[str, Any] | None = None,
+) -> Response:
+    """The site's page; after a refused windows form (``refusal``), with
+    what was typed and why."""
     site = get_site(conn, user, site_id)
     boards = list_boards(conn, user, ListParams(limit=100, offset=0, sort=None), site_id=site_id)
     incidents = list_incidents(
@@ -89,5 +103,6 @@ def site_page(
             if user.can("ticket.read")
             else [],
             "windows": site_windows_section(conn, user, site_id),
+            **(refusal or {}),
         },
     )

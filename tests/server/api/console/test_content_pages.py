@@ -128,11 +128,19 @@ def test_operator_sets_the_site_windows_with_the_form(
         data={**form, "morning_ends_at": "05:00"},
     )
     assert bad.status_code == 422
-    assert "giờ kết thúc phải sau giờ bắt đầu" in bad.text
+    assert "Thời điểm kết thúc phải sau thời điểm bắt đầu." in bad.text
+    # on the site's page, the form open with the times typed and the one at fault marked
+    assert '<details class="windows-form" open>' in bad.text
+    assert 'name="morning_ends_at" aria-invalid="true" value="05:00"' in bad.text
+    assert 'name="afternoon_starts_at" value="14:00"' in bad.text
+    box = bad.text.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert "Mục cần sửa: sáng." in box
     half = operator.post(
         f"/sites/{site_id}/broadcast-windows", data={**form, "afternoon_ends_at": ""}
     )
     assert half.status_code == 400
+    assert "Mỗi buổi cần cả giờ bắt đầu và giờ kết thúc" in half.text
+    assert 'name="afternoon_ends_at" aria-invalid="true" value=""' in half.text
     no_token = operator.post(
         f"/sites/{site_id}/broadcast-windows",
         data={k: v for k, v in form.items() if k != "csrf_token"},
