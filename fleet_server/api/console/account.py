@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import forms
 from fleet_server.api.console.web import Viewer, redirect, render
 from fleet_server.api.deps import Db, Now, check_csrf, client_address
 from fleet_server.errors import Invalid
@@ -109,6 +110,7 @@ def preferences_save(
         "zalo_consent": bool(zalo_consent),
     }
     try:
+        forms.no_nul({"phone": phone, "telegram_chat_id": telegram_chat_id})
         quiet_hours = None
         if quiet:
             quiet_hours = {

@@ -65,7 +65,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^give a whole number$", "refusal.number"),
         (r"^give a date and time \(Vietnam time\)$", "refusal.date_time"),
         (r"^give a day \(year-month-day\)$", "refusal.day"),
-        (r"^choose a site or a board$", "refusal.where"),
+        (r"^choose a (site or a board|board or a site)$", "refusal.where"),
         (r"^not a valid choice.*$", "refusal.choice"),
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
         (r"^resolving an incident needs a note$", "error.400.note-required"),
@@ -82,7 +82,10 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 def checked(model: type[M], /, **values: Any) -> M:
     """The form's values as the API's model; its first problem as Invalid,
-    naming the field (a problem of the whole form: just the reason)."""
+    naming the field (a problem of the whole form: just the reason). A NUL
+    character is refused first, naming its field (PostgreSQL cannot store
+    one; the model may not check for it)."""
+    no_nul(values)
     try:
         return model(**values)
     except ValidationError as exc:
@@ -227,6 +230,12 @@ def reason(detail: str, field: str | None) -> tuple[str, tuple[str, dict[str, st
     return text, None
 
 
+def _shown(value: Any) -> Any:
+    """A typed value as the page shows it again: a NUL (which HTML cannot
+    carry) as U+FFFD, so the reader sees where it was and can remove it."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def refused(
     conn: Conn,
     exc: RequestError,
@@ -262,7 +271,7 @@ def refused(
         "error_text": text,
         "error_reason": worded,
         "error_summary": summary,
-        "form": {k: v for k, v in form.items() if k not in SECRET_FIELDS},
+        "form": {k: _shown(v) for k, v in form.items() if k not in SECRET_FIELDS},
     }
     response = again(context)
     response.status_code = exc.status

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import forms
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
-from fleet_server.errors import Forbidden, Invalid, NotFound, TooLarge
+from fleet_server.errors import Invalid, RequestError
 from fleet_server.incidents import service_reports
 from fleet_server.incidents.models import GUARD_CATEGORIES, REPORT_CLASSES
 from fleet_server.incidents.photos import PhotoLimits
@@ -58,12 +59,11 @@ def _form_page(
     conn: Conn,
     user: Principal,
     values: dict[str, str],
-    *,
-    error: str | None = None,
-    status: int = 200,
+    refusal: dict[str, Any] | None = None,
 ) -> Response:
-    """The report form; after a refusal with what was typed and the reason
-    (on a phone, typing a description again is the last thing anybody wants)."""
+    """The report form; after a refusal (``refusal``) with what was typed,
+    the field marked and the reason (on a phone, typing a description again
+    is the last thing anybody wants)."""
     limits = limits_of(request)
     return render(
         request,
@@ -72,15 +72,28 @@ def _form_page(
         {
             "targets": service_reports.report_targets(conn, user),
             "values": dict.fromkeys(FIELDS, "") | values,
-            "error": error,
             "categories": categories_for(user),
             "severities": SEVERITIES,
             "client_key": values.get("client_key") or "form-" + secrets.token_urlsafe(18),
             "max_photos": limits.max_count,
             "max_mb": round(limits.max_bytes / 1024 / 1024, 1),
+            **(refusal or {}),
         },
-        status=status,
     )
+
+
+#: The form's fields -> the label they are shown under.
+LABELS = {
+    "target": "report.target",
+    "board_id": "report.target",
+    "site_id": "report.target",
+    "category": "report.category",
+    "severity": "incident.severity",
+    "title": "report.title_field",
+    "description": "report.description",
+    "observed_at": "report.observed_at",
+    "photos": "report.choose_photos",
+}
 
 
 @router.get("/incidents/report")
@@ -147,6 +160,7 @@ def report_post(
     photos: Photos = [],  # noqa: B006 - FastAPI copies the default
 ) -> Response:
     try:
+        forms.no_nul({"title": title, "description": description, "target": target})
         body = _body(target, category, severity, title, description, observed_at)
         limits = limits_of(request)
         checked = service_reports.check_photos(_uploads(photos, limits), limits)
@@ -154,8 +168,7 @@ def report_post(
         incident, created = service_reports.report_incident(
             conn, user, actor, body, now=now, photos=checked, client_key=client_key or None
         )
-    except (Invalid, TooLarge, Forbidden, NotFound) as exc:
-        conn.rollback()
+    except RequestError as exc:
         typed = {
             "target": target,
             "category": category,
@@ -165,7 +178,13 @@ def report_post(
             "observed_at": observed_at,
             "client_key": client_key or "",
         }
-        return _form_page(request, conn, user, typed, error=exc.detail, status=exc.status)
+        return forms.refused(
+            conn,
+            exc,
+            typed,
+            lambda ctx: _form_page(request, conn, user, typed, ctx),
+            labels=LABELS,
+        )
     conn.commit()
     outcome = "sent" if created else "again"
     return redirect(f"/incidents/{incident.id}?reported={outcome}")

@@ -501,3 +501,19 @@ def test_only_admins_manage_accounts(new_browser: NewBrowser) -> None:
         assert browser.get("/admin/users").status_code == 403
         refused = _post(browser, "/cameras", "/admin/users", username="x.y.z")
         assert refused.status_code == 403
+
+
+def test_a_nul_in_a_contact_name_is_refused_on_the_form(
+    new_browser: NewBrowser, db_conn: Any
+) -> None:
+    """A NUL character (PostgreSQL cannot store it) is a bad value of the
+    field it is in, not a generic error page."""
+    admin = new_browser("admin")
+    before = db_conn.execute("SELECT count(*) FROM contacts").fetchone()
+    form = {"name": "Trực\x00 ban", "email": "a@laichau.gov.vn", "language": "vi"}
+    answer = _post(admin, "/admin/contacts", "/admin/contacts", **form)
+    assert answer.status_code == 400
+    assert "Có ký tự NUL" in _reason(answer.text)
+    assert "Mục cần sửa: " in _reason(answer.text)
+    assert 'value="Trực\ufffd ban"' in answer.text
+    assert db_conn.execute("SELECT count(*) FROM contacts").fetchone() == before

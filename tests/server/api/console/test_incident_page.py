@@ -197,6 +197,8 @@ def test_a_refused_resolution_comes_back_with_the_note_typed(
     assert 'aria-invalid="true"' in form
     kept = "Đã thay bộ nguồn &lt;b&gt;24V&lt;/b&gt; &amp; kiểm tra cáp mạng"  # escaped
     assert kept in form
+    assert "cáp mạng \ufffdxong</textarea>" in form  # the NUL shown where it was, to remove
+    assert "\x00" not in page
     assert 'value="/incidents"' in form  # returns where it came from
     assert '<details class="resolve" open>' in page
     assert incidents_state(db_conn, incident) == "open"

@@ -137,7 +137,8 @@ def test_bad_reports_are_refused_with_their_reason(new_browser: NewBrowser) -> N
     }
     nowhere = guard.post("/incidents/report", data={**base, "target": "tivi"})
     assert nowhere.status_code == 400
-    assert "choose a board or a site" in nowhere.text
+    assert "Hãy chọn một điểm hoặc một bảng tin." in nowhere.text
+    assert '<select name="target" required aria-invalid="true">' in nowhere.text
     power = guard.post("/incidents/report", data={**base, "category": "power"})
     assert power.status_code == 403
     elsewhere = guard.post("/incidents/report", data={**base, "target": "board:lc-phong-tho-01"})
@@ -154,6 +155,18 @@ def test_bad_reports_are_refused_with_their_reason(new_browser: NewBrowser) -> N
     assert f'name="client_key" value="{base["client_key"]}"' in when.text
     assert f'<option value="board:{BOARD}" selected>' in when.text
     assert 'role="alert"' in when.text
+    box = when.text.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert "Mục cần sửa: " in box  # the field by its label, not its code
+    assert "observed_at:" not in box
+    assert 'name="observed_at" aria-invalid="true" value="hôm qua"' in when.text
+    english = guard.post(
+        "/incidents/report?lang=en", data={**base, "description": "Cột bị đổ\x00 sau bão"}
+    )
+    assert english.status_code == 400
+    box = english.text.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert "Field to correct: " in box
+    assert "Contains a NUL character" in box
+    assert 'rows="4" aria-invalid="true">Cột bị đổ' in english.text
     pdf = guard.post(
         "/incidents/report",
         data=base,
