@@ -326,7 +326,9 @@ def display_off(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
     # the incident stays open until the screen is back on or the window closes
     cleared = on_air_to + p.readings_s + p.clear_s + p.telemetry_every_s
     ticket = opened + p.ticket_after_s + p.telemetry_every_s
-    if ticket < on_air_to + p.clear_s:  # the incident is still open then
+    # a ticket if the incident is still open when it is due (the last dark
+    # reading comes up to one reading after the screen is back on)
+    if ticket < on_air_to + p.readings_s + p.clear_s:
         expectations.append(
             Expectation(
                 "ticket",

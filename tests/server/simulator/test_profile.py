@@ -119,6 +119,8 @@ def test_display_off_counts_a_window_that_opens_or_closes_during_the_fault() -> 
     incident = opening.expected("incident")
     assert incident.by_s > inside.expected("incident").by_s
     assert "once the broadcast window opens at 06:30" in incident.en
+    # still dark a minute after it opened: its ticket too (seen in a run started 06:28)
+    assert opening.expected("ticket").by_s < opening.expected("resolved").by_s
     # its upper bound: dark on air from 06:30 (90 s in), the hold, an engine tick, the slack
     assert incident.by_s <= 90 + DEMO_PROFILE.fault_hold_s + DEMO_PROFILE.telemetry_every_s + 25
     closing = OUTCOMES["display-off"](
