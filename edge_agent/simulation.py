@@ -12,8 +12,16 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from fleet_protocol.messages import ContentKind
+
+#: What a simulated screen shows: the content as it plays, nothing, or one
+#: picture stuck while the player goes on (screen proof, edge_agent.proof).
+ScreenPicture = Literal["ok", "black", "frozen"]
+#: What a simulated camera sees: its scene, or a black, covered, frozen or
+#: turned-away picture.
+CameraView = Literal["ok", "black", "covered", "frozen", "moved"]
 
 
 @dataclass
@@ -47,10 +55,14 @@ class SimulatedBoard:
     tx_bytes: int = 0
     # cameras: id -> answering RTSP
     cameras: dict[str, bool] = field(default_factory=lambda: {"cam1": True})
+    # what each camera sees (absent: "ok"); scenarios such as camera-covered set it
+    camera_views: dict[str, CameraView] = field(default_factory=dict)
     # display
     screen_on: bool = True
     player_running: bool = True
     content: SimulatedContent = field(default_factory=SimulatedContent)
+    #: what is really on the screen (scenario screen-frozen sets "frozen")
+    screen_picture: ScreenPicture = "ok"
     # system
     heartbeat_frozen: bool = False
     cpu_percent: float = 8.0

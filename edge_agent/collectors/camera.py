@@ -21,6 +21,7 @@ RTSP, or closes without answering); error (anything else).
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import logging
 import socket
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from edge_agent.collectors.base import Collector
 from edge_agent.collectors.rtsp import (
@@ -44,7 +46,7 @@ from edge_agent.redact import redact
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol import TelemetryKind, printable
 from fleet_protocol.bounds import MAX_DELAY_MS
-from fleet_protocol.messages import CameraData, CameraState, CameraStatus
+from fleet_protocol.messages import CameraData, CameraPicture, CameraState, CameraStatus
 
 log = logging.getLogger(__name__)
 
@@ -362,8 +364,12 @@ class SimulatedCameraCollector(Collector):
     kind = TelemetryKind.CAMERA
     backend = "simulated"
 
-    def __init__(self, board: SimulatedBoard) -> None:
+    def __init__(
+        self, board: SimulatedBoard, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self._board = board
+        self._now = now
+        self._same: dict[str, int] = {}  # readings in a row a frozen camera gave the same frame
 
     def collect(self) -> CameraData:
         board = self._board
@@ -379,6 +385,9 @@ class SimulatedCameraCollector(Collector):
                         rtsp_answered=True,
                         status="ok",
                         latency_ms=latency,
+                        picture=self._picture(camera_id),
+                        firmware="simulated",
+                        default_credentials=False,
                     )
                 )
             else:
@@ -392,3 +401,31 @@ class SimulatedCameraCollector(Collector):
                     )
                 )
         return CameraData(cameras=statuses)
+
+    def _picture(self, camera_id: str) -> CameraPicture:
+        """The check a real board would make of what the simulated camera sees."""
+        board = self._board
+        view = board.camera_views.get(camera_id, "ok")
+        same = self._same.get(camera_id, 0) + 1 if view == "frozen" else 1
+        self._same[camera_id] = same
+        at = self._now().replace(microsecond=0)
+        flat = view in ("black", "covered")
+        seed = {"ok": camera_id, "frozen": camera_id, "moved": f"{camera_id}:elsewhere"}
+        phash = "0000000000000000" if flat else _hash16(seed[view])
+        return CameraPicture(
+            captured_at=at,
+            phash=phash,
+            luma_mean=2.0 if view == "black" else round(board.jitter(120.0, 5.0), 1),
+            luma_stddev=round(board.jitter(2.0, 1.0), 1)
+            if flat
+            else round(board.jitter(40.0, 3.0), 1),
+            black=view == "black",
+            frozen=view == "frozen" and same >= 5,
+            same_count=same,
+            covered=view == "covered",
+            moved=view == "moved",
+        )
+
+
+def _hash16(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]

@@ -57,7 +57,7 @@ from edge_agent.proof import Proof
 from edge_agent.redact import redact
 from edge_agent.simulation import SimulatedBoard
 from fleet_protocol import TelemetryKind, printable
-from fleet_protocol.messages import ContentKind, DisplayData
+from fleet_protocol.messages import ContentKind, DisplayData, ScreenCheck
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +267,32 @@ class DisplayCollector(Collector):
         return False
 
 
+def simulated_screen(board: SimulatedBoard, at: datetime, same_count: int) -> ScreenCheck:
+    """The check a real board would make of what the simulated screen shows."""
+    picture = board.screen_picture
+    if not board.screen_on or picture == "black":
+        return ScreenCheck(
+            captured_at=at.replace(microsecond=0),
+            phash="0000000000000000",
+            luma_mean=1.0,
+            luma_stddev=0.3,
+            black=True,
+            frozen=False,
+            source="simulated",
+        )
+    seed = "stuck" if picture == "frozen" else f"{board.content.content_id}:{at.minute}"
+    return ScreenCheck(
+        captured_at=at.replace(microsecond=0),
+        phash=hashlib.sha256(seed.encode()).hexdigest()[:16],
+        luma_mean=round(board.jitter(112.0, 6.0), 1),
+        luma_stddev=round(board.jitter(48.0, 4.0), 1),
+        black=False,
+        frozen=picture == "frozen" and same_count >= 5,
+        same_count=same_count if picture == "frozen" else 1,
+        source="simulated",
+    )
+
+
 class SimulatedDisplayCollector(Collector):
     """The simulated board's screen and player; content start times come from ``now``."""
 
@@ -280,13 +306,16 @@ class SimulatedDisplayCollector(Collector):
         self._now = now
         self._playing: str | None = None
         self._started_at: datetime | None = None
+        self._same = 0  # readings in a row the frozen screen showed the same picture
 
     def collect(self) -> DisplayData:
         board = self._board
         board.advance()
+        self._same = self._same + 1 if board.screen_picture == "frozen" else 0
+        screen = simulated_screen(board, self._now(), max(1, self._same))
         if not board.player_running:
             self._playing = None
-            return DisplayData(screen_on=board.screen_on, player_running=False)
+            return DisplayData(screen_on=board.screen_on, player_running=False, screen=screen)
         content = board.content
         if self._playing != content.content_id:
             self._playing, self._started_at = content.content_id, self._now()
@@ -298,4 +327,5 @@ class SimulatedDisplayCollector(Collector):
             content_sha256=content.sha256,
             content_language=content.language,
             content_started_at=self._started_at,
+            screen=screen,
         )

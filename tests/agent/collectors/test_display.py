@@ -281,4 +281,8 @@ def test_simulated_display_follows_the_board() -> None:
     board.screen_on = False
     board.player_running = False
     dark = display.collect()
-    assert dark == DisplayData(screen_on=False, player_running=False)
+    assert dark.model_copy(update={"screen": None}) == DisplayData(
+        screen_on=False, player_running=False
+    )
+    assert dark.screen is not None
+    assert dark.screen.black  # screen proof: what a real board would see

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.collectors.camera import SimulatedCameraCollector
+from edge_agent.collectors.display import SimulatedDisplayCollector
 from edge_agent.proof import (
     GREY_HEIGHT,
     GREY_WIDTH,
@@ -23,6 +25,7 @@ from edge_agent.proof import (
     wire_bytes,
 )
 from edge_agent.proof.grab import CaptureError, jpeg_size
+from edge_agent.simulation import SimulatedBoard
 from fleet_protocol.messages import CameraPicture, ScreenCheck
 from fleet_protocol.remote_config import ProofConfig
 
@@ -268,3 +271,36 @@ def test_jpeg_size_reads_the_frame_header() -> None:
     assert jpeg_size(header + b"\0" * 20) == (480, 270)
     with pytest.raises(CaptureError):
         jpeg_size(b"GIF89a")
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+def test_simulated_board_shows_a_frozen_screen_and_a_covered_camera() -> None:
+    board = SimulatedBoard()
+    display = SimulatedDisplayCollector(board)
+    cameras = SimulatedCameraCollector(board)
+    screen_check = display.collect().screen
+    assert screen_check is not None
+    assert (screen_check.source, screen_check.black, screen_check.frozen) == (
+        "simulated",
+        False,
+        False,
+    )
+    [status] = cameras.collect().cameras
+    assert status.picture is not None
+    assert bad_verdicts(status.picture) == frozenset()
+
+    board.screen_picture = "frozen"
+    board.camera_views["cam1"] = "covered"
+    checks = [display.collect().screen for _ in range(5)]
+    assert [c.frozen for c in checks if c is not None] == [False] * 4 + [True]
+    [status] = cameras.collect().cameras
+    assert status.picture is not None
+    assert bad_verdicts(status.picture) == {"covered"}
+
+    board.screen_picture = "ok"
+    board.screen_on = False
+    dark = display.collect().screen
+    assert dark is not None
+    assert (dark.black, dark.frozen) == (True, False)
