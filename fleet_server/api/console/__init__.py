@@ -99,6 +99,20 @@ def error_page(
     )
 
 
+def _invalid_detail(request: Request, exc: Invalid) -> str:
+    """A bad value's field (its label) and reason, in the reader's language."""
+    from fleet_server.api.console import forms  # noqa: PLC0415 - forms needs the app's modules
+
+    t = i18n.translator(language_of(request, None))
+    field = forms.field_of(exc)
+    text, worded = forms.reason(exc.detail, field)
+    reason = t(worded[0], **worded[1]) if worded else text
+    if not field or field == "form":
+        return reason
+    key = forms.label_key(field)
+    return f"{t(key) if key else i18n.humanize(field)}: {reason}"
+
+
 def _install_error_pages(app: FastAPI) -> None:
     api_problem: Handler = app.exception_handlers[Problem]
     api_refused: Handler = app.exception_handlers[RequestError]
@@ -118,9 +132,10 @@ def _install_error_pages(app: FastAPI) -> None:
     async def on_refused(request: Request, exc: RequestError) -> Response:
         if not is_console(request):
             return await _delegate(api_refused, request, exc)
-        # A form's bad value is named (the message is written for the user);
-        # other refusals keep to their page message (no hint of what exists).
-        detail = exc.detail if isinstance(exc, Invalid) else None
+        # A form's bad value is named (by its label, in the reader's words)
+        # where a form did not come back itself (forms.refused); other
+        # refusals keep to their page message (no hint of what exists).
+        detail = _invalid_detail(request, exc) if isinstance(exc, Invalid) else None
         return error_page(request, exc.status, kind=exc.kind, detail=detail)
 
     @app.exception_handler(StarletteHTTPException)
