@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fleet_server.api.console import i18n, wording
+from fleet_server.api.console import forms, i18n, wording
 from fleet_server.incidents import titles
 
 
@@ -169,3 +169,37 @@ def test_ticket_titles_made_by_the_engine_read_in_one_language() -> None:
     site = "Toàn điểm mất liên lạc / Whole site down — site 3"
     assert wording.ticket_title(site, "vi") == "Toàn điểm mất liên lạc — điểm 3"
     assert wording.ticket_title(site, "en") == "Whole site down — site 3"
+
+
+@pytest.mark.parametrize(
+    ("detail", "field", "text", "worded"),
+    [
+        ("amount_vnd: whole đồng, digits only (e.g. 120000000)", "amount_vnd",
+         "whole đồng, digits only (e.g. 120000000)", ("refusal.amount_vnd", {})),
+        ("description: String should match pattern '^[^\\x00]*$'", "description",
+         "String should match pattern '^[^\\x00]*$'", ("refusal.pattern", {})),
+        ("title: String should have at most 200 characters", "title",
+         "String should have at most 200 characters", ("refusal.too_long", {"n": "200"})),
+        ("incident_kinds.0: Field required", "incident_kinds.0",
+         "Field required", ("refusal.required", {})),
+        ("board already exists", None, "board already exists", None),
+    ],
+)  # fmt: skip
+def test_a_refusal_reason_loses_its_field_code_and_is_worded_when_common(
+    detail: str, field: str | None, text: str, worded: tuple[str, dict[str, str]] | None
+) -> None:
+    assert forms.reason(detail, field) == (text, worded)
+    if worded:
+        for lang in i18n.LANGUAGES:
+            assert i18n.translator(lang)(worded[0], **worded[1])
+
+
+def test_a_refused_field_is_named_by_the_forms_label_else_a_common_one() -> None:
+    assert forms.label_key("note", {"note": "incident.resolve_note"}) == "incident.resolve_note"
+    assert forms.label_key("params.for_s", {"params.for_s": "threshold.for_s"}) == (
+        "threshold.for_s"
+    )
+    assert forms.label_key("email") == "admin.field.email"
+    assert forms.label_key("amount_vnd") == "field.amount_vnd"
+    assert forms.label_key("form") is None
+    assert forms.label_key("no_such_field") is None
