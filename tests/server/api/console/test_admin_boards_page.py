@@ -152,7 +152,7 @@ def test_new_credentials_retire_the_old_and_the_board_is_disabled_enabled_and_re
 
     unconfirmed = _post(operator, path, f"{path}/rotate", auth="")
     assert unconfirmed.status_code == 400
-    assert "tick the box to confirm" in _reason(unconfirmed.text)
+    assert "Hãy đánh dấu ô xác nhận." in _reason(unconfirmed.text)
     rotated = _post(operator, path, f"{path}/rotate", auth="", confirm="yes")
     assert rotated.status_code == 200
     assert 'data-done="rotated"' in rotated.text
