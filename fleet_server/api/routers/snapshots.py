@@ -16,7 +16,8 @@ from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, client_address, require
 from fleet_server.commands.storage import CommandRecord
-from fleet_server.snapshots import service
+from fleet_server.snapshots import references, service
+from fleet_server.snapshots.references import ReferenceOut
 from fleet_server.snapshots.schemas import ScreenshotIn, SnapshotList, Source
 
 router = APIRouter(tags=["snapshots"])
@@ -111,3 +112,26 @@ def screenshot_send(
     )
     response.headers["Location"] = f"/api/v1/commands/{command.request_id}"
     return command
+
+
+@router.post(
+    "/snapshots/{snapshot_id}/reference",
+    summary="take a picture as the reference: its camera's view, or a frame of the approved item"
+    " on screen",
+    responses={
+        404: {"description": "no such picture the caller may see"},
+        409: {"description": "the board is disabled"},
+        400: {"description": "no approved item was on air when the screen picture was taken"},
+    },
+)
+def snapshot_reference(
+    request: Request,
+    conn: Db,
+    ctx: Ctx,
+    user: Sender,
+    snapshot_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> ReferenceOut:
+    actor = user.acting_from(client_address(request))
+    return references.use_as_reference(
+        conn, user, actor, snapshot_id, commands=ctx.commands, now=ctx.clock()
+    )
