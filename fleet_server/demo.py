@@ -263,8 +263,11 @@ def _broker(port: int, data_dir: Path) -> Iterator[tuple[str, str]]:
     if configured:
         yield configured, "FLEET_MQTT_URL"
         return
+    broker = EmbeddedBroker(port, data_dir / "broker.log", data_dir / "broker.pid")
+    # A demo that was killed: its broker dies with it (Linux), or is stopped
+    # here if it has not yet (embedded/broker.py); nothing else is touched.
+    broker.stop_leftover()
     check_port_free(port, "--mqtt-port")
-    broker = EmbeddedBroker(port, data_dir / "broker.log")
     broker.start()
     try:
         yield broker.url, "embedded amqtt broker (MQTT 3.1.1), 127.0.0.1 only"
