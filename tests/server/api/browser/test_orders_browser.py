@@ -101,7 +101,7 @@ def test_an_admin_records_an_order_for_sites_and_a_board(
     [
         ("", "2026-11-20T19:00", "name the sites or boards the order covers, or all_sites"),
         ("lc-khong-co-01", "2026-11-20T19:00", "no such board: ['lc-khong-co-01']"),
-        ("", "2026-11-20T05:00", "ends_at must be after starts_at"),
+        ("", "2026-11-20T05:00", "Thời điểm kết thúc phải sau thời điểm bắt đầu."),
     ],
 )
 def test_a_bad_order_is_refused_saying_what_is_wrong(
@@ -109,8 +109,8 @@ def test_a_bad_order_is_refused_saying_what_is_wrong(
 ) -> None:
     """Điều 8.2: an order applies to the places the authority names, for the
     period it gives; a form that names no place, a board that does not
-    exist or a period that ends before it starts is refused, the page says
-    which, and nothing is recorded."""
+    exist or a period that ends before it starts is refused: the reports
+    page comes back with what was typed and says which; nothing is recorded."""
     page = new_page(chromium)
     sign_in(page, live_url, "admin")
     page.goto(f"{live_url}/reports")
@@ -123,8 +123,11 @@ def test_a_bad_order_is_refused_saying_what_is_wrong(
     form.locator("input[name=board_ids]").fill(boards)
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
-    assert page.locator("h1").inner_text() == "Lỗi 400"
-    assert page.locator(".error p.detail").inner_text() == f"Chi tiết: {reason}"
+    refusal = page.locator("#emergency-orders .refusal")
+    assert reason in refusal.locator(".reason").inner_text()
+    form = page.locator("form[action='/reports/emergency-orders']")
+    assert form.locator("input[name=document_number]").input_value() == "46/QĐ-UBND"
+    assert form.locator("input[name=board_ids]").input_value() == boards
     assert db_conn.execute("SELECT count(*) FROM emergency_orders").fetchone() == (0,)
     page.context.close()
 
