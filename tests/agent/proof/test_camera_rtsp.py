@@ -15,13 +15,10 @@ an error, a reading or a log line.
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +34,7 @@ from edge_agent.collectors.camera import (
 )
 from edge_agent.collectors.rtsp import RtspResponse
 from edge_agent.config import AgentConfig, CameraConfig, load_config
-from edge_agent.proof import Grabber, Proof, RtspSource
+from edge_agent.proof import Grabber, Proof
 from edge_agent.proof.grab import CaptureError, jpeg_size
 from fleet_protocol.messages import CameraStatus
 from tests.agent.collectors.test_camera import (  # noqa: F401 - the tcp_server fixture
@@ -48,7 +45,7 @@ from tests.agent.collectors.test_camera import (  # noqa: F401 - the tcp_server 
     TcpServer,
     tcp_server,
 )
-from tests.support.ports import free_port, wait_port
+from tests.support.rtsp_source import STILL, require_tools, rtsp_relay
 
 SECRET = "Bien-Gioi#2026"
 #: what each stream shows (an ffmpeg lavfi source; "still" is a picture looped)
@@ -56,7 +53,7 @@ SCENES = {
     "live": "testsrc=size=320x180:rate=10",
     "black": "color=c=black:size=320x180:rate=10",
     "grey": "color=c=0x8a8a8a:size=320x180:rate=10",
-    "still": "",
+    "still": STILL,
     "other": "mandelbrot=size=320x180:rate=10",
 }
 
@@ -66,97 +63,17 @@ class Streams:
     port: int
 
 
-def _push(ffmpeg: str, scene: str, still: Path, url: str, base: Path) -> subprocess.Popen[bytes]:
-    source = ["-loop", "1", "-framerate", "10", "-i", str(still)] if not scene else []
-    source = source or ["-f", "lavfi", "-i", scene]
-    with open(f"{base}.log", "wb") as log:  # the encoder keeps its own copy
-        return subprocess.Popen(
-            [
-                *(ffmpeg, "-hide_banner", "-loglevel", "error", "-re", *source),
-                *("-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "10"),
-                *("-pix_fmt", "yuv420p", "-progress", f"{base}.progress", "-stats_period", "0.2"),
-                *("-f", "rtsp", url),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-
-
 @pytest.fixture(scope="module")
 def streams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Streams]:
-    server, ffmpeg = shutil.which("rtsp-server-perl"), shutil.which("ffmpeg")
-    if server is None or ffmpeg is None:
-        pytest.fail("install the Debian packages rtsp-server-perl and ffmpeg")
-    workdir = tmp_path_factory.mktemp("streams")
-    still = workdir / "still.png"
-    subprocess.run(
-        [
-            ffmpeg,
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x180",
-            "-frames:v",
-            "1",
-            str(still),
-        ],
-        check=True,
-        timeout=30,
-    )
-    client_port, source_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [
-            server,
-            f"--clientport={client_port}",
-            f"--serverport={source_port}",
-            "--client_listen_address=127.0.0.1",
-            "--source_listen_address=127.0.0.1",
-            "--loglevel=2",
-        ],
-        cwd=workdir,
-        stdout=(workdir / "server.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    pushers: list[subprocess.Popen[bytes]] = []
     try:
-        wait_port(client_port, timeout=30)
-        wait_port(source_port, timeout=30)
-        # one encoder after the other (two announcing at once get a RECORD
-        # refused), each once it is encoding; only then may clients come
-        deadline = time.monotonic() + 30
-        for name, scene in SCENES.items():
-            url = f"rtsp://127.0.0.1:{source_port}/{name}"
-            pushers.append(_push(ffmpeg, scene, still, url, workdir / name))
-            progress = workdir / f"{name}.progress"
-            while not (progress.exists() and "progress=" in progress.read_text()):
-                assert pushers[-1].poll() is None, (workdir / f"{name}.log").read_text()
-                assert time.monotonic() < deadline, f"encoder {name} never started"
-                time.sleep(0.05)
-        with ThreadPoolExecutor(len(SCENES)) as pool:  # and its video flows
-            list(pool.map(lambda name: _first_frame(client_port, name, deadline), SCENES))
-        yield Streams(client_port)
-    finally:
-        for pusher in pushers:
-            pusher.terminate()
-        for pusher in pushers:
-            pusher.wait(10)
-        proc.terminate()
-        proc.wait(10)
-
-
-def _first_frame(port: int, name: str, deadline: float) -> None:
-    url = f"rtsp://127.0.0.1:{port}/{name}"
-    while True:
-        try:
-            Grabber(timeout_s=10).grab(RtspSource(url=url, shown=url))
-        except CaptureError:
-            assert time.monotonic() < deadline, f"no video from stream {name}"
-            time.sleep(0.2)
-        else:
-            return
+        require_tools()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    with rtsp_relay(tmp_path_factory.mktemp("streams")) as relay:
+        for name, scene in SCENES.items():  # one encoder after the other
+            relay.show(name, scene)
+        relay.wait_video(SCENES)  # and its video flows: only then may clients come
+        yield Streams(relay.port)
 
 
 def camera(port: int, name: str, **changes: Any) -> CameraConfig:

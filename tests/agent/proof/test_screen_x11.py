@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import random
-import shutil
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,81 +25,17 @@ from edge_agent.proof import Proof
 from edge_agent.proof.grab import jpeg_size
 from fleet_protocol.messages import MAX_SNAPSHOT_BYTES
 from tests.agent.conftest import fake_collectors
-
-WIDTH, HEIGHT = 640, 360
-
-
-class Screen:
-    def __init__(self, display: str, workdir: Path) -> None:
-        self.display = display
-        self.workdir = workdir
-
-    def paint(self, *args: str) -> None:
-        subprocess.run(
-            ["xsetroot", *args],
-            env={**os.environ, "DISPLAY": self.display},
-            check=True,
-            timeout=10,
-        )
-
-    def black(self) -> None:
-        self.paint("-solid", "black")
-
-    def blocks(self, seed: int) -> None:
-        """A random pattern of 40-pixel black and white blocks (an XBM bitmap)."""
-        rng = random.Random(seed)
-        cells = [[rng.random() < 0.5 for _ in range(WIDTH // 40)] for _ in range(HEIGHT // 40 + 1)]
-        data = bytearray()
-        for y in range(HEIGHT):
-            row = [cells[y // 40][x // 40] for x in range(WIDTH)]
-            for byte in range(WIDTH // 8):
-                bits = row[byte * 8 : byte * 8 + 8]
-                data.append(sum(1 << i for i, on in enumerate(bits) if on))  # XBM: LSB first
-        path = self.workdir / f"blocks-{seed}.xbm"
-        body = ",\n".join(
-            ",".join(f"0x{b:02x}" for b in data[i : i + 12]) for i in range(0, len(data), 12)
-        )
-        path.write_text(
-            f"#define b_width {WIDTH}\n#define b_height {HEIGHT}\n"
-            f"static unsigned char b_bits[] = {{\n{body}}};\n"
-        )
-        self.paint("-bitmap", str(path), "-fg", "white", "-bg", "black")
+from tests.support.xvfb import Screen, require_tools, xvfb
 
 
 @pytest.fixture(scope="module")
 def screen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Screen]:
-    for tool in ("Xvfb", "xsetroot", "ffmpeg"):
-        if shutil.which(tool) is None:
-            pytest.fail(
-                f"{tool} not found: install the Debian packages xvfb, x11-xserver-utils, ffmpeg"
-            )
-    read, write = os.pipe()
-    # -displayfd: Xvfb picks a free display number itself and writes it here
-    proc = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write),
-            "-screen",
-            "0",
-            f"{WIDTH}x{HEIGHT}x24",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-        ],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
     try:
-        with os.fdopen(read) as numbers:
-            number = numbers.readline().strip()
-        assert number.isdigit(), "Xvfb did not start"
-        yield Screen(f":{number}", tmp_path_factory.mktemp("x11"))
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        require_tools()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    with xvfb(tmp_path_factory.mktemp("x11")) as started:
+        yield started
 
 
 class Ticks:
