@@ -278,6 +278,16 @@ def _on_air(
     return None
 
 
+def _touches_window(now: datetime, start_s: float, end_s: float) -> bool:
+    """Whether any moment (5 s apart) from ``start_s`` to ``end_s`` is in a window."""
+    at = start_s
+    while at <= end_s:
+        if in_broadcast_window(now + timedelta(seconds=at)):
+            return True
+        at += 5.0
+    return in_broadcast_window(now + timedelta(seconds=end_s))
+
+
 def display_off(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
     """The rule counts broadcast hours only (Điều 8.1): outside the windows
     a dark screen is no fault, and the forecast says so. A window that opens
@@ -293,21 +303,34 @@ def display_off(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
     duration = _round_up(
         (p.repair_at_s or 0) + p.readings_s + p.clear_s + p.telemetry_every_s + 3 * p.slack_s
     )
-    on_air = _on_air(now, dark_from, min(dark_to, dark_from + 24 * 3600), p.fault_hold_s)
+    dark_until = min(dark_to, dark_from + 24 * 3600)
+    on_air = _on_air(now, dark_from, dark_until, p.fault_hold_s)
     if on_air is None:
         local = now.astimezone(LOCAL_TZ)
+        if _touches_window(now, dark_from, dark_until):
+            # dark inside a window, but not for the hold (started at 09:29, the
+            # window closes first): not "outside the windows"
+            hold = f"{p.fault_hold_s:g} s"
+            vi = (
+                f"không có sự cố: màn hình tắt chưa tới {hold} trong khung giờ phát ({windows});"
+                " chạy lại trong khung giờ để thấy sự cố và phiếu"
+            )
+            en = (
+                f"no incident: the screen is dark less than {hold} inside a broadcast window"
+                f" ({windows}); run it inside a window to see the incident"
+            )
+        else:
+            vi = (
+                f"không có sự cố: {local:%H:%M} ngoài khung giờ phát ({windows}), màn hình"
+                " tắt không phải lỗi; chạy lại trong khung giờ để thấy sự cố và phiếu"
+            )
+            en = (
+                f"no incident: {local:%H:%M} is outside the broadcast windows ({windows}), a"
+                " dark screen is no fault then; run it inside a window to see the incident"
+            )
         return Outcome(
             "display-off",
-            (
-                Expectation(
-                    "none",
-                    p.fault_at_s + p.readings_s + p.slack_s,
-                    f"không có sự cố: {local:%H:%M} ngoài khung giờ phát ({windows}), màn hình"
-                    " tắt không phải lỗi; chạy lại trong khung giờ để thấy sự cố và phiếu",
-                    f"no incident: {local:%H:%M} is outside the broadcast windows ({windows}), a"
-                    " dark screen is no fault then; run it inside a window to see the incident",
-                ),
-            ),
+            (Expectation("none", p.fault_at_s + p.readings_s + p.slack_s, vi, en),),
             duration,
             site,
             (board,),

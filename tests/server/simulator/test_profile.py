@@ -133,6 +133,18 @@ def test_display_off_counts_a_window_that_opens_or_closes_during_the_fault() -> 
     assert {e.key for e in scaled.expectations} >= {"incident", "ticket", "notice", "resolved"}
 
 
+def test_display_off_in_a_window_that_closes_too_soon_says_so() -> None:
+    """Started at 09:29 the screen is dark in the window less than the hold:
+    no incident, and the forecast does not call 09:29 outside the windows."""
+    late = OUTCOMES["display-off"](
+        Recorder(), DEMO_PROFILE, datetime(2026, 12, 7, 2, 29, tzinfo=UTC)
+    )
+    assert [e.key for e in late.expectations] == ["none"]
+    assert "dark less than 30 s inside a broadcast window" in late.expectations[0].en
+    assert "outside" not in late.expectations[0].en
+    assert "chưa tới 30 s trong khung giờ phát" in late.expectations[0].vi
+
+
 def test_clock_reads_minutes_and_seconds() -> None:
     assert clock(0) == "00:00"
     assert clock(125.2) == "02:06"
