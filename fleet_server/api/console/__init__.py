@@ -189,6 +189,7 @@ def mount(app: FastAPI) -> None:
         maintenance_page,
         notices,
         overview,
+        picture_forms,
         preventive_page,
         reports_budget,
         reports_page,
@@ -208,6 +209,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(reports_page.router)
     app.include_router(reports_budget.router)
     app.include_router(kill_switch.router)
+    app.include_router(picture_forms.router)
     app.include_router(account.router)
     app.include_router(notices.router)
     for admin_page in (admin_contacts, admin_routes, admin_users, admin_boards_import):

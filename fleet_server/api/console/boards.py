@@ -1,7 +1,9 @@
-"""The board page (``/boards/{id}``): state, latest readings, 24-hour
-charts drawn on the server, open incidents, tickets, connectivity history,
-remote commands (the buttons for roles that may send them, the recent
-commands with their states) and desired against reported configuration."""
+"""The board page (``/boards/{id}``): state (and, when it is offline, the
+likely cause), latest readings, the newest screen and camera pictures
+(``pictures``), 24-hour charts drawn on the server, open incidents,
+tickets, connectivity history, remote commands (the buttons for roles that
+may send them, the recent commands with their states) and desired against
+reported configuration."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from fastapi.responses import Response
 
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms, i18n
+from fleet_server.api.console import forms, i18n, pictures
 from fleet_server.api.console.content import board_windows_section
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
 from fleet_server.api.console.tickets import open_tickets
@@ -195,6 +197,8 @@ def board_context(conn: Conn, user: Principal, board_id: str, now: datetime) -> 
     board = get_board(conn, user, board_id)
     return {
         "board": board,
+        # why it is offline: its open lost/stale incident's cause, as the engine judged it
+        "offline": next((i for i in board.incidents if i.cause is not None), None),
         "since_seen": now - board.last_seen_at if board.last_seen_at else None,
         "commands": recent_commands(conn, user, board_id, now=now, limit=RECENT_COMMANDS),
         "command_badges": COMMAND_BADGES,
@@ -232,6 +236,7 @@ def board_view(
             if user.can("ticket.read")
             else [],
             "windows": board_windows_section(conn, user, board_id),
+            "pictures": pictures.board_pictures(conn, user, board),
             "availability": board_last_30_days(conn, board.id, board.site_id, now),
             **(refusal or {}),
         }

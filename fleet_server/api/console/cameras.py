@@ -1,5 +1,6 @@
 """Camera status (``/cameras``): the Border Guard's page, and the only one it
-has (Điều 13.1.b). Status only: camera credentials never reach the server."""
+has (Điều 13.1.b), with each camera's newest picture. Status and pictures
+only: camera credentials never reach the server."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import Response
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.access.scope import CAMERA_RULE_PATTERN
+from fleet_server.api.console import pictures
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.cameras.service import list_cameras
@@ -36,7 +38,13 @@ def cameras_context(
             conn, user, ListParams(limit=50, offset=0, sort=None), IncidentFilter.active()
         )
         incidents = [i for i in active.items if i.rule.startswith(CAMERA_RULES)]
-    return {"page": cameras, "camera_incidents": incidents, "health": health}
+    thumbnails = pictures.camera_thumbnails(conn, user, [c.board_id for c in cameras.items])
+    return {
+        "page": cameras,
+        "camera_incidents": incidents,
+        "health": health,
+        "thumbnails": thumbnails,
+    }
 
 
 @router.get("/cameras")

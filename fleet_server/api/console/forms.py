@@ -76,6 +76,11 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^closing a ticket needs a note$", "error.400.note-required"),
         (r"^say who gets the ticket$", "error.400.assignee-required"),
         (r"^give a number, e\.g\. 1\.500\.000$", "refusal.amount"),
+        (r"^the board reported no item on air when this picture was taken$", "refusal.no_air"),
+        (
+            r"^the item on air when this picture was taken is not in the approved registry.*$",
+            "refusal.item_not_approved",
+        ),
     )
 )
 

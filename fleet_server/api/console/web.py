@@ -198,26 +198,40 @@ def cookie_secure(request: Request) -> bool:
     return ctx.settings.environment == "production" or request.url.scheme == "https"
 
 
-#: The query parameter that carries a confirmation to the page a form returns to.
+#: The query parameter that carries a confirmation to the page a form returns to,
+#: and the one that carries its number (``{n}`` in the message).
 FLASH = "flash"
+FLASH_COUNT = "n"
 
 
-def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
+def redirect(url: str, *, flash: str | None = None, count: int | None = None) -> RedirectResponse:
     """After a form post, always a GET (303). ``flash`` names the
     confirmation the page shows on top (``flash.<name>`` in messages.toml,
-    both languages), e.g. ``redirect("/maintenance", flash="maintenance_created")``."""
+    both languages), e.g. ``redirect("/maintenance", flash="maintenance_created")``;
+    ``count`` fills its ``{n}`` (how many boards were told…)."""
     if flash is not None:
         if not i18n.known(f"flash.{flash}"):
             raise KeyError(f"no message flash.{flash} in messages.toml")
         path, hash_, fragment = url.partition("#")
-        url = f"{path}{'&' if '?' in path else '?'}{FLASH}={flash}{hash_}{fragment}"
+        extra = f"&{FLASH_COUNT}={count}" if count is not None else ""
+        url = f"{path}{'&' if '?' in path else '?'}{FLASH}={flash}{extra}{hash_}{fragment}"
     return RedirectResponse(url, status_code=303)
 
 
 def flash_of(request: Request) -> str | None:
-    """The confirmation named in the address, when it is one we have words for."""
+    """The confirmation named in the address, when it is one we have words
+    for (and its number, when its words need one)."""
     name = request.query_params.get(FLASH, "")
-    return name if name and i18n.known(f"flash.{name}") else None
+    if not name or not i18n.known(f"flash.{name}"):
+        return None
+    needs_count = "{n}" in i18n.STRINGS[f"flash.{name}"][0]
+    return name if not needs_count or flash_values(request) else None
+
+
+def flash_values(request: Request) -> dict[str, int]:
+    """The confirmation's number (``{n}``), when the address carries one."""
+    text = request.query_params.get(FLASH_COUNT, "")
+    return {"n": int(text)} if text.isdigit() and len(text) < 7 else {}
 
 
 # -- rendering -----------------------------------------------------------------------
@@ -231,7 +245,7 @@ def _values(
     ctx: ApiContext = request.app.state.ctx
     t = i18n.translator(language)
     # the confirmation is shown once: not carried into links and the language switch
-    query = {k: v for k, v in request.query_params.items() if k not in ("lang", FLASH)}
+    query = {k: v for k, v in request.query_params.items() if k not in ("lang", FLASH, FLASH_COUNT)}
 
     def label(prefix: str, value: object) -> str:
         return i18n.label(language, prefix, value)
@@ -263,6 +277,7 @@ def _values(
         "menu": menu_for(user) if user else [],
         "csrf": user.csrf_token if user else None,
         "flash": flash_of(request),
+        "flash_values": flash_values(request),
         "path": page_path,
         "query": query,
         "back": page_path + ("?" + urlencode(query) if query else ""),

@@ -298,6 +298,9 @@ FIELDS: dict[str, Format] = {
     "disk_percent": _unit("%"),
     "loss_avg": _unit("%"),
     "rtt_avg": _unit("ms", 0),
+    "luma_mean": lambda v, lang: plain(v, lang) + " / 255",
+    "luma_stddev": lambda v, lang: plain(v, lang) + " / 255",
+    "reference_distance": lambda v, lang: plain(v, lang) + " / 64",
     "skew_s": _unit("s", 0),
     "temperature_c": _unit("°C"),
     "advertising_share_percent": _unit("%", 2),
@@ -318,10 +321,17 @@ def field_label(key: str, language: str) -> str:
     return i18n.label(language, "field", key)
 
 
+#: Details shown by a page of their own rather than as a row (the likely
+#: cause of an offline board: its box on the incident and board pages).
+OWN_BOX = frozenset({"offline_cause"})
+
+
 def details(values: Mapping[str, Any] | None, language: str) -> list[Row]:
     """An incident's details as (label, value) rows, in ``language``."""
     rows = []
     for key, value in sorted((values or {}).items()):
+        if key in OWN_BOX:
+            continue
         show = FIELDS.get(key, plain)
         rows.append((field_label(key, language), show(value, language)))
     return rows

@@ -4,6 +4,7 @@ engine and ingest fill, as they would."""
 
 from __future__ import annotations
 
+import base64
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -181,3 +182,91 @@ def open_ticket(conn: Conn, board_id: str, now: datetime, title: str = "Kiểm t
             now=now,
         )
     return ticket.id
+
+
+#: A real 16×9 JPEG (made by ffmpeg), shown at the size the board says.
+PICTURE = base64.b64decode(
+    "/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgQEBMQExYWFhYWFhoY"
+    "GhsbGxoaGhobGxsdHR0iIiIdHR0bGx0dICAiIiUmJSMjIiMmJigoKDAwLi44ODpFRVP/xABiAAEB"
+    "AQAAAAAAAAAAAAAAAAAABQYBAQEAAAAAAAAAAAAAAAAAAAUGEAABAwIHAQAAAAAAAAAAAAAAIhEx"
+    "ATMyFRMSFAIEUhEAAgMAAwEAAAAAAAAAAAAAEQFRACFBcQLB/8AAEQgACAAQAwEiAAIRAAMRAP/a"
+    "AAwDAQACEQMRAD8Av+PKdDpyLqt1/wCqtgTDQYUAoV5B1szx1Q2yMSEfb//Z"
+)
+
+
+def first_camera(conn: Conn, board_id: str) -> str:
+    row = conn.execute(
+        "SELECT camera_id FROM cameras WHERE board_id = %s ORDER BY camera_id LIMIT 1",
+        (board_id,),
+    ).fetchone()
+    assert row is not None, f"{board_id} has no camera"
+    return str(row[0])
+
+
+def add_picture(
+    conn: Conn,
+    board_id: str,
+    at: datetime,
+    *,
+    camera_id: str | None = None,
+    reason: str = "interval",
+    size: tuple[int, int] = (480, 270),
+) -> int:
+    """A picture as ingest stores one (the screen, or ``camera_id``); its id."""
+    seq = conn.execute("SELECT count(*) + 1 FROM snapshots").fetchone()
+    assert seq is not None
+    row = conn.execute(
+        "INSERT INTO snapshots (device_id, boot, seq, measured_at, sent_at, received_at,"
+        " replay, source, camera_id, reason, captured_at, width, height, phash, jpeg)"
+        " VALUES (%s, 1, %s, %s, %s, %s, false, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            board_id,
+            10_000 + int(seq[0]),
+            at,
+            at,
+            at,
+            "camera" if camera_id else "screen",
+            camera_id or "",
+            reason,
+            at,
+            *size,
+            "0f0f0f0f0f0f0f0f",
+            PICTURE,
+        ),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def report_pictures(
+    conn: Conn, board_id: str, at: datetime, *, screen: dict[str, Any], camera: dict[str, Any]
+) -> None:
+    """The board's latest display and camera readings with what it judged of
+    its screen and of its first camera (PictureCheck fields; the rest of
+    each reading as a board sends it)."""
+    camera_id = first_camera(conn, board_id)
+    check = {"captured_at": at.isoformat(), "phash": "0f0f0f0f0f0f0f0f", "same_count": 1}
+    put_latest(
+        conn,
+        board_id,
+        "display",
+        {
+            "screen_on": True,
+            "player_running": True,
+            "screen": {
+                **check,
+                "luma_mean": 120.0,
+                "luma_stddev": 40.0,
+                "black": False,
+                "frozen": False,
+                "source": "x11",
+                **screen,
+            },
+        },
+        at,
+    )
+    status = {"camera_id": camera_id, "reachable": True, "rtsp_answered": True, "status": "ok"}
+    picture = {**check, "luma_mean": 90.0, "luma_stddev": 30.0, "black": False, "frozen": False}
+    put_latest(
+        conn, board_id, "camera", {"cameras": [{**status, "picture": {**picture, **camera}}]}, at
+    )

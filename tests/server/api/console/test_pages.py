@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.server.api.conftest import open_test_incident
+from tests.server.api.console import words_state
 from tests.server.api.console.fleet_state import (
     DAY_BOARD,
+    PICTURE,
+    add_picture,
+    first_camera,
     open_ticket,
     record_day,
     report_cameras,
+    report_pictures,
     set_states,
 )
 from tests.support.clock import Clock
@@ -281,3 +287,113 @@ def test_security_headers_on_pages_and_assets(new_browser: NewBrowser) -> None:
         assert answer.headers["referrer-policy"] == "same-origin"
         assert answer.headers["x-content-type-options"] == "nosniff"
     assert browser.get("/").headers["cache-control"] == "no-store"
+
+
+@pytest.fixture
+def pictures(db_conn: Any, clock: Clock, fleet: dict[str, Any]) -> dict[str, Any]:
+    """The screen and the first camera of the day's board in pictures, with
+    what the board judged: a black screen, a camera turned away."""
+    camera = first_camera(db_conn, DAY_BOARD)
+    taken = clock.now - timedelta(minutes=5)
+    report_pictures(
+        db_conn,
+        DAY_BOARD,
+        taken,
+        screen={"black": True, "luma_mean": 2.5, "luma_stddev": 0.5},
+        camera={"moved": True, "reference_distance": 29},
+    )
+    return {
+        "camera": camera,
+        "screen": add_picture(db_conn, DAY_BOARD, taken, reason="incident"),
+        "camera_picture": add_picture(db_conn, DAY_BOARD, taken, camera_id=camera),
+    }
+
+
+def _section(page: str, marker: str) -> str:
+    start = page.index(marker)
+    return page[start : page.index("</section>", start)]
+
+
+def test_board_page_pictures_for_each_role(
+    new_browser: NewBrowser, pictures: dict[str, Any], db_conn: Any
+) -> None:
+    screen, camera = pictures["screen"], pictures["camera_picture"]
+    page = new_browser("operator").get(f"/boards/{DAY_BOARD}").text
+    section = _section(page, 'id="pictures"')
+    assert "Hình ảnh" in section
+    for picture in (screen, camera):
+        img = re.search(rf'<img src="/api/v1/snapshots/{picture}\.jpg"[^>]*>', section)
+        assert img is not None
+        assert 'width="480" height="270"' in img.group(0)
+        assert 'loading="lazy"' in img.group(0)
+        assert 'alt="Ảnh ' in img.group(0)
+    # the times in Vietnam time with how long ago, the reasons and the verdicts in words
+    assert "(5 phút trước)" in section
+    assert "chụp khi có sự cố" in section
+    assert "chụp định kỳ" in section
+    assert 'data-verdict="black">Hình đen' in section
+    assert 'data-verdict="moved">Bị xoay khỏi góc chuẩn' in section
+    assert "Độ sáng trung bình 2,5/255" in section
+    assert "khác hình chuẩn 29/64" in section
+    assert "chụp từ màn hình X11" in section
+    assert (
+        section.count('data-action="take-picture"')
+        == 1
+        + db_conn.execute(
+            "SELECT count(*) FROM cameras WHERE board_id = %s", (DAY_BOARD,)
+        ).fetchone()[0]
+    )
+    assert section.count('data-action="use-reference"') == 2
+    english = new_browser("operator").get(f"/boards/{DAY_BOARD}?lang=en").text
+    assert "Take a picture now" in english
+    assert "Use as reference" in english
+    assert "Turned away from its reference" in english
+    # the viewer sees the same pictures, without a button
+    viewer = _section(new_browser("viewer").get(f"/boards/{DAY_BOARD}").text, 'id="pictures"')
+    assert f"/api/v1/snapshots/{screen}.jpg" in viewer
+    assert f"/api/v1/snapshots/{camera}.jpg" in viewer
+    assert "<form" not in viewer
+    # the images are served to the console's session, as far as the role may see
+    browser = new_browser("viewer")
+    image = browser.get(f"/api/v1/snapshots/{screen}.jpg")
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/jpeg"
+    assert image.content == PICTURE
+
+
+def test_the_border_guard_sees_camera_pictures_never_the_screen(
+    new_browser: NewBrowser, pictures: dict[str, Any]
+) -> None:
+    guard = new_browser("guard")
+    cameras = guard.get("/cameras").text
+    assert f'<img src="/api/v1/snapshots/{pictures["camera_picture"]}.jpg"' in cameras
+    assert f"/api/v1/snapshots/{pictures['screen']}.jpg" not in cameras
+    assert "Ảnh mới nhất" in cameras
+    assert guard.get("/live/cameras").text.count('<img src="/api/v1/snapshots/') == 1
+    assert guard.get(f"/boards/{DAY_BOARD}").status_code == 403
+    assert guard.get(f"/api/v1/snapshots/{pictures['camera_picture']}.jpg").status_code == 200
+    assert guard.get(f"/api/v1/snapshots/{pictures['screen']}.jpg").status_code == 404
+    operator = new_browser("operator").get("/cameras").text
+    assert f"/api/v1/snapshots/{pictures['camera_picture']}.jpg" in operator
+
+
+def test_a_lost_board_page_names_its_likely_cause(
+    new_browser: NewBrowser, db_conn: Any, clock: Clock
+) -> None:
+    words = words_state.seed_everything(db_conn, clock.now)
+    board = words_state.SITE_BOARDS[0]
+    page = new_browser("operator").get(f"/boards/{board}").text
+    box = _section(page, 'class="card offline-cause"')
+    assert "Nguyên nhân có thể" in box
+    headline = "Nguyên nhân có thể nhất: Nguồn điện: mất điện lưới và UPS đã cạn pin (rất có thể)."
+    assert headline in box
+    # evidence in Vietnam time (02:40 UTC is 09:40 in Lai Châu)
+    assert "09:40:00 01/12/2026: mất điện lưới, bảng chạy pin UPS (pin 41,5 %" in box
+    assert "Cũng có thể" in box
+    assert "Đã loại trừ" in box
+    assert "Cập nhật lại lúc 10:20 01/12/2026" in box
+    assert f'href="/incidents/{words.incidents["board_lost"]}"' in box
+    live = new_browser("operator").get(f"/live/boards/{board}?lang=en").text
+    assert "Most likely cause: Power: the mains failed and the UPS ran out (very likely)." in live
+    online = new_browser("operator").get(f"/boards/{words_state.BOARD}").text
+    assert "offline-cause" not in online

@@ -24,6 +24,7 @@ from fleet_server.incidents.titles import RULES, titled
 from fleet_server.tickets import storage as tickets
 from fleet_server.tickets.models import AUTO_TICKETS
 from fleet_server.tickets.storage_costs import add_cost
+from tests.server.api.console.fleet_state import add_picture, first_camera, report_pictures
 
 Conn = psycopg.Connection[Any]
 
@@ -48,6 +49,57 @@ DETAILS: dict[str, dict[str, Any]] = {
         "reason": "last will: connection lost",
         "since": "2026-12-01T03:00:00+00:00",
         "boot": 7,
+        # why it went, as engine/service_offline.py stores it (revised when it came back)
+        "offline_cause": {
+            "board_id": SITE_BOARDS[0],
+            "state": "lost",
+            "silent_from": "2026-12-01T02:58:30+00:00",
+            "lost_at": "2026-12-01T03:00:00+00:00",
+            "boot": 7,
+            "interval_s": 30,
+            "causes": [
+                {
+                    "code": "power",
+                    "confidence": "high",
+                    "lines": [
+                        {
+                            "at": "2026-12-01T02:40:00+00:00",
+                            "key": "mains_lost",
+                            "params": {"battery_percent": 41.5, "runtime_s": 1200},
+                        },
+                        {
+                            "at": "2026-12-01T02:59:00+00:00",
+                            "key": "runtime_out",
+                            "params": {"runtime_s": 1200},
+                        },
+                    ],
+                },
+                {
+                    "code": "site_uplink",
+                    "confidence": "low",
+                    "lines": [
+                        {
+                            "at": "2026-12-01T03:00:00+00:00",
+                            "key": "site_together",
+                            "params": {"down": 2, "total": 2, "window_s": 120},
+                        }
+                    ],
+                },
+            ],
+            "ruled_out": [
+                {
+                    "at": "2026-12-01T03:00:00+00:00",
+                    "key": "platform_gap",
+                    "params": {"component": "broker", "until": "2026-12-01T03:01:00+00:00"},
+                },
+                {
+                    "at": "2026-12-01T03:00:00+00:00",
+                    "key": "fleet_heard",
+                    "params": {"heard": 10, "boards": 11},
+                },
+            ],
+            "revised_at": "2026-12-01T03:20:00+00:00",
+        },
     },
     "board_stale": {
         "state": "stale",
@@ -368,6 +420,23 @@ def audit_rows(conn: Conn) -> None:
         )
 
 
+def pictures(conn: Conn, now: datetime) -> None:
+    """The screen and a camera of BOARD in pictures (and camera ``cam-1`` of
+    the camera rules' details), with what the board judged of each: a frozen
+    screen showing the wrong item, a covered camera without a reference."""
+    camera = first_camera(conn, BOARD)
+    add_picture(conn, BOARD, now, reason="incident")
+    add_picture(conn, BOARD, now, camera_id=camera, reason="command")
+    add_picture(conn, BOARD, now, camera_id="cam-1", reason="interval")
+    report_pictures(
+        conn,
+        BOARD,
+        now,
+        screen={"frozen": True, "same_count": 7, "wrong_content": True, "reference_distance": 31},
+        camera={"covered": True, "moved": None},
+    )
+
+
 def seed_everything(conn: Conn, now: datetime) -> Seeded:
     """All of the above (``conn`` in autocommit or a transaction)."""
     seeded = Seeded()
@@ -377,5 +446,6 @@ def seed_everything(conn: Conn, now: datetime) -> Seeded:
         open_rules(conn, now, seeded)
         engine_tickets(conn, now, seeded)
         commands(conn, now)
+        pictures(conn, now)
         audit_rows(conn)
     return seeded
