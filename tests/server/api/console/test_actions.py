@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.server.api.conftest import audit_actions, open_test_incident
 from tests.server.api.console.conftest import csrf_of
-from tests.server.api.console.fleet_state import open_ticket
+from tests.server.api.console.fleet_state import add_picture, first_camera, open_ticket
 from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
@@ -268,3 +268,84 @@ def test_a_refused_kill_switch_order_comes_back_with_its_reason_typed(
         in form
     )
     assert db_conn.execute("SELECT count(*) FROM board_commands").fetchone() == (0,)
+
+
+def test_take_a_picture_now_and_use_one_as_reference(
+    new_browser: NewBrowser, db_conn: Any, clock: Clock
+) -> None:
+    """The board page's picture forms: a screenshot command (flash), a
+    camera picture as its camera's reference (flash, desired config), a
+    screen picture with nothing approved on air refused on the page, an
+    unticked box refused, a disabled board refused; the viewer gets a 403."""
+    camera = first_camera(db_conn, BOARD)
+    screen = add_picture(db_conn, BOARD, clock.now)
+    camera_picture = add_picture(db_conn, BOARD, clock.now, camera_id=camera)
+    operator = new_browser("operator")
+    token = csrf_of(operator.get(f"/boards/{BOARD}").text)
+
+    taken = operator.post(
+        f"/boards/{BOARD}/pictures",
+        data={"csrf_token": token, "source": "camera", "camera_id": camera},
+    )
+    assert taken.status_code == 303
+    assert taken.headers["location"] == f"/boards/{BOARD}?flash=picture_requested#pictures"
+    sent = db_conn.execute(
+        "SELECT command, args, created_by FROM board_commands WHERE command = 'screenshot'"
+    ).fetchall()
+    assert sent == [("screenshot", {"source": "camera", "camera_id": camera}, "van.hanh")]
+    page = operator.get(taken.headers["location"]).text
+    assert "Đã yêu cầu bảng chụp ảnh" in page
+
+    unticked = operator.post(
+        f"/boards/{BOARD}/pictures/{camera_picture}/reference", data={"csrf_token": token}
+    )
+    assert unticked.status_code == 400
+    assert '<details class="reference" open>' in unticked.text
+    assert "Hãy đánh dấu ô xác nhận." in unticked.text
+
+    used = operator.post(
+        f"/boards/{BOARD}/pictures/{camera_picture}/reference",
+        data={"csrf_token": token, "confirm": "true"},
+    )
+    assert used.status_code == 303
+    assert "flash=reference_camera&n=1" in used.headers["location"]
+    assert "góc nhìn chuẩn của camera" in operator.get(used.headers["location"]).text
+    desired = db_conn.execute(
+        "SELECT config FROM board_config_desired WHERE board_id = %s ORDER BY version DESC",
+        (BOARD,),
+    ).fetchone()
+    assert desired[0]["proof"]["camera_references"] == {camera: "0f0f0f0f0f0f0f0f"}
+
+    nothing_on_air = operator.post(
+        f"/boards/{BOARD}/pictures/{screen}/reference",
+        data={"csrf_token": token, "confirm": "true", "lang": "en"},
+        params={"lang": "en"},
+    )
+    assert nothing_on_air.status_code in (400, 422)
+    box = nothing_on_air.text.split('class="flash error refusal"')[1].split("</div>")[0]
+    assert "The board reported no item on air when this picture was taken." in box
+    assert '<details class="reference" open>' in nothing_on_air.text
+
+    db_conn.execute("UPDATE boards SET enabled = false WHERE id = %s", (BOARD,))
+    disabled = operator.post(
+        f"/boards/{BOARD}/pictures", data={"csrf_token": token, "source": "screen"}
+    )
+    assert disabled.status_code == 409
+    assert 'class="flash error refusal"' in disabled.text
+    assert 'id="pictures"' in disabled.text
+    db_conn.execute("UPDATE boards SET enabled = true WHERE id = %s", (BOARD,))
+
+    viewer = new_browser("viewer")
+    viewer_token = csrf_of(viewer.get(f"/boards/{BOARD}").text)
+    for url, data in (
+        (f"/boards/{BOARD}/pictures", {"source": "screen"}),
+        (f"/boards/{BOARD}/pictures/{screen}/reference", {"confirm": "true"}),
+    ):
+        assert viewer.post(url, data={"csrf_token": viewer_token, **data}).status_code == 403
+    # a picture of another board is not found through this one
+    other = add_picture(db_conn, "lc-ma-lu-thang-02", clock.now)
+    wrong = operator.post(
+        f"/boards/{BOARD}/pictures/{other}/reference",
+        data={"csrf_token": token, "confirm": "true"},
+    )
+    assert wrong.status_code == 404
