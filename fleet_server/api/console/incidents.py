@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms, incident_report
+from fleet_server.api.console import forms, incident_report, pictures
 from fleet_server.api.console.web import (
     form_for,
     page_for,
@@ -165,6 +165,7 @@ def _incident_page(
         tickets_of_incident(conn, user, incident_id, now=now) if user.can("ticket.read") else []
     )
     context["notices"] = notices_of(conn, user, incident_id=incident_id)
+    context.update(_pictures(conn, user, context["incident"]))
     limits = incident_report.limits_of(request)
     context.update(
         reported=request.query_params.get("reported"),
@@ -177,6 +178,18 @@ def _incident_page(
         # the forms return where they came from, not to the address posted to
         context.update(refusal, back=safe_next(refusal["form"].get("next", "")))
     return render(request, "incident.html", user, context)
+
+
+def _pictures(conn: Conn, user: Principal, incident: IncidentOut) -> dict[str, Any]:
+    """A screen or camera incident's pictures since it opened, for a reader
+    who may see them (``picture_kind``: screen, camera, or None: no section)."""
+    kind = pictures.picture_kind(incident)
+    if kind is None or not user.can(pictures.NEEDS[kind]):
+        return {"picture_kind": None, "incident_pictures": []}
+    return {
+        "picture_kind": kind,
+        "incident_pictures": pictures.incident_pictures(conn, user, incident),
+    }
 
 
 def _refused(

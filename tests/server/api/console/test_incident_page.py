@@ -16,8 +16,14 @@ from fastapi.testclient import TestClient
 from fleet_server.api.console import i18n
 from fleet_server.tickets import storage as tickets
 from tests.server.api.conftest import audit_actions, open_test_incident
+from tests.server.api.console import words_state
 from tests.server.api.console.conftest import csrf_of
-from tests.server.api.console.fleet_state import DAY_BOARD, open_ticket, report_cameras
+from tests.server.api.console.fleet_state import (
+    DAY_BOARD,
+    add_picture,
+    open_ticket,
+    report_cameras,
+)
 from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
@@ -216,3 +222,65 @@ def incidents_state(conn: Any, incident: int) -> str:
     row = conn.execute("SELECT state FROM incidents WHERE id = %s", (incident,)).fetchone()
     assert row is not None
     return str(row[0])
+
+
+def test_screen_and_camera_incidents_show_their_pictures_since_they_opened(
+    new_browser: NewBrowser, db_conn: Any, clock: Clock
+) -> None:
+    """A screen incident's screen pictures (newest first, at most six, none
+    from before it opened) for board readers; a camera incident's pictures
+    of its camera for the Border Guard too, who never sees a screen."""
+    words = words_state.seed_everything(db_conn, clock.now)
+    before = add_picture(db_conn, words_state.BOARD, clock.now - timedelta(hours=1))
+    later = [
+        add_picture(db_conn, words_state.BOARD, clock.now + timedelta(minutes=n))
+        for n in range(1, 7)
+    ]
+    screen_incident = f"/incidents/{words.incidents['screen_frozen']}"
+    camera_incident = f"/incidents/{words.incidents['camera_covered']}"
+    page = new_browser("operator").get(screen_incident).text
+    section = page[page.index('id="pictures"') :].split("</section>")[0]
+    assert "Ảnh màn hình từ khi sự cố mở" in section
+    shown = [int(n) for n in re.findall(r'data-snapshot="(\d+)"', section)]
+    assert shown == later[::-1]  # newest first, six of them
+    assert f"/api/v1/snapshots/{before}.jpg" not in section
+    assert 'loading="lazy"' in section
+    assert "chụp định kỳ" in section
+    camera = new_browser("operator").get(camera_incident).text
+    assert "Ảnh camera từ khi sự cố mở" in camera
+    cam_shots = re.findall(r'data-snapshot="(\d+)"', camera)
+    assert len(cam_shots) == 1  # the picture of cam-1, not the screen's nor another camera's
+    guard = new_browser("guard")
+    guard_page = guard.get(camera_incident).text
+    assert re.findall(r'data-snapshot="(\d+)"', guard_page) == cam_shots
+    assert 'href="/boards/' not in guard_page
+    assert guard.get(screen_incident).status_code == 404
+    others = new_browser("operator").get(f"/incidents/{words.incidents['disk_full']}").text
+    assert 'id="pictures"' not in others
+
+
+def test_a_lost_boards_incident_names_its_likely_cause_with_evidence(
+    new_browser: NewBrowser, db_conn: Any, clock: Clock
+) -> None:
+    words = words_state.seed_everything(db_conn, clock.now)
+    url = f"/incidents/{words.incidents['board_lost']}"
+    page = new_browser("operator").get(url).text
+    box = page[page.index('class="card offline-cause"') :].split("</section>")[0]
+    assert "Nguyên nhân có thể" in box
+    assert "Nguồn điện: mất điện lưới và UPS đã cạn pin (rất có thể)" in box
+    assert "Bằng chứng" in box
+    assert "09:40:00 01/12/2026: mất điện lưới, bảng chạy pin UPS (pin 41,5 %, còn chạy được" in box
+    assert "Cũng có thể" in box
+    assert "Đã loại trừ" in box
+    assert "10:01:00 01/12/2026" in box  # the broker's gap, until, in Vietnam time
+    assert "Cập nhật lại lúc 10:20 01/12/2026" in box
+    assert "offline_cause" not in page  # not a row of the details
+    english = new_browser("operator").get(url + "?lang=en").text
+    assert (
+        "Most likely cause: Power: the mains failed and the UPS ran out (very likely)." in english
+    )
+    assert "Revised at 2026-12-01 10:20" in english
+    assert "Evidence" in english
+    # the stale board's incident has no cause yet: no box
+    stale = new_browser("operator").get(f"/incidents/{words.incidents['board_stale']}").text
+    assert "offline-cause" not in stale
