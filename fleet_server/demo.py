@@ -52,6 +52,7 @@ from fleet_server.simulator.stage import (
     resume_sessions,
     services,
     start_scenario,
+    still_open,
 )
 
 log = logging.getLogger(__name__)
@@ -296,6 +297,8 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
             seed_contacts(conn)
             accounts = demo_accounts(conn, data_dir / "accounts.json")
             history = _history(conn, specs, say)
+            # before this run's engine resolves or tickets any of them
+            earlier = still_open(conn).line()
         mail_port = free_port()
         catcher = stack.enter_context(mail_catcher(data_dir / "notices.txt", mail_port))
         settings = Settings(
@@ -316,6 +319,8 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
         stack.enter_context(services(settings, profile, say, deliver=catcher is not None))
 
         fleet = _fleet(opts, specs, mqtt_url, data_dir)
+        if earlier is not None:
+            say(earlier)
         started = time.monotonic()
         start_scenario(
             fleet, opts.scenario, profile, say, started=lambda: time.monotonic() - started

@@ -11,8 +11,12 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from fleet_server.engine.service import Engine
 from fleet_server.ingest.service import IngestService
@@ -76,6 +80,41 @@ def services(
         for thread, _ in running:
             thread.join(30)
         ingest.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class StillOpen:
+    """Incidents and tickets a reused data directory brings from an earlier
+    run, counted before this run's engine starts."""
+
+    incidents: int
+    tickets: int
+
+    def line(self) -> str | None:
+        """What the demo prints of them at its start; None when there are none."""
+        if not (self.incidents or self.tickets):
+            return None
+        incidents = f"{self.incidents} incident{'' if self.incidents == 1 else 's'}"
+        tickets = f"{self.tickets} ticket{'' if self.tickets == 1 else 's'}"
+        return (
+            f"còn mở từ lần chạy trước: {self.incidents} sự cố, {self.tickets} phiếu bảo trì;"
+            " sự cố tự đóng (có thông báo) hoặc vẫn mở theo những gì các bảng báo về, sự cố"
+            " còn mở có thể được mở phiếu, phiếu chờ kỹ thuật viên"
+            f" / still open from an earlier run: {incidents}, {tickets}; the incidents"
+            " resolve (with notices) or stay open as the boards report, one still open may"
+            " get its ticket, tickets wait for a technician"
+        )
+
+
+def still_open(conn: psycopg.Connection[tuple[Any, ...]]) -> StillOpen:
+    """Incidents not resolved and tickets neither resolved nor closed (the
+    seeded history leaves none: on a first start both are 0)."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM incidents WHERE state <> 'resolved'),"
+        " (SELECT count(*) FROM tickets WHERE state NOT IN ('resolved', 'closed'))"
+    ).fetchone()
+    assert row is not None
+    return StillOpen(int(row[0]), int(row[1]))
 
 
 def start_scenario(
