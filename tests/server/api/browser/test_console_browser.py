@@ -14,9 +14,12 @@ import pytest
 from tests.server.api.conftest import ACCOUNTS, PASSWORD, open_test_incident
 from tests.server.api.console.fleet_state import (
     DAY_BOARD,
+    add_picture,
+    first_camera,
     open_ticket,
     record_day,
     report_cameras,
+    report_pictures,
     set_states,
 )
 from tests.support.clock import Clock
@@ -103,6 +106,24 @@ def test_operator_sees_fleet_opens_board_and_acknowledges(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.goto(f"{live_url}/incidents/{incident}")
     page.screenshot(path=screenshots / "03b-incident-resolved-phone.png", full_page=True)
+
+    # The board's pictures on a phone: the screen and a camera, never wider than the screen.
+    report_pictures(db_conn, DAY_BOARD, clock.now, screen={"frozen": True}, camera={})
+    add_picture(db_conn, DAY_BOARD, clock.now, size=(960, 540))
+    add_picture(db_conn, DAY_BOARD, clock.now, camera_id=first_camera(db_conn, DAY_BOARD))
+    page.goto(f"{live_url}/boards/{DAY_BOARD}")
+    page.locator("#pictures").scroll_into_view_if_needed()
+    pictures = page.locator("#pictures img")
+    assert pictures.count() == 2
+    for n in range(2):
+        pictures.nth(n).scroll_into_view_if_needed()
+        assert pictures.nth(n).evaluate("i => i.decode().then(() => i.naturalWidth)") == 16
+    widths = page.eval_on_selector_all(
+        "#pictures img", "imgs => imgs.map(i => i.getBoundingClientRect().right)"
+    )
+    assert max(widths) <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=screenshots / "03c-board-pictures-phone.png", full_page=True)
     page.set_viewport_size(DESKTOP)
 
     page.goto(f"{live_url}/boards/{DAY_BOARD}")
