@@ -49,6 +49,8 @@ CONSOLE: dict[str, Requirement] = {
     "GET /sites/{site_id}": frozenset({"board.read"}),
     "GET /boards/{board_id}": frozenset({"board.read"}),
     "POST /boards/{board_id}/commands": frozenset({"command.send"}),
+    "POST /boards/{board_id}/pictures": frozenset({"command.send"}),
+    "POST /boards/{board_id}/pictures/{snapshot_id}/reference": frozenset({"command.send"}),
     "POST /boards/{board_id}/kill-switch": frozenset({"board.halt"}),
     "GET /incidents": frozenset({"incident.read", "board.read"}),
     "GET /incidents/{incident_id}": frozenset({"incident.read"}),
