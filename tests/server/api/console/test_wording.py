@@ -12,6 +12,7 @@ import pytest
 
 from fleet_server.api.console import forms, i18n, wording
 from fleet_server.incidents import titles
+from fleet_server.vocabulary import LANGUAGES
 
 
 def test_money_and_numbers_follow_the_language() -> None:
@@ -190,7 +191,7 @@ def test_a_refusal_reason_loses_its_field_code_and_is_worded_when_common(
 ) -> None:
     assert forms.reason(detail, field) == (text, worded)
     if worded:
-        for lang in i18n.LANGUAGES:
+        for lang in LANGUAGES:
             assert i18n.translator(lang)(worded[0], **worded[1])
 
 
