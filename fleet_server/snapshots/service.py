@@ -10,27 +10,22 @@ the caller's sites is answered exactly as one that does not exist.
 
 from __future__ import annotations
 
-import logging
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import fleet_protocol as fp
-from fleet_server.access import audit
+from pydantic import JsonValue
+
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.boards.service import board_in_scope
-from fleet_server.commands import storage as commands_store
+from fleet_server.commands import service as commands_service
 from fleet_server.commands.delivery import CommandService
-from fleet_server.commands.service import board_for_commands
+from fleet_server.commands.schemas import CommandIn
 from fleet_server.commands.storage import CommandRecord
-from fleet_server.commands.validation import CommandRefused
 from fleet_server.errors import Forbidden, NotFound
 from fleet_server.settings import Settings
 from fleet_server.snapshots import storage
 from fleet_server.snapshots.schemas import ScreenshotIn, SnapshotList, SnapshotOut, Source
 from fleet_server.snapshots.storage import Conn, Picture
-
-log = logging.getLogger(__name__)
 
 #: The capability each source's pictures need.
 NEEDS: dict[str, str] = {"screen": "board.read", "camera": "camera.read"}
@@ -98,10 +93,6 @@ def snapshot_picture(conn: Conn, user: Principal, snapshot_id: int) -> Picture:
     return found
 
 
-def _invalid(field: str, message: str) -> CommandRefused:
-    return CommandRefused(422, "validation", f"{field}: {message}", field=field)
-
-
 def request_screenshot(
     conn: Conn,
     user: Principal,
@@ -113,59 +104,18 @@ def request_screenshot(
     settings: Settings,
     now: datetime,
 ) -> CommandRecord:
-    """Ask a board for a picture now: a ``screenshot`` command, stored,
-    audited and committed, then published like every command
-    (``commands.service.send_command``); the picture arrives on the
-    board's snapshot channel with the command's request id."""
+    """Ask a board for a picture now: a ``screenshot`` command, sent like
+    every command (``commands.service.send_command``: checked, stored,
+    audited, committed, then published); a camera's picture also needs
+    ``camera.read``. The picture arrives on the board's snapshot channel
+    with the command's request id."""
     user.need("command.send")
     if body.source != "screen":
         user.need("camera.read")
-    board_for_commands(conn, user.scope, board_id)
-    args: dict[str, Any] = {"source": body.source}
+    args: dict[str, JsonValue] = {"source": body.source}
     if body.camera_id is not None:
         args["camera_id"] = body.camera_id
-    try:
-        fp.check_screenshot_args(args)
-    except fp.ProtocolError as exc:
-        raise _invalid("camera_id" if "camera_id" in exc.detail else "source", exc.detail) from None
-    note = (body.note or "").strip() or None
-    request_id = f"cmd-{uuid.uuid4().hex}"
-    expires_at = now + timedelta(seconds=settings.command_expires_s)
-    commands_store.insert_command(
-        conn,
-        request_id=request_id,
-        board_id=board_id,
-        command=fp.SCREENSHOT_COMMAND,
-        args=args,
-        note=note,
-        created_by=user.actor,
-        now=now,
-        expires_at=expires_at,
+    command = CommandIn(command="screenshot", args=args, note=body.note)
+    return commands_service.send_command(
+        conn, user, actor, board_id, command, commands=commands, settings=settings, now=now
     )
-    audit.record(
-        conn,
-        actor,
-        "command.send",
-        target_type="board",
-        target_id=board_id,
-        after={
-            "request_id": request_id,
-            "command": fp.SCREENSHOT_COMMAND,
-            "args": args,
-            "expires_at": expires_at,
-            "note": note,
-        },
-    )
-    conn.commit()  # the command and its audit row exist before anything is published
-    command = commands_store.get_command(conn, request_id, now)
-    assert command is not None
-    if commands is not None:
-        try:
-            commands.dispatch(conn, command)
-        except Exception:  # stays queued: the retry publishes it
-            log.exception("publishing command %s failed", request_id)
-            conn.rollback()
-        found = commands_store.get_command(conn, request_id, commands.clock())
-        assert found is not None
-        return found
-    return command
