@@ -58,6 +58,13 @@ class Outcome:
         return out
 
 
+#: What the incident page shows of a screen or camera incident of a simulated
+#: board: no picture (its ``screenshot`` answers that it takes none).
+PICTURE_NOTE = (
+    " (không có ảnh: bảng mô phỏng không có màn hình, camera thật)",
+    " (no picture: a simulated board has no real screen or camera)",
+)
+
 #: battery_low opens below this charge (engine/telemetry_rules.py)
 BATTERY_LOW_PERCENT = float(telemetry_rules.DEFAULTS["battery_low"]["open_below"])
 
@@ -210,16 +217,32 @@ def _board_fault(
     *,
     hold_s: Callable[[DemoProfile], float],
     ticket: bool,
+    notice: tuple[str, str] | None = None,
+    picture: tuple[str, str] = ("", ""),
 ) -> Callable[[Fleet, DemoProfile, datetime], Outcome]:
+    """``notice``: who the notice goes to, when one route is to be named;
+    ``picture``: what the incident page shows of it, added to its line."""
+
     def outcome(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
         site, boards = _site_and_boards(fleet, prefer)
         board = boards[0]
+        name = PLACE_NAMES.get(site, site)
         opened = p.fault_at_s + p.readings_s + hold_s(p) + p.telemetry_every_s
         expectations = [
             Expectation(
-                "incident", opened + p.slack_s, f"{what[0]} — {board}", f"{what[1]} — {board}"
+                "incident",
+                opened + p.slack_s,
+                f"{what[0]} — {board}{picture[0]}",
+                f"{what[1]} — {board}{picture[1]}",
             ),
-            _notice(p, opened, PLACE_NAMES.get(site, site)),
+            _notice(p, opened, name)
+            if notice is None
+            else Expectation(
+                "notice",
+                opened + p.notify_group_s + p.slack_s,
+                f"thông báo gửi {notice[0]}, có tên {name}",
+                f"a notice to {notice[1]} naming {name}",
+            ),
         ]
         if ticket:
             expectations.append(
@@ -288,79 +311,113 @@ def _touches_window(now: datetime, start_s: float, end_s: float) -> bool:
     return in_broadcast_window(now + timedelta(seconds=end_s))
 
 
-def display_off(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
-    """The rule counts broadcast hours only (Điều 8.1): outside the windows
-    a dark screen is no fault, and the forecast says so. A window that opens
-    while the screen is dark (a run started just before 06:30) opens the
-    incident then, later than within a window; one that closes resolves it."""
-    site, boards = _site_and_boards(fleet, "phong-tho")
+@dataclass(frozen=True, slots=True)
+class _ScreenFault:
+    """A screen fault the rules count in broadcast hours only (Điều 8.1)."""
+
+    scenario: str
+    prefer: str
+    rule: str
+    #: the screen's state in words: "tắt" / "dark"
+    state: tuple[str, str]
+    #: the incident in words
+    what: tuple[str, str]
+    #: seconds from the fault until the board's readings say so
+    shows_after: Callable[[DemoProfile], float]
+    #: added to the incident's line: what the incident page shows of it
+    picture: tuple[str, str] = ("", "")
+
+
+def _screen_fault(
+    fault: _ScreenFault,
+) -> Callable[[Fleet, DemoProfile, datetime], Outcome]:
+    def outcome(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
+        return _on_air_outcome(fault, fleet, p, now)
+
+    return outcome
+
+
+def _on_air_outcome(fault: _ScreenFault, fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
+    """Outside the windows a dark or frozen screen is no fault, and the
+    forecast says so. A window that opens while the screen is at fault (a
+    run started just before 06:30) opens the incident then, later than
+    within a window; one that closes resolves it."""
+    site, boards = _site_and_boards(fleet, fault.prefer)
     board = boards[0]
     name = PLACE_NAMES.get(site, site)
     windows = ", ".join(f"{s}–{e}" for _, s, e in DEFAULT_WINDOWS)
-    # the screen goes dark at fault_at_s; the board says so by one reading later
-    dark_from = p.fault_at_s + p.readings_s
-    dark_to = p.repair_at_s or math.inf
+    state_vi, state_en = fault.state
+    see = "sự cố và phiếu" if fault.rule in p.auto_ticket_delays() else "sự cố"
+    bad_from = p.fault_at_s + fault.shows_after(p)
+    bad_to = p.repair_at_s or math.inf
     duration = _round_up(
         (p.repair_at_s or 0) + p.readings_s + p.clear_s + p.telemetry_every_s + 3 * p.slack_s
     )
-    dark_until = min(dark_to, dark_from + 24 * 3600)
-    on_air = _on_air(now, dark_from, dark_until, p.fault_hold_s)
+    bad_until = min(bad_to, bad_from + 24 * 3600)
+    on_air = _on_air(now, bad_from, bad_until, p.fault_hold_s)
     if on_air is None:
         local = now.astimezone(LOCAL_TZ)
-        if _touches_window(now, dark_from, dark_until):
-            # dark inside a window, but not for the hold (started at 09:29, the
-            # window closes first): not "outside the windows"
+        if _touches_window(now, bad_from, bad_until):
+            # at fault inside a window, but not for the hold (started at 09:29,
+            # the window closes first): not "outside the windows"
             hold = f"{p.fault_hold_s:g} s"
             vi = (
-                f"không có sự cố: màn hình tắt chưa tới {hold} trong khung giờ phát ({windows});"
-                " chạy lại trong khung giờ để thấy sự cố và phiếu"
+                f"không có sự cố: màn hình {state_vi} chưa tới {hold} trong khung giờ phát"
+                f" ({windows}); chạy lại trong khung giờ để thấy {see}"
             )
             en = (
-                f"no incident: the screen is dark less than {hold} inside a broadcast window"
-                f" ({windows}); run it inside a window to see the incident"
+                f"no incident: the screen is {state_en} less than {hold} inside a broadcast"
+                f" window ({windows}); run it inside a window to see the incident"
             )
         else:
             vi = (
                 f"không có sự cố: {local:%H:%M} ngoài khung giờ phát ({windows}), màn hình"
-                " tắt không phải lỗi; chạy lại trong khung giờ để thấy sự cố và phiếu"
+                f" {state_vi} không phải lỗi; chạy lại trong khung giờ để thấy {see}"
             )
             en = (
                 f"no incident: {local:%H:%M} is outside the broadcast windows ({windows}), a"
-                " dark screen is no fault then; run it inside a window to see the incident"
+                f" {state_en} screen is no fault then; run it inside a window to see the incident"
             )
         return Outcome(
-            "display-off",
-            (Expectation("none", p.fault_at_s + p.readings_s + p.slack_s, vi, en),),
+            fault.scenario,
+            (Expectation("none", bad_from + p.slack_s, vi, en),),
             duration,
             site,
             (board,),
         )
     on_air_from, on_air_to = on_air
     opened = on_air_from + p.fault_hold_s + p.telemetry_every_s
-    what_vi, what_en = "sự cố màn hình tắt trong khung giờ phát", "a display-dark incident"
-    if on_air_from > dark_from:  # the window opens while the screen is dark
+    what_vi, what_en = fault.what
+    if on_air_from > bad_from:  # the window opens while the screen is at fault
         opens = (now + timedelta(seconds=on_air_from)).astimezone(LOCAL_TZ)
         what_vi += f" (khung giờ phát bắt đầu lúc {opens:%H:%M})"
         what_en += f" (once the broadcast window opens at {opens:%H:%M})"
     expectations = [
-        Expectation("incident", opened + p.slack_s, f"{what_vi} — {board}", f"{what_en} — {board}"),
+        Expectation(
+            "incident",
+            opened + p.slack_s,
+            f"{what_vi} — {board}{fault.picture[0]}",
+            f"{what_en} — {board}{fault.picture[1]}",
+        ),
         _notice(p, opened, name),
     ]
-    # the incident stays open until the screen is back on or the window closes
+    # the incident stays open until the screen is right again or the window closes
     cleared = on_air_to + p.readings_s + p.clear_s + p.telemetry_every_s
-    ticket = opened + p.ticket_after_s + p.telemetry_every_s
-    # a ticket if the incident is still open when it is due (the last dark
-    # reading comes up to one reading after the screen is back on)
-    if ticket < on_air_to + p.readings_s + p.clear_s:
-        expectations.append(
-            Expectation(
-                "ticket",
-                ticket + p.slack_s,
-                f"phiếu bảo trì tự động cho {board}",
-                f"a ticket opened automatically for {board}",
+    delay = p.auto_ticket_delays().get(fault.rule)
+    # a ticket if the rule has one and the incident is still open when it is
+    # due (the last bad reading comes up to one reading after the repair)
+    if delay is not None:
+        ticket = opened + delay + p.telemetry_every_s
+        if ticket < on_air_to + p.readings_s + p.clear_s:
+            expectations.append(
+                Expectation(
+                    "ticket",
+                    ticket + p.slack_s,
+                    f"phiếu bảo trì tự động cho {board}",
+                    f"a ticket opened automatically for {board}",
+                )
             )
-        )
-    closes = on_air_to < dark_to
+    closes = on_air_to < bad_to
     expectations.append(
         Expectation(
             "resolved",
@@ -372,12 +429,46 @@ def display_off(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
         )
     )
     return Outcome(
-        "display-off",
+        fault.scenario,
         tuple(expectations),
         max(duration, _round_up(cleared + 3 * p.slack_s)),
         site,
         (board,),
     )
+
+
+#: A simulated screen or camera that keeps one picture is judged frozen at
+#: this many readings in a row (edge_agent/collectors/display.py, camera.py).
+SIMULATED_FROZEN_AFTER = 5
+
+#: The screen goes dark at fault_at_s; the board says so by one reading later.
+display_off = _screen_fault(
+    _ScreenFault(
+        "display-off",
+        "phong-tho",
+        "display_dark",
+        ("tắt", "dark"),
+        ("sự cố màn hình tắt trong khung giờ phát", "a display-dark incident"),
+        lambda p: p.readings_s,
+    )
+)
+
+#: The screen freezes at fault_at_s; its first frozen reading comes by one
+#: reading later, the board calls it frozen SIMULATED_FROZEN_AFTER readings on.
+screen_frozen = _screen_fault(
+    _ScreenFault(
+        "screen-frozen",
+        "tam-duong",
+        "screen_frozen",
+        ("đứng hình", "frozen"),
+        (
+            "sự cố màn hình đứng hình trong khung giờ phát (trình phát vẫn chạy)",
+            "a screen-frozen incident (the player still runs)",
+        ),
+        lambda p: SIMULATED_FROZEN_AFTER * p.readings_s,
+        PICTURE_NOTE,
+    )
+)
 
 
 def stuck_agent(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
@@ -437,6 +528,19 @@ OUTCOMES: dict[str, Callable[[Fleet, DemoProfile, datetime], Outcome]] = {
         ticket=True,
     ),
     "display-off": display_off,
+    "screen-frozen": screen_frozen,
+    "camera-covered": _board_fault(
+        "camera-covered",
+        "u-ma-tu-khoong",
+        (
+            "sự cố camera bị che ống kính (vẫn trả lời RTSP)",
+            "a camera-covered incident (RTSP still answers)",
+        ),
+        hold_s=lambda p: p.fault_hold_s,
+        ticket=False,
+        notice=("trực ban Bộ đội Biên phòng", "the Border Guard's duty desk"),
+        picture=PICTURE_NOTE,
+    ),
     "unapproved-content": _board_fault(
         "unapproved-content",
         "tp-lai-chau",

@@ -22,8 +22,12 @@ import fleet_protocol as fp
 from fleet_server.engine.conditions import Timing as RuleTiming
 from fleet_server.engine.rules import RuleSettings
 from fleet_server.engine.service import EngineSettings
+from fleet_server.engine.telemetry_rules import PICTURE_RULES
 from fleet_server.simulator.scenarios import Timing
 from fleet_server.tickets.models import AUTO_TICKETS
+
+#: The screen and camera proof rules (engine/telemetry_rules.py).
+PROOF_RULES = ("screen_black", "screen_frozen", "screen_wrong_content", *PICTURE_RULES)
 
 #: Fields that are not durations (kept by ``scaled``).
 _UNSCALED = {"flaps", "slack_s", "scale"}
@@ -115,14 +119,17 @@ class DemoProfile:
     def telemetry_params(self) -> dict[str, dict[str, Any]]:
         """The telemetry rules' defaults this profile changes."""
         clear = {"clear_for_s": self.clear_s}
+        # what the screen and camera pictures show (issue 18): the same hold as
+        # a dark screen or a camera not answering
+        fault = {"for_s": self.fault_hold_s, **clear}
         return {
             "mains_lost": {"for_s": self.mains_hold_s, **clear},
             "battery_low": clear,
-            "camera_unreachable": {"for_s": self.fault_hold_s, **clear},
-            "display_dark": {"for_s": self.fault_hold_s, **clear},
+            "camera_unreachable": dict(fault),
+            "display_dark": dict(fault),
             "content_unapproved": clear,
             "network_degraded": {"for_s": 2 * self.fault_hold_s, "clear_for_s": 2 * self.clear_s},
-        }
+        } | {rule: dict(fault) for rule in PROOF_RULES}
 
     def auto_ticket_delays(self) -> dict[str, float]:
         """Seconds before each automatic ticket. A failing UPS battery waits

@@ -190,6 +190,51 @@ def display_off(fleet: Fleet, say: Say, timing: Timing) -> None:
     _repair(fleet, timing, light)
 
 
+def screen_frozen(fleet: Fleet, say: Say, timing: Timing) -> None:
+    board = _one_board(fleet, "tam-duong")
+
+    def freeze() -> None:
+        board.sim.screen_picture = "frozen"
+        say(
+            f"màn hình {board.device_id} đứng hình: trình phát vẫn chạy nhưng màn hình giữ"
+            f" một khung hình / screen of {board.device_id} freezes: the player runs on,"
+            " the screen keeps one picture"
+        )
+
+    def thaw() -> None:
+        board.sim.screen_picture = "ok"
+        say(
+            f"màn hình {board.device_id} hiển thị bình thường lại / screen of "
+            f"{board.device_id} shows the content again"
+        )
+
+    fleet.call_later(timing.start, freeze)
+    _repair(fleet, timing, thaw)
+
+
+def camera_covered(fleet: Fleet, say: Say, timing: Timing) -> None:
+    board = _one_board(fleet, "u-ma-tu-khoong")
+
+    def cover() -> None:
+        camera = next(iter(board.sim.cameras))
+        board.sim.camera_views[camera] = "covered"
+        say(
+            f"camera {camera} của {board.device_id} bị che ống kính (vẫn trả lời RTSP) /"
+            f" camera {camera} of {board.device_id} is covered (RTSP still answers)"
+        )
+
+    def uncover() -> None:
+        camera = next(iter(board.sim.cameras))
+        board.sim.camera_views.pop(camera, None)
+        say(
+            f"đã gỡ vật che camera {camera} của {board.device_id} / camera {camera} of "
+            f"{board.device_id} uncovered"
+        )
+
+    fleet.call_later(timing.start, cover)
+    _repair(fleet, timing, uncover)
+
+
 def unapproved_content(fleet: Fleet, say: Say, timing: Timing) -> None:
     board = _one_board(fleet, "tp-lai-chau")
 
@@ -241,6 +286,8 @@ SCENARIOS: dict[str, Callable[[Fleet, Say, Timing], None]] = {
     "uplink-flap": uplink_flap,
     "camera-failure": camera_failure,
     "display-off": display_off,
+    "screen-frozen": screen_frozen,
+    "camera-covered": camera_covered,
     "unapproved-content": unapproved_content,
     "stuck-agent": stuck_agent,
 }
