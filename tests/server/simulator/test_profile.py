@@ -145,6 +145,58 @@ def test_display_off_in_a_window_that_closes_too_soon_says_so() -> None:
     assert "chưa tới 30 s trong khung giờ phát" in late.expectations[0].vi
 
 
+def test_the_screen_and_camera_proof_rules_get_the_demos_short_holds() -> None:
+    demo = DEMO_PROFILE.engine_settings().telemetry_params
+    for rule in ("screen_black", "screen_frozen", "screen_wrong_content", "camera_covered"):
+        assert DEFAULTS[rule]["for_s"] >= 120  # production stays as it is
+        assert demo[rule] == demo["display_dark"] == {"for_s": 30, "clear_for_s": 30}
+    assert demo["camera_covered"] == demo["camera_unreachable"]
+
+
+def test_screen_frozen_counts_broadcast_windows_like_display_off() -> None:
+    """The board calls its screen frozen five readings after it froze; the
+    rule counts broadcast hours only, and no ticket (the rule has none)."""
+    p = DEMO_PROFILE
+    inside = OUTCOMES["screen-frozen"](Recorder(), p, IN_WINDOW)
+    assert [e.key for e in inside.expectations] == ["incident", "notice", "resolved"]
+    incident = inside.expected("incident")
+    frozen = p.fault_at_s + 5 * p.readings_s
+    assert incident.by_s == frozen + p.fault_hold_s + p.telemetry_every_s + p.slack_s
+    assert (
+        incident.by_s > OUTCOMES["display-off"](Recorder(), p, IN_WINDOW).expected("incident").by_s
+    )
+    assert "lc-tam-duong-01" in incident.en
+    assert "no picture" in incident.en
+    assert inside.boards == ("lc-tam-duong-01",)
+    outside = OUTCOMES["screen-frozen"](Recorder(), p, OUT_OF_WINDOW)
+    assert [e.key for e in outside.expectations] == ["none"]
+    assert "a frozen screen is no fault then" in outside.expectations[0].en
+    # started 06:27:30 it is frozen from 06:29, before the window opens
+    opening = OUTCOMES["screen-frozen"](
+        Recorder(), p, datetime(2026, 12, 6, 23, 27, 30, tzinfo=UTC)
+    )
+    assert "once the broadcast window opens at 06:30" in opening.expected("incident").en
+    # frozen from 09:29, the window closes at 09:30 before the repair at 09:30:30
+    closing = OUTCOMES["screen-frozen"](Recorder(), p, datetime(2026, 12, 7, 2, 27, 30, tzinfo=UTC))
+    assert "broadcast window ends" in closing.expected("resolved").en
+    # frozen from 09:29:30: on air less than the hold
+    late = OUTCOMES["screen-frozen"](Recorder(), p, datetime(2026, 12, 7, 2, 28, tzinfo=UTC))
+    assert "frozen less than 30 s inside a broadcast window" in late.expectations[0].en
+
+
+def test_camera_covered_notifies_the_border_guard_without_a_ticket() -> None:
+    outcome = OUTCOMES["camera-covered"](Recorder(), DEMO_PROFILE, OUT_OF_WINDOW)
+    assert outcome.site == "u-ma-tu-khoong"
+    assert outcome.boards == ("lc-u-ma-tu-khoong-01",)
+    assert [e.key for e in outcome.expectations] == ["incident", "notice", "resolved"]
+    assert "the Border Guard's duty desk" in outcome.expected("notice").en
+    assert "Bộ đội Biên phòng" in outcome.expected("notice").vi
+    # the same times as camera-failure's, which it mirrors (cameras know no windows)
+    failure = OUTCOMES["camera-failure"](Recorder(), DEMO_PROFILE, OUT_OF_WINDOW)
+    for key in ("incident", "notice", "resolved"):
+        assert outcome.expected(key).by_s == failure.expected(key).by_s
+
+
 def test_clock_reads_minutes_and_seconds() -> None:
     assert clock(0) == "00:00"
     assert clock(125.2) == "02:06"

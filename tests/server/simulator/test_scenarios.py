@@ -197,6 +197,52 @@ def test_display_off(mosquitto: Mosquitto, sub: Subscriber) -> None:
         )
 
 
+def test_screen_frozen(mosquitto: Mosquitto, sub: Subscriber, runtime: Path | None) -> None:
+    """The player runs on, the screen proof says frozen once the picture
+    has stayed the same for five readings."""
+    with fleet_running(mosquitto, "screen-frozen", agents=runtime) as (fleet, said):
+        board = next(b for b in fleet.boards.values() if b.spec.site == "tam-duong")
+        msgs = sub.wait_for(
+            lambda ms: any(
+                (m.doc["data"].get("screen") or {}).get("frozen")
+                for m in of(ms, board.device_id, "telemetry/display")
+            ),
+            what="a frozen screen",
+            timeout=60,
+        )
+    frozen = next(
+        m.doc["data"]
+        for m in of(msgs, board.device_id, "telemetry/display")
+        if (m.doc["data"].get("screen") or {}).get("frozen")
+    )
+    assert frozen["player_running"] is True
+    assert frozen["screen_on"] is True
+    assert frozen["screen"]["same_count"] >= 5
+    assert frozen["screen"]["black"] is False
+    assert any("đứng hình" in s for s in said)
+
+
+def test_camera_covered(mosquitto: Mosquitto, sub: Subscriber, runtime: Path | None) -> None:
+    with fleet_running(mosquitto, "camera-covered", agents=runtime) as (fleet, said):
+        board = next(b for b in fleet.boards.values() if b.spec.site == "u-ma-tu-khoong")
+        msgs = sub.wait_for(
+            lambda ms: any(
+                (c.get("picture") or {}).get("covered")
+                for m in of(ms, board.device_id, "telemetry/camera")
+                for c in m.doc["data"]["cameras"]
+            ),
+            what="a covered camera",
+            timeout=60,
+        )
+    last = of(msgs, board.device_id, "telemetry/camera")[-1].doc["data"]["cameras"]
+    # still answering RTSP: covered, not unreachable
+    assert [(c["status"], c["picture"]["covered"]) for c in last] == [
+        ("ok", True),
+        ("ok", False),
+    ]
+    assert any("bị che" in s for s in said)
+
+
 def test_unapproved_content(mosquitto: Mosquitto, sub: Subscriber) -> None:
     with fleet_running(mosquitto, "unapproved-content") as (fleet, _):
         board = next(b for b in fleet.boards.values() if b.spec.site == "tp-lai-chau")
