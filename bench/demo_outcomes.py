@@ -2,10 +2,13 @@
 rule profile shows what its forecast prints, by the printed time.
 
 The test command checks ``site-power-cut`` (the issue's own example) and a
-restart; this drill runs the other scenarios (camera-failure, display-off,
-unapproved-content, stuck-agent, uplink-flap) with the same machinery — real
-PostgreSQL, Mosquitto, ingest, engine, notification worker and mail catcher,
-real edge agents — about 35 s each, so it lives here and not in the suite.
+restart; this drill runs the other scenarios (camera-failure, camera-covered,
+screen-frozen, unapproved-content, stuck-agent, uplink-flap) with the same
+machinery — real PostgreSQL, Mosquitto, ingest, engine, notification worker
+and mail catcher, real edge agents — about 35 s each, so it lives here and
+not in the suite. screen-frozen counts only in the broadcast windows
+(06:30–09:30, 16:30–19:30 Vietnam time): outside them it is skipped, as its
+forecast says there is nothing to see.
 
     .venv/bin/python -m bench.demo_outcomes            # all of them
     .venv/bin/python -m bench.demo_outcomes -k uplink  # one
