@@ -232,15 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (help_text, func) in commands.items():
         p = sub.add_parser(name, help=help_text)
         p.set_defaults(func=func)
-    scenarios = [
-        "normal",
-        "site-power-cut",
-        "uplink-flap",
-        "camera-failure",
-        "display-off",
-        "unapproved-content",
-        "stuck-agent",
-    ]
+    from fleet_server.simulator.scenarios import SCENARIOS  # noqa: PLC0415 - only for the choices
+
+    scenarios = list(SCENARIOS)
     for p in sub.choices.values():
         if p.prog.endswith(" engine"):
             p.add_argument(
