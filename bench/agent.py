@@ -11,6 +11,12 @@
    acknowledged by the broker).
 
     .venv/bin/python -m bench.agent --minutes 3 --backlog 100000
+
+With --proof, instead: what screen and camera proof adds (issue 18), the
+agent without proof as the baseline beside the agent with it, at the default
+settings and on a compressed time scale (bench/agent_proof.py says how):
+
+    .venv/bin/python -m bench.agent --proof --minutes 10 --compressed-minutes 15 --factor 12
 """
 
 from __future__ import annotations
@@ -200,10 +206,28 @@ def main() -> None:
     )
     parser.add_argument("--minutes", type=float, default=3)
     parser.add_argument("--backlog", type=int, default=100_000)
+    parser.add_argument(
+        "--proof", action="store_true", help="screen and camera proof: baseline and with proof"
+    )
+    parser.add_argument(
+        "--compressed-minutes", type=float, default=15, help="--proof: the compressed phase"
+    )
+    parser.add_argument(
+        "--factor", type=float, default=12, help="--proof: every interval divided by this"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fleet-agent-bench-"))
     broker = Mosquitto(work / "mosquitto")
     broker.start()
+    if args.proof:
+        from bench.agent_proof import run  # noqa: PLC0415
+
+        try:
+            proof = run(work, broker, args.minutes, args.compressed_minutes, args.factor)
+        finally:
+            broker.stop()
+        print(json.dumps(proof, indent=2))
+        return
     try:
         result = {
             "footprint": footprint(work / "a", broker, args.minutes) if args.minutes else None,
