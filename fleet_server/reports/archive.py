@@ -13,6 +13,7 @@ Times are local (Asia/Ho_Chi_Minh), as inspectors read them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,6 +83,25 @@ FILES_HEADER = (
 )
 #: Where copied broadcast files go inside the archive directory.
 FILES_DIR = "tep_files"
+#: Where the boards' pictures of their screens go (``pictures``).
+PICTURES_DIR = "anh_man_hinh"
+#: Most screen pictures one archive holds (at the defaults a board keeps
+#: four a day plus those of incidents and requests: a month of one site).
+MAX_PICTURES = 5_000
+PICTURES_HEADER = (
+    "Bảng / Board",
+    "Điểm đặt / Site",
+    "Chụp lúc / Taken at",
+    "Lý do / Reason",
+    "Dấu vân hình / Perceptual hash",
+    "Tệp / File",
+    "SHA-256",
+)
+_REASONS = {
+    "interval": "định kỳ / on schedule",
+    "command": "theo yêu cầu / on request",
+    "incident": "khi có sự cố / when an incident opened",
+}
 
 
 class ArchiveError(Invalid):
@@ -284,6 +304,65 @@ def broadcast_files(
     return rows, copies
 
 
+def screen_pictures(
+    conn: Conn, scope: Selection, period: Period, out_dir: Path
+) -> tuple[list[list[Any]], list[Path]]:
+    """The boards' own pictures of their screens taken in the period (screen
+    proof: what was really on air), one row and one JPEG each. Camera
+    pictures stay out: they are the Border Guard's, not broadcast."""
+    params = {
+        "sites": scope.site_ids,
+        "start": period.start,
+        "end": period.end,
+        "board": scope.board,
+    }
+    row = conn.execute(
+        "SELECT count(*) FROM snapshots s JOIN boards b ON b.id = s.device_id"
+        " WHERE b.site_id = ANY(%(sites)s) AND s.source = 'screen'"
+        " AND s.captured_at >= %(start)s AND s.captured_at < %(end)s"
+        " AND (%(board)s::text IS NULL OR s.device_id = %(board)s)",
+        params,
+    ).fetchone()
+    if row is not None and row[0] > MAX_PICTURES:
+        raise ArchiveError(
+            f"the period holds {row[0]:,} screen pictures, more than the {MAX_PICTURES:,} one"
+            " archive holds: ask for a shorter period, or one site or board"
+        )
+    rows: list[list[Any]] = []
+    written: list[Path] = []
+    directory = private_directory(out_dir / PICTURES_DIR)
+    with conn.cursor(name="archive_pictures") as cur:
+        cur.execute(
+            "SELECT s.id, s.device_id, si.name, s.captured_at, s.reason, s.phash, s.jpeg"
+            "  FROM snapshots s JOIN boards b ON b.id = s.device_id"
+            "  JOIN sites si ON si.id = b.site_id"
+            " WHERE b.site_id = ANY(%(sites)s) AND s.source = 'screen'"
+            " AND s.captured_at >= %(start)s AND s.captured_at < %(end)s"
+            " AND (%(board)s::text IS NULL OR s.device_id = %(board)s)"
+            " ORDER BY s.device_id, s.captured_at, s.id",
+            params,
+        )
+        for snapshot_id, board, site, taken, reason, phash, jpeg in cur:
+            local = taken.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M%S")
+            target = directory / f"{board}-{local}-{snapshot_id}.jpg"
+            data = bytes(jpeg)
+            with open_private(target, "wb") as out:
+                out.write(data)
+            written.append(target)
+            rows.append(
+                [
+                    board,
+                    site,
+                    _local(taken),
+                    _REASONS.get(reason, reason),
+                    phash,
+                    f"{PICTURES_DIR}/{target.name}",
+                    hashlib.sha256(data).hexdigest(),
+                ]
+            )
+    return rows, written
+
+
 def _copy(store: FileStore, sha256: str, out_dir: Path) -> Path:
     """Copy a stored file into the archive, refusing one whose bytes no
     longer match its hash."""
@@ -317,10 +396,12 @@ def write(
     generated_by: str,
     now: datetime,
     copy_files: FileStore | None = None,
+    pictures: bool = False,
 ) -> list[Path]:
     """Write the archive into ``out_dir``; the manifest is the last path.
     ``copy_files``: the file store to copy the broadcast files from (else
-    they are listed by reference only)."""
+    they are listed by reference only); ``pictures``: the boards' own
+    pictures of their screens too (screen proof)."""
     check_period(period, now)
     selection = Selection.of(conn, scope)
     count = play_count(conn, selection, period)
@@ -338,6 +419,10 @@ def write(
     private_directory(out_dir)
     file_rows, copies = broadcast_files(conn, selection, period, out_dir, copy_files)
     tables["tep-phat_files"] = (FILES_HEADER, file_rows)
+    picture_files: list[Path] = []
+    if pictures:
+        picture_rows, picture_files = screen_pictures(conn, selection, period, out_dir)
+        tables["anh-man-hinh_screens"] = (PICTURES_HEADER, picture_rows)
     files = [
         export.write_csv(out_dir / f"{name}.csv", header, rows)
         for name, (header, rows) in tables.items()
@@ -348,7 +433,7 @@ def write(
             [export.Sheet(name[:31], header, rows) for name, (header, rows) in tables.items()],
         )
     )
-    files += copies
+    files += copies + picture_files
     manifest = export.write_manifest(
         out_dir,
         files,

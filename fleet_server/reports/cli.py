@@ -106,6 +106,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
                 generated_by=cli_actor(),
                 now=datetime.now(UTC),
                 copy_files=store,
+                pictures=args.with_pictures,
             )
         except archive.ArchiveError as exc:
             print(f"fleet-server: {exc}", file=sys.stderr)
@@ -230,6 +231,11 @@ def add_parser(sub: Any) -> None:
         "--with-files",
         action="store_true",
         help="copy the broadcast files shown into tep_files/ (default: listed by reference)",
+    )
+    p.add_argument(
+        "--with-pictures",
+        action="store_true",
+        help="the boards' own pictures of their screens in the period, into anh_man_hinh/",
     )
     p.set_defaults(func=cmd_archive)
     p = report_sub.add_parser("verify", help="check an archive's files against its manifest")

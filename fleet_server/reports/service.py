@@ -167,7 +167,7 @@ def inspection_archive(
         files = archive.write(conn, scope, period, Path(tmp), generated_by=actor.username, now=now)
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in files:
-                zf.write(path, path.name)
+                zf.write(path, path.relative_to(tmp).as_posix())
     name = f"luu-tru-{scope.label}-{first}-{last}.zip"
     target = (
         ("board", scope.board)

@@ -217,3 +217,54 @@ def test_archive_files_are_0600_whatever_the_umask(
         os.umask(old_umask)
     assert {f.stat().st_mode & 0o777 for f in files} == {0o600}
     assert (tmp_path / "archive").stat().st_mode & 0o777 == 0o700
+
+
+def _picture(conn: Conn, board: str, seq: int, taken: datetime, *, camera: str = "") -> bytes:
+    jpeg = b"\xff\xd8\xff" + bytes([seq]) * 40 + b"\xff\xd9"
+    conn.execute(
+        "INSERT INTO snapshots (device_id, boot, seq, measured_at, sent_at, received_at, replay,"
+        " source, camera_id, reason, captured_at, width, height, phash, jpeg)"
+        " VALUES (%s, 1, %s, %s, %s, %s, false, %s, %s, 'incident', %s, 480, 270,"
+        " '0123456789abcdef', %s)",
+        (board, seq, taken, taken, taken, "camera" if camera else "screen", camera, taken, jpeg),
+    )
+    return jpeg
+
+
+def test_the_boards_own_pictures_of_their_screens_when_asked(
+    conn: Conn, broadcast: None, tmp_path: Path
+) -> None:
+    """Screen proof in the archive: each picture of a screen taken in the
+    period, as a JPEG listed with its hash; never a camera's picture, never
+    another scope's or another day's."""
+    shown = _picture(conn, "lc-mlt-01", 1, at(DAY, "08:15"))
+    _picture(conn, "lc-mlt-01", 2, at(DAY, "08:16"), camera="cam1")  # the Border Guard's
+    _picture(conn, "lc-mlt-01", 3, at(DAY + timedelta(days=1), "08:15"))  # another day
+    _picture(conn, "lc-mlt-02", 4, at(DAY, "09:00"))  # not in the scope asked for
+    conn.commit()
+    without = archive.write(
+        conn,
+        archive.Scope(board="lc-mlt-01"),
+        Period.days(DAY, DAY),
+        tmp_path / "without",
+        generated_by="x",
+        now=NOW,
+    )
+    assert not any(archive.PICTURES_DIR in str(f) for f in without)
+    files = archive.write(
+        conn,
+        archive.Scope(board="lc-mlt-01"),
+        Period.days(DAY, DAY),
+        tmp_path / "with",
+        generated_by="x",
+        now=NOW,
+        pictures=True,
+    )
+    rows = read_csv(tmp_path / "with" / "anh-man-hinh_screens.csv")
+    assert [r[:4] for r in rows[1:]] == [
+        ["lc-mlt-01", rows[1][1], "2026-11-20 08:15:00", "khi có sự cố / when an incident opened"]
+    ]
+    picture = tmp_path / "with" / rows[1][5]
+    assert picture.read_bytes() == shown
+    assert picture in files
+    assert archive.verify(tmp_path / "with") == []  # listed in the manifest, hash and all
