@@ -67,8 +67,9 @@ def test_an_operator_enters_next_years_estimate(new_browser: NewBrowser, api_db:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"amount_vnd": "một triệu"}, "whole đồng, digits only"),
-        ({"amount_vnd": "-5"}, "whole đồng, digits only"),
+        # the reason in the reader's language (vi here), beside the form
+        ({"amount_vnd": "một triệu"}, "Số đồng, chỉ gồm chữ số"),
+        ({"amount_vnd": "-5"}, "Số đồng, chỉ gồm chữ số"),
         ({"amount_vnd": "1" * 16}, "amount_vnd"),
         ({"line": "lunch"}, "line must be one of"),
         ({"basis": "guess"}, "basis must be one of"),
