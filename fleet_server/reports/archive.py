@@ -13,7 +13,6 @@ Times are local (Asia/Ho_Chi_Minh), as inspectors read them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ from fleet_server.content.files import FileStore, sha256_of_chunks
 from fleet_server.errors import Invalid, NotFound
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.private_files import open_private, private_directory
-from fleet_server.reports import export
+from fleet_server.reports import archive_pictures, export
 from fleet_server.reports.figures import Period
 from fleet_server.telemetry.storage_upkeep import ROLLUP_DAYS
 from fleet_server.users.audit_chain import GENESIS, head_as_of
@@ -83,25 +82,6 @@ FILES_HEADER = (
 )
 #: Where copied broadcast files go inside the archive directory.
 FILES_DIR = "tep_files"
-#: Where the boards' pictures of their screens go (``pictures``).
-PICTURES_DIR = "anh_man_hinh"
-#: Most screen pictures one archive holds (at the defaults a board keeps
-#: four a day plus those of incidents and requests: a month of one site).
-MAX_PICTURES = 5_000
-PICTURES_HEADER = (
-    "Bảng / Board",
-    "Điểm đặt / Site",
-    "Chụp lúc / Taken at",
-    "Lý do / Reason",
-    "Dấu vân hình / Perceptual hash",
-    "Tệp / File",
-    "SHA-256",
-)
-_REASONS = {
-    "interval": "định kỳ / on schedule",
-    "command": "theo yêu cầu / on request",
-    "incident": "khi có sự cố / when an incident opened",
-}
 
 
 class ArchiveError(Invalid):
@@ -304,65 +284,6 @@ def broadcast_files(
     return rows, copies
 
 
-def screen_pictures(
-    conn: Conn, scope: Selection, period: Period, out_dir: Path
-) -> tuple[list[list[Any]], list[Path]]:
-    """The boards' own pictures of their screens taken in the period (screen
-    proof: what was really on air), one row and one JPEG each. Camera
-    pictures stay out: they are the Border Guard's, not broadcast."""
-    params = {
-        "sites": scope.site_ids,
-        "start": period.start,
-        "end": period.end,
-        "board": scope.board,
-    }
-    row = conn.execute(
-        "SELECT count(*) FROM snapshots s JOIN boards b ON b.id = s.device_id"
-        " WHERE b.site_id = ANY(%(sites)s) AND s.source = 'screen'"
-        " AND s.captured_at >= %(start)s AND s.captured_at < %(end)s"
-        " AND (%(board)s::text IS NULL OR s.device_id = %(board)s)",
-        params,
-    ).fetchone()
-    if row is not None and row[0] > MAX_PICTURES:
-        raise ArchiveError(
-            f"the period holds {row[0]:,} screen pictures, more than the {MAX_PICTURES:,} one"
-            " archive holds: ask for a shorter period, or one site or board"
-        )
-    rows: list[list[Any]] = []
-    written: list[Path] = []
-    directory = private_directory(out_dir / PICTURES_DIR)
-    with conn.cursor(name="archive_pictures") as cur:
-        cur.execute(
-            "SELECT s.id, s.device_id, si.name, s.captured_at, s.reason, s.phash, s.jpeg"
-            "  FROM snapshots s JOIN boards b ON b.id = s.device_id"
-            "  JOIN sites si ON si.id = b.site_id"
-            " WHERE b.site_id = ANY(%(sites)s) AND s.source = 'screen'"
-            " AND s.captured_at >= %(start)s AND s.captured_at < %(end)s"
-            " AND (%(board)s::text IS NULL OR s.device_id = %(board)s)"
-            " ORDER BY s.device_id, s.captured_at, s.id",
-            params,
-        )
-        for snapshot_id, board, site, taken, reason, phash, jpeg in cur:
-            local = taken.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M%S")
-            target = directory / f"{board}-{local}-{snapshot_id}.jpg"
-            data = bytes(jpeg)
-            with open_private(target, "wb") as out:
-                out.write(data)
-            written.append(target)
-            rows.append(
-                [
-                    board,
-                    site,
-                    _local(taken),
-                    _REASONS.get(reason, reason),
-                    phash,
-                    f"{PICTURES_DIR}/{target.name}",
-                    hashlib.sha256(data).hexdigest(),
-                ]
-            )
-    return rows, written
-
-
 def _copy(store: FileStore, sha256: str, out_dir: Path) -> Path:
     """Copy a stored file into the archive, refusing one whose bytes no
     longer match its hash."""
@@ -421,8 +342,10 @@ def write(
     tables["tep-phat_files"] = (FILES_HEADER, file_rows)
     picture_files: list[Path] = []
     if pictures:
-        picture_rows, picture_files = screen_pictures(conn, selection, period, out_dir)
-        tables["anh-man-hinh_screens"] = (PICTURES_HEADER, picture_rows)
+        picture_rows, picture_files = archive_pictures.screen_pictures(
+            conn, selection.site_ids, selection.board, period, out_dir
+        )
+        tables["anh-man-hinh_screens"] = (archive_pictures.HEADER, picture_rows)
     files = [
         export.write_csv(out_dir / f"{name}.csv", header, rows)
         for name, (header, rows) in tables.items()

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from fleet_server.cli import main
 from fleet_server.compliance.job import ComplianceJob
-from fleet_server.reports import archive
+from fleet_server.reports import archive, archive_pictures
 from fleet_server.reports.figures import Period
 from tests.server.compliance.conftest import DAY, SHA_A, SHA_B, SHA_X, Conn, Days, at
 
@@ -250,7 +250,7 @@ def test_the_boards_own_pictures_of_their_screens_when_asked(
         generated_by="x",
         now=NOW,
     )
-    assert not any(archive.PICTURES_DIR in str(f) for f in without)
+    assert not any(archive_pictures.DIRECTORY in str(f) for f in without)
     files = archive.write(
         conn,
         archive.Scope(board="lc-mlt-01"),
