@@ -1,55 +1,44 @@
 """Why a board is offline: the most likely causes, ranked, each with its
 confidence and the evidence it rests on (domain logic: no SQL, no IO).
 
-The input is an :class:`Evidence` bundle — what the server knows about one
-board around the moment it went (its power and network readings, its state
-messages and boot counter, the other boards at its site and in the fleet,
-and the platform's own record of its broker and ingest).
-:func:`explain` turns it into an :class:`Explanation`. Every evidence line
-carries its time and reading; the words for each (Vietnamese first, then
-English) are in ``offline_words``. When nothing points anywhere the answer
-is ``unknown``, never a guess.
-
-Times are the server's: a reading's ``at`` is when the server reckons it was
-measured (``observed_at``: receipt minus the time it waited on the board),
-so a reading replayed from the spool after the outage keeps its real time.
+The input is an ``Evidence`` bundle (``offline_evidence``) — what the
+server knows about one board around the moment it went. :func:`explain`
+turns it into an ``Explanation`` (``offline_verdict``, with its stored
+form). Every evidence line carries its time and reading; the words for each
+(Vietnamese first, then English) are in ``offline_words``. When nothing
+points anywhere the answer is ``unknown``, never a guess.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
 
-Confidence = Literal["high", "medium", "low"]
-CauseCode = Literal[
-    "platform",  # our side: the broker or ingest was down, not the board
-    "shutdown",  # stopped on purpose (a clean "offline")
-    "power",  # the UPS ran out (or there was none) after the mains failed
-    "site_power",  # every board at the site went, after mains lost
-    "site_uplink",  # every board at the site went, mains on
-    "restart",  # the agent or the board restarted (crashed)
-    "uplink",  # the board's own 4G link
-    "unknown",
-]
-CONFIDENCES: tuple[Confidence, ...] = ("high", "medium", "low")
-#: Ties in confidence: the cause that explains more comes first.
-PRIORITY: tuple[CauseCode, ...] = (
-    "shutdown",
-    "platform",
-    "site_power",
-    "power",
-    "site_uplink",
-    "restart",
-    "uplink",
-    "unknown",
+from fleet_server.engine.offline_evidence import (
+    LOOKBACK,
+    TOGETHER,
+    Evidence,
+    HeartbeatReading,
+    NetworkReading,
+    PowerReading,
+    alive_through,
+    during,
+    gap_link_down,
+    near,
+    new_boot,
+    platform_gaps,
+    runtime_left,
+)
+from fleet_server.engine.offline_verdict import (
+    CONFIDENCES,
+    PRIORITY,
+    Cause,
+    Confidence,
+    Explanation,
+    Line,
 )
 
-#: How far before the loss readings count as "before the loss".
-LOOKBACK = timedelta(minutes=15)
-#: Boards that went within this of each other went "at the same time".
-TOGETHER = timedelta(minutes=2)
 #: A UPS whose runtime left ends within this of the loss ran out.
 RUNTIME_SLACK = timedelta(minutes=3)
 #: A new boot this soon after the loss is the restart that caused it.
@@ -59,131 +48,6 @@ SIGNAL_DROP_PERCENT = 30.0
 HIGH_LOSS_PERCENT = 20.0
 #: A message this much later than the board sent it was held on our side.
 LATE = timedelta(minutes=2)
-
-
-@dataclass(frozen=True, slots=True)
-class PowerReading:
-    at: datetime
-    source: str
-    mains_present: bool | None
-    on_battery: bool
-    low_battery: bool = False
-    battery_percent: float | None = None
-    runtime_s: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkReading:
-    at: datetime
-    link_up: bool
-    loss_percent: float | None = None
-    rtt_ms: float | None = None
-    signal_percent: float | None = None
-    boot: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StateReading:
-    """A state message (birth, clean offline, last will) by its receipt."""
-
-    at: datetime
-    status: Literal["online", "offline", "lost"]
-    boot: int
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatReading:
-    at: datetime  # observed (measured, on the server's clock)
-    received_at: datetime
-    boot: int
-    uptime_s: int
-    replay: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SitePeer:
-    """Another board at the same site (same power, same router or cell)."""
-
-    board_id: str
-    #: when it went lost/stale (or silent) near the loss; None: not known to
-    went_at: datetime | None
-    #: heard from after this board went silent: it stayed up
-    heard_after: bool = False
-    mains_present: bool | None = None  # its last power reading before then
-
-
-@dataclass(frozen=True, slots=True)
-class FleetPulse:
-    """The other boards, by what ingest received: those heard just before
-    the loss, and how many of them were heard while this board was silent."""
-
-    heard_before: int
-    sites_before: int
-    heard_during: int
-    #: boards at other sites whose last will came within ``TOGETHER``
-    wills_elsewhere: int = 0
-    will_sites: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Uptime:
-    """A span in which a part of our platform recorded itself working."""
-
-    component: str  # ingest | broker
-    up_from: datetime
-    up_to: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    board_id: str
-    state: str  # lost | stale | offline (online: nothing to explain)
-    #: the last time the board was heard before it went (else when it went)
-    silent_from: datetime
-    #: when the server decided it was gone (the will's receipt, or stale)
-    lost_at: datetime
-    boot: int | None
-    interval_s: int = 30
-    power: tuple[PowerReading, ...] = ()
-    network: tuple[NetworkReading, ...] = ()
-    states: tuple[StateReading, ...] = ()
-    heartbeats: tuple[HeartbeatReading, ...] = ()
-    site_peers: tuple[SitePeer, ...] = ()
-    fleet: FleetPulse | None = None
-    #: the platform's own record; empty when nothing records it
-    uptime: tuple[Uptime, ...] = ()
-    #: when the evidence was read (readings after it are not known yet)
-    now: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One piece of evidence: when, what (a key of ``offline_words.LINES``)
-    and the reading (the key's params)."""
-
-    at: datetime
-    key: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Cause:
-    code: CauseCode
-    confidence: Confidence
-    lines: tuple[Line, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    causes: tuple[Cause, ...]  # most likely first; ``unknown`` alone when nothing points
-    #: facts that speak against a cause one might think of (mains lost but
-    #: the UPS was fine; other boards were heard as usual)
-    ruled_out: tuple[Line, ...] = ()
-
-    @property
-    def top(self) -> Cause:
-        return self.causes[0]
 
 
 def explain(evidence: Evidence) -> Explanation:
@@ -244,7 +108,7 @@ Outcome = tuple[Cause | None, list[Line]]
 def _shutdown(ev: Evidence) -> Outcome:
     """A clean "offline" from the agent: somebody or something stopped it."""
     clean = [
-        s for s in ev.states if s.status == "offline" and _near(s.at, ev.silent_from, ev.lost_at)
+        s for s in ev.states if s.status == "offline" and near(s.at, ev.silent_from, ev.lost_at)
     ]
     if not clean:
         return None, []
@@ -258,11 +122,11 @@ def _platform(ev: Evidence) -> Outcome:
     lines: list[Line] = []
     against: list[Line] = []
     high = False
-    for component, start, end in _platform_gaps(ev):
+    for component, start, end in platform_gaps(ev):
         lines.append(Line(start, "platform_gap", {"component": component, "until": end}))
         high = True
     recorded = {u.component for u in ev.uptime}
-    for component in sorted(recorded - {g[0] for g in _platform_gaps(ev)}):
+    for component in sorted(recorded - {g[0] for g in platform_gaps(ev)}):
         against.append(Line(ev.silent_from, "platform_up", {"component": component}))
     fleet = ev.fleet
     if fleet is not None and fleet.heard_before >= 1:
@@ -291,13 +155,13 @@ def _platform(ev: Evidence) -> Outcome:
                 {"boards": fleet.wills_elsewhere, "sites": fleet.will_sites},
             )
         )
-    alive = _alive_through(ev)
+    alive = alive_through(ev)
     late = [h for h in alive if not h.replay and h.received_at - h.at >= LATE]
-    link_fine = [n for n in _during(ev.network, ev) if n.link_up and (n.loss_percent or 0) < 50]
+    link_fine = [n for n in during(ev.network, ev) if n.link_up and (n.loss_percent or 0) < 50]
     if late:
         delay = max(h.received_at - h.at for h in late).total_seconds()
         lines.append(Line(late[0].at, "delivered_late", {"delay_s": round(delay)}))
-    if alive and link_fine and not _gap_link_down(ev):
+    if alive and link_fine and not gap_link_down(ev):
         lines.append(Line(link_fine[0].at, "gap_link_fine", _net_params(link_fine[-1])))
     if not lines:
         return None, against
@@ -324,7 +188,7 @@ def _power(ev: Evidence) -> Outcome:
         last,
     )
     lines = [Line(first_off.at, "mains_lost", _power_params(first_off))]
-    rebooted = _new_boot(ev)
+    rebooted = new_boot(ev)
     board_rebooted = rebooted is not None and rebooted.uptime_s <= _seconds_since(ev, rebooted)
     if last.source in ("none", "power_supply") or (
         last.battery_percent is None and last.runtime_s is None and not last.low_battery
@@ -333,7 +197,7 @@ def _power(ev: Evidence) -> Outcome:
         if board_rebooted and rebooted is not None:
             lines.append(_boot_line(ev, rebooted))
         return Cause("power", "high" if board_rebooted else "medium", tuple(lines)), []
-    left = _runtime_left(last, ev.silent_from)
+    left = runtime_left(last, ev.silent_from)
     ran_out = last.low_battery or (left is not None and left <= RUNTIME_SLACK)
     if ran_out:
         if last is not first_off:
@@ -398,7 +262,7 @@ def _site(ev: Evidence) -> Outcome:
 def _restart(ev: Evidence) -> Outcome:
     """A new boot soon after the loss with no power event: the agent or the
     board restarted (crashed, or was restarted)."""
-    boot = _new_boot(ev)
+    boot = new_boot(ev)
     if boot is None:
         return None, []
     power = [p for p in ev.power if ev.silent_from - LOOKBACK <= p.at <= ev.lost_at]
@@ -437,7 +301,7 @@ def _uplink(ev: Evidence) -> Outcome:
         losses = [n.loss_percent for n in before[-3:] if n.loss_percent is not None]
         if losses and losses[-1] >= HIGH_LOSS_PERCENT and losses[-1] > losses[0] - 1:
             lines.append(Line(last.at, "loss_rose", _net_params(last)))
-    down = _gap_link_down(ev)
+    down = gap_link_down(ev)
     if down:
         lines.append(
             Line(down[0].at, "gap_link_down", {"count": len(down), **_net_params(down[0])})
@@ -451,25 +315,6 @@ def _uplink(ev: Evidence) -> Outcome:
 # -- helpers -----------------------------------------------------------------------
 
 
-def _near(at: datetime, start: datetime, end: datetime) -> bool:
-    return start - TOGETHER <= at <= end + TOGETHER
-
-
-def _new_boot(ev: Evidence) -> HeartbeatReading | None:
-    """The first heartbeat of a boot newer than the one the board ran when
-    it went (or a birth with a newer boot, as a heartbeat with no uptime)."""
-    if ev.boot is None:
-        return None
-    later = [h for h in ev.heartbeats if h.boot > ev.boot and h.at >= ev.silent_from]
-    if later:
-        return min(later, key=lambda h: h.at)
-    births = [s for s in ev.states if s.status == "online" and s.boot > ev.boot]
-    if births:
-        first = births[0]
-        return HeartbeatReading(first.at, first.at, first.boot, -1)
-    return None
-
-
 def _seconds_since(ev: Evidence, beat: HeartbeatReading) -> float:
     return (beat.at - ev.silent_from).total_seconds()
 
@@ -480,61 +325,6 @@ def _boot_line(ev: Evidence, beat: HeartbeatReading) -> Line:
     board = beat.uptime_s <= _seconds_since(ev, beat)
     key = "new_boot_board" if board else "new_boot_agent"
     return Line(beat.at, key, {"boot": beat.boot, "uptime_s": beat.uptime_s})
-
-
-def _alive_through(ev: Evidence) -> list[HeartbeatReading]:
-    """Heartbeats of the same boot measured while the board was silent: it
-    was running all along (they arrived later, replayed or delayed)."""
-    return [
-        h
-        for h in ev.heartbeats
-        if h.boot == ev.boot
-        and h.at > ev.silent_from + timedelta(seconds=ev.interval_s)
-        and h.at <= ev.lost_at + LOOKBACK * 4
-        and h.received_at > h.at  # arrived after it was measured, by a margin
-        and h.received_at - h.at >= timedelta(seconds=ev.interval_s)
-    ]
-
-
-def _during(readings: Iterable[NetworkReading], ev: Evidence) -> list[NetworkReading]:
-    """Readings of the same boot measured while the board was silent."""
-    return [
-        n
-        for n in readings
-        if n.at > ev.silent_from
-        and n.at <= ev.lost_at + LOOKBACK * 4
-        and (n.boot is None or n.boot == ev.boot)
-    ]
-
-
-def _gap_link_down(ev: Evidence) -> list[NetworkReading]:
-    return [n for n in _during(ev.network, ev) if not n.link_up or (n.loss_percent or 0) >= 50]
-
-
-def _platform_gaps(ev: Evidence) -> list[tuple[str, datetime, datetime | None]]:
-    """Gaps in the platform's record that cover the board's silence: the
-    component recorded itself up before it and not again until after."""
-    gaps: list[tuple[str, datetime, datetime | None]] = []
-    window_end = ev.silent_from + timedelta(seconds=3 * ev.interval_s)
-    for component in sorted({u.component for u in ev.uptime}):
-        spans = sorted((u for u in ev.uptime if u.component == component), key=lambda u: u.up_from)
-        before = [u for u in spans if u.up_from <= ev.silent_from]
-        if not before:
-            continue  # no record from before: it says nothing
-        up_to = max(u.up_to for u in before)
-        if up_to >= window_end or any(
-            u.up_from <= window_end and u.up_to >= window_end for u in spans
-        ):
-            continue
-        after = [u.up_from for u in spans if u.up_from > up_to]
-        gaps.append((component, up_to, min(after) if after else None))
-    return gaps
-
-
-def _runtime_left(reading: PowerReading, at: datetime) -> timedelta | None:
-    if reading.runtime_s is None:
-        return None
-    return timedelta(seconds=reading.runtime_s) - (at - reading.at)
 
 
 def _power_params(p: PowerReading) -> dict[str, Any]:
@@ -568,81 +358,3 @@ def _what_was_checked(ev: Evidence) -> list[Line]:
     if not lines:
         lines.append(Line(ev.silent_from, "nothing_abnormal", {}))
     return lines
-
-
-# -- stored form (the incident's details) ------------------------------------------
-
-
-def to_json(explanation: Explanation, evidence: Evidence) -> dict[str, Any]:
-    """The explanation as stored on the incident (``details.offline_cause``):
-    codes and readings, never words (they are rendered in the reader's
-    language)."""
-    return {
-        "board_id": evidence.board_id,
-        "state": evidence.state,
-        "silent_from": evidence.silent_from.isoformat(),
-        "lost_at": evidence.lost_at.isoformat(),
-        "boot": evidence.boot,
-        "interval_s": evidence.interval_s,
-        **causes_json(explanation),
-    }
-
-
-def causes_json(explanation: Explanation) -> dict[str, Any]:
-    """The causes and what was ruled out, as stored."""
-    return {
-        "causes": [
-            {
-                "code": c.code,
-                "confidence": c.confidence,
-                "lines": [_line_json(line) for line in c.lines],
-            }
-            for c in explanation.causes
-        ],
-        "ruled_out": [_line_json(line) for line in explanation.ruled_out],
-    }
-
-
-def from_json(data: Mapping[str, Any]) -> Explanation:
-    """Back from ``to_json`` (unknown codes or keys are kept as they are:
-    the words fall back to the key)."""
-    causes = tuple(
-        Cause(
-            c.get("code", "unknown"),
-            c.get("confidence", "low"),
-            tuple(_line_back(line) for line in c.get("lines", [])),
-        )
-        for c in data.get("causes", [])
-    )
-    return Explanation(
-        causes or (Cause("unknown", "low", ()),),
-        tuple(_line_back(line) for line in data.get("ruled_out", [])),
-    )
-
-
-def _line_json(line: Line) -> dict[str, Any]:
-    return {
-        "at": line.at.isoformat(),
-        "key": line.key,
-        "params": {k: _plain(v) for k, v in line.params.items()},
-    }
-
-
-def _line_back(data: Mapping[str, Any]) -> Line:
-    params = {
-        k: datetime.fromisoformat(v) if isinstance(v, str) and _is_time(k) else v
-        for k, v in dict(data.get("params", {})).items()
-    }
-    return Line(datetime.fromisoformat(data["at"]), str(data.get("key", "")), params)
-
-
-def _is_time(key: str) -> bool:
-    return key in ("until", "since")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, float):
-        return round(value, 1)
-    return value

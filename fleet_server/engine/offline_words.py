@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from fleet_server.engine.offline_cause import Cause, Explanation, Line
+from fleet_server.engine.offline_verdict import Cause, Explanation, Line
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.vocabulary import Language
 

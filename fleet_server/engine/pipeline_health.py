@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from fleet_server.engine.offline_cause import Uptime
+from fleet_server.engine.offline_evidence import Uptime
 
 Conn = psycopg.Connection[Any]
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from fleet_server.engine import offline_cause, offline_words, storage_offline
+from fleet_server.engine import offline_cause, offline_verdict, offline_words, storage_offline
 from fleet_server.engine.state import BoardStatus
 from fleet_server.incidents import storage as incidents
 from fleet_server.incidents.models import Incident, IncidentSpec
@@ -47,7 +47,7 @@ def explain_board(conn: Conn, status: BoardStatus, now: datetime) -> dict[str, A
         interval_s=status.interval_s,
         now=now,
     )
-    return offline_cause.to_json(offline_cause.explain(evidence), evidence)
+    return offline_verdict.to_json(offline_cause.explain(evidence), evidence)
 
 
 def with_cause(conn: Conn, spec: IncidentSpec, status: BoardStatus, now: datetime) -> IncidentSpec:
@@ -66,10 +66,10 @@ def with_site_cause(
     if not down:
         return spec
     stored = [explain_board(conn, s, now) for s in down]
-    site = offline_cause.explain_site(offline_cause.from_json(s) for s in stored)
+    site = offline_cause.explain_site(offline_verdict.from_json(s) for s in stored)
     first = stored[0]
     data = {**first, "board_id": None, "boards": [s.board_id for s in down]}
-    data.update(offline_cause.causes_json(site))
+    data.update(offline_verdict.causes_json(site))
     return replace(spec, details={**spec.details, KEY: data})
 
 
@@ -113,8 +113,8 @@ def _history(
 ) -> None:
     """A line in the incident's history when the revision changed the most
     likely cause or its confidence (the same answer again is no news)."""
-    top = offline_cause.from_json(cause).top
-    was = offline_cause.from_json(before).top
+    top = offline_verdict.from_json(cause).top
+    was = offline_verdict.from_json(before).top
     if (top.code, top.confidence) == (was.code, was.confidence):
         return
     note = (
@@ -147,4 +147,4 @@ def _recompute(conn: Conn, stored: dict[str, Any], now: datetime) -> dict[str, A
         interval_s=int(stored.get("interval_s", 30)),
         now=now,
     )
-    return offline_cause.to_json(offline_cause.explain(evidence), evidence)
+    return offline_verdict.to_json(offline_cause.explain(evidence), evidence)

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from fleet_server.engine import pipeline_health
-from fleet_server.engine.offline_cause import (
+from fleet_server.engine.offline_evidence import (
     LOOKBACK,
     TOGETHER,
     Evidence,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fleet_server.engine import offline_cause, offline_words
+from fleet_server.engine import offline_verdict, offline_words
 from fleet_server.incidents import storage_notices
 from fleet_server.incidents.models import Incident
 from fleet_server.incidents.storage import Conn
@@ -172,7 +172,7 @@ def _with_offline_cause(summary: Text, details: Mapping[str, Any]) -> Text:
     stored = details.get("offline_cause")
     if not isinstance(stored, dict):
         return summary
-    explanation = offline_cause.from_json(stored)
+    explanation = offline_verdict.from_json(stored)
     vi, en = (offline_words.sentence(explanation, language) for language in ("vi", "en"))
     return Text(f"{summary.vi}\n{vi}".lstrip(), f"{summary.en or ''}\n{en}".lstrip())
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, computed_field, model_validator
 
-from fleet_server.engine import offline_cause, offline_words
+from fleet_server.engine import offline_verdict, offline_words
 from fleet_server.incidents import titles
 from fleet_server.incidents.models import ReportCategory
 from fleet_server.vocabulary import LANGUAGES, Severity
@@ -102,9 +102,9 @@ class IncidentOut(BaseModel):
 
 def offline_explanation(stored: dict[str, Any]) -> OfflineExplanationOut:
     """The stored cause in the API's shape, with its words in each language."""
-    explanation = offline_cause.from_json(stored)
+    explanation = offline_verdict.from_json(stored)
 
-    def line(item: offline_cause.Line) -> CauseLineOut:
+    def line(item: offline_verdict.Line) -> CauseLineOut:
         return CauseLineOut(
             at=item.at,
             key=item.key,

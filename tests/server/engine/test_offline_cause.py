@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import fleet_protocol as fp
-from fleet_server.engine import offline_cause, offline_words, pipeline_health, service_offline
+from fleet_server.engine import offline_verdict, offline_words, pipeline_health, service_offline
 from fleet_server.engine.service import Engine
 from fleet_server.engine.storage import statuses
 from fleet_server.incidents import lifecycle
@@ -235,7 +235,7 @@ def test_power_the_ups_ran_out(replay: Replay, clock: Clock, engine_conn: Conn) 
     incident, details = incident_of(engine_conn, C)
     assert causes(details)[0] == ("power", "high")
     assert keys(details)[:2] == ["mains_lost", "ups_low"]
-    explanation = offline_cause.from_json(details["offline_cause"])
+    explanation = offline_verdict.from_json(details["offline_cause"])
     assert "UPS" in offline_words.headline(explanation, "en")
     assert offline_words.headline(explanation, "vi").startswith("Nguyên nhân có thể nhất: Nguồn")
     # the notice names it and its evidence, in the reader's language
@@ -335,7 +335,7 @@ def test_clean_shutdown_is_no_incident_and_reads_shut_down_on_purpose(
     status = statuses(engine_conn)[C]
     assert status.state == "offline"
     data = service_offline.explain_board(engine_conn, status, clock())
-    explanation = offline_cause.from_json(data)
+    explanation = offline_verdict.from_json(data)
     assert (explanation.top.code, explanation.top.confidence) == ("shutdown", "high")
     assert "agent stopped" in offline_words.line_text(explanation.top.lines[0], "en")
     assert offline_words.cause_words("shutdown", "vi") == "Bảng được tắt chủ động"
@@ -397,7 +397,7 @@ def test_unknown_when_there_is_no_evidence(replay: Replay, clock: Clock, engine_
     _, details = incident_of(engine_conn, C)
     assert causes(details) == [("unknown", "low")]
     assert keys(details) == ["no_power_readings", "no_network_readings", "will"]
-    explanation = offline_cause.from_json(details["offline_cause"])
+    explanation = offline_verdict.from_json(details["offline_cause"])
     assert offline_words.headline(explanation, "en") == (
         "Most likely cause: Unknown: not enough evidence to say (possible)."
     )
