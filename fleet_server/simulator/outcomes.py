@@ -9,91 +9,28 @@ outcome, recovery — by its ``duration_s``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from fleet_server.engine import telemetry_rules
-from fleet_server.localtime import LOCAL_TZ
-from fleet_server.simulator.places import DEFAULT_WINDOWS
-from fleet_server.simulator.profile import DemoProfile
-from fleet_server.simulator.scenarios import PLACE_NAMES, Fleet, _first_site, _site_boards
-
-
-@dataclass(frozen=True, slots=True)
-class Expectation:
-    """One thing the user will see, by ``by_s`` seconds after the start."""
-
-    key: str  # what the tests check: site_incident, ticket, notice, incident, resolved
-    by_s: float
-    vi: str
-    en: str
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    scenario: str
-    expectations: tuple[Expectation, ...]
-    duration_s: float
-    #: where it happens: a site code and the boards concerned
-    site: str | None = None
-    boards: tuple[str, ...] = ()
-
-    def expected(self, key: str) -> Expectation:
-        for e in self.expectations:
-            if e.key == key:
-                return e
-        raise KeyError(f"{self.scenario} forecasts no {key!r}")
-
-    def lines(self) -> list[str]:
-        """The printed forecast, soonest first."""
-        out = [f"{self.scenario}: điều sẽ thấy / what you will see"]
-        for e in sorted(self.expectations, key=lambda e: e.by_s):
-            out.append(f"  trước / by {clock(e.by_s)}  {e.vi} / {e.en}")
-        out.append(
-            f"  kịch bản xong trước / scenario over by {clock(self.duration_s)}"
-            f" (--duration {math.ceil(self.duration_s)})"
-        )
-        return out
-
-
-#: What the incident page shows of a screen or camera incident of a simulated
-#: board: no picture (its ``screenshot`` answers that it takes none).
-PICTURE_NOTE = (
-    " (không có ảnh: bảng mô phỏng không có màn hình, camera thật)",
-    " (no picture: a simulated board has no real screen or camera)",
+from fleet_server.simulator.outcome_model import (
+    PICTURE_NOTE,
+    Expectation,
+    Outcome,
+    notice_of,
+    round_up,
+    site_and_boards,
 )
+from fleet_server.simulator.outcomes_screen import display_off, screen_frozen
+from fleet_server.simulator.profile import DemoProfile
+from fleet_server.simulator.scenarios import PLACE_NAMES, Fleet
 
 #: battery_low opens below this charge (engine/telemetry_rules.py)
 BATTERY_LOW_PERCENT = float(telemetry_rules.DEFAULTS["battery_low"]["open_below"])
 
 
-def clock(seconds: float) -> str:
-    whole = math.ceil(seconds)
-    return f"{whole // 60:02d}:{whole % 60:02d}"
-
-
-def _round_up(seconds: float, step: float = 30.0) -> float:
-    return math.ceil(seconds / step) * step
-
-
-def _site_and_boards(fleet: Fleet, prefer: str) -> tuple[str, tuple[str, ...]]:
-    site = _first_site(fleet, prefer)
-    return site, tuple(b.device_id for b in _site_boards(fleet, site))
-
-
-def _notice(p: DemoProfile, at: float, where: str) -> Expectation:
-    return Expectation(
-        "notice",
-        at + p.notify_group_s + p.slack_s,
-        f"thông báo gửi trực ban, có tên {where}",
-        f"notices to the duty contacts naming {where}",
-    )
-
-
 def site_power_cut(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
-    site, boards = _site_and_boards(fleet, "ma-lu-thang")
+    site, boards = site_and_boards(fleet, "ma-lu-thang")
     name = PLACE_NAMES.get(site, site)
     reading = p.fault_at_s + p.readings_s
     dead = p.fault_at_s + p.battery_runtime_s
@@ -123,7 +60,7 @@ def site_power_cut(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
                 f"mains-lost incidents on {len(boards)} boards (running on UPS)",
             ),
             first,
-            _notice(p, dead, name),
+            notice_of(p, dead, name),
             Expectation(
                 "battery",
                 p.fault_at_s
@@ -149,14 +86,14 @@ def site_power_cut(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
                 "power back, the incidents resolve; the ticket waits for a technician",
             ),
         ),
-        _round_up(back + p.slack_s),
+        round_up(back + p.slack_s),
         site,
         boards,
     )
 
 
 def uplink_flap(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
-    site, boards = _site_and_boards(fleet, "muong-te")
+    site, boards = site_and_boards(fleet, "muong-te")
     name = PLACE_NAMES.get(site, site)
     down = p.fault_at_s
     cycle = p.flap_down_s[1] + p.flap_up_s[1]
@@ -175,7 +112,7 @@ def uplink_flap(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
                 if whole_site
                 else f"a board-lost incident at {name}",
             ),
-            _notice(p, down, name),
+            notice_of(p, down, name),
             Expectation(
                 "ticket",
                 down + p.ticket_after_s + p.telemetry_every_s + p.slack_s,
@@ -204,7 +141,7 @@ def uplink_flap(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
                 "the uplink stays up, the incident resolves",
             ),
         ),
-        _round_up(last_up + p.flap_window_s + 3 * p.slack_s),
+        round_up(last_up + p.flap_window_s + 3 * p.slack_s),
         site,
         boards,
     )
@@ -224,7 +161,7 @@ def _board_fault(
     ``picture``: what the incident page shows of it, added to its line."""
 
     def outcome(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
-        site, boards = _site_and_boards(fleet, prefer)
+        site, boards = site_and_boards(fleet, prefer)
         board = boards[0]
         name = PLACE_NAMES.get(site, site)
         opened = p.fault_at_s + p.readings_s + hold_s(p) + p.telemetry_every_s
@@ -235,7 +172,7 @@ def _board_fault(
                 f"{what[0]} — {board}{picture[0]}",
                 f"{what[1]} — {board}{picture[1]}",
             ),
-            _notice(p, opened, name)
+            notice_of(p, opened, name)
             if notice is None
             else Expectation(
                 "notice",
@@ -265,214 +202,16 @@ def _board_fault(
         return Outcome(
             scenario,
             tuple(expectations),
-            _round_up(repaired + 3 * p.slack_s),
+            round_up(repaired + 3 * p.slack_s),
             site,
             (board,),
         )
 
     return outcome
-
-
-def in_broadcast_window(at: datetime) -> bool:
-    local = at.astimezone(LOCAL_TZ).time()
-    return any(
-        time.fromisoformat(s) <= local < time.fromisoformat(e) for _, s, e in DEFAULT_WINDOWS
-    )
-
-
-def _on_air(
-    now: datetime, start_s: float, end_s: float, hold_s: float
-) -> tuple[float, float] | None:
-    """When a screen dark from ``start_s`` to ``end_s`` (seconds from
-    ``now``) is dark on air: (the first moment, at most 5 s late, from which
-    it stays inside a broadcast window ``hold_s`` long; the moment it leaves
-    the window or ``end_s``), or None if it never is that long."""
-    step = 5.0
-    at = start_s
-    while at + hold_s <= end_s:
-        if in_broadcast_window(now + timedelta(seconds=at)) and in_broadcast_window(
-            now + timedelta(seconds=at + hold_s)
-        ):
-            until = at + hold_s
-            while until < end_s and in_broadcast_window(now + timedelta(seconds=until)):
-                until = min(end_s, until + step)
-            return at, until
-        at += step
-    return None
-
-
-def _touches_window(now: datetime, start_s: float, end_s: float) -> bool:
-    """Whether any moment (5 s apart) from ``start_s`` to ``end_s`` is in a window."""
-    at = start_s
-    while at <= end_s:
-        if in_broadcast_window(now + timedelta(seconds=at)):
-            return True
-        at += 5.0
-    return in_broadcast_window(now + timedelta(seconds=end_s))
-
-
-@dataclass(frozen=True, slots=True)
-class _ScreenFault:
-    """A screen fault the rules count in broadcast hours only (Điều 8.1)."""
-
-    scenario: str
-    prefer: str
-    rule: str
-    #: the screen's state in words: "tắt" / "dark"
-    state: tuple[str, str]
-    #: the incident in words
-    what: tuple[str, str]
-    #: seconds from the fault until the board's readings say so
-    shows_after: Callable[[DemoProfile], float]
-    #: added to the incident's line: what the incident page shows of it
-    picture: tuple[str, str] = ("", "")
-
-
-def _screen_fault(
-    fault: _ScreenFault,
-) -> Callable[[Fleet, DemoProfile, datetime], Outcome]:
-    def outcome(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
-        return _on_air_outcome(fault, fleet, p, now)
-
-    return outcome
-
-
-def _on_air_outcome(fault: _ScreenFault, fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
-    """Outside the windows a dark or frozen screen is no fault, and the
-    forecast says so. A window that opens while the screen is at fault (a
-    run started just before 06:30) opens the incident then, later than
-    within a window; one that closes resolves it."""
-    site, boards = _site_and_boards(fleet, fault.prefer)
-    board = boards[0]
-    name = PLACE_NAMES.get(site, site)
-    windows = ", ".join(f"{s}–{e}" for _, s, e in DEFAULT_WINDOWS)
-    state_vi, state_en = fault.state
-    see = "sự cố và phiếu" if fault.rule in p.auto_ticket_delays() else "sự cố"
-    bad_from = p.fault_at_s + fault.shows_after(p)
-    bad_to = p.repair_at_s or math.inf
-    duration = _round_up(
-        (p.repair_at_s or 0) + p.readings_s + p.clear_s + p.telemetry_every_s + 3 * p.slack_s
-    )
-    bad_until = min(bad_to, bad_from + 24 * 3600)
-    on_air = _on_air(now, bad_from, bad_until, p.fault_hold_s)
-    if on_air is None:
-        local = now.astimezone(LOCAL_TZ)
-        if _touches_window(now, bad_from, bad_until):
-            # at fault inside a window, but not for the hold (started at 09:29,
-            # the window closes first): not "outside the windows"
-            hold = f"{p.fault_hold_s:g} s"
-            vi = (
-                f"không có sự cố: màn hình {state_vi} chưa tới {hold} trong khung giờ phát"
-                f" ({windows}); chạy lại trong khung giờ để thấy {see}"
-            )
-            en = (
-                f"no incident: the screen is {state_en} less than {hold} inside a broadcast"
-                f" window ({windows}); run it inside a window to see the incident"
-            )
-        else:
-            vi = (
-                f"không có sự cố: {local:%H:%M} ngoài khung giờ phát ({windows}), màn hình"
-                f" {state_vi} không phải lỗi; chạy lại trong khung giờ để thấy {see}"
-            )
-            en = (
-                f"no incident: {local:%H:%M} is outside the broadcast windows ({windows}), a"
-                f" {state_en} screen is no fault then; run it inside a window to see the incident"
-            )
-        return Outcome(
-            fault.scenario,
-            (Expectation("none", bad_from + p.slack_s, vi, en),),
-            duration,
-            site,
-            (board,),
-        )
-    on_air_from, on_air_to = on_air
-    opened = on_air_from + p.fault_hold_s + p.telemetry_every_s
-    what_vi, what_en = fault.what
-    if on_air_from > bad_from:  # the window opens while the screen is at fault
-        opens = (now + timedelta(seconds=on_air_from)).astimezone(LOCAL_TZ)
-        what_vi += f" (khung giờ phát bắt đầu lúc {opens:%H:%M})"
-        what_en += f" (once the broadcast window opens at {opens:%H:%M})"
-    expectations = [
-        Expectation(
-            "incident",
-            opened + p.slack_s,
-            f"{what_vi} — {board}{fault.picture[0]}",
-            f"{what_en} — {board}{fault.picture[1]}",
-        ),
-        _notice(p, opened, name),
-    ]
-    # the incident stays open until the screen is right again or the window closes
-    cleared = on_air_to + p.readings_s + p.clear_s + p.telemetry_every_s
-    delay = p.auto_ticket_delays().get(fault.rule)
-    # a ticket if the rule has one and the incident is still open when it is
-    # due (the last bad reading comes up to one reading after the repair)
-    if delay is not None:
-        ticket = opened + delay + p.telemetry_every_s
-        if ticket < on_air_to + p.readings_s + p.clear_s:
-            expectations.append(
-                Expectation(
-                    "ticket",
-                    ticket + p.slack_s,
-                    f"phiếu bảo trì tự động cho {board}",
-                    f"a ticket opened automatically for {board}",
-                )
-            )
-    closes = on_air_to < bad_to
-    expectations.append(
-        Expectation(
-            "resolved",
-            cleared + 2 * p.slack_s,
-            "khung giờ phát kết thúc, sự cố tự đóng" if closes else "sửa xong, sự cố tự đóng",
-            "the broadcast window ends, the incident resolves"
-            if closes
-            else "repaired, the incident resolves",
-        )
-    )
-    return Outcome(
-        fault.scenario,
-        tuple(expectations),
-        max(duration, _round_up(cleared + 3 * p.slack_s)),
-        site,
-        (board,),
-    )
-
-
-#: A simulated screen or camera that keeps one picture is judged frozen at
-#: this many readings in a row (edge_agent/collectors/display.py, camera.py).
-SIMULATED_FROZEN_AFTER = 5
-
-#: The screen goes dark at fault_at_s; the board says so by one reading later.
-display_off = _screen_fault(
-    _ScreenFault(
-        "display-off",
-        "phong-tho",
-        "display_dark",
-        ("tắt", "dark"),
-        ("sự cố màn hình tắt trong khung giờ phát", "a display-dark incident"),
-        lambda p: p.readings_s,
-    )
-)
-
-#: The screen freezes at fault_at_s; its first frozen reading comes by one
-#: reading later, the board calls it frozen SIMULATED_FROZEN_AFTER readings on.
-screen_frozen = _screen_fault(
-    _ScreenFault(
-        "screen-frozen",
-        "tam-duong",
-        "screen_frozen",
-        ("đứng hình", "frozen"),
-        (
-            "sự cố màn hình đứng hình trong khung giờ phát (trình phát vẫn chạy)",
-            "a screen-frozen incident (the player still runs)",
-        ),
-        lambda p: SIMULATED_FROZEN_AFTER * p.readings_s,
-        PICTURE_NOTE,
-    )
-)
 
 
 def stuck_agent(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
-    site, boards = _site_and_boards(fleet, "sin-ho")
+    site, boards = site_and_boards(fleet, "sin-ho")
     board = boards[0]
     stale = p.fault_at_s + 3 * p.heartbeat_s
     thawed = (p.repair_at_s or 0) + p.heartbeat_s + p.clear_s
@@ -485,7 +224,7 @@ def stuck_agent(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
                 f"sự cố bảng {board} ngừng gửi nhịp tim (vẫn kết nối)",
                 f"a heartbeat-overdue incident for {board} (still connected)",
             ),
-            _notice(p, stale + p.confirm_board_s, PLACE_NAMES.get(site, site)),
+            notice_of(p, stale + p.confirm_board_s, PLACE_NAMES.get(site, site)),
             Expectation(
                 "resolved",
                 thawed + 2 * p.slack_s,
@@ -493,7 +232,7 @@ def stuck_agent(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
                 "the agent runs again, the incident resolves",
             ),
         ),
-        _round_up(thawed + 3 * p.slack_s),
+        round_up(thawed + 3 * p.slack_s),
         site,
         (board,),
     )
@@ -512,7 +251,7 @@ def normal(fleet: Fleet, p: DemoProfile, now: datetime) -> Outcome:
                 " (a compliance incident for the day a screen was dark all morning)",
             ),
         ),
-        _round_up(p.slack_s + p.heartbeat_s),
+        round_up(p.slack_s + p.heartbeat_s),
     )
 
 

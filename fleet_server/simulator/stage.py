@@ -24,7 +24,8 @@ from fleet_server.notifications.worker import NotificationWorker
 from fleet_server.settings import Settings
 from fleet_server.simulator.boards import BoardSpec
 from fleet_server.simulator.mailcatcher import MailCatcher
-from fleet_server.simulator.outcomes import Outcome, clock, forecast
+from fleet_server.simulator.outcome_model import Outcome, clock
+from fleet_server.simulator.outcomes import forecast
 from fleet_server.simulator.profile import DemoProfile
 from fleet_server.simulator.runtime import Fleet as MultiplexedFleet
 from fleet_server.simulator.scenarios import SCENARIOS, Fleet

@@ -14,7 +14,8 @@ import pytest
 from fleet_server.engine.alerts import AlertSettings
 from fleet_server.engine.service import EngineSettings
 from fleet_server.engine.telemetry_rules import DEFAULTS
-from fleet_server.simulator.outcomes import OUTCOMES, clock, forecast
+from fleet_server.simulator.outcome_model import clock
+from fleet_server.simulator.outcomes import OUTCOMES, forecast
 from fleet_server.simulator.profile import DEMO_PROFILE, DemoProfile
 from fleet_server.simulator.runtime import Fleet
 from fleet_server.simulator.scenarios import SCENARIOS
