@@ -183,6 +183,7 @@ def mount(app: FastAPI) -> None:
         boards,
         cameras,
         content,
+        content_suppliers,
         incidents,
         kill_switch,
         live,
@@ -197,6 +198,7 @@ def mount(app: FastAPI) -> None:
         session,
         ticket_new,
         tickets,
+        windows_forms,
     )
 
     # ticket_new first: /tickets/new is not a ticket's id
@@ -206,6 +208,8 @@ def mount(app: FastAPI) -> None:
     for ops_page in (maintenance_page, preventive_page, rules_page):
         app.include_router(ops_page.router)
     app.include_router(content.router)
+    app.include_router(content_suppliers.router)
+    app.include_router(windows_forms.router)  # the site and board pages' windows
     app.include_router(reports_page.router)
     app.include_router(reports_budget.router)
     app.include_router(kill_switch.router)

@@ -17,10 +17,10 @@ from fastapi.responses import Response
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, i18n, pictures
-from fleet_server.api.console.content import board_windows_section
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
+from fleet_server.api.console.windows import board_windows_section
 from fleet_server.api.deps import Conn, Ctx, Db, Now, client_address
 from fleet_server.availability.service import board_last_30_days
 from fleet_server.boards.schemas import BoardDetail, Latest

@@ -10,10 +10,10 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.content import site_windows_section
 from fleet_server.api.console.site_map import site_map
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import Viewer, home_for, page_for, redirect, render
+from fleet_server.api.console.windows import site_windows_section
 from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.boards.service import list_boards
 from fleet_server.incidents.models import SITE_RULE, IncidentFilter
