@@ -56,6 +56,15 @@ def beat(conn: Conn, component: str, instance: str, at: datetime, every_s: float
     conn.execute("DELETE FROM pipeline_uptime WHERE up_to < %s", (at - KEEP,))
 
 
+def record_up(conn: Conn, instance: str, at: datetime, every_s: float, *, broker: bool) -> None:
+    """Ingest process ``instance`` is up at ``at``, and so is its broker
+    while it is connected to it; one transaction."""
+    with conn.transaction():
+        beat(conn, "ingest", instance, at, every_s)
+        if broker:
+            beat(conn, "broker", instance, at, every_s)
+
+
 def spans(conn: Conn, start: datetime, end: datetime) -> tuple[Uptime, ...]:
     """Every component's spans that touch ``start``..``end``, with the last
     span before ``start`` of each (what it said before the window), merged

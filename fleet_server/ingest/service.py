@@ -28,7 +28,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import partial
 
@@ -83,22 +83,11 @@ class IngestStats:
     suppressed: Counter[str] = field(default_factory=Counter)
 
     def snapshot(self) -> dict[str, object]:
-        return {
-            "received": self.received,
-            "stored_rows": self.stored_rows,
-            "duplicate_rows": self.duplicate_rows,
-            "batches": self.batches,
-            "acked": self.acked,
-            "ack_skipped": self.ack_skipped,
-            "db_failures": self.db_failures,
-            "dropped": self.dropped,
-            "isolations": self.isolations,
-            "receipts": self.receipts,
-            "receipts_unsent": self.receipts_unsent,
-            "commit_seconds": round(self.commit_seconds, 3),
-            "rejected": dict(self.rejected),
-            "suppressed": dict(self.suppressed),
-        }
+        values: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["commit_seconds"] = round(self.commit_seconds, 3)
+        values["rejected"] = dict(self.rejected)
+        values["suppressed"] = dict(self.suppressed)
+        return values
 
 
 def classify(item: Inbound, settings: Settings) -> Accepted | Rejected:
@@ -369,22 +358,19 @@ class IngestService:
         self.metrics.receipts.labels("unsent").inc(unsent)
 
     def _beat(self, due: float) -> float:
-        """Every ``BEAT_S``: record that ingest is up, and the broker while
-        ingest is connected to it (engine.pipeline_health, table
-        pipeline_uptime). Between batches, on the writer's connection; a
-        failure costs only the record (the next batch finds the database
-        away and holds its messages as always)."""
+        """Every ``BEAT_S``, between batches: ingest (and its broker) is up
+        (pipeline_health); a failure costs only that record."""
         now = time.monotonic()
         if now < due:
             return due
-        at = datetime.now(UTC)
-        instance = self.settings.ingest_client_id
         try:
-            conn = self._ensure_writer().conn
-            with conn.transaction():
-                pipeline_health.beat(conn, "ingest", instance, at, BEAT_S)
-                if self.consumer.connected.is_set():
-                    pipeline_health.beat(conn, "broker", instance, at, BEAT_S)
+            pipeline_health.record_up(
+                self._ensure_writer().conn,
+                self.settings.ingest_client_id,
+                datetime.now(UTC),
+                BEAT_S,
+                broker=self.consumer.connected.is_set(),
+            )
         except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable):
             self._close_db()
         except psycopg.Error as exc:  # e.g. a database not yet migrated to 0038
