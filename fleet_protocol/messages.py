@@ -4,6 +4,10 @@ Every board → server message is an :class:`Envelope` plus a ``data`` object
 whose shape depends on the topic. Models are strict: unknown fields are
 rejected, strings and lists are bounded, times must carry a timezone and are
 normalised to UTC, and every value fits what stores it (:mod:`.bounds`).
+
+Longer than 400 lines: the one wire schema — every model a board and the
+server exchange, in the order docs/protocol.md describes them, so the two
+can be checked against each other line by line.
 """
 
 from __future__ import annotations

@@ -3,7 +3,11 @@ functions, one per rule (``RULES``), each reading a board's latest readings
 as the protocol's models and returning :class:`Observation`\\ s — observed,
 or None when the data cannot tell. Value hysteresis: a condition that is
 active is judged by its *clear* threshold, one that is not by its *open*
-threshold, so a reading hovering at the limit does not flap."""
+threshold, so a reading hovering at the limit does not flap.
+
+Longer than 400 lines: the rule catalogue — every telemetry rule, its
+defaults (``DEFAULTS``) and the table that names them (``RULES``) side by
+side, so a rule and its thresholds are read and reviewed in one place."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from fleet_server.engine.service import Engine
 from fleet_server.settings import Settings
 from fleet_server.simulator.agents import AgentFleet
 from fleet_server.simulator.mailcatcher import MailCatcher
-from fleet_server.simulator.outcomes import Outcome
+from fleet_server.simulator.outcome_model import Outcome
 from fleet_server.simulator.profile import DEMO_PROFILE, DemoProfile
 from fleet_server.simulator.scenarios import PLACE_NAMES
 from fleet_server.simulator.seed import DEMO_CONTACTS, fleet_specs, seed, seed_contacts
