@@ -207,6 +207,8 @@ class Agent:
         if not self.crashed:
             self.session.stop()
             self.delivery.close()
+        if self.proof is not None:
+            self.proof.close()  # no grab started after this, none waited for long
         for collector in self.collectors.values():
             collector.close()
         self.spool.close()

@@ -4,7 +4,8 @@
 - ``grab``: one picture with ffmpeg (X11, framebuffer, the player's file, RTSP);
 - ``verdict``: black, frozen, covered, moved, wrong content, per source;
 - ``budget``: the day's bytes of pictures;
-- ``service``: when to look, and which pictures to upload (``Proof``).
+- ``service``: when to look, and which pictures to upload (``Proof``);
+- ``workers``: the checks' grabs, off the readings (``CheckWorkers``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ between. The agent asks it for the pictures due — one when a verdict turns
 bad (``incident``), one of every source each ``snapshot_interval_s``
 (``interval``) — and for one on command. The collectors are rebuilt when the
 configuration changes; this object, its history and its budget, are not.
+
+A check never holds the reading that asks for it: a grab takes seconds (a
+camera's stream, ``capture.timeout_s`` when it hangs), so a due check is
+started on a worker (``workers``) and the reading carries the last check
+there is; the next reading carries the new one.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -35,6 +40,7 @@ from edge_agent.proof.grab import (
     X11Source,
 )
 from edge_agent.proof.verdict import CameraTracker, ScreenTracker, bad_verdicts
+from edge_agent.proof.workers import CheckWorkers
 from fleet_protocol import printable
 from fleet_protocol.messages import (
     CameraPicture,
@@ -53,6 +59,7 @@ INCIDENT_PICTURE_EVERY_S = 900.0
 _MAX_ERROR = 300
 
 Target = Literal["screen"] | str  # "screen" or a camera id
+_Judge = Callable[[Capture], ScreenCheck | CameraPicture]
 
 
 class BudgetSpent(Exception):
@@ -66,6 +73,7 @@ class _Seen:
         self.at: float | None = None
         self.check: ScreenCheck | CameraPicture | None = None
         self.error: str | None = None
+        self.resets = 0  # the source went away: a grab started before lands in vain
         #: when each verdict last brought an incident picture
         self.incident_at: dict[str, float] = {}
 
@@ -78,7 +86,9 @@ class Proof:
         grabber: Grabber | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        executor: Executor | None = None,
     ) -> None:
+        """``executor``: what runs the checks' grabs (``CheckWorkers``)."""
         self._config = config
         capture = config().capture
         self.grabber = grabber or Grabber(
@@ -89,7 +99,9 @@ class Proof:
         self._clock = clock
         self._monotonic = monotonic
         self.budget = PictureBudget(config().proof_state_path, clock)
-        self._lock = threading.Lock()  # cameras are checked from a few threads at once
+        #: the readings' threads and the grabs' workers share the trackers and _seen
+        self._lock = threading.RLock()
+        self.workers = CheckWorkers(self._lock, executor)
         self._screen_tracker = ScreenTracker()
         self._camera_trackers: dict[str, CameraTracker] = {}
         self._seen: dict[str, _Seen] = {}
@@ -131,32 +143,32 @@ class Proof:
         interval = self._config().proof.screen_interval_s
         if source is None or interval <= 0 or self._ffmpeg_missing:
             return display
-        seen = self._seen.setdefault("screen", _Seen())
-        if not self._due(seen, interval):
-            return display.model_copy(update={"screen": seen.check, "screen_error": seen.error})
-        item: Hashable | None = None
-        if display.content_id is not None or display.content_started_at is not None:
-            item = (display.content_id, display.content_started_at)
-        proof = self._config().proof
-        references = proof.screen_references.get(display.content_sha256 or "")
-        try:
-            capture = self.grabber.grab(source)
-        except NotPresent as exc:
-            self._no_ffmpeg(exc)
-            return display
-        except CaptureError as exc:
-            self._failed(seen, "screen", str(exc))
-        else:
-            check = self._screen_tracker.judge(
-                capture.grey,
-                capture.captured_at,
-                source=source.kind,
-                item=item,
-                references=references,
-                cfg=proof,
-            )
-            self._judged(seen, "screen", check)
-        return display.model_copy(update={"screen": seen.check, "screen_error": seen.error})
+        with self._lock:
+            seen = self._seen.setdefault("screen", _Seen())
+        if self._due("screen", seen, interval):
+            # what the player said when the picture was asked for
+            item: Hashable | None = None
+            if display.content_id is not None or display.content_started_at is not None:
+                item = (display.content_id, display.content_started_at)
+            proof = self._config().proof
+            references = proof.screen_references.get(display.content_sha256 or "")
+
+            def judge(capture: Capture) -> ScreenCheck:
+                return self._screen_tracker.judge(
+                    capture.grey,
+                    capture.captured_at,
+                    source=source.kind,
+                    item=item,
+                    references=references,
+                    cfg=proof,
+                )
+
+            self._start("screen", "screen", seen, source, judge)
+        with self._lock:
+            if self._ffmpeg_missing:
+                return display
+            update = {"screen": seen.check, "screen_error": seen.error}
+        return display.model_copy(update=update)
 
     def camera(self, camera: CameraConfig, status: CameraStatus) -> CameraStatus:
         """``status`` with the camera's picture check and its default-credentials finding."""
@@ -170,42 +182,76 @@ class Proof:
         with self._lock:
             seen = self._seen.setdefault(f"camera:{camera.id}", _Seen())
             tracker = self._camera_trackers.setdefault(camera.id, CameraTracker())
-        if status.status != "ok":
-            # the reading already says why; a picture from before would mislead
-            seen.at, seen.check, seen.error = None, None, None
-            return status.model_copy(update=update)
-        if self._due(seen, interval):
-            proof = self._config().proof
-            try:
-                capture = self.grabber.grab(self.camera_source(camera))
-            except NotPresent as exc:
-                self._no_ffmpeg(exc)
+            if status.status != "ok":
+                # the reading already says why; a picture from before would mislead
+                seen.at, seen.check, seen.error = None, None, None
+                seen.resets += 1
                 return status.model_copy(update=update)
-            except CaptureError as exc:
-                self._failed(seen, camera.id, str(exc))
-            else:
-                picture = tracker.judge(
-                    capture.grey,
-                    capture.captured_at,
-                    reference=proof.camera_references.get(camera.id),
-                    cfg=proof,
+        key = f"camera:{camera.id}"
+        if self._due(key, seen, interval):
+            proof = self._config().proof
+            reference = proof.camera_references.get(camera.id)
+
+            def judge(capture: Capture) -> CameraPicture:
+                return tracker.judge(
+                    capture.grey, capture.captured_at, reference=reference, cfg=proof
                 )
-                self._judged(seen, camera.id, picture)
-        update |= {"picture": seen.check, "picture_error": seen.error}
+
+            self._start(key, camera.id, seen, self.camera_source(camera), judge)
+        with self._lock:
+            if self._ffmpeg_missing:
+                return status.model_copy(update=update)
+            update |= {"picture": seen.check, "picture_error": seen.error}
         return status.model_copy(update=update)
 
-    def _due(self, seen: _Seen, interval: float) -> bool:
-        # a little early rather than one whole reading late
-        return seen.at is None or self._monotonic() - seen.at >= interval * 0.95
+    def _due(self, key: str, seen: _Seen, interval: float) -> bool:
+        with self._lock:
+            if self.workers.busy(key):
+                return False  # its grab is on its way
+            # a little early rather than one whole reading late
+            return seen.at is None or self._monotonic() - seen.at >= interval * 0.95
 
-    def _failed(self, seen: _Seen, name: str, error: str) -> None:
-        seen.at, seen.check = self._monotonic(), None
+    def _start(self, key: str, name: str, seen: _Seen, source: Source, judge: _Judge) -> None:
+        """Grab ``source`` on a worker; its check goes to ``seen`` when taken."""
+        at = self._monotonic()  # the next is due an interval after this one started
+        resets = seen.resets
+
+        def check() -> None:
+            capture, error = None, ""
+            try:
+                capture = self.grabber.grab(source)
+            except NotPresent as exc:
+                self._no_ffmpeg(exc)
+                return
+            except CaptureError as exc:
+                error = str(exc)
+            except Exception as exc:  # a bug: say it, and look again in an interval
+                log.exception("checking %s", name)
+                error = f"{type(exc).__name__}: {exc}"
+            with self._lock:
+                if seen.resets != resets:
+                    return  # a picture from before the source went away would mislead
+                if capture is None:
+                    self._failed(seen, name, error, at)
+                else:
+                    self._judged(seen, name, judge(capture), at)
+
+        self.workers.start(key, check)
+
+    def close(self) -> None:
+        """The agent stops: no more grabs (see ``CheckWorkers.close``)."""
+        self.workers.close()
+
+    def _failed(self, seen: _Seen, name: str, error: str, at: float) -> None:
+        seen.at, seen.check = at, None
         seen.error = printable(error[:_MAX_ERROR], free=True)
         log.info("no picture of %s: %s", name, seen.error)
 
-    def _judged(self, seen: _Seen, target: str, check: ScreenCheck | CameraPicture) -> None:
+    def _judged(
+        self, seen: _Seen, target: str, check: ScreenCheck | CameraPicture, at: float
+    ) -> None:
         turned_bad = bad_verdicts(check) - (bad_verdicts(seen.check) if seen.check else set())
-        seen.at, seen.check, seen.error = self._monotonic(), check, None
+        seen.at, seen.check, seen.error = at, check, None
         if not turned_bad:
             return
         log.warning("%s: %s", target, ", ".join(sorted(turned_bad)))
@@ -224,9 +270,10 @@ class Proof:
                 self._incidents.append(target)
 
     def _no_ffmpeg(self, exc: Exception) -> None:
-        if not self._ffmpeg_missing:
-            log.warning("screen and camera proof off: %s", exc)
-        self._ffmpeg_missing = True
+        with self._lock:
+            if not self._ffmpeg_missing:
+                log.warning("screen and camera proof off: %s", exc)
+            self._ffmpeg_missing = True
 
     # -- QCVN 135:2024: the makers' default accounts ------------------------------------
     def credentials_due(self, camera_id: str) -> bool:
@@ -326,8 +373,9 @@ class Proof:
         return targets
 
     def _works(self, key: str) -> bool:
-        seen = self._seen.get(key)
-        return seen is not None and seen.check is not None
+        with self._lock:
+            seen = self._seen.get(key)
+            return seen is not None and seen.check is not None
 
 
 def _snapshot(

@@ -45,6 +45,7 @@ from tests.agent.collectors.test_camera import (  # noqa: F401 - the tcp_server 
     TcpServer,
     tcp_server,
 )
+from tests.agent.proof.inline import InlineExecutor
 from tests.support.rtsp_source import STILL, require_tools, rtsp_relay
 
 SECRET = "Bien-Gioi#2026"
@@ -111,7 +112,7 @@ def test_black_covered_frozen_and_moved_cameras(streams: Streams, tmp_path: Path
     cameras = [camera(streams.port, name) for name in SCENES]
     holder = {"config": board(tmp_path, cameras)}
     ticks = Ticks()
-    proof = Proof(lambda: holder["config"], monotonic=ticks)
+    proof = Proof(lambda: holder["config"], monotonic=ticks, executor=InlineExecutor())
     collector = CameraCollector(
         cameras, max_parallel=5, proof=proof, default_accounts=[("admin", "admin")]
     )
@@ -170,7 +171,7 @@ def test_credentials_never_show(
     caplog.set_level(logging.DEBUG)
     missing = camera(streams.port, "nowhere", username="bdbp", password=SecretStr(SECRET))
     config = board(tmp_path, [missing])
-    proof = Proof(lambda: config)
+    proof = Proof(lambda: config, executor=InlineExecutor())
     status = CameraStatus(camera_id="nowhere", reachable=True, rtsp_answered=True, status="ok")
     checked = proof.camera(missing, status)
     assert checked.picture is None

@@ -25,6 +25,7 @@ from edge_agent.proof import Proof
 from edge_agent.proof.grab import jpeg_size
 from fleet_protocol.messages import MAX_SNAPSHOT_BYTES
 from tests.agent.conftest import fake_collectors
+from tests.agent.proof.inline import InlineExecutor
 from tests.support.xvfb import Screen, require_tools, xvfb
 
 
@@ -77,7 +78,7 @@ def test_black_and_frozen_screens_and_their_incident_pictures(
 ) -> None:
     config = board(tmp_path, screen.display, snapshot_interval_s=0)
     ticks = Ticks()
-    proof = Proof(lambda: config, monotonic=ticks)
+    proof = Proof(lambda: config, monotonic=ticks, executor=InlineExecutor())
     status = tmp_path / "status.json"
     collector = DisplayCollector(DisplayConfig(status_file=status, process_name=None), proof=proof)
     assert collector.backend.endswith(f"+ screen x11 {screen.display}")
@@ -172,7 +173,7 @@ def command(name: str, **args: JsonValue) -> tuple[str, bytes]:
 
 def test_a_screen_that_cannot_be_grabbed_says_why(tmp_path: Path) -> None:
     config = board(tmp_path, ":987")  # no X server there
-    proof = Proof(lambda: config)
+    proof = Proof(lambda: config, executor=InlineExecutor())
     collector = DisplayCollector(DisplayConfig(status_file=None, process_name="init"), proof=proof)
     data = collector.collect()
     assert data.screen is None

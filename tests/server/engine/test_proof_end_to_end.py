@@ -325,10 +325,15 @@ def first_reading(
 ) -> datetime | None:
     """When the first reading received since ``since`` said the rule's verdict
     (``bad``) or not (a reading without the verdict, e.g. the camera's stream
-    gone a moment while its encoder changes, counts as not bad)."""
+    gone a moment while its encoder changes, counts as not bad). As the
+    engine reads them, a camera that answers but whose reading carries no
+    picture yet (its first grab since the stream came back is under way)
+    says neither."""
     table, column = VERDICTS[rule]
     where, params = _subject(camera)
     verdict = column if bad else f"NOT coalesce({column}, false)"
+    if not bad and table == "telemetry_camera":
+        verdict = f"({verdict} AND ({column} IS NOT NULL OR status NOT IN ('ok', 'unauthorized')))"
     row = db.execute(
         f"SELECT min(received_at) FROM {table}"
         f" WHERE device_id = %s AND received_at >= %s AND {verdict}{where}",
