@@ -6,7 +6,6 @@ new desired configuration version, audited as board.config."""
 
 from __future__ import annotations
 
-import base64
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ import psycopg
 
 import fleet_protocol as fp
 from tests.server.api.test_snapshots import jpeg
+from tests.server.api.test_snapshots import upload as shared_upload
 from tests.server.engine.conftest import Store
 from tests.support import seed
 from tests.support.clock import Clock
@@ -31,27 +31,8 @@ UNAPPROVED = "b" * 64
 def upload(
     store: Store, board: str, *, source: str, phash: str, camera_id: str | None = None
 ) -> None:
-    now = store.board_now()
-    store.send(
-        fp.SnapshotMessage(
-            schema_version=1,
-            device_id=board,
-            boot=1,
-            seq=store._seq(board, 1),
-            measured_at=now,
-            sent_at=now,
-            data=fp.SnapshotData(
-                source=source,  # type: ignore[arg-type]
-                camera_id=camera_id,
-                reason="command",
-                captured_at=now,
-                width=480,
-                height=270,
-                phash=phash,
-                jpeg=base64.b64encode(jpeg(5)),
-            ),
-        ),
-        fp.snapshot_topic(board),
+    shared_upload(
+        store, board, jpeg(5), source=source, camera_id=camera_id, reason="command", phash=phash
     )
 
 

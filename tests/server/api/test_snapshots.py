@@ -35,6 +35,7 @@ def upload(
     source: str = "screen",
     camera_id: str | None = None,
     reason: str = "interval",
+    phash: str = "0f0f0f0f0f0f0f0f",
 ) -> None:
     """One snapshot message through ingest's writer, taken at the clock's time."""
     now = store.board_now()
@@ -52,7 +53,7 @@ def upload(
             captured_at=now,
             width=480,
             height=270,
-            phash="0f0f0f0f0f0f0f0f",
+            phash=phash,
             jpeg=base64.b64encode(picture),
         ),
     )
