@@ -32,3 +32,9 @@ def test_a_running_ingest_records_itself_and_its_broker_as_up(
     with running(settings) as service:
         wait_for(service.consumer.connected.is_set, what="ingest connected")
         wait_for(lambda: components() == {"ingest", "broker"}, what="both recorded as up")
+    spans = db.execute(
+        "SELECT component, up_from <= up_to FROM pipeline_uptime WHERE instance = %s"
+        " ORDER BY component",
+        (settings.ingest_client_id,),
+    ).fetchall()
+    assert spans == [("broker", True), ("ingest", True)]
