@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -435,17 +435,43 @@ def proof_incidents(db: Conn, board: str, since: datetime) -> list[tuple[str, st
 # -- the cases --------------------------------------------------------------------------
 
 
+def screen_readings(db: Conn, count: int = 12) -> str:
+    """The screen board's last readings, for a failure's message: what it
+    said about its screen (or why it had no picture) and its player's item."""
+    rows = db.execute(
+        "SELECT received_at, content_id, content_sha256 IS NOT NULL, screen_captured_at,"
+        " screen_phash, screen_black, screen_frozen, screen_same_count,"
+        " screen_reference_distance, screen_wrong_content, screen_error"
+        " FROM telemetry_display WHERE device_id = %s ORDER BY received_at DESC LIMIT %s",
+        (SCREEN_BOARD, count),
+    ).fetchall()
+    return "\n".join(repr(row) for row in rows)
+
+
+def explained(what: Callable[[], None], db: Conn) -> None:
+    """``what`` (a wait), its timeout's message followed by the screen's last readings."""
+    try:
+        what()
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}\nthe screen board's last readings:\n{screen_readings(db)}"
+        ) from None
+
+
 def wait_screen_fine(db: Conn, since: datetime) -> None:
     """A reading of the screen since ``since`` with every verdict good."""
-    wait_for(
-        lambda: db.execute(
-            "SELECT 1 FROM telemetry_display WHERE device_id = %s AND received_at >= %s"
-            " AND screen_phash IS NOT NULL AND NOT screen_black AND NOT screen_frozen"
-            " AND screen_wrong_content IS FALSE",
-            (SCREEN_BOARD, since),
-        ).fetchone(),
-        30,
-        "a good screen reading",
+    explained(
+        lambda: wait_for(
+            lambda: db.execute(
+                "SELECT 1 FROM telemetry_display WHERE device_id = %s AND received_at >= %s"
+                " AND screen_phash IS NOT NULL AND NOT screen_black AND NOT screen_frozen"
+                " AND screen_wrong_content IS FALSE",
+                (SCREEN_BOARD, since),
+            ).fetchone(),
+            30,
+            "a good screen reading",
+        ),
+        db,
     )
 
 
@@ -472,7 +498,7 @@ def test_a_bad_screen_raises_its_incident_after_the_hold_and_clears_when_fixed(
         board.screen.blocks(GOOD_SEEDS[1])  # the picture moves again
     else:
         board.screen.blocks(GOOD_SEEDS[2])
-    wait_resolved(stack.db, measured, SCREEN_BOARD, fixed)
+    explained(lambda: wait_resolved(stack.db, measured, SCREEN_BOARD, fixed), stack.db)
     print(measured.line())
     check_hold(measured, SCREEN_HOLD)
     # one cause, one incident: a black screen is not also called frozen or wrong
