@@ -130,6 +130,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     )
     from fleet_server.metrics.access import check_listener, metrics_token  # noqa: PLC0415
     from fleet_server.notifications.worker import NotificationWorker  # noqa: PLC0415
+    from fleet_server.rollouts.job import settings_from as rollout_settings  # noqa: PLC0415
     from fleet_server.tickets.notices import TicketNoticeSettings  # noqa: PLC0415
 
     settings = load_settings()
@@ -158,6 +159,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
                 content_files_keep_days=settings.content_files_keep_days,
                 snapshot_keep_days=settings.snapshot_keep_days,
                 report_reminder_days=settings.report_reminder_days,
+                rollouts=rollout_settings(settings),
                 alerts=AlertSettings(
                     tickets=TicketNoticeSettings(
                         due_soon_s=settings.ticket_due_soon_h * 3600,

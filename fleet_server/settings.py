@@ -337,6 +337,32 @@ class Settings(BaseSettings):
     content_files_s3_access_key: str | None = None
     content_files_s3_secret_key: SecretStr | None = None
 
+    # agent releases and rollouts (docs/updates.md)
+    release_public_keys: str = Field(
+        default="",
+        description="trusted release signing keys, key_id:base64 of the raw Ed25519 public key,"
+        " comma-separated (public keys only: the private key never sits on this server)",
+    )
+    releases_dir: str | None = Field(
+        default=None,
+        description="published agent artifacts (public files); default <FLEET_DATA_DIR>/releases",
+    )
+    releases_base_url: str | None = Field(
+        default=None,
+        description="where boards download artifacts: <url>/<artifact file>; default"
+        " <FLEET_CONSOLE_BASE_URL>/api/v1/releases/files (any static file server works)",
+    )
+    rollout_every_s: float = Field(default=5.0, gt=0, le=3600)
+    rollout_command_expires_s: int = Field(
+        default=3600, ge=60, le=7 * 86_400, description="an update command's expiry"
+    )
+    rollout_window_margin_s: int = Field(
+        default=900,
+        ge=0,
+        le=86_400,
+        description="no update starts this close before a broadcast window",
+    )
+
     @field_validator("database_url", "database_owner_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

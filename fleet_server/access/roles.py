@@ -49,6 +49,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             # the engine's rule thresholds per organisation, site, board
             "rule.read",
             "rule.write",
+            # agent releases and their rollouts to the boards (docs/updates.md)
+            "release.manage",
         }
     ),
     # The organisation's duty desk: its own boards' incidents, tickets, commands,

@@ -38,6 +38,7 @@ from fleet_server.engine.state import (
 from fleet_server.incidents import storage as incidents
 from fleet_server.metrics import EngineMetrics, new_registry
 from fleet_server.reports import reminders as report_reminders
+from fleet_server.rollouts.job import RolloutJob, RolloutSettings
 from fleet_server.telemetry import storage_upkeep as upkeep
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class EngineSettings:
     #: ``{"mains_lost": {"for_s": 20}}`` (the demo's rule profile,
     #: simulator/profile.py); empty: docs/engine.md's defaults
     telemetry_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: agent rollouts (docs/updates.md): a pass every ``rollouts.every_s``
+    rollouts: RolloutSettings = field(default_factory=RolloutSettings)
 
 
 class Engine:
@@ -108,6 +111,7 @@ class Engine:
         self._places_at = 0.0
         self._telemetry_due: datetime | None = None
         self.compliance = ComplianceJob(self.settings.compliance)
+        self.rollouts = RolloutJob(self.settings.rollouts)
 
     # -- one evaluation -----------------------------------------------------------------
     def evaluate(self, conn: Conn) -> PassResult:
@@ -168,6 +172,8 @@ class Engine:
                     storage.save_last_seen(conn, self._seen_unsaved)
                     self._seen_unsaved = {}
                     self._storage_upkeep(conn, now)
+                if self.rollouts.due(now):
+                    self._run_rollouts(conn, now)
         except Exception:
             self._statuses = None
             self.metrics.evaluation_failures.inc()
@@ -241,6 +247,17 @@ class Engine:
             )
             self._content_file_retention(conn, now)
             self._retention_due = now + timedelta(days=1)
+
+    def _run_rollouts(self, conn: Conn, now: datetime) -> None:
+        """The rollout pass in a savepoint: a rollout that cannot be moved on
+        is logged and tried again next round; the rules' pass goes on."""
+        try:
+            with conn.transaction():
+                self.rollouts.run(conn, now)
+        except psycopg.OperationalError:
+            raise
+        except Exception:
+            log.exception("rollout pass failed; retrying next round")
 
     def _content_file_retention(self, conn: Conn, now: datetime) -> None:
         """Files nothing needs any more leave the archive (Điều 9.1); a store

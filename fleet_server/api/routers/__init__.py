@@ -23,6 +23,8 @@ from fleet_server.api.routers import (
     organisations,
     preventive_schedules,
     provisioning,
+    releases,
+    rollouts,
     rule_overrides,
     snapshots,
     telemetry,
@@ -54,4 +56,6 @@ ROUTERS: list[APIRouter] = [
     notification_preferences.router,
     users.router,
     audit.router,
+    releases.router,
+    rollouts.router,
 ]

@@ -1,0 +1,103 @@
+"""The API's rollout models (requests and answers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from fleet_protocol.releases import VERSION_PATTERN
+from fleet_protocol.topics import DEVICE_ID_PATTERN
+from fleet_server.rollouts.models import BoardState, RolloutState
+
+MAX_ID = 2**62
+
+
+class TargetIn(BaseModel):
+    """Boards every given criterion lets through (at least one is given)."""
+
+    organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    site_ids: list[int] | None = Field(default=None, max_length=1000)
+    board_ids: list[str] | None = Field(default=None, max_length=5000)
+
+
+class WaveIn(BaseModel):
+    """One wave: ``count`` boards, or ``percent`` of all the boards targeted."""
+
+    count: int | None = Field(default=None, ge=1, le=100_000)
+    percent: float | None = Field(default=None, gt=0, le=100)
+
+
+class RolloutIn(BaseModel):
+    version: str = Field(pattern=VERSION_PATTERN)
+    target: TargetIn
+    waves: list[WaveIn] = Field(min_length=1, max_length=20)
+    pause_s: int = Field(default=600, ge=0, le=604_800)
+    #: abort when failures exceed this many boards (default 0: the first)...
+    max_failures: int | None = Field(default=None, ge=0, le=100_000)
+    #: ...or this percentage of the boards tried (give one of the two)
+    max_failure_percent: float | None = Field(default=None, ge=0, le=100)
+    #: send inside broadcast windows and maintenance windows too
+    force: bool = False
+    health_deadline_s: int = Field(default=300, ge=30, le=3600)
+    #: not before this time (default: now)
+    starts_at: AwareDatetime | None = None
+    #: only count the boards targeted; nothing is created
+    dry_run: bool = False
+
+
+class RolloutBoardOut(BaseModel):
+    board_id: str
+    position: int
+    wave: int
+    state: BoardState
+    reason: str | None
+    request_id: str | None
+    version_before: str | None
+    version_after: str | None
+    sent_at: datetime | None
+    installed_at: datetime | None
+    updated_at: datetime
+
+
+class RolloutOut(BaseModel):
+    id: int
+    version: str
+    target: dict[str, object]
+    waves: list[dict[str, object]]
+    pause_s: int
+    max_failures: int | None
+    max_failure_percent: float | None
+    force: bool
+    health_deadline_s: int
+    state: RolloutState
+    reason: str | None
+    current_wave: int
+    next_wave_at: datetime | None
+    starts_at: datetime
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    #: boards per state
+    counts: dict[str, int]
+
+
+class RolloutDetail(RolloutOut):
+    boards: list[RolloutBoardOut]
+
+
+class DryRunOut(BaseModel):
+    dry_run: bool = True
+    version: str
+    boards: int
+    #: boards per wave, in order
+    waves: list[int]
+    #: disabled boards (skipped)
+    skipped: int
+
+
+class ActionIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
+
+
+BOARD_ID = DEVICE_ID_PATTERN
