@@ -43,6 +43,7 @@ from edge_agent.proof import Proof
 from edge_agent.sdnotify import notify
 from edge_agent.session import Session
 from edge_agent.simulation import SimulatedBoard
+from edge_agent.update.updater import HealthProbe, Updater
 from edge_agent.spool import PRIORITY_KEEP, PRIORITY_TELEMETRY, Spool
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,19 @@ class Agent:
         self.plays = plays.PlayTracker()
         self._next_expire = start + _EXPIRE_EVERY_S
         self.config_version = -1
+        #: signed updates of the agent itself (edge_agent.update)
+        self.updater = Updater(
+            config.update,
+            __version__,
+            self.emit_event,
+            HealthProbe(
+                ready=self.session.ready.is_set,
+                collect_heartbeat=lambda: bool(self.collect_now(["heartbeat"])),
+                # the broker's PUBACK is enough: health must not wait for the server
+                published=lambda: self.delivery.published + self.delivery.awaiting,
+            ),
+            clock=clock,
+        )
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -147,10 +161,12 @@ class Agent:
             f"agent {__version__} started",
             {"boot": self.boot, "simulated": self.sim is not None},
         )
+        self.updater.start()  # resume a download, or judge a version on trial
         notify("READY=1")
         _release_memory()
         try:
-            while not stop.is_set():
+            # After switching versions the agent exits: the supervisor starts the new one.
+            while not stop.is_set() and not self.updater.exit_requested.is_set():
                 self.step()
                 notify("WATCHDOG=1")  # only while the loop makes progress
                 self.wake.wait(self._sleep_time())
@@ -163,6 +179,7 @@ class Agent:
         """One turn of the loop (tests call it directly)."""
         self.delivery.take_acks()
         self._take_inbox()
+        self.updater.tick()
         self.delivery.tick()
         self._report_spool_health()
         if not (self.sim is not None and self.sim.heartbeat_frozen):
@@ -202,6 +219,7 @@ class Agent:
         self.session.crash()
 
     def close(self) -> None:
+        self.updater.close()
         self.delivery.take_acks()
         self.delivery.tick()
         if not self.crashed:
@@ -573,6 +591,9 @@ class Agent:
         now = self._monotonic()
         self._due = {kind: now for kind in self.collectors if kind not in self._absent}
         log.info("configuration applied")
+
+    def update(self, args: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+        return self.updater.command(args)
 
     def restart_player(self) -> str:
         if self.sim is not None:

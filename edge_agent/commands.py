@@ -64,6 +64,7 @@ class CommandHost(Protocol):
     def screenshot(
         self, source: str, camera_id: str | None, request_id: str
     ) -> tuple[list[dict[str, Any]], list[str]]: ...
+    def update(self, args: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]: ...
 
 
 def merge_config(current: AgentConfig, changes: dict[str, Any]) -> AgentConfig:
@@ -100,6 +101,7 @@ class CommandProcessor:
             "blank_screen": lambda args: self._halt("blank_screen", args),
             "stop_content": lambda args: self._halt("stop_content", args),
             "resume": self._resume,
+            "update": self._update,
         }
 
     def execute(self, request: fp.CommandRequest) -> Outcome:
@@ -195,6 +197,12 @@ class CommandProcessor:
         if errors:
             output["errors"] = [e[:200] for e in errors]
         return Outcome("ok", output)
+
+    def _update(self, args: dict[str, JsonValue]) -> Outcome:
+        """Signed agent update (edge_agent.update): answered at once, the work
+        goes on in the background and reports ``update`` events."""
+        status, output, error = self.host.update(args)
+        return Outcome(status, output, error)
 
     def _resume(self, args: dict[str, JsonValue]) -> Outcome:
         try:

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from edge_agent.errors import ConfigError
+from edge_agent.update.settings import UpdateConfig
 from fleet_protocol.remote_config import Intervals, LogLevel, ProofConfig, Seconds, SpoolConfig
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 
@@ -50,8 +51,9 @@ __all__ = [
 
 DEFAULT_PATH = Path("/etc/fleet/agent.toml")
 ENV_PREFIX = "FLEET_AGENT_"
-# Read by the CLI to find the file, not a configuration key.
-_NOT_KEYS = {"FLEET_AGENT_CONFIG"}
+# Read by the CLI to find the file, and by a release's launcher to find the
+# interpreter (edge_agent.update): not configuration keys.
+_NOT_KEYS = {"FLEET_AGENT_CONFIG", "FLEET_AGENT_PYTHON"}
 
 
 class _Section(BaseModel):
@@ -177,6 +179,8 @@ class AgentConfig(BaseModel):
     display: DisplayConfig = Field(default_factory=DisplayConfig)
     proof: ProofConfig = Field(default_factory=ProofConfig)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    #: signed updates of the agent (edge_agent.update): board-local
+    update: UpdateConfig = Field(default_factory=UpdateConfig)
 
     @field_validator("mqtt_url")
     @classmethod

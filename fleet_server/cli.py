@@ -301,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fleet_server.users.audit_cli import add_parser as add_audit_parser  # noqa: PLC0415
 
     add_audit_parser(sub)
+    from fleet_server.releases.cli import add_parser as add_releases_parser  # noqa: PLC0415
+
+    add_releases_parser(sub)
     return parser
 
 
