@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 #: Modules adding the database subcommands, each with ``add_subcommands(sub)``.
-SERVER_COMMANDS: tuple[str, ...] = ()
+SERVER_COMMANDS: tuple[str, ...] = ("fleet_server.releases.cli_server",)
 
 
 def _failed(exc: Exception) -> int:
