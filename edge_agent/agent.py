@@ -45,6 +45,7 @@ from edge_agent.session import Session
 from edge_agent.simulation import SimulatedBoard
 from edge_agent.update.updater import HealthProbe, Updater
 from edge_agent.spool import PRIORITY_KEEP, PRIORITY_TELEMETRY, Spool
+from edge_agent.usage import DataMeter
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,13 @@ class Agent:
         self.collectors = collectors if collectors is not None else _build(config, sim, self.proof)
         self.wake = threading.Event()
         self._inbox: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=1000)
+        #: the bytes this agent moves on the link, and the adaptive mode (edge_agent.usage)
+        self.usage = DataMeter(
+            config.usage_state_path,
+            lambda: self.config.data_budget,
+            clock=clock,
+            monotonic=monotonic,
+        )
         self.session = Session(
             config,
             boot=self.boot,
@@ -106,6 +114,7 @@ class Agent:
             wake=self.wake,
             heartbeat_interval=lambda: self.config.intervals.heartbeat,
             link_up=link_up,
+            meter=self.usage,
         )
         self.delivery = Delivery(
             self.spool, self.session, lambda: self.config.spool, clock=clock, monotonic=monotonic
@@ -154,6 +163,7 @@ class Agent:
         )
         # First of all, even with no network: a board halted by order stays dark.
         self.restore_halt()
+        self.usage.activate()
         self.session.start()
         self.emit_event(
             "agent_started",
@@ -186,6 +196,7 @@ class Agent:
             self._collect_due()
             self._send_pictures()
         self.delivery.dispatch()
+        self.usage.tick()
         now = self._monotonic()
         if now >= self._next_expire:
             self._next_expire = now + _EXPIRE_EVERY_S
@@ -225,6 +236,7 @@ class Agent:
         if not self.crashed:
             self.session.stop()
             self.delivery.close()
+            self.usage.close()
         if self.proof is not None:
             self.proof.close()  # no grab started after this, none waited for long
         for collector in self.collectors.values():
@@ -244,7 +256,8 @@ class Agent:
         now = self._monotonic()
         for kind, due in list(self._due.items()):
             if now >= due:
-                interval = getattr(self.config.intervals, kind.value)
+                # the adaptive mode stretches some intervals (never the heartbeat's)
+                interval = getattr(self.config.intervals, kind.value) * self.usage.scale(kind)
                 # Keep the schedule's phase, but never fire a burst after a stall.
                 self._due[kind] = max(due + interval, now + interval / 2)
                 self.collect(kind)
@@ -287,6 +300,8 @@ class Agent:
         if kind is fp.TelemetryKind.DISPLAY:
             data = self._enforce_halt(data)
             self._report_play(data)
+        if kind is fp.TelemetryKind.NETWORK:
+            data = data.model_copy(update={"data_usage": self.usage.report()})
         if kind is fp.TelemetryKind.HEARTBEAT:
             data = data.model_copy(
                 update={

@@ -27,7 +27,14 @@ from pydantic import (
 
 from edge_agent.errors import ConfigError
 from edge_agent.update.settings import UpdateConfig
-from fleet_protocol.remote_config import Intervals, LogLevel, ProofConfig, Seconds, SpoolConfig
+from fleet_protocol.remote_config import (
+    DataBudget,
+    Intervals,
+    LogLevel,
+    ProofConfig,
+    Seconds,
+    SpoolConfig,
+)
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 
 # The remotely settable sections (log_level, [intervals], [spool], [proof])
@@ -179,6 +186,7 @@ class AgentConfig(BaseModel):
     display: DisplayConfig = Field(default_factory=DisplayConfig)
     proof: ProofConfig = Field(default_factory=ProofConfig)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    data_budget: DataBudget = Field(default_factory=DataBudget)
     #: signed updates of the agent (edge_agent.update): board-local
     update: UpdateConfig = Field(default_factory=UpdateConfig)
 
@@ -201,6 +209,11 @@ class AgentConfig(BaseModel):
     def proof_state_path(self) -> Path:
         """Where the day's picture budget is kept across restarts."""
         return self.spool_path.with_name(self.spool_path.name + ".proof.json")
+
+    @property
+    def usage_state_path(self) -> Path:
+        """Where the bytes counted on the link are kept across restarts."""
+        return self.spool_path.with_name(self.spool_path.name + ".usage.json")
 
     @property
     def halt_path(self) -> Path:

@@ -42,6 +42,7 @@ from edge_agent import __version__
 from edge_agent.config import AgentConfig
 from edge_agent.errors import ConfigError
 from edge_agent.redact import redact
+from edge_agent.usage import DataMeter
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,11 @@ class Session:
         wake: threading.Event,
         heartbeat_interval: Callable[[], float],
         link_up: Callable[[], bool] | None = None,
+        meter: DataMeter | None = None,
     ) -> None:
         self.config = config
+        #: counts the bytes on the link (edge_agent.usage)
+        self.meter = meter
         self.boot = boot
         self._next_seq = next_seq
         self._on_message = on_message
@@ -132,6 +136,10 @@ class Session:
         client.on_publish = self._on_publish
         client.on_message = self._on_mqtt_message
         client.on_subscribe = self._on_subscribe
+        if self.meter is not None:
+            meter = self.meter
+            client.on_socket_open = lambda _c, _u, sock: meter.opened(sock)
+            client.on_socket_close = lambda _c, _u, sock: meter.closed(sock)
         return client
 
     def _take_seq(self) -> int:
@@ -243,6 +251,8 @@ class Session:
                 self._sever()
             if self.client.loop(timeout=0.2) != mqtt.MQTT_ERR_SUCCESS:
                 return
+            if self.meter is not None:
+                self.meter.poll(self.client.socket())
 
     def _flush(self) -> None:
         """Let the clean "offline" and the DISCONNECT go out."""
@@ -315,6 +325,8 @@ class Session:
 
     def _on_mqtt_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         self._on_message(msg.topic, bytes(msg.payload))
+        if self.meter is not None:
+            self.meter.mqtt_received(msg.topic, msg.payload)
         self._wake.set()
 
     # -- publishing (main thread) -----------------------------------------------------
@@ -323,6 +335,8 @@ class Session:
         if not self.ready.is_set():
             return None
         info = self.client.publish(topic, payload, qos=1)
+        if self.meter is not None:
+            self.meter.mqtt_sent(topic, payload)
         # NO_CONN: the link dropped just now; paho keeps the QoS 1 message and
         # sends it after reconnecting, so it is in flight all the same.
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):

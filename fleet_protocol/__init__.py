@@ -89,6 +89,7 @@ from fleet_protocol.topics import (
     subscription_filters,
     telemetry_topic,
 )
+from fleet_protocol.usage import DataUsage
 
 __all__ = [
     "DEFAULT_CLOCK_FUTURE_S",
@@ -115,6 +116,7 @@ __all__ = [
     "ConfigDesired",
     "ConfigReportedData",
     "ConfigReportedMessage",
+    "DataUsage",
     "DisplayData",
     "DisplayMessage",
     "Envelope",

@@ -38,6 +38,7 @@ from fleet_protocol.bounds import (
     json_object,
 )
 from fleet_protocol.topics import DEVICE_ID_PATTERN, NAME_PATTERN, Channel, TelemetryKind
+from fleet_protocol.usage import DataUsage
 
 SCHEMA_VERSION: Literal[1] = 1
 MAX_SEQ = INT64_MAX  # fits PostgreSQL bigint; a board never wraps it
@@ -166,6 +167,8 @@ class NetworkData(_Strict):
     rx_bytes: Int64Count | None = None
     tx_bytes: Int64Count | None = None
     lte: LteData | None = None
+    #: the agent's own bytes on the link today and this month (fleet_protocol.usage)
+    data_usage: DataUsage | None = None
 
 
 CameraState = Literal[

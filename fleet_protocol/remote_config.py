@@ -116,6 +116,17 @@ class ProofConfig(_Section):
     )
 
 
+class DataBudget(_Section):
+    """The board's monthly 4G data budget as the server set it (docs/data-budget.md).
+    With ``adaptive``, the board stretches its telemetry intervals (power,
+    network, camera, display; never the heartbeat, events, state or command
+    results) while its month would otherwise overrun the budget."""
+
+    #: bytes a month (None: no budget known to the board)
+    monthly_bytes: int | None = Field(default=None, ge=1_000_000, le=10**15)
+    adaptive: bool = False
+
+
 class RemoteConfig(_Section):
     """The part of the agent's configuration a server may change, with the
     agent's defaults."""
@@ -124,6 +135,7 @@ class RemoteConfig(_Section):
     intervals: Intervals = Field(default_factory=Intervals)
     spool: SpoolConfig = Field(default_factory=SpoolConfig)
     proof: ProofConfig = Field(default_factory=ProofConfig)
+    data_budget: DataBudget = Field(default_factory=DataBudget)
 
 
 _SECTIONS = tuple(RemoteConfig.model_fields)
@@ -148,6 +160,8 @@ REMOTE_CONFIG_KEYS: frozenset[str] = frozenset(
         "spool.reserve_bytes",
         "spool.retry_s",
         *(f"proof.{key}" for key in ProofConfig.model_fields),
+        "data_budget.monthly_bytes",
+        "data_budget.adaptive",
     }
 )
 

@@ -227,6 +227,8 @@ REMOTE_VALUES: dict[str, Any] = {
     "proof.wrong_distance": 25,
     "proof.camera_references": {"cam1": "0123456789abcdef"},
     "proof.screen_references": {"ab" * 32: ["fedcba9876543210"]},
+    "data_budget.monthly_bytes": 30_000_000,
+    "data_budget.adaptive": True,
 }
 
 
