@@ -86,6 +86,12 @@ class Updater:
     # -- start and stop --------------------------------------------------------
     def start(self) -> None:
         """At agent start: resume a download, watch a new version, report an outcome."""
+        try:
+            self._start()
+        except OSError as exc:  # a read-only or full disk: the agent runs on regardless
+            log.error("update state not handled at start: %s", exc)
+
+    def _start(self) -> None:
         record = self.store.load()
         if record is None:
             return
@@ -151,11 +157,15 @@ class Updater:
 
     # -- every turn of the main loop ----------------------------------------------
     def tick(self) -> None:
-        if self._worker is not None:
-            while self._worker.events:
-                self._send(self._worker.events.popleft())
-        if self._trying is not None:
-            self._watch(self._trying)
+        try:
+            if self._worker is not None:
+                while self._worker.events:
+                    self._send(self._worker.events.popleft())
+            if self._trying is not None:
+                self._watch(self._trying)
+        except OSError as exc:  # never fatal; the boot guard still holds the deadline
+            log.error("update step failed: %s", exc)
+            self._trying = None
 
     def _send(self, report: Report) -> None:
         severity = "error" if report.state in ("failed", "rolled_back") else "info"
@@ -186,6 +196,7 @@ class Updater:
         if self._probe.published() > self._published_at:
             self._trying = None
             self._finish(replace(record, state="healthy", boot_attempts=0))
+            layout.install_guard(self.config, record.version)  # proven now: its guard judges next
             removed = layout.prune(self.config)
             if removed:
                 log.info("old releases removed: %s", ", ".join(removed))

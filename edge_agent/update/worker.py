@@ -138,7 +138,8 @@ class Worker:
             reason=None,
         )
         self.store.save(record)  # before the switch: the guard must know what to undo
-        layout.install_guard(config, record.version)
+        # the guard that judges the new version is the running (proven) one's
+        layout.install_guard(config, previous)
         layout.point(config.previous, previous)
         layout.point(config.current, record.version)
         artifact.unlink(missing_ok=True)

@@ -1,0 +1,68 @@
+"""packaging/install-board.sh staged under DESTDIR: the first release installed
+only after its manifest's signature and its SHA-256 are checked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fleet_server.releases import bundle
+from tests.support.board_process import broken_sources, release, signing_key
+
+SCRIPT = Path(__file__).resolve().parents[3] / "packaging" / "install-board.sh"
+
+
+def _install(artifact: Path, public: Path, dest: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DESTDIR": str(dest), "FLEET_AGENT_PYTHON": sys.executable}
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        ["sh", str(SCRIPT), str(artifact), str(public)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_installs_the_layout_and_the_unit(tmp_path: Path) -> None:
+    key = signing_key(tmp_path / "keys")
+    rel = release("1.0.0", tmp_path / "out", key)
+    dest = tmp_path / "board"
+    done = _install(rel.artifact, key.private.with_name("release-signing.pub"), dest)
+    assert done.returncode == 0, done.stderr
+    root = dest / "opt" / "fleet-agent"
+    assert os.readlink(root / "current") == "releases/1.0.0"
+    assert (root / "releases" / "1.0.0" / "VERSION").read_text() == "1.0.0\n"
+    assert os.access(root / "bin" / "edge-agent-guard", os.X_OK)
+    unit = (dest / "etc" / "systemd" / "system" / "edge-agent.service").read_text()
+    assert "ExecStartPre=/opt/fleet-agent/bin/edge-agent-guard" in unit
+    assert "ExecStart=/opt/fleet-agent/current/bin/edge-agent" in unit
+    for state in ("fleet", "fleet-agent"):
+        assert (dest / "var" / "lib" / state).stat().st_mode & 0o777 == 0o700
+    version = subprocess.run(
+        [str(root / "current" / "bin" / "edge-agent"), "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FLEET_AGENT_PYTHON": sys.executable},
+        check=True,
+    )
+    assert "Edge agent" in version.stdout
+
+
+def test_a_tampered_artifact_or_a_foreign_key_installs_nothing(tmp_path: Path) -> None:
+    key = signing_key(tmp_path / "keys")
+    other = signing_key(tmp_path / "other")
+    rel = release("1.0.0", tmp_path / "out", key)
+    dest = tmp_path / "board"
+    foreign = _install(rel.artifact, other.private.with_name("release-signing.pub"), dest)
+    assert foreign.returncode != 0
+    assert "unknown key id" in foreign.stderr
+    # another build under the same name: it unpacks, its VERSION agrees, its digest does not
+    bundle.build("1.0.0", tmp_path / "out", sources=broken_sources(tmp_path / "broken"))
+    tampered = _install(rel.artifact, key.private.with_name("release-signing.pub"), dest)
+    assert tampered.returncode != 0
+    assert "differs from its manifest" in tampered.stderr
+    assert not (dest / "opt").exists()
