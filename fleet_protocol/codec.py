@@ -12,6 +12,7 @@ from fleet_protocol.bounds import printable
 from fleet_protocol.errors import ProtocolError
 from fleet_protocol.messages import (
     TELEMETRY_MODELS,
+    Capabilities,
     CommandRequest,
     CommandResultMessage,
     ConfigDesired,
@@ -19,6 +20,7 @@ from fleet_protocol.messages import (
     DisplayData,
     Envelope,
     EventMessage,
+    LogBundleMessage,
     Message,
     Receipt,
     SnapshotMessage,
@@ -31,6 +33,8 @@ from fleet_protocol.topics import Channel, TelemetryKind, Topic, parse_topic
 MAX_PAYLOAD_BYTES = 16 * 1024
 #: A snapshot carries a JPEG: up to the broker's packet limit (64 KiB, broker/mosquitto.conf).
 MAX_SNAPSHOT_PAYLOAD_BYTES = 64 * 1024 - 512
+#: The channels whose messages may be that large: pictures and log bundles.
+LARGE_CHANNELS = (Channel.SNAPSHOT.value, Channel.LOGS.value)
 #: How far a board's times may lie before / after the time ingest received the
 #: message (a spool keeps at most a few weeks; a day ahead covers any time zone
 #: mistake). Outside it the board's clock is wrong.
@@ -46,10 +50,23 @@ _CHANNEL_MODELS: dict[Channel, type[Any]] = {
     Channel.CONFIG_REPORTED: ConfigReportedMessage,
     Channel.RECEIPT: Receipt,
     Channel.SNAPSHOT: SnapshotMessage,
+    Channel.LOGS: LogBundleMessage,
+    Channel.CAPABILITIES: Capabilities,
 }
 
 
+def large_payload_allowed(topic: str) -> bool:
+    """Whether ``topic`` is a board's snapshot or logs topic, whose payload
+    may reach MAX_SNAPSHOT_PAYLOAD_BYTES (an event named ``logs`` may not)."""
+    parts = topic.split("/", 4)
+    return len(parts) == 4 and parts[3] in LARGE_CHANNELS
+
+
 def model_for(topic: Topic) -> type[Any]:
+    if topic.channel is Channel.BATCH:
+        raise ProtocolError(
+            "bad_topic", "a batch holds several messages: fleet_protocol.compact.unpack reads it"
+        )
     if topic.channel is Channel.TELEMETRY:
         assert topic.name is not None  # parse_topic guarantees a kind
         return TELEMETRY_MODELS[TelemetryKind(topic.name)]
@@ -133,7 +150,7 @@ def decode(
     """
     # surrogatepass: a str that is not UTF-8 is refused below as bad_json
     size = len(payload.encode(errors="surrogatepass") if isinstance(payload, str) else payload)
-    if topic.endswith("/snapshot"):
+    if large_payload_allowed(topic):
         max_bytes = max(max_bytes, MAX_SNAPSHOT_PAYLOAD_BYTES)
     if size > max_bytes:
         raise ProtocolError("oversize", f"payload of {size} bytes exceeds the {max_bytes} limit")

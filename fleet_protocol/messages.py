@@ -37,6 +37,7 @@ from fleet_protocol.bounds import (
     UtcTime,
     json_object,
 )
+from fleet_protocol.logs import MAX_LOG_BUNDLE_BYTES, MAX_LOG_LINES, LogBundleKind, gunzip
 from fleet_protocol.topics import DEVICE_ID_PATTERN, NAME_PATTERN, Channel, TelemetryKind
 from fleet_protocol.usage import DataUsage
 
@@ -344,6 +345,57 @@ class SnapshotData(_Strict):
         return self
 
 
+def _is_gzip(value: bytes) -> bytes:
+    if not value.startswith(b"\x1f\x8b"):
+        raise ValueError("not gzip (it starts with 1F 8B)")
+    return value
+
+
+#: A gzip body as base64 text (in Python too: pass ``base64.b64encode(raw)``).
+GzipBase64 = Annotated[
+    bytes,
+    EncodedBytes(encoder=_StrictBase64),
+    Field(min_length=18, max_length=MAX_LOG_BUNDLE_BYTES),
+    AfterValidator(_is_gzip),
+]
+
+
+class LogBundleData(_Strict):
+    """A journal extract or a diagnostics report (JSON) a board uploads for
+    a ``collect_logs`` command (fleet_protocol.logs): redacted on the board,
+    gzipped, the oldest lines dropped until it fits (``truncated``)."""
+
+    request_id: RequestId
+    kind: LogBundleKind
+    captured_at: UtcTime
+    #: the journal's window started here; None for diagnostics
+    since: UtcTime | None = None
+    #: lines in the body (a journal's; 0 for diagnostics)
+    lines: Annotated[int, Field(ge=0, le=MAX_LOG_LINES)]
+    truncated: bool = False
+    #: size of the text before any line was dropped to fit
+    original_bytes: Annotated[int, Field(ge=0, le=INT32_MAX)]
+    compression: Literal["gzip"] = "gzip"
+    body: GzipBase64
+
+    @model_validator(mode="after")
+    def _body_readable(self) -> LogBundleData:
+        if (self.kind == "journal") != (self.since is not None):
+            raise ValueError("since: required with kind journal, and only with it")
+        # Unpacked once, bounded: a bundle the server would store must be
+        # text a person can read and must hold no credential the board missed.
+        text = gunzip(self.body)
+        if len(text) > self.original_bytes:
+            raise ValueError("original_bytes: smaller than the body unpacked")
+        try:
+            text.decode()
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"body: not UTF-8 text at offset {exc.start}") from None
+        if has_credentials(text):
+            raise ValueError("body: contains a URL with credentials; redact it on the board")
+        return self
+
+
 class CommandResultData(_Strict):
     request_id: RequestId
     command: Name
@@ -423,6 +475,11 @@ class SnapshotMessage(Envelope):
     data: SnapshotData
 
 
+class LogBundleMessage(Envelope):
+    CHANNEL = Channel.LOGS
+    data: LogBundleData
+
+
 class CommandResultMessage(Envelope):
     CHANNEL = Channel.CMD_RESULT
     data: CommandResultData
@@ -439,6 +496,7 @@ BoardMessage = (
     | TelemetryMessage
     | EventMessage
     | SnapshotMessage
+    | LogBundleMessage
     | CommandResultMessage
     | ConfigReportedMessage
 )
@@ -509,4 +567,18 @@ class Receipt(_Strict):
     committed_at: UtcTime
 
 
-Message = BoardMessage | CommandRequest | ConfigDesired | Receipt
+class Capabilities(_Strict):
+    """What ingest accepts besides plain JSON, on ``capabilities`` after each
+    birth it stores (fleet_protocol.compact). Only agents that know it
+    subscribe to that topic: an older agent never sees it and keeps JSON."""
+
+    CHANNEL: ClassVar[Channel] = Channel.CAPABILITIES
+
+    schema_version: SchemaVersion
+    device_id: DeviceId
+    #: encodings by name (an agent picks one it speaks, else stays on JSON)
+    encodings: Annotated[list[Name], Field(max_length=16)]
+    issued_at: UtcTime
+
+
+Message = BoardMessage | CommandRequest | ConfigDesired | Receipt | Capabilities

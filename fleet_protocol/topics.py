@@ -35,6 +35,13 @@ class Channel(StrEnum):
     RECEIPT = "receipt"
     #: board → server: a downscaled picture of the screen or a camera (screen proof)
     SNAPSHOT = "snapshot"
+    #: board → server: a log or diagnostics bundle asked for by ``collect_logs``
+    LOGS = "logs"
+    #: board → server: several telemetry readings and events in one zlib-compressed
+    #: message (fleet_protocol.compact), once the server has said it accepts them
+    BATCH = "batch"
+    #: server → board: the encodings ingest accepts besides JSON (after each birth)
+    CAPABILITIES = "capabilities"
 
 
 class TelemetryKind(StrEnum):
@@ -115,6 +122,18 @@ def snapshot_topic(device_id: str) -> str:
     return str(Topic(_check_device(device_id), Channel.SNAPSHOT))
 
 
+def logs_topic(device_id: str) -> str:
+    return str(Topic(_check_device(device_id), Channel.LOGS))
+
+
+def batch_topic(device_id: str) -> str:
+    return str(Topic(_check_device(device_id), Channel.BATCH))
+
+
+def capabilities_topic(device_id: str) -> str:
+    return str(Topic(_check_device(device_id), Channel.CAPABILITIES))
+
+
 def subscription_filters() -> list[str]:
     """What the server's ingest subscribes to: everything a board publishes."""
     return [
@@ -124,7 +143,12 @@ def subscription_filters() -> list[str]:
         f"{PREFIX}/+/cmd_result",
         f"{PREFIX}/+/config/reported",
         f"{PREFIX}/+/snapshot",
+        f"{PREFIX}/+/logs",
+        f"{PREFIX}/+/batch",
     ]
+
+
+_SINGLE_LEVEL = ("state", "cmd_result", "receipt", "snapshot", "logs", "batch", "capabilities")
 
 
 def parse_topic(topic: str) -> Topic:
@@ -135,7 +159,7 @@ def parse_topic(topic: str) -> Topic:
     device_id = _check_device(parts[2])
     rest = parts[3:]
     head = rest[0]
-    if len(rest) == 1 and head in ("state", "cmd_result", "receipt", "snapshot"):
+    if len(rest) == 1 and head in _SINGLE_LEVEL:
         return Topic(device_id, Channel(head))
     if len(rest) == 2:
         name = rest[1]

@@ -6,11 +6,11 @@ The ACL model (docs/broker.md):
   allow unsubscribe. Every right comes from a role.
 * ``board:<id>``: one role per board (Mosquitto 2.0's plugin does not expand
   ``%u``/``%c`` in ACL topics) — publish its own board → server topics,
-  subscribe to and receive its own commands, desired config and delivery
-  receipts.
+  subscribe to and receive its own commands, desired config, delivery
+  receipts and ingest's capabilities (the compact encoding).
 * ``fleet-server``: ingest and API — read every board's outbound topics
-  (also through ``$share/<group>/...``), write commands, desired config and
-  delivery receipts.
+  (also through ``$share/<group>/...``), write commands, desired config,
+  delivery receipts and capabilities.
 * ``fleet-admin``: only ``$CONTROL/dynamic-security/#``.
 
 Board accounts are pinned to the client id equal to their name, so one board
@@ -75,9 +75,11 @@ BOARD_OUTBOUND = (
     "cmd_result",
     "config/reported",
     "snapshot",
+    "logs",
+    "batch",
 )
 #: What a board reads (server → board).
-BOARD_INBOUND = ("cmd/+", "config/desired", "receipt")
+BOARD_INBOUND = ("cmd/+", "config/desired", "receipt", "capabilities")
 
 
 def board_role_name(board_id: str) -> str:
@@ -98,6 +100,7 @@ def board_acls(board_id: str) -> list[Acl]:
     acls.append(Acl("subscribePattern", f"{base}/cmd/+"))
     acls.append(Acl("subscribeLiteral", f"{base}/config/desired"))
     acls.append(Acl("subscribeLiteral", f"{base}/receipt"))
+    acls.append(Acl("subscribeLiteral", f"{base}/capabilities"))
     acls += [Acl("publishClientReceive", f"{base}/{t}") for t in BOARD_INBOUND]
     return sorted(acls)
 
@@ -115,6 +118,7 @@ def server_acls() -> list[Acl]:
     acls.append(Acl("publishClientSend", f"{PREFIX}/+/cmd/+"))
     acls.append(Acl("publishClientSend", f"{PREFIX}/+/config/desired"))
     acls.append(Acl("publishClientSend", f"{PREFIX}/+/receipt"))
+    acls.append(Acl("publishClientSend", f"{PREFIX}/+/capabilities"))
     return sorted(acls)
 
 

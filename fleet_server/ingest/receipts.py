@@ -27,6 +27,7 @@ from fleet_protocol import (
     SCHEMA_VERSION,
     Receipt,
     encode,
+    large_payload_allowed,
     receipt_topic,
 )
 from fleet_protocol.messages import MAX_BOOT, MAX_SEQ
@@ -81,13 +82,13 @@ def receipt_key(item: Inbound, outcome: Accepted | Rejected, max_bytes: int) -> 
     read leniently (its JSON object's ``boot`` and ``seq``), so a board stops
     resending what the server will refuse again; the board is always the
     topic's, whatever the payload claims. ``max_bytes`` is the largest
-    payload read so; a snapshot's is the snapshot channel's limit (a picture
-    the server refused must not come back forever either)."""
+    payload read so; a snapshot's or a log bundle's is the snapshot channel's
+    limit (a picture the server refused must not come back forever either)."""
     if isinstance(outcome, Accepted):
         message = outcome.message
         return message.device_id, message.boot, message.seq
     board = outcome.device_id
-    if item.topic.endswith("/snapshot"):
+    if large_payload_allowed(item.topic):
         max_bytes = max(max_bytes, MAX_SNAPSHOT_PAYLOAD_BYTES)
     if board is None or len(item.payload) > max_bytes:
         return None

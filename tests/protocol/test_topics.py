@@ -63,6 +63,8 @@ def test_subscription_filters_cover_every_board_topic() -> None:
         "fleet/v1/+/cmd_result",
         "fleet/v1/+/config/reported",
         "fleet/v1/+/snapshot",
+        "fleet/v1/+/logs",
+        "fleet/v1/+/batch",
     ]
     assert not any("/cmd/" in f or f.endswith("desired") for f in filters)
 

@@ -25,12 +25,17 @@ def test_board_acls_are_exactly_its_own_topics() -> None:
         ("publishClientSend", "fleet/v1/lc-mlt-01/cmd_result"),
         ("publishClientSend", "fleet/v1/lc-mlt-01/config/reported"),
         ("publishClientSend", "fleet/v1/lc-mlt-01/snapshot"),
+        ("publishClientSend", "fleet/v1/lc-mlt-01/logs"),
+        ("publishClientSend", "fleet/v1/lc-mlt-01/logs"),
+        ("publishClientSend", "fleet/v1/lc-mlt-01/batch"),
         ("subscribePattern", "fleet/v1/lc-mlt-01/cmd/+"),
         ("subscribeLiteral", "fleet/v1/lc-mlt-01/config/desired"),
         ("publishClientReceive", "fleet/v1/lc-mlt-01/cmd/+"),
         ("publishClientReceive", "fleet/v1/lc-mlt-01/config/desired"),
         ("subscribeLiteral", "fleet/v1/lc-mlt-01/receipt"),
         ("publishClientReceive", "fleet/v1/lc-mlt-01/receipt"),
+        ("subscribeLiteral", "fleet/v1/lc-mlt-01/capabilities"),
+        ("publishClientReceive", "fleet/v1/lc-mlt-01/capabilities"),
     }
     for bad in ("+", "#", "a/b", "%u", ""):
         with pytest.raises(DynsecError):
