@@ -89,6 +89,15 @@ def extract(artifact: Path, config: UpdateConfig, version: str) -> Path:
     return final
 
 
+def clear_downloads(config: UpdateConfig, keep: frozenset[str] | set[str] = frozenset()) -> None:
+    """Remove what earlier downloads left (other versions' ``.part`` files)."""
+    if not config.downloads.is_dir():
+        return
+    for entry in config.downloads.iterdir():
+        if entry.name not in keep and entry.is_file():
+            entry.unlink(missing_ok=True)
+
+
 def prune(config: UpdateConfig) -> list[str]:
     """Remove every release but ``current`` and ``previous``; what was removed."""
     keep = {active_version(config)}

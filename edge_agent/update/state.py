@@ -19,12 +19,13 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 log = logging.getLogger(__name__)
 
 Phase = Literal["downloading", "downloaded", "trying", "healthy", "rolled_back", "failed"]
 IN_PROGRESS: frozenset[str] = frozenset({"downloading", "downloaded", "trying"})
+_PHASES: frozenset[str] = frozenset(get_args(Phase))
 
 
 @dataclass
@@ -47,6 +48,27 @@ class UpdateRecord:
     def in_progress(self) -> bool:
         return self.state in IN_PROGRESS
 
+    def problem(self) -> str | None:
+        """What makes this record unusable (a file edited by hand, damaged), or None."""
+        expected: list[tuple[str, object, tuple[type, ...]]] = [
+            ("version", self.version, (str,)),
+            ("url", self.url, (str,)),
+            ("manifest", self.manifest, (dict,)),
+            ("rollout_id", self.rollout_id, (int, type(None))),
+            ("health_deadline_s", self.health_deadline_s, (int,)),
+            ("previous", self.previous, (str, type(None))),
+            ("deadline", self.deadline, (int,)),
+            ("boot_attempts", self.boot_attempts, (int,)),
+            ("reason", self.reason, (str, type(None))),
+            ("reported", self.reported, (bool,)),
+        ]
+        if self.state not in _PHASES:
+            return f"state {str(self.state)[:40]!r}"
+        for name, value, types in expected:
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                return f"{name} {str(value)[:40]!r}"
+        return None
+
 
 class StateFile:
     def __init__(self, path: Path) -> None:
@@ -58,12 +80,17 @@ class StateFile:
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
             known = {k: doc[k] for k in UpdateRecord.__dataclass_fields__ if k in doc}
-            return UpdateRecord(**known)
+            record = UpdateRecord(**known)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError) as exc:
             log.warning("update state %s unreadable, ignored: %s", self.path, str(exc)[:200])
             return None
+        problem = record.problem()
+        if problem is not None:
+            log.warning("update state %s has a bad %s, ignored", self.path, problem)
+            return None
+        return record
 
     def save(self, record: UpdateRecord) -> None:
         text = json.dumps(asdict(record), indent=1, sort_keys=True, ensure_ascii=True) + "\n"

@@ -197,6 +197,7 @@ class Updater:
             self._trying = None
             self._finish(replace(record, state="healthy", boot_attempts=0))
             layout.install_guard(self.config, record.version)  # proven now: its guard judges next
+            layout.clear_downloads(self.config)
             removed = layout.prune(self.config)
             if removed:
                 log.info("old releases removed: %s", ", ".join(removed))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import fleet_protocol as fp
 from edge_agent.update import layout
 from edge_agent.update.download import DownloadFailed, download, sha256_of
 from edge_agent.update.settings import UpdateConfig
@@ -82,6 +83,7 @@ class Worker:
             self._fail(f"{type(exc).__name__}: {exc}"[:300])
 
     def _fail(self, reason: str) -> None:
+        reason = fp.printable(reason, free=True)  # an error text from outside
         log.error("update to %s failed: %s", self.record.version, reason)
         self.record = replace(self.record, state="failed", reason=reason)
         self.store.save(self.record)
@@ -93,6 +95,7 @@ class Worker:
         verify(manifest, config.trusted_keys())
         part = config.downloads / f"{manifest.artifact}.part"
         artifact = part.with_name(manifest.artifact)
+        layout.clear_downloads(config, keep={part.name, artifact.name})
         if record.state == "downloading" or not artifact.exists():
             self.events.append(Report("downloading", details(record, bytes=0)))
             reported = [0.0]
@@ -114,6 +117,8 @@ class Worker:
             self.record = record = replace(record, state="downloaded")
             self.store.save(record)
             self.events.append(Report("downloaded", details(record, bytes=manifest.size)))
+        if self.stopping.is_set():  # the agent is stopping: switch at the next start
+            raise DownloadFailed("agent stopping")
         self._switch(artifact)
 
     def _switch(self, artifact: Path) -> None:

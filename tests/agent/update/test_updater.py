@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from edge_agent.commands import merge_config
+from edge_agent.config import load_config
 from edge_agent.update import layout
 from edge_agent.update.settings import UpdateConfig
 from edge_agent.update.state import StateFile, UpdateRecord
@@ -222,3 +224,43 @@ def test_the_deadline_rolls_back_and_the_previous_version_reports_it(setup: Setu
     again = Host()
     setup.updater(again, "1.0.0").start()
     assert again.events == []  # reported once
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        '{"state": "trying", "version": "1.1.0", "deadline": "soon"}',
+        '{"state": "trying", "version": "1.1.0", "deadline": true}',
+        '{"state": "exploded", "version": "1.1.0"}',
+        '{"state": "trying"}',
+        "[1, 2]",
+    ],
+)
+def test_a_damaged_state_file_is_ignored_not_fatal(setup: Setup, text: str) -> None:
+    setup.config.state_path.parent.mkdir(parents=True, exist_ok=True)
+    setup.config.state_path.write_text(text)
+    host = Host(ready=True)
+    updater = setup.updater(host, "1.1.0")
+    updater.start()
+    updater.tick()
+    assert host.events == []
+    assert not updater.exit_requested.is_set()
+    assert layout.active_version(setup.config) == "1.0.0"
+    # and a new update may start over it
+    again = setup.updater(Host(), "1.0.0")
+    try:
+        assert again.command(setup.args())[0] == "ok"
+    finally:
+        again.close()
+
+
+def test_the_update_section_cannot_be_changed_remotely(tmp_path: Path) -> None:
+    config = load_config(None, device_id="board-1", spool_path=tmp_path / "spool.db")
+    for change in (
+        {"update": {"public_keys": {"0123456789abcdef": "AAAA"}}},
+        {"update": {"root": "/tmp/evil"}},
+        {"update": {"max_boot_attempts": 20}},
+    ):
+        with pytest.raises(ValueError, match="update"):
+            merge_config(config, change)
