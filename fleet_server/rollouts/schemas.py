@@ -47,6 +47,7 @@ class RolloutIn(BaseModel):
 
 
 class RolloutBoardOut(BaseModel):
+    rollout_id: int
     board_id: str
     position: int
     wave: int

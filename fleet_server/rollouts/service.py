@@ -208,8 +208,14 @@ def act(
     return get(conn, user, rollout_id)
 
 
-def board_update(conn: Conn, board_id: str) -> RolloutBoardOut | None:
-    """The board's place in its newest rollout (the board page; the caller
+def agent_on_board(conn: Conn, user: Principal, board_id: str) -> dict[str, Any]:
+    """The board page's agent section: the version it runs (its newest
+    heartbeat or birth) and its place in its newest rollout (the caller
     checked the board is in scope)."""
-    found = store.last_update(conn, board_id)
-    return RolloutBoardOut.model_validate(found.model_dump()) if found else None
+    user.need("board.read")
+    last = store.last_update(conn, board_id)
+    return {
+        "version": store.running_versions(conn, [board_id]).get(board_id),
+        "last": RolloutBoardOut.model_validate(last[0].model_dump()) if last else None,
+        "target": last[1] if last else None,
+    }

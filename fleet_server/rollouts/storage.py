@@ -232,15 +232,22 @@ def board_site(conn: Conn, board_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def last_update(conn: Conn, board_id: str) -> BoardRow | None:
-    """The board's place in its newest rollout (the board page)."""
+def last_update(conn: Conn, board_id: str) -> tuple[BoardRow, str] | None:
+    """The board's place in its newest rollout and that rollout's version
+    (the board page)."""
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            f"SELECT {_BOARD} FROM rollout_boards WHERE board_id = %s"
-            " ORDER BY rollout_id DESC LIMIT 1",
+            "SELECT rb.rollout_id, rb.board_id, rb.position, rb.wave, rb.state, rb.reason,"
+            " rb.request_id, rb.version_before, rb.version_after, rb.sent_at, rb.installed_at,"
+            " rb.updated_at, r.version AS target FROM rollout_boards rb"
+            " JOIN rollouts r ON r.id = rb.rollout_id WHERE rb.board_id = %s"
+            " ORDER BY rb.rollout_id DESC LIMIT 1",
             (board_id,),
         ).fetchone()
-    return BoardRow.model_validate(row) if row else None
+    if row is None:
+        return None
+    target = str(row.pop("target"))
+    return BoardRow.model_validate(row), target
 
 
 def counts(conn: Conn, rollout_ids: list[int]) -> dict[int, dict[str, int]]:

@@ -192,6 +192,7 @@ def mount(app: FastAPI) -> None:
         overview,
         picture_forms,
         preventive_page,
+        releases_page,
         reports_budget,
         reports_page,
         rules_page,
@@ -216,6 +217,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(picture_forms.router)
     app.include_router(account.router)
     app.include_router(notices.router)
+    app.include_router(releases_page.router)
     for admin_page in (admin_contacts, admin_routes, admin_users, admin_boards_import):
         app.include_router(admin_page.router)
     app.include_router(admin_boards.router)  # after the import: /admin/boards/{board_id}

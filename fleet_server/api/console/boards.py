@@ -28,6 +28,7 @@ from fleet_server.boards.service import connectivity, get_board
 from fleet_server.commands.schemas import CommandIn
 from fleet_server.commands.service import board_config, recent_commands, send_command
 from fleet_server.errors import Invalid, RequestError
+from fleet_server.rollouts.service import agent_on_board
 from fleet_server.telemetry.service import series
 
 router = APIRouter(include_in_schema=False)
@@ -238,6 +239,7 @@ def board_view(
             "windows": board_windows_section(conn, user, board_id),
             "pictures": pictures.board_pictures(conn, user, board),
             "availability": board_last_30_days(conn, board.id, board.site_id, now),
+            "agent": agent_on_board(conn, user, board_id),  # _agent_update.html
             **(refusal or {}),
         }
     )

@@ -1,0 +1,79 @@
+"""The console's release and rollout pages: an administrator counts the
+boards, starts a rollout from the form, pauses and aborts it and sees each
+board's state; a refused form names the field; every other role gets 403;
+the board page shows the agent version and its last update."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.server.releases.support import SigningKey
+from tests.server.releases.test_api import _publish
+
+BOARD = "lc-ma-lu-thang-01"
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_an_administrator_runs_a_rollout_from_the_console(
+    as_: Any, new_browser: Any, key: SigningKey, tmp_path: Path, db_conn: Any
+) -> None:
+    assert _publish(as_("admin"), key, tmp_path, "2.0.0").status_code == 201
+    browser = new_browser("admin")
+    page = browser.get("/releases")
+    assert page.status_code == 200
+    assert 'data-version="2.0.0"' in page.text
+    assert 'href="/releases"' in page.text  # in the menu
+    form = {
+        "csrf_token": _csrf(page.text),
+        "version": "2.0.0",
+        "board_ids": f"{BOARD}, lc-mu-ca-01",
+        "waves": "1, 100%",
+        "pause_min": "5",
+        "threshold": "0",
+        "health_deadline_s": "300",
+    }
+    counted = browser.post("/releases/rollouts", data=form | {"dry_run": "yes"})
+    assert counted.status_code == 200
+    assert 'data-dry-run="2"' in counted.text
+    refused = browser.post("/releases/rollouts", data=form | {"waves": "1, nhiều"})
+    assert refused.status_code == 400
+    assert 'data-error="waves"' in refused.text
+    started = browser.post("/releases/rollouts", data=form)
+    assert started.status_code == 303
+    url = started.headers["location"].split("?")[0]
+    shown = browser.get(url)
+    assert 'data-board="lc-ma-lu-thang-01" data-state="pending"' in shown.text
+    assert browser.post(f"{url}/pause", data={"csrf_token": _csrf(shown.text)}).status_code == 303
+    paused = browser.get(url)
+    assert 'data-state="paused"' in paused.text
+    aborted = browser.post(
+        f"{url}/abort", data={"csrf_token": _csrf(paused.text), "reason": "thử lại sau"}
+    )
+    assert aborted.status_code == 303
+    final = browser.get(url)
+    assert 'data-state="aborted"' in final.text
+    assert 'data-board="lc-mu-ca-01" data-state="cancelled"' in final.text
+    again = browser.post(f"{url}/resume", data={"csrf_token": _csrf(final.text)})
+    assert again.status_code == 409  # refused beside the buttons' place
+    [[n]] = db_conn.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'rollout.%%'")
+    assert n == 3  # create, pause, abort
+
+    board = browser.get(f"/boards/{BOARD}")
+    assert 'data-update-state="cancelled"' in board.text
+
+
+@pytest.mark.parametrize("role", ["operator", "technician", "viewer"])
+def test_other_roles_may_not_open_the_pages(new_browser: Any, role: str) -> None:
+    browser = new_browser(role)
+    assert browser.get("/releases").status_code == 403
+    assert browser.get("/rollouts/1").status_code == 403
+    assert 'href="/releases"' not in browser.get(f"/boards/{BOARD}").text
