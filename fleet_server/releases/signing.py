@@ -136,7 +136,7 @@ def sign(artifact: Path, key_path: Path, *, now: datetime | None = None) -> Path
 
 def verify_files(manifest_path: Path, public_path: Path) -> fr.Manifest:
     """The manifest, its signature checked with the public key, and the
-    artifact beside it (if there) checked against its size and SHA-256."""
+    artifact beside it checked against its size and SHA-256."""
     try:
         data = json.loads(manifest_path.read_text())
     except (OSError, ValueError) as exc:
@@ -148,9 +148,10 @@ def verify_files(manifest_path: Path, public_path: Path) -> fr.Manifest:
     except fr.ReleaseRefused as exc:
         raise SigningError(exc.reason) from None
     artifact = manifest_path.with_name(manifest.artifact)
-    if artifact.exists():
-        if artifact.stat().st_size != manifest.size:
-            raise SigningError(f"{artifact.name}: size differs from the manifest")
-        if _digest(artifact) != manifest.sha256:
-            raise SigningError(f"{artifact.name}: sha256 differs from the manifest")
+    if not artifact.exists():
+        raise SigningError(f"{artifact.name} is not beside the manifest")
+    if artifact.stat().st_size != manifest.size:
+        raise SigningError(f"{artifact.name}: size differs from the manifest")
+    if _digest(artifact) != manifest.sha256:
+        raise SigningError(f"{artifact.name}: sha256 differs from the manifest")
     return manifest

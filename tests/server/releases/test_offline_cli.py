@@ -91,6 +91,10 @@ def test_verify_catches_a_tampered_artifact_and_another_key(
     assert code == 1
     assert "sha256 differs" in err
     assert kid in manifest.read_text()
+    artifact.unlink()
+    code, _, err = _run(capsys, "verify", str(manifest), "--public-key", str(public))
+    assert code == 1
+    assert "not beside the manifest" in err
 
 
 def test_sign_refuses_a_wrong_name_or_version_and_a_readable_key(
