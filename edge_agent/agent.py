@@ -28,9 +28,11 @@ from pydantic import BaseModel
 import fleet_protocol as fp
 from edge_agent import __version__, plays
 from edge_agent.collectors.base import Collector
-from edge_agent.commands import CommandProcessor, Outcome, merge_config
+from edge_agent.commands import LATER, CommandProcessor, Outcome, merge_config
 from edge_agent.config import AgentConfig
 from edge_agent.delivery import Delivery
+from edge_agent.diagnostics.jobs import DiagnosticsJobs
+from edge_agent.diagnostics.report import BoardState
 from edge_agent.errors import CollectorError, NotPresent, SpoolError
 from edge_agent.kill_switch import (
     HaltStore,
@@ -43,8 +45,8 @@ from edge_agent.proof import Proof
 from edge_agent.sdnotify import notify
 from edge_agent.session import Session
 from edge_agent.simulation import SimulatedBoard
-from edge_agent.update.updater import HealthProbe, Updater
 from edge_agent.spool import PRIORITY_KEEP, PRIORITY_TELEMETRY, Spool
+from edge_agent.update.updater import HealthProbe, Updater
 from edge_agent.usage import DataMeter
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,9 @@ class Agent:
         self._reported_degraded: str | None = None
         self.crashed = False
         self.commands = CommandProcessor(self)
+        #: collect_logs off the loop (edge_agent.diagnostics), and what it reports
+        self.diagnostics = DiagnosticsJobs(self.wake)
+        self._readings: dict[str, dict[str, Any]] = {}
         if player is None:
             player = (
                 SimulatedPlayerControl(sim)
@@ -189,6 +194,7 @@ class Agent:
         """One turn of the loop (tests call it directly)."""
         self.delivery.take_acks()
         self._take_inbox()
+        self._send_log_bundles()
         self.updater.tick()
         self.delivery.tick()
         self._report_spool_health()
@@ -231,6 +237,7 @@ class Agent:
 
     def close(self) -> None:
         self.updater.close()
+        self.diagnostics.close()
         self.delivery.take_acks()
         self.delivery.tick()
         if not self.crashed:
@@ -244,9 +251,11 @@ class Agent:
         self.spool.close()
 
     def _sleep_time(self) -> float:
+        batch_due = self.delivery.wake_in()  # a batch held back goes out in time
+        limit = _MAX_SLEEP_S if batch_due is None else min(_MAX_SLEEP_S, batch_due)
         if not self._due:
-            return _MAX_SLEEP_S
-        return max(0.0, min(_MAX_SLEEP_S, min(self._due.values()) - self._monotonic()))
+            return limit
+        return max(0.0, min(limit, min(self._due.values()) - self._monotonic()))
 
     def uptime_s(self) -> int:
         return int(self._monotonic() - self._started)
@@ -320,7 +329,57 @@ class Agent:
         except ValueError as exc:  # fp.ProtocolError: the message would be refused
             self._collector_failed(kind, _refused(exc))
             return False
+        at = datetime.fromtimestamp(self._clock(), UTC).isoformat()
+        self._readings[kind.value] = {"at": at, "data": data.model_dump(mode="json")}
         return True
+
+    # -- logs and diagnostics (edge_agent.diagnostics) --------------------------------
+    def collect_logs(self, request_id: str, args: fp.CollectLogsArgs) -> None:
+        """Start making the bundles; ``_send_log_bundles`` answers when done."""
+        state = BoardState(
+            device_id=self.config.device_id,
+            agent_version=__version__,
+            boot=self.boot,
+            uptime_s=self.uptime_s(),
+            simulated=self.sim is not None,
+            config=self.config,
+            spool={
+                "pending": self.delivery.pending,
+                "dropped": self.delivery.dropped,
+                "degraded": self.delivery.degraded,
+            },
+            readings=json.loads(json.dumps(self._readings)),
+            failing={kind.value: error for kind, error in self._failing.items()},
+            absent=sorted(kind.value for kind in self._absent),
+            halted=self.kill_switch.mode,
+            config_version=self.config_version,
+        )
+        self.diagnostics.submit(request_id, args, state)
+
+    def _send_log_bundles(self) -> None:
+        for done in self.diagnostics.finished():
+            sent: list[str] = []
+            size = 0
+            errors = list(done.errors)
+            for bundle in done.bundles:
+                try:
+                    self.spool_message(
+                        fp.LogBundleMessage,
+                        fp.logs_topic(self.config.device_id),
+                        bundle,
+                        PRIORITY_SNAPSHOT,
+                    )
+                except ValueError as exc:  # fp.ProtocolError: refused as a message
+                    errors.append(f"{bundle.kind}: {str(exc).splitlines()[0][:200]}")
+                    continue
+                sent.append(bundle.kind)
+                size += len(bundle.body)
+            output: dict[str, Any] = {"bundles": sent, "bytes": size}
+            if errors:
+                output["errors"] = [fp.printable(e)[:200] for e in errors[:8]]
+            status = "ok" if sent else "error"
+            error = None if sent else "; ".join(output.get("errors", ["nothing collected"]))[:500]
+            self._answer(done.request_id, fp.COLLECT_LOGS_COMMAND, Outcome(status, output, error))
 
     # -- pictures (edge_agent.proof) --------------------------------------------------
     def _send_pictures(self) -> None:
@@ -453,6 +512,8 @@ class Agent:
                 self._handle_command(message)
             elif isinstance(message, fp.ConfigDesired):
                 self._handle_desired(message)
+            elif isinstance(message, fp.Capabilities):
+                self.delivery.take_capabilities(message)
 
     def _handle_command(self, request: fp.CommandRequest) -> None:
         try:
@@ -464,7 +525,8 @@ class Agent:
             log.info("command %s already answered; ignoring the duplicate", request.request_id)
             return
         outcome = self.commands.execute(request)
-        self._answer(request.request_id, request.command, outcome)
+        if outcome is not LATER:
+            self._answer(request.request_id, request.command, outcome)
 
     def _answer(self, request_id: str, command: str, outcome: Outcome) -> None:
         data = fp.CommandResultData(

@@ -19,6 +19,10 @@ is refused: it would put the stopped content back on air.
 of one camera or of all of them on the ``snapshot`` channel. An operator's
 picture is never refused for the day's picture budget (it is counted in it,
 so the unasked pictures stop earlier: edge_agent.proof.budget).
+
+``collect_logs`` (``fp.check_collect_logs_args``) uploads the journal and a
+diagnostics report on ``logs`` (edge_agent.diagnostics); it is answered
+once they are made, off the loop, not at once (``LATER``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ class Outcome:
     error: str | None = None
 
 
+#: ``collect_logs`` is answered when its bundles are made, off the loop
+#: (edge_agent.diagnostics.jobs): the agent sends nothing for it now.
+LATER = Outcome("later")
+
+
 class CommandHost(Protocol):
     """What commands need from the agent."""
 
@@ -65,6 +74,7 @@ class CommandHost(Protocol):
         self, source: str, camera_id: str | None, request_id: str
     ) -> tuple[list[dict[str, Any]], list[str]]: ...
     def update(self, args: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]: ...
+    def collect_logs(self, request_id: str, args: fp.CollectLogsArgs) -> None: ...
 
 
 def merge_config(current: AgentConfig, changes: dict[str, Any]) -> AgentConfig:
@@ -114,9 +124,12 @@ class CommandProcessor:
             )
             return Outcome("expired", error=f"expired at {request.expires_at.isoformat()}")
         handler = self._handlers.get(request.command)
-        if request.command == fp.SCREENSHOT_COMMAND:  # the only one that needs its request id
+        if request.command == fp.SCREENSHOT_COMMAND:  # these need their request id
             request_id = request.request_id
             handler = lambda args: self._screenshot(args, request_id)  # noqa: E731
+        elif request.command == fp.COLLECT_LOGS_COMMAND:
+            request_id = request.request_id
+            handler = lambda args: self._collect_logs(args, request_id)  # noqa: E731
         if handler is None:
             return Outcome("rejected", error=f"unknown command {request.command!r}")
         try:
@@ -197,6 +210,16 @@ class CommandProcessor:
         if errors:
             output["errors"] = [e[:200] for e in errors]
         return Outcome("ok", output)
+
+    def _collect_logs(self, args: dict[str, JsonValue], request_id: str) -> Outcome:
+        """Logs and diagnostics (edge_agent.diagnostics): the bundles go out
+        on ``logs``, the answer (``bundles``, ``bytes``) when they are made."""
+        try:
+            checked = fp.check_collect_logs_args(args)
+        except fp.ProtocolError as exc:
+            return Outcome("rejected", error=exc.detail)
+        self.host.collect_logs(request_id, checked)
+        return LATER
 
     def _update(self, args: dict[str, JsonValue]) -> Outcome:
         """Signed agent update (edge_agent.update): answered at once, the work

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from edge_agent.diagnostics.settings import DiagnosticsConfig
 from edge_agent.errors import ConfigError
 from edge_agent.update.settings import UpdateConfig
 from fleet_protocol.remote_config import (
@@ -189,6 +190,8 @@ class AgentConfig(BaseModel):
     data_budget: DataBudget = Field(default_factory=DataBudget)
     #: signed updates of the agent (edge_agent.update): board-local
     update: UpdateConfig = Field(default_factory=UpdateConfig)
+    #: where ``collect_logs`` reads the logs from (edge_agent.diagnostics): board-local
+    diagnostics: DiagnosticsConfig = Field(default_factory=DiagnosticsConfig)
 
     @field_validator("mqtt_url")
     @classmethod
