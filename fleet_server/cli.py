@@ -160,6 +160,9 @@ def cmd_engine(args: argparse.Namespace) -> int:
                 snapshot_keep_days=settings.snapshot_keep_days,
                 report_reminder_days=settings.report_reminder_days,
                 rollouts=rollout_settings(settings),
+                data_budget_default=(
+                    None if settings.data_budget_mb is None else settings.data_budget_mb * 10**6
+                ),
                 alerts=AlertSettings(
                     tickets=TicketNoticeSettings(
                         due_soon_s=settings.ticket_due_soon_h * 3600,

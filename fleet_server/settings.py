@@ -326,6 +326,13 @@ class Settings(BaseSettings):
         description="days the boards' screen and camera pictures are kept (each board's newest"
         " picture of each screen and camera is kept whatever its age)",
     )
+    data_budget_mb: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000_000,
+        description="every board's monthly 4G data budget in MB (10^6 bytes) where neither the"
+        " board nor its site has one (docs/data-budget.md); unset: none",
+    )
     content_files_s3_endpoint: str | None = Field(
         default=None, description="https://host[:port] of the S3-compatible service"
     )

@@ -159,13 +159,14 @@ def run_telemetry_rules(
     statuses: dict[str, Any],
     *,
     profile: dict[str, dict[str, Any]] | None = None,
+    data_budget_default: int | None = None,
 ) -> None:
     """Telemetry rules on every running board. ``profile`` changes the
     rules' defaults for the whole fleet (the demo's shorter holds,
     ``EngineSettings.telemetry_params``); site and board overrides still win."""
     conn, now = pass_.conn, pass_.now
     window = float(telemetry_rules.DEFAULTS["network_degraded"]["window_s"])
-    inputs = storage.telemetry_inputs(conn, now, window)
+    inputs = storage.telemetry_inputs(conn, now, window, data_budget_default=data_budget_default)
     site_overrides, board_overrides = storage.rule_overrides(conn)
     active_by_board: dict[str, set[DedupeKey]] = {}
     for text, cond in pass_.conds.items():

@@ -78,6 +78,9 @@ class EngineSettings:
     telemetry_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: agent rollouts (docs/updates.md): a pass every ``rollouts.every_s``
     rollouts: RolloutSettings = field(default_factory=RolloutSettings)
+    #: every board's monthly 4G data budget in bytes where neither it nor its
+    #: site has one (FLEET_DATA_BUDGET_MB); None: no default
+    data_budget_default: int | None = None
 
 
 class Engine:
@@ -160,7 +163,13 @@ class Engine:
                     pass_, places, since=None if full_round else since, profile=profile
                 )
                 if full_round:
-                    passes.run_telemetry_rules(pass_, places, statuses, profile=profile)
+                    passes.run_telemetry_rules(
+                        pass_,
+                        places,
+                        statuses,
+                        profile=profile,
+                        data_budget_default=self.settings.data_budget_default,
+                    )
                     self._telemetry_due = now + timedelta(seconds=self.settings.telemetry_every_s)
                     alerts.reminders_and_escalation(conn, now, self.settings.alerts)
                     result.tickets += alerts.auto_tickets(conn, now, self.settings.alerts)

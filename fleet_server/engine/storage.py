@@ -11,6 +11,7 @@ import psycopg
 from pydantic import BaseModel, ValidationError
 
 import fleet_protocol as fp
+from fleet_server.datausage import judging
 from fleet_server.engine.conditions import Condition
 from fleet_server.engine.state import BoardStatus, StateReport, Transition
 from fleet_server.engine.telemetry_rules import LATEST_MODELS, BoardInputs, Reading
@@ -154,8 +155,12 @@ def save_condition(conn: Conn, cond: Condition, now: datetime) -> None:
     )
 
 
-def telemetry_inputs(conn: Conn, now: datetime, window_s: float) -> dict[str, BoardInputs]:
-    """Latest readings, network averages, restarts and spool drops per board.
+def telemetry_inputs(
+    conn: Conn, now: datetime, window_s: float, *, data_budget_default: int | None = None
+) -> dict[str, BoardInputs]:
+    """Latest readings, network averages, restarts, spool drops and the
+    month's 4G data against its budget (``data_budget_default``: bytes,
+    FLEET_DATA_BUDGET_MB) per board.
     Windows select rows by receipt (the server's clock); measured_at only
     lets TimescaleDB skip old chunks, with ``CLOCK_SLACK`` to spare."""
     inputs: dict[str, BoardInputs] = {}
@@ -200,6 +205,8 @@ def telemetry_inputs(conn: Conn, now: datetime, window_s: float) -> dict[str, Bo
         windows.setdefault(board_id, []).append((start, end))
     for board_id, rows in windows.items():
         inputs.setdefault(board_id, BoardInputs()).windows = sorted(rows)
+    for board_id, judged in judging.judgements(conn, now, data_budget_default).items():
+        inputs.setdefault(board_id, BoardInputs()).data_budget = judged
     return inputs
 
 

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 import fleet_protocol as fp
+from fleet_server.datausage.models import Judgement
 from fleet_server.engine.conditions import Timing
 from fleet_server.engine.keys import DedupeKey
 from fleet_server.incidents.models import IncidentSpec
@@ -79,6 +80,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # QCVN 135:2024 camera checks a board can make: findings, not faults
     "camera_default_credentials": {"for_s": 0, "clear_for_s": 0, "severity": "major"},
     "camera_firmware_unknown": {"for_s": 0, "clear_for_s": 0, "severity": "minor"},
+    # The 4G data budget (docs/data-budget.md): a forecast over the budget
+    # opens a warning before it runs out; it clears below clear_percent.
+    "data_budget_forecast": {
+        "clear_percent": 95,
+        "for_s": 0,
+        "clear_for_s": 0,
+        "severity": "warning",
+    },
+    "data_budget_spent": {"for_s": 0, "clear_for_s": 0, "severity": "minor"},
 }
 
 #: Rules on a camera's picture: one condition per camera, named in the title.
@@ -135,6 +145,8 @@ class BoardInputs:
     boots_last_hour: int = 0
     dropped_last_hour: int = 0
     windows: list[tuple[time, time]] = field(default_factory=list)
+    #: the month's 4G data against the board's budget (None: no budget)
+    data_budget: Judgement | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,6 +471,29 @@ def spool_dropping(j: Judging) -> Iterator[Observation]:
     yield Observation("spool_dropping", dropped > 0, {"dropped": dropped})
 
 
+def data_budget(j: Judging) -> Iterator[Observation]:
+    """The month's 4G data: forecast over the budget (before it is spent),
+    and spent. Both clear when a new month starts or the budget is raised;
+    a board without a budget (any more) has neither."""
+    judged = j.inputs.data_budget
+    if judged is None:
+        yield Observation("data_budget_forecast", False, {})
+        yield Observation("data_budget_spent", False, {})
+        return
+    usage, budget = judged.usage, judged.budget.monthly_bytes
+    details = {
+        "month": usage.month,
+        "used_mb": round(usage.used / 1e6, 1),
+        "forecast_mb": round(usage.forecast / 1e6, 1),
+        "budget_mb": round(budget / 1e6, 1),
+        "factor": usage.factor,
+    }
+    clear_at = budget * j.params["data_budget_forecast"]["clear_percent"] / 100
+    over = usage.forecast > (clear_at if "data_budget_forecast" in j.active else budget)
+    yield Observation("data_budget_forecast", over and not judged.spent, details)
+    yield Observation("data_budget_spent", judged.spent, details)
+
+
 #: The telemetry rules, in the order they are evaluated. ``content_unapproved``
 #: is not here: it runs every pass on new display readings (``content_check``).
 RULES: dict[str, Rule] = {
@@ -476,6 +511,7 @@ RULES: dict[str, Rule] = {
     "overheating": overheating,
     "agent_restarting": agent_restarting,
     "spool_dropping": spool_dropping,
+    "data_budget": data_budget,
 }
 
 

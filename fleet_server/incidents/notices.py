@@ -126,6 +126,17 @@ CAUSES: dict[str, tuple[str, str]] = {
         "Camera {camera_id} không cho biết phiên bản phần mềm (QCVN 135:2024).",
         "Camera {camera_id} reports no firmware version (QCVN 135:2024).",
     ),
+    "data_budget_forecast": (
+        "Với mức dùng hiện nay, bảng sẽ dùng {forecast_mb} MB dữ liệu 4G trong tháng,"
+        " vượt ngân sách {budget_mb} MB (đã dùng {used_mb} MB).",
+        "At its current use the board will move {forecast_mb} MB of 4G data this month,"
+        " over its {budget_mb} MB budget ({used_mb} MB used).",
+    ),
+    "data_budget_spent": (
+        "Bảng đã dùng {used_mb} MB dữ liệu 4G, hết ngân sách {budget_mb} MB của tháng.",
+        "The board has moved {used_mb} MB of 4G data, its whole {budget_mb} MB budget"
+        " for the month.",
+    ),
     "content_unapproved": (
         "Nội dung đang phát không có trong danh mục đã được phê duyệt (Điều 9.3).",
         "What is on screen is not in the approved registry (Điều 9.3).",

@@ -49,6 +49,8 @@ RULES: dict[str, tuple[str, str]] = {
         "Camera không báo phiên bản firmware (QCVN 135:2024)",
         "Camera firmware unknown (QCVN 135:2024)",
     ),
+    "data_budget_forecast": ("Dữ liệu 4G sắp vượt ngân sách tháng", "4G data forecast over budget"),
+    "data_budget_spent": ("Đã dùng hết ngân sách dữ liệu 4G tháng", "4G data budget spent"),
     "broadcast_noncompliant": ("Không đủ thời lượng phát", "Broadcast time not met"),
     "advertising_share_exceeded": ("Quảng cáo vượt mức", "Advertising over its ceiling"),
     "security_reported": ("Báo sự cố an toàn thông tin", "Security incident reported"),
@@ -113,6 +115,14 @@ WHAT: dict[str, tuple[str, str]] = {
     "camera_firmware_unknown": (
         "Camera {camera} không báo phiên bản firmware (QCVN 135:2024)",
         "Camera {camera} reports no firmware version (QCVN 135:2024)",
+    ),
+    "data_budget_forecast": (
+        "Dữ liệu 4G dự kiến vượt ngân sách tháng",
+        "4G data forecast to exceed the month's budget",
+    ),
+    "data_budget_spent": (
+        "Đã dùng hết ngân sách dữ liệu 4G của tháng",
+        "The month's 4G data budget is spent",
     ),
     "broadcast_noncompliant": (
         "Không đủ thời lượng phát ngày {day}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fleet_protocol import (
@@ -28,6 +28,7 @@ from fleet_protocol import (
     StateMessage,
 )
 from fleet_protocol.messages import CameraPicture, CameraStatus, DisplayData, ScreenCheck
+from fleet_protocol.usage import DataUsage
 
 ENVELOPE_COLUMNS = (
     "device_id",
@@ -131,6 +132,33 @@ def _picture(c: CameraStatus) -> Row:
     return (*seen, c.picture_error, c.firmware, c.default_credentials)
 
 
+#: The board's own data usage (fleet_protocol.usage) on a network reading;
+#: a trigger (migration 0042) keeps board_data_usage's day from it.
+USAGE_COLUMNS = (
+    "usage_day",
+    "usage_day_sent",
+    "usage_day_received",
+    "usage_month_sent",
+    "usage_month_received",
+    "usage_factor",
+    "usage_counted",
+)
+
+
+def _usage(u: DataUsage | None) -> Row:
+    if u is None:
+        return (None,) * len(USAGE_COLUMNS)
+    return (
+        date.fromisoformat(u.day),
+        u.day_sent,
+        u.day_received,
+        u.month_sent,
+        u.month_received,
+        u.factor,
+        u.counted,
+    )
+
+
 SPECS: dict[type[Any], TableSpec] = {
     StateMessage: TableSpec(
         "board_states",
@@ -205,6 +233,7 @@ SPECS: dict[type[Any], TableSpec] = {
             "lte_rsrp_dbm",
             "lte_rsrq_db",
             "lte_sinr_db",
+            *USAGE_COLUMNS,
         ),
         lambda d: _one(
             d.interface,
@@ -227,6 +256,7 @@ SPECS: dict[type[Any], TableSpec] = {
                 if d.lte
                 else (None,) * 7
             ),
+            *_usage(d.data_usage),
         ),
         "network",
     ),
