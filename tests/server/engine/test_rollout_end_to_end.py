@@ -127,12 +127,14 @@ def _seed(conn: Conn, window_ends: datetime) -> None:
 
 
 def _start(conn: Conn, version: str, boards: list[str], waves: list[dict[str, int]]) -> int:
-    body = RolloutIn(
-        version=version,
-        target={"board_ids": boards},  # type: ignore[arg-type]
-        waves=waves,  # type: ignore[arg-type]
-        pause_s=0,
-        max_failures=0,
+    body = RolloutIn.model_validate(
+        {
+            "version": version,
+            "target": {"board_ids": boards},
+            "waves": waves,
+            "pause_s": 0,
+            "max_failures": 0,
+        }
     )
     with conn.transaction():
         created = rollouts.create(conn, ADMIN, Actor("quan.tri"), body, now=datetime.now(UTC))
@@ -213,7 +215,7 @@ def test_rollouts_with_real_boards(
             ),
             what="births of the new version",
         )
-        sent = dict(
+        sent: dict[str, datetime] = dict(
             conn.execute(
                 "SELECT board_id || ' ' || (args->>'version'), created_at FROM board_commands"
             ).fetchall()
