@@ -158,6 +158,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
                 content_files=store_from_settings(settings),
                 content_files_keep_days=settings.content_files_keep_days,
                 snapshot_keep_days=settings.snapshot_keep_days,
+                log_bundle_keep_days=settings.log_bundle_keep_days,
                 report_reminder_days=settings.report_reminder_days,
                 rollouts=rollout_settings(settings),
                 data_budget_default=(

@@ -326,6 +326,12 @@ class Settings(BaseSettings):
         description="days the boards' screen and camera pictures are kept (each board's newest"
         " picture of each screen and camera is kept whatever its age)",
     )
+    log_bundle_keep_days: int = Field(
+        default=30,
+        ge=1,
+        le=3660,
+        description="days the boards' log and diagnostics bundles (collect_logs) are kept",
+    )
     data_budget_mb: int | None = Field(
         default=None,
         ge=1,

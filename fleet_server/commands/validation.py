@@ -33,6 +33,7 @@ CommandName = Literal[
     "stop_content",
     "resume",
     "screenshot",
+    "collect_logs",
 ]
 COMMANDS: tuple[CommandName, ...] = get_args(CommandName)
 #: The kill switch (Điều 12.2): who may send these, ``board.halt``.
@@ -156,6 +157,16 @@ def screenshot_args(args: dict[str, JsonValue]) -> dict[str, JsonValue]:
     return dict(wanted.model_dump(exclude_none=True))
 
 
+def collect_logs_args(args: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """``collect_logs``'s arguments with the defaults filled in (what the
+    board will do, in the command's history), or CommandRefused naming the field."""
+    try:
+        wanted = fp.check_collect_logs_args(dict(args))
+    except fp.ProtocolError as exc:
+        raise _invalid("args", exc.detail) from None
+    return dict(wanted.model_dump())
+
+
 def wire_args(
     board_id: str,
     command: CommandName,
@@ -183,6 +194,8 @@ def wire_args(
         if args:
             raise _invalid("args", f"{command} takes no arguments, got {sorted(args)}")
         return {}
+    if command == "collect_logs":
+        return collect_logs_args(args)
     if command in ("screenshot", "collect_now"):
         return screenshot_args(args) if command == "screenshot" else collect_now_args(args)
     # set_config

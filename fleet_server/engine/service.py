@@ -72,6 +72,8 @@ class EngineSettings:
     content_files_keep_days: int = upkeep.ROLLUP_DAYS
     #: days the boards' screen and camera pictures are kept
     snapshot_keep_days: int = upkeep.SNAPSHOT_KEEP_DAYS
+    #: days the boards' log and diagnostics bundles are kept
+    log_bundle_keep_days: int = upkeep.LOG_BUNDLE_KEEP_DAYS
     #: the telemetry rules' defaults changed for the whole fleet, e.g.
     #: ``{"mains_lost": {"for_s": 20}}`` (the demo's rule profile,
     #: simulator/profile.py); empty: docs/engine.md's defaults
@@ -252,7 +254,10 @@ class Engine:
             if self._plain:
                 upkeep.apply_retention(conn, now)
             upkeep.apply_derived_retention(
-                conn, now, snapshot_keep_days=self.settings.snapshot_keep_days
+                conn,
+                now,
+                snapshot_keep_days=self.settings.snapshot_keep_days,
+                log_bundle_keep_days=self.settings.log_bundle_keep_days,
             )
             self._content_file_retention(conn, now)
             self._retention_due = now + timedelta(days=1)

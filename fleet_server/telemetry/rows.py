@@ -3,7 +3,8 @@
 Each message class has one target table; its row starts with the envelope
 columns. A camera message makes one row per camera. A display or camera
 reading's picture check (screen and camera proof) fills its ``screen_*`` or
-``picture_*`` columns; a snapshot is a row of ``snapshots`` with its JPEG.
+``picture_*`` columns; a snapshot is a row of ``snapshots`` with its JPEG,
+a log bundle one of ``log_bundles`` with its gzip.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fleet_protocol import (
     DisplayMessage,
     EventMessage,
     HeartbeatMessage,
+    LogBundleMessage,
     NetworkMessage,
     PowerMessage,
     SnapshotMessage,
@@ -29,6 +31,7 @@ from fleet_protocol import (
 )
 from fleet_protocol.messages import CameraPicture, CameraStatus, DisplayData, ScreenCheck
 from fleet_protocol.usage import DataUsage
+from fleet_server.logbundles.storage import LOG_BUNDLE_COLUMNS
 
 ENVELOPE_COLUMNS = (
     "device_id",
@@ -341,6 +344,13 @@ SPECS: dict[type[Any], TableSpec] = {
             d.phash,
             d.jpeg,
         ),
+        None,
+    ),
+    # A log bundle (``body``: the gzip as sent; the log bundles API unpacks it).
+    LogBundleMessage: TableSpec(
+        "log_bundles",
+        LOG_BUNDLE_COLUMNS,
+        lambda d: _one(*(getattr(d, column) for column in LOG_BUNDLE_COLUMNS)),
         None,
     ),
     CommandResultMessage: TableSpec(

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from fleet_server.db.migrate import storage_variant
+from fleet_server.logbundles import storage as log_bundles
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +96,20 @@ DERIVED = (("play_log", "started_at"), ("compliance_days", "day"))
 #: table, an ordinary table on both variants); each board's newest picture
 #: of every source is kept whatever its age.
 SNAPSHOT_KEEP_DAYS = 30
+#: Days the boards' log and diagnostics bundles are kept (``log_bundles``).
+LOG_BUNDLE_KEEP_DAYS = 30
 
 
 def apply_derived_retention(
-    conn: Conn, now: datetime, *, snapshot_keep_days: int = SNAPSHOT_KEEP_DAYS
+    conn: Conn,
+    now: datetime,
+    *,
+    snapshot_keep_days: int = SNAPSHOT_KEEP_DAYS,
+    log_bundle_keep_days: int = LOG_BUNDLE_KEEP_DAYS,
 ) -> dict[str, int]:
     """Delete proof-of-play and compliance rows older than five years, and
     pictures older than ``snapshot_keep_days`` (but each board's newest of
-    the screen and of every camera)."""
+    the screen and of every camera), log bundles older than ``log_bundle_keep_days``."""
     deleted: dict[str, int] = {}
     for table, column in DERIVED:
         cur = conn.execute(
@@ -113,6 +120,7 @@ def apply_derived_retention(
         )
         deleted[table] = cur.rowcount
     deleted["snapshots"] = snapshot_retention(conn, now, snapshot_keep_days)
+    deleted["log_bundles"] = log_bundles.retention(conn, now, log_bundle_keep_days)
     if any(deleted.values()):
         log.info("retention: %s", deleted)
     return deleted
