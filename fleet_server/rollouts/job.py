@@ -218,8 +218,14 @@ class RolloutJob:
     # -- sending -----------------------------------------------------------------------
     def _try_send(self, conn: Conn, rollout: RolloutRow, board: BoardRow, now: datetime) -> int:
         before = (board.state, board.reason)
-        hold = None if rollout.force else self._hold(conn, board.board_id, now)
-        if hold is not None:
+        place = store.board_place(conn, board.board_id)
+        busy = store.updating_elsewhere(conn, board.board_id, rollout.id)
+        if place is None or not place[1]:
+            board.state = "skipped"
+            board.reason = "board disabled" if place else "board no longer exists"
+        elif busy is not None:  # one update at a time, whatever the force
+            board.state, board.reason = "waiting", f"rollout {busy} is updating this board"
+        elif hold := None if rollout.force else self._hold(conn, board.board_id, place[0], now):
             board.state, board.reason = "waiting", hold
         else:
             self._send(conn, rollout, board, now)
@@ -228,11 +234,8 @@ class RolloutJob:
         store.save_board(conn, board, now)
         return 1
 
-    def _hold(self, conn: Conn, board_id: str, now: datetime) -> str | None:
+    def _hold(self, conn: Conn, board_id: str, site_id: int, now: datetime) -> str | None:
         """Why the board must not update now, None when it may."""
-        site_id = store.board_site(conn, board_id)
-        if site_id is None:
-            return "board no longer exists"
         if maintenance.covered(conn, now, site_id=site_id, board_id=board_id):
             return "maintenance window on the board or its site"
         spans = windows.board_windows(conn, board_id) or windows.site_windows(conn, site_id)

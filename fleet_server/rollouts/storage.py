@@ -227,8 +227,19 @@ def update_events(conn: Conn, board_id: str, rollout_id: int, version: str) -> l
     return [dict(r[0]) for r in rows]
 
 
-def board_site(conn: Conn, board_id: str) -> int | None:
-    row = conn.execute("SELECT site_id FROM boards WHERE id = %s", (board_id,)).fetchone()
+def board_place(conn: Conn, board_id: str) -> tuple[int, bool] | None:
+    """The board's site and whether it is enabled; None when it is gone."""
+    row = conn.execute("SELECT site_id, enabled FROM boards WHERE id = %s", (board_id,)).fetchone()
+    return None if row is None else (int(row[0]), bool(row[1]))
+
+
+def updating_elsewhere(conn: Conn, board_id: str, rollout_id: int) -> int | None:
+    """Another rollout whose update is in flight on the board, if any."""
+    row = conn.execute(
+        "SELECT rollout_id FROM rollout_boards WHERE board_id = %s AND rollout_id <> %s"
+        " AND state IN ('sent', 'downloading', 'installed') LIMIT 1",
+        (board_id, rollout_id),
+    ).fetchone()
     return None if row is None else int(row[0])
 
 

@@ -108,7 +108,12 @@ def test_a_percentage_threshold_counts_the_boards_tried(fleet: Fleet) -> None:
 def test_waits_outside_broadcast_windows_unless_forced(fleet: Fleet) -> None:
     # 10:00 local: site-1 is on air until 10:30; site-2's window ended at 09:00
     with fleet.conn.transaction():
-        for site, start, end in (("site-1", time(9), time(10, 30)), ("site-2", time(7), time(9))):
+        windows = (
+            ("site-1", time(9), time(10, 30)),
+            ("site-2", time(7), time(9)),
+            ("site-3", time(9), time(10, 30)),
+        )
+        for site, start, end in windows:
             fleet.conn.execute(
                 "INSERT INTO broadcast_windows (site_id, part, starts_at, ends_at)"
                 " SELECT id, 'morning', %s, %s FROM sites WHERE code = %s",
@@ -125,10 +130,12 @@ def test_waits_outside_broadcast_windows_unless_forced(fleet: Fleet) -> None:
     fleet.run()
     assert set(fleet.states(rollout.id).values()) == {"sent"}
 
-    forced = fleet.create(waves=[{"percent": 100}], target={"board_ids": ["b1"]}, force=True)
-    fleet.clock.set(fleet.clock() - timedelta(minutes=30))
+    held = fleet.create(waves=[{"count": 1}], target={"board_ids": ["b6"]})
+    forced = fleet.create(waves=[{"count": 1}], target={"board_ids": ["b6"]}, force=True)
+    fleet.clock.set(fleet.clock() - timedelta(minutes=30))  # 10:00, on air again
     fleet.run()
-    assert fleet.states(forced.id) == {"b1": "sent"}
+    assert fleet.states(held.id) == {"b6": "waiting"}
+    assert fleet.states(forced.id) == {"b6": "sent"}
 
 
 def test_a_board_is_not_updated_just_before_its_window(fleet: Fleet) -> None:
@@ -231,3 +238,20 @@ def test_a_scheduled_rollout_starts_at_its_time(fleet: Fleet) -> None:
     fleet.run()
     assert fleet.rollout(rollout.id).state == "running"
     assert fleet.states(rollout.id)["b1"] == "sent"
+
+
+def test_one_update_at_a_time_and_disabled_boards_skipped(fleet: Fleet) -> None:
+    first = fleet.create(target={"board_ids": ["b1"]}, waves=[{"count": 1}])
+    fleet.run()
+    second = fleet.create(target={"board_ids": ["b1", "b2"]}, waves=[{"count": 2}], force=True)
+    with fleet.conn.transaction():
+        fleet.conn.execute("UPDATE boards SET enabled = false WHERE id = 'b2'")
+    fleet.run()
+    boards = {b.board_id: b for b in fleet.rollout(second.id).boards}
+    assert (boards["b1"].state, boards["b1"].reason) == (
+        "waiting", f"rollout {first.id} is updating this board",
+    )  # fmt: skip
+    assert (boards["b2"].state, boards["b2"].reason) == ("skipped", "board disabled")
+    fleet.healthy(first.id, "b1")
+    fleet.run()
+    assert fleet.states(second.id)["b1"] == "sent"
