@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, i18n, pictures
+from fleet_server.api.console.releases_page import agent_section
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
@@ -28,7 +29,6 @@ from fleet_server.boards.service import connectivity, get_board
 from fleet_server.commands.schemas import CommandIn
 from fleet_server.commands.service import board_config, recent_commands, send_command
 from fleet_server.errors import Invalid, RequestError
-from fleet_server.rollouts.service import agent_on_board
 from fleet_server.telemetry.service import series
 
 router = APIRouter(include_in_schema=False)
@@ -239,7 +239,7 @@ def board_view(
             "windows": board_windows_section(conn, user, board_id),
             "pictures": pictures.board_pictures(conn, user, board),
             "availability": board_last_30_days(conn, board.id, board.site_id, now),
-            "agent": agent_on_board(conn, user, board_id),  # _agent_update.html
+            "agent": agent_section(conn, user, board_id, lang),  # _agent_update.html
             **(refusal or {}),
         }
     )

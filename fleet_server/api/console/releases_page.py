@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.forms import ALL, checked, places
+from fleet_server.api.console.rollout_words import reason_words
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -164,6 +165,7 @@ def _rollout(
     rollout_id: int,
     extra: dict[str, Any] | None = None,
 ) -> Response:
+    lang = language_of(request, user)
     return render(
         request,
         "rollout.html",
@@ -172,9 +174,10 @@ def _rollout(
             "rollout": service.get(conn, user, rollout_id),
             "badges": BADGES,
             "board_states": BOARD_STATES,
+            "words": lambda reason: reason_words(reason, lang),
             **(extra or {}),
         },
-        lang=language_of(request, user),
+        lang=lang,
     )
 
 
@@ -217,3 +220,11 @@ def abort(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:  # fmt: skip
     return _act(request, conn, now, user, rollout_id, "abort", reason)
+
+
+def agent_section(conn: Conn, user: Principal, board_id: str, lang: str) -> dict[str, Any]:
+    """The board page's agent section (_agent_update.html), its last
+    update's reason in the reader's language."""
+    agent = service.agent_on_board(conn, user, board_id)
+    last = agent["last"]
+    return agent | {"reason": reason_words(last.reason, lang) if last else None}

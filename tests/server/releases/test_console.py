@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from fleet_server.api.console.rollout_words import reason_words
 from tests.server.releases.support import SigningKey
 from tests.server.releases.test_api import _publish
 
@@ -62,6 +63,7 @@ def test_an_administrator_runs_a_rollout_from_the_console(
     final = browser.get(url)
     assert 'data-state="aborted"' in final.text
     assert 'data-board="lc-mu-ca-01" data-state="cancelled"' in final.text
+    assert "đợt cập nhật: Đã hủy" in final.text  # the engine's reason, in Vietnamese
     again = browser.post(f"{url}/resume", data={"csrf_token": _csrf(final.text)})
     assert again.status_code == 409  # refused beside the buttons' place
     [[n]] = db_conn.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'rollout.%%'")
@@ -77,3 +79,23 @@ def test_other_roles_may_not_open_the_pages(new_browser: Any, role: str) -> None
     assert browser.get("/releases").status_code == 403
     assert browser.get("/rollouts/1").status_code == 403
     assert 'href="/releases"' not in browser.get(f"/boards/{BOARD}").text
+
+
+@pytest.mark.parametrize(
+    ("reason", "lang", "words"),
+    [
+        (
+            "morning broadcast window 07:00-10:30 on air or about to start",
+            "vi",
+            "trong giờ phát sóng sáng 07:00–10:30 hoặc sắp đến giờ",
+        ),
+        (
+            "3 failures of 5 boards tried exceed the threshold of 50 % of the boards tried",
+            "en",
+            "3 failures of 5 boards tried exceed the threshold of 50 %",
+        ),
+        ("crash loop: 3 starts", "vi", "crash loop: 3 starts"),  # the board's own words
+    ],
+)
+def test_the_engines_reasons_in_the_readers_language(reason: str, lang: str, words: str) -> None:
+    assert reason_words(reason, lang) == words
