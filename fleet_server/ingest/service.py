@@ -41,6 +41,7 @@ from fleet_server.db.connect import connect
 from fleet_server.engine import pipeline_health
 from fleet_server.errors import DatabaseUnavailable
 from fleet_server.ingest.boards import KnownBoards
+from fleet_server.ingest.compact import ACCEPTED_ENCODINGS, announcements, expand
 from fleet_server.ingest.consumer import Inbound, MqttConsumer
 from fleet_server.ingest.deadletters import DeadLetterLimiter
 from fleet_server.ingest.receipts import Key, publication, receipt_key, receipts_for
@@ -124,6 +125,8 @@ class IngestService:
 
     def __init__(self, settings: Settings, metrics: IngestMetrics | None = None) -> None:
         self.settings = settings
+        #: named to boards after their birth (compact encoding); () acts as an older ingest
+        self.encodings: tuple[str, ...] = ACCEPTED_ENCODINGS
         # Unbounded: the broker's flow control bounds the QoS 1 messages in
         # it, _enqueue the QoS 0 ones (see the module).
         self._queue: queue.Queue[Inbound | object] = queue.Queue()
@@ -249,19 +252,22 @@ class IngestService:
         log.info("ingest writer stopped: %s", self.stats.snapshot())
 
     def _process(self, batch: list[Inbound]) -> bool:
-        outcomes = [classify(item, self.settings) for item in batch]
+        pairs = expand(batch, partial(classify, settings=self.settings))  # a batch's messages
+        outcomes = [outcome for _, outcome in pairs]
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
         rejected = [o for o in outcomes if isinstance(o, Rejected)]
         if not self._commit(accepted, rejected):
             return False
-        self.metrics.batch_committed(batch)
+        self.metrics.batch_committed([item for item, _ in pairs])
         for item in batch:
             if self.consumer.ack(item):
                 self.stats.acked += 1
             else:
                 self.stats.ack_skipped += 1
         if self.settings.ingest_receipts:
-            self._send_receipts(batch, outcomes)
+            self._send_receipts(pairs)
+        for topic, payload in announcements(outcomes, self.encodings):
+            self.consumer.publish(topic, payload)
         return True
 
     def _commit(
@@ -333,16 +339,12 @@ class IngestService:
                 log.info("database back after %d attempts", backoff.attempt)
             return True
 
-    def _send_receipts(self, batch: list[Inbound], outcomes: list[Accepted | Rejected]) -> None:
+    def _send_receipts(self, pairs: list[tuple[Inbound, Accepted | Rejected]]) -> None:
         """Tell each board what of its messages this batch committed; never
         blocks nor raises (an unsent receipt costs a duplicate, not data)."""
         try:
             limit = self.settings.ingest_max_payload_bytes
-            keys: list[Key] = []
-            for item, outcome in zip(batch, outcomes, strict=True):
-                key = receipt_key(item, outcome, limit)
-                if key is not None:
-                    keys.append(key)
+            keys: list[Key] = [k for i, o in pairs if (k := receipt_key(i, o, limit)) is not None]
             sent = unsent = 0
             for receipt in receipts_for(keys, datetime.now(UTC)):
                 if self.consumer.publish(*publication(receipt)):

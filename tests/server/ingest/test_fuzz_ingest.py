@@ -45,13 +45,21 @@ GOOD_BOARDS = [f"fz-good-{i}" for i in range(3)]
 TABLES = sorted({spec.table for spec in SPECS.values()})
 
 
+SERVER_TO_BOARD = (
+    fp.Channel.CMD,
+    fp.Channel.CONFIG_DESIRED,
+    fp.Channel.RECEIPT,
+    fp.Channel.CAPABILITIES,
+)
+
+
 def _seeds() -> list[tuple[str, dict[str, Any]]]:
     """(topic suffix after the device id, payload) of every board → server example."""
     seeds = []
     for path in sorted(FIXTURES.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         topic = fp.parse_topic(doc["topic"])
-        if topic.channel in (fp.Channel.CMD, fp.Channel.CONFIG_DESIRED, fp.Channel.RECEIPT):
+        if topic.channel in SERVER_TO_BOARD:
             continue  # server → board: ingest never subscribes to them
         suffix = doc["topic"].split("/", 3)[3]
         seeds.append((suffix, doc["payload"]))
