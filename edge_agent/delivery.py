@@ -19,6 +19,15 @@ restarts and fail-overs. So:
 broker that refuses the receipt subscription gets ``puback`` too, for that
 connection.
 
+Compact encoding: once the server has named ``fleet_protocol.compact.ENCODING``
+on this connection (a ``capabilities`` message after the birth), telemetry
+and events go out in batches (``edge_agent.batching`` decides which and
+when); each message in a batch keeps its (boot, seq), so receipts, replay
+and the bounds above work per message as before. A new connection starts
+on JSON again until the server says so anew; after a connection that used
+batches, the backlog waits up to ``_WORD_WAIT_S`` for that word, so a
+backlog from an outage goes out in batches too.
+
 When the spool cannot be written (disk full or failing) the agent keeps
 going: messages are held in memory (``_MEMORY_MAX``, oldest telemetry
 dropped first), sent directly and kept until they are delivered; the spool
@@ -36,16 +45,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import fleet_protocol as fp
+from edge_agent.batching import BatchPolicy, packed, plan
 from edge_agent.config import SpoolConfig
 from edge_agent.errors import SpoolError
 from edge_agent.session import Session
 from edge_agent.spool import PRIORITY_TELEMETRY, Prepared, Spool, SpoolRow
+from fleet_protocol.compact import ENCODING, batchable
 
 log = logging.getLogger(__name__)
 
 _MEMORY_MAX = 1000  # messages held while the spool cannot be written
 _MAX_TIMEOUT_S = 3600.0
 _PENDING_RECEIPTS_MAX = 100
+_WORD_WAIT_S = 5.0  # how long a reconnected board waits for the server's capabilities
 
 
 @dataclass(slots=True)
@@ -75,6 +87,7 @@ class Delivery:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        batch_policy: BatchPolicy | None = None,
     ) -> None:
         self.spool = spool
         self.session = session
@@ -84,7 +97,12 @@ class Delivery:
         self.published = 0  # messages delivered (deleted, or due to be)
         self.degraded: str | None = None  # why the spool cannot be written
         self._retry_at = 0.0
-        self._mids: dict[int, int] = {}  # paho mid -> spool row id
+        self._mids: dict[int, list[int]] = {}  # paho mid -> spool row ids (several: a batch)
+        self.batch_policy = batch_policy or BatchPolicy()
+        #: (connection number, encoding) the server accepts batches in
+        self._accepted: tuple[int, str] | None = None
+        self._waiting: float | None = None  # created_at of the oldest row a batch holds back
+        self._word_until = 0.0  # monotonic: until then the backlog waits for capabilities
         self._handed: dict[int, _Handed] = {}  # spool row id -> state
         self._awaiting: collections.OrderedDict[int, float] = collections.OrderedDict()
         self._resend: collections.OrderedDict[int, None] = collections.OrderedDict()
@@ -108,6 +126,30 @@ class Delivery:
     def receipts(self) -> bool:
         """Whether delivery waits for the server's receipt on this connection."""
         return self._settings().delivery == "receipt" and not self.session.receipts_refused
+
+    @property
+    def compact(self) -> bool:
+        """Whether telemetry and events go out in batches on this connection."""
+        return self._accepted is not None and self._accepted[0] == self.session.connects
+
+    def take_capabilities(self, message: fp.Capabilities) -> None:
+        """The server's word on what it reads besides JSON (this connection)."""
+        if ENCODING in message.encodings and message.device_id == self.session.config.device_id:
+            if not self.compact:
+                log.info("the server reads batches (%s): telemetry goes out batched", ENCODING)
+            self._accepted = (self.session.connects, ENCODING)
+        else:
+            self._accepted = None
+
+    def wake_in(self) -> float | None:
+        """Seconds until a batch held back (or the wait for the server's
+        word) is due; None when nothing waits."""
+        times = []
+        if self._waiting is not None:
+            times.append(self._waiting + self.batch_policy.max_delay_s - self._clock())
+        if self._word_until and not self.compact:
+            times.append(self._word_until - self._monotonic())
+        return max(0.0, min(times)) if times else None
 
     @property
     def pending(self) -> int:
@@ -236,19 +278,20 @@ class Delivery:
         acked = self.session.acked
         while acked:
             mid = acked.popleft()
-            row_id = self._mids.pop(mid, None)
-            if row_id is None:
+            row_ids = self._mids.pop(mid, None)
+            if row_ids is None:
                 self._held_acked(mid, now, receipts)
                 continue
-            handed = self._handed.get(row_id)
-            if handed is None:
-                continue  # its receipt came first
-            handed.mid = None
-            if receipts and not handed.legacy:
-                self._awaiting[row_id] = now
-            else:
-                del self._handed[row_id]
-                delivered.append(row_id)
+            for row_id in row_ids:
+                handed = self._handed.get(row_id)
+                if handed is None:
+                    continue  # its receipt came first
+                handed.mid = None
+                if receipts and not handed.legacy:
+                    self._awaiting[row_id] = now
+                else:
+                    del self._handed[row_id]
+                    delivered.append(row_id)
         if not receipts and (self._awaiting or self._resend):
             # puback mode now (configuration, or the broker refused receipts):
             # what the broker acknowledged earlier is delivered too.
@@ -301,7 +344,11 @@ class Delivery:
                 continue
             handed = self._handed.pop(row_id, None)
             if handed is not None and handed.mid is not None:
-                self._mids.pop(handed.mid, None)
+                in_flight = self._mids.get(handed.mid, [])
+                if row_id in in_flight:
+                    in_flight.remove(row_id)
+                if not in_flight:
+                    self._mids.pop(handed.mid, None)
             self._awaiting.pop(row_id, None)
             self._resend.pop(row_id, None)
             delivered.append(row_id)
@@ -317,6 +364,7 @@ class Delivery:
 
     # -- sending ----------------------------------------------------------------------
     def dispatch(self) -> None:
+        self._waiting = None
         session = self.session
         if not session.ready.is_set():
             self._offline_wall = self._clock()
@@ -327,6 +375,9 @@ class Delivery:
         if self.receipts:
             self._check_timeouts()
         self._send_held()
+        if not self.compact and self._monotonic() < self._word_until:
+            return  # the backlog waits for the server's word (batches) a moment
+        self._word_until = 0.0
         window = self._settings().inflight
         try:
             if self._send_again(window):
@@ -338,6 +389,8 @@ class Delivery:
         """A new connection: what the broker acknowledged may be lost with it."""
         self._connected_wall = self._offline_wall
         self._refused_logged = False
+        if self._accepted is not None and not self.compact:
+            self._word_until = self._monotonic() + _WORD_WAIT_S
         for row_id in self._awaiting:
             self._resend[row_id] = None
         self._awaiting.clear()
@@ -384,48 +437,80 @@ class Delivery:
 
     def _send_again(self, window: int) -> bool:
         """Send rows again (reconnect, timeout); True when none is left to send."""
+        per = self.batch_policy.max_count if self.compact else 1
         while self._resend:
             room = window - len(self._mids)
             if room <= 0:
                 return False
-            batch = list(self._resend)[:room]
-            found = {row.id: row for row in self.spool.rows(batch)}
-            for row_id in batch:
-                row = found.get(row_id)
-                if row is None:  # dropped by the spool meanwhile
+            chosen = list(self._resend)[: room * per]
+            found = {row.id: row for row in self.spool.rows(chosen)}
+            for row_id in chosen:
+                if row_id not in found:  # dropped by the spool meanwhile
                     del self._resend[row_id]
                     self._handed.pop(row_id, None)
-                    continue
-                mid = self.session.publish(row.topic, self._payload(row.topic, row.payload, True))
-                if mid is None:
+            rows = sorted(found.values(), key=lambda r: r.id)
+            for group in self._groups(rows, complete=False):
+                if len(self._mids) >= window or not self._send_group(group, replay=True):
                     return False
-                del self._resend[row_id]
-                self._handed[row_id] = _Handed(mid, legacy=row.boot is None)
-                self._mids[mid] = row_id
         return True
 
     def _send_new(self, window: int) -> None:
+        per = self.batch_policy.max_count if self.compact else 1
         while True:
-            room = window - len(self._mids)
+            limit = (window - len(self._mids)) * per
             if self.receipts:
-                room = min(room, self._settings().unreceipted_max - len(self._handed))
-            if room <= 0:
+                limit = min(limit, self._settings().unreceipted_max - len(self._handed))
+            if limit <= 0:
                 return
-            rows = self.spool.pending(after_id=self._cursor, limit=room)
+            rows = self.spool.pending(after_id=self._cursor, limit=limit)
             if not rows:
                 return
-            for row in rows:
-                if not self._send_row(row):
+            for group in self._groups(rows, complete=len(rows) < limit):
+                if len(self._mids) >= window or not self._send_group(group, replay=False):
                     return
+            if self._waiting is not None:
+                return  # the rest waits for more to go with it
 
-    def _send_row(self, row: SpoolRow) -> bool:
-        replay = row.created_at < self._connected_wall
-        mid = self.session.publish(row.topic, self._payload(row.topic, row.payload, replay))
-        if mid is None:
-            return False
-        self._handed[row.id] = _Handed(mid, legacy=row.boot is None)
-        self._mids[mid] = row.id
-        self._cursor = row.id
+    def _groups(self, rows: list[SpoolRow], *, complete: bool) -> list[list[SpoolRow]]:
+        """One row per send in JSON; in batches once the server reads them."""
+        if not self.compact:
+            return [[row] for row in rows]
+        now = self._clock()
+        chosen = plan(
+            rows, self.batch_policy, now, replay_before=self._connected_wall, complete=complete
+        )
+        self._waiting = None if chosen.waiting is None else chosen.waiting.created_at
+        return chosen.sends
+
+    def _send_group(self, rows: list[SpoolRow], *, replay: bool) -> bool:
+        """Publish one message, or batchable ones as batches; False when paho
+        takes no more (what was published of the group stays handed)."""
+        items = [
+            (
+                r.topic,
+                self._payload(r.topic, r.payload, replay or r.created_at < self._connected_wall),
+            )
+            for r in rows
+        ]
+        device = self.session.config.device_id
+        parts: list[tuple[int, str, bytes]] = [(1, topic, payload) for topic, payload in items]
+        if self.compact and batchable(rows[0].topic):
+            try:
+                parts = [(n, fp.batch_topic(device), p) for n, p in packed(device, items)]
+            except fp.ProtocolError as exc:
+                log.warning("messages sent one by one, not as a batch: %s", exc)
+        start = 0
+        for count, topic, payload in parts:
+            mid = self.session.publish(topic, payload)
+            if mid is None:
+                return False
+            sent = rows[start : start + count]
+            start += count
+            self._mids[mid] = [r.id for r in sent]
+            for row in sent:
+                self._handed[row.id] = _Handed(mid, legacy=row.boot is None)
+                self._resend.pop(row.id, None)
+                self._cursor = max(self._cursor, row.id)
         return True
 
     def _payload(self, topic: str, payload: bytes, replay: bool) -> bytes:

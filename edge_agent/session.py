@@ -289,6 +289,9 @@ class Session:
                 (f"{fp.PREFIX}/{device}/cmd/+", 1),
                 (fp.config_desired_topic(device), 1),
                 (fp.receipt_topic(device), 1),
+                # what ingest reads besides JSON (the compact encoding); a broker
+                # that refuses it leaves the board on JSON
+                (fp.capabilities_topic(device), 1),
             ]
         )
         topic, payload = self._state("online", seq=self._birth_seq)
