@@ -34,6 +34,8 @@ class UpdateConfig(BaseModel):
     #: tries of one download before it fails; the wait doubles from retry_base_s
     download_attempts: int = Field(default=6, ge=1, le=50)
     retry_base_s: float = Field(default=2.0, gt=0, le=300)
+    #: one try of a download ends after this, however slowly the bytes still come
+    download_deadline_s: float = Field(default=1800.0, gt=0, le=86_400)
 
     @field_validator("public_keys")
     @classmethod

@@ -112,6 +112,7 @@ class Worker:
                 attempts=config.download_attempts,
                 wait=self.stopping.wait,
                 retry_base_s=config.retry_base_s,
+                deadline_s=config.download_deadline_s,
                 progress=progress,
             )
             self.record = record = replace(record, state="downloaded")

@@ -76,12 +76,21 @@ def broken_sources(workdir: Path) -> list[Path]:
 # -- the file server ----------------------------------------------------------------
 class ReleaseServer:
     """Serves ``root`` on 127.0.0.1 with ``Range`` support. ``drop_after``:
-    the next response stops after that many bytes (the connection closed)."""
+    the next response stops after that many bytes (the connection closed).
+    Faults a fuzzer would find: ``ignore_range`` (200 and the whole file on a
+    resume), ``range_shift`` (206 from another offset than asked, said so in
+    Content-Range), ``trickle_s`` (a pause between chunks of 1 KiB),
+    ``redirects`` (path → Location, a 302)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.drop_after: int | None = None
+        self.ignore_range = False
+        self.range_shift = 0
+        self.trickle_s: float | None = None
+        self.redirects: dict[str, str] = {}
         self.ranges: list[str | None] = []
+        self._closing = threading.Event()
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -103,6 +112,12 @@ class ReleaseServer:
         return f"http://127.0.0.1:{self.port}/{name}"
 
     def _serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        if handler.path in self.redirects:
+            handler.send_response(302)
+            handler.send_header("Location", self.redirects[handler.path])
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
         path = self.root / handler.path.lstrip("/")
         if "/" in handler.path.lstrip("/") or not path.is_file():
             handler.send_error(404)
@@ -111,8 +126,13 @@ class ReleaseServer:
         wanted = handler.headers.get("Range")
         self.ranges.append(wanted)
         start = 0
-        if wanted and wanted.startswith("bytes=") and wanted.endswith("-"):
-            start = int(wanted[6:-1])
+        if (
+            wanted
+            and wanted.startswith("bytes=")
+            and wanted.endswith("-")
+            and not self.ignore_range
+        ):
+            start = max(0, int(wanted[6:-1]) - self.range_shift)
             if start >= len(data):
                 handler.send_error(416)
                 return
@@ -124,7 +144,17 @@ class ReleaseServer:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         drop, self.drop_after = self.drop_after, None
-        handler.wfile.write(body if drop is None else body[:drop])
+        body = body if drop is None else body[:drop]
+        if self.trickle_s is None:
+            handler.wfile.write(body)
+        else:
+            with contextlib.suppress(OSError):  # the board gave up: that is the point
+                for at in range(0, len(body), 1024):
+                    if self._closing.wait(self.trickle_s):
+                        break
+                    handler.wfile.write(body[at : at + 1024])
+                    handler.wfile.flush()
+            return
         handler.wfile.flush()
         if drop is not None:
             handler.close_connection = True
@@ -132,6 +162,7 @@ class ReleaseServer:
                 handler.connection.shutdown(2)
 
     def close(self) -> None:
+        self._closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.update.download import download
+from edge_agent.update.download import download, shown
 from fleet_protocol.releases import Manifest, ReleaseRefused
 from tests.support.board_process import ReleaseServer
 
@@ -110,3 +110,80 @@ def test_not_enough_disk_refused_before_a_byte_is_fetched(
     with pytest.raises(ReleaseRefused, match="disk full"):
         _get(served, tmp_path / "x.part", huge)
     assert served.ranges == []
+
+
+@pytest.mark.parametrize("fault", ["ignore_range", "range_shift"])
+def test_a_resume_answered_with_another_range_starts_again_cleanly(
+    tmp_path: Path, served: ReleaseServer, fault: str
+) -> None:
+    # 200 with the whole file, or 206 from another offset than asked: never appended
+    if fault == "ignore_range":
+        served.ignore_range = True
+    else:
+        served.range_shift = 100
+    part = tmp_path / "edge-agent-2.0.0.tar.gz.part"
+    part.write_bytes(DATA[:4096])
+    assert _get(served, part, _manifest()).read_bytes() == DATA
+    assert served.ranges[0] == "bytes=4096-"
+
+
+def test_a_server_trickling_bytes_is_given_up_at_the_deadline(
+    tmp_path: Path, served: ReleaseServer
+) -> None:
+    served.trickle_s = 0.01  # 1 KiB every 10 ms: 5 s for the file, each read well in time
+    part = tmp_path / "edge-agent-2.0.0.tar.gz.part"
+    with pytest.raises(ReleaseRefused, match=r"after 2 tries: too slow: \d+ of 512000 bytes"):
+        download(
+            served.url("edge-agent-2.0.0.tar.gz"),
+            part,
+            _manifest(),
+            attempts=2,
+            wait=lambda _s: False,
+            retry_base_s=0.01,
+            deadline_s=0.2,
+        )
+    assert served.ranges[1] is not None  # the second try went on from the first's bytes
+
+
+def test_redirects_only_on_the_same_host_and_shown_without_secrets(
+    tmp_path: Path, served: ReleaseServer
+) -> None:
+    served.redirects["/old.tar.gz"] = "/edge-agent-2.0.0.tar.gz"
+    part = tmp_path / "edge-agent-2.0.0.tar.gz.part"
+    moved = download(
+        served.url("old.tar.gz"), part, _manifest(), attempts=1, wait=lambda _s: False,
+        retry_base_s=0.01,
+    )  # fmt: skip
+    assert moved.read_bytes() == DATA
+    elsewhere = f"http://user:pw1234@localhost:{served.port}/edge-agent-2.0.0.tar.gz?token=s3cret"
+    served.redirects["/away.tar.gz"] = elsewhere
+    served.redirects["/ftp.tar.gz"] = "ftp://127.0.0.1/edge-agent-2.0.0.tar.gz"
+    served.ranges.clear()
+    for name, fragment in [("away.tar.gz", "another host"), ("ftp.tar.gz", "redirect refused")]:
+        with pytest.raises(ReleaseRefused, match=fragment) as caught:
+            download(
+                served.url(name), tmp_path / "x.part", _manifest(), attempts=3,
+                wait=lambda _s: False, retry_base_s=0.01,
+            )  # fmt: skip
+        assert "pw1234" not in caught.value.reason
+        assert "s3cret" not in caught.value.reason
+    assert served.ranges == []  # nothing fetched from where it was sent
+
+
+def test_a_full_disk_fails_at_once_and_gives_the_space_back(
+    tmp_path: Path, served: ReleaseServer
+) -> None:
+    part = tmp_path / "edge-agent-2.0.0.tar.gz.part"
+    part.symlink_to("/dev/full")  # every write: ENOSPC
+    with pytest.raises(ReleaseRefused, match="disk full while downloading"):
+        _get(served, part, _manifest(), attempts=3)
+    assert len(served.ranges) == 1  # not retried
+    assert not part.exists()
+    assert not part.is_symlink()
+
+
+def test_errors_show_the_url_without_its_secrets() -> None:
+    assert shown("https://u:p@cdn.example:8443/a/b.tar.gz?X-Sig=abc#f") == (
+        "https://cdn.example:8443/a/b.tar.gz"
+    )
+    assert shown("http://[::1") == "(unreadable URL)"

@@ -20,12 +20,14 @@ def _config(tmp_path: Path) -> UpdateConfig:
     return UpdateConfig(root=tmp_path / "opt", state_path=tmp_path / "update.json")
 
 
-def _artifact(tmp_path: Path, *extra: tarfile.TarInfo, version: str = "3.0.0") -> Path:
+def _artifact(
+    tmp_path: Path, *extra: tarfile.TarInfo, version: str = "3.0.0", launcher_mode: int = 0o755
+) -> Path:
     path = tmp_path / "a.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
         for name, data, mode in [
             (f"{TOP}/VERSION", f"{version}\n".encode(), 0o644),
-            (f"{TOP}/bin/edge-agent", b"#!/bin/sh\n", 0o755),
+            (f"{TOP}/bin/edge-agent", b"#!/bin/sh\n", launcher_mode),
         ]:
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), mode
@@ -98,3 +100,69 @@ def test_links_switch_and_prune_keeps_current_and_previous(tmp_path: Path) -> No
     assert layout.active_version(config) == "3"
     assert layout.prune(config) == ["2"]
     assert sorted(p.name for p in config.releases.iterdir()) == ["1", "3"]
+
+
+def _bomb(tmp_path: Path, entries: int = 0, declared: int = 0) -> Path:
+    """An artifact with ``entries`` more files, or one header claiming
+    ``declared`` bytes with no data behind it (what a bomb's headers say)."""
+    extra = [_member(f"{TOP}/lib/f{i}") for i in range(entries)]
+    if declared:
+        huge = _member(f"{TOP}/lib/huge")
+        huge.size = declared
+        path = _artifact(tmp_path, *extra)
+        with tarfile.open(path, "r:gz") as tar:
+            kept = [(m, tar.extractfile(m)) for m in tar.getmembers()]
+            blobs = [(m, f.read() if f else None) for m, f in kept]
+        with tarfile.open(path, "w:gz") as tar:
+            for member, data in blobs:
+                tar.addfile(member, io.BytesIO(data) if data is not None else None)
+            tar.addfile(huge)  # the header only
+        return path
+    return _artifact(tmp_path, *extra)
+
+
+@pytest.mark.parametrize(
+    ("entries", "declared", "limits", "fragment"),
+    [
+        (10, 0, {"max_entries": 5}, "more than 5 entries"),
+        (0, 2**40, {}, "unpacks to more than"),
+        (0, 2**40, {"max_bytes": 2**50}, "disk full"),
+    ],
+)
+def test_a_tar_bomb_is_refused_from_its_headers(
+    tmp_path: Path, entries: int, declared: int, limits: dict[str, int], fragment: str
+) -> None:
+    config = _config(tmp_path)
+    with pytest.raises(ReleaseRefused, match=fragment):
+        layout.extract(_bomb(tmp_path, entries, declared), config, "3.0.0", **limits)
+    assert list(config.releases.iterdir()) == []
+
+
+def test_nothing_unpacked_is_writable_by_others_whatever_the_umask(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    extra = _member(f"{TOP}/lib/pkg/mod.py")
+    extra.mode = 0o666
+    old = os.umask(0)
+    try:
+        final = layout.extract(_artifact(tmp_path, extra), config, "3.0.0")
+    finally:
+        os.umask(old)
+    for entry in [config.releases, final, *final.rglob("*")]:
+        assert entry.stat().st_mode & 0o022 == 0, entry
+
+
+def test_a_launcher_that_cannot_run_is_refused_before_the_switch(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    with pytest.raises(ReleaseRefused, match="no executable bin/edge-agent"):
+        layout.extract(_artifact(tmp_path, launcher_mode=0o644), config, "3.0.0")
+    assert list(config.releases.iterdir()) == []
+
+
+def test_the_active_release_is_never_unpacked_over(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    layout.extract(_artifact(tmp_path), config, "3.0.0")
+    layout.point(config.current, "3.0.0")
+    (config.releases / "3.0.0" / "running").write_text("in use")
+    with pytest.raises(ReleaseRefused, match="active release"):
+        layout.extract(_artifact(tmp_path), config, "3.0.0")
+    assert (config.releases / "3.0.0" / "running").exists()
