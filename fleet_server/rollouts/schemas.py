@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -17,8 +18,12 @@ class TargetIn(BaseModel):
     """Boards every given criterion lets through (at least one is given)."""
 
     organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    site_ids: list[int] | None = Field(default=None, max_length=1000)
-    board_ids: list[str] | None = Field(default=None, max_length=5000)
+    site_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        default=None, max_length=1000
+    )
+    board_ids: list[Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]] | None = Field(
+        default=None, max_length=5000
+    )
 
 
 class WaveIn(BaseModel):
@@ -99,6 +104,3 @@ class DryRunOut(BaseModel):
 
 class ActionIn(BaseModel):
     reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
-
-
-BOARD_ID = DEVICE_ID_PATTERN

@@ -138,6 +138,8 @@ REFUSALS: list[tuple[dict[str, Any], str]] = [
     ({"target": {}}, "target"),
     ({"target": {"board_ids": ["lc-nowhere-01"]}}, "target.board_ids"),
     ({"target": {"site_ids": [999999]}}, "target"),
+    ({"target": {"site_ids": [2**70]}}, "target.site_ids.0"),
+    ({"target": {"board_ids": ["ok-01", "bad id\u0000"]}}, "target.board_ids.1"),
     ({"waves": [{"count": 1, "percent": 50}]}, "waves.0"),
     ({"waves": [{}]}, "waves.0"),
     ({"waves": []}, "waves"),
