@@ -66,15 +66,21 @@ class BundleContent:
     kind: str
     media_type: str
     text: bytes
+    captured_at: datetime
+    since: datetime | None
+    lines: int
+    truncated: bool
 
 
-def read_bundle(conn: Conn, user: Principal, actor: Actor, bundle_id: int) -> BundleContent:
+def read_bundle(
+    conn: Conn, user: Principal, actor: Actor, bundle_id: int, *, board_id: str | None = None
+) -> BundleContent:
     """One bundle's text (a journal) or JSON (diagnostics), unpacked; the
     reading is audited and committed. NotFound for a bundle the caller may
-    not see (another organisation's board)."""
+    not see (another organisation's board), or not ``board_id``'s."""
     user.need(CAPABILITY)
     found = storage.bundle(conn, bundle_id)
-    if found is None:
+    if found is None or board_id not in (None, found.board_id):
         raise NotFound("log bundle", bundle_id)
     board_in_scope(conn, user.scope, found.board_id, what="log bundle", ident=str(bundle_id))
     # Ingest stored only what fleet_protocol accepted: a body that unpacks.
@@ -93,7 +99,16 @@ def read_bundle(conn: Conn, user: Principal, actor: Actor, bundle_id: int) -> Bu
         },
     )
     conn.commit()
-    return BundleContent(found.board_id, found.kind, MEDIA_TYPES[found.kind], text)
+    return BundleContent(
+        found.board_id,
+        found.kind,
+        MEDIA_TYPES[found.kind],
+        text,
+        found.captured_at,
+        found.since,
+        found.lines,
+        found.truncated,
+    )
 
 
 def request_logs(

@@ -51,19 +51,30 @@ class StoredBundle:
     request_id: str
     kind: str
     captured_at: datetime
+    since: datetime | None
+    lines: int
     truncated: bool
     body: bytes
 
 
 def bundle(conn: Conn, bundle_id: int) -> StoredBundle | None:
     row = conn.execute(
-        "SELECT device_id, request_id, kind, captured_at, truncated, body"
+        "SELECT device_id, request_id, kind, captured_at, since, lines, truncated, body"
         " FROM log_bundles WHERE id = %s",
         (bundle_id,),
     ).fetchone()
     if row is None:
         return None
-    return StoredBundle(str(row[0]), str(row[1]), str(row[2]), row[3], bool(row[4]), bytes(row[5]))
+    return StoredBundle(
+        str(row[0]),
+        str(row[1]),
+        str(row[2]),
+        row[3],
+        row[4],
+        int(row[5]),
+        bool(row[6]),
+        bytes(row[7]),
+    )
 
 
 def retention(conn: Conn, now: datetime, keep_days: int) -> int:
