@@ -157,6 +157,7 @@ MENU: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
     ("/rules", "nav.rules", lambda u: u.can("rule.read")),
     ("/audit", "nav.audit", lambda u: u.can("audit.read")),
     ("/releases", "nav.releases", lambda u: u.can("release.manage")),
+    ("/data-usage", "nav.data_usage", lambda u: u.can("telemetry.read")),
     # contacts, routes, accounts, provisioning: one entry, tabs on the pages
     ("/admin/contacts", "nav.admin", lambda u: u.can("route.read")),
     ("/admin/boards", "nav.admin", lambda u: u.can("board.provision") and not u.can("route.read")),

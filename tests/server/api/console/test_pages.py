@@ -91,6 +91,7 @@ MENUS = {
         "/notices",
         "/rules",
         "/audit",
+        "/data-usage",
         "/admin/contacts",
     ],
     "operator": [
@@ -103,9 +104,10 @@ MENUS = {
         "/content/submissions",
         "/reports",
         "/notices",
+        "/data-usage",
         "/admin/contacts",
     ],
-    "technician": ["/", "/incidents", "/tickets", "/maintenance", "/cameras"],
+    "technician": ["/", "/incidents", "/tickets", "/maintenance", "/cameras", "/data-usage"],
     "viewer": [
         "/",
         "/incidents",
@@ -114,6 +116,7 @@ MENUS = {
         "/cameras",
         "/content",
         "/reports",
+        "/data-usage",
         "/admin/contacts",
     ],
     "guard": ["/cameras"],

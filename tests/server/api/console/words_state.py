@@ -134,6 +134,21 @@ DETAILS: dict[str, dict[str, Any]] = {
     "camera_moved": {"camera_id": "cam-1", "reference_distance": 28},
     "camera_default_credentials": {"camera_id": "cam-1", "firmware": "V5.5.0"},
     "camera_firmware_unknown": {"camera_id": "cam-1", "firmware": None},
+    # the 4G data budget (issue 19)
+    "data_budget_forecast": {
+        "month": "2026-12",
+        "used_mb": 31.5,
+        "forecast_mb": 92.4,
+        "budget_mb": 60.0,
+        "factor": 2,
+    },
+    "data_budget_spent": {
+        "month": "2026-12",
+        "used_mb": 61.2,
+        "forecast_mb": 120.0,
+        "budget_mb": 60.0,
+        "factor": 8,
+    },
 }
 #: Every audit action the server writes (and two that only have their parts).
 ACTIONS = (
@@ -147,6 +162,7 @@ ACTIONS = (
     "broadcast_windows.delete",
     "broadcast_windows.set",
     "command.send",
+    "data_budget.set",
     "contact.create",
     "content.approve",
     "content.import",

@@ -10,3 +10,4 @@ from tests.server.api.conftest import (  # noqa: F401
     password_hash,
     store,
 )
+from tests.server.api.console.conftest import new_browser  # noqa: F401
