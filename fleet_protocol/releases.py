@@ -144,12 +144,18 @@ def verify(manifest: Manifest, public_keys: dict[str, bytes]) -> None:
 
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("url must be an http or https URL")
-    if parts.username or parts.password:
+    try:
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        raise ValueError("url has a bad port") from None
+    if "@" in parts.netloc:  # user and password, even empty ones
         raise ValueError("url must not carry credentials")
     if any(ord(c) < 33 or ord(c) == 127 for c in value):
         raise ValueError("url must not contain spaces or control characters")
+    if not value.isascii():  # bidi controls and look-alike hosts too
+        raise ValueError("url must be ASCII (percent-encoded)")
     return value
 
 
@@ -162,7 +168,7 @@ class UpdateArgs(BaseModel):
     url: Annotated[str, Field(max_length=1000), AfterValidator(_http_url)]
     manifest: Manifest
     health_deadline_s: Annotated[int, Field(ge=30, le=3600)] = 300
-    rollout_id: int | None = None
+    rollout_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
 
 
 def check_update_args(args: dict[str, Any]) -> UpdateArgs:

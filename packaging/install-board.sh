@@ -31,31 +31,64 @@ name=$(basename "$artifact")
 version=${name#edge-agent-}
 version=${version%.tar.gz}
 case "$name" in edge-agent-*.tar.gz) ;; *) echo "not an edge-agent-<version>.tar.gz: $name" >&2; exit 2 ;; esac
+# A version is a name, never a path (fleet_protocol.releases.VERSION_PATTERN).
+case "$version" in
+    [0-9A-Za-z]*) ;;
+    *) echo "not a version: $version" >&2; exit 2 ;;
+esac
+case "$version" in
+    *[!0-9A-Za-z.+~-]* | ?????????????????????????????????*) echo "not a version: $version" >&2; exit 2 ;;
+esac
 manifest=$(dirname "$artifact")/edge-agent-$version.manifest.json
 [ -f "$manifest" ] || { echo "no manifest beside the artifact: $manifest" >&2; exit 1; }
 
+# The signature and the artifact are checked before anything is unpacked, by
+# code that does not come from the artifact (code from an unchecked artifact
+# would check itself): this Python and its own cryptography (python3-cryptography).
+# It is fleet_protocol.releases.verify, restated in a few lines.
+"$python" -I - "$manifest" "$public_key" "$artifact" "$version" <<'PY'
+import base64, hashlib, json, re, sys
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError:
+    sys.exit("refused: this Python has no cryptography to check the signature (apt install python3-cryptography)")
+manifest_path, public_path, artifact_path, version = sys.argv[1:5]
+try:
+    manifest = json.load(open(manifest_path, encoding="utf-8"))
+    raw = base64.b64decode(open(public_path).read().strip(), validate=True)
+    signature = base64.b64decode(manifest["signature"], validate=True)
+except (OSError, ValueError, KeyError, TypeError) as exc:
+    sys.exit(f"refused: unreadable manifest or public key ({type(exc).__name__})")
+fields = ("format", "name", "version", "artifact", "size", "sha256", "created_at", "key_id", "signature")
+if not isinstance(manifest, dict) or sorted(manifest) != sorted(fields):
+    sys.exit("refused: the manifest's fields are not those of format 1")
+if manifest["version"] != version or manifest["artifact"] != f"edge-agent-{version}.tar.gz":
+    sys.exit(f"refused: the manifest is for {str(manifest['version'])[:40]!r}, not {version!r}")
+if len(raw) != 32 or hashlib.sha256(raw).hexdigest()[:16] != manifest["key_id"]:
+    sys.exit(f"refused: unknown key id {str(manifest['key_id'])[:16]}: not the key given")
+signed = {k: v for k, v in manifest.items() if k != "signature"}
+body = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+try:
+    Ed25519PublicKey.from_public_bytes(raw).verify(signature, body)
+except (InvalidSignature, ValueError):
+    sys.exit(f"refused: bad signature on the manifest of {version}")
+digest, size = hashlib.sha256(), 0
+with open(artifact_path, "rb") as f:
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+if size != manifest["size"] or digest.hexdigest() != manifest["sha256"]:
+    sys.exit("refused: the artifact differs from its manifest (size or sha256)")
+print(f"verified edge-agent {version}, key {manifest['key_id']}")
+PY
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
-tar -xzf "$artifact" -C "$work" --no-same-owner
+tar -xzf "$artifact" -C "$work" --no-same-owner --no-same-permissions
 bundle=$work/edge-agent-$version
 [ "$(cat "$bundle/VERSION")" = "$version" ] || { echo "VERSION differs from $version" >&2; exit 1; }
-
-# The signature and the artifact, with the release's own protocol code.
-PYTHONPATH=$bundle/lib "$python" - "$manifest" "$public_key" "$artifact" <<'PY'
-import base64, hashlib, json, sys
-from pathlib import Path
-from fleet_protocol import releases as fr
-manifest = fr.parse_manifest(json.loads(Path(sys.argv[1]).read_text()))
-raw = base64.b64decode(Path(sys.argv[2]).read_text().strip(), validate=True)
-try:
-    fr.verify(manifest, {fr.key_id(raw): raw})
-except fr.ReleaseRefused as exc:
-    sys.exit(f"refused: {exc.reason}")
-data = Path(sys.argv[3]).read_bytes()
-if len(data) != manifest.size or hashlib.sha256(data).hexdigest() != manifest.sha256:
-    sys.exit("refused: the artifact differs from its manifest (size or sha256)")
-print(f"verified edge-agent {manifest.version}, key {manifest.key_id}")
-PY
+chmod -R go-w "$bundle"
 
 mkdir -p "$root/releases" "$root/bin"
 rm -rf "$root/releases/$version"

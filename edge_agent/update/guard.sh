@@ -26,8 +26,17 @@ max=$(field max_boot_attempts)
 deadline=$(field deadline)
 previous=$(field previous)
 root=$(field root)
-case "$attempts$max$deadline" in
-    '' | *[!0-9]*) echo "edge-agent-guard: $state unreadable, ignored" >&2; exit 0 ;;
+# Whole numbers of at most 10 digits only: dash exits on a number it cannot
+# hold ("Illegal number"), and a guard that exits keeps the agent from starting.
+for number in "$attempts" "$max" "$deadline"; do
+    case "$number" in
+        '' | *[!0-9]* | ???????????*) echo "edge-agent-guard: $state unreadable, ignored" >&2; exit 0 ;;
+    esac
+done
+# A release name is a version (fleet_protocol.releases.VERSION_PATTERN), never a path.
+case "$previous" in
+    [0-9A-Za-z]*) case "$previous" in *[!0-9A-Za-z.+~-]*) previous= ;; esac ;;
+    *) previous= ;;
 esac
 attempts=$((attempts + 1))
 now=$(date +%s)

@@ -98,6 +98,7 @@ class StateFile:
         tmp = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
+            os.fchmod(fd, 0o600)  # a leftover tmp file keeps its mode through O_CREAT
             os.write(fd, text.encode("ascii"))
             os.fsync(fd)
         finally:

@@ -4,6 +4,10 @@ whether a freshly switched version stays (healthy) or goes (rolled back).
 A new version is healthy once its session is up (birth published) and a
 heartbeat collected after that has been delivered. If the deadline of the
 state file passes first, it points ``current`` back at ``previous`` and exits;
+the deadline is kept on the monotonic clock from the agent's start (what is
+left of it then, never more than ``health_deadline_s``), so a wall clock
+stepped by NTP during the trial neither rolls back a good version nor keeps
+a bad one forever;
 the previous version, started again, reports ``rolled_back``. A version that
 never gets that far (it crashes at start, or never starts Python) is rolled
 back by the boot guard (``bin/edge-agent-guard``) before its next start.
@@ -69,12 +73,16 @@ class Updater:
         probe: HealthProbe,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.running = running
         self._emit = emit
         self._probe = probe
         self._clock = clock
+        self._monotonic = monotonic
+        #: on the monotonic clock: when the version on trial has had its time
+        self._trial_ends = 0.0
         self.store = StateFile(config.state_path)
         self.stopping = threading.Event()
         #: set once the switch is reported: the agent exits for the supervisor to restart it
@@ -98,7 +106,9 @@ class Updater:
         if record.state in ("downloading", "downloaded"):
             self._start_worker(record)
         elif record.state == "trying" and record.version == self.running:
-            log.info("agent %s on trial until %d", record.version, record.deadline)
+            left = min(max(record.deadline - self._clock(), 0.0), float(record.health_deadline_s))
+            log.info("agent %s on trial for %.0f s", record.version, left)
+            self._trial_ends = self._monotonic() + left
             self._trying = record
         elif record.state == "trying":
             # started as another version than the one on trial: something put it back
@@ -138,6 +148,9 @@ class Updater:
     def _begin(self, checked: UpdateArgs) -> tuple[str, dict[str, Any] | None, str | None]:
         if layout.active_version(self.config) is None:
             return "rejected", None, f"{self.config.current} is not a link: not the release layout"
+        if self._worker is not None:  # finished (its record is final), or about to be
+            self._worker.thread.join(5)
+        self._drain()  # what the last worker had to tell goes out before it is forgotten
         record = UpdateRecord(
             state="downloading",
             version=checked.version,
@@ -158,14 +171,17 @@ class Updater:
     # -- every turn of the main loop ----------------------------------------------
     def tick(self) -> None:
         try:
-            if self._worker is not None:
-                while self._worker.events:
-                    self._send(self._worker.events.popleft())
+            self._drain()
             if self._trying is not None:
                 self._watch(self._trying)
         except OSError as exc:  # never fatal; the boot guard still holds the deadline
             log.error("update step failed: %s", exc)
             self._trying = None
+
+    def _drain(self) -> None:
+        if self._worker is not None:
+            while self._worker.events:
+                self._send(self._worker.events.popleft())
 
     def _send(self, report: Report) -> None:
         severity = "error" if report.state in ("failed", "rolled_back") else "info"
@@ -181,7 +197,7 @@ class Updater:
             self.exit_requested.set()
 
     def _watch(self, record: UpdateRecord) -> None:
-        if self._clock() >= record.deadline:
+        if self._monotonic() >= self._trial_ends:
             self._trying = None
             reason = f"deadline passed: not healthy within {record.health_deadline_s} s"
             log.error("agent %s %s: rolling back to %s", record.version, reason, record.previous)

@@ -91,7 +91,7 @@ def build(
     """Write ``out/edge-agent-<version>.tar.gz``; ``sources`` are the package
     directories to include (default: the installed ``edge_agent`` and
     ``fleet_protocol``)."""
-    if not re.match(fr.VERSION_PATTERN, version):
+    if not re.fullmatch(fr.VERSION_PATTERN, version):  # fullmatch: `$` passes a final newline
         raise BuildError(f"version {version!r} does not match {fr.VERSION_PATTERN}")
     dirs = list(sources) if sources is not None else [package_dir(p) for p in PACKAGES]
     agent = next((d for d in dirs if d.name == "edge_agent"), None)

@@ -98,7 +98,7 @@ def _digest(path: Path) -> str:
 
 def artifact_version(artifact: Path) -> str:
     """The version the artifact's name and its ``VERSION`` file agree on."""
-    match = _ARTIFACT.match(artifact.name)
+    match = _ARTIFACT.fullmatch(artifact.name)
     if match is None:
         raise SigningError(f"{artifact.name}: not an edge-agent-<version>.tar.gz")
     version = match["version"]

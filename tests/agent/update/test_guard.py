@@ -105,3 +105,36 @@ def test_no_state_or_garbage_never_stops_the_start(config: UpdateConfig) -> None
     config.state_path.write_text(' "state": "trying",\n "boot_attempts": "x",\n')
     assert "unreadable" in _guard(config)
     assert layout.active_version(config) == "2.0.0"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("boot_attempts", 10**25), ("deadline", 10**30), ("max_boot_attempts", 10**11)],
+)
+def test_numbers_dash_cannot_hold_never_stop_the_start(
+    config: UpdateConfig, field: str, value: int
+) -> None:
+    store = _trying(config, time.time() - 1)
+    record = store.load()
+    assert record is not None
+    setattr(record, field, value)
+    store.save(record)
+    assert "unreadable" in _guard(config)  # and exit status 0 (check=True)
+    assert layout.active_version(config) == "2.0.0"
+
+
+@pytest.mark.parametrize("previous", ["../bin", "/etc", "-rf"])
+def test_a_previous_that_is_not_a_version_is_never_pointed_at(
+    config: UpdateConfig, previous: str
+) -> None:
+    (config.releases / "-rf").mkdir()
+    store = _trying(config, time.time() - 1)
+    record = store.load()
+    assert record is not None
+    record.previous = previous
+    store.save(record)
+    assert "no previous release to go back to" in _guard(config)
+    assert os.readlink(config.current) == "releases/2.0.0"
+    rolled = store.load()
+    assert rolled is not None
+    assert rolled.state == "rolled_back"

@@ -3,10 +3,17 @@ only after its manifest's signature and its SHA-256 are checked."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
+import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
+
+import pytest
 
 from fleet_server.releases import bundle
 from tests.support.board_process import broken_sources, release, signing_key
@@ -66,3 +73,50 @@ def test_a_tampered_artifact_or_a_foreign_key_installs_nothing(tmp_path: Path) -
     assert tampered.returncode != 0
     assert "differs from its manifest" in tampered.stderr
     assert not (dest / "opt").exists()
+
+
+def test_the_artifact_never_checks_itself(tmp_path: Path) -> None:
+    # a forged release whose own code says yes to any signature, at interpreter start
+    key = signing_key(tmp_path / "keys")
+    built = bundle.build("1.0.0", tmp_path / "build")
+    artifact = tmp_path / "out" / built.name
+    artifact.parent.mkdir()
+    hook = b"import fleet_protocol.releases as r\nr.verify = lambda *args: None\n"
+    with tarfile.open(built, "r:gz") as src, tarfile.open(artifact, "w:gz") as out:
+        for member in src.getmembers():
+            out.addfile(member, src.extractfile(member) if member.isfile() else None)
+        info = tarfile.TarInfo("edge-agent-1.0.0/lib/sitecustomize.py")
+        info.size = len(hook)
+        out.addfile(info, io.BytesIO(hook))
+    fields = {
+        "format": 1,
+        "name": "edge-agent",
+        "version": "1.0.0",
+        "artifact": artifact.name,
+        "size": artifact.stat().st_size,
+        "sha256": hashlib.sha256(artifact.read_bytes()).hexdigest(),
+        "created_at": "2026-12-07T00:00:00+00:00",
+        "key_id": key.key_id,
+        "signature": base64.b64encode(bytes(64)).decode(),
+    }
+    (tmp_path / "out" / "edge-agent-1.0.0.manifest.json").write_text(json.dumps(fields))
+    dest = tmp_path / "board"
+    done = _install(artifact, key.private.with_name("release-signing.pub"), dest)
+    assert done.returncode != 0
+    assert "bad signature" in done.stderr
+    assert not (dest / "opt").exists()
+
+
+def test_a_version_that_is_a_path_is_refused(tmp_path: Path) -> None:
+    key = signing_key(tmp_path / "keys")
+    odd = tmp_path / "edge-agent-...tar.gz"  # the version would be ".."
+    odd.write_bytes(b"")
+    done = _install(odd, key.private.with_name("release-signing.pub"), tmp_path / "board")
+    assert done.returncode == 2
+    assert "not a version" in done.stderr
+
+
+def test_a_version_with_a_final_newline_is_not_built(tmp_path: Path) -> None:
+    with pytest.raises(bundle.BuildError, match="does not match"):
+        bundle.build("1.0.0\n", tmp_path)
+    assert list(tmp_path.iterdir()) == []

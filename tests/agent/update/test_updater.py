@@ -5,80 +5,17 @@ The agent's side is the seam the updater owns: ``emit`` and the health probe."""
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from edge_agent.commands import merge_config
 from edge_agent.config import load_config
 from edge_agent.update import layout
-from edge_agent.update.settings import UpdateConfig
 from edge_agent.update.state import StateFile, UpdateRecord
-from edge_agent.update.updater import HealthProbe, Updater
-from tests.support.board_process import Release, ReleaseServer, release, signing_key
+from tests.agent.update.conftest import Host, Setup, on_trial
+from tests.support.board_process import release, signing_key
 from tests.support.wait import wait_for
-
-
-@dataclass
-class Host:
-    events: list[dict[str, Any]] = field(default_factory=list)
-    ready: bool = False
-    heartbeats: int = 0
-    published: int = 0
-
-    def emit(
-        self, event_type: str, severity: str, message: str, details: dict[str, Any] | None = None
-    ) -> None:
-        self.events.append({"type": event_type, "severity": severity, **(details or {})})
-
-    def collect(self) -> bool:
-        self.heartbeats += 1
-        return True
-
-    def states(self) -> list[str]:
-        return [e["state"] for e in self.events]
-
-
-@dataclass
-class Setup:
-    config: UpdateConfig
-    newer: Release
-    server: ReleaseServer
-    now: list[float]
-
-    def updater(self, host: Host, running: str) -> Updater:
-        probe = HealthProbe(lambda: host.ready, host.collect, lambda: host.published)
-        return Updater(self.config, running, host.emit, probe, clock=lambda: self.now[0])
-
-    def args(self, **changes: Any) -> dict[str, Any]:
-        return {
-            "version": "1.1.0",
-            "url": self.server.url(self.newer.artifact.name),
-            "manifest": self.newer.manifest,
-            **changes,
-        }
-
-
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
-    key = signing_key(tmp_path / "keys")
-    served = tmp_path / "served"
-    first, newer = release("1.0.0", served, key), release("1.1.0", served, key)
-    config = UpdateConfig(
-        root=tmp_path / "opt",
-        state_path=tmp_path / "var" / "update.json",
-        public_keys={key.key_id: key.public_b64},
-        retry_base_s=0.01,
-    )
-    layout.extract(first.artifact, config, "1.0.0")
-    layout.point(config.current, "1.0.0")
-    server = ReleaseServer(served)
-    yield Setup(config, newer, server, [time.time()])
-    server.close()
 
 
 def test_bad_updates_rejected(setup: Setup, tmp_path: Path) -> None:
@@ -156,25 +93,8 @@ def test_a_download_left_by_a_restart_is_resumed_and_switched(setup: Setup) -> N
     assert saved.deadline == int(setup.now[0]) + 300
 
 
-def _on_trial(setup: Setup) -> StateFile:
-    layout.extract(setup.newer.artifact, setup.config, "1.1.0")
-    layout.point(setup.config.previous, "1.0.0")
-    layout.point(setup.config.current, "1.1.0")
-    store = StateFile(setup.config.state_path)
-    store.save(
-        UpdateRecord(
-            state="trying",
-            version="1.1.0",
-            previous="1.0.0",
-            deadline=int(setup.now[0]) + 60,
-            health_deadline_s=60,
-        )
-    )
-    return store
-
-
 def test_healthy_once_connected_and_a_heartbeat_is_out(setup: Setup) -> None:
-    store = _on_trial(setup)
+    store = on_trial(setup)
     (setup.config.releases / "0.9.0").mkdir()
     host = Host()
     updater = setup.updater(host, "1.1.0")
@@ -204,11 +124,11 @@ def test_healthy_once_connected_and_a_heartbeat_is_out(setup: Setup) -> None:
 
 
 def test_the_deadline_rolls_back_and_the_previous_version_reports_it(setup: Setup) -> None:
-    store = _on_trial(setup)
+    store = on_trial(setup)
     new = Host(ready=True)
     updater = setup.updater(new, "1.1.0")
     updater.start()
-    setup.now[0] += 61
+    setup.now[1] += 61  # the monotonic clock: the wall clock may be stepped
     updater.tick()
     assert updater.exit_requested.is_set()
     assert layout.active_version(setup.config) == "1.0.0"
