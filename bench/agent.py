@@ -17,6 +17,12 @@ agent without proof as the baseline beside the agent with it, at the default
 settings and on a compressed time scale (bench/agent_proof.py says how):
 
     .venv/bin/python -m bench.agent --proof --minutes 10 --compressed-minutes 15 --factor 12
+
+With --bytes, instead: bytes per board per day at the default settings, plain
+JSON against the compact encoding, on a compressed time scale
+(bench/agent_bytes.py says how):
+
+    .venv/bin/python -m bench.agent --bytes --minutes 3 --factor 30
 """
 
 from __future__ import annotations
@@ -210,12 +216,20 @@ def main() -> None:
         "--proof", action="store_true", help="screen and camera proof: baseline and with proof"
     )
     parser.add_argument(
+        "--bytes", action="store_true", help="bytes per board per day: JSON and compact"
+    )
+    parser.add_argument(
         "--compressed-minutes", type=float, default=15, help="--proof: the compressed phase"
     )
     parser.add_argument(
         "--factor", type=float, default=12, help="--proof: every interval divided by this"
     )
     args = parser.parse_args()
+    if args.bytes:
+        from bench.agent_bytes import run as run_bytes  # noqa: PLC0415
+
+        print(json.dumps(run_bytes(args.minutes, args.factor), indent=2))
+        return
     work = Path(tempfile.mkdtemp(prefix="fleet-agent-bench-"))
     broker = Mosquitto(work / "mosquitto")
     broker.start()

@@ -87,7 +87,6 @@ class Delivery:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
-        batch_policy: BatchPolicy | None = None,
     ) -> None:
         self.spool = spool
         self.session = session
@@ -98,7 +97,6 @@ class Delivery:
         self.degraded: str | None = None  # why the spool cannot be written
         self._retry_at = 0.0
         self._mids: dict[int, list[int]] = {}  # paho mid -> spool row ids (several: a batch)
-        self.batch_policy = batch_policy or BatchPolicy()
         #: (connection number, encoding) the server accepts batches in
         self._accepted: tuple[int, str] | None = None
         self._waiting: float | None = None  # created_at of the oldest row a batch holds back
@@ -126,6 +124,13 @@ class Delivery:
     def receipts(self) -> bool:
         """Whether delivery waits for the server's receipt on this connection."""
         return self._settings().delivery == "receipt" and not self.session.receipts_refused
+
+    @property
+    def batch_policy(self) -> BatchPolicy:
+        """What goes in a batch and when, from ``[spool]`` (remotely settable)."""
+        settings = self._settings()
+        urgent = {"event"} if settings.batch_heartbeats_wait else {"heartbeat", "event"}
+        return BatchPolicy(max_delay_s=settings.batch_max_delay_s, urgent=frozenset(urgent))
 
     @property
     def compact(self) -> bool:

@@ -69,6 +69,13 @@ class SpoolConfig(_Section):
     reserve_bytes: int = Field(default=2_097_152, ge=0, le=1_073_741_824)
     #: seconds between attempts to write to a spool that failed (disk full)
     retry_s: Seconds = 30
+    #: compact encoding (fleet_protocol.compact): seconds a reading may wait
+    #: for others to go in one batch with it
+    batch_max_delay_s: float = Field(default=60, ge=0, le=3600)
+    #: compact encoding: heartbeats wait like other readings instead of going
+    #: at once (about half the bytes on the link; a heartbeat then arrives up
+    #: to ``batch_max_delay_s`` late)
+    batch_heartbeats_wait: bool = False
 
 
 PerceptualHash = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
@@ -159,6 +166,8 @@ REMOTE_CONFIG_KEYS: frozenset[str] = frozenset(
         "spool.unreceipted_max",
         "spool.reserve_bytes",
         "spool.retry_s",
+        "spool.batch_max_delay_s",
+        "spool.batch_heartbeats_wait",
         *(f"proof.{key}" for key in ProofConfig.model_fields),
         "data_budget.monthly_bytes",
         "data_budget.adaptive",

@@ -205,3 +205,13 @@ def test_a_backlog_after_an_outage_is_replayed_in_batches(
         assert len(replayed) >= 30
         assert len(ingest.json) == json_before  # it waited for the server's word
     ingest.close()
+
+
+def test_the_policy_follows_the_remotely_settable_spool_settings(
+    make_config: Callable[..., AgentConfig],
+) -> None:
+    agent = Agent(make_config(), collectors=fake_collectors())
+    assert agent.delivery.batch_policy == BatchPolicy()  # heartbeats at once, 60 s
+    agent.config = make_config(spool={"batch_max_delay_s": 120, "batch_heartbeats_wait": True})
+    assert agent.delivery.batch_policy == BatchPolicy(max_delay_s=120, urgent=frozenset({"event"}))
+    agent.close()

@@ -214,6 +214,8 @@ REMOTE_VALUES: dict[str, Any] = {
     "spool.unreceipted_max": 500,
     "spool.reserve_bytes": 0,
     "spool.retry_s": 10.0,
+    "spool.batch_max_delay_s": 120.0,
+    "spool.batch_heartbeats_wait": True,
     "proof.screen_interval_s": 120.0,
     "proof.camera_interval_s": 600.0,
     "proof.snapshot_interval_s": 3600.0,
