@@ -193,7 +193,9 @@ def act(
             now=now,
         )
     else:
-        row.state = after  # type: ignore[assignment]
+        # a rollout paused before its time waits for its time again
+        scheduled = after == "running" and row.starts_at > now
+        row.state = "scheduled" if scheduled else after  # type: ignore[assignment]
         row.reason = reason
         store.save_rollout(conn, row, now)
     audit.record(

@@ -10,10 +10,12 @@ from datetime import UTC, time, timedelta
 import psycopg
 
 from fleet_protocol import releases as fr
+from fleet_server.access.principal import Actor
 from fleet_server.commands import storage as commands
 from fleet_server.engine.service import Engine, EngineSettings
+from fleet_server.rollouts import service
 from fleet_server.rollouts.job import RolloutJob, RolloutSettings
-from tests.server.rollouts.conftest import BASE_URL, Fleet
+from tests.server.rollouts.conftest import ADMIN, BASE_URL, Fleet
 
 
 def _commands(fleet: Fleet) -> list[tuple[str, str]]:
@@ -238,6 +240,21 @@ def test_a_scheduled_rollout_starts_at_its_time(fleet: Fleet) -> None:
     fleet.run()
     assert fleet.rollout(rollout.id).state == "running"
     assert fleet.states(rollout.id)["b1"] == "sent"
+
+
+def test_pause_and_resume_keep_a_scheduled_rollout_waiting_for_its_time(fleet: Fleet) -> None:
+    rollout = fleet.create(
+        waves=[{"count": 5}], starts_at=(fleet.clock() + timedelta(hours=1)).isoformat()
+    )
+    with fleet.conn.transaction():
+        paused = service.act(fleet.conn, ADMIN, Actor("quan.tri"), rollout.id, "pause",
+                             reason=None, now=fleet.clock())  # fmt: skip
+        assert paused.state == "paused"
+        resumed = service.act(fleet.conn, ADMIN, Actor("quan.tri"), rollout.id, "resume",
+                              reason=None, now=fleet.clock())  # fmt: skip
+    assert resumed.state == "scheduled"
+    fleet.run()
+    assert set(fleet.states(rollout.id).values()) == {"pending"}
 
 
 def test_one_update_at_a_time_and_disabled_boards_skipped(fleet: Fleet) -> None:
