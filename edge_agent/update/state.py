@@ -96,7 +96,7 @@ class StateFile:
         text = json.dumps(asdict(record), indent=1, sort_keys=True, ensure_ascii=True) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         try:
             os.fchmod(fd, 0o600)  # a leftover tmp file keeps its mode through O_CREAT
             os.write(fd, text.encode("ascii"))

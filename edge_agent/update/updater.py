@@ -160,7 +160,10 @@ class Updater:
             health_deadline_s=checked.health_deadline_s,
             previous=self.running,
         )
-        self.store.save(record)
+        try:
+            self.store.save(record)
+        except OSError as exc:  # a full or read-only disk: nothing started
+            return "rejected", None, f"update state not written: {exc.strerror or exc}"
         self._start_worker(record)
         return "ok", {"state": "accepted"}, None
 

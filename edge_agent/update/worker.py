@@ -86,7 +86,10 @@ class Worker:
         reason = fp.printable(reason, free=True)  # an error text from outside
         log.error("update to %s failed: %s", self.record.version, reason)
         self.record = replace(self.record, state="failed", reason=reason)
-        self.store.save(self.record)
+        try:
+            self.store.save(self.record)
+        except OSError as exc:  # the disk that failed the update: still say so
+            log.error("update state not written: %s", exc)
         self.events.append(Report("failed", details(self.record, reason=reason), final=True))
 
     def _run(self) -> None:

@@ -6,6 +6,7 @@ itself; tampered artifact refused with nothing switched."""
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from tests.support.board_process import (
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import Publisher
 from tests.support.subscriber import Received, Subscriber
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -212,5 +214,37 @@ def test_tampered_artifact_is_refused_and_nothing_switched(
             assert not (board.update.releases / "1.1.0").exists()
     finally:
         evil.close()
+    pub.close()
+    sub.close()
+
+
+def test_killed_mid_download_the_board_resumes_where_it_stopped(
+    tmp_path: Path, mosquitto: Mosquitto, releases: Releases, server: ReleaseServer
+) -> None:
+    device = "board-k9-01"
+    board = _board(tmp_path, mosquitto, releases, device)
+    part = board.update.downloads / f"{releases.newer.artifact.name}.part"
+    sub = Subscriber(mosquitto.port, f"fleet/v1/{device}/#")
+    pub = Publisher(mosquitto.port)
+    server.trickle_s = 0.01  # 1 KiB every 10 ms: the download takes a while
+    with running(board):
+        sub.wait_for(lambda ms: "1.0.0" in _births(ms), what="birth of 1.0.0")
+        url = server.url(releases.newer.artifact.name)
+        pub.publish_all([_update(device, releases.newer, url, "k-1")])
+        wait_for(lambda: part.exists() and part.stat().st_size >= 16_384, what="some bytes")
+        assert board.proc is not None
+        board.proc.kill()  # kill -9: no goodbye, no state written
+        server.trickle_s = None
+        msgs = sub.wait_for(
+            lambda ms: any(d["state"] == "healthy" for d in _updates(ms)),
+            timeout=40,
+            what="healthy after the restart",
+        )
+    assert -signal.SIGKILL in board.exit_codes
+    resumed = [r for r in server.ranges if r is not None]
+    assert resumed, server.ranges
+    assert int(resumed[0].removeprefix("bytes=").rstrip("-")) >= 16_384
+    assert board.active == "1.1.0"
+    assert "1.1.0" in _births(msgs)
     pub.close()
     sub.close()

@@ -116,3 +116,32 @@ def test_no_secret_in_the_answer_nor_a_state_file_others_can_read(setup: Setup) 
     store = StateFile(setup.config.state_path)
     store.save(replace(UpdateRecord(state="failed", version="1.1.0"), reason="x"))
     assert os.stat(setup.config.state_path).st_mode & 0o777 == 0o600
+
+
+def test_a_state_that_cannot_be_written_rejects_the_update(setup: Setup) -> None:
+    setup.config.state_path.with_name("update.json.tmp").mkdir(parents=True)
+    status, _, error = setup.updater(Host(), "1.0.0").command(setup.args())
+    assert status == "rejected"
+    assert (error or "").startswith("update state not written:")
+    assert not setup.config.downloads.exists()  # nothing fetched
+
+
+def test_a_failure_is_reported_even_when_the_state_cannot_be_written(setup: Setup) -> None:
+    record = UpdateRecord(
+        state="downloading",
+        version="1.1.0",
+        url=setup.server.url("missing.tar.gz"),
+        manifest=setup.newer.manifest,
+        previous="1.0.0",
+    )
+    StateFile(setup.config.state_path).save(record)
+    setup.config.state_path.with_name("update.json.tmp").mkdir()  # every save fails now
+    setup.config = setup.config.model_copy(update={"download_attempts": 1})
+    host = Host()
+    updater = setup.updater(host, "1.0.0")
+    updater.start()
+    assert updater._worker is not None
+    updater._worker.thread.join(10)
+    updater.tick()
+    assert host.states() == ["downloading", "failed"]
+    assert "HTTP 404" in host.events[-1]["reason"]
