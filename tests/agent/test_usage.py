@@ -139,3 +139,18 @@ def test_network_readings_carry_the_usage(make_config: Callable[..., AgentConfig
         assert (usage["day_sent"], usage["day_received"], usage["factor"]) == (300, 700, 1)
     finally:
         agent.close()
+
+
+def test_the_count_survives_the_agent_restarting(make_config: Callable[..., AgentConfig]) -> None:
+    config = make_config()
+    first = Agent(config, collectors={})
+    first.usage.count(1_000, 2_000)
+    first.close()  # saved at shutdown
+    again = Agent(config, collectors={})
+    try:
+        again.usage.count(1, 1)
+        usage = again.usage.report()
+        assert (usage.day_sent, usage.day_received) == (1_001, 2_001)
+        assert config.usage_state_path.exists()
+    finally:
+        again.close()

@@ -82,6 +82,15 @@ def test_the_data_page_and_the_board_section(
     )
     assert bad.status_code == 400
     assert "<h1>Lỗi" in bad.text  # a page, not a crash
+    token = csrf_of(board_page.text)
+    for refused in (
+        {"board_id": "bad id!", "monthly_mb": "5"},  # the model's pattern
+        {"site_id": "x", "monthly_mb": "5"},
+        {"monthly_mb": "5"},  # neither board nor site
+        {"board_id": BOARD, "monthly_mb": "0"},
+    ):
+        answer = operator.post("/data-budgets", data={"csrf_token": token, **refused})
+        assert answer.status_code == 400, refused
     assert db_conn.execute(
         "SELECT monthly_bytes FROM data_budgets WHERE board_id = %s", (BOARD,)
     ).fetchone() == (10 * MB,)
