@@ -14,7 +14,7 @@ from fleet_server.rollouts.models import BoardState, RolloutState
 MAX_ID = 2**62
 
 
-class TargetIn(BaseModel):
+class RolloutTargetIn(BaseModel):
     """Boards every given criterion lets through (at least one is given)."""
 
     organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -26,7 +26,7 @@ class TargetIn(BaseModel):
     )
 
 
-class WaveIn(BaseModel):
+class RolloutWaveIn(BaseModel):
     """One wave: ``count`` boards, or ``percent`` of all the boards targeted."""
 
     count: int | None = Field(default=None, ge=1, le=100_000)
@@ -35,8 +35,8 @@ class WaveIn(BaseModel):
 
 class RolloutIn(BaseModel):
     version: str = Field(pattern=VERSION_PATTERN)
-    target: TargetIn
-    waves: list[WaveIn] = Field(min_length=1, max_length=20)
+    target: RolloutTargetIn
+    waves: list[RolloutWaveIn] = Field(min_length=1, max_length=20)
     pause_s: int = Field(default=600, ge=0, le=604_800)
     #: abort when failures exceed this many boards (default 0: the first)...
     max_failures: int | None = Field(default=None, ge=0, le=100_000)
@@ -102,5 +102,5 @@ class DryRunOut(BaseModel):
     skipped: int
 
 
-class ActionIn(BaseModel):
+class RolloutActionIn(BaseModel):
     reason: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")

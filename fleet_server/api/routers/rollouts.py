@@ -13,8 +13,8 @@ from fleet_server.api.deps import Db, Now, client_address, require
 from fleet_server.releases.service import CAPABILITY
 from fleet_server.rollouts import service
 from fleet_server.rollouts.schemas import (
-    ActionIn,
     DryRunOut,
+    RolloutActionIn,
     RolloutDetail,
     RolloutIn,
     RolloutOut,
@@ -56,7 +56,7 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 
 def _act(
     request: Request, conn: Db, now: Now, user: Principal, rollout_id: int, action: str,
-    body: ActionIn | None,
+    body: RolloutActionIn | None,
 ) -> RolloutDetail:  # fmt: skip
     actor = user.acting_from(client_address(request))
     reason = body.reason if body else None
@@ -70,7 +70,7 @@ def _act(
 )
 def rollouts_pause(
     request: Request, conn: Db, now: Now, user: Manager, rollout_id: RolloutId,
-    body: ActionIn | None = None,
+    body: RolloutActionIn | None = None,
 ) -> RolloutDetail:  # fmt: skip
     return _act(request, conn, now, user, rollout_id, "pause", body)
 
@@ -80,7 +80,7 @@ def rollouts_pause(
 )
 def rollouts_resume(
     request: Request, conn: Db, now: Now, user: Manager, rollout_id: RolloutId,
-    body: ActionIn | None = None,
+    body: RolloutActionIn | None = None,
 ) -> RolloutDetail:  # fmt: skip
     return _act(request, conn, now, user, rollout_id, "resume", body)
 
@@ -92,6 +92,6 @@ def rollouts_resume(
 )
 def rollouts_abort(
     request: Request, conn: Db, now: Now, user: Manager, rollout_id: RolloutId,
-    body: ActionIn | None = None,
+    body: RolloutActionIn | None = None,
 ) -> RolloutDetail:  # fmt: skip
     return _act(request, conn, now, user, rollout_id, "abort", body)
