@@ -38,11 +38,14 @@ def keygen(out: Path) -> tuple[str, Path, Path]:
     """A new key pair in ``out``: (key id, private file, public file). Refuses
     to overwrite a key and to write into a directory others can read."""
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = stat.S_IMODE(out.stat().st_mode)
+    info = out.stat()
+    mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         raise SigningError(
             f"{out} is readable by others (mode {mode:o}): use a directory of mode 0700"
         )
+    if info.st_uid != os.geteuid():  # its owner could read the key whatever the mode
+        raise SigningError(f"{out} belongs to uid {info.st_uid}, not to you: use your own")
     private_path, public_path = out / PRIVATE_NAME, out / PUBLIC_NAME
     for path in (private_path, public_path):
         if path.exists():
@@ -69,6 +72,8 @@ def load_private(path: Path) -> Ed25519PrivateKey:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise SigningError(f"{path} is readable by others (mode {mode:o}): chmod 600 it")
+    if not path.is_file():  # a FIFO would hang the signing here
+        raise SigningError(f"{path}: not a regular file")
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:
