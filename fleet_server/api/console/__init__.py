@@ -188,6 +188,7 @@ def mount(app: FastAPI) -> None:
         incidents,
         kill_switch,
         live,
+        log_forms,
         maintenance_page,
         notices,
         overview,
@@ -216,6 +217,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(reports_budget.router)
     app.include_router(kill_switch.router)
     app.include_router(picture_forms.router)
+    app.include_router(log_forms.router)
     app.include_router(account.router)
     app.include_router(notices.router)
     app.include_router(releases_page.router)

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import data_usage_page, forms, i18n, pictures
+from fleet_server.api.console import data_usage_page, forms, i18n, log_bundles, pictures
 from fleet_server.api.console.releases_page import agent_section
 from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
 from fleet_server.api.console.tickets import open_tickets
@@ -240,6 +240,7 @@ def board_view(
             "pictures": pictures.board_pictures(conn, user, board),
             "availability": board_last_30_days(conn, board.id, board.site_id, now),
             "agent": agent_section(conn, user, board_id, lang),  # _agent_update.html
+            "logs": log_bundles.board_section(conn, user, board_id),  # _logs.html
             "data_usage": data_usage_page.board_section(request, conn, user, board_id, now),
             **(refusal or {}),
         }
