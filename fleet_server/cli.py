@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -218,6 +219,20 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The feature folders' command groups (``fleet-server broker …``, ``boards …``),
+#: each module with ``add_parser(sub)``.
+FEATURE_COMMANDS: tuple[str, ...] = (
+    "fleet_server.broker.cli",
+    "fleet_server.provisioning.cli",
+    "fleet_server.content.cli",
+    "fleet_server.dashboards.cli",
+    "fleet_server.reports.cli",
+    "fleet_server.db.cli",
+    "fleet_server.users.audit_cli",
+    "fleet_server.releases.cli",
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleet-server",
@@ -284,30 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", action="store_true", help="also write the boards into FLEET_DATABASE_URL"
     )
     sim.set_defaults(func=cmd_simulate)
-    from fleet_server.broker.cli import add_parser as add_broker_parser  # noqa: PLC0415
-
-    add_broker_parser(sub)
-    from fleet_server.provisioning.cli import add_parser as add_boards_parser  # noqa: PLC0415
-
-    add_boards_parser(sub)
-    from fleet_server.content.cli import add_parser as add_content_parser  # noqa: PLC0415
-
-    add_content_parser(sub)
-    from fleet_server.dashboards.cli import add_parser as add_dashboards_parser  # noqa: PLC0415
-
-    add_dashboards_parser(sub)
-    from fleet_server.reports.cli import add_parser as add_reports_parser  # noqa: PLC0415
-
-    add_reports_parser(sub)
-    from fleet_server.db.cli import add_parser as add_backup_parser  # noqa: PLC0415
-
-    add_backup_parser(sub)
-    from fleet_server.users.audit_cli import add_parser as add_audit_parser  # noqa: PLC0415
-
-    add_audit_parser(sub)
-    from fleet_server.releases.cli import add_parser as add_releases_parser  # noqa: PLC0415
-
-    add_releases_parser(sub)
+    for module in FEATURE_COMMANDS:  # each with add_parser(sub); imported only here
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 
