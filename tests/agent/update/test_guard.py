@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -14,6 +15,8 @@ from edge_agent.update.settings import UpdateConfig
 from edge_agent.update.state import StateFile, UpdateRecord
 
 GUARD = Path(__file__).resolve().parents[3] / "edge_agent" / "update" / "guard.sh"
+#: the guard is POSIX sh: run it with dash (Debian's /bin/sh) wherever /bin/sh is bash
+SHELL = shutil.which("dash") or "sh"
 
 
 @pytest.fixture
@@ -50,7 +53,7 @@ def _trying(config: UpdateConfig, deadline: float, attempts: int = 0) -> StateFi
 
 def _guard(config: UpdateConfig) -> str:
     done = subprocess.run(
-        ["sh", str(GUARD), str(config.state_path)], capture_output=True, text=True, check=True
+        [SHELL, str(GUARD), str(config.state_path)], capture_output=True, text=True, check=True
     )
     return done.stderr
 
