@@ -25,6 +25,7 @@ MESSAGE_KINDS = (
     "cmd_result",
     "config_reported",
     "snapshot",
+    "logs",
     "other",
 )
 NOTIFICATION_CHANNELS = ("email", "webhook")
@@ -39,6 +40,7 @@ _KINDS_BY_TAIL = {
     "cmd_result": "cmd_result",
     "config/reported": "config_reported",
     "snapshot": "snapshot",
+    "logs": "logs",
 }
 
 

@@ -40,6 +40,7 @@ def test_each_registry_is_its_own() -> None:
         ("fleet/v1/lc-mlt-01/event/mains_lost", "event"),
         ("fleet/v1/lc-mlt-01/cmd_result", "cmd_result"),
         ("fleet/v1/lc-mlt-01/config/reported", "config_reported"),
+        ("fleet/v1/lc-mlt-01/logs", "logs"),
         ("fleet/v1/lc-mlt-01/telemetry/bogus", "other"),
         ("somewhere/else", "other"),
     ],
