@@ -420,6 +420,17 @@ class Settings(BaseSettings):
             raise ValueError(f"FLEET_COMPLIANCE_ADVERTISING_CEILING_OVERRIDES: {exc}") from None
         return value
 
+    @field_validator("release_public_keys")
+    @classmethod
+    def _check_release_public_keys(cls, value: str) -> str:
+        from fleet_server.releases.models import parse_public_keys  # noqa: PLC0415
+
+        try:
+            parse_public_keys(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("content_files_keep_days")
     @classmethod
     def _check_content_files_keep_days(cls, value: int) -> int:

@@ -8,11 +8,13 @@ import io
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from fleet_protocol import releases as fr
 from fleet_server.errors import ConfigError
 from fleet_server.releases import files
 from fleet_server.releases.models import ReleaseInvalid, parse_public_keys
+from fleet_server.settings import Settings
 from tests.server.releases.support import SigningKey
 
 
@@ -46,3 +48,8 @@ def test_an_artifact_not_the_manifests_is_not_placed(tmp_path: Path) -> None:
     assert placed.read_bytes() == data
     assert placed.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["edge-agent-2.0.0.tar.gz"]
+
+
+def test_a_malformed_key_setting_stops_the_server_at_start() -> None:
+    with pytest.raises(ValidationError, match="FLEET_RELEASE_PUBLIC_KEYS"):
+        Settings(database_url="postgresql://x@localhost/fleet", release_public_keys="nope")
