@@ -431,6 +431,19 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("releases_base_url")
+    @classmethod
+    def _check_releases_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            raise ValueError(
+                "FLEET_RELEASES_BASE_URL must be an http(s) URL without credentials (boards"
+                " download <url>/<artifact>)"
+            )
+        return value
+
     @field_validator("content_files_keep_days")
     @classmethod
     def _check_content_files_keep_days(cls, value: int) -> int:

@@ -50,6 +50,9 @@ def test_an_artifact_not_the_manifests_is_not_placed(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["edge-agent-2.0.0.tar.gz"]
 
 
-def test_a_malformed_key_setting_stops_the_server_at_start() -> None:
+def test_bad_release_settings_stop_the_server_at_start() -> None:
     with pytest.raises(ValidationError, match="FLEET_RELEASE_PUBLIC_KEYS"):
         Settings(database_url="postgresql://x@localhost/fleet", release_public_keys="nope")
+    for url in ("ftp://fleet/releases", "https://user:pw@fleet/releases", "releases"):
+        with pytest.raises(ValidationError, match="FLEET_RELEASES_BASE_URL"):
+            Settings(database_url="postgresql://x@localhost/fleet", releases_base_url=url)
