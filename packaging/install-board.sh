@@ -42,6 +42,15 @@ esac
 manifest=$(dirname "$artifact")/edge-agent-$version.manifest.json
 [ -f "$manifest" ] || { echo "no manifest beside the artifact: $manifest" >&2; exit 1; }
 
+# Checked and unpacked from private copies: the files given may sit where
+# someone else could swap them between the check and the unpacking.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+cp "$artifact" "$work/$name"
+cp "$manifest" "$work/manifest.json"
+artifact=$work/$name
+manifest=$work/manifest.json
+
 # The signature and the artifact are checked before anything is unpacked, by
 # code that does not come from the artifact (code from an unchecked artifact
 # would check itself): this Python and its own cryptography (python3-cryptography).
@@ -83,10 +92,9 @@ if size != manifest["size"] or digest.hexdigest() != manifest["sha256"]:
 print(f"verified edge-agent {version}, key {manifest['key_id']}")
 PY
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
-tar -xzf "$artifact" -C "$work" --no-same-owner --no-same-permissions
-bundle=$work/edge-agent-$version
+mkdir "$work/unpacked"
+tar -xzf "$artifact" -C "$work/unpacked" --no-same-owner --no-same-permissions
+bundle=$work/unpacked/edge-agent-$version
 [ "$(cat "$bundle/VERSION")" = "$version" ] || { echo "VERSION differs from $version" >&2; exit 1; }
 chmod -R go-w "$bundle"
 

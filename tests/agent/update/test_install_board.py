@@ -21,8 +21,10 @@ from tests.support.board_process import broken_sources, release, signing_key
 SCRIPT = Path(__file__).resolve().parents[3] / "packaging" / "install-board.sh"
 
 
-def _install(artifact: Path, public: Path, dest: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DESTDIR": str(dest), "FLEET_AGENT_PYTHON": sys.executable}
+def _install(
+    artifact: Path, public: Path, dest: Path, python: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DESTDIR": str(dest), "FLEET_AGENT_PYTHON": str(python or sys.executable)}
     env.pop("PYTHONPATH", None)
     return subprocess.run(
         ["sh", str(SCRIPT), str(artifact), str(public)],
@@ -120,3 +122,20 @@ def test_a_version_with_a_final_newline_is_not_built(tmp_path: Path) -> None:
     with pytest.raises(bundle.BuildError, match="does not match"):
         bundle.build("1.0.0\n", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_what_is_unpacked_is_what_was_checked(tmp_path: Path) -> None:
+    # the artifact swapped for another build of the same version right after its check
+    key = signing_key(tmp_path / "keys")
+    rel = release("1.0.0", tmp_path / "out", key)
+    other = bundle.build("1.0.0", tmp_path / "other", sources=broken_sources(tmp_path / "b"))
+    swapper = tmp_path / "python-then-swap"
+    swapper.write_text(
+        f'#!/bin/sh\n"{sys.executable}" "$@"\nrc=$?\ncp "{other}" "{rel.artifact}"\nexit $rc\n'
+    )
+    swapper.chmod(0o755)
+    dest = tmp_path / "board"
+    done = _install(rel.artifact, key.private.with_name("release-signing.pub"), dest, swapper)
+    assert done.returncode == 0, done.stderr
+    main = dest / "opt" / "fleet-agent" / "current" / "lib" / "edge_agent" / "__main__.py"
+    assert "broken release" not in main.read_text()
