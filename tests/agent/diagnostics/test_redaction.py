@@ -72,3 +72,23 @@ def test_a_report_keeps_no_secret_of_the_configuration(tmp_path: Path) -> None:
 def test_a_known_secret_never_survives_wherever_it_is(secret: str, before: str, after: str) -> None:
     redacted = Redactor([secret])(before + secret + after)
     assert secret not in redacted
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    key=st.sampled_from(["password", "PASSWD", "api_key", "token", "wifi.psk", "client_secret"]),
+    separator=st.sampled_from(["=", ": ", " = ", ":"]),
+    value=st.text(
+        alphabet=st.characters(
+            codec="utf-8",
+            exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"),
+            exclude_characters="\"',;&}\\",
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_an_unknown_secret_after_its_name_never_survives(
+    key: str, separator: str, value: str
+) -> None:
+    assert Redactor([])(f"{key}{separator}{value} next") == f"{key}{separator}{MASK} next"
