@@ -16,7 +16,13 @@ from edge_agent.update import layout
 from edge_agent.update.settings import UpdateConfig
 from edge_agent.update.state import StateFile, UpdateRecord
 from edge_agent.update.updater import HealthProbe, Updater
-from tests.support.board_process import Release, ReleaseServer, release, signing_key
+from tests.support.board_process import (
+    Release,
+    ReleaseServer,
+    SigningKey,
+    release,
+    signing_key,
+)
 
 
 @dataclass
@@ -66,11 +72,26 @@ class Setup:
         }
 
 
+@dataclass(frozen=True)
+class Built:
+    key: SigningKey
+    served: Path
+    first: Release
+    newer: Release
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The key and two releases, built once: the tests only read them."""
+    root = tmp_path_factory.mktemp("update-releases")
+    key = signing_key(root / "keys")
+    served = root / "served"
+    return Built(key, served, release("1.0.0", served, key), release("1.1.0", served, key))
+
+
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
-    key = signing_key(tmp_path / "keys")
-    served = tmp_path / "served"
-    first, newer = release("1.0.0", served, key), release("1.1.0", served, key)
+def setup(tmp_path: Path, built: Built) -> Iterator[Setup]:
+    key, served, first, newer = built.key, built.served, built.first, built.newer
     config = UpdateConfig(
         root=tmp_path / "opt",
         state_path=tmp_path / "var" / "update.json",
