@@ -373,6 +373,7 @@ class Delivery:
         session = self.session
         if not session.ready.is_set():
             self._offline_wall = self._clock()
+            self._word_until = 0.0  # nothing to wait for offline (the agent sleeps)
             return
         if session.connects != self._seen_connects:
             self._seen_connects = session.connects
