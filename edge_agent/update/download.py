@@ -100,6 +100,9 @@ def _resume_at(response: Any, have: int, size: int) -> int:
             raise ReleaseRefused(
                 f"the server sends {length} bytes, more than the {size} bytes of the manifest"
             )
+        if length is not None and length.isdigit() and int(length) < size:
+            # the whole file, and not the manifest's: no retry makes it longer
+            raise ReleaseRefused(f"the server's file is {length} bytes, the manifest says {size}")
         return 0
     if response.status != 206:
         raise DownloadFailed(f"HTTP {response.status}")

@@ -187,3 +187,12 @@ def test_errors_show_the_url_without_its_secrets() -> None:
         "https://cdn.example:8443/a/b.tar.gz"
     )
     assert shown("http://[::1") == "(unreadable URL)"
+
+
+def test_a_whole_file_shorter_than_the_manifest_is_refused_without_retries(
+    tmp_path: Path, served: ReleaseServer
+) -> None:
+    longer = _manifest(DATA + b"more")
+    with pytest.raises(ReleaseRefused, match="the server's file is 512000 bytes"):
+        _get(served, tmp_path / "edge-agent-2.0.0.tar.gz.part", longer, attempts=3)
+    assert served.ranges == [None]  # one request: the 4G link is metered
