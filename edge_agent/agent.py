@@ -379,6 +379,9 @@ class Agent:
                 output["errors"] = [fp.printable(e)[:200] for e in errors[:8]]
             status = "ok" if sent else "error"
             error = None if sent else "; ".join(output.get("errors", ["nothing collected"]))[:500]
+            log.info(
+                "collect_logs %s: %s sent (%d bytes)", done.request_id, sent or "nothing", size
+            )
             self._answer(done.request_id, fp.COLLECT_LOGS_COMMAND, Outcome(status, output, error))
 
     # -- pictures (edge_agent.proof) --------------------------------------------------

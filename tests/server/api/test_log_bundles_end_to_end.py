@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +30,7 @@ from edge_agent.config import load_config
 from fleet_protocol.logs import gunzip
 from fleet_server.api.app import create_app
 from fleet_server.settings import Settings
-from tests.agent.diagnostics.secrets import URL_PASSWORD, leaks, secret_config
+from tests.agent.diagnostics.secrets import CAMERA_PASSWORD, URL_PASSWORD, leaks, secret_config
 from tests.server.api.conftest import As
 from tests.server.engine.test_proof_end_to_end import utcnow
 from tests.server.ingest.conftest import running as ingest_running
@@ -60,36 +64,76 @@ def client(api_db: str, mosquitto: Mosquitto) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture
-def board(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Agent]:
-    """The board, logging in with a password in its URL and one in a file."""
-    config = load_config(
-        None,
-        environ={},
-        **secret_config(
-            tmp_path,
-            device_id=BOARD,
-            mqtt_url=f"mqtt://{BOARD}:{URL_PASSWORD}@127.0.0.1:{mosquitto.port}",
-            keepalive_s=5,
-            network={"lte": False},
-            cameras=[
-                {
-                    "id": "gate",
-                    "host": "127.0.0.1",
-                    "rtsp_port": free_port(),  # nothing listens: refused at once
-                    "username": "operator",
-                    "password": "Cam-Secret-42",
-                }
-            ],
-        ),
+def _board_config(mosquitto: Mosquitto, tmp_path: Path) -> dict[str, Any]:
+    """The board's settings: a password in its URL, one in a file, one per
+    camera, and a player log full of secrets (tests/agent/diagnostics)."""
+    return secret_config(
+        tmp_path,
+        device_id=BOARD,
+        mqtt_url=f"mqtt://{BOARD}:{URL_PASSWORD}@127.0.0.1:{mosquitto.port}",
+        keepalive_s=5,
+        log_level="DEBUG",
+        network={"lte": False},
+        cameras=[
+            {
+                "id": "gate",
+                "host": "127.0.0.1",
+                "rtsp_port": free_port(),  # nothing listens: refused at once
+                "username": "operator",
+                "password": CAMERA_PASSWORD,
+            }
+        ],
     )
-    agent = Agent(config)
+
+
+def _toml(values: dict[str, Any]) -> str:
+    """The few shapes of ``_board_config`` as TOML (top-level keys, tables,
+    one array of tables)."""
+    plain = {k: v for k, v in values.items() if not isinstance(v, dict | list)}
+    lines = [f"{k} = {json.dumps(str(v) if isinstance(v, Path) else v)}" for k, v in plain.items()]
+    for name, table in values.items():
+        if isinstance(table, dict):
+            lines.append(f"[{name}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in table.items()]
+    for item in values["cameras"]:
+        lines.append("[[cameras]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in item.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(params=["thread", "process"])
+def board(
+    request: pytest.FixtureRequest, mosquitto: Mosquitto, tmp_path: Path
+) -> Iterator[Path | None]:
+    """The board, as an in-process agent thread or as a real ``edge-agent
+    run`` process; yields the process's log file (None for the thread,
+    whose records the test's caplog has)."""
+    values = _board_config(mosquitto, tmp_path)
+    if request.param == "process":
+        config_file = tmp_path / "agent.toml"
+        config_file.write_text(_toml(values))
+        log = tmp_path / "agent.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "edge_agent", "--config", str(config_file), "run"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={k: v for k, v in os.environ.items() if not k.startswith("FLEET_AGENT_")},
+            )
+        try:
+            wait_for(lambda: "connected" in log.read_text(errors="replace"), what="connected")
+            yield log
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        return
+    agent = Agent(load_config(None, environ={}, **values))
     stop = threading.Event()
     thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
     thread.start()
     try:
         assert agent.session.ready.wait(15), "the agent did not connect"
-        yield agent
+        yield None
     finally:
         stop.set()
         agent.wake.set()
@@ -97,7 +141,7 @@ def board(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Agent]:
 
 
 def test_collect_logs_returns_a_redacted_bundle_end_to_end(
-    client: TestClient, board: Agent, db_conn: Conn, caplog: pytest.LogCaptureFixture
+    client: TestClient, board: Path | None, db_conn: Conn, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     operator, technician = As(client, "operator"), As(client, "technician")
@@ -144,6 +188,9 @@ def test_collect_logs_returns_a_redacted_bundle_end_to_end(
     # ... and no secret anywhere
     letters = db_conn.execute("SELECT topic, detail, payload FROM dead_letters").fetchall()
     records = "\n".join(r.getMessage() for r in caplog.records)
+    if board is not None:  # the agent's own process: its log
+        records += board.read_text(errors="replace")
+    assert f"collect_logs {request_id}: ['journal', 'diagnostics'] sent" in records
     for where, text in [
         ("journal", unpacked["journal"]),
         ("diagnostics", unpacked["diagnostics"]),
