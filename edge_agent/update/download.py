@@ -64,7 +64,11 @@ class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
         newurl: str,
     ) -> urllib.request.Request | None:
         old, new = urlsplit(req.full_url), urlsplit(newurl)
-        if new.scheme not in ("http", "https") or (old.scheme, new.scheme) == ("https", "http"):
+        if (
+            new.scheme not in ("http", "https")
+            or (old.scheme, new.scheme) == ("https", "http")
+            or "@" in new.netloc  # credentials: never sent, never kept
+        ):
             raise ReleaseRefused(f"redirect refused: {shown(req.full_url)} to {shown(newurl)}")
         if (new.hostname or "").lower() != (old.hostname or "").lower():
             raise ReleaseRefused(

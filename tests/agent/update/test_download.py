@@ -155,11 +155,18 @@ def test_redirects_only_on_the_same_host_and_shown_without_secrets(
         retry_base_s=0.01,
     )  # fmt: skip
     assert moved.read_bytes() == DATA
-    elsewhere = f"http://user:pw1234@localhost:{served.port}/edge-agent-2.0.0.tar.gz?token=s3cret"
+    elsewhere = f"http://localhost:{served.port}/edge-agent-2.0.0.tar.gz?token=s3cret"
     served.redirects["/away.tar.gz"] = elsewhere
     served.redirects["/ftp.tar.gz"] = "ftp://127.0.0.1/edge-agent-2.0.0.tar.gz"
+    served.redirects["/creds.tar.gz"] = (
+        f"http://user:pw1234@127.0.0.1:{served.port}/edge-agent-2.0.0.tar.gz"
+    )
     served.ranges.clear()
-    for name, fragment in [("away.tar.gz", "another host"), ("ftp.tar.gz", "redirect refused")]:
+    for name, fragment in [
+        ("away.tar.gz", "another host"),
+        ("ftp.tar.gz", "redirect refused"),
+        ("creds.tar.gz", "redirect refused"),
+    ]:
         with pytest.raises(ReleaseRefused, match=fragment) as caught:
             download(
                 served.url(name), tmp_path / "x.part", _manifest(), attempts=3,
