@@ -1,17 +1,24 @@
 """The API's models of boards: the list, one board with its latest readings,
-cameras, open incidents and connectivity history, and the inventory patch."""
+cameras, open incidents and connectivity history, and the inventory patch
+(with the board's tags)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from fleet_server.incidents.schemas import IncidentOut
 
 #: Connectivity states a list may be filtered by.
 State = Literal["online", "offline", "lost", "stale", "unknown"]
+
+#: A board tag (migration 0043 holds the same bounds): a short lowercase word.
+TAG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+#: Tags one board may carry.
+MAX_TAGS = 16
+Tag = Annotated[str, Field(pattern=TAG_PATTERN)]
 
 
 class BoardOut(BaseModel):
@@ -27,6 +34,7 @@ class BoardOut(BaseModel):
     serial: str | None
     installed_on: date | None
     enabled: bool
+    tags: list[str]
     state: str
     state_reason: str | None
     state_since: datetime | None
@@ -71,3 +79,11 @@ class BoardPatch(BaseModel):
     serial: str | None = Field(default=None, max_length=100)
     installed_on: date | None = None
     heartbeat_interval_s: int | None = Field(default=None, ge=5, le=86_400)
+    #: the whole set of tags (replaces the board's; [] removes them all)
+    tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
+
+    @field_validator("tags")
+    @classmethod
+    def _one_of_each(cls, tags: list[str] | None) -> list[str] | None:
+        """Sorted, each once: the audit's before and after compare as sets."""
+        return None if tags is None else sorted(set(tags))

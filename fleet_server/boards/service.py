@@ -44,8 +44,9 @@ def list_boards(
     state: str | None = None,
     q: str | None = None,
     enabled: bool | None = None,
+    tag: str | None = None,
 ) -> Page[BoardOut]:
-    """The boards the caller can see, one page."""
+    """The boards the caller can see (those with ``tag`` only, if given), one page."""
     user.need("board.read")
     return storage.board_page(
         conn,
@@ -56,6 +57,7 @@ def list_boards(
         state=state,
         q=q,
         enabled=enabled,
+        tag=tag,
     )
 
 
@@ -135,8 +137,8 @@ def update_board(
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise Invalid("nothing to change: send at least one field")
-    if changes.get("name", "") is None or changes.get("heartbeat_interval_s", 1) is None:
-        raise Invalid("name and heartbeat_interval_s cannot be emptied")
+    if any(changes.get(k, "") is None for k in ("name", "heartbeat_interval_s", "tags")):
+        raise Invalid("name, heartbeat_interval_s and tags cannot be null (tags: [] removes them)")
     before = _board_row(conn, user.scope, board_id)
     storage.update_board(conn, board_id, changes)
     after = get_board(conn, user, board_id)

@@ -30,7 +30,7 @@ SORTABLE = (
 _BOARD_SELECT = """
     SELECT b.id, b.name, b.site_id, s.code AS site_code, s.name AS site_name,
            s.name_en AS site_name_en, s.organisation_id, o.code AS organisation_code,
-           b.model, b.serial, b.installed_on,
+           b.model, b.serial, b.installed_on, b.tags,
            b.enabled, coalesce(st.state, 'unknown') AS state, st.reason AS state_reason,
            st.since AS state_since, st.last_seen_at, b.heartbeat_interval_s,
            (SELECT count(*) FROM incidents i
@@ -72,9 +72,13 @@ def board_page(
     state: str | None = None,
     q: str | None = None,
     enabled: bool | None = None,
+    tag: str | None = None,
 ) -> Page[BoardOut]:
     clause, params = sites_condition(scope, "b.site_id")
     where = [clause]
+    if tag is not None:
+        where.append("b.tags @> %s::text[]")  # the GIN index's operator
+        params.append([tag])
     add_equal(
         where,
         params,

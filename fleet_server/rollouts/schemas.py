@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from fleet_protocol.releases import VERSION_PATTERN
 from fleet_protocol.topics import DEVICE_ID_PATTERN
+from fleet_server.boards.schemas import MAX_TAGS, Tag
 from fleet_server.rollouts.models import BoardState, RolloutState
 
 MAX_ID = 2**62
@@ -24,6 +25,8 @@ class RolloutTargetIn(BaseModel):
     board_ids: list[Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]] | None = Field(
         default=None, max_length=5000
     )
+    #: boards carrying any of these tags (PATCH /api/v1/boards/{id})
+    tags: list[Tag] | None = Field(default=None, min_length=1, max_length=MAX_TAGS)
 
 
 class RolloutWaveIn(BaseModel):

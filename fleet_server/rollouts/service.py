@@ -48,8 +48,9 @@ def _threshold(body: RolloutIn) -> tuple[int | None, float | None]:
 
 def _targeted(conn: Conn, body: RolloutIn) -> list[store.Targeted]:
     target = body.target
-    if target.organisation_id is None and target.site_ids is None and target.board_ids is None:
-        raise _invalid("target", "give organisation_id, site_ids or board_ids")
+    given = (target.organisation_id, target.site_ids, target.board_ids, target.tags)
+    if all(criterion is None for criterion in given):
+        raise _invalid("target", "give organisation_id, site_ids, board_ids or tags")
     if target.board_ids is not None:
         unknown = store.unknown_boards(conn, target.board_ids)
         if unknown:
@@ -59,6 +60,7 @@ def _targeted(conn: Conn, body: RolloutIn) -> list[store.Targeted]:
         organisation_id=target.organisation_id,
         site_ids=target.site_ids,
         board_ids=target.board_ids,
+        tags=target.tags,
     )
     if not boards:
         raise _invalid("target", "no board matches")

@@ -74,9 +74,11 @@ def targeted(
     organisation_id: int | None,
     site_ids: list[int] | None,
     board_ids: list[str] | None,
+    tags: list[str] | None,
 ) -> list[Targeted]:
-    """The boards every given criterion lets through, in rollout order
-    (by board id: deterministic, and the same after a restart)."""
+    """The boards every given criterion lets through (``tags``: any one of
+    them), in rollout order (by board id: deterministic, and the same after
+    a restart)."""
     where: list[str] = ["true"]
     params: list[Any] = []
     if organisation_id is not None:
@@ -88,6 +90,9 @@ def targeted(
     if board_ids is not None:
         where.append("b.id = ANY(%s)")
         params.append(board_ids)
+    if tags is not None:
+        where.append("b.tags && %s::text[]")  # the GIN index's operator
+        params.append(tags)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT b.id AS board_id, b.site_id, b.enabled FROM boards b"

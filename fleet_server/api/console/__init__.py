@@ -180,6 +180,7 @@ def mount(app: FastAPI) -> None:
         admin_routes,
         admin_users,
         audit_page,
+        board_tags,
         boards,
         cameras,
         content,
@@ -218,6 +219,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(kill_switch.router)
     app.include_router(picture_forms.router)
     app.include_router(log_forms.router)
+    app.include_router(board_tags.router)
     app.include_router(account.router)
     app.include_router(notices.router)
     app.include_router(releases_page.router)

@@ -104,6 +104,7 @@ def create_rollout(
     organisation_id: Annotated[str, Form(max_length=20)] = "",
     site_ids: Annotated[list[int] | None, Form()] = None,
     board_ids: Annotated[str, Form(max_length=20_000)] = "",
+    tags: Annotated[str, Form(max_length=600)] = "",
     waves: Annotated[str, Form(max_length=200)] = "",
     pause_min: Annotated[str, Form(max_length=10)] = "10",
     threshold: Annotated[str, Form(max_length=10)] = "0",
@@ -113,16 +114,18 @@ def create_rollout(
 ) -> Response:
     typed = {
         "version": version, "organisation_id": organisation_id, "board_ids": board_ids,
-        "waves": waves, "pause_min": pause_min, "threshold": threshold,
+        "tags": tags, "waves": waves, "pause_min": pause_min, "threshold": threshold,
         "health_deadline_s": health_deadline_s, "force": force,
     }  # fmt: skip
     try:
         forms.no_nul(typed)
         boards = [b for b in _SPLIT.split(board_ids.strip()) if b]
+        tagged = [tag for tag in _SPLIT.split(tags.strip()) if tag]
         target = {
             "organisation_id": int(organisation_id) if organisation_id.isdigit() else None,
             "site_ids": site_ids or None,
             "board_ids": boards or None,
+            "tags": tagged or None,
         }
         pause = float(pause_min.replace(",", ".")) if pause_min.strip() else 0.0
         body = checked(

@@ -1,5 +1,6 @@
-"""/api/v1 boards: the list with connectivity state, and one board with its
-latest readings, open incidents, cameras and connectivity history."""
+"""/api/v1 boards: the list with connectivity state (by tag too), one board with
+its latest readings, open incidents, cameras and connectivity history, and its
+inventory data and tags (PATCH)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, client_address, require
 from fleet_server.api.pagination import Paging
 from fleet_server.boards import service
-from fleet_server.boards.schemas import BoardDetail, BoardOut, BoardPatch, State, StatusChange
+from fleet_server.boards.schemas import (
+    TAG_PATTERN,
+    BoardDetail,
+    BoardOut,
+    BoardPatch,
+    State,
+    StatusChange,
+)
 
 router = APIRouter(tags=["boards"])
 
@@ -31,6 +39,9 @@ def boards_list(
     state: Annotated[State | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=100, description="id or name contains")] = None,
     enabled: Annotated[bool | None, Query()] = None,
+    tag: Annotated[
+        str | None, Query(pattern=TAG_PATTERN, description="boards with this tag")
+    ] = None,
 ) -> Page[BoardOut]:
     return service.list_boards(
         conn,
@@ -41,6 +52,7 @@ def boards_list(
         state=state,
         q=q,
         enabled=enabled,
+        tag=tag,
     )
 
 

@@ -53,6 +53,7 @@ CONSOLE: dict[str, Requirement] = {
     "POST /boards/{board_id}/pictures/{snapshot_id}/reference": frozenset({"command.send"}),
     "POST /boards/{board_id}/kill-switch": frozenset({"board.halt"}),
     "POST /boards/{board_id}/logs": frozenset({"command.send"}),
+    "POST /boards/{board_id}/tags": frozenset({"org.write"}),
     "GET /data-usage": frozenset({"telemetry.read"}),
     "POST /data-budgets": frozenset({"command.send"}),
     "GET /boards/{board_id}/logs/{bundle_id}": frozenset({"diagnostics.read"}),

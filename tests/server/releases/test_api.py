@@ -132,6 +132,25 @@ def test_rollout_lifecycle_through_the_api(
         assert _audit(db_conn, f"rollout.{action}") == [("quan.tri", str(rollout["id"]))]
 
 
+def test_rollout_targets_boards_with_any_of_its_tags(
+    as_: Any, key: SigningKey, tmp_path: Path
+) -> None:
+    admin = as_("admin")
+    assert _publish(admin, key, tmp_path, "2.0.0").status_code == 201
+    for board, tags in (("lc-mu-ca-01", ["pilot"]), ("lc-phong-tho-01", ["north", "x"])):
+        assert admin.patch(f"/api/v1/boards/{board}", json={"tags": tags}).status_code == 200
+    body = {"version": "2.0.0", "waves": [{"percent": 100}]}
+    both = admin.post("/api/v1/rollouts", json=body | {"target": {"tags": ["pilot", "north"]}})
+    assert both.status_code == 201, both.text
+    assert [b["board_id"] for b in both.json()["boards"]] == ["lc-mu-ca-01", "lc-phong-tho-01"]
+    assert both.json()["target"] == {"tags": ["pilot", "north"]}
+    # with another criterion: boards matching both (the tag and the site)
+    site = admin.get("/api/v1/boards/lc-mu-ca-01").json()["site_id"]
+    one = {"tags": ["pilot", "north"], "site_ids": [site]}
+    dry = admin.post("/api/v1/rollouts", json=body | {"target": one, "dry_run": True})
+    assert dry.json()["boards"] == 1
+
+
 #: a change to a good body, and the field its refusal names
 REFUSALS: list[tuple[dict[str, Any], str]] = [
     ({"version": "9.9.9"}, "version"),
@@ -140,6 +159,9 @@ REFUSALS: list[tuple[dict[str, Any], str]] = [
     ({"target": {"site_ids": [999999]}}, "target"),
     ({"target": {"site_ids": [2**70]}}, "target.site_ids.0"),
     ({"target": {"board_ids": ["ok-01", "bad id\u0000"]}}, "target.board_ids.1"),
+    ({"target": {"tags": ["nobody-has-it"]}}, "target"),
+    ({"target": {"tags": []}}, "target.tags"),
+    ({"target": {"tags": ["Bad Tag"]}}, "target.tags.0"),
     ({"waves": [{"count": 1, "percent": 50}]}, "waves.0"),
     ({"waves": [{}]}, "waves.0"),
     ({"waves": []}, "waves"),

@@ -73,6 +73,23 @@ def test_an_administrator_runs_a_rollout_from_the_console(
     assert 'data-update-state="cancelled"' in board.text
 
 
+def test_the_rollout_form_targets_by_tag(
+    as_: Any, new_browser: Any, key: SigningKey, tmp_path: Path
+) -> None:
+    assert _publish(as_("admin"), key, tmp_path, "2.0.0").status_code == 201
+    for board in (BOARD, "lc-mu-ca-01"):
+        as_("admin").patch(f"/api/v1/boards/{board}", json={"tags": ["pilot"]})
+    browser = new_browser("admin")
+    page = browser.get("/releases")
+    assert 'name="tags"' in page.text
+    form = {"csrf_token": _csrf(page.text), "version": "2.0.0", "waves": "100%"}
+    counted = browser.post("/releases/rollouts", data=form | {"tags": "pilot", "dry_run": "yes"})
+    assert 'data-dry-run="2"' in counted.text
+    refused = browser.post("/releases/rollouts", data=form | {"tags": "Pilot!"})
+    assert refused.status_code == 400
+    assert 'data-error="target.tags.0"' in refused.text
+
+
 @pytest.mark.parametrize("role", ["operator", "technician", "viewer"])
 def test_other_roles_may_not_open_the_pages(new_browser: Any, role: str) -> None:
     browser = new_browser(role)
