@@ -22,11 +22,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from email.message import Message
 from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from edge_agent.usage import count_http
 from fleet_protocol.releases import Manifest, ReleaseRefused
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,8 @@ def fetch_once(
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})  # noqa: S310 - http(s) only, checked by the protocol
     try:
         with _OPENER.open(request, timeout=min(_TIMEOUT_S, deadline_s)) as response:
+            # the 4G budget: the request and the response's headers, then every chunk
+            count_http(_headers_bytes(response.headers), _request_bytes(request))
             try:
                 have = _resume_at(response, have, size)
             except DownloadFailed:
@@ -151,6 +155,7 @@ def fetch_once(
             # have is the size of part (resumed) or 0 (whole file): append or start afresh
             with part.open("ab" if have else "wb") as out:
                 while chunk := response.read1(_CHUNK):
+                    count_http(len(chunk))
                     have += len(chunk)
                     if have > size:
                         raise ReleaseRefused(
@@ -164,6 +169,7 @@ def fetch_once(
                             f"too slow: {have} of {size} bytes after {deadline_s:g} s"
                         )
     except urllib.error.HTTPError as exc:
+        count_http(_headers_bytes(exc.headers), _request_bytes(request))
         if exc.code == 416 and have == size:
             return
         raise DownloadFailed(f"HTTP {exc.code} from {shown(url)}") from None
@@ -172,6 +178,21 @@ def fetch_once(
         raise DownloadFailed(f"{type(exc).__name__} from {shown(url)}: {reason}"[:300]) from None
     if have != size:
         raise DownloadFailed(f"connection ended at {have} of {size} bytes")
+
+
+def _request_bytes(request: urllib.request.Request) -> int:
+    """What a GET costs on the link, as far as urllib tells: its request line
+    and headers (urllib adds Host, User-Agent, Connection and Accept-Encoding)."""
+    line = len(request.get_method()) + len(request.selector) + len(" HTTP/1.1\r\n") + 1
+    added = 120  # Host, User-Agent, Connection: close, Accept-Encoding: identity
+    return line + added + sum(len(k) + len(v) + 4 for k, v in request.header_items()) + 2
+
+
+def _headers_bytes(headers: Message | None) -> int:
+    """A response's status line and headers."""
+    if headers is None:
+        return 0
+    return len("HTTP/1.1 206 Partial Content\r\n") + len(headers.as_bytes())
 
 
 def _write(out: IO[bytes], chunk: bytes, part: Path) -> None:

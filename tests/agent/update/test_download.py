@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from edge_agent.update.download import download, shown
+from edge_agent.usage import DataMeter
 from fleet_protocol.releases import Manifest, ReleaseRefused
+from fleet_protocol.remote_config import DataBudget
 from tests.support.board_process import ReleaseServer
 
 DATA = bytes(range(256)) * 2000  # 512,000 bytes
@@ -66,6 +68,23 @@ def test_a_dropped_connection_resumes_where_it_stopped(
     assert done.read_bytes() == DATA
     assert served.ranges == [None, "bytes=100000-"]
     assert not part.exists()
+
+
+def test_the_bytes_fetched_count_against_the_boards_data_usage(
+    tmp_path: Path, served: ReleaseServer
+) -> None:
+    """A release costs the 4G plan what came over the link: a resumed
+    download counts both tries' bytes and their headers, once each."""
+    served.drop_after = 100_000
+    meter = DataMeter(None, DataBudget, tcp_info=True)
+    meter.activate()
+    try:
+        _get(served, tmp_path / "edge-agent-2.0.0.tar.gz.part", _manifest())
+    finally:
+        meter.close()
+    usage = meter.report()
+    assert len(DATA) + 2 * 100 < usage.day_received < len(DATA) + 2 * 1_000
+    assert 2 * 100 < usage.day_sent < 2 * 600
 
 
 def test_a_part_left_by_a_restart_is_continued(tmp_path: Path, served: ReleaseServer) -> None:
