@@ -160,6 +160,8 @@ def cmd_engine(args: argparse.Namespace) -> int:
                 content_files_keep_days=settings.content_files_keep_days,
                 snapshot_keep_days=settings.snapshot_keep_days,
                 log_bundle_keep_days=settings.log_bundle_keep_days,
+                data_usage_keep_days=settings.data_usage_keep_days,
+                data_budget_agent_version=settings.data_budget_agent_version,
                 report_reminder_days=settings.report_reminder_days,
                 rollouts=rollout_settings(settings),
                 data_budget_default=(

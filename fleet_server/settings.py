@@ -339,6 +339,19 @@ class Settings(BaseSettings):
         description="every board's monthly 4G data budget in MB (10^6 bytes) where neither the"
         " board nor its site has one (docs/data-budget.md); unset: none",
     )
+    data_budget_agent_version: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z][0-9A-Za-z.+~-]{0,31}$",
+        description="the first agent version that reads data_budget: boards whose agent says"
+        " this version or a later one are told their budget before they report 4G data usage"
+        " (docs/data-budget.md); unset: only boards that report usage",
+    )
+    data_usage_keep_days: int = Field(
+        default=400,
+        ge=62,
+        le=3660,
+        description="days each board's daily 4G data usage (board_data_usage) is kept",
+    )
     content_files_s3_endpoint: str | None = Field(
         default=None, description="https://host[:port] of the S3-compatible service"
     )

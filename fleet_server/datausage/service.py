@@ -1,6 +1,7 @@
 """Data usage and budgets below the HTTP layer: a board's month, the fleet
 list, and setting a budget (audited, then carried to the boards in their
-desired configuration, ``data_budget``, for their adaptive mode).
+desired configuration, ``data_budget``, for their adaptive mode; only to
+boards whose agent reads it, see push.py).
 
 Reading needs ``telemetry.read`` and is scoped like a board read; setting a
 budget needs ``command.send`` (admins and operators): it changes what the
@@ -19,7 +20,7 @@ from fleet_server.commands import service as commands_service
 from fleet_server.commands import storage as commands_store
 from fleet_server.commands.delivery import CommandService
 from fleet_server.commands.schemas import ConfigIn
-from fleet_server.datausage import forecast, storage
+from fleet_server.datausage import forecast, push, storage
 from fleet_server.datausage.models import Budget, Judgement, MonthUsage
 from fleet_server.datausage.schemas import (
     BoardDataUsage,
@@ -130,10 +131,13 @@ def set_budget(
     *,
     commands: CommandService | None,
     now: datetime,
+    agent_version: str | None = None,
 ) -> BudgetSet:
     """Set or remove a board's or a site's budget (audited ``data_budget.set``),
-    then tell the boards it applies to (a desired configuration version each,
-    only where their ``data_budget`` changes)."""
+    then tell the boards it applies to whose agent reads it (a desired
+    configuration version each, only where their ``data_budget`` changes;
+    ``agent_version``: FLEET_DATA_BUDGET_AGENT_VERSION). The others are told
+    by the engine once their agent reads it (push.py)."""
     user.need("command.send")
     if body.board_id is not None:
         board_in_scope(conn, user.scope, body.board_id)
@@ -167,7 +171,8 @@ def set_budget(
         if body.board_id is not None
         else storage.site_boards_without_own(conn, int(body.site_id or 0))
     )
-    told = _tell(conn, user, actor, boards, commands=commands, now=now)
+    reading = push.readers(conn, boards, agent_version)
+    told = _tell(conn, user, actor, [b for b in boards if b in reading], commands=commands, now=now)
     return BudgetSet(
         board_id=body.board_id,
         site_id=body.site_id,
@@ -194,14 +199,10 @@ def _tell(
     budgets = storage.budgets(conn, boards, None)
     told = []
     for board_id in boards:
-        budget = budgets.get(board_id)
-        section = {
-            "monthly_bytes": budget.monthly_bytes if budget else None,
-            "adaptive": budget.adaptive if budget else False,
-        }
+        section = push.section(budgets.get(board_id))
         latest = commands_store.latest_desired(conn, board_id)
         config: dict[str, Any] = copy.deepcopy(dict(latest.config)) if latest else {}
-        if config.get("data_budget", {"monthly_bytes": None, "adaptive": False}) == section:
+        if config.get("data_budget", push.NO_BUDGET) == section:
             continue
         config["data_budget"] = section
         try:

@@ -24,6 +24,7 @@ from fleet_server.compliance.models import ComplianceSettings
 from fleet_server.content.files import FileStore, StoreUnavailable
 from fleet_server.content.service_files import apply_file_retention
 from fleet_server.content.service_suppliers import queue_overdue_notices
+from fleet_server.datausage.push import DataBudgetJob
 from fleet_server.engine import alerts, passes, storage
 from fleet_server.engine.alerts import AlertSettings
 from fleet_server.engine.passes import Loaded, Pass, PassResult
@@ -74,6 +75,8 @@ class EngineSettings:
     snapshot_keep_days: int = upkeep.SNAPSHOT_KEEP_DAYS
     #: days the boards' log and diagnostics bundles are kept
     log_bundle_keep_days: int = upkeep.LOG_BUNDLE_KEEP_DAYS
+    #: days each board's daily 4G data usage is kept
+    data_usage_keep_days: int = upkeep.DATA_USAGE_KEEP_DAYS
     #: the telemetry rules' defaults changed for the whole fleet, e.g.
     #: ``{"mains_lost": {"for_s": 20}}`` (the demo's rule profile,
     #: simulator/profile.py); empty: docs/engine.md's defaults
@@ -83,6 +86,9 @@ class EngineSettings:
     #: every board's monthly 4G data budget in bytes where neither it nor its
     #: site has one (FLEET_DATA_BUDGET_MB); None: no default
     data_budget_default: int | None = None
+    #: FLEET_DATA_BUDGET_AGENT_VERSION: boards whose agent says this version
+    #: or later are told their budget (docs/data-budget.md)
+    data_budget_agent_version: str | None = None
 
 
 class Engine:
@@ -117,6 +123,7 @@ class Engine:
         self._telemetry_due: datetime | None = None
         self.compliance = ComplianceJob(self.settings.compliance)
         self.rollouts = RolloutJob(self.settings.rollouts)
+        self.data_budgets = DataBudgetJob(self.settings.data_budget_agent_version)
 
     # -- one evaluation -----------------------------------------------------------------
     def evaluate(self, conn: Conn) -> PassResult:
@@ -184,7 +191,9 @@ class Engine:
                     self._seen_unsaved = {}
                     self._storage_upkeep(conn, now)
                 if self.rollouts.due(now):
-                    self._run_rollouts(conn, now)
+                    self._in_savepoint("rollout", self.rollouts.run, conn, now)
+                if self.data_budgets.due(now):
+                    self._in_savepoint("data budget", self.data_budgets.run, conn, now)
         except Exception:
             self._statuses = None
             self.metrics.evaluation_failures.inc()
@@ -258,20 +267,23 @@ class Engine:
                 now,
                 snapshot_keep_days=self.settings.snapshot_keep_days,
                 log_bundle_keep_days=self.settings.log_bundle_keep_days,
+                data_usage_keep_days=self.settings.data_usage_keep_days,
             )
             self._content_file_retention(conn, now)
             self._retention_due = now + timedelta(days=1)
 
-    def _run_rollouts(self, conn: Conn, now: datetime) -> None:
-        """The rollout pass in a savepoint: a rollout that cannot be moved on
-        is logged and tried again next round; the rules' pass goes on."""
+    def _in_savepoint(
+        self, what: str, job: Callable[[Conn, datetime], object], conn: Conn, now: datetime
+    ) -> None:
+        """``job`` (the rollouts, the data budgets) in a savepoint: what cannot
+        be done is logged and tried again next round; the rules' pass goes on."""
         try:
             with conn.transaction():
-                self.rollouts.run(conn, now)
+                job(conn, now)
         except psycopg.OperationalError:
             raise
         except Exception:
-            log.exception("rollout pass failed; retrying next round")
+            log.exception("%s pass failed; retrying next round", what)
 
     def _content_file_retention(self, conn: Conn, now: datetime) -> None:
         """Files nothing needs any more leave the archive (Điều 9.1); a store

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from fleet_server.db.migrate import storage_variant
+from fleet_server.localtime import local_day
 from fleet_server.logbundles import storage as log_bundles
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,18 @@ def snapshot_retention(conn: Conn, now: datetime, keep_days: int) -> int:
     return cur.rowcount
 
 
+def data_usage_retention(conn: Conn, now: datetime, keep_days: int) -> int:
+    """Boards' days of 4G data usage more than ``keep_days`` before ``now``'s
+    local day (the month's forecast needs this month and the week before)."""
+    if keep_days < 62:
+        raise ValueError("4G data usage must be kept at least 62 days")
+    cur = conn.execute(
+        "DELETE FROM board_data_usage WHERE day < %s",
+        (local_day(now) - timedelta(days=keep_days),),
+    )
+    return cur.rowcount
+
+
 #: Derived records of what was broadcast (docs/compliance.md): ordinary
 #: tables on both storage variants, kept as long as the rollups.
 DERIVED = (("play_log", "started_at"), ("compliance_days", "day"))
@@ -98,6 +111,9 @@ DERIVED = (("play_log", "started_at"), ("compliance_days", "day"))
 SNAPSHOT_KEEP_DAYS = 30
 #: Days the boards' log and diagnostics bundles are kept (``log_bundles``).
 LOG_BUNDLE_KEEP_DAYS = 30
+#: Days each board's daily 4G data usage is kept (``board_data_usage``): a
+#: year's months and more, never under two (a month and its forecast's week).
+DATA_USAGE_KEEP_DAYS = 400
 
 
 def apply_derived_retention(
@@ -106,10 +122,12 @@ def apply_derived_retention(
     *,
     snapshot_keep_days: int = SNAPSHOT_KEEP_DAYS,
     log_bundle_keep_days: int = LOG_BUNDLE_KEEP_DAYS,
+    data_usage_keep_days: int = DATA_USAGE_KEEP_DAYS,
 ) -> dict[str, int]:
     """Delete proof-of-play and compliance rows older than five years, and
     pictures older than ``snapshot_keep_days`` (but each board's newest of
-    the screen and of every camera), log bundles older than ``log_bundle_keep_days``."""
+    the screen and of every camera), log bundles older than ``log_bundle_keep_days``,
+    boards' days of 4G data usage older than ``data_usage_keep_days``."""
     deleted: dict[str, int] = {}
     for table, column in DERIVED:
         cur = conn.execute(
@@ -121,6 +139,7 @@ def apply_derived_retention(
         deleted[table] = cur.rowcount
     deleted["snapshots"] = snapshot_retention(conn, now, snapshot_keep_days)
     deleted["log_bundles"] = log_bundles.retention(conn, now, log_bundle_keep_days)
+    deleted["board_data_usage"] = data_usage_retention(conn, now, data_usage_keep_days)
     if any(deleted.values()):
         log.info("retention: %s", deleted)
     return deleted

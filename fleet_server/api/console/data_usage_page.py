@@ -112,7 +112,15 @@ def data_budget_form(
         where = ".".join(str(p) for p in first["loc"]) or "budget"
         raise Invalid(f"{where}: {first['msg']}", field=where) from None
     actor = user.acting_from(client_address(request))
-    done = service.set_budget(conn, user, actor, body, commands=ctx.commands, now=ctx.clock())
+    done = service.set_budget(
+        conn,
+        user,
+        actor,
+        body,
+        commands=ctx.commands,
+        now=ctx.clock(),
+        agent_version=ctx.settings.data_budget_agent_version,
+    )
     conn.commit()
     back = f"/boards/{board_id}#data-usage" if board_id else "/data-usage"
     return redirect(back, flash="data_budget_set", count=len(done.boards_told))

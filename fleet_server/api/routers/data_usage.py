@@ -78,4 +78,12 @@ def put_data_budget(
     request: Request, conn: Db, ctx: Ctx, user: Setter, body: BudgetIn
 ) -> BudgetSet:
     actor = user.acting_from(client_address(request))
-    return service.set_budget(conn, user, actor, body, commands=ctx.commands, now=ctx.clock())
+    return service.set_budget(
+        conn,
+        user,
+        actor,
+        body,
+        commands=ctx.commands,
+        now=ctx.clock(),
+        agent_version=ctx.settings.data_budget_agent_version,
+    )

@@ -26,7 +26,13 @@ def test_derived_rows_are_kept_five_years_and_no_longer(conn: Conn) -> None:
             (at.date(),),
         )
     deleted = upkeep.apply_derived_retention(conn, NOW)
-    assert deleted == {"play_log": 1, "compliance_days": 1, "snapshots": 0, "log_bundles": 0}
+    assert deleted == {
+        "play_log": 1,
+        "compliance_days": 1,
+        "snapshots": 0,
+        "log_bundles": 0,
+        "board_data_usage": 0,
+    }
     assert conn.execute("SELECT started_at FROM play_log").fetchall() == [(young,)]
     days = conn.execute("SELECT day FROM compliance_days").fetchall()
     assert days == [(young.date(),)]

@@ -81,6 +81,7 @@ def test_setting_a_budget_is_audited_and_reaches_the_boards(
 ) -> None:
     clock.set(NOON_10_DEC)
     report(store, BOARD, 20 * MB)
+    report(store, TWIN, 1 * MB)  # both count their bytes: their agents read data_budget
     mark = int(db_conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0])  # type: ignore[index]
     operator = as_("operator")
     site = site_of(db_conn, BOARD)
@@ -115,6 +116,21 @@ def test_setting_a_budget_is_audited_and_reaches_the_boards(
     assert rows[0][1]["monthly_bytes"] == 30 * MB
     assert rows[2][0]["monthly_bytes"] == 500 * MB
     assert rows[2][1] is None
+
+
+def test_a_board_whose_agent_does_not_read_budgets_is_not_told(
+    as_: AsFactory, store: Store, clock: Clock, db_conn: Conn
+) -> None:
+    """An agent from before the budget rejects a whole desired version that
+    holds ``data_budget``: a board that has not reported data usage is left
+    to the engine's round (datausage/push.py)."""
+    clock.set(NOON_10_DEC)
+    report(store, BOARD, 20 * MB)
+    answer = as_("operator").put(
+        "/api/v1/data-budgets", json={"site_id": site_of(db_conn, BOARD), "monthly_bytes": 30 * MB}
+    )
+    assert answer.json()["boards_told"] == [BOARD]
+    assert desired_budget(db_conn, TWIN) is None
 
 
 def test_budget_refusals(as_: AsFactory, db_conn: Conn) -> None:
