@@ -17,10 +17,11 @@ Two rollouts run side by side:
 from __future__ import annotations
 
 import threading
+import time as wall
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,34 @@ def _engine(url: str, base_url: str, stack: ExitStack) -> None:
     assert engine.is_leader.wait(10)
 
 
+def window_delay(now: datetime) -> timedelta:
+    """How long to wait before the window is set: broadcast windows are
+    times of one local day, so a window from ``now`` to ``now + WINDOW_LEFT``
+    cannot cross local midnight; within WINDOW_LEFT before it, wait for the
+    new day (at most WINDOW_LEFT, only then)."""
+    local = now.astimezone(LOCAL_TZ)
+    end = local + WINDOW_LEFT
+    if end.date() == local.date():
+        return timedelta(0)
+    return datetime.combine(end.date(), time(0), LOCAL_TZ) - local + timedelta(milliseconds=200)
+
+
+@pytest.mark.parametrize(
+    ("local", "delay"),
+    [
+        (datetime(2026, 12, 7, 12, 0, tzinfo=LOCAL_TZ), timedelta(0)),
+        (datetime(2026, 12, 7, 23, 59, 47, 900_000, tzinfo=LOCAL_TZ), timedelta(0)),
+        (datetime(2026, 12, 7, 23, 59, 50, tzinfo=LOCAL_TZ), timedelta(seconds=10.2)),
+        (datetime(2026, 12, 31, 23, 59, 59, tzinfo=LOCAL_TZ), timedelta(seconds=1.2)),
+        (datetime(2026, 12, 8, 0, 0, 0, tzinfo=LOCAL_TZ), timedelta(0)),
+    ],
+)
+def test_the_window_never_crosses_local_midnight(local: datetime, delay: timedelta) -> None:
+    assert window_delay(local.astimezone(UTC)) == delay
+    start = (local + delay).astimezone(LOCAL_TZ)
+    assert (start + WINDOW_LEFT).date() == start.date()
+
+
 def _seed(conn: Conn, window_ends: datetime) -> None:
     seed.organisation(conn, "org-e2e")
     for site in ("site-a", "site-b"):
@@ -170,6 +199,9 @@ def test_rollouts_with_real_boards(
     signed: Signed,
     tmp_path: Path,
 ) -> None:
+    # sleeps only within WINDOW_LEFT before local midnight: the real engine
+    # reads the wall clock, no injectable clock spans the processes
+    wall.sleep(window_delay(datetime.now(UTC)).total_seconds())
     window_ends = datetime.now(UTC) + WINDOW_LEFT
     settings = make_settings(
         database_url=db_url,
