@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 import fleet_protocol as fp
 from fleet_server.datausage.push import DataBudgetJob, version_at_least
+from fleet_server.settings import Settings
 from fleet_server.telemetry import storage_upkeep as upkeep
 from tests.server.datausage.test_usage_engine import NOON_10_DEC, report, usage
 from tests.server.engine.conftest import Conn, Store
@@ -132,3 +134,11 @@ def test_daily_usage_kept_400_days_by_default(
     assert (NOON_10_DEC.date() - oldest).days == 400
     with pytest.raises(ValueError, match="62 days"):
         upkeep.data_usage_retention(engine_conn, clock.now, 30)
+
+
+@pytest.mark.parametrize(
+    "bad", [{"data_budget_agent_version": "1.0 beta"}, {"data_usage_keep_days": 30}]
+)
+def test_bad_settings_stop_the_server_at_start(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match=next(iter(bad))):
+        Settings(database_url="postgresql://x@localhost/fleet", **bad)  # type: ignore[arg-type]
