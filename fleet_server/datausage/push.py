@@ -78,8 +78,10 @@ def readers(conn: Conn, board_ids: list[str], first_version: str | None) -> set[
 
 
 def out_of_date(conn: Conn) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """Enabled boards whose budget differs from their newest desired
-    configuration's ``data_budget``: (board, that configuration, the section)."""
+    """Enabled boards with a budget (their own or their site's) that differs
+    from their newest desired configuration's ``data_budget``: (board, that
+    configuration, the section). Boards without one are left alone (a budget
+    removed is pushed when it is removed; a section set by hand stays)."""
     rows = conn.execute(
         """SELECT b.id, own.monthly_bytes, own.adaptive, site.monthly_bytes, site.adaptive,
                   d.config
@@ -89,7 +91,7 @@ def out_of_date(conn: Conn) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
              LEFT JOIN LATERAL (SELECT config FROM board_config_desired c
                                  WHERE c.board_id = b.id ORDER BY version DESC LIMIT 1) d ON true
             WHERE b.enabled
-              AND (own.id IS NOT NULL OR site.id IS NOT NULL OR d.config ? 'data_budget')
+              AND (own.id IS NOT NULL OR site.id IS NOT NULL)
             ORDER BY b.id"""
     ).fetchall()
     stale = []
@@ -98,8 +100,6 @@ def out_of_date(conn: Conn) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
             Budget(int(own), bool(own_adaptive), "board")
             if own is not None
             else Budget(int(site), bool(site_adaptive), "site")
-            if site is not None
-            else None
         )
         wanted = section(budget)
         current = dict(config or {})

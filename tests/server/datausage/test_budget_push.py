@@ -115,10 +115,11 @@ def test_a_board_added_at_a_site_with_a_budget_gets_it(
         report(store, board, usage("2026-12-10", 1, 1, 1, 1))
     assert DataBudgetJob().run(engine_conn, clock.now) == [A, "lc-ma-lu-thang-09"]
     assert desired(engine_conn, "lc-ma-lu-thang-09") == BUDGET
-    # the budget removed: told there is none
+    # without a budget the round leaves a board's configuration alone (a
+    # removal is pushed by the API when it is removed)
     engine_conn.execute("DELETE FROM data_budgets")
-    assert DataBudgetJob().run(engine_conn, clock.now) == [A, "lc-ma-lu-thang-09"]
-    assert desired(engine_conn, A) == {"monthly_bytes": None, "adaptive": False}
+    assert DataBudgetJob().run(engine_conn, clock.now) == []
+    assert desired(engine_conn, A) == BUDGET
 
 
 def test_daily_usage_kept_400_days_by_default(
