@@ -91,6 +91,7 @@ MENUS = {
         "/notices",
         "/rules",
         "/audit",
+        "/releases",
         "/data-usage",
         "/admin/contacts",
     ],
