@@ -39,7 +39,7 @@ from fleet_protocol.bounds import (
 )
 from fleet_protocol.logs import MAX_LOG_BUNDLE_BYTES, MAX_LOG_LINES, LogBundleKind, gunzip
 from fleet_protocol.topics import DEVICE_ID_PATTERN, NAME_PATTERN, Channel, TelemetryKind
-from fleet_protocol.usage import DataUsage
+from fleet_protocol.usage import DataUsage, check_day
 
 SCHEMA_VERSION: Literal[1] = 1
 MAX_SEQ = INT64_MAX  # fits PostgreSQL bigint; a board never wraps it
@@ -451,6 +451,12 @@ class NetworkMessage(Envelope):
     CHANNEL = Channel.TELEMETRY
     KIND = TelemetryKind.NETWORK
     data: NetworkData
+
+    @model_validator(mode="after")
+    def _usage_day(self) -> NetworkMessage:
+        if self.data.data_usage is not None:  # the day's bytes are the reading's day's
+            check_day(self.data.data_usage, self.measured_at)
+        return self
 
 
 class CameraMessage(Envelope):

@@ -28,6 +28,14 @@ MAX_FACTOR = 8
 FACTORS = (1, 2, 4, 8)
 #: Complete days whose average use is the forecast's daily rate.
 FORECAST_DAYS = 7
+#: How far a reading's usage day may lie from the local day of its
+#: ``measured_at``: the report is made just after the reading (across local
+#: midnight: a day later), and the board keeps counting into its newest day
+#: when its clock steps back by up to two days (edge_agent.usage.ledger).
+#: Beyond, the day is not the reading's: a network reading claiming bytes on
+#: a day years away is refused, not stored as that day's use.
+DAYS_AHEAD = 3
+DAYS_BEHIND = 1
 #: Below this much of a first day, its rate is too noisy to extrapolate.
 MIN_ELAPSED = timedelta(hours=1)
 
@@ -92,6 +100,18 @@ class DataUsage(BaseModel):
     @property
     def month_total(self) -> int:
         return self.month_sent + self.month_received
+
+
+def check_day(usage: DataUsage, measured_at: datetime) -> None:
+    """ValueError naming both days when ``usage.day`` is not within
+    DAYS_BEHIND / DAYS_AHEAD days of ``measured_at``'s local day."""
+    measured = local_day(measured_at)
+    offset = (date.fromisoformat(usage.day) - measured).days
+    if not -DAYS_BEHIND <= offset <= DAYS_AHEAD:
+        raise ValueError(
+            f"data_usage.day {usage.day} is {offset:+d} days from the local day"
+            f" {measured.isoformat()} of measured_at (allowed -{DAYS_BEHIND}..+{DAYS_AHEAD})"
+        )
 
 
 def local_day(at: datetime) -> date:

@@ -4,6 +4,7 @@ bundle's gzip, and the retention. Ingest writes the rows
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,32 @@ LOG_BUNDLE_COLUMNS = (
     "original_bytes",
     "body",
 )
+
+#: a bundle's ``body`` value (its gzip in base64), the key as JSON may spell it
+_BODY = re.compile(rb'("(?:body|\\u0062ody)"\s*:\s*")(?:[^"\\]|\\.)*"?')
+#: gzip in base64 anywhere (``H4sI``: the magic 1f 8b 08), however it is labelled
+_GZIP_BASE64 = re.compile(rb"H4sI[A-Za-z0-9+/=_-]*")
+REMOVED = b"(removed)"
+
+
+def _compressed(payload: bytes) -> bool:
+    """Raw gzip, or a zlib stream (a batch's too: its header's check bits)."""
+    if payload.startswith(b"\x1f\x8b"):
+        return True
+    return len(payload) >= 2 and payload[0] == 0x78 and (payload[0] * 256 + payload[1]) % 31 == 0
+
+
+def without_bodies(payload: bytes) -> bytes:
+    """What a dead letter may keep of a refused payload: a log bundle's body
+    and every other gzip removed, a compressed payload kept as nothing. The
+    URL redaction of dead letters reads text, and a credential the board
+    failed to redact would otherwise be kept compressed (the reason a bundle
+    is refused may be that very credential); the rest is kept."""
+    if _compressed(payload):  # a prefix of it still inflates
+        return REMOVED
+    kept = _BODY.sub(rb'\1(removed)"', payload)
+    return _GZIP_BASE64.sub(REMOVED, kept)
+
 
 _LISTED = """b.id, b.device_id AS board_id, b.request_id, b.kind, b.captured_at,
              b.received_at, b.since, b.lines, b.truncated, b.original_bytes,

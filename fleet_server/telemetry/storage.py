@@ -39,6 +39,7 @@ from psycopg import sql
 from fleet_protocol import BoardMessage
 from fleet_protocol.messages import has_credentials
 from fleet_protocol.redact import redact, redact_cut
+from fleet_server.logbundles.storage import without_bodies
 from fleet_server.telemetry.batches import (
     Accepted,
     DeadLetterGate,
@@ -315,8 +316,9 @@ class BatchWriter:
         return len(rejected)
 
     def _kept(self, payload: bytes) -> bytes:
-        """What is stored of a payload: credentials removed, then cut."""
-        kept = redact_cut(payload, self.keep_bytes)
+        """What is stored of a payload: compressed bodies and credentials
+        removed, then cut."""
+        kept = redact_cut(without_bodies(payload), self.keep_bytes)
         # Whatever the protocol would still call a credential is not kept at all.
         return b"" if has_credentials(kept) else kept
 

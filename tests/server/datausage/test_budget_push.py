@@ -126,9 +126,10 @@ def test_daily_usage_kept_400_days_by_default(
     store: Store, clock: Clock, engine_conn: Conn
 ) -> None:
     clock.set(NOON_10_DEC)
-    for days_ago in (0, 400, 401):
-        day = (NOON_10_DEC - timedelta(days=days_ago)).date().isoformat()
-        report(store, A, usage(day, 1, 1, 1, 1))
+    for days_ago in (0, 400, 401):  # measured that day (a reading names its own day)
+        clock.set(NOON_10_DEC - timedelta(days=days_ago))
+        report(store, A, usage(clock.now.date().isoformat(), 1, 1, 1, 1))
+    clock.set(NOON_10_DEC)
     deleted = upkeep.apply_derived_retention(engine_conn, clock.now)
     assert deleted["board_data_usage"] == 1
     [[oldest]] = engine_conn.execute("SELECT min(day) FROM board_data_usage")

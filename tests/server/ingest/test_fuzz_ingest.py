@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fleet_protocol as fp
+import fleet_protocol.usage as fu
 from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
 from fleet_server.telemetry.rows import SPECS
@@ -116,6 +117,11 @@ def _now_envelope(payload: dict[str, Any], device: str, boot: int, seq: int) -> 
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     out = dict(payload)
     out.update(device_id=device, boot=boot, seq=seq, measured_at=now, sent_at=now)
+    usage = (out.get("data") or {}).get("data_usage")
+    if isinstance(usage, dict):  # a reading's data usage is its own day's
+        today = fu.local_day(datetime.now(UTC))
+        day = dict(usage, day=today.isoformat(), month=fu.month_of(today))
+        out["data"] = dict(out["data"], data_usage=day)
     return out
 
 
