@@ -53,6 +53,23 @@ def board_for_commands(conn: Conn, scope: Scope, board_id: str) -> None:
         raise Conflict(f"board {board_id} is disabled; enable it before sending commands")
 
 
+#: Commands a board is sent one at a time: a second one while the first
+#: waits for its answer is refused (409) naming the first. ``collect_logs``
+#: makes the board read its journal and upload up to two 44 KB bundles over
+#: a metered link: a flood of requests must not repeat that work.
+ONE_AT_A_TIME = frozenset({fp.COLLECT_LOGS_COMMAND})
+
+
+def _one_at_a_time(conn: Conn, board_id: str, command: str, now: datetime) -> None:
+    pending = store.pending_command(conn, board_id, command, now)
+    if pending is not None:
+        raise Conflict(
+            f"{command} {pending.request_id} to board {board_id} is still {pending.state}"
+            f" (until {pending.expires_at:%Y-%m-%d %H:%M:%S %Z}); wait for its answer",
+            pending_request_id=pending.request_id,
+        )
+
+
 def _expiry(settings: Settings, asked: int | None) -> int:
     seconds = settings.command_expires_s if asked is None else asked
     low, high = settings.command_expires_min_s, settings.command_expires_max_s
@@ -78,6 +95,8 @@ def send_command(
     board_for_commands(conn, user.scope, board_id)
     seconds = _expiry(settings, body.expires_in_s)
     args = wire_args(board_id, body.command, body.args, confirm=body.confirm, note=body.note)
+    if body.command in ONE_AT_A_TIME:
+        _one_at_a_time(conn, board_id, body.command, now)
     command = CommandRecord(
         request_id=f"cmd-{uuid.uuid4().hex}",
         board_id=board_id,

@@ -135,6 +135,23 @@ def get_command(conn: Conn, request_id: str, now: datetime) -> CommandRecord | N
     return CommandRecord.model_validate(row) if row else None
 
 
+def pending_command(conn: Conn, board_id: str, command: str, now: datetime) -> CommandRecord | None:
+    """The board's newest ``command`` still waiting for its answer at ``now``
+    (queued, sent or delivered, not expired), taking a transaction lock on
+    (board, command) first so two requests at once see each other."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{command}\x1f{board_id}",)
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"{command_select()} WHERE c.board_id = %s AND c.command = %s"
+            " AND board_command_state(c.state, c.expires_at, %s::timestamptz)"
+            " IN ('queued', 'sent', 'delivered') ORDER BY c.created_at DESC, c.id DESC LIMIT 1",
+            (now, board_id, command, now),
+        ).fetchone()
+    return CommandRecord.model_validate(row) if row else None
+
+
 def recent_commands(conn: Conn, board_id: str, now: datetime, limit: int) -> list[CommandRecord]:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(

@@ -160,3 +160,39 @@ def test_asking_a_board_for_its_logs(as_: AsFactory, db_conn: Conn) -> None:
         f"/api/v1/boards/{BOARD}/commands", json={"command": "collect_logs", "args": {"lines": 0}}
     )
     assert generic.status_code == 422
+
+
+def test_one_collect_logs_at_a_time_per_board(as_: AsFactory, db_conn: Conn, clock: Clock) -> None:
+    url = f"/api/v1/boards/{BOARD}/collect-logs"
+    first = as_("operator").post(url, json={})
+    assert first.status_code == 202, first.text
+    pending = first.json()["request_id"]
+    generic = f"/api/v1/boards/{BOARD}/commands"
+    for again in (
+        as_("admin").post(url, json={"lines": 10}),
+        as_("admin").post(generic, json={"command": "collect_logs", "args": {}}),
+    ):
+        assert again.status_code == 409, again.text
+        assert again.json()["pending_request_id"] == pending
+        assert pending in again.json()["detail"]
+    assert as_("admin").post(generic, json={"command": "ping", "args": {}}).status_code == 202
+
+    def asked() -> int:
+        row = db_conn.execute(
+            "SELECT count(*) FROM board_commands WHERE command = 'collect_logs'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    assert asked() == 1
+    # the board answered: the next request goes
+    db_conn.execute(
+        "UPDATE board_commands SET state = 'succeeded', result_status = 'ok',"
+        " finished_at = now() WHERE request_id = %s",
+        (pending,),
+    )
+    second = as_("operator").post(url, json={})
+    assert second.status_code == 202, second.text
+    assert as_("operator").post(url, json={}).status_code == 409
+    clock.advance(301)  # expired without an answer (FLEET_COMMAND_EXPIRES_S, 300)
+    assert as_("operator").post(url, json={}).status_code == 202
+    assert asked() == 3
