@@ -113,6 +113,18 @@ def _invalid_detail(request: Request, exc: Invalid) -> str:
     return f"{t(key) if key else i18n.humanize(field)}: {reason}"
 
 
+def _form_detail(request: Request, exc: RequestValidationError) -> str | None:
+    """A form field the route itself refused (too long, not a number: a
+    value no form sends as typed) by its label, with the reason, in the
+    reader's language; None when no form field is at fault."""
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        if len(loc) >= 2 and loc[0] == "body":
+            field = str(loc[1])
+            return _invalid_detail(request, Invalid(f"{field}: {err.get('msg', '')}", field=field))
+    return None
+
+
 def _install_error_pages(app: FastAPI) -> None:
     api_problem: Handler = app.exception_handlers[Problem]
     api_refused: Handler = app.exception_handlers[RequestError]
@@ -150,7 +162,9 @@ def _install_error_pages(app: FastAPI) -> None:
             return await _delegate(api_invalid, request, exc)
         # A malformed id in the path is a page that does not exist.
         in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
-        return error_page(request, 404 if in_path else 400)
+        if in_path:
+            return error_page(request, 404)
+        return error_page(request, 400, detail=_form_detail(request, exc))
 
     @app.exception_handler(LoginRequired)
     async def on_login_required(request: Request, _exc: LoginRequired) -> Response:

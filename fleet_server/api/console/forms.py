@@ -54,6 +54,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, key in (
         (r"^Field required$", "refusal.required"),
         (r"^String should have at most (?P<n>\d+) characters?$", "refusal.too_long"),
+        (r"^List should have at most (?P<n>\d+) items?\b.*$", "refusal.too_many"),
         (r"^String should have at least 1 character$", "refusal.empty"),
         (r"^String should have at least (?P<n>\d+) characters$", "refusal.too_short"),
         (r"^String should match pattern .*$", "refusal.pattern"),

@@ -301,6 +301,19 @@ def _values(
     }
 
 
+def _page_path(request: Request) -> str:
+    """The page's own address. A refused form is shown again in answer to
+    its POST, whose address has no page (405): its links (the language
+    switch) go to the page the form was on, as the browser names it
+    (Referrer-Policy same-origin), when that is on this host."""
+    if request.method == "GET":
+        return request.url.path
+    came_from = urlsplit(request.headers.get("referer", ""))
+    if came_from.netloc == request.url.netloc and came_from.path.startswith("/"):
+        return came_from.path
+    return request.url.path
+
+
 def render(
     request: Request,
     template: str,
@@ -311,7 +324,7 @@ def render(
     lang: str | None = None,
 ) -> HTMLResponse:
     language = lang or language_of(request, user)
-    values = _values(request, user, language, request.url.path)
+    values = _values(request, user, language, _page_path(request))
     values.update(context or {})
     response = HTMLResponse(ENV.get_template(template).render(values), status_code=status)
     response.headers["Cache-Control"] = "no-store"

@@ -33,6 +33,12 @@ def test_an_administrator_tags_a_board_from_its_page(new_browser: Any, db_conn: 
     assert refused.status_code == 400
     assert 'data-error="tags' in refused.text
     assert 'aria-invalid="true"' in refused.text
+    too_many = browser.post(
+        f"/boards/{BOARD}/tags",
+        data={"csrf_token": _csrf(page.text), "tags": " ".join(f"t{i}" for i in range(17))},
+    )
+    assert too_many.status_code == 400
+    assert "Nhiều quá: tối đa 16 mục." in too_many.text  # not pydantic's English
     assert db_conn.execute("SELECT tags FROM boards WHERE id = %s", (BOARD,)).fetchone() == (
         ["4g", "pilot"],
     )

@@ -75,6 +75,23 @@ def test_operators_ask_for_logs_from_the_board_page(new_browser: NewBrowser, db_
     assert len(db_conn.execute("SELECT 1 FROM board_commands").fetchall()) == 1
 
 
+def test_a_value_the_route_refuses_is_named_by_its_label(new_browser: NewBrowser) -> None:
+    operator = new_browser("operator")
+    token = csrf_of(operator.get(f"/boards/{BOARD}").text)
+    for lang, label in (("vi", "Số dòng tối đa"), ("en", "Most lines")):
+        answer = operator.post(
+            f"/boards/{BOARD}/logs?lang={lang}",
+            data={"csrf_token": token, "lines": "<script>" + "9" * 300},
+            headers={"referer": f"http://testserver/boards/{BOARD}"},
+        )
+        assert answer.status_code == 400
+        assert label in answer.text
+        assert "<script>" not in answer.text
+        # the language switch leads back to the board's page
+        other = "en" if lang == "vi" else "vi"
+        assert f'href="/boards/{BOARD}?lang={other}"' in answer.text
+
+
 def test_technicians_read_a_bundle_on_its_own_page(
     new_browser: NewBrowser, db_conn: Any, clock: Clock
 ) -> None:
