@@ -81,8 +81,14 @@ def _megabytes(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 9 or int(text) < 1:
-        raise Invalid("monthly_mb: a whole number of MB from 1", field="monthly_mb")
+    # worded in the reader's language by the console's refusals (forms.REASONS)
+    if not text.isdigit():
+        raise Invalid("monthly_mb: give a whole number", field="monthly_mb")
+    if len(text) > 9:
+        raise Invalid("monthly_mb: Input should be less than or equal to 999999999",
+                      field="monthly_mb")  # fmt: skip
+    if int(text) < 1:
+        raise Invalid("monthly_mb: Input should be greater than or equal to 1", field="monthly_mb")
     return int(text) * MB
 
 

@@ -147,7 +147,9 @@ def create_rollout(
         return forms.refused(
             conn, error, typed, lambda ctx: _page(request, conn, user, ctx), "new-rollout",
             {"target": "rollouts.target", "waves": "rollouts.waves",
-             "threshold": "rollouts.threshold", "version": "rollouts.version"},
+             "threshold": "rollouts.threshold", "max_failures": "rollouts.threshold",
+             "max_failure_percent": "rollouts.threshold", "pause_s": "rollouts.pause_min",
+             "health_deadline_s": "rollouts.health_deadline", "version": "rollouts.version"},
         )  # fmt: skip
     if isinstance(created, DryRunOut):
         conn.rollback()

@@ -116,3 +116,36 @@ def test_other_roles_may_not_open_the_pages(new_browser: Any, role: str) -> None
 )
 def test_the_engines_reasons_in_the_readers_language(reason: str, lang: str, words: str) -> None:
     assert reason_words(reason, lang) == words
+
+
+def test_a_refused_rollout_names_its_field_and_keeps_the_page(
+    as_: Any, new_browser: Any, key: SigningKey, tmp_path: Path
+) -> None:
+    assert _publish(as_("admin"), key, tmp_path, "2.0.0").status_code == 201
+    browser = new_browser("admin")
+    form = {
+        "csrf_token": _csrf(browser.get("/releases").text),
+        "version": "2.0.0",
+        "board_ids": BOARD,
+        "waves": "100%",
+    }
+    came_from = {"referer": "http://testserver/releases"}
+    # the model's own field (max_failure_percent) under the form's label
+    refused = browser.post(
+        "/releases/rollouts", data=form | {"threshold": "200%"}, headers=came_from
+    )
+    assert refused.status_code == 400
+    assert "Mục cần sửa: Ngưỡng dừng" in refused.text
+    assert "max failure" not in refused.text
+    assert re.search(r'<input name="threshold"[^>]*aria-invalid="true"', refused.text)
+    # the language switch goes to the page, not to the form's address (405)
+    assert 'href="/releases?lang=en"' in refused.text
+    assert browser.get("/releases?lang=en").status_code == 200
+    # longer than the route takes: the error page names the field in the reader's language
+    too_long = browser.post(
+        "/releases/rollouts?lang=en", data=form | {"pause_min": "1" * 11}, headers=came_from
+    )
+    assert too_long.status_code == 400
+    assert "Pause between waves (minutes)" in too_long.text
+    assert 'href="/releases?lang=vi"' in too_long.text
+    assert 'maxlength="10"' in browser.get("/releases").text  # the browser cuts it first

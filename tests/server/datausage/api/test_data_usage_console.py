@@ -82,6 +82,7 @@ def test_the_data_page_and_the_board_section(
     )
     assert bad.status_code == 400
     assert "<h1>Lỗi" in bad.text  # a page, not a crash
+    assert "Ngân sách (MB/tháng): Hãy nhập một số nguyên." in bad.text  # named, in Vietnamese
     token = csrf_of(board_page.text)
     for refused in (
         {"board_id": "bad id!", "monthly_mb": "5"},  # the model's pattern
