@@ -127,12 +127,21 @@ class RolloutJob:
                 board.version_after = str(details.get("previous") or board.version_before or "")
         if board.state in IN_FLIGHT:
             self._command_answer(conn, board, rollout, now)
+        if board.state in IN_FLIGHT and not self._still_enabled(conn, board):
+            # its broker account is off: nothing more can come from it, and an
+            # admin's choice is not the release's failure (no threshold abort)
+            board.state, board.reason = "skipped", "board disabled during its update"
         if board.state in IN_FLIGHT:
             self._timeout(board, rollout, now)
         if (board.state, board.reason) == before:
             return 0
         store.save_board(conn, board, now)
         return 1
+
+    @staticmethod
+    def _still_enabled(conn: Conn, board: BoardRow) -> bool:
+        place = store.board_place(conn, board.board_id)
+        return place is not None and place[1]
 
     def _command_answer(
         self, conn: Conn, board: BoardRow, rollout: RolloutRow, now: datetime

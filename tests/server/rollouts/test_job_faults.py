@@ -1,0 +1,142 @@
+"""The rollout pass under faults: an engine killed mid-pass and two engines at
+once (each board sent one update per rollout), boards disabled or deleted
+mid-update (never a failure that aborts the rollout), reports that are not
+the rollout's (another rollout, another version, replayed after healthy),
+and broadcast windows across local midnight with the clock an hour off."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, time, timedelta
+
+import psycopg
+
+from fleet_server.localtime import LOCAL_TZ
+from fleet_server.rollouts.job import RolloutJob, RolloutSettings
+from fleet_server.rollouts.models import Span, blocking_window
+from tests.server.rollouts.conftest import BASE_URL, Fleet
+from tests.support.wait import wait_for
+
+
+class Killed(Exception):
+    """The engine dies mid-pass: its transaction never commits."""
+
+
+def _updates(fleet: Fleet) -> dict[str, int]:
+    rows = fleet.conn.execute(
+        "SELECT board_id, count(*) FROM board_commands WHERE command = 'update' GROUP BY 1"
+    ).fetchall()
+    return {str(b): int(n) for b, n in rows}
+
+
+def _job() -> RolloutJob:
+    return RolloutJob(RolloutSettings(base_url=BASE_URL, every_s=0, window_margin_s=0))
+
+
+def test_engines_killed_or_racing_send_each_board_one_update(fleet: Fleet) -> None:
+    rollout = fleet.create(waves=[{"count": 2}, {"count": 3}])
+    try:
+        with fleet.conn.transaction():
+            _job().run(fleet.conn, fleet.clock())
+            assert _updates(fleet) == {"b1": 1, "b2": 1}  # inside the dying pass
+            raise Killed
+    except Killed:
+        pass
+    assert _updates(fleet) == {}  # nothing of it stayed
+    assert fleet.states(rollout.id)["b1"] == "pending"
+    # two new engines at once: the second waits for the first's row lock,
+    # then sees what it committed
+    with psycopg.connect(fleet.url) as first, psycopg.connect(fleet.url) as second:
+        _job().run(first, fleet.clock())
+        done = threading.Event()
+
+        def racing() -> None:
+            _job().run(second, fleet.clock())
+            second.commit()
+            done.set()
+
+        thread = threading.Thread(target=racing)
+        thread.start()
+        wait_for(
+            lambda: (
+                fleet.conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                ).fetchone()
+                == (1,)
+            ),
+            what="the second engine waiting for the rollout's lock",
+        )
+        first.commit()
+        thread.join(10)
+        assert done.is_set()
+    assert _updates(fleet) == {"b1": 1, "b2": 1}
+    fleet.healthy(rollout.id, "b1", "b2")
+    for _ in range(3):  # passes repeated, by a fresh engine each time
+        fleet.run(_job())
+    assert _updates(fleet) == {"b1": 1, "b2": 1, "b3": 1, "b4": 1, "b5": 1}
+
+
+def test_boards_disabled_or_deleted_mid_update_never_abort_the_rollout(fleet: Fleet) -> None:
+    rollout = fleet.create(
+        target={"site_ids": [fleet.site_id("site-1")]}, waves=[{"count": 3}], max_failures=0
+    )
+    fleet.run()
+    fleet.event("b1", rollout.id, "downloading", previous="1.0.0")
+    fleet.run()
+    with fleet.conn.transaction():
+        fleet.conn.execute("UPDATE boards SET enabled = false WHERE id = 'b1'")
+        fleet.conn.execute("DELETE FROM boards WHERE id = 'b2'")
+    fleet.healthy(rollout.id, "b3")
+    fleet.run()
+    fleet.clock.advance(3 * 3600)  # past every timeout and the command's expiry
+    fleet.run()
+    ended = fleet.rollout(rollout.id)
+    assert {b.board_id: (b.state, b.reason) for b in ended.boards} == {
+        "b1": ("skipped", "board disabled during its update"),
+        "b3": ("healthy", None),
+    }
+    assert (ended.state, ended.reason) == ("completed", None)
+
+
+def test_reports_that_are_not_the_rollouts_never_count(fleet: Fleet) -> None:
+    rollout = fleet.create(target={"board_ids": ["b1", "b2"]}, waves=[{"count": 2}], max_failures=5)
+    fleet.run()
+    # b1: healthy, but for another version, then for another rollout
+    fleet.event("b1", rollout.id, "installed", previous="1.0.0")
+    fleet.event("b1", rollout.id, "healthy", version="2.0.1", previous="1.0.0")
+    fleet.event("b1", rollout.id + 1, "healthy", previous="1.0.0")
+    fleet.event("b1", rollout.id, "healthy", version="2.0.0 ", previous="1.0.0")
+    # b2: healthy, then old progress and a failure replayed from its spool
+    fleet.healthy(rollout.id, "b2")
+    for state in ("downloading", "installed", "rolled_back", "failed"):
+        fleet.event("b2", rollout.id, state, previous="1.0.0", reason="old")
+    fleet.run()
+    assert fleet.states(rollout.id) == {"b1": "installed", "b2": "healthy"}
+    fleet.clock.advance(300 + 120 + 1)  # the health deadline and its slack
+    fleet.run()
+    boards = {b.board_id: b for b in fleet.rollout(rollout.id).boards}
+    assert boards["b1"].state == "failed"
+    assert boards["b1"].version_after is None
+    assert (boards["b2"].state, boards["b2"].version_after) == ("healthy", "2.0.0")
+
+
+def _local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=LOCAL_TZ)
+
+
+def test_windows_across_local_midnight_and_an_hour_either_side() -> None:
+    night = Span("morning", time(0), time(5))
+    evening = Span("evening", time(19), time(23, 59))
+    margin = timedelta(minutes=15)
+    spans = [night, evening]
+    assert blocking_window(spans, _local(7, 23, 50), margin) == evening
+    assert blocking_window([night], _local(7, 23, 50), margin) == night  # tomorrow's, in 10 min
+    assert blocking_window([night], _local(7, 23, 40), margin) is None
+    assert blocking_window(spans, _local(8, 0, 0), margin) == night
+    assert blocking_window(spans, _local(8, 4, 59), margin) == night
+    assert blocking_window(spans, _local(8, 5, 0), margin) is None
+    # the engine's clock an hour either side of 23:59:30 (in UTC, as it runs)
+    for skew, expected in ((-1, evening), (0, night), (1, night)):
+        at = _local(7, 23, 59) + timedelta(seconds=30, hours=skew)
+        assert blocking_window(spans, at.astimezone(UTC), margin) == expected
