@@ -56,6 +56,7 @@ class FleetUsageItem(BaseModel):
     board_name: str
     site_id: int
     site_name: str
+    site_name_en: str | None = None
     month: str
     used: int
     forecast: int

@@ -114,7 +114,8 @@ def board_page(
     """Boards the caller sees, by id after ``after`` (keyset), ``limit`` of them."""
     visible, params = sites_condition(scope, "b.site_id")
     query = (
-        "SELECT b.id AS board_id, b.name AS board_name, s.id AS site_id, s.name AS site_name"
+        "SELECT b.id AS board_id, b.name AS board_name, s.id AS site_id, s.name AS site_name,"
+        " s.name_en AS site_name_en"
         f" FROM boards b JOIN sites s ON s.id = b.site_id WHERE {visible}"
     )
     if site_id is not None:

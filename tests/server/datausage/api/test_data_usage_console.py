@@ -50,6 +50,8 @@ def test_the_data_page_and_the_board_section(
     assert row is not None
     assert "12,0 MB" in row.group(0)  # Vietnamese figures
     assert "lc-phong-tho-01" not in page.text  # another organisation's board
+    english = new_browser("operator").get("/data-usage?lang=en").text
+    assert "Ma Lu Thang international border gate</td>" in english  # the site's English name
     # the board's own budget, from its page's form
     board_page = operator.get(f"/boards/{BOARD}")
     assert 'id="data-usage"' in board_page.text
