@@ -64,6 +64,9 @@ def test_an_administrator_runs_a_rollout_from_the_console(
     assert 'data-state="aborted"' in final.text
     assert 'data-board="lc-mu-ca-01" data-state="cancelled"' in final.text
     assert "đợt cập nhật: Đã hủy" in final.text  # the engine's reason, in Vietnamese
+    # what a person typed is isolated: a right-to-left override in it cannot turn the page around
+    assert re.search(r'<bdi class="small">[^<]*thử lại sau[^<]*</bdi>', final.text)
+    assert "rollout: Aborted" in browser.get(f"{url}?lang=en").text
     again = browser.post(f"{url}/resume", data={"csrf_token": _csrf(final.text)})
     assert again.status_code == 409  # refused beside the buttons' place
     [[n]] = db_conn.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'rollout.%%'")
