@@ -108,6 +108,8 @@ def test_technicians_read_a_bundle_on_its_own_page(
     assert shown.status_code == 200
     assert "camera &lt;gate&gt; timed out" in shown.text  # escaped, never markup
     assert '<pre class="log-text" data-kind="journal">' in shown.text
+    # the lines the board sent, not the form's "most lines"
+    assert '<dt>Số dòng gửi về</dt><dd data-lines="1">1</dd>' in shown.text
     pretty = technician.get(f"/boards/{BOARD}/logs/{report}").text
     assert '"version": "1.4.0"' in pretty.replace("&#34;", '"')
     audited = db_conn.execute(
