@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from fleet_protocol.releases import VERSION_PATTERN
 from fleet_protocol.topics import DEVICE_ID_PATTERN
@@ -17,6 +17,8 @@ MAX_ID = 2**62
 
 class RolloutTargetIn(BaseModel):
     """Boards every given criterion lets through (at least one is given)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt criterion is named, not ignored
 
     organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     site_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
@@ -32,11 +34,16 @@ class RolloutTargetIn(BaseModel):
 class RolloutWaveIn(BaseModel):
     """One wave: ``count`` boards, or ``percent`` of all the boards targeted."""
 
+    model_config = ConfigDict(extra="forbid")
+
     count: int | None = Field(default=None, ge=1, le=100_000)
     percent: float | None = Field(default=None, gt=0, le=100)
 
 
 class RolloutIn(BaseModel):
+    #: a misspelt field (``max_failure``) is refused, never silently the default
+    model_config = ConfigDict(extra="forbid")
+
     version: str = Field(pattern=VERSION_PATTERN)
     target: RolloutTargetIn
     waves: list[RolloutWaveIn] = Field(min_length=1, max_length=20)

@@ -51,6 +51,15 @@ def _targeted(conn: Conn, body: RolloutIn) -> list[store.Targeted]:
     given = (target.organisation_id, target.site_ids, target.board_ids, target.tags)
     if all(criterion is None for criterion in given):
         raise _invalid("target", "give organisation_id, site_ids, board_ids or tags")
+    if target.organisation_id is not None and not store.organisation_exists(
+        conn, target.organisation_id
+    ):
+        raise _invalid("target.organisation_id", f"no organisation {target.organisation_id}")
+    if target.site_ids is not None:
+        unknown_sites = store.unknown_sites(conn, target.site_ids)
+        if unknown_sites:
+            named = ", ".join(str(s) for s in unknown_sites[:10])
+            raise _invalid("target.site_ids", f"unknown sites: {named}")
     if target.board_ids is not None:
         unknown = store.unknown_boards(conn, target.board_ids)
         if unknown:

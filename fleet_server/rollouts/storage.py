@@ -283,3 +283,15 @@ def unknown_boards(conn: Conn, board_ids: list[str]) -> list[str]:
         str(r[0]) for r in conn.execute("SELECT id FROM boards WHERE id = ANY(%s)", (board_ids,))
     }
     return sorted(set(board_ids) - known)
+
+
+def unknown_sites(conn: Conn, site_ids: list[int]) -> list[int]:
+    known = {
+        int(r[0]) for r in conn.execute("SELECT id FROM sites WHERE id = ANY(%s)", (site_ids,))
+    }
+    return sorted(set(site_ids) - known)
+
+
+def organisation_exists(conn: Conn, organisation_id: int) -> bool:
+    row = conn.execute("SELECT 1 FROM organisations WHERE id = %s", (organisation_id,)).fetchone()
+    return row is not None
