@@ -13,13 +13,14 @@ import logging
 import re
 import zlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
 import fleet_protocol as fp
+import fleet_protocol.usage as fu
 from fleet_protocol.logs import MAX_LOG_TEXT_BYTES, gzip_text
 from fleet_server.settings import Settings
 from tests.server.ingest.conftest import running
@@ -111,6 +112,8 @@ def test_hostile_bundles_and_readings_are_dead_letters_without_secrets(
     other = json.loads(good) | {"device_id": "lc-mlt-99", "seq": 21}
     bomb = gzip.compress(b"\0" * (MAX_LOG_TEXT_BYTES + 1), mtime=0)
     assert len(bomb) < 4096
+    ahead = fu.local_day(datetime.now(UTC) + timedelta(days=2)).isoformat()
+    future = network(38, usage(day=ahead), at_days=(datetime.now(UTC) - m.T0).days + 2)
     stream = [
         (topic, json.dumps(other).encode()),  # wrong device id in the envelope
         edited(22, body=base64.b64encode(b"not gzip: " + LEAK).decode()),
@@ -126,6 +129,7 @@ def test_hostile_bundles_and_readings_are_dead_letters_without_secrets(
         network(35, usage(day_sent=500, month_sent=5_000)),
         network(36, usage(day_sent=90, month_sent=900)),  # counters going backwards
         network(37, usage(day="2026-11-29"), at_days=1),  # across midnight: stored
+        future,  # measured two days after it arrives
     ]
     caplog.set_level(logging.DEBUG)
     with running(make_settings()) as service:
@@ -136,6 +140,7 @@ def test_hostile_bundles_and_readings_are_dead_letters_without_secrets(
     letters = db.execute("SELECT reason, detail, payload FROM dead_letters ORDER BY id").fetchall()
     reasons = [r[0] for r in letters]
     assert reasons.count("device_mismatch") == 1
+    assert reasons.count("clock_out_of_range") == 1
     assert reasons.count("bad_json") == 1  # the raw gzip
     assert reasons.count("invalid_payload") == 8, [(r[0], r[1][:150]) for r in letters]
     details = "\n".join(str(r[1]) for r in letters)
