@@ -6,12 +6,15 @@ heartbeat at the default intervals of edge_agent.config, every one divided
 by ``--factor`` F) talks to a real Mosquitto through a TCP relay on
 127.0.0.1 that counts every byte each way and parses the MQTT packets it
 carries; a real ingest (PostgreSQL) behind the broker stores the readings
-and sends the receipts and the ``capabilities`` word. Three phases, one
+and sends the receipts and the ``capabilities`` word. Four phases, one
 after the other, each with a fresh agent and its own relay:
 
 - ``json``: ingest names no encoding (as an older server): the baseline;
+- ``compact_receipt_each``: the compact encoding with a receipt after each
+  commit (``ingest_receipt_every_s = 0``, as before coalesced receipts);
 - ``compact``: the default, heartbeats and events go at once, taking the
-  waiting readings with them;
+  waiting readings with them; ingest holds their receipts up to
+  ``ingest_receipt_every_s`` (300 s, divided by F like the intervals);
 - ``compact_heartbeats_wait``: ``spool.batch_heartbeats_wait``, heartbeats
   wait like other readings, with ``spool.batch_max_delay_s`` = 45 s: what
   not sending them at once saves. (A reading waits for the oldest in its
@@ -52,6 +55,7 @@ from edge_agent.config import Intervals, SpoolConfig, load_config
 from edge_agent.simulation import SimulatedBoard
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
+from fleet_server.ingest.receipt_hold import ReceiptHold
 from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
 from tests.support.mosquitto import Mosquitto
@@ -198,6 +202,9 @@ def phase(
     compact = name != "json"
     waits = name == "compact_heartbeats_wait"
     ingest.encodings = ("zlib_dict1",) if compact else ()
+    every = Settings.model_fields["ingest_receipt_every_s"].default
+    held = 0 if name == "compact_receipt_each" else max(1, round(every / factor))
+    ingest.hold = ReceiptHold(held, ingest.settings.ingest_receipt_hold_max)
     defaults, defaults_spool = Intervals(), SpoolConfig()
     intervals = {k: v / factor for k, v in defaults.model_dump().items()}
     relay = CountingRelay(broker.port)
@@ -286,7 +293,12 @@ def run(minutes: float, factor: float) -> dict[str, Any]:
                         minutes=minutes,
                         factor=factor,
                     )
-                    for name in ("json", "compact", "compact_heartbeats_wait")
+                    for name in (
+                        "json",
+                        "compact_receipt_each",
+                        "compact",
+                        "compact_heartbeats_wait",
+                    )
                 }
             finally:
                 ingest.stop()
@@ -296,6 +308,9 @@ def run(minutes: float, factor: float) -> dict[str, Any]:
     return {
         "phases": phases,
         "ratio_json_over_compact": round(base / phases["compact"]["bytes_per_day"], 2),
+        "ratio_json_over_compact_receipt_each": round(
+            base / phases["compact_receipt_each"]["bytes_per_day"], 2
+        ),
         "ratio_json_over_heartbeats_wait": round(
             base / phases["compact_heartbeats_wait"]["bytes_per_day"], 2
         ),

@@ -26,7 +26,12 @@ when); each message in a batch keeps its (boot, seq), so receipts, replay
 and the bounds above work per message as before. A new connection starts
 on JSON again until the server says so anew; after a connection that used
 batches, the backlog waits up to ``_WORD_WAIT_S`` for that word, so a
-backlog from an outage goes out in batches too.
+backlog from an outage goes out in batches too. The same word may say the
+server holds the receipts of batched messages (``receipt_every_s``, at most
+``receipt_hold_max`` messages): on that connection a message is sent again
+only ``receipt_every_s`` after its usual timeout, and the unreceipted bound
+is at least ``receipt_hold_max``, so the wait never makes the agent resend
+or stall.
 
 When the spool cannot be written (disk full or failing) the agent keeps
 going: messages are held in memory (``_MEMORY_MAX``, oldest telemetry
@@ -99,6 +104,8 @@ class Delivery:
         self._mids: dict[int, list[int]] = {}  # paho mid -> spool row ids (several: a batch)
         #: (connection number, encoding) the server accepts batches in
         self._accepted: tuple[int, str] | None = None
+        #: (seconds, messages) the server holds receipts of batched messages
+        self._server_hold: tuple[int, int] = (0, 0)
         self._waiting: float | None = None  # created_at of the oldest row a batch holds back
         self._word_until = 0.0  # monotonic: until then the backlog waits for capabilities
         self._handed: dict[int, _Handed] = {}  # spool row id -> state
@@ -143,8 +150,15 @@ class Delivery:
             if not self.compact:
                 log.info("the server reads batches (%s): telemetry goes out batched", ENCODING)
             self._accepted = (self.session.connects, ENCODING)
+            self._server_hold = (message.receipt_every_s or 0, message.receipt_hold_max or 0)
         else:
             self._accepted = None
+
+    @property
+    def receipt_hold(self) -> tuple[int, int]:
+        """(seconds, messages) the server holds this connection's batches'
+        receipts: resent that much later, at least that many unreceipted."""
+        return self._server_hold if self.compact else (0, 0)
 
     def wake_in(self) -> float | None:
         """Seconds until a batch held back (or the wait for the server's
@@ -407,6 +421,7 @@ class Delivery:
         timeout = min(
             _MAX_TIMEOUT_S, self._settings().receipt_timeout_s * 2 ** min(self._timeout_level, 20)
         )
+        timeout += self.receipt_hold[0]  # the server holds receipts that long
         limit = self._monotonic() - timeout
         expired = []
         for row_id, acked_at in self._awaiting.items():  # in PUBACK order
@@ -465,7 +480,8 @@ class Delivery:
         while True:
             limit = (window - len(self._mids)) * per
             if self.receipts:
-                limit = min(limit, self._settings().unreceipted_max - len(self._handed))
+                bound = max(self._settings().unreceipted_max, self.receipt_hold[1])
+                limit = min(limit, bound - len(self._handed))
             if limit <= 0:
                 return
             rows = self.spool.pending(after_id=self._cursor, limit=limit)

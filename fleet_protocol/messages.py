@@ -547,6 +547,9 @@ class ConfigDesired(_Strict):
 
 #: Most seq ranges one receipt carries; ingest splits larger sets.
 MAX_RECEIPT_RANGES = 256
+#: Longest a server may hold a compact board's receipts, and most messages held
+MAX_RECEIPT_EVERY_S = 900
+MAX_RECEIPT_HOLD = 1000
 
 
 def _ordered(value: tuple[int, int]) -> tuple[int, int]:
@@ -585,6 +588,13 @@ class Capabilities(_Strict):
     #: encodings by name (an agent picks one it speaks, else stays on JSON)
     encodings: Annotated[list[Name], Field(max_length=16)]
     issued_at: UtcTime
+    #: the receipts of messages that came in a batch are held up to this long
+    #: (or until ``receipt_hold_max`` of them wait): the agent waits as much
+    #: longer before it sends them again. Absent: a receipt after each commit.
+    receipt_every_s: Annotated[int, Field(ge=1, le=MAX_RECEIPT_EVERY_S)] | None = None
+    #: at most this many messages' receipts held; the agent keeps at least
+    #: as many unreceipted, so it never stalls on the wait
+    receipt_hold_max: Annotated[int, Field(ge=1, le=MAX_RECEIPT_HOLD)] | None = None
 
 
 Message = BoardMessage | CommandRequest | ConfigDesired | Receipt | Capabilities

@@ -127,6 +127,19 @@ class Settings(BaseSettings):
         default=True,
         description="publish end-to-end delivery receipts (fleet/v1/<id>/receipt) after commit",
     )
+    ingest_receipt_every_s: int = Field(
+        default=300,
+        ge=0,
+        le=900,
+        description="hold the receipts of a compact board's batched messages up to this long "
+        "(0: a receipt after each commit); told to the board in its capabilities",
+    )
+    ingest_receipt_hold_max: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="send a compact board's held receipts at once when this many messages wait",
+    )
     ingest_reconnect_min_s: float = Field(default=0.1, gt=0, le=60)
     ingest_reconnect_max_s: float = Field(default=2.0, gt=0, le=300)
     ingest_keepalive_s: int = Field(

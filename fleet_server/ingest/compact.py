@@ -10,7 +10,9 @@ dead letter naming why; a bad line is a dead letter for itself alone.
 After each birth it stores (state ``online``) ingest tells the board which
 encodings it reads, on ``fleet/v1/<id>/capabilities``: only an agent that
 knows the compact encoding subscribes there, and sends batches from then on
-(docs/protocol.md, "Compact encoding").
+(docs/protocol.md, "Compact encoding"). The same word says how long ingest
+holds the receipts of the board's batched messages (``receipt_hold``); a board
+that batches without having heard it from this ingest is told at its first batch.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from fleet_protocol import (
 )
 from fleet_protocol.compact import ENCODING, unpack
 from fleet_server.ingest.consumer import Inbound
+from fleet_server.ingest.receipt_hold import ReceiptHold
 from fleet_server.telemetry.storage import Accepted, Rejected
 
 log = logging.getLogger(__name__)
@@ -78,12 +81,9 @@ def refused(item: Inbound, exc: ProtocolError) -> Rejected:
     return Rejected(item.topic, device_id, exc.reason, exc.detail, item.payload, received_at)
 
 
-def announcements(outcomes: Iterable[Outcome], encodings: Sequence[str]) -> list[tuple[str, bytes]]:
-    """The ``capabilities`` message for each board whose birth was stored
-    (none when ingest reads no other encoding); never raises."""
-    if not encodings:
-        return []
-    boards = sorted(
+def births(outcomes: Iterable[Outcome]) -> list[str]:
+    """Boards whose birth (state ``online``) was stored, to tell what ingest reads."""
+    return sorted(
         {
             o.message.device_id
             for o in outcomes
@@ -92,6 +92,16 @@ def announcements(outcomes: Iterable[Outcome], encodings: Sequence[str]) -> list
             and o.message.data.status == "online"
         }
     )
+
+
+def capabilities_for(
+    boards: Iterable[str], encodings: Sequence[str], hold: ReceiptHold
+) -> list[tuple[str, bytes]]:
+    """The ``capabilities`` message for each board (none when ingest reads
+    no other encoding), naming the receipt hold when there is one; never raises."""
+    if not encodings:
+        return []
+    every, most = (hold.every_s, hold.max_messages) if hold.enabled else (None, None)
     now = datetime.now(UTC)
     found = []
     for board in boards:
@@ -101,6 +111,8 @@ def announcements(outcomes: Iterable[Outcome], encodings: Sequence[str]) -> list
                 device_id=board,
                 encodings=list(encodings),
                 issued_at=now,
+                receipt_every_s=every,
+                receipt_hold_max=most,
             )
             found.append((capabilities_topic(board), encode(message)))
         except (ProtocolError, ValueError):  # a bad name in encodings: a bug, not the board's

@@ -27,8 +27,6 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import partial
 
@@ -41,10 +39,12 @@ from fleet_server.db.connect import connect
 from fleet_server.engine import pipeline_health
 from fleet_server.errors import DatabaseUnavailable
 from fleet_server.ingest.boards import KnownBoards
-from fleet_server.ingest.compact import ACCEPTED_ENCODINGS, announcements, expand
+from fleet_server.ingest.compact import ACCEPTED_ENCODINGS, births, capabilities_for, expand
 from fleet_server.ingest.consumer import Inbound, MqttConsumer
 from fleet_server.ingest.deadletters import DeadLetterLimiter
+from fleet_server.ingest.receipt_hold import ReceiptHold
 from fleet_server.ingest.receipts import Key, publication, receipt_key, receipts_for
+from fleet_server.ingest.stats import IngestStats
 from fleet_server.metrics import IngestMetrics, new_registry
 from fleet_server.settings import Settings
 from fleet_server.telemetry.storage import Accepted, BatchWriter, Rejected
@@ -62,33 +62,6 @@ BEAT_S = 10.0
 _MAX_UNEXPECTED_FAILURES = 10
 #: reason of a dead letter whose decoding failed unexpectedly (a bug, not the board's)
 UNDECODABLE = "undecodable"
-
-
-@dataclass(slots=True)
-class IngestStats:
-    """Counters for logs, tests and (later) Prometheus."""
-
-    received: int = 0
-    stored_rows: int = 0
-    duplicate_rows: int = 0
-    batches: int = 0
-    acked: int = 0
-    ack_skipped: int = 0
-    db_failures: int = 0
-    dropped: int = 0
-    isolations: int = 0
-    receipts: int = 0
-    receipts_unsent: int = 0
-    commit_seconds: float = 0.0
-    rejected: Counter[str] = field(default_factory=Counter)
-    suppressed: Counter[str] = field(default_factory=Counter)
-
-    def snapshot(self) -> dict[str, object]:
-        values: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
-        values["commit_seconds"] = round(self.commit_seconds, 3)
-        values["rejected"] = dict(self.rejected)
-        values["suppressed"] = dict(self.suppressed)
-        return values
 
 
 def classify(item: Inbound, settings: Settings) -> Accepted | Rejected:
@@ -150,6 +123,9 @@ class IngestService:
         )
         #: A board's dead letters beyond its allowance a minute are counted only.
         self.limiter = DeadLetterLimiter(settings.ingest_dead_letter_board_per_minute)
+        #: compact boards' receipts coalesced (receipt_hold); 0 s: never held
+        every = settings.ingest_receipt_every_s if settings.ingest_receipts else 0
+        self.hold = ReceiptHold(every, settings.ingest_receipt_hold_max)
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
@@ -237,6 +213,12 @@ class IngestService:
         return batch, False
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:  # committed and acknowledged: their held receipts go now
+            self._publish_receipts(self.hold.due(everything=True))
+
+    def _loop(self) -> None:
         stop_seen = False
         beat_due = 0.0
         while not stop_seen:
@@ -246,6 +228,8 @@ class IngestService:
                     return  # stopping during an outage: unacked, the broker keeps them
             elif self.limiter.due() and not self._commit([], []):
                 return  # the summaries of suppressed dead letters, when nothing else comes
+            if due := self.hold.due():
+                self._publish_receipts(due)
             beat_due = self._beat(beat_due)
         if self.limiter.pending():
             self._commit([], [], final=True)
@@ -265,9 +249,8 @@ class IngestService:
             else:
                 self.stats.ack_skipped += 1
         if self.settings.ingest_receipts:
-            self._send_receipts(pairs)
-        for topic, payload in announcements(outcomes, self.encodings):
-            self.consumer.publish(topic, payload)
+            self._send_receipts(pairs, batch)
+        self._tell(births(outcomes))
         return True
 
     def _commit(
@@ -339,25 +322,43 @@ class IngestService:
                 log.info("database back after %d attempts", backoff.attempt)
             return True
 
-    def _send_receipts(self, pairs: list[tuple[Inbound, Accepted | Rejected]]) -> None:
-        """Tell each board what of its messages this batch committed; never
-        blocks nor raises (an unsent receipt costs a duplicate, not data)."""
+    def _send_receipts(
+        self, pairs: list[tuple[Inbound, Accepted | Rejected]], batch: list[Inbound]
+    ) -> None:
+        """Tell each board what of its messages this batch committed, now or
+        held (receipt_hold: a batch's messages); never blocks nor raises (an
+        unsent receipt costs a duplicate, not data)."""
         try:
             limit = self.settings.ingest_max_payload_bytes
-            keys: list[Key] = [k for i, o in pairs if (k := receipt_key(i, o, limit)) is not None]
-            sent = unsent = 0
-            for receipt in receipts_for(keys, datetime.now(UTC)):
-                if self.consumer.publish(*publication(receipt)):
-                    sent += 1
-                else:
-                    unsent += 1
+            alone = {id(item) for item in batch}  # not unpacked from a batch
+            now: list[Key] = []
+            batched: list[Key] = []
+            for item, outcome in pairs:
+                if (key := receipt_key(item, outcome, limit)) is not None:
+                    (now if id(item) in alone else batched).append(key)
+            untold = self.hold.untold(batched)  # receipted at once, then told
+            self._publish_receipts(self.hold.route(now, batched))
+            self._tell(untold)
         except Exception:
             log.exception("delivery receipts of a batch not sent")
-            return
+
+    def _publish_receipts(self, keys: list[Key]) -> None:
+        sent = unsent = 0
+        for receipt in receipts_for(keys, datetime.now(UTC)):
+            if self.consumer.publish(*publication(receipt)):
+                sent += 1
+            else:
+                unsent += 1
         self.stats.receipts += sent
         self.stats.receipts_unsent += unsent
         self.metrics.receipts.labels("published").inc(sent)
         self.metrics.receipts.labels("unsent").inc(unsent)
+
+    def _tell(self, boards: list[str]) -> None:
+        """The ``capabilities`` word (with the receipt hold) to these boards."""
+        for topic, payload in capabilities_for(boards, self.encodings, self.hold):
+            self.consumer.publish(topic, payload)
+        self.hold.told(boards)
 
     def _beat(self, due: float) -> float:
         """Every ``BEAT_S``, between batches: ingest (and its broker) is up
