@@ -65,6 +65,11 @@ class RolloutSettings:
     window_margin_s: int = 900
     #: beyond the health deadline, for the healthy event to reach the server
     health_slack_s: int = 120
+    #: a pass this long after the one before, or earlier than it, means the
+    #: clock stepped (NTP, a VM resumed): the in-flight boards' timers and a
+    #: pause between waves move with it instead of timing out at once (or an
+    #: hour late); None: never (tests that move the clock by hand)
+    clock_step_s: float | None = 300.0
     #: a board that reports nothing this long after its command fails
     progress_timeout_s: int = 2 * 3600
 
@@ -73,20 +78,40 @@ class RolloutJob:
     def __init__(self, settings: RolloutSettings | None = None) -> None:
         self.settings = settings or RolloutSettings()
         self._due: datetime | None = None
+        #: the time of the last pass (clock steps, see ``clock_step_s``)
+        self._last: datetime | None = None
 
     def due(self, now: datetime) -> bool:
-        return self._due is None or now >= self._due
+        """Time for a pass: every ``every_s``, and at once after the clock
+        stepped back (it would otherwise wait out the step)."""
+        if self._due is None or now >= self._due:
+            return True
+        return now < self._due - timedelta(seconds=self.settings.every_s)
 
     def run(self, conn: Conn, now: datetime) -> int:
         """One round over every rollout followed; returns how many boards
         changed state."""
         self._due = now + timedelta(seconds=self.settings.every_s)
+        step = self._clock_step(now)
         changed = 0
         for rollout_id in store.active_ids(conn):
             rollout = store.get_rollout(conn, rollout_id, lock=True)
             if rollout is not None:
+                if step:
+                    _shift(conn, rollout, step, now)
                 changed += self.step(conn, rollout, now)
         return changed
+
+    def _clock_step(self, now: datetime) -> timedelta:
+        """How far the clock stepped since the last pass (0: it did not)."""
+        last, self._last = self._last, now
+        limit = self.settings.clock_step_s
+        if last is None or limit is None:
+            return timedelta(0)
+        gap = now - last
+        if timedelta(0) <= gap <= timedelta(seconds=limit):
+            return timedelta(0)
+        return gap
 
     def step(self, conn: Conn, rollout: RolloutRow, now: datetime) -> int:
         boards = store.boards_of(conn, rollout.id)
@@ -328,6 +353,19 @@ def end(
     for board in boards:
         if board.state in NOT_SENT:
             board.state, board.reason = "cancelled", f"rollout {state}"
+            store.save_board(conn, board, now)
+
+
+def _shift(conn: Conn, rollout: RolloutRow, step: timedelta, now: datetime) -> None:
+    """Move the timers of a rollout's boards in flight, and its pause, by the
+    clock's ``step``: the time they measure is the time that really passed."""
+    if rollout.next_wave_at is not None:
+        rollout.next_wave_at += step
+        store.save_rollout(conn, rollout, now)
+    for board in store.boards_of(conn, rollout.id):
+        if board.state in IN_FLIGHT:
+            board.sent_at = None if board.sent_at is None else board.sent_at + step
+            board.installed_at = None if board.installed_at is None else board.installed_at + step
             store.save_board(conn, board, now)
 
 

@@ -63,7 +63,9 @@ class Fleet:
         self.conn: Conn = psycopg.connect(url, autocommit=True)
         self.key = SigningKey.new()
         self.store = Store(url, clock)
-        self.job = RolloutJob(RolloutSettings(base_url=BASE_URL, every_s=0, window_margin_s=0))
+        self.job = RolloutJob(
+            RolloutSettings(base_url=BASE_URL, every_s=0, window_margin_s=0, clock_step_s=None)
+        )
 
     def publish(self, version: str) -> None:
         manifest, artifact = write_release(self.key, self.tmp / "signed", version)

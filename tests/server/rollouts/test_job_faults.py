@@ -29,8 +29,10 @@ def _updates(fleet: Fleet) -> dict[str, int]:
     return {str(b): int(n) for b, n in rows}
 
 
-def _job() -> RolloutJob:
-    return RolloutJob(RolloutSettings(base_url=BASE_URL, every_s=0, window_margin_s=0))
+def _job(clock_step_s: float | None = None) -> RolloutJob:
+    return RolloutJob(
+        RolloutSettings(base_url=BASE_URL, every_s=0, window_margin_s=0, clock_step_s=clock_step_s)
+    )
 
 
 def test_engines_killed_or_racing_send_each_board_one_update(fleet: Fleet) -> None:
@@ -140,3 +142,39 @@ def test_windows_across_local_midnight_and_an_hour_either_side() -> None:
     for skew, expected in ((-1, evening), (0, night), (1, night)):
         at = _local(7, 23, 59) + timedelta(seconds=30, hours=skew)
         assert blocking_window(spans, at.astimezone(UTC), margin) == expected
+
+
+def test_a_clock_stepped_an_hour_either_way_moves_the_timers_with_it(fleet: Fleet) -> None:
+    job = _job(clock_step_s=300)
+    rollout = fleet.create(
+        target={"board_ids": ["b1", "b2"]}, waves=[{"count": 1}, {"count": 1}], pause_s=600
+    )
+    fleet.run(job)
+    fleet.event("b1", rollout.id, "installed", previous="1.0.0")
+    fleet.run(job)
+    fleet.clock.advance(timedelta(hours=1))  # NTP steps the server's clock forward
+    fleet.run(job)
+    assert fleet.states(rollout.id)["b1"] == "installed"  # not failed by the step
+    fleet.healthy(rollout.id, "b1")
+    fleet.run(job)
+    assert fleet.states(rollout.id)["b1"] == "healthy"
+    pause_ends = fleet.rollout(rollout.id).next_wave_at
+    assert pause_ends == fleet.clock() + timedelta(seconds=600)
+    fleet.clock.advance(timedelta(hours=-1))  # and back
+    assert job.due(fleet.clock())  # at once, not an hour later
+    fleet.run(job)
+    assert fleet.rollout(rollout.id).next_wave_at == pause_ends - timedelta(hours=1)
+    for _ in range(2):  # the pause, passing pass by pass
+        fleet.clock.advance(300)
+        fleet.run(job)
+    assert fleet.states(rollout.id)["b2"] == "sent"
+    fleet.event("b2", rollout.id, "installed", previous="1.0.0")
+    fleet.run(job)
+    for _ in range(3):  # b2 never comes up: failed once the deadline really passed
+        fleet.clock.advance(150)
+        fleet.run(job)
+    board = fleet.rollout(rollout.id).boards[1]
+    assert (board.state, board.reason) == (
+        "failed",
+        "not reported healthy within 420 s of the switch",
+    )
