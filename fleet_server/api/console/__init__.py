@@ -199,6 +199,7 @@ def mount(app: FastAPI) -> None:
         cameras,
         content,
         content_suppliers,
+        data_budget_form,
         data_usage_page,
         incidents,
         kill_switch,
@@ -238,6 +239,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(notices.router)
     app.include_router(releases_page.router)
     app.include_router(data_usage_page.router)
+    app.include_router(data_budget_form.router)
     for admin_page in (admin_contacts, admin_routes, admin_users, admin_boards_import):
         app.include_router(admin_page.router)
     app.include_router(admin_boards.router)  # after the import: /admin/boards/{board_id}

@@ -83,9 +83,18 @@ def test_the_data_page_and_the_board_section(
         data={"csrf_token": csrf_of(board_page.text), "board_id": BOARD, "monthly_mb": "ten"},
     )
     assert bad.status_code == 400
-    assert "<h1>Lỗi" in bad.text  # a page, not a crash
-    assert "Ngân sách (MB/tháng): Hãy nhập một số nguyên." in bad.text  # named, in Vietnamese
+    # back on the board's page, the figure kept and marked, named in Vietnamese
+    assert 'data-error="monthly_mb"' in bad.text
+    assert "Mục cần sửa: Ngân sách (MB/tháng, để trống để bỏ)" in bad.text
+    assert "Hãy nhập một số nguyên." in bad.text
+    assert re.search(r'name="monthly_mb"[^>]*aria-invalid="true" value="ten"', bad.text)
     token = csrf_of(board_page.text)
+    site_form = operator.post(
+        "/data-budgets", data={"csrf_token": token, "site_id": "1", "monthly_mb": "-3"}
+    )
+    assert site_form.status_code == 400  # back on the data page, beside the site form
+    assert '<section class="card" id="site-budget">' in site_form.text
+    assert 'data-error="monthly_mb"' in site_form.text
     for refused in (
         {"board_id": "bad id!", "monthly_mb": "5"},  # the model's pattern
         {"site_id": "x", "monthly_mb": "5"},
