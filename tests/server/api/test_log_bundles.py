@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -164,8 +165,21 @@ def test_asking_a_board_for_its_logs(as_: AsFactory, db_conn: Conn) -> None:
 
 def test_one_collect_logs_at_a_time_per_board(as_: AsFactory, db_conn: Conn, clock: Clock) -> None:
     url = f"/api/v1/boards/{BOARD}/collect-logs"
-    first = as_("operator").post(url, json={})
-    assert first.status_code == 202, first.text
+    start = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def ask() -> None:
+        start.wait()
+        answers.append(as_("operator").post(url, json={}))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    # two at once: one goes, the other is told which one is pending
+    assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
+    first = next(a for a in answers if a.status_code == 202)
     pending = first.json()["request_id"]
     generic = f"/api/v1/boards/{BOARD}/commands"
     for again in (
