@@ -48,6 +48,7 @@ class ReceiptHold:
         self.every_s = every_s  # 0: never held
         self.max_messages = max_messages
         self._clock = clock
+        #: board -> its held keys, in the order the first was held (so, by ``since``)
         self._held: dict[str, _Held] = {}
         self._told: set[str] = set()  # boards told this ingest holds their receipts
 
@@ -87,17 +88,12 @@ class ReceiptHold:
     def due(self, *, everything: bool = False) -> list[Key]:
         """Held keys whose time has come (all of them when ``everything``)."""
         limit = self._clock() - self.every_s
-        out: list[Key] = []
-        for board in [b for b, h in self._held.items() if everything or h.since <= limit]:
-            out.extend(self._held.pop(board).keys)
-        return out
-
-    def next_due_in(self) -> float | None:
-        """Seconds until the oldest held receipt is due; None when none is held."""
-        if not self._held:
-            return None
-        oldest = min(h.since for h in self._held.values())
-        return max(0.0, oldest + self.every_s - self._clock())
+        due = []
+        for board, held in self._held.items():  # oldest first: held in that order
+            if not everything and held.since > limit:
+                break
+            due.append(board)
+        return [key for board in due for key in self._held.pop(board).keys]
 
     def _full(self, held: _Held) -> bool:
         return len(held.keys) >= self.max_messages
