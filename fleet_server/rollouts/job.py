@@ -141,13 +141,16 @@ class RolloutJob:
             state = advanced(board.state, reported)
             if state == board.state:
                 continue
+            if state == "healthy" and (other := _runs_other(conn, board, rollout)):
+                board.reason = other  # not healthy until its agent runs the version
+                continue
             board.state = state
             if state == "installed" and board.installed_at is None:
                 board.installed_at = now
             if state in FAILED:
                 board.reason = str(details.get("reason") or state)[:500]
             if state == "healthy":
-                board.version_after = rollout.version
+                board.version_after, board.reason = rollout.version, None
             if state == "rolled_back":
                 board.version_after = str(details.get("previous") or board.version_before or "")
         if board.state in IN_FLIGHT:
@@ -185,6 +188,9 @@ class RolloutJob:
             board.state = "failed"
             board.reason = "no answer before the update command expired (board offline?)"
         elif command.state == "succeeded" and (command.output or {}).get("already"):
+            if other := _runs_other(conn, board, rollout):
+                board.reason = other
+                return
             board.state = "healthy"
             board.reason = "already running this version"
             board.version_after = rollout.version
@@ -354,6 +360,16 @@ def end(
         if board.state in NOT_SENT:
             board.state, board.reason = "cancelled", f"rollout {state}"
             store.save_board(conn, board, now)
+
+
+def _runs_other(conn: Conn, board: BoardRow, rollout: RolloutRow) -> str | None:
+    """Why a board that reports the rollout's version healthy is not counted
+    so yet: its newest birth or heartbeat names another version (None: it
+    names this one, or none)."""
+    running = store.running_version(conn, board.board_id)
+    if running is None or running == rollout.version:
+        return None
+    return f"reported healthy, but its agent runs {running}"[:500]
 
 
 def _shift(conn: Conn, rollout: RolloutRow, step: timedelta, now: datetime) -> None:

@@ -114,6 +114,19 @@ def running_versions(conn: Conn, board_ids: list[str]) -> dict[str, str]:
     return {str(r[0]): str(r[1]) for r in rows}
 
 
+def running_version(conn: Conn, board_id: str) -> str | None:
+    """The agent version of the board's newest birth or heartbeat, by the
+    board's own order (boot, seq): a heartbeat of the old version replayed
+    late from its spool does not count over the new version's birth."""
+    row = conn.execute(
+        "SELECT data->>'agent_version' FROM board_latest WHERE device_id = %s"
+        " AND kind IN ('heartbeat', 'state') AND data->>'agent_version' IS NOT NULL"
+        " ORDER BY boot DESC, seq DESC LIMIT 1",
+        (board_id,),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def insert_rollout(conn: Conn, values: dict[str, Any]) -> int:
     row = conn.execute(
         "INSERT INTO rollouts (version, target, waves, pause_s, max_failures,"

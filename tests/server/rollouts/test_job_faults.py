@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import psycopg
 
+import fleet_protocol as fp
 from fleet_server.localtime import LOCAL_TZ
 from fleet_server.rollouts.job import RolloutJob, RolloutSettings
 from fleet_server.rollouts.models import Span, blocking_window
@@ -178,3 +179,31 @@ def test_a_clock_stepped_an_hour_either_way_moves_the_timers_with_it(fleet: Flee
         "failed",
         "not reported healthy within 420 s of the switch",
     )
+
+
+def _heartbeat(fleet: Fleet, board_id: str, version: str, boot: int) -> None:
+    data = fp.HeartbeatData(
+        uptime_s=1, agent_version=version, cpu_percent=1, memory_percent=1, disk_percent=1
+    )
+    fleet.store.reading(board_id, fp.TelemetryKind.HEARTBEAT, data, boot=boot)
+
+
+def test_healthy_counts_only_once_the_board_runs_the_version(fleet: Fleet) -> None:
+    rollout = fleet.create(target={"board_ids": ["b1", "b2"]}, waves=[{"count": 2}], max_failures=5)
+    fleet.run()
+    for board_id in ("b1", "b2"):
+        _heartbeat(fleet, board_id, "1.0.0", boot=1)
+    fleet.event("b1", rollout.id, "installed", previous="1.0.0")
+    fleet.event("b1", rollout.id, "healthy", previous="1.0.0")
+    fleet.answer("b2", fleet.request_id(rollout.id, "b2"), "ok",
+                 output={"state": "healthy", "already": True})  # fmt: skip
+    fleet.run()
+    wrong = "reported healthy, but its agent runs 1.0.0"
+    boards = {b.board_id: (b.state, b.reason) for b in fleet.rollout(rollout.id).boards}
+    assert boards == {"b1": ("installed", wrong), "b2": ("sent", wrong)}
+    for board_id in ("b1", "b2"):  # the new version's first heartbeat
+        _heartbeat(fleet, board_id, "2.0.0", boot=2)
+    fleet.run()
+    boards = {b.board_id: (b.state, b.reason) for b in fleet.rollout(rollout.id).boards}
+    assert boards == {"b1": ("healthy", None), "b2": ("healthy", "already running this version")}
+    assert fleet.rollout(rollout.id).state == "completed"
