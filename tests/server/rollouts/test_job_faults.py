@@ -10,6 +10,7 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 
 import psycopg
+import pytest
 
 import fleet_protocol as fp
 from fleet_server.localtime import LOCAL_TZ
@@ -207,3 +208,11 @@ def test_healthy_counts_only_once_the_board_runs_the_version(fleet: Fleet) -> No
     boards = {b.board_id: (b.state, b.reason) for b in fleet.rollout(rollout.id).boards}
     assert boards == {"b1": ("healthy", None), "b2": ("healthy", "already running this version")}
     assert fleet.rollout(rollout.id).state == "completed"
+
+
+def test_a_release_in_use_cannot_be_deleted(fleet: Fleet) -> None:
+    rollout = fleet.create(target={"board_ids": ["b1"]}, waves=[{"count": 1}])
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        fleet.conn.execute("DELETE FROM releases WHERE version = '2.0.0'")
+    fleet.run()
+    assert fleet.states(rollout.id) == {"b1": "sent"}
