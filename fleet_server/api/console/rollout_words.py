@@ -31,6 +31,14 @@ _REASONS: tuple[tuple[re.Pattern[str], _Words], ...] = (
         lambda m, t, lang: t("rollout_reason.busy", n=m[1]),
     ),
     (re.compile(r"board disabled"), lambda m, t, lang: t("rollout_reason.disabled")),
+    (
+        re.compile(r"board disabled during its update"),
+        lambda m, t, lang: t("rollout_reason.disabled_updating"),
+    ),
+    (
+        re.compile(r"reported healthy, but its agent runs (.+)"),
+        lambda m, t, lang: t("rollout_reason.other_version", version=m[1]),
+    ),
     (re.compile(r"board no longer exists"), lambda m, t, lang: t("rollout_reason.gone")),
     (
         re.compile(r"rollout (aborted|cancelled)"),

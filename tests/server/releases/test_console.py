@@ -114,6 +114,12 @@ def test_other_roles_may_not_open_the_pages(new_browser: Any, role: str) -> None
             "en",
             "3 failures of 5 boards tried exceed the threshold of 50 %",
         ),
+        ("board disabled during its update", "vi", "bảng tin bị tắt trong lúc đang cập nhật"),
+        (
+            "reported healthy, but its agent runs 1.0.0",
+            "vi",
+            "báo chạy ổn, nhưng agent của nó đang chạy 1.0.0",
+        ),
         ("crash loop: 3 starts", "vi", "crash loop: 3 starts"),  # the board's own words
     ],
 )
