@@ -19,6 +19,7 @@ from fleet_server.access.pagination import Page
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
+from fleet_server.api.routers.queued import accepted
 from fleet_server.commands import service
 from fleet_server.commands.schemas import CommandIn, ConfigIn, ConfigStatus
 from fleet_server.commands.storage import CommandRecord, CommandState
@@ -54,19 +55,7 @@ def commands_send(
     board_id: BoardId,
     body: CommandIn,
 ) -> CommandRecord:
-    actor = user.acting_from(client_address(request))
-    command = service.send_command(
-        conn,
-        user,
-        actor,
-        board_id,
-        body,
-        commands=ctx.commands,
-        settings=ctx.settings,
-        now=ctx.clock(),
-    )
-    response.headers["Location"] = f"/api/v1/commands/{command.request_id}"
-    return command
+    return accepted(service.send_command, request, response, conn, ctx, user, board_id, body)
 
 
 @router.get("/boards/{board_id}/commands", summary="a board's commands, newest first")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, client_address, require
+from fleet_server.api.routers.queued import accepted
 from fleet_server.commands.storage import CommandRecord
 from fleet_server.logbundles import service
 from fleet_server.logbundles.schemas import CollectLogsIn, LogBundleList
@@ -93,16 +94,4 @@ def collect_logs_send(
     board_id: BoardId,
     body: CollectLogsIn,
 ) -> CommandRecord:
-    actor = user.acting_from(client_address(request))
-    command = service.request_logs(
-        conn,
-        user,
-        actor,
-        board_id,
-        body,
-        commands=ctx.commands,
-        settings=ctx.settings,
-        now=ctx.clock(),
-    )
-    response.headers["Location"] = f"/api/v1/commands/{command.request_id}"
-    return command
+    return accepted(service.request_logs, request, response, conn, ctx, user, board_id, body)

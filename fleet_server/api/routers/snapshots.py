@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, client_address, require
+from fleet_server.api.routers.queued import accepted
 from fleet_server.commands.storage import CommandRecord
 from fleet_server.snapshots import references, service
 from fleet_server.snapshots.references import ReferenceOut
@@ -99,19 +100,7 @@ def screenshot_send(
     board_id: BoardId,
     body: ScreenshotIn,
 ) -> CommandRecord:
-    actor = user.acting_from(client_address(request))
-    command = service.request_screenshot(
-        conn,
-        user,
-        actor,
-        board_id,
-        body,
-        commands=ctx.commands,
-        settings=ctx.settings,
-        now=ctx.clock(),
-    )
-    response.headers["Location"] = f"/api/v1/commands/{command.request_id}"
-    return command
+    return accepted(service.request_screenshot, request, response, conn, ctx, user, board_id, body)
 
 
 @router.post(
