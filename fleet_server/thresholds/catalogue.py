@@ -34,6 +34,8 @@ _TELEMETRY: dict[tuple[str, str], Param] = {
     ("overheating", "open_above"): Param("open_above", "celsius", 0, 150),
     ("overheating", "clear_below"): Param("clear_below", "celsius", 0, 150),
     ("agent_restarting", "boots_per_hour"): Param("boots_per_hour", "count", 1, 100, True),
+    # the forecast finding clears once the forecast is back under this share of the budget
+    ("data_budget_forecast", "clear_percent"): Param("clear_percent", "percent", 50, 100),
 }
 
 _PAIRS: dict[str, tuple[Pair, ...]] = {
