@@ -4,6 +4,7 @@ object before and after. The rows form a hash chain (users/audit_chain.py)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -32,15 +33,19 @@ def record(
     before: Any = None,
     after: Any = None,
     detail: str | None = None,
+    at: datetime | None = None,
 ) -> None:
     """One audit row in the caller's transaction. ``actor`` is an
     :class:`Actor`, or a bare name for the system and the command line;
-    ``before`` and ``after`` are dicts or pydantic models."""
+    ``before`` and ``after`` are dicts or pydantic models. ``at``: when, by
+    the caller's clock where the caller counts the rows against that clock
+    (the login limits); else the transaction's time."""
     who = actor if isinstance(actor, Actor) else Actor(username=actor)
     before_, after_ = _plain(before), _plain(after)
     conn.execute(
         "INSERT INTO audit_log (actor, actor_user_id, action, target_type, target_id,"
-        " address, before, after, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " address, before, after, detail, at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))",
         (
             who.username,
             who.user_id,
@@ -51,5 +56,6 @@ def record(
             None if before_ is None else json.dumps(before_),
             None if after_ is None else json.dumps(after_),
             detail,
+            at,
         ),
     )

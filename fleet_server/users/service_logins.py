@@ -43,6 +43,7 @@ def _refuse(
     why: str,
     message: str,
     window: timedelta,
+    now: datetime,
 ) -> NoReturn:
     """Audit a refused attempt (it counts as a failure too) and refuse it."""
     record(
@@ -52,6 +53,7 @@ def _refuse(
         target_type="user",
         target_id=username,
         detail=why,
+        at=now,  # the limits count these rows against the same clock
     )
     raise LoginRefused(429, message, retry_after=int(window.total_seconds()))
 
@@ -77,6 +79,7 @@ def authenticate(
             why="rate limited: too many failed logins from this address",
             message="too many failed logins from this address; try again later",
             window=policy.address_window,
+            now=now,
         )
     # Before the user is looked up: the same for a name that does not exist.
     failures = storage.pair_failures(conn, username, address, now - policy.lockout)
@@ -88,6 +91,7 @@ def authenticate(
             why="locked: too many failed logins for this user name from this address",
             message="too many failed logins for this user name from this address; try again later",
             window=policy.lockout,
+            now=now,
         )
     account = storage.account_for_login(conn, username)
     if account is None:
@@ -99,6 +103,7 @@ def authenticate(
             target_type="user",
             target_id=username,
             detail="unknown user",
+            at=now,
         )
         raise LoginRefused(401, "invalid username or password")
     user_id = account.user_id
@@ -111,6 +116,7 @@ def authenticate(
             target_type="user",
             target_id=user_id,
             detail="account disabled" if not account.active else "wrong password",
+            at=now,
         )
         failures = storage.pair_failures(conn, username, address, now - policy.lockout)
         if failures >= policy.lockout_failures:

@@ -73,6 +73,18 @@ def test_rate_limit_per_address(client: TestClient, clock: Clock) -> None:
     assert login(client, ACCOUNTS["viewer"].username, PASSWORD).status_code == 200
 
 
+def test_the_address_limit_counts_by_the_apps_clock(client: TestClient, clock: Clock) -> None:
+    """The failures are counted against the clock that judges them: with the
+    app's clock a day behind the database's, the window still closes 15 min
+    after the last failure (the rows once took the database's time)."""
+    clock.advance(-86_400)
+    for i in range(20):
+        assert login(client, f"guess{i:02d}", "wrong-password-1").status_code == 401
+    assert login(client, ACCOUNTS["viewer"].username, PASSWORD).status_code == 429
+    clock.advance(15 * 60 + 1)
+    assert login(client, ACCOUNTS["viewer"].username, PASSWORD).status_code == 200
+
+
 def test_token_expires(client: TestClient, clock: Clock) -> None:
     token = login(client, "van.hanh", PASSWORD).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
