@@ -62,6 +62,13 @@ from tests.support.mosquitto import Mosquitto
 from tests.support.ports import free_port
 
 _PACKET_TYPES = {3: "PUBLISH", 4: "PUBACK", 12: "PINGREQ", 13: "PINGRESP"}
+#: Each phase's board; names of one length: a board's id is in every topic and message.
+_DEVICES = {
+    "json": "lc-bytes-json-01",
+    "compact_receipt_each": "lc-bytes-each-01",
+    "compact": "lc-bytes-cmpt-01",
+    "compact_heartbeats_wait": "lc-bytes-wait-01",
+}
 #: per MQTT packet, if each travels in its own TCP segment: IPv4 + TCP with
 #: timestamps (52) and a TLS 1.3 record (22); a pure TCP ACK is not counted
 _IP_TCP, _TLS = 52, 22
@@ -208,7 +215,7 @@ def phase(
     defaults, defaults_spool = Intervals(), SpoolConfig()
     intervals = {k: v / factor for k, v in defaults.model_dump().items()}
     relay = CountingRelay(broker.port)
-    device = f"lc-bytes-{name.replace('_', '-')}"
+    device = _DEVICES[name]
     config = load_config(
         None,
         device_id=device,
