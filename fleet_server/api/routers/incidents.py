@@ -13,6 +13,7 @@ from fleet_server.access.pagination import Page
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, Now, client_address, require
 from fleet_server.api.pagination import Paging
+from fleet_server.api.routers.stored import stored_file
 from fleet_server.errors import Invalid
 from fleet_server.incidents import service, service_reports
 from fleet_server.incidents.models import IncidentFilter, IncidentState
@@ -181,13 +182,4 @@ def incidents_photo(
 ) -> Response:
     content_type, data = service_reports.photo(conn, user, incident_id, photo_id)
     name = f"incident-{incident_id}-photo-{photo_id}.{EXTENSIONS[content_type]}"
-    return Response(
-        data,
-        media_type=content_type,
-        headers={
-            "Content-Disposition": f'inline; filename="{name}"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, max-age=3600",
-        },
-    )
+    return stored_file(data, content_type, name, "private, max-age=3600")

@@ -15,6 +15,7 @@ from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, client_address, require
 from fleet_server.api.routers.queued import accepted
+from fleet_server.api.routers.stored import stored_file
 from fleet_server.commands.storage import CommandRecord
 from fleet_server.logbundles import service
 from fleet_server.logbundles.schemas import CollectLogsIn, LogBundleList
@@ -58,18 +59,9 @@ def log_bundle(
     actor = user.acting_from(client_address(request))
     found = service.read_bundle(conn, user, actor, bundle_id)
     extension = "txt" if found.kind == "journal" else "json"
-    return Response(
-        found.text,
-        media_type=found.media_type,
-        headers={
-            "Content-Disposition": f'inline; filename="{found.board_id}-{found.kind}-'
-            f'{bundle_id}.{extension}"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            # a board's logs: never in a cache
-            "Cache-Control": "no-store",
-        },
-    )
+    name = f"{found.board_id}-{found.kind}-{bundle_id}.{extension}"
+    # a board's logs: never in a cache
+    return stored_file(found.text, found.media_type, name, "no-store")
 
 
 _ACCEPTED: dict[int | str, dict[str, Any]] = {

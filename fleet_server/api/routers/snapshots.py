@@ -16,6 +16,7 @@ from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, client_address, require
 from fleet_server.api.routers.queued import accepted
+from fleet_server.api.routers.stored import stored_file
 from fleet_server.commands.storage import CommandRecord
 from fleet_server.snapshots import references, service
 from fleet_server.snapshots.references import ReferenceOut
@@ -65,17 +66,9 @@ def snapshot_image(
     conn: Db, user: Reader, snapshot_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> Response:
     picture = service.snapshot_picture(conn, user, snapshot_id)
-    return Response(
-        picture.jpeg,
-        media_type="image/jpeg",
-        headers={
-            "Content-Disposition": f'inline; filename="snapshot-{snapshot_id}.jpg"',
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-            # a stored picture never changes; private: it is not for shared caches
-            "Cache-Control": "private, max-age=86400, immutable",
-        },
-    )
+    # a stored picture never changes; private: it is not for shared caches
+    cache = "private, max-age=86400, immutable"
+    return stored_file(picture.jpeg, "image/jpeg", f"snapshot-{snapshot_id}.jpg", cache)
 
 
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
