@@ -10,7 +10,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from fleet_protocol.releases import VERSION_PATTERN
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.boards.schemas import MAX_TAGS, Tag
-from fleet_server.rollouts.models import BoardState, RolloutState
+from fleet_server.rollouts.models import BoardState
+from fleet_server.rollouts.storage import RolloutFields
 
 MAX_ID = 2**62
 
@@ -76,24 +77,7 @@ class RolloutBoardOut(BaseModel):
     updated_at: datetime
 
 
-class RolloutOut(BaseModel):
-    id: int
-    version: str
-    target: dict[str, object]
-    waves: list[dict[str, object]]
-    pause_s: int
-    max_failures: int | None
-    max_failure_percent: float | None
-    force: bool
-    health_deadline_s: int
-    state: RolloutState
-    reason: str | None
-    current_wave: int
-    next_wave_at: datetime | None
-    starts_at: datetime
-    created_by: str
-    created_at: datetime
-    finished_at: datetime | None
+class RolloutOut(RolloutFields):
     #: boards per state
     counts: dict[str, int]
 

@@ -15,7 +15,9 @@ from fleet_server.rollouts.models import BoardState, RolloutState
 Conn = psycopg.Connection[Any]
 
 
-class RolloutRow(BaseModel):
+class RolloutFields(BaseModel):
+    """A rollout as stored and as the API shows it (``schemas.RolloutOut``)."""
+
     id: int
     version: str
     target: dict[str, Any]
@@ -33,6 +35,9 @@ class RolloutRow(BaseModel):
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+
+
+class RolloutRow(RolloutFields):
     updated_at: datetime
 
 
