@@ -76,13 +76,13 @@ def emit(name: str, result: dict[str, Any]) -> Path:
 
 class Recorder:
     """Subscribes to ``topic`` on the broker and keeps every message with its
-    offset from the first (for ``bare_publish``); ``limit`` caps how many."""
+    offset from the first (for ``bare_publish``); after ``limit`` it unsubscribes."""
 
     def __init__(self, port: int, topic: str, limit: int | None = None) -> None:
         import paho.mqtt.client as mqtt  # noqa: PLC0415
         from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
 
-        self.limit = limit
+        self.limit, self.topic = limit, topic
         self.messages: list[tuple[float, str, bytes]] = []
         self._t0: float | None = None
         self._lock = threading.Lock()
@@ -104,6 +104,8 @@ class Recorder:
             if self._t0 is None:
                 self._t0 = now
             self.messages.append((now - self._t0, message.topic, bytes(message.payload)))
+            if self.limit is not None and len(self.messages) >= self.limit:
+                self.client.unsubscribe(self.topic)  # enough: no load on the broker after
 
     def close(self) -> list[tuple[float, str, bytes]]:
         self.client.loop_stop()

@@ -3,6 +3,13 @@ the other kinds every 30-60 s) against a local Mosquitto + `fleet-server
 ingest` + PostgreSQL. Reports the time until every board's birth is stored,
 simulator CPU/RSS, ingest CPU and the ingest lag.
 
+Same-run baseline (issue 20): a listener records --sample of the telemetry
+messages the simulator sends; once the simulator has stopped, one bare paho
+client (bench/baseline.py, a process of its own, QoS 1) publishes as many
+messages as the simulator did, cycling the recorded ones, to the same broker.
+``ratio`` comes first: the simulator's CPU seconds per 1,000 messages over
+the bare client's, and its RSS over the bare client's.
+
     .venv/bin/python -m bench.fleet --boards 10000 --seconds 120
 """
 
@@ -11,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -23,6 +29,7 @@ from typing import Any
 import psutil
 import psycopg
 
+from bench.baseline import Recorder, bare_publish, emit, machine, ratio
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
 from tests.support.mosquitto import Mosquitto
@@ -73,6 +80,7 @@ class CpuWatch:
                 "cpu_percent_of_one_core": round(
                     100 * (self._times(p) - self.start[name]) / elapsed, 1
                 ),
+                "cpu_seconds": round(self._times(p) - self.start[name], 2),
                 "rss_max_mb": round(self.rss_max[name] / 2**20, 1),
             }
             for name, p in self.procs.items()
@@ -130,6 +138,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 "mosquitto": psutil.Process(broker.proc.pid),
             }
         )
+        recorder = Recorder(broker.port, "fleet/v1/+/telemetry/#", limit=args.sample)
         with psycopg.connect(db_url, autocommit=True) as conn:
             births = 0
             while births < args.boards and time.monotonic() - t0 < 300:
@@ -157,7 +166,22 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             while settled != before:  # drain what is still on its way
                 time.sleep(2)
                 before, settled = settled, stored(conn)
+        sample = recorder.close()
+        bare = bare_publish(
+            broker.port, sample, work / "baseline", count=summary["telemetry_published"]
+        )
+        sim_per_1000 = 1000 * usage["simulator"]["cpu_seconds"] / summary["telemetry_published"]
         return {
+            "ratio": {
+                "simulator_cpu_per_message_over_bare_paho": ratio(
+                    sim_per_1000, bare["cpu_seconds_per_1000_messages"]
+                ),
+                "simulator_rss_over_bare_paho": ratio(
+                    usage["simulator"]["rss_max_mb"], bare["rss_max_mb"]
+                ),
+            },
+            "baseline_bare_paho_publisher": bare,
+            "simulator_cpu_seconds_per_1000_messages": round(sim_per_1000, 4),
             "boards": args.boards,
             "seconds_until_every_birth_stored": round(connect_s, 1),
             "births_stored": births,
@@ -168,8 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "telemetry_stored": settled,
             "telemetry_lost": summary["telemetry_published"] - settled,
             "usage": usage,
-            "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
-            f"{round(psutil.virtual_memory().total / 2**30)} GiB",
+            "machine": machine(),
         }
     finally:
         for proc in procs:
@@ -186,7 +209,10 @@ def main() -> None:
     )
     parser.add_argument("--boards", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=120)
-    print(json.dumps(run(parser.parse_args()), indent=2))
+    parser.add_argument(
+        "--sample", type=int, default=5000, help="telemetry messages recorded for the baseline"
+    )
+    emit("fleet", run(parser.parse_args()))
 
 
 if __name__ == "__main__":
