@@ -1,13 +1,30 @@
-"""Ingest benchmark: K publisher processes → real Mosquitto → `fleet-server ingest`
-→ PostgreSQL. Reports end-to-end msgs/s (first publish → last committed row),
-p50/p99 latency (publish → commit) and the number of messages lost.
+"""Ingest benchmark, with its baseline in the same run: K publishers → real
+Mosquitto → first a bare paho sink, then `fleet-server ingest` → PostgreSQL.
 
-    .venv/bin/python -m bench.ingest --messages 300000 --publishers 4 --rate 10000
+    .venv/bin/python -m bench.ingest --messages 300000 --publishers 4 [--ingest 2]
 
-Publishers are `mosquitto_pub -l` processes (C, one device each) fed with
-lines stamped at the moment they are handed over, so the load generator
-leaves the two cores to the system under test; `--publisher paho` uses
-Python paho publishers instead (they use most of a core each here).
+Two phases on the same broker, with the same publishers and messages:
+
+1. **baseline**: one bare sink (bench/ingest_sink.py) subscribes as ingest
+   does (MQTT 5, persistent session, receive maximum, shared subscription,
+   QoS 1), only ``json.loads`` each payload and lets paho acknowledge. It ends
+   its session before phase 2, so nothing is left queued.
+2. **ingest**: ``--ingest N`` ingest processes (one shared subscription),
+   each message validated, stored and committed before its acknowledgement.
+
+Both figures use one definition, messages / (last received or committed −
+first published), and the result leads with their ratio
+``ratio_ingest_to_baseline``, then each phase's msgs/s, latency p50/p99
+(publish → receive or commit), lost and the CPU of each process (% of one
+core). Lost = messages the publishers had acknowledged − distinct rows stored.
+
+Publishers are ``mosquitto_pub -l`` processes (C, one device each) by default,
+so the load generator leaves the cores to the system under test;
+``--publisher paho`` uses Python paho publishers (about a core each here)
+with a window of unacknowledged messages (bench/ingest_publishers.py). A
+publisher that fails, or a sink that stalls, fails the run: exit status 2
+and the reason on stderr, never a count of "lost" messages.
+
 PostgreSQL is the embedded one (durable: fsync on) unless
 FLEET_BENCH_DATABASE_URL names an existing server's admin URL.
 """
@@ -17,24 +34,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import multiprocessing as mp
 import os
 import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psutil
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.ingest_publishers import Plan, PublisherFailed, Publishers
+from bench.ingest_sink import SinkFailed, SinkProcess, presubscribe
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
 from tests.support.mosquitto import Mosquitto
@@ -42,94 +56,56 @@ from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
-TEMPLATE = (
-    '{"schema_version":1,"device_id":"%s","boot":1,"seq":%d,'
-    '"measured_at":"%s","sent_at":"%s","replay":false,'
-    '"data":{"uptime_s":%d,"agent_version":"0.1.0","cpu_percent":12.5,'
-    '"memory_percent":41.0,"disk_percent":30.2,"temperature_c":47.5,"clock_synced":true}}'
-)
+
+class IngestFailed(RuntimeError):
+    """An ingest process died during the run."""
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def paho_publisher(index: int, port: int, count: int, devices: int, start: Any) -> None:
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{index}", protocol=mqtt.MQTTv311
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or platform.machine(),
     )
-    client.max_inflight_messages_set(2000)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", port, keepalive=60)
-    client.loop_start()
-    names = [f"bench-{index}-{d:04d}" for d in range(devices)]
-    topics = [f"fleet/v1/{n}/telemetry/heartbeat" for n in names]
-    start.wait()
-    infos = []
-    for i in range(count):
-        d = i % devices
-        seq = i // devices + 1
-        stamp = _now_iso()
-        infos.append(client.publish(topics[d], TEMPLATE % (names[d], seq, stamp, stamp, seq), 1))
-    for info in infos:
-        info.wait_for_publish(120)
-    client.disconnect()
-    client.loop_stop()
+    return (
+        f"{model}, {psutil.cpu_count()} cores, "
+        f"{round(psutil.virtual_memory().total / 2**30)} GiB, Python {platform.python_version()}"
+    )
 
 
-def c_publishers(
-    port: int, count: int, k: int, rate: float, *, failures: list[int], done: threading.Event
-) -> None:
-    """Feed K mosquitto_pub processes, paced to ``rate`` msgs/s in total.
+def git_head() -> str:
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
 
-    Their stdin stays open until ``done``: mosquitto_pub 2.0 may exit on EOF
-    before its queued messages are all sent."""
-    procs = [
-        subprocess.Popen(
-            [
-                "mosquitto_pub",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-q",
-                "1",
-                "-l",
-                "-i",
-                f"bench-pub-{i}",
-                "-t",
-                f"fleet/v1/bench-{i:03d}/telemetry/heartbeat",
-            ],
-            stdin=subprocess.PIPE,
-        )
-        for i in range(k)
-    ]
-    per, chunk, sent, t0 = count // k, 50, 0, time.time()
-    for first in range(0, per, chunk):
-        stamp = _now_iso()
-        last = min(per, first + chunk)
-        for i, proc in enumerate(procs):
-            assert proc.stdin is not None
-            proc.stdin.write(
-                "".join(
-                    TEMPLATE % (f"bench-{i:03d}", seq + 1, stamp, stamp, seq) + "\n"
-                    for seq in range(first, last)
-                ).encode()
-            )
-            proc.stdin.flush()
-        sent += (last - first) * k
-        if rate > 0 and (ahead := sent / rate - (time.time() - t0)) > 0:
-            time.sleep(ahead)
-    done.wait()
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.close()
-    failures.extend(code for proc in procs if (code := proc.wait(300)) != 0)
+    dirty = git("status", "--porcelain", "--untracked-files=no", "fleet_server", "bench")
+    return git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if dirty else "")
 
 
-def _join_all(processes: list[mp.Process]) -> None:
-    for process in processes:
-        process.join()
+class CpuWatch:
+    """CPU of named process groups (% of one core) and of the machine over a phase."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self._groups = {
+            name: [psutil.Process(pid) for pid in pids] for name, pids in groups.items()
+        }
+        for procs in self._groups.values():
+            for proc in procs:
+                proc.cpu_percent(None)
+        psutil.cpu_percent(None)
+        self._load = os.getloadavg()[0]
+
+    def read(self) -> dict[str, object]:
+        cpu: dict[str, object] = {}
+        for name, procs in self._groups.items():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                cpu[name] = round(sum(p.cpu_percent(None) for p in procs), 1)
+        cpu["machine_all_cores"] = psutil.cpu_percent(None)
+        cpu["load_average_1m_start_end"] = [round(self._load, 2), round(os.getloadavg()[0], 2)]
+        return cpu
 
 
 @contextlib.contextmanager
@@ -153,22 +129,104 @@ def database(work: Path) -> Iterator[tuple[str, str]]:
             pg.stop(mode="immediate")
 
 
-def _count(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
-    row = conn.execute("SELECT count(*) FROM telemetry_heartbeat").fetchone()
-    return int(row[0]) if row else 0
+def _plan(args: argparse.Namespace, port: int) -> Plan:
+    return Plan(
+        kind=args.publisher,
+        port=port,
+        per=args.messages // args.publishers,
+        publishers=args.publishers,
+        rate=args.rate,
+        devices=args.devices,
+        window=args.window,
+        fail_after=args.fail_publisher_after,
+    )
 
 
-def run(args: argparse.Namespace) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
-    broker = Mosquitto(work / "mosquitto")
+def _per_s(count: int, span: float) -> int | None:
+    return round(count / span) if span > 0 else None
+
+
+def run_baseline(args: argparse.Namespace, broker: Mosquitto) -> dict[str, object]:
+    """Phase 1: the bare sink, until it holds every message (or fails)."""
+    plan = _plan(args, broker.port)
+    sink = SinkProcess(broker.port, plan.total, args.stall)
+    pubs = Publishers(plan)
+    try:
+        if sink.next_line(30) != "ready":
+            raise SinkFailed("bare sink: not ready within 30 s")
+        pubs.start()
+        assert broker.proc is not None
+        watch = CpuWatch(
+            {"sink": [sink.proc.pid], "mosquitto": [broker.proc.pid], "publishers": pubs.pids()}
+        )
+        t0 = time.time()
+        pubs.go()
+        while sink.next_line(0.2) != "done":
+            pubs.check()
+            if time.time() - t0 > args.timeout:
+                raise SinkFailed(f"bare sink: not done after {args.timeout:g} s")
+        wall = time.time() - t0
+        cpu = watch.read()
+        result = json.loads(sink.next_line(120) or "{}")
+        pubs.finish()
+    finally:
+        sink.close()
+        pubs.kill()
+    span = result["last_received"] - result["first_sent"]
+    return {
+        "msgs_per_s": _per_s(plan.total, span),
+        "seconds_first_publish_to_last_receive": round(span, 2),
+        "received": result["received"],
+        "lost": plan.total - result["distinct"],
+        "latency_p50_ms": round(result["latency_p50_ms"], 1),
+        "latency_p99_ms": round(result["latency_p99_ms"], 1),
+        "wall_seconds": round(wall, 1),
+        "cpu_percent_of_one_core": cpu,
+    }
+
+
+def _stats(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[Any, ...]:
+    row = conn.execute(
+        """SELECT count(*), min(sent_at), max(stored_at),
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY stored_at - sent_at),
+                  percentile_cont(0.99) WITHIN GROUP (ORDER BY stored_at - sent_at),
+                  count(DISTINCT (device_id, seq)),
+                  (SELECT count(*) FROM dead_letters)
+             FROM telemetry_heartbeat"""
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _wait_connected(
+    broker: Mosquitto, client_ids: list[str], procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """Until the broker's log shows every ingest process connected (the clock
+    starts with ingest running; its session already holds the subscription)."""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        log = broker.log_path.read_text(errors="replace")
+        if all(f" as {c} (p5, c0" in log for c in client_ids):
+            time.sleep(0.5)  # its SUBSCRIBE follows the CONNACK
+            return
+        if any(p.poll() is not None for p in procs):
+            break
+        time.sleep(0.1)
+    raise IngestFailed(f"ingest did not connect to the broker; see {broker.log_path}")
+
+
+def run_ingest(
+    args: argparse.Namespace, broker: Mosquitto, db_url: str, work: Path
+) -> dict[str, object]:
+    """Phase 2: N ingest processes, until every row is committed or nothing moves."""
+    plan = _plan(args, broker.port)
+    env = dict(os.environ, FLEET_DATABASE_URL=db_url, FLEET_MQTT_URL=broker.url)
+    pubs = Publishers(plan)
     with contextlib.ExitStack() as stack:
-        broker.start()
-        stack.callback(broker.stop)
-        db_url, db_label = stack.enter_context(database(work))
-        env = dict(os.environ, FLEET_DATABASE_URL=db_url, FLEET_MQTT_URL=broker.url)
         log = stack.enter_context((work / "ingest.log").open("wb"))
         ingest = []
         for i in range(args.ingest):
+            presubscribe(broker.port, f"bench-ingest-{i}")
             proc = subprocess.Popen(
                 [sys.executable, "-m", "fleet_server.cli", "--log-level", "WARNING", "ingest"],
                 cwd=REPO,
@@ -179,99 +237,124 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             stack.callback(proc.wait, 30)
             stack.callback(proc.terminate)
             ingest.append(proc)
-        time.sleep(2.0)  # ingest connected and subscribed before the clock starts
-
-        per = args.messages // args.publishers
-        total = per * args.publishers
-        failures: list[int] = []
-        measured = threading.Event()
-        start = mp.Event()
-        if args.publisher == "paho":
-            pubs = [
-                mp.Process(target=paho_publisher, args=(i, broker.port, per, args.devices, start))
-                for i in range(args.publishers)
-            ]
-            for p in pubs:
-                p.start()
-            time.sleep(1.0)  # connected
-            feeder = threading.Thread(target=_join_all, args=(pubs,))
-        else:
-            feeder = threading.Thread(
-                target=c_publishers,
-                args=(broker.port, total, args.publishers, args.rate),
-                kwargs={"failures": failures, "done": measured},
-            )
-        watched = {f"ingest{i}": psutil.Process(p.pid) for i, p in enumerate(ingest)}
-        watched["mosquitto"] = psutil.Process(broker.proc.pid)  # type: ignore[union-attr]
-        for watched_proc in watched.values():
-            watched_proc.cpu_percent(None)
+        stack.callback(pubs.kill)
+        _wait_connected(broker, [f"bench-ingest-{i}" for i in range(args.ingest)], ingest)
+        pubs.start()
+        assert broker.proc is not None
+        groups = {f"ingest{i}": [p.pid] for i, p in enumerate(ingest)}
+        watch = CpuWatch(groups | {"mosquitto": [broker.proc.pid], "publishers": pubs.pids()})
         t0 = time.time()
-        start.set()
-        feeder.start()
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            stored, last_change, last_stored = 0, time.time(), -1
-            while stored < total and time.time() - t0 < args.timeout:
-                time.sleep(0.2)
-                stored = _count(conn)
-                if stored != last_stored:
-                    last_stored, last_change = stored, time.time()
-                elif time.time() - last_change > 15:
-                    break  # nothing moves any more
-            wall = time.time() - t0
-            cpu = {name: w.cpu_percent(None) for name, w in watched.items()}
-            measured.set()
-            feeder.join(60)
-            row = conn.execute(
-                """SELECT count(*), min(sent_at), max(stored_at),
-                          percentile_cont(0.5) WITHIN GROUP (ORDER BY stored_at - sent_at),
-                          percentile_cont(0.99) WITHIN GROUP (ORDER BY stored_at - sent_at),
-                          count(DISTINCT (device_id, seq))
-                     FROM telemetry_heartbeat"""
-            ).fetchone()
-            dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
-    assert row is not None
-    assert dead is not None
-    count, first_sent, last_stored_at, p50, p99, distinct = row
+        pubs.go()
+        conn = stack.enter_context(psycopg.connect(db_url, autocommit=True))
+        stored, last_change, last_stored = 0, time.time(), -1
+        while stored < plan.total and time.time() - t0 < args.timeout:
+            time.sleep(0.2)
+            pubs.check()
+            if dead := [i for i, p in enumerate(ingest) if p.poll() is not None]:
+                raise IngestFailed(f"ingest process {dead[0]} exited; see {work}/ingest.log")
+            stored = _stats_count(conn)
+            if stored != last_stored:
+                last_stored, last_change = stored, time.time()
+            elif time.time() - last_change > args.stall:
+                break  # nothing moves any more: what is missing is lost
+        wall = time.time() - t0
+        cpu = watch.read()
+        pubs.finish()
+        count, first_sent, last_stored_at, p50, p99, distinct, dead_letters = _stats(conn)
     span = (last_stored_at - first_sent).total_seconds() if count else 0
     return {
-        "messages": total,
-        "publishers": f"{args.publishers} x {args.publisher}",
-        "publisher_failures": failures,
-        "offered_rate": args.rate or "unlimited",
-        "ingest_processes": args.ingest,
-        "stored_rows": count,
-        "lost": total - distinct,
-        "dead_letters": dead[0],
+        "msgs_per_s": _per_s(plan.total, span),
         "seconds_first_publish_to_last_commit": round(span, 2),
-        "msgs_per_s": round(total / span) if span > 0 else None,
+        "stored_rows": count,
+        "lost": plan.total - distinct,
+        "dead_letters": dead_letters,
         "latency_p50_ms": round(p50.total_seconds() * 1000, 1) if p50 else None,
         "latency_p99_ms": round(p99.total_seconds() * 1000, 1) if p99 else None,
         "wall_seconds": round(wall, 1),
         "cpu_percent_of_one_core": cpu,
-        "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
-        f"{round(psutil.virtual_memory().total / 2**30)} GiB, "
-        f"Python {platform.python_version()}",
+    }
+
+
+def _stats_count(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
+    row = conn.execute("SELECT count(*) FROM telemetry_heartbeat").fetchone()
+    return int(row[0]) if row else 0
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
+    broker = Mosquitto(work / "mosquitto")
+    head = git_head()
+    baseline: dict[str, object] | None = None
+    ingest: dict[str, object] | None = None
+    with contextlib.ExitStack() as stack:
+        broker.start()
+        stack.callback(broker.stop)
+        db_url, db_label = "", "none (--baseline-only)"
+        if not args.baseline_only:
+            db_url, db_label = stack.enter_context(database(work))
+        if not args.no_baseline:
+            baseline = run_baseline(args, broker)
+        if not args.baseline_only:
+            ingest = run_ingest(args, broker, db_url, work)
+    base_rate = baseline["msgs_per_s"] if baseline else None
+    ingest_rate = ingest["msgs_per_s"] if ingest else None
+    ratio = (
+        round(ingest_rate / base_rate, 3)
+        if isinstance(base_rate, int) and isinstance(ingest_rate, int) and base_rate
+        else None
+    )
+    return {
+        "ratio_ingest_to_baseline": ratio,
+        "baseline_msgs_per_s": base_rate,
+        "ingest_msgs_per_s": ingest_rate,
+        "ingest_processes": args.ingest,
+        "messages": _plan(args, broker.port).total,
+        "publishers": f"{args.publishers} x {args.publisher}",
+        "offered_rate": args.rate or "unlimited",
+        "baseline": baseline,
+        "ingest": ingest,
+        "git_head": head,
+        "machine": machine(),
         "database": db_label,
     }
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.ingest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--messages", type=int, default=300_000, help="in total (default 300000)")
+    p.add_argument("--publishers", type=int, default=4, help="publisher processes (default 4)")
+    p.add_argument("--publisher", choices=["mosquitto_pub", "paho"], default="mosquitto_pub")
+    p.add_argument("--rate", type=float, default=0, help="offered msgs/s in total; 0 = unlimited")
+    p.add_argument("--devices", type=int, default=500, help="devices per paho publisher")
+    p.add_argument(
+        "--window", type=int, default=1000, help="paho: unacknowledged messages per publisher"
+    )
+    p.add_argument("--ingest", type=int, default=1, help="ingest processes (default 1)")
+    phases = p.add_mutually_exclusive_group()
+    phases.add_argument("--baseline-only", action="store_true", help="only the bare sink")
+    phases.add_argument("--no-baseline", action="store_true", help="only ingest (no ratio)")
+    p.add_argument("--stall", type=float, default=15.0, help="seconds without progress: stop")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per phase at most")
+    p.add_argument("--out", type=Path, help="also write the JSON result to this file")
+    p.add_argument("--fail-publisher-after", type=int, help=argparse.SUPPRESS)  # tests
+    return p
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--messages", type=int, default=300_000)
-    parser.add_argument("--publishers", type=int, default=4)
-    parser.add_argument("--publisher", choices=["mosquitto_pub", "paho"], default="mosquitto_pub")
-    parser.add_argument(
-        "--rate",
-        type=float,
-        default=0,
-        help="offered msgs/s in total (mosquitto_pub only; 0 = unlimited)",
-    )
-    parser.add_argument("--devices", type=int, default=500, help="devices per paho publisher")
-    parser.add_argument("--ingest", type=int, default=1, help="ingest processes")
-    parser.add_argument("--timeout", type=float, default=600)
-    print(json.dumps(run(parser.parse_args()), indent=2, default=str))
+    args = parser().parse_args()
+    try:
+        result = run(args)
+    except (PublisherFailed, SinkFailed, IngestFailed) as exc:
+        print(f"bench.ingest FAILED: {exc}", file=sys.stderr)
+        sys.exit(2)
+    text = json.dumps(result, indent=2, default=str)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
 
 
 if __name__ == "__main__":
