@@ -9,7 +9,8 @@ import psycopg
 from psycopg.rows import dict_row
 from pydantic import BaseModel
 
-from fleet_server.errors import Invalid
+from fleet_server.access.keyset import Keyset, after, decode, encode, resolve
+from fleet_server.errors import Invalid, Unprocessable
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -19,6 +20,9 @@ MAX_LIMIT = 500
 #: number and ``total_capped`` is true (counting 200,000 incidents on every page
 #: would cost more than the page itself).
 COUNT_CAP = 10_000
+#: The deepest ``offset`` the keyset lists still take (deprecated there: a
+#: page at offset n reads n rows first; ``cursor`` reads only its page).
+MAX_OFFSET = 10_000
 
 
 class Page(BaseModel, Generic[T]):
@@ -29,10 +33,19 @@ class Page(BaseModel, Generic[T]):
     total_capped: bool = False
 
 
+class CursorPage(Page[T], Generic[T]):
+    """A page of a keyset list: ``next_cursor`` opens the next page (None:
+    this is the last). ``total`` counts at most ``COUNT_CAP`` rows."""
+
+    next_cursor: str | None = None
+
+
 class ListParams(BaseModel):
     limit: int
     offset: int
     sort: str | None
+    #: Keyset lists only: the page after this position (see ``access.keyset``).
+    cursor: str | None = None
 
 
 def order_by(sort: str | None, allowed: Mapping[str, str], default: str, tiebreak: str) -> str:
@@ -95,6 +108,73 @@ def fetch_page(
     items = [model.model_validate(r) for r in rows]
     return Page[M](
         items=items, total=total, limit=paging.limit, offset=paging.offset, total_capped=capped
+    )
+
+
+def fetch_keyset_page(
+    conn: psycopg.Connection[Any],
+    select_sql: str,
+    params: Sequence[Any],
+    paging: ListParams,
+    *,
+    keyset: Keyset,
+    model: type[M],
+) -> CursorPage[M]:
+    """Run ``select_sql`` (the filtered rows, already scoped) as one page
+    after ``paging.cursor`` (or, deprecated, after ``paging.offset`` rows),
+    in one of ``keyset``'s orders, and the cursor of the page after it."""
+    if paging.cursor is not None and paging.offset:
+        raise both_cursor_and_offset()
+    order = resolve(keyset, paging.sort)
+    seek, seek_params = "TRUE", list[Any]()
+    if paging.cursor is not None:
+        seek, seek_params = after(order, decode(keyset, order, paging.cursor))
+    with conn.cursor(row_factory=dict_row) as cur:
+        # one row more than the page: whether a next page exists, without counting
+        rows = cur.execute(
+            f"SELECT q.* FROM ({select_sql}) q WHERE {seek}"
+            f" ORDER BY {order.sql()} LIMIT %s OFFSET %s",
+            (*params, *seek_params, paging.limit + 1, paging.offset),
+        ).fetchall()
+        more = len(rows) > paging.limit
+        rows = rows[: paging.limit]
+        total, capped = _total(cur, select_sql, params, paging, shown=len(rows), more=more)
+    return CursorPage[M](
+        items=[model.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+        total_capped=capped,
+        next_cursor=encode(keyset, order, rows[-1]) if more else None,
+    )
+
+
+def _total(
+    cur: psycopg.Cursor[Any],
+    select_sql: str,
+    params: Sequence[Any],
+    paging: ListParams,
+    *,
+    shown: int,
+    more: bool,
+) -> tuple[int, bool]:
+    """The rows of the whole selection, counted up to ``COUNT_CAP``; and
+    whether there are more than that."""
+    if paging.cursor is None and not more and (shown or not paging.offset):
+        return paging.offset + shown, False  # the first page is the only one, or the last
+    counted = cur.execute(
+        f"SELECT count(*) AS n FROM (SELECT 1 FROM ({select_sql}) q LIMIT %s) c",
+        (*params, COUNT_CAP + 1),
+    ).fetchone()
+    total = int(counted["n"]) if counted else 0
+    return (COUNT_CAP, True) if total > COUNT_CAP else (total, False)
+
+
+def both_cursor_and_offset() -> Unprocessable:
+    message = "give either cursor or offset, not both (offset is deprecated: use cursor)"
+    return Unprocessable(
+        f"cursor, offset: {message}",
+        errors=[{"field": "cursor", "message": message}, {"field": "offset", "message": message}],
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from fleet_server.access.audit import record
-from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.audit import storage
 from fleet_server.audit.models import address_network, check_period
@@ -28,7 +28,7 @@ def _network(filters: AuditFilters) -> str | None:
 
 def list_audit(
     conn: Conn, principal: Principal, paging: ListParams, filters: AuditFilters
-) -> Page[AuditEntry]:
+) -> CursorPage[AuditEntry]:
     """One page of the log, newest first unless sorted otherwise."""
     principal.need("audit.read")
     return storage.list_entries(conn, paging, filters, _network(filters))

@@ -12,7 +12,14 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page, order_by
+from fleet_server.access.keyset import Key, Keyset
+from fleet_server.access.pagination import (
+    CursorPage,
+    ListParams,
+    add_equal,
+    fetch_keyset_page,
+    order_by,
+)
 from fleet_server.audit.models import CSV_COLUMNS, SORTABLE, csv_row
 from fleet_server.audit.schemas import AuditEntry, AuditFilters
 
@@ -23,6 +30,19 @@ _SELECT = """
            host(address) AS address, before, after, detail
     FROM audit_log
 """
+
+#: The sorts of the list; each ends with the id, so equal keys still have one order.
+KEYSET = Keyset(
+    name="audit-log",
+    tiebreak=Key("id", "int"),
+    sorts={
+        "id": Key("id", "int"),
+        "at": Key("at", "timestamp"),
+        "actor": Key("actor", "text"),
+        "action": Key("action", "text"),
+    },
+    default=("at",),  # newest first
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +84,10 @@ def _where(filters: AuditFilters, network: str | None) -> tuple[str, list[Any]]:
 
 def list_entries(
     conn: Conn, paging: ListParams, filters: AuditFilters, network: str | None
-) -> Page[AuditEntry]:
+) -> CursorPage[AuditEntry]:
     where, params = _where(filters, network)
-    return fetch_page(
-        conn,
-        f"{_SELECT} WHERE {where}",
-        params,
-        paging,
-        sortable=SORTABLE,
-        default="at DESC",
-        tiebreak="id DESC",
-        model=AuditEntry,
+    return fetch_keyset_page(
+        conn, f"{_SELECT} WHERE {where}", params, paging, keyset=KEYSET, model=AuditEntry
     )
 
 

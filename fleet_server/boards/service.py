@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fleet_server.access import audit
-from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.access.scope import Scope
 from fleet_server.boards import storage
@@ -45,7 +45,7 @@ def list_boards(
     q: str | None = None,
     enabled: bool | None = None,
     tag: str | None = None,
-) -> Page[BoardOut]:
+) -> CursorPage[BoardOut]:
     """The boards the caller can see (those with ``tag`` only, if given), one page."""
     user.need("board.read")
     return storage.board_page(

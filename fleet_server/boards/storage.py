@@ -8,23 +8,40 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from fleet_server.access.pagination import ListParams, Page, add_equal, add_search, fetch_page
+from fleet_server.access.keyset import Key, Keyset
+from fleet_server.access.pagination import (
+    CursorPage,
+    ListParams,
+    add_equal,
+    add_search,
+    fetch_keyset_page,
+)
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
 from fleet_server.boards.schemas import BoardOut, BoardPatch
 
 Conn = psycopg.Connection[Any]
 
-#: Columns a board list may be sorted by.
-SORTABLE = (
-    "id",
-    "name",
-    "site_name",
-    "state",
-    "state_since",
-    "last_seen_at",
-    "open_incidents",
-    "installed_on",
+#: The sorts of the board list; each ends with the board id, so equal keys
+#: still have one order.
+KEYSET = Keyset(
+    name="boards",
+    tiebreak=Key("id", "text"),
+    sorts={
+        "id": Key("id", "text"),
+        "name": Key("name", "text"),
+        "site_name": Key("site_name", "text"),
+        "state": Key("state", "text"),
+        "state_since": Key("state_since", "timestamp", nullable=True),
+        "last_seen_at": Key("last_seen_at", "timestamp", nullable=True),
+        "open_incidents": Key("open_incidents", "int"),
+        "installed_on": Key("installed_on", "date", nullable=True),
+    },
+    # Board ids start with their site code (lc-<site>-NN): the primary key
+    # orders them by site and lets a page stop after its rows.
+    default=("id",),
+    default_descending=False,
+    tiebreak_descending=False,
 )
 
 _BOARD_SELECT = """
@@ -73,7 +90,7 @@ def board_page(
     q: str | None = None,
     enabled: bool | None = None,
     tag: str | None = None,
-) -> Page[BoardOut]:
+) -> CursorPage[BoardOut]:
     clause, params = sites_condition(scope, "b.site_id")
     where = [clause]
     if tag is not None:
@@ -90,16 +107,12 @@ def board_page(
         ),
     )
     add_search(where, params, q, ("b.id", "b.name", "s.name"))
-    return fetch_page(
+    return fetch_keyset_page(
         conn,
         f"{_BOARD_SELECT} WHERE {' AND '.join(where)}",
         params,
         paging,
-        sortable=SORTABLE,
-        # Board ids start with their site code (lc-<site>-NN): the primary key
-        # orders them by site and lets a page stop after its rows.
-        default="id",
-        tiebreak="id",
+        keyset=KEYSET,
         model=BoardOut,
     )
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from fleet_server.access import audit
-from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.errors import Conflict, NotFound
 from fleet_server.incidents import lifecycle, storage, storage_reports
@@ -23,7 +23,7 @@ def list_incidents(
     user: Principal,
     paging: ListParams,
     filters: IncidentFilter | None = None,
-) -> Page[IncidentOut]:
+) -> CursorPage[IncidentOut]:
     """Incidents the caller can see, worst and newest first."""
     user.need("incident.read")
     return storage.page(conn, user.scope, paging, filters or IncidentFilter())

@@ -12,7 +12,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import class_row, dict_row
 
-from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.keyset import Key, Keyset
+from fleet_server.access.pagination import CursorPage, ListParams, add_equal, fetch_keyset_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import incidents_condition
 from fleet_server.incidents.models import Incident, IncidentFilter, IncidentSpec
@@ -265,7 +266,22 @@ _SELECT = """
     LEFT JOIN boards b ON b.id = i.board_id
     LEFT JOIN sites s ON s.id = i.site_id
 """
-SORTABLE = ("id", "opened_at", "severity_rank", "state", "rule", "board_id", "site_name")
+#: The sorts of the list; each ends with the id, so equal keys still have one order.
+KEYSET = Keyset(
+    name="incidents",
+    tiebreak=Key("id", "int"),
+    sorts={
+        "id": Key("id", "int"),
+        "opened_at": Key("opened_at", "timestamp"),
+        "severity_rank": Key("severity_rank", "int"),
+        "state": Key("state", "text"),
+        "rule": Key("rule", "text"),
+        "board_id": Key("board_id", "text", nullable=True),
+        "site_name": Key("site_name", "text", nullable=True),
+    },
+    default=("severity_rank", "opened_at"),  # worst, then newest first
+    aliases={"severity": "severity_rank"},
+)
 
 
 def page(
@@ -273,7 +289,7 @@ def page(
     scope: Scope,
     paging: ListParams,
     filters: IncidentFilter,
-) -> Page[IncidentOut]:
+) -> CursorPage[IncidentOut]:
     """One page of the incidents ``scope`` sees, worst and newest first."""
     f = filters
     clause, params = incidents_condition(scope, "i.site_id", "i.rule")
@@ -305,18 +321,12 @@ def page(
     if f.until is not None:
         where.append("i.opened_at < %s")
         params.append(f.until)
-    if paging.sort in ("severity", "-severity"):
-        paging = paging.model_copy(
-            update={"sort": paging.sort.replace("severity", "severity_rank")}
-        )
-    return fetch_page(
+    return fetch_keyset_page(
         conn,
         f"{_SELECT} WHERE {' AND '.join(where)}",
         params,
         paging,
-        sortable=SORTABLE,
-        default="severity_rank DESC, opened_at DESC",
-        tiebreak="id DESC",
+        keyset=KEYSET,
         model=IncidentOut,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from fleet_server.errors import Conflict, Invalid
 
@@ -27,6 +27,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 #: Every state, in lifecycle order (the order of ``TRANSITIONS``).
 STATES: tuple[str, ...] = tuple(TRANSITIONS)
+#: Every priority, urgent first.
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 #: The Điều 11 budget lines a cost is recorded on.
 COST_CATEGORIES: tuple[str, ...] = ("power", "repair", "maintenance", "internet", "other")
 #: The roles offered as assignees (each may work tickets: ``CAPABILITIES``).

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from fleet_server.access import audit
-from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.access.roles import CAPABILITIES
 from fleet_server.errors import Forbidden, Invalid, NotFound
@@ -54,7 +54,7 @@ def list_tickets(
     *,
     now: datetime,
     filters: TicketFilter | None = None,
-) -> Page[TicketOut]:
+) -> CursorPage[TicketOut]:
     """The tickets the caller sees, filtered; ``filters.states`` may list
     several states (``open,assigned`` or one a value)."""
     user.need("ticket.read")

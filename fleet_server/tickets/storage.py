@@ -13,11 +13,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row, dict_row
 
-from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
+from fleet_server.access.keyset import Key, Keyset
+from fleet_server.access.pagination import CursorPage, ListParams, add_equal, fetch_keyset_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import incidents_condition, sites_condition, tickets_condition
 from fleet_server.errors import NotFound
 from fleet_server.tickets.models import (
+    PRIORITIES,
+    STATES,
     Sla,
     TicketError,
     TicketFilter,
@@ -205,7 +208,20 @@ _SELECT = """
            t.source_key, t.created_by, t.created_at, t.updated_at, t.resolved_at, t.closed_at
     FROM tickets t JOIN sites s ON s.id = t.site_id
 """
-SORTABLE = ("id", "created_at", "updated_at", "due_at", "priority", "state")
+#: The sorts of the list; each ends with the id, so equal keys still have one order.
+KEYSET = Keyset(
+    name="tickets",
+    tiebreak=Key("id", "int"),
+    sorts={
+        "id": Key("id", "int"),
+        "created_at": Key("created_at", "timestamp"),
+        "updated_at": Key("updated_at", "timestamp"),
+        "due_at": Key("due_at", "timestamp"),
+        "priority": Key("priority", "text", values=PRIORITIES),  # urgent first
+        "state": Key("state", "text", values=STATES),  # in lifecycle order
+    },
+    default=("created_at",),  # newest first
+)
 
 
 def list_page(
@@ -215,7 +231,7 @@ def list_page(
     *,
     now: datetime,
     filters: TicketFilter,
-) -> Page[TicketOut]:
+) -> CursorPage[TicketOut]:
     """The tickets ``scope`` sees, filtered."""
     f = filters
     clause, scope_params = tickets_condition(scope, "t.site_id", "t.assignee", "t.team")
@@ -240,14 +256,12 @@ def list_page(
         late = "(t.due_at < %s AND t.state NOT IN ('resolved', 'closed'))"
         where.append(late if f.overdue else f"NOT {late}")
         params.append(now)
-    return fetch_page(
+    return fetch_keyset_page(
         conn,
         f"{_SELECT} WHERE {' AND '.join(where)}",
         params,
         paging,
-        sortable=SORTABLE,
-        default="created_at DESC",
-        tiebreak="id DESC",
+        keyset=KEYSET,
         model=TicketOut,
     )
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from fleet_server.access.pagination import Page
+from fleet_server.access.pagination import CursorPage
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, Now, client_address, require
-from fleet_server.api.pagination import Paging
+from fleet_server.api.pagination import KeysetPaging, link_next
 from fleet_server.audit import service
 from fleet_server.audit.schemas import AuditEntry, AuditFilters
 
@@ -60,9 +60,20 @@ Filters = Annotated[AuditFilters, Depends(audit_filters)]
 
 
 @router.get("/audit-log", summary="the audit log (admin), filtered, sorted and paged")
-def audit_list(conn: Db, user: Auditor, paging: Paging, filters: Filters) -> Page[AuditEntry]:
-    """Sort by id, at, actor or action; default: newest first (-at)."""
-    return service.list_audit(conn, user, paging, filters)
+def audit_list(
+    request: Request,
+    response: Response,
+    conn: Db,
+    user: Auditor,
+    paging: KeysetPaging,
+    filters: Filters,
+) -> CursorPage[AuditEntry]:
+    """Sort by id, at, actor or action; default: newest first (-at). Page
+    with ``cursor`` (each page's ``next_cursor``, also in the ``Link``
+    header); ``total`` counts at most 10,000 (``total_capped``)."""
+    page = service.list_audit(conn, user, paging, filters)
+    link_next(request, response, page)
+    return page
 
 
 @router.get(

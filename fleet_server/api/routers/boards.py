@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from fleet_server.access.pagination import Page
+from fleet_server.access.pagination import CursorPage
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, client_address, require
-from fleet_server.api.pagination import Paging
+from fleet_server.api.pagination import KeysetPaging, link_next
 from fleet_server.boards import service
 from fleet_server.boards.schemas import (
     TAG_PATTERN,
@@ -31,9 +31,11 @@ Writer = Annotated[Principal, Depends(require("org.write"))]
 
 @router.get("/boards", summary="boards the caller can see, with connectivity state")
 def boards_list(
+    request: Request,
+    response: Response,
     conn: Db,
     user: Reader,
-    paging: Paging,
+    paging: KeysetPaging,
     site_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     state: Annotated[State | None, Query()] = None,
@@ -42,8 +44,12 @@ def boards_list(
     tag: Annotated[
         str | None, Query(pattern=TAG_PATTERN, description="boards with this tag")
     ] = None,
-) -> Page[BoardOut]:
-    return service.list_boards(
+) -> CursorPage[BoardOut]:
+    """Sort by id (the default), name, site_name, state, state_since,
+    last_seen_at, open_incidents or installed_on. Page with ``cursor`` (each
+    page's ``next_cursor``, also in the ``Link`` header); ``total`` counts at
+    most 10,000 (``total_capped``)."""
+    page = service.list_boards(
         conn,
         user,
         paging,
@@ -54,6 +60,8 @@ def boards_list(
         enabled=enabled,
         tag=tag,
     )
+    link_next(request, response, page)
+    return page
 
 
 @router.get("/boards/{board_id}", summary="one board: latest state, readings, open incidents")

@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile
 
-from fleet_server.access.pagination import Page
+from fleet_server.access.pagination import CursorPage
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Ctx, Db, Now, client_address, require
-from fleet_server.api.pagination import Paging
+from fleet_server.api.pagination import KeysetPaging, link_next
 from fleet_server.api.routers.stored import stored_file
 from fleet_server.errors import Invalid
 from fleet_server.incidents import service, service_reports
@@ -49,9 +49,11 @@ IdempotencyKey = Annotated[
 
 @router.get("/incidents", summary="incidents the caller can see (worst and newest first)")
 def incidents_list(
+    request: Request,
+    response: Response,
     conn: Db,
     user: Reader,
-    paging: Paging,
+    paging: KeysetPaging,
     state: Annotated[list[IncidentState] | None, Query(description="repeatable")] = None,
     incident_class: Annotated[IncidentClass | None, Query(alias="class")] = None,
     severity: Annotated[list[Severity] | None, Query(description="repeatable")] = None,
@@ -66,8 +68,11 @@ def incidents_list(
     top_level: Annotated[
         bool, Query(description="only incidents not attached to a site incident")
     ] = False,
-) -> Page[IncidentOut]:
-    return service.list_incidents(
+) -> CursorPage[IncidentOut]:
+    """Sort by id, opened_at, severity, state, rule, board_id or site_name;
+    page with ``cursor`` (each page's ``next_cursor``, also in the ``Link``
+    header). ``total`` counts at most 10,000 (``total_capped``)."""
+    page = service.list_incidents(
         conn,
         user,
         paging,
@@ -84,6 +89,8 @@ def incidents_list(
             top_level=top_level,
         ),
     )
+    link_next(request, response, page)
+    return page
 
 
 @router.get("/incidents/{incident_id}", summary="one incident with its timeline")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from fleet_server.access.pagination import Page
+from fleet_server.access.pagination import CursorPage
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, client_address, require
-from fleet_server.api.pagination import Paging
+from fleet_server.api.pagination import KeysetPaging, Paging, link_next
 from fleet_server.tickets import service
 from fleet_server.tickets.models import STATES, CostCategory, Kind, Priority, TicketFilter
 from fleet_server.tickets.schemas import (
@@ -46,10 +46,12 @@ TicketId = Annotated[int, Path(ge=1, le=MAX_ID, description="ticket id")]
 
 @router.get("/tickets", summary="tickets the caller sees, filtered, sorted and paged")
 def tickets_list(
+    request: Request,
+    response: Response,
     conn: Db,
     now: Now,
     user: Reader,
-    paging: Paging,
+    paging: KeysetPaging,
     state: Annotated[
         list[str] | None,
         Query(
@@ -66,10 +68,12 @@ def tickets_list(
     overdue: Annotated[
         bool | None, Query(description="true: past due and not resolved or closed")
     ] = None,
-) -> Page[TicketOut]:
+) -> CursorPage[TicketOut]:
     """Sort by one of: id, created_at, updated_at, due_at, priority (urgent
-    first), state (in lifecycle order). Default: newest first."""
-    return service.list_tickets(
+    first), state (in lifecycle order). Default: newest first. Page with
+    ``cursor`` (each page's ``next_cursor``, also in the ``Link`` header);
+    ``total`` counts at most 10,000 (``total_capped``)."""
+    page = service.list_tickets(
         conn,
         user,
         paging,
@@ -85,6 +89,8 @@ def tickets_list(
             overdue=overdue,
         ),
     )
+    link_next(request, response, page)
+    return page
 
 
 @router.post(
