@@ -14,9 +14,13 @@ Two phases on the same broker, with the same publishers and messages:
 
 Both figures use one definition, messages / (last received or committed −
 first published), and the result leads with their ratio
-``ratio_ingest_to_baseline``, then each phase's msgs/s, latency p50/p99
-(publish → receive or commit), lost and the CPU of each process (% of one
-core). Lost = messages the publishers had acknowledged − distinct rows stored.
+``ratio_ingest_to_baseline``, then each phase's msgs/s, and the ratio of
+their CPU cost per message (sink µs ÷ ingest µs, all ingest processes
+together; what the throughput ratio would be with a core each: the figure
+to trust on a busy machine). Each phase also reports latency p50/p99
+(publish → receive or commit), lost, and the CPU of each process group (% of
+one core: sink or ingest, mosquitto, publishers, embedded PostgreSQL).
+Lost = messages the publishers had acknowledged − distinct rows stored.
 
 Publishers are ``mosquitto_pub -l`` processes (C, one device each) by default,
 so the load generator leaves the cores to the system under test;
@@ -47,6 +51,7 @@ from typing import Any
 import psutil
 import psycopg
 
+from bench.ingest_cpu import CpuWatch
 from bench.ingest_publishers import Plan, PublisherFailed, Publishers
 from bench.ingest_sink import SinkFailed, SinkProcess, presubscribe
 from fleet_server.db.migrate import migrate
@@ -76,40 +81,28 @@ def machine() -> str:
     )
 
 
+# What the ingest figure depends on; uncommitted changes there are named in the result.
+MEASURED_PATHS = (
+    "fleet_server/ingest",
+    "fleet_server/telemetry",
+    "fleet_protocol",
+    "bench/ingest*",
+)
+
+
 def git_head() -> str:
     def git(*argv: str) -> str:
         done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, check=False)
         return done.stdout.strip()
 
-    dirty = git("status", "--porcelain", "--untracked-files=no", "fleet_server", "bench")
-    return git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if dirty else "")
-
-
-class CpuWatch:
-    """CPU of named process groups (% of one core) and of the machine over a phase."""
-
-    def __init__(self, groups: dict[str, list[int]]) -> None:
-        self._groups = {
-            name: [psutil.Process(pid) for pid in pids] for name, pids in groups.items()
-        }
-        for procs in self._groups.values():
-            for proc in procs:
-                proc.cpu_percent(None)
-        psutil.cpu_percent(None)
-        self._load = os.getloadavg()[0]
-
-    def read(self) -> dict[str, object]:
-        cpu: dict[str, object] = {}
-        for name, procs in self._groups.items():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                cpu[name] = round(sum(p.cpu_percent(None) for p in procs), 1)
-        cpu["machine_all_cores"] = psutil.cpu_percent(None)
-        cpu["load_average_1m_start_end"] = [round(self._load, 2), round(os.getloadavg()[0], 2)]
-        return cpu
+    dirty = git("diff", "HEAD", "--name-only", "--", *MEASURED_PATHS).split()
+    head = git("rev-parse", "--short", "HEAD")
+    return f"{head} + uncommitted: {', '.join(dirty)}" if dirty else head
 
 
 @contextlib.contextmanager
-def database(work: Path) -> Iterator[tuple[str, str]]:
+def database(work: Path) -> Iterator[tuple[str, str, int | None]]:
+    """A fresh migrated database: its URL, a label and the postmaster's pid (embedded only)."""
     admin = os.environ.get("FLEET_BENCH_DATABASE_URL")
     pg = None
     if not admin:
@@ -123,7 +116,11 @@ def database(work: Path) -> Iterator[tuple[str, str]]:
             conn.execute("CREATE DATABASE fleet_bench")
         url = admin.rsplit("/", 1)[0] + "/fleet_bench"
         migrate(url)
-        yield url, ("embedded PostgreSQL 18 (fsync on)" if pg else "FLEET_BENCH_DATABASE_URL")
+        if pg is None:
+            yield url, "FLEET_BENCH_DATABASE_URL", None
+        else:
+            pid = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+            yield url, "embedded PostgreSQL 18 (fsync on)", pid
     finally:
         if pg is not None:
             pg.stop(mode="immediate")
@@ -146,7 +143,9 @@ def _per_s(count: int, span: float) -> int | None:
     return round(count / span) if span > 0 else None
 
 
-def run_baseline(args: argparse.Namespace, broker: Mosquitto) -> dict[str, object]:
+def run_baseline(
+    args: argparse.Namespace, broker: Mosquitto, pg_pid: int | None = None
+) -> dict[str, object]:
     """Phase 1: the bare sink, until it holds every message (or fails)."""
     plan = _plan(args, broker.port)
     sink = SinkProcess(broker.port, plan.total, args.stall)
@@ -158,6 +157,7 @@ def run_baseline(args: argparse.Namespace, broker: Mosquitto) -> dict[str, objec
         assert broker.proc is not None
         watch = CpuWatch(
             {"sink": [sink.proc.pid], "mosquitto": [broker.proc.pid], "publishers": pubs.pids()}
+            | ({"postgres": [pg_pid]} if pg_pid else {})
         )
         t0 = time.time()
         pubs.go()
@@ -166,7 +166,7 @@ def run_baseline(args: argparse.Namespace, broker: Mosquitto) -> dict[str, objec
             if time.time() - t0 > args.timeout:
                 raise SinkFailed(f"bare sink: not done after {args.timeout:g} s")
         wall = time.time() - t0
-        cpu = watch.read()
+        cpu = watch.read(plan.total, ["sink"])
         result = json.loads(sink.next_line(120) or "{}")
         pubs.finish()
     finally:
@@ -181,7 +181,7 @@ def run_baseline(args: argparse.Namespace, broker: Mosquitto) -> dict[str, objec
         "latency_p50_ms": round(result["latency_p50_ms"], 1),
         "latency_p99_ms": round(result["latency_p99_ms"], 1),
         "wall_seconds": round(wall, 1),
-        "cpu_percent_of_one_core": cpu,
+        "cpu": cpu,
     }
 
 
@@ -216,7 +216,7 @@ def _wait_connected(
 
 
 def run_ingest(
-    args: argparse.Namespace, broker: Mosquitto, db_url: str, work: Path
+    args: argparse.Namespace, broker: Mosquitto, db_url: str, work: Path, pg_pid: int | None
 ) -> dict[str, object]:
     """Phase 2: N ingest processes, until every row is committed or nothing moves."""
     plan = _plan(args, broker.port)
@@ -242,7 +242,8 @@ def run_ingest(
         pubs.start()
         assert broker.proc is not None
         groups = {f"ingest{i}": [p.pid] for i, p in enumerate(ingest)}
-        watch = CpuWatch(groups | {"mosquitto": [broker.proc.pid], "publishers": pubs.pids()})
+        groups |= {"mosquitto": [broker.proc.pid], "publishers": pubs.pids()}
+        watch = CpuWatch(groups | ({"postgres": [pg_pid]} if pg_pid else {}))
         t0 = time.time()
         pubs.go()
         conn = stack.enter_context(psycopg.connect(db_url, autocommit=True))
@@ -258,7 +259,7 @@ def run_ingest(
             elif time.time() - last_change > args.stall:
                 break  # nothing moves any more: what is missing is lost
         wall = time.time() - t0
-        cpu = watch.read()
+        cpu = watch.read(plan.total, [f"ingest{i}" for i in range(args.ingest)])
         pubs.finish()
         count, first_sent, last_stored_at, p50, p99, distinct, dead_letters = _stats(conn)
     span = (last_stored_at - first_sent).total_seconds() if count else 0
@@ -271,13 +272,22 @@ def run_ingest(
         "latency_p50_ms": round(p50.total_seconds() * 1000, 1) if p50 else None,
         "latency_p99_ms": round(p99.total_seconds() * 1000, 1) if p99 else None,
         "wall_seconds": round(wall, 1),
-        "cpu_percent_of_one_core": cpu,
+        "cpu": cpu,
     }
 
 
 def _stats_count(conn: psycopg.Connection[tuple[Any, ...]]) -> int:
     row = conn.execute("SELECT count(*) FROM telemetry_heartbeat").fetchone()
     return int(row[0]) if row else 0
+
+
+def _get(result: object, key: str) -> Any:
+    return result.get(key) if isinstance(result, dict) else None
+
+
+def _ratio(part: object, whole: object) -> float | None:
+    ok = isinstance(part, int | float) and isinstance(whole, int | float) and whole > 0
+    return round(part / whole, 3) if ok else None  # type: ignore[operator]
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -289,24 +299,24 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     with contextlib.ExitStack() as stack:
         broker.start()
         stack.callback(broker.stop)
-        db_url, db_label = "", "none (--baseline-only)"
+        db_url, db_label, pg_pid = "", "none (--baseline-only)", None
         if not args.baseline_only:
-            db_url, db_label = stack.enter_context(database(work))
+            db_url, db_label, pg_pid = stack.enter_context(database(work))
         if not args.no_baseline:
-            baseline = run_baseline(args, broker)
+            baseline = run_baseline(args, broker, pg_pid)
         if not args.baseline_only:
-            ingest = run_ingest(args, broker, db_url, work)
-    base_rate = baseline["msgs_per_s"] if baseline else None
-    ingest_rate = ingest["msgs_per_s"] if ingest else None
-    ratio = (
-        round(ingest_rate / base_rate, 3)
-        if isinstance(base_rate, int) and isinstance(ingest_rate, int) and base_rate
-        else None
-    )
+            ingest = run_ingest(args, broker, db_url, work, pg_pid)
+    base_rate = _get(baseline, "msgs_per_s")
+    ingest_rate = _get(ingest, "msgs_per_s")
+    base_cpu = _get(_get(baseline, "cpu"), "consumer_cpu_us_per_message")
+    ingest_cpu = _get(_get(ingest, "cpu"), "consumer_cpu_us_per_message")
     return {
-        "ratio_ingest_to_baseline": ratio,
+        "ratio_ingest_to_baseline": _ratio(ingest_rate, base_rate),
         "baseline_msgs_per_s": base_rate,
         "ingest_msgs_per_s": ingest_rate,
+        "ratio_cpu_per_message_baseline_to_ingest": _ratio(base_cpu, ingest_cpu),
+        "baseline_cpu_us_per_message": base_cpu,
+        "ingest_cpu_us_per_message": ingest_cpu,
         "ingest_processes": args.ingest,
         "messages": _plan(args, broker.port).total,
         "publishers": f"{args.publishers} x {args.publisher}",
