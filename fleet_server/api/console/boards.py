@@ -1,13 +1,13 @@
 """The board page (``/boards/{id}``): state (and, when it is offline, the
 likely cause), latest readings, the newest screen and camera pictures
-(``pictures``), 24-hour charts drawn on the server, open incidents,
+(``pictures``), 24-hour charts (sent as data, drawn in the browser:
+``board_charts``), open incidents,
 tickets, connectivity history, remote commands (the buttons for roles that
 may send them, the recent commands with their states) and desired against
 reported configuration."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,8 +17,9 @@ from fastapi.responses import Response
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import data_usage_page, forms, i18n, log_bundles, pictures
+from fleet_server.api.console.board_charts import board_charts, script_json
 from fleet_server.api.console.releases_page import agent_section
-from fleet_server.api.console.svg import Band, Chart, line_chart, state_strip
+from fleet_server.api.console.svg import Band, state_strip
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
 from fleet_server.api.console.windows import board_windows_section
@@ -29,7 +30,6 @@ from fleet_server.boards.service import connectivity, get_board
 from fleet_server.commands.schemas import CommandIn
 from fleet_server.commands.service import board_config, recent_commands, send_command
 from fleet_server.errors import Invalid, RequestError
-from fleet_server.telemetry.service import series
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +37,6 @@ BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
 CommandSender = Annotated[Principal, Depends(form_for("command.send"))]
 BoardId = Annotated[str, Path(max_length=64, pattern=DEVICE_ID_PATTERN)]
 DAY = timedelta(hours=24)
-BUCKET = timedelta(minutes=15)
 #: Commands on the page (the API lists them all).
 RECENT_COMMANDS = 10
 #: The buttons of the page; set_config is for the API (JSON).
@@ -53,26 +52,6 @@ COMMAND_BADGES = {
     "expired": "st-stale",
 }
 
-
-@dataclass(frozen=True, slots=True)
-class ChartSpec:
-    kind: str
-    field: str
-    unit: str
-    scale: float = 1.0
-    floor: float | None = None
-    ceiling: float | None = None
-
-
-#: The small charts on the board page, in order.
-CHARTS = (
-    ChartSpec("power", "battery_percent_min", "%", floor=0, ceiling=100),
-    ChartSpec("power", "input_voltage_v", "V", floor=0),
-    ChartSpec("network", "rtt_ms", "ms", floor=0),
-    ChartSpec("network", "loss_percent", "%", floor=0, ceiling=100),
-    ChartSpec("heartbeat", "temperature_c_max", "°C"),
-    ChartSpec("display", "screen_on_share", "%", scale=100, floor=0, ceiling=100),
-)
 
 #: Latest readings shown per kind: (path in the message, label key, format).
 READINGS: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -154,35 +133,6 @@ def readings(latest: dict[str, Latest], t: i18n.Translate, lang: str) -> list[di
     return groups
 
 
-def charts(conn: Conn, user: Principal, board_id: str, now: datetime) -> list[Chart]:
-    if not user.can("telemetry.read"):
-        return []
-    since = now - DAY
-    by_kind = {
-        kind: series(
-            conn, user, board_id, kind, since=since, until=now, bucket_s=int(BUCKET.total_seconds())
-        )
-        for kind in dict.fromkeys(spec.kind for spec in CHARTS)
-    }
-    drawn = []
-    for spec in CHARTS:
-        points = [(p.t, p.values.get(spec.field)) for p in by_kind[spec.kind].points]
-        drawn.append(
-            line_chart(
-                spec.field,
-                spec.unit,
-                points,
-                since=since,
-                until=now,
-                bucket=BUCKET,
-                scale=spec.scale,
-                floor=spec.floor,
-                ceiling=spec.ceiling,
-            )
-        )
-    return drawn
-
-
 def connectivity_strip(
     conn: Conn, user: Principal, board: BoardDetail, now: datetime
 ) -> list[Band]:
@@ -227,10 +177,12 @@ def board_view(
     context = board_context(conn, user, board_id, now)
     board: BoardDetail = context["board"]
     lang = language_of(request, user)
+    charts, chart_data = board_charts(conn, user, board_id, now)
     context.update(
         {
             "readings": readings(board.latest, i18n.translator(lang), lang),
-            "charts": charts(conn, user, board_id, now),
+            "charts": charts,  # _chart.html; drawn by static/board_charts.js
+            "chart_json": script_json(chart_data),
             "strip": connectivity_strip(conn, user, board, now),
             "strip_width": 640,
             "tickets": open_tickets(conn, user, now=now, board_id=board_id)

@@ -6,6 +6,7 @@ cameras. Screenshots go to build/test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.server.api.console.fleet_state import (
     record_day,
     report_cameras,
     report_pictures,
+    roll_up,
     set_states,
 )
 from tests.support.clock import Clock
@@ -131,6 +133,37 @@ def test_operator_sees_fleet_opens_board_and_acknowledges(
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_text("Latest readings").count() == 1
     assert page.errors == []
+    page.context.close()
+
+
+def test_board_charts_are_drawn_from_the_data_on_a_phone(
+    chromium: Any, live_url: str, db_conn: Any, db_owner: Any, clock: Clock, screenshots: Path
+) -> None:
+    set_states(db_conn, clock.now)
+    record_day(db_conn, clock.now)
+    roll_up(db_owner, clock.now - timedelta(hours=26), clock.now)
+    page = new_page(chromium, viewport=PHONE)
+    sign_in(page, live_url, "operator")
+    page.goto(f"{live_url}/boards/{DAY_BOARD}")
+    charts = page.locator("figure.chart svg.chart-drawn")
+    charts.first.wait_for()
+    assert charts.count() == 6
+    # The two silent hours split the network round trip into two runs.
+    assert page.locator("figure[data-chart='2'] svg polyline.series").count() >= 2
+    # Local hours on the time axis (00, 06, 12, 18: three or four in 24 h).
+    ticks = page.eval_on_selector_all(
+        "figure[data-chart='0'] svg text.tick", "texts => texts.map(t => t.textContent)"
+    )
+    hours = [t for t in ticks if t.endswith(":00")]
+    assert 3 <= len(hours) <= 5
+    assert set(hours) <= {"00:00", "06:00", "12:00", "18:00"}
+    right = page.eval_on_selector_all(
+        "figure.chart svg", "svgs => svgs.map(s => s.getBoundingClientRect().right)"
+    )
+    assert max(right) <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.locator("#charts").screenshot(path=screenshots / "02b-board-charts-phone.png")
+    assert page.errors == []  # no CSP violation, no script error
     page.context.close()
 
 

@@ -133,6 +133,18 @@ def record_day(conn: Conn, now: datetime, board_id: str = DAY_BOARD) -> None:
         put_latest(conn, board_id, kind, data, now - timedelta(minutes=1))
 
 
+def roll_up(owner: Conn, since: datetime, until: datetime) -> None:
+    """Refresh the hourly rollups over [since, until), as the engine (plain
+    PostgreSQL) or TimescaleDB's jobs would; ``owner`` is the schema owner's
+    connection (a continuous aggregate is refreshed by its owner)."""
+    plain = owner.execute("SELECT 1 FROM pg_proc WHERE proname = 'fleet_refresh_rollups'")
+    if plain.fetchone():
+        owner.execute("SELECT fleet_refresh_rollups(%s, %s)", (since, until))
+        return
+    for view in ("heartbeat_hourly", "power_hourly", "network_hourly", "display_hourly"):
+        owner.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, since, until))
+
+
 def put_latest(conn: Conn, board_id: str, kind: str, data: dict[str, Any], at: datetime) -> None:
     conn.execute(
         "INSERT INTO board_latest (device_id, kind, boot, seq, measured_at, received_at,"
