@@ -5,11 +5,15 @@ need ``org.write``."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
 from fleet_server.access.audit import record
 from fleet_server.access.pagination import ListParams, Page
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.errors import Conflict, Invalid, NotFound
 from fleet_server.organisations import storage
+from fleet_server.organisations.health_cache import cached
 from fleet_server.organisations.models import STATES
 from fleet_server.organisations.schemas import (
     OrganisationIn,
@@ -42,25 +46,56 @@ def site_health(
     conn: Conn, principal: Principal, *, site_id: int | None = None
 ) -> list[SiteHealth]:
     """Every visible site with its boards by state and open incidents;
-    sites with problems first."""
+    sites with problems first. The whole list is built once per change of
+    the fleet's health (:mod:`~fleet_server.organisations.health_cache`)."""
     principal.need("board.read")
-    return storage.site_health(conn, principal.scope, site_id=site_id)
+    scope = principal.scope
+    if site_id is not None:
+        return storage.site_health(conn, scope, site_id=site_id)
+    return list(cached(conn, ("site_health", scope), lambda: storage.site_health(conn, scope)))
 
 
-def site_health_json(conn: Conn, principal: Principal) -> bytes:
-    """:func:`site_health` as a JSON array made by PostgreSQL: for 2,500 sites
-    this spares the worker building and serialising 2,500 models."""
+@dataclass(frozen=True, slots=True)
+class SiteHealthJson:
+    """:func:`site_health` as JSON, and a validator for conditional GETs."""
+
+    body: bytes
+    etag: str
+
+
+def site_health_json(conn: Conn, principal: Principal) -> SiteHealthJson:
+    """:func:`site_health` as a JSON array made by PostgreSQL (for 2,500 sites
+    this spares the worker building and serialising 2,500 models), once per
+    change of the fleet's health."""
     principal.need("board.read")
-    return storage.site_health_json(conn, principal.scope)
+    scope = principal.scope
+
+    def build() -> SiteHealthJson:
+        body = storage.site_health_json(conn, scope)
+        return SiteHealthJson(body, etag_of(body))
+
+    built: SiteHealthJson = cached(conn, ("site_health_json", scope), build)
+    return built
 
 
 def fleet_counts(conn: Conn, principal: Principal) -> dict[str, int]:
-    """Enabled boards by connectivity state (every state present, 0 if none)."""
+    """Enabled boards by connectivity state (every state present, 0 if
+    none), once per change of the fleet's health."""
     principal.need("board.read")
-    counts = dict.fromkeys(STATES, 0)
-    counts.update(storage.boards_by_state(conn, principal.scope))
-    counts["total"] = sum(counts[s] for s in STATES)
-    return counts
+    scope = principal.scope
+
+    def build() -> dict[str, int]:
+        counts = dict.fromkeys(STATES, 0)
+        counts.update(storage.boards_by_state(conn, scope))
+        counts["total"] = sum(counts[s] for s in STATES)
+        return counts
+
+    return dict(cached(conn, ("fleet_counts", scope), build))
+
+
+def etag_of(body: bytes) -> str:
+    """A strong validator of ``body`` (an HTTP entity tag, quoted)."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
 def get_site(conn: Conn, principal: Principal, site_id: int) -> SiteDetail:

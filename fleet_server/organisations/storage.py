@@ -149,6 +149,18 @@ def boards_by_state(conn: Conn, scope: Scope) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows}
 
 
+def health_version(conn: Conn) -> tuple[int, int]:
+    """The database's oid and its fleet health version (migration 0045;
+    0 until the first change)."""
+    row = conn.execute(
+        """SELECT (SELECT oid FROM pg_database WHERE datname = current_database()),
+                  CASE WHEN is_called THEN last_value ELSE 0 END
+             FROM fleet_health_version"""
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def get_site(conn: Conn, scope: Scope, site_id: int) -> tuple[dict[str, Any], datetime] | None:
     """The site (as :class:`SiteOut`'s fields) and when it was created, or
     None if absent or outside ``scope``."""

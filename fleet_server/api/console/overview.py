@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console.site_map import site_map
+from fleet_server.api.console.overview_fleet import FleetPart
 from fleet_server.api.console.tickets import open_tickets
 from fleet_server.api.console.web import Viewer, home_for, page_for, redirect, render
 from fleet_server.api.console.windows import site_windows_section
@@ -18,21 +18,19 @@ from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.boards.service import list_boards
 from fleet_server.incidents.models import SITE_RULE, IncidentFilter
 from fleet_server.incidents.service import attached_incidents, list_incidents
-from fleet_server.organisations.models import STATES
-from fleet_server.organisations.service import fleet_counts, get_site, site_health
+from fleet_server.organisations.service import get_site
 
 router = APIRouter(include_in_schema=False)
 
 BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
-#: The overview lists this many sites, problems first (the map shows them all).
-SITE_ROWS = 60
 INCIDENT_ROWS = 10
 
 
 def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
-    """What the overview and its live fragment show."""
-    sites = site_health(conn, user)  # problems first
-    shown = sites[:SITE_ROWS]
+    """What the overview and its live fragment show: the fleet part (counts,
+    map, sites) as kept per scope and language until the fleet's health
+    changes (overview_fleet.py); the active incidents, with their ages and
+    the user's links, per request."""
     incidents = (
         list_incidents(
             conn,
@@ -43,14 +41,7 @@ def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
         if user.can("incident.read")
         else None
     )
-    return {
-        "counts": fleet_counts(conn, user),
-        "states": STATES,
-        "sites": shown,
-        "hidden_sites": len(sites) - len(shown),
-        "site_map": site_map(sites),
-        "incidents": incidents,
-    }
+    return {"fleet": FleetPart(conn, user), "incidents": incidents}
 
 
 @router.get("/")

@@ -68,13 +68,28 @@ def sites_list(
     summary="every visible site with boards by state, problems first",
     response_model=list[SiteHealth],
 )
-def sites_health(conn: Db, user: Reader) -> Response:
-    return Response(service.site_health_json(conn, user), media_type="application/json")
+def sites_health(request: Request, conn: Db, user: Reader) -> Response:
+    """Built once per change of the fleet's health; a client that sends the
+    ``ETag`` it was given back (``If-None-Match``) gets 304 until it changes."""
+    built = service.site_health_json(conn, user)
+    headers = {"ETag": built.etag, "Cache-Control": "private, no-cache"}
+    if _matches(request, built.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(built.body, media_type="application/json", headers=headers)
 
 
 @router.get("/fleet/summary", summary="boards by connectivity state")
 def fleet_summary(conn: Db, user: Reader) -> dict[str, int]:
     return service.fleet_counts(conn, user)
+
+
+def _matches(request: Request, etag: str) -> bool:
+    """The request's ``If-None-Match`` names ``etag`` (or is ``*``)."""
+    sent = request.headers.get("if-none-match")
+    if not sent:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in sent.split(",")}
+    return etag in tags or "*" in tags
 
 
 @router.get("/sites/{site_id}", summary="one site with its health")

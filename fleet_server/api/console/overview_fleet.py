@@ -1,0 +1,109 @@
+"""The overview's fleet part: the counts, the map and the site list, rendered
+once per change of the fleet's health, per scope and language, not per request.
+
+At 2,500 sites reading the fleet, placing the map's names and writing its
+SVG took seconds; the part depends only on the caller's scope, the language
+and the fleet's health, so it is kept in
+:mod:`fleet_server.organisations.health_cache` under (scope, language) at the
+fleet health version. It is rendered from a context holding nothing of the
+signed-in user (no CSRF token, no name, no permissions: StrictUndefined
+refuses any other name), so what one account was served is safe for every
+account of the same scope; the rest of the page is rendered per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from fleet_server.access.principal import Principal
+from fleet_server.api.console import i18n, svg
+from fleet_server.api.console.web import ENV
+from fleet_server.api.deps import Conn
+from fleet_server.organisations.health_cache import cached
+from fleet_server.organisations.models import HEALTHS, STATES
+from fleet_server.organisations.schemas import SiteHealth
+from fleet_server.organisations.service import fleet_counts, site_health
+
+#: The overview lists this many sites, problems first (the map shows them all).
+SITE_ROWS = 60
+TEMPLATE = "_overview_fleet.html"
+
+
+@dataclass(frozen=True, slots=True)
+class FleetData:
+    """What the fleet part shows, the same in either language."""
+
+    counts: dict[str, int]
+    sites: list[SiteHealth]
+    hidden_sites: int
+    site_map: svg.SiteMap
+
+
+def fleet_data(conn: Conn, user: Principal) -> FleetData:
+    sites = site_health(conn, user)  # problems first
+    shown = sites[:SITE_ROWS]
+    return FleetData(fleet_counts(conn, user), shown, len(sites) - len(shown), svg.site_map(sites))
+
+
+def render_fleet(data: FleetData, language: str) -> Markup:
+    """The fleet part in ``language``: from the data and the words only."""
+    t = i18n.translator(language)
+
+    def label(prefix: str, value: object) -> str:
+        return i18n.label(language, prefix, value)
+
+    def local_name(name: str | None, name_en: str | None = None) -> str:
+        return (name_en if language == "en" and name_en else name) or ""
+
+    def markers(site_map: svg.SiteMap) -> Markup:
+        words = svg.MarkerWords(
+            {h: label("health", h) for h in HEALTHS}, t("site.boards"), t("site.incidents")
+        )
+        return svg.map_markers(site_map, local_name=local_name, words=words)
+
+    values: dict[str, Any] = {
+        "t": t,
+        "label": label,
+        "local_name": local_name,
+        "map_markers": markers,
+        "healths": HEALTHS,
+        "states": STATES,
+        "lang": language,
+        "counts": data.counts,
+        "sites": data.sites,
+        "hidden_sites": data.hidden_sites,
+        "site_map": data.site_map,
+    }
+    return Markup(ENV.get_template(TEMPLATE).render(values))  # noqa: S704 (autoescaped template)
+
+
+class FleetPart:
+    """The fleet part for one request: called by the template with the
+    page's language (``{{ fleet(lang) }}``), it answers the kept rendering
+    for the caller's scope, rendering it first if the fleet changed."""
+
+    def __init__(self, conn: Conn, user: Principal) -> None:
+        user.need("board.read")
+        self._conn = conn
+        self._user = user
+
+    def __call__(self, language: str) -> Markup:
+        scope: Hashable = self._user.scope
+        html: Markup = cached(
+            self._conn,
+            ("overview", scope, language),
+            lambda: render_fleet(self.data(), language),
+        )
+        return html
+
+    def data(self) -> FleetData:
+        """The part's data, kept per scope (the two languages share it)."""
+        scope: Hashable = self._user.scope
+        found: FleetData = cached(
+            self._conn, ("overview-data", scope), lambda: fleet_data(self._conn, self._user)
+        )
+        return found
