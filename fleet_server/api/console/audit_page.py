@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import wording
+from fleet_server.api.console import cursor_pager, wording
 from fleet_server.api.console.web import language_of, page_for, render
 from fleet_server.api.deps import Db
 from fleet_server.audit.schemas import AuditEntry, AuditFilters
@@ -83,10 +83,11 @@ def audit_page(
     since: Text = "",
     until: Text = "",
     address: Annotated[str, Query(max_length=50)] = "",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: cursor_pager.CursorQuery = None,
 ) -> Response:
     filters = filters_from(actor, action, since, until, address)
-    page = list_audit(conn, user, ListParams(limit=PAGE_SIZE, offset=offset, sort=None), filters)
+    paging = ListParams(limit=PAGE_SIZE, offset=0, sort=None, cursor=cursor)
+    page = list_audit(conn, user, paging, filters)
     language = language_of(request, user)
     rows: list[dict[str, Any]] = [
         {"entry": e, "changes": _changes(e, language)} for e in page.items
@@ -97,6 +98,7 @@ def audit_page(
         user,
         {
             "page": page,
+            "pager": cursor_pager.links("/audit", request.query_params, page, cursor),
             "rows": rows,
             "actions": ACTIONS,
             "form": {

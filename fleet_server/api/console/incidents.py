@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms, incident_report, pictures
+from fleet_server.api.console import cursor_pager, forms, incident_report, pictures
 from fleet_server.api.console.web import (
     form_for,
     page_for,
@@ -75,15 +75,15 @@ def queue(
     state: str = "active",
     severity: str | None = None,
     incident_class: str | None = None,
-    offset: int = 0,
-) -> Page[IncidentOut]:
+    cursor: str | None = None,
+) -> CursorPage[IncidentOut]:
     state = state if state in STATES else "active"
     severity = severity if severity in SEVERITIES else None
     incident_class = incident_class if incident_class in CLASSES else None
     return list_incidents(
         conn,
         user,
-        ListParams(limit=PAGE_SIZE, offset=offset, sort=None),
+        ListParams(limit=PAGE_SIZE, offset=0, sort=None, cursor=cursor),
         IncidentFilter(
             states=tuple(states_for(state) or ()),
             severities=(severity,) if severity else (),
@@ -96,10 +96,18 @@ def queue(
     )
 
 
-def with_children(conn: Conn, user: Principal, page: Page[IncidentOut]) -> dict[str, Any]:
-    """A list's incidents and, under each site incident, those attached to it."""
+def with_children(
+    request: Request, conn: Conn, user: Principal, page: CursorPage[IncidentOut], cursor: str | None
+) -> dict[str, Any]:
+    """A list's incidents and, under each site incident, those attached to
+    it; and the list's pager (its links to ``/incidents``, from the page or
+    its live fragment)."""
     parents = [i.id for i in page.items if i.rule == SITE_RULE]
-    return {"page": page, "children": attached_incidents(conn, user, parents)}
+    return {
+        "page": page,
+        "children": attached_incidents(conn, user, parents),
+        "pager": cursor_pager.links("/incidents", request.query_params, page, cursor),
+    }
 
 
 @router.get("/incidents")
@@ -110,10 +118,10 @@ def incidents_page(
     state: StateQuery = "active",
     severity: SeverityQuery = None,
     incident_class: ClassQuery = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: cursor_pager.CursorQuery = None,
 ) -> Response:
     page = queue(
-        conn, user, state=state, severity=severity, incident_class=incident_class, offset=offset
+        conn, user, state=state, severity=severity, incident_class=incident_class, cursor=cursor
     )
     filters: dict[str, Any] = {"state": state, "severity": severity, "class": incident_class}
     return render(
@@ -121,7 +129,7 @@ def incidents_page(
         "incidents.html",
         user,
         {
-            **with_children(conn, user, page),
+            **with_children(request, conn, user, page, cursor),
             "filters": filters,
             "severities": SEVERITIES,
             "classes": CLASSES,

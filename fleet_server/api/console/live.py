@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from fleet_server.access.principal import Principal
+from fleet_server.api.console import cursor_pager
 from fleet_server.api.console.boards import BoardId, board_context
 from fleet_server.api.console.cameras import cameras_context
 from fleet_server.api.console.incidents import (
@@ -67,16 +68,16 @@ def incidents_fragment(
     state: StateQuery = "active",
     severity: SeverityQuery = None,
     incident_class: ClassQuery = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: cursor_pager.CursorQuery = None,
 ) -> HTMLResponse:
     page = queue(
-        conn, user, state=state, severity=severity, incident_class=incident_class, offset=offset
+        conn, user, state=state, severity=severity, incident_class=incident_class, cursor=cursor
     )
     return fragment(
         request,
         "_incidents_live.html",
         user,
-        with_children(conn, user, page),
+        with_children(request, conn, user, page, cursor),
         page_path="/incidents",
     )
 

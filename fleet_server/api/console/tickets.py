@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
-from fleet_server.api.console import forms
+from fleet_server.api.console import cursor_pager, forms
 from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
@@ -61,9 +61,9 @@ def open_tickets(
 
 
 def ticket_queue(
-    conn: Conn, user: Principal, now: datetime, show: str, offset: int
-) -> Page[TicketOut]:
-    paging = ListParams(limit=PAGE_SIZE, offset=offset, sort="due_at")
+    conn: Conn, user: Principal, now: datetime, show: str, cursor: str | None
+) -> CursorPage[TicketOut]:
+    paging = ListParams(limit=PAGE_SIZE, offset=0, sort="due_at", cursor=cursor)
     if show == "all":
         return list_tickets(conn, user, paging.model_copy(update={"sort": "-created_at"}), now=now)
     if show == "closed":
@@ -87,15 +87,20 @@ def tickets_page(
     now: Now,
     user: Reader,
     show: Annotated[QueueFilter | None, Query()] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: cursor_pager.CursorQuery = None,
 ) -> Response:
     chosen = show or ("mine" if user.role == "technician" else "open")
-    page = ticket_queue(conn, user, now, chosen, offset)
+    page = ticket_queue(conn, user, now, chosen, cursor)
     return render(
         request,
         "tickets.html",
         user,
-        {"page": page, "show": chosen, "choices": ("open", "mine", "closed", "all")},
+        {
+            "page": page,
+            "pager": cursor_pager.links("/tickets", request.query_params, page, cursor),
+            "show": chosen,
+            "choices": ("open", "mine", "closed", "all"),
+        },
     )
 
 
