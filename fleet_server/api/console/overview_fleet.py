@@ -13,6 +13,7 @@ account of the same scope; the rest of the page is rendered per request.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ from fleet_server.organisations.service import fleet_counts, site_health
 #: The overview lists this many sites, problems first (the map shows them all).
 SITE_ROWS = 60
 TEMPLATE = "_overview_fleet.html"
+#: Renderings made by this process, by language (for tests and profiling).
+RENDERS: Counter[str] = Counter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ def fleet_data(conn: Conn, user: Principal) -> FleetData:
 
 def render_fleet(data: FleetData, language: str) -> Markup:
     """The fleet part in ``language``: from the data and the words only."""
+    RENDERS[language] += 1
     t = i18n.translator(language)
 
     def label(prefix: str, value: object) -> str:
