@@ -22,7 +22,13 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fleet_server.compliance import storage, storage_findings, storage_orders, storage_player
+from fleet_server.compliance import (
+    storage,
+    storage_findings,
+    storage_orders,
+    storage_pass,
+    storage_player,
+)
 from fleet_server.compliance.models import (
     ComplianceSettings,
     advertising_share,
@@ -85,14 +91,14 @@ class ComplianceJob:
         thresholds = {"morning": s.morning_minutes, "afternoon": s.afternoon_minutes}
         for i in range(0, len(pairs), s.batch):
             chunk = pairs[i : i + s.batch]
-            measured = storage.measure(conn, chunk, s.sample_gap_s)
+            # one pass over the samples: the figures, and the play log rebuilt
+            measured = storage_pass.measure_and_rebuild_plays(conn, chunk, s.sample_gap_s)
             judged = [
                 (m, v, exempting_order(m, s) if v == "exempt" else None, advertising_share(m, s))
                 for m in measured
                 for v in (verdict(m, now, s),)
             ]
             storage.save_days(conn, judged, thresholds)
-            storage.rebuild_plays(conn, chunk, s.sample_gap_s)
         return len(pairs)
 
     def _late_data(self, conn: Conn, now: datetime) -> int:
