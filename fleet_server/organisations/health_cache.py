@@ -16,11 +16,17 @@ builds it.
   for the one request building it (single flight); when an older build is
   there they get it while one request builds the new one, so a change costs
   one slow request, not fifty.
-- **Bounded**: a few dozen keys, least recently used dropped first; and a
-  build older than :data:`MAX_AGE_S` is built again even if the number did
-  not move (the number is a sequence, bumped just before the writer's commit:
-  a request reading it in between could build from what the commit then
-  changes; see the migration).
+- **Confirmed once**: the number is a sequence, bumped at the writer's
+  commit but just before its changes become visible (see the migration), so
+  the first build at a new number could have read the data a moment before
+  the commit that moved it. That first build is served for
+  :data:`CONFIRM_AFTER_S` only, then built once more at the same number;
+  that second build (commits are visible within milliseconds of their bump)
+  is kept until the number moves. (Migration 0045's comment names a 10 s
+  maximum age for this race: this confirmation replaced it.)
+- **Bounded**: a few dozen keys, least recently used dropped first; and
+  nothing is served more than :data:`MAX_AGE_S` after it was built, whatever
+  the number says (a bound for a change no trigger would see).
 - Thread safe: sync handlers run in AnyIO's worker threads.
 """
 
@@ -37,9 +43,11 @@ from fleet_server.organisations import storage
 
 T = TypeVar("T")
 
-#: The most a build is served after it was made, whatever the version says
-#: (the console's live regions refresh every 10 s as well).
-MAX_AGE_S = 10.0
+#: How long the first build at a new version is served before it is built
+#: once more to confirm it (the bump-to-commit race, above).
+CONFIRM_AFTER_S = 2.0
+#: The most a build is served after it was made, whatever the version says.
+MAX_AGE_S = 60.0
 #: Keys kept (per API process): scopes x languages x kinds.
 CAPACITY = 48
 #: How long a request waits for another's build before building itself.
@@ -51,20 +59,25 @@ class _Entry(Generic[T]):
     version: int
     built_at: float
     value: T
+    #: Built again at the same version (see CONFIRM_AFTER_S).
+    confirmed: bool
 
 
 class VersionedCache(Generic[T]):
-    """Values by key, each valid for one version and at most ``max_age_s``."""
+    """Values by key, each valid for one version: the first build at a
+    version for ``confirm_after_s``, the confirming one up to ``max_age_s``."""
 
     def __init__(
         self,
         *,
         capacity: int = CAPACITY,
         max_age_s: float = MAX_AGE_S,
+        confirm_after_s: float = CONFIRM_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.capacity = capacity
         self.max_age_s = max_age_s
+        self.confirm_after_s = confirm_after_s
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, _Entry[T]] = OrderedDict()
@@ -100,7 +113,9 @@ class VersionedCache(Generic[T]):
         return value
 
     def _fresh(self, entry: _Entry[T], version: int) -> bool:
-        return entry.version == version and self._clock() - entry.built_at < self.max_age_s
+        age = self._clock() - entry.built_at
+        limit = self.max_age_s if entry.confirmed else self.confirm_after_s
+        return entry.version == version and age < limit
 
     def _store(self, key: Hashable, version: int, value: T) -> None:
         with self._lock:
@@ -108,7 +123,11 @@ class VersionedCache(Generic[T]):
             old = self._entries.get(key)
             if old is not None and old.version > version:
                 return  # a newer build got there first
-            self._entries[key] = _Entry(version, self._clock(), value)
+            # Only one build of a key runs at a time, and one starts only once
+            # the entry there is stale: a build at an entry's version started
+            # after the first one at that version was served its while.
+            confirmed = old is not None and old.version == version
+            self._entries[key] = _Entry(version, self._clock(), value, confirmed)
             self._entries.move_to_end(key)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)

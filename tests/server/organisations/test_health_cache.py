@@ -84,14 +84,25 @@ def test_a_new_version_builds_again_and_an_old_build_never_replaces_a_newer() ->
     assert cache.get("k", 2, lambda: "three") == "two"
 
 
-def test_a_build_is_made_again_after_the_maximum_age() -> None:
+def test_the_first_build_is_confirmed_once_then_kept_until_the_maximum_age() -> None:
     clock = Clock()
-    cache: VersionedCache[str] = VersionedCache(max_age_s=10, clock=clock)
+    cache: VersionedCache[str] = VersionedCache(max_age_s=60, confirm_after_s=2, clock=clock)
     assert cache.get("k", 1, lambda: "first") == "first"
-    clock.now = 9.9
-    assert cache.get("k", 1, lambda: "second") == "first"
-    clock.now = 10.0
-    assert cache.get("k", 1, lambda: "second") == "second"
+    clock.now = 1.9
+    assert cache.get("k", 1, lambda: "x") == "first"
+    clock.now = 2.0  # built again once at the same version: a commit seen late
+    assert cache.get("k", 1, lambda: "confirmed") == "confirmed"
+    clock.now = 61.9
+    assert cache.get("k", 1, lambda: "x") == "confirmed"
+    clock.now = 62.0
+    assert cache.get("k", 1, lambda: "aged") == "aged"
+    # a new version: its first build is confirmed again
+    assert cache.get("k", 2, lambda: "two") == "two"
+    clock.now = 64.0
+    assert cache.get("k", 2, lambda: "two confirmed") == "two confirmed"
+    clock.now = 100.0
+    assert cache.get("k", 2, lambda: "x") == "two confirmed"
+    assert cache.builds == 5
 
 
 def test_keys_are_kept_apart_and_the_least_recently_used_go_first() -> None:

@@ -123,7 +123,9 @@ def test_concurrent_requests_at_one_version_render_once(new_browser: NewBrowser)
     for thread in threads:
         thread.join(60)
     assert len(pages) == len(browsers)
-    assert overview_fleet.RENDERS["en"] == before + 1
+    # one rendering (and at most its confirmation, made 2 s after the first
+    # on a slow machine; health_cache.CONFIRM_AFTER_S), never one a request
+    assert overview_fleet.RENDERS["en"] - before in (1, 2)
     # the kept part carries no one's session: each page has its own CSRF token
     tokens = {re.search(r'name="csrf_token" value="([^"]+)"', p).group(1) for p in pages}  # type: ignore[union-attr]
     assert len(tokens) == len(browsers)
@@ -138,5 +140,5 @@ def test_each_language_has_its_own_rendering(new_browser: NewBrowser) -> None:
     for page, words in ((vietnamese, "Mất toàn bộ"), (english, "All down"), (again, "Mất toàn bộ")):
         legend = page[page.index('<ul class="legend">') :]
         assert words in legend[: legend.index("</ul>")]
-    assert overview_fleet.RENDERS["vi"] == before.get("vi", 0) + 1
     assert overview_fleet.RENDERS["en"] == before.get("en", 0) + 1
+    assert overview_fleet.RENDERS["vi"] - before.get("vi", 0) in (1, 2)  # 2: confirmed
