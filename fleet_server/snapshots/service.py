@@ -83,6 +83,18 @@ def list_snapshots(
     )
 
 
+def newest_pictures(
+    conn: Conn, user: Principal, board_ids: list[str], source: Source
+) -> list[SnapshotOut]:
+    """The newest picture of ``source`` of each of ``board_ids`` (of each of
+    their cameras), leaving out boards outside the caller's scope: one query
+    for a page of boards or cameras, not one per board."""
+    user.need(NEEDS[source])
+    if not board_ids:
+        return []
+    return [_out(r) for r in storage.latest_of_boards(conn, user.scope, board_ids, source)]
+
+
 def snapshot_picture(conn: Conn, user: Principal, snapshot_id: int) -> Picture:
     """One picture's bytes; NotFound for a picture the caller may not see
     (another organisation's board, or a screen for the Border Guard)."""

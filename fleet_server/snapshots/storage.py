@@ -12,6 +12,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
+
 Conn = psycopg.Connection[Any]
 
 _COLUMNS = """s.id, s.device_id AS board_id, s.source, NULLIF(s.camera_id, '') AS camera_id,
@@ -63,6 +66,22 @@ def latest(
             f"  FROM snapshots s WHERE s.device_id = %s AND {where}"
             " ORDER BY s.source DESC, s.camera_id, s.captured_at DESC, s.id DESC",
             [board_id, *params],
+        ).fetchall()
+
+
+def latest_of_boards(
+    conn: Conn, scope: Scope, board_ids: Sequence[str], source: str
+) -> list[dict[str, Any]]:
+    """The newest picture of ``source`` (of each camera) of each of
+    ``board_ids`` that ``scope`` sees, in one query (a page of cameras)."""
+    clause, params = sites_condition(scope, "b.site_id")
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT DISTINCT ON (s.device_id, s.camera_id) {_COLUMNS}"
+            "  FROM snapshots s JOIN boards b ON b.id = s.device_id"
+            f" WHERE s.device_id = ANY(%s) AND s.source = %s AND {clause}"
+            " ORDER BY s.device_id, s.camera_id, s.captured_at DESC, s.id DESC",
+            [list(board_ids), source, *params],
         ).fetchall()
 
 

@@ -19,7 +19,6 @@ from typing import Any
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Conn
 from fleet_server.boards.schemas import BoardDetail
-from fleet_server.errors import NotFound
 from fleet_server.incidents.schemas import IncidentOut
 from fleet_server.snapshots import service
 from fleet_server.snapshots.schemas import SnapshotOut, Source
@@ -136,12 +135,5 @@ def camera_thumbnails(
     """The newest picture of each camera of ``board_ids``, by (board, camera)."""
     if not user.can(service.NEEDS["camera"]):
         return {}
-    newest: dict[tuple[str, str], SnapshotOut] = {}
-    for board_id in dict.fromkeys(board_ids):
-        try:
-            found = service.list_snapshots(conn, user, board_id, source="camera", limit=1)
-        except NotFound:
-            continue
-        for picture in found.latest:
-            newest[(board_id, picture.camera_id or "")] = picture
-    return newest
+    found = service.newest_pictures(conn, user, list(dict.fromkeys(board_ids)), "camera")
+    return {(p.board_id, p.camera_id or ""): p for p in found}

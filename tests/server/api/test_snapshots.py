@@ -13,6 +13,10 @@ import psycopg
 import pytest
 
 import fleet_protocol as fp
+from fleet_server.access.principal import Principal
+from fleet_server.access.roles import CAPABILITIES
+from fleet_server.errors import Forbidden
+from fleet_server.snapshots import service as snapshots
 from tests.server.engine.conftest import Store
 from tests.support.clock import Clock
 
@@ -217,3 +221,46 @@ def test_asking_a_board_for_a_picture(as_: AsFactory, db_conn: Conn, clock: Cloc
     db_conn.execute("UPDATE boards SET enabled = false WHERE id = %s", (BOARD,))
     assert as_("operator").post(url, json={}).status_code == 409
     assert command["created_at"] == clock.now.isoformat().replace("+00:00", "Z")
+
+
+def _principal(role: str, organisation: str | None, conn: Conn) -> Principal:
+    org = None
+    if organisation is not None:
+        org = conn.execute(
+            "SELECT id FROM organisations WHERE code = %s", (organisation,)
+        ).fetchone()
+    return Principal(
+        user_id=99,
+        username=f"test.{role}",
+        full_name=role,
+        role=role,
+        organisation_id=org[0] if org else None,
+        team=None,
+        language="vi",
+        province_wide=organisation is None,
+        capabilities=CAPABILITIES[role],
+    )
+
+
+def test_newest_pictures_of_many_boards_in_one_call_within_the_callers_scope(
+    pictures: dict[str, bytes], db_conn: Conn
+) -> None:
+    known = ids(db_conn)
+    boards = [BOARD, DISTRICT_BOARD, "lc-nowhere-01"]
+    admin = _principal("admin", None, db_conn)
+    screens = snapshots.newest_pictures(db_conn, admin, boards, "screen")
+    assert {(p.board_id, p.id) for p in screens} == {
+        (BOARD, known["screen-2"]),
+        (DISTRICT_BOARD, known["district"]),
+    }
+    cameras = snapshots.newest_pictures(db_conn, admin, boards, "camera")
+    assert [(p.board_id, p.camera_id, p.id) for p in cameras] == [(BOARD, "gate", known["gate"])]
+    # another organisation's board is left out, not an error
+    operator = _principal("operator", "bql-kkt", db_conn)
+    assert [p.board_id for p in snapshots.newest_pictures(db_conn, operator, boards, "screen")] == [
+        BOARD
+    ]
+    assert snapshots.newest_pictures(db_conn, operator, [], "screen") == []
+    # a role without camera.read may not ask for camera pictures
+    with pytest.raises(Forbidden):
+        snapshots.newest_pictures(db_conn, _principal("supplier", None, db_conn), boards, "camera")
