@@ -10,7 +10,12 @@ Two phases on the same broker, with the same publishers and messages:
    QoS 1), only ``json.loads`` each payload and lets paho acknowledge. It ends
    its session before phase 2, so nothing is left queued.
 2. **ingest**: ``--ingest N`` ingest processes (one shared subscription),
-   each message validated, stored and committed before its acknowledgement.
+   each message validated, stored and committed before its acknowledgement,
+   on a fresh database; their sessions are discarded afterwards.
+
+``--rounds R`` repeats the pair R times and reports the medians (on a
+shared, busy machine the rounds differ; alternating keeps both phases under
+the same conditions).
 
 Both figures use one definition, messages / (last received or committed −
 first published), and the result leads with their ratio
@@ -39,91 +44,25 @@ import argparse
 import contextlib
 import json
 import os
-import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import psycopg
 
 from bench.ingest_cpu import CpuWatch
+from bench.ingest_env import REPO, Server, git_head, machine, postgres
 from bench.ingest_publishers import Plan, PublisherFailed, Publishers
-from bench.ingest_sink import SinkFailed, SinkProcess, presubscribe
-from fleet_server.db.migrate import migrate
-from fleet_server.embedded.postgres import EmbeddedPostgres
+from bench.ingest_sink import SinkFailed, SinkProcess, end_session, presubscribe
 from tests.support.mosquitto import Mosquitto
-from tests.support.ports import free_port
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 class IngestFailed(RuntimeError):
     """An ingest process died during the run."""
-
-
-def machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or platform.machine(),
-    )
-    return (
-        f"{model}, {psutil.cpu_count()} cores, "
-        f"{round(psutil.virtual_memory().total / 2**30)} GiB, Python {platform.python_version()}"
-    )
-
-
-# What the ingest figure depends on; uncommitted changes there are named in the result.
-MEASURED_PATHS = (
-    "fleet_server/ingest",
-    "fleet_server/telemetry",
-    "fleet_protocol",
-    "bench/ingest*",
-)
-
-
-def git_head() -> str:
-    def git(*argv: str) -> str:
-        done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, check=False)
-        return done.stdout.strip()
-
-    dirty = git("diff", "HEAD", "--name-only", "--", *MEASURED_PATHS).split()
-    head = git("rev-parse", "--short", "HEAD")
-    return f"{head} + uncommitted: {', '.join(dirty)}" if dirty else head
-
-
-@contextlib.contextmanager
-def database(work: Path) -> Iterator[tuple[str, str, int | None]]:
-    """A fresh migrated database: its URL, a label and the postmaster's pid (embedded only)."""
-    admin = os.environ.get("FLEET_BENCH_DATABASE_URL")
-    pg = None
-    if not admin:
-        pg = EmbeddedPostgres(work / "pg", free_port(), durable=True)
-        pg.initialise()
-        pg.start()
-        admin = pg.url()
-    try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS fleet_bench WITH (FORCE)")
-            conn.execute("CREATE DATABASE fleet_bench")
-        url = admin.rsplit("/", 1)[0] + "/fleet_bench"
-        migrate(url)
-        if pg is None:
-            yield url, "FLEET_BENCH_DATABASE_URL", None
-        else:
-            pid = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
-            yield url, "embedded PostgreSQL 18 (fsync on)", pid
-    finally:
-        if pg is not None:
-            pg.stop(mode="immediate")
 
 
 def _plan(args: argparse.Namespace, port: int) -> Plan:
@@ -216,14 +155,16 @@ def _wait_connected(
 
 
 def run_ingest(
-    args: argparse.Namespace, broker: Mosquitto, db_url: str, work: Path, pg_pid: int | None
+    args: argparse.Namespace, broker: Mosquitto, server: Server, work: Path
 ) -> dict[str, object]:
-    """Phase 2: N ingest processes, until every row is committed or nothing moves."""
+    """Phase 2: N ingest processes on a fresh database, until every row is
+    committed or nothing moves; their sessions are discarded at the end."""
     plan = _plan(args, broker.port)
+    db_url, pg_pid = server.fresh_database("fleet_bench"), server.pid
     env = dict(os.environ, FLEET_DATABASE_URL=db_url, FLEET_MQTT_URL=broker.url)
     pubs = Publishers(plan)
     with contextlib.ExitStack() as stack:
-        log = stack.enter_context((work / "ingest.log").open("wb"))
+        log = stack.enter_context((work / "ingest.log").open("ab"))
         ingest = []
         for i in range(args.ingest):
             presubscribe(broker.port, f"bench-ingest-{i}")
@@ -262,6 +203,8 @@ def run_ingest(
         cpu = watch.read(plan.total, [f"ingest{i}" for i in range(args.ingest)])
         pubs.finish()
         count, first_sent, last_stored_at, p50, p99, distinct, dead_letters = _stats(conn)
+    for i in range(args.ingest):  # ingest has stopped
+        end_session(broker.port, f"bench-ingest-{i}")
     span = (last_stored_at - first_sent).total_seconds() if count else 0
     return {
         "msgs_per_s": _per_s(plan.total, span),
@@ -290,42 +233,66 @@ def _ratio(part: object, whole: object) -> float | None:
     return round(part / whole, 3) if ok else None  # type: ignore[operator]
 
 
+HEADLINE = (
+    "ratio_ingest_to_baseline",
+    "baseline_msgs_per_s",
+    "ingest_msgs_per_s",
+    "ratio_cpu_per_message_baseline_to_ingest",
+    "baseline_cpu_us_per_message",
+    "ingest_cpu_us_per_message",
+)
+
+
+def _round(baseline: dict[str, object] | None, ingest: dict[str, object] | None) -> dict[str, Any]:
+    base_rate, ingest_rate = _get(baseline, "msgs_per_s"), _get(ingest, "msgs_per_s")
+    base_cpu = _get(_get(baseline, "cpu"), "consumer_cpu_us_per_message")
+    ingest_cpu = _get(_get(ingest, "cpu"), "consumer_cpu_us_per_message")
+    figures = (
+        _ratio(ingest_rate, base_rate),
+        base_rate,
+        ingest_rate,
+        _ratio(base_cpu, ingest_cpu),
+        base_cpu,
+        ingest_cpu,
+    )
+    return dict(zip(HEADLINE, figures, strict=True)) | {"baseline": baseline, "ingest": ingest}
+
+
+def _median(values: list[Any]) -> Any:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 3) if known else None
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
     broker = Mosquitto(work / "mosquitto")
     head = git_head()
-    baseline: dict[str, object] | None = None
-    ingest: dict[str, object] | None = None
+    rounds: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
         broker.start()
         stack.callback(broker.stop)
-        db_url, db_label, pg_pid = "", "none (--baseline-only)", None
-        if not args.baseline_only:
-            db_url, db_label, pg_pid = stack.enter_context(database(work))
-        if not args.no_baseline:
-            baseline = run_baseline(args, broker, pg_pid)
-        if not args.baseline_only:
-            ingest = run_ingest(args, broker, db_url, work, pg_pid)
-    base_rate = _get(baseline, "msgs_per_s")
-    ingest_rate = _get(ingest, "msgs_per_s")
-    base_cpu = _get(_get(baseline, "cpu"), "consumer_cpu_us_per_message")
-    ingest_cpu = _get(_get(ingest, "cpu"), "consumer_cpu_us_per_message")
-    return {
-        "ratio_ingest_to_baseline": _ratio(ingest_rate, base_rate),
-        "baseline_msgs_per_s": base_rate,
-        "ingest_msgs_per_s": ingest_rate,
-        "ratio_cpu_per_message_baseline_to_ingest": _ratio(base_cpu, ingest_cpu),
-        "baseline_cpu_us_per_message": base_cpu,
-        "ingest_cpu_us_per_message": ingest_cpu,
+        server = None if args.baseline_only else stack.enter_context(postgres(work))
+        pg_pid = server.pid if server else None
+        for n in range(args.rounds):
+            baseline = None if args.no_baseline else run_baseline(args, broker, pg_pid)
+            ingest = None if server is None else run_ingest(args, broker, server, work)
+            rounds.append(_round(baseline, ingest))
+            brief = ", ".join(f"{k} {rounds[-1][k]}" for k in HEADLINE[:3])
+            print(f"round {n + 1}/{args.rounds}: {brief}", file=sys.stderr, flush=True)
+    lost = {
+        phase: sum(int(r[phase]["lost"]) for r in rounds if r[phase])
+        for phase in ("baseline", "ingest")
+    }
+    return {k: _median([r[k] for r in rounds]) for k in HEADLINE} | {
+        "lost": lost,
         "ingest_processes": args.ingest,
         "messages": _plan(args, broker.port).total,
         "publishers": f"{args.publishers} x {args.publisher}",
         "offered_rate": args.rate or "unlimited",
-        "baseline": baseline,
-        "ingest": ingest,
+        "rounds": rounds,
         "git_head": head,
         "machine": machine(),
-        "database": db_label,
+        "database": server.label if server else "none (--baseline-only)",
     }
 
 
@@ -347,6 +314,12 @@ def parser() -> argparse.ArgumentParser:
     phases = p.add_mutually_exclusive_group()
     phases.add_argument("--baseline-only", action="store_true", help="only the bare sink")
     phases.add_argument("--no-baseline", action="store_true", help="only ingest (no ratio)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="baseline then ingest, this many times; the headline figures are the medians",
+    )
     p.add_argument("--stall", type=float, default=15.0, help="seconds without progress: stop")
     p.add_argument("--timeout", type=float, default=600, help="seconds per phase at most")
     p.add_argument("--out", type=Path, help="also write the JSON result to this file")

@@ -84,6 +84,18 @@ def presubscribe(port: int, client_id: str) -> None:
         raise SinkFailed(f"no SUBACK for {client_id}'s session")
 
 
+def end_session(port: int, client_id: str) -> None:
+    """Discard ``client_id``'s session and what the broker queued for it (a
+    clean start, then session expiry 0): the next round starts from nothing."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 0
+    client.connect("127.0.0.1", port, clean_start=True, properties=props)
+    client.loop_start()
+    client.disconnect()
+    client.loop_stop()
+
+
 def sink(port: int, expect: int, stall: float, client_id: str) -> int:
     received: list[tuple[float, str]] = []
     seen: set[tuple[str, int]] = set()
