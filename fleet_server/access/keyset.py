@@ -56,8 +56,6 @@ class Keyset:
     #: The order without a ``sort`` parameter: these sort names, ``descending``.
     default: tuple[str, ...]
     default_descending: bool = True
-    #: The direction of the tiebreak whatever the sort's (newest first, say).
-    tiebreak_descending: bool = True
     #: ``sort`` aliases (e.g. ``severity`` -> ``severity_rank``).
     aliases: Mapping[str, str] = field(default_factory=dict)
 
@@ -72,8 +70,11 @@ class Order:
     descending: tuple[bool, ...]
 
     def sql(self) -> str:
+        """``ORDER BY`` text. A column that cannot be NULL gets PostgreSQL's
+        default NULLS placement, so one ascending index serves both
+        directions (read backwards for descending)."""
         return ", ".join(
-            f"{k.column} {'DESC' if d else 'ASC'} NULLS LAST"
+            f"{k.column} {'DESC' if d else 'ASC'}{' NULLS LAST' if k.nullable else ''}"
             for k, d in zip(self.keys, self.descending, strict=True)
         )
 
@@ -94,13 +95,11 @@ def resolve(keyset: Keyset, sort: str | None) -> Order:
             )
         names, label = (name,), ("-" if descending else "") + name
     keys = [keyset.sorts[n] for n in names]
-    directions = [descending] * len(keys)
     if keyset.tiebreak not in keys:
-        keys.append(keyset.tiebreak)
-        directions.append(keyset.tiebreak_descending)
+        keys.append(keyset.tiebreak)  # in the sort's direction: one index serves the sort
     if any(k.nullable for k in keys[1:]):
         raise ValueError(f"{keyset.name}: only the first key of a sort may be nullable")
-    return Order(label, tuple(keys), tuple(directions))
+    return Order(label, tuple(keys), (descending,) * len(keys))
 
 
 # -- the cursor ------------------------------------------------------------------------

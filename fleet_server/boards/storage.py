@@ -41,7 +41,6 @@ KEYSET = Keyset(
     # orders them by site and lets a page stop after its rows.
     default=("id",),
     default_descending=False,
-    tiebreak_descending=False,
 )
 
 _BOARD_SELECT = """
