@@ -2,13 +2,26 @@
 
 1. Footprint: `edge-agent run --simulate` with every simulated collector at
    the default intervals, against a local Mosquitto, for --minutes: RSS and
-   average CPU (% of one core).
-2. Spool capacity: 7 days of default-rate telemetry from the simulated
+   average CPU (% of one core). Both agents here leave a message on its
+   PUBACK (``spool.delivery = "puback"``): no ingest runs to send receipts.
+2. Spool capacity: --spool-days (7) of default-rate telemetry from the simulated
    collectors (two cameras) written through the real Spool: bytes on disk.
 3. Replay: a spool holding --backlog samples (written through the agent's own
    Spool and protocol models) is replayed by a fresh agent to a local
    Mosquitto: msgs/s from its connection to an empty spool (every sample
    acknowledged by the broker).
+
+Same-run baselines (issue 20), ratios first in the result:
+
+1. footprint: the messages the agent sent in its window (recorded from the
+   broker) published again at the same offsets by a bare paho client in a
+   process of its own (bench/baseline.py): the agent's CPU and RSS over the
+   bare client's;
+2. spool: the file on disk over the bytes of the messages it holds;
+3. replay: the same number of the same heartbeats (recorded from the
+   replay) published as fast as it goes by the bare client with the agent's
+   window (``spool.inflight`` + 20 unacknowledged): the agent's msgs/s over
+   the bare client's.
 
     .venv/bin/python -m bench.agent --minutes 3 --backlog 100000
 
@@ -28,9 +41,7 @@ JSON against the compact encoding, on a compressed time scale
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -43,10 +54,15 @@ from typing import Any
 import psutil
 
 import fleet_protocol as fp
+from bench.baseline import Recorder, bare_publish, emit, machine, ratio
+from edge_agent.config import SpoolConfig
 from edge_agent.spool import PRIORITY_TELEMETRY, Spool
 from tests.support.mosquitto import Mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
+#: no ingest here to send receipts: a message leaves the spool on its PUBACK
+#: (with the default "receipt" the replay stops at spool.unreceipted_max)
+PUBACK = '[spool]\ndelivery = "puback"\n'
 
 
 def _agent(work: Path, broker: Mosquitto, extra: str = "") -> subprocess.Popen[bytes]:
@@ -65,11 +81,12 @@ def _agent(work: Path, broker: Mosquitto, extra: str = "") -> subprocess.Popen[b
     )
 
 
-def footprint(work: Path, broker: Mosquitto, minutes: float) -> dict[str, object]:
+def footprint(work: Path, broker: Mosquitto, minutes: float) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
-    proc = _agent(work, broker)
+    proc = _agent(work, broker, PUBACK)
     ps = psutil.Process(proc.pid)
     time.sleep(5)  # start-up (imports) is not the steady state
+    recorder = Recorder(broker.port, "fleet/v1/lc-bench-01/#")
     ps.cpu_percent(None)
     start_cpu = ps.cpu_times()
     t0 = time.monotonic()
@@ -82,10 +99,19 @@ def footprint(work: Path, broker: Mosquitto, minutes: float) -> dict[str, object
     used = (end_cpu.user - start_cpu.user) + (end_cpu.system - start_cpu.system)
     proc.terminate()
     proc.wait(20)
+    sent = recorder.close()
+    bare = bare_publish(broker.port, sent, work / "baseline", paced=True)
+    cpu = 100 * used / elapsed
     return {
+        "ratio": {
+            "cpu_over_bare_paho": ratio(cpu, bare["cpu_percent_of_one_core"]),
+            "rss_over_bare_paho": ratio(rss_max / 2**20, bare["rss_max_mb"]),
+        },
         "minutes": round(elapsed / 60, 2),
         "rss_max_mb": round(rss_max / 2**20, 1),
-        "cpu_avg_percent_of_one_core": round(100 * used / elapsed, 3),
+        "cpu_avg_percent_of_one_core": round(cpu, 3),
+        "messages": len(sent),
+        "baseline_bare_paho_same_messages_same_offsets": bare,
     }
 
 
@@ -121,7 +147,7 @@ def fill(path: Path, count: int) -> None:
     spool.close()
 
 
-def capacity(work: Path, days: float = 7) -> dict[str, object]:
+def capacity(work: Path, days: float = 7) -> dict[str, Any]:
     from edge_agent.collectors import simulated_collectors  # noqa: PLC0415
     from edge_agent.config import Intervals  # noqa: PLC0415
     from edge_agent.simulation import SimulatedBoard  # noqa: PLC0415
@@ -134,6 +160,7 @@ def capacity(work: Path, days: float = 7) -> dict[str, object]:
     intervals = Intervals()
     start = datetime.now(UTC) - timedelta(days=days)
     count = 0
+    payload_bytes: list[int] = []
     for kind, collector in collectors.items():
         step = getattr(intervals, kind.value)
         model = fp.TELEMETRY_MODELS[kind]
@@ -145,7 +172,7 @@ def capacity(work: Path, days: float = 7) -> dict[str, object]:
             def make(
                 seq: int, when: datetime = when, model: Any = model, data: Any = data
             ) -> bytes:
-                return fp.encode(
+                encoded = fp.encode(
                     model(
                         schema_version=1,
                         device_id="lc-bench-01",
@@ -156,12 +183,17 @@ def capacity(work: Path, days: float = 7) -> dict[str, object]:
                         data=data,
                     )
                 )
+                payload_bytes.append(len(encoded))
+                return encoded
 
             spool.add(topic, make, PRIORITY_TELEMETRY)
             count += 1
     stats = spool.stats()
     spool.close()
+    payload = sum(payload_bytes)
     return {
+        "ratio_file_over_payload_bytes": ratio(stats.file_bytes, payload),
+        "payload_mb": round(payload / 1e6, 1),
         "days": days,
         "messages": count,
         "accounted_mb": round(stats.pending_bytes / 1e6, 1),
@@ -175,17 +207,18 @@ def pending(path: Path) -> int:
         return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
 
-def replay(work: Path, broker: Mosquitto, backlog: int) -> dict[str, object]:
+def replay(work: Path, broker: Mosquitto, backlog: int) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     spool_path = work / "spool.db"
     t = time.monotonic()
     fill(spool_path, backlog)
     fill_s = time.monotonic() - t
+    recorder = Recorder(broker.port, "fleet/v1/lc-bench-01/telemetry/#", limit=1000)
     proc = _agent(
         work,
         broker,
         "[intervals]\nheartbeat = 3600\npower = 3600\n"
-        "network = 3600\ncamera = 3600\ndisplay = 3600\n",
+        "network = 3600\ncamera = 3600\ndisplay = 3600\n" + PUBACK,
     )
     t0 = time.monotonic()
     first_drop = None
@@ -197,11 +230,18 @@ def replay(work: Path, broker: Mosquitto, backlog: int) -> dict[str, object]:
     proc.terminate()
     proc.wait(20)
     span = done - (first_drop or t0)
+    rate = backlog / span if span > 0 else None
+    window = SpoolConfig().inflight + 20  # as edge_agent.session sets it
+    bare = bare_publish(
+        broker.port, recorder.close(), work / "baseline", count=backlog, inflight=window
+    )
     return {
+        "ratio_over_bare_paho": ratio(rate, bare["msgs_per_s"]),
+        "baseline_bare_paho_msgs_per_s": bare["msgs_per_s"],
         "backlog": backlog,
         "spool_fill_seconds": round(fill_s, 1),
         "replay_seconds": round(span, 2),
-        "replay_msgs_per_s": round(backlog / span) if span > 0 else None,
+        "replay_msgs_per_s": round(rate) if rate else None,
         "left_in_spool": pending(spool_path),
     }
 
@@ -212,6 +252,7 @@ def main() -> None:
     )
     parser.add_argument("--minutes", type=float, default=3)
     parser.add_argument("--backlog", type=int, default=100_000)
+    parser.add_argument("--spool-days", type=float, default=7, help="days written to the spool")
     parser.add_argument(
         "--proof", action="store_true", help="screen and camera proof: baseline and with proof"
     )
@@ -228,7 +269,7 @@ def main() -> None:
     if args.bytes:
         from bench.agent_bytes import run as run_bytes  # noqa: PLC0415
 
-        print(json.dumps(run_bytes(args.minutes, args.factor), indent=2))
+        emit("agent_bytes", run_bytes(args.minutes, args.factor))
         return
     work = Path(tempfile.mkdtemp(prefix="fleet-agent-bench-"))
     broker = Mosquitto(work / "mosquitto")
@@ -240,19 +281,33 @@ def main() -> None:
             proof = run(work, broker, args.minutes, args.compressed_minutes, args.factor)
         finally:
             broker.stop()
-        print(json.dumps(proof, indent=2))
+        emit("agent_proof", proof)
         return
     try:
-        result = {
-            "footprint": footprint(work / "a", broker, args.minutes) if args.minutes else None,
-            "spool_capacity": capacity(work / "c"),
-            "replay": replay(work / "b", broker, args.backlog),
-            "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, Python "
-            f"{platform.python_version()}",
-        }
+        foot = footprint(work / "a", broker, args.minutes) if args.minutes else None
+        spool = capacity(work / "c", args.spool_days)
+        again = replay(work / "b", broker, args.backlog)
     finally:
         broker.stop()
-    print(json.dumps(result, indent=2))
+    emit(
+        "agent",
+        {
+            "ratio": {
+                "footprint_cpu_over_bare_paho": foot["ratio"]["cpu_over_bare_paho"]
+                if foot
+                else None,
+                "footprint_rss_over_bare_paho": foot["ratio"]["rss_over_bare_paho"]
+                if foot
+                else None,
+                "spool_file_over_payload_bytes": spool["ratio_file_over_payload_bytes"],
+                "replay_over_bare_paho": again["ratio_over_bare_paho"],
+            },
+            "footprint": foot,
+            "spool_capacity": spool,
+            "replay": again,
+            "machine": machine(),
+        },
+    )
 
 
 if __name__ == "__main__":
