@@ -14,7 +14,9 @@ In one run, on the same filesystem, with the same --files files of
 4. again: the same files uploaded a second time (the idempotent path: hashed
    and spooled again, nothing written under the hash).
 
-Ratios first (MiB/s of each step over the baseline's), then the figures.
+Ratios first (MiB/s of each step over the bare write's, the same-run
+baseline), then the figures; the result is also kept in
+bench/results/content_files-<UTC time>.json.
 
     .venv/bin/python -m bench.content_files --files 20 --size-mb 8
 """
@@ -24,7 +26,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.baseline import emit
 from bench.database import machine, migrated_database
 from fleet_server.content.files import LocalStore
 from fleet_server.content.service_files import store_upload
@@ -143,7 +145,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--size-mb", type=int, default=8)
     parser.add_argument("--dir", default=None, help="where to write (default: the temp dir)")
-    print(json.dumps(run(parser.parse_args()), indent=2, default=str))
+    emit("content_files", run(parser.parse_args()))
 
 
 if __name__ == "__main__":
