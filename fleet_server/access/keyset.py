@@ -51,8 +51,9 @@ class Keyset:
     #: The list's name, written into its cursors (another list's cursor is refused).
     name: str
     tiebreak: Key
-    #: Sort parameter (without '-') -> key.
-    sorts: Mapping[str, Key]
+    #: Sort parameter (without '-') -> its key, or its keys (the first
+    #: deciding, the next among its equals).
+    sorts: Mapping[str, Key | tuple[Key, ...]]
     #: The order without a ``sort`` parameter: these sort names, ``descending``.
     default: tuple[str, ...]
     default_descending: bool = True
@@ -94,7 +95,10 @@ def resolve(keyset: Keyset, sort: str | None) -> Order:
                 field="sort",
             )
         names, label = (name,), ("-" if descending else "") + name
-    keys = [keyset.sorts[n] for n in names]
+    keys: list[Key] = []
+    for n in names:
+        found = keyset.sorts[n]
+        keys += found if isinstance(found, tuple) else (found,)
     if keyset.tiebreak not in keys:
         keys.append(keyset.tiebreak)  # in the sort's direction: one index serves the sort
     if any(k.nullable for k in keys[1:]):
@@ -176,23 +180,31 @@ def _checked(key: Key, value: Any) -> Any:
 # -- the SQL ---------------------------------------------------------------------------
 
 
-def after(order: Order, values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """The condition "comes after the row with these key values" in
-    ``order``, over the output columns (NULLs last in either direction).
+Condition = tuple[str, list[Any]]
+
+
+def after(order: Order, values: Sequence[Any]) -> list[Condition]:
+    """The rows after the one with these key values in ``order``, over the
+    output columns (NULLs last in either direction), as conditions whose
+    rows the caller joins (UNION ALL: they never overlap).
 
     Keys in one direction are one row comparison, ``(a, b, id) < (%s, %s,
     %s)``, which PostgreSQL turns into an index range when an index has these
     columns in this order; otherwise the first key bounds the range
-    (``a <= %s``) and the rest decide among its equals."""
+    (``a <= %s``) and the rest decide among its equals. A nullable first key
+    with a value gives two conditions, the values after it and the NULLs:
+    one ``... OR a IS NULL`` would be a filter over the whole index."""
     first, directions = order.keys[0], order.descending
     if not first.nullable:
-        return _seek([k.column for k in order.keys], directions, values)
+        return [_seek([k.column for k in order.keys], directions, values)]
     rest, rest_params = _seek([k.column for k in order.keys[1:]], directions[1:], values[1:])
     if values[0] is None:
         # among the NULLs (last): the rest of the key decides
-        return f"{first.column} IS NULL AND {rest}", rest_params
-    seek, params = _seek([k.column for k in order.keys], directions, values)
-    return f"({seek} OR {first.column} IS NULL)", params
+        return [(f"{first.column} IS NULL AND {rest}", rest_params)]
+    return [
+        _seek([k.column for k in order.keys], directions, values),
+        (f"{first.column} IS NULL", []),
+    ]
 
 
 def _seek(

@@ -126,16 +126,23 @@ def fetch_keyset_page(
     if paging.cursor is not None and paging.offset:
         raise both_cursor_and_offset()
     order = resolve(keyset, paging.sort)
-    seek, seek_params = "TRUE", list[Any]()
+    branches = [("TRUE", list[Any]())]
     if paging.cursor is not None:
-        seek, seek_params = after(order, decode(keyset, order, paging.cursor))
+        branches = after(order, decode(keyset, order, paging.cursor))
+    # one row more than the page: whether a next page exists, without counting
+    parts, part_params = [], list[Any]()
+    for seek, seek_params in branches:
+        parts.append(
+            f"(SELECT q.* FROM ({select_sql}) q WHERE {seek}"
+            f" ORDER BY {order.sql()} LIMIT %s OFFSET %s)"
+        )
+        part_params += [*params, *seek_params, paging.limit + 1, paging.offset]
+    sql = parts[0]
+    if len(parts) > 1:
+        sql = f"SELECT u.* FROM ({' UNION ALL '.join(parts)}) u ORDER BY {order.sql()} LIMIT %s"
+        part_params.append(paging.limit + 1)
     with conn.cursor(row_factory=dict_row) as cur:
-        # one row more than the page: whether a next page exists, without counting
-        rows = cur.execute(
-            f"SELECT q.* FROM ({select_sql}) q WHERE {seek}"
-            f" ORDER BY {order.sql()} LIMIT %s OFFSET %s",
-            (*params, *seek_params, paging.limit + 1, paging.offset),
-        ).fetchall()
+        rows = cur.execute(sql, part_params).fetchall()
         more = len(rows) > paging.limit
         rows = rows[: paging.limit]
         total, capped = _total(cur, select_sql, params, paging, shown=len(rows), more=more)

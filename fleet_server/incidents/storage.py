@@ -273,13 +273,14 @@ KEYSET = Keyset(
     sorts={
         "id": Key("id", "int"),
         "opened_at": Key("opened_at", "timestamp"),
-        "severity_rank": Key("severity_rank", "int"),
+        # worst first, then newest: the index on (rank, opened_at, id) serves both
+        "severity_rank": (Key("severity_rank", "int"), Key("opened_at", "timestamp")),
         "state": Key("state", "text"),
         "rule": Key("rule", "text"),
         "board_id": Key("board_id", "text", nullable=True),
         "site_name": Key("site_name", "text", nullable=True),
     },
-    default=("severity_rank", "opened_at"),  # worst, then newest first
+    default=("severity_rank",),  # worst, then newest first
     aliases={"severity": "severity_rank"},
 )
 
