@@ -230,3 +230,20 @@ def test_delete_only_what_no_board_played(as_: Any, clock: Clock, db_conn: Conn)
     assert as_("admin").get(f"/api/v1/content/{unplayed['id']}").status_code == 404
     [(_, _, target_id, before, after)] = audit_rows(db_conn, "content.delete")
     assert (target_id, before["sha256"], after) == (str(unplayed["id"]), SHA, None)
+
+
+def test_played_is_the_items_own_hash_never_a_neighbours(
+    as_: Any, clock: Clock, db_conn: Conn
+) -> None:
+    """The play_log lookup reads the first hash from the item's on: a file
+    played whose hash sorts just after the item's does not make it played."""
+    low = as_("admin").post("/api/v1/content", json=body(clock, sha256="a1" * 32)).json()
+    high = as_("admin").post("/api/v1/content", json=body(clock, sha256="a2" * 32)).json()
+    db_conn.execute(
+        "INSERT INTO play_log (device_id, content_sha256, started_at, ended_at, source)"
+        " VALUES ('lc-sin-ho-01', %s, %s, %s, 'display')",
+        ("a2" * 32, clock() - timedelta(hours=1), clock()),
+    )
+    played = {i["id"]: i["played"] for i in as_("admin").get("/api/v1/content").json()["items"]}
+    assert (played[low["id"]], played[high["id"]]) == (False, True)
+    assert as_("admin").get(f"/api/v1/content/{low['id']}").json()["played"] is False
