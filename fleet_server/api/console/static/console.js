@@ -100,6 +100,21 @@
     schedule();
   }
 
+  /* Long selects kept once a page in a <template> (the rules page's sites
+     and boards, one copy instead of one a form) are copied into a form's
+     select when its <details> is opened. */
+  function fill(select) {
+    var source = document.getElementById(select.getAttribute("data-fill"));
+    select.removeAttribute("data-fill");
+    if (source) { select.appendChild(source.content.cloneNode(true)); }
+  }
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (details.open && details.querySelectorAll) {
+      Array.prototype.forEach.call(details.querySelectorAll("select[data-fill]"), fill);
+    }
+  }, true);
+
   /* Buttons that change something are disabled once pressed, so a double
      tap on a phone does not send the form twice. */
   document.addEventListener("submit", function (event) {
