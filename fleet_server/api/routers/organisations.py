@@ -69,8 +69,9 @@ def sites_list(
     response_model=list[SiteHealth],
 )
 def sites_health(request: Request, conn: Db, user: Reader) -> Response:
-    """Built once per change of the fleet's health; a client that sends the
-    ``ETag`` it was given back (``If-None-Match``) gets 304 until it changes."""
+    # Built once per change of the fleet's health; a client that sends the
+    # ETag it was given back (If-None-Match) gets 304 until it changes. (A
+    # comment, not a docstring: that would change the OpenAPI description.)
     built = service.site_health_json(conn, user)
     headers = {"ETag": built.etag, "Cache-Control": "private, no-cache"}
     if _matches(request, built.etag):
