@@ -5,22 +5,30 @@ power at once (last wills) and 5 boards freeze (heartbeats stop). Measures:
 last will → incident row, missed heartbeat → incident row, incident → e-mail
 accepted by the SMTP server, and the engine's CPU.
 
+Same-run baseline (issue 20): the engine's mean pass time in the steady
+state (its own ``fleet_engine_evaluation_duration_seconds`` histogram, read
+from its /metrics before and after), against a bare SQL loop on one
+connection that makes the same reads a pass makes — the enabled boards and
+their sites, the state messages and the newest heartbeats stored since the
+previous pass (one pass interval back), the rule conditions and the
+unresolved incidents — in one transaction, without evaluating a rule or
+writing a row. ``ratio`` (engine pass ÷ bare reads) comes first.
+
     .venv/bin/python -m bench.engine --boards 10000
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +36,7 @@ import psutil
 import psycopg
 from aiosmtpd.controller import Controller
 
+from bench.baseline import emit, machine, ratio
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
 from fleet_server.simulator.boards import BoardSpec
@@ -65,6 +74,45 @@ class Sink:
 def _one(conn: psycopg.Connection[Any], sql: str, *args: Any) -> Any:
     row = conn.execute(sql, args).fetchone()
     return None if row is None else row[0]
+
+
+#: what one engine pass reads, bare: no rule evaluated, nothing written
+BARE_PASS = (
+    "SELECT b.id, b.site_id, s.organisation_id, b.heartbeat_interval_s"
+    " FROM boards b JOIN sites s ON s.id = b.site_id WHERE b.enabled",
+    "SELECT device_id, status, boot, seq, received_at, reason, heartbeat_interval_s"
+    " FROM board_states WHERE stored_at >= now() - %(back)s ORDER BY received_at, boot, seq",
+    "SELECT device_id, received_at FROM board_latest WHERE kind = 'heartbeat'"
+    " AND stored_at >= now() - %(back)s",
+    "SELECT dedupe_key, rule, active, active_since, inactive_since, flips FROM rule_conditions",
+    "SELECT * FROM incidents WHERE state <> 'resolved'",
+)
+
+
+def pass_metrics(port: int) -> tuple[float, float]:
+    """The engine's passes so far: (count, seconds in them), from its /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found = {"_sum": 0.0, "_count": 0.0}
+    for line in text.splitlines():
+        for suffix in found:
+            if line.startswith(f"fleet_engine_evaluation_duration_seconds{suffix} "):
+                found[suffix] = float(line.split()[1])
+    return found["_count"], found["_sum"]
+
+
+def bare_passes(db_url: str, passes: int, interval_s: float) -> float:
+    """Mean seconds of ``passes`` bare reads of what a pass reads."""
+    back = timedelta(seconds=interval_s)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SELECT 1").fetchall()  # connected and warm, as the engine's
+        conn.commit()
+        started = time.perf_counter()
+        for _ in range(passes):
+            for sql in BARE_PASS:
+                conn.execute(sql, {"back": back}).fetchall()
+            conn.commit()
+        return (time.perf_counter() - started) / passes
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -111,6 +159,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             FLEET_SMTP_SECURITY="none",
             FLEET_SMTP_FROM="canh-bao@bench.invalid",
             FLEET_NOTIFY_GROUP_WINDOW_S="0",
+            FLEET_ENGINE_METRICS_PORT=str(metrics_port := free_port()),
         )
         log = (work / "server.log").open("ab")
         for role in ("ingest", "engine"):
@@ -139,11 +188,16 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 time.sleep(1)
             online_s = time.monotonic() - t0
             cpu0, wall0 = engine_ps.cpu_times(), time.monotonic()
+            passes0, pass_s0 = pass_metrics(metrics_port)
             time.sleep(args.steady)  # steady state: 10k boards heartbeating
             cpu1, wall1 = engine_ps.cpu_times(), time.monotonic()
-            steady_cpu = (
-                100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (wall1 - wall0)
-            )
+            passes1, pass_s1 = pass_metrics(metrics_port)
+            cpu_s = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+            steady_cpu = 100 * cpu_s / (wall1 - wall0)
+            passes = passes1 - passes0
+            engine_pass_s = (pass_s1 - pass_s0) / passes if passes else None
+            interval_s = (wall1 - wall0) / passes if passes else 1.0
+            bare_pass_s = bare_passes(db_url, max(5, min(int(passes), 50)), interval_s)
             # 1. a whole site loses power: 50 last wills at once
             cut_at = datetime.now(UTC)
             for board in list(fleet.boards.values())[-50:]:
@@ -200,6 +254,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             ]
         cpu2 = engine_ps.cpu_times()
         return {
+            "ratio_engine_pass_over_bare_reads": ratio(engine_pass_s, bare_pass_s),
+            "engine_pass_ms_steady": round(1000 * engine_pass_s, 2) if engine_pass_s else None,
+            "baseline_bare_reads_ms": round(1000 * bare_pass_s, 2),
+            "engine_passes_per_s_steady": round(passes / (wall1 - wall0), 2),
+            # the engine process's CPU per pass (its delivery worker included):
+            # what of the pass time is work, not waiting for PostgreSQL
+            "engine_cpu_ms_per_pass_steady": round(1000 * cpu_s / passes, 1) if passes else None,
             "boards": args.boards,
             "seconds_until_all_online_in_engine": round(online_s, 1),
             "engine_cpu_percent_of_one_core_steady": round(steady_cpu, 1),
@@ -220,7 +281,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 "max": round(float(max(stale)), 1) if stale else None,
                 "limit": "3 x 30 s + 5 s = 95 s",
             },
-            "machine": f"{platform.machine()}, {psutil.cpu_count()} cores",
+            "machine": machine(),
         }
     finally:
         stop_fleet.set()
@@ -238,7 +299,7 @@ def main() -> None:
     )
     parser.add_argument("--boards", type=int, default=10_000)
     parser.add_argument("--steady", type=float, default=60, help="seconds of steady state")
-    print(json.dumps(run(parser.parse_args()), indent=2, default=str))
+    emit("engine", run(parser.parse_args()))
 
 
 if __name__ == "__main__":
