@@ -27,9 +27,15 @@ EVERY_SITE = Scope.everything()
 _FIGURES = "a.expected_s, a.up_s, a.down_s, a.unknown_s, a.maintenance_s, a.availability"
 
 
-def _sites(scope: Scope, site_id: int | None, organisation_id: int | None) -> tuple[str, list[Any]]:
-    """The site ids to compute, as an array expression: never NULL (which
-    the functions read as every site), empty when nothing is visible."""
+def _sites(
+    conn: Conn, scope: Scope, site_id: int | None, organisation_id: int | None
+) -> tuple[str, list[Any]]:
+    """The site ids to compute, as one array parameter: never NULL (which
+    the functions read as every site), empty when nothing is visible. Read
+    first and passed as a value, not a subquery: PostgreSQL inlines the SQL
+    functions only when no argument holds a subquery, and a function it does
+    not inline is planned for any sites (50 ms for one site's four boards
+    on 10,000 boards, against 0.5 ms inlined)."""
     clause, params = sites_condition(scope, "s.id")
     where = [f"({clause})"]
     args = list(params)
@@ -39,11 +45,12 @@ def _sites(scope: Scope, site_id: int | None, organisation_id: int | None) -> tu
     if organisation_id is not None:
         where.append("s.organisation_id = %s")
         args.append(organisation_id)
-    sql = (
-        "(SELECT coalesce(array_agg(s.id), '{}'::bigint[]) FROM sites s"
-        f" WHERE {' AND '.join(where)})"
-    )
-    return sql, args
+    row = conn.execute(
+        "SELECT coalesce(array_agg(s.id), '{}'::bigint[]) FROM sites s"
+        f" WHERE {' AND '.join(where)}",
+        args,
+    ).fetchone()
+    return "%s::bigint[]", [row[0] if row else []]
 
 
 def _figures(row: Sequence[Any]) -> Figures:
@@ -68,7 +75,7 @@ def board_availability(
     organisation_id: int | None = None,
 ) -> list[BoardAvailability]:
     """Every board of the visible sites with a period inside ``period``, by id."""
-    sites, params = _sites(scope, site_id, organisation_id)
+    sites, params = _sites(conn, scope, site_id, organisation_id)
     rows = conn.execute(
         f"""SELECT a.board_id, b.name, a.site_id, s.code, s.name,
                    a.organisation_id, o.code, o.name, {_FIGURES}
@@ -78,6 +85,7 @@ def board_availability(
             JOIN organisations o ON o.id = a.organisation_id
             ORDER BY a.board_id""",
         [period.start, period.end, exclude_maintenance, *params],
+        prepare=False,  # a custom plan for these sites, never a generic one (51 ms)
     ).fetchall()
     return [
         BoardAvailability(
@@ -105,7 +113,7 @@ def site_availability(
     organisation_id: int | None = None,
 ) -> list[SiteAvailability]:
     """Every visible site with boards in ``period``: its boards' seconds summed."""
-    sites, params = _sites(scope, site_id, organisation_id)
+    sites, params = _sites(conn, scope, site_id, organisation_id)
     rows = conn.execute(
         f"""SELECT a.site_id, s.code, s.name, a.organisation_id, o.code, o.name, a.boards,
                    {_FIGURES}
@@ -114,6 +122,7 @@ def site_availability(
             JOIN organisations o ON o.id = a.organisation_id
             ORDER BY s.code""",
         [period.start, period.end, exclude_maintenance, *params],
+        prepare=False,  # a custom plan for these sites, never a generic one (51 ms)
     ).fetchall()
     return [
         SiteAvailability(
@@ -141,13 +150,14 @@ def organisation_availability(
 ) -> list[OrganisationAvailability]:
     """Every organisation with visible boards in ``period`` (only the visible
     sites count): its boards' seconds summed."""
-    sites, params = _sites(scope, site_id, organisation_id)
+    sites, params = _sites(conn, scope, site_id, organisation_id)
     rows = conn.execute(
         f"""SELECT a.organisation_id, o.code, o.name, a.sites, a.boards, {_FIGURES}
             FROM fleet_organisation_availability(%s, %s, %s, {sites}) a
             JOIN organisations o ON o.id = a.organisation_id
             ORDER BY o.code""",
         [period.start, period.end, exclude_maintenance, *params],
+        prepare=False,  # a custom plan for these sites, never a generic one (51 ms)
     ).fetchall()
     return [
         OrganisationAvailability(
