@@ -141,6 +141,21 @@ class MqttConsumer:
                 return False
             return client.ack(item.mid, item.qos) == mqtt.MQTT_ERR_SUCCESS
 
+    def ack_all(self, items: list[Inbound]) -> int:
+        """Acknowledge a committed batch (one lock for all); how many were
+        acknowledged, the rest came on a connection that is gone."""
+        acked = 0
+        with self._lock:
+            client, generation = self._client, self._generation
+            if client is None:
+                return sum(item.qos == 0 for item in items)
+            for item in items:
+                if item.qos == 0:
+                    acked += 1
+                elif item.generation == generation:
+                    acked += client.ack(item.mid, item.qos) == mqtt.MQTT_ERR_SUCCESS
+        return acked
+
     # -- paho callbacks (network thread) ----------------------------------------------
     def _on_connect(
         self,

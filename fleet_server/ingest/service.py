@@ -5,13 +5,19 @@ them with ``fleet_protocol``, writes each batch in one transaction and only
 then acknowledges the batch's messages to the broker and sends the boards
 their delivery receipts (``receipts``).
 
-**Flow control.** paho's network thread only appends to the queue; it never
+**Flow control.** paho's network thread only appends to the inbox
+(``inbox``: the writer is woken once per batch, not per message); it never
 waits, so keepalives flow while the database is away. Memory stays bounded
 by the broker: it sends at most the receive maximum (MQTT 5) or its
 ``max_inflight_messages`` (MQTT 3.1.1) of unacknowledged QoS 1 messages,
 and nothing is acknowledged before its commit. QoS 0 messages are not
 counted by the broker: beyond a cap of them waiting, they are dropped and
 counted (``fleet_ingest_dropped_total``).
+
+**Pipelining.** A batch takes at most half the receive maximum (MQTT 5):
+while one commits, the broker keeps sending the next into the other half.
+A batch as large as the window stops the broker for every commit (issue 20:
+half the throughput of a bare subscriber).
 
 **Failures.** A message the database refuses becomes a dead letter and
 never takes the rest of its batch with it (``BatchWriter``); a board over
@@ -24,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import threading
 import time
 from datetime import UTC, datetime
@@ -42,16 +47,17 @@ from fleet_server.ingest.boards import KnownBoards
 from fleet_server.ingest.compact import ACCEPTED_ENCODINGS, births, capabilities_for, expand
 from fleet_server.ingest.consumer import Inbound, MqttConsumer
 from fleet_server.ingest.deadletters import DeadLetterLimiter
+from fleet_server.ingest.inbox import Inbox
 from fleet_server.ingest.receipt_hold import ReceiptHold
 from fleet_server.ingest.receipts import Key, publication, receipt_key, receipts_for
 from fleet_server.ingest.stats import IngestStats
 from fleet_server.metrics import IngestMetrics, new_registry
+from fleet_server.mqtt import MQTT_V5
 from fleet_server.settings import Settings
 from fleet_server.telemetry.storage import Accepted, BatchWriter, Rejected
 
 log = logging.getLogger(__name__)
 
-_STOP = object()
 #: Seconds between the records that ingest (and the broker it is connected
 #: to) is up: how the engine tells a board's silence from ours.
 BEAT_S = 10.0
@@ -101,11 +107,8 @@ class IngestService:
         #: named to boards after their birth (compact encoding); () acts as an older ingest
         self.encodings: tuple[str, ...] = ACCEPTED_ENCODINGS
         # Unbounded: the broker's flow control bounds the QoS 1 messages in
-        # it, _enqueue the QoS 0 ones (see the module).
-        self._queue: queue.Queue[Inbound | object] = queue.Queue()
-        self._qos0_cap = max(settings.ingest_receive_maximum, settings.ingest_batch_size) * 2
-        self._qos0_waiting = 0
-        self._qos0_lock = threading.Lock()
+        # it, the inbox's cap the QoS 0 ones (see the module).
+        self._inbox = Inbox(max(settings.ingest_receive_maximum, settings.ingest_batch_size) * 2)
         self.consumer = MqttConsumer(settings, self._enqueue)
         self.stats = IngestStats()
         #: Prometheus families, in a registry of this service's own unless given
@@ -136,7 +139,7 @@ class IngestService:
     def stop(self, timeout: float = 30) -> None:
         """Stop taking messages, commit and ack what is queued, disconnect."""
         self._stopping.set()
-        self._queue.put_nowait(_STOP)  # the writer also watches _stopping
+        self._inbox.stop()  # the writer also watches _stopping
         if self._writer_thread is not None:
             self._writer_thread.join(timeout)
         self.consumer.stop()
@@ -144,8 +147,8 @@ class IngestService:
 
     @property
     def queued(self) -> int:
-        """Messages received but not yet committed and acknowledged."""
-        return self._queue.qsize()
+        """Messages received and not yet taken into a batch."""
+        return len(self._inbox)
 
     def run_forever(self, stop: threading.Event) -> None:
         self.start()
@@ -165,52 +168,32 @@ class IngestService:
     def _enqueue(self, item: Inbound) -> None:
         """Never blocks: paho's network thread must keep the connection alive."""
         self.stats.received += 1
-        self.idle.clear()
-        if item.qos == 0:
-            with self._qos0_lock:
-                full = self._qos0_waiting >= self._qos0_cap
-                if not full:
-                    self._qos0_waiting += 1
-            if full:
-                self.stats.dropped += 1
-                self.metrics.dropped.inc()
-                if self.stats.dropped % 1000 == 1:
-                    log.warning(
-                        "ingest is behind: QoS 0 messages dropped (%d so far)", self.stats.dropped
-                    )
-                return
-        self._queue.put_nowait(item)
+        if self.idle.is_set():
+            self.idle.clear()
+        if not self._inbox.put(item):
+            self.stats.dropped += 1
+            self.metrics.dropped.inc()
+            if self.stats.dropped % 1000 == 1:
+                log.warning(
+                    "ingest is behind: QoS 0 messages dropped (%d so far)", self.stats.dropped
+                )
 
     # -- writer thread ----------------------------------------------------------------
-    def _take(self, timeout: float | None) -> Inbound | object:
-        item = self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
-        if isinstance(item, Inbound) and item.qos == 0:
-            with self._qos0_lock:
-                self._qos0_waiting -= 1
-        return item
+    def batch_limit(self) -> int:
+        """The batch size, at most half the receive window (see Pipelining)."""
+        s = self.settings
+        if self.consumer.protocol == MQTT_V5:
+            return max(1, min(s.ingest_batch_size, s.ingest_receive_maximum // 2))
+        return s.ingest_batch_size
 
     def _collect(self) -> tuple[list[Inbound], bool]:
-        """Up to batch_size messages, waiting at most batch_delay after the first."""
-        s = self.settings
-        batch: list[Inbound] = []
-        try:
-            first = self._take(0.5)
-        except queue.Empty:
+        """Up to batch_limit messages, waiting at most batch_delay after the first."""
+        batch, stop = self._inbox.take(
+            self.batch_limit(), self.settings.ingest_batch_delay_ms / 1000
+        )
+        if not batch and not stop:
             self.idle.set()
-            return batch, False
-        if first is _STOP:
-            return batch, True
-        batch.append(first)  # type: ignore[arg-type]
-        deadline = time.monotonic() + s.ingest_batch_delay_ms / 1000
-        while len(batch) < s.ingest_batch_size:
-            try:
-                item = self._take(max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is _STOP:
-                return batch, True
-            batch.append(item)  # type: ignore[arg-type]
-        return batch, False
+        return batch, stop
 
     def _run(self) -> None:
         try:
@@ -243,11 +226,9 @@ class IngestService:
         if not self._commit(accepted, rejected):
             return False
         self.metrics.batch_committed([item for item, _ in pairs])
-        for item in batch:
-            if self.consumer.ack(item):
-                self.stats.acked += 1
-            else:
-                self.stats.ack_skipped += 1
+        acked = self.consumer.ack_all(batch)
+        self.stats.acked += acked
+        self.stats.ack_skipped += len(batch) - acked
         if self.settings.ingest_receipts:
             self._send_receipts(pairs, batch)
         self._tell(births(outcomes))
