@@ -31,6 +31,10 @@ records and TCP/IP headers (``overhead_estimate`` gives them per packet).
 The delay of heartbeats is from the reading (``measured_at``) to its arrival
 at ingest (``received_at``), × F: what it would be at the default rates.
 
+The json phase is the same-run baseline: the result gives the ratios
+(JSON bytes ÷ each compact phase's) first, then each phase's MB a month,
+then the phases in full; it is kept in bench/results/agent_bytes-*.json.
+
     .venv/bin/python -m bench.agent --bytes --minutes 3 --factor 30
 """
 
@@ -312,8 +316,7 @@ def run(minutes: float, factor: float) -> dict[str, Any]:
     finally:
         broker.stop()
     base = phases["json"]["bytes_per_day"]
-    return {
-        "phases": phases,
+    return {  # the ratios to the same run's JSON phase first, then the figures
         "ratio_json_over_compact": round(base / phases["compact"]["bytes_per_day"], 2),
         "ratio_json_over_compact_receipt_each": round(
             base / phases["compact_receipt_each"]["bytes_per_day"], 2
@@ -321,6 +324,8 @@ def run(minutes: float, factor: float) -> dict[str, Any]:
         "ratio_json_over_heartbeats_wait": round(
             base / phases["compact_heartbeats_wait"]["bytes_per_day"], 2
         ),
+        "mb_per_month": {name: phase["mb_per_month"] for name, phase in phases.items()},
+        "phases": phases,
         "target_mb_per_month": 30,
         "factor": factor,
         "minutes_per_phase": minutes,
