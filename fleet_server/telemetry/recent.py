@@ -69,20 +69,16 @@ def recent_series(
     out: dict[str, list[Bucket]] = {}
     for kind in wanted:
         names = storage.field_names(kind)
-        parts = []
-        if edge > since:
-            parts.append((HOUR, since, edge, True))
-        parts.append((bucket_s, edge, until, False))
+        rows = storage.bucketed_recent(
+            conn, board_id, kind, since=since, raw_from=edge, until=until, bucket_s=bucket_s
+        )
         out[kind] = [
             Bucket(
                 t=r["t"],
-                width_s=width,
+                width_s=int(r["width_s"]),
                 samples=int(r["samples"]),
                 values={n: r[n] for n in names},
             )
-            for width, start, end, hourly in parts
-            for r in storage.bucketed(
-                conn, board_id, kind, since=start, until=end, bucket_s=width, hourly=hourly
-            )
+            for r in rows
         ]
     return out

@@ -115,6 +115,25 @@ def field_names(kind: str) -> list[str]:
     return [name for name, _, _ in SERIES[kind][2]]
 
 
+def _select(kind: str, *, hourly: bool) -> str:
+    """One bucketed SELECT of ``kind`` (raw rows or hourly rollups); its
+    parameters: bucket seconds, board id, since, until."""
+    raw_table, hourly_table, fields = SERIES[kind]
+    table, time_col = (hourly_table, "bucket") if hourly else (raw_table, "measured_at")
+    samples = "sum(samples)" if hourly else "count(*)"
+    aggregates = ", ".join(
+        f"({hourly_expr if hourly else raw_expr})::float8 AS {name}"
+        for name, raw_expr, hourly_expr in fields
+    )
+    group = "camera_id, " if kind == "camera" else ""
+    return f"""SELECT date_bin(make_interval(secs => %s), {time_col},
+                                TIMESTAMPTZ '2000-01-01') AS t,
+                       {group}{samples} AS samples, {aggregates}
+                FROM {table}
+                WHERE device_id = %s AND {time_col} >= %s AND {time_col} < %s
+                GROUP BY {group}1"""
+
+
 def bucketed(
     conn: Conn,
     board_id: str,
@@ -127,22 +146,32 @@ def bucketed(
 ) -> list[dict[str, Any]]:
     """Rows ``t``, (``camera_id``), ``samples`` and one column per field of
     ``kind`` for [since, until), oldest bucket first."""
-    raw_table, hourly_table, fields = SERIES[kind]
-    table, time_col = (hourly_table, "bucket") if hourly else (raw_table, "measured_at")
-    samples = "sum(samples)" if hourly else "count(*)"
-    aggregates = ", ".join(
-        f"({hourly_expr if hourly else raw_expr})::float8 AS {name}"
-        for name, raw_expr, hourly_expr in fields
-    )
-    camera = kind == "camera"
-    group = "camera_id, " if camera else ""
+    order = "1, camera_id" if kind == "camera" else "1"
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            f"""SELECT date_bin(make_interval(secs => %s), {time_col},
-                                TIMESTAMPTZ '2000-01-01') AS t,
-                       {group}{samples} AS samples, {aggregates}
-                FROM {table}
-                WHERE device_id = %s AND {time_col} >= %s AND {time_col} < %s
-                GROUP BY {group}1 ORDER BY 1{", camera_id" if camera else ""}""",
+            f"{_select(kind, hourly=hourly)} ORDER BY {order}",
             (bucket_s, board_id, since, until),
+        ).fetchall()
+
+
+def bucketed_recent(
+    conn: Conn,
+    board_id: str,
+    kind: str,
+    *,
+    since: datetime,
+    raw_from: datetime,
+    until: datetime,
+    bucket_s: int,
+) -> list[dict[str, Any]]:
+    """:func:`bucketed` in one statement: hourly rollups over [since,
+    raw_from) then ``bucket_s`` buckets of raw rows over [raw_from, until),
+    each row with its ``width_s`` (not for cameras: one series a board)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"""SELECT 3600 AS width_s, h.* FROM ({_select(kind, hourly=True)}) h
+                UNION ALL
+                SELECT %s, r.* FROM ({_select(kind, hourly=False)}) r
+                ORDER BY t""",
+            (3600, board_id, since, raw_from, bucket_s, bucket_s, board_id, raw_from, until),
         ).fetchall()

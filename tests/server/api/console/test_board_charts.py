@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from fleet_server.access.principal import Principal
+from fleet_server.access.roles import CAPABILITIES
 from fleet_server.api.console.board_charts import CHARTS, script_json
-from fleet_server.telemetry.recent import raw_from
+from fleet_server.errors import Forbidden, Invalid, NotFound
+from fleet_server.telemetry.recent import raw_from, recent_series
 from tests.server.api.console.fleet_state import DAY_BOARD, record_day, roll_up, set_states
 from tests.support.clock import Clock
 
@@ -177,3 +180,37 @@ def test_the_data_block_cannot_close_its_script_element() -> None:
     assert json.loads(text) == hostile
     with pytest.raises(ValueError, match="JSON compliant"):
         script_json({"v": float("nan")})
+
+
+def _principal(role: str, *, province_wide: bool = True, capabilities: Any = None) -> Principal:
+    return Principal(
+        user_id=99,
+        username=f"test.{role}",
+        full_name=role,
+        role=role,
+        organisation_id=None,
+        team=None,
+        language="vi",
+        province_wide=province_wide,
+        capabilities=CAPABILITIES[role] if capabilities is None else capabilities,
+    )
+
+
+def test_the_recent_series_refuses_what_it_cannot_answer(db_conn: Any, day: datetime) -> None:
+    admin = _principal("admin")
+    span: dict[str, Any] = {"since": day - timedelta(hours=24), "until": day, "bucket_s": 900}
+    recent = recent_series(db_conn, admin, DAY_BOARD, ["power"], **span)
+    assert {b.width_s for b in recent["power"]} == {900, 3600}
+    with pytest.raises(Invalid):  # one series a board; cameras have several
+        recent_series(db_conn, admin, DAY_BOARD, ["camera"], **span)
+    with pytest.raises(Invalid):  # buckets that do not divide an hour
+        recent_series(db_conn, admin, DAY_BOARD, ["power"], **(span | {"bucket_s": 700}))
+    with pytest.raises(Invalid):
+        recent_series(db_conn, admin, DAY_BOARD, ["power"], **(span | {"until": span["since"]}))
+    no_telemetry = _principal("admin", capabilities=frozenset({"board.read"}))
+    with pytest.raises(Forbidden):
+        recent_series(db_conn, no_telemetry, DAY_BOARD, ["power"], **span)
+    with pytest.raises(NotFound):  # outside the caller's sites: as if it did not exist
+        recent_series(
+            db_conn, _principal("operator", province_wide=False), DAY_BOARD, ["power"], **span
+        )
