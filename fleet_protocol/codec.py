@@ -90,19 +90,20 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
 
 
 @cache
-def _has_attribute(cls: type[Any], name: str) -> bool:
-    """Whether a model class's instances have ``name`` (a field or a class
-    attribute); a model taking extra fields might have any name."""
-    config = getattr(cls, "model_config", {})
-    return config.get("extra") == "allow" or name in cls.model_fields or hasattr(cls, name)
+def _may_have(cls: type[Any], name: str) -> bool:
+    """Whether instances of ``cls`` may have ``name``: anything but a pydantic
+    model, or a model with that field or class attribute (or extra fields)."""
+    if not issubclass(cls, BaseModel):
+        return True
+    extra = cls.model_config.get("extra") == "allow"
+    return extra or name in cls.model_fields or hasattr(cls, name)
 
 
 def _attribute(obj: object, name: str) -> Any:
     """``getattr(obj, name, None)`` without pydantic's slow path for a missing
     name (an AttributeError raised and caught: most of a small message's decoding)."""
-    if isinstance(obj, BaseModel) and not _has_attribute(type(obj), name):
-        return None
-    return getattr(obj, name, None)
+    cls: Any = type(obj)
+    return getattr(obj, name, None) if _may_have(cls, name) else None
 
 
 def _check_credentials(payload: bytes | str) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
 import time
 from datetime import UTC, datetime
@@ -116,6 +117,7 @@ class IngestService:
         self.metrics.queued.set_function(lambda: self.queued)
         self.metrics.connected.set_function(lambda: float(self.consumer.connected.is_set()))
         self._stopping = threading.Event()
+        self._rng = random.Random()  # noqa: S311 - retry jitter; one a batch cost a seed each
         self._writer_thread: threading.Thread | None = None
         self._writer: BatchWriter | None = None
         self.idle = threading.Event()
@@ -237,7 +239,7 @@ class IngestService:
     def _commit(
         self, accepted: list[Accepted], rejected: list[Rejected], *, final: bool = False
     ) -> bool:
-        backoff = Backoff(base=0.1, cap=self.settings.ingest_retry_max_s)
+        backoff = Backoff(base=0.1, cap=self.settings.ingest_retry_max_s, rng=self._rng)
         failures = 0
         gate = partial(self.limiter.admit, final=final)
         while True:
