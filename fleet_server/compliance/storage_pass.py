@@ -2,23 +2,25 @@
 
 What is counted is storage.py's (its docstring is the rule, Điều 8.1); this
 module only computes it once per (board, local day) instead of twice, and
-board by board instead of over the whole batch at once:
+board-day by board-day instead of over the whole batch at once:
 
-* each board-day's samples are read through the (device, time) index,
-  made distinct per instant and given how far they hold, inside one
-  LATERAL subquery, so every sort is one board-day's (a few thousand rows,
-  in memory), never the batch's millions;
-* in the same subquery the samples are cut into plays and summed per play
-  (the off-air and unidentified samples in one more group), with each
-  sample's overlap with the morning and afternoon windows: a board-day
-  leaves the subquery as a hundred rows or so, not thousands;
-* the day's figures and the play log are both read from those rows, in one
-  statement: the plays are inserted by a data-modifying WITH, the figures
+* each board-day's samples are read through the (device, time) index and
+  made distinct per instant inside one LATERAL subquery, so every sort is
+  one board-day's (a few thousand rows, in memory), never the batch's
+  millions; one window over them, in the index's order, gives each sample
+  how far it holds and what it needs of the sample before it;
+* samples in a row that go to the same sums (and, on air with a hash, to
+  the same play) are one run, summed as intervals (exact); a board-day
+  leaves the subquery as its plays and one row for the rest, a hundred rows
+  or so, not thousands;
+* the day's figures and its play log are both read from those rows, in one
+  statement: the plays inserted by a data-modifying WITH, the figures
   returned.
 
-Seconds are summed as numeric (``extract(epoch ...)``), which adds exactly,
-so summing per play then per day gives the very figures a per-day sum of
-the samples gave.
+Sums are exact (intervals, then numeric seconds), so summing per run, per
+play, then per day gives the very figures a per-day sum of the samples gave
+(tests/server/compliance/test_one_pass.py holds the two-pass computation
+this replaced and compares the stored rows).
 """
 
 from __future__ import annotations
@@ -52,53 +54,110 @@ bounds AS (
 )"""
 
 # Per board-day: every sample that can cover part of the day, once per
-# instant (the latest boot and seq), with how far it holds (storage.py's
-# rule), its registry kind when shown, and its overlap with each window.
+# instant (the latest boot and seq), in time order, with its registry kind
+# when shown, how far it holds (storage.py's rule) and what it needs to
+# know of the sample before it — all from one window over the samples, in
+# the order the index gives.
 _SAMPLES = """
-SELECT s.*,
-       -- Điều 8.1: only approved propaganda (and emergency information) counts
-       (s.on_air AND s.registry_kind IN ('propaganda', 'emergency')) AS counted,
-       extract(epoch FROM s.c1 - s.c0) AS dur,
-       CASE WHEN s.c1 > t.m_ws AND s.c0 < t.m_we
-            THEN extract(epoch FROM LEAST(s.c1, t.m_we) - GREATEST(s.c0, t.m_ws)) END AS m_s,
-       CASE WHEN s.c1 > t.a_ws AND s.c0 < t.a_we
-            THEN extract(epoch FROM LEAST(s.c1, t.a_we) - GREATEST(s.c0, t.a_ws)) END AS a_s
+SELECT d.*,
+       GREATEST(d.measured_at, t.day_start) AS c0,
+       LEAST(CASE WHEN d.next_at <= d.measured_at + make_interval(secs => %(gap)s)
+                  THEN d.next_at
+                  -- the last sample before a silence holds one reporting
+                  -- interval (the one before it), never more than the gap
+                  ELSE d.measured_at + LEAST(d.measured_at - d.prev_at,
+                                             make_interval(secs => %(gap)s))
+             END, t.day_end) AS c1,
+       -- the same for the sample before (its next sample is this one)
+       LEAST(CASE WHEN d.measured_at <= d.prev_at + make_interval(secs => %(gap)s)
+                  THEN d.measured_at
+                  ELSE d.prev_at + LEAST(d.prev_at - d.prev2_at, make_interval(secs => %(gap)s))
+             END, t.day_end) AS prev_c1,
+       GREATEST(d.prev_at, t.day_start) AS prev_c0
   FROM (
-    SELECT d.measured_at, d.sha, d.cstart, d.content_id, d.kind, d.language, d.on_air,
-           -- the registry's kind of the file, if approved when shown
-           CASE WHEN ci.valid_from <= d.measured_at
-                 AND (ci.valid_to IS NULL OR ci.valid_to > d.measured_at)
-                THEN ci.kind END AS registry_kind,
-           GREATEST(d.measured_at, t.day_start) AS c0,
-           LEAST(CASE WHEN d.next_at <= d.measured_at + make_interval(secs => %(gap)s)
-                      THEN d.next_at
-                      -- the last sample before a silence holds one reporting
-                      -- interval (the one before it), never more than the gap
-                      ELSE d.measured_at + LEAST(d.measured_at - d.prev_at,
-                                                 make_interval(secs => %(gap)s))
-                 END, t.day_end) AS c1
+    SELECT u.*, lead(u.measured_at) OVER w AS next_at, lag(u.measured_at) OVER w AS prev_at,
+           lag(u.measured_at, 2) OVER w AS prev2_at,
+           lag(u.on_air) OVER w AS prev_on_air, lag(u.sha) OVER w AS prev_sha,
+           lag(u.registry_kind) OVER w AS prev_registry_kind,
+           lag(u.cstart) OVER w AS prev_cstart, lag(u.content_id) OVER w AS prev_content_id,
+           lag(u.kind) OVER w AS prev_kind, lag(u.language) OVER w AS prev_language
       FROM (
-        SELECT u.*, lead(u.measured_at) OVER (ORDER BY u.measured_at) AS next_at,
-               lag(u.measured_at) OVER (ORDER BY u.measured_at) AS prev_at
-          FROM (
-            SELECT DISTINCT ON (x.measured_at)
-                   x.measured_at, x.content_sha256 AS sha, x.content_started_at AS cstart,
-                   x.content_id, x.content_kind AS kind, x.content_language AS language,
-                   (x.player_running AND x.screen_on IS NOT FALSE) AS on_air
-              FROM telemetry_display x
-             WHERE x.device_id = t.board_id
-               AND x.measured_at >= t.day_start - make_interval(secs => %(gap)s)
-               AND x.measured_at < t.day_end
-             ORDER BY x.measured_at, x.boot DESC, x.seq DESC
-          ) u
-      ) d
-      LEFT JOIN content_items ci ON ci.sha256 = d.sha
-  ) s
- WHERE s.c1 > s.c0"""
+            SELECT u0.*, (u0.on_air AND u0.sha IS NOT NULL) AS playable,
+                   -- the registry's kind of the file, if approved when shown
+                   CASE WHEN ci.valid_from <= u0.measured_at
+                         AND (ci.valid_to IS NULL OR ci.valid_to > u0.measured_at)
+                        THEN ci.kind END AS registry_kind
+              FROM (
+                SELECT DISTINCT ON (x.measured_at)
+                       x.measured_at, x.content_sha256 AS sha, x.content_started_at AS cstart,
+                       x.content_id, x.content_kind AS kind, x.content_language AS language,
+                       (x.player_running AND x.screen_on IS NOT FALSE) AS on_air
+                  FROM telemetry_display x
+                 WHERE x.device_id = t.board_id
+                   AND x.measured_at >= t.day_start - make_interval(secs => %(gap)s)
+                   AND x.measured_at < t.day_end
+                 ORDER BY x.measured_at, x.boot DESC, x.seq DESC
+              ) u0
+              LEFT JOIN LATERAL (SELECT c.kind, c.valid_from, c.valid_to FROM content_items c
+                                  WHERE c.sha256 = u0.sha) ci ON true
+      ) u
+    WINDOW w AS (ORDER BY u.measured_at)
+  ) d"""
 
-# Runs of the same file (same hash and same reported start; without a
-# reported start, samples that follow each other without a gap) are one
-# play; samples off air or without a hash are in no play (play IS NULL).
+# Runs: samples in a row of one class (on air or not, with a hash or not,
+# one registry kind) and, on air with a hash, of one play (the same hash,
+# reported start and words; without a reported start, no gap either),
+# numbered in time order. Only samples that cover some of the day (c1 > c0)
+# count; those that do not all come before those that do.
+_RUNS = f"""
+SELECT c.*, sum(c.brk) OVER (ORDER BY c.measured_at ROWS UNBOUNDED PRECEDING) AS run
+  FROM (
+    SELECT s.*,
+           CASE WHEN s.prev_at IS NULL OR s.prev_c1 <= s.prev_c0 THEN 1
+                WHEN s.prev_on_air IS DISTINCT FROM s.on_air
+                  OR (s.prev_sha IS NULL) <> (s.sha IS NULL)
+                  OR s.prev_registry_kind IS DISTINCT FROM s.registry_kind THEN 1
+                WHEN NOT s.playable THEN 0
+                WHEN s.prev_sha IS DISTINCT FROM s.sha OR s.prev_cstart IS DISTINCT FROM s.cstart
+                  OR s.prev_content_id IS DISTINCT FROM s.content_id
+                  OR s.prev_kind IS DISTINCT FROM s.kind
+                  OR s.prev_language IS DISTINCT FROM s.language
+                  OR (s.cstart IS NULL AND s.prev_c1 < s.c0) THEN 1
+                ELSE 0 END AS brk
+      FROM ({_SAMPLES}) s
+  ) c
+ WHERE c.c1 > c.c0"""
+
+# Per run: its class and play key (taken from its first sample: min() skips
+# the NULLs of the others), its span, and the time it covers in the day and
+# in each window (as intervals: exact, and cheaper than numeric seconds).
+_RUN_SUMS = f"""
+SELECT run, bool_and(playable) AS playable, bool_and(on_air) AS on_air,
+       bool_and(sha IS NULL) AS no_sha, min(first_kind) AS registry_kind,
+       min(first_sha) AS sha, min(first_cstart) AS cstart, min(first_id) AS content_id,
+       min(first_kind_said) AS kind, min(first_language) AS language,
+       min(c0) AS c0, max(c1) AS c1,
+       sum(c1 - c0) AS dur,
+       sum(CASE WHEN c1 > t.m_ws AND c0 < t.m_we
+                THEN LEAST(c1, t.m_we) - GREATEST(c0, t.m_ws) END) AS m_s,
+       sum(CASE WHEN c1 > t.a_ws AND c0 < t.a_we
+                THEN LEAST(c1, t.a_we) - GREATEST(c0, t.a_ws) END) AS a_s
+  FROM (
+    SELECT r.*,
+           CASE WHEN r.brk = 1 THEN r.registry_kind END AS first_kind,
+           CASE WHEN r.brk = 1 THEN r.sha END AS first_sha,
+           CASE WHEN r.brk = 1 THEN r.cstart END AS first_cstart,
+           CASE WHEN r.brk = 1 THEN r.content_id END AS first_id,
+           CASE WHEN r.brk = 1 THEN r.kind END AS first_kind_said,
+           CASE WHEN r.brk = 1 THEN r.language END AS first_language
+      FROM ({_RUNS}) r
+  ) k
+ GROUP BY run"""
+
+# Plays: the runs of one file, those with the same hash and reported start
+# that only time off air (or without a hash) separates included; runs off
+# air or without a hash are in no play (play IS NULL). The day's sums by
+# class, per play.
 _GROUPS = f"""
 groups AS MATERIALIZED (
     SELECT t.board_id, t.day, g.*
@@ -117,23 +176,26 @@ groups AS MATERIALIZED (
                sum(dur) FILTER (WHERE on_air AND registry_kind = 'advertising') AS ad_s,
                sum(dur) FILTER (WHERE on_air AND registry_kind = 'emergency') AS em_s,
                sum(dur) FILTER (WHERE counted) AS counted_s,
-               sum(dur) FILTER (WHERE on_air AND sha IS NOT NULL AND registry_kind IS NULL)
+               sum(dur) FILTER (WHERE on_air AND NOT no_sha AND registry_kind IS NULL)
                    AS unapproved_s,
-               sum(dur) FILTER (WHERE on_air AND sha IS NULL) AS unidentified_s,
+               sum(dur) FILTER (WHERE on_air AND no_sha) AS unidentified_s,
                sum(m_s) FILTER (WHERE counted) AS m_on_s, sum(m_s) AS m_cov_s,
                sum(a_s) FILTER (WHERE counted) AS a_on_s, sum(a_s) AS a_cov_s
           FROM (
-            SELECT r.*, CASE WHEN r.playable THEN sum(r.brk) OVER p END AS play
+            SELECT b.*, CASE WHEN b.playable THEN sum(b.brk) OVER p END AS play
               FROM (
-                SELECT c.*, (c.on_air AND c.sha IS NOT NULL) AS playable,
-                       CASE WHEN lag(c.sha) OVER p IS DISTINCT FROM c.sha
-                              OR lag(c.cstart) OVER p IS DISTINCT FROM c.cstart
-                              OR (c.cstart IS NULL AND lag(c.c1) OVER p < c.c0)
+                SELECT s.*,
+                       -- Điều 8.1: only approved propaganda (and emergency
+                       -- information) counts
+                       (s.on_air AND s.registry_kind IN ('propaganda', 'emergency')) AS counted,
+                       CASE WHEN lag(s.sha) OVER p IS DISTINCT FROM s.sha
+                              OR lag(s.cstart) OVER p IS DISTINCT FROM s.cstart
+                              OR (s.cstart IS NULL AND lag(s.c1) OVER p < s.c0)
                             THEN 1 ELSE 0 END AS brk
-                  FROM ({_SAMPLES}) c
-                WINDOW p AS (PARTITION BY (c.on_air AND c.sha IS NOT NULL) ORDER BY c.c0)
-              ) r
-            WINDOW p AS (PARTITION BY r.playable ORDER BY r.c0)
+                  FROM ({_RUN_SUMS}) s
+                WINDOW p AS (PARTITION BY s.playable ORDER BY s.c0)
+              ) b
+            WINDOW p AS (PARTITION BY b.playable ORDER BY b.c0)
           ) q
          GROUP BY play
      ) g
@@ -175,11 +237,14 @@ day_totals AS (
      GROUP BY board_id, day
 )
 SELECT t.board_id, t.day, bs.code, bo.code,
-       COALESCE(d.on_s, 0), COALESCE(d.ad_s, 0), COALESCE(d.em_s, 0),
-       COALESCE(d.counted_s, 0), COALESCE(d.unapproved_s, 0), COALESCE(d.unidentified_s, 0),
+       COALESCE(extract(epoch FROM d.on_s), 0), COALESCE(extract(epoch FROM d.ad_s), 0),
+       COALESCE(extract(epoch FROM d.em_s), 0), COALESCE(extract(epoch FROM d.counted_s), 0),
+       COALESCE(extract(epoch FROM d.unapproved_s), 0),
+       COALESCE(extract(epoch FROM d.unidentified_s), 0),
        wt.part, wt.ws, wt.we,
-       COALESCE(CASE wt.part WHEN 'morning' THEN d.m_on_s ELSE d.a_on_s END, 0),
-       COALESCE(CASE wt.part WHEN 'morning' THEN d.m_cov_s ELSE d.a_cov_s END, 0),
+       COALESCE(extract(epoch FROM CASE wt.part WHEN 'morning' THEN d.m_on_s ELSE d.a_on_s END), 0),
+       COALESCE(extract(epoch FROM CASE wt.part WHEN 'morning' THEN d.m_cov_s ELSE d.a_cov_s END),
+                0),
        -- Điều 8.2: an order in force during the window that covers the board
        (SELECT min(o.id) FROM emergency_orders o
          WHERE o.revoked_at IS NULL AND o.starts_at < wt.we AND o.ends_at > wt.ws

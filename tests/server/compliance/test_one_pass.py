@@ -136,12 +136,12 @@ def _stored(conn: Conn) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     return days, plays
 
 
-@pytest.mark.parametrize("seed_value", [1, 2, 3])
-def test_one_pass_stores_what_two_passes_stored(conn: Conn, seed_value: int) -> None:
+@pytest.mark.parametrize(("seed_value", "gap_s"), [(1, 120.0), (2, 120.0), (3, 600.0)])
+def test_one_pass_stores_what_two_passes_stored(conn: Conn, seed_value: int, gap_s: float) -> None:
     rnd = random.Random(seed_value)
     _fleet(conn)
     _write(conn, rnd)
-    settings = ComplianceSettings(batch=4)
+    settings = ComplianceSettings(batch=4, sample_gap_s=gap_s)
     job = ComplianceJob(settings)
     # some days measured before (their display plays are replaced)
     job.compute(conn, [(b, DAY) for b in BOARDS[:3]], at(NEXT, "12:00"))
