@@ -41,6 +41,15 @@ high-water mark (``VmHWM``) as last seen. Bytes are counted at the relay
 (everything on the wire both ways, MQTT framing included, TLS not) and per
 channel from the broker (payload + MQTT PUBLISH header at QoS 1).
 
+Same-run baselines (issue 20): the agent without proof is the baseline of
+the one with it (``ratio``: with ÷ without). And before the phases, bare
+frame grabs from the same sources (plain ``ffmpeg`` reading and decoding
+one frame, writing nothing, 3 of each: the screen and camera 1, CPU from
+``wait4``): ``ratio_added_cpu_over_bare_grabs`` is the CPU the proof added
+over what the same number of bare grabs (the phase's screen and camera
+ffmpeg runs) cost, i.e. the proof pipeline (grey frame, verdicts, JPEG
+sizing, messages) against only reading the pictures.
+
     .venv/bin/python -m bench.agent --proof --minutes 10 --compressed-minutes 15 --factor 12
 """
 
@@ -693,6 +702,58 @@ def world(work: Path) -> Iterator[tuple[Player, Cameras, Screen]]:
         screen.close()
 
 
+def _bare_grab(argv: list[str]) -> tuple[float, float]:
+    """One plain ffmpeg run: (CPU seconds, wall seconds)."""
+    for _attempt in range(3):  # an RTSP session now and then fails to set up
+        started = time.monotonic()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        errors = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.returncode == 0:
+            return usage.ru_utime + usage.ru_stime, time.monotonic() - started
+    raise RuntimeError(f"a bare grab failed: {' '.join(argv)}: {errors[-300:]}")
+
+
+def bare_grabs(parts: tuple[Player, Cameras, Screen], times: int = 3) -> dict[str, Any]:
+    """Mean CPU and wall seconds of a bare ffmpeg grab (one frame read and
+    decoded, nothing written), screen and camera."""
+    _, cameras, screen = parts
+    tail = ["-frames:v", "1", "-f", "null", "-"]  # read and decode one frame: the floor
+    base = ["ffmpeg", "-hide_banner", "-loglevel", "error"]
+    argvs = {
+        "screen": [*base, "-f", "x11grab", "-draw_mouse", "0", "-i", screen.display, *tail],
+        "camera": [
+            *base,
+            *("-analyzeduration", "2000000"),  # as the agent's grab
+            *("-i", f"rtsp://127.0.0.1:{cameras.port}/{CAMERAS[0]}"),
+            *tail,
+        ],
+    }
+    result: dict[str, Any] = {}
+    for kind, argv in argvs.items():
+        runs = [_bare_grab(argv) for _ in range(times)]
+        result[kind] = {
+            "cpu_s": round(sum(r[0] for r in runs) / times, 4),
+            "wall_s": round(sum(r[1] for r in runs) / times, 3),
+        }
+    return result
+
+
+def _over_bare(phase: dict[str, Any] | None, bare: dict[str, Any]) -> float | None:
+    """The CPU proof added in a phase over as many bare grabs (screen, camera)."""
+    if not phase:
+        return None
+    runs = phase["proof"]["ffmpeg_runs"]
+    grabs = sum(
+        count * bare["screen" if kind.startswith("screen") else "camera"]["cpu_s"]
+        for kind, count in runs.items()
+        if kind.startswith(("screen", "camera"))
+    )
+    added = phase["proof"]["cpu_seconds"] - phase["baseline"]["cpu_seconds"]
+    return _ratio(added, grabs)
+
+
 def run(
     work: Path, broker: Mosquitto, minutes: float, compressed: float, factor: float
 ) -> dict[str, Any]:
@@ -700,6 +761,7 @@ def run(
     listener = Listener(broker.port)
     try:
         with world(work / "world") as parts:
+            bare = bare_grabs(parts)
             default = (
                 _phase(
                     work / "default",
@@ -730,7 +792,13 @@ def run(
         listener.close()
     for name, phase in (("default", default), ("compressed", scaled)):
         (work / f"proof-{name}.json").write_text(json.dumps(phase, indent=2))
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] = {
+        "ratio_added_cpu_over_bare_grabs": {
+            "default": _over_bare(default, bare),
+            "compressed": _over_bare(scaled, bare),
+        },
+        "baseline_bare_grab": bare,
+    }
     if default:
         summary["ratio_default"] = default["ratio"]  # with proof ÷ baseline, first
         summary["baseline_cpu_percent_default"] = default["baseline"]["cpu_percent_of_one_core"]
