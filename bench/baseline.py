@@ -175,8 +175,12 @@ def _publish(args: argparse.Namespace) -> None:
     del recorded
     acked = threading.Event()
     done = {"n": 0, "failed": 0}
+    # at most a few windows handed to paho at once: its queue (and RSS) stays
+    # small, as a publisher's that sends what it has, not all it will have
+    room = threading.BoundedSemaphore(4 * args.inflight)
 
     def on_publish(_c: Any, _u: Any, _mid: int, reason: Any, _p: Any) -> None:
+        room.release()
         done["n"] += 1
         if reason.is_failure:
             done["failed"] += 1
@@ -200,6 +204,8 @@ def _publish(args: argparse.Namespace) -> None:
                 time.sleep(delay)
         if started is None:
             started = time.monotonic()
+        if not room.acquire(timeout=60):
+            raise SystemExit(f"no PUBACK for 60 s after {done['n']} acknowledged")
         info = client.publish(topic, payload, qos=1)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise SystemExit(f"publish failed: {mqtt.error_string(info.rc)}")
