@@ -204,21 +204,28 @@ def summarise(samples: list[Sample], seconds: float) -> dict[str, Any]:
     }
 
 
-def cpu_of(processes: list[psutil.Process]) -> float:
+def tree_cpu(root: psutil.Process) -> float:
+    """CPU seconds of a process and its children, those that exited included
+    (their times are added to the parent's when it reaps them): grows
+    monotonically while PostgreSQL's backends come and go."""
     total = 0.0
-    for proc in processes:
-        with contextlib.suppress(psutil.Error):
-            times = proc.cpu_times()
-            total += times.user + times.system
+    with contextlib.suppress(psutil.Error):
+        t = root.cpu_times()
+        total += t.user + t.system + t.children_user + t.children_system
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                c = child.cpu_times()
+                total += c.user + c.system
     return total
 
 
-def server_processes(api: subprocess.Popen[bytes], postmaster: int | None) -> dict[str, Any]:
-    me = psutil.Process(api.pid)
-    out: dict[str, Any] = {"api": [me, *me.children(recursive=True)]}
+def server_processes(
+    api: subprocess.Popen[bytes], postmaster: int | None
+) -> dict[str, psutil.Process]:
+    out = {"api": psutil.Process(api.pid)}
     if postmaster:
-        pg = psutil.Process(postmaster)
-        out["postgres"] = [pg, *pg.children(recursive=True)]
+        with contextlib.suppress(psutil.Error):
+            out["postgres"] = psutil.Process(postmaster)
     return out
 
 
@@ -243,7 +250,7 @@ def measure(
 ) -> dict[str, Any]:
     procs = server_processes(api, postmaster)
     me = psutil.Process()
-    cpu0 = {k: cpu_of(v) for k, v in procs.items()} | {"load generator": cpu_of([me])}
+    cpu0 = {k: tree_cpu(v) for k, v in procs.items()} | {"load generator": sum(me.cpu_times()[:2])}
     busy0 = busy_cpu()
     wall0 = time.monotonic()
     samples = asyncio.run(
@@ -259,7 +266,7 @@ def measure(
         )
     )
     wall = time.monotonic() - wall0
-    cpu1 = {k: cpu_of(v) for k, v in procs.items()} | {"load generator": cpu_of([me])}
+    cpu1 = {k: tree_cpu(v) for k, v in procs.items()} | {"load generator": sum(me.cpu_times()[:2])}
     cores = {k: round((cpu1[k] - cpu0[k]) / wall, 2) for k in cpu0}
     # Other sessions' work on the same machine (tests, builds): not ours.
     cores["others"] = round(max(0.0, (busy_cpu() - busy0) / wall - sum(cores.values())), 2)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 
 from bench.api_data import Volumes, load, table_sizes, unresolved_counts
@@ -67,6 +68,8 @@ def database(args: argparse.Namespace, volumes: Volumes) -> Iterator[tuple[str, 
         with psycopg.connect(admin, autocommit=True) as conn:
             version = conn.execute("SHOW server_version").fetchone()
             info["postgresql"] = version[0] if version else "?"
+            if pg is None:  # a server on this machine: its CPU counted apart
+                info.setdefault("postmaster_pid", _postmaster(conn))
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (args.database_name,)
             ).fetchone()
@@ -104,6 +107,17 @@ def database(args: argparse.Namespace, volumes: Volumes) -> Iterator[tuple[str, 
     finally:
         if pg is not None:
             pg.stop(mode="fast" if args.keep else "immediate")
+
+
+def _postmaster(conn: psycopg.Connection[Any]) -> int | None:
+    """The server's postmaster when it runs on this machine (the parent of
+    this connection's backend), else None: its CPU (every session's, not
+    only the benchmark's) is then reported as ``postgres``, not ``others``."""
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    with contextlib.suppress(psutil.Error, TypeError):
+        parent = psutil.Process(int(row[0]) if row else -1).parent()
+        return parent.pid if parent is not None else None
+    return None
 
 
 def load_data(url: str, volumes: Volumes) -> dict[str, Any]:
