@@ -37,6 +37,8 @@ BoardReader = Annotated[Principal, Depends(page_for("board.read"))]
 CommandSender = Annotated[Principal, Depends(form_for("command.send"))]
 BoardId = Annotated[str, Path(max_length=64, pattern=DEVICE_ID_PATTERN)]
 DAY = timedelta(hours=24)
+#: State changes the page lists (the board's newest).
+HISTORY = 50
 #: Commands on the page (the API lists them all).
 RECENT_COMMANDS = 10
 #: The buttons of the page; set_config is for the API (JSON).
@@ -136,16 +138,25 @@ def readings(latest: dict[str, Latest], t: i18n.Translate, lang: str) -> list[di
 def connectivity_strip(
     conn: Conn, user: Principal, board: BoardDetail, now: datetime
 ) -> list[Band]:
+    """The last 24 hours' states, from the changes the page already holds
+    (``board.history``, newest first) when they reach back past the day or
+    are the whole history; read again only for a board that changed state
+    more often than that in a day."""
     since = now - DAY
-    changes = connectivity(conn, user, board.id, since=since, until=now)
-    return state_strip(
-        [(c.at, c.state) for c in changes], since=since, until=now, current=board.state
-    )
+    history = board.history
+    if len(history) < HISTORY or (history and history[-1].at < since):
+        before = next((c for c in history if c.at < since), None)
+        edges = [(since, before.state)] if before else []
+        edges += [(c.at, c.state) for c in reversed(history) if since <= c.at < now]
+    else:
+        changes = connectivity(conn, user, board.id, since=since, until=now)
+        edges = [(c.at, c.state) for c in changes]
+    return state_strip(edges, since=since, until=now, current=board.state)
 
 
 def board_context(conn: Conn, user: Principal, board_id: str, now: datetime) -> dict[str, Any]:
     """The live part of the page: state, incidents, commands, configuration."""
-    board = get_board(conn, user, board_id)
+    board = get_board(conn, user, board_id, history=HISTORY)
     return {
         "board": board,
         # why it is offline: its open lost/stale incident's cause, as the engine judged it

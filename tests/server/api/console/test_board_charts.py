@@ -2,7 +2,8 @@
 (hourly rollups for most of the day, raw rows for the newest hours), the
 same numbers as the stored samples and rollups, safe inside a script
 element whatever the values, only for boards in the reader's scope, and
-the lowest, highest and latest values for a reader without JavaScript."""
+the lowest, highest and latest values for a reader without JavaScript. The
+connectivity strip drawn from the changes the page already holds."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from fastapi.testclient import TestClient
 from fleet_server.access.principal import Principal
 from fleet_server.access.roles import CAPABILITIES
 from fleet_server.api.console.board_charts import CHARTS, script_json
+from fleet_server.api.console.boards import HISTORY, connectivity_strip
+from fleet_server.api.console.svg import state_strip
+from fleet_server.boards.service import connectivity, get_board
 from fleet_server.errors import Forbidden, Invalid, NotFound
 from fleet_server.telemetry.recent import raw_from, recent_series
 from tests.server.api.console.fleet_state import DAY_BOARD, record_day, roll_up, set_states
@@ -214,3 +218,37 @@ def test_the_recent_series_refuses_what_it_cannot_answer(db_conn: Any, day: date
         recent_series(
             db_conn, _principal("operator", province_wide=False), DAY_BOARD, ["power"], **span
         )
+
+
+def _strip_from_database(conn: Any, user: Principal, board_id: str, now: datetime) -> Any:
+    board = get_board(conn, user, board_id)
+    since = now - timedelta(hours=24)
+    changes = connectivity(conn, user, board_id, since=since, until=now)
+    return state_strip(
+        [(c.at, c.state) for c in changes], since=since, until=now, current=board.state
+    )
+
+
+def test_the_connectivity_strip_is_drawn_from_the_page_history_or_read_again(
+    db_conn: Any, day: datetime
+) -> None:
+    admin = _principal("admin")
+    quiet = get_board(db_conn, admin, DAY_BOARD, history=HISTORY)
+    assert len(quiet.history) < HISTORY  # the whole history is on the page: no query
+    assert connectivity_strip(db_conn, admin, quiet, day) == _strip_from_database(
+        db_conn, admin, DAY_BOARD, day
+    )
+    # A board that flapped 60 times in the day: its 50 newest changes do not
+    # reach back past the day, so the strip reads the day's changes again.
+    states = ["online", "offline"] * 30
+    for n, state in enumerate(states):
+        db_conn.execute(
+            "INSERT INTO board_status_history (board_id, at, state, previous, reason)"
+            " VALUES (%s, %s, %s, %s, 'test: flapping')",
+            (QUIET_BOARD, day - timedelta(minutes=20 * (len(states) - n)), state, "online"),
+        )
+    flappy = get_board(db_conn, admin, QUIET_BOARD, history=HISTORY)
+    assert len(flappy.history) == HISTORY
+    bands = connectivity_strip(db_conn, admin, flappy, day)
+    assert bands == _strip_from_database(db_conn, admin, QUIET_BOARD, day)
+    assert len(bands) > HISTORY  # every change of the day, not only the 50 newest
