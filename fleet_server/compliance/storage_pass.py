@@ -67,21 +67,21 @@ SELECT d.*,
                   -- interval (the one before it), never more than the gap
                   ELSE d.measured_at + LEAST(d.measured_at - d.prev_at,
                                              make_interval(secs => %(gap)s))
-             END, t.day_end) AS c1,
-       -- the same for the sample before (its next sample is this one)
-       LEAST(CASE WHEN d.measured_at <= d.prev_at + make_interval(secs => %(gap)s)
-                  THEN d.measured_at
-                  ELSE d.prev_at + LEAST(d.prev_at - d.prev2_at, make_interval(secs => %(gap)s))
-             END, t.day_end) AS prev_c1,
-       GREATEST(d.prev_at, t.day_start) AS prev_c0
+             END, t.day_end) AS c1
   FROM (
     SELECT u.*, lead(u.measured_at) OVER w AS next_at, lag(u.measured_at) OVER w AS prev_at,
-           lag(u.measured_at, 2) OVER w AS prev2_at,
-           lag(u.on_air) OVER w AS prev_on_air, lag(u.sha) OVER w AS prev_sha,
-           lag(u.registry_kind) OVER w AS prev_registry_kind,
+           lag(u.class) OVER w AS prev_class, lag(u.sha) OVER w AS prev_sha,
            lag(u.cstart) OVER w AS prev_cstart, lag(u.content_id) OVER w AS prev_content_id,
            lag(u.kind) OVER w AS prev_kind, lag(u.language) OVER w AS prev_language
       FROM (
+        SELECT v.*,
+               -- which sums a sample goes to: off air; on air without a hash;
+               -- with a hash, by its registry kind (none: unapproved)
+               CASE WHEN NOT v.on_air THEN 0 WHEN v.sha IS NULL THEN 1
+                    WHEN v.registry_kind IS NULL THEN 2
+                    WHEN v.registry_kind = 'propaganda' THEN 3
+                    WHEN v.registry_kind = 'emergency' THEN 4 ELSE 5 END AS class
+          FROM (
             SELECT u0.*, (u0.on_air AND u0.sha IS NOT NULL) AS playable,
                    -- the registry's kind of the file, if approved when shown
                    CASE WHEN ci.valid_from <= u0.measured_at
@@ -100,29 +100,33 @@ SELECT d.*,
               ) u0
               LEFT JOIN LATERAL (SELECT c.kind, c.valid_from, c.valid_to FROM content_items c
                                   WHERE c.sha256 = u0.sha) ci ON true
+          ) v
       ) u
     WINDOW w AS (ORDER BY u.measured_at)
   ) d"""
 
-# Runs: samples in a row of one class (on air or not, with a hash or not,
-# one registry kind) and, on air with a hash, of one play (the same hash,
-# reported start and words; without a reported start, no gap either),
-# numbered in time order. Only samples that cover some of the day (c1 > c0)
-# count; those that do not all come before those that do.
+# Runs: samples in a row of one class and, on air with a hash, of one play
+# (the same hash, reported start and words; without a reported start, no
+# gap either), numbered in time order. Only samples that cover some of the
+# day (c1 > c0) count; those that do not all come before those that do. A
+# run cut where the play goes on is harmless (plays are rebuilt from runs
+# by the same rule); two plays in one run would not be, and cannot be.
 _RUNS = f"""
 SELECT c.*, sum(c.brk) OVER (ORDER BY c.measured_at ROWS UNBOUNDED PRECEDING) AS run
   FROM (
     SELECT s.*,
-           CASE WHEN s.prev_at IS NULL OR s.prev_c1 <= s.prev_c0 THEN 1
-                WHEN s.prev_on_air IS DISTINCT FROM s.on_air
-                  OR (s.prev_sha IS NULL) <> (s.sha IS NULL)
-                  OR s.prev_registry_kind IS DISTINCT FROM s.registry_kind THEN 1
+           -- a run starts at the first sample, after any before the day (of
+           -- those, at most the last covers any of it) and where the class changes
+           CASE WHEN s.prev_at IS NULL OR s.prev_at < t.day_start OR s.prev_class <> s.class
+                THEN 1
                 WHEN NOT s.playable THEN 0
                 WHEN s.prev_sha IS DISTINCT FROM s.sha OR s.prev_cstart IS DISTINCT FROM s.cstart
                   OR s.prev_content_id IS DISTINCT FROM s.content_id
                   OR s.prev_kind IS DISTINCT FROM s.kind
                   OR s.prev_language IS DISTINCT FROM s.language
-                  OR (s.cstart IS NULL AND s.prev_c1 < s.c0) THEN 1
+                  -- a gap: the sample before was the last before a silence
+                  OR (s.cstart IS NULL
+                      AND s.measured_at > s.prev_at + make_interval(secs => %(gap)s)) THEN 1
                 ELSE 0 END AS brk
       FROM ({_SAMPLES}) s
   ) c
