@@ -44,6 +44,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -279,6 +280,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             rounds.append(_round(baseline, ingest))
             brief = ", ".join(f"{k} {rounds[-1][k]}" for k in HEADLINE[:3])
             print(f"round {n + 1}/{args.rounds}: {brief}", file=sys.stderr, flush=True)
+    shutil.rmtree(work, ignore_errors=True)  # kept when the run failed: its logs are there
     lost = {
         phase: sum(int(r[phase]["lost"]) for r in rounds if r[phase])
         for phase in ("baseline", "ingest")
