@@ -18,6 +18,7 @@ from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.boards.service import list_boards
 from fleet_server.incidents.models import SITE_RULE, IncidentFilter
 from fleet_server.incidents.service import attached_incidents, list_incidents
+from fleet_server.organisations.health_cache import cached
 from fleet_server.organisations.service import get_site
 
 router = APIRouter(include_in_schema=False)
@@ -29,18 +30,22 @@ INCIDENT_ROWS = 10
 def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
     """What the overview and its live fragment show: the fleet part (counts,
     map, sites) as kept per scope and language until the fleet's health
-    changes (overview_fleet.py); the active incidents, with their ages and
-    the user's links, per request."""
-    incidents = (
-        list_incidents(
+    changes (overview_fleet.py); the newest active incidents, read once per
+    change as well (opened, resolved, re-graded: each moves the version; a
+    board renamed shows within health_cache.MAX_AGE_S) but written per
+    request, with their ages and the user's links."""
+    incidents = None
+    if user.can("incident.read"):
+        incidents = cached(
             conn,
-            user,
-            ListParams(limit=INCIDENT_ROWS, offset=0, sort=None),
-            IncidentFilter.active(),
+            ("overview-incidents", user.scope),
+            lambda: list_incidents(
+                conn,
+                user,
+                ListParams(limit=INCIDENT_ROWS, offset=0, sort=None),
+                IncidentFilter.active(),
+            ),
         )
-        if user.can("incident.read")
-        else None
-    )
     return {"fleet": FleetPart(conn, user), "incidents": incidents}
 
 

@@ -75,8 +75,9 @@ def test_the_overview_and_sites_health_change_when_a_board_changes_state(
     assert after["online"] == summary["online"] - moved
 
     # an incident opened at a site shows in its row of the list
-    open_test_incident(db_conn, DAY_BOARD, "display_dark", now=clock.now)
+    incident = open_test_incident(db_conn, DAY_BOARD, "display_dark", now=clock.now)
     page = admin.get("/").text
+    assert f'href="/incidents/{incident}"' in page  # the active incidents, read once per change
     row_html = page[page.index(f'<td data-label="Điểm"><a href="/sites/{site}">') :]
     assert '<span class="badge sev-major">1</span>' in row_html[: row_html.index("</tr>")]
 
