@@ -248,7 +248,8 @@ def accounts_steps(v: Volumes, now: datetime) -> list[Step]:
             "api_tokens (history), audit_log",
             # Two logins a working day per account (each a bearer token or a
             # console session, long expired), some failures, and an audit row
-            # for every human action on incidents and tickets.
+            # for every human action on incidents and tickets. The audit rows
+            # are staged here and written by load() in chunks (AUDIT_CHUNK).
             """
             CREATE TEMP TABLE bench_logins AS
             SELECT u.id AS user_id, u.username,
@@ -265,9 +266,11 @@ def accounts_steps(v: Volumes, now: datetime) -> list[Step]:
                    at + interval '8 hours', at + interval '1 hour',
                    CASE WHEN user_id %% 3 = 0 THEN at + interval '2 hours' END
             FROM bench_logins ORDER BY at;
-            INSERT INTO audit_log (at, actor, actor_user_id, action, target_type, target_id,
-                                   address, detail)
-            SELECT at, username, user_id, 'login', 'user', user_id::text, address, 'api token'
+            CREATE TEMP TABLE bench_audit AS
+            SELECT row_number() OVER (ORDER BY a_at) AS n, q.* FROM (
+            SELECT at AS a_at, username AS a_actor, user_id AS a_uid, 'login' AS a_action,
+                   'user' AS a_tt, user_id::text AS a_tid, address AS a_addr,
+                   'api token' AS a_detail
             FROM bench_logins
             UNION ALL
             SELECT at - interval '30 s', username, NULL, 'login_failed', 'user',
@@ -284,8 +287,7 @@ def accounts_steps(v: Volumes, now: datetime) -> list[Step]:
             UNION ALL
             SELECT at, actor, NULL, 'ticket.' || kind, 'ticket', ticket_id::text, '10.0.1.11',
                    note
-            FROM ticket_events
-            ORDER BY 1
+            FROM ticket_events) q
             """,
             {**common, "days": v.days},
         ),
