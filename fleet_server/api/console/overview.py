@@ -53,7 +53,9 @@ def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
 def overview(request: Request, conn: Db, user: Viewer) -> Response:
     if not user.can("board.read"):
         return redirect(home_for(user))
-    return render(request, "overview.html", user, overview_context(conn, user))
+    context = overview_context(conn, user)
+    part = context["fleet"] = FleetPart(conn, user, splice=True)
+    return part.splice(render(request, "overview.html", user, context))
 
 
 @router.get("/sites/{site_id}")

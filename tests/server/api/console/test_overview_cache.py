@@ -124,6 +124,10 @@ def test_concurrent_requests_at_one_version_render_once(new_browser: NewBrowser)
     for thread in threads:
         thread.join(60)
     assert len(pages) == len(browsers)
+    for page in pages:  # the kept bytes spliced in place of the placeholder
+        assert overview_fleet.PLACEHOLDER not in page
+        assert page.count('class="site-map"') == 1
+        assert page.rstrip().endswith("</html>")
     # one rendering (and at most its confirmation, made 2 s after the first
     # on a slow machine; health_cache.CONFIRM_AFTER_S), never one a request
     assert overview_fleet.RENDERS["en"] - before in (1, 2)
