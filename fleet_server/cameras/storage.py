@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
+from pydantic import BaseModel
 
 from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
 from fleet_server.access.scope import Scope
@@ -14,41 +16,59 @@ from fleet_server.cameras.schemas import CameraOut
 
 Conn = psycopg.Connection[Any]
 
-#: Cameras with their board and site, and the board's latest camera
-#: reading (``cam``: this camera's entry in it). The reading is looked up in
-#: a subquery of its own (OFFSET 0: planned apart) so that a query using none
-#: of its columns, like the page's count, drops it and the latest-reading and
-#: status joins altogether (unique keys): the count read every board's
-#: camera JSON (issue 20).
-_CAMERAS = """
-    SELECT c.board_id, c.camera_id, c.name, b.name AS board_name,
-           coalesce(st.state, 'unknown') AS board_state, b.site_id, s.name AS site_name,
-           s.name_en AS site_name_en, s.kind AS site_kind, bl.measured_at, bl.observed_at,
-           (SELECT e FROM jsonb_array_elements(bl.data->'cameras') e
-             WHERE e->>'camera_id' = c.camera_id LIMIT 1) AS cam
+#: A camera's health from ``camera_health`` (migration 0051: each camera's
+#: entry in its board's latest camera reading, written with board_latest by
+#: triggers): no row is no reading, and a reading observed before the
+#: parameter is stale; both unknown. The list read every board's camera JSON
+#: to sort failing ones first (issue 20).
+_HEALTH = """CASE WHEN h.board_id IS NULL OR h.observed_at < %s THEN 'unknown'
+                  WHEN h.failing THEN 'failing' ELSE 'ok' END"""
+
+_FROM = """
     FROM cameras c
     JOIN boards b ON b.id = c.board_id
     JOIN sites s ON s.id = b.site_id
-    LEFT JOIN board_status st ON st.board_id = b.id
-    LEFT JOIN board_latest bl ON bl.device_id = c.board_id AND bl.kind = 'camera'
+    LEFT JOIN camera_health h ON h.board_id = c.board_id AND h.camera_id = c.camera_id
 """
 
-_SELECT = """
-    SELECT k.board_id, k.camera_id, k.name, k.board_name, k.board_state, k.site_id,
-           k.site_name, k.site_name_en, k.site_kind, cam->>'status' AS status,
-           (cam->>'reachable')::boolean AS reachable,
-           (cam->>'rtsp_answered')::boolean AS rtsp_answered,
-           (cam->>'latency_ms')::float8 AS latency_ms, cam->>'error' AS error,
-           CASE WHEN cam IS NOT NULL THEN k.measured_at END AS measured_at,
-           CASE WHEN cam IS NULL OR k.observed_at < %s THEN 'unknown'
-                WHEN cam->>'status' IN ('ok', 'unauthorized') THEN 'ok'
-                ELSE 'failing' END AS health,
-           (SELECT i.id FROM incidents i WHERE i.board_id = k.board_id
+#: The list's order and filters only, narrow: the page is chosen from these
+#: (a sort of every camera in scope), then only its rows are read in full.
+_KEYS = (
+    "SELECT c.board_id, c.camera_id, s.name AS site_name, {health} AS health,"
+    " {latency} AS latency_ms, h.measured_at" + _FROM + "WHERE {where}"
+)
+
+_ROWS = (
+    f"""
+    SELECT c.board_id, c.camera_id, c.name, b.name AS board_name,
+           coalesce(st.state, 'unknown') AS board_state, b.site_id, s.name AS site_name,
+           s.name_en AS site_name_en, s.kind AS site_kind, h.reading->>'status' AS status,
+           (h.reading->>'reachable')::boolean AS reachable,
+           (h.reading->>'rtsp_answered')::boolean AS rtsp_answered,
+           (h.reading->>'latency_ms')::float8 AS latency_ms, h.reading->>'error' AS error,
+           h.measured_at, {_HEALTH} AS health,
+           (SELECT i.id FROM incidents i WHERE i.board_id = c.board_id
               AND i.rule LIKE 'camera%%' AND i.state <> 'resolved'
-              AND i.details->>'camera_id' = k.camera_id
-            ORDER BY i.opened_at DESC LIMIT 1) AS open_incident_id
-    FROM ({cameras} WHERE {where} OFFSET 0) k
+              AND i.details->>'camera_id' = c.camera_id
+            ORDER BY i.opened_at DESC LIMIT 1) AS open_incident_id"""
+    + _FROM
+    + """    LEFT JOIN board_status st ON st.board_id = b.id
+    WHERE (c.board_id, c.camera_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
 """
+)
+
+#: ``health`` as conditions on camera_health's columns (the same as
+#: ``_HEALTH``), so a filtered list need not judge every camera.
+_HEALTH_IS = {
+    "failing": "h.failing AND h.observed_at >= %s",
+    "ok": "NOT h.failing AND h.observed_at >= %s",
+    "unknown": "(h.board_id IS NULL OR h.observed_at < %s)",
+}
+
+
+class _Key(BaseModel):
+    board_id: str
+    camera_id: str
 
 
 def camera_page(
@@ -66,20 +86,37 @@ def camera_page(
     clause, params = sites_condition(scope, "b.site_id")
     where = [clause]
     add_equal(where, params, (("b.site_id", site_id), ("c.board_id", board_id)))
-    select = _SELECT.format(cameras=_CAMERAS, where=" AND ".join(where))
-    outer = [stale_before, *params]
     if health is not None:
-        select = f"SELECT * FROM ({select}) h WHERE health = %s"
-        outer.append(health)
-    return fetch_page(
+        where.append(_HEALTH_IS[health])
+        params.append(stale_before)
+    by_latency = (paging.sort or "").lstrip("-") == "latency_ms"
+    keys = _KEYS.format(
+        health=_HEALTH,
+        latency="(h.reading->>'latency_ms')::float8" if by_latency else "NULL::float8",
+        where=" AND ".join(where),
+    )
+    page = fetch_page(
         conn,
-        select,
-        outer,
+        keys,
+        [stale_before, *params],
         paging,
         sortable=("board_id", "camera_id", "site_name", "health", "latency_ms", "measured_at"),
         default="CASE health WHEN 'failing' THEN 0 WHEN 'unknown' THEN 1 ELSE 2 END, site_name",
         tiebreak="board_id, camera_id",
-        model=CameraOut,
+        model=_Key,
+    )
+    order = [(k.board_id, k.camera_id) for k in page.items]
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            _ROWS, (stale_before, [k[0] for k in order], [k[1] for k in order])
+        ).fetchall()
+    found = {(r["board_id"], r["camera_id"]): r for r in rows}
+    return Page[CameraOut](
+        items=[CameraOut.model_validate(found[k]) for k in order if k in found],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        total_capped=page.total_capped,
     )
 
 
