@@ -50,7 +50,7 @@ from fleet_server.ingest.consumer import Inbound, MqttConsumer
 from fleet_server.ingest.deadletters import DeadLetterLimiter
 from fleet_server.ingest.inbox import Inbox
 from fleet_server.ingest.receipt_hold import ReceiptHold
-from fleet_server.ingest.receipts import Key, publication, receipt_key, receipts_for
+from fleet_server.ingest.receipts import Key, publications, receipt_key
 from fleet_server.ingest.stats import IngestStats
 from fleet_server.metrics import IngestMetrics, new_registry
 from fleet_server.mqtt import MQTT_V5
@@ -327,8 +327,8 @@ class IngestService:
 
     def _publish_receipts(self, keys: list[Key]) -> None:
         sent = unsent = 0
-        for receipt in receipts_for(keys, datetime.now(UTC)):
-            if self.consumer.publish(*publication(receipt)):
+        for topic, payload in publications(keys, datetime.now(UTC)):
+            if self.consumer.publish(topic, payload):
                 sent += 1
             else:
                 unsent += 1

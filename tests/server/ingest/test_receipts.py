@@ -14,7 +14,13 @@ import pytest
 
 import fleet_protocol as fp
 from fleet_server.ingest.consumer import Inbound
-from fleet_server.ingest.receipts import receipt_key, receipts_for, seq_ranges
+from fleet_server.ingest.receipts import (
+    publication,
+    publications,
+    receipt_key,
+    receipts_for,
+    seq_ranges,
+)
 from fleet_server.settings import Settings
 from fleet_server.telemetry.storage import Rejected
 from tests.support import messages as m
@@ -33,6 +39,32 @@ def test_seqs_collapse_into_inclusive_ranges() -> None:
     assert seq_ranges([5, 1, 2, 3, 9, 2, 10]) == [(1, 3), (5, 5), (9, 10)]
     assert seq_ranges([]) == []
     assert seq_ranges([0, 2**63 - 1]) == [(0, 0), (2**63 - 1, 2**63 - 1)]
+
+
+@pytest.mark.parametrize(
+    "committed_at",
+    [NOW, datetime(2026, 12, 1, 3, 4, 5, 678901, tzinfo=UTC), NOW + timedelta(hours=7)],
+)
+def test_receipts_written_directly_are_the_models_bytes(committed_at: datetime) -> None:
+    """The direct writer (one receipt a message when a batch comes from many
+    boards) gives exactly what building, serialising and checking a
+    Receipt gives: ids, boots at their limits, seqs at 0 and 2**63-1, a
+    boot split beyond the range limit, any committed time."""
+    keys = [("lc-a-01", 1, seq) for seq in range(0, 2 * 600, 2)]  # 600 ranges
+    keys += [("A", 2**31 - 1, 0), ("lc_b-01", 1, 2**63 - 1), ("x" * 64, 3, 7), ("9z", 1, 1)]
+    keys += [(f"lc-{i:04d}", 1 + i % 3, i) for i in range(50)]
+    expected = [publication(r) for r in receipts_for(keys, committed_at)]
+    assert publications(keys, committed_at) == expected
+    assert publications([], committed_at) == []
+
+
+def test_a_receipt_the_model_refuses_is_refused_directly_too() -> None:
+    with pytest.raises(ValueError, match="boot"):  # pydantic's ValidationError, as before
+        receipts_for([("lc-a-01", 0, 1)], NOW)
+    with pytest.raises(ValueError, match="boot"):
+        publications([("lc-a-01", 0, 1)], NOW)  # boot 0
+    with pytest.raises(ValueError, match="device_id"):
+        publications([('lc"a', 1, 1)], NOW)  # not an id
 
 
 def test_one_receipt_per_board_and_boot_split_beyond_the_range_limit() -> None:
