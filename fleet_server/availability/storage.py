@@ -1,18 +1,24 @@
-"""Reading availability from the SQL functions of migration 0016.
+"""Reading availability as the SQL functions of migration 0016 compute it.
 
-Every figure comes from ``fleet_board_availability`` and its site and
-organisation aggregates; this module only narrows the sites to a
+Every figure comes from ``fleet_board_availability``: the closed local days
+of the period that migration 0050 keeps (``board_availability_days``, each
+day that function's figures) summed with the function run live over the
+rest (today, and an edge of the period off a local midnight). Sites and
+organisations sum their boards' seconds, as ``fleet_site_availability`` and
+``fleet_organisation_availability`` do. This module narrows the sites to a
 :class:`Scope` (every site by default), adds names and returns rows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
+from fleet_server.availability.days import stored
 from fleet_server.availability.models import (
     BoardAvailability,
     Figures,
@@ -20,16 +26,62 @@ from fleet_server.availability.models import (
     Period,
     SiteAvailability,
 )
+from fleet_server.localtime import local_day, local_midnight
 
 Conn = psycopg.Connection[Any]
 EVERY_SITE = Scope.everything()
 
 _FIGURES = "a.expected_s, a.up_s, a.down_s, a.unknown_s, a.maintenance_s, a.availability"
+_SUMS = """sum(p.expected_s) AS expected_s, sum(p.up_s) AS up_s, sum(p.down_s) AS down_s,
+           sum(p.unknown_s) AS unknown_s, sum(p.maintenance_s) AS maintenance_s,
+           sum(p.up_s) / nullif(sum(p.up_s) + sum(p.down_s), 0) AS availability"""
 
 
-def _sites(
-    conn: Conn, scope: Scope, site_id: int | None, organisation_id: int | None
+def _board_figures(
+    conn: Conn, period: Period, exclude_maintenance: bool, sites: list[Any]
 ) -> tuple[str, list[Any]]:
+    """SQL of every board's figures over ``period`` (board_id, site_id,
+    organisation_id and the figures), and its parameters: the stored closed
+    days inside the period plus the function over its other parts."""
+    kept = stored(conn)
+    first = local_day(period.start)
+    if local_midnight(first) < period.start:
+        first += timedelta(days=1)
+    last = local_day(period.end)  # days before it end by period.end
+    if kept.first_day is not None and kept.through is not None:
+        first, last = max(first, kept.first_day), min(last, kept.through)
+    else:
+        last = first
+    live = [(period.start, period.end)]
+    parts: list[str] = []
+    params: list[Any] = []
+    if first < last:
+        live = [(period.start, local_midnight(first)), (local_midnight(last), period.end)]
+        x = "_x" if exclude_maintenance else ""
+        parts.append(
+            f"""SELECT d.board_id, d.expected{x}_s AS expected_s, d.up{x}_s AS up_s,
+                       d.down{x}_s AS down_s, d.unknown{x}_s AS unknown_s, d.maintenance_s
+                FROM board_availability_days d JOIN boards b ON b.id = d.board_id
+                WHERE b.site_id = ANY (%s::bigint[]) AND d.day >= %s AND d.day < %s"""
+        )
+        params += [sites, first, last]
+    for start, end in live:
+        if start < end:
+            parts.append(
+                """SELECT a.board_id, a.expected_s, a.up_s, a.down_s, a.unknown_s,
+                          a.maintenance_s
+                   FROM fleet_board_availability(%s, %s, %s, %s::bigint[]) a"""
+            )
+            params += [start, end, exclude_maintenance, sites]
+    union = " UNION ALL ".join(parts)
+    sql = f"""SELECT p.board_id, b.site_id, s.organisation_id, {_SUMS}
+              FROM ({union}) p
+              JOIN boards b ON b.id = p.board_id JOIN sites s ON s.id = b.site_id
+              GROUP BY p.board_id, b.site_id, s.organisation_id"""
+    return sql, params
+
+
+def _sites(conn: Conn, scope: Scope, site_id: int | None, organisation_id: int | None) -> list[Any]:
     """The site ids to compute, as one array parameter: never NULL (which
     the functions read as every site), empty when nothing is visible. Read
     first and passed as a value, not a subquery: PostgreSQL inlines the SQL
@@ -50,7 +102,7 @@ def _sites(
         f" WHERE {' AND '.join(where)}",
         args,
     ).fetchone()
-    return "%s::bigint[]", [row[0] if row else []]
+    return row[0] if row else []
 
 
 def _figures(row: Sequence[Any]) -> Figures:
@@ -75,16 +127,18 @@ def board_availability(
     organisation_id: int | None = None,
 ) -> list[BoardAvailability]:
     """Every board of the visible sites with a period inside ``period``, by id."""
-    sites, params = _sites(conn, scope, site_id, organisation_id)
+    figures, params = _board_figures(
+        conn, period, exclude_maintenance, _sites(conn, scope, site_id, organisation_id)
+    )
     rows = conn.execute(
         f"""SELECT a.board_id, b.name, a.site_id, s.code, s.name,
                    a.organisation_id, o.code, o.name, {_FIGURES}
-            FROM fleet_board_availability(%s, %s, %s, {sites}) a
+            FROM ({figures}) a
             JOIN boards b ON b.id = a.board_id
             JOIN sites s ON s.id = a.site_id
             JOIN organisations o ON o.id = a.organisation_id
             ORDER BY a.board_id""",
-        [period.start, period.end, exclude_maintenance, *params],
+        params,
         prepare=False,  # a custom plan for these sites, never a generic one (51 ms)
     ).fetchall()
     return [
@@ -113,15 +167,18 @@ def site_availability(
     organisation_id: int | None = None,
 ) -> list[SiteAvailability]:
     """Every visible site with boards in ``period``: its boards' seconds summed."""
-    sites, params = _sites(conn, scope, site_id, organisation_id)
+    figures, params = _board_figures(
+        conn, period, exclude_maintenance, _sites(conn, scope, site_id, organisation_id)
+    )
     rows = conn.execute(
         f"""SELECT a.site_id, s.code, s.name, a.organisation_id, o.code, o.name, a.boards,
                    {_FIGURES}
-            FROM fleet_site_availability(%s, %s, %s, {sites}) a
+            FROM (SELECT p.site_id, p.organisation_id, count(*)::integer AS boards, {_SUMS}
+                  FROM ({figures}) p GROUP BY p.site_id, p.organisation_id) a
             JOIN sites s ON s.id = a.site_id
             JOIN organisations o ON o.id = a.organisation_id
             ORDER BY s.code""",
-        [period.start, period.end, exclude_maintenance, *params],
+        params,
         prepare=False,  # a custom plan for these sites, never a generic one (51 ms)
     ).fetchall()
     return [
@@ -150,13 +207,17 @@ def organisation_availability(
 ) -> list[OrganisationAvailability]:
     """Every organisation with visible boards in ``period`` (only the visible
     sites count): its boards' seconds summed."""
-    sites, params = _sites(conn, scope, site_id, organisation_id)
+    figures, params = _board_figures(
+        conn, period, exclude_maintenance, _sites(conn, scope, site_id, organisation_id)
+    )
     rows = conn.execute(
         f"""SELECT a.organisation_id, o.code, o.name, a.sites, a.boards, {_FIGURES}
-            FROM fleet_organisation_availability(%s, %s, %s, {sites}) a
+            FROM (SELECT p.organisation_id, count(DISTINCT p.site_id)::integer AS sites,
+                         count(*)::integer AS boards, {_SUMS}
+                  FROM ({figures}) p GROUP BY p.organisation_id) a
             JOIN organisations o ON o.id = a.organisation_id
             ORDER BY o.code""",
-        [period.start, period.end, exclude_maintenance, *params],
+        params,
         prepare=False,  # a custom plan for these sites, never a generic one (51 ms)
     ).fetchall()
     return [

@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from fleet_server.availability.days import AvailabilityDaysJob
 from fleet_server.backoff import Backoff
 from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.models import ComplianceSettings
@@ -124,6 +125,7 @@ class Engine:
         self.compliance = ComplianceJob(self.settings.compliance)
         self.rollouts = RolloutJob(self.settings.rollouts)
         self.data_budgets = DataBudgetJob(self.settings.data_budget_agent_version)
+        self.availability_days = AvailabilityDaysJob()
 
     # -- one evaluation -----------------------------------------------------------------
     def evaluate(self, conn: Conn) -> PassResult:
@@ -190,10 +192,7 @@ class Engine:
                     storage.save_last_seen(conn, self._seen_unsaved)
                     self._seen_unsaved = {}
                     self._storage_upkeep(conn, now)
-                if self.rollouts.due(now):
-                    self._in_savepoint("rollout", self.rollouts.run, conn, now)
-                if self.data_budgets.due(now):
-                    self._in_savepoint("data budget", self.data_budgets.run, conn, now)
+                self._round_jobs(conn, now)
         except Exception:
             self._statuses = None
             self.metrics.evaluation_failures.inc()
@@ -271,6 +270,15 @@ class Engine:
             )
             self._content_file_retention(conn, now)
             self._retention_due = now + timedelta(days=1)
+
+    def _round_jobs(self, conn: Conn, now: datetime) -> None:
+        """The jobs with their own rounds, each in a savepoint when due."""
+        if self.rollouts.due(now):
+            self._in_savepoint("rollout", self.rollouts.run, conn, now)
+        if self.data_budgets.due(now):
+            self._in_savepoint("data budget", self.data_budgets.run, conn, now)
+        if self.availability_days.due(now):  # closed days of availability (migration 0050)
+            self._in_savepoint("availability days", self.availability_days.run, conn, now)
 
     def _in_savepoint(
         self, what: str, job: Callable[[Conn, datetime], object], conn: Conn, now: datetime
