@@ -209,6 +209,7 @@ def mount(app: FastAPI) -> None:
         notices,
         overview,
         picture_forms,
+        place_search,
         preventive_page,
         releases_page,
         reports_budget,
@@ -224,6 +225,7 @@ def mount(app: FastAPI) -> None:
     for module in (session, overview, boards, incidents, ticket_new, tickets, cameras, audit_page):
         app.include_router(module.router)
     app.include_router(live.router)
+    app.include_router(place_search.router)
     for ops_page in (maintenance_page, preventive_page, rules_page):
         app.include_router(ops_page.router)
     app.include_router(content.router)

@@ -67,6 +67,8 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^give a date and time \(Vietnam time\)$", "refusal.date_time"),
         (r"^give a day \(year-month-day\)$", "refusal.day"),
         (r"^choose a (site or a board|board or a site)$", "refusal.where"),
+        (r"^no site or board in your scope matches this$", "refusal.where_unknown"),
+        (r"^several places match this; choose one from the list$", "refusal.where_ambiguous"),
         (r"^not a valid choice.*$", "refusal.choice"),
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
         (r"^resolving an incident needs a note$", "error.400.note-required"),

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms
+from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.forms import (
     ConfirmField,
     WhereField,
@@ -25,8 +25,6 @@ from fleet_server.api.console.forms import (
     confirmed,
     local_input,
     local_time,
-    places,
-    where,
 )
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
@@ -87,7 +85,9 @@ def _page(
         current=False,
     )
     start = now.replace(second=0, microsecond=0) + timedelta(minutes=5)
-    choices = places(conn, user, site_id=site_id)
+    named = {w.site_id for w in [*current.items, *others.items] if w.site_id} | (
+        {site_id} if site_id else set()
+    )
     return render(
         request,
         "maintenance.html",
@@ -97,8 +97,8 @@ def _page(
             "page": others,
             "site_id": site_id,
             "board_id": board_id,
-            "places": choices,
-            "sites": {p.site.id: p.site for p in choices},
+            "places": place_search.shortlist(conn, user, site_id=site_id),
+            "sites": place_search.sites_named(conn, user, named),
             "chosen": (refusal or {}).get("form", {}).get("where") or chosen(site_id, board_id),
             "recurrences": RECURRENCES,
             "default_start": local_input(start),
@@ -184,7 +184,7 @@ def create_window(
     }
     try:
         forms.no_nul(typed)
-        site_id, board_id = where(where_)
+        site_id, board_id = place_search.resolve(conn, user, where_)
         body = checked(
             WindowCreate,
             site_id=site_id,

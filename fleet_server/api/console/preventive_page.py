@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms
+from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.forms import (
     ConfirmField,
     WhereField,
@@ -24,8 +24,6 @@ from fleet_server.api.console.forms import (
     chosen,
     confirmed,
     day,
-    places,
-    where,
     whole,
 )
 from fleet_server.api.console.web import form_for, page_for, redirect, render
@@ -121,7 +119,9 @@ def _page(
             "page": page,
             "site_id": site_id,
             "board_id": board_id,
-            "places": places(conn, user, site_id=site_id) if user.can("maintenance.write") else [],
+            "places": place_search.shortlist(conn, user, site_id=site_id)
+            if user.can("maintenance.write")
+            else [],
             "chosen": (refusal or {}).get("form", {}).get("where") or chosen(site_id, board_id),
             "priorities": PRIORITIES,
             "today": today,
@@ -171,7 +171,7 @@ def create_schedule(
     typed = {**form, "where": where_}
     try:
         forms.no_nul(typed)
-        site_id, board_id = where(where_)
+        site_id, board_id = place_search.resolve(conn, user, where_)
         body = checked(ScheduleCreate, site_id=site_id, board_id=board_id, **_values(form))
         actor = user.acting_from(client_address(request))
         service.create_schedule(conn, user, actor, body, now=now)

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms
-from fleet_server.api.console.forms import WhereField, checked, chosen, places, where
+from fleet_server.api.console import forms, place_search
+from fleet_server.api.console.forms import WhereField, checked, chosen
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, NotFound, RequestError
@@ -74,7 +74,7 @@ def _page(
         choice = chosen(site_id, incident.board_id)
     context: dict[str, Any] = {
         "incident": incident,
-        "places": places(conn, user, site_id=site_id),
+        "places": place_search.shortlist(conn, user, site_id=site_id),
         "one_site": site_id is not None,
         "chosen": choice,
         "kinds": KINDS,
@@ -136,7 +136,7 @@ def new_ticket(
     }
     try:
         forms.no_nul(typed)
-        site_id, board_id = where(where_)
+        site_id, board_id = place_search.resolve(conn, user, where_)
         body = checked(
             TicketCreate,
             site_id=site_id,

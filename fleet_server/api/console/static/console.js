@@ -127,3 +127,44 @@
     }
   });
 })();
+
+/* The "where" picker (input[data-place-search], see _where_select.html):
+   as the reader types, up to 20 places in their scope are fetched from
+   /search/places and offered in the input's <datalist>; the chosen
+   suggestion's text ends with its id, which the server reads. */
+(function () {
+  "use strict";
+  var DELAY_MS = 200;
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-place-search]"), function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var timer = null;
+    var asked = "";
+    if (!list || !window.fetch) { return; }
+    function show(items) {
+      var options = document.createDocumentFragment();
+      items.forEach(function (item) {
+        var option = document.createElement("option");
+        option.value = item.label;
+        options.appendChild(option);
+      });
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      list.appendChild(options);
+    }
+    function ask() {
+      var text = input.value.trim();
+      if (text.length < 2 || text === asked || /\[(site|board):[^\]]+\]$/.test(text)) { return; }
+      asked = text;
+      var url = input.getAttribute("data-place-search") + "?q=" + encodeURIComponent(text);
+      var kind = input.getAttribute("data-place-kind");
+      if (kind) { url += "&kind=" + encodeURIComponent(kind); }
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (response) { return response.ok ? response.json() : {items: []}; })
+        .then(function (body) { if (asked === text) { show(body.items || []); } })
+        .catch(function () { /* offline: the listed places stay */ });
+    }
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, DELAY_MS);
+    });
+  });
+})();

@@ -1,0 +1,238 @@
+"""The "where" picker of the console's operational forms: a text input the
+reader types a site's or board's name (or id) into, a JSON search
+(``GET /search/places?q=…&kind=site|board``) suggesting at most
+``LIMIT`` places in the caller's scope, and the server resolving what the
+form posts back into ``(site_id, board_id)``.
+
+It replaces a ``<select>`` of every site and board in scope (1-2 MB for
+the province, and capped at 500 of each, so most of 2,500 sites could not
+be chosen). Without JavaScript the picker still works: the page lists a
+few places (``shortlist``) in a ``<datalist>`` and the server accepts an
+id, ``site:<id>``/``board:<id>``, a suggestion's text (``… [site:12]``)
+or a place's exact name; an unknown or ambiguous name is refused naming
+the field.
+
+Matching ignores case and Vietnamese accents ("phong tho" finds "Phong
+Thổ"): both sides are folded with ``translate`` (no extension needed);
+``%``, ``_`` and ``\\`` typed are matched as themselves. Scope: only
+places the caller sees are ever searched or resolved."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from psycopg.rows import dict_row
+
+from fleet_server.access.principal import Principal
+from fleet_server.access.storage import sites_condition
+from fleet_server.api.console import i18n
+from fleet_server.api.console.web import language_of, page_for
+from fleet_server.api.deps import Conn, Db
+from fleet_server.errors import Invalid
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, Depends(page_for("board.read"))]
+#: The most suggestions one search returns.
+LIMIT = 20
+#: The most places a page lists for a reader without JavaScript.
+SHORTLIST = 50
+#: The longest text searched (a longer one is cut, never refused).
+LONGEST = 100
+#: A suggestion's value ends with its token: ``Phong Thổ [site:12]``.
+TOKEN = re.compile(r"(?:^|\[)(site|board):([A-Za-z0-9_-]{1,64})\]?\s*$")
+
+
+def _fold_tables() -> tuple[str, str]:
+    """Every accented Latin letter Vietnamese uses (both cases), and its bare
+    lower-case letter, for SQL's ``translate``."""
+    accented, bare = [], []
+    for code in range(0xC0, 0x1EFA):
+        char = chr(code)
+        if not char.isalpha():
+            continue
+        base = "d" if char in "đĐ" else unicodedata.normalize("NFD", char)[0].lower()
+        if base.isascii() and base.isalpha() and base != char.lower():
+            accented.append(char)
+            bare.append(base)
+    return "".join(accented), "".join(bare)
+
+
+FOLD_FROM, FOLD_TO = _fold_tables()
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def fold(text: str) -> str:
+    """``text`` lower-cased without Vietnamese accents, as the SQL folds names."""
+    return text.translate(_FOLD).lower()
+
+
+def _folded(column: str) -> str:
+    return f"lower(translate({column}, %(fold_from)s, %(fold_to)s))"
+
+
+def _pattern(text: str) -> str:
+    """``text`` folded as a LIKE "contains" pattern, wildcards matched as themselves."""
+    escaped = fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    kind: Literal["site", "board"]
+    id: str
+    name: str
+    name_en: str | None
+    site_name: str | None = None
+    site_name_en: str | None = None
+
+    @property
+    def value(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def label(self, language: str) -> str:
+        """The text the picker shows and posts back (ending with its token)."""
+        t = i18n.translator(language)
+        name = (self.name_en if language == "en" and self.name_en else self.name) or self.id
+        if self.kind == "site":
+            return f"{t('ops.whole_site', name=name)} [{self.value}]"
+        site = (
+            self.site_name_en if language == "en" and self.site_name_en else self.site_name
+        ) or ""
+        return f"{t('ops.one_board', name=name, id=self.id)} · {site} [{self.value}]"
+
+
+def _sites(
+    conn: Conn, user: Principal, where: str, params: dict[str, Any], limit: int
+) -> list[Place]:
+    clause, scope = sites_condition(user.scope, "s.id")
+    clause = clause.replace("%s", "%(scope{})s")
+    named = {f"scope{i}": v for i, v in enumerate(scope)}
+    clause = clause.format(*range(len(scope)))
+    sql = (
+        f"SELECT 'site' AS kind, s.id::text AS id, s.name, s.name_en FROM sites s "
+        f"WHERE {clause} AND {where} ORDER BY s.name, s.id LIMIT {int(limit)}"
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        return [Place(**r) for r in cur.execute(sql, {**params, **named}).fetchall()]
+
+
+def _boards(
+    conn: Conn, user: Principal, where: str, params: dict[str, Any], limit: int
+) -> list[Place]:
+    clause, scope = sites_condition(user.scope, "b.site_id")
+    clause = clause.replace("%s", "%(scope{})s")
+    named = {f"scope{i}": v for i, v in enumerate(scope)}
+    clause = clause.format(*range(len(scope)))
+    sql = (
+        "SELECT 'board' AS kind, b.id, b.name, NULL AS name_en, s.name AS site_name, "
+        "s.name_en AS site_name_en FROM boards b JOIN sites s ON s.id = b.site_id "
+        f"WHERE {clause} AND {where} ORDER BY b.name, b.id LIMIT {int(limit)}"
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        return [Place(**r) for r in cur.execute(sql, {**params, **named}).fetchall()]
+
+
+def search(conn: Conn, user: Principal, text: str, kind: str | None = None) -> list[Place]:
+    """At most ``LIMIT`` places in scope whose name (either language), code or
+    id contains ``text``, accents and case ignored; sites first."""
+    text = text.strip()[:LONGEST].replace("\x00", "")
+    if not text:
+        return []
+    params = {"fold_from": FOLD_FROM, "fold_to": FOLD_TO, "q": _pattern(text)}
+    found: list[Place] = []
+    if kind in (None, "site"):
+        match = (
+            f"({_folded('s.name')} LIKE %(q)s OR {_folded('s.name_en')} LIKE %(q)s "
+            "OR s.code ILIKE %(q)s OR s.id::text = %(exact)s)"
+        )
+        found += _sites(conn, user, match, {**params, "exact": text}, LIMIT)
+    if kind in (None, "board") and len(found) < LIMIT:
+        match = f"({_folded('b.name')} LIKE %(q)s OR b.id ILIKE %(q)s)"
+        found += _boards(conn, user, match, params, LIMIT - len(found))
+    return found
+
+
+def shortlist(
+    conn: Conn, user: Principal, *, site_id: int | None = None, sites_only: bool = False
+) -> list[Place]:
+    """The places a page lists without any search: the site asked for and its
+    boards, or the first ``SHORTLIST`` sites in scope by name."""
+    params: dict[str, Any] = {"site": site_id}
+    if site_id is None:
+        return _sites(conn, user, "TRUE", params, SHORTLIST)
+    places = _sites(conn, user, "s.id = %(site)s", params, 1)
+    if places and not sites_only:
+        places += _boards(conn, user, "b.site_id = %(site)s", params, SHORTLIST)
+    return places
+
+
+def resolve(
+    conn: Conn, user: Principal, text: str, field: str = "where"
+) -> tuple[int | None, str | None]:
+    """What the picker posted as ``(site_id, board_id)``: a token
+    (``site:12``, ``… [board:LC-001]``), a site's or board's id, or the exact
+    name (accents and case ignored) of exactly one place in scope. Invalid
+    naming ``field`` otherwise. A token is not checked against the scope
+    here: the service the form calls refuses a place outside it."""
+    typed = text.strip()[:LONGEST].replace("\x00", "")
+    if not typed:
+        raise Invalid(f"{field}: choose a site or a board", field=field)
+    token = TOKEN.search(typed)
+    if token:
+        kind, ident = token.groups()
+        if kind == "site":
+            if ident.isdigit():
+                return int(ident), None
+        else:
+            return None, ident
+        raise Invalid(f"{field}: choose a site or a board", field=field)
+    params = {"fold_from": FOLD_FROM, "fold_to": FOLD_TO, "q": fold(typed), "exact": typed}
+    sites = _sites(
+        conn,
+        user,
+        f"({_folded('s.name')} = %(q)s OR {_folded('s.name_en')} = %(q)s "
+        "OR s.code = %(exact)s OR s.id::text = %(exact)s)",
+        params,
+        2,
+    )
+    boards = _boards(conn, user, f"(b.id = %(exact)s OR {_folded('b.name')} = %(q)s)", params, 2)
+    exact_board = [b for b in boards if b.id == typed]
+    found = exact_board or (sites + boards)
+    if not found:
+        raise Invalid(f"{field}: no site or board in your scope matches this", field=field)
+    if len(found) > 1:
+        raise Invalid(f"{field}: several places match this; choose one from the list", field=field)
+    place = found[0]
+    return (int(place.id), None) if place.kind == "site" else (None, place.id)
+
+
+@router.get("/search/places")
+def search_places(
+    request: Request,
+    conn: Db,
+    user: Reader,
+    q: Annotated[str, Query(max_length=LONGEST * 4)] = "",
+    kind: Annotated[Literal["site", "board"] | None, Query()] = None,
+) -> JSONResponse:
+    """Suggestions for the picker: ``{"items": [{"value", "label", "kind"}]}``,
+    only places in the caller's scope (an empty list otherwise)."""
+    language = language_of(request, user)
+    items = [
+        {"value": p.value, "label": p.label(language), "kind": p.kind}
+        for p in search(conn, user, q, kind)
+    ]
+    return JSONResponse({"items": items}, headers={"Cache-Control": "private, no-store"})
+
+
+def sites_named(conn: Conn, user: Principal, ids: set[int]) -> dict[int, Place]:
+    """The sites among ``ids`` the caller sees, by id (for rows naming their site)."""
+    if not ids:
+        return {}
+    found = _sites(conn, user, "s.id = ANY(%(ids)s)", {"ids": sorted(ids)}, len(ids))
+    return {int(p.id): p for p in found}
