@@ -82,8 +82,22 @@ class RolloutOut(RolloutFields):
     counts: dict[str, int]
 
 
+#: The most boards a rollout's answer carries in ``boards`` (the first, by
+#: position); all of them are paged at GET /api/v1/rollouts/{id}/boards.
+DETAIL_BOARDS = 100
+
+
 class RolloutDetail(RolloutOut):
-    boards: list[RolloutBoardOut]
+    #: deprecated: the first ``DETAIL_BOARDS`` boards by position only; page
+    #: them all at ``/api/v1/rollouts/{id}/boards`` (``boards_truncated``)
+    boards: list[RolloutBoardOut] = Field(
+        description="deprecated: at most the first 100 boards by position;"
+        " page them with GET /api/v1/rollouts/{id}/boards"
+    )
+    #: the rollout's boards, all states
+    boards_total: int
+    #: true when ``boards`` holds fewer than ``boards_total``
+    boards_truncated: bool
 
 
 class DryRunOut(BaseModel):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fleet_server.access import audit
+from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.errors import Conflict, NotFound, Unprocessable
 from fleet_server.releases import storage as releases
@@ -16,6 +17,7 @@ from fleet_server.rollouts import storage as store
 from fleet_server.rollouts.job import end
 from fleet_server.rollouts.models import Wave, wave_numbers
 from fleet_server.rollouts.schemas import (
+    DETAIL_BOARDS,
     DryRunOut,
     RolloutBoardOut,
     RolloutDetail,
@@ -134,7 +136,8 @@ def create(
         "rollout.create",
         target_type="rollout",
         target_id=rollout_id,
-        after=detail.model_dump(exclude={"boards", "counts"}) | {"boards": len(boards)},
+        after=detail.model_dump(exclude={"boards", "counts", "boards_total", "boards_truncated"})
+        | {"boards": len(boards)},
     )
     return detail
 
@@ -155,13 +158,49 @@ def get(conn: Conn, user: Principal, rollout_id: int) -> RolloutDetail:
     row = store.get_rollout(conn, rollout_id)
     if row is None:
         raise NotFound("rollout", rollout_id)
-    boards = store.boards_of(conn, rollout_id)
-    counts: dict[str, int] = {}
-    for b in boards:
-        counts[b.state] = counts.get(b.state, 0) + 1
+    return _detail(conn, row)
+
+
+def _detail(conn: Conn, row: RolloutRow) -> RolloutDetail:
+    """The rollout with its boards per state and (deprecated) its first
+    ``DETAIL_BOARDS`` boards: the whole list is paged apart (a rollout of
+    10,000 boards made an answer of 0.8 MB, issue 20)."""
+    counts = store.counts(conn, [row.id])[row.id]
+    total = sum(counts.values())
+    first = store.boards_page(
+        conn, row.id, ListParams(limit=DETAIL_BOARDS, offset=0, sort=None)
+    ).items
     return RolloutDetail.model_validate(
         _out(row, counts)
-        | {"boards": [RolloutBoardOut.model_validate(b.model_dump()) for b in boards]}
+        | {
+            "boards": [RolloutBoardOut.model_validate(b.model_dump()) for b in first],
+            "boards_total": total,
+            "boards_truncated": len(first) < total,
+        }
+    )
+
+
+def last_wave(conn: Conn, rollout_id: int) -> int:
+    """The rollout's last wave with a board in it (0: no board)."""
+    return store.last_wave(conn, rollout_id)
+
+
+def boards_page(
+    conn: Conn,
+    user: Principal,
+    rollout_id: int,
+    paging: ListParams,
+    *,
+    states: list[str] | None = None,
+) -> CursorPage[RolloutBoardOut]:
+    """One page of a rollout's boards, by position or problems first."""
+    user.need(CAPABILITY)
+    if store.get_rollout(conn, rollout_id) is None:
+        raise NotFound("rollout", rollout_id)
+    page = store.boards_page(conn, rollout_id, paging, states=states)
+    return CursorPage[RolloutBoardOut].model_validate(
+        page.model_dump(exclude={"items"})
+        | {"items": [RolloutBoardOut.model_validate(b.model_dump()) for b in page.items]}
     )
 
 

@@ -10,6 +10,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
+from fleet_server.access.keyset import Key, Keyset
+from fleet_server.access.pagination import CursorPage, ListParams, fetch_keyset_page
 from fleet_server.rollouts.models import BoardState, RolloutState
 
 Conn = psycopg.Connection[Any]
@@ -313,3 +315,42 @@ def unknown_sites(conn: Conn, site_ids: list[int]) -> list[int]:
 def organisation_exists(conn: Conn, organisation_id: int) -> bool:
     row = conn.execute("SELECT 1 FROM organisations WHERE id = %s", (organisation_id,)).fetchone()
     return row is not None
+
+
+#: The paged list of a rollout's boards (GET /api/v1/rollouts/{id}/boards):
+#: by position (the rollout's order, default) or problems first (failed and
+#: rolled back, then the rest), each by position.
+BOARDS_KEYSET = Keyset(
+    name="rollout_boards",
+    tiebreak=Key("position", "int"),
+    sorts={"position": Key("position", "int"), "problems": Key("problem_rank", "int")},
+    default=("position",),
+    default_descending=False,
+)
+
+
+def last_wave(conn: Conn, rollout_id: int) -> int:
+    row = conn.execute(
+        "SELECT coalesce(max(wave), 0) FROM rollout_boards WHERE rollout_id = %s", (rollout_id,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def boards_page(
+    conn: Conn, rollout_id: int, paging: ListParams, *, states: list[str] | None = None
+) -> CursorPage[BoardRow]:
+    """One page of a rollout's boards (``states``: only boards in these)."""
+    where = ["rollout_id = %s"]
+    params: list[Any] = [rollout_id]
+    if states:
+        where.append("state = ANY(%s)")
+        params.append(states)
+    return fetch_keyset_page(
+        conn,
+        f"SELECT {_BOARD}, CASE WHEN state IN ('failed', 'rolled_back') THEN 0 ELSE 1 END"
+        f" AS problem_rank FROM rollout_boards WHERE {' AND '.join(where)}",
+        params,
+        paging,
+        keyset=BOARDS_KEYSET,
+        model=BoardRow,
+    )

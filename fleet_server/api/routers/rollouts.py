@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from fleet_server.access.pagination import CursorPage
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, client_address, require
+from fleet_server.api.pagination import KeysetPaging, link_next
 from fleet_server.releases.service import CAPABILITY
 from fleet_server.rollouts import service
+from fleet_server.rollouts.models import BoardState
 from fleet_server.rollouts.schemas import (
     DryRunOut,
     RolloutActionIn,
+    RolloutBoardOut,
     RolloutDetail,
     RolloutIn,
     RolloutOut,
@@ -44,9 +48,30 @@ def rollouts_create(
     return service.create(conn, user, actor, body, now=now)
 
 
-@router.get("/rollouts/{rollout_id}", summary="one rollout and the state of each board")
+@router.get("/rollouts/{rollout_id}", summary="one rollout and its boards per state")
 def rollouts_get(conn: Db, user: Manager, rollout_id: RolloutId) -> RolloutDetail:
+    """``counts``: the boards per state. ``boards`` (deprecated) holds at
+    most the first 100 boards by position (``boards_truncated``); page them
+    all at ``/rollouts/{rollout_id}/boards``."""
     return service.get(conn, user, rollout_id)
+
+
+@router.get("/rollouts/{rollout_id}/boards", summary="a rollout's boards, a page at a time")
+def rollouts_boards(
+    request: Request,
+    response: Response,
+    conn: Db,
+    user: Manager,
+    rollout_id: RolloutId,
+    paging: KeysetPaging,
+    state: Annotated[list[BoardState] | None, Query(description="repeatable")] = None,
+) -> CursorPage[RolloutBoardOut]:
+    """By position (the rollout's order), or ``sort=problems``: failed and
+    rolled back first, each by position. Page with ``cursor`` (each page's
+    ``next_cursor``, also in the ``Link`` header)."""
+    page = service.boards_page(conn, user, rollout_id, paging, states=list(state or ()))
+    link_next(request, response, page)
+    return page
 
 
 _CONFLICT: dict[int | str, dict[str, Any]] = {
