@@ -42,16 +42,24 @@ Field = Annotated[str, Form(max_length=2000)]
 T = TypeVar("T")
 
 
-def _common(conn: Conn, user: Principal) -> dict[str, Any]:
+def _bare(user: Principal) -> dict[str, Any]:
+    """What every provisioning page shows: the tabs and no error yet."""
     return {
         "tabs": admin.tabs_for(user),
-        "sites": admin.site_choices(conn, user),
-        "statuses": PROVISION_STATUSES,
-        "counts": listing.counts(conn, user),
         "error": None,
         "error_field": None,
         "error_form": None,
         "form": {},
+    }
+
+
+def _common(conn: Conn, user: Principal) -> dict[str, Any]:
+    """The list page's: the new board form's sites and the count per status."""
+    return {
+        **_bare(user),
+        "sites": admin.site_choices(conn, user),
+        "statuses": PROVISION_STATUSES,
+        "counts": listing.counts(conn, user),
     }
 
 
@@ -76,7 +84,9 @@ def _item_page(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     board = listing.get_board(conn, user, board_id)
-    values = _common(conn, user)
+    # One board's page: not the list's site choices and counts per status
+    # (every visible site and board read for nothing, issue 20).
+    values = _bare(user)
     values.update({"board": board})
     values.update(extra or {})
     return render(request, "admin_board.html", user, values)
