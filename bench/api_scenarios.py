@@ -282,6 +282,13 @@ def api_scenarios(role: str, ids: Ids) -> list[Scenario]:
         fixed(f"{a}/releases", f"{a}/releases"),
         fixed(f"{a}/rollouts", f"{a}/rollouts"),
         choose(f"{a}/rollouts/{{rollout_id}}", f"{a}/rollouts/{{}}", ids.rollouts),
+        choose(f"{a}/rollouts/{{rollout_id}}/boards", f"{a}/rollouts/{{}}/boards", ids.rollouts),
+        choose(
+            f"{a}/rollouts/{{rollout_id}}/boards",
+            f"{a}/rollouts/{{}}/boards?sort=problems&state=failed&state=pending",
+            ids.rollouts,
+            "problems",
+        ),
         fixed(f"{a}/data-usage", f"{a}/data-usage"),
         choose(f"{a}/data-usage", f"{a}/data-usage?site_id={{}}", sites, "site"),
         *[
