@@ -2,56 +2,81 @@
 
 The overview's map and site list, ``GET /api/v1/sites/health`` and
 ``GET /api/v1/fleet/summary`` read every site and board; at 2,500 sites that
-is seconds of work, and the answer only changes when a board changes state,
-an incident opens or closes, or a site changes. The database keeps a number
-that moves on each such change (``fleet_health_version``, migration 0045);
-each request reads it (one single-row read) and gets what was built for its
-key (the caller's scope, and for a page its language) at that number, or
-builds it.
+is a few hundred milliseconds of one worker's CPU, and the answer only
+changes when a board changes state, an incident opens or closes, or a site
+changes. The database keeps a number that moves on each such change
+(``fleet_health_version``, migration 0045); each request reads it (one
+single-row read) and gets what was built for its key (the caller's scope,
+and for a page its language).
 
 - **Scoped**: the key holds the caller's whole :class:`~fleet_server.access.scope.Scope`
   (organisation, sites given one by one, team…), so a scope is only ever
   served what was built for the same scope.
-- **One build per change**: requests that find nothing for their key wait
-  for the one request building it (single flight); when an older build is
-  there they get it while one request builds the new one, so a change costs
-  one slow request, not fifty.
-- **Confirmed once**: the number is a sequence, bumped at the writer's
+- **Stale while revalidating**: only the first request for a key (nothing
+  kept yet) waits for a build, and requests that come while it runs wait
+  for that one build (single flight). Once something is kept, a request
+  never waits: when the version moved (or the entry is due for its
+  confirmation or its maximum age), it is served what is kept and starts
+  one rebuild in a background thread with its own pooled connection; at
+  most one rebuild per key runs at a time.
+- **Confirmed cheaply**: the number is a sequence, bumped at the writer's
   commit but just before its changes become visible (see the migration), so
-  the first build at a new number could have read the data a moment before
-  the commit that moved it. That first build is served for
-  :data:`CONFIRM_AFTER_S` only, then built once more at the same number;
-  that second build (commits are visible within milliseconds of their bump)
-  is kept until the number moves. (Migration 0045's comment names a 10 s
-  maximum age for this race: this confirmation replaced it.)
-- **Bounded**: a few dozen keys, least recently used dropped first; and
-  nothing is served more than :data:`MAX_AGE_S` after it was built, whatever
-  the number says (a bound for a change no trigger would see).
+  a build at a new number could have read the data a moment before the
+  commit that moved it. Each build is therefore redone once
+  :data:`CONFIRM_AFTER_S` after it was made, at the same number. A rebuild
+  that finds what is kept (``==``) keeps the kept object, and what is built
+  from it (the rendered part) reuses its rendering when its data is that
+  same object, so a confirmation costs the queries, not the rendering.
+- **Bounded staleness**: a change a trigger sees shows once the rebuild
+  started by the first request after it ends (that request and those during
+  the rebuild get the previous build): at most the rebuild's time after the
+  first request that follows the change, and, for a build that read the data
+  just before the commit, :data:`CONFIRM_AFTER_S` plus a rebuild. A change no
+  trigger sees shows within :data:`MAX_AGE_S` plus a rebuild. A rebuild that
+  fails is logged, the kept build is served on, and it is tried again
+  :data:`RETRY_AFTER_S` later; a first build that fails fails its request.
+- **Bounded size**: a few dozen keys, least recently used dropped first.
 - Thread safe: sync handlers run in AnyIO's worker threads.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from fleet_server.organisations import storage
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
-#: How long the first build at a new version is served before it is built
-#: once more to confirm it (the bump-to-commit race, above).
+#: How long after a build it is redone once at the same version (the
+#: bump-to-commit race, above).
 CONFIRM_AFTER_S = 2.0
-#: The most a build is served after it was made, whatever the version says.
+#: How long after a build it is redone, whatever the version says.
 MAX_AGE_S = 60.0
+#: How long after a failed rebuild the next one may start.
+RETRY_AFTER_S = 5.0
 #: Keys kept (per API process): scopes x languages x kinds.
 CAPACITY = 48
-#: How long a request waits for another's build before building itself.
+#: How long a request waits for another's first build before building itself.
 WAIT_S = 30.0
+
+#: A build: from a connection and what is kept for the key (None the first
+#: time), the new value (it may answer the kept one when nothing changed).
+Build = Callable[[Any, "T | None"], T]
+#: Runs a rebuild elsewhere (a daemon thread; tests run them by hand).
+Spawn = Callable[[Callable[[], None]], None]
+#: Lends a connection for a background rebuild: a context manager.
+Connect = Callable[[], Any]
+
+
+def _thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="health-cache-rebuild", daemon=True).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +86,12 @@ class _Entry(Generic[T]):
     value: T
     #: Built again at the same version (see CONFIRM_AFTER_S).
     confirmed: bool
+    #: When the last rebuild failed (no rebuild before RETRY_AFTER_S after).
+    failed_at: float | None = None
 
 
 class VersionedCache(Generic[T]):
-    """Values by key, each valid for one version: the first build at a
-    version for ``confirm_after_s``, the confirming one up to ``max_age_s``."""
+    """Values by key, each valid for one version (see the module)."""
 
     def __init__(
         self,
@@ -73,21 +99,40 @@ class VersionedCache(Generic[T]):
         capacity: int = CAPACITY,
         max_age_s: float = MAX_AGE_S,
         confirm_after_s: float = CONFIRM_AFTER_S,
+        retry_after_s: float = RETRY_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
+        spawn: Spawn = _thread,
+        read_version: Callable[[Any], int] | None = None,
     ) -> None:
         self.capacity = capacity
         self.max_age_s = max_age_s
         self.confirm_after_s = confirm_after_s
+        self.retry_after_s = retry_after_s
         self._clock = clock
-        self._lock = threading.Lock()
+        self._spawn = spawn
+        #: Reads the version on a background rebuild's connection.
+        self._read_version = read_version or _number
+        self._lock = threading.Condition()
         self._entries: OrderedDict[Hashable, _Entry[T]] = OrderedDict()
         self._building: dict[Hashable, threading.Event] = {}
-        #: How many builds ran (for tests and profiling).
+        self._local = threading.local()
+        #: How many builds ran, and how many found nothing changed.
         self.builds = 0
+        self.unchanged = 0
 
-    def get(self, key: Hashable, version: int, build: Callable[[], T]) -> T:
-        """What was built for ``key`` at ``version``, else ``build()``'s
-        answer (one build at a time per key)."""
+    def get(
+        self,
+        key: Hashable,
+        version: int,
+        build: Build[T],
+        *,
+        conn: Any = None,
+        connect: Connect | None = None,
+    ) -> T:
+        """What is kept for ``key``; built with ``conn`` first if nothing is,
+        rebuilt in the background (``connect`` lends it a connection) if it
+        is stale; without ``connect``, rebuilt in this request."""
+        inline = getattr(self._local, "building", False) or connect is None
         while True:
             with self._lock:
                 entry = self._entries.get(key)
@@ -95,42 +140,92 @@ class VersionedCache(Generic[T]):
                     self._entries.move_to_end(key)
                     return entry.value
                 building = self._building.get(key)
+                if entry is not None and not inline:
+                    if building is None and self._may_retry(entry):
+                        self._building[key] = threading.Event()
+                        assert connect is not None
+                        self._spawn(lambda: self._rebuild(key, build, connect))
+                    self._entries.move_to_end(key)
+                    return entry.value
                 if building is None:
                     building = self._building[key] = threading.Event()
                     break
-                if entry is not None:
-                    # an older build while another request makes the new one
-                    return entry.value
             if not building.wait(WAIT_S):
-                return build()  # the other build is stuck: do not queue behind it
+                return build(conn, None)  # the other build is stuck: do not queue
         try:
-            value = build()
+            value = self._build(build, conn, entry.value if entry is not None else None)
+            return self._store(key, version, value)
         finally:
+            self._done(key, building)
+
+    def _build(self, build: Build[T], conn: Any, previous: T | None) -> T:
+        """``build``, with any key it reads built in this thread if stale
+        (what is built from a stale part would be stale)."""
+        outer = getattr(self._local, "building", False)
+        self._local.building = True
+        try:
+            return build(conn, previous)
+        finally:
+            self._local.building = outer
+
+    def _rebuild(self, key: Hashable, build: Build[T], connect: Connect) -> None:
+        with self._lock:
+            building = self._building[key]
+            entry = self._entries.get(key)
+        try:
+            with connect() as conn:
+                version = self._read_version(conn)
+                value = self._build(build, conn, entry.value if entry is not None else None)
+            self._store(key, version, value)
+        except Exception:
+            kind = key[1] if isinstance(key, tuple) and len(key) > 1 else key
+            log.exception("rebuilding %s failed: serving the previous build", kind)
             with self._lock:
-                del self._building[key]
-            building.set()
-        self._store(key, version, value)
-        return value
+                kept = self._entries.get(key)
+                if kept is not None:
+                    self._entries[key] = replace(kept, failed_at=self._clock())
+        finally:
+            self._done(key, building)
+
+    def _done(self, key: Hashable, building: threading.Event) -> None:
+        with self._lock:
+            del self._building[key]
+            self._lock.notify_all()
+        building.set()
 
     def _fresh(self, entry: _Entry[T], version: int) -> bool:
         age = self._clock() - entry.built_at
         limit = self.max_age_s if entry.confirmed else self.confirm_after_s
         return entry.version == version and age < limit
 
-    def _store(self, key: Hashable, version: int, value: T) -> None:
+    def _may_retry(self, entry: _Entry[T]) -> bool:
+        failed = entry.failed_at
+        return failed is None or self._clock() - failed >= self.retry_after_s
+
+    def _store(self, key: Hashable, version: int, value: T) -> T:
+        """Keep ``value`` (or the kept one, equal to it); answer which."""
         with self._lock:
             self.builds += 1
             old = self._entries.get(key)
             if old is not None and old.version > version:
-                return  # a newer build got there first
+                return value  # a newer build got there first
+            if old is not None and (old.value is value or old.value == value):
+                value = old.value  # kept: what was built from it can be reused
+                self.unchanged += 1
             # Only one build of a key runs at a time, and one starts only once
             # the entry there is stale: a build at an entry's version started
-            # after the first one at that version was served its while.
+            # at least confirm_after_s after the first one at that version.
             confirmed = old is not None and old.version == version
             self._entries[key] = _Entry(version, self._clock(), value, confirmed)
             self._entries.move_to_end(key)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
+            return value
+
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Wait until no build runs (for tests and benchmarks)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._building, timeout)
 
     def clear(self) -> None:
         with self._lock:
@@ -152,13 +247,22 @@ def fleet_version(conn: storage.Conn) -> FleetVersion:
     return FleetVersion(database, number)
 
 
+def _number(conn: storage.Conn) -> int:
+    return fleet_version(conn).number
+
+
 #: The cache of this process: the API's workers each keep their own.
 SHARED: VersionedCache[Any] = VersionedCache()
 
 
-def cached(conn: storage.Conn, key: tuple[Hashable, ...], build: Callable[[], T]) -> T:
-    """``build()``'s answer for ``key`` at the fleet health version now,
-    built once per version (see :class:`VersionedCache`)."""
+def cached(conn: storage.Conn, key: tuple[Hashable, ...], build: Build[T]) -> T:
+    """``build(conn, kept)``'s answer for ``key``, kept until the fleet
+    health version moves (see :class:`VersionedCache`). A rebuild runs on a
+    connection of ``conn``'s pool (none: the request rebuilds, waiting)."""
     version = fleet_version(conn)
-    value: T = SHARED.get((version.database, *key), version.number, build)
+    pool = getattr(conn, "_pool", None)
+    connect = pool.connection if pool is not None else None
+    value: T = SHARED.get(
+        (version.database, *key), version.number, build, conn=conn, connect=connect
+    )
     return value

@@ -49,10 +49,20 @@ def site_health(
     sites with problems first. The whole list is built once per change of
     the fleet's health (:mod:`~fleet_server.organisations.health_cache`)."""
     principal.need("board.read")
-    scope = principal.scope
     if site_id is not None:
-        return storage.site_health(conn, scope, site_id=site_id)
-    return list(cached(conn, ("site_health", scope), lambda: storage.site_health(conn, scope)))
+        return storage.site_health(conn, principal.scope, site_id=site_id)
+    return list(kept_site_health(conn, principal))
+
+
+def kept_site_health(conn: Conn, principal: Principal) -> tuple[SiteHealth, ...]:
+    """:func:`site_health`'s whole list as kept: the same object until a
+    rebuild finds it changed (what is built from it can check that)."""
+    principal.need("board.read")
+    scope = principal.scope
+    kept: tuple[SiteHealth, ...] = cached(
+        conn, ("site_health", scope), lambda c, _: tuple(storage.site_health(c, scope))
+    )
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +80,8 @@ def site_health_json(conn: Conn, principal: Principal) -> SiteHealthJson:
     principal.need("board.read")
     scope = principal.scope
 
-    def build() -> SiteHealthJson:
-        body = storage.site_health_json(conn, scope)
+    def build(c: Conn, _: SiteHealthJson | None) -> SiteHealthJson:
+        body = storage.site_health_json(c, scope)
         return SiteHealthJson(body, etag_of(body))
 
     built: SiteHealthJson = cached(conn, ("site_health_json", scope), build)
@@ -84,13 +94,14 @@ def fleet_counts(conn: Conn, principal: Principal) -> dict[str, int]:
     principal.need("board.read")
     scope = principal.scope
 
-    def build() -> dict[str, int]:
+    def build(c: Conn, _: dict[str, int] | None) -> dict[str, int]:
         counts = dict.fromkeys(STATES, 0)
-        counts.update(storage.boards_by_state(conn, scope))
+        counts.update(storage.boards_by_state(c, scope))
         counts["total"] = sum(counts[s] for s in STATES)
         return counts
 
-    return dict(cached(conn, ("fleet_counts", scope), build))
+    counts: dict[str, int] = cached(conn, ("fleet_counts", scope), build)
+    return dict(counts)
 
 
 def etag_of(body: bytes) -> str:

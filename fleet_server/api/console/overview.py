@@ -39,8 +39,8 @@ def overview_context(conn: Conn, user: Principal) -> dict[str, Any]:
         incidents = cached(
             conn,
             ("overview-incidents", user.scope),
-            lambda: list_incidents(
-                conn,
+            lambda c, _: list_incidents(
+                c,
                 user,
                 ListParams(limit=INCIDENT_ROWS, offset=0, sort=None),
                 IncidentFilter.active(),

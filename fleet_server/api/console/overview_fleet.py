@@ -28,7 +28,7 @@ from fleet_server.api.deps import Conn
 from fleet_server.organisations.health_cache import cached
 from fleet_server.organisations.models import HEALTHS, STATES
 from fleet_server.organisations.schemas import SiteHealth
-from fleet_server.organisations.service import fleet_counts, site_health
+from fleet_server.organisations.service import fleet_counts, kept_site_health
 
 #: The overview lists this many sites, problems first (the map shows them all).
 SITE_ROWS = 60
@@ -45,12 +45,26 @@ class FleetData:
     sites: list[SiteHealth]
     hidden_sites: int
     site_map: svg.SiteMap
+    #: The kept site list it was made from (the same object: unchanged).
+    source: tuple[SiteHealth, ...]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FleetData):
+            return NotImplemented
+        return self.source is other.source and self.counts == other.counts
+
+    __hash__ = None  # type: ignore[assignment]
 
 
-def fleet_data(conn: Conn, user: Principal) -> FleetData:
-    sites = site_health(conn, user)  # problems first
-    shown = sites[:SITE_ROWS]
-    return FleetData(fleet_counts(conn, user), shown, len(sites) - len(shown), svg.site_map(sites))
+def fleet_data(conn: Conn, user: Principal, kept: FleetData | None = None) -> FleetData:
+    """The part's data; ``kept`` itself when its sites and counts are the
+    ones kept now (a confirmation then places no map)."""
+    sites = kept_site_health(conn, user)  # problems first
+    counts = fleet_counts(conn, user)
+    if kept is not None and kept.source is sites and kept.counts == counts:
+        return kept
+    shown = list(sites[:SITE_ROWS])
+    return FleetData(counts, shown, len(sites) - len(shown), svg.site_map(list(sites)), sites)
 
 
 def render_fleet(data: FleetData, language: str) -> Markup:
@@ -96,6 +110,8 @@ class Rendered:
     #: The same, encoded once (the admin's part is ~750 KB: encoding it per
     #: request was 40 % of the page's CPU).
     body: bytes
+    #: What it was rendered from (a rebuild finding the same data re-renders nothing).
+    data: FleetData | None = None
 
 
 class FleetPart:
@@ -115,9 +131,12 @@ class FleetPart:
     def __call__(self, language: str) -> Markup:
         scope: Hashable = self._user.scope
 
-        def build() -> Rendered:
-            html = render_fleet(self.data(), language)
-            return Rendered(html, str(html).encode())
+        def build(conn: Conn, kept: Rendered | None) -> Rendered:
+            data = self.data(conn)
+            if kept is not None and kept.data is data:
+                return kept
+            html = render_fleet(data, language)
+            return Rendered(html, str(html).encode(), data)
 
         rendered: Rendered = cached(self._conn, ("overview", scope, language), build)
         if not self._splice:
@@ -137,10 +156,11 @@ class FleetPart:
         response.headers["content-length"] = str(len(response.body))
         return response
 
-    def data(self) -> FleetData:
+    def data(self, conn: Conn | None = None) -> FleetData:
         """The part's data, kept per scope (the two languages share it)."""
         scope: Hashable = self._user.scope
+        user = self._user
         found: FleetData = cached(
-            self._conn, ("overview-data", scope), lambda: fleet_data(self._conn, self._user)
+            conn or self._conn, ("overview-data", scope), lambda c, kept: fleet_data(c, user, kept)
         )
         return found

@@ -1,10 +1,16 @@
-"""The fleet health cache: one build per key and version under concurrency,
-the older build while a new one is made, the maximum age, the bound."""
+"""The fleet health cache: one first build per key under concurrency; after
+that, a stale entry is served at once while one background rebuild runs; a
+rebuild that finds nothing changed keeps the kept object; confirmation and
+maximum age on an injected clock; a failed rebuild keeps serving and retries
+later; keys never mix."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,33 +25,67 @@ class Clock:
         return self.now
 
 
-def blocking_build(
-    value: str, started: threading.Event, release: threading.Event
-) -> Callable[[], str]:
-    def build() -> str:
-        started.set()
-        assert release.wait(10)
-        return value
+class Background:
+    """Rebuilds queued instead of started, and a database whose version
+    the test sets: the test runs the rebuilds when it wants."""
 
-    return build
+    def __init__(self) -> None:
+        self.tasks: list[Callable[[], None]] = []
+        self.version = 1
+        self.connections = 0
+
+    def spawn(self, work: Callable[[], None]) -> None:
+        self.tasks.append(work)
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[str]:
+        self.connections += 1
+        yield "background connection"
+
+    def read_version(self, conn: Any) -> int:
+        assert conn == "background connection"
+        return self.version
+
+    def run(self) -> int:
+        tasks, self.tasks = self.tasks, []
+        for task in tasks:
+            task()
+        return len(tasks)
 
 
-def test_concurrent_requests_at_one_version_build_once() -> None:
-    cache: VersionedCache[str] = VersionedCache()
+def make(**kwargs: Any) -> tuple[VersionedCache[Any], Background, Clock]:
+    background, clock = Background(), Clock()
+    cache: VersionedCache[Any] = VersionedCache(
+        clock=clock, spawn=background.spawn, read_version=background.read_version, **kwargs
+    )
+    return cache, background, clock
+
+
+def const(value: Any) -> Callable[[Any, Any], Any]:
+    return lambda conn, kept: value
+
+
+def never(conn: Any, kept: Any) -> Any:
+    pytest.fail("a request waited for a build")
+
+
+def test_concurrent_first_requests_build_once() -> None:
+    cache, background, _ = make()
     started, release = threading.Event(), threading.Event()
-    calls: list[int] = []
+    calls: list[Any] = []
 
-    def build() -> str:
-        calls.append(1)
+    def build(conn: Any, kept: Any) -> str:
+        calls.append((conn, kept))
         started.set()
         assert release.wait(10)
         return "page"
 
     answers: list[str] = []
-    threads = [
-        threading.Thread(target=lambda: answers.append(cache.get("admin", 7, build)))
-        for _ in range(20)
-    ]
+
+    def read() -> None:
+        answers.append(cache.get("admin", 7, build, conn="req", connect=background.connect))
+
+    threads = [threading.Thread(target=read) for _ in range(20)]
     for thread in threads:
         thread.start()
     assert started.wait(10)
@@ -53,76 +93,188 @@ def test_concurrent_requests_at_one_version_build_once() -> None:
     for thread in threads:
         thread.join(10)
     assert answers == ["page"] * 20
-    assert len(calls) == 1
-    assert cache.builds == 1
+    assert calls == [("req", None)]  # the first request's connection, nothing kept
+    assert background.tasks == []
 
 
-def test_the_older_build_is_served_while_the_new_one_is_made() -> None:
-    cache: VersionedCache[str] = VersionedCache()
-    cache.get("admin", 1, lambda: "v1")
+def test_a_stale_entry_is_served_at_once_and_rebuilt_once_in_the_background() -> None:
+    cache, background, _ = make()
+    cache.get("admin", 1, const("v1"), conn="req", connect=background.connect)
+    background.version = 2
     started, release = threading.Event(), threading.Event()
-    builder = threading.Thread(
-        target=cache.get, args=("admin", 2, blocking_build("v2", started, release))
-    )
-    builder.start()
+    seen: list[Any] = []
+
+    def build(conn: Any, kept: Any) -> str:
+        seen.append((conn, kept))
+        started.set()
+        assert release.wait(10)
+        return "v2"
+
+    answers = [cache.get("admin", 2, build, conn="req", connect=background.connect)]
+    assert len(background.tasks) == 1
+    rebuild = threading.Thread(target=background.run)
+    rebuild.start()
     assert started.wait(10)
-    # another request at the new version does not wait behind the build
-    assert cache.get("admin", 2, lambda: pytest.fail("built twice")) == "v1"
+    # while it runs, concurrent requests get the kept build, none waits
+    readers = [
+        threading.Thread(
+            target=lambda: answers.append(
+                cache.get("admin", 2, never, conn="req", connect=background.connect)
+            )
+        )
+        for _ in range(20)
+    ]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(10)
+    assert answers == ["v1"] * 21
+    assert background.tasks == []  # one rebuild per key
     release.set()
-    builder.join(10)
-    assert cache.get("admin", 2, lambda: pytest.fail("built again")) == "v2"
-    assert cache.builds == 2
+    rebuild.join(10)
+    assert seen == [("background connection", "v1")]  # its own connection, the kept value
+    assert background.connections == 1
+    assert cache.get("admin", 2, never, conn="req", connect=background.connect) == "v2"
+    assert cache.settle(1)
 
 
-def test_a_new_version_builds_again_and_an_old_build_never_replaces_a_newer() -> None:
-    cache: VersionedCache[str] = VersionedCache()
-    assert cache.get("k", 1, lambda: "one") == "one"
-    assert cache.get("k", 1, lambda: "again") == "one"
-    assert cache.get("k", 2, lambda: "two") == "two"
-    # a request that read version 1 before the change and builds late
-    assert cache.get("k", 1, lambda: "late one") == "late one"
-    assert cache.get("k", 2, lambda: "three") == "two"
+def test_with_the_real_thread_a_request_at_a_stale_entry_does_not_wait() -> None:
+    background = Background()
+    cache: VersionedCache[str] = VersionedCache(read_version=background.read_version)
+    cache.get("k", 1, const("v1"), conn="req", connect=background.connect)
+    background.version = 2
+    release = threading.Event()
+
+    def slow(conn: Any, kept: Any) -> str:
+        assert release.wait(10)
+        return "v2"
+
+    assert cache.get("k", 2, slow, conn="req", connect=background.connect) == "v1"
+    assert cache.get("k", 2, never, conn="req", connect=background.connect) == "v1"
+    release.set()
+    assert cache.settle(10)
+    assert cache.get("k", 2, never, conn="req", connect=background.connect) == "v2"
 
 
-def test_the_first_build_is_confirmed_once_then_kept_until_the_maximum_age() -> None:
-    clock = Clock()
-    cache: VersionedCache[str] = VersionedCache(max_age_s=60, confirm_after_s=2, clock=clock)
-    assert cache.get("k", 1, lambda: "first") == "first"
+def test_a_rebuild_that_finds_the_same_value_keeps_the_kept_object() -> None:
+    cache, background, _ = make()
+    first = ["site", 1]
+    assert cache.get("k", 1, const(first), conn="req", connect=background.connect) is first
+    background.version = 2
+    cache.get("k", 2, const(["site", 1]), conn="req", connect=background.connect)
+    assert background.run() == 1
+    assert cache.unchanged == 1
+    # the same object: what was built from it can tell nothing changed
+    assert cache.get("k", 2, never, conn="req", connect=background.connect) is first
+
+
+def test_a_rebuild_can_reuse_what_it_built_from_unchanged_data() -> None:
+    cache, background, _ = make()
+    renders: list[int] = []
+
+    def data(conn: Any, kept: Any) -> tuple[int, ...]:
+        return (1, 2)
+
+    def page(conn: Any, kept: Any) -> tuple[Any, str]:
+        source = cache.get("data", background.version, data, conn=conn, connect=background.connect)
+        if kept is not None and kept[0] is source:
+            return kept  # type: ignore[no-any-return]
+        renders.append(1)
+        return source, f"rendered {source}"
+
+    cache.get("page", 1, page, conn="req", connect=background.connect)
+    background.version = 2
+    cache.get("page", 2, page, conn="req", connect=background.connect)
+    # the page's rebuild reads its stale data in the same thread, not in another
+    assert background.run() == 1
+    assert cache.builds == 4  # data and page, twice
+    assert len(renders) == 1  # the data had not changed: no second rendering
+
+
+def test_confirmation_and_maximum_age_rebuild_in_the_background() -> None:
+    cache, background, clock = make(max_age_s=60, confirm_after_s=2)
+    connect = background.connect
+    assert cache.get("k", 1, const("first"), conn="req", connect=connect) == "first"
     clock.now = 1.9
-    assert cache.get("k", 1, lambda: "x") == "first"
-    clock.now = 2.0  # built again once at the same version: a commit seen late
-    assert cache.get("k", 1, lambda: "confirmed") == "confirmed"
-    clock.now = 61.9
-    assert cache.get("k", 1, lambda: "x") == "confirmed"
+    assert cache.get("k", 1, never, conn="req", connect=connect) == "first"
+    assert background.tasks == []
+    clock.now = 2.0  # redone once at the same version: a commit seen late
+    assert cache.get("k", 1, const("confirmed"), conn="req", connect=connect) == "first"
+    assert background.run() == 1
+    assert cache.get("k", 1, never, conn="req", connect=connect) == "confirmed"
+    clock.now = 61.9  # confirmed at 2.0: kept until 62.0
+    assert cache.get("k", 1, never, conn="req", connect=connect) == "confirmed"
+    assert background.tasks == []
     clock.now = 62.0
-    assert cache.get("k", 1, lambda: "aged") == "aged"
-    # a new version: its first build is confirmed again
-    assert cache.get("k", 2, lambda: "two") == "two"
-    clock.now = 64.0
-    assert cache.get("k", 2, lambda: "two confirmed") == "two confirmed"
-    clock.now = 100.0
-    assert cache.get("k", 2, lambda: "x") == "two confirmed"
-    assert cache.builds == 5
+    assert cache.get("k", 1, const("aged"), conn="req", connect=connect) == "confirmed"
+    assert background.run() == 1
+    assert cache.get("k", 1, never, conn="req", connect=connect) == "aged"
 
 
-def test_keys_are_kept_apart_and_the_least_recently_used_go_first() -> None:
-    cache: VersionedCache[str] = VersionedCache(capacity=2)
-    cache.get("operator", 1, lambda: "operator's")
-    cache.get("district", 1, lambda: "district's")
-    assert cache.get("operator", 1, lambda: "x") == "operator's"
-    cache.get("admin", 1, lambda: "admin's")  # drops "district", the least recent
-    assert cache.get("district", 1, lambda: "district's again") == "district's again"
-    assert cache.get("admin", 1, lambda: "x") == "admin's"
-    assert cache.builds == 4
+def test_an_old_build_never_replaces_a_newer() -> None:
+    cache, background, _ = make()
+    cache.get("k", 2, const("two"), conn="req", connect=background.connect)
+    background.version = 1  # a rebuild that read the version before the change
+    cache._store("k", 1, "late one")
+    assert cache.get("k", 2, never, conn="req", connect=background.connect) == "two"
 
 
-def test_a_failed_build_is_not_kept_and_the_next_request_builds() -> None:
-    cache: VersionedCache[str] = VersionedCache()
+def test_a_failed_rebuild_keeps_serving_logs_and_retries_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cache, background, clock = make(retry_after_s=5)
+    connect = background.connect
+    cache.get("k", 1, const("v1"), conn="req", connect=connect)
+    background.version = 2
 
-    def fail() -> str:
+    def fail(conn: Any, kept: Any) -> str:
+        raise RuntimeError("database gone")
+
+    with caplog.at_level(logging.ERROR, logger="fleet_server.organisations.health_cache"):
+        assert cache.get("k", 2, fail, conn="req", connect=connect) == "v1"
+        assert background.run() == 1
+    assert "rebuilding" in caplog.text
+    assert "database gone" in caplog.text
+    clock.now = 4.9  # no retry before retry_after_s
+    assert cache.get("k", 2, const("v2"), conn="req", connect=connect) == "v1"
+    assert background.tasks == []
+    clock.now = 5.0
+    assert cache.get("k", 2, const("v2"), conn="req", connect=connect) == "v1"
+    assert background.run() == 1
+    assert cache.get("k", 2, never, conn="req", connect=connect) == "v2"
+
+
+def test_a_failed_first_build_fails_its_request_and_the_next_builds() -> None:
+    cache, background, _ = make()
+
+    def fail(conn: Any, kept: Any) -> str:
         raise RuntimeError("database gone")
 
     with pytest.raises(RuntimeError):
-        cache.get("k", 1, fail)
-    assert cache.get("k", 1, lambda: "built") == "built"
+        cache.get("k", 1, fail, conn="req", connect=background.connect)
+    assert cache.get("k", 1, const("built"), conn="req", connect=background.connect) == "built"
     assert cache.builds == 1
+
+
+def test_keys_are_kept_apart_and_the_least_recently_used_go_first() -> None:
+    cache, background, _ = make(capacity=2)
+    connect = background.connect
+    cache.get("operator", 1, const("operator's"), conn="req", connect=connect)
+    cache.get("district", 1, const("district's"), conn="req", connect=connect)
+    assert cache.get("operator", 1, never, conn="req", connect=connect) == "operator's"
+    cache.get("admin", 1, const("admin's"), conn="req", connect=connect)  # drops "district"
+    assert cache.get("district", 1, const("again"), conn="req", connect=connect) == "again"
+    assert cache.get("admin", 1, never, conn="req", connect=connect) == "admin's"
+    background.version = 2
+    assert cache.get("admin", 2, const("admin's 2"), conn="req", connect=connect) == "admin's"
+    assert cache.get("district", 2, const("district 2"), conn="req", connect=connect) == "again"
+    assert background.run() == 2
+    assert cache.get("admin", 2, never, conn="req", connect=connect) == "admin's 2"
+    assert cache.get("district", 2, never, conn="req", connect=connect) == "district 2"
+
+
+def test_without_a_pool_the_request_rebuilds() -> None:
+    cache, background, _ = make()
+    cache.get("k", 1, const("v1"), conn="req")
+    assert cache.get("k", 2, const("v2"), conn="req") == "v2"
+    assert background.tasks == []
