@@ -23,6 +23,7 @@ import psutil
 import psycopg
 
 from bench.api_data import Volumes, load, table_sizes, unresolved_counts
+from bench.api_data_availability import load_availability_days
 from bench.api_data_extras import load_extras
 from fleet_server.db.migrate import migrate
 from fleet_server.embedded.postgres import EmbeddedPostgres
@@ -156,13 +157,13 @@ def load_data(url: str, volumes: Volumes) -> dict[str, Any]:
 def extras(url: str, volumes: Volumes) -> dict[str, float]:
     """The extras' rows (``bench/api_data_extras.py``), appended once."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
+
+    def report(step: str, s: float) -> None:
+        print(f"  loaded {step:<34} {s:7.1f} s", file=sys.stderr)
+
     with psycopg.connect(url, autocommit=True) as conn:
-        return load_extras(
-            conn,
-            now,
-            volumes.days,
-            lambda step, s: print(f"  loaded {step:<34} {s:7.1f} s", file=sys.stderr),
-        )
+        timings = load_extras(conn, now, volumes.days, report)
+        return timings | load_availability_days(conn, now, report)
 
 
 # -- the server -----------------------------------------------------------------------
