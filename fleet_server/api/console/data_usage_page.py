@@ -12,11 +12,10 @@ from fastapi.responses import Response
 
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms
+from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import ApiContext, Conn, Ctx, Db
 from fleet_server.datausage import service
-from fleet_server.organisations.service import site_health
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,7 +70,7 @@ def data_view(
         default=default_budget(request),
         now=now,
     )
-    sites = site_health(conn, user) if user.can("board.read") else []
+    sites = place_search.site_names(conn, user) if user.can("board.read") else []
     return render(
         request,
         "data_usage.html",
@@ -79,7 +78,7 @@ def data_view(
         {
             "page": page,
             "site_id": site_id,
-            "sites": sorted(sites, key=lambda s: s.name),
+            "sites": sites,
             "can_edit": user.can("command.send"),
             **forms.no_refusal(),
             **(refusal or {}),

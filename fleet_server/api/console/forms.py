@@ -40,8 +40,11 @@ M = TypeVar("M", bound=BaseModel)
 ALL = ListParams(limit=500, offset=0, sort=None)
 #: What ``<input type="datetime-local">`` sends.
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+#: The longest "where" a form takes: a picked suggestion is a place's label
+#: and its id (``Bảng … · Điểm … [board:…]``), names up to 200 characters.
+PICKED = 600
 #: The "where" select of a form (``site:<id>`` or ``board:<id>``, see ``where``).
-WhereField = Annotated[str, Form(alias="where", max_length=100)]
+WhereField = Annotated[str, Form(alias="where", max_length=PICKED)]
 #: A "yes, really" box (a browser sends "on" when it is ticked).
 ConfirmField = Annotated[str, Form(max_length=10)]
 #: Form fields never written back into a page after a refusal.

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms
+from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -65,12 +65,14 @@ def _form_page(
     the field marked and the reason (on a phone, typing a description again
     is the last thing anybody wants)."""
     limits = limits_of(request)
+    places = _shortlist(conn, user, values.get("target", ""))
     return render(
         request,
         "incident_report.html",
         user,
         {
-            "targets": service_reports.report_targets(conn, user),
+            "targets": bool(places),
+            "places": places,
             "values": dict.fromkeys(FIELDS, "") | values,
             "categories": categories_for(user),
             "severities": SEVERITIES,
@@ -80,6 +82,19 @@ def _form_page(
             **(refusal or {}),
         },
     )
+
+
+def _shortlist(conn: Conn, user: Principal, chosen: str) -> list[place_search.Place]:
+    """The places listed without JavaScript: the chosen one's site and its
+    boards, else the first sites by name."""
+    site_id = None
+    try:
+        site_id, board_id = place_search.resolve(conn, user, chosen, field="target")
+        if board_id:
+            site_id = place_search.site_of_board(conn, user, board_id)
+    except RequestError:
+        site_id = None
+    return place_search.shortlist(conn, user, site_id=site_id)
 
 
 #: The form's fields -> the label they are shown under.
@@ -118,6 +133,13 @@ def _observed(value: str) -> datetime | None:
         raise Invalid("observed_at: not a date and time", field="observed_at") from None
 
 
+def _target(conn: Conn, user: Principal, typed: str) -> str:
+    """The picker's text (a suggestion, an id or an exact name) as ``site:<id>``
+    or ``board:<id>``."""
+    site_id, board_id = place_search.resolve(conn, user, typed, field="target")
+    return f"board:{board_id}" if board_id else f"site:{site_id}"
+
+
 def _body(
     target: str, category: str, severity: str, title: str, description: str, observed: str
 ) -> ReportBody:
@@ -150,7 +172,7 @@ def report_post(
     conn: Db,
     now: Now,
     user: ReportForm,
-    target: Annotated[str, Form(max_length=80)] = "",
+    target: Annotated[str, Form(max_length=forms.PICKED)] = "",
     category: Annotated[str, Form(max_length=20)] = "",
     severity: Annotated[str, Form(max_length=20)] = "major",
     title: Annotated[str, Form(max_length=400)] = "",
@@ -161,7 +183,8 @@ def report_post(
 ) -> Response:
     try:
         forms.no_nul({"title": title, "description": description, "target": target})
-        body = _body(target, category, severity, title, description, observed_at)
+        place = _target(conn, user, target)
+        body = _body(place, category, severity, title, description, observed_at)
         limits = limits_of(request)
         checked = service_reports.check_photos(_uploads(photos, limits), limits)
         actor = user.acting_from(client_address(request))

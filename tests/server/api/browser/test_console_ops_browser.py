@@ -54,7 +54,7 @@ def test_an_operator_opens_a_ticket_from_an_incident_on_a_phone(
     button.click()
     page.wait_for_url(f"**/tickets/new?incident_id={incident}")
     form = page.locator("#new-ticket")
-    assert form.locator("select[name=where]").input_value() == f"board:{BOARD}"
+    assert form.locator("input[name=where]").input_value().endswith(f"[board:{BOARD}]")
     assert form.locator("select[name=priority]").input_value() == "high"  # a major incident
     assert form.locator(f"[data-linked-incident='{incident}']").count() == 1
     form.locator("input[name=title]").fill("Thay đèn nền màn hình")
@@ -85,7 +85,13 @@ def test_an_operator_plans_a_maintenance_window(
     page.wait_for_url("**/maintenance")
     page.locator("#plan summary").click()
     form = page.locator("#new-window")
-    form.locator("select[name=where]").select_option(f"board:{BOARD}")
+    # the picker: typing part of the board's id (accents optional) fetches
+    # suggestions from /search/places into the input's datalist
+    picker = form.locator("input[name=where]")
+    picker.press_sequentially("ma-lu-thang-01", delay=20)
+    suggestion = form.locator(f"#where-places option[value$='[board:{BOARD}]']")
+    suggestion.wait_for(state="attached")
+    picker.fill(suggestion.get_attribute("value") or "")
     start = (clock.now + timedelta(hours=1)).astimezone(LOCAL_TZ).replace(second=0, microsecond=0)
     form.locator("input[name=starts_at]").fill(start.strftime("%Y-%m-%dT%H:%M"))
     form.locator("input[name=ends_at]").fill(
@@ -106,7 +112,7 @@ def test_an_operator_plans_a_maintenance_window(
     form = page.locator("#new-window")
     assert form.locator("input[name=ends_at]").get_attribute("aria-invalid") == "true"
     assert form.locator("textarea[name=reason]").input_value() == "Thay bộ nguồn UPS"
-    assert form.locator("select[name=where]").input_value() == f"board:{BOARD}"
+    assert form.locator("input[name=where]").input_value().endswith(f"[board:{BOARD}]")
     assert form.locator("input[name=starts_at]").input_value() == start.strftime("%Y-%m-%dT%H:%M")
     fits(page)
     page.screenshot(path=screenshots / "41-maintenance-refused-phone.png", full_page=True)

@@ -42,7 +42,7 @@ def test_the_form_is_reached_from_the_pages_that_show_incidents(
     assert f'href="/incidents/report?site={site}"' in operator.get(f"/sites/{site}").text
     form = operator.get(f"/incidents/report?board={BOARD}")
     assert form.status_code == 200
-    assert f'<option value="board:{BOARD}" selected>' in form.text
+    assert f"[board:{BOARD}]" in _picker(form.text)  # the board's label and id
     assert 'accept="image/*" capture="environment"' in form.text
     assert 'enctype="multipart/form-data"' in form.text
     assert "kịp thời báo cho Cơ quan quản lý, vận hành" in form.text
@@ -51,8 +51,12 @@ def test_the_form_is_reached_from_the_pages_that_show_incidents(
     guard_form = guard.get("/incidents/report").text
     categories = guard_form.split('name="category"')[1].split("</select>")[0]
     assert re.findall(r'<option value="(\w+)"', categories) == ["camera", "screen"]
-    assert f'value="board:{BOARD}"' in guard_form
-    assert 'value="board:lc-phong-tho-01"' not in guard_form  # not guarded by its unit
+    assert 'name="target"' in guard_form
+    # the picker's search: the guard's unit's boards, not another unit's
+    found = guard.get("/search/places", params={"q": BOARD, "kind": "board"}).json()["items"]
+    assert [item["value"] for item in found] == [f"board:{BOARD}"]
+    other = guard.get("/search/places", params={"q": "lc-phong-tho-01"}).json()["items"]
+    assert other == []  # not guarded by its unit
 
 
 def test_a_report_with_photos_is_confirmed_and_shown(new_browser: NewBrowser, db_conn: Any) -> None:
@@ -125,6 +129,16 @@ def test_photos_are_added_later_from_the_incident_page(
     assert "choose at least one photo" in nothing.text
 
 
+def _picker(page: str, part: str = "value") -> str:
+    """The target picker's input tag, or the value it holds."""
+    found = re.search(r'<input type="text" name="target"[^>]*>', page)
+    assert found, "no target picker"
+    if part == "tag":
+        return found.group(0)
+    value = re.search(r'value="([^"]*)"', found.group(0))
+    return value.group(1) if value else ""
+
+
 def test_bad_reports_are_refused_with_their_reason(new_browser: NewBrowser) -> None:
     guard = new_browser("guard")
     page = guard.get("/incidents/report").text
@@ -137,8 +151,9 @@ def test_bad_reports_are_refused_with_their_reason(new_browser: NewBrowser) -> N
     }
     nowhere = guard.post("/incidents/report", data={**base, "target": "tivi"})
     assert nowhere.status_code == 400
-    assert "Hãy chọn một điểm hoặc một bảng tin." in nowhere.text
-    assert '<select name="target" required aria-invalid="true">' in nowhere.text
+    assert "Không có điểm lắp đặt hay bảng nào trong phạm vi của bạn" in nowhere.text
+    assert 'aria-invalid="true"' in _picker(nowhere.text, "tag")
+    assert 'value="tivi"' in _picker(nowhere.text, "tag")
     power = guard.post("/incidents/report", data={**base, "category": "power"})
     assert power.status_code == 403
     elsewhere = guard.post("/incidents/report", data={**base, "target": "board:lc-phong-tho-01"})
@@ -153,7 +168,7 @@ def test_bad_reports_are_refused_with_their_reason(new_browser: NewBrowser) -> N
     assert 'value="Camera"' in when.text
     assert "Mô tả dài gõ trên điện thoại</textarea>" in when.text
     assert f'name="client_key" value="{base["client_key"]}"' in when.text
-    assert f'<option value="board:{BOARD}" selected>' in when.text
+    assert f"[board:{BOARD}]" in _picker(when.text)
     assert 'role="alert"' in when.text
     box = when.text.split('class="flash error refusal"')[1].split("</div>")[0]
     assert "Mục cần sửa: " in box  # the field by its label, not its code
