@@ -69,8 +69,10 @@ def list_page(
     params = request.query_params
     status = params.get("status") if params.get("status") in PROVISION_STATUSES else None
     query = admin.filters(params)
-    page = listing.list_boards(conn, user, query.page, status=status, q=query.q)
     values = _common(conn, user)
+    page = listing.list_boards(
+        conn, user, query.page, status=status, q=query.q, counts=values["counts"]
+    )
     values.update({"page": page, "status": status or "", "q": query.q or ""})
     values.update(extra or {})
     return render(request, "admin_boards.html", user, values)
