@@ -31,6 +31,38 @@ def sites_condition(scope: Scope, site_id: str) -> Condition:
     return "(" + " OR ".join(parts) + ")", params
 
 
+def board_site_condition(scope: Scope, site_id: str) -> Condition:
+    """The same answer as :func:`sites_condition`, shaped for a lookup of one
+    row by its key (one board): each membership test is a keyed ``EXISTS``
+    (a probe of ``sites``' or ``site_teams``' primary key for that row's
+    site) instead of ``IN (SELECT ...)``, which PostgreSQL plans as a hash of
+    every matching site (an operator's check read all of ``sites``).
+    Use :func:`sites_condition` for lists, where the hash pays off."""
+    if scope.province_wide:
+        return "TRUE", []
+    parts = [f"{site_id} = ANY(%s)"]
+    params: list[Any] = [list(scope.site_ids)]
+    if scope.camera_guard_organisation_id is not None or scope.camera_incidents_only:
+        parts.append(
+            "EXISTS (SELECT 1 FROM sites scope_s"
+            f" WHERE scope_s.id = {site_id} AND scope_s.camera_guard_organisation_id = %s)"
+        )
+        params.append(scope.camera_guard_organisation_id)
+    if scope.organisation_id is not None:
+        parts.append(
+            "EXISTS (SELECT 1 FROM sites scope_s"
+            f" WHERE scope_s.id = {site_id} AND scope_s.organisation_id = %s)"
+        )
+        params.append(scope.organisation_id)
+    if scope.team:
+        parts.append(
+            "EXISTS (SELECT 1 FROM site_teams scope_t"
+            f" WHERE scope_t.site_id = {site_id} AND scope_t.team = %s)"
+        )
+        params.append(scope.team)
+    return "(" + " OR ".join(parts) + ")", params
+
+
 def incidents_condition(
     scope: Scope, site_id: str, rule: str, reported_by: str | None = None
 ) -> Condition:

@@ -4,6 +4,9 @@ connectivity history, and changes to its inventory data."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +27,32 @@ from fleet_server.boards.storage import Conn
 from fleet_server.errors import Invalid, NotFound
 from fleet_server.incidents import storage as incidents
 
+#: The board (and the scope that saw it) a request has already found in
+#: scope, set only around code that checked it (:func:`checked_board`).
+_CHECKED: ContextVar[tuple[Scope, str] | None] = ContextVar("checked_board", default=None)
+
+
+@contextmanager
+def checked_board(scope: Scope, board_id: str) -> Iterator[None]:
+    """Within this block :func:`board_in_scope` trusts that ``scope`` sees
+    ``board_id`` without asking the database again. Enter it only after a
+    scoped read found the board (the board page: :func:`get_board`), so one
+    page makes one scope check instead of one per service it calls. Any other
+    board, or the same board under another scope, is still checked."""
+    token = _CHECKED.set((scope, board_id))
+    try:
+        yield
+    finally:
+        _CHECKED.reset(token)
+
 
 def board_in_scope(
     conn: Conn, scope: Scope, board_id: str, *, what: str = "board", ident: str | None = None
 ) -> None:
     """NotFound unless the board exists and ``scope`` sees its site (the same
     answer for both: no hint that another organisation's board exists)."""
+    if _CHECKED.get() == (scope, board_id):
+        return
     if not storage.board_visible(conn, scope, board_id):
         raise NotFound(what, ident or board_id)
 

@@ -17,7 +17,7 @@ from fleet_server.access.pagination import (
     fetch_keyset_page,
 )
 from fleet_server.access.scope import Scope
-from fleet_server.access.storage import sites_condition
+from fleet_server.access.storage import board_site_condition, sites_condition
 from fleet_server.boards.schemas import BoardOut, BoardPatch
 
 Conn = psycopg.Connection[Any]
@@ -61,7 +61,7 @@ _BOARD_SELECT = """
 
 def board_visible(conn: Conn, scope: Scope, board_id: str) -> bool:
     """Whether the board exists and ``scope`` sees its site."""
-    clause, params = sites_condition(scope, "b.site_id")
+    clause, params = board_site_condition(scope, "b.site_id")
     row = conn.execute(
         f"SELECT 1 FROM boards b WHERE b.id = %s AND {clause}", [board_id, *params]
     ).fetchone()
@@ -71,7 +71,7 @@ def board_visible(conn: Conn, scope: Scope, board_id: str) -> bool:
 def board_enabled(conn: Conn, scope: Scope, board_id: str) -> bool | None:
     """Whether the board is enabled; None when it does not exist or lies
     outside ``scope``."""
-    clause, params = sites_condition(scope, "b.site_id")
+    clause, params = board_site_condition(scope, "b.site_id")
     row = conn.execute(
         f"SELECT b.enabled FROM boards b WHERE b.id = %s AND {clause}", [board_id, *params]
     ).fetchone()
@@ -118,7 +118,7 @@ def board_page(
 
 def board_row(conn: Conn, scope: Scope, board_id: str) -> dict[str, Any] | None:
     """One board's columns as a list shows them, or None outside ``scope``."""
-    clause, params = sites_condition(scope, "b.site_id")
+    clause, params = board_site_condition(scope, "b.site_id")
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             f"{_BOARD_SELECT} WHERE b.id = %s AND {clause}", [board_id, *params]

@@ -26,7 +26,7 @@ from fleet_server.api.console.windows import board_windows_section
 from fleet_server.api.deps import Conn, Ctx, Db, Now, client_address
 from fleet_server.availability.service import board_last_30_days
 from fleet_server.boards.schemas import BoardDetail, Latest
-from fleet_server.boards.service import connectivity, get_board
+from fleet_server.boards.service import checked_board, connectivity, get_board
 from fleet_server.commands.schemas import CommandIn
 from fleet_server.commands.service import board_config, recent_commands, send_command
 from fleet_server.errors import Invalid, RequestError
@@ -156,16 +156,17 @@ def connectivity_strip(
 
 def board_context(conn: Conn, user: Principal, board_id: str, now: datetime) -> dict[str, Any]:
     """The live part of the page: state, incidents, commands, configuration."""
-    board = get_board(conn, user, board_id, history=HISTORY)
-    return {
-        "board": board,
-        # why it is offline: its open lost/stale incident's cause, as the engine judged it
-        "offline": next((i for i in board.incidents if i.cause is not None), None),
-        "since_seen": now - board.last_seen_at if board.last_seen_at else None,
-        "commands": recent_commands(conn, user, board_id, now=now, limit=RECENT_COMMANDS),
-        "command_badges": COMMAND_BADGES,
-        "config": board_config(conn, user, board_id),
-    }
+    board = get_board(conn, user, board_id, history=HISTORY)  # the scoped read: 404 outside
+    with checked_board(user.scope, board_id):
+        return {
+            "board": board,
+            # why it is offline: its open lost/stale incident's cause, as the engine judged it
+            "offline": next((i for i in board.incidents if i.cause is not None), None),
+            "since_seen": now - board.last_seen_at if board.last_seen_at else None,
+            "commands": recent_commands(conn, user, board_id, now=now, limit=RECENT_COMMANDS),
+            "command_badges": COMMAND_BADGES,
+            "config": board_config(conn, user, board_id),
+        }
 
 
 @router.get("/boards/{board_id}")
@@ -185,9 +186,25 @@ def board_view(
 ) -> Response:
     """The board's page; after a refused form (``refusal``: its commands,
     its kill switch), with what was typed and why."""
-    context = board_context(conn, user, board_id, now)
+    context = board_context(conn, user, board_id, now)  # 404 outside the scope
     board: BoardDetail = context["board"]
     lang = language_of(request, user)
+    with checked_board(user.scope, board_id):  # the services below do not ask again
+        _sections(request, conn, now, user, board, lang, context)
+    context.update(refusal or {})
+    return render(request, "board.html", user, context, lang=lang)
+
+
+def _sections(
+    request: Request,
+    conn: Conn,
+    now: datetime,
+    user: Principal,
+    board: BoardDetail,
+    lang: str,
+    context: dict[str, Any],
+) -> None:
+    board_id = board.id
     charts, chart_data = board_charts(conn, user, board_id, now)
     context.update(
         {
@@ -205,10 +222,8 @@ def board_view(
             "agent": agent_section(conn, user, board_id, lang),  # _agent_update.html
             "logs": log_bundles.board_section(conn, user, board_id),  # _logs.html
             "data_usage": data_usage_page.board_section(request, conn, user, board_id, now),
-            **(refusal or {}),
         }
     )
-    return render(request, "board.html", user, context, lang=lang)
 
 
 @router.post("/boards/{board_id}/commands")
