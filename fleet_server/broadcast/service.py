@@ -54,10 +54,9 @@ def site_windows(conn: Conn, user: Principal, site_id: int) -> SiteWindowsOut:
 def board_windows(conn: Conn, user: Principal, board_id: str) -> BoardWindowsOut:
     user.need("board.read")
     board_in_scope(conn, user.scope, board_id)
-    site_id = storage.board_site(conn, board_id)
-    assert site_id is not None
-    own = storage.board_windows(conn, board_id)
-    site = storage.site_windows(conn, site_id)
+    found = storage.board_and_site_windows(conn, board_id)
+    assert found is not None
+    site_id, own, site = found
     in_force = own or site
     return BoardWindowsOut(
         board_id=board_id,

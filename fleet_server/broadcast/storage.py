@@ -48,6 +48,29 @@ def board_windows(conn: Conn, board_id: str) -> list[Window]:
     return [Window(*r) for r in rows]
 
 
+def board_and_site_windows(
+    conn: Conn, board_id: str
+) -> tuple[int, list[Window], list[Window]] | None:
+    """The board's site, its own windows and its site's, in one statement
+    (each side by its index); None when there is no such board."""
+    rows = conn.execute(
+        "SELECT b.site_id, w.own, w.part, w.starts_at, w.ends_at FROM boards b"
+        " LEFT JOIN LATERAL ("
+        "  SELECT true AS own, part, starts_at, ends_at FROM broadcast_windows"
+        "   WHERE board_id = b.id"
+        "  UNION ALL"
+        "  SELECT false, part, starts_at, ends_at FROM broadcast_windows"
+        "   WHERE site_id = b.site_id) w ON true"
+        " WHERE b.id = %s ORDER BY w.starts_at",
+        (board_id,),
+    ).fetchall()
+    if not rows:
+        return None
+    own = [Window(*r[2:]) for r in rows if r[1] is True]
+    site = [Window(*r[2:]) for r in rows if r[1] is False]
+    return int(rows[0][0]), own, site
+
+
 def replace(
     conn: Conn,
     windows: Sequence[Window],

@@ -164,12 +164,7 @@ def config_status(conn: Conn, board_id: str) -> ConfigStatus:
     """Desired versions against what the board reported (the caller checked
     that the board is in scope)."""
     desired = store.desired_versions(conn, board_id)
-    reported = store.last_report(conn, board_id)
-    applied = (
-        reported
-        if reported and reported.applied
-        else store.last_report(conn, board_id, applied=True)
-    )
+    reported, applied = store.last_reports(conn, board_id)
     desired_version = desired[0].version if desired else None
     applied_version = applied.version if applied else None
     return ConfigStatus(

@@ -301,6 +301,23 @@ def last_report(conn: Conn, board_id: str, *, applied: bool | None = None) -> Re
     return ReportedConfig.model_validate(row) if row else None
 
 
+def last_reports(conn: Conn, board_id: str) -> tuple[ReportedConfig | None, ReportedConfig | None]:
+    """The board's newest configuration report and its newest applied one
+    (the same report when the newest was applied), in one statement."""
+    columns = "version, applied, error, config, measured_at, received_at"
+    order = " ORDER BY received_at DESC, boot DESC, seq DESC LIMIT 1"
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"(SELECT false AS applied_only, {columns} FROM config_reports"
+            f" WHERE device_id = %s{order})"
+            f" UNION ALL (SELECT true, {columns} FROM config_reports"
+            f" WHERE device_id = %s AND applied = true{order})",
+            (board_id, board_id),
+        ).fetchall()
+    found = {r.pop("applied_only"): ReportedConfig.model_validate(r) for r in rows}
+    return found.get(False), found.get(True)
+
+
 def lock_desired(conn: Conn, board_id: str) -> None:
     """Serialise publishing a board's desired configuration across API
     processes (until the transaction ends), so the retained message is

@@ -83,6 +83,17 @@ def list_snapshots(
     )
 
 
+def latest_pictures(conn: Conn, user: Principal, board_id: str) -> list[SnapshotOut]:
+    """The board's newest picture of each source the caller sees (the
+    screen, each camera): what the board page shows, one statement and no
+    page of history. Empty for a role that sees no pictures."""
+    sources = visible_sources(user)
+    if not sources:
+        return []
+    board_in_scope(conn, user.scope, board_id)
+    return [_out(r) for r in storage.latest(conn, board_id, sources, camera_id=None)]
+
+
 def newest_pictures(
     conn: Conn, user: Principal, board_ids: list[str], source: Source
 ) -> list[SnapshotOut]:

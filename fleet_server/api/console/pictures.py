@@ -81,7 +81,7 @@ def board_pictures(conn: Conn, user: Principal, board: BoardDetail) -> list[Show
     sources = service.visible_sources(user)
     if not sources:
         return []
-    latest = service.list_snapshots(conn, user, board.id, limit=1).latest
+    latest = service.latest_pictures(conn, user, board.id)
     newest = {(p.source, p.camera_id): p for p in latest}
     slots = []
     if "screen" in sources:
