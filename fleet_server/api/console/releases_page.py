@@ -16,8 +16,8 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import cursor_pager, forms
-from fleet_server.api.console.forms import ALL, checked, places
+from fleet_server.api.console import cursor_pager, forms, place_search
+from fleet_server.api.console.forms import ALL, checked
 from fleet_server.api.console.rollout_words import reason_words
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
@@ -62,7 +62,7 @@ def _page(
             "releases": releases.list_releases(conn, user),
             "rollouts": service.list_rollouts(conn, user),
             "organisations": list_organisations(conn, user, ALL).items,
-            "places": places(conn, user),
+            "sites": place_search.site_names(conn, user),  # every site, no cap
             "dry": None,
             **(extra or {}),
         },
