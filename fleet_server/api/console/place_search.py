@@ -29,15 +29,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from psycopg.rows import dict_row
 
 from fleet_server.access.principal import Principal
-from fleet_server.access.storage import sites_condition
 from fleet_server.api.console import i18n
 from fleet_server.api.console.web import language_of, page_for
 from fleet_server.api.deps import Conn, Db
 from fleet_server.api.problems import Problem
 from fleet_server.errors import Invalid
+from fleet_server.organisations import storage_places
 
 router = APIRouter(include_in_schema=False)
 
@@ -135,35 +134,15 @@ class Place:
 
 
 def _sites(
-    conn: Conn, user: Principal, where: str, params: dict[str, Any], limit: int
+    conn: Conn, user: Principal, match: str, params: dict[str, Any], limit: int
 ) -> list[Place]:
-    clause, scope = sites_condition(user.scope, "s.id")
-    clause = clause.replace("%s", "%(scope{})s")
-    named = {f"scope{i}": v for i, v in enumerate(scope)}
-    clause = clause.format(*range(len(scope)))
-    sql = (
-        f"SELECT 'site' AS kind, s.id::text AS id, s.name, s.name_en FROM sites s "
-        f"WHERE {clause} AND {where} ORDER BY s.name, s.id LIMIT {int(limit)}"
-    )
-    with conn.cursor(row_factory=dict_row) as cur:
-        return [Place(**r) for r in cur.execute(sql, {**params, **named}).fetchall()]
+    return [Place(**r) for r in storage_places.sites(conn, user.scope, match, params, limit)]
 
 
 def _boards(
-    conn: Conn, user: Principal, where: str, params: dict[str, Any], limit: int
+    conn: Conn, user: Principal, match: str, params: dict[str, Any], limit: int
 ) -> list[Place]:
-    clause, scope = sites_condition(user.scope, "b.site_id")
-    clause = clause.replace("%s", "%(scope{})s")
-    named = {f"scope{i}": v for i, v in enumerate(scope)}
-    clause = clause.format(*range(len(scope)))
-    sql = (
-        "SELECT 'board' AS kind, b.id, b.name, NULL AS name_en, s.name AS site_name, "
-        "b.site_id, "
-        "s.name_en AS site_name_en FROM boards b JOIN sites s ON s.id = b.site_id "
-        f"WHERE {clause} AND {where} ORDER BY b.name, b.id LIMIT {int(limit)}"
-    )
-    with conn.cursor(row_factory=dict_row) as cur:
-        return [Place(**r) for r in cur.execute(sql, {**params, **named}).fetchall()]
+    return [Place(**r) for r in storage_places.boards(conn, user.scope, match, params, limit)]
 
 
 def search(conn: Conn, user: Principal, text: str, kind: str | None = None) -> list[Place]:
@@ -175,14 +154,9 @@ def search(conn: Conn, user: Principal, text: str, kind: str | None = None) -> l
     params = {"rx": _regex(text), "q": _like(text), "exact": text}
     found: list[Place] = []
     if kind in (None, "site"):
-        match = (
-            "(s.name ~ %(rx)s OR s.name_en ~ %(rx)s "
-            "OR s.code ILIKE %(q)s OR s.id::text = %(exact)s)"
-        )
-        found += _sites(conn, user, match, params, LIMIT)
+        found += _sites(conn, user, "contains", params, LIMIT)
     if kind in (None, "board") and len(found) < LIMIT:
-        match = "(b.name ~ %(rx)s OR b.id ILIKE %(q)s)"
-        found += _boards(conn, user, match, params, LIMIT - len(found))
+        found += _boards(conn, user, "contains", params, LIMIT - len(found))
     return found
 
 
@@ -193,10 +167,10 @@ def shortlist(
     boards, or the first ``SHORTLIST`` sites in scope by name."""
     params: dict[str, Any] = {"site": site_id}
     if site_id is None:
-        return _sites(conn, user, "TRUE", params, SHORTLIST)
-    places = _sites(conn, user, "s.id = %(site)s", params, 1)
+        return _sites(conn, user, "first", params, SHORTLIST)
+    places = _sites(conn, user, "one", params, 1)
     if places and not sites_only:
-        places += _boards(conn, user, "b.site_id = %(site)s", params, SHORTLIST)
+        places += _boards(conn, user, "of_site", params, SHORTLIST)
     return places
 
 
@@ -221,14 +195,8 @@ def resolve(
             return None, ident
         raise Invalid(f"{field}: choose a site or a board", field=field)
     params = {"rx": f"^{_regex(typed)}$", "exact": typed}
-    sites = _sites(
-        conn,
-        user,
-        "(s.name ~ %(rx)s OR s.name_en ~ %(rx)s OR s.code = %(exact)s OR s.id::text = %(exact)s)",
-        params,
-        2,
-    )
-    boards = _boards(conn, user, "(b.id = %(exact)s OR b.name ~ %(rx)s)", params, 2)
+    sites = _sites(conn, user, "exactly", params, 2)
+    boards = _boards(conn, user, "exactly", params, 2)
     exact_board = [b for b in boards if b.id == typed]
     found = exact_board or (sites + boards)
     if not found:
@@ -263,7 +231,7 @@ def sites_named(conn: Conn, user: Principal, ids: set[int]) -> dict[int, Place]:
     """The sites among ``ids`` the caller sees, by id (for rows naming their site)."""
     if not ids:
         return {}
-    found = _sites(conn, user, "s.id = ANY(%(ids)s)", {"ids": sorted(ids)}, len(ids))
+    found = _sites(conn, user, "among", {"ids": sorted(ids)}, len(ids))
     return {int(p.id): p for p in found}
 
 
@@ -277,16 +245,10 @@ class SiteName:
 def site_names(conn: Conn, user: Principal) -> list[SiteName]:
     """Every site in scope by name (id and names only: a plain site select
     without the cost of each site's health)."""
-    clause, scope = sites_condition(user.scope, "s.id")
-    with conn.cursor() as cur:
-        rows = cur.execute(
-            f"SELECT s.id, s.name, s.name_en FROM sites s WHERE {clause} ORDER BY s.name, s.id",
-            scope,
-        ).fetchall()
-    return [SiteName(*row) for row in rows]
+    return [SiteName(*row) for row in storage_places.site_names(conn, user.scope)]
 
 
 def site_of_board(conn: Conn, user: Principal, board_id: str) -> int | None:
     """The site of a board in scope (None: no such board the caller sees)."""
-    found = _boards(conn, user, "b.id = %(board)s", {"board": board_id}, 1)
+    found = _boards(conn, user, "one", {"board": board_id}, 1)
     return found[0].site_id if found else None
