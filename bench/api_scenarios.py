@@ -322,6 +322,10 @@ def api_scenarios(role: str, ids: Ids) -> list[Scenario]:
     ]
 
 
+#: what people type into the place pickers (accents left out, as on a phone)
+PLACE_WORDS = ["phong", "muong te", "sin ho", "tam duong", "than uyen", "lai chau", "ma lu"]
+
+
 def console_scenarios(role: str, ids: Ids) -> list[Scenario]:
     boards, sites = ids.boards, ids.sites
     overview = [
@@ -349,6 +353,8 @@ def console_scenarios(role: str, ids: Ids) -> list[Scenario]:
         fixed("/maintenance", "/maintenance"),
         fixed("/maintenance/preventive", "/maintenance/preventive"),
         fixed("/notices", "/notices"),
+        choose("/search/places", "/search/places?kind=site&q={}", PLACE_WORDS, "sites"),
+        choose("/search/places", "/search/places?kind=board&q={}", PLACE_WORDS, "boards"),
     ]
     admin = [
         fixed("/audit", "/audit", "first page, walk", walk=True),

@@ -73,6 +73,8 @@ CONSOLE: dict[str, Requirement] = {
     "POST /tickets/{ticket_id}/comment": frozenset({"ticket.comment"}),
     "POST /tickets/{ticket_id}/cost": frozenset({"ticket.cost"}),
     "GET /tickets/new": frozenset({"ticket.write"}),
+    # The place pickers' suggestions: any signed-in reader, within their scope.
+    "GET /search/places": SIGNED_IN,
     "POST /tickets/new": frozenset({"ticket.write"}),
     "GET /maintenance": frozenset({"maintenance.read"}),
     "POST /maintenance": frozenset({"maintenance.write"}),
