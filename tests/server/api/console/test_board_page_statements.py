@@ -31,7 +31,7 @@ from tests.support.clock import Clock
 NewBrowser = Callable[..., TestClient]
 #: Statements one board page may send (34 before: a scope check in each
 #: service, three for the windows, a page of picture history it did not show).
-MAX_STATEMENTS = 24
+MAX_STATEMENTS = 23
 #: The shape of the per-service scope check (boards.storage.board_visible).
 VISIBLE_CHECK = "SELECT 1 FROM boards b WHERE b.id ="
 
