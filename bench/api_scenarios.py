@@ -322,8 +322,11 @@ def api_scenarios(role: str, ids: Ids) -> list[Scenario]:
     ]
 
 
-#: what people type into the place pickers (accents left out, as on a phone)
-PLACE_WORDS = ["phong", "muong te", "sin ho", "tam duong", "than uyen", "lai chau", "ma lu"]
+#: what people type into the place pickers (accents left out, as on a phone),
+#: encoded for the query string
+PLACE_WORDS = [
+    quote(w) for w in ("phong", "muong te", "sin ho", "tam duong", "than uyen", "lai chau")
+]
 
 
 def console_scenarios(role: str, ids: Ids) -> list[Scenario]:
