@@ -120,7 +120,11 @@ def test_reconnects_after_the_broker_restarts(
         # The restarted broker may first hand out the birth it kept from before
         # the restart; the new connection's birth must follow (a new birth,
         # after a new will, so its seq is past the first connection's).
-        msgs = sub.wait_for(lambda ms: any(m.doc["seq"] > 1 for m in ms), what="new birth")
+        # (60 s like the reconnection's own wait: in a loaded CI run the new
+        # birth once took longer than the default 20 s.)
+        msgs = sub.wait_for(
+            lambda ms: any(m.doc["seq"] > 1 for m in ms), timeout=60, what="new birth"
+        )
         assert msgs[-1].doc["data"]["status"] == "online"
         sub.close()
 
