@@ -131,16 +131,6 @@ class MqttConsumer:
             return False
         return client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
 
-    def ack(self, item: Inbound) -> bool:
-        """Acknowledge a committed message; False if its connection is gone."""
-        if item.qos == 0:
-            return True
-        with self._lock:
-            client = self._client
-            if client is None or item.generation != self._generation:
-                return False
-            return client.ack(item.mid, item.qos) == mqtt.MQTT_ERR_SUCCESS
-
     def ack_all(self, items: list[Inbound]) -> int:
         """Acknowledge a committed batch (one lock for all); how many were
         acknowledged, the rest came on a connection that is gone."""
