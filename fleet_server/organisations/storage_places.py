@@ -1,8 +1,13 @@
 """The console's place picker's reads (console/place_search.py): sites and
 boards in a scope matching one of a few named conditions, as rows the
-picker turns into suggestions. ``rx`` is a PostgreSQL regular expression
-(accent- and case-blind, built by the picker), ``q`` an ILIKE pattern,
-``exact`` the text as typed."""
+picker turns into suggestions.
+
+A search reads ``search_text`` (migration 0056: the folded names and the
+site's code or the board's id, kept with the row), with a trigram index
+when the database has pg_trgm, a read of that column otherwise. Parameters:
+``like`` a LIKE "contains" pattern of the folded text typed, ``folded`` the
+folded text, ``exact`` the text as typed, ``id`` a site id typed (or None);
+``place_fold`` is the migration's SQL twin of the picker's ``fold``."""
 
 from __future__ import annotations
 
@@ -18,18 +23,18 @@ Conn = psycopg.Connection[Any]
 
 #: The conditions a site may be looked up by.
 SITE_MATCH = {
-    "contains": "(s.name ~ %(rx)s OR s.name_en ~ %(rx)s OR s.code ILIKE %(q)s"
-    " OR s.id::text = %(exact)s)",
-    "exactly": "(s.name ~ %(rx)s OR s.name_en ~ %(rx)s OR s.code = %(exact)s"
-    " OR s.id::text = %(exact)s)",
+    "contains": "(s.search_text LIKE %(like)s OR s.id = %(id)s)",
+    "exactly": "((s.search_text LIKE %(like)s AND (place_fold(s.name) = %(folded)s"
+    " OR place_fold(s.name_en) = %(folded)s)) OR s.code = %(exact)s OR s.id = %(id)s)",
     "first": "TRUE",
     "one": "s.id = %(site)s",
     "among": "s.id = ANY(%(ids)s)",
 }
 #: The conditions a board may be looked up by.
 BOARD_MATCH = {
-    "contains": "(b.name ~ %(rx)s OR b.id ILIKE %(q)s)",
-    "exactly": "(b.id = %(exact)s OR b.name ~ %(rx)s)",
+    "contains": "b.search_text LIKE %(like)s",
+    "exactly": "(b.id = %(exact)s OR (b.search_text LIKE %(like)s"
+    " AND place_fold(b.name) = %(folded)s))",
     "of_site": "b.site_id = %(site)s",
     "one": "b.id = %(board)s",
 }

@@ -13,12 +13,12 @@ or a place's exact name; an unknown or ambiguous name is refused naming
 the field.
 
 Matching ignores case and Vietnamese accents ("phong tho" finds "Phong
-Thổ"): the text typed becomes a regular expression whose letters match
-every accented form (``_regex``; no extension, no migration); ``%``,
-``_``, ``\\`` and any other sign typed are matched as themselves. Not
-index-backed: a scan of the caller's sites and boards (10,000 boards: tens
-of ms); a trigram index on a folded name would need a migration. Scope: only
-places the caller sees are ever searched or resolved."""
+Thổ"): the text typed is folded (``fold``: no accents, lower-case) and
+looked for in each place's stored folded names (``search_text``, migration
+0056, folded by the SQL twin ``place_fold``), from a trigram index where
+the database has pg_trgm; ``%``, ``_``, ``\\`` and any other sign typed
+are matched as themselves. Scope: only places the caller sees are ever
+searched or resolved."""
 
 from __future__ import annotations
 
@@ -52,59 +52,33 @@ LONGEST = 100
 TOKEN = re.compile(r"(?:^|\[)(site|board):([A-Za-z0-9_-]{1,64})\]?\s*$")
 
 
-def _fold_tables() -> tuple[str, str]:
-    """Every accented Latin letter Vietnamese uses (both cases), and its bare
-    lower-case letter, for SQL's ``translate``."""
-    accented, bare = [], []
-    for code in range(0xC0, 0x1EFA):
-        char = chr(code)
-        if not char.isalpha():
-            continue
-        base = "d" if char in "đĐ" else unicodedata.normalize("NFD", char)[0].lower()
-        if base.isascii() and base.isalpha() and base != char.lower():
-            accented.append(char)
-            bare.append(base)
-    return "".join(accented), "".join(bare)
-
-
-FOLD_FROM, FOLD_TO = _fold_tables()
-_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+#: Combining marks (accents, the horn of ơ and ư) dropped after decomposing.
+_MARKS = re.compile("[\u0300-\u036f]")
+#: đ and Đ (no decomposition) as d, and ASCII capitals as small letters
+#: (only ASCII: PostgreSQL's ``lower`` in the C collation, as ``place_fold``).
+_BARE = str.maketrans({"đ": "d", "Đ": "d", **{chr(c): chr(c + 32) for c in range(65, 91)}})
+#: The longest id a site has (bigint).
+SITE_ID_DIGITS = 18
 
 
 def fold(text: str) -> str:
-    """``text`` lower-cased without Vietnamese accents."""
-    return text.translate(_FOLD).lower()
+    """``text`` without accents, ASCII letters lower-cased ("Phong Thổ" ->
+    "phong tho"): the same as the database's ``place_fold`` (migration 0056)."""
+    return _MARKS.sub("", unicodedata.normalize("NFD", text)).translate(_BARE)
 
 
-#: Each bare letter -> itself, its capital and every accented form of it.
-_CLASSES: dict[str, str] = {}
-for _accented, _bare in zip(FOLD_FROM, FOLD_TO, strict=True):
-    _CLASSES[_bare] = _CLASSES.get(_bare, _bare + _bare.upper()) + _accented
+def _like(folded: str) -> str:
+    """``folded`` as a LIKE "contains" pattern, wildcards matched as themselves
+    (a line break as a space: ``search_text`` keeps one field a line)."""
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + escaped.replace("\n", " ").replace("\r", " ") + "%"
 
 
-def _regex(text: str) -> str:
-    """``text`` as a PostgreSQL regular expression matching it whatever the
-    accents and case (``tho`` -> ``[tT][hH][oOòóỏ…]``): the database's C
-    locale neither folds accents nor lower-cases them, and a ``translate``
-    of every name with the whole table costs about 0.3 ms a row. Anything
-    but a letter or digit is matched as itself."""
-    out = []
-    for char in fold(text):
-        if char in _CLASSES:
-            out.append(f"[{_CLASSES[char]}]")
-        elif char.isascii() and char.isalpha():
-            out.append(f"[{char}{char.upper()}]")
-        elif char.isascii() and not char.isalnum():
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def _like(text: str) -> str:
-    """``text`` as an ILIKE "contains" pattern, wildcards matched as themselves."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _params(text: str) -> dict[str, Any]:
+    """The search's parameters for ``text`` (storage_places' docstring)."""
+    folded = fold(text)
+    site = int(text) if text.isascii() and text.isdigit() and len(text) <= SITE_ID_DIGITS else None
+    return {"like": _like(folded), "folded": folded, "exact": text, "id": site}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +125,7 @@ def search(conn: Conn, user: Principal, text: str, kind: str | None = None) -> l
     text = text.strip()[:LONGEST].replace("\x00", "")
     if not text:
         return []
-    params = {"rx": _regex(text), "q": _like(text), "exact": text}
+    params = _params(text)
     found: list[Place] = []
     if kind in (None, "site"):
         found += _sites(conn, user, "contains", params, LIMIT)
@@ -194,7 +168,7 @@ def resolve(
         else:
             return None, ident
         raise Invalid(f"{field}: choose a site or a board", field=field)
-    params = {"rx": f"^{_regex(typed)}$", "exact": typed}
+    params = _params(typed)
     sites = _sites(conn, user, "exactly", params, 2)
     boards = _boards(conn, user, "exactly", params, 2)
     exact_board = [b for b in boards if b.id == typed]
