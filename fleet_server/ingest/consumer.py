@@ -123,13 +123,13 @@ class MqttConsumer:
         self.connected.clear()
         self.subscribed.clear()
 
-    def publish(self, topic: str, payload: bytes) -> bool:
-        """Queue a server → board message at QoS 1, not retained; never blocks.
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> bool:
+        """Queue a server → board message, not retained; never blocks.
         False when there is no connection (the message is not kept)."""
         client = self._client
         if client is None or not self.connected.is_set():
             return False
-        return client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
+        return client.publish(topic, payload, qos=qos).rc == mqtt.MQTT_ERR_SUCCESS
 
     def ack_all(self, items: list[Inbound]) -> int:
         """Acknowledge a committed batch (one lock for all); how many were

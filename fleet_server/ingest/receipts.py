@@ -7,11 +7,22 @@ drop them from its spool. A broker's PUBACK only says the broker has a
 message; brokers lose queued messages across restarts and fail-overs.
 
 One :class:`fleet_protocol.Receipt` per (board, boot) and batch, on
-``fleet/v1/<id>/receipt`` (QoS 1, not retained), with the seqs collapsed
+``fleet/v1/<id>/receipt`` (QoS 0, not retained), with the seqs collapsed
 into inclusive ranges, split when there are more than ``MAX_RECEIPT_RANGES``.
 Only the board a topic names gets receipts for what came on it (the broker
 lets a board publish on its own topics only). A receipt lost on the way
 costs a duplicate the database drops, never data.
+
+**QoS 0** (issue 20; QoS 1 before). A receipt only lets a board forget
+sooner: the agent keeps every message until one names it, sends it again
+after ``spool.receipt_timeout_s`` or a reconnect, and the server stores a
+message sent twice once. The agent connects with a clean session, so the
+broker never delivers a QoS 1 receipt again after a lost connection
+either, and on one connection TCP delivers in order: QoS 1 lost the same
+receipts QoS 0 does and added, per receipt, a PUBACK and paho's in-flight
+bookkeeping (20 in flight, the rest queued and sent from the network
+thread as PUBACKs came) — with many boards one receipt a message, as much
+work as the message itself.
 """
 
 from __future__ import annotations
@@ -38,6 +49,8 @@ from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.ingest.consumer import Inbound
 from fleet_server.telemetry.storage import Accepted, Rejected
 
+#: QoS of delivery receipts (see the module)
+RECEIPT_QOS = 0
 #: (board, boot, seq) of a committed message
 Key = tuple[str, int, int]
 

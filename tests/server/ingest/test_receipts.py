@@ -4,15 +4,21 @@ its seqs the server keeps (stored, duplicate or dead letter)."""
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import psycopg
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 import fleet_protocol as fp
+from edge_agent.agent import Agent
+from edge_agent.config import load_config
 from fleet_server.ingest.consumer import Inbound
 from fleet_server.ingest.receipts import (
     publication,
@@ -21,9 +27,12 @@ from fleet_server.ingest.receipts import (
     receipts_for,
     seq_ranges,
 )
+from fleet_server.ingest.service import IngestService
 from fleet_server.settings import Settings
 from fleet_server.telemetry.storage import Rejected
+from tests.agent.conftest import fake_collectors
 from tests.support import messages as m
+from tests.support.clock import Clock
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import Publisher
 from tests.support.subscriber import Subscriber
@@ -186,3 +195,91 @@ def test_a_broker_away_at_commit_costs_receipts_not_the_writer(
         wait_for(lambda: service.stats.receipts >= 1, what="their receipt")
         assert service.fatal is None
         assert service.stats.duplicate_rows == 2
+
+
+class QosReader:
+    """Reads receipts as the agent subscribes to them (MQTT 3.1.1, clean
+    session, QoS 1): what QoS the broker delivers them at."""
+
+    def __init__(self, port: int) -> None:
+        self.qos: list[int] = []
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id="receipt-qos",
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
+        self.client.on_message = lambda _c, _u, msg: self.qos.append(msg.qos)
+        self.client.on_subscribe = lambda *_a: self._subscribed.set()
+        self.client.on_connect = lambda c, *_a: c.subscribe("fleet/v1/+/receipt", 1)
+        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.loop_start()
+        assert self._subscribed.wait(10), "subscription not confirmed"
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_receipts_go_at_qos_0(ingest: IngestService, mosquitto: Mosquitto) -> None:
+    """No PUBACK per receipt (issue 20): the agent's clean session never gets
+    a QoS 1 receipt again after a lost connection either, and a lost one
+    costs a resend (next test)."""
+    reader = QosReader(mosquitto.port)
+    pub = Publisher(mosquitto.port)
+    pub.publish_all([m.heartbeat(f"lc-qos-{n:02d}", seq=1) for n in range(5)])
+    pub.close()
+    wait_for(lambda: len(reader.qos) == 5, what="five receipts")
+    reader.close()
+    assert reader.qos == [0] * 5
+    assert ingest.stats.receipts == 5
+
+
+QUIET = {"heartbeat": 86_400, "power": 86_400}  # one reading each, at the start
+
+
+def test_a_lost_receipt_costs_a_resend_and_the_message_is_stored_once(
+    make_settings: Callable[..., Settings], mosquitto: Mosquitto, db: Conn, tmp_path: Path
+) -> None:
+    """Receipts may be lost (QoS 0, or a connection gone with them): the real
+    agent keeps the messages, sends them again after its receipt timeout,
+    and ingest stores each once and receipts the copies."""
+    clock = Clock()
+    config = load_config(
+        None,
+        device_id="lc-lost-01",
+        mqtt_url=mosquitto.url,
+        spool_path=tmp_path / "spool.db",
+        intervals=QUIET,
+        spool={"receipt_timeout_s": 60},
+    )
+    agent = Agent(config, collectors=fake_collectors(), monotonic=clock.monotonic)
+    agent.session.start()
+    try:
+        assert agent.session.ready.wait(10)
+        sent = ["telemetry_heartbeat", "telemetry_power", "board_events"]
+        ingest = make_settings().ingest_client_id  # restarted: the same session
+        with running(make_settings(ingest_client_id=ingest, ingest_receipts=False)) as lossy:
+            agent.emit_event("marker", "info", "a")  # with the first heartbeat and power
+            # every receipt lost
+            step_until(agent, lambda: agent.delivery.awaiting == 3, "three PUBACKs")
+            wait_for(lambda: lossy.stats.stored_rows >= 3, what="the messages stored")
+        assert [count(db, table) for table in sent] == [1, 1, 1]
+        assert agent.delivery.pending == 3  # no receipt: still spooled
+        with running(make_settings(ingest_client_id=ingest)) as service:
+            clock.advance(61)  # past the receipt timeout: sent again
+            step_until(agent, lambda: agent.delivery.pending == 0, "the copies receipted")
+            assert service.stats.stored_rows == 0  # the copies: duplicates only
+            assert service.stats.duplicate_rows >= 3
+        assert [count(db, table) for table in sent] == [1, 1, 1]
+    finally:
+        agent.close()
+
+
+def step_until(agent: Agent, done: Callable[[], bool], what: str) -> None:
+    def check() -> bool:
+        agent.step()
+        return done()
+
+    wait_for(check, what=what)
