@@ -1,9 +1,9 @@
 """Reading the console's forms (tickets, maintenance, preventive schedules,
 rule thresholds, the administration pages) into the API's own request
 models: the first problem becomes an ``Invalid`` naming the field (shown in
-the reader's language), times typed in Vietnam time, the "yes, really" box,
-and the one "where" select (a whole site, or one of its boards) the
-operational forms share.
+the reader's language), times typed in Vietnam time and the "yes, really"
+box. The "where" of the operational forms (a whole site, or one of its
+boards) is the place picker's (place_search.py).
 
 A refused form comes back as its own page (``refused``): what was typed
 (never a secret), the field at fault marked and named by its label in the
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -25,18 +24,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from fleet_server.access.pagination import ListParams
-from fleet_server.access.principal import Principal
 from fleet_server.api.console import i18n
 from fleet_server.api.deps import Conn
-from fleet_server.boards.schemas import BoardOut
-from fleet_server.boards.service import list_boards
 from fleet_server.errors import Forbidden, Invalid, NotFound, RequestError
 from fleet_server.localtime import LOCAL_TZ
-from fleet_server.organisations.schemas import SiteOut
-from fleet_server.organisations.service import list_sites
 
 M = TypeVar("M", bound=BaseModel)
-#: The most sites and boards a "where" select offers.
+#: The most rows a select of choices offers (organisations, contacts, ...).
 ALL = ListParams(limit=500, offset=0, sort=None)
 #: What ``<input type="datetime-local">`` sends.
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
@@ -72,6 +66,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^choose a (site or a board|board or a site)$", "refusal.where"),
         (r"^no site or board in your scope matches this$", "refusal.where_unknown"),
         (r"^several places match this; choose one from the list$", "refusal.where_ambiguous"),
+        (r"^choose an organisation or a site or board, not both$", "refusal.target_both"),
         (r"^not a valid choice.*$", "refusal.choice"),
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
         (r"^resolving an incident needs a note$", "error.400.note-required"),
@@ -158,25 +153,6 @@ def chosen(site_id: int | None, board_id: str | None) -> str:
     if board_id:
         return f"board:{board_id}"
     return f"site:{site_id}" if site_id else ""
-
-
-@dataclass(frozen=True, slots=True)
-class SiteChoice:
-    site: SiteOut
-    boards: list[BoardOut]
-
-
-def places(conn: Conn, user: Principal, *, site_id: int | None = None) -> list[SiteChoice]:
-    """The sites the reader sees (or just ``site_id``), each with its boards,
-    for a "where" select."""
-    sites = list_sites(conn, user, ALL).items
-    if site_id is not None:
-        sites = [s for s in sites if s.id == site_id]
-    boards = list_boards(conn, user, ALL, site_id=site_id).items
-    by_site: dict[int, list[BoardOut]] = {}
-    for board in boards:
-        by_site.setdefault(board.site_id, []).append(board)
-    return [SiteChoice(s, by_site.get(s.id, [])) for s in sites]
 
 
 # -- refusals ----------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms, i18n
-from fleet_server.api.console.forms import ALL, checked, places
+from fleet_server.api.console import forms, i18n, place_search
+from fleet_server.api.console.forms import ALL, PICKED, checked
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -109,7 +109,7 @@ def _page(
             "rules": rules,
             "unknown": [o for o in overrides if o.rule not in CATALOGUE],
             "organisations": list_organisations(conn, user, ALL).items if writer else [],
-            "places": places(conn, user) if writer else [],
+            "places": place_search.shortlist(conn, user) if writer else [],
             **(refusal or {}),
         },
         lang=lang,
@@ -145,9 +145,17 @@ def _params(entry: RuleEntry | None, typed: Mapping[str, str]) -> dict[str, Any]
     return params
 
 
-def _target(text: str) -> dict[str, Any]:
-    """``organisation:<id>``, ``site:<id>`` or ``board:<id>``."""
-    kind, _, value = text.strip().partition(":")
+def _target(conn: Conn, user: Principal, target: str, place: str) -> dict[str, Any]:
+    """The override's target: a place typed in the picker (``place``), or
+    ``organisation:<id>`` (``site:<id>`` and ``board:<id>`` too, as the
+    select offered them before the picker)."""
+    if place.strip():
+        if target.strip():
+            raise Invalid("target: choose an organisation or a site or board, not both",
+                          field="target")  # fmt: skip
+        site_id, board_id = place_search.resolve(conn, user, place, "place")
+        return {"site_id": site_id} if site_id is not None else {"board_id": board_id}
+    kind, _, value = target.strip().partition(":")
     if kind in ("organisation", "site") and value.isdigit():
         return {f"{kind}_id": int(value)}
     if kind == "board" and value:
@@ -164,16 +172,23 @@ def set_threshold(
     typed: Annotated[dict[str, str], Depends(_posted)],
     rule: Annotated[str, Form(max_length=64)] = "",
     target: Annotated[str, Form(max_length=100)] = "",
+    place: Annotated[str, Form(max_length=PICKED)] = "",
 ) -> Response:
     entry = CATALOGUE.get(rule)
-    form = {"rule": rule, "target": target, **{f"{PREFIX}{k}": v for k, v in typed.items()}}
+    form = {
+        "rule": rule,
+        "target": target,
+        "place": place,
+        **{f"{PREFIX}{k}": v for k, v in typed.items()},
+    }
     try:
         forms.no_nul(form)
-        body = checked(OverrideIn, rule=rule, **_target(target), params=_params(entry, typed))
+        where = _target(conn, user, target, place)
+        body = checked(OverrideIn, rule=rule, **where, params=_params(entry, typed))
         actor = user.acting_from(client_address(request))
         service.set_override(conn, user, actor, body, now=now)
     except RequestError as exc:
-        labels = {"target": "rules.target"}
+        labels = {"target": "rules.target", "place": "rules.place"}
         for p in entry.params if entry else ():
             labels[f"params.{p.name}"] = labels[f"{PREFIX}{p.name}"] = f"threshold.{p.name}"
         return forms.refused(

@@ -148,7 +148,7 @@ def test_an_admin_sets_a_rule_threshold(
     assert "Bộ điều khiển quá nhiệt" in rule.locator("h2").inner_text()
     assert "75 °C" in rule.locator(".facts").inner_text()
     rule.locator("details.set-threshold summary").click()
-    rule.locator("select[name=target]").select_option(f"board:{BOARD}")
+    rule.locator("input[name=place]").fill(BOARD)  # the picker: a board id typed
     rule.locator("input[name=p_open_above]").fill("80")
     rule.locator("input[name=p_clear_below]").fill("72")
     rule.locator("button[data-action=set-threshold]").click()
