@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.boards import board_view
-from fleet_server.api.console.data_usage_page import data_view
+from fleet_server.api.console.data_usage_page import data_view, picked_site
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.deps import Ctx, Db, client_address
 from fleet_server.datausage import service
@@ -52,20 +52,22 @@ def data_budget_form(
     ctx: Ctx,
     user: Setter,
     board_id: Annotated[str, Form(max_length=64)] = "",
-    site_id: Annotated[str, Form(max_length=20)] = "",
+    site_id: Annotated[str, Form(max_length=forms.PICKED)] = "",
     monthly_mb: Annotated[str, Form(max_length=20)] = "",
     adaptive: Annotated[str | None, Form(max_length=10)] = None,
 ) -> Response:
-    """Set or remove a board's or a site's budget; back to where the form was."""
+    """Set or remove a board's or a site's budget; back to where the form was.
+    ``site_id``: the data page's site picker (an id, a suggestion, a name)."""
     typed = {"monthly_mb": monthly_mb, "adaptive": adaptive or ""}
+    site: int | None = None
     try:
-        forms.no_nul(typed)
-        if site_id and not site_id.isdigit():
-            raise Invalid("site_id: not a valid choice", field="site_id")
+        forms.no_nul({**typed, "site_id": site_id})
+        if site_id.strip():
+            site = picked_site(conn, user, site_id, "site_id", boards=False)
         body = forms.checked(
             BudgetIn,
             board_id=board_id or None,
-            site_id=int(site_id) if site_id else None,
+            site_id=site,
             monthly_bytes=megabytes(monthly_mb),
             adaptive=adaptive in ("true", "on", "1"),
         )
@@ -85,10 +87,9 @@ def data_budget_form(
                 lambda refusal: board_view(request, conn, ctx.clock(), user, board_id, refusal),
                 "data-usage", LABELS,
             )  # fmt: skip
-        chosen = int(site_id) if site_id.isdigit() and len(site_id) < 19 else None
         return forms.refused(
-            conn, exc, typed,
-            lambda refusal: data_view(request, conn, ctx.clock(), user, chosen, None, refusal),
+            conn, exc, {**typed, "site_id": site_id},
+            lambda refusal: data_view(request, conn, ctx.clock(), user, site, None, refusal),
             "site-budget", LABELS,
         )  # fmt: skip
     conn.commit()

@@ -1,6 +1,10 @@
 """The 4G data page (``/data-usage``: every board's month against its budget,
-with bars, phone-friendly) and the board page's data section
-(``_data_usage.html``); their budget forms are taken by data_budget_form.py."""
+with bars, phone-friendly, 50 boards a page by id) and the board page's data
+section (``_data_usage.html``); their budget forms are taken by
+data_budget_form.py. The site filter and the site budget form choose their
+site with the place picker (place_search.py: suggestions from
+``/search/places``, a name or id typed without JavaScript), not a select of
+every site."""
 
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ from fastapi.responses import Response
 from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, place_search
+from fleet_server.api.console.forms import PICKED
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import ApiContext, Conn, Ctx, Db
 from fleet_server.datausage import service
+from fleet_server.errors import Invalid, RequestError
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,8 +52,38 @@ def data_usage_page(
     user: Reader,
     site_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     after: Annotated[str | None, Query(max_length=64, pattern=DEVICE_ID_PATTERN)] = None,
+    site: Annotated[str, Query(max_length=PICKED)] = "",
 ) -> Response:
-    return data_view(request, conn, ctx.clock(), user, site_id, after)
+    """``site``: the filter's picker (a site, or a board's site); ``site_id``
+    the site of the page's own links. A place the picker cannot resolve:
+    the page unfiltered, the reason beside the filter."""
+    now = ctx.clock()
+    if site.strip() and user.can("board.read"):
+        try:
+            site_id = picked_site(conn, user, site, "site")
+        except RequestError as exc:
+            return forms.refused(
+                conn,
+                exc,
+                {"site": site},
+                lambda refusal: data_view(request, conn, now, user, None, None, refusal),
+                "data-filter",
+                {"site": "data.site"},
+            )
+    return data_view(request, conn, now, user, site_id, after)
+
+
+def picked_site(conn: Conn, user: Principal, text: str, field: str, *, boards: bool = True) -> int:
+    """The site a picker names (a board: its site, or with ``boards`` False
+    refused); Invalid naming ``field`` when nothing in scope matches."""
+    site_id, board_id = place_search.resolve(conn, user, text, field)
+    if board_id is not None:
+        if not boards:
+            raise Invalid(f"{field}: choose a site, not a board", field=field)
+        site_id = place_search.site_of_board(conn, user, board_id)
+    if site_id is None:
+        raise Invalid(f"{field}: no site or board in your scope matches this", field=field)
+    return site_id
 
 
 def data_view(
@@ -70,7 +106,10 @@ def data_view(
         default=default_budget(request),
         now=now,
     )
-    sites = place_search.site_names(conn, user) if user.can("board.read") else []
+    may_pick = user.can("board.read")  # the picker's search needs it
+    places = place_search.shortlist(conn, user) if may_pick else []
+    if site_id is not None and may_pick and all(p.id != str(site_id) for p in places):
+        places = place_search.shortlist(conn, user, site_id=site_id, sites_only=True) + places
     return render(
         request,
         "data_usage.html",
@@ -78,7 +117,9 @@ def data_view(
         {
             "page": page,
             "site_id": site_id,
-            "sites": sites,
+            "may_pick": may_pick,
+            "places": places,
+            "chosen": f"site:{site_id}" if site_id else "",
             "can_edit": user.can("command.send"),
             **forms.no_refusal(),
             **(refusal or {}),
