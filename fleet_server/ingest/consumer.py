@@ -4,7 +4,7 @@ paho runs its network loop in its own thread; ``on_message`` only hands the
 raw message to the service's queue and never blocks or raises: a blocked
 network thread sends no keepalive and the broker drops the connection,
 redelivering everything unacknowledged. A message is acknowledged by
-:meth:`MqttConsumer.ack` after its row is committed. Every (re)connection
+:meth:`MqttConsumer.ack_all` after its row is committed. Every (re)connection
 starts a new *generation*: an ack for a message received on an earlier
 connection is never sent (its packet id may already belong to another
 message); the broker redelivers such messages and the database drops the
@@ -32,6 +32,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from fleet_protocol import subscription_filters
 from fleet_protocol.redact import redact
 from fleet_server.errors import BrokerUnavailable
+from fleet_server.ingest import packets
 from fleet_server.mqtt import MQTT_V5, detect_protocol, is_auth_failure, make_client
 from fleet_server.settings import Settings
 
@@ -123,28 +124,45 @@ class MqttConsumer:
         self.connected.clear()
         self.subscribed.clear()
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> bool:
-        """Queue a server → board message, not retained; never blocks.
+    def publish(self, topic: str, payload: bytes) -> bool:
+        """Queue a server → board message at QoS 1, not retained; never blocks.
         False when there is no connection (the message is not kept)."""
         client = self._client
         if client is None or not self.connected.is_set():
             return False
-        return client.publish(topic, payload, qos=qos).rc == mqtt.MQTT_ERR_SUCCESS
+        return client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
+
+    def publish_all(self, messages: list[tuple[str, bytes]]) -> bool:
+        """Queue server → board messages at QoS 0, not retained, as one write
+        (``packets``); never blocks. False when there is no connection (the
+        messages are not kept)."""
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return False
+        chunk = b"".join(
+            packets.publish(topic, payload, self._protocol) for topic, payload in messages
+        )
+        if packets.enqueue(client, chunk):
+            return True
+        return all(
+            client.publish(topic, payload, qos=0).rc == mqtt.MQTT_ERR_SUCCESS
+            for topic, payload in messages
+        )
 
     def ack_all(self, items: list[Inbound]) -> int:
-        """Acknowledge a committed batch (one lock for all); how many were
-        acknowledged, the rest came on a connection that is gone."""
-        acked = 0
+        """Acknowledge a committed batch (one lock, one write for all); how
+        many were acknowledged, the rest came on a connection that is gone."""
         with self._lock:
             client, generation = self._client, self._generation
+            qos0 = sum(item.qos == 0 for item in items)
             if client is None:
-                return sum(item.qos == 0 for item in items)
-            for item in items:
-                if item.qos == 0:
-                    acked += 1
-                elif item.generation == generation:
-                    acked += client.ack(item.mid, item.qos) == mqtt.MQTT_ERR_SUCCESS
-        return acked
+                return qos0
+            # ingest subscribes at QoS 1: nothing comes at QoS 2
+            mids = [i.mid for i in items if i.qos == 1 and i.generation == generation]
+            if packets.enqueue(client, packets.pubacks(mids)):
+                return qos0 + len(mids)
+            sent = sum(client.ack(mid, 1) == mqtt.MQTT_ERR_SUCCESS for mid in mids)
+        return qos0 + sent
 
     # -- paho callbacks (network thread) ----------------------------------------------
     def _on_connect(

@@ -49,8 +49,6 @@ from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.ingest.consumer import Inbound
 from fleet_server.telemetry.storage import Accepted, Rejected
 
-#: QoS of delivery receipts (see the module)
-RECEIPT_QOS = 0
 #: (board, boot, seq) of a committed message
 Key = tuple[str, int, int]
 

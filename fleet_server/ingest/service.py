@@ -50,7 +50,7 @@ from fleet_server.ingest.consumer import Inbound, MqttConsumer
 from fleet_server.ingest.deadletters import DeadLetterLimiter
 from fleet_server.ingest.inbox import Inbox
 from fleet_server.ingest.receipt_hold import ReceiptHold
-from fleet_server.ingest.receipts import RECEIPT_QOS, Key, publications, receipt_key
+from fleet_server.ingest.receipts import Key, publications, receipt_key
 from fleet_server.ingest.stats import IngestStats
 from fleet_server.metrics import IngestMetrics, new_registry
 from fleet_server.mqtt import MQTT_V5
@@ -326,12 +326,12 @@ class IngestService:
             log.exception("delivery receipts of a batch not sent")
 
     def _publish_receipts(self, keys: list[Key]) -> None:
-        sent = unsent = 0
-        for topic, payload in publications(keys, datetime.now(UTC)):
-            if self.consumer.publish(topic, payload, qos=RECEIPT_QOS):
-                sent += 1
-            else:
-                unsent += 1
+        """At QoS 0, in one write (receipts, packets)."""
+        receipts = publications(keys, datetime.now(UTC))
+        if self.consumer.publish_all(receipts):
+            sent, unsent = len(receipts), 0
+        else:
+            sent, unsent = 0, len(receipts)
         self.stats.receipts += sent
         self.stats.receipts_unsent += unsent
         self.metrics.receipts.labels("published").inc(sent)
