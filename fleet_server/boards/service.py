@@ -91,15 +91,16 @@ def _board_row(conn: Conn, scope: Scope, board_id: str) -> dict[str, Any]:
     return row
 
 
-def _cameras(conn: Conn, board_id: str, latest: dict[str, Latest]) -> list[BoardCamera]:
-    """The board's cameras with what its latest camera message says of each."""
+def _cameras(names: list[dict[str, Any]], latest: dict[str, Latest]) -> list[BoardCamera]:
+    """The board's cameras (``names``: camera_id, name) with what its latest
+    camera message says of each."""
     seen = {
         c.get("camera_id"): c
         for c in (latest["camera"].data.get("cameras", []) if "camera" in latest else [])
     }
     measured = latest["camera"].measured_at if "camera" in latest else None
     cameras = []
-    for n in storage.camera_names(conn, board_id):
+    for n in names:
         c = seen.get(n["camera_id"])
         cameras.append(
             BoardCamera(
@@ -115,20 +116,25 @@ def _cameras(conn: Conn, board_id: str, latest: dict[str, Latest]) -> list[Board
 
 
 def get_board(conn: Conn, user: Principal, board_id: str, *, history: int = 50) -> BoardDetail:
-    """One board as the caller may see it (404 outside the caller's scope)."""
+    """One board as the caller may see it (404 outside the caller's scope):
+    its row, latest messages, connectivity history and cameras in one
+    statement, its open incidents in a second."""
     user.need("board.read")
-    row = _board_row(conn, user.scope, board_id)
+    row = storage.board_detail(conn, user.scope, board_id, history)
+    if row is None:
+        raise NotFound("board", board_id)
     latest = {
         r["kind"]: Latest(
             measured_at=r["measured_at"], received_at=r["received_at"], data=r["data"]
         )
-        for r in storage.latest_messages(conn, board_id)
+        for r in row.pop("latest")
     }
-    changes = [StatusChange(**r) for r in storage.status_history(conn, board_id, history)]
+    changes = [StatusChange(**r) for r in row.pop("changes")]
+    cameras = _cameras(row.pop("camera_names"), latest)
     return BoardDetail(
         **row,
         latest=latest,
-        camera_list=_cameras(conn, board_id, latest),
+        camera_list=cameras,
         # The incidents' storage, not their service: that one needs board_in_scope.
         incidents=incidents.of_board(conn, user.scope, board_id),
         history=changes,

@@ -125,31 +125,28 @@ def board_row(conn: Conn, scope: Scope, board_id: str) -> dict[str, Any] | None:
         ).fetchone()
 
 
-def latest_messages(conn: Conn, board_id: str) -> list[dict[str, Any]]:
-    """The board's newest message of each kind (board_latest)."""
+def board_detail(conn: Conn, scope: Scope, board_id: str, history: int) -> dict[str, Any] | None:
+    """:func:`board_row` with, in the same statement, the board's newest
+    message of each kind (``latest``), its ``history`` newest connectivity
+    changes, newest first (``changes``), and its cameras' names in camera
+    order (``camera_names``), each a JSON array of objects; None outside
+    ``scope``. One round trip for what the board page reads first."""
+    clause, params = board_site_condition(scope, "b.site_id")
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT kind, measured_at, received_at, data FROM board_latest WHERE device_id = %s",
-            (board_id,),
-        ).fetchall()
-
-
-def status_history(conn: Conn, board_id: str, limit: int) -> list[dict[str, Any]]:
-    """The board's newest connectivity changes, newest first."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT at, state, previous, reason FROM board_status_history"
-            " WHERE board_id = %s ORDER BY at DESC LIMIT %s",
-            (board_id, limit),
-        ).fetchall()
-
-
-def camera_names(conn: Conn, board_id: str) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT camera_id, name FROM cameras WHERE board_id = %s ORDER BY camera_id",
-            (board_id,),
-        ).fetchall()
+            "SELECT q.*,"
+            " (SELECT coalesce(json_agg(json_build_object('kind', l.kind,"
+            "   'measured_at', l.measured_at, 'received_at', l.received_at, 'data', l.data)), '[]')"
+            "  FROM board_latest l WHERE l.device_id = q.id) AS latest,"
+            " (SELECT coalesce(json_agg(h ORDER BY h.at DESC), '[]') FROM"
+            "  (SELECT at, state, previous, reason FROM board_status_history"
+            "   WHERE board_id = q.id ORDER BY at DESC LIMIT %s) h) AS changes,"
+            " (SELECT coalesce(json_agg(json_build_object('camera_id', c.camera_id,"
+            "   'name', c.name) ORDER BY c.camera_id), '[]')"
+            "  FROM cameras c WHERE c.board_id = q.id) AS camera_names"
+            f" FROM ({_BOARD_SELECT} WHERE b.id = %s AND {clause}) q",
+            [history, board_id, *params],
+        ).fetchone()
 
 
 def status_changes(

@@ -13,8 +13,10 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.rows import dict_row
 
 from fleet_server.access.scope import Scope
+from fleet_server.boards import storage
 from fleet_server.boards.service import board_in_scope, checked_board
 from fleet_server.errors import NotFound
 from tests.server.api.conftest import open_test_incident
@@ -109,3 +111,59 @@ def test_another_organisations_board_is_a_404_everywhere(
     ):
         answer = browser.get(f"/api/v1/boards/{DAY_BOARD}{path}")
         assert answer.status_code == 404, (path, answer.status_code, answer.text[:200])
+
+
+def _reference(conn: Any, board_id: str, history: int) -> dict[str, Any]:
+    """What the board's latest messages, history and camera names were read
+    as before they were one statement (three more round trips)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        latest = cur.execute(
+            "SELECT kind, measured_at, received_at, data FROM board_latest WHERE device_id = %s",
+            (board_id,),
+        ).fetchall()
+        changes = cur.execute(
+            "SELECT at, state, previous, reason FROM board_status_history"
+            " WHERE board_id = %s ORDER BY at DESC LIMIT %s",
+            (board_id, history),
+        ).fetchall()
+        names = cur.execute(
+            "SELECT camera_id, name FROM cameras WHERE board_id = %s ORDER BY camera_id",
+            (board_id,),
+        ).fetchall()
+    return {"latest": latest, "changes": changes, "camera_names": names}
+
+
+def _as_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """JSON's timestamps as datetimes, to compare with the reference rows."""
+    return [
+        {
+            k: datetime.fromisoformat(v) if k in ("at", "measured_at", "received_at") else v
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
+
+
+@pytest.mark.parametrize("history", [50, 3])
+def test_one_statement_reads_what_four_did(
+    db_conn: Any, busy_board: datetime, history: int
+) -> None:
+    organisation = db_conn.execute(
+        "SELECT s.organisation_id FROM boards b JOIN sites s ON s.id = b.site_id WHERE b.id = %s",
+        (DAY_BOARD,),
+    ).fetchone()[0]
+    expected = _reference(db_conn, DAY_BOARD, history)
+    assert all(expected.values()), expected  # the board has each of them
+    for scope in (Scope.everything(), Scope(organisation_id=organisation)):
+        row = storage.board_detail(db_conn, scope, DAY_BOARD, history)
+        assert row is not None
+        assert storage.board_row(db_conn, scope, DAY_BOARD) == {
+            k: v for k, v in row.items() if k not in expected
+        }
+        assert sorted(_as_values(row["latest"]), key=lambda r: r["kind"]) == sorted(
+            expected["latest"], key=lambda r: r["kind"]
+        )
+        assert _as_values(row["changes"]) == expected["changes"]
+        assert row["camera_names"] == expected["camera_names"]
+    assert storage.board_detail(db_conn, Scope(organisation_id=-1), DAY_BOARD, history) is None
+    assert storage.board_detail(db_conn, Scope.everything(), "lc-no-such-01", history) is None
