@@ -106,7 +106,9 @@ def fetch_page(
             if total > COUNT_CAP:
                 total, capped = COUNT_CAP, True
     items = [model.model_validate(r) for r in rows]
-    return Page[M](
+    # not Page[M](...): pydantic keeps a parametrized class only weakly, so it was
+    # collected between requests and rebuilt (ms of schema work a page)
+    return Page(
         items=items, total=total, limit=paging.limit, offset=paging.offset, total_capped=capped
     )
 
@@ -146,7 +148,8 @@ def fetch_keyset_page(
         more = len(rows) > paging.limit
         rows = rows[: paging.limit]
         total, capped = _total(cur, select_sql, params, paging, shown=len(rows), more=more)
-    return CursorPage[M](
+    # not CursorPage[M](...): see fetch_page
+    return CursorPage(
         items=[model.model_validate(r) for r in rows],
         total=total,
         limit=paging.limit,
