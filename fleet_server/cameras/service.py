@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fleet_server.access.pagination import ListParams, Page
+from fleet_server.access.pagination import COUNT_CAP, CursorPage, ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.boards.service import board_in_scope
 from fleet_server.cameras import storage
-from fleet_server.cameras.models import STALE_AFTER
+from fleet_server.cameras import storage_groups as groups
+from fleet_server.cameras.models import STALE_AFTER, Health
 from fleet_server.cameras.schemas import CameraOut
 from fleet_server.cameras.storage import Conn
-from fleet_server.errors import NotFound
+from fleet_server.errors import NotFound, Unprocessable
 from fleet_server.telemetry.schemas import Series
 from fleet_server.telemetry.service import series_in_scope
 
@@ -32,17 +33,96 @@ def list_cameras(
     now: datetime,
     site_id: int | None = None,
     board_id: str | None = None,
-    health: str | None = None,
-) -> Page[CameraOut]:
+    health: Health | None = None,
+) -> CursorPage[CameraOut]:
+    """A page of the list; ``total`` counts up to ``COUNT_CAP`` cameras.
+
+    The default order (failing first, then by site) pages by ``cursor``;
+    ``sort`` or the deprecated ``offset`` read the list sorted whole, as before."""
     user.need("camera.read")
-    return storage.camera_page(
-        conn,
-        user.scope,
-        paging,
-        stale_before=now - STALE_AFTER,
-        site_id=site_id,
-        board_id=board_id,
-        health=health,
+    filters = _filters(user, now, site_id, board_id)
+    if paging.sort is not None or paging.offset:
+        if paging.cursor is not None:
+            raise _cursor_in_default_order_only()
+        page = storage.camera_page(
+            conn,
+            user.scope,
+            paging,
+            stale_before=filters.stale_before,
+            site_id=site_id,
+            board_id=board_id,
+            health=health,
+        )
+        return CursorPage(**dict(page))
+    items, next_cursor = _after(conn, filters, paging, health)
+    if paging.cursor is None and next_cursor is None:
+        total = groups.Count(len(items), False)  # the first page is the only one
+    elif health is None:
+        total = groups.scope_count(conn, filters, COUNT_CAP)
+    else:
+        total = groups.group_counts(conn, filters, (health,), COUNT_CAP)[health]
+    return CursorPage(
+        items=items,
+        total=total.n,
+        total_capped=total.capped,
+        limit=paging.limit,
+        offset=0,
+        next_cursor=next_cursor,
+    )
+
+
+def cameras_after(
+    conn: Conn,
+    user: Principal,
+    paging: ListParams,
+    *,
+    now: datetime,
+    health: Health | None = None,
+) -> tuple[list[CameraOut], str | None]:
+    """A page of the list in its default order, after ``paging.cursor``, and
+    the cursor of the next page (None: the last), without a total (the
+    console shows :func:`health_counts` instead)."""
+    user.need("camera.read")
+    return _after(conn, _filters(user, now, None, None), paging, health)
+
+
+def health_counts(
+    conn: Conn, user: Principal, *, now: datetime, cap: int
+) -> dict[Health, groups.Count]:
+    """How many cameras the caller sees in each health group, each counted
+    up to ``cap``."""
+    user.need("camera.read")
+    return groups.group_counts(conn, _filters(user, now, None, None), groups.GROUPS, cap)
+
+
+def _filters(
+    user: Principal, now: datetime, site_id: int | None, board_id: str | None
+) -> groups.Filters:
+    return groups.Filters(user.scope, now - STALE_AFTER, site_id=site_id, board_id=board_id)
+
+
+def _after(
+    conn: Conn, filters: groups.Filters, paging: ListParams, health: Health | None
+) -> tuple[list[CameraOut], str | None]:
+    shown = (health,) if health is not None else groups.GROUPS
+    after = None
+    if paging.cursor is not None:
+        after = groups.position_of(paging.cursor)
+        if after.health not in shown:
+            raise _cursor_in_default_order_only()
+    # one camera more than the page: whether a next page exists, without counting
+    items = groups.page_after(conn, filters, shown, after, paging.limit + 1)
+    if len(items) <= paging.limit:
+        return items, None
+    items = items[: paging.limit]
+    return items, groups.cursor_after(items[-1])
+
+
+def _cursor_in_default_order_only() -> Unprocessable:
+    return Unprocessable(
+        "cursor: pages the list in its default order (no sort, no offset) and the"
+        " health it was made for; leave cursor out for the first page",
+        field="cursor",
     )
 
 

@@ -21,7 +21,7 @@ Conn = psycopg.Connection[Any]
 #: triggers): no row is no reading, and a reading observed before the
 #: parameter is stale; both unknown. The list read every board's camera JSON
 #: to sort failing ones first (issue 20).
-_HEALTH = """CASE WHEN h.board_id IS NULL OR h.observed_at < %s THEN 'unknown'
+HEALTH = """CASE WHEN h.board_id IS NULL OR h.observed_at < %s THEN 'unknown'
                   WHEN h.failing THEN 'failing' ELSE 'ok' END"""
 
 _FROM = """
@@ -46,7 +46,7 @@ _ROWS = (
            (h.reading->>'reachable')::boolean AS reachable,
            (h.reading->>'rtsp_answered')::boolean AS rtsp_answered,
            (h.reading->>'latency_ms')::float8 AS latency_ms, h.reading->>'error' AS error,
-           h.measured_at, {_HEALTH} AS health,
+           h.measured_at, {HEALTH} AS health,
            (SELECT i.id FROM incidents i WHERE i.board_id = c.board_id
               AND i.rule LIKE 'camera%%' AND i.state <> 'resolved'
               AND i.details->>'camera_id' = c.camera_id
@@ -58,8 +58,8 @@ _ROWS = (
 )
 
 #: ``health`` as conditions on camera_health's columns (the same as
-#: ``_HEALTH``), so a filtered list need not judge every camera.
-_HEALTH_IS = {
+#: ``HEALTH``), so a filtered list need not judge every camera.
+HEALTH_IS = {
     "failing": "h.failing AND h.observed_at >= %s",
     "ok": "NOT h.failing AND h.observed_at >= %s",
     "unknown": "(h.board_id IS NULL OR h.observed_at < %s)",
@@ -87,11 +87,11 @@ def camera_page(
     where = [clause]
     add_equal(where, params, (("b.site_id", site_id), ("c.board_id", board_id)))
     if health is not None:
-        where.append(_HEALTH_IS[health])
+        where.append(HEALTH_IS[health])
         params.append(stale_before)
     by_latency = (paging.sort or "").lstrip("-") == "latency_ms"
     keys = _KEYS.format(
-        health=_HEALTH,
+        health=HEALTH,
         latency="(h.reading->>'latency_ms')::float8" if by_latency else "NULL::float8",
         where=" AND ".join(where),
     )
@@ -111,7 +111,7 @@ def camera_page(
             _ROWS, (stale_before, [k[0] for k in order], [k[1] for k in order])
         ).fetchall()
     found = {(r["board_id"], r["camera_id"]): r for r in rows}
-    return Page[CameraOut](
+    return Page(
         items=[CameraOut.model_validate(found[k]) for k in order if k in found],
         total=page.total,
         limit=page.limit,

@@ -4,33 +4,62 @@ only: camera credentials never reach the server."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from fleet_server.access.pagination import ListParams
+from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.access.scope import CAMERA_RULE_PATTERN
-from fleet_server.api.console import pictures
+from fleet_server.api.console import cursor_pager, pictures
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Conn, Db, Now
-from fleet_server.cameras.service import list_cameras
+from fleet_server.cameras.models import Health
+from fleet_server.cameras.schemas import CameraOut
+from fleet_server.cameras.service import cameras_after, health_counts
 from fleet_server.incidents.models import IncidentFilter
 from fleet_server.incidents.service import list_incidents
 
 router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Principal, Depends(page_for("camera.read"))]
-PAGE_SIZE = 100
+HealthQuery = Annotated[Health | None, Query()]
+PAGE_SIZE = 50
+#: Each health group is counted up to this many ("1,000+" beyond): an exact
+#: count of every camera in scope would cost more than the page.
+COUNTED = 1_000
 CAMERA_RULES = CAMERA_RULE_PATTERN.rstrip("%")
 
 
 def cameras_context(
-    conn: Conn, user: Principal, now: Any, *, health: str | None, offset: int
+    request: Request,
+    conn: Conn,
+    user: Principal,
+    now: Any,
+    *,
+    health: Health | None,
+    cursor: str | None,
 ) -> dict[str, Any]:
-    cameras = list_cameras(
-        conn, user, ListParams(limit=PAGE_SIZE, offset=offset, sort=None), now=now, health=health
+    """The list's page (failing first, by site), each health group's count,
+    the open camera incidents and the page's newest pictures; and the
+    pager's links (to ``/cameras``, from the page or its live fragment)."""
+    items, next_cursor = cameras_after(
+        conn,
+        user,
+        ListParams(limit=PAGE_SIZE, offset=0, sort=None, cursor=cursor),
+        now=now,
+        health=health,
+    )
+    counts = health_counts(conn, user, now=now, cap=COUNTED)
+    shown = [counts[health]] if health else list(counts.values())
+    page: CursorPage[CameraOut] = CursorPage(
+        items=items,
+        total=sum(c.n for c in shown),
+        total_capped=any(c.capped for c in shown),
+        limit=PAGE_SIZE,
+        offset=0,
+        next_cursor=next_cursor,
     )
     incidents = []
     if user.can("incident.read"):
@@ -38,9 +67,11 @@ def cameras_context(
             conn, user, ListParams(limit=50, offset=0, sort=None), IncidentFilter.active()
         )
         incidents = [i for i in active.items if i.rule.startswith(CAMERA_RULES)]
-    thumbnails = pictures.camera_thumbnails(conn, user, [c.board_id for c in cameras.items])
+    thumbnails = pictures.camera_thumbnails(conn, user, [c.board_id for c in items])
     return {
-        "page": cameras,
+        "page": page,
+        "counts": counts,
+        "pager": cursor_pager.links("/cameras", request.query_params, page, cursor),
         "camera_incidents": incidents,
         "health": health,
         "thumbnails": thumbnails,
@@ -53,9 +84,9 @@ def cameras_page(
     conn: Db,
     now: Now,
     user: Reader,
-    health: Annotated[Literal["ok", "failing", "unknown"] | None, Query()] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    health: HealthQuery = None,
+    cursor: cursor_pager.CursorQuery = None,
 ) -> Response:
-    context = cameras_context(conn, user, now, health=health, offset=offset)
+    context = cameras_context(request, conn, user, now, health=health, cursor=cursor)
     context["live_query"] = request.url.query
     return render(request, "cameras.html", user, context)

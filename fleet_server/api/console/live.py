@@ -10,15 +10,15 @@ ended session answers 401 and the script stops polling.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import cursor_pager
 from fleet_server.api.console.boards import BoardId, board_context
-from fleet_server.api.console.cameras import cameras_context
+from fleet_server.api.console.cameras import HealthQuery, cameras_context
 from fleet_server.api.console.incidents import (
     ClassQuery,
     Desk,
@@ -101,13 +101,13 @@ def cameras_fragment(
     conn: Db,
     now: Now,
     user: CameraReader,
-    health: Annotated[Literal["ok", "failing", "unknown"] | None, Query()] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    health: HealthQuery = None,
+    cursor: cursor_pager.CursorQuery = None,
 ) -> HTMLResponse:
     return fragment(
         request,
         "_cameras_live.html",
         user,
-        cameras_context(conn, user, now, health=health, offset=offset),
+        cameras_context(request, conn, user, now, health=health, cursor=cursor),
         page_path="/cameras",
     )

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from fleet_server.access.pagination import Page
+from fleet_server.access.pagination import CursorPage
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, require
-from fleet_server.api.pagination import Paging
+from fleet_server.api.pagination import KeysetPaging, link_next
 from fleet_server.cameras import service
 from fleet_server.cameras.models import Health
 from fleet_server.cameras.schemas import CameraOut
@@ -22,19 +22,30 @@ router = APIRouter(tags=["cameras"])
 Reader = Annotated[Principal, Depends(require("camera.read"))]
 
 
-@router.get("/cameras", summary="cameras the caller may see, failing ones first")
+@router.get(
+    "/cameras",
+    summary="cameras the caller may see, failing ones first",
+    description="Failing cameras first, then unknown, then ok, each by site name. Page with"
+    " each page's `next_cursor` (also in the `Link` header); `total` counts up to 10,000"
+    " (`total_capped` beyond). A `cursor` pages the default order only: with `sort` (or"
+    " the deprecated `offset`) the list is sorted whole.",
+)
 def cameras_list(
+    request: Request,
+    response: Response,
     conn: Db,
     now: Now,
     user: Reader,
-    paging: Paging,
+    paging: KeysetPaging,
     site_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     board_id: Annotated[str | None, Query(max_length=64)] = None,
     health: Annotated[Health | None, Query()] = None,
-) -> Page[CameraOut]:
-    return service.list_cameras(
+) -> CursorPage[CameraOut]:
+    page = service.list_cameras(
         conn, user, paging, now=now, site_id=site_id, board_id=board_id, health=health
     )
+    link_next(request, response, page)
+    return page
 
 
 @router.get(

@@ -1,0 +1,213 @@
+"""SQL of the cameras list in its default order, one health group at a time.
+
+The list shows failing cameras first, then unknown, then ok, each group by
+site name (then board and camera id). Health depends on the clock (a status
+observed before ``stale_before`` is unknown), so no index holds that order;
+sorting every camera in scope for each page cost 70-80 ms at 13,344 cameras
+(issue 20). Each group is therefore read on its own, in site-name order with
+a LIMIT: walking ``sites`` by name (``sites_name_idx``, migration 0054), their
+boards and cameras, the page's rows are about all it reads when a group is
+large, and a small group (the failing cameras, usually) is found through its
+own index (``camera_health_failing_idx``) and sorted. A page that ends inside
+a group goes on from a position (the last row's site name, board and camera),
+and the next group starts where that one ends. Each group is counted up to a
+cap rather than exactly (the three counts at 13,344 cameras cost more than
+the page)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from fleet_server.access.keyset import Key, Keyset, decode, encode, resolve
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
+from fleet_server.cameras.models import Health
+from fleet_server.cameras.schemas import CameraOut
+from fleet_server.cameras.storage import HEALTH, HEALTH_IS, Conn
+
+#: The default order's groups, in order.
+GROUPS: tuple[Health, ...] = ("failing", "unknown", "ok")
+
+_WALK = """
+      FROM sites s
+      JOIN boards b ON b.site_id = s.id
+      JOIN cameras c ON c.board_id = b.id
+      LEFT JOIN camera_health h ON h.board_id = c.board_id AND h.camera_id = c.camera_id
+     WHERE {where}"""
+
+#: A group's page: its keys in site-name order (``{keys}``: the walk with its
+#: LIMIT), then only those rows read in full.
+_PAGE = f"""
+    SELECT c.board_id, c.camera_id, c.name, b.name AS board_name,
+           coalesce(st.state, 'unknown') AS board_state, b.site_id, s.name AS site_name,
+           s.name_en AS site_name_en, s.kind AS site_kind, h.reading->>'status' AS status,
+           (h.reading->>'reachable')::boolean AS reachable,
+           (h.reading->>'rtsp_answered')::boolean AS rtsp_answered,
+           (h.reading->>'latency_ms')::float8 AS latency_ms, h.reading->>'error' AS error,
+           h.measured_at, {HEALTH} AS health,
+           (SELECT i.id FROM incidents i WHERE i.board_id = c.board_id
+              AND i.rule LIKE 'camera%%' AND i.state <> 'resolved'
+              AND i.details->>'camera_id' = c.camera_id
+            ORDER BY i.opened_at DESC LIMIT 1) AS open_incident_id
+      FROM ({{keys}}) k
+      JOIN cameras c ON c.board_id = k.board_id AND c.camera_id = k.camera_id
+      JOIN boards b ON b.id = c.board_id
+      JOIN sites s ON s.id = b.site_id
+      LEFT JOIN camera_health h ON h.board_id = c.board_id AND h.camera_id = c.camera_id
+      LEFT JOIN board_status st ON st.board_id = b.id
+     ORDER BY k.site_name, k.board_id, k.camera_id"""
+
+_KEYS = (
+    "SELECT c.board_id, c.camera_id, s.name AS site_name"
+    + _WALK
+    + " ORDER BY s.name, c.board_id, c.camera_id LIMIT %s"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page ended: its last camera's group and sort key."""
+
+    health: Health
+    site_name: str
+    board_id: str
+    camera_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A group's cameras, counted up to a cap: ``capped`` means more than ``n``."""
+
+    n: int
+    capped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a list shows: the caller's scope and the list's own filters."""
+
+    scope: Scope
+    stale_before: datetime
+    site_id: int | None = None
+    board_id: str | None = None
+
+    def where(self) -> tuple[list[str], list[Any]]:
+        clause, params = sites_condition(self.scope, "s.id")
+        where = [clause]
+        if self.site_id is not None:
+            where.append("s.id = %s")
+            params.append(self.site_id)
+        if self.board_id is not None:
+            where.append("c.board_id = %s")
+            params.append(self.board_id)
+        return where, params
+
+
+def _group(filters: Filters, health: Health) -> tuple[list[str], list[Any]]:
+    where, params = filters.where()
+    where.append(HEALTH_IS[health])
+    return where, [*params, filters.stale_before]
+
+
+def group_page(
+    conn: Conn, filters: Filters, health: Health, after: Position | None, limit: int
+) -> list[CameraOut]:
+    """Up to ``limit`` cameras of one health group in site-name order, after
+    ``after`` (a position in this group) or from its start."""
+    where, params = _group(filters, health)
+    if after is not None:
+        # the first term bounds the walk of sites by name; the row
+        # comparison decides among the cameras of that name
+        where.append("s.name >= %s AND (s.name, c.board_id, c.camera_id) > (%s, %s, %s)")
+        params += [after.site_name, after.site_name, after.board_id, after.camera_id]
+    keys = _KEYS.format(where=" AND ".join(where))
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_PAGE.format(keys=keys), [filters.stale_before, *params, limit])
+        return [CameraOut.model_validate(r) for r in rows.fetchall()]
+
+
+def page_after(
+    conn: Conn, filters: Filters, groups: Sequence[Health], after: Position | None, limit: int
+) -> list[CameraOut]:
+    """Up to ``limit`` cameras of ``groups`` in the list's order, after ``after``
+    (from the start without it): the rest of its group, then the next ones."""
+    start = groups.index(after.health) if after is not None else 0
+    found: list[CameraOut] = []
+    for health in groups[start:]:
+        position = after if after is not None and after.health == health else None
+        found += group_page(conn, filters, health, position, limit - len(found))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def group_counts(
+    conn: Conn, filters: Filters, groups: Sequence[Health], cap: int
+) -> dict[Health, Count]:
+    """Each group's cameras, counted up to ``cap`` (one statement)."""
+    parts, params = [], list[Any]()
+    for health in groups:
+        where, group_params = _group(filters, health)
+        parts.append(
+            f"(SELECT count(*) FROM (SELECT 1 {_WALK.format(where=' AND '.join(where))}"
+            " LIMIT %s) q)"
+        )
+        params += [*group_params, cap + 1]
+    row = conn.execute("SELECT " + ", ".join(parts), params).fetchone()
+    counted = [int(n) for n in row] if row else [0] * len(groups)
+    return {health: Count(min(n, cap), n > cap) for health, n in zip(groups, counted, strict=True)}
+
+
+def scope_count(conn: Conn, filters: Filters, cap: int) -> Count:
+    """The cameras in scope, whatever their health, counted up to ``cap``:
+    no walk of ``camera_health``, and for a province-wide list without a
+    site no walk of ``sites`` either."""
+    where, params = filters.where()
+    if filters.scope.province_wide and filters.site_id is None:
+        where, params = ["TRUE"], []
+        if filters.board_id is not None:
+            where, params = ["c.board_id = %s"], [filters.board_id]
+        sql = f"SELECT 1 FROM cameras c WHERE {' AND '.join(where)}"
+    else:
+        sql = (
+            "SELECT 1 FROM sites s JOIN boards b ON b.site_id = s.id"
+            f" JOIN cameras c ON c.board_id = b.id WHERE {' AND '.join(where)}"
+        )
+    row = conn.execute(f"SELECT count(*) FROM ({sql} LIMIT %s) q", [*params, cap + 1]).fetchone()
+    n = int(row[0]) if row else 0
+    return Count(min(n, cap), n > cap)
+
+
+# -- the cursor ------------------------------------------------------------------------
+
+#: The default order as a keyset (its cursors carry the group and the sort key).
+KEYSET = Keyset(
+    name="cameras",
+    tiebreak=Key("camera_id", "text"),
+    sorts={
+        "health": (
+            Key("health", "text", values=GROUPS),
+            Key("site_name", "text"),
+            Key("board_id", "text"),
+        )
+    },
+    default=("health",),
+    default_descending=False,
+)
+_ORDER = resolve(KEYSET, None)
+
+
+def position_of(cursor: str) -> Position:
+    """The position a cursor names (Unprocessable: not a cursor of this list)."""
+    health, site_name, board_id, camera_id = decode(KEYSET, _ORDER, cursor)
+    return Position(health, site_name, board_id, camera_id)
+
+
+def cursor_after(camera: CameraOut) -> str:
+    """The cursor of the page after ``camera``."""
+    return encode(KEYSET, _ORDER, camera.model_dump())
