@@ -238,20 +238,8 @@ def _audit_download(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class FormChoices:
-    """What the reports page's forms offer the account."""
-
-    #: (id, name) of the sites it sees
-    sites: list[tuple[Any, ...]]
-    #: (id, name): every organisation province-wide, else its own
-    organisations: list[tuple[Any, ...]]
-
-
-def form_choices(conn: Conn, user: Principal) -> FormChoices:
-    return FormChoices(
-        sites=storage.sites(conn, user.scope),
-        organisations=storage.organisations(
-            conn, every=user.province_wide, own=user.organisation_id
-        ),
-    )
+def organisation_choices(conn: Conn, user: Principal) -> list[tuple[Any, ...]]:
+    """(id, name) the reports' forms offer: every organisation province-wide,
+    else the account's own (sites are picked with the console's place
+    picker, not listed)."""
+    return storage.organisations(conn, every=user.province_wide, own=user.organisation_id)

@@ -29,14 +29,6 @@ def site_code(conn: Conn, scope: Scope, site_id: int) -> str | None:
     return None if row is None else str(row[0])
 
 
-def sites(conn: Conn, scope: Scope) -> list[tuple[Any, ...]]:
-    """(id, name) of the sites ``scope`` sees, by name."""
-    clause, params = sites_condition(scope, "s.id")
-    return conn.execute(
-        f"SELECT s.id, s.name FROM sites s WHERE {clause} ORDER BY s.name", params
-    ).fetchall()
-
-
 def organisations(conn: Conn, *, every: bool, own: int | None) -> list[tuple[Any, ...]]:
     """(id, name) of every organisation, or only the account's own, by name."""
     return conn.execute(

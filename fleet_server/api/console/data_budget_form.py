@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms
+from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.boards import board_view
-from fleet_server.api.console.data_usage_page import data_view, picked_site
+from fleet_server.api.console.data_usage_page import data_view
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.deps import Ctx, Db, client_address
 from fleet_server.datausage import service
@@ -63,7 +63,7 @@ def data_budget_form(
     try:
         forms.no_nul({**typed, "site_id": site_id})
         if site_id.strip():
-            site = picked_site(conn, user, site_id, "site_id", boards=False)
+            site = place_search.site_picked(conn, user, site_id, "site_id", boards=False)
         body = forms.checked(
             BudgetIn,
             board_id=board_id or None,

@@ -21,7 +21,7 @@ from fleet_server.api.console.forms import PICKED
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import ApiContext, Conn, Ctx, Db
 from fleet_server.datausage import service
-from fleet_server.errors import Invalid, RequestError
+from fleet_server.errors import RequestError
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,7 +60,7 @@ def data_usage_page(
     now = ctx.clock()
     if site.strip() and user.can("board.read"):
         try:
-            site_id = picked_site(conn, user, site, "site")
+            site_id = place_search.site_picked(conn, user, site, "site")
         except RequestError as exc:
             return forms.refused(
                 conn,
@@ -71,19 +71,6 @@ def data_usage_page(
                 {"site": "data.site"},
             )
     return data_view(request, conn, now, user, site_id, after)
-
-
-def picked_site(conn: Conn, user: Principal, text: str, field: str, *, boards: bool = True) -> int:
-    """The site a picker names (a board: its site, or with ``boards`` False
-    refused); Invalid naming ``field`` when nothing in scope matches."""
-    site_id, board_id = place_search.resolve(conn, user, text, field)
-    if board_id is not None:
-        if not boards:
-            raise Invalid(f"{field}: choose a site, not a board", field=field)
-        site_id = place_search.site_of_board(conn, user, board_id)
-    if site_id is None:
-        raise Invalid(f"{field}: no site or board in your scope matches this", field=field)
-    return site_id
 
 
 def data_view(

@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import StringConstraints
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import i18n
+from fleet_server.api.console.forms import PICKED
 from fleet_server.api.console.web import language_of, page_for
 from fleet_server.api.deps import Conn, Db
 from fleet_server.api.problems import Problem
@@ -226,3 +229,35 @@ def site_of_board(conn: Conn, user: Principal, board_id: str) -> int | None:
     """The site of a board in scope (None: no such board the caller sees)."""
     found = _boards(conn, user, "one", {"board": board_id}, 1)
     return found[0].site_id if found else None
+
+
+#: How many site pickers a form offers where several sites may be chosen.
+MANY = 3
+#: One of several pickers' texts, as posted (a form's list of them).
+PickedText = Annotated[str, StringConstraints(max_length=PICKED)]
+
+
+def site_picked(conn: Conn, user: Principal, text: str, field: str, *, boards: bool = True) -> int:
+    """The site one picker names (``resolve``; a board: its site, or with
+    ``boards`` False refused). Invalid naming ``field`` when nothing in
+    scope matches."""
+    site_id, board_id = resolve(conn, user, text, field)
+    if board_id is not None:
+        if not boards:
+            raise Invalid(f"{field}: choose a site, not a board", field=field)
+        site_id = site_of_board(conn, user, board_id)
+    if site_id is None:
+        raise Invalid(f"{field}: no site or board in your scope matches this", field=field)
+    return site_id
+
+
+def sites_picked(conn: Conn, user: Principal, texts: Sequence[str], field: str) -> list[int]:
+    """The sites several pickers name (``MANY`` inputs named ``field``; blank
+    ones left out, each site once, in order; boards refused)."""
+    found: list[int] = []
+    for text in texts:
+        if text.strip():
+            site_id = site_picked(conn, user, text, field, boards=False)
+            if site_id not in found:
+                found.append(site_id)
+    return found

@@ -62,7 +62,7 @@ def _page(
             "releases": releases.list_releases(conn, user),
             "rollouts": service.list_rollouts(conn, user),
             "organisations": list_organisations(conn, user, ALL).items,
-            "sites": place_search.site_names(conn, user),  # every site, no cap
+            "places": place_search.shortlist(conn, user),  # the sites' pickers
             "dry": None,
             **(extra or {}),
         },
@@ -105,6 +105,7 @@ def create_rollout(
     version: Annotated[str, Form(max_length=40)] = "",
     organisation_id: Annotated[str, Form(max_length=20)] = "",
     site_ids: Annotated[list[int] | None, Form()] = None,
+    site: Annotated[list[place_search.PickedText] | None, Form(max_length=10)] = None,
     board_ids: Annotated[str, Form(max_length=20_000)] = "",
     tags: Annotated[str, Form(max_length=600)] = "",
     waves: Annotated[str, Form(max_length=200)] = "",
@@ -118,14 +119,17 @@ def create_rollout(
         "version": version, "organisation_id": organisation_id, "board_ids": board_ids,
         "tags": tags, "waves": waves, "pause_min": pause_min, "threshold": threshold,
         "health_deadline_s": health_deadline_s, "force": force,
+        "site": (site or [])[: place_search.MANY],
     }  # fmt: skip
     try:
         forms.no_nul(typed)
         boards = [b for b in _SPLIT.split(board_ids.strip()) if b]
         tagged = [tag for tag in _SPLIT.split(tags.strip()) if tag]
+        picked = place_search.sites_picked(conn, user, typed["site"], "site")
+        sites = [*(site_ids or []), *(s for s in picked if s not in (site_ids or []))]
         target = {
             "organisation_id": int(organisation_id) if organisation_id.isdigit() else None,
-            "site_ids": site_ids or None,
+            "site_ids": sites or None,
             "board_ids": boards or None,
             "tags": tagged or None,
         }
@@ -148,7 +152,7 @@ def create_rollout(
                                                                  field="pause_min")  # fmt: skip
         return forms.refused(
             conn, error, typed, lambda ctx: _page(request, conn, user, ctx), "new-rollout",
-            {"target": "rollouts.target", "waves": "rollouts.waves",
+            {"target": "rollouts.target", "site": "rollouts.sites", "waves": "rollouts.waves",
              "threshold": "rollouts.threshold", "max_failures": "rollouts.threshold",
              "max_failure_percent": "rollouts.threshold", "pause_s": "rollouts.pause_min",
              "health_deadline_s": "rollouts.health_deadline", "version": "rollouts.version"},

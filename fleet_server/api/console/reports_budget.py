@@ -52,8 +52,8 @@ def _page(
     was typed and why."""
     today = local_day(now)
     year = report_year(today)
-    choices = reports.form_choices(conn, user)
-    names = dict(choices.organisations)
+    organisations = reports.organisation_choices(conn, user)
+    names = dict(organisations)
     own = None if user.province_wide else user.organisation_id
     estimates = budget_service.list_entries(
         conn, user, year=year + 1, basis="estimate", organisation_id=own
@@ -68,7 +68,7 @@ def _page(
             "entries": [*estimates, *spent],
             "names": names,
             "lines": [(line, LINE_LABELS[line]) for line in LINES],
-            "organisations": choices.organisations,
+            "organisations": organisations,
             "may_enter": user.can("report.budget"),
             "saved": request.query_params.get("budget") == "saved" and refusal is None,
             **(refusal or {}),

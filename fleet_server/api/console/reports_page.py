@@ -1,7 +1,8 @@
 """Reports (``/reports``): broadcast compliance of the last days, the annual
 report (Điều 14) and the inspection archive (Điều 9.1). The forms are plain
 GET forms on the API's own download endpoints, which the session cookie
-opens (``/api/v1/reports/annual``, ``/api/v1/archive``)."""
+opens (``/api/v1/reports/annual``, ``/api/v1/archive``). Sites are chosen
+with the place picker (place_search.py), not a select of every site."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms
+from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
@@ -52,7 +53,7 @@ def _page(
     """The reports page; after a refused order form (``refusal``), with
     what was typed and why."""
     recent = compliance.recent(conn, user.scope, now, RECENT_DAYS)
-    choices = reports.form_choices(conn, user)
+    organisations = reports.organisation_choices(conn, user)
     today = recent.today
     year = today.year if today >= Period.annual(today.year).last_day else today.year - 1
     return render(
@@ -66,8 +67,8 @@ def _page(
             "advertising_over": recent.advertising_over,
             "first": recent.first,
             "today": today,
-            "sites": choices.sites,
-            "organisations": choices.organisations,
+            "places": place_search.shortlist(conn, user),
+            "organisations": organisations,
             "years": list(range(today.year, today.year - 6, -1)),
             "report_year": year,
             "may_report": user.can("report.read"),
@@ -92,6 +93,7 @@ LABELS = {
     "summary": "orders.summary",
     "all_sites": "orders.all_sites",
     "site_ids": "orders.sites",
+    "site": "orders.sites",
     "board_ids": "orders.boards",
     "reason": "orders.revoke_reason",
 }
@@ -133,11 +135,12 @@ def order_create(
     summary: Annotated[str, Form(max_length=2000)] = "",
     all_sites: Annotated[str | None, Form(max_length=5)] = None,
     site_ids: Annotated[list[int] | None, Form()] = None,
+    site: Annotated[list[place_search.PickedText] | None, Form(max_length=10)] = None,
     board_ids: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     """Record an emergency order (Điều 8.2) from the reports page (admin):
-    every site, the sites chosen, and the boards named (ids separated by
-    commas or spaces)."""
+    every site, the sites picked (``site``, or ``site_ids``), and the boards
+    named (ids separated by commas or spaces)."""
     typed: dict[str, Any] = {
         "authority": authority,
         "document_number": document_number,
@@ -147,10 +150,13 @@ def order_create(
         "summary": summary,
         "all_sites": all_sites is not None,
         "site_ids": site_ids or [],
+        "site": (site or [])[: place_search.MANY],
         "board_ids": board_ids,
     }
     try:
         forms.no_nul(typed)
+        picked = place_search.sites_picked(conn, user, typed["site"], "site")
+        sites = [*(site_ids or []), *(s for s in picked if s not in (site_ids or []))]
         body = checked(
             EmergencyOrderIn,
             authority=authority,
@@ -160,7 +166,7 @@ def order_create(
             starts_at=_local(starts_at, "starts_at"),
             ends_at=_local(ends_at, "ends_at"),
             all_sites=all_sites is not None,
-            site_ids=site_ids or [],
+            site_ids=sites,
             board_ids=board_ids.replace(",", " ").split(),
         )
         orders.create_order(conn, user, user.acting_from(client_address(request)), body, now=now)
@@ -181,8 +187,22 @@ def annual_download(request: Request, user: Reporter) -> RedirectResponse:
 
 
 @router.get("/reports/archive")
-def archive_download(request: Request, user: Reader) -> RedirectResponse:
-    return _download("/api/v1/archive", request)
+def archive_download(request: Request, conn: Db, now: Now, user: Reader) -> Response:
+    """The archive form, passed on to the API's download; its site picker
+    (``site``: a suggestion, a name or an id) as the API's ``site_id``."""
+    site = request.query_params.get("site", "")
+    if not site.strip():
+        return _download("/api/v1/archive", request)
+    try:
+        site_id = place_search.site_picked(conn, user, site[: forms.PICKED], "site", boards=False)
+    except RequestError as exc:
+        return forms.refused(
+            conn, exc, {"site": site[: forms.PICKED]},
+            lambda ctx: _page(request, conn, now, user, ctx), "archive", {"site": "reports.site"},
+        )  # fmt: skip
+    params = {k: v for k, v in request.query_params.items() if v.strip() and k != "site"}
+    params["site_id"] = str(site_id)
+    return RedirectResponse(f"/api/v1/archive?{urlencode(params)}", status_code=303)
 
 
 @router.post("/reports/emergency-orders/{order_id}/revoke")

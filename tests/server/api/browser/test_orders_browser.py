@@ -55,7 +55,9 @@ def test_an_admin_records_an_order_for_sites_and_a_board(
     form.locator("input[name=starts_at]").fill("2026-11-20T06:00")
     form.locator("input[name=ends_at]").fill("2026-11-20T19:00")
     form.locator("input[name=summary]").fill("Mưa lũ, sạt lở đất")
-    form.locator("select[name=site_ids]").select_option(label=[first, second])
+    pickers = form.locator("input[name=site]")  # the place picker: names typed
+    pickers.nth(0).fill(first)
+    pickers.nth(1).fill(second)
     form.locator("input[name=board_ids]").fill(board)
     form.screenshot(path=screenshots / "20-order-form.png")
     form.locator("button[type=submit]").click()
