@@ -6,14 +6,16 @@ seq) before every connection attempt, and slow retries with a clear log line
 when the broker says the credentials are not authorised.
 
 On connect: subscribe to our commands, desired config and delivery
-receipts, publish the retained birth (status online, boot counter) — the
-current state first — and only then let the main thread publish the spool's
-backlog. A broker whose ACL refuses the receipt subscription is noted
-(``receipts_refused``): the agent then falls back to PUBACK for that
-connection rather than wait for receipts that cannot come. The last will
-(status lost) carries the same boot counter, so the server can ignore a
-stale will that arrives after a newer birth. A clean shutdown publishes
-"offline" and disconnects normally (no will).
+receipts, publish the retained birth (status online, boot counter) and only
+then let the main thread publish the spool's backlog. The birth goes out
+after what paho sends again from the previous connection (it does so right
+after ``on_connect``): an earlier birth the broker never acknowledged must not
+reach it after this one and stay the retained state. A broker whose ACL
+refuses the receipt subscription is noted (``receipts_refused``): the agent
+then falls back to PUBACK for that connection rather than wait for receipts
+that cannot come. The last will (status lost) carries the same boot counter,
+so the server can ignore a stale will that arrives after a newer birth. A
+clean shutdown publishes "offline" and disconnects normally (no will).
 
 Callbacks only hand data to the main thread (a deque and an event); the
 spool is only touched by the main thread.
@@ -99,6 +101,7 @@ class Session:
         self._thread: threading.Thread | None = None
         self._seq_lock = threading.Lock()
         self._birth_seq = 0
+        self._birth_due = False  # connected; the birth waits for paho's resends
         parts = urlsplit(config.mqtt_url)
         self._host = parts.hostname or "127.0.0.1"
         self._tls = parts.scheme == "mqtts"
@@ -251,6 +254,8 @@ class Session:
                 self._sever()
             if self.client.loop(timeout=0.2) != mqtt.MQTT_ERR_SUCCESS:
                 return
+            if self._birth_due:
+                self._publish_birth()
             if self.meter is not None:
                 self.meter.poll(self.client.socket())
 
@@ -294,8 +299,15 @@ class Session:
                 (fp.capabilities_topic(device), 1),
             ]
         )
+        # paho queues what the previous connection left unacknowledged after
+        # this callback returns; the birth follows it (_serve).
+        self._birth_due = True
+
+    def _publish_birth(self) -> None:
+        """The retained birth, then the backlog may flow (network thread)."""
+        self._birth_due = False
         topic, payload = self._state("online", seq=self._birth_seq)
-        client.publish(topic, payload, qos=1, retain=True)  # current state first
+        self.client.publish(topic, payload, qos=1, retain=True)  # current state first
         log.info("connected to %s (boot %d)", redact(self.config.mqtt_url), self.boot)
         self.ready.set()
         self._wake.set()
@@ -304,6 +316,7 @@ class Session:
         self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
         self.ready.clear()
+        self._birth_due = False
         if not self._stop.is_set():
             log.warning("disconnected from the broker: %s", reason)
 

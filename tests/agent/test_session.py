@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,14 +120,47 @@ def test_reconnects_after_the_broker_restarts(
         sub = Subscriber(mosquitto.port, "fleet/v1/+/state")
         # The restarted broker may first hand out the birth it kept from before
         # the restart; the new connection's birth must follow (a new birth,
-        # after a new will, so its seq is past the first connection's).
-        # (60 s like the reconnection's own wait: in a loaded CI run the new
-        # birth once took longer than the default 20 s.)
-        msgs = sub.wait_for(
-            lambda ms: any(m.doc["seq"] > 1 for m in ms), timeout=60, what="new birth"
-        )
+        # after a new will, so its seq is past the first connection's), also
+        # when the first birth was still unacknowledged at the restart.
+        msgs = sub.wait_for(lambda ms: any(m.doc["seq"] > 1 for m in ms), what="new birth")
         assert msgs[-1].doc["data"]["status"] == "online"
         sub.close()
+
+
+def test_an_unacknowledged_birth_sent_again_does_not_replace_the_new_one(
+    make_config: Callable[..., AgentConfig], mosquitto: Mosquitto
+) -> None:
+    # The link drops right after the broker accepted the first connection,
+    # before the birth's PUBACK: paho sends that birth again on the next
+    # connection. It must reach the broker before the new birth, or the
+    # broker keeps the old one as the board's retained state.
+    sub = Subscriber(mosquitto.port, "fleet/v1/+/state")
+    dropped = threading.Event()
+
+    def link_up() -> bool:
+        if agent.session.connects == 1 and not dropped.is_set():
+            dropped.set()
+            return False
+        return True
+
+    agent = Agent(make_config(keepalive_s=5), collectors=fake_collectors(), link_up=link_up)
+    with running(agent):
+        wait_for(lambda: agent.session.connects == 2, timeout=90, what="reconnection")
+        will = sub.wait_for(
+            lambda ms: any(s[0] == "lost" for s in states(ms)), what="first connection's will"
+        )
+        lost_seq = next(s[2] for s in states(will) if s[0] == "lost")
+        msgs = sub.wait_for(
+            lambda ms: any(s[0] == "online" and s[2] > lost_seq for s in states(ms)),
+            what="new birth",
+        )
+        birth = next(s for s in states(msgs) if s[0] == "online" and s[2] > lost_seq)
+        late = Subscriber(mosquitto.port, "fleet/v1/+/state", client_id="late")
+        retained = late.wait_for(lambda ms: len(ms) >= 1, what="retained state")
+        assert retained[0].retain
+        assert states(retained)[0] == birth
+        late.close()
+    sub.close()
 
 
 def test_puback_mode_offline_backlog_delivered_once_in_order_as_replay(
