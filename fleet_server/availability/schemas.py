@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from fleet_server.access.pagination import Page
+from fleet_server.access.pagination import CursorPage
 from fleet_server.availability.models import Level
 
 
@@ -34,7 +34,7 @@ class AvailabilityOut(BaseModel):
     availability: float | None
 
 
-class AvailabilityPage(Page[AvailabilityOut]):
+class AvailabilityPage(CursorPage[AvailabilityOut]):
     level: Level
     #: The period computed: ``to`` is never later than now.
     period_from: datetime

@@ -1,9 +1,11 @@
 """Availability of boards, sites and organisations over a period, as the SQL
 functions of migration 0016 compute it (docs/availability.md).
 
-The figures are computed once per request for every visible board (the
-database narrows to the caller's sites first); sorting and paging then work
-on that result, so ``total`` is exact and the work is not done twice."""
+In key order (board id, site code: the default) a page's boards or sites
+are chosen first and only their figures computed; ``total`` is counted
+without figures. Sorted by a figure, and at the organisation level, the
+figures of every visible board are computed once (the database narrows to
+the caller's sites first), then sorted and paged, so ``total`` is exact."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from fleet_server.access.pagination import both_cursor_and_offset
 from fleet_server.access.principal import Principal
-from fleet_server.availability import storage
+from fleet_server.availability import paging, storage, storage_keys
 from fleet_server.availability.models import (
     FIGURES,
     KEY,
@@ -109,30 +112,20 @@ def availability_page(
     sort: str | None,
     limit: int,
     offset: int,
+    cursor: str | None = None,
 ) -> AvailabilityPage:
-    """One page of the figures of ``period`` (already cut at now)."""
+    """One page of the figures of ``period`` (already cut at now), after
+    ``cursor`` (or, deprecated, after ``offset`` rows)."""
     user.need("board.read")
-    kwargs: dict[str, Any] = {
-        "exclude_maintenance": exclude_maintenance,
-        "scope": user.scope,
-        "site_id": site_id,
-        "organisation_id": organisation_id,
-    }
-    items: list[AvailabilityOut] = []
-    if period.end <= period.start:
-        pass  # nothing has happened yet
-    elif level == "board":
-        items = [_board(r) for r in storage.board_availability(conn, period, **kwargs)]
-    elif level == "site":
-        items = [_site(r) for r in storage.site_availability(conn, period, **kwargs)]
-    else:
-        items = [
-            _organisation(r) for r in storage.organisation_availability(conn, period, **kwargs)
-        ]
-    ordered = sort_items(items, sort, SORTABLE[level], KEY[level])
-    return AvailabilityPage(
-        items=ordered[offset : offset + limit],
-        total=len(ordered),
+    if cursor is not None and offset:
+        raise both_cursor_and_offset()
+    if sort is not None and sort.lstrip("-") not in SORTABLE[level]:
+        allowed = ", ".join(sorted(SORTABLE[level]))
+        raise Invalid(f"cannot sort by {sort.lstrip('-')!r}; one of: {allowed}", field="sort")
+    position = None if cursor is None else paging.decode(level, sort, cursor)
+    page = AvailabilityPage(
+        items=[],
+        total=0,
         limit=limit,
         offset=offset,
         level=level,
@@ -140,6 +133,78 @@ def availability_page(
         period_to=period.end,
         exclude_maintenance=exclude_maintenance,
     )
+    if period.end <= period.start:
+        return page  # nothing has happened yet
+    sites = storage.visible_sites(conn, user.scope, site_id, organisation_id)
+    if sort is None and level != "organisation":
+        return _key_page(conn, page, sites, None if position is None else position[0])
+    key = KEY[level]
+    ordered = sort_items(
+        _rows(conn, level, period, exclude_maintenance, sites), sort, SORTABLE[level], key
+    )
+    first = offset
+    if position is not None:
+        first = paging.start_after(ordered, sort, key, position)
+    page.items = ordered[first : first + limit]
+    page.total = len(ordered)
+    if first + limit < len(ordered) and page.items:
+        page.next_cursor = paging.encode(level, sort, key, page.items[-1])
+    return page
+
+
+def _rows(
+    conn: Conn, level: Level, period: Period, exclude_maintenance: bool, sites: list[Any]
+) -> list[AvailabilityOut]:
+    """Every row of ``level`` over ``sites``."""
+    exclude = exclude_maintenance
+    if level == "board":
+        boards = storage.board_availability(conn, period, exclude_maintenance=exclude, sites=sites)
+        return [_board(r) for r in boards]
+    if level == "site":
+        rows = storage.site_availability(conn, period, exclude_maintenance=exclude, sites=sites)
+        return [_site(r) for r in rows]
+    orgs = storage.organisation_availability(conn, period, exclude_maintenance=exclude, sites=sites)
+    return [_organisation(r) for r in orgs]
+
+
+def _key_page(
+    conn: Conn, page: AvailabilityPage, sites: list[Any], after: str | None
+) -> AvailabilityPage:
+    """A page of boards or sites in key order: its rows chosen first (an
+    indexed read of boards or sites), then only their figures computed."""
+    period = Period(page.period_from, page.period_to)
+    exclude = page.exclude_maintenance
+    more = False
+    if page.level == "board":
+        chosen = storage_keys.boards(
+            conn, period, sites, after=after, limit=page.limit + 1, offset=page.offset
+        )
+        shown = chosen[: page.limit]
+        more = len(chosen) > page.limit
+        if shown:
+            rows = storage.board_availability(
+                conn,
+                period,
+                exclude_maintenance=exclude,
+                sites=sorted({site for _, site in shown}),
+                board_ids=[board for board, _ in shown],
+            )
+            page.items = [_board(r) for r in rows]
+        page.total = storage_keys.count_boards(conn, period, sites)
+    else:
+        chosen_sites = storage_keys.sites(
+            conn, period, sites, after=after, limit=page.limit + 1, offset=page.offset
+        )
+        more = len(chosen_sites) > page.limit
+        if chosen_sites:
+            site_rows = storage.site_availability(
+                conn, period, exclude_maintenance=exclude, sites=chosen_sites[: page.limit]
+            )
+            page.items = [_site(r) for r in site_rows]
+        page.total = storage_keys.count_sites(conn, period, sites)
+    if more and page.items:
+        page.next_cursor = paging.encode(page.level, None, KEY[page.level], page.items[-1])
+    return page
 
 
 def availability(
@@ -156,6 +221,7 @@ def availability(
     sort: str | None,
     limit: int,
     offset: int,
+    cursor: str | None = None,
 ) -> AvailabilityPage:
     """The figures of [start, end) (default: this month, local time, until
     now), at most ``MAX_PERIOD`` long; the part after ``now`` is left out."""
@@ -176,6 +242,7 @@ def availability(
         sort=sort,
         limit=limit,
         offset=offset,
+        cursor=cursor,
     )
 
 

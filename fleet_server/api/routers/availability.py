@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.deps import Db, Now, require
-from fleet_server.api.pagination import Paging
+from fleet_server.api.pagination import KeysetPaging, link_next
 from fleet_server.availability import service
 from fleet_server.availability.models import Level
 from fleet_server.availability.schemas import AvailabilityPage
@@ -26,10 +26,12 @@ Reader = Annotated[Principal, Depends(require("board.read"))]
     summary="availability per board, site or organisation over a period",
 )
 def availability_list(
+    request: Request,
+    response: Response,
     conn: Db,
     user: Reader,
     now: Now,
-    paging: Paging,
+    paging: KeysetPaging,
     level: Annotated[Level, Query(description="what each row is")] = "board",
     from_: Annotated[
         AwareDatetime | None,
@@ -47,8 +49,10 @@ def availability_list(
     """Seconds up, down (offline, lost, stale), unknown and in maintenance, and
     up / (up + down). Sites and organisations sum their boards' seconds; only
     the caller's sites count. Sort by the level's fields (e.g. ``availability``,
-    ``-down_s``); default: by id or code."""
-    return service.availability(
+    ``-down_s``); default: by id or code. Paged like the other lists: each
+    page's ``next_cursor`` (and ``Link: rel="next"``) opens the next one;
+    ``total`` counts the whole scope."""
+    page = service.availability(
         conn,
         user,
         now=now,
@@ -61,4 +65,7 @@ def availability_list(
         sort=paging.sort,
         limit=paging.limit,
         offset=paging.offset,
+        cursor=paging.cursor,
     )
+    link_next(request, response, page)
+    return page

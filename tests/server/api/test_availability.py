@@ -136,3 +136,95 @@ def test_the_period_is_checked_and_never_reaches_past_now(as_: Any, clock: Clock
     this_month = admin.get("/api/v1/availability").json()
     assert datetime.fromisoformat(this_month["period_from"]).day == 1
     assert this_month["total"] == 14
+
+
+def _walk(client: Any, **params: Any) -> tuple[list[dict[str, Any]], list[int]]:
+    """Every page by next_cursor (the Link header agrees); the items and each page's total."""
+    items: list[dict[str, Any]] = []
+    totals: list[int] = []
+    cursor = None
+    for _ in range(50):
+        response = get(client, **params, **({"cursor": cursor} if cursor else {}))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["items"]
+        totals.append(body["total"])
+        cursor = body["next_cursor"]
+        link = response.headers.get("link")
+        assert (link is None) == (cursor is None)
+        if cursor is None:
+            return items, totals
+        assert f"cursor={cursor}" in link
+    raise AssertionError("the pages never end")
+
+
+@pytest.mark.parametrize("who", ["admin", "operator"])
+@pytest.mark.parametrize(
+    ("level", "key", "sort"),
+    [
+        ("board", "board_id", None),
+        ("site", "site_code", None),
+        ("organisation", "organisation_code", None),
+        ("board", "board_id", "-availability"),
+        ("site", "site_code", "down_s"),
+    ],
+)
+def test_pages_walked_by_cursor_are_the_whole_list(
+    as_: Any, db_conn: Any, who: str, level: str, key: str, sort: str | None
+) -> None:
+    set_status(db_conn, "lc-mu-ca-01", "online", DAY_ONE)
+    set_status(db_conn, "lc-pa-nam-cum-01", "online", DAY_ONE)
+    set_status(db_conn, "lc-pa-nam-cum-01", "lost", DAY_ONE + timedelta(hours=12))
+    set_status(db_conn, "lc-ma-lu-thang-01", "offline", DAY_ONE + timedelta(hours=3))
+    client = as_(who)
+    sorting = {} if sort is None else {"sort": sort}
+    whole = get(client, level=level, **sorting).json()
+    assert whole["next_cursor"] is None
+    walked, totals = _walk(client, level=level, limit=2, **sorting)
+    assert [i[key] for i in walked] == [i[key] for i in whole["items"]]
+    assert walked == whole["items"]  # the same figures, page by page
+    assert set(totals) == {whole["total"]}
+    assert len(walked) == whole["total"]
+
+
+def test_a_page_in_key_order_computes_only_its_boards(as_: Any) -> None:
+    admin = as_("admin")
+    first = get(admin, limit=3).json()
+    assert len(first["items"]) == 3
+    assert first["total"] == 14
+    second = get(admin, limit=3, cursor=first["next_cursor"]).json()
+    assert second["items"][0]["board_id"] > first["items"][-1]["board_id"]
+    deprecated = get(admin, limit=3, offset=3).json()
+    assert deprecated["items"] == second["items"]
+    sites = get(admin, level="site", limit=2).json()
+    assert sites["total"] == len(get(admin, level="site").json()["items"])
+
+
+def test_bad_cursors_are_refused_not_crashes(as_: Any) -> None:
+    admin = as_("admin")
+    board_cursor = get(admin, limit=1).json()["next_cursor"]
+    sorted_cursor = get(admin, limit=1, sort="availability").json()["next_cursor"]
+    for params in (
+        {"cursor": "not a cursor"},
+        {"cursor": "eyJ2IjoxfQ"},  # {"v":1}
+        {"cursor": board_cursor, "level": "site"},
+        {"cursor": board_cursor, "sort": "availability"},
+        {"cursor": sorted_cursor},
+        {"cursor": board_cursor, "offset": 2},
+        {"cursor": "x" * 3000},
+    ):
+        response = get(admin, **params)
+        assert response.status_code == 422, (params, response.text)
+        assert "cursor" in response.text
+
+
+def test_organisation_totals_stay_exact_whatever_the_page(as_: Any) -> None:
+    admin = as_("admin")
+    boards = get(admin, level="board").json()
+    orgs = get(admin, level="organisation", limit=1)
+    assert orgs.json()["total"] == len(get(admin, level="organisation").json()["items"])
+    everything = get(admin, level="organisation").json()["items"]
+    assert sum(o["boards"] for o in everything) == boards["total"]
+    assert sum(o["expected_s"] for o in everything) == pytest.approx(
+        sum(b["expected_s"] for b in boards["items"])
+    )
