@@ -67,11 +67,11 @@ def recent_series(
     board_in_scope(conn, user.scope, board_id)
     edge = max(since, raw_from(until))
     out: dict[str, list[Bucket]] = {}
-    for kind in wanted:
+    by_kind = storage.bucketed_recent(
+        conn, board_id, wanted, since=since, raw_from=edge, until=until, bucket_s=bucket_s
+    )
+    for kind, rows in by_kind.items():
         names = storage.field_names(kind)
-        rows = storage.bucketed_recent(
-            conn, board_id, kind, since=since, raw_from=edge, until=until, bucket_s=bucket_s
-        )
         out[kind] = [
             Bucket(
                 t=r["t"],
