@@ -154,9 +154,13 @@ def connectivity_strip(
     return state_strip(edges, since=since, until=now, current=board.state)
 
 
-def board_context(conn: Conn, user: Principal, board_id: str, now: datetime) -> dict[str, Any]:
-    """The live part of the page: state, incidents, commands, configuration."""
-    board = get_board(conn, user, board_id, history=HISTORY)  # the scoped read: 404 outside
+def board_context(
+    conn: Conn, user: Principal, board_id: str, now: datetime, *, history: int = HISTORY
+) -> dict[str, Any]:
+    """The live part of the page: state, incidents, commands, configuration
+    (``history``: state changes to read with the board; the live fragment
+    shows none)."""
+    board = get_board(conn, user, board_id, history=history)  # the scoped read: 404 outside
     with checked_board(user.scope, board_id):
         return {
             "board": board,

@@ -55,7 +55,7 @@ def board_fragment(
         request,
         "_board_live.html",
         user,
-        board_context(conn, user, board_id, now),
+        board_context(conn, user, board_id, now, history=0),
         page_path=f"/boards/{board_id}",
     )
 
