@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import psycopg
@@ -121,10 +121,13 @@ def fetch_keyset_page(
     *,
     keyset: Keyset,
     model: type[M],
+    count: Callable[[], tuple[int, bool]] | None = None,
 ) -> CursorPage[M]:
     """Run ``select_sql`` (the filtered rows, already scoped) as one page
     after ``paging.cursor`` (or, deprecated, after ``paging.offset`` rows),
-    in one of ``keyset``'s orders, and the cursor of the page after it."""
+    in one of ``keyset``'s orders, and the cursor of the page after it.
+    ``count``: the capped total when the list keeps one (instead of
+    counting the selection again)."""
     if paging.cursor is not None and paging.offset:
         raise both_cursor_and_offset()
     order = resolve(keyset, paging.sort)
@@ -147,7 +150,9 @@ def fetch_keyset_page(
         rows = cur.execute(sql, part_params).fetchall()
         more = len(rows) > paging.limit
         rows = rows[: paging.limit]
-        total, capped = _total(cur, select_sql, params, paging, shown=len(rows), more=more)
+        total, capped = _total(
+            cur, select_sql, params, paging, shown=len(rows), more=more, count=count
+        )
     # not CursorPage[M](...): see fetch_page
     return CursorPage(
         items=[model.model_validate(r) for r in rows],
@@ -167,11 +172,14 @@ def _total(
     *,
     shown: int,
     more: bool,
+    count: Callable[[], tuple[int, bool]] | None = None,
 ) -> tuple[int, bool]:
     """The rows of the whole selection, counted up to ``COUNT_CAP``; and
     whether there are more than that."""
     if paging.cursor is None and not more and (shown or not paging.offset):
         return paging.offset + shown, False  # the first page is the only one, or the last
+    if count is not None:
+        return count()
     counted = cur.execute(
         f"SELECT count(*) AS n FROM (SELECT 1 FROM ({select_sql}) q LIMIT %s) c",
         (*params, COUNT_CAP + 1),

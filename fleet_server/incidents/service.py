@@ -12,10 +12,18 @@ from fleet_server.access import audit
 from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.errors import Conflict, NotFound
-from fleet_server.incidents import lifecycle, storage, storage_reports
+from fleet_server.incidents import lifecycle, storage_lists, storage_reports
 from fleet_server.incidents.models import IncidentFilter
 from fleet_server.incidents.schemas import IncidentDetail, IncidentOut
 from fleet_server.incidents.storage import Conn
+from fleet_server.organisations.health_cache import VersionedCache, fleet_version
+
+#: The console queue's totals by (database, scope, filters), each kept for
+#: one fleet health version (migration 0045: an incident opened, deleted,
+#: resolved, acknowledged or re-graded moves it, and so does a change of
+#: sites), confirmed once and at most ``MAX_AGE_S`` old like the overview's.
+#: Its own cache: a few hundred small keys must not push the overview's out.
+QUEUE_TOTALS: VersionedCache[tuple[int, bool]] = VersionedCache(capacity=512)
 
 
 def list_incidents(
@@ -26,7 +34,31 @@ def list_incidents(
 ) -> CursorPage[IncidentOut]:
     """Incidents the caller can see, worst and newest first."""
     user.need("incident.read")
-    return storage.page(conn, user.scope, paging, filters or IncidentFilter())
+    return storage_lists.page(conn, user.scope, paging, filters or IncidentFilter())
+
+
+def queue_page(
+    conn: Conn, user: Principal, paging: ListParams, filters: IncidentFilter
+) -> CursorPage[IncidentOut]:
+    """:func:`list_incidents` for the console's queue, which its readers'
+    pages and live fragments ask for every few seconds with a few filters:
+    its total (up to ``COUNT_CAP``) is counted once per change of the
+    fleet's health for each scope and filters, not on every request. At a
+    new version the first request counts again (in the request, so the
+    total never lags the version it read), the others wait for that count."""
+    user.need("incident.read")
+    scope = user.scope
+
+    def total() -> tuple[int, bool]:
+        version = fleet_version(conn)
+        return QUEUE_TOTALS.get(
+            (version.database, scope, filters),
+            version.number,
+            lambda c, _: storage_lists.count(c, scope, filters),
+            conn=conn,
+        )
+
+    return storage_lists.page(conn, scope, paging, filters, count=total)
 
 
 def attached_incidents(
@@ -35,18 +67,18 @@ def attached_incidents(
     """The incidents attached to each of the site incidents ``parent_ids``
     (their boards' incidents) that the caller can see."""
     user.need("incident.read")
-    return storage.children(conn, user.scope, parent_ids)
+    return storage_lists.children(conn, user.scope, parent_ids)
 
 
 def incidents_of_board(conn: Conn, user: Principal, board_id: str) -> list[IncidentOut]:
     """The board's unresolved incidents, worst first."""
-    return storage.of_board(conn, user.scope, board_id)
+    return storage_lists.of_board(conn, user.scope, board_id)
 
 
 def get_incident(conn: Conn, user: Principal, incident_id: int) -> IncidentDetail:
     """One incident with its timeline (NotFound outside the caller's scope)."""
     user.need("incident.read")
-    incident = storage.visible(conn, user.scope, incident_id)
+    incident = storage_lists.visible(conn, user.scope, incident_id)
     if incident is None:
         raise NotFound("incident", incident_id)
     report = storage_reports.report_of(conn, incident_id)
@@ -54,7 +86,7 @@ def get_incident(conn: Conn, user: Principal, incident_id: int) -> IncidentDetai
         report = report.model_copy(update={"address": None})
     return IncidentDetail(
         **incident.model_dump(),
-        events=storage.timeline(conn, incident_id),
+        events=storage_lists.timeline(conn, incident_id),
         report=report,
         attachments=storage_reports.photos_of(conn, incident_id),
     )

@@ -1,4 +1,5 @@
-"""Incidents in PostgreSQL (all the feature's SQL). At most one unresolved
+"""Incidents in PostgreSQL: their lifecycle's writes and the engine's reads
+(what people list and read is in ``storage_lists``). At most one unresolved
 incident per dedupe key, enforced by a partial unique index: two engines, or
 two triggers milliseconds apart, end up with the same incident."""
 
@@ -10,15 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import psycopg
-from psycopg.rows import class_row, dict_row
+from psycopg.rows import class_row
 
-from fleet_server.access.keyset import Key, Keyset
-from fleet_server.access.pagination import CursorPage, ListParams, add_equal, fetch_keyset_page
-from fleet_server.access.scope import Scope
-from fleet_server.access.storage import incidents_condition
-from fleet_server.incidents.models import Incident, IncidentFilter, IncidentSpec
+from fleet_server.incidents import storage_lists
+from fleet_server.incidents.models import Incident, IncidentSpec
 from fleet_server.incidents.models import InvalidTransition as InvalidTransition  # noqa: PLC0414
-from fleet_server.incidents.schemas import IncidentEvent, IncidentOut
 
 Conn = psycopg.Connection[Any]
 Outcome = Literal["opened", "reopened", "existing"]
@@ -250,135 +247,5 @@ def notified(conn: Conn, incident_id: int) -> set[str]:
     return {str(note) if kind == "notified" else "escalated" for kind, note in rows}
 
 
-# -- what the API shows ---------------------------------------------------------------
-
-_SELECT = """
-    SELECT i.id, i.rule, i.class AS incident_class, i.severity, i.state, i.board_id,
-           b.name AS board_name, i.site_id, s.name AS site_name, s.name_en AS site_name_en,
-           i.organisation_id,
-           i.parent_id, i.title, i.title_key, i.title_params, i.details, i.flapping,
-           i.opened_at, i.acknowledged_at,
-           i.acknowledged_by, i.resolved_at, i.resolved_by, i.resolution_note, i.reopen_count,
-           i.reported_by,
-           CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1
-                ELSE 0 END AS severity_rank
-    FROM incidents i
-    LEFT JOIN boards b ON b.id = i.board_id
-    LEFT JOIN sites s ON s.id = i.site_id
-"""
-#: The sorts of the list; each ends with the id, so equal keys still have one order.
-KEYSET = Keyset(
-    name="incidents",
-    tiebreak=Key("id", "int"),
-    sorts={
-        "id": Key("id", "int"),
-        "opened_at": Key("opened_at", "timestamp"),
-        # worst first, then newest: the index on (rank, opened_at, id) serves both
-        "severity_rank": (Key("severity_rank", "int"), Key("opened_at", "timestamp")),
-        "state": Key("state", "text"),
-        "rule": Key("rule", "text"),
-        "board_id": Key("board_id", "text", nullable=True),
-        "site_name": Key("site_name", "text", nullable=True),
-    },
-    default=("severity_rank",),  # worst, then newest first
-    aliases={"severity": "severity_rank"},
-)
-
-
-def page(
-    conn: Conn,
-    scope: Scope,
-    paging: ListParams,
-    filters: IncidentFilter,
-) -> CursorPage[IncidentOut]:
-    """One page of the incidents ``scope`` sees, worst and newest first."""
-    f = filters
-    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
-    where = [clause]
-    if f.states:
-        where.append("i.state = ANY(%s)")
-        params.append(list(f.states))
-    if f.severities:
-        where.append("i.severity = ANY(%s)")
-        params.append(list(f.severities))
-    add_equal(
-        where,
-        params,
-        (
-            ("i.class", f.incident_class),
-            ("i.board_id", f.board_id),
-            ("i.site_id", f.site_id),
-            ("i.rule", f.rule),
-        ),
-    )
-    if f.parent_id is not None:
-        where.append("i.parent_id = %s")
-        params.append(f.parent_id)
-    if f.top_level:
-        where.append("i.parent_id IS NULL")
-    if f.since is not None:
-        where.append("i.opened_at >= %s")
-        params.append(f.since)
-    if f.until is not None:
-        where.append("i.opened_at < %s")
-        params.append(f.until)
-    return fetch_keyset_page(
-        conn,
-        f"{_SELECT} WHERE {' AND '.join(where)}",
-        params,
-        paging,
-        keyset=KEYSET,
-        model=IncidentOut,
-    )
-
-
-def of_board(conn: Conn, scope: Scope, board_id: str) -> list[IncidentOut]:
-    """The board's unresolved incidents ``scope`` sees, worst first."""
-    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            f"{_SELECT} WHERE i.board_id = %s AND i.state <> 'resolved' AND {clause}"
-            " ORDER BY severity_rank DESC, i.opened_at DESC LIMIT 100",
-            [board_id, *params],
-        ).fetchall()
-    return [IncidentOut.model_validate(r) for r in rows]
-
-
-def visible(conn: Conn, scope: Scope, incident_id: int) -> IncidentOut | None:
-    """The incident, if it exists and ``scope`` sees it."""
-    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            f"{_SELECT} WHERE i.id = %s AND {clause}", [incident_id, *params]
-        ).fetchone()
-    return None if row is None else IncidentOut.model_validate(row)
-
-
-def timeline(conn: Conn, incident_id: int) -> list[IncidentEvent]:
-    """The incident's events, oldest first."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT at, kind, actor, note, data FROM incident_events"
-            " WHERE incident_id = %s ORDER BY at, id",
-            (incident_id,),
-        ).fetchall()
-    return [IncidentEvent(**r) for r in rows]
-
-
-def children(conn: Conn, scope: Scope, parent_ids: list[int]) -> dict[int, list[IncidentOut]]:
-    """The incidents attached to each of ``parent_ids`` that ``scope`` sees,
-    worst first (a site incident's boards)."""
-    if not parent_ids:
-        return {}
-    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            f"{_SELECT} WHERE i.parent_id = ANY(%s) AND {clause}"
-            " ORDER BY severity_rank DESC, i.board_id, i.id LIMIT 1000",
-            [parent_ids, *params],
-        ).fetchall()
-    found: dict[int, list[IncidentOut]] = {}
-    for row in rows:
-        incident = IncidentOut.model_validate(row)
-        found.setdefault(int(row["parent_id"]), []).append(incident)
-    return found
+#: Where the boards' pages read a board's incidents (storage_lists holds the reads).
+of_board = storage_lists.of_board
