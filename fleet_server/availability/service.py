@@ -3,9 +3,10 @@ functions of migration 0016 compute it (docs/availability.md).
 
 In key order (board id, site code: the default) a page's boards or sites
 are chosen first and only their figures computed; ``total`` is counted
-without figures. Sorted by a figure, and at the organisation level, the
-figures of every visible board are computed once (the database narrows to
-the caller's sites first), then sorted and paged, so ``total`` is exact."""
+without figures. Sorted by a figure, the figures of every visible board are
+computed once (the database narrows to the caller's sites first), then
+sorted and paged, so ``total`` is exact. The organisation level sums every
+visible board too, and is kept a short while per scope (``cache``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from fleet_server.access.pagination import both_cursor_and_offset
 from fleet_server.access.principal import Principal
-from fleet_server.availability import paging, storage, storage_keys
+from fleet_server.availability import cache, paging, storage, storage_keys
 from fleet_server.availability.models import (
     FIGURES,
     KEY,
@@ -113,9 +114,12 @@ def availability_page(
     limit: int,
     offset: int,
     cursor: str | None = None,
+    to_now: bool = False,
 ) -> AvailabilityPage:
-    """One page of the figures of ``period`` (already cut at now), after
-    ``cursor`` (or, deprecated, after ``offset`` rows)."""
+    """One page of the figures of ``period`` (already cut at now: ``to_now``
+    when it was), after ``cursor`` (or, deprecated, after ``offset`` rows).
+    The organisation level's rows may be up to ``cache.MAX_AGE_S`` old:
+    ``period_to`` then says until when they run."""
     user.need("board.read")
     if cursor is not None and offset:
         raise both_cursor_and_offset()
@@ -135,13 +139,25 @@ def availability_page(
     )
     if period.end <= period.start:
         return page  # nothing has happened yet
-    sites = storage.visible_sites(conn, user.scope, site_id, organisation_id)
-    if sort is None and level != "organisation":
+    scope = user.scope
+    if level == "organisation":
+        # a handful of rows summing the whole scope: kept a short while
+        def compute(c: Conn) -> cache.Kept:
+            sites = storage.visible_sites(c, scope, site_id, organisation_id)
+            return period.end, _rows(c, level, period, exclude_maintenance, sites)
+
+        end = None if to_now else period.end
+        cache_key = (scope, site_id, organisation_id, period.start, end, exclude_maintenance)
+        page.period_to, items = cache.kept(conn, cache_key, compute)
+    elif sort is None:
+        every = scope.province_wide and site_id is None and organisation_id is None
+        sites = None if every else storage.visible_sites(conn, scope, site_id, organisation_id)
         return _key_page(conn, page, sites, None if position is None else position[0])
+    else:
+        sites = storage.visible_sites(conn, scope, site_id, organisation_id)
+        items = _rows(conn, level, period, exclude_maintenance, sites)
     key = KEY[level]
-    ordered = sort_items(
-        _rows(conn, level, period, exclude_maintenance, sites), sort, SORTABLE[level], key
-    )
+    ordered = sort_items(items, sort, SORTABLE[level], key)
     first = offset
     if position is not None:
         first = paging.start_after(ordered, sort, key, position)
@@ -168,10 +184,11 @@ def _rows(
 
 
 def _key_page(
-    conn: Conn, page: AvailabilityPage, sites: list[Any], after: str | None
+    conn: Conn, page: AvailabilityPage, sites: list[Any] | None, after: str | None
 ) -> AvailabilityPage:
     """A page of boards or sites in key order: its rows chosen first (an
-    indexed read of boards or sites), then only their figures computed."""
+    indexed read of boards or sites), then only their figures computed
+    (``sites``: those in scope, None for every site)."""
     period = Period(page.period_from, page.period_to)
     exclude = page.exclude_maintenance
     more = False
@@ -243,6 +260,7 @@ def availability(
         limit=limit,
         offset=offset,
         cursor=cursor,
+        to_now=end >= now,
     )
 
 

@@ -12,13 +12,16 @@ from typing import Any
 
 import pytest
 
+from fleet_server.access.principal import Principal
 from fleet_server.access.scope import Scope
-from fleet_server.availability import days, storage
+from fleet_server.availability import cache, days, service, storage
 from fleet_server.availability.models import Period
 from fleet_server.localtime import local_day, local_midnight
+from fleet_server.organisations.health_cache import VersionedCache
 from tests.server.availability.conftest import Conn, Fleet
 from tests.server.availability.test_days import _close, _live, _read
 
+READ = frozenset({"board.read"})
 OPEN = "fleet_board_availability_open"
 LIVE = "fleet_board_availability"
 H = timedelta(hours=1)
@@ -227,3 +230,60 @@ def test_boards_and_sites_narrowed_to_a_page(fleet: Fleet) -> None:
     sites = {s.site_id: s for s in storage.site_availability(conn, period)}
     site_2 = fleet.sites["site-2"]
     assert storage.site_availability(conn, period, sites=[site_2]) == [sites[site_2]]
+
+
+def test_the_organisation_level_is_kept_a_while_per_scope(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Served from what was computed until it is MAX_AGE_S old, with the
+    period_to it was computed for; each scope its own figures."""
+    _fleet(fleet)
+    conn = fleet.conn
+    days.fill(conn, _now())
+    clock = [1000.0]
+    kept = VersionedCache[Any](
+        max_age_s=cache.MAX_AGE_S,
+        confirm_after_s=cache.MAX_AGE_S,
+        clock=lambda: clock[0],
+        read_version=lambda _c: 0,
+    )
+    monkeypatch.setattr(cache, "ORGANISATIONS", kept)
+    admin = Principal(
+        1, "admin", "A", "admin", None, None, "vi", province_wide=True, capabilities=READ
+    )
+    org_b = Principal(2, "op", "O", "operator", fleet.orgs["org-b"], None, "vi", capabilities=READ)
+
+    def read(user: Principal, now: datetime) -> Any:
+        return service.availability(
+            conn,
+            user,
+            now=now,
+            level="organisation",
+            start=_midnight() - 5 * D,
+            end=None,
+            exclude_maintenance=True,
+            site_id=None,
+            organisation_id=None,
+            sort=None,
+            limit=50,
+            offset=0,
+        )
+
+    first_at = _now()
+    first = read(admin, first_at)
+    assert first.period_to == first_at
+    assert {i.organisation_code for i in first.items} == {"org-a", "org-b"}
+    scoped = read(org_b, first_at)
+    assert [i.organisation_code for i in scoped.items] == ["org-b"]
+    fleet.history("b5", (_midnight() - 4 * D, "online"))  # late data
+    clock[0] += cache.MAX_AGE_S - 1
+    again = read(admin, _now())
+    assert again.period_to == first_at
+    assert again.items == first.items
+    clock[0] += 2  # too old: computed again (in the request: no pool here)
+    later_at = _now()
+    later = read(admin, later_at)
+    assert later.period_to == later_at
+    b_before = next(i for i in first.items if i.organisation_code == "org-b")
+    b_after = next(i for i in later.items if i.organisation_code == "org-b")
+    assert b_after.up_s > b_before.up_s

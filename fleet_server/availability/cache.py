@@ -1,0 +1,55 @@
+"""The organisation level's figures, kept a short while per scope.
+
+An organisation's row sums every visible board of the period: for the
+province that is all 10,000 boards (the month's stored days and today's open
+part), ~50-100 ms of a worker's CPU, for a handful of rows that move by
+seconds. They are kept per scope, filters and period in
+:class:`~fleet_server.organisations.health_cache.VersionedCache` (stale while
+revalidating: only the first request for a key waits for a computation; later
+ones are served what is kept while one background computation, at most, runs)
+and computed again once they are :data:`MAX_AGE_S` old.
+
+What is served stays exact for what it says: the figures are those of
+[``period_from``, ``period_to``), and for a period that runs to now,
+``period_to`` is the instant they were computed (at most :data:`MAX_AGE_S`
+and a computation ago). A change to the history of a fixed period (late
+data, a window added afterwards) shows within the same delay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
+from typing import Any
+
+from fleet_server.availability.schemas import AvailabilityOut
+from fleet_server.availability.storage import Conn
+from fleet_server.organisations.health_cache import VersionedCache
+
+#: How old kept figures may be before they are computed again.
+MAX_AGE_S = 30.0
+#: The figures and the end of the period they cover.
+Kept = tuple[datetime, Sequence[AvailabilityOut]]
+
+ORGANISATIONS: VersionedCache[Kept] = VersionedCache(
+    capacity=64,
+    max_age_s=MAX_AGE_S,
+    confirm_after_s=MAX_AGE_S,
+    read_version=lambda _conn: 0,
+)
+
+
+def kept(conn: Conn, key: tuple[Hashable, ...], compute: Callable[[Conn], Kept]) -> Kept:
+    """``compute(conn)``'s answer for ``key`` (the caller's scope, filters
+    and period), from what is kept when there is (see the module). A
+    recomputation runs on a connection of ``conn``'s pool (none: in the
+    request)."""
+    info = conn.info
+    pool: Any = getattr(conn, "_pool", None)
+    connect = pool.connection if pool is not None else None
+    return ORGANISATIONS.get(
+        (info.host, info.port, info.dbname, *key),
+        0,
+        lambda c, _previous: compute(c),
+        conn=conn,
+        connect=connect,
+    )
