@@ -212,19 +212,6 @@ def sites_named(conn: Conn, user: Principal, ids: set[int]) -> dict[int, Place]:
     return {int(p.id): p for p in found}
 
 
-@dataclass(frozen=True, slots=True)
-class SiteName:
-    id: int
-    name: str
-    name_en: str | None
-
-
-def site_names(conn: Conn, user: Principal) -> list[SiteName]:
-    """Every site in scope by name (id and names only: a plain site select
-    without the cost of each site's health)."""
-    return [SiteName(*row) for row in storage_places.site_names(conn, user.scope)]
-
-
 def site_of_board(conn: Conn, user: Principal, board_id: str) -> int | None:
     """The site of a board in scope (None: no such board the caller sees)."""
     found = _boards(conn, user, "one", {"board": board_id}, 1)

@@ -15,7 +15,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from fleet_server.access.scope import Scope
 from fleet_server.api.console.place_search import LIMIT, fold
+from fleet_server.organisations import storage_places
 from tests.support import seed
 
 NewBrowser = Callable[..., TestClient]
@@ -164,3 +166,16 @@ def test_a_renamed_place_is_found_by_its_new_name(
     assert _found(admin, "diem doi ten", "site") == [f"site:{site}"]
     assert _found(admin, "bang moi tinh", "board") == ["board:bql--n0-b"]
     assert f"site:{site}" not in _found(admin, "phong tho", "site")
+
+
+def test_a_search_leaves_the_planner_as_it_was(
+    named: dict[str, list[tuple[int, str]]], api_db: str
+) -> None:
+    params = {"like": "%phong tho%", "folded": "phong tho", "exact": "phong tho", "id": None}
+    with psycopg.connect(api_db) as conn:
+        for setting in ("on", "off"):
+            conn.execute(f"SET LOCAL enable_seqscan = {setting}")
+            assert storage_places.boards(conn, Scope.everything(), "contains", params, 5)
+            assert storage_places.sites(conn, Scope.everything(), "contains", params, 5)
+            shown = conn.execute("SELECT current_setting('enable_seqscan')").fetchone()
+            assert shown == (setting,)
