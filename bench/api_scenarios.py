@@ -292,7 +292,9 @@ def api_scenarios(role: str, ids: Ids) -> list[Scenario]:
         fixed(f"{a}/data-usage", f"{a}/data-usage"),
         choose(f"{a}/data-usage", f"{a}/data-usage?site_id={{}}", sites, "site"),
         *[
-            fixed(f"{a}/availability", f"{a}/availability?level={level}", level)
+            fixed(
+                f"{a}/availability", f"{a}/availability?level={level}", f"{level}, walk", walk=True
+            )
             for level in ("board", "site", "organisation")
         ],
         fixed(f"{a}/compliance/days", f"{a}/compliance/days?from={month_ago}"),
