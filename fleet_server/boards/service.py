@@ -118,9 +118,17 @@ def _cameras(names: list[dict[str, Any]], latest: dict[str, Latest]) -> list[Boa
 def get_board(conn: Conn, user: Principal, board_id: str, *, history: int = 50) -> BoardDetail:
     """One board as the caller may see it (404 outside the caller's scope):
     its row, latest messages, connectivity history and cameras in one
-    statement, its open incidents in a second."""
+    statement, its open incidents in a second sent in the same round trip."""
     user.need("board.read")
-    row = storage.board_detail(conn, user.scope, board_id, history)
+    # The incidents' storage, not their service: that one needs board_in_scope.
+    # Scoped itself, so reading them alongside the board's row shows nothing more.
+    row, open_incidents = storage.board_detail(
+        conn,
+        user.scope,
+        board_id,
+        history,
+        along=lambda: incidents.of_board(conn, user.scope, board_id),
+    )
     if row is None:
         raise NotFound("board", board_id)
     latest = {
@@ -135,8 +143,7 @@ def get_board(conn: Conn, user: Principal, board_id: str, *, history: int = 50) 
         **row,
         latest=latest,
         camera_list=cameras,
-        # The incidents' storage, not their service: that one needs board_in_scope.
-        incidents=incidents.of_board(conn, user.scope, board_id),
+        incidents=open_incidents,
         history=changes,
     )
 

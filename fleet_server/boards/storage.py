@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -21,6 +22,7 @@ from fleet_server.access.storage import board_site_condition, sites_condition
 from fleet_server.boards.schemas import BoardOut, BoardPatch
 
 Conn = psycopg.Connection[Any]
+T = TypeVar("T")
 
 #: The sorts of the board list; each ends with the board id, so equal keys
 #: still have one order.
@@ -125,15 +127,24 @@ def board_row(conn: Conn, scope: Scope, board_id: str) -> dict[str, Any] | None:
         ).fetchone()
 
 
-def board_detail(conn: Conn, scope: Scope, board_id: str, history: int) -> dict[str, Any] | None:
+def board_detail(
+    conn: Conn,
+    scope: Scope,
+    board_id: str,
+    history: int,
+    *,
+    along: Callable[[], T],
+) -> tuple[dict[str, Any] | None, T]:
     """:func:`board_row` with, in the same statement, the board's newest
     message of each kind (``latest``), its ``history`` newest connectivity
     changes, newest first (``changes``), and its cameras' names in camera
     order (``camera_names``), each a JSON array of objects; None outside
-    ``scope``. One round trip for what the board page reads first."""
+    ``scope``. ``along`` runs after the statement is sent and before its row
+    is read, in pipeline mode, so its statements share the round trip; its
+    answer comes second."""
     clause, params = board_site_condition(scope, "b.site_id")
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
+    with conn.pipeline(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
             "SELECT q.*,"
             " (SELECT coalesce(json_agg(json_build_object('kind', l.kind,"
             "   'measured_at', l.measured_at, 'received_at', l.received_at, 'data', l.data)), '[]')"
@@ -146,7 +157,9 @@ def board_detail(conn: Conn, scope: Scope, board_id: str, history: int) -> dict[
             "  FROM cameras c WHERE c.board_id = q.id) AS camera_names"
             f" FROM ({_BOARD_SELECT} WHERE b.id = %s AND {clause}) q",
             [history, board_id, *params],
-        ).fetchone()
+        )
+        other = along()
+        return cur.fetchone(), other
 
 
 def status_changes(

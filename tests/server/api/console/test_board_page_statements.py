@@ -155,8 +155,12 @@ def test_one_statement_reads_what_four_did(
     expected = _reference(db_conn, DAY_BOARD, history)
     assert all(expected.values()), expected  # the board has each of them
     for scope in (Scope.everything(), Scope(organisation_id=organisation)):
-        row = storage.board_detail(db_conn, scope, DAY_BOARD, history)
+        row, along = storage.board_detail(
+            db_conn, scope, DAY_BOARD, history, along=lambda: _reference(db_conn, DAY_BOARD, 1)
+        )
         assert row is not None
+        # what ran alongside (pipeline mode) answered as on its own
+        assert along == _reference(db_conn, DAY_BOARD, 1)
         assert storage.board_row(db_conn, scope, DAY_BOARD) == {
             k: v for k, v in row.items() if k not in expected
         }
@@ -165,5 +169,8 @@ def test_one_statement_reads_what_four_did(
         )
         assert _as_values(row["changes"]) == expected["changes"]
         assert row["camera_names"] == expected["camera_names"]
-    assert storage.board_detail(db_conn, Scope(organisation_id=-1), DAY_BOARD, history) is None
-    assert storage.board_detail(db_conn, Scope.everything(), "lc-no-such-01", history) is None
+    for scope, board_id in (
+        (Scope(organisation_id=-1), DAY_BOARD),
+        (Scope.everything(), "lc-x-01"),
+    ):
+        assert storage.board_detail(db_conn, scope, board_id, history, along=list) == (None, [])
