@@ -21,6 +21,7 @@ from fleet_server.cameras.models import STALE_AFTER, Health
 from fleet_server.cameras.schemas import CameraOut
 from fleet_server.cameras.storage import Conn
 from fleet_server.errors import NotFound, Unprocessable
+from fleet_server.incidents.schemas import IncidentOut
 from fleet_server.telemetry.schemas import Series
 from fleet_server.telemetry.service import series_in_scope
 
@@ -35,7 +36,8 @@ def list_cameras(
     board_id: str | None = None,
     health: Health | None = None,
 ) -> CursorPage[CameraOut]:
-    """A page of the list; ``total`` counts up to ``COUNT_CAP`` cameras.
+    """A page of the list; ``total`` is exact, or for one health counted up
+    to ``COUNT_CAP`` cameras.
 
     The default order (failing first, then by site) pages by ``cursor``;
     ``sort`` or the deprecated ``offset`` read the list sorted whole, as before."""
@@ -58,7 +60,7 @@ def list_cameras(
     if paging.cursor is None and next_cursor is None:
         total = groups.Count(len(items), False)  # the first page is the only one
     elif health is None:
-        total = groups.scope_count(conn, filters, COUNT_CAP)
+        total = groups.Count(groups.scope_count(conn, filters), False)
     else:
         total = groups.group_counts(conn, filters, (health,), COUNT_CAP)[health]
     return CursorPage(
@@ -89,10 +91,27 @@ def cameras_after(
 def health_counts(
     conn: Conn, user: Principal, *, now: datetime, cap: int
 ) -> dict[Health, groups.Count]:
-    """How many cameras the caller sees in each health group, each counted
-    up to ``cap``."""
+    """How many cameras the caller sees in each health group: the failing
+    and the ok ones counted up to ``cap``; the unknown ones the rest of the
+    cameras in scope when those two are exact (no walk of them), else
+    counted up to ``cap`` as well."""
     user.need("camera.read")
-    return groups.group_counts(conn, _filters(user, now, None, None), groups.GROUPS, cap)
+    filters = _filters(user, now, None, None)
+    known = groups.group_counts(conn, filters, ("failing", "ok"), cap)
+    failing, ok = known["failing"], known["ok"]
+    if failing.capped or ok.capped:
+        unknown = groups.group_counts(conn, filters, ("unknown",), cap)["unknown"]
+    else:
+        rest = groups.scope_count(conn, filters) - failing.n - ok.n
+        unknown = groups.Count(max(rest, 0), False)
+    return {"failing": failing, "unknown": unknown, "ok": ok}
+
+
+def open_camera_incidents(conn: Conn, user: Principal, *, limit: int) -> list[IncidentOut]:
+    """The open and acknowledged camera incidents the caller sees, worst and
+    newest first, up to ``limit``."""
+    user.need("incident.read")
+    return storage.open_camera_incidents(conn, user.scope, limit)
 
 
 def _filters(

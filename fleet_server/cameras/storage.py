@@ -10,9 +10,10 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
-from fleet_server.access.scope import Scope
-from fleet_server.access.storage import sites_condition
+from fleet_server.access.scope import CAMERA_RULE_PATTERN, Scope
+from fleet_server.access.storage import incidents_condition, sites_condition
 from fleet_server.cameras.schemas import CameraOut
+from fleet_server.incidents.schemas import IncidentOut
 
 Conn = psycopg.Connection[Any]
 
@@ -125,3 +126,34 @@ def camera_exists(conn: Conn, board_id: str, camera_id: str) -> bool:
         "SELECT 1 FROM cameras WHERE board_id = %s AND camera_id = %s", (board_id, camera_id)
     ).fetchone()
     return row is not None
+
+
+#: The open camera incidents the page lists above its cameras, worst and
+#: newest first (the incidents list's default order), whatever other
+#: incidents are open: the page read the 50 worst open incidents of every
+#: kind and kept the camera ones, so a fleet with 50 worse open incidents
+#: showed none, and paid for a page and a count of every open incident.
+_OPEN_INCIDENTS = """
+    SELECT i.id, i.rule, i.class AS incident_class, i.severity, i.state, i.board_id,
+           b.name AS board_name, i.site_id, s.name AS site_name, s.name_en AS site_name_en,
+           i.organisation_id, i.parent_id, i.title, i.title_key, i.title_params, i.details,
+           i.flapping, i.opened_at, i.acknowledged_at, i.acknowledged_by, i.resolved_at,
+           i.resolved_by, i.resolution_note, i.reopen_count, i.reported_by
+      FROM incidents i
+      LEFT JOIN boards b ON b.id = i.board_id
+      LEFT JOIN sites s ON s.id = i.site_id
+     WHERE i.state IN ('open', 'acknowledged') AND i.rule LIKE %s AND {where}
+     ORDER BY CASE i.severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1
+                   ELSE 0 END DESC, i.opened_at DESC, i.id DESC
+     LIMIT %s
+"""
+
+
+def open_camera_incidents(conn: Conn, scope: Scope, limit: int) -> list[IncidentOut]:
+    """Up to ``limit`` open or acknowledged camera incidents ``scope`` sees."""
+    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            _OPEN_INCIDENTS.format(where=clause), [CAMERA_RULE_PATTERN, *params, limit]
+        ).fetchall()
+    return [IncidentOut.model_validate(r) for r in rows]

@@ -10,9 +10,9 @@ boards and cameras, the page's rows are about all it reads when a group is
 large, and a small group (the failing cameras, usually) is found through its
 own index (``camera_health_failing_idx``) and sorted. A page that ends inside
 a group goes on from a position (the last row's site name, board and camera),
-and the next group starts where that one ends. Each group is counted up to a
-cap rather than exactly (the three counts at 13,344 cameras cost more than
-the page)."""
+and the next group starts where that one ends. Groups are counted up to a
+cap rather than exactly (three exact counts at 13,344 cameras cost more than
+the page); the cameras in scope are a sum of stored counts per site."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from fleet_server.access.keyset import Key, Keyset, decode, encode, resolve
+from fleet_server.access.pagination import add_equal
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
 from fleet_server.cameras.models import Health
@@ -81,7 +82,7 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """A group's cameras, counted up to a cap: ``capped`` means more than ``n``."""
+    """A group's cameras: exactly ``n``, or more than ``n`` when ``capped``."""
 
     n: int
     capped: bool
@@ -163,24 +164,23 @@ def group_counts(
     return {health: Count(min(n, cap), n > cap) for health, n in zip(groups, counted, strict=True)}
 
 
-def scope_count(conn: Conn, filters: Filters, cap: int) -> Count:
-    """The cameras in scope, whatever their health, counted up to ``cap``:
-    no walk of ``camera_health``, and for a province-wide list without a
-    site no walk of ``sites`` either."""
-    where, params = filters.where()
-    if filters.scope.province_wide and filters.site_id is None:
-        where, params = ["TRUE"], []
-        if filters.board_id is not None:
-            where, params = ["c.board_id = %s"], [filters.board_id]
-        sql = f"SELECT 1 FROM cameras c WHERE {' AND '.join(where)}"
-    else:
+def scope_count(conn: Conn, filters: Filters) -> int:
+    """The cameras in scope, whatever their health: the sum of their sites'
+    counts (``site_camera_counts``, migration 0054), not a count of each
+    camera; a board's own, counted."""
+    if filters.board_id is not None:
+        where, params = filters.where()
         sql = (
-            "SELECT 1 FROM sites s JOIN boards b ON b.site_id = s.id"
+            "SELECT count(*) FROM sites s JOIN boards b ON b.site_id = s.id"
             f" JOIN cameras c ON c.board_id = b.id WHERE {' AND '.join(where)}"
         )
-    row = conn.execute(f"SELECT count(*) FROM ({sql} LIMIT %s) q", [*params, cap + 1]).fetchone()
-    n = int(row[0]) if row else 0
-    return Count(min(n, cap), n > cap)
+    else:
+        clause, params = sites_condition(filters.scope, "k.site_id")
+        where = [clause]
+        add_equal(where, params, (("k.site_id", filters.site_id),))
+        sql = f"SELECT sum(k.cameras) FROM site_camera_counts k WHERE {' AND '.join(where)}"
+    row = conn.execute(sql, params).fetchone()
+    return int(row[0] or 0) if row else 0
 
 
 # -- the cursor ------------------------------------------------------------------------

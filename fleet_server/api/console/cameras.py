@@ -11,15 +11,12 @@ from fastapi.responses import Response
 
 from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.access.scope import CAMERA_RULE_PATTERN
 from fleet_server.api.console import cursor_pager, pictures
 from fleet_server.api.console.web import page_for, render
 from fleet_server.api.deps import Conn, Db, Now
 from fleet_server.cameras.models import Health
 from fleet_server.cameras.schemas import CameraOut
-from fleet_server.cameras.service import cameras_after, health_counts
-from fleet_server.incidents.models import IncidentFilter
-from fleet_server.incidents.service import list_incidents
+from fleet_server.cameras.service import cameras_after, health_counts, open_camera_incidents
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +26,8 @@ PAGE_SIZE = 50
 #: Each health group is counted up to this many ("1,000+" beyond): an exact
 #: count of every camera in scope would cost more than the page.
 COUNTED = 1_000
-CAMERA_RULES = CAMERA_RULE_PATTERN.rstrip("%")
+#: Open camera incidents listed above the cameras, worst first.
+INCIDENTS_SHOWN = 50
 
 
 def cameras_context(
@@ -63,10 +61,7 @@ def cameras_context(
     )
     incidents = []
     if user.can("incident.read"):
-        active = list_incidents(
-            conn, user, ListParams(limit=50, offset=0, sort=None), IncidentFilter.active()
-        )
-        incidents = [i for i in active.items if i.rule.startswith(CAMERA_RULES)]
+        incidents = open_camera_incidents(conn, user, limit=INCIDENTS_SHOWN)
     thumbnails = pictures.camera_thumbnails(conn, user, [c.board_id for c in items])
     return {
         "page": page,

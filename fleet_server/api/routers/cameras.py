@@ -26,9 +26,9 @@ Reader = Annotated[Principal, Depends(require("camera.read"))]
     "/cameras",
     summary="cameras the caller may see, failing ones first",
     description="Failing cameras first, then unknown, then ok, each by site name. Page with"
-    " each page's `next_cursor` (also in the `Link` header); `total` counts up to 10,000"
-    " (`total_capped` beyond). A `cursor` pages the default order only: with `sort` (or"
-    " the deprecated `offset`) the list is sorted whole.",
+    " each page's `next_cursor` (also in the `Link` header). `total` is exact; with `health`"
+    " it counts up to 10,000 (`total_capped` beyond). A `cursor` pages the default order"
+    " only: with `sort` (or the deprecated `offset`) the list is sorted whole.",
 )
 def cameras_list(
     request: Request,

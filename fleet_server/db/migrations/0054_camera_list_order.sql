@@ -12,3 +12,98 @@ CREATE INDEX sites_name_idx ON sites (name);
 -- their reading was observed. An update of camera_health already changes
 -- observed_at (no HOT update), so this adds one index entry a camera row.
 CREATE INDEX camera_health_observed_idx ON camera_health (observed_at);
+
+-- How many cameras each site has (those of its boards), so the list's total
+-- is a sum over the sites in scope, not a count of every camera in scope
+-- (an operator's 6,688 cameras joined through 3,344 boards). Kept by
+-- statement triggers on cameras and boards, which change when people
+-- provision them, never on ingest: each recounts the sites a statement
+-- touched. A site without cameras has no row.
+CREATE TABLE site_camera_counts (
+    site_id bigint PRIMARY KEY REFERENCES sites (id) ON DELETE CASCADE,
+    cameras integer NOT NULL CHECK (cameras > 0)
+);
+
+CREATE FUNCTION site_camera_counts_recount(touched bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- one writer a site at a time, each counting after the one before it
+    -- committed (a statement's own snapshot): counts made side by side would
+    -- each miss the other's cameras
+    PERFORM 1 FROM sites WHERE id = ANY(touched) ORDER BY id FOR NO KEY UPDATE;
+    DELETE FROM site_camera_counts k
+     WHERE k.site_id = ANY(touched)
+       AND NOT EXISTS (SELECT 1 FROM boards b JOIN cameras c ON c.board_id = b.id
+                        WHERE b.site_id = k.site_id);
+    INSERT INTO site_camera_counts AS k (site_id, cameras)
+    SELECT b.site_id, count(*) FROM boards b JOIN cameras c ON c.board_id = b.id
+     WHERE b.site_id = ANY(touched)
+     GROUP BY b.site_id
+    ON CONFLICT (site_id) DO UPDATE SET cameras = EXCLUDED.cameras
+     WHERE k.cameras <> EXCLUDED.cameras;
+END $$;
+
+-- cameras added, removed or moved (``changed``: the rows before or after);
+-- a board deleted with its cameras is recounted by the boards trigger, as
+-- its site can no longer be found from here
+CREATE FUNCTION site_camera_counts_cameras() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM site_camera_counts_recount(ARRAY(
+            SELECT DISTINCT b.site_id FROM fresh n JOIN boards b ON b.id = n.board_id));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM site_camera_counts_recount(ARRAY(
+            SELECT DISTINCT b.site_id FROM gone o JOIN boards b ON b.id = o.board_id));
+    ELSE
+        PERFORM site_camera_counts_recount(ARRAY(
+            SELECT DISTINCT b.site_id FROM boards b
+             WHERE b.id IN (SELECT board_id FROM fresh UNION SELECT board_id FROM gone)));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- boards removed or moved to another site: their old and new sites
+CREATE FUNCTION site_camera_counts_boards() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM site_camera_counts_recount(ARRAY(SELECT DISTINCT site_id FROM gone));
+    ELSE
+        PERFORM site_camera_counts_recount(ARRAY(
+            SELECT o.site_id FROM gone o JOIN fresh n ON n.id = o.id
+             WHERE n.site_id IS DISTINCT FROM o.site_id
+            UNION SELECT n.site_id FROM gone o JOIN fresh n ON n.id = o.id
+             WHERE n.site_id IS DISTINCT FROM o.site_id));
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION site_camera_counts_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM site_camera_counts;
+    PERFORM site_camera_counts_recount(ARRAY(SELECT id FROM sites));
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER site_camera_counts_insert AFTER INSERT ON cameras
+    REFERENCING NEW TABLE AS fresh FOR EACH STATEMENT
+    EXECUTE FUNCTION site_camera_counts_cameras();
+CREATE TRIGGER site_camera_counts_delete AFTER DELETE ON cameras
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT
+    EXECUTE FUNCTION site_camera_counts_cameras();
+CREATE TRIGGER site_camera_counts_update AFTER UPDATE ON cameras
+    REFERENCING OLD TABLE AS gone NEW TABLE AS fresh FOR EACH STATEMENT
+    EXECUTE FUNCTION site_camera_counts_cameras();
+CREATE TRIGGER site_camera_counts_truncate AFTER TRUNCATE ON cameras
+    FOR EACH STATEMENT EXECUTE FUNCTION site_camera_counts_all();
+CREATE TRIGGER site_camera_counts_board_delete AFTER DELETE ON boards
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT
+    EXECUTE FUNCTION site_camera_counts_boards();
+CREATE TRIGGER site_camera_counts_board_update AFTER UPDATE ON boards
+    REFERENCING OLD TABLE AS gone NEW TABLE AS fresh FOR EACH STATEMENT
+    EXECUTE FUNCTION site_camera_counts_boards();
+CREATE TRIGGER site_camera_counts_board_truncate AFTER TRUNCATE ON boards
+    FOR EACH STATEMENT EXECUTE FUNCTION site_camera_counts_all();
+
+INSERT INTO site_camera_counts (site_id, cameras)
+SELECT b.site_id, count(*) FROM boards b JOIN cameras c ON c.board_id = b.id GROUP BY b.site_id;
+ANALYZE site_camera_counts;

@@ -3,7 +3,8 @@ and paged by cursor (cameras/storage_groups.py, issue 20): walked page by
 page, it gives the same cameras in the same order, with the same health and
 status, as the list sorted whole (the old query, still behind ``sort`` and
 ``offset``) and as the reference computed from the boards' camera JSON, for
-the admin and for scoped accounts; each group's count is exact up to its cap."""
+the admin and for scoped accounts; each group's count is exact up to its
+cap; and the page's open camera incidents are those of the incidents list."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from fleet_server.cameras import service, storage
 from fleet_server.cameras.models import STALE_AFTER
 from fleet_server.cameras.storage_groups import GROUPS
 from fleet_server.errors import Unprocessable
+from fleet_server.incidents.models import IncidentFilter
+from fleet_server.incidents.service import list_incidents
+from tests.server.api.conftest import open_test_incident
 from tests.server.api.test_camera_health import FIELDS, cam, reading, reference, varied
 from tests.support import seed
 from tests.support.clock import Clock
@@ -82,6 +86,13 @@ def crowded(db_conn: Any, clock: Clock, varied: list[str]) -> None:
             at = old if (i + j) % 3 == 2 else clock.now
             entries = [cam(c, statuses[(i + j + k) % len(statuses)]) for k, c in enumerate(ids)]
             reading(db_conn, board, at, *entries)
+        if i == 0:  # a board whose cameras never reported: more unknown than failing or ok
+            board = seed.board(db_conn, "lc-same-silent", site)
+            for k in range(12):
+                db_conn.execute(
+                    "INSERT INTO cameras (board_id, camera_id, name) VALUES (%s, %s, 'Camera')",
+                    (board, f"c{k}"),
+                )
     assert gates  # the seeded fleet has border gates (operator and guard scopes)
 
 
@@ -151,17 +162,21 @@ def test_each_group_counted_up_to_its_cap(
     where, params = sites_condition(user.scope, "b.site_id")
     everyone = reference(db_conn, clock.now - STALE_AFTER, where, params, None)
     exact = {h: sum(1 for *_, g in everyone if g == h) for h in GROUPS}
-    counts = service.health_counts(db_conn, user, now=clock.now, cap=1000)
-    assert {h: (c.n, c.capped) for h, c in counts.items()} == {
-        h: (n, False) for h, n in exact.items()
-    }
-    cap = min(exact.values())  # the smallest group at its cap (exact), the others beyond
+
+    def counted(cap: int) -> dict[str, tuple[int, bool]]:
+        counts = service.health_counts(db_conn, user, now=clock.now, cap=cap)
+        assert list(counts) == ["failing", "unknown", "ok"]
+        return {h: (c.n, c.capped) for h, c in counts.items()}
+
+    assert counted(1000) == {h: (n, False) for h, n in exact.items()}
+    # failing and ok exact: the unknown ones are the rest, however many
+    cap = max(exact["failing"], exact["ok"])
+    assert exact["unknown"] > cap
+    assert counted(cap) == {h: (n, False) for h, n in exact.items()}
+    # one of them beyond its cap: every group counted up to it
+    cap = min(exact.values())
     assert len(set(exact.values())) == 3
-    counts = service.health_counts(db_conn, user, now=clock.now, cap=cap)
-    for h, n in exact.items():
-        assert (counts[h].n, counts[h].capped) == (min(n, cap), n > cap)
-    assert sum(c.capped for c in counts.values()) == 2
-    assert list(counts) == ["failing", "unknown", "ok"]
+    assert counted(cap) == {h: (min(n, cap), n > cap) for h, n in exact.items()}
 
 
 def relabelled(cursor: str, name: str) -> str:
@@ -197,3 +212,39 @@ def test_a_position_of_another_list_or_order_is_refused(
     by_site = page(sort="site_name", limit=500).items
     assert [c.site_name for c in by_site] == sorted(c.site_name for c in by_site)
     assert page(offset=2).items == page(limit=4).items[2:]
+
+
+def test_the_open_camera_incidents_of_the_page(
+    db_conn: Any, clock: Clock, varied: list[str]
+) -> None:
+    """Every open or acknowledged camera incident the account sees, worst and
+    newest first, however many other incidents are open and worse."""
+    rules = ("camera_unreachable", "camera_black", "board_offline", "mains_lost")
+    severities = ("critical", "major", "minor")
+    opened = []
+    for i, board in enumerate(varied):
+        for j, rule in enumerate(rules):
+            severity = severities[(i + j) % 3] if rule.startswith("camera") else "critical"
+            opened.append(
+                open_test_incident(db_conn, board, rule, severity=severity, now=clock.now)
+            )
+    db_conn.execute(
+        "UPDATE incidents SET state = 'acknowledged' WHERE id = ANY(%s)", (opened[::5],)
+    )
+    db_conn.execute(
+        "UPDATE incidents SET state = 'resolved', resolved_at = %s WHERE id = ANY(%s)",
+        (clock.now, opened[1::7]),
+    )
+    for key in ACCOUNTS:
+        user = principal(db_conn, key)
+        every = list_incidents(
+            db_conn, user, ListParams(limit=500, offset=0, sort=None), IncidentFilter.active()
+        ).items
+        want = [i.id for i in every if i.rule.startswith("camera")]
+        assert want, key
+        if key != "guard":  # the Border Guard sees camera incidents only
+            assert len(every) > len(want), key
+        shown = service.open_camera_incidents(db_conn, user, limit=500)
+        assert [i.id for i in shown] == want
+        assert shown == [i for i in every if i.rule.startswith("camera")]
+        assert [i.id for i in service.open_camera_incidents(db_conn, user, limit=3)] == want[:3]
