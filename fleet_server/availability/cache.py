@@ -1,4 +1,5 @@
-"""The organisation level's figures, kept a short while per scope.
+"""The organisation level's figures, and the totals of the board and site
+levels, kept a short while per scope.
 
 An organisation's row sums every visible board of the period: for the
 province that is all 10,000 boards (the month's stored days and today's open
@@ -7,7 +8,9 @@ seconds. They are kept per scope, filters and period in
 :class:`~fleet_server.organisations.health_cache.VersionedCache` (stale while
 revalidating: only the first request for a key waits for a computation; later
 ones are served what is kept while one background computation, at most, runs)
-and computed again once they are :data:`MAX_AGE_S` old.
+and computed again once they are :data:`MAX_AGE_S` old. The board and site
+levels compute each page live; only their ``total`` (how many boards or sites
+the period lists, a count over every board of the scope) is kept so.
 
 What is served stays exact for what it says: the figures are those of
 [``period_from``, ``period_to``), and for a period that runs to now,
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fleet_server.availability.schemas import AvailabilityOut
 from fleet_server.availability.storage import Conn
@@ -30,23 +33,36 @@ MAX_AGE_S = 30.0
 #: The figures and the end of the period they cover.
 Kept = tuple[datetime, Sequence[AvailabilityOut]]
 
-ORGANISATIONS: VersionedCache[Kept] = VersionedCache(
-    capacity=64,
-    max_age_s=MAX_AGE_S,
-    confirm_after_s=MAX_AGE_S,
-    read_version=lambda _conn: 0,
-)
+T = TypeVar("T")
 
 
-def kept(conn: Conn, key: tuple[Hashable, ...], compute: Callable[[Conn], Kept]) -> Kept:
+def _cache(capacity: int) -> VersionedCache[Any]:
+    return VersionedCache(
+        capacity=capacity,
+        max_age_s=MAX_AGE_S,
+        confirm_after_s=MAX_AGE_S,
+        read_version=lambda _conn: 0,
+    )
+
+
+ORGANISATIONS: VersionedCache[Kept] = _cache(64)
+TOTALS: VersionedCache[int] = _cache(256)
+
+
+def kept(
+    conn: Conn,
+    where: VersionedCache[T],
+    key: tuple[Hashable, ...],
+    compute: Callable[[Conn], T],
+) -> T:
     """``compute(conn)``'s answer for ``key`` (the caller's scope, filters
-    and period), from what is kept when there is (see the module). A
-    recomputation runs on a connection of ``conn``'s pool (none: in the
-    request)."""
+    and period), from what is kept in ``where`` when there is (see the
+    module). A recomputation runs on a connection of ``conn``'s pool (none:
+    in the request)."""
     info = conn.info
     pool: Any = getattr(conn, "_pool", None)
     connect = pool.connection if pool is not None else None
-    return ORGANISATIONS.get(
+    return where.get(
         (info.host, info.port, info.dbname, *key),
         0,
         lambda c, _previous: compute(c),

@@ -2,8 +2,9 @@
 docs/availability.md).
 
 ``board_availability_days`` holds every board's figures of each stored day,
-as ``fleet_board_availability`` computes that day; days [first_day, through)
-are stored. :class:`AvailabilityDaysJob` (run by the engine) closes each day
+as ``fleet_board_availability`` computes that day, and its state at the
+day's end (``end_state``, migration 0053: today's part starts from it); days
+[first_day, through) are stored. :class:`AvailabilityDaysJob` (run by the engine) closes each day
 15 minutes after its local midnight and, when it has nothing to close, fills
 one older day, down to the oldest board's first day (at most
 ``HORIZON_DAYS`` back). Each step is one transaction's work: interrupted, it

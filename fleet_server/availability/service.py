@@ -140,19 +140,23 @@ def availability_page(
     if period.end <= period.start:
         return page  # nothing has happened yet
     scope = user.scope
+    end = None if to_now else period.end  # kept figures: a period to now, or this one
     if level == "organisation":
         # a handful of rows summing the whole scope: kept a short while
         def compute(c: Conn) -> cache.Kept:
             sites = storage.visible_sites(c, scope, site_id, organisation_id)
             return period.end, _rows(c, level, period, exclude_maintenance, sites)
 
-        end = None if to_now else period.end
         cache_key = (scope, site_id, organisation_id, period.start, end, exclude_maintenance)
-        page.period_to, items = cache.kept(conn, cache_key, compute)
+        page.period_to, items = cache.kept(conn, cache.ORGANISATIONS, cache_key, compute)
     elif sort is None:
         every = scope.province_wide and site_id is None and organisation_id is None
         sites = None if every else storage.visible_sites(conn, scope, site_id, organisation_id)
-        return _key_page(conn, page, sites, None if position is None else position[0])
+        _key_page(conn, page, sites, None if position is None else position[0])
+        count = storage_keys.count_boards if level == "board" else storage_keys.count_sites
+        total_key = (level, scope, site_id, organisation_id, period.start, end, every)
+        page.total = cache.kept(conn, cache.TOTALS, total_key, lambda c: count(c, period, sites))
+        return page
     else:
         sites = storage.visible_sites(conn, scope, site_id, organisation_id)
         items = _rows(conn, level, period, exclude_maintenance, sites)
@@ -186,9 +190,9 @@ def _rows(
 def _key_page(
     conn: Conn, page: AvailabilityPage, sites: list[Any] | None, after: str | None
 ) -> AvailabilityPage:
-    """A page of boards or sites in key order: its rows chosen first (an
-    indexed read of boards or sites), then only their figures computed
-    (``sites``: those in scope, None for every site)."""
+    """A page of boards or sites in key order (without its total): its rows
+    chosen first (an indexed read of boards or sites), then only their
+    figures computed (``sites``: those in scope, None for every site)."""
     period = Period(page.period_from, page.period_to)
     exclude = page.exclude_maintenance
     more = False
@@ -207,7 +211,6 @@ def _key_page(
                 board_ids=[board for board, _ in shown],
             )
             page.items = [_board(r) for r in rows]
-        page.total = storage_keys.count_boards(conn, period, sites)
     else:
         chosen_sites = storage_keys.sites(
             conn, period, sites, after=after, limit=page.limit + 1, offset=page.offset
@@ -218,7 +221,6 @@ def _key_page(
                 conn, period, exclude_maintenance=exclude, sites=chosen_sites[: page.limit]
             )
             page.items = [_site(r) for r in site_rows]
-        page.total = storage_keys.count_sites(conn, period, sites)
     if more and page.items:
         page.next_cursor = paging.encode(page.level, None, KEY[page.level], page.items[-1])
     return page
