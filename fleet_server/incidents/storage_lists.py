@@ -20,7 +20,7 @@ from fleet_server.access.pagination import (
 )
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import incidents_condition
-from fleet_server.incidents.models import IncidentFilter
+from fleet_server.incidents.models import ACTIVE_STATES, IncidentFilter
 from fleet_server.incidents.schemas import IncidentEvent, IncidentOut
 
 Conn = psycopg.Connection[Any]
@@ -67,6 +67,11 @@ def _selection(scope: Scope, filters: IncidentFilter) -> tuple[str, list[Any]]:
     if f.states:
         where.append("i.state = ANY(%s)")
         params.append(list(f.states))
+        if set(f.states) <= set(ACTIVE_STATES):
+            # as the partial index of unresolved incidents (0055) says it, so
+            # every plan may read it, generic ones too (which cannot see
+            # that the parameter holds no 'resolved')
+            where.append("i.state <> 'resolved'")
     if f.severities:
         where.append("i.severity = ANY(%s)")
         params.append(list(f.severities))

@@ -4,18 +4,13 @@ credentials were issued (no secrets: the server keeps none)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from psycopg.rows import dict_row
 
-from fleet_server.access.pagination import (
-    COUNT_CAP,
-    ListParams,
-    Page,
-    add_search,
-    fetch_page,
-    order_by,
-)
+from fleet_server.access.keyset import Key, Keyset
+from fleet_server.access.pagination import CursorPage, ListParams, add_search, fetch_keyset_page
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
 from fleet_server.provisioning.schemas_list import ProvisionedBoard
@@ -46,8 +41,15 @@ _SELECT = f"""
 """
 
 
-_SORTABLE = ("id", "name", "site_name", "status", "provisioned_at", "last_seen_at")
-_DEFAULT = "provisioned_at DESC NULLS LAST"
+#: The list's order: newest provisioned first (boards from before
+#: provisioning last), then by id; paged by cursor along the index of that
+#: order (migration 0055), so a page reads its rows and stops.
+KEYSET = Keyset(
+    name="provisioning",
+    tiebreak=Key("id", "text"),
+    sorts={"provisioned_at": Key("provisioned_at", "timestamp", nullable=True)},
+    default=("provisioned_at",),
+)
 
 
 def boards_page(
@@ -57,11 +59,11 @@ def boards_page(
     *,
     status: str | None = None,
     q: str | None = None,
-    total: int | None = None,
-) -> Page[ProvisionedBoard]:
-    """One page of the boards ``scope`` may provision; ``total``: how many
-    rows the filters select when the caller knows (without ``q``), else
-    counted (up to ``COUNT_CAP``)."""
+    count: Callable[[], tuple[int, bool]] | None = None,
+) -> CursorPage[ProvisionedBoard]:
+    """One page of the boards ``scope`` may provision, after ``paging.cursor``.
+    ``count``: the filters' capped total when the caller knows it (the
+    boards per status, without ``q``); else counted up to ``COUNT_CAP``."""
     clause, params = sites_condition(scope, "b.site_id")
     where: list[str] = ["TRUE"]
     tail: list[Any] = []
@@ -69,32 +71,14 @@ def boards_page(
         where.append("p.status = %s")
         tail.append(status)
     add_search(where, tail, q, ("p.id", "p.name", "p.site_name"))
-    select = _SELECT.format(scope=clause) + f" WHERE {' AND '.join(where)}"
-    if total is None or q:
-        return fetch_page(
-            conn,
-            select,
-            [*params, *tail],
-            paging,
-            sortable=_SORTABLE,
-            default=_DEFAULT,
-            tiebreak="id",
-            model=ProvisionedBoard,
-        )
-    # The rows are already counted (the page's boards per status): no second
-    # pass over every visible board's lifecycle only to count them (issue 20).
-    order = order_by(paging.sort, {name: name for name in _SORTABLE}, _DEFAULT, "id")
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            f"SELECT q.* FROM ({select}) q ORDER BY {order} LIMIT %s OFFSET %s",
-            (*params, *tail, paging.limit, paging.offset),
-        ).fetchall()
-    return Page[ProvisionedBoard](
-        items=[ProvisionedBoard.model_validate(r) for r in rows],
-        total=min(total, COUNT_CAP),
-        limit=paging.limit,
-        offset=paging.offset,
-        total_capped=total > COUNT_CAP,
+    return fetch_keyset_page(
+        conn,
+        _SELECT.format(scope=clause) + f" WHERE {' AND '.join(where)}",
+        [*params, *tail],
+        paging,
+        keyset=KEYSET,
+        model=ProvisionedBoard,
+        count=None if q else count,
     )
 
 

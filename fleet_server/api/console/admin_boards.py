@@ -21,8 +21,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
+from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import admin
+from fleet_server.api.console import admin, cursor_pager, place_search
 from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, client_address, context
@@ -54,10 +55,12 @@ def _bare(user: Principal) -> dict[str, Any]:
 
 
 def _common(conn: Conn, user: Principal) -> dict[str, Any]:
-    """The list page's: the new board form's sites and the count per status."""
+    """The list page's: the new board form's site picker (a few sites listed,
+    the others found as one types: not every site in scope in a select) and
+    the count per status."""
     return {
         **_bare(user),
-        "sites": admin.site_choices(conn, user),
+        "places": place_search.shortlist(conn, user, sites_only=True),
         "statuses": PROVISION_STATUSES,
         "counts": listing.counts(conn, user),
     }
@@ -66,14 +69,24 @@ def _common(conn: Conn, user: Principal) -> dict[str, Any]:
 def list_page(
     request: Request, conn: Conn, user: Principal, extra: dict[str, Any] | None = None
 ) -> Response:
+    """The boards by status, a page at a time after the ``cursor`` of the
+    page before (the rows after it in the list's order: each page reads
+    only its rows, the first or the two-hundredth)."""
     params = request.query_params
     status = params.get("status") if params.get("status") in PROVISION_STATUSES else None
     query = admin.filters(params)
+    cursor = params.get("cursor") or None
     values = _common(conn, user)
     page = listing.list_boards(
-        conn, user, query.page, status=status, q=query.q, counts=values["counts"]
+        conn,
+        user,
+        ListParams(limit=admin.PAGE_SIZE, offset=0, sort=None, cursor=cursor),
+        status=status,
+        q=query.q,
+        counts=values["counts"],
     )
     values.update({"page": page, "status": status or "", "q": query.q or ""})
+    values["pager"] = cursor_pager.links("/admin/boards", params, page, cursor)
     values.update(extra or {})
     return render(request, "admin_boards.html", user, values)
 
@@ -161,6 +174,18 @@ def _date(value: str) -> date | None:
         raise Invalid("installed_on: not a date", field="installed_on") from None
 
 
+def _site(conn: Conn, user: Principal, typed: str) -> int | None:
+    """The site the picker posted (its token, id, code or exact name); None
+    when nothing was chosen. An id or token is not checked here: the service
+    refuses a site outside the caller's scope as one that does not exist."""
+    if not typed.strip() or typed.strip().isdigit():
+        return admin.number_or_none(typed, "site_id")
+    site_id, _board = place_search.resolve(conn, user, typed, field="site_id")
+    if site_id is None:
+        raise Invalid("site_id: choose the board's site, not a board", field="site_id")
+    return site_id
+
+
 def _confirmed(confirm: str) -> None:
     if confirm != "yes":
         raise Invalid("confirm: tick the box to confirm", field="confirm")
@@ -176,7 +201,7 @@ def boards_page(
     user: Provisioner,
     status: Annotated[str, Query(max_length=20)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: cursor_pager.CursorQuery = None,
 ) -> Response:
     return list_page(request, conn, user)
 
@@ -225,7 +250,7 @@ def board_create(
         body = checked(
             BoardCreate,
             id=board_id.strip(),
-            site_id=admin.number_or_none(site_id, "site_id"),
+            site_id=_site(conn, user, site_id),
             name=name,
             model=admin.blank_none(model),
             serial=admin.blank_none(serial),

@@ -235,8 +235,9 @@ def test_an_operator_provisions_only_at_its_own_sites(
 ) -> None:
     operator = new_browser("operator")
     form_page = operator.get("/admin/boards").text
-    assert "(phong-tho)</option>" not in form_page  # the district committee's site: not offered
-    assert "(ma-lu-thang)</option>" in form_page
+    # the picker's short list: the district committee's site is not offered
+    assert f"[site:{_site(db_conn, 'phong-tho')}]" not in form_page
+    assert f"[site:{_site(db_conn, 'ma-lu-thang')}]" in form_page
     assert "lc-phong-tho-01" not in form_page
     board = unique("lc-elsewhere")
     answer = _post(
