@@ -64,13 +64,20 @@ def board_site_condition(scope: Scope, site_id: str) -> Condition:
 
 
 def incidents_condition(
-    scope: Scope, site_id: str, rule: str, reported_by: str | None = None
+    scope: Scope,
+    site_id: str,
+    rule: str,
+    reported_by: str | None = None,
+    *,
+    one_row: bool = False,
 ) -> Condition:
     """Incidents ``scope`` sees: by site, and for the Border Guard only the
     camera rules and the incidents the account reported itself. ``site_id``,
     ``rule`` and ``reported_by`` name the incident's columns (the last by
-    default the ``reported_by`` beside ``rule``)."""
-    clause, params = sites_condition(scope, site_id)
+    default the ``reported_by`` beside ``rule``). ``one_row``: for a lookup
+    of one incident by its key (the sites tested as :func:`board_site_condition`
+    does, keyed probes instead of a hash of every site in scope)."""
+    clause, params = (board_site_condition if one_row else sites_condition)(scope, site_id)
     if scope.camera_incidents_only:
         if scope.reporter is None:
             return f"{clause} AND {rule} LIKE %s", [*params, CAMERA_RULE_PATTERN]

@@ -148,7 +148,7 @@ def of_board(conn: Conn, scope: Scope, board_id: str) -> list[IncidentOut]:
 
 def visible(conn: Conn, scope: Scope, incident_id: int) -> IncidentOut | None:
     """The incident, if it exists and ``scope`` sees it."""
-    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
+    clause, params = incidents_condition(scope, "i.site_id", "i.rule", one_row=True)
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             f"{_SELECT} WHERE i.id = %s AND {clause}", [incident_id, *params]
