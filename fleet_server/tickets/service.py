@@ -18,7 +18,13 @@ from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.access.roles import CAPABILITIES
 from fleet_server.errors import Forbidden, Invalid, NotFound
-from fleet_server.tickets import notices, storage, storage_assignees, storage_costs
+from fleet_server.tickets import (
+    notices,
+    storage,
+    storage_assignees,
+    storage_costs,
+    storage_detail,
+)
 from fleet_server.tickets.models import ASSIGNEE_ROLES, STATES, AssigneeOutOfScope, TicketFilter
 from fleet_server.tickets.schemas import (
     Assignee,
@@ -82,18 +88,16 @@ def get_ticket(conn: Conn, user: Principal, ticket_id: int, *, now: datetime) ->
     """One ticket with its timeline, costs (and totals per budget line) and
     the incidents it was opened for."""
     user.need("ticket.read")
-    row = _load(conn, user, ticket_id, now)
-    events = storage.events(conn, ticket_id)
-    costs = storage_costs.costs_of(conn, ticket_id)
-    incidents = storage.linked_incidents(conn, ticket_id)
-    totals = storage_costs.totals(conn, ticket_id)
+    parts = storage_detail.ticket_parts(conn, user.scope, ticket_id, now=now)  # one round trip
+    if parts is None:
+        raise NotFound("ticket", ticket_id)
     return TicketDetail(
-        **row,
-        events=events,
-        costs=costs,
-        cost_totals=totals,
-        cost_total_vnd=sum(totals.values()),
-        incidents=incidents,
+        **parts.row,
+        events=parts.events,
+        costs=parts.costs,
+        cost_totals=parts.totals,
+        cost_total_vnd=sum(parts.totals.values()),
+        incidents=parts.incidents,
     )
 
 
@@ -114,6 +118,17 @@ def assignable_users(
     caller does not see the ticket."""
     user.need("ticket.work")
     _load(conn, user, ticket_id, now)
+    return _assignable(conn, user, ticket_id)
+
+
+def assignable_for(conn: Conn, user: Principal, ticket: TicketDetail) -> list[Assignee]:
+    """:func:`assignable_users` of a ticket the caller has just read with
+    :func:`get_ticket` (which found it in their scope: not read again)."""
+    user.need("ticket.work")
+    return _assignable(conn, user, ticket.id)
+
+
+def _assignable(conn: Conn, user: Principal, ticket_id: int) -> list[Assignee]:
     if user.role == "technician":
         own = storage_assignees.own_entry(conn, user.username, user.user_id)
         if own is None:

@@ -266,29 +266,39 @@ def list_page(
     )
 
 
+def ticket_row_query(
+    scope: Scope, ticket_id: int, *, now: datetime, lock: bool = False
+) -> tuple[str, list[Any]]:
+    """:func:`ticket_row`'s statement and parameters."""
+    clause, params = tickets_condition(scope, "t.site_id", "t.assignee", "t.team")
+    return (
+        f"""SELECT x.*, t2.description, t2.closing_note
+            FROM ({_SELECT} WHERE t.id = %s AND {clause}) x
+            JOIN tickets t2 ON t2.id = x.id {"FOR UPDATE OF t2" if lock else ""}""",
+        [now, ticket_id, *params],
+    )
+
+
 def ticket_row(
     conn: Conn, scope: Scope, ticket_id: int, *, now: datetime, lock: bool = False
 ) -> dict[str, Any] | None:
     """The ticket as a row dict (with description and closing note), or None
     when it does not exist or ``scope`` does not see it."""
-    clause, params = tickets_condition(scope, "t.site_id", "t.assignee", "t.team")
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            f"""SELECT x.*, t2.description, t2.closing_note
-                FROM ({_SELECT} WHERE t.id = %s AND {clause}) x
-                JOIN tickets t2 ON t2.id = x.id {"FOR UPDATE OF t2" if lock else ""}""",
-            [now, ticket_id, *params],
-        ).fetchone()
+        return cur.execute(*ticket_row_query(scope, ticket_id, now=now, lock=lock)).fetchone()
+
+
+#: A ticket's timeline, oldest first (its id the one parameter).
+EVENTS = (
+    "SELECT id, at, actor, kind, from_state, to_state, note FROM ticket_events"
+    " WHERE ticket_id = %s ORDER BY at, id"
+)
 
 
 def events(conn: Conn, ticket_id: int) -> list[TicketEventOut]:
     """The ticket's timeline, oldest first."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT id, at, actor, kind, from_state, to_state, note FROM ticket_events"
-            " WHERE ticket_id = %s ORDER BY at, id",
-            (ticket_id,),
-        ).fetchall()
+        rows = cur.execute(EVENTS, (ticket_id,)).fetchall()
     return [TicketEventOut.model_validate(e) for e in rows]
 
 
@@ -303,15 +313,18 @@ def last_comment(conn: Conn, ticket_id: int) -> TicketEventOut:
     return TicketEventOut.model_validate(event)
 
 
+#: The incidents a ticket was opened for, oldest first (its id the one parameter).
+LINKED_INCIDENTS = (
+    "SELECT i.id, i.rule, i.severity, i.state, i.title, i.board_id, i.opened_at,"
+    " i.resolved_at FROM ticket_incidents ti JOIN incidents i ON i.id = ti.incident_id"
+    " WHERE ti.ticket_id = %s ORDER BY i.opened_at, i.id"
+)
+
+
 def linked_incidents(conn: Conn, ticket_id: int) -> list[LinkedIncident]:
     """The incidents the ticket was opened for, oldest first."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT i.id, i.rule, i.severity, i.state, i.title, i.board_id, i.opened_at,"
-            " i.resolved_at FROM ticket_incidents ti JOIN incidents i ON i.id = ti.incident_id"
-            " WHERE ti.ticket_id = %s ORDER BY i.opened_at, i.id",
-            (ticket_id,),
-        ).fetchall()
+        rows = cur.execute(LINKED_INCIDENTS, (ticket_id,)).fetchall()
     return [LinkedIncident.model_validate(i) for i in rows]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -53,25 +54,33 @@ def costs_by_category(conn: Conn, ticket_id: int) -> dict[str, Decimal]:
     return {r[0]: r[1] for r in rows}
 
 
+#: Per budget line, the sum of a ticket's rounded line totals (its id the one parameter).
+TOTALS = (
+    "SELECT category, sum(round(quantity * amount_vnd)) AS amount FROM ticket_costs"
+    " WHERE ticket_id = %s GROUP BY category"
+)
+#: A ticket's costs, oldest first (its id the one parameter).
+COSTS = f"{_COST_SELECT} WHERE ticket_id = %s ORDER BY recorded_at, id"
+
+
+def totals_of(rows: Iterable[tuple[Any, Any]]) -> dict[str, int]:
+    """:data:`TOTALS`' (category, amount) rows with every line present, 0 if none."""
+    sums = dict.fromkeys(COST_CATEGORIES, 0)
+    for category, amount in rows:
+        sums[str(category)] = int(amount)
+    return sums
+
+
 def totals(conn: Conn, ticket_id: int) -> dict[str, int]:
     """Per budget line, the sum of the rounded line totals (so they add up);
     every line present, 0 if none."""
-    sums = dict.fromkeys(COST_CATEGORIES, 0)
-    for category, amount in conn.execute(
-        "SELECT category, sum(round(quantity * amount_vnd)) FROM ticket_costs"
-        " WHERE ticket_id = %s GROUP BY category",
-        (ticket_id,),
-    ):
-        sums[str(category)] = int(amount)
-    return sums
+    return totals_of(conn.execute(TOTALS, (ticket_id,)).fetchall())
 
 
 def costs_of(conn: Conn, ticket_id: int) -> list[CostOut]:
     """All the ticket's costs, oldest first."""
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            f"{_COST_SELECT} WHERE ticket_id = %s ORDER BY recorded_at, id", (ticket_id,)
-        ).fetchall()
+        rows = cur.execute(COSTS, (ticket_id,)).fetchall()
     return [CostOut.model_validate(c) for c in rows]
 
 

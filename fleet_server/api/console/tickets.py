@@ -23,7 +23,7 @@ from fleet_server.tickets.schemas import Assignee, CostIn, TicketDetail, TicketO
 from fleet_server.tickets.service import (
     add_ticket_cost,
     assign_ticket,
-    assignable_users,
+    assignable_for,
     comment_ticket,
     get_ticket,
     list_tickets,
@@ -126,7 +126,7 @@ def _ticket_page(
         "ticket": ticket,
         "moves": sorted(TRANSITIONS.get(str(ticket.state), frozenset()), key=_state_order),
         "cost_categories": COST_CATEGORIES,
-        "assignee_groups": assignee_groups(conn, user, ticket, now),
+        "assignee_groups": assignee_groups(conn, user, ticket),
         "notices": notices_of(conn, user, ticket_id=ticket_id),
         **(refusal or {}),
     }
@@ -172,13 +172,13 @@ ASSIGNEE_GROUPS = ("team", "site", "organisation")
 
 
 def assignee_groups(
-    conn: Conn, user: Principal, ticket: TicketDetail, now: datetime
+    conn: Conn, user: Principal, ticket: TicketDetail
 ) -> list[tuple[str, list[Assignee]]]:
     """The assign form's choices, grouped (the ticket's team first). Empty
     when the form offers no choice: a technician can only take the ticket."""
     if not user.can("ticket.work") or user.role == "technician" or ticket.state == "closed":
         return []
-    offered = assignable_users(conn, user, ticket.id, now=now)
+    offered = assignable_for(conn, user, ticket)  # get_ticket found it in scope
     groups = [(reason, [a for a in offered if a.reason == reason]) for reason in ASSIGNEE_GROUPS]
     return [(reason, people) for reason, people in groups if people]
 
