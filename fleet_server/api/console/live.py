@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import cursor_pager
@@ -30,6 +30,7 @@ from fleet_server.api.console.incidents import (
     with_children,
 )
 from fleet_server.api.console.overview import overview_context
+from fleet_server.api.console.overview_fleet import FleetPart
 from fleet_server.api.console.web import fragment, page_for
 from fleet_server.api.deps import Db, Now
 
@@ -41,10 +42,12 @@ IncidentReader = Annotated[Principal, Depends(page_for("incident.read"))]
 
 
 @router.get("/overview")
-def overview_fragment(request: Request, conn: Db, user: BoardReader) -> HTMLResponse:
-    return fragment(
-        request, "_overview_live.html", user, overview_context(conn, user), page_path="/"
-    )
+def overview_fragment(request: Request, conn: Db, user: BoardReader) -> Response:
+    """The overview's live part, its kept fleet part spliced in as bytes
+    (like the page: not passed through the template and encoded again)."""
+    context = overview_context(conn, user)
+    part = context["fleet"] = FleetPart(conn, user, splice=True)
+    return part.splice(fragment(request, "_overview_live.html", user, context, page_path="/"))
 
 
 @router.get("/boards/{board_id}")

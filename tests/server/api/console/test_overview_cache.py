@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from fleet_server.api.console import overview_fleet
@@ -162,3 +163,19 @@ def test_each_language_has_its_own_rendering(new_browser: NewBrowser) -> None:
         assert words in legend[: legend.index("</ul>")]
     assert overview_fleet.RENDERS["en"] == before.get("en", 0) + 1
     assert overview_fleet.RENDERS["vi"] - before.get("vi", 0) in (1, 2)  # 2: confirmed
+
+
+@pytest.mark.parametrize("role", ["admin", "operator"])
+def test_the_live_fragment_is_the_pages_live_region(new_browser: NewBrowser, role: str) -> None:
+    """/live/overview splices the kept fleet part in as bytes, as the page
+    does: the same markup as the page's live region, no placeholder left."""
+    browser = new_browser(role)
+    for lang in ("vi", "en"):
+        page = browser.get("/", params={"lang": lang}).text
+        live = browser.get("/live/overview", params={"lang": lang})
+        assert live.status_code == 200
+        assert overview_fleet.PLACEHOLDER not in live.text
+        assert int(live.headers["content-length"]) == len(live.content)
+        region = page[page.index('<div data-live="/live/overview">') :]
+        assert live.text.strip() in region
+        assert live.text.count('class="site-map"') == 1
