@@ -189,10 +189,10 @@ def _rows(
 
 def _key_page(
     conn: Conn, page: AvailabilityPage, sites: list[Any] | None, after: str | None
-) -> AvailabilityPage:
-    """A page of boards or sites in key order (without its total): its rows
-    chosen first (an indexed read of boards or sites), then only their
-    figures computed (``sites``: those in scope, None for every site)."""
+) -> None:
+    """Fills ``page`` with a page of boards or sites in key order (not its
+    total): its rows chosen first (an indexed read of boards or sites), then
+    only their figures computed (``sites``: those in scope, None: every site)."""
     period = Period(page.period_from, page.period_to)
     exclude = page.exclude_maintenance
     more = False
@@ -223,7 +223,6 @@ def _key_page(
             page.items = [_site(r) for r in site_rows]
     if more and page.items:
         page.next_cursor = paging.encode(page.level, None, KEY[page.level], page.items[-1])
-    return page
 
 
 def availability(
