@@ -7,12 +7,14 @@ sorting every camera in scope for each page cost 70-80 ms at 13,344 cameras
 (issue 20). Each group is therefore read on its own, in site-name order with
 a LIMIT: walking ``sites`` by name (``sites_name_idx``, migration 0054), their
 boards and cameras, the page's rows are about all it reads when a group is
-large, and a small group (the failing cameras, usually) is found through its
-own index (``camera_health_failing_idx``) and sorted. A page that ends inside
-a group goes on from a position (the last row's site name, board and camera),
-and the next group starts where that one ends. Groups are counted up to a
-cap rather than exactly (three exact counts at 13,344 cameras cost more than
-the page); the cameras in scope are a sum of stored counts per site."""
+large, and a small group is found through its own index and sorted (the
+failing readings by ``camera_health_failing_idx``; the unknown cameras are
+the stale readings, by ``camera_health_observed_idx``, and the cameras
+without a reading, ``camera_gaps``). A page that ends inside a group goes on
+from a position (the last row's site name, board and camera), and the next
+group starts where that one ends. Groups are counted up to a cap rather than
+exactly (three exact counts at 13,344 cameras cost more than the page); the
+cameras in scope are a sum of stored counts per site."""
 
 from __future__ import annotations
 
@@ -39,11 +41,23 @@ _JOINS = """
       JOIN boards b ON b.site_id = s.id
       JOIN cameras c ON c.board_id = b.id
       LEFT JOIN camera_health h ON h.board_id = c.board_id AND h.camera_id = c.camera_id"""
-_WALK = (
-    _JOINS
-    + """
-     WHERE {where}"""
-)
+#: The cameras without a reading: from their own small table (migration
+#: 0054), not an anti-join of every camera with every reading.
+_GAP_JOINS = """
+      FROM camera_gaps g
+      JOIN cameras c ON c.board_id = g.board_id AND c.camera_id = g.camera_id
+      JOIN boards b ON b.id = c.board_id
+      JOIN sites s ON s.id = b.site_id
+      LEFT JOIN camera_health h ON h.board_id = c.board_id AND h.camera_id = c.camera_id"""
+
+#: Each group as the parts it is read from (joins and the condition on
+#: camera_health): the unknown cameras are the stale readings and the
+#: cameras without one, each found by its own index when few.
+_PARTS: dict[Health, tuple[tuple[str, str], ...]] = {
+    "failing": ((_JOINS, HEALTH_IS["failing"]),),
+    "ok": ((_JOINS, HEALTH_IS["ok"]),),
+    "unknown": ((_JOINS, "h.observed_at < %s"), (_GAP_JOINS, "h.board_id IS NULL")),
+}
 
 #: A group's page in site-name order. One level, so planning it stays cheap
 #: (a few joins, planned on every request); the open incident of each camera
@@ -60,7 +74,7 @@ _PAGE = f"""
               AND i.rule LIKE 'camera%%' AND i.state <> 'resolved'
               AND i.details->>'camera_id' = c.camera_id
             ORDER BY i.opened_at DESC LIMIT 1) AS open_incident_id
-{_JOINS}
+{{joins}}
       LEFT JOIN board_status st ON st.board_id = b.id
      WHERE {{where}}
      ORDER BY s.name, c.board_id, c.camera_id
@@ -106,10 +120,14 @@ class Filters:
         return where, params
 
 
-def _group(filters: Filters, health: Health) -> tuple[list[str], list[Any]]:
-    where, params = filters.where()
-    where.append(HEALTH_IS[health])
-    return where, [*params, filters.stale_before]
+def _parts(filters: Filters, health: Health) -> list[tuple[str, list[str], list[Any]]]:
+    """The joins, conditions and parameters of each part of a group."""
+    found = []
+    for joins, condition in _PARTS[health]:
+        where, params = filters.where()
+        where.append(condition)
+        found.append((joins, where, params + [filters.stale_before] * condition.count("%s")))
+    return found
 
 
 def group_page(
@@ -117,15 +135,24 @@ def group_page(
 ) -> list[CameraOut]:
     """Up to ``limit`` cameras of one health group in site-name order, after
     ``after`` (a position in this group) or from its start."""
-    where, params = _group(filters, health)
-    if after is not None:
-        # the first term bounds the walk of sites by name; the row
-        # comparison decides among the cameras of that name
-        where.append("s.name >= %s AND (s.name, c.board_id, c.camera_id) > (%s, %s, %s)")
-        params += [after.site_name, after.site_name, after.board_id, after.camera_id]
-    sql = _PAGE.format(where=" AND ".join(where))
+    selects, params = [], list[Any]()
+    for joins, where, part_params in _parts(filters, health):
+        if after is not None:
+            # the first term bounds the walk of sites by name; the row
+            # comparison decides among the cameras of that name
+            where.append("s.name >= %s AND (s.name, c.board_id, c.camera_id) > (%s, %s, %s)")
+            part_params += [after.site_name, after.site_name, after.board_id, after.camera_id]
+        selects.append(_PAGE.format(joins=joins, where=" AND ".join(where)))
+        params += [filters.stale_before, *part_params, limit]
+    sql = selects[0]
+    if len(selects) > 1:
+        sql = (
+            "SELECT u.* FROM (" + " UNION ALL ".join(f"({s})" for s in selects) + ") u"
+            " ORDER BY u.site_name, u.board_id, u.camera_id LIMIT %s"
+        )
+        params.append(limit)
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(sql, [filters.stale_before, *params, limit])
+        rows = cur.execute(sql, params)
         return [CameraOut.model_validate(r) for r in rows.fetchall()]
 
 
@@ -148,15 +175,16 @@ def group_counts(
     conn: Conn, filters: Filters, groups: Sequence[Health], cap: int
 ) -> dict[Health, Count]:
     """Each group's cameras, counted up to ``cap`` (one statement)."""
-    parts, params = [], list[Any]()
+    sums, params = [], list[Any]()
     for health in groups:
-        where, group_params = _group(filters, health)
-        parts.append(
-            f"(SELECT count(*) FROM (SELECT 1 {_WALK.format(where=' AND '.join(where))}"
-            " LIMIT %s) q)"
-        )
-        params += [*group_params, cap + 1]
-    row = conn.execute("SELECT " + ", ".join(parts), params).fetchone()
+        counts = []
+        for joins, where, part_params in _parts(filters, health):
+            counts.append(
+                f"(SELECT count(*) FROM (SELECT 1 {joins} WHERE {' AND '.join(where)} LIMIT %s) q)"
+            )
+            params += [*part_params, cap + 1]
+        sums.append(" + ".join(counts))
+    row = conn.execute("SELECT " + ", ".join(sums), params).fetchone()
     counted = [int(n) for n in row] if row else [0] * len(groups)
     return {health: Count(min(n, cap), n > cap) for health, n in zip(groups, counted, strict=True)}
 

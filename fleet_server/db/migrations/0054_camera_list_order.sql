@@ -107,3 +107,98 @@ CREATE TRIGGER site_camera_counts_board_truncate AFTER TRUNCATE ON boards
 INSERT INTO site_camera_counts (site_id, cameras)
 SELECT b.site_id, count(*) FROM boards b JOIN cameras c ON c.board_id = b.id GROUP BY b.site_id;
 ANALYZE site_camera_counts;
+
+-- Cameras without a reading (no camera_health row), kept beside it: with
+-- the stale readings (camera_health_observed_idx) they are the unknown
+-- cameras, and a fleet that reports (a few unknown cameras) found them by
+-- an anti-join of every camera with every camera_health row (13,344 of
+-- each) on each page. Rows come and go with camera_health's rows, which
+-- ingest inserts or deletes only when a camera appears in or leaves its
+-- board's reading (row triggers: nothing fires for the updates of every
+-- reading), and with cameras. Writers of one board's gaps take turns (an
+-- advisory lock until commit), so none decides from what another has not
+-- committed yet. A gap whose camera has a reading after all is not listed
+-- (the list also asks camera_health).
+CREATE TABLE camera_gaps (
+    board_id  text NOT NULL,
+    camera_id text NOT NULL,
+    PRIMARY KEY (board_id, camera_id)
+);
+
+CREATE FUNCTION camera_gaps_lock(boards text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('camera_gaps'), hashtext(b))
+       FROM (SELECT DISTINCT b FROM unnest(boards) b ORDER BY 1) x;
+END $$;
+
+-- camera_health gained a row: that camera has a reading
+CREATE FUNCTION camera_gaps_read() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM camera_gaps_lock(ARRAY[NEW.board_id]);
+    DELETE FROM camera_gaps WHERE board_id = NEW.board_id AND camera_id = NEW.camera_id;
+    RETURN NULL;
+END $$;
+
+-- camera_health lost a row: that camera, if it is one, has none
+CREATE FUNCTION camera_gaps_unread() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM camera_gaps_lock(ARRAY[OLD.board_id]);
+    INSERT INTO camera_gaps (board_id, camera_id)
+    SELECT c.board_id, c.camera_id FROM cameras c
+     WHERE c.board_id = OLD.board_id AND c.camera_id = OLD.camera_id
+       AND NOT EXISTS (SELECT 1 FROM camera_health h
+                        WHERE h.board_id = c.board_id AND h.camera_id = c.camera_id)
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+-- cameras added, removed or changed (``fresh``, ``gone``: after, before)
+CREATE FUNCTION camera_gaps_cameras() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        PERFORM camera_gaps_lock(ARRAY(SELECT board_id FROM gone));
+        DELETE FROM camera_gaps g USING gone o
+         WHERE g.board_id = o.board_id AND g.camera_id = o.camera_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM camera_gaps_lock(ARRAY(SELECT board_id FROM fresh));
+        INSERT INTO camera_gaps (board_id, camera_id)
+        SELECT n.board_id, n.camera_id FROM fresh n
+         WHERE NOT EXISTS (SELECT 1 FROM camera_health h
+                            WHERE h.board_id = n.board_id AND h.camera_id = n.camera_id)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION camera_gaps_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM camera_gaps;
+    INSERT INTO camera_gaps (board_id, camera_id)
+    SELECT c.board_id, c.camera_id FROM cameras c
+     WHERE NOT EXISTS (SELECT 1 FROM camera_health h
+                        WHERE h.board_id = c.board_id AND h.camera_id = c.camera_id);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER camera_gaps_read AFTER INSERT ON camera_health
+    FOR EACH ROW EXECUTE FUNCTION camera_gaps_read();
+CREATE TRIGGER camera_gaps_unread AFTER DELETE ON camera_health
+    FOR EACH ROW EXECUTE FUNCTION camera_gaps_unread();
+CREATE TRIGGER camera_gaps_truncate AFTER TRUNCATE ON camera_health
+    FOR EACH STATEMENT EXECUTE FUNCTION camera_gaps_all();
+CREATE TRIGGER camera_gaps_insert AFTER INSERT ON cameras
+    REFERENCING NEW TABLE AS fresh FOR EACH STATEMENT EXECUTE FUNCTION camera_gaps_cameras();
+CREATE TRIGGER camera_gaps_delete AFTER DELETE ON cameras
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION camera_gaps_cameras();
+CREATE TRIGGER camera_gaps_update AFTER UPDATE ON cameras
+    REFERENCING OLD TABLE AS gone NEW TABLE AS fresh FOR EACH STATEMENT
+    EXECUTE FUNCTION camera_gaps_cameras();
+CREATE TRIGGER camera_gaps_cameras_truncate AFTER TRUNCATE ON cameras
+    FOR EACH STATEMENT EXECUTE FUNCTION camera_gaps_all();
+
+INSERT INTO camera_gaps (board_id, camera_id)
+SELECT c.board_id, c.camera_id FROM cameras c
+ WHERE NOT EXISTS (SELECT 1 FROM camera_health h
+                    WHERE h.board_id = c.board_id AND h.camera_id = c.camera_id);
+ANALYZE camera_gaps;
