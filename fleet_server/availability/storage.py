@@ -72,9 +72,11 @@ def _board_figures(
             x = "_x" if exclude_maintenance else ""
             only = "" if boards is None else " AND d.board_id = ANY (%s::text[])"
             parts.append(
-                f"""SELECT d.board_id, d.expected{x}_s AS expected_s, d.up{x}_s AS up_s,
+                f"""SELECT d.board_id, b.site_id, s.organisation_id,
+                           d.expected{x}_s AS expected_s, d.up{x}_s AS up_s,
                            d.down{x}_s AS down_s, d.unknown{x}_s AS unknown_s, d.maintenance_s
                     FROM board_availability_days d JOIN boards b ON b.id = d.board_id
+                    JOIN sites s ON s.id = b.site_id
                     WHERE b.site_id = ANY (%s::bigint[]) AND d.day >= %s AND d.day < %s{only}"""
             )
             params += [sites, first, last, *([] if boards is None else [list(boards)])]
@@ -83,11 +85,12 @@ def _board_figures(
             parts.append(_live_part(kept, start, end, boards))
             params += [start, end, exclude_maintenance, sites]
             params += [] if boards is None else [list(boards)]
+    # each part carries the board's (current) site and organisation: no
+    # join of the union with boards, which PostgreSQL hashed whole
     union = " UNION ALL ".join(parts)
-    sql = f"""SELECT p.board_id, b.site_id, s.organisation_id, {_SUMS}
+    sql = f"""SELECT p.board_id, p.site_id, p.organisation_id, {_SUMS}
               FROM ({union}) p
-              JOIN boards b ON b.id = p.board_id JOIN sites s ON s.id = b.site_id
-              GROUP BY p.board_id, b.site_id, s.organisation_id"""
+              GROUP BY p.board_id, p.site_id, p.organisation_id"""
     return sql, params
 
 
@@ -107,7 +110,8 @@ def _live_part(kept: Stored, start: datetime, end: datetime, boards: Sequence[st
     )
     function = "fleet_board_availability_open" if opens else "fleet_board_availability"
     only = "" if boards is None else " WHERE a.board_id = ANY (%s::text[])"
-    return f"""SELECT a.board_id, a.expected_s, a.up_s, a.down_s, a.unknown_s, a.maintenance_s
+    return f"""SELECT a.board_id, a.site_id, a.organisation_id,
+                      a.expected_s, a.up_s, a.down_s, a.unknown_s, a.maintenance_s
                FROM {function}(%s, %s, %s, %s::bigint[]) a{only}"""
 
 
