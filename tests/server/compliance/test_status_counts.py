@@ -144,3 +144,38 @@ def test_mixed_scopes_count_the_joined_days(db: Conn) -> None:
     scope = Scope(organisation_id=a, site_ids=(extra,))
     counts = storage_reads.status_counts(db, scope, FIRST, LAST)
     assert sum(counts.values()) == 5 * 30
+
+
+def test_counts_follow_statements_of_many_rows(db: Conn) -> None:
+    """The counts are kept per statement (migration 0058): a statement
+    writing many board-days — the job's batches, an upsert that inserts some
+    days and changes others, a bulk delete — moves each count once, to the
+    same figures as row by row."""
+    a, b = _fleet(db)
+    db.execute(
+        "INSERT INTO compliance_days (board_id, day, morning_minutes, afternoon_minutes,"
+        " total_minutes, advertising_minutes, emergency_minutes, morning_unknown,"
+        " afternoon_unknown, status, basis, advertising_share_percent,"
+        " advertising_ceiling_percent)"
+        " SELECT b.id, d::date, 0, 0, 0, 0, 0, 0, 0,"
+        "   (ARRAY['compliant', 'non_compliant', 'unknown'])[1 + (extract(day FROM d)::int %% 3)],"
+        "   '{}', (extract(day FROM d)::int * 3) %% 40, 20"
+        " FROM boards b, generate_series(%s::timestamp, %s::timestamp, '1 day') d"
+        " ON CONFLICT (board_id, day) DO UPDATE SET status = EXCLUDED.status,"
+        "   advertising_share_percent = EXCLUDED.advertising_share_percent",
+        (LAST - timedelta(days=5), LAST + timedelta(days=10)),
+    )  # six days changed, ten new, for every board
+    _check(db, a, b)
+    db.execute(
+        "UPDATE compliance_days SET status = 'exempt' WHERE day <= %s", (FIRST + timedelta(days=3),)
+    )
+    _check(db, a, b)
+    db.execute(
+        "DELETE FROM compliance_days WHERE day BETWEEN %s AND %s",
+        (FIRST, FIRST + timedelta(days=20)),
+    )
+    _check(db, a, b)
+    db.execute("UPDATE compliance_days SET status = status")  # every row, nothing counted moves
+    _check(db, a, b)
+    db.execute("DELETE FROM compliance_days")
+    assert db.execute("SELECT count(*) FROM compliance_status_counts").fetchone() == (0,)
