@@ -163,8 +163,7 @@ def send_command(
 def config_status(conn: Conn, board_id: str) -> ConfigStatus:
     """Desired versions against what the board reported (the caller checked
     that the board is in scope)."""
-    desired = store.desired_versions(conn, board_id)
-    reported, applied = store.last_reports(conn, board_id)
+    desired, (reported, applied) = store.desired_and_reports(conn, board_id)  # one round trip
     desired_version = desired[0].version if desired else None
     applied_version = applied.version if applied else None
     return ConfigStatus(

@@ -301,21 +301,26 @@ def last_report(conn: Conn, board_id: str, *, applied: bool | None = None) -> Re
     return ReportedConfig.model_validate(row) if row else None
 
 
-def last_reports(conn: Conn, board_id: str) -> tuple[ReportedConfig | None, ReportedConfig | None]:
-    """The board's newest configuration report and its newest applied one
-    (the same report when the newest was applied), in one statement."""
-    columns = "version, applied, error, config, measured_at, received_at"
-    order = " ORDER BY received_at DESC, boot DESC, seq DESC LIMIT 1"
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            f"(SELECT false AS applied_only, {columns} FROM config_reports"
-            f" WHERE device_id = %s{order})"
-            f" UNION ALL (SELECT true, {columns} FROM config_reports"
-            f" WHERE device_id = %s AND applied = true{order})",
+_COLUMNS = "version, applied, error, config, measured_at, received_at"
+_NEWEST = " ORDER BY received_at DESC, boot DESC, seq DESC LIMIT 1"
+Reports = tuple[ReportedConfig | None, ReportedConfig | None]
+
+
+def desired_and_reports(conn: Conn, board_id: str) -> tuple[list[DesiredVersion], Reports]:
+    """:func:`desired_versions`, and the board's newest configuration report
+    and its newest applied one (the same report when the newest was applied),
+    in one round trip (pipeline mode: the reports' statement is sent first
+    and read after)."""
+    with conn.pipeline(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"(SELECT false AS applied_only, {_COLUMNS} FROM config_reports"
+            f" WHERE device_id = %s{_NEWEST}) UNION ALL (SELECT true, {_COLUMNS}"
+            f" FROM config_reports WHERE device_id = %s AND applied = true{_NEWEST})",
             (board_id, board_id),
-        ).fetchall()
-    found = {r.pop("applied_only"): ReportedConfig.model_validate(r) for r in rows}
-    return found.get(False), found.get(True)
+        )
+        desired = desired_versions(conn, board_id)
+        found = {r.pop("applied_only"): ReportedConfig.model_validate(r) for r in cur.fetchall()}
+    return desired, (found.get(False), found.get(True))
 
 
 def lock_desired(conn: Conn, board_id: str) -> None:
