@@ -10,6 +10,7 @@ never the board's.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from fleet_server.access.pagination import COUNT_CAP, CursorPage, ListParams
@@ -80,12 +81,15 @@ def cameras_after(
     *,
     now: datetime,
     health: Health | None = None,
+    counts: Mapping[Health, groups.Count] | None = None,
 ) -> tuple[list[CameraOut], str | None]:
     """A page of the list in its default order, after ``paging.cursor``, and
     the cursor of the next page (None: the last), without a total (the
-    console shows :func:`health_counts` instead)."""
+    console shows :func:`health_counts` instead; given them, the groups they
+    find empty are not read)."""
     user.need("camera.read")
-    return _after(conn, _filters(user, now, None, None), paging, health)
+    empty = [h for h, c in (counts or {}).items() if c.n == 0 and not c.capped]
+    return _after(conn, _filters(user, now, None, None), paging, health, empty)
 
 
 def health_counts(
@@ -97,13 +101,11 @@ def health_counts(
     counted up to ``cap`` as well."""
     user.need("camera.read")
     filters = _filters(user, now, None, None)
-    known = groups.group_counts(conn, filters, ("failing", "ok"), cap)
-    failing, ok = known["failing"], known["ok"]
+    failing, ok, total = groups.counts_and_total(conn, filters, cap)
     if failing.capped or ok.capped:
         unknown = groups.group_counts(conn, filters, ("unknown",), cap)["unknown"]
     else:
-        rest = groups.scope_count(conn, filters) - failing.n - ok.n
-        unknown = groups.Count(max(rest, 0), False)
+        unknown = groups.Count(max(total - failing.n - ok.n, 0), False)
     return {"failing": failing, "unknown": unknown, "ok": ok}
 
 
@@ -121,7 +123,11 @@ def _filters(
 
 
 def _after(
-    conn: Conn, filters: groups.Filters, paging: ListParams, health: Health | None
+    conn: Conn,
+    filters: groups.Filters,
+    paging: ListParams,
+    health: Health | None,
+    empty: Collection[Health] = (),
 ) -> tuple[list[CameraOut], str | None]:
     shown = (health,) if health is not None else groups.GROUPS
     after = None
@@ -130,7 +136,7 @@ def _after(
         if after.health not in shown:
             raise _cursor_in_default_order_only()
     # one camera more than the page: whether a next page exists, without counting
-    items = groups.page_after(conn, filters, shown, after, paging.limit + 1)
+    items = groups.page_after(conn, filters, shown, after, paging.limit + 1, empty=empty)
     if len(items) <= paging.limit:
         return items, None
     items = items[: paging.limit]

@@ -18,7 +18,7 @@ cameras in scope are a sum of stored counts per site."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -157,13 +157,22 @@ def group_page(
 
 
 def page_after(
-    conn: Conn, filters: Filters, groups: Sequence[Health], after: Position | None, limit: int
+    conn: Conn,
+    filters: Filters,
+    groups: Sequence[Health],
+    after: Position | None,
+    limit: int,
+    *,
+    empty: Collection[Health] = (),
 ) -> list[CameraOut]:
     """Up to ``limit`` cameras of ``groups`` in the list's order, after ``after``
-    (from the start without it): the rest of its group, then the next ones."""
+    (from the start without it): the rest of its group, then the next ones;
+    ``empty``: groups known to hold no camera, not read."""
     start = groups.index(after.health) if after is not None else 0
     found: list[CameraOut] = []
     for health in groups[start:]:
+        if health in empty:
+            continue
         position = after if after is not None and after.health == health else None
         found += group_page(conn, filters, health, position, limit - len(found))
         if len(found) >= limit:
@@ -189,6 +198,30 @@ def group_counts(
     return {health: Count(min(n, cap), n > cap) for health, n in zip(groups, counted, strict=True)}
 
 
+def counts_and_total(conn: Conn, filters: Filters, cap: int) -> tuple[Count, Count, int]:
+    """The failing and the ok cameras counted up to ``cap``, and every camera
+    in scope (:func:`scope_count`), in one statement."""
+    sums, params = [], list[Any]()
+    for health in ("failing", "ok"):
+        ((joins, where, part_params),) = _parts(filters, health)
+        sums.append(
+            f"(SELECT count(*) FROM (SELECT 1 {joins} WHERE {' AND '.join(where)} LIMIT %s) q)"
+        )
+        params += [*part_params, cap + 1]
+    total_sql, total_params = _scope_sum(filters)
+    row = conn.execute(f"SELECT {sums[0]}, {sums[1]}, ({total_sql})", [*params, *total_params])
+    failing, ok, total = row.fetchone() or (0, 0, 0)
+    return Count(min(failing, cap), failing > cap), Count(min(ok, cap), ok > cap), int(total or 0)
+
+
+def _scope_sum(filters: Filters) -> tuple[str, list[Any]]:
+    """The SELECT of :func:`scope_count` (a site's or the scope's sum)."""
+    clause, params = sites_condition(filters.scope, "k.site_id")
+    where = [clause]
+    add_equal(where, params, (("k.site_id", filters.site_id),))
+    return f"SELECT sum(k.cameras) FROM site_camera_counts k WHERE {' AND '.join(where)}", params
+
+
 def scope_count(conn: Conn, filters: Filters) -> int:
     """The cameras in scope, whatever their health: the sum of their sites'
     counts (``site_camera_counts``, migration 0054), not a count of each
@@ -200,10 +233,7 @@ def scope_count(conn: Conn, filters: Filters) -> int:
             f" JOIN cameras c ON c.board_id = b.id WHERE {' AND '.join(where)}"
         )
     else:
-        clause, params = sites_condition(filters.scope, "k.site_id")
-        where = [clause]
-        add_equal(where, params, (("k.site_id", filters.site_id),))
-        sql = f"SELECT sum(k.cameras) FROM site_camera_counts k WHERE {' AND '.join(where)}"
+        sql, params = _scope_sum(filters)
     row = conn.execute(sql, params).fetchone()
     return int(row[0] or 0) if row else 0
 

@@ -42,14 +42,15 @@ def cameras_context(
     """The list's page (failing first, by site), each health group's count,
     the open camera incidents and the page's newest pictures; and the
     pager's links (to ``/cameras``, from the page or its live fragment)."""
+    counts = health_counts(conn, user, now=now, cap=COUNTED)
     items, next_cursor = cameras_after(
         conn,
         user,
         ListParams(limit=PAGE_SIZE, offset=0, sort=None, cursor=cursor),
         now=now,
         health=health,
+        counts=counts,
     )
-    counts = health_counts(conn, user, now=now, cap=COUNTED)
     shown = [counts[health]] if health else list(counts.values())
     page: CursorPage[CameraOut] = CursorPage(
         items=items,
