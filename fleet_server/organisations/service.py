@@ -111,11 +111,16 @@ def etag_of(body: bytes) -> str:
 
 def get_site(conn: Conn, principal: Principal, site_id: int) -> SiteDetail:
     principal.need("board.read")
-    found = storage.get_site(conn, principal.scope, site_id)
-    if found is None:
+    # the site's health is scoped itself: read alongside, it shows nothing more
+    found, health = storage.get_site(
+        conn,
+        principal.scope,
+        site_id,
+        along=lambda: storage.site_health(conn, principal.scope, site_id=site_id),
+    )
+    if found is None or not health:
         raise NotFound("site", site_id)
     row, created_at = found
-    health = storage.site_health(conn, principal.scope, site_id=site_id)
     return SiteDetail(**row, health=health[0], created_at=created_at)
 
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 
 from fleet_server.access.pagination import ListParams, Page, add_search, fetch_page
 from fleet_server.access.scope import Scope
-from fleet_server.access.storage import incidents_condition, sites_condition
+from fleet_server.access.storage import (
+    board_site_condition,
+    incidents_condition,
+    sites_condition,
+)
 from fleet_server.organisations.models import HEALTHS
 from fleet_server.organisations.schemas import OrganisationOut, SiteHealth, SiteOut
 
 Conn = psycopg.Connection[Any]
+T = TypeVar("T")
 
 _SITE_SELECT = """
     SELECT s.id, s.code, s.name, s.name_en, s.kind, s.district, s.latitude, s.longitude,
@@ -161,19 +166,25 @@ def health_version(conn: Conn) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def get_site(conn: Conn, scope: Scope, site_id: int) -> tuple[dict[str, Any], datetime] | None:
+def get_site(
+    conn: Conn, scope: Scope, site_id: int, *, along: Callable[[], T]
+) -> tuple[tuple[dict[str, Any], datetime] | None, T]:
     """The site (as :class:`SiteOut`'s fields) and when it was created, or
-    None if absent or outside ``scope``."""
-    visible, params = sites_condition(scope, "s.id")
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            f"SELECT q.* FROM ({_SITE_SELECT} WHERE s.id = %s AND {visible}) q",
+    None if absent or outside ``scope``; and ``along``'s answer, run after
+    the site's statement is sent and before it is read (pipeline mode: one
+    round trip for both)."""
+    visible, params = board_site_condition(scope, "s.id")  # one site: keyed probes
+    with conn.pipeline(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"SELECT q.*, (SELECT created_at FROM sites WHERE id = q.id) AS created_at"
+            f" FROM ({_SITE_SELECT} WHERE s.id = %s AND {visible}) q",
             [site_id, *params],
-        ).fetchone()
-        created = cur.execute("SELECT created_at FROM sites WHERE id = %s", (site_id,)).fetchone()
-    if row is None or created is None:
-        return None
-    return row, created["created_at"]
+        )
+        other = along()
+        row = cur.fetchone()
+    if row is None:
+        return None, other
+    return (row, row.pop("created_at")), other
 
 
 def list_organisations(

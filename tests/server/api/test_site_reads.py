@@ -1,0 +1,60 @@
+"""A site's detail (``GET /api/v1/sites/{id}``, the console's site page)
+reads the site and its health in one round trip: the same answer as the
+three reads one after another, for each scope that sees the site, and a 404
+for one that does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from psycopg.rows import dict_row
+
+from fleet_server.access.scope import Scope
+from fleet_server.access.storage import sites_condition
+from fleet_server.errors import NotFound
+from fleet_server.organisations import storage
+from fleet_server.organisations.schemas import SiteDetail
+from fleet_server.organisations.service import get_site
+from tests.server.api.conftest import open_test_incident
+
+
+class _Caller:
+    """What get_site asks of a principal."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def need(self, capability: str) -> None:
+        assert capability == "board.read"
+
+
+def _reference(conn: Any, scope: Scope, site_id: int) -> SiteDetail | None:
+    visible, params = sites_condition(scope, "s.id")
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"SELECT q.* FROM ({storage._SITE_SELECT} WHERE s.id = %s AND {visible}) q",
+            [site_id, *params],
+        ).fetchone()
+        created = cur.execute("SELECT created_at FROM sites WHERE id = %s", (site_id,)).fetchone()
+    if row is None:
+        return None
+    health = storage.site_health(conn, scope, site_id=site_id)
+    return SiteDetail(**row, health=health[0], created_at=created["created_at"])
+
+
+def test_one_round_trip_reads_what_three_did(db_conn: Any) -> None:
+    open_test_incident(db_conn, "lc-ma-lu-thang-01")
+    sites = db_conn.execute("SELECT id, organisation_id FROM sites ORDER BY id").fetchall()
+    assert len({o for _, o in sites}) > 1
+    for site_id, organisation in sites:
+        for scope in (Scope.everything(), Scope(organisation_id=organisation)):
+            expected = _reference(db_conn, scope, site_id)
+            assert expected is not None
+            assert get_site(db_conn, _Caller(scope), site_id) == expected  # type: ignore[arg-type]
+        other = next(o for _, o in sites if o != organisation)
+        assert _reference(db_conn, Scope(organisation_id=other), site_id) is None
+        with pytest.raises(NotFound):
+            get_site(db_conn, _Caller(Scope(organisation_id=other)), site_id)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        get_site(db_conn, _Caller(Scope.everything()), 2**40)  # type: ignore[arg-type]
