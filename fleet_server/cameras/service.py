@@ -15,7 +15,7 @@ from datetime import datetime
 
 from fleet_server.access.pagination import COUNT_CAP, CursorPage, ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.boards.service import board_in_scope
+from fleet_server.boards.service import checked_board
 from fleet_server.cameras import storage
 from fleet_server.cameras import storage_groups as groups
 from fleet_server.cameras.models import STALE_AFTER, Health
@@ -163,11 +163,13 @@ def camera_series(
 ) -> Series:
     """The board's camera series in [since, until), this camera's points only."""
     user.need("camera.read")
-    board_in_scope(conn, user.scope, board_id, what="camera", ident=f"{board_id}/{camera_id}")
-    if not storage.camera_exists(conn, board_id, camera_id):
+    # one scoped read: the same 404 for another organisation's board as for
+    # a camera that does not exist; the series then trusts that check
+    if not storage.camera_visible(conn, user.scope, board_id, camera_id):
         raise NotFound("camera", f"{board_id}/{camera_id}")
-    whole = series_in_scope(
-        conn, user.scope, board_id, "camera", since=since, until=until, bucket_s=bucket_s
-    )
+    with checked_board(user.scope, board_id):
+        whole = series_in_scope(
+            conn, user.scope, board_id, "camera", since=since, until=until, bucket_s=bucket_s
+        )
     whole.points = [p for p in whole.points if p.camera_id == camera_id]
     return whole

@@ -11,7 +11,11 @@ from pydantic import BaseModel
 
 from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
 from fleet_server.access.scope import CAMERA_RULE_PATTERN, Scope
-from fleet_server.access.storage import incidents_condition, sites_condition
+from fleet_server.access.storage import (
+    board_site_condition,
+    incidents_condition,
+    sites_condition,
+)
 from fleet_server.cameras.schemas import CameraOut
 from fleet_server.incidents.schemas import IncidentOut
 
@@ -121,9 +125,13 @@ def camera_page(
     )
 
 
-def camera_exists(conn: Conn, board_id: str, camera_id: str) -> bool:
+def camera_visible(conn: Conn, scope: Scope, board_id: str, camera_id: str) -> bool:
+    """Whether the camera exists on a board at a site ``scope`` sees."""
+    clause, params = board_site_condition(scope, "b.site_id")
     row = conn.execute(
-        "SELECT 1 FROM cameras WHERE board_id = %s AND camera_id = %s", (board_id, camera_id)
+        "SELECT 1 FROM cameras c JOIN boards b ON b.id = c.board_id"
+        f" WHERE c.board_id = %s AND c.camera_id = %s AND {clause}",
+        [board_id, camera_id, *params],
     ).fetchone()
     return row is not None
 
