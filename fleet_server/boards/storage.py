@@ -92,7 +92,10 @@ def board_page(
     enabled: bool | None = None,
     tag: str | None = None,
 ) -> CursorPage[BoardOut]:
-    clause, params = sites_condition(scope, "b.site_id")
+    # one site's boards (its page): the scope as keyed probes of that site,
+    # not a hash of every site the scope sees
+    condition = sites_condition if site_id is None else board_site_condition
+    clause, params = condition(scope, "b.site_id")
     where = [clause]
     if tag is not None:
         where.append("b.tags @> %s::text[]")  # the GIN index's operator

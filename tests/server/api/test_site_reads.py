@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from psycopg.rows import dict_row
 
+from fleet_server.access.pagination import ListParams
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
+from fleet_server.boards.storage import board_page
 from fleet_server.errors import NotFound
 from fleet_server.organisations import storage
 from fleet_server.organisations.schemas import SiteDetail
@@ -58,3 +60,20 @@ def test_one_round_trip_reads_what_three_did(db_conn: Any) -> None:
             get_site(db_conn, _Caller(Scope(organisation_id=other)), site_id)  # type: ignore[arg-type]
     with pytest.raises(NotFound):
         get_site(db_conn, _Caller(Scope.everything()), 2**40)  # type: ignore[arg-type]
+
+
+def test_a_sites_boards_are_the_scopes_boards_at_that_site(db_conn: Any) -> None:
+    """The site filter reads the scope as keyed probes of that site: the same
+    boards as the whole list narrowed to the site, none of another's site."""
+    paging = ListParams(limit=500, offset=0, sort=None)
+    sites = db_conn.execute("SELECT id, organisation_id FROM sites ORDER BY id").fetchall()
+    for site_id, organisation in sites:
+        for scope in (Scope.everything(), Scope(organisation_id=organisation)):
+            whole = board_page(db_conn, scope, paging).items
+            assert board_page(db_conn, scope, paging, site_id=site_id).items == [
+                b for b in whole if b.site_id == site_id
+            ]
+        other = next(o for _, o in sites if o != organisation)
+        assert (
+            board_page(db_conn, Scope(organisation_id=other), paging, site_id=site_id).items == []
+        )
