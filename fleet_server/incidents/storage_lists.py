@@ -27,7 +27,7 @@ Conn = psycopg.Connection[Any]
 
 _SELECT = """
     SELECT i.id, i.rule, i.class AS incident_class, i.severity, i.state, i.board_id,
-           b.name AS board_name, i.site_id, s.name AS site_name, s.name_en AS site_name_en,
+           b.name AS board_name, i.site_id, i.site_name, s.name_en AS site_name_en,
            i.organisation_id,
            i.parent_id, i.title, i.title_key, i.title_params, i.details, i.flapping,
            i.opened_at, i.acknowledged_at,
@@ -51,6 +51,7 @@ KEYSET = Keyset(
         "state": Key("state", "text"),
         "rule": Key("rule", "text"),
         "board_id": Key("board_id", "text", nullable=True),
+        # the copy of the site's name on the incident (migration 0055): indexed
         "site_name": Key("site_name", "text", nullable=True),
     },
     default=("severity_rank",),  # worst, then newest first
