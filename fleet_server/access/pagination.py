@@ -81,11 +81,14 @@ def fetch_page(
     default: str,
     tiebreak: str,
     model: type[M],
+    count: Callable[[], int] | None = None,
 ) -> Page[M]:
     """Run ``select_sql`` (the filtered rows, already scoped) as one page.
 
     ``sortable`` names output columns of ``select_sql`` a caller may sort by;
-    ``default`` and ``tiebreak`` are ORDER BY text over the same columns."""
+    ``default`` and ``tiebreak`` are ORDER BY text over the same columns.
+    ``count``: how many rows ``select_sql`` selects, from a cheaper source
+    (e.g. counts kept by triggers) than counting them again; capped alike."""
     order = order_by(paging.sort, {name: name for name in sortable}, default, tiebreak)
     with conn.cursor(row_factory=dict_row) as cur:
         # No count(*) OVER (): it needs every row, so the planner could not
@@ -97,6 +100,10 @@ def fetch_page(
         capped = False
         if (rows and len(rows) < paging.limit) or (not rows and paging.offset == 0):
             total = paging.offset + len(rows)  # the last (or only) page: no need to count
+        elif count is not None:
+            total = count()
+            if total > COUNT_CAP:
+                total, capped = COUNT_CAP, True
         else:
             counted = cur.execute(
                 f"SELECT count(*) AS n FROM (SELECT 1 FROM ({select_sql}) q LIMIT %s) c",

@@ -46,6 +46,7 @@ def days_page(
         " FROM compliance_days c JOIN boards b ON b.id = c.board_id"
         f" WHERE {' AND '.join(where)}"
     )
+    counted = _counted_organisation(scope) if board_id is None and site_id is None else None
     return fetch_page(
         conn,
         select,
@@ -55,7 +56,25 @@ def days_page(
         default="day DESC",
         tiebreak="board_id",
         model=model,
+        count=None if counted is None else lambda: _kept_total(conn, counted, first, last, status),
     )
+
+
+def _kept_total(
+    conn: Conn, counted: tuple[str, list[Any]], first: date, last: date, status: str | None
+) -> int:
+    """The list's total from the counts migration 0052 keeps (a month of the
+    province: 300,000 board-days; counting 10,001 of them joined to their
+    boards took 40-57 ms, these ~180 rows well under 1 ms)."""
+    where, params = counted
+    if status is not None:
+        where, params = f"{where} AND status = %s", [*params, status]
+    row = conn.execute(
+        "SELECT coalesce(sum(board_days), 0) FROM compliance_status_counts"
+        f" WHERE {where} AND day BETWEEN %s AND %s",
+        [*params, first, last],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def plays_page(
