@@ -143,7 +143,7 @@ def test_an_admin_enrols_a_board_and_sees_its_credentials_once(
     form = page.locator("#board-form")
     form.locator("input[name=board_id]").fill(board)
     site = db_conn.execute("SELECT id FROM sites WHERE code = 'phong-tho'").fetchone()[0]
-    form.locator("select[name=site_id]").select_option(str(site))
+    form.locator("input[name=site_id]").fill(str(site))  # the place picker: a site's id typed
     form.locator("input[name=name]").fill("Phong Tho market board")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
