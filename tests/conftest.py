@@ -49,7 +49,7 @@ def db_url(db_factory: DatabaseFactory) -> Iterator[str]:
     """A fresh, migrated database for one test."""
     url = db_factory.create()
     yield url
-    db_factory.drop(url)
+    db_factory.release(url)
 
 
 @pytest.fixture
