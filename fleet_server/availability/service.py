@@ -150,12 +150,11 @@ def availability_page(
         cache_key = (scope, site_id, organisation_id, period.start, end, exclude_maintenance)
         page.period_to, items = cache.kept(conn, cache.ORGANISATIONS, cache_key, compute)
     elif sort is None:
-        every = scope.province_wide and site_id is None and organisation_id is None
-        sites = None if every else storage.visible_sites(conn, scope, site_id, organisation_id)
-        _key_page(conn, page, sites, None if position is None else position[0])
+        visible = storage_keys.Visible(scope, site_id, organisation_id)
+        _key_page(conn, page, visible, None if position is None else position[0])
         count = storage_keys.count_boards if level == "board" else storage_keys.count_sites
-        total_key = (level, scope, site_id, organisation_id, period.start, end, every)
-        page.total = cache.kept(conn, cache.TOTALS, total_key, lambda c: count(c, period, sites))
+        total_key = (level, visible, period.start, end)
+        page.total = cache.kept(conn, cache.TOTALS, total_key, lambda c: count(c, period, visible))
         return page
     else:
         sites = storage.visible_sites(conn, scope, site_id, organisation_id)
@@ -188,11 +187,11 @@ def _rows(
 
 
 def _key_page(
-    conn: Conn, page: AvailabilityPage, sites: list[Any] | None, after: str | None
+    conn: Conn, page: AvailabilityPage, sites: storage_keys.Visible, after: str | None
 ) -> None:
     """Fills ``page`` with a page of boards or sites in key order (not its
     total): its rows chosen first (an indexed read of boards or sites), then
-    only their figures computed (``sites``: those in scope, None: every site)."""
+    only their figures computed (``sites``: what the request reads)."""
     period = Period(page.period_from, page.period_to)
     exclude = page.exclude_maintenance
     more = False
