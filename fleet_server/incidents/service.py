@@ -54,7 +54,7 @@ def queue_page(
         return QUEUE_TOTALS.get(
             (version.database, scope, filters),
             version.number,
-            lambda c, _: storage_lists.count(c, scope, filters),
+            lambda c, _: storage_lists.count_selected(c, scope, filters),
             conn=conn,
         )
 

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from fleet_server.access.keyset import Key, Keyset
+from fleet_server.access.keyset import Key, Keyset, resolve
 from fleet_server.access.pagination import (
     COUNT_CAP,
     CursorPage,
@@ -20,6 +20,7 @@ from fleet_server.access.pagination import (
 )
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import incidents_condition
+from fleet_server.incidents import storage_site_order
 from fleet_server.incidents.models import ACTIVE_STATES, IncidentFilter
 from fleet_server.incidents.schemas import IncidentEvent, IncidentOut
 
@@ -110,9 +111,20 @@ def page(
     count: Callable[[], tuple[int, bool]] | None = None,
 ) -> CursorPage[IncidentOut]:
     """One page of the incidents ``scope`` sees, worst and newest first.
-    ``count``: the selection's capped total (:func:`count`) when the caller
+    ``count``: the selection's capped total (:func:`count_selected`) when the caller
     keeps one, asked only when there is more than one page."""
     where, params = _selection(scope, filters)
+    order = resolve(KEYSET, paging.sort)
+    if storage_site_order.applies(scope, paging, order):
+        return storage_site_order.page(
+            conn,
+            (f"{_SELECT} WHERE {where}", params),
+            scope,
+            paging,
+            keyset=KEYSET,
+            order=order,
+            count=count or (lambda: count_selected(conn, scope, filters)),
+        )
     return fetch_keyset_page(
         conn,
         f"{_SELECT} WHERE {where}",
@@ -124,7 +136,7 @@ def page(
     )
 
 
-def count(conn: Conn, scope: Scope, filters: IncidentFilter) -> tuple[int, bool]:
+def count_selected(conn: Conn, scope: Scope, filters: IncidentFilter) -> tuple[int, bool]:
     """How many incidents ``scope`` sees that ``filters`` select, counted up
     to ``COUNT_CAP``; and whether there are more."""
     where, params = _selection(scope, filters)
