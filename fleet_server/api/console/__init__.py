@@ -17,12 +17,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fleet_server.api.console import i18n
+from fleet_server.api.console.assets import VersionedStatic
 from fleet_server.api.console.web import STATIC, LoginRequired, language_of, login_url, render
 from fleet_server.api.problems import Problem, problem_response
 from fleet_server.errors import Invalid, RequestError
@@ -245,7 +245,7 @@ def mount(app: FastAPI) -> None:
     for admin_page in (admin_contacts, admin_routes, admin_users, admin_boards_import):
         app.include_router(admin_page.router)
     app.include_router(admin_boards.router)  # after the import: /admin/boards/{board_id}
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", VersionedStatic(directory=STATIC), name="static")
     # Every page keeps the CSP, /api/v1/docs too (api/docs_page.py).
     app.add_middleware(SecurityHeaders, exempt=frozenset())
     _install_error_pages(app)

@@ -20,8 +20,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import i18n, svg, wording
-from fleet_server.api.deps import ApiContext, check_csrf, optional_principal
+from fleet_server.api.console import assets, i18n, svg, wording
+from fleet_server.api.deps import ApiContext, check_csrf, masked_csrf, optional_principal
 from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
 from fleet_server.organisations.models import HEALTHS
@@ -51,7 +51,13 @@ def _environment() -> Environment:
         auto_reload=False,
     )
     env.filters.update(wording.FILTERS)
+    env.globals["static_url"] = static_url
     return env
+
+
+def static_url(name: str) -> str:
+    """A static file's URL with its version (``assets``): cached until it changes."""
+    return f"/static/{name}?v={assets.version(STATIC, name)}"
 
 
 ENV = _environment()
@@ -277,7 +283,7 @@ def _values(
         "other_lang": "en" if language == "vi" else "vi",
         "user": user,
         "menu": menu_for(user) if user else [],
-        "csrf": user.csrf_token if user else None,
+        "csrf": masked_csrf(user.csrf_token) if user and user.csrf_token else None,
         "flash": flash_of(request),
         "flash_values": flash_values(request),
         "path": page_path,
