@@ -18,12 +18,12 @@ from fleet_server.incidents.schemas import IncidentDetail, IncidentOut
 from fleet_server.incidents.storage import Conn
 from fleet_server.organisations.health_cache import VersionedCache, fleet_version
 
-#: The console queue's totals by (database, scope, filters), each kept for
-#: one fleet health version (migration 0045: an incident opened, deleted,
-#: resolved, acknowledged or re-graded moves it, and so does a change of
-#: sites), confirmed once and at most ``MAX_AGE_S`` old like the overview's.
-#: Its own cache: a few hundred small keys must not push the overview's out.
-QUEUE_TOTALS: VersionedCache[tuple[int, bool]] = VersionedCache(capacity=512)
+#: The lists' totals by (database, scope, filters), each kept for one fleet
+#: health version (migration 0045: an incident opened, deleted, resolved,
+#: acknowledged or re-graded moves it, and so does a change of sites),
+#: confirmed once and at most ``MAX_AGE_S`` old like the overview's. Its own
+#: cache: a few hundred small keys must not push the overview's out.
+TOTALS: VersionedCache[tuple[int, bool]] = VersionedCache(capacity=512)
 
 
 def list_incidents(
@@ -32,33 +32,29 @@ def list_incidents(
     paging: ListParams,
     filters: IncidentFilter | None = None,
 ) -> CursorPage[IncidentOut]:
-    """Incidents the caller can see, worst and newest first."""
+    """Incidents the caller can see, worst and newest first. The total (up
+    to ``COUNT_CAP``) of a list filtered only by state, severity, class,
+    rule or attachment (the console's queue, polled every few seconds, and
+    the API's usual lists) is counted once per change of the fleet's health
+    for each scope and filters, not on every request: at a new version the
+    first request counts again (in the request, so the total never lags the
+    version it read) and the others wait for that count. Lists by board,
+    site, parent or time are counted as they come (too many keys to keep)."""
     user.need("incident.read")
-    return storage_lists.page(conn, user.scope, paging, filters or IncidentFilter())
-
-
-def queue_page(
-    conn: Conn, user: Principal, paging: ListParams, filters: IncidentFilter
-) -> CursorPage[IncidentOut]:
-    """:func:`list_incidents` for the console's queue, which its readers'
-    pages and live fragments ask for every few seconds with a few filters:
-    its total (up to ``COUNT_CAP``) is counted once per change of the
-    fleet's health for each scope and filters, not on every request. At a
-    new version the first request counts again (in the request, so the
-    total never lags the version it read), the others wait for that count."""
-    user.need("incident.read")
-    scope = user.scope
+    scope, f = user.scope, filters or IncidentFilter()
 
     def total() -> tuple[int, bool]:
         version = fleet_version(conn)
-        return QUEUE_TOTALS.get(
-            (version.database, scope, filters),
+        return TOTALS.get(
+            (version.database, scope, f),
             version.number,
-            lambda c, _: storage_lists.count_selected(c, scope, filters),
+            lambda c, _: storage_lists.count_selected(c, scope, f),
             conn=conn,
         )
 
-    return storage_lists.page(conn, scope, paging, filters, count=total)
+    few = f.board_id is None and f.site_id is None and f.parent_id is None
+    kept = few and f.since is None and f.until is None
+    return storage_lists.page(conn, scope, paging, f, count=total if kept else None)
 
 
 def attached_incidents(

@@ -30,7 +30,7 @@ from fleet_server.incidents.service import (
     attached_incidents,
     comment_incident,
     get_incident,
-    queue_page,
+    list_incidents,
     resolve_incident,
 )
 from fleet_server.notifications.service_notices import notices_of
@@ -80,7 +80,7 @@ def queue(
     state = state if state in STATES else "active"
     severity = severity if severity in SEVERITIES else None
     incident_class = incident_class if incident_class in CLASSES else None
-    return queue_page(
+    return list_incidents(
         conn,
         user,
         ListParams(limit=PAGE_SIZE, offset=0, sort=None, cursor=cursor),

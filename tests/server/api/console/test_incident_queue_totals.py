@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fleet_server.access.pagination import COUNT_CAP
-from fleet_server.incidents.service import QUEUE_TOTALS
+from fleet_server.incidents.service import TOTALS
 from tests.server.api.console.test_list_pagers import NEXT, _link
 from tests.server.api.test_keyset_paging import add_incidents
 from tests.support import seed
@@ -123,7 +123,7 @@ def test_totals_equal_the_exact_counts(new_browser: NewBrowser, db_conn: Any, ro
     for filters in FILTERS:
         want = expected(db_conn, role, *filters)
         assert shown_total(browser, *filters) == (want, False), filters
-    assert QUEUE_TOTALS.builds > 0
+    assert TOTALS.builds > 0
 
 
 def test_total_beyond_the_cap(new_browser: NewBrowser, db_conn: Any) -> None:
