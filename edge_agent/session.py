@@ -307,7 +307,9 @@ class Session:
         """The retained birth, then the backlog may flow (network thread)."""
         self._birth_due = False
         topic, payload = self._state("online", seq=self._birth_seq)
-        self.client.publish(topic, payload, qos=1, retain=True)  # current state first
+        info = self.client.publish(topic, payload, qos=1, retain=True)  # current state first
+        if info.rc != mqtt.MQTT_ERR_SUCCESS or not self.client.is_connected():
+            return  # the link dropped while writing it: the next connection's birth follows
         log.info("connected to %s (boot %d)", redact(self.config.mqtt_url), self.boot)
         self.ready.set()
         self._wake.set()
