@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from fleet_server.access.audit import record
 from fleet_server.access.pagination import ListParams, Page
@@ -122,6 +123,15 @@ def get_site(conn: Conn, principal: Principal, site_id: int) -> SiteDetail:
         raise NotFound("site", site_id)
     row, created_at = found
     return SiteDetail(**row, health=health[0], created_at=created_at)
+
+
+def place_names(
+    conn: Conn, principal: Principal
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The organisations and sites :func:`list_organisations` and
+    :func:`list_sites` list, as ids and names only (a form's choices)."""
+    principal.need("board.read")
+    return storage.place_names(conn, principal.scope, principal.organisation_id)
 
 
 def list_organisations(

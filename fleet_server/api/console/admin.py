@@ -20,12 +20,10 @@ from fastapi.responses import RedirectResponse
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
-from fleet_server.api.console.forms import ALL
 from fleet_server.api.console.web import redirect
 from fleet_server.api.deps import Conn
 from fleet_server.errors import Invalid
 from fleet_server.organisations import service as organisations
-from fleet_server.organisations.schemas import OrganisationOut, SiteOut
 
 #: (path, label key, who may open it), in tab order.
 TABS: tuple[tuple[str, str, Callable[[Principal], bool]], ...] = (
@@ -47,10 +45,12 @@ def tabs_for(user: Principal) -> list[tuple[str, str]]:
 def common(conn: Conn, user: Principal, **extra: Any) -> dict[str, Any]:
     """What every administration page has: the tabs, the organisations and
     sites to choose from, no refusal yet and an empty form; with ``extra``."""
+    # ids and names only, in one round trip (with their counts: ~35 ms a page)
+    named = organisations.place_names(conn, user) if user.can("board.read") else ([], [])
     return {
         "tabs": tabs_for(user),
-        "organisations": organisation_choices(conn, user),
-        "sites": site_choices(conn, user),
+        "organisations": named[0],
+        "sites": named[1],
         **extra,
         **forms.no_refusal(),
     }
@@ -116,15 +116,3 @@ def done(path: str, what: str) -> RedirectResponse:
 #: The shared refusal (``forms.refused``), under the names these pages use.
 shown = forms.shown
 refused = forms.refused
-
-
-def organisation_choices(conn: Conn, user: Principal) -> list[OrganisationOut]:
-    if not user.can("board.read"):
-        return []
-    return organisations.list_organisations(conn, user, ALL).items
-
-
-def site_choices(conn: Conn, user: Principal) -> list[SiteOut]:
-    if not user.can("board.read"):
-        return []
-    return organisations.list_sites(conn, user, ALL).items
