@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -125,6 +126,25 @@ def _form_detail(request: Request, exc: RequestValidationError) -> str | None:
     return None
 
 
+def _stale_position(request: Request, refused_cursor: bool) -> bool:
+    """A console list page refused for its ``cursor`` query parameter."""
+    return (
+        refused_cursor
+        and request.method == "GET"
+        and "cursor" in request.query_params
+        and not request.url.path.startswith(FRAGMENTS)  # a live region says so instead
+    )
+
+
+def _first_page(request: Request) -> Response:
+    """A list link whose position no longer reads (an old bookmark, a cut-off
+    URL, hand-edited): the list's first page, its filters kept."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    return RedirectResponse(
+        request.url.path + ("?" + urlencode(kept) if kept else ""), status_code=303
+    )
+
+
 def _install_error_pages(app: FastAPI) -> None:
     api_problem: Handler = app.exception_handlers[Problem]
     api_refused: Handler = app.exception_handlers[RequestError]
@@ -144,6 +164,8 @@ def _install_error_pages(app: FastAPI) -> None:
     async def on_refused(request: Request, exc: RequestError) -> Response:
         if not is_console(request):
             return await _delegate(api_refused, request, exc)
+        if _stale_position(request, isinstance(exc, Invalid) and exc.field == "cursor"):
+            return _first_page(request)
         # A form's bad value is named (by its label, in the reader's words)
         # where a form did not come back itself (forms.refused); other
         # refusals keep to their page message (no hint of what exists).
@@ -164,6 +186,9 @@ def _install_error_pages(app: FastAPI) -> None:
         in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
         if in_path:
             return error_page(request, 404)
+        cursor = any(tuple(err.get("loc", ())) == ("query", "cursor") for err in exc.errors())
+        if _stale_position(request, cursor):
+            return _first_page(request)
         return error_page(request, 400, detail=_form_detail(request, exc))
 
     @app.exception_handler(LoginRequired)

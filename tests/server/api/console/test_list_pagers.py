@@ -75,12 +75,19 @@ def test_tickets_and_audit_pages_walk(new_browser: NewBrowser, db_conn: Any) -> 
     assert len(entries) == 230
 
 
-def test_bad_cursor_is_a_page_saying_so(new_browser: NewBrowser) -> None:
-    browser = new_browser("operator")
-    for url in ("/incidents", "/tickets", "/live/incidents"):
-        answer = browser.get(url, params={"cursor": "not-a-cursor"})
-        assert answer.status_code == 422, url
-        assert answer.headers["content-type"].startswith("text/html")
+def test_bad_cursor_goes_to_the_first_page(new_browser: NewBrowser) -> None:
+    """An old bookmark or a cut-off link: the list's first page, filters
+    kept, in the reader's language — not an error in the API's words."""
+    browser = new_browser("admin")
+    for url in ("/incidents", "/tickets", "/audit", "/admin/boards"):
+        for bad in ("not-a-cursor", "x" * 5000):
+            answer = browser.get(url, params={"cursor": bad, "state": "all"})
+            assert answer.status_code == 303, (url, answer.status_code)
+            assert answer.headers["location"] == f"{url}?state=all", url
+    # a live region polled with a bad position says so (its page reloads it)
+    answer = browser.get("/live/incidents", params={"cursor": "not-a-cursor"})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
 
 
 def test_capped_total_in_words(new_browser: NewBrowser, db_conn: Any) -> None:
