@@ -126,12 +126,12 @@ def get_site(conn: Conn, principal: Principal, site_id: int) -> SiteDetail:
 
 
 def place_names(
-    conn: Conn, principal: Principal
+    conn: Conn, principal: Principal, limit: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The organisations and sites :func:`list_organisations` and
-    :func:`list_sites` list, as ids and names only (a form's choices)."""
+    """The first ``limit`` organisations and sites :func:`list_organisations`
+    and :func:`list_sites` list, as ids and names only (a form's choices)."""
     principal.need("board.read")
-    return storage.place_names(conn, principal.scope, principal.organisation_id)
+    return storage.place_names(conn, principal.scope, principal.organisation_id, limit)
 
 
 def list_organisations(

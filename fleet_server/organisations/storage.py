@@ -188,10 +188,10 @@ def get_site(
 
 
 def place_names(
-    conn: Conn, scope: Scope, own_organisation_id: int | None
+    conn: Conn, scope: Scope, own_organisation_id: int | None, limit: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Ids and names (``id``, ``name``, ``name_en``), by name, of the
-    organisations :func:`list_organisations` lists and of the sites
+    """Ids and names (``id``, ``name``, ``name_en``), by name, of the first
+    ``limit`` organisations :func:`list_organisations` lists and sites
     :func:`list_sites` lists, without their counts, in one round trip (the
     administration pages' choices: counting every organisation's boards cost
     more than the page)."""
@@ -201,13 +201,14 @@ def place_names(
         organisations.execute(
             "SELECT o.id, o.name, o.name_en FROM organisations o WHERE (%s OR o.id = %s OR"
             f" EXISTS (SELECT 1 FROM sites s WHERE s.organisation_id = o.id AND {visible}))"
-            " ORDER BY o.name, o.id",
-            [scope.province_wide, own_organisation_id, *params],
+            " ORDER BY o.name, o.id LIMIT %s",
+            [scope.province_wide, own_organisation_id, *params, limit],
         )
         sites = conn.cursor(row_factory=dict_row)
         sites.execute(
-            f"SELECT s.id, s.name, s.name_en FROM sites s WHERE {visible} ORDER BY s.name, s.id",
-            params,
+            f"SELECT s.id, s.name, s.name_en FROM sites s WHERE {visible}"
+            " ORDER BY s.name, s.id LIMIT %s",
+            [*params, limit],
         )
     with organisations, sites:  # the block's end received both answers
         return organisations.fetchall(), sites.fetchall()

@@ -46,7 +46,9 @@ def common(conn: Conn, user: Principal, **extra: Any) -> dict[str, Any]:
     """What every administration page has: the tabs, the organisations and
     sites to choose from, no refusal yet and an empty form; with ``extra``."""
     # ids and names only, in one round trip (with their counts: ~35 ms a page)
-    named = organisations.place_names(conn, user) if user.can("board.read") else ([], [])
+    named: tuple[list[Any], list[Any]] = ([], [])
+    if user.can("board.read"):
+        named = organisations.place_names(conn, user, forms.ALL.limit)
     return {
         "tabs": tabs_for(user),
         "organisations": named[0],

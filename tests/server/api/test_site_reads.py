@@ -88,7 +88,8 @@ def test_place_names_are_the_lists_ids_and_names(db_conn: Any) -> None:
     for scope, own in [(Scope.everything(), None)] + [
         (Scope(organisation_id=o), o) for (o,) in organisations
     ]:
-        named = place_names(db_conn, scope, own)
+        named = place_names(db_conn, scope, own, everything.limit)
+        assert place_names(db_conn, scope, own, 1) == tuple(n[:1] for n in named)
         listed = (
             list_organisations(db_conn, scope, everything, own_organisation_id=own).items,
             list_sites(db_conn, scope, everything).items,
