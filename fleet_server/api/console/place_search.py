@@ -156,7 +156,8 @@ def resolve(
 ) -> tuple[int | None, str | None]:
     """What the picker posted as ``(site_id, board_id)``: a token
     (``site:12``, ``… [board:LC-001]``), a site's or board's id, or the exact
-    name (accents and case ignored) of exactly one place in scope. Invalid
+    name (accents and case ignored) of exactly one place in scope, else a
+    part of a name that only one place in scope has. Invalid
     naming ``field`` otherwise. A token is not checked against the scope
     here: the service the form calls refuses a place outside it."""
     typed = text.strip().replace("\x00", "")  # the form bounds its length
@@ -176,6 +177,11 @@ def resolve(
     boards = _boards(conn, user, "exactly", params, 2)
     exact_board = [b for b in boards if b.id == typed]
     found = exact_board or (sites + boards)
+    if not found:
+        # Part of a name, as the picker's hint invites ("pa nam cum" for
+        # "Cửa khẩu Pa Nậm Cúm"): taken when it names one place only.
+        found = _sites(conn, user, "contains", params, 2)
+        found += _boards(conn, user, "contains", params, 2 - len(found)) if len(found) < 2 else []
     if not found:
         raise Invalid(f"{field}: no site or board in your scope matches this", field=field)
     if len(found) > 1:

@@ -106,6 +106,18 @@ def test_forms_take_a_site_beyond_the_old_cap_by_suggestion_name_or_id(
     assert board.status_code == 303, board.text
     with psycopg.connect(api_db) as conn:
         rows = conn.execute("SELECT title, site_id, board_id FROM tickets ORDER BY id").fetchall()
+    # part of one place's name, unaccented, as the hint invites; part of
+    # several places' names is refused below
+    part = post(
+        operator, "/tickets/new", "/tickets/new", {"where": "phong tho xa", "title": "Một phần"}
+    )
+    assert part.status_code == 303, part.text
+    with psycopg.connect(api_db) as conn:
+        assert conn.execute("SELECT site_id FROM tickets WHERE title = 'Một phần'").fetchone() == (
+            far,
+        )
+        conn.execute("DELETE FROM tickets WHERE title = 'Một phần'")
+        conn.commit()
     assert rows[0][:2] == ("Xa", far)
     assert rows[1][:2] == ("Tên", far)
     assert rows[2][0] == "Bảng"
@@ -158,6 +170,9 @@ def test_unknown_ambiguous_or_out_of_scope_names_are_refused_naming_the_field(
     twins = post(operator, page, "/tickets/new", {"where": "diem trung ten", "title": "x"})
     assert twins.status_code == 400
     assert {"vi": "Nhiều nơi", "en": "Several places"}[lang] in twins.text
+    part = post(operator, page, "/tickets/new", {"where": "diem them 00", "title": "x"})
+    assert part.status_code == 400  # part of ten sites' names
+    assert {"vi": "Nhiều nơi", "en": "Several places"}[lang] in part.text
     # another organisation's site by name: unknown (no hint it exists); by id: not found
     other_name = post(
         operator, page, "/tickets/new", {"where": "Phong Thổ Khác Tổ Chức", "title": "x"}
