@@ -58,6 +58,8 @@ def test_the_filter_takes_a_picked_site_in_scope(new_browser: Any, far: dict[str
     other = operator.get("/data-usage", params={"site": "Nơi Tổ Chức Khác"})
     assert other.status_code == 400
     assert 'data-error="site"' in other.text
+    assert "Chưa lọc được." in other.text  # a filter saves nothing: not "Chưa lưu được."
+    assert "Chưa lưu được." not in other.text
     assert "lc-khac-01" not in other.text
     assert rows(operator.get("/data-usage", params={"site": f"site:{far['other']}"}).text) == []
     assert rows(
