@@ -55,10 +55,17 @@ def _page(
     organisations = reports.organisation_choices(conn, user)
     names = dict(organisations)
     own = None if user.province_wide else user.organisation_id
-    estimates = budget_service.list_entries(
-        conn, user, year=year + 1, basis="estimate", organisation_id=own
-    )
-    spent = budget_service.list_entries(conn, user, year=year, basis="spent", organisation_id=own)
+    estimates: list[Any] = []
+    spent: list[Any] = []
+    # An account of sites or a team, not of an organisation, has no budget
+    # of its own: the page says there is nothing (no 400 without words).
+    if user.province_wide or own is not None:
+        estimates = budget_service.list_entries(
+            conn, user, year=year + 1, basis="estimate", organisation_id=own
+        )
+        spent = budget_service.list_entries(
+            conn, user, year=year, basis="spent", organisation_id=own
+        )
     return render(
         request,
         "report_budget.html",

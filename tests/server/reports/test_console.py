@@ -13,8 +13,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.server.api.console.conftest import csrf_of
+from tests.server.api.console.conftest import csrf_of, sign_in
 from tests.server.reports.test_period import docx_text
+from tests.support import seed
 
 NewBrowser = Callable[..., TestClient]
 
@@ -92,3 +93,19 @@ def test_only_those_who_may_enter_amounts_post_them(new_browser: NewBrowser) -> 
     page = viewer.get("/reports/budget")
     assert viewer.post("/reports/budget", data=form(page.text)).status_code == 403
     assert new_browser("technician").get("/reports/budget").status_code == 403
+
+
+def test_a_viewer_of_sites_only_sees_an_empty_budget_page(
+    new_browser: NewBrowser, api_db: str, password_hash: str
+) -> None:
+    """An account of sites (no organisation of its own) has no budget: the
+    page says there is nothing, where it answered 400 without a word."""
+    with psycopg.connect(api_db) as conn:
+        site = conn.execute("SELECT id FROM sites ORDER BY id LIMIT 1").fetchone()[0]
+        seed.user(conn, "chi.xem.diem", "viewer", sites=[site], password_hash=password_hash)
+        conn.commit()
+    browser = new_browser()
+    assert sign_in(browser, "chi.xem.diem").status_code == 303
+    page = browser.get("/reports/budget")
+    assert page.status_code == 200, page.text
+    assert 'action="/reports/budget"' not in page.text
