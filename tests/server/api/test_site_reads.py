@@ -90,7 +90,7 @@ def test_place_names_are_the_lists_ids_and_names(db_conn: Any) -> None:
     ]:
         named = place_names(db_conn, scope, own, everything.limit)
         assert place_names(db_conn, scope, own, 1) == tuple(n[:1] for n in named)
-        listed = (
+        listed: tuple[list[Any], list[Any]] = (
             list_organisations(db_conn, scope, everything, own_organisation_id=own).items,
             list_sites(db_conn, scope, everything).items,
         )

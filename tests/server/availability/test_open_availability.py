@@ -72,7 +72,9 @@ def _fleet(fleet: Fleet) -> None:
     )
 
 
-def _function(conn: Conn, name: str, start: datetime, end: datetime, exclude: bool, sites: Any):
+def _function(
+    conn: Conn, name: str, start: datetime, end: datetime, exclude: bool, sites: Any
+) -> dict[Any, Any]:
     rows = conn.execute(
         f"SELECT * FROM {name}(%s, %s, %s, %s::bigint[])", (start, end, exclude, sites)
     ).fetchall()

@@ -101,8 +101,9 @@ def test_a_viewer_of_sites_only_sees_an_empty_budget_page(
     """An account of sites (no organisation of its own) has no budget: the
     page says there is nothing, where it answered 400 without a word."""
     with psycopg.connect(api_db) as conn:
-        site = conn.execute("SELECT id FROM sites ORDER BY id LIMIT 1").fetchone()[0]
-        seed.user(conn, "chi.xem.diem", "viewer", sites=[site], password_hash=password_hash)
+        row = conn.execute("SELECT id FROM sites ORDER BY id LIMIT 1").fetchone()
+        assert row is not None
+        seed.user(conn, "chi.xem.diem", "viewer", sites=[row[0]], password_hash=password_hash)
         conn.commit()
     browser = new_browser()
     assert sign_in(browser, "chi.xem.diem").status_code == 303
