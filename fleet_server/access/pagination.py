@@ -71,6 +71,18 @@ def add_equal(
             params.append(value)
 
 
+def add_range(
+    where: list[str], params: list[Any], column: str, since: object | None, until: object | None
+) -> None:
+    """``column >= since`` and ``column < until``, each when given."""
+    if since is not None:
+        where.append(f"{column} >= %s")
+        params.append(since)
+    if until is not None:
+        where.append(f"{column} < %s")
+        params.append(until)
+
+
 def fetch_page(
     conn: psycopg.Connection[Any],
     select_sql: str,
@@ -97,26 +109,17 @@ def fetch_page(
             f"SELECT q.* FROM ({select_sql}) q ORDER BY {order} LIMIT %s OFFSET %s",
             (*params, paging.limit, paging.offset),
         ).fetchall()
-        capped = False
-        if (rows and len(rows) < paging.limit) or (not rows and paging.offset == 0):
-            total = paging.offset + len(rows)  # the last (or only) page: no need to count
-        elif count is not None:
-            total = count()
-            if total > COUNT_CAP:
-                total, capped = COUNT_CAP, True
-        else:
-            counted = cur.execute(
-                f"SELECT count(*) AS n FROM (SELECT 1 FROM ({select_sql}) q LIMIT %s) c",
-                (*params, COUNT_CAP + 1),
-            ).fetchone()
-            total = int(counted["n"]) if counted else 0
-            if total > COUNT_CAP:
-                total, capped = COUNT_CAP, True
+    if (rows and len(rows) < paging.limit) or (not rows and paging.offset == 0):
+        total, over = paging.offset + len(rows), False  # the last (or only) page: not counted
+    elif count is not None:
+        total, over = capped(count())
+    else:
+        total, over = count_capped(conn, f"FROM ({select_sql}) q", params)
     items = [model.model_validate(r) for r in rows]
     # not Page[M](...): pydantic keeps a parametrized class only weakly, so it was
     # collected between requests and rebuilt (ms of schema work a page)
     return Page(
-        items=items, total=total, limit=paging.limit, offset=paging.offset, total_capped=capped
+        items=items, total=total, limit=paging.limit, offset=paging.offset, total_capped=over
     )
 
 
@@ -142,24 +145,25 @@ def fetch_keyset_page(
     if paging.cursor is not None:
         branches = after(order, decode(keyset, order, paging.cursor))
     # one row more than the page: whether a next page exists, without counting
-    parts, part_params = [], list[Any]()
-    for seek, seek_params in branches:
-        parts.append(
-            f"(SELECT q.* FROM ({select_sql}) q WHERE {seek}"
-            f" ORDER BY {order.sql()} LIMIT %s OFFSET %s)"
-        )
-        part_params += [*params, *seek_params, paging.limit + 1, paging.offset]
-    sql = parts[0]
-    if len(parts) > 1:
-        sql = f"SELECT u.* FROM ({' UNION ALL '.join(parts)}) u ORDER BY {order.sql()} LIMIT %s"
-        part_params.append(paging.limit + 1)
+    sql, sql_params = first_rows(
+        [
+            (
+                f"SELECT q.* FROM ({select_sql}) q WHERE {seek}"
+                f" ORDER BY {order.sql()} LIMIT %s OFFSET %s",
+                [*params, *seek_params, paging.limit + 1, paging.offset],
+            )
+            for seek, seek_params in branches
+        ],
+        order.sql(),
+        paging.limit + 1,
+    )
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(sql, part_params).fetchall()
-        more = len(rows) > paging.limit
-        rows = rows[: paging.limit]
-        total, capped = _total(
-            cur, select_sql, params, paging, shown=len(rows), more=more, count=count
-        )
+        rows = cur.execute(sql, sql_params).fetchall()
+    more = len(rows) > paging.limit
+    rows = rows[: paging.limit]
+    total, capped = _total(
+        conn, select_sql, params, paging, shown=len(rows), more=more, count=count
+    )
     # not CursorPage[M](...): see fetch_page
     return CursorPage(
         items=[model.model_validate(r) for r in rows],
@@ -172,7 +176,7 @@ def fetch_keyset_page(
 
 
 def _total(
-    cur: psycopg.Cursor[Any],
+    conn: psycopg.Connection[Any],
     select_sql: str,
     params: Sequence[Any],
     paging: ListParams,
@@ -187,12 +191,45 @@ def _total(
         return paging.offset + shown, False  # the first page is the only one, or the last
     if count is not None:
         return count()
-    counted = cur.execute(
-        f"SELECT count(*) AS n FROM (SELECT 1 FROM ({select_sql}) q LIMIT %s) c",
-        (*params, COUNT_CAP + 1),
-    ).fetchone()
-    total = int(counted["n"]) if counted else 0
-    return (COUNT_CAP, True) if total > COUNT_CAP else (total, False)
+    return count_capped(conn, f"FROM ({select_sql}) q", params)
+
+
+def first_rows(
+    parts: Sequence[tuple[str, Sequence[Any]]], order: str, limit: int
+) -> tuple[str, list[Any]]:
+    """One statement (and its parameters) for the first ``limit`` rows of
+    ``parts``: statements whose rows never overlap, each already in
+    ``order`` (ORDER BY text over their output columns) and limited. One
+    part is its own statement; several are joined (UNION ALL) and ordered
+    again, so each can still be read by its own index."""
+    if len(parts) == 1:
+        sql, params = parts[0]
+        return sql, list(params)
+    selects = " UNION ALL ".join(f"({sql})" for sql, _ in parts)
+    joined = [value for _, params in parts for value in params]
+    return f"SELECT u.* FROM ({selects}) u ORDER BY {order} LIMIT %s", [*joined, limit]
+
+
+def capped(counted: int, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """A count read up to ``cap + 1`` rows as (at most ``cap``, whether
+    there are more)."""
+    return (cap, True) if counted > cap else (counted, False)
+
+
+def capped_count_sql(rows: str) -> str:
+    """A query counting the rows of ``rows`` (``FROM ... WHERE ...`` text)
+    that stops reading one row past the cap: its last parameter, after those
+    of ``rows``, is the cap plus one (see :func:`capped`)."""
+    return f"SELECT count(*) FROM (SELECT 1 {rows} LIMIT %s) c"
+
+
+def count_capped(
+    conn: psycopg.Connection[Any], rows: str, params: Sequence[Any], cap: int = COUNT_CAP
+) -> tuple[int, bool]:
+    """How many rows ``rows`` (``FROM ... WHERE ...`` text with ``params``)
+    selects, up to ``cap``; and whether there are more."""
+    row = conn.execute(capped_count_sql(rows), [*params, cap + 1]).fetchone()
+    return capped(int(row[0]) if row else 0, cap)
 
 
 def both_cursor_and_offset() -> Unprocessable:

@@ -17,6 +17,7 @@ from fleet_server.access.pagination import (
     CursorPage,
     ListParams,
     add_equal,
+    add_range,
     fetch_keyset_page,
     order_by,
 )
@@ -70,12 +71,7 @@ def _where(filters: AuditFilters, network: str | None) -> tuple[str, list[Any]]:
         escaped = filters.action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append("action LIKE %s")
         params.append(escaped + "%")
-    if filters.since is not None:
-        where.append("at >= %s")
-        params.append(filters.since)
-    if filters.until is not None:
-        where.append("at < %s")
-        params.append(filters.until)
+    add_range(where, params, "at", filters.since, filters.until)
     if network is not None:
         where.append("address <<= %s::inet")
         params.append(network)

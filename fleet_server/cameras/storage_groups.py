@@ -25,8 +25,9 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
-from fleet_server.access.keyset import Key, Keyset, decode, encode, resolve
-from fleet_server.access.pagination import add_equal
+from fleet_server.access.keyset import Key, Keyset, Order, decode, encode, resolve
+from fleet_server.access.keyset import after as seek
+from fleet_server.access.pagination import add_equal, capped, capped_count_sql, first_rows
 from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
 from fleet_server.cameras.models import Health
@@ -79,6 +80,11 @@ _PAGE = f"""
      WHERE {{where}}
      ORDER BY s.name, c.board_id, c.camera_id
      LIMIT %s"""
+#: That order over the columns a group is read from (a position in a group
+#: is after a camera in it).
+_WITHIN = Order(
+    "", (Key("s.name", "text"), Key("c.board_id", "text"), Key("c.camera_id", "text")), (False,) * 3
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +117,7 @@ class Filters:
     def where(self) -> tuple[list[str], list[Any]]:
         clause, params = sites_condition(self.scope, "s.id")
         where = [clause]
-        if self.site_id is not None:
-            where.append("s.id = %s")
-            params.append(self.site_id)
-        if self.board_id is not None:
-            where.append("c.board_id = %s")
-            params.append(self.board_id)
+        add_equal(where, params, (("s.id", self.site_id), ("c.board_id", self.board_id)))
         return where, params
 
 
@@ -135,22 +136,19 @@ def group_page(
 ) -> list[CameraOut]:
     """Up to ``limit`` cameras of one health group in site-name order, after
     ``after`` (a position in this group) or from its start."""
-    selects, params = [], list[Any]()
+    parts = []
     for joins, where, part_params in _parts(filters, health):
         if after is not None:
             # the first term bounds the walk of sites by name; the row
             # comparison decides among the cameras of that name
-            where.append("s.name >= %s AND (s.name, c.board_id, c.camera_id) > (%s, %s, %s)")
-            part_params += [after.site_name, after.site_name, after.board_id, after.camera_id]
-        selects.append(_PAGE.format(joins=joins, where=" AND ".join(where)))
-        params += [filters.stale_before, *part_params, limit]
-    sql = selects[0]
-    if len(selects) > 1:
-        sql = (
-            "SELECT u.* FROM (" + " UNION ALL ".join(f"({s})" for s in selects) + ") u"
-            " ORDER BY u.site_name, u.board_id, u.camera_id LIMIT %s"
-        )
-        params.append(limit)
+            ((rest, rest_params),) = seek(
+                _WITHIN, (after.site_name, after.board_id, after.camera_id)
+            )
+            where.append(f"s.name >= %s AND {rest}")
+            part_params += [after.site_name, *rest_params]
+        page = _PAGE.format(joins=joins, where=" AND ".join(where))
+        parts.append((page, [filters.stale_before, *part_params, limit]))
+    sql, params = first_rows(parts, "u.site_name, u.board_id, u.camera_id", limit)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(sql, params)
         return [CameraOut.model_validate(r) for r in rows.fetchall()]
@@ -188,14 +186,12 @@ def group_counts(
     for health in groups:
         counts = []
         for joins, where, part_params in _parts(filters, health):
-            counts.append(
-                f"(SELECT count(*) FROM (SELECT 1 {joins} WHERE {' AND '.join(where)} LIMIT %s) q)"
-            )
+            counts.append(_capped_count(joins, where))
             params += [*part_params, cap + 1]
         sums.append(" + ".join(counts))
     row = conn.execute("SELECT " + ", ".join(sums), params).fetchone()
     counted = [int(n) for n in row] if row else [0] * len(groups)
-    return {health: Count(min(n, cap), n > cap) for health, n in zip(groups, counted, strict=True)}
+    return {health: Count(*capped(n, cap)) for health, n in zip(groups, counted, strict=True)}
 
 
 def counts_and_total(conn: Conn, filters: Filters, cap: int) -> tuple[Count, Count, int]:
@@ -204,14 +200,19 @@ def counts_and_total(conn: Conn, filters: Filters, cap: int) -> tuple[Count, Cou
     sums, params = [], list[Any]()
     for health in ("failing", "ok"):
         ((joins, where, part_params),) = _parts(filters, health)
-        sums.append(
-            f"(SELECT count(*) FROM (SELECT 1 {joins} WHERE {' AND '.join(where)} LIMIT %s) q)"
-        )
+        sums.append(_capped_count(joins, where))
         params += [*part_params, cap + 1]
     total_sql, total_params = _scope_sum(filters)
     row = conn.execute(f"SELECT {sums[0]}, {sums[1]}, ({total_sql})", [*params, *total_params])
     failing, ok, total = row.fetchone() or (0, 0, 0)
-    return Count(min(failing, cap), failing > cap), Count(min(ok, cap), ok > cap), int(total or 0)
+    return Count(*capped(failing, cap)), Count(*capped(ok, cap)), int(total or 0)
+
+
+def _capped_count(joins: str, where: list[str]) -> str:
+    """A part's cameras counted up to a cap (the parameter after the part's:
+    the cap plus one), as a scalar subquery."""
+    condition = " AND ".join(where)
+    return f"({capped_count_sql(f'{joins} WHERE {condition}')})"
 
 
 def _scope_sum(filters: Filters) -> tuple[str, list[Any]]:

@@ -12,10 +12,11 @@ from psycopg.rows import dict_row
 
 from fleet_server.access.keyset import Key, Keyset, resolve
 from fleet_server.access.pagination import (
-    COUNT_CAP,
     CursorPage,
     ListParams,
     add_equal,
+    add_range,
+    count_capped,
     fetch_keyset_page,
 )
 from fleet_server.access.scope import Scope
@@ -86,19 +87,12 @@ def _selection(scope: Scope, filters: IncidentFilter) -> tuple[str, list[Any]]:
             ("i.board_id", f.board_id),
             ("i.site_id", f.site_id),
             ("i.rule", f.rule),
+            ("i.parent_id", f.parent_id),
         ),
     )
-    if f.parent_id is not None:
-        where.append("i.parent_id = %s")
-        params.append(f.parent_id)
     if f.top_level:
         where.append("i.parent_id IS NULL")
-    if f.since is not None:
-        where.append("i.opened_at >= %s")
-        params.append(f.since)
-    if f.until is not None:
-        where.append("i.opened_at < %s")
-        params.append(f.until)
+    add_range(where, params, "i.opened_at", f.since, f.until)
     return " AND ".join(where), params
 
 
@@ -140,34 +134,43 @@ def count_selected(conn: Conn, scope: Scope, filters: IncidentFilter) -> tuple[i
     """How many incidents ``scope`` sees that ``filters`` select, counted up
     to ``COUNT_CAP``; and whether there are more."""
     where, params = _selection(scope, filters)
-    row = conn.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM incidents i WHERE {where} LIMIT %s) c",
-        [*params, COUNT_CAP + 1],
-    ).fetchone()
-    counted = int(row[0]) if row else 0
-    return (COUNT_CAP, True) if counted > COUNT_CAP else (counted, False)
+    return count_capped(conn, f"FROM incidents i WHERE {where}", params)
+
+
+def _rows(
+    conn: Conn,
+    scope: Scope,
+    where: str,
+    params: list[Any],
+    tail: str = "",
+    *,
+    one_row: bool = False,
+) -> list[dict[str, Any]]:
+    """The rows of the incidents ``scope`` sees that ``where`` (with
+    ``params``) selects, then ``tail`` (ORDER BY, LIMIT)."""
+    clause, scope_params = incidents_condition(scope, "i.site_id", "i.rule", one_row=one_row)
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"{_SELECT} WHERE {where} AND {clause}{tail}", [*params, *scope_params]
+        ).fetchall()
 
 
 def of_board(conn: Conn, scope: Scope, board_id: str) -> list[IncidentOut]:
     """The board's unresolved incidents ``scope`` sees, worst first."""
-    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            f"{_SELECT} WHERE i.board_id = %s AND i.state <> 'resolved' AND {clause}"
-            " ORDER BY severity_rank DESC, i.opened_at DESC LIMIT 100",
-            [board_id, *params],
-        ).fetchall()
+    rows = _rows(
+        conn,
+        scope,
+        "i.board_id = %s AND i.state <> 'resolved'",
+        [board_id],
+        " ORDER BY severity_rank DESC, i.opened_at DESC LIMIT 100",
+    )
     return [IncidentOut.model_validate(r) for r in rows]
 
 
 def visible(conn: Conn, scope: Scope, incident_id: int) -> IncidentOut | None:
     """The incident, if it exists and ``scope`` sees it."""
-    clause, params = incidents_condition(scope, "i.site_id", "i.rule", one_row=True)
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            f"{_SELECT} WHERE i.id = %s AND {clause}", [incident_id, *params]
-        ).fetchone()
-    return None if row is None else IncidentOut.model_validate(row)
+    rows = _rows(conn, scope, "i.id = %s", [incident_id], one_row=True)
+    return IncidentOut.model_validate(rows[0]) if rows else None
 
 
 def timeline(conn: Conn, incident_id: int) -> list[IncidentEvent]:
@@ -186,13 +189,13 @@ def children(conn: Conn, scope: Scope, parent_ids: list[int]) -> dict[int, list[
     worst first (a site incident's boards)."""
     if not parent_ids:
         return {}
-    clause, params = incidents_condition(scope, "i.site_id", "i.rule")
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            f"{_SELECT} WHERE i.parent_id = ANY(%s) AND {clause}"
-            " ORDER BY severity_rank DESC, i.board_id, i.id LIMIT 1000",
-            [parent_ids, *params],
-        ).fetchall()
+    rows = _rows(
+        conn,
+        scope,
+        "i.parent_id = ANY(%s)",
+        [parent_ids],
+        " ORDER BY severity_rank DESC, i.board_id, i.id LIMIT 1000",
+    )
     found: dict[int, list[IncidentOut]] = {}
     for row in rows:
         incident = IncidentOut.model_validate(row)

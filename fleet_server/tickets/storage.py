@@ -198,13 +198,16 @@ def link_incident(
 
 # -- what the API shows --------------------------------------------------------------
 
-_SELECT = """
+#: Whether a ticket is overdue at the parameter (a time): due before it and
+#: still being worked on.
+_OVERDUE = "(t.due_at < %s AND t.state NOT IN ('resolved', 'closed'))"
+_SELECT = f"""
     SELECT t.id, t.site_id, s.code AS site_code, s.name AS site_name,
            s.name_en AS site_name_en, t.board_id, t.kind,
            t.priority::ticket_priority_order AS priority,
            t.state::ticket_state_order AS state,
            t.title, t.assignee, t.team, t.due_at,
-           (t.due_at < %s AND t.state NOT IN ('resolved', 'closed')) AS overdue,
+           {_OVERDUE} AS overdue,
            t.source_key, t.created_by, t.created_at, t.updated_at, t.resolved_at, t.closed_at
     FROM tickets t JOIN sites s ON s.id = t.site_id
 """
@@ -253,8 +256,7 @@ def list_page(
         where.append("t.state = ANY(%s)")
         params.append(list(f.states))
     if f.overdue is not None:
-        late = "(t.due_at < %s AND t.state NOT IN ('resolved', 'closed'))"
-        where.append(late if f.overdue else f"NOT {late}")
+        where.append(_OVERDUE if f.overdue else f"NOT {_OVERDUE}")
         params.append(now)
     return fetch_keyset_page(
         conn,
