@@ -43,8 +43,9 @@ _KEYS = (
     " {latency} AS latency_ms, h.measured_at" + _FROM + "WHERE {where}"
 )
 
-_ROWS = (
-    f"""
+#: What a list shows of a camera (a ``CameraOut``), over ``_FROM``'s tables
+#: and the board's status ``st``; the one parameter is ``HEALTH``'s.
+COLUMNS = f"""
     SELECT c.board_id, c.camera_id, c.name, b.name AS board_name,
            coalesce(st.state, 'unknown') AS board_state, b.site_id, s.name AS site_name,
            s.name_en AS site_name_en, s.kind AS site_kind, h.reading->>'status' AS status,
@@ -56,6 +57,9 @@ _ROWS = (
               AND i.rule LIKE 'camera%%' AND i.state <> 'resolved'
               AND i.details->>'camera_id' = c.camera_id
             ORDER BY i.opened_at DESC LIMIT 1) AS open_incident_id"""
+
+_ROWS = (
+    COLUMNS
     + _FROM
     + """    LEFT JOIN board_status st ON st.board_id = b.id
     WHERE (c.board_id, c.camera_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))

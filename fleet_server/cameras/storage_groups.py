@@ -32,7 +32,7 @@ from fleet_server.access.scope import Scope
 from fleet_server.access.storage import sites_condition
 from fleet_server.cameras.models import Health
 from fleet_server.cameras.schemas import CameraOut
-from fleet_server.cameras.storage import HEALTH, HEALTH_IS, Conn
+from fleet_server.cameras.storage import COLUMNS, HEALTH_IS, Conn
 
 #: The default order's groups, in order.
 GROUPS: tuple[Health, ...] = ("failing", "unknown", "ok")
@@ -63,23 +63,15 @@ _PARTS: dict[Health, tuple[tuple[str, str], ...]] = {
 #: A group's page in site-name order. One level, so planning it stays cheap
 #: (a few joins, planned on every request); the open incident of each camera
 #: is looked up for the page's rows only (after the LIMIT).
-_PAGE = f"""
-    SELECT c.board_id, c.camera_id, c.name, b.name AS board_name,
-           coalesce(st.state, 'unknown') AS board_state, b.site_id, s.name AS site_name,
-           s.name_en AS site_name_en, s.kind AS site_kind, h.reading->>'status' AS status,
-           (h.reading->>'reachable')::boolean AS reachable,
-           (h.reading->>'rtsp_answered')::boolean AS rtsp_answered,
-           (h.reading->>'latency_ms')::float8 AS latency_ms, h.reading->>'error' AS error,
-           h.measured_at, {HEALTH} AS health,
-           (SELECT i.id FROM incidents i WHERE i.board_id = c.board_id
-              AND i.rule LIKE 'camera%%' AND i.state <> 'resolved'
-              AND i.details->>'camera_id' = c.camera_id
-            ORDER BY i.opened_at DESC LIMIT 1) AS open_incident_id
-{{joins}}
+_PAGE = (
+    COLUMNS
+    + """
+{joins}
       LEFT JOIN board_status st ON st.board_id = b.id
-     WHERE {{where}}
+     WHERE {where}
      ORDER BY s.name, c.board_id, c.camera_id
      LIMIT %s"""
+)
 #: That order over the columns a group is read from (a position in a group
 #: is after a camera in it).
 _WITHIN = Order(
