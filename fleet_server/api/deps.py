@@ -20,6 +20,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api import addresses
 from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
+from fleet_server.db import lending
 from fleet_server.settings import Settings
 from fleet_server.users.models import LoginPolicy
 from fleet_server.users.service_logins import resolve_token
@@ -84,6 +85,7 @@ def connection(ctx: Ctx, _slot: Annotated[None, Depends(database_slot)]) -> Iter
     PostgreSQL (psycopg refuses to send it): that is the caller's bad input
     (422), wherever in the request it came from, not a server error."""
     with ctx.pool.connection() as conn:
+        lending.record(conn, ctx.pool)  # a cache rebuild the request starts borrows from it
         try:
             yield conn
         except psycopg.DataError as exc:

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from fleet_server.availability.schemas import AvailabilityOut
 from fleet_server.availability.storage import Conn
-from fleet_server.organisations.health_cache import VersionedCache
+from fleet_server.organisations.health_cache import VersionedCache, background
 
 #: How old kept figures may be before they are computed again.
 MAX_AGE_S = 30.0
@@ -57,15 +57,13 @@ def kept(
 ) -> T:
     """``compute(conn)``'s answer for ``key`` (the caller's scope, filters
     and period), from what is kept in ``where`` when there is (see the
-    module). A recomputation runs on a connection of ``conn``'s pool (none:
-    in the request)."""
+    module). A recomputation runs on a connection of the pool that lent
+    ``conn`` (none known: in the request)."""
     info = conn.info
-    pool: Any = getattr(conn, "_pool", None)
-    connect = pool.connection if pool is not None else None
     return where.get(
         (info.host, info.port, info.dbname, *key),
         0,
         lambda c, _previous: compute(c),
         conn=conn,
-        connect=connect,
+        connect=background(conn),
     )

@@ -49,6 +49,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
+from fleet_server.db import lending
 from fleet_server.organisations import storage
 
 T = TypeVar("T")
@@ -255,14 +256,20 @@ def _number(conn: storage.Conn) -> int:
 SHARED: VersionedCache[Any] = VersionedCache()
 
 
+def background(conn: storage.Conn) -> Connect | None:
+    """How a rebuild started by a request on ``conn`` gets a connection of
+    its own: from the pool that lent ``conn`` (:mod:`fleet_server.db.lending`);
+    None when no pool is known (the request then rebuilds, waiting)."""
+    pool = lending.lender(conn)
+    return pool.connection if pool is not None else None
+
+
 def cached(conn: storage.Conn, key: tuple[Hashable, ...], build: Build[T]) -> T:
     """``build(conn, kept)``'s answer for ``key``, kept until the fleet
-    health version moves (see :class:`VersionedCache`). A rebuild runs on a
-    connection of ``conn``'s pool (none: the request rebuilds, waiting)."""
+    health version moves (see :class:`VersionedCache`). A rebuild runs in
+    the background (:func:`background`)."""
     version = fleet_version(conn)
-    pool = getattr(conn, "_pool", None)
-    connect = pool.connection if pool is not None else None
     value: T = SHARED.get(
-        (version.database, *key), version.number, build, conn=conn, connect=connect
+        (version.database, *key), version.number, build, conn=conn, connect=background(conn)
     )
     return value
