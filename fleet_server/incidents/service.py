@@ -16,7 +16,7 @@ from fleet_server.incidents import lifecycle, storage_lists, storage_reports
 from fleet_server.incidents.models import IncidentFilter
 from fleet_server.incidents.schemas import IncidentDetail, IncidentOut
 from fleet_server.incidents.storage import Conn
-from fleet_server.organisations.health_cache import VersionedCache, fleet_version
+from fleet_server.organisations.health_cache import VersionedCache, cached
 
 #: The lists' totals by (database, scope, filters), each kept for one fleet
 #: health version (migration 0045: an incident opened, deleted, resolved,
@@ -44,12 +44,12 @@ def list_incidents(
     scope, f = user.scope, filters or IncidentFilter()
 
     def total() -> tuple[int, bool]:
-        version = fleet_version(conn)
-        return TOTALS.get(
-            (version.database, scope, f),
-            version.number,
+        return cached(
+            conn,
+            (scope, f),
             lambda c, _: storage_lists.count_selected(c, scope, f),
-            conn=conn,
+            cache=TOTALS,
+            in_request=True,
         )
 
     few = f.board_id is None and f.site_id is None and f.parent_id is None

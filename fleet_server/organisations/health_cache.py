@@ -264,12 +264,22 @@ def background(conn: storage.Conn) -> Connect | None:
     return pool.connection if pool is not None else None
 
 
-def cached(conn: storage.Conn, key: tuple[Hashable, ...], build: Build[T]) -> T:
-    """``build(conn, kept)``'s answer for ``key``, kept until the fleet
-    health version moves (see :class:`VersionedCache`). A rebuild runs in
-    the background (:func:`background`)."""
+def cached(
+    conn: storage.Conn,
+    key: tuple[Hashable, ...],
+    build: Build[T],
+    *,
+    cache: VersionedCache[Any] = SHARED,
+    in_request: bool = False,
+) -> T:
+    """``build(conn, kept)``'s answer for ``key`` in this database, kept in
+    ``cache`` until the fleet health version moves (see
+    :class:`VersionedCache`). A rebuild runs in the background
+    (:func:`background`), or, ``in_request``, in the request that finds the
+    version moved (what it answers never lags the version it read)."""
     version = fleet_version(conn)
-    value: T = SHARED.get(
-        (version.database, *key), version.number, build, conn=conn, connect=background(conn)
+    connect = None if in_request else background(conn)
+    value: T = cache.get(
+        (version.database, *key), version.number, build, conn=conn, connect=connect
     )
     return value

@@ -4,10 +4,10 @@ console's provisioning page reads them here."""
 
 from __future__ import annotations
 
-from fleet_server.access.pagination import COUNT_CAP, CursorPage, ListParams
+from fleet_server.access.pagination import CursorPage, ListParams, capped
 from fleet_server.access.principal import Principal
 from fleet_server.errors import NotFound
-from fleet_server.organisations.health_cache import VersionedCache, fleet_version
+from fleet_server.organisations.health_cache import VersionedCache, cached
 from fleet_server.provisioning import storage_list
 from fleet_server.provisioning.schemas_list import PROVISION_STATUSES, ProvisionedBoard
 from fleet_server.provisioning.storage import Conn
@@ -36,7 +36,7 @@ def list_boards(
     count = None
     if counts is not None:
         known = counts.get(status, 0) if status else sum(counts.values())
-        count = (min(known, COUNT_CAP), known > COUNT_CAP)
+        count = capped(known)
     return storage_list.boards_page(
         conn,
         user.scope,
@@ -52,12 +52,12 @@ def counts(conn: Conn, user: Principal) -> dict[str, int]:
     change of the fleet's health (in the request that first sees it)."""
     user.need("board.provision")
     scope = user.scope
-    version = fleet_version(conn)
-    found = COUNTS.get(
-        (version.database, scope),
-        version.number,
+    found = cached(
+        conn,
+        (scope,),
         lambda c, _: storage_list.status_counts(c, scope),
-        conn=conn,
+        cache=COUNTS,
+        in_request=True,
     )
     return {status: found.get(status, 0) for status in PROVISION_STATUSES}
 
