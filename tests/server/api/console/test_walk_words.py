@@ -1,0 +1,116 @@
+"""What a phone walkthrough of the console found in its words and links: a
+supplier's queue linked the approved-content page they may not open; a
+picker that takes only sites asked for "a site's or board's name"; the
+archive's refusal said "Not saved." of a download; the rules page's
+refusal named its field "Or a site, a board"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.server.api.conftest import Conn
+from tests.server.api.console.conftest import csrf_of, sign_in
+from tests.support import seed
+
+NewBrowser = Callable[..., TestClient]
+LINK = re.compile(r'<a [^>]*href="(/[^"#?]*)')
+SITE_HINT = {"vi": "Gõ tên hoặc mã điểm lắp đặt", "en": "Type a site&#39;s name or code"}
+WHERE_HINT = {
+    "vi": "Gõ tên hoặc mã điểm lắp đặt, bảng",
+    "en": "Type a site&#39;s or board&#39;s name",
+}
+
+
+@pytest.fixture
+def twins(api_db: str) -> None:
+    """Two sites whose names share a part, so "tram trung" names neither."""
+    with psycopg.connect(api_db) as conn:
+        seed.site(conn, "trung-mot", "bql-kkt", name="Trạm Trùng Một")
+        seed.site(conn, "trung-hai", "bql-kkt", name="Trạm Trùng Hai")
+        conn.commit()
+
+
+def test_a_supplier_is_linked_to_no_page_they_may_not_open(
+    new_browser: NewBrowser, db_conn: Conn, password_hash: str
+) -> None:
+    org = seed.organisation(db_conn, "bao-lai-chau", "Báo Lai Châu")
+    seed.user(db_conn, "bao.lc", "supplier", organisation=org, password_hash=password_hash)
+    db_conn.commit()
+    browser = new_browser()
+    assert sign_in(browser, "bao.lc").status_code == 303
+    page = browser.get("/content/submissions")
+    assert page.status_code == 200
+    links = set(LINK.findall(page.text)) - {"/logout"}
+    assert "/content/submissions" in links
+    refused = [link for link in sorted(links) if browser.get(link).status_code == 403]
+    assert refused == []
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_picker_of_sites_only_asks_for_a_site(new_browser: NewBrowser, lang: str) -> None:
+    admin = new_browser("admin")
+
+    def pickers(path: str, name: str) -> list[str]:
+        page = admin.get(path, params={"lang": lang})
+        assert page.status_code == 200, path
+        return re.findall(rf'<input type="text" name="{name}"[^>]*>', page.text)
+
+    only_sites = [
+        *pickers("/data-usage", "site"),
+        *pickers("/reports", "site"),
+        *pickers("/admin/boards", "site_id"),
+        *[p for p in pickers("/rules", "place") if 'data-place-kind="site"' in p],
+    ]
+    assert len(only_sites) >= 5
+    for picker in only_sites:
+        assert f'placeholder="{SITE_HINT[lang]}"' in picker, picker
+    # a picker that takes a board too still says so
+    anywhere = [p for p in pickers("/rules", "place") if "data-place-kind" not in p]
+    anywhere += pickers("/incidents/report", "target")
+    assert anywhere
+    for picker in anywhere:
+        assert WHERE_HINT[lang] in picker, picker
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "saved"),
+    [("vi", "Chưa tải được.", "Chưa lưu được."), ("en", "Not downloaded.", "Not saved.")],
+)
+def test_a_refused_archive_says_it_was_not_downloaded(
+    new_browser: NewBrowser, twins: None, lang: str, heading: str, saved: str
+) -> None:
+    operator = new_browser("operator")
+    answer = operator.get(
+        "/reports/archive",
+        params={"from": "2026-11-01", "to": "2026-11-02", "site": "tram trung", "lang": lang},
+    )
+    assert answer.status_code == 400
+    refusal = re.search(r'<div class="flash error refusal".*?</div>', answer.text, re.S)
+    assert refusal
+    assert heading in refusal.group(0)
+    assert saved not in refusal.group(0)
+
+
+@pytest.mark.parametrize(
+    ("lang", "field"),
+    [
+        ("vi", "Mục cần sửa: Điểm lắp đặt hoặc bảng tin."),
+        ("en", "Field to correct: Site or board."),
+    ],
+)
+def test_a_refused_rule_place_is_named_as_a_field(
+    new_browser: NewBrowser, twins: None, lang: str, field: str
+) -> None:
+    admin = new_browser("admin")
+    token = csrf_of(admin.get("/rules").text)
+    answer = admin.post(
+        f"/rules?lang={lang}",
+        data={"rule": "battery_low", "place": "tram trung", "p_for_s": "5", "csrf_token": token},
+    )
+    assert answer.status_code == 400
+    assert field in answer.text
