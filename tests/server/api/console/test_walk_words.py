@@ -7,17 +7,21 @@ refusal named its field "Or a site, a board"."""
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from fleet_server.api.console import i18n
 from tests.server.api.conftest import Conn
 from tests.server.api.console.conftest import csrf_of, sign_in
 from tests.support import seed
 
 NewBrowser = Callable[..., TestClient]
+MESSAGES = Path(i18n.__file__).with_name("messages.toml")
 LINK = re.compile(r'<a [^>]*href="(/[^"#?]*)')
 SITE_HINT = {"vi": "Gõ tên hoặc mã điểm lắp đặt", "en": "Type a site&#39;s name or code"}
 WHERE_HINT = {
@@ -114,3 +118,10 @@ def test_a_refused_rule_place_is_named_as_a_field(
     )
     assert answer.status_code == 400
     assert field in answer.text
+
+
+def test_the_english_words_cite_articles_in_english() -> None:
+    """The English pages cite "Article 12.2" as the others do, not "Điều 12.2"."""
+    catalogue = tomllib.loads(MESSAGES.read_text(encoding="utf-8"))
+    cited = sorted(key for key, texts in catalogue.items() if "Điều" in texts.get("en", ""))
+    assert cited == []
