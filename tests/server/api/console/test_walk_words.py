@@ -125,3 +125,16 @@ def test_the_english_words_cite_articles_in_english() -> None:
     catalogue = tomllib.loads(MESSAGES.read_text(encoding="utf-8"))
     cited = sorted(key for key, texts in catalogue.items() if "Điều" in texts.get("en", ""))
     assert cited == []
+
+
+def test_a_board_suggestion_does_not_say_board_twice(new_browser: NewBrowser, api_db: str) -> None:
+    """Boards are named "Bảng tin …": the picker showed "Bảng Bảng tin …"."""
+    with psycopg.connect(api_db) as conn:
+        site = seed.site(conn, "tram-thu", "bql-kkt", name="Trạm Thử Gợi Ý")
+        seed.board(conn, "lc-tram-thu-01", site, name="Bảng tin Trạm Thử Gợi Ý số 01")
+        conn.commit()
+    operator = new_browser("operator")
+    found = operator.get("/search/places", params={"q": "tram thu goi y", "kind": "board"})
+    assert [item["label"] for item in found.json()["items"]] == [
+        "Bảng tin Trạm Thử Gợi Ý số 01 (lc-tram-thu-01) · Trạm Thử Gợi Ý [board:lc-tram-thu-01]"
+    ]
