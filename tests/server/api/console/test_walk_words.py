@@ -138,3 +138,33 @@ def test_a_board_suggestion_does_not_say_board_twice(new_browser: NewBrowser, ap
     assert [item["label"] for item in found.json()["items"]] == [
         "Bảng tin Trạm Thử Gợi Ý số 01 (lc-tram-thu-01) · Trạm Thử Gợi Ý [board:lc-tram-thu-01]"
     ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "note"),
+    [
+        ("vi", "Sự cố đang mở (130)", "Hiển thị 100 sự cố nặng nhất, mới nhất trong 130"),
+        ("en", "Open incidents (130)", "Showing the 100 most severe and newest of 130"),
+    ],
+)
+def test_the_board_page_counts_all_its_open_incidents(
+    new_browser: NewBrowser, db_conn: Conn, lang: str, heading: str, note: str
+) -> None:
+    """The board page lists its 100 worst and newest open incidents; its
+    heading said "(100)" of a board with thousands open."""
+    board = "lc-ma-lu-thang-01"
+    db_conn.execute(
+        "INSERT INTO incidents (dedupe_key, rule, class, severity, state, board_id, site_id,"
+        " organisation_id, title, opened_at)"
+        " SELECT 'report:walk-' || n, 'other_reported', 'technical', 'minor', 'open', b.id,"
+        " b.site_id, s.organisation_id, 'walk ' || n, now() - n * interval '1 minute'"
+        " FROM generate_series(1, 130) n, boards b JOIN sites s ON s.id = b.site_id"
+        " WHERE b.id = %s",
+        (board,),
+    )
+    db_conn.commit()
+    page = new_browser("operator").get(f"/boards/{board}", params={"lang": lang})
+    assert page.status_code == 200
+    assert f"<h2>{heading}</h2>" in page.text
+    assert note in page.text
+    assert page.text.count('class="incident-title"') == 100
