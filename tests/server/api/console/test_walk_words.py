@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from fleet_server.access.pagination import COUNT_CAP
 from fleet_server.api.console import i18n
 from tests.server.api.conftest import Conn
 from tests.server.api.console.conftest import csrf_of, sign_in
@@ -168,3 +169,31 @@ def test_the_board_page_counts_all_its_open_incidents(
     assert f"<h2>{heading}</h2>" in page.text
     assert note in page.text
     assert page.text.count('class="incident-title"') == 100
+
+
+@pytest.mark.parametrize(("lang", "shown"), [("vi", "(10.000+)"), ("en", "(10,000+)")])
+def test_a_capped_count_of_open_incidents_says_so(
+    new_browser: NewBrowser, db_conn: Conn, lang: str, shown: str
+) -> None:
+    """The overview and the site page said "(10000)" of a count stopped at
+    its cap; the lists say "10.000+"."""
+    board = "lc-ma-lu-thang-01"
+    site = seed.site_of_board(db_conn, board)
+    db_conn.execute(
+        "INSERT INTO incidents (dedupe_key, rule, class, severity, state, board_id, site_id,"
+        " organisation_id, title, opened_at)"
+        " SELECT 'report:walk-' || n, 'other_reported', 'technical', 'minor', 'open', b.id,"
+        " b.site_id, s.organisation_id, 'walk ' || n, now() - n * interval '1 second'"
+        " FROM generate_series(1, %s) n, boards b JOIN sites s ON s.id = b.site_id"
+        " WHERE b.id = %s",
+        (COUNT_CAP + 5, board),
+    )
+    operator = new_browser("operator")
+    overview = operator.get("/", params={"lang": lang})
+    assert overview.status_code == 200
+    heading = re.search(r'<h2 id="inc-h">[^<]*</h2>', overview.text)
+    assert heading
+    assert heading.group(0).endswith(f"{shown}</h2>")
+    site_page = operator.get(f"/sites/{site}", params={"lang": lang})
+    assert site_page.status_code == 200
+    assert f"{shown}</h2>" in site_page.text
