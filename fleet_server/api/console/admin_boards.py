@@ -180,7 +180,7 @@ def _site(conn: Conn, user: Principal, typed: str) -> int | None:
     refuses a site outside the caller's scope as one that does not exist."""
     if not typed.strip() or typed.strip().isdigit():
         return admin.number_or_none(typed, "site_id")
-    site_id, _board = place_search.resolve(conn, user, typed, field="site_id")
+    site_id, _board = place_search.resolve(conn, user, typed, field="site_id", sites_only=True)
     if site_id is None:
         raise Invalid("site_id: choose the board's site, not a board", field="site_id")
     return site_id

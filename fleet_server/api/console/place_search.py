@@ -152,14 +152,17 @@ def shortlist(
 
 
 def resolve(
-    conn: Conn, user: Principal, text: str, field: str = "where"
+    conn: Conn, user: Principal, text: str, field: str = "where", *, sites_only: bool = False
 ) -> tuple[int | None, str | None]:
     """What the picker posted as ``(site_id, board_id)``: a token
     (``site:12``, ``… [board:LC-001]``), a site's or board's id, or the exact
     name (accents and case ignored) of exactly one place in scope, else a
     part of a name that only one place in scope has. Invalid
-    naming ``field`` otherwise. A token is not checked against the scope
-    here: the service the form calls refuses a place outside it."""
+    naming ``field`` otherwise. With ``sites_only`` a name is matched
+    against sites alone: every board's name holds its site's, so "Huổi Luông"
+    would otherwise match the site and its boards. A token is not checked
+    against the scope here: the service the form calls refuses a place
+    outside it."""
     typed = text.strip().replace("\x00", "")  # the form bounds its length
     if not typed:
         raise Invalid(f"{field}: choose a site or a board", field=field)
@@ -174,14 +177,15 @@ def resolve(
         raise Invalid(f"{field}: choose a site or a board", field=field)
     params = _params(typed)
     sites = _sites(conn, user, "exactly", params, 2)
-    boards = _boards(conn, user, "exactly", params, 2)
+    boards = [] if sites_only else _boards(conn, user, "exactly", params, 2)
     exact_board = [b for b in boards if b.id == typed]
     found = exact_board or (sites + boards)
     if not found:
         # Part of a name, as the picker's hint invites ("pa nam cum" for
         # "Cửa khẩu Pa Nậm Cúm"): taken when it names one place only.
         found = _sites(conn, user, "contains", params, 2)
-        found += _boards(conn, user, "contains", params, 2 - len(found)) if len(found) < 2 else []
+        if len(found) < 2 and not sites_only:
+            found += _boards(conn, user, "contains", params, 2 - len(found))
     if not found:
         raise Invalid(f"{field}: no site or board in your scope matches this", field=field)
     if len(found) > 1:
@@ -234,7 +238,13 @@ def site_picked(conn: Conn, user: Principal, text: str, field: str, *, boards: b
     """The site one picker names (``resolve``; a board: its site, or with
     ``boards`` False refused). Invalid naming ``field`` when nothing in
     scope matches."""
-    site_id, board_id = resolve(conn, user, text, field)
+    try:
+        site_id, board_id = resolve(conn, user, text, field, sites_only=True)
+    except Invalid:
+        if not boards:
+            raise
+        # no site by that name: a board's names its site
+        site_id, board_id = resolve(conn, user, text, field)
     if board_id is not None:
         if not boards:
             raise Invalid(f"{field}: choose a site, not a board", field=field)
