@@ -294,6 +294,12 @@ class Settings(BaseSettings):
         "and whenever the request arrived over HTTPS.",
     )
     api_pool_size: int = Field(default=8, ge=1, le=100)
+    api_switch_interval_ms: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=100,
+        description="the GIL's switch interval in an API process (fleet_server/api/interpreter.py)",
+    )
     api_trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="addresses or CIDR blocks of the reverse proxies whose X-Forwarded-For "

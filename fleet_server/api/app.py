@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 from starlette.middleware.gzip import GZipMiddleware
 
-from fleet_server.api import docs_page, metrics, problems
+from fleet_server.api import docs_page, interpreter, metrics, problems
 from fleet_server.api.deps import ApiContext, Ctx
 from fleet_server.commands import CommandPublisher, CommandService
 from fleet_server.db.connect import database_check
@@ -92,9 +92,11 @@ def create_app(
         if own_pool:
             the_pool.open(wait=False)
         commands.resume()
+        untune = interpreter.tune(settings.api_switch_interval_ms / 1000)
         try:
             yield
         finally:
+            untune()
             commands.close()
             if own_pool:
                 the_pool.close()

@@ -7,7 +7,7 @@ import asyncio
 import hmac
 import secrets
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -56,7 +56,15 @@ def context(request: Request) -> ApiContext:
     return ctx
 
 
-Ctx = Annotated[ApiContext, Depends(context)]
+async def _context(request: Request) -> ApiContext:
+    # Dependencies that neither block nor take long are ``async``: FastAPI
+    # runs a sync one in a worker thread, and each such hand-over waits for
+    # the GIL behind whatever page is rendering (up to the switch interval
+    # twice), which made the console's tail under load.
+    return context(request)
+
+
+Ctx = Annotated[ApiContext, Depends(_context)]
 
 
 async def database_slot(ctx: Ctx) -> AsyncIterator[None]:
@@ -104,7 +112,7 @@ def connection(ctx: Ctx, _slot: Annotated[None, Depends(database_slot)]) -> Iter
 Db = Annotated[Conn, Depends(connection, scope="function")]
 
 
-def now(ctx: Ctx) -> datetime:
+async def now(ctx: Ctx) -> datetime:
     return ctx.clock()
 
 
@@ -194,7 +202,7 @@ def check_csrf(principal: Principal, supplied: str | None) -> None:
         )
 
 
-def current_principal(
+async def current_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -210,10 +218,10 @@ def current_principal(
 User = Annotated[Principal, Depends(current_principal)]
 
 
-def require(capability: str) -> Callable[[Principal], Principal]:
+def require(capability: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets the request through only with ``capability``."""
 
-    def dependency(principal: User) -> Principal:
+    async def dependency(principal: User) -> Principal:
         if not principal.can(capability):
             raise Problem(
                 403,

@@ -9,7 +9,7 @@ an HTML error page in the reader's language.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -66,7 +66,7 @@ ENV = _environment()
 # -- who is asking ----------------------------------------------------------------
 
 
-def _maybe_user(
+async def _maybe_user(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal | None:
     return principal
@@ -75,7 +75,7 @@ def _maybe_user(
 MaybeUser = Annotated[Principal | None, Depends(_maybe_user)]
 
 
-def _signed_in(principal: MaybeUser) -> Principal:
+async def _signed_in(principal: MaybeUser) -> Principal:
     if principal is None:
         raise LoginRequired
     return principal
@@ -84,11 +84,11 @@ def _signed_in(principal: MaybeUser) -> Principal:
 Viewer = Annotated[Principal, Depends(_signed_in)]
 
 
-def page_for(*capabilities: str) -> Callable[[Principal], Principal]:
+def page_for(*capabilities: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency: the signed-in user, if their role may do each of
     ``capabilities``."""
 
-    def dependency(user: Viewer) -> Principal:
+    async def dependency(user: Viewer) -> Principal:
         if not all(user.can(c) for c in capabilities):
             raise Problem(403, f"the {user.role} role may not see this page", kind="forbidden")
         return user
@@ -96,11 +96,11 @@ def page_for(*capabilities: str) -> Callable[[Principal], Principal]:
     return checks(dependency, *capabilities)
 
 
-def form_for(capability: str) -> Callable[..., Principal]:
+def form_for(capability: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency for a form post: signed in, allowed, and the form's CSRF
     token matches the session's."""
 
-    def dependency(
+    async def dependency(
         user: Viewer,
         csrf_token: Annotated[str | None, Form(max_length=200)] = None,
     ) -> Principal:

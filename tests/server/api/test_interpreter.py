@@ -1,0 +1,54 @@
+"""The API process's interpreter settings (fleet_server/api/interpreter.py):
+applied while the application runs, undone when it stops."""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
+from pydantic import ValidationError
+
+from fleet_server.api import interpreter
+from fleet_server.api.app import create_app
+from fleet_server.settings import Settings
+from tests.server.api.conftest import api_settings
+
+
+def test_tune_sets_the_switch_interval_and_freezes_until_undone() -> None:
+    before = sys.getswitchinterval()
+    undo = interpreter.tune(0.0007)
+    try:
+        assert sys.getswitchinterval() == pytest.approx(0.0007)
+        assert gc.get_freeze_count() > 0
+        # what requests make later is still the collector's to free
+        made_after: list[object] = []
+        assert any(x is made_after for x in gc.get_objects(generation=0))
+    finally:
+        undo()
+    assert sys.getswitchinterval() == pytest.approx(before)
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_application_runs_with_the_configured_interval(api_db: str) -> None:
+    before = sys.getswitchinterval()
+    settings = api_settings(api_db).model_copy(update={"api_switch_interval_ms": 2.5})
+    with ConnectionPool(api_db, min_size=1, max_size=2, open=True) as pool:
+        app = create_app(settings, pool=pool, broker_check=lambda: None)
+        with TestClient(app) as client:
+            assert client.get("/healthz").status_code == 200
+            assert sys.getswitchinterval() == pytest.approx(0.0025)
+            assert gc.get_freeze_count() > 0
+    assert sys.getswitchinterval() == pytest.approx(before)
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("value", ["0", "0.01", "1000", "abc"])
+def test_an_interval_out_of_range_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("FLEET_API_SWITCH_INTERVAL_MS", value)
+    with pytest.raises(ValidationError, match="api_switch_interval_ms"):
+        Settings()
