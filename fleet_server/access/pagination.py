@@ -210,10 +210,11 @@ def first_rows(
     return f"SELECT u.* FROM ({selects}) u ORDER BY {order} LIMIT %s", [*joined, limit]
 
 
-def capped(counted: int, cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """A count read up to ``cap + 1`` rows as (at most ``cap``, whether
-    there are more)."""
-    return (cap, True) if counted > cap else (counted, False)
+def capped(counted: int, cap: int | None = None) -> tuple[int, bool]:
+    """A count read up to ``cap + 1`` rows (default ``COUNT_CAP``, read when
+    called) as (at most ``cap``, whether there are more)."""
+    limit = COUNT_CAP if cap is None else cap
+    return (limit, True) if counted > limit else (counted, False)
 
 
 def capped_count_sql(rows: str) -> str:
@@ -224,12 +225,14 @@ def capped_count_sql(rows: str) -> str:
 
 
 def count_capped(
-    conn: psycopg.Connection[Any], rows: str, params: Sequence[Any], cap: int = COUNT_CAP
+    conn: psycopg.Connection[Any], rows: str, params: Sequence[Any], cap: int | None = None
 ) -> tuple[int, bool]:
     """How many rows ``rows`` (``FROM ... WHERE ...`` text with ``params``)
-    selects, up to ``cap``; and whether there are more."""
-    row = conn.execute(capped_count_sql(rows), [*params, cap + 1]).fetchone()
-    return capped(int(row[0]) if row else 0, cap)
+    selects, up to ``cap`` (default ``COUNT_CAP``, read when called); and
+    whether there are more."""
+    limit = COUNT_CAP if cap is None else cap
+    row = conn.execute(capped_count_sql(rows), [*params, limit + 1]).fetchone()
+    return capped(int(row[0]) if row else 0, limit)
 
 
 def both_cursor_and_offset() -> Unprocessable:
