@@ -22,7 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fleet_server.api.console import i18n
+from fleet_server.api.console import i18n, web
 from fleet_server.api.console.assets import VersionedStatic
 from fleet_server.api.console.web import STATIC, LoginRequired, language_of, login_url, render
 from fleet_server.api.problems import Problem, problem_response
@@ -271,6 +271,7 @@ def mount(app: FastAPI) -> None:
         app.include_router(admin_page.router)
     app.include_router(admin_boards.router)  # after the import: /admin/boards/{board_id}
     app.mount("/static", VersionedStatic(directory=STATIC), name="static")
+    web.compile_templates()
     # Every page keeps the CSP, /api/v1/docs too (api/docs_page.py).
     app.add_middleware(SecurityHeaders, exempt=frozenset())
     _install_error_pages(app)

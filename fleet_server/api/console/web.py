@@ -63,6 +63,15 @@ def static_url(name: str) -> str:
 ENV = _environment()
 
 
+def compile_templates() -> None:
+    """Compile every template now, not at its page's first request: the
+    process then freezes what it made at start-up out of the collector's
+    view (api/interpreter.py), and compiled templates are the bulk of
+    what a console process would otherwise make later and keep."""
+    for name in ENV.list_templates(filter_func=lambda n: n.endswith(".html")):
+        ENV.get_template(name)
+
+
 # -- who is asking ----------------------------------------------------------------
 
 

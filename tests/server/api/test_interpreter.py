@@ -52,3 +52,14 @@ def test_an_interval_out_of_range_is_refused_by_name(
     monkeypatch.setenv("FLEET_API_SWITCH_INTERVAL_MS", value)
     with pytest.raises(ValidationError, match="api_switch_interval_ms"):
         Settings()
+
+
+def test_every_console_template_is_compiled_when_the_console_is_mounted(api_db: str) -> None:
+    from fleet_server.api.console import web  # noqa: PLC0415
+
+    web.ENV.cache.clear()  # type: ignore[union-attr]
+    create_app(api_settings(api_db), broker_check=lambda: None)
+    compiled = {key[1] for key in web.ENV.cache}  # type: ignore[union-attr]
+    pages = set(web.ENV.list_templates(filter_func=lambda n: n.endswith(".html")))
+    assert len(pages) > 50
+    assert pages <= compiled
