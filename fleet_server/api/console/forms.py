@@ -83,6 +83,15 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^the item on air when this picture was taken is not in the approved registry.*$",
             "refusal.item_not_approved",
         ),
+        # provisioning without its broker (provisioning/backend.py): the setting named
+        (
+            r"^provisioning is not configured: set (?P<setting>FLEET_\w+)$",
+            "refusal.no_provisioning",
+        ),
+        (
+            r"^the broker address for \w+ boards is unknown: set (?P<setting>FLEET_\w+)$",
+            "refusal.no_broker_address",
+        ),
     )
 )
 
