@@ -30,8 +30,9 @@ def site_code(conn: Conn, scope: Scope, site_id: int) -> str | None:
 
 
 def organisations(conn: Conn, *, every: bool, own: int | None) -> list[tuple[Any, ...]]:
-    """(id, name) of every organisation, or only the account's own, by name."""
+    """(id, name, English name) of every organisation, or only the
+    account's own, by name."""
     return conn.execute(
-        "SELECT id, name FROM organisations WHERE %(all)s OR id = %(own)s ORDER BY name",
+        "SELECT id, name, name_en FROM organisations WHERE %(all)s OR id = %(own)s ORDER BY name",
         {"all": every, "own": own},
     ).fetchall()

@@ -15,7 +15,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.forms import checked, whole
 from fleet_server.api.console.reports_page import _download
-from fleet_server.api.console.web import form_for, page_for, render
+from fleet_server.api.console.web import form_for, language_of, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
 from fleet_server.localtime import local_day
@@ -52,7 +52,7 @@ def _page(
     was typed and why."""
     today = local_day(now)
     year = report_year(today)
-    organisations = reports.organisation_choices(conn, user)
+    organisations = reports.organisation_choices(conn, user, language_of(request, user))
     names = dict(organisations)
     own = None if user.province_wide else user.organisation_id
     estimates: list[Any] = []

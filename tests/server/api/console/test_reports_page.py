@@ -257,3 +257,20 @@ def test_a_refused_budget_entry_comes_back_with_what_was_typed(
     assert 'name="year" min="2020" max="2100" aria-invalid="true" value="20x7"' in bad_year.text
     with psycopg.connect(api_db) as conn:
         assert conn.execute("SELECT count(*) FROM report_budget_entries").fetchone() == (0,)
+
+
+def test_organisations_are_named_in_the_readers_language(
+    new_browser: NewBrowser, api_db: str
+) -> None:
+    with psycopg.connect(api_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO organisations (code, name, name_en, kind)"
+            " VALUES ('so-van-hoa', 'Sở Văn hoá Thử', 'Department of Culture Test', 'other')"
+        )
+    admin = new_browser("admin")
+    for page in ("/reports", "/reports/budget"):
+        english = admin.get(page, params={"lang": "en"}).text
+        assert ">Department of Culture Test</option>" in english, page
+        vietnamese = admin.get(page, params={"lang": "vi"}).text
+        assert ">Sở Văn hoá Thử</option>" in vietnamese, page
+        assert "Department of Culture Test" not in vietnamese, page
