@@ -24,22 +24,13 @@ from tests.server.engine.conftest import Store
 from tests.server.releases.support import SigningKey, write_release
 from tests.support import seed
 from tests.support.clock import Clock
+from tests.support.principals import province_admin
 
 Conn = psycopg.Connection[Any]
 BASE_URL = "http://fleet.test/api/v1/releases/files"
 #: 10:00 local time (03:00 UTC) on a weekday: outside the windows the tests set
 START = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
-ADMIN = Principal(
-    user_id=1,
-    username="quan.tri",
-    full_name="Quản trị",
-    role="admin",
-    organisation_id=None,
-    team=None,
-    language="vi",
-    province_wide=True,
-    capabilities=CAPABILITIES["admin"],
-)
+ADMIN = province_admin()
 
 
 def principal(role: str) -> Principal:

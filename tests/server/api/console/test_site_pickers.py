@@ -11,26 +11,16 @@ import psycopg
 import pytest
 
 from fleet_server.access.principal import Principal
-from fleet_server.access.roles import CAPABILITIES
 from fleet_server.api.console import place_search
 from fleet_server.errors import Invalid
 from tests.support import seed
+from tests.support.principals import province_admin
 
 SITE = "Cửa khẩu Huổi Luông"
 
 
 def admin() -> Principal:
-    return Principal(
-        user_id=99,
-        username="test.admin",
-        full_name="admin",
-        role="admin",
-        organisation_id=None,
-        team=None,
-        language="vi",
-        province_wide=True,
-        capabilities=CAPABILITIES["admin"],
-    )
+    return province_admin(user_id=99, username="test.admin")
 
 
 @pytest.fixture

@@ -16,25 +16,14 @@ from datetime import timedelta
 
 import pytest
 
-from fleet_server.access.principal import Principal
-from fleet_server.access.roles import CAPABILITIES
 from fleet_server.compliance.job import ComplianceJob
 from fleet_server.compliance.models import ComplianceSettings
 from fleet_server.content import service_workflow
 from fleet_server.content.schemas_workflow import ApproveIn, ReturnIn, SubmissionIn
 from tests.server.compliance.conftest import DAY, SHA_X, Conn, Days, at
+from tests.support.principals import province_admin
 
-ADMIN = Principal(
-    user_id=0,
-    username="quan.tri",
-    full_name="Quản trị",
-    role="admin",
-    organisation_id=None,
-    team=None,
-    language="vi",
-    province_wide=True,
-    capabilities=CAPABILITIES["admin"],
-)
+ADMIN = province_admin(user_id=0)
 ACTOR = ADMIN.acting_from("127.0.0.1")
 
 
