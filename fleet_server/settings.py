@@ -300,6 +300,13 @@ class Settings(BaseSettings):
         le=100,
         description="the GIL's switch interval in an API process (fleet_server/api/interpreter.py)",
     )
+    api_gc_settle_s: float = Field(
+        default=120.0,
+        ge=0,
+        le=86_400,
+        description="after this long an API process collects once and freezes what survives "
+        "(fleet_server/api/interpreter.py); 0: never",
+    )
     api_trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="addresses or CIDR blocks of the reverse proxies whose X-Forwarded-For "

@@ -92,7 +92,9 @@ def create_app(
         if own_pool:
             the_pool.open(wait=False)
         commands.resume()
-        untune = interpreter.tune(settings.api_switch_interval_ms / 1000)
+        untune = interpreter.tune(
+            settings.api_switch_interval_ms / 1000, settings.api_gc_settle_s or None
+        )
         try:
             yield
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from fleet_server.api import interpreter
 from fleet_server.api.app import create_app
 from fleet_server.settings import Settings
 from tests.server.api.conftest import api_settings
+from tests.support.wait import wait_for
 
 
 def test_tune_sets_the_switch_interval_and_freezes_until_undone() -> None:
@@ -32,6 +34,36 @@ def test_tune_sets_the_switch_interval_and_freezes_until_undone() -> None:
     assert gc.get_freeze_count() == 0
 
 
+def test_settling_freezes_what_survives_a_collection() -> None:
+    undo = interpreter.tune(0.001)
+    try:
+        kept = [[n] for n in range(1000)]  # built at a first request, and kept
+        assert any(x is kept for x in gc.get_objects())
+        frozen = gc.get_freeze_count()
+        interpreter.settled()
+        assert gc.get_freeze_count() >= frozen + len(kept)
+        assert not any(x is kept for x in gc.get_objects())
+    finally:
+        undo()
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_settling_runs_once_on_its_timer_and_undo_stops_it() -> None:
+    undo = interpreter.tune(0.001, settle_s=0.05)
+    try:
+        kept = [[n] for n in range(1000)]
+        wait_for(lambda: not any(x is kept for x in gc.get_objects()), 10, "the settling freeze")
+    finally:
+        undo()
+    undo = interpreter.tune(0.001, settle_s=3600)
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+    assert timers
+    undo()
+    for timer in timers:
+        timer.join(5)
+        assert not timer.is_alive()
+
+
 def test_the_application_runs_with_the_configured_interval(api_db: str) -> None:
     before = sys.getswitchinterval()
     settings = api_settings(api_db).model_copy(update={"api_switch_interval_ms": 2.5})
@@ -45,12 +77,23 @@ def test_the_application_runs_with_the_configured_interval(api_db: str) -> None:
     assert gc.get_freeze_count() == 0
 
 
-@pytest.mark.parametrize("value", ["0", "0.01", "1000", "abc"])
-def test_an_interval_out_of_range_is_refused_by_name(
-    monkeypatch: pytest.MonkeyPatch, value: str
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FLEET_API_SWITCH_INTERVAL_MS", "0"),
+        ("FLEET_API_SWITCH_INTERVAL_MS", "0.01"),
+        ("FLEET_API_SWITCH_INTERVAL_MS", "1000"),
+        ("FLEET_API_SWITCH_INTERVAL_MS", "abc"),
+        ("FLEET_API_GC_SETTLE_S", "-1"),
+        ("FLEET_API_GC_SETTLE_S", "never"),
+        ("FLEET_API_GC_SETTLE_S", "100000"),
+    ],
+)
+def test_a_setting_out_of_range_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
-    monkeypatch.setenv("FLEET_API_SWITCH_INTERVAL_MS", value)
-    with pytest.raises(ValidationError, match="api_switch_interval_ms"):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.removeprefix("FLEET_").lower()):
         Settings()
 
 
