@@ -238,10 +238,8 @@ def _audit_download(
     )
 
 
-def organisation_choices(conn: Conn, user: Principal, language: str) -> list[tuple[Any, ...]]:
-    """(id, name in ``language``) the reports' forms offer: every
+def organisation_choices(conn: Conn, user: Principal) -> list[tuple[Any, ...]]:
+    """(id, name, English name) the reports' forms offer: every
     organisation province-wide, else the account's own (sites are picked
-    with the console's place picker, not listed). The Vietnamese name where
-    there is no English one."""
-    rows = storage.organisations(conn, every=user.province_wide, own=user.organisation_id)
-    return [(id_, name_en if language == "en" and name_en else name) for id_, name, name_en in rows]
+    with the console's place picker, not listed)."""
+    return storage.organisations(conn, every=user.province_wide, own=user.organisation_id)

@@ -83,6 +83,12 @@ def translator(language: str) -> Translate:
     return t
 
 
+def local_name(language: str, name: str | None, name_en: str | None = None) -> str:
+    """A place's or organisation's name in ``language``: the English one
+    when reading English and there is one, else the Vietnamese."""
+    return (name_en if language == "en" and name_en else name) or ""
+
+
 def known(key: str) -> bool:
     return key in STRINGS
 

@@ -76,7 +76,7 @@ def render_fleet(data: FleetData, language: str) -> Markup:
         return i18n.label(language, prefix, value)
 
     def local_name(name: str | None, name_en: str | None = None) -> str:
-        return (name_en if language == "en" and name_en else name) or ""
+        return i18n.local_name(language, name, name_en)
 
     def markers(site_map: svg.SiteMap) -> Markup:
         words = svg.MarkerWords(

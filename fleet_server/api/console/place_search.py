@@ -101,12 +101,10 @@ class Place:
     def label(self, language: str) -> str:
         """The text the picker shows and posts back (ending with its token)."""
         t = i18n.translator(language)
-        name = (self.name_en if language == "en" and self.name_en else self.name) or self.id
+        name = i18n.local_name(language, self.name, self.name_en) or self.id
         if self.kind == "site":
             return f"{t('ops.whole_site', name=name)} [{self.value}]"
-        site = (
-            self.site_name_en if language == "en" and self.site_name_en else self.site_name
-        ) or ""
+        site = i18n.local_name(language, self.site_name, self.site_name_en)
         return f"{t('ops.one_board', name=name, id=self.id)} · {site} [{self.value}]"
 
 

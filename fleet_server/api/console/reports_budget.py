@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms
+from fleet_server.api.console import forms, i18n
 from fleet_server.api.console.forms import checked, whole
 from fleet_server.api.console.reports_page import _download
 from fleet_server.api.console.web import form_for, language_of, page_for, render
@@ -52,7 +52,10 @@ def _page(
     was typed and why."""
     today = local_day(now)
     year = report_year(today)
-    organisations = reports.organisation_choices(conn, user, language_of(request, user))
+    organisations = [
+        (id_, i18n.local_name(language_of(request, user), name, name_en))
+        for id_, name, name_en in reports.organisation_choices(conn, user)
+    ]
     names = dict(organisations)
     own = None if user.province_wide else user.organisation_id
     estimates: list[Any] = []

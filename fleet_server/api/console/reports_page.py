@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms, place_search
+from fleet_server.api.console import forms, i18n, place_search
 from fleet_server.api.console.forms import checked
 from fleet_server.api.console.web import form_for, language_of, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
@@ -53,7 +53,10 @@ def _page(
     """The reports page; after a refused order form (``refusal``), with
     what was typed and why."""
     recent = compliance.recent(conn, user.scope, now, RECENT_DAYS)
-    organisations = reports.organisation_choices(conn, user, language_of(request, user))
+    organisations = [
+        (id_, i18n.local_name(language_of(request, user), name, name_en))
+        for id_, name, name_en in reports.organisation_choices(conn, user)
+    ]
     today = recent.today
     year = today.year if today >= Period.annual(today.year).last_day else today.year - 1
     return render(

@@ -268,9 +268,7 @@ def _values(
         return i18n.label(language, prefix, value)
 
     def local_name(name: str | None, name_en: str | None = None) -> str:
-        """A place's name in the reader's language: the English one when
-        reading English and there is one, else the Vietnamese."""
-        return (name_en if language == "en" and name_en else name) or ""
+        return i18n.local_name(language, name, name_en)
 
     def markers(site_map: svg.SiteMap) -> Markup:
         words = svg.MarkerWords(
