@@ -209,6 +209,14 @@ def label_key(field: str | None, labels: Mapping[str, str] | None = None) -> str
     return None
 
 
+def entry_of(field: str | None) -> int | None:
+    """Which entry of a list field is at fault, counted from 1 as the reader
+    counts (``site.1`` -> 2: the second of the site boxes); None: the field
+    is not one entry of a list."""
+    tail = field.rsplit(".", 1)[-1] if field and "." in field else ""
+    return int(tail) + 1 if tail.isdigit() and len(tail) < 4 else None
+
+
 def reason(detail: str, field: str | None) -> tuple[str, tuple[str, dict[str, str]] | None]:
     """A refusal's reason without its field's code ("amount_vnd: whole
     đồng…" -> "whole đồng…"), with the catalog key (and values) that words
@@ -265,6 +273,7 @@ def refused(
         "error_field": field,
         "error_form": where,
         "error_label": label_key(field, labels),
+        "error_entry": entry_of(field),
         "error_text": text,
         "error_reason": worded,
         "error_summary": summary,
@@ -282,6 +291,7 @@ def no_refusal() -> dict[str, Any]:
         "error_field": None,
         "error_form": None,
         "error_label": None,
+        "error_entry": None,
         "error_text": None,
         "error_reason": None,
         "error_summary": None,

@@ -254,11 +254,14 @@ def site_picked(conn: Conn, user: Principal, text: str, field: str, *, boards: b
 
 def sites_picked(conn: Conn, user: Principal, texts: Sequence[str], field: str) -> list[int]:
     """The sites several pickers name (``MANY`` inputs named ``field``; blank
-    ones left out, each site once, in order; boards refused)."""
+    ones left out, each site once, in order; boards refused). A picker refused
+    is named by its place among them, as a list's entry is
+    (``field.<index>``, from 0: ``site.1`` is the second box), so the form
+    marks that box alone."""
     found: list[int] = []
-    for text in texts:
+    for index, text in enumerate(texts):
         if text.strip():
-            site_id = site_picked(conn, user, text, field, boards=False)
+            site_id = site_picked(conn, user, text, f"{field}.{index}", boards=False)
             if site_id not in found:
                 found.append(site_id)
     return found

@@ -48,8 +48,15 @@ def test_a_rollout_targets_picked_sites(
     assert f'data-dry-run="{first_boards + second_boards}"' in two.text
     unknown = browser.post("/releases/rollouts", data={**form, "site": ["Không Có Nơi Này"]})
     assert unknown.status_code == 400
-    assert 'data-error="site"' in unknown.text
+    assert 'data-error="site.0"' in unknown.text
     assert re.search(r'name="site"[^>]*value="Không Có Nơi Này"[^>]*aria-invalid="true"',
                      unknown.text)  # fmt: skip
+    # the second box refused: that one marked alone
+    second_bad = browser.post(
+        "/releases/rollouts", data={**form, "site": [first_name, "Không Có Nơi Này", ""]}
+    )
+    assert 'data-error="site.1"' in second_bad.text
+    marked = re.findall(r'<input type="text" name="site"[^>]*>', second_bad.text)
+    assert ['aria-invalid="true"' in p for p in marked] == [False, True, False]
     board = db_conn.execute("SELECT id FROM boards WHERE site_id = %s", (first,)).fetchone()[0]
     assert browser.post("/releases/rollouts", data={**form, "site": [board]}).status_code == 400

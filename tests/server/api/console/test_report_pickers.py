@@ -105,3 +105,63 @@ def test_the_budget_page_lists_no_sites(new_browser: NewBrowser, sites: dict[str
     page = new_browser("admin").get("/reports/budget").text
     assert FAR not in page
     assert "Điểm thêm" not in page
+
+
+def boxes(page: str) -> list[bool]:
+    """Whether each of the order form's site boxes is marked refused."""
+    form = page[page.index('action="/reports/emergency-orders"') :]
+    return [
+        'aria-invalid="true"' in p
+        for p in re.findall(r'<input type="text" name="site"[^>]*>', form)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "bad"),
+    [
+        (["tram muong te cuoi cung", "Không Có Nơi Này", ""], 1),  # unknown
+        (["", "", "diem them 00"], 2),  # ambiguous: ten sites hold it
+        (["lc-ma-lu-thang-01", "tram muong te cuoi cung", ""], 0),  # a board, not a site
+    ],
+)
+def test_a_refused_order_marks_only_the_box_at_fault(
+    new_browser: NewBrowser, sites: dict[str, int], typed: list[str], bad: int
+) -> None:
+    admin = new_browser("admin")
+    form = {
+        "csrf_token": csrf_of(admin.get("/reports").text),
+        "authority": "UBND tỉnh Lai Châu",
+        "document_number": "48/QĐ-UBND",
+        "document_date": "2026-11-19",
+        "starts_at": "2026-11-20T06:00",
+        "ends_at": "2026-11-20T19:00",
+        "site": typed,
+    }
+    refused = admin.post("/reports/emergency-orders?lang=en", data=form, follow_redirects=False)
+    assert refused.status_code == 400
+    assert boxes(refused.text) == [n == bad for n in range(3)]
+    assert f'data-error="site.{bad}"' in refused.text
+    assert f"Field to correct: Sites, entry {bad + 1}." in refused.text
+    vi = admin.post("/reports/emergency-orders?lang=vi", data=form, follow_redirects=False)
+    assert f"Mục cần sửa: Các điểm lắp đặt, mục thứ {bad + 1}." in vi.text
+    assert boxes(vi.text) == [n == bad for n in range(3)]
+
+
+def test_an_order_refused_for_another_field_marks_no_site_box(
+    new_browser: NewBrowser, sites: dict[str, int]
+) -> None:
+    admin = new_browser("admin")
+    form = {
+        "csrf_token": csrf_of(admin.get("/reports").text),
+        "authority": "UBND tỉnh Lai Châu",
+        "document_number": "49/QĐ-UBND",
+        "document_date": "2026-11-19",
+        "starts_at": "not a time",
+        "ends_at": "2026-11-20T19:00",
+        "site": ["tram muong te cuoi cung", "", ""],
+    }
+    refused = admin.post("/reports/emergency-orders?lang=en", data=form, follow_redirects=False)
+    assert refused.status_code == 400
+    assert 'data-error="starts_at"' in refused.text
+    assert boxes(refused.text) == [False, False, False]
+    assert "entry" not in refused.text.split('data-error="starts_at"', 1)[1].split("</div>")[0]

@@ -60,3 +60,18 @@ def test_two_sites_of_one_name_are_still_ambiguous(conn: Any) -> None:
     for boards in (True, False):
         with pytest.raises(Invalid, match="site: several places match"):
             place_search.site_picked(conn, admin(), "diem trung ten moi", "site", boards=boards)
+
+
+def test_several_pickers_name_the_box_refused(conn: Any) -> None:
+    """A refused box is named by its place among them (from 0, as a list's
+    entry), so the form marks that one alone."""
+    typed = ["", SITE, "no such place at all"]
+    with pytest.raises(Invalid, match=r"site\.2: no site or board in your scope matches") as found:
+        place_search.sites_picked(conn, admin(), typed, "site")
+    assert found.value.field == "site.2"
+    with pytest.raises(Invalid, match=r"site\.0: several places match") as found:
+        place_search.sites_picked(conn, admin(), ["diem trung ten moi", SITE], "site")
+    assert found.value.field == "site.0"
+    assert place_search.sites_picked(conn, admin(), [SITE, "", "huoi luong"], "site") == [
+        conn.info_site
+    ]
