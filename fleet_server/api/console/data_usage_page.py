@@ -104,6 +104,7 @@ def data_view(
         {
             "page": page,
             "site_id": site_id,
+            "after": after,  # past the first page: a link back to it
             "may_pick": may_pick,
             "places": places,
             "chosen": f"site:{site_id}" if site_id else "",
