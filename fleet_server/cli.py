@@ -163,6 +163,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
                 data_usage_keep_days=settings.data_usage_keep_days,
                 data_budget_agent_version=settings.data_budget_agent_version,
                 report_reminder_days=settings.report_reminder_days,
+                db_jit=settings.db_jit,
                 rollouts=rollout_settings(settings),
                 data_budget_default=(
                     None if settings.data_budget_mb is None else settings.data_budget_mb * 10**6

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         "grants (docs/deployment.md). Unset: migrate runs as FLEET_DATABASE_URL.",
     )
     database_pool_size: int = Field(default=4, ge=1, le=100)
+    db_jit: bool = Field(
+        default=False,
+        description="false: every connection of the fleet server sets jit=off (JIT "
+        "compilation cost seconds on plans of milliseconds, docs/deployment.md); true: "
+        "the server's own setting applies.",
+    )
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_ca_file: str | None = None
     mqtt_client_cert: str | None = None

@@ -16,7 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from fleet_server.api import docs_page, interpreter, metrics, problems
 from fleet_server.api.deps import ApiContext, Ctx
 from fleet_server.commands import CommandPublisher, CommandService
-from fleet_server.db.connect import database_check
+from fleet_server.db.connect import conninfo, database_check
 from fleet_server.metrics.access import metrics_token
 from fleet_server.provisioning import ProvisioningBackend
 from fleet_server.settings import Settings
@@ -71,7 +71,7 @@ def create_app(
     backend (default: from ``settings``; docs/provisioning.md)."""
     own_pool = pool is None
     the_pool: ConnectionPool[Any] = pool or ConnectionPool(
-        settings.database_url,
+        conninfo(settings.database_url, jit=settings.db_jit),
         min_size=1,
         max_size=settings.api_pool_size,
         kwargs={"application_name": "fleet-api"},

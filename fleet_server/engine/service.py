@@ -26,6 +26,7 @@ from fleet_server.content.files import FileStore, StoreUnavailable
 from fleet_server.content.service_files import apply_file_retention
 from fleet_server.content.service_suppliers import queue_overdue_notices
 from fleet_server.datausage.push import DataBudgetJob
+from fleet_server.db.connect import conninfo
 from fleet_server.engine import alerts, passes, storage
 from fleet_server.engine.alerts import AlertSettings
 from fleet_server.engine.passes import Loaded, Pass, PassResult
@@ -90,6 +91,8 @@ class EngineSettings:
     #: FLEET_DATA_BUDGET_AGENT_VERSION: boards whose agent says this version
     #: or later are told their budget (docs/data-budget.md)
     data_budget_agent_version: str | None = None
+    #: FLEET_DB_JIT: false turns JIT off on the engine's connections (db/connect.py)
+    db_jit: bool = False
 
 
 class Engine:
@@ -101,8 +104,8 @@ class Engine:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: EngineMetrics | None = None,
     ) -> None:
-        self.database_url = database_url
         self.settings = settings or EngineSettings()
+        self.conninfo = conninfo(database_url, jit=self.settings.db_jit)
         self._clock = clock
         self._cursor: datetime | None = None
         self.is_leader = threading.Event()
@@ -345,7 +348,7 @@ class Engine:
 
     def _lead(self, stop: threading.Event) -> None:
         with psycopg.connect(
-            self.database_url, autocommit=True, application_name="fleet-engine"
+            self.conninfo, autocommit=True, application_name="fleet-engine"
         ) as lock_conn:
             if not storage.try_lead(lock_conn, LOCK_KEY):
                 self.is_leader.clear()
@@ -364,7 +367,7 @@ class Engine:
             )
             compliance.start()
             with psycopg.connect(
-                self.database_url, autocommit=True, application_name="fleet-engine"
+                self.conninfo, autocommit=True, application_name="fleet-engine"
             ) as work:
                 try:
                     while not stop.is_set():
@@ -386,7 +389,7 @@ class Engine:
         while not (ended.is_set() or stop.is_set()):
             try:
                 with psycopg.connect(
-                    self.database_url, autocommit=True, application_name="fleet-compliance"
+                    self.conninfo, autocommit=True, application_name="fleet-compliance"
                 ) as conn:
                     while not (ended.is_set() or stop.is_set()):
                         self.run_compliance(conn)

@@ -365,7 +365,11 @@ class IngestService:
 
     def _ensure_writer(self) -> BatchWriter:
         if self._writer is None:
-            conn = connect(self.settings.database_url, application_name="fleet-ingest")
+            conn = connect(
+                self.settings.database_url,
+                application_name="fleet-ingest",
+                jit=self.settings.db_jit,
+            )
             try:
                 self.boards.attach(conn)
             except BaseException:

@@ -18,7 +18,10 @@ def _connect() -> Any:
     from fleet_server.cli_support import load_settings  # noqa: PLC0415
     from fleet_server.db.connect import connect  # noqa: PLC0415
 
-    return connect(load_settings().database_url, autocommit=True, application_name="fleet-report")
+    settings = load_settings()
+    return connect(
+        settings.database_url, autocommit=True, application_name="fleet-report", jit=settings.db_jit
+    )
 
 
 def cmd_annual(args: argparse.Namespace) -> int:
