@@ -348,6 +348,7 @@ def console_scenarios(role: str, ids: Ids) -> list[Scenario]:
     work = [
         fixed("/incidents", "/incidents", "first page, walk", walk=True),
         deep("/incidents", "/incidents?state=all", ids.totals["incidents"]),
+        choose("/incidents", "/incidents?board_id={}", boards, "board"),
         choose("/incidents/{incident_id}", "/incidents/{}", ids.incidents),
         fixed("/live/incidents", "/live/incidents"),
         choose("/live/incidents/{incident_id}", "/live/incidents/{}", ids.incidents),

@@ -1,10 +1,12 @@
 """The board page (``/boards/{id}``): state (and, when it is offline, the
 likely cause), latest readings, the newest screen and camera pictures
 (``pictures``), 24-hour charts (sent as data, drawn in the browser:
-``board_charts``), open incidents,
-tickets, connectivity history, remote commands (the buttons for roles that
-may send them, the recent commands with their states) and desired against
-reported configuration."""
+``board_charts``), its worst and newest open incidents (at most
+``SHOWN_INCIDENTS``, then a link to all of them on the incident queue),
+its unfinished tickets due soonest (at most ``SHOWN_TICKETS``), connectivity
+history, remote commands (the buttons for roles that may send them, the
+recent commands with their states) and desired against reported
+configuration."""
 
 from __future__ import annotations
 
@@ -15,12 +17,13 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 
 from fleet_protocol.topics import DEVICE_ID_PATTERN
+from fleet_server.access.pagination import CursorPage, ListParams, capped
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import data_usage_page, forms, i18n, log_bundles, pictures
 from fleet_server.api.console.board_charts import board_charts, script_json
 from fleet_server.api.console.releases_page import agent_section
 from fleet_server.api.console.svg import Band, state_strip
-from fleet_server.api.console.tickets import open_tickets
+from fleet_server.api.console.tickets import UNFINISHED
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
 from fleet_server.api.console.windows import board_windows_section
 from fleet_server.api.deps import Conn, Ctx, Db, Now, client_address
@@ -30,6 +33,9 @@ from fleet_server.boards.service import checked_board, connectivity, get_board
 from fleet_server.commands.schemas import CommandIn
 from fleet_server.commands.service import board_config, recent_commands, send_command
 from fleet_server.errors import Invalid, RequestError
+from fleet_server.tickets.models import TicketFilter
+from fleet_server.tickets.schemas import TicketOut
+from fleet_server.tickets.service import list_tickets
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,6 +47,13 @@ DAY = timedelta(hours=24)
 HISTORY = 50
 #: Commands on the page (the API lists them all).
 RECENT_COMMANDS = 10
+#: Open incidents the page lists, worst and newest first (a board may hold
+#: hundreds: 100 of them were a 245 KB page, most of its rendering time); the
+#: link under them opens the incident queue filtered by the board.
+SHOWN_INCIDENTS = 10
+#: Unfinished tickets the page lists, due soonest first (the ticket queue has
+#: no board filter to link to: the section says how many there are).
+SHOWN_TICKETS = 10
 #: The buttons of the page; set_config is for the API (JSON).
 CONSOLE_COMMANDS = ("ping", "collect_now", "restart_player", "reboot")
 #: Badge colour of each command state (console.css classes).
@@ -161,9 +174,15 @@ def board_context(
     (``history``: state changes to read with the board; the live fragment
     shows none)."""
     board = get_board(conn, user, board_id, history=history)  # the scoped read: 404 outside
+    # board.incidents: the worst and newest 100; open_incidents counts them all
+    total, more = capped(max(board.open_incidents, len(board.incidents)))
     with checked_board(user.scope, board_id):
         return {
             "board": board,
+            "incidents": board.incidents[:SHOWN_INCIDENTS],
+            # the queue's "10.000+" convention: a count past COUNT_CAP is shown as the cap
+            "incidents_total": total,
+            "incidents_capped": more,
             # why it is offline: its open lost/stale incident's cause, as the engine judged it
             "offline": next((i for i in board.incidents if i.cause is not None), None),
             "since_seen": now - board.last_seen_at if board.last_seen_at else None,
@@ -217,9 +236,7 @@ def _sections(
             "chart_json": script_json(chart_data),
             "strip": connectivity_strip(conn, user, board, now),
             "strip_width": 640,
-            "tickets": open_tickets(conn, user, now=now, board_id=board_id)
-            if user.can("ticket.read")
-            else [],
+            "tickets": board_tickets(conn, user, board_id, now),
             "windows": board_windows_section(conn, user, board_id),
             "pictures": pictures.board_pictures(conn, user, board),
             "availability": board_last_30_days(conn, board.id, board.site_id, now),
@@ -227,6 +244,22 @@ def _sections(
             "logs": log_bundles.board_section(conn, user, board_id),  # _logs.html
             "data_usage": data_usage_page.board_section(request, conn, user, board_id, now),
         }
+    )
+
+
+def board_tickets(
+    conn: Conn, user: Principal, board_id: str, now: datetime
+) -> CursorPage[TicketOut] | None:
+    """The board's unfinished tickets due soonest (at most ``SHOWN_TICKETS``)
+    and how many there are, capped (None: not the caller's to read)."""
+    if not user.can("ticket.read"):
+        return None
+    return list_tickets(
+        conn,
+        user,
+        ListParams(limit=SHOWN_TICKETS, offset=0, sort="due_at"),
+        now=now,
+        filters=TicketFilter(states=tuple(UNFINISHED), board_id=board_id),
     )
 
 

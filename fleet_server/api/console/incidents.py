@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
+from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import cursor_pager, forms, incident_report, pictures
@@ -52,6 +53,8 @@ CLASSES = ("technical", "security", "compliance")
 StateQuery = Annotated[str, Query(max_length=20)]
 SeverityQuery = Annotated[str | None, Query(max_length=20)]
 ClassQuery = Annotated[str | None, Query(alias="class", max_length=20)]
+#: One board's incidents (the board page's "all N incidents" link).
+BoardQuery = Annotated[str | None, Query(max_length=64, pattern=DEVICE_ID_PATTERN)]
 
 
 #: The incident queue is for the roles that see whole boards
@@ -76,6 +79,7 @@ def queue(
     severity: str | None = None,
     incident_class: str | None = None,
     cursor: str | None = None,
+    board_id: str | None = None,
 ) -> CursorPage[IncidentOut]:
     state = state if state in STATES else "active"
     severity = severity if severity in SEVERITIES else None
@@ -88,10 +92,11 @@ def queue(
             states=tuple(states_for(state) or ()),
             severities=(severity,) if severity else (),
             incident_class=incident_class,
+            board_id=board_id,
             # unfiltered, a site incident's boards are listed under it, not
             # beside it (a filter may leave the site incident out: then
             # they are listed on their own)
-            top_level=state in ("active", "all") and not severity and not incident_class,
+            top_level=state in ("active", "all") and not (severity or incident_class or board_id),
         ),
     )
 
@@ -119,11 +124,23 @@ def incidents_page(
     severity: SeverityQuery = None,
     incident_class: ClassQuery = None,
     cursor: cursor_pager.CursorQuery = None,
+    board_id: BoardQuery = None,
 ) -> Response:
     page = queue(
-        conn, user, state=state, severity=severity, incident_class=incident_class, cursor=cursor
+        conn,
+        user,
+        state=state,
+        severity=severity,
+        incident_class=incident_class,
+        cursor=cursor,
+        board_id=board_id,
     )
-    filters: dict[str, Any] = {"state": state, "severity": severity, "class": incident_class}
+    filters: dict[str, Any] = {
+        "state": state,
+        "severity": severity,
+        "class": incident_class,
+        "board_id": board_id,
+    }
     return render(
         request,
         "incidents.html",

@@ -20,6 +20,7 @@ from fleet_server.api.console import cursor_pager
 from fleet_server.api.console.boards import BoardId, board_context
 from fleet_server.api.console.cameras import HealthQuery, cameras_context
 from fleet_server.api.console.incidents import (
+    BoardQuery,
     ClassQuery,
     Desk,
     IncidentId,
@@ -72,9 +73,16 @@ def incidents_fragment(
     severity: SeverityQuery = None,
     incident_class: ClassQuery = None,
     cursor: cursor_pager.CursorQuery = None,
+    board_id: BoardQuery = None,
 ) -> HTMLResponse:
     page = queue(
-        conn, user, state=state, severity=severity, incident_class=incident_class, cursor=cursor
+        conn,
+        user,
+        state=state,
+        severity=severity,
+        incident_class=incident_class,
+        cursor=cursor,
+        board_id=board_id,
     )
     return fragment(
         request,
