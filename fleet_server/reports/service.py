@@ -29,6 +29,31 @@ MAX_PERIOD_DAYS = 731
 EARLIEST_DAY = date(2020, 1, 1)
 
 
+#: The downloads' file names in each reader's language (ASCII: a slug of
+#: the words, then the place's code and the period).
+FILE_NAMES: dict[str, dict[str, str]] = {
+    "vi": {
+        "annual": "bao-cao-nam-{year}-{place}.docx",
+        "period": "bao-cao-dot-xuat-{first}-{last}-{place}.docx",
+        "archive": "luu-tru-{place}-{first}-{last}.zip",
+        "province": "toan-tinh",
+    },
+    "en": {
+        "annual": "annual-report-{year}-{place}.docx",
+        "period": "ad-hoc-report-{first}-{last}-{place}.docx",
+        "archive": "archive-{place}-{first}-{last}.zip",
+        "province": "province",
+    },
+}
+
+
+def file_name(language: str, kind: str, place: str | None, **values: object) -> str:
+    """A download's name in ``language`` (Vietnamese for any other): the
+    ``kind`` of file, about ``place`` (a code; None: the whole province)."""
+    names = FILE_NAMES.get(language, FILE_NAMES["vi"])
+    return names[kind].format(place=place or names["province"], **values)
+
+
 @dataclass(frozen=True, slots=True)
 class Download:
     """A file to hand out: its name, bytes and media type."""
@@ -62,14 +87,16 @@ def annual_report(
     *,
     year: int,
     organisation_id: int | None = None,
+    language: str = "vi",
 ) -> Download:
-    """The annual report of an organisation (or the province) as DOCX."""
+    """The annual report of an organisation (or the province) as DOCX,
+    named in ``language``."""
     code = organisation_code(conn, user, organisation_id)
     fig = figures.collect(conn, year, code, now=now)
     with tempfile.TemporaryDirectory() as tmp:
         path = annual.write(fig, Path(tmp) / "report.docx")
         body = path.read_bytes()
-    name = f"bao-cao-nam-{year}-{code or 'toan-tinh'}.docx"
+    name = file_name(language, "annual", code, year=year)
     period = figures.Period.annual(year)
     _audit_download(
         conn,
@@ -115,15 +142,17 @@ def period_report(
     first: date,
     last: date,
     organisation_id: int | None = None,
+    language: str = "vi",
 ) -> Download:
-    """An ad hoc report (Điều 14.3) over [first, last] in the annex's outline, as DOCX."""
+    """An ad hoc report (Điều 14.3) over [first, last] in the annex's
+    outline, as DOCX named in ``language``."""
     check_period(first, last, now)
     code = organisation_code(conn, user, organisation_id)
     fig = figures.collect_period(conn, first, last, code, now=now)
     with tempfile.TemporaryDirectory() as tmp:
         path = annual.write(fig, Path(tmp) / "report.docx")
         body = path.read_bytes()
-    name = f"bao-cao-dot-xuat-{first}-{last}-{code or 'toan-tinh'}.docx"
+    name = file_name(language, "period", code, first=first, last=last)
     _audit_download(
         conn,
         actor,
@@ -147,9 +176,10 @@ def inspection_archive(
     board_id: str | None = None,
     site_id: int | None = None,
     organisation_id: int | None = None,
+    language: str = "vi",
 ) -> Download:
     """The inspection archive of a board, site, organisation or the province
-    as a ZIP: plays, advertising, compliance, manifest."""
+    as a ZIP (plays, advertising, compliance, manifest) named in ``language``."""
     if sum(x is not None for x in (board_id, site_id, organisation_id)) > 1:
         raise Invalid("give one of board_id, site_id, organisation_id", field="board_id")
     if last < first:
@@ -168,7 +198,8 @@ def inspection_archive(
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in files:
                 zf.write(path, path.relative_to(tmp).as_posix())
-    name = f"luu-tru-{scope.label}-{first}-{last}.zip"
+    place = scope.board or scope.site or scope.organisation
+    name = file_name(language, "archive", place, first=first, last=last)
     target = (
         ("board", scope.board)
         if scope.board

@@ -159,4 +159,4 @@ def budget_enter(
 @router.get("/reports/period")
 def period_download(request: Request, user: Reporter) -> RedirectResponse:
     """The ad hoc report form (Điều 14.3), passed on to the API's download."""
-    return _download("/api/v1/reports/period", request)
+    return _download("/api/v1/reports/period", request, user)

@@ -178,15 +178,22 @@ def order_create(
     return RedirectResponse("/reports?order=saved#emergency-orders", status_code=303)
 
 
-def _download(target: str, request: Request) -> RedirectResponse:
-    """The form's non-empty fields, passed on to the API's download."""
-    params = {k: v for k, v in request.query_params.items() if v.strip()}
+def _download(
+    target: str, request: Request, user: Principal, site_id: int | None = None
+) -> RedirectResponse:
+    """The form's non-empty fields, passed on to the API's download (the
+    site picked as ``site_id``), with the reader's language: the file is
+    named in it."""
+    params = {k: v for k, v in request.query_params.items() if v.strip() and k != "site"}
+    if site_id is not None:
+        params["site_id"] = str(site_id)
+    params["lang"] = language_of(request, user)
     return RedirectResponse(f"{target}?{urlencode(params)}", status_code=303)
 
 
 @router.get("/reports/annual")
 def annual_download(request: Request, user: Reporter) -> RedirectResponse:
-    return _download("/api/v1/reports/annual", request)
+    return _download("/api/v1/reports/annual", request, user)
 
 
 @router.get("/reports/archive")
@@ -195,7 +202,7 @@ def archive_download(request: Request, conn: Db, now: Now, user: Reader) -> Resp
     (``site``: a suggestion, a name or an id) as the API's ``site_id``."""
     site = request.query_params.get("site", "")
     if not site.strip():
-        return _download("/api/v1/archive", request)
+        return _download("/api/v1/archive", request, user)
     try:
         site_id = place_search.site_picked(conn, user, site[: forms.PICKED], "site", boards=False)
     except RequestError as exc:
@@ -203,9 +210,7 @@ def archive_download(request: Request, conn: Db, now: Now, user: Reader) -> Resp
             conn, exc, {"site": site[: forms.PICKED]},
             lambda ctx: _page(request, conn, now, user, ctx), "archive", {"site": "reports.site"},
         )  # fmt: skip
-    params = {k: v for k, v in request.query_params.items() if v.strip() and k != "site"}
-    params["site_id"] = str(site_id)
-    return RedirectResponse(f"/api/v1/archive?{urlencode(params)}", status_code=303)
+    return _download("/api/v1/archive", request, user, site_id)
 
 
 @router.post("/reports/emergency-orders/{order_id}/revoke")

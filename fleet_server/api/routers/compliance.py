@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -23,6 +24,7 @@ from fleet_server.reports import service_budget as budget_service
 from fleet_server.reports.budget import Basis, Line
 from fleet_server.reports.schemas import BudgetEntryIn, BudgetEntryOut
 from fleet_server.reports.service import DOCX, Download
+from fleet_server.vocabulary import LANGUAGES, Language
 
 router = APIRouter(tags=["compliance"])
 
@@ -31,11 +33,30 @@ Reporter = Annotated[Principal, Depends(require("report.read"))]
 Budgeter = Annotated[Principal, Depends(require("report.budget"))]
 
 
+#: The language a download is named in (``lang``); without it, the account's.
+LangQuery = Annotated[
+    Language | None,
+    Query(description="the file's name in this language (default: the account's)"),
+]
+
+
+def _language(user: Principal, lang: Language | None) -> str:
+    return lang or (user.language if user.language in LANGUAGES else LANGUAGES[0])
+
+
 def _file(download: Download) -> Response:
+    """The download as an attachment: its name as an ASCII ``filename``
+    (anything else as "_") and, when that changed it, whole as RFC 5987's
+    ``filename*``."""
+    plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+                    for c in download.name)  # fmt: skip
+    disposition = f'attachment; filename="{plain}"'
+    if plain != download.name:
+        disposition += f"; filename*=UTF-8''{quote(download.name, safe='')}"
     return Response(
         download.body,
         media_type=download.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{download.name}"'},
+        headers={"Content-Disposition": disposition},
     )
 
 
@@ -96,10 +117,19 @@ def annual_report(
         int | None,
         Query(ge=1, le=2**62, description="default: the caller's; admins: none = the province"),
     ] = None,
+    lang: LangQuery = None,
 ) -> Response:
     actor = user.acting_from(client_address(request))
     return _file(
-        reports.annual_report(conn, user, actor, now, year=year, organisation_id=organisation_id)
+        reports.annual_report(
+            conn,
+            user,
+            actor,
+            now,
+            year=year,
+            organisation_id=organisation_id,
+            language=_language(user, lang),
+        )
     )
 
 
@@ -123,11 +153,19 @@ def period_report(
         int | None,
         Query(ge=1, le=2**62, description="default: the caller's; admins: none = the province"),
     ] = None,
+    lang: LangQuery = None,
 ) -> Response:
     actor = user.acting_from(client_address(request))
     return _file(
         reports.period_report(
-            conn, user, actor, now, first=from_, last=to, organisation_id=organisation_id
+            conn,
+            user,
+            actor,
+            now,
+            first=from_,
+            last=to,
+            organisation_id=organisation_id,
+            language=_language(user, lang),
         )
     )
 
@@ -214,6 +252,7 @@ def inspection_archive(
     board_id: Annotated[str | None, Query(max_length=64)] = None,
     site_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    lang: LangQuery = None,
 ) -> Response:
     actor = user.acting_from(client_address(request))
     download = reports.inspection_archive(
@@ -226,5 +265,6 @@ def inspection_archive(
         board_id=board_id,
         site_id=site_id,
         organisation_id=organisation_id,
+        language=_language(user, lang),
     )
     return _file(download)

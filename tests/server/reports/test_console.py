@@ -29,7 +29,9 @@ def test_the_period_form_leads_to_the_report(new_browser: NewBrowser) -> None:
         "/reports/period", params={"from": "2026-11-01", "to": "2026-11-30", "organisation_id": ""}
     )
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/api/v1/reports/period?from=2026-11-01&to=2026-11-30"
+    assert answer.headers["location"] == (
+        "/api/v1/reports/period?from=2026-11-01&to=2026-11-30&lang=vi"  # the file's name's
+    )
     report = operator.get(answer.headers["location"])
     assert report.status_code == 200, report.text
     assert "từ ngày 01/11/2026 đến ngày 30/11/2026" in docx_text(report.content)

@@ -55,6 +55,7 @@ def test_the_archive_takes_a_picked_site_in_scope(
         "from": ["2026-11-01"],
         "to": ["2026-11-02"],
         "site_id": [str(sites["far"])],
+        "lang": ["vi"],  # the file is named in the reader's language
     }
     status, where = archive(operator, f"{FAR} [site:{sites['far']}]")
     assert parse_qs(urlsplit(where).query)["site_id"] == [str(sites["far"])]
