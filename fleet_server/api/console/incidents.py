@@ -55,6 +55,12 @@ SeverityQuery = Annotated[str | None, Query(max_length=20)]
 ClassQuery = Annotated[str | None, Query(alias="class", max_length=20)]
 #: One board's incidents (the board page's "all N incidents" link).
 BoardQuery = Annotated[str | None, Query(max_length=64, pattern=DEVICE_ID_PATTERN)]
+#: The queue's orders as the form names them -> the list's sort
+#: (storage_lists.KEYSET, each ending with the id, so a cursor stays exact
+#: where keys tie): worst and newest first, or by site name (A to Z, the
+#: name the incident keeps of its site, in Vietnamese).
+SORTS: dict[str, str | None] = {"severity": None, "site_name": "site_name"}
+SortQuery = Annotated[str, Query(max_length=20)]
 
 
 #: The incident queue is for the roles that see whole boards
@@ -80,6 +86,7 @@ def queue(
     incident_class: str | None = None,
     cursor: str | None = None,
     board_id: str | None = None,
+    sort: str = "severity",
 ) -> CursorPage[IncidentOut]:
     state = state if state in STATES else "active"
     severity = severity if severity in SEVERITIES else None
@@ -87,7 +94,7 @@ def queue(
     return list_incidents(
         conn,
         user,
-        ListParams(limit=PAGE_SIZE, offset=0, sort=None, cursor=cursor),
+        ListParams(limit=PAGE_SIZE, offset=0, sort=SORTS.get(sort), cursor=cursor),
         IncidentFilter(
             states=tuple(states_for(state) or ()),
             severities=(severity,) if severity else (),
@@ -125,6 +132,7 @@ def incidents_page(
     incident_class: ClassQuery = None,
     cursor: cursor_pager.CursorQuery = None,
     board_id: BoardQuery = None,
+    sort: SortQuery = "severity",
 ) -> Response:
     page = queue(
         conn,
@@ -134,12 +142,14 @@ def incidents_page(
         incident_class=incident_class,
         cursor=cursor,
         board_id=board_id,
+        sort=sort,
     )
     filters: dict[str, Any] = {
         "state": state,
         "severity": severity,
         "class": incident_class,
         "board_id": board_id,
+        "sort": sort if sort in SORTS else "severity",
     }
     return render(
         request,
@@ -150,6 +160,7 @@ def incidents_page(
             "filters": filters,
             "severities": SEVERITIES,
             "classes": CLASSES,
+            "sorts": tuple(SORTS),
             "live_query": request.url.query,
         },
     )

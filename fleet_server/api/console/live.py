@@ -25,6 +25,7 @@ from fleet_server.api.console.incidents import (
     Desk,
     IncidentId,
     SeverityQuery,
+    SortQuery,
     StateQuery,
     incident_context,
     queue,
@@ -74,6 +75,7 @@ def incidents_fragment(
     incident_class: ClassQuery = None,
     cursor: cursor_pager.CursorQuery = None,
     board_id: BoardQuery = None,
+    sort: SortQuery = "severity",
 ) -> HTMLResponse:
     page = queue(
         conn,
@@ -83,6 +85,7 @@ def incidents_fragment(
         incident_class=incident_class,
         cursor=cursor,
         board_id=board_id,
+        sort=sort,
     )
     return fragment(
         request,
