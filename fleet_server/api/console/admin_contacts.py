@@ -89,10 +89,14 @@ def _values(form: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _common(conn: Conn, user: Principal) -> dict[str, Any]:
+def _common(
+    conn: Conn, user: Principal, site_ids: list[int | None] | None = None
+) -> dict[str, Any]:
+    """The pages' common context; ``site_ids``: the sites the page's routes name."""
     return admin.common(
         conn,
         user,
+        site_ids=site_ids or [],
         kinds=KINDS,
         languages=LANGUAGES,
         extra_fields=EXTRA_FIELDS,
@@ -120,7 +124,7 @@ def _item_page(
 ) -> Response:
     contact = service.get_contact(conn, user, contact_id)
     routes = service.list_routes(conn, user, ALL, contact_id=contact_id).items
-    context = _common(conn, user)
+    context = _common(conn, user, [r.site_id for r in routes])
     context.update({"contact": contact, "routes": routes})
     context.update(extra or {})
     return render(request, "admin_contact.html", user, context)

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import admin
+from fleet_server.api.console import admin, place_search
 from fleet_server.api.console.forms import ALL, checked
-from fleet_server.api.console.web import form_for, page_for, render
+from fleet_server.api.console.web import form_for, language_of, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
 from fleet_server.notifications import service
@@ -39,12 +39,19 @@ def _kinds(text: str) -> list[str] | None:
     return found or None
 
 
-def _common(conn: Conn, user: Principal) -> dict[str, Any]:
+def _common(conn: Conn, user: Principal, site_ids: list[int | None]) -> dict[str, Any]:
+    """The pages' common context: the names of the sites ``site_ids`` (the
+    routes shown), and for a writer the contacts and a few sites the form's
+    site box lists for a reader without JavaScript (the others found as one
+    types: no select of every site)."""
     may_write = user.can("route.write")
     contacts = service.list_contacts(conn, user, ALL).items if may_write else []
+    places = place_search.shortlist(conn, user, sites_only=True) if may_write else []
     return admin.common(
         conn,
         user,
+        site_ids=site_ids,
+        places=places,
         contacts=contacts,
         channels=CHANNELS,
         severities=SEVERITIES,
@@ -64,7 +71,7 @@ def _list_page(
     page = service.list_routes(
         conn, user, query.page, contact_id=contact_id, channel=channel, active=query.active
     )
-    context = _common(conn, user)
+    context = _common(conn, user, [r.site_id for r in page.items])
     context.update(
         {
             "page": page,
@@ -85,8 +92,11 @@ def _item_page(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     route = service.get_route(conn, user, route_id)
-    context = _common(conn, user)
-    context.update({"route": route})
+    context = _common(conn, user, [route.site_id])
+    chosen = ""  # the edit form's site box: the route's site, by name
+    if route.site_id:
+        chosen = admin.site_label(route.site_id, context["site_names"], language_of(request, user))
+    context.update({"route": route, "site_chosen": chosen})
     context.update(extra or {})
     return render(request, "admin_route.html", user, context)
 
@@ -119,7 +129,18 @@ def _route_form(
 RouteForm = Annotated[dict[str, str], Depends(_route_form)]
 
 
-def _values(form: dict[str, str]) -> dict[str, Any]:
+def _site(conn: Conn, user: Principal, typed: str) -> int | None:
+    """The route's site as its box posted it: none (any site), an id (as the
+    select posted; the service refuses one that does not exist or is out of
+    scope), else a site's name, code or suggestion (``place_search``: sites
+    only; naming no site or several is refused on the box)."""
+    text = typed.strip()
+    if not text or text.isdigit():
+        return admin.number_or_none(text, "site_id")
+    return place_search.site_picked(conn, user, text, "site_id", boards=False)
+
+
+def _values(conn: Conn, user: Principal, form: dict[str, str]) -> dict[str, Any]:
     """The route form as the API's fields (an empty filter: any)."""
     return {
         "contact_id": admin.number_or_none(form["contact_id"], "contact_id"),
@@ -128,7 +149,7 @@ def _values(form: dict[str, str]) -> dict[str, Any]:
         "incident_class": admin.blank_none(form["incident_class"]),
         "incident_kinds": _kinds(form["incident_kinds"]),
         "organisation_id": admin.number_or_none(form["organisation_id"], "organisation_id"),
-        "site_id": admin.number_or_none(form["site_id"], "site_id"),
+        "site_id": _site(conn, user, form["site_id"]),
         "escalation_level": 1 if form["escalation_level"] == "1" else 0,
         "note": admin.blank_none(form["note"]),
     }
@@ -169,7 +190,7 @@ def route_create(
     try:
         if not form["contact_id"].strip():
             raise Invalid("contact_id: choose who receives the notices", field="contact_id")
-        body = checked(RouteIn, **_values(form))
+        body = checked(RouteIn, **_values(conn, user, form))
         actor = user.acting_from(client_address(request))
         created = service.create_route(conn, user, body, actor=actor, now=now)
     except RequestError as exc:
@@ -188,7 +209,7 @@ def route_update(
     form: RouteForm,
 ) -> Response:
     try:
-        body = checked(RoutePatch, **_values(form))
+        body = checked(RoutePatch, **_values(conn, user, form))
         actor = user.acting_from(client_address(request))
         service.update_route(conn, user, route_id, body, actor=actor)
     except RequestError as exc:

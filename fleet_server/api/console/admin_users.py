@@ -18,9 +18,9 @@ from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
 from fleet_server.access.roles import ROLES
-from fleet_server.api.console import admin
+from fleet_server.api.console import admin, place_search
 from fleet_server.api.console.forms import checked
-from fleet_server.api.console.web import form_for, page_for, render
+from fleet_server.api.console.web import form_for, language_of, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
 from fleet_server.users import service
@@ -34,10 +34,26 @@ AdminForm = Annotated[Principal, Depends(form_for("user.admin"))]
 UserId = Annotated[int, Path(ge=1, le=2**62)]
 Field = Annotated[str, Form(max_length=1000)]
 Sites = Annotated[list[str] | None, Form(max_length=500)]
+#: The most site boxes a form posts (an account's sites, as UserCreate bounds them).
+MOST_SITES = 500
+Picked = Annotated[list[place_search.PickedText] | None, Form(max_length=MOST_SITES)]
+#: The refused site box's label (``site.<index>``: its place among the boxes).
+LABELS = {"site": "admin.field.site_ids", "site_ids": "admin.field.site_ids"}
 
 
-def _common(conn: Conn, user: Principal) -> dict[str, Any]:
-    return admin.common(conn, user, roles=ROLES, languages=LANGUAGES)
+def _common(conn: Conn, user: Principal, site_ids: list[int] | None = None) -> dict[str, Any]:
+    """The pages' common context; the sites' boxes list a few sites for a
+    reader without JavaScript (the others found as one types), never a
+    select of every site."""
+    return admin.common(
+        conn,
+        user,
+        site_ids=site_ids or [],
+        roles=ROLES,
+        languages=LANGUAGES,
+        places=place_search.shortlist(conn, user, sites_only=True),
+        site_boxes=place_search.MANY,
+    )
 
 
 def _list_page(
@@ -71,11 +87,16 @@ def _item_page(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     account = service.get_user(conn, user, user_id, now=now)
-    context = _common(conn, user)
+    context = _common(conn, user, account.site_ids)
+    names = context["site_names"]
+    language = language_of(request, user)
     context.update(
         {
             "account": account,
             "myself": account.id == user.user_id,
+            # the edit form's boxes, one a site the account has (and one empty)
+            "site_typed": [admin.site_label(s, names, language) for s in account.site_ids],
+            "site_boxes": max(place_search.MANY, len(account.site_ids) + 1),
         }
     )
     context.update(extra or {})
@@ -94,7 +115,12 @@ def _item_refused(
 ) -> Response:
     """The account's page again, with why the form ``where`` was refused."""
     return admin.refused(
-        conn, exc, form or {}, lambda ctx: _item_page(request, conn, now, user, user_id, ctx), where
+        conn,
+        exc,
+        form or {},
+        lambda ctx: _item_page(request, conn, now, user, user_id, ctx),
+        where,
+        LABELS,
     )
 
 
@@ -106,8 +132,11 @@ def _account_form(
     team: Field = "",
     language: Field = "vi",
     site_ids: Sites = None,
+    site: Picked = None,
 ) -> dict[str, Any]:
-    """The fields a new account and a change of one share, as typed."""
+    """The fields a new account and a change of one share, as typed: the
+    sites as the boxes' texts (``site``: a name, a suggestion or an id) and,
+    for clients that post ids as the select did, ``site_ids``."""
     return {
         "full_name": full_name,
         "email": email,
@@ -116,15 +145,20 @@ def _account_form(
         "team": team,
         "language": language,
         "site_ids": site_ids or [],
+        "site": (site or [])[:MOST_SITES],
     }
 
 
 AccountForm = Annotated[dict[str, Any], Depends(_account_form)]
 
 
-def _values(form: dict[str, Any]) -> dict[str, Any]:
+def _values(conn: Conn, user: Principal, form: dict[str, Any]) -> dict[str, Any]:
     """The account form as the API's fields (an empty e-mail, organisation
-    or team: none)."""
+    or team: none; the sites: the ids posted, then those the boxes name,
+    each once; a box naming no site or several is refused by its place,
+    ``site.<index>``)."""
+    ids = admin.numbers(form["site_ids"], "site_ids")
+    picked = place_search.sites_picked(conn, user, form["site"], "site")
     return {
         "full_name": form["full_name"],
         "email": admin.blank_none(form["email"]),
@@ -132,7 +166,7 @@ def _values(form: dict[str, Any]) -> dict[str, Any]:
         "organisation_id": admin.number_or_none(form["organisation_id"], "organisation_id"),
         "team": admin.blank_none(form["team"]),
         "language": form["language"],
-        "site_ids": admin.numbers(form["site_ids"], "site_ids"),
+        "site_ids": [*ids, *(s for s in picked if s not in ids)],
     }
 
 
@@ -181,12 +215,14 @@ def user_create(
     form = {"username": username, **account}
     try:
         _same(password, password_again)
-        body = checked(UserCreate, username=username, **_values(account), password=password)
+        body = checked(
+            UserCreate, username=username, **_values(conn, user, account), password=password
+        )
         actor = user.acting_from(client_address(request))
         created = service.create_user(conn, user, actor, body, now=now)
     except RequestError as exc:
         return admin.refused(
-            conn, exc, form, lambda ctx: _list_page(request, conn, now, user, ctx), "new"
+            conn, exc, form, lambda ctx: _list_page(request, conn, now, user, ctx), "new", LABELS
         )
     return admin.done(f"/admin/users/{created.id}", "user_created")
 
@@ -203,7 +239,7 @@ def user_update(
     """Change the holder's name, e-mail, role, organisation, sites, team or
     language (an empty e-mail, organisation or team clears it)."""
     try:
-        body = checked(UserPatch, **_values(form))
+        body = checked(UserPatch, **_values(conn, user, form))
         actor = user.acting_from(client_address(request))
         service.update_user(conn, user, actor, user_id, body, now=now)
     except RequestError as exc:
