@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import i18n, svg
-from fleet_server.api.console.web import ENV
+from fleet_server.api.console.web import ENVS
 from fleet_server.api.deps import Conn
 from fleet_server.organisations.health_cache import cached
 from fleet_server.organisations.models import HEALTHS, STATES
@@ -97,7 +97,7 @@ def render_fleet(data: FleetData, language: str) -> Markup:
         "hidden_sites": data.hidden_sites,
         "site_map": data.site_map,
     }
-    return Markup(ENV.get_template(TEMPLATE).render(values))  # noqa: S704 (autoescaped template)
+    return Markup(ENVS[language].get_template(TEMPLATE).render(values))  # noqa: S704 (autoescaped template)
 
 
 #: Where a spliced page's fleet part goes (user text is escaped: no ``<`` in it).

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import assets, i18n, svg, wording
+from fleet_server.api.console.folded_words import FoldedWords
 from fleet_server.api.deps import ApiContext, check_csrf, masked_csrf, optional_principal
 from fleet_server.api.guards import checks
 from fleet_server.api.problems import Problem
@@ -42,15 +43,18 @@ class LoginRequired(Exception):
     """No live session: pages go to the login form, fragments answer 401."""
 
 
-def _environment() -> Environment:
+def _environment(language: str) -> Environment:
+    """The templates with ``language``'s fixed words folded in (``folded_words``)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
+        extensions=[FoldedWords],
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
     )
+    env.words_language = language  # type: ignore[attr-defined]
     env.filters.update(wording.FILTERS)
     env.globals["static_url"] = static_url
     return env
@@ -65,7 +69,9 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={assets.version(STATIC, name)}"
 
 
-ENV = _environment()
+#: One environment a language: each compiles the templates with its words.
+ENVS: dict[str, Environment] = {language: _environment(language) for language in LANGUAGES}
+ENV = ENVS[i18n.DEFAULT]
 
 
 def compile_templates() -> None:
@@ -73,8 +79,9 @@ def compile_templates() -> None:
     process then freezes what it made at start-up out of the collector's
     view (api/interpreter.py), and compiled templates are the bulk of
     what a console process would otherwise make later and keep."""
-    for name in ENV.list_templates(filter_func=lambda n: n.endswith(".html")):
-        ENV.get_template(name)
+    for env in ENVS.values():
+        for name in env.list_templates(filter_func=lambda n: n.endswith(".html")):
+            env.get_template(name)
 
 
 # -- who is asking ----------------------------------------------------------------
@@ -344,7 +351,8 @@ def render(
     language = lang or language_of(request, user)
     values = _values(request, user, language, _page_path(request))
     values.update(context or {})
-    response = HTMLResponse(ENV.get_template(template).render(values), status_code=status)
+    page = ENVS[language].get_template(template).render(values)
+    response = HTMLResponse(page, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     remember_language(request, response)
     return response
@@ -359,8 +367,9 @@ def fragment(
     page_path: str,
 ) -> HTMLResponse:
     """A piece of a page (a live region), rendered on its own."""
-    values = _values(request, user, language_of(request, user), page_path)
+    language = language_of(request, user)
+    values = _values(request, user, language, page_path)
     values.update(context)
-    response = HTMLResponse(ENV.get_template(template).render(values))
+    response = HTMLResponse(ENVS[language].get_template(template).render(values))
     response.headers["Cache-Control"] = "no-store"
     return response

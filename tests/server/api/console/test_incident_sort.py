@@ -63,7 +63,7 @@ def test_the_order_is_chosen_shown_and_kept(new_browser: NewBrowser, db_conn: An
     db_conn.commit()
     browser = new_browser("admin")
     page = browser.get("/incidents", params={"state": "all", "sort": "site_name", "lang": "en"})
-    assert ("site_name", "Site name (A–Z)") in SELECTED.findall(page.text)
+    assert ("site_name", "Site name in Vietnamese (A–Z)") in SELECTED.findall(page.text)
     following = NEXT.search(page.text)
     assert following is not None
     second = browser.get(html.unescape(following.group(1)))
