@@ -5,6 +5,7 @@ required), comment; reporting an incident and its photos (Điều 9.3) is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -77,33 +78,67 @@ def states_for(state: str) -> list[str] | None:
     return [state]
 
 
-def queue(
-    conn: Conn,
-    user: Principal,
-    *,
-    state: str = "active",
-    severity: str | None = None,
-    incident_class: str | None = None,
-    cursor: str | None = None,
-    board_id: str | None = None,
-    sort: str = "severity",
-) -> CursorPage[IncidentOut]:
-    state = state if state in STATES else "active"
-    severity = severity if severity in SEVERITIES else None
-    incident_class = incident_class if incident_class in CLASSES else None
+@dataclass(frozen=True)
+class QueueAsked:
+    """What the queue's address asks for (the page and its live fragment):
+    the filters, the order and the cursor, unknown values ignored."""
+
+    state: str = "active"
+    severity: str | None = None
+    incident_class: str | None = None
+    board_id: str | None = None
+    sort: str = "severity"
+    cursor: str | None = None
+
+    def filters(self) -> dict[str, Any]:
+        """The filter form's values (``class`` as the form names it)."""
+        return {
+            "state": self.state,
+            "severity": self.severity,
+            "class": self.incident_class,
+            "board_id": self.board_id,
+            "sort": self.sort,
+        }
+
+
+async def queue_asked(
+    state: StateQuery = "active",
+    severity: SeverityQuery = None,
+    incident_class: ClassQuery = None,
+    cursor: cursor_pager.CursorQuery = None,
+    board_id: BoardQuery = None,
+    sort: SortQuery = "severity",
+) -> QueueAsked:
+    """A dependency (``async``: no worker thread for reading the address)."""
+    return QueueAsked(
+        state=state if state in STATES else "active",
+        severity=severity if severity in SEVERITIES else None,
+        incident_class=incident_class if incident_class in CLASSES else None,
+        board_id=board_id,
+        sort=sort if sort in SORTS else "severity",
+        cursor=cursor,
+    )
+
+
+Asked = Annotated[QueueAsked, Depends(queue_asked)]
+
+
+def queue(conn: Conn, user: Principal, asked: QueueAsked) -> CursorPage[IncidentOut]:
+    state, severity, incident_class = asked.state, asked.severity, asked.incident_class
     return list_incidents(
         conn,
         user,
-        ListParams(limit=PAGE_SIZE, offset=0, sort=SORTS.get(sort), cursor=cursor),
+        ListParams(limit=PAGE_SIZE, offset=0, sort=SORTS[asked.sort], cursor=asked.cursor),
         IncidentFilter(
             states=tuple(states_for(state) or ()),
             severities=(severity,) if severity else (),
             incident_class=incident_class,
-            board_id=board_id,
+            board_id=asked.board_id,
             # unfiltered, a site incident's boards are listed under it, not
             # beside it (a filter may leave the site incident out: then
             # they are listed on their own)
-            top_level=state in ("active", "all") and not (severity or incident_class or board_id),
+            top_level=state in ("active", "all")
+            and not (severity or incident_class or asked.board_id),
         ),
     )
 
@@ -123,41 +158,15 @@ def with_children(
 
 
 @router.get("/incidents")
-def incidents_page(
-    request: Request,
-    conn: Db,
-    user: Desk,
-    state: StateQuery = "active",
-    severity: SeverityQuery = None,
-    incident_class: ClassQuery = None,
-    cursor: cursor_pager.CursorQuery = None,
-    board_id: BoardQuery = None,
-    sort: SortQuery = "severity",
-) -> Response:
-    page = queue(
-        conn,
-        user,
-        state=state,
-        severity=severity,
-        incident_class=incident_class,
-        cursor=cursor,
-        board_id=board_id,
-        sort=sort,
-    )
-    filters: dict[str, Any] = {
-        "state": state,
-        "severity": severity,
-        "class": incident_class,
-        "board_id": board_id,
-        "sort": sort if sort in SORTS else "severity",
-    }
+def incidents_page(request: Request, conn: Db, user: Desk, asked: Asked) -> Response:
+    page = queue(conn, user, asked)
     return render(
         request,
         "incidents.html",
         user,
         {
-            **with_children(request, conn, user, page, cursor),
-            "filters": filters,
+            **with_children(request, conn, user, page, asked.cursor),
+            "filters": asked.filters(),
             "severities": SEVERITIES,
             "classes": CLASSES,
             "sorts": tuple(SORTS),

@@ -20,13 +20,9 @@ from fleet_server.api.console import cursor_pager
 from fleet_server.api.console.boards import BoardId, board_context
 from fleet_server.api.console.cameras import HealthQuery, cameras_context
 from fleet_server.api.console.incidents import (
-    BoardQuery,
-    ClassQuery,
+    Asked,
     Desk,
     IncidentId,
-    SeverityQuery,
-    SortQuery,
-    StateQuery,
     incident_context,
     queue,
     with_children,
@@ -70,28 +66,14 @@ def incidents_fragment(
     request: Request,
     conn: Db,
     user: Desk,
-    state: StateQuery = "active",
-    severity: SeverityQuery = None,
-    incident_class: ClassQuery = None,
-    cursor: cursor_pager.CursorQuery = None,
-    board_id: BoardQuery = None,
-    sort: SortQuery = "severity",
+    asked: Asked,
 ) -> HTMLResponse:
-    page = queue(
-        conn,
-        user,
-        state=state,
-        severity=severity,
-        incident_class=incident_class,
-        cursor=cursor,
-        board_id=board_id,
-        sort=sort,
-    )
+    page = queue(conn, user, asked)
     return fragment(
         request,
         "_incidents_live.html",
         user,
-        with_children(request, conn, user, page, cursor),
+        with_children(request, conn, user, page, asked.cursor),
         page_path="/incidents",
     )
 
