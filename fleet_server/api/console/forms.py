@@ -65,6 +65,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^give a day \(year-month-day\)$", "refusal.day"),
         (r"^choose a (site or a board|board or a site)$", "refusal.where"),
         (r"^no site or board in your scope matches this$", "refusal.where_unknown"),
+        (r"^no site in your scope matches this$", "refusal.site_unknown"),
         (r"^several places match this; choose one from the list$", "refusal.where_ambiguous"),
         (r"^choose an organisation or a site or board, not both$", "refusal.target_both"),
         (r"^choose a site, not a board$", "refusal.site_not_board"),

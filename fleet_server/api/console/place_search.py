@@ -185,7 +185,8 @@ def resolve(
         if len(found) < 2 and not sites_only:
             found += _boards(conn, user, "contains", params, 2 - len(found))
     if not found:
-        raise Invalid(f"{field}: no site or board in your scope matches this", field=field)
+        what = "site" if sites_only else "site or board"
+        raise Invalid(f"{field}: no {what} in your scope matches this", field=field)
     if len(found) > 1:
         raise Invalid(f"{field}: several places match this; choose one from the list", field=field)
     place = found[0]

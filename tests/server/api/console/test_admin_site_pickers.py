@@ -129,9 +129,9 @@ def test_ids_posted_as_the_select_did_are_still_taken(
 @pytest.mark.parametrize(
     ("typed", "entry", "reason"),
     [
-        ([LUOT, UNKNOWN, ""], 1, "Không có điểm lắp đặt hay bảng nào trong phạm vi của bạn"),
+        ([LUOT, UNKNOWN, ""], 1, "Không có điểm lắp đặt nào trong phạm vi của bạn"),
         (["diem trung ten moi", LUOT, ""], 0, "Nhiều nơi mang tên này"),
-        ([LUOT, "", "LC-001"], 2, "Không có điểm lắp đặt hay bảng nào"),  # a board: no site
+        ([LUOT, "", "LC-001"], 2, "Không có điểm lắp đặt nào"),  # a board: no site
     ],
 )
 def test_a_box_naming_no_site_or_several_is_refused_on_that_box(
@@ -231,7 +231,7 @@ def test_a_route_gets_its_site_by_name_and_the_list_names_it(
 @pytest.mark.parametrize(
     ("typed", "reason"),
     [
-        (UNKNOWN, "Không có điểm lắp đặt hay bảng nào trong phạm vi của bạn"),
+        (UNKNOWN, "Không có điểm lắp đặt nào trong phạm vi của bạn"),
         ("diem trung ten moi", "Nhiều nơi mang tên này"),
     ],
 )

@@ -52,7 +52,7 @@ def test_a_mixed_picker_still_refuses_a_part_that_names_a_site_and_its_boards(co
 def test_a_board_still_names_its_site_where_boards_are_allowed(conn: Any) -> None:
     typed = f"Bảng tin {SITE} 2"
     assert place_search.site_picked(conn, admin(), typed, "site") == conn.info_site
-    with pytest.raises(Invalid, match="site: no site or board in your scope matches"):
+    with pytest.raises(Invalid, match="site: no site in your scope matches"):
         place_search.site_picked(conn, admin(), typed, "site", boards=False)
 
 
@@ -66,7 +66,7 @@ def test_several_pickers_name_the_box_refused(conn: Any) -> None:
     """A refused box is named by its place among them (from 0, as a list's
     entry), so the form marks that one alone."""
     typed = ["", SITE, "no such place at all"]
-    with pytest.raises(Invalid, match=r"site\.2: no site or board in your scope matches") as found:
+    with pytest.raises(Invalid, match=r"site\.2: no site in your scope matches") as found:
         place_search.sites_picked(conn, admin(), typed, "site")
     assert found.value.field == "site.2"
     with pytest.raises(Invalid, match=r"site\.0: several places match") as found:
