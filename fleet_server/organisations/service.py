@@ -125,13 +125,11 @@ def get_site(conn: Conn, principal: Principal, site_id: int) -> SiteDetail:
     return SiteDetail(**row, health=health[0], created_at=created_at)
 
 
-def place_names(
-    conn: Conn, principal: Principal, limit: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The first ``limit`` organisations and sites :func:`list_organisations`
-    and :func:`list_sites` list, as ids and names only (a form's choices)."""
+def organisation_names(conn: Conn, principal: Principal, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` organisations :func:`list_organisations` lists, as
+    ids and names only (a form's choices)."""
     principal.need("board.read")
-    return storage.place_names(conn, principal.scope, principal.organisation_id, limit)
+    return storage.organisation_names(conn, principal.scope, principal.organisation_id, limit)
 
 
 def list_organisations(

@@ -187,31 +187,22 @@ def get_site(
     return (row, row.pop("created_at")), other
 
 
-def place_names(
+def organisation_names(
     conn: Conn, scope: Scope, own_organisation_id: int | None, limit: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> list[dict[str, Any]]:
     """Ids and names (``id``, ``name``, ``name_en``), by name, of the first
-    ``limit`` organisations :func:`list_organisations` lists and sites
-    :func:`list_sites` lists, without their counts, in one round trip (the
-    administration pages' choices: counting every organisation's boards cost
-    more than the page)."""
+    ``limit`` organisations :func:`list_organisations` lists, without their
+    counts (the administration pages' choices: counting every organisation's
+    boards cost more than the page)."""
     visible, params = sites_condition(scope, "s.id")
-    with conn.pipeline():
-        organisations = conn.cursor(row_factory=dict_row)
-        organisations.execute(
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
             "SELECT o.id, o.name, o.name_en FROM organisations o WHERE (%s OR o.id = %s OR"
             f" EXISTS (SELECT 1 FROM sites s WHERE s.organisation_id = o.id AND {visible}))"
             " ORDER BY o.name, o.id LIMIT %s",
             [scope.province_wide, own_organisation_id, *params, limit],
         )
-        sites = conn.cursor(row_factory=dict_row)
-        sites.execute(
-            f"SELECT s.id, s.name, s.name_en FROM sites s WHERE {visible}"
-            " ORDER BY s.name, s.id LIMIT %s",
-            [*params, limit],
-        )
-    with organisations, sites:  # the block's end received both answers
-        return organisations.fetchall(), sites.fetchall()
+        return cur.fetchall()
 
 
 def list_organisations(

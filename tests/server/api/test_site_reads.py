@@ -18,7 +18,7 @@ from fleet_server.errors import NotFound
 from fleet_server.organisations import storage
 from fleet_server.organisations.schemas import SiteDetail
 from fleet_server.organisations.service import get_site
-from fleet_server.organisations.storage import list_organisations, list_sites, place_names
+from fleet_server.organisations.storage import list_organisations, organisation_names
 from tests.server.api.conftest import open_test_incident
 
 
@@ -80,20 +80,16 @@ def test_a_sites_boards_are_the_scopes_boards_at_that_site(db_conn: Any) -> None
         )
 
 
-def test_place_names_are_the_lists_ids_and_names(db_conn: Any) -> None:
-    """The administration pages' choices: the same organisations and sites,
-    in the same order, as the two lists (without their counts)."""
+def test_organisation_names_are_the_lists_ids_and_names(db_conn: Any) -> None:
+    """The administration pages' choices: the same organisations, in the
+    same order, as the list (without their counts)."""
     everything = ListParams(limit=500, offset=0, sort=None)
     organisations = db_conn.execute("SELECT id FROM organisations ORDER BY id").fetchall()
     for scope, own in [(Scope.everything(), None)] + [
         (Scope(organisation_id=o), o) for (o,) in organisations
     ]:
-        named = place_names(db_conn, scope, own, everything.limit)
-        assert place_names(db_conn, scope, own, 1) == tuple(n[:1] for n in named)
-        listed: tuple[list[Any], list[Any]] = (
-            list_organisations(db_conn, scope, everything, own_organisation_id=own).items,
-            list_sites(db_conn, scope, everything).items,
-        )
-        for rows, items in zip(named, listed, strict=True):
-            assert rows == [{"id": i.id, "name": i.name, "name_en": i.name_en} for i in items]
-        assert named[1] or own is not None
+        named = organisation_names(db_conn, scope, own, everything.limit)
+        assert organisation_names(db_conn, scope, own, 1) == named[:1]
+        listed = list_organisations(db_conn, scope, everything, own_organisation_id=own).items
+        assert named == [{"id": i.id, "name": i.name, "name_en": i.name_en} for i in listed]
+        assert named
