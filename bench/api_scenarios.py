@@ -354,6 +354,7 @@ def console_scenarios(role: str, ids: Ids) -> list[Scenario]:
         choose("/live/incidents/{incident_id}", "/live/incidents/{}", ids.incidents),
         choose("/incidents/report", "/incidents/report?board={}", boards),
         fixed("/tickets", "/tickets", "first page, walk", walk=True),
+        choose("/tickets", "/tickets?show=all&board_id={}", boards, "board"),
         choose("/tickets/{ticket_id}", "/tickets/{}", ids.tickets),
         choose("/tickets/new", "/tickets/new?board_id={}", boards),
         fixed("/maintenance", "/maintenance"),

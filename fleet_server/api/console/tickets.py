@@ -14,6 +14,7 @@ from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.api.console import cursor_pager, forms
 from fleet_server.api.console.forms import checked
+from fleet_server.api.console.incidents import BoardQuery
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -61,23 +62,27 @@ def open_tickets(
 
 
 def ticket_queue(
-    conn: Conn, user: Principal, now: datetime, show: str, cursor: str | None
+    conn: Conn,
+    user: Principal,
+    now: datetime,
+    show: str,
+    cursor: str | None,
+    board_id: str | None = None,
 ) -> CursorPage[TicketOut]:
+    """The list ``show`` names (``open``, ``mine``, ``closed``, ``all``),
+    one board's only when ``board_id`` is given (its page's link)."""
     paging = ListParams(limit=PAGE_SIZE, offset=0, sort="due_at", cursor=cursor)
     if show == "all":
-        return list_tickets(conn, user, paging.model_copy(update={"sort": "-created_at"}), now=now)
-    if show == "closed":
-        return list_tickets(
-            conn,
-            user,
-            paging.model_copy(update={"sort": "-updated_at"}),
-            now=now,
-            filters=TicketFilter(states=("closed",)),
-        )
-    if show == "mine":
-        mine = TicketFilter(states=tuple(UNFINISHED), assignee=user.username)
-        return list_tickets(conn, user, paging, now=now, filters=mine)
-    return list_tickets(conn, user, paging, now=now, filters=TicketFilter(states=tuple(UNFINISHED)))
+        paging = paging.model_copy(update={"sort": "-created_at"})
+        chosen = TicketFilter(board_id=board_id)
+    elif show == "closed":
+        paging = paging.model_copy(update={"sort": "-updated_at"})
+        chosen = TicketFilter(states=("closed",), board_id=board_id)
+    elif show == "mine":
+        chosen = TicketFilter(states=tuple(UNFINISHED), assignee=user.username, board_id=board_id)
+    else:
+        chosen = TicketFilter(states=tuple(UNFINISHED), board_id=board_id)
+    return list_tickets(conn, user, paging, now=now, filters=chosen)
 
 
 @router.get("/tickets")
@@ -88,9 +93,10 @@ def tickets_page(
     user: Reader,
     show: Annotated[QueueFilter | None, Query()] = None,
     cursor: cursor_pager.CursorQuery = None,
+    board_id: BoardQuery = None,
 ) -> Response:
     chosen = show or ("mine" if user.role == "technician" else "open")
-    page = ticket_queue(conn, user, now, chosen, cursor)
+    page = ticket_queue(conn, user, now, chosen, cursor, board_id)
     return render(
         request,
         "tickets.html",
@@ -100,6 +106,7 @@ def tickets_page(
             "pager": cursor_pager.links("/tickets", request.query_params, page, cursor),
             "show": chosen,
             "choices": ("open", "mine", "closed", "all"),
+            "board_id": board_id,
         },
     )
 
