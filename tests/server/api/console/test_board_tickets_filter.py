@@ -82,3 +82,15 @@ def test_a_board_filter_that_is_not_a_board_id_is_refused(
 ) -> None:
     answer = new_browser("operator").get("/tickets", params={"board_id": value})
     assert answer.status_code == 400
+
+
+def test_the_board_pages_ticket_rows_do_not_repeat_its_site_and_board(
+    new_browser: NewBrowser, tickets: tuple[list[int], int]
+) -> None:
+    operator = new_browser("operator")
+    page = operator.get(f"/boards/{DAY_BOARD}").text
+    rows = page.split('<table class="list tickets">', 1)[1].split("</table>", 1)[0]
+    assert f"· {DAY_BOARD}" not in rows
+    assert _ids(rows) == set(tickets[0])
+    queue = operator.get("/tickets", params={"show": "all"}).text  # the list still names them
+    assert f"· {DAY_BOARD}" in queue
