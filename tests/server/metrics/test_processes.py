@@ -42,9 +42,17 @@ def start(role: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
 
 
 def stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """SIGTERM, then 30 s to exit with 0; otherwise fail with the processes'
+    log (and kill it, so no process outlives the test)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0, log.read_text()
+    try:
+        code = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        pytest.fail(f"pid {proc.pid} did not stop within 30 s of SIGTERM:\n{log.read_text()}")
+    assert code == 0, log.read_text()
 
 
 def test_ingest_and_engine_serve_their_metrics(
