@@ -12,14 +12,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import forms, i18n
+from fleet_server.api.console import forms
 from fleet_server.api.console.forms import checked, whole
-from fleet_server.api.console.reports_page import _download
-from fleet_server.api.console.web import form_for, language_of, page_for, render
+from fleet_server.api.console.reports_page import _download, organisation_choices
+from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
 from fleet_server.localtime import local_day
-from fleet_server.reports import service as reports
 from fleet_server.reports import service_budget as budget_service
 from fleet_server.reports.budget import BASES, LINE_LABELS, LINES, Basis, Line
 from fleet_server.reports.schemas import BudgetEntryIn
@@ -52,10 +51,7 @@ def _page(
     was typed and why."""
     today = local_day(now)
     year = report_year(today)
-    organisations = [
-        (id_, i18n.local_name(language_of(request, user), name, name_en))
-        for id_, name, name_en in reports.organisation_choices(conn, user)
-    ]
+    organisations = organisation_choices(request, conn, user)
     names = dict(organisations)
     own = None if user.province_wide else user.organisation_id
     estimates: list[Any] = []

@@ -43,6 +43,15 @@ def reports_page(request: Request, conn: Db, now: Now, user: Reader) -> Response
     return _page(request, conn, now, user)
 
 
+def organisation_choices(request: Request, conn: Conn, user: Principal) -> list[tuple[int, str]]:
+    """The organisations a report may be about, (id, name in the reader's language)."""
+    language = language_of(request, user)
+    return [
+        (id_, i18n.local_name(language, name, name_en))
+        for id_, name, name_en in reports.organisation_choices(conn, user)
+    ]
+
+
 def _page(
     request: Request,
     conn: Conn,
@@ -53,10 +62,7 @@ def _page(
     """The reports page; after a refused order form (``refusal``), with
     what was typed and why."""
     recent = compliance.recent(conn, user.scope, now, RECENT_DAYS)
-    organisations = [
-        (id_, i18n.local_name(language_of(request, user), name, name_en))
-        for id_, name, name_en in reports.organisation_choices(conn, user)
-    ]
+    organisations = organisation_choices(request, conn, user)
     today = recent.today
     year = today.year if today >= Period.annual(today.year).last_day else today.year - 1
     return render(
