@@ -69,6 +69,7 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^several places match this; choose one from the list$", "refusal.where_ambiguous"),
         (r"^choose an organisation or a site or board, not both$", "refusal.target_both"),
         (r"^choose a site, not a board$", "refusal.site_not_board"),
+        (r"^choose who receives the notices$", "refusal.recipient"),
         (r"^not a valid choice.*$", "refusal.choice"),
         (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
         (r"^resolving an incident needs a note$", "error.400.note-required"),

@@ -319,7 +319,7 @@ def test_admin_routes_notices_to_a_contact_and_changes_the_route(
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
-        ({"contact_id": ""}, "choose who receives the notices"),
+        ({"contact_id": ""}, "Hãy chọn người nhận thông báo"),
         ({"channel": "webhook"}, "has no webhook URL"),
         ({"channel": "pigeon"}, "Input should be"),
         ({"incident_kinds": "Camera Down!"}, "Có ký tự không được phép"),
@@ -338,6 +338,8 @@ def test_a_refused_route_comes_back_with_its_reason(
     assert answer.status_code == 400, answer.text
     assert reason in _reason(answer.text)
     assert db_conn.execute("SELECT count(*) FROM notification_routes").fetchone() == before
+    if "contact_id" in fields:  # the recipient's select is the field marked
+        assert '<select name="contact_id" required aria-invalid="true">' in answer.text
 
 
 # -- accounts ----------------------------------------------------------------------------
