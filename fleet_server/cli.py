@@ -105,6 +105,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         duration=args.duration,
         heartbeat_s=args.heartbeat,
         database_url=settings.database_url if args.seed else None,
+        db_jit=settings.db_jit,
     )
     print(
         json.dumps(

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from fleet_server.db.connect import connect
 from fleet_server.db.migrate import migrate
 from fleet_server.db.roles import url_user
 from fleet_server.embedded.broker import EmbeddedBroker
@@ -146,7 +147,9 @@ DEMO_APP_ROLE = "fleet_app"
 
 
 @contextmanager
-def _database(data_dir: Path, say: Callable[[str], None]) -> Iterator[tuple[str, str, str]]:
+def _database(
+    data_dir: Path, say: Callable[[str], None], jit: bool
+) -> Iterator[tuple[str, str, str]]:
     """(the services' URL, the owner's URL for migrations, a label)."""
     configured = os.environ.get("FLEET_DATABASE_URL")
     if configured:
@@ -160,7 +163,7 @@ def _database(data_dir: Path, say: Callable[[str], None]) -> Iterator[tuple[str,
         server.stop()  # left over by a demo that was killed
     server.start()
     try:
-        with psycopg.connect(server.url(), autocommit=True) as conn:
+        with connect(server.url(), autocommit=True, application_name="fleet-demo", jit=jit) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'fleet'").fetchone():
                 conn.execute("CREATE DATABASE fleet")
         app_url = server.url("fleet").replace("postgres@", f"{DEMO_APP_ROLE}@", 1)
@@ -282,8 +285,9 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
     data_dir = (opts.data_dir or default_data_dir()).expanduser().resolve()
     check_writable(data_dir)
     profile = opts.profile
+    jit = Settings().db_jit  # FLEET_DB_JIT (db/connect.py), as the services' Settings below
     with ExitStack() as stack:
-        db_url, owner_url, db_label = stack.enter_context(_database(data_dir, say))
+        db_url, owner_url, db_label = stack.enter_context(_database(data_dir, say, jit))
         mqtt_url, mqtt_label = stack.enter_context(_broker(opts.mqtt_port, data_dir))
         if owner_url == db_url:
             migrate(db_url)
@@ -292,7 +296,7 @@ def run_demo(opts: DemoOptions, stop: threading.Event, say: Callable[[str], None
             migrate(owner_url, app_role=app_role, app_password=app_password)
         inventory = fleet_specs(opts.boards)
         specs = [b for _, b in inventory]
-        with psycopg.connect(db_url) as conn:
+        with connect(db_url, application_name="fleet-demo", jit=jit) as conn:
             seed(conn, inventory)
             seed_contacts(conn)
             accounts = demo_accounts(conn, data_dir / "accounts.json")

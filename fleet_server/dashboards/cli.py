@@ -68,6 +68,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 def cmd_roles(args: argparse.Namespace) -> int:
     from fleet_server.dashboards import roles as r  # noqa: PLC0415
+    from fleet_server.settings import Settings  # noqa: PLC0415
 
     # the schema owner makes roles; the application's role may not
     url = _option(args.database_url, "FLEET_DATABASE_OWNER_URL") or _option(
@@ -78,7 +79,7 @@ def cmd_roles(args: argparse.Namespace) -> int:
             "no database URL: give --database-url, FLEET_DATABASE_OWNER_URL or FLEET_DATABASE_URL"
         )
         return 2
-    done = r.sync_roles(url)
+    done = r.sync_roles(url, jit=Settings().db_jit)  # FLEET_DB_JIT
     for reader, with_password in done:
         scope = reader.organisation_code or "every organisation"
         note = "" if with_password else f" ({reader.password_variable} not set: password unchanged)"

@@ -22,6 +22,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from fleet_server.db.connect import connect
+
 log = logging.getLogger(__name__)
 
 PROVINCE_ROLE = "grafana_province"
@@ -117,15 +119,20 @@ def sync_roles(
     url: str,
     *,
     environ: Mapping[str, str] | None = None,
+    jit: bool = False,
     province_role: str = PROVINCE_ROLE,
     prefix: str = ORGANISATION_PREFIX,
 ) -> list[tuple[Reader, bool]]:
     """Every reader, made or updated in one transaction; returns each with
     whether a password was set. Needs a role that may create roles (the
-    database owner of the compose stack) and owns the ``grafana`` schema."""
+    database owner of the compose stack) and owns the ``grafana`` schema.
+    ``jit``: FLEET_DB_JIT, as on every connection of the fleet server."""
     env = os.environ if environ is None else environ
     done: list[tuple[Reader, bool]] = []
-    with psycopg.connect(url) as conn, conn.transaction():
+    with (
+        connect(url, jit=jit, application_name="fleet-dashboards-roles") as conn,
+        conn.transaction(),
+    ):
         dbname = str(conn.info.dbname)
         for reader in readers(conn, province_role=province_role, prefix=prefix):
             password = env.get(reader.password_variable) or None

@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import psycopg
-
+from fleet_server.db.connect import connect
 from fleet_server.errors import ConfigError
 from fleet_server.simulator.boards import DEFAULT_INTERVALS
 from fleet_server.simulator.runtime import Fleet
@@ -26,14 +25,16 @@ def run_simulation(
     duration: float | None = None,
     heartbeat_s: float | None = None,
     database_url: str | None = None,
+    db_jit: bool = False,
     say: Callable[[str], None] = print,
 ) -> Fleet:
-    """``fleet-server simulate``: boards against an existing broker."""
+    """``fleet-server simulate``: boards against an existing broker, the
+    fleet seeded into ``database_url`` if given (``db_jit``: FLEET_DB_JIT)."""
     if scenario not in SCENARIOS:
         raise ConfigError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
     inventory = fleet_specs(boards)
     if database_url:
-        with psycopg.connect(database_url) as conn:
+        with connect(database_url, jit=db_jit, application_name="fleet-simulate") as conn:
             seed(conn, inventory)
     intervals = dict(DEFAULT_INTERVALS)
     if heartbeat_s:
