@@ -24,7 +24,7 @@ from fleet_server.reports import service_budget as budget_service
 from fleet_server.reports.budget import Basis, Line
 from fleet_server.reports.schemas import BudgetEntryIn, BudgetEntryOut
 from fleet_server.reports.service import DOCX, Download
-from fleet_server.vocabulary import LANGUAGES, Language
+from fleet_server.vocabulary import Language
 
 router = APIRouter(tags=["compliance"])
 
@@ -33,15 +33,12 @@ Reporter = Annotated[Principal, Depends(require("report.read"))]
 Budgeter = Annotated[Principal, Depends(require("report.budget"))]
 
 
-#: The language a download is named in (``lang``); without it, the account's.
+#: The language a download is named in (``lang``); without it, the account's
+#: (reports.service.file_name names it in Vietnamese for any other).
 LangQuery = Annotated[
     Language | None,
     Query(description="the file's name in this language (default: the account's)"),
 ]
-
-
-def _language(user: Principal, lang: Language | None) -> str:
-    return lang or (user.language if user.language in LANGUAGES else LANGUAGES[0])
 
 
 def _file(download: Download) -> Response:
@@ -128,7 +125,7 @@ def annual_report(
             now,
             year=year,
             organisation_id=organisation_id,
-            language=_language(user, lang),
+            language=lang or user.language,
         )
     )
 
@@ -165,7 +162,7 @@ def period_report(
             first=from_,
             last=to,
             organisation_id=organisation_id,
-            language=_language(user, lang),
+            language=lang or user.language,
         )
     )
 
@@ -265,6 +262,6 @@ def inspection_archive(
         board_id=board_id,
         site_id=site_id,
         organisation_id=organisation_id,
-        language=_language(user, lang),
+        language=lang or user.language,
     )
     return _file(download)
