@@ -175,6 +175,19 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {"overall": overall, "verdicts": verdicts, "failed": failed, "close": close}
 
 
+def server_stack(args: argparse.Namespace) -> str:
+    """The event loop and HTTP parser uvicorn uses: "auto" takes uvloop and
+    httptools when they are installed, as in production."""
+    import importlib.util  # noqa: PLC0415
+
+    def present(name: str) -> bool:
+        return importlib.util.find_spec(name) is not None
+
+    loop = args.loop if args.loop != "auto" else ("uvloop" if present("uvloop") else "asyncio")
+    http = args.http if args.http != "auto" else ("httptools" if present("httptools") else "h11")
+    return f"{loop}/{http}"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     volumes = Volumes(
         boards=args.boards,
@@ -209,8 +222,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report["server"] = {
                 "uvicorn_workers": args.workers,
                 "pool_size_per_worker": args.pool_size,
+                "uvicorn_loop_http": server_stack(args),
                 "console_measured": has_console,
             }
+            print(f"server: {report['server']}", file=sys.stderr)
 
             def headers_of(scenario: Scenario) -> dict[str, str]:
                 if scenario.console:
@@ -288,6 +303,12 @@ def main() -> None:
     parser.add_argument("--load-only", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--pool-size", type=int, default=8, help="connections per worker")
+    parser.add_argument(
+        "--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="uvicorn's loop"
+    )
+    parser.add_argument(
+        "--http", default="auto", choices=["auto", "h11", "httptools"], help="uvicorn's parser"
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=40, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=3)
