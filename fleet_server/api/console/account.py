@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import Viewer, redirect, render
 from fleet_server.api.deps import Db, Now, check_csrf, client_address
 from fleet_server.errors import Invalid
@@ -92,12 +93,12 @@ def preferences_save(
     user: Person,
     channel: Annotated[list[str], Form(max_length=4)],
     severity: Annotated[list[str], Form(max_length=4)],
-    quiet: Annotated[str, Form(max_length=5)] = "",
-    quiet_start: Annotated[str, Form(max_length=8)] = "",
-    quiet_end: Annotated[str, Form(max_length=8)] = "",
-    phone: Annotated[str, Form(max_length=30)] = "",
-    telegram_chat_id: Annotated[str, Form(max_length=40)] = "",
-    zalo_consent: Annotated[str, Form(max_length=5)] = "",
+    quiet: Annotated[str, Form(), Longest(5)] = "",
+    quiet_start: Annotated[str, Form(), Longest(8)] = "",
+    quiet_end: Annotated[str, Form(), Longest(8)] = "",
+    phone: Annotated[str, Form(), Longest(30)] = "",
+    telegram_chat_id: Annotated[str, Form(), Longest(40)] = "",
+    zalo_consent: Annotated[str, Form(), Longest(5)] = "",
 ) -> Response:
     """The form posts ``channel`` once per rank (empty: none)."""
     chosen = [c for c in channel if c]
@@ -105,12 +106,17 @@ def preferences_save(
     typed: dict[str, Any] = {
         "channels": chosen,
         "severities": severities,
-        "phone": phone.strip() or None,
-        "telegram_chat_id": telegram_chat_id.strip() or None,
+        # shown again after a refusal: a NUL as U+FFFD (forms.shown_again)
+        "phone": forms.shown_again(phone.strip()) or None,
+        "telegram_chat_id": forms.shown_again(telegram_chat_id.strip()) or None,
         "zalo_consent": bool(zalo_consent),
     }
     try:
-        forms.no_nul({"phone": phone, "telegram_chat_id": telegram_chat_id})
+        forms.fit(
+            {"channel": channel, "severity": severity, "quiet": quiet, "quiet_start": quiet_start,
+             "quiet_end": quiet_end, "phone": phone, "telegram_chat_id": telegram_chat_id,
+             "zalo_consent": zalo_consent}
+        )  # fmt: skip
         quiet_hours = None
         if quiet:
             quiet_hours = {

@@ -24,7 +24,7 @@ from fastapi.responses import Response
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import admin, cursor_pager, place_search
-from fleet_server.api.console.forms import checked
+from fleet_server.api.console.forms import Longest, checked, fit
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, client_address, context
 from fleet_server.errors import Invalid, RequestError
@@ -39,7 +39,7 @@ router = APIRouter(include_in_schema=False)
 Provisioner = Annotated[Principal, Depends(page_for("board.provision"))]
 ProvisionForm = Annotated[Principal, Depends(form_for("board.provision"))]
 BoardId = Annotated[str, Path(min_length=1, max_length=200)]
-Field = Annotated[str, Form(max_length=2000)]
+Field = Annotated[str, Form(), Longest(2000)]
 T = TypeVar("T")
 
 
@@ -219,13 +219,13 @@ def board_create(
     request: Request,
     conn: Db,
     user: ProvisionForm,
-    board_id: Field = "",
-    site_id: Field = "",
-    name: Field = "",
-    model: Field = "",
-    serial: Field = "",
+    board_id: Annotated[str, Form(), Longest(200)] = "",
+    site_id: Annotated[str, Form(), Longest(600)] = "",
+    name: Annotated[str, Form(), Longest(200)] = "",
+    model: Annotated[str, Form(), Longest(100)] = "",
+    serial: Annotated[str, Form(), Longest(100)] = "",
     installed_on: Field = "",
-    heartbeat_interval_s: Field = "",
+    heartbeat_interval_s: Annotated[str, Form(), Longest(6)] = "",
     cameras: Field = "",
     auth: Field = "password",
 ) -> Response:
@@ -242,6 +242,7 @@ def board_create(
         "auth": auth,
     }
     try:
+        fit(form)
         heartbeat = heartbeat_interval_s.strip()
         if heartbeat and not re.fullmatch(r"\d{1,6}", heartbeat):
             raise Invalid(
@@ -289,11 +290,12 @@ def board_rotate(
     user: ProvisionForm,
     board_id: BoardId,
     auth: Field = "",
-    confirm: Annotated[str, Form(max_length=5)] = "",
+    confirm: Annotated[str, Form(), Longest(5)] = "",
 ) -> Response:
     """New credentials (the old ones stop working at once); ``auth`` switches
     between password and certificate (empty: keep the board's)."""
     try:
+        fit({"auth": auth, "confirm": confirm})
         _confirmed(confirm)
         body = checked(RotateIn, auth=admin.blank_none(auth))
         actor = user.acting_from(client_address(request))
@@ -345,11 +347,12 @@ def board_remove(
     conn: Db,
     user: ProvisionForm,
     board_id: BoardId,
-    confirm: Annotated[str, Form(max_length=5)] = "",
+    confirm: Annotated[str, Form(), Longest(5)] = "",
 ) -> Response:
     """Broker account deleted and certificates revoked; the board's row and
     history stay (marked removed), its id is not used again."""
     try:
+        fit({"confirm": confirm})
         _confirmed(confirm)
     except RequestError as exc:
         return admin.refused(

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import admin
-from fleet_server.api.console.forms import ALL, checked
+from fleet_server.api.console.forms import ALL, Longest, checked, fit
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import RequestError
@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(page_for("route.read"))]
 Writer = Annotated[Principal, Depends(form_for("route.write"))]
 ContactId = Annotated[int, Path(ge=1, le=2**62)]
-Field = Annotated[str, Form(max_length=2000)]
+Field = Annotated[str, Form(), Longest(2000)]
 KINDS: tuple[str, ...] = get_args(ContactKind)
 #: Addresses on the channels beside e-mail and webhook, offered when the
 #: API's contact model has them (Telegram, SMS, Zalo: docs/notifications.md).
@@ -40,16 +40,16 @@ EXTRA_FIELDS: tuple[str, ...] = tuple(
 
 
 def _contact_form(
-    name: Field = "",
+    name: Annotated[str, Form(), Longest(200)] = "",
     kind: Field = "person",
     organisation_id: Field = "",
-    email: Field = "",
+    email: Annotated[str, Form(), Longest(254)] = "",
     webhook_url: Field = "",
-    webhook_secret: Field = "",
+    webhook_secret: Annotated[str, Form(), Longest(200)] = "",
     language: Field = "vi",
-    phone: Field = "",
-    telegram_chat_id: Field = "",
-    zalo_consent: Annotated[str, Form(max_length=5)] = "",
+    phone: Annotated[str, Form(), Longest(30)] = "",
+    telegram_chat_id: Annotated[str, Form(), Longest(40)] = "",
+    zalo_consent: Annotated[str, Form(), Longest(5)] = "",
 ) -> dict[str, str]:
     """The contact form as typed (its secret never goes back into a page:
     admin.SECRET_FIELDS)."""
@@ -167,6 +167,7 @@ def contact_create(
 ) -> Response:
     """Add a contact (Vietnamese by default; active at once)."""
     try:
+        fit(form)
         body = checked(
             ContactIn,
             **_values(form),
@@ -192,6 +193,7 @@ def contact_update(
     """Change a contact: an empty e-mail or webhook URL clears it (and the
     URL's secret with it); an empty secret keeps the one set."""
     try:
+        fit(form)
         values = _values(form)
         secret = admin.blank_none(form["webhook_secret"])
         if secret is not None:
@@ -212,12 +214,13 @@ def contact_active(
     now: Now,
     user: Writer,
     contact_id: ContactId,
-    active: Annotated[str, Form(max_length=5)] = "",
+    active: Annotated[str, Form(), Longest(5)] = "",
 ) -> Response:
     """Disable a contact (kept, with its routes and history, but sent
     nothing) or enable it again."""
     on = active == "yes"
     try:
+        fit({"active": active})
         body = ContactPatch(active=on)
         service.update_contact(conn, user, contact_id, body, actor=_actor(request, user), now=now)
     except RequestError as exc:

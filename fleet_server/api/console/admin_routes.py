@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import admin, place_search
-from fleet_server.api.console.forms import ALL, checked
+from fleet_server.api.console.forms import ALL, Longest, checked, fit
 from fleet_server.api.console.web import form_for, language_of, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -29,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(page_for("route.read"))]
 Writer = Annotated[Principal, Depends(form_for("route.write"))]
 RouteId = Annotated[int, Path(ge=1, le=2**62)]
-Field = Annotated[str, Form(max_length=2000)]
+Field = Annotated[str, Form(), Longest(2000)]
 CHANNELS: tuple[str, ...] = get_args(Channel)
 
 
@@ -188,6 +188,7 @@ def route_create(
     form: RouteForm,
 ) -> Response:
     try:
+        fit(form)
         if not form["contact_id"].strip():
             raise Invalid("contact_id: choose who receives the notices", field="contact_id")
         body = checked(RouteIn, **_values(conn, user, form))
@@ -209,6 +210,7 @@ def route_update(
     form: RouteForm,
 ) -> Response:
     try:
+        fit(form)
         body = checked(RoutePatch, **_values(conn, user, form))
         actor = user.acting_from(client_address(request))
         service.update_route(conn, user, route_id, body, actor=actor)
@@ -225,10 +227,11 @@ def route_active(
     conn: Db,
     user: Writer,
     route_id: RouteId,
-    active: Annotated[str, Form(max_length=5)] = "",
+    active: Annotated[str, Form(), Longest(5)] = "",
 ) -> Response:
     on = active == "yes"
     try:
+        fit({"active": active})
         actor = user.acting_from(client_address(request))
         service.update_route(conn, user, route_id, RoutePatch(active=on), actor=actor)
     except RequestError as exc:

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from fleet_server.access.principal import Principal
 from fleet_server.access.roles import ROLES
 from fleet_server.api.console import admin, place_search
-from fleet_server.api.console.forms import checked
+from fleet_server.api.console.forms import Longest, checked, fit
 from fleet_server.api.console.web import form_for, language_of, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -32,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 Admin = Annotated[Principal, Depends(page_for("user.admin"))]
 AdminForm = Annotated[Principal, Depends(form_for("user.admin"))]
 UserId = Annotated[int, Path(ge=1, le=2**62)]
-Field = Annotated[str, Form(max_length=1000)]
+Field = Annotated[str, Form(), Longest(1000)]
 Sites = Annotated[list[str] | None, Form(max_length=500)]
 #: The most site boxes a form posts (an account's sites, as UserCreate bounds them).
 MOST_SITES = 500
@@ -125,11 +125,11 @@ def _item_refused(
 
 
 def _account_form(
-    full_name: Field = "",
-    email: Field = "",
+    full_name: Annotated[str, Form(), Longest(200)] = "",
+    email: Annotated[str, Form(), Longest(254)] = "",
     role: Field = "",
     organisation_id: Field = "",
-    team: Field = "",
+    team: Annotated[str, Form(), Longest(100)] = "",
     language: Field = "vi",
     site_ids: Sites = None,
     site: Picked = None,
@@ -207,13 +207,14 @@ def user_create(
     now: Now,
     user: AdminForm,
     account: AccountForm,
-    username: Field = "",
+    username: Annotated[str, Form(), Longest(64)] = "",
     password: Field = "",
     password_again: Field = "",
 ) -> Response:
     """A personal account; the admin tells its holder the password in person."""
     form = {"username": username, **account}
     try:
+        fit({**form, "password": password, "password_again": password_again})
         _same(password, password_again)
         body = checked(
             UserCreate, username=username, **_values(conn, user, account), password=password
@@ -239,6 +240,7 @@ def user_update(
     """Change the holder's name, e-mail, role, organisation, sites, team or
     language (an empty e-mail, organisation or team clears it)."""
     try:
+        fit(form)
         body = checked(UserPatch, **_values(conn, user, form))
         actor = user.acting_from(client_address(request))
         service.update_user(conn, user, actor, user_id, body, now=now)
@@ -254,12 +256,13 @@ def user_active(
     now: Now,
     user: AdminForm,
     user_id: UserId,
-    active: Annotated[str, Form(max_length=5)] = "",
+    active: Annotated[str, Form(), Longest(5)] = "",
 ) -> Response:
     """Disable an account (every token and session it holds is revoked) or
     enable it again."""
     on = active == "yes"
     try:
+        fit({"active": active})
         actor = user.acting_from(client_address(request))
         service.update_user(conn, user, actor, user_id, UserPatch(active=on), now=now)
     except RequestError as exc:
@@ -280,6 +283,7 @@ def user_password(
     """A new password set by the admin: the account's tokens and sessions
     are revoked and a lock-out lifted (the API's flow)."""
     try:
+        fit({"new_password": new_password, "password_again": password_again})
         _same(new_password, password_again)
         if not new_password:
             raise Invalid("password: type the new password", field="password")

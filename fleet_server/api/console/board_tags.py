@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.boards import BoardId, board_view
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.deps import Ctx, Db, client_address
 from fleet_server.boards.schemas import BoardPatch
@@ -35,10 +36,11 @@ def set_tags(
     ctx: Ctx,
     user: Editor,
     board_id: BoardId,
-    tags: Annotated[str, Form(max_length=600)] = "",
+    tags: Annotated[str, Form(), Longest(600)] = "",
 ) -> Response:
     """The whole set of tags, separated by commas or spaces (empty: none)."""
     try:
+        forms.fit({"tags": tags})
         # written in capitals or not, a tag is the same word
         body = forms.checked(BoardPatch, tags=[t for t in _SPLIT.split(tags.lower()) if t])
         update_board(conn, user, user.acting_from(client_address(request)), board_id, body)

@@ -21,6 +21,7 @@ from fleet_server.access.pagination import CursorPage, ListParams, capped
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import data_usage_page, forms, i18n, log_bundles, pictures
 from fleet_server.api.console.board_charts import board_charts, script_json
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.releases_page import agent_section
 from fleet_server.api.console.svg import Band, state_strip
 from fleet_server.api.console.tickets import UNFINISHED
@@ -270,12 +271,13 @@ def board_command(
     ctx: Ctx,
     user: CommandSender,
     board_id: BoardId,
-    command: Annotated[str, Form(max_length=40)] = "",
-    confirm: Annotated[str | None, Form(max_length=10)] = None,
+    command: Annotated[str, Form(), Longest(40)] = "",
+    confirm: Annotated[str | None, Form(), Longest(10)] = None,
 ) -> Response:
     """A command button: the same checks, audit row and publishing as
     ``POST /api/v1/boards/{id}/commands``; back to the page's command list."""
     try:
+        forms.fit({"command": command, "confirm": confirm})
         if command not in CONSOLE_COMMANDS:
             raise Invalid(f"unknown command {command[:40]!r}")
         body = CommandIn(command=command, confirm=confirm in ("true", "on", "1"))

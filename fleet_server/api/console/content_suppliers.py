@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.content_workflow import LABELS
-from fleet_server.api.console.forms import checked, whole
+from fleet_server.api.console.forms import Longest, checked, whole
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.content import service_suppliers
@@ -60,11 +60,11 @@ def supplier_form(
     conn: Db,
     now: Now,
     user: ApproveForm,
-    name: Annotated[str, Form(max_length=200)] = "",
-    obligation: Annotated[str, Form(max_length=20)] = "",
-    organisation_id: Annotated[str, Form(max_length=20)] = "",
-    min_items: Annotated[str, Form(max_length=10)] = "1",
-    obligation_from: Annotated[str, Form(max_length=10)] = "",
+    name: Annotated[str, Form(), Longest(200)] = "",
+    obligation: Annotated[str, Form(), Longest(20)] = "",
+    organisation_id: Annotated[str, Form(), Longest(20)] = "",
+    min_items: Annotated[str, Form(), Longest(10)] = "1",
+    obligation_from: Annotated[str, Form(), Longest(10)] = "",
 ) -> Response:
     typed = {
         "name": name,
@@ -74,7 +74,7 @@ def supplier_form(
         "obligation_from": obligation_from,
     }
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         try:
             start = date.fromisoformat(obligation_from) if obligation_from.strip() else None
         except ValueError:

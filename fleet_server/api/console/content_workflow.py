@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
-from fleet_server.api.console.forms import checked
+from fleet_server.api.console.forms import Longest, checked
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.content import service_suppliers, service_workflow
@@ -35,7 +35,7 @@ SubmitForm = Annotated[Principal, Depends(form_for("content.submit"))]
 AppraiseForm = Annotated[Principal, Depends(form_for("content.appraise"))]
 ApproveForm = Annotated[Principal, Depends(form_for("content.approve"))]
 SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
-Text = Annotated[str, Form(max_length=4000)]
+Text = Annotated[str, Form(), Longest(4000)]
 PAGE_SIZE = 50
 
 
@@ -222,12 +222,12 @@ def submit_form(
     conn: Db,
     now: Now,
     user: SubmitForm,
-    title: Annotated[str, Form(max_length=300)] = "",
-    category: Annotated[str, Form(max_length=60)] = "",
-    language: Annotated[str, Form(max_length=10)] = "",
-    sha256: Annotated[str, Form(max_length=100)] = "",
+    title: Annotated[str, Form(), Longest(300)] = "",
+    category: Annotated[str, Form(), Longest(60)] = "",
+    language: Annotated[str, Form(), Longest(10)] = "",
+    sha256: Annotated[str, Form(), Longest(100)] = "",
     description: Text = "",
-    supplier_id: Annotated[str, Form(max_length=20)] = "",
+    supplier_id: Annotated[str, Form(), Longest(20)] = "",
     file: UploadFile | None = None,
 ) -> Response:
     typed = {
@@ -248,7 +248,7 @@ def submit_form(
         "supplier_id": int(supplier_id) if supplier_id.strip().isdigit() else None,
     }
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         actor = user.acting_from(client_address(request))
         if file is not None and _has(file):
             upload = _uploader(request, conn, user, file)
@@ -295,7 +295,7 @@ def return_form(
 ) -> Response:
     typed = {"comment": comment}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         actor = user.acting_from(client_address(request))
         service_workflow.return_with_comments(
             conn, user, actor, submission_id, now=now, comment=comment
@@ -313,15 +313,15 @@ def resubmit_form(
     now: Now,
     user: SubmitForm,
     submission_id: SubmissionId,
-    title: Annotated[str, Form(max_length=300)] = "",
-    sha256: Annotated[str, Form(max_length=100)] = "",
+    title: Annotated[str, Form(), Longest(300)] = "",
+    sha256: Annotated[str, Form(), Longest(100)] = "",
     comment: Text = "",
     file: UploadFile | None = None,
 ) -> Response:
     typed = {"title": title, "sha256": sha256, "comment": comment}
     changes: dict[str, Any] = {"comment": comment}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         if title.strip():
             changes["title"] = title
         if file is not None and _has(file):
@@ -349,7 +349,7 @@ def approve_form(
 ) -> Response:
     typed = {"comment": comment}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         actor = user.acting_from(client_address(request))
         body = checked(ApproveIn, comment=comment)
         service_workflow.approve(conn, user, actor, submission_id, body=body, now=now)
@@ -370,7 +370,7 @@ def retire_form(
 ) -> Response:
     typed = {"comment": comment}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         actor = user.acting_from(client_address(request))
         service_workflow.retire(conn, user, actor, submission_id, now=now, comment=comment)
     except RequestError as exc:

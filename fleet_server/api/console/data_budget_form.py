@@ -16,6 +16,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.boards import board_view
 from fleet_server.api.console.data_usage_page import data_view
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.deps import Ctx, Db, client_address
 from fleet_server.datausage import service
@@ -26,6 +27,8 @@ router = APIRouter(include_in_schema=False)
 
 Setter = Annotated[Principal, Depends(form_for("command.send"))]
 MB = 1_000_000
+#: The most digits of a monthly budget in MB (the inputs' maxlength too).
+MB_DIGITS = 9
 LABELS = {"monthly_mb": "data.monthly_mb", "monthly_bytes": "data.monthly_mb"}
 
 
@@ -51,17 +54,17 @@ def data_budget_form(
     conn: Db,
     ctx: Ctx,
     user: Setter,
-    board_id: Annotated[str, Form(max_length=64)] = "",
-    site_id: Annotated[str, Form(max_length=forms.PICKED)] = "",
-    monthly_mb: Annotated[str, Form(max_length=20)] = "",
-    adaptive: Annotated[str | None, Form(max_length=10)] = None,
+    board_id: Annotated[str, Form(), Longest(64)] = "",
+    site_id: Annotated[str, Form(), Longest(forms.PICKED)] = "",
+    monthly_mb: Annotated[str, Form(), Longest(MB_DIGITS)] = "",
+    adaptive: Annotated[str | None, Form(), Longest(10)] = None,
 ) -> Response:
     """Set or remove a board's or a site's budget; back to where the form was.
     ``site_id``: the data page's site picker (an id, a suggestion, a name)."""
     typed = {"monthly_mb": monthly_mb, "adaptive": adaptive or ""}
     site: int | None = None
     try:
-        forms.no_nul({**typed, "site_id": site_id})
+        forms.fit({"board_id": board_id, **typed, "site_id": site_id})
         if site_id.strip():
             site = place_search.site_picked(conn, user, site_id, "site_id", boards=False)
         body = forms.checked(

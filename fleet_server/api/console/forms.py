@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Form
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, GetCoreSchemaHandler, ValidationError
+from pydantic_core import core_schema
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.api.console import i18n
@@ -38,9 +40,44 @@ LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 #: and its id (``Bảng … · Điểm … [board:…]``), names up to 200 characters.
 PICKED = 600
 #: The "where" select of a form (``site:<id>`` or ``board:<id>``, see ``where``).
-WhereField = Annotated[str, Form(alias="where", max_length=PICKED)]
+#: The most of a value the page shows again after a refusal (a script's
+#: megabyte is cut, visibly, with "…").
+SHOWN_MOST = 10_000
+
+
+class TooLong(str):
+    """A typed value longer than its field takes (``limit``): handed to the
+    handler as typed, refused by ``fit``."""
+
+    limit: int
+
+    def __new__(cls, value: str, limit: int) -> TooLong:
+        text = super().__new__(cls, value)
+        text.limit = limit
+        return text
+
+
+@dataclass(frozen=True)
+class Longest:
+    """The most characters a console form field takes (``Annotated[str,
+    Form(), Longest(n)]``): a longer value reaches the handler as
+    ``TooLong``, for ``fit`` to refuse with the form shown again."""
+
+    limit: int
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.mark, handler(source))
+
+    def mark(self, value: Any) -> Any:
+        too_long = isinstance(value, str) and len(value) > self.limit
+        return TooLong(value, self.limit) if too_long else value
+
+
+WhereField = Annotated[str, Form(alias="where"), Longest(PICKED)]
 #: A "yes, really" box (a browser sends "on" when it is ticked).
-ConfirmField = Annotated[str, Form(max_length=10)]
+ConfirmField = Annotated[str, Form(), Longest(10)]
 #: Form fields never written back into a page after a refusal.
 SECRET_FIELDS = frozenset({"password", "password_again", "new_password", "webhook_secret"})
 #: Reasons the console words in the reader's language: (English reason as
@@ -101,9 +138,9 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 def checked(model: type[M], /, **values: Any) -> M:
     """The form's values as the API's model; its first problem as Invalid,
     naming the field (a problem of the whole form: just the reason). A NUL
-    character is refused first, naming its field (PostgreSQL cannot store
-    one; the model may not check for it)."""
-    no_nul(values)
+    character or a value too long for its form field is refused first,
+    naming its field (``fit``)."""
+    fit(values)
     try:
         return model(**values)
     except ValidationError as exc:
@@ -170,13 +207,20 @@ def chosen(site_id: int | None, board_id: str | None) -> str:
 # -- refusals ----------------------------------------------------------------------------
 
 
-def no_nul(values: Mapping[str, Any]) -> None:
-    """A NUL character in a typed value (PostgreSQL cannot store it): Invalid
-    naming the first field that has one, like any other bad value."""
+def fit(values: Mapping[str, Any]) -> None:
+    """What was typed, before anything else is done with it: a NUL
+    character (PostgreSQL cannot store it) or a value longer than its form
+    field takes (``Longest``) is Invalid naming the first field at fault
+    (one of a list's values: ``field.<index>``), like any other bad value."""
     for name, value in values.items():
-        texts = value if isinstance(value, list | tuple) else [value]
-        if any(isinstance(text, str) and "\x00" in text for text in texts):
-            raise Invalid(f"{name}: may not contain the NUL character", field=name)
+        listed = isinstance(value, list | tuple)
+        for index, text in enumerate(value if listed else [value]):
+            field = f"{name}.{index}" if listed else name
+            if isinstance(text, str) and "\x00" in text:
+                raise Invalid(f"{field}: may not contain the NUL character", field=field)
+            if isinstance(text, TooLong):
+                n = text.limit
+                raise Invalid(f"{field}: String should have at most {n} characters", field=field)
 
 
 def shown(exc: RequestError) -> bool:
@@ -237,10 +281,16 @@ def reason(detail: str, field: str | None) -> tuple[str, tuple[str, dict[str, st
     return text, None
 
 
-def _shown(value: Any) -> Any:
+def shown_again(value: Any) -> Any:
     """A typed value as the page shows it again: a NUL (which HTML cannot
-    carry) as U+FFFD, so the reader sees where it was and can remove it."""
-    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+    carry) as U+FFFD, so the reader sees where it was and can remove it;
+    beyond ``SHOWN_MOST`` characters cut, with "…" (lists: each value)."""
+    if isinstance(value, list | tuple):
+        return [shown_again(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    text = str.replace(value, "\x00", "\ufffd")
+    return text if len(text) <= SHOWN_MOST else text[:SHOWN_MOST] + "…"
 
 
 def refused(
@@ -279,7 +329,7 @@ def refused(
         "error_text": text,
         "error_reason": worded,
         "error_summary": summary,
-        "form": {k: _shown(v) for k, v in form.items() if k not in SECRET_FIELDS},
+        "form": {k: shown_again(v) for k, v in form.items() if k not in SECRET_FIELDS},
     }
     response = again(context)
     response.status_code = exc.status

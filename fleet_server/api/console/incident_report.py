@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, place_search
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -172,17 +173,26 @@ def report_post(
     conn: Db,
     now: Now,
     user: ReportForm,
-    target: Annotated[str, Form(max_length=forms.PICKED)] = "",
-    category: Annotated[str, Form(max_length=20)] = "",
-    severity: Annotated[str, Form(max_length=20)] = "major",
-    title: Annotated[str, Form(max_length=400)] = "",
-    description: Annotated[str, Form(max_length=8000)] = "",
-    observed_at: Annotated[str, Form(max_length=40)] = "",
-    client_key: Annotated[str | None, Form(max_length=100)] = None,
+    target: Annotated[str, Form(), Longest(forms.PICKED)] = "",
+    category: Annotated[str, Form(), Longest(20)] = "",
+    severity: Annotated[str, Form(), Longest(20)] = "major",
+    title: Annotated[str, Form(), Longest(200)] = "",
+    description: Annotated[str, Form(), Longest(4000)] = "",
+    observed_at: Annotated[str, Form(), Longest(40)] = "",
+    client_key: Annotated[str | None, Form(), Longest(100)] = None,
     photos: Photos = [],  # noqa: B006 - FastAPI copies the default
 ) -> Response:
+    typed = {
+        "target": target,
+        "category": category,
+        "severity": severity,
+        "title": title,
+        "description": description,
+        "observed_at": observed_at,
+        "client_key": client_key or "",
+    }
     try:
-        forms.no_nul({"title": title, "description": description, "target": target})
+        forms.fit(typed)
         place = _target(conn, user, target)
         body = _body(place, category, severity, title, description, observed_at)
         limits = limits_of(request)
@@ -192,20 +202,11 @@ def report_post(
             conn, user, actor, body, now=now, photos=checked, client_key=client_key or None
         )
     except RequestError as exc:
-        typed = {
-            "target": target,
-            "category": category,
-            "severity": severity,
-            "title": title,
-            "description": description,
-            "observed_at": observed_at,
-            "client_key": client_key or "",
-        }
         return forms.refused(
             conn,
             exc,
             typed,
-            lambda ctx: _form_page(request, conn, user, typed, ctx),
+            lambda ctx: _form_page(request, conn, user, ctx["form"], ctx),
             labels=LABELS,
         )
     conn.commit()

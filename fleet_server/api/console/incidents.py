@@ -16,6 +16,7 @@ from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import cursor_pager, forms, incident_report, pictures
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import (
     form_for,
     page_for,
@@ -278,12 +279,12 @@ def acknowledge(
     now: Now,
     user: Writer,
     incident_id: IncidentId,
-    note: Annotated[str | None, Form(max_length=2000)] = None,
-    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
+    note: Annotated[str | None, Form(), Longest(2000)] = None,
+    next_url: Annotated[str, Form(alias="next"), Longest(2000)] = "/incidents",
 ) -> Response:
     typed = {"note": note or "", "next": next_url}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         actor = user.acting_from(client_address(request))
         acknowledge_incident(
             conn, user, actor, incident_id, now=now, note=(note or "").strip() or None
@@ -301,12 +302,12 @@ def resolve(
     now: Now,
     user: Writer,
     incident_id: IncidentId,
-    note: Annotated[str, Form(max_length=2000)] = "",
-    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
+    note: Annotated[str, Form(), Longest(2000)] = "",
+    next_url: Annotated[str, Form(alias="next"), Longest(2000)] = "/incidents",
 ) -> Response:
     typed = {"note": note, "next": next_url}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         if not note.strip():
             raise Invalid("note: resolving an incident needs a note", field="note")
         actor = user.acting_from(client_address(request))
@@ -324,12 +325,12 @@ def comment(
     now: Now,
     user: Commenter,
     incident_id: IncidentId,
-    text: Annotated[str, Form(max_length=4000)] = "",
-    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/incidents",
+    text: Annotated[str, Form(), Longest(4000)] = "",
+    next_url: Annotated[str, Form(alias="next"), Longest(2000)] = "/incidents",
 ) -> Response:
     typed = {"text": text, "next": next_url}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         if not text.strip():
             raise Invalid("text: a comment cannot be empty", field="text")
         actor = user.acting_from(client_address(request))

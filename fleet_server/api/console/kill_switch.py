@@ -17,6 +17,7 @@ from fleet_protocol.commands import MAX_REASON_CHARS
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.boards import BoardId, board_view
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.deps import Ctx, Db, client_address
 from fleet_server.commands.schemas import CommandIn
@@ -40,9 +41,9 @@ def kill_switch(
     ctx: Ctx,
     user: Halter,
     board_id: BoardId,
-    command: Annotated[str, Form(max_length=40)] = "",
-    reason: Annotated[str, Form(max_length=MAX_REASON_CHARS)] = "",
-    confirm: Annotated[str | None, Form(max_length=10)] = None,
+    command: Annotated[str, Form(), Longest(40)] = "",
+    reason: Annotated[str, Form(), Longest(MAX_REASON_CHARS)] = "",
+    confirm: Annotated[str | None, Form(), Longest(10)] = None,
     incident: Annotated[int | None, Form(ge=1, le=2**62)] = None,
 ) -> Response:
     """Send ``blank_screen``, ``stop_content`` or ``resume``; back to the
@@ -50,7 +51,7 @@ def kill_switch(
     typed = {"command": command, "reason": reason, "incident": str(incident or "")}
     now = ctx.clock()
     try:
-        forms.no_nul(typed)
+        forms.fit({**typed, "confirm": confirm})
         if command not in fp.KILL_SWITCH_COMMANDS:
             raise Invalid(f"unknown kill-switch command {command[:40]!r}", field="command")
         if incident is not None and get_incident(conn, user, incident).board_id != board_id:

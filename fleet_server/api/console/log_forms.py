@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.boards import BoardId, board_view
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Ctx, Db, client_address
 from fleet_server.errors import RequestError
@@ -36,8 +37,8 @@ def ask_for_logs(
     ctx: Ctx,
     user: Sender,
     board_id: BoardId,
-    minutes: Annotated[str, Form(max_length=10)] = "60",
-    lines: Annotated[str, Form(max_length=10)] = "1000",
+    minutes: Annotated[str, Form(), Longest(10)] = "60",
+    lines: Annotated[str, Form(), Longest(10)] = "1000",
     include: Annotated[list[str] | None, Form(max_length=2)] = None,
 ) -> Response:
     """ "Collect now": a ``collect_logs`` command, like

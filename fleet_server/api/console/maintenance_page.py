@@ -19,6 +19,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.forms import (
     ConfirmField,
+    Longest,
     WhereField,
     checked,
     chosen,
@@ -145,8 +146,8 @@ def _refused(
 
 
 def _back(
-    back_site: Annotated[str, Form(max_length=20)] = "",
-    back_board: Annotated[str, Form(max_length=64)] = "",
+    back_site: Annotated[str, Form(), Longest(20)] = "",
+    back_board: Annotated[str, Form(), Longest(64)] = "",
 ) -> str:
     """The list the form was on (one site's or board's, or all)."""
     if back_board and len(back_board) <= 64 and back_board.replace("-", "").isalnum():
@@ -166,12 +167,12 @@ def create_window(
     user: Writer,
     back: Back,
     where_: WhereField = "",
-    starts_at: Annotated[str, Form(max_length=40)] = "",
-    ends_at: Annotated[str, Form(max_length=40)] = "",
-    recurrence: Annotated[str, Form(max_length=20)] = "none",
-    reason: Annotated[str, Form(max_length=500)] = "",
-    back_site: Annotated[str, Form(max_length=20)] = "",
-    back_board: Annotated[str, Form(max_length=64)] = "",
+    starts_at: Annotated[str, Form(), Longest(40)] = "",
+    ends_at: Annotated[str, Form(), Longest(40)] = "",
+    recurrence: Annotated[str, Form(), Longest(20)] = "none",
+    reason: Annotated[str, Form(), Longest(500)] = "",
+    back_site: Annotated[str, Form(), Longest(20)] = "",
+    back_board: Annotated[str, Form(), Longest(64)] = "",
 ) -> Response:
     typed = {
         "where": where_,
@@ -183,7 +184,7 @@ def create_window(
         "back_board": back_board,
     }
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         site_id, board_id = place_search.resolve(conn, user, where_)
         body = checked(
             WindowCreate,
@@ -210,8 +211,8 @@ def end_window(
     user: Writer,
     window_id: WindowId,
     back: Back,
-    back_site: Annotated[str, Form(max_length=20)] = "",
-    back_board: Annotated[str, Form(max_length=64)] = "",
+    back_site: Annotated[str, Form(), Longest(20)] = "",
+    back_board: Annotated[str, Form(), Longest(64)] = "",
 ) -> Response:
     try:
         actor = user.acting_from(client_address(request))
@@ -232,8 +233,8 @@ def delete_window(
     window_id: WindowId,
     back: Back,
     confirm: ConfirmField = "",
-    back_site: Annotated[str, Form(max_length=20)] = "",
-    back_board: Annotated[str, Form(max_length=64)] = "",
+    back_site: Annotated[str, Form(), Longest(20)] = "",
+    back_board: Annotated[str, Form(), Longest(64)] = "",
 ) -> Response:
     try:
         confirmed(confirm, "tick the box to cancel the window")

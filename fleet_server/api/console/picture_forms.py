@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.boards import BoardId, board_view
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.deps import Ctx, Db, client_address
 from fleet_server.errors import NotFound, RequestError
@@ -39,8 +40,8 @@ def take_picture(
     ctx: Ctx,
     user: CommandSender,
     board_id: BoardId,
-    source: Annotated[str, Form(max_length=20)] = "screen",
-    camera_id: Annotated[str, Form(max_length=40)] = "",
+    source: Annotated[str, Form(), Longest(20)] = "screen",
+    camera_id: Annotated[str, Form(), Longest(40)] = "",
 ) -> Response:
     """ "Take a picture now": a ``screenshot`` command of the screen or one
     camera, like ``POST /api/v1/boards/{id}/screenshot``."""

@@ -30,11 +30,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import StringConstraints
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import i18n
-from fleet_server.api.console.forms import PICKED
+from fleet_server.api.console.forms import PICKED, Longest
 from fleet_server.api.console.web import language_of, page_for
 from fleet_server.api.deps import Conn, Db
 from fleet_server.api.problems import Problem
@@ -230,7 +229,7 @@ def site_of_board(conn: Conn, user: Principal, board_id: str) -> int | None:
 #: How many site pickers a form offers where several sites may be chosen.
 MANY = 3
 #: One of several pickers' texts, as posted (a form's list of them).
-PickedText = Annotated[str, StringConstraints(max_length=PICKED)]
+PickedText = Annotated[str, Longest(PICKED)]
 
 
 def site_picked(conn: Conn, user: Principal, text: str, field: str, *, boards: bool = True) -> int:

@@ -19,6 +19,7 @@ from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, place_search
 from fleet_server.api.console.forms import (
     ConfirmField,
+    Longest,
     WhereField,
     checked,
     chosen,
@@ -45,16 +46,16 @@ Writer = Annotated[Principal, Depends(form_for("maintenance.write"))]
 ScheduleId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PRIORITIES = ("urgent", "high", "normal", "low")
 PAGE_SIZE = 50
-Text = Annotated[str, Form(max_length=4000)]
-Short = Annotated[str, Form(max_length=200)]
+Text = Annotated[str, Form(), Longest(4000)]
+Short = Annotated[str, Form(), Longest(200)]
 
 
 def _schedule_form(
     title: Short = "",
     checklist: Text = "",
-    priority: Annotated[str, Form(max_length=20)] = "normal",
-    every_days: Annotated[str, Form(max_length=10)] = "",
-    next_due_on: Annotated[str, Form(max_length=20)] = "",
+    priority: Annotated[str, Form(), Longest(20)] = "normal",
+    every_days: Annotated[str, Form(), Longest(10)] = "",
+    next_due_on: Annotated[str, Form(), Longest(20)] = "",
 ) -> dict[str, str]:
     """The fields a new schedule and a change of one share, as typed."""
     return {
@@ -170,7 +171,7 @@ def create_schedule(
 ) -> Response:
     typed = {**form, "where": where_}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         site_id, board_id = place_search.resolve(conn, user, where_)
         body = checked(ScheduleCreate, site_id=site_id, board_id=board_id, **_values(form))
         actor = user.acting_from(client_address(request))
@@ -191,7 +192,7 @@ def update_schedule(
     form: ScheduleForm,
 ) -> Response:
     try:
-        forms.no_nul(form)
+        forms.fit(form)
         body = checked(SchedulePatch, **_values(form))
         actor = user.acting_from(client_address(request))
         service.update_schedule(conn, user, actor, schedule_id, body, now=now)

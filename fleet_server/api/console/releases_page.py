@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import cursor_pager, forms, place_search
-from fleet_server.api.console.forms import ALL, checked
+from fleet_server.api.console.forms import ALL, Longest, checked
 from fleet_server.api.console.rollout_words import reason_words
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
@@ -102,18 +102,18 @@ def create_rollout(
     conn: Db,
     now: Now,
     user: Poster,
-    version: Annotated[str, Form(max_length=40)] = "",
-    organisation_id: Annotated[str, Form(max_length=20)] = "",
+    version: Annotated[str, Form(), Longest(40)] = "",
+    organisation_id: Annotated[str, Form(), Longest(20)] = "",
     site_ids: Annotated[list[int] | None, Form()] = None,
     site: Annotated[list[place_search.PickedText] | None, Form(max_length=10)] = None,
-    board_ids: Annotated[str, Form(max_length=20_000)] = "",
-    tags: Annotated[str, Form(max_length=600)] = "",
-    waves: Annotated[str, Form(max_length=200)] = "",
-    pause_min: Annotated[str, Form(max_length=10)] = "10",
-    threshold: Annotated[str, Form(max_length=10)] = "0",
-    health_deadline_s: Annotated[str, Form(max_length=10)] = "300",
-    force: Annotated[str, Form(max_length=10)] = "",
-    dry_run: Annotated[str, Form(max_length=10)] = "",
+    board_ids: Annotated[str, Form(), Longest(20_000)] = "",
+    tags: Annotated[str, Form(), Longest(600)] = "",
+    waves: Annotated[str, Form(), Longest(200)] = "",
+    pause_min: Annotated[str, Form(), Longest(10)] = "10",
+    threshold: Annotated[str, Form(), Longest(10)] = "0",
+    health_deadline_s: Annotated[str, Form(), Longest(10)] = "300",
+    force: Annotated[str, Form(), Longest(10)] = "",
+    dry_run: Annotated[str, Form(), Longest(10)] = "",
 ) -> Response:
     typed = {
         "version": version, "organisation_id": organisation_id, "board_ids": board_ids,
@@ -122,7 +122,7 @@ def create_rollout(
         "site": (site or [])[: place_search.MANY],
     }  # fmt: skip
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         boards = [b for b in _SPLIT.split(board_ids.strip()) if b]
         tagged = [tag for tag in _SPLIT.split(tags.strip()) if tag]
         picked = place_search.sites_picked(conn, user, typed["site"], "site")
@@ -220,7 +220,7 @@ def _act(
     reason: str,
 ) -> Response:  # fmt: skip
     try:
-        forms.no_nul({"reason": reason})
+        forms.fit({"reason": reason})
         actor = user.acting_from(client_address(request))
         service.act(conn, user, actor, rollout_id, action, reason=reason[:500], now=now)
     except RequestError as exc:
@@ -235,7 +235,7 @@ def _act(
 @router.post("/rollouts/{rollout_id}/pause")
 def pause(
     request: Request, conn: Db, now: Now, user: Poster, rollout_id: RolloutId,
-    reason: Annotated[str, Form(max_length=500)] = "",
+    reason: Annotated[str, Form(), Longest(500)] = "",
 ) -> Response:  # fmt: skip
     return _act(request, conn, now, user, rollout_id, "pause", reason)
 
@@ -243,7 +243,7 @@ def pause(
 @router.post("/rollouts/{rollout_id}/resume")
 def resume(
     request: Request, conn: Db, now: Now, user: Poster, rollout_id: RolloutId,
-    reason: Annotated[str, Form(max_length=500)] = "",
+    reason: Annotated[str, Form(), Longest(500)] = "",
 ) -> Response:  # fmt: skip
     return _act(request, conn, now, user, rollout_id, "resume", reason)
 
@@ -251,7 +251,7 @@ def resume(
 @router.post("/rollouts/{rollout_id}/abort")
 def abort(
     request: Request, conn: Db, now: Now, user: Poster, rollout_id: RolloutId,
-    reason: Annotated[str, Form(max_length=500)] = "",
+    reason: Annotated[str, Form(), Longest(500)] = "",
 ) -> Response:  # fmt: skip
     return _act(request, conn, now, user, rollout_id, "abort", reason)
 

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
-from fleet_server.api.console.forms import checked, whole
+from fleet_server.api.console.forms import Longest, checked, whole
 from fleet_server.api.console.reports_page import _download, organisation_choices
 from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
@@ -99,12 +99,12 @@ def budget_enter(
     conn: Db,
     now: Now,
     user: Budgeter,
-    year: Annotated[str, Form(max_length=10)],
-    basis: Annotated[str, Form(max_length=20)],
-    line: Annotated[str, Form(max_length=40)],
-    amount_vnd: Annotated[str, Form(max_length=30)],
-    note: Annotated[str, Form(max_length=500)] = "",
-    organisation_id: Annotated[str, Form(max_length=20)] = "",
+    year: Annotated[str, Form(), Longest(10)],
+    basis: Annotated[str, Form(), Longest(20)],
+    line: Annotated[str, Form(), Longest(40)],
+    amount_vnd: Annotated[str, Form(), Longest(30)],
+    note: Annotated[str, Form(), Longest(500)] = "",
+    organisation_id: Annotated[str, Form(), Longest(20)] = "",
 ) -> Response:
     """Enter (or replace) one amount; audited by the service."""
     typed = {
@@ -116,7 +116,7 @@ def budget_enter(
         "organisation_id": organisation_id,
     }
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         year_ = whole(year, "year")
         if not 2020 <= year_ <= 2100:
             raise Invalid("year: give a year from 2020 to 2100", field="year")

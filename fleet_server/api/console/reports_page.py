@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fleet_server.access.pagination import ListParams
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, i18n, place_search
-from fleet_server.api.console.forms import checked
+from fleet_server.api.console.forms import Longest, checked
 from fleet_server.api.console.web import form_for, language_of, page_for, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.compliance import service as compliance
@@ -136,16 +136,16 @@ def order_create(
     conn: Db,
     now: Now,
     user: OrderWriter,
-    authority: Annotated[str, Form(max_length=300)] = "",
-    document_number: Annotated[str, Form(max_length=100)] = "",
-    document_date: Annotated[str, Form(max_length=10)] = "",
-    starts_at: Annotated[str, Form(max_length=20)] = "",
-    ends_at: Annotated[str, Form(max_length=20)] = "",
-    summary: Annotated[str, Form(max_length=2000)] = "",
-    all_sites: Annotated[str | None, Form(max_length=5)] = None,
+    authority: Annotated[str, Form(), Longest(300)] = "",
+    document_number: Annotated[str, Form(), Longest(100)] = "",
+    document_date: Annotated[str, Form(), Longest(10)] = "",
+    starts_at: Annotated[str, Form(), Longest(20)] = "",
+    ends_at: Annotated[str, Form(), Longest(20)] = "",
+    summary: Annotated[str, Form(), Longest(2000)] = "",
+    all_sites: Annotated[str | None, Form(), Longest(5)] = None,
     site_ids: Annotated[list[int] | None, Form()] = None,
     site: Annotated[list[place_search.PickedText] | None, Form(max_length=10)] = None,
-    board_ids: Annotated[str, Form(max_length=20_000)] = "",
+    board_ids: Annotated[str, Form(), Longest(20_000)] = "",
 ) -> Response:
     """Record an emergency order (Điều 8.2) from the reports page (admin):
     every site, the sites picked (``site``, or ``site_ids``), and the boards
@@ -163,7 +163,7 @@ def order_create(
         "board_ids": board_ids,
     }
     try:
-        forms.no_nul(typed)
+        forms.fit({**typed, "all_sites": all_sites})
         picked = place_search.sites_picked(conn, user, typed["site"], "site")
         sites = [*(site_ids or []), *(s for s in picked if s not in (site_ids or []))]
         body = checked(
@@ -226,12 +226,12 @@ def order_revoke(
     now: Now,
     user: OrderWriter,
     order_id: Annotated[int, Path(ge=1, le=2**62)],
-    reason: Annotated[str, Form(max_length=2000)] = "",
+    reason: Annotated[str, Form(), Longest(2000)] = "",
 ) -> Response:
     """Withdraw an order recorded in error (admin); its days are judged again."""
     typed = {"reason": reason}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         if not reason.strip():
             raise Invalid("reason: Field required", field="reason")
         actor = user.acting_from(client_address(request))

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, i18n, place_search
-from fleet_server.api.console.forms import ALL, PICKED, checked
+from fleet_server.api.console.forms import ALL, PICKED, Longest, checked
 from fleet_server.api.console.web import form_for, language_of, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, RequestError
@@ -170,9 +170,9 @@ def set_threshold(
     now: Now,
     user: Writer,
     typed: Annotated[dict[str, str], Depends(_posted)],
-    rule: Annotated[str, Form(max_length=64)] = "",
-    target: Annotated[str, Form(max_length=100)] = "",
-    place: Annotated[str, Form(max_length=PICKED)] = "",
+    rule: Annotated[str, Form(), Longest(64)] = "",
+    target: Annotated[str, Form(), Longest(100)] = "",
+    place: Annotated[str, Form(), Longest(PICKED)] = "",
 ) -> Response:
     entry = CATALOGUE.get(rule)
     form = {
@@ -182,7 +182,7 @@ def set_threshold(
         **{f"{PREFIX}{k}": v for k, v in typed.items()},
     }
     try:
-        forms.no_nul(form)
+        forms.fit(form)
         where = _target(conn, user, target, place)
         body = checked(OverrideIn, rule=rule, **where, params=_params(entry, typed))
         actor = user.acting_from(client_address(request))

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fleet_server.api.console import i18n
+from fleet_server.api.console.forms import Longest, TooLong, shown_again
 from fleet_server.api.console.web import (
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -45,6 +46,7 @@ def _login_page(
     *,
     error: str | None = None,
     username: str = "",
+    invalid: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
@@ -52,7 +54,13 @@ def _login_page(
         request,
         "login.html",
         None,
-        {"next": next_url, "form_token": token, "error": error, "username": username},
+        {
+            "next": next_url,
+            "form_token": token,
+            "error": error,
+            "username": username,
+            "invalid": invalid,
+        },
         status=status,
     )
     response.set_cookie(
@@ -85,16 +93,29 @@ def login(
     ctx: Ctx,
     conn: Db,
     now: Now,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
+    username: Annotated[str, Form(), Longest(64)] = "",
+    password: Annotated[str, Form(), Longest(1000)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
-    next_url: Annotated[str, Form(alias="next", max_length=2000)] = "/",
+    next_url: Annotated[str, Form(alias="next"), Longest(2000)] = "/",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
         raise Problem(403, "missing or wrong login form token", kind="csrf")
-    target = safe_next(next_url)
+    target = "/" if isinstance(next_url, TooLong) else safe_next(next_url)
     t = i18n.translator(language_of(request, None))
+    for name, value in (("username", username), ("password", password)):
+        if isinstance(value, TooLong) or "\x00" in value:
+            # the form again, the field named (the name typed kept, NUL as U+FFFD)
+            why = (
+                t("refusal.too_long", n=value.limit)
+                if isinstance(value, TooLong)
+                else t("refusal.nul")
+            )
+            shown = shown_again(username)
+            return _login_page(
+                request, target, error=f"{t(f'login.{name}')}: {why}", username=shown,
+                invalid=name, status=400,
+            )  # fmt: skip
     if not username.strip() or not password:
         return _login_page(request, target, error=t("login.missing"), username=username, status=400)
     address = client_address(request)

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms, place_search
-from fleet_server.api.console.forms import WhereField, checked, chosen
+from fleet_server.api.console.forms import Longest, WhereField, checked, chosen
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
 from fleet_server.errors import Invalid, NotFound, RequestError
@@ -118,12 +118,12 @@ def new_ticket(
     now: Now,
     user: OpenForm,
     where_: WhereField = "",
-    title: Annotated[str, Form(max_length=200)] = "",
-    kind: Annotated[str, Form(max_length=20)] = "corrective",
-    priority: Annotated[str, Form(max_length=20)] = "normal",
-    description: Annotated[str, Form(max_length=5000)] = "",
-    incident_ids: Annotated[str, Form(max_length=500)] = "",
-    assignee: Annotated[str, Form(max_length=64)] = "",
+    title: Annotated[str, Form(), Longest(200)] = "",
+    kind: Annotated[str, Form(), Longest(20)] = "corrective",
+    priority: Annotated[str, Form(), Longest(20)] = "normal",
+    description: Annotated[str, Form(), Longest(5000)] = "",
+    incident_ids: Annotated[str, Form(), Longest(500)] = "",
+    assignee: Annotated[str, Form(), Longest(64)] = "",
 ) -> Response:
     typed = {
         "where": where_,
@@ -135,7 +135,7 @@ def new_ticket(
         "assignee": assignee,
     }
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         site_id, board_id = place_search.resolve(conn, user, where_)
         body = checked(
             TicketCreate,

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fleet_server.access.pagination import CursorPage, ListParams
 from fleet_server.access.principal import Actor, Principal
 from fleet_server.api.console import cursor_pager, forms
-from fleet_server.api.console.forms import checked
+from fleet_server.api.console.forms import Longest, checked
 from fleet_server.api.console.incidents import BoardQuery
 from fleet_server.api.console.web import form_for, page_for, redirect, render
 from fleet_server.api.deps import Conn, Db, Now, client_address
@@ -211,11 +211,11 @@ def assign(
     now: Now,
     user: Worker,
     ticket_id: TicketId,
-    assignee: Annotated[str, Form(max_length=64)] = "",
+    assignee: Annotated[str, Form(), Longest(64)] = "",
 ) -> Response:
     typed = {"assignee": assignee}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         name = assignee.strip() or (user.username if user.role == "technician" else "")
         if not name:
             raise Invalid("assignee: say who gets the ticket", field="assignee")
@@ -233,12 +233,12 @@ def transition(
     now: Now,
     user: Worker,
     ticket_id: TicketId,
-    to: Annotated[str, Form(max_length=32)] = "",
-    note: Annotated[str, Form(max_length=5000)] = "",
+    to: Annotated[str, Form(), Longest(32)] = "",
+    note: Annotated[str, Form(), Longest(5000)] = "",
 ) -> Response:
     typed = {"to": to, "note": note}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         if to == "closed" and not note.strip():
             raise Invalid("note: closing a ticket needs a note", field="note")
         transition_ticket(
@@ -257,11 +257,11 @@ def comment(
     now: Now,
     user: Commenter,
     ticket_id: TicketId,
-    text: Annotated[str, Form(max_length=5000)] = "",
+    text: Annotated[str, Form(), Longest(5000)] = "",
 ) -> Response:
     typed = {"text": text}
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         if not text.strip():
             raise Invalid("text: a comment cannot be empty", field="text")
         comment_ticket(conn, user, _actor(request, user), ticket_id, text.strip(), now=now)
@@ -278,10 +278,10 @@ def cost(
     now: Now,
     user: Coster,
     ticket_id: TicketId,
-    category: Annotated[str, Form(max_length=32)] = "",
-    description: Annotated[str, Form(max_length=500)] = "",
-    amount_vnd: Annotated[str, Form(max_length=32)] = "",
-    quantity: Annotated[str, Form(max_length=32)] = "1",
+    category: Annotated[str, Form(), Longest(32)] = "",
+    description: Annotated[str, Form(), Longest(500)] = "",
+    amount_vnd: Annotated[str, Form(), Longest(32)] = "",
+    quantity: Annotated[str, Form(), Longest(32)] = "1",
 ) -> Response:
     typed = {
         "category": category,
@@ -290,7 +290,7 @@ def cost(
         "quantity": quantity,
     }
     try:
-        forms.no_nul(typed)
+        forms.fit(typed)
         amount = _amount(amount_vnd, "amount_vnd")
         body = checked(
             CostIn,

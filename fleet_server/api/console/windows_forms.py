@@ -14,6 +14,7 @@ from fleet_protocol.topics import DEVICE_ID_PATTERN
 from fleet_server.access.principal import Principal
 from fleet_server.api.console import forms
 from fleet_server.api.console.boards import board_view
+from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.overview import site_view
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.console.windows import (
@@ -29,7 +30,7 @@ from fleet_server.errors import RequestError
 router = APIRouter(include_in_schema=False)
 
 WindowWriter = Annotated[Principal, Depends(form_for("broadcast_window.write"))]
-TimeField = Annotated[str, Form(max_length=8)]
+TimeField = Annotated[str, Form(), Longest(8)]
 BoardId = Annotated[str, Path(max_length=64, pattern=DEVICE_ID_PATTERN)]
 
 
@@ -54,6 +55,7 @@ def site_windows_form(
     }
     body = None
     try:
+        forms.fit(typed_windows(values))
         body = windows_from_form(values)
         with windows_refusal(body):
             set_site_windows(conn, user, user.acting_from(client_address(request)), site_id, body)
@@ -83,7 +85,7 @@ def board_windows_form(
     afternoon_ends_at: TimeField = "",
     evening_starts_at: TimeField = "",
     evening_ends_at: TimeField = "",
-    reset: Annotated[str, Form(max_length=10)] = "",
+    reset: Annotated[str, Form(), Longest(10)] = "",
 ) -> Response:
     """Set the board's own windows, or (the reset button) drop them."""
     values = {
@@ -92,6 +94,7 @@ def board_windows_form(
         "evening": (evening_starts_at, evening_ends_at),
     }
     try:
+        forms.fit({**typed_windows(values), "reset": reset})
         body = None if reset else windows_from_form(values)
         with windows_refusal(body):
             set_board_windows(conn, user, user.acting_from(client_address(request)), board_id, body)
