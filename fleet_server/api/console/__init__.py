@@ -83,21 +83,30 @@ def is_console(request: Request) -> bool:
 
 
 def error_page(
-    request: Request, status: int, *, kind: str | None = None, detail: str | None = None
+    request: Request,
+    status: int,
+    *,
+    kind: str | None = None,
+    detail: str | None = None,
+    typed: str | None = None,
 ) -> Response:
     """A friendly page in the reader's language (no account menu: the page
     may be answering a request whose session is the problem); ``detail``
-    names what was wrong with a form."""
+    names what was wrong with a form, ``typed`` what was typed in its
+    field (to copy). A form's refusal links back to the form's page, which
+    the browser shows again as it was left (console.js)."""
     t = i18n.translator(language_of(request, None))
     key = f"error.{status}.{kind}" if kind and i18n.known(f"error.{status}.{kind}") else None
     key = key or (f"error.{status}" if i18n.known(f"error.{status}") else "error.other")
-    return render(
-        request,
-        "error.html",
-        None,
-        {"status": status, "message": t(key), "detail": detail, "home": "/"},
-        status=status,
-    )
+    context = {
+        "status": status,
+        "message": t(key),
+        "detail": detail,
+        "home": "/",
+        "typed": typed,
+        "posted_to": request.url.path if request.method == "POST" else None,
+    }
+    return render(request, "error.html", None, context, status=status)
 
 
 def _invalid_detail(request: Request, exc: Invalid) -> str:
@@ -112,6 +121,21 @@ def _invalid_detail(request: Request, exc: Invalid) -> str:
         return reason
     key = forms.label_key(field)
     return f"{t(key) if key else i18n.humanize(field)}: {reason}"
+
+
+async def _form_typed(request: Request, exc: RequestValidationError) -> str | None:
+    """What was typed in the form field the route refused (never a secret),
+    as the page can show it; None: no typed field is at fault."""
+    from fleet_server.api.console import forms  # noqa: PLC0415 - forms needs the app's modules
+
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        hidden = forms.SECRET_FIELDS | {"csrf_token"}
+        if len(loc) >= 2 and loc[0] == "body" and str(loc[1]) not in hidden:
+            values = (await request.form()).getlist(str(loc[1]))
+            texts = [v for v in values if isinstance(v, str)]
+            return str(forms.shown_again("\n".join(texts))) if any(texts) else None
+    return None
 
 
 def _form_detail(request: Request, exc: RequestValidationError) -> str | None:
@@ -189,7 +213,8 @@ def _install_error_pages(app: FastAPI) -> None:
         cursor = any(tuple(err.get("loc", ())) == ("query", "cursor") for err in exc.errors())
         if _stale_position(request, cursor):
             return _first_page(request)
-        return error_page(request, 400, detail=_form_detail(request, exc))
+        detail = _form_detail(request, exc)
+        return error_page(request, 400, detail=detail, typed=await _form_typed(request, exc))
 
     @app.exception_handler(LoginRequired)
     async def on_login_required(request: Request, _exc: LoginRequired) -> Response:

@@ -214,11 +214,12 @@ def end_window(
     back_site: Annotated[str, Form(), Longest(20)] = "",
     back_board: Annotated[str, Form(), Longest(64)] = "",
 ) -> Response:
+    typed = {"back_site": back_site, "back_board": back_board}
     try:
+        forms.fit(typed)
         actor = user.acting_from(client_address(request))
         service.end_window(conn, user, actor, window_id, now=now)
     except RequestError as exc:
-        typed = {"back_site": back_site, "back_board": back_board}
         return _refused(request, conn, now, user, exc, typed)
     conn.commit()
     return redirect(back, flash="maintenance_ended")
@@ -236,12 +237,13 @@ def delete_window(
     back_site: Annotated[str, Form(), Longest(20)] = "",
     back_board: Annotated[str, Form(), Longest(64)] = "",
 ) -> Response:
+    typed = {"back_site": back_site, "back_board": back_board}
     try:
+        forms.fit({"confirm": confirm, **typed})
         confirmed(confirm, "tick the box to cancel the window")
         actor = user.acting_from(client_address(request))
         service.delete_window(conn, user, actor, window_id, now=now)
     except RequestError as exc:
-        typed = {"back_site": back_site, "back_board": back_board}
         return _refused(request, conn, now, user, exc, typed)
     conn.commit()
     return redirect(back, flash="maintenance_deleted")

@@ -87,6 +87,7 @@ def use_as_reference(
     if picture.board_id != board_id:
         raise NotFound("snapshot", snapshot_id)
     try:
+        forms.fit({"confirm": confirm})
         forms.confirmed(confirm, "tick the box to use this picture as the reference")
         told = references.use_as_reference(
             conn,

@@ -212,6 +212,7 @@ def delete_schedule(
     confirm: ConfirmField = "",
 ) -> Response:
     try:
+        forms.fit({"confirm": confirm})
         confirmed(confirm, "tick the box to stop the schedule")
         actor = user.acting_from(client_address(request))
         service.delete_schedule(conn, user, actor, schedule_id)

@@ -122,7 +122,7 @@ def create_rollout(
         "site": (site or [])[: place_search.MANY],
     }  # fmt: skip
     try:
-        forms.fit(typed)
+        forms.fit({**typed, "dry_run": dry_run})
         boards = [b for b in _SPLIT.split(board_ids.strip()) if b]
         tagged = [tag for tag in _SPLIT.split(tags.strip()) if tag]
         picked = place_search.sites_picked(conn, user, typed["site"], "site")

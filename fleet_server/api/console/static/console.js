@@ -115,6 +115,17 @@
     }
   }, true);
 
+  /* A refused form's error page (error.html): "Go back" returns to the
+     form as it was left, what was typed still in it, where the browser
+     keeps it; without a history the link opens the form's page. */
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-history-back]") : null;
+    if (link && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   /* Buttons that change something are disabled once pressed, so a double
      tap on a phone does not send the form twice. */
   document.addEventListener("submit", function (event) {

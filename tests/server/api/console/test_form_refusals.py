@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,18 +19,21 @@ from fastapi.testclient import TestClient
 
 from fleet_server.api.console import i18n
 from fleet_server.api.console.forms import SECRET_FIELDS, shown_again
+from fleet_server.localtime import LOCAL_TZ
+from tests.server.api.conftest import ACCOUNTS
 from tests.server.api.console import words_state
 from tests.server.api.console.conftest import csrf_of
 from tests.server.api.console.form_limits import longest_fields
-from tests.server.api.console.words_state import BOARD, Seeded
+from tests.server.api.console.words_state import BOARD
+from tests.support import seed
 from tests.support.clock import Clock
 
 NewBrowser = Callable[..., TestClient]
-#: Form posts whose path names a thing the seeded fleet lacks: their fields
-#: are the same kinds as the others' (a reason, a note, a "yes" box) and
-#: their handlers fit them the same way.
-UNSEEDED = {"submission_id", "schedule_id", "window_id", "rollout_id", "order_id", "override_id",
-            "contact_id", "route_id", "user_id", "snapshot_id"}  # fmt: skip
+#: Form posts whose path names a thing the fixture does not make (a
+#: supplier's upload, a release, an override, a picture, an order): their
+#: fields are the same kinds as the others' (a reason, a comment, a "yes"
+#: box) and their handlers fit them first the same way.
+UNSEEDED = {"submission_id", "rollout_id", "order_id", "override_id", "snapshot_id"}
 #: Posts that are not a typed form (the login form: test_login_refusals),
 #: and the rollout form, shown only once a release is registered.
 NOT_TRIED = {"/login", "/logout", "/admin/boards/import", "/releases/rollouts"}
@@ -44,18 +48,72 @@ NO_BOX = {("/incidents/{incident_id}/acknowledge", "note")}
 BOX = re.compile(r'<(input|textarea|select)\b[^>]*\bname="(?P<name>[^"]+)"[^>]*>')
 
 
+def _made(browser: TestClient, page: str, action: str, form: dict[str, str]) -> str:
+    """The id of what a console form made (its redirect names it, or the
+    list's newest row)."""
+    csrf = csrf_of(browser.get(page).text)
+    answer = browser.post(action, data={**form, "csrf_token": csrf})
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"].split("?")[0].split("#")[0].rstrip("/").split("/")[-1]
+
+
 @pytest.fixture
-def words(db_conn: Any, clock: Clock) -> Seeded:
-    return words_state.seed_everything(db_conn, clock.now)
-
-
-def _posts(app: FastAPI, seeded: Seeded) -> list[tuple[str, str, APIRoute]]:
-    ids = {
+def words(db_conn: Any, clock: Clock, new_browser: NewBrowser) -> dict[str, str]:
+    """The fleet of every coded value, and a contact, a route, a
+    maintenance window and a preventive schedule made through the forms:
+    each id a form's path names."""
+    seeded = words_state.seed_everything(db_conn, clock.now)
+    admin = new_browser("admin")
+    contact = _made(
+        admin,
+        "/admin/contacts",
+        "/admin/contacts",
+        {"name": "Trực ban", "email": "tb@laichau.gov.vn", "language": "vi"},
+    )
+    route = _made(
+        admin,
+        "/admin/routes",
+        "/admin/routes",
+        {
+            "contact_id": contact,
+            "channel": "email",
+            "min_severity": "major",
+            "escalation_level": "0",
+        },
+    )
+    local = (clock.now + timedelta(hours=1)).astimezone(LOCAL_TZ)
+    _made(
+        admin,
+        "/maintenance",
+        "/maintenance",
+        {
+            "where": f"board:{BOARD}",
+            "starts_at": local.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (local + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "recurrence": "none",
+            "reason": "Thay nguồn",
+        },
+    )
+    _made(admin, "/maintenance/preventive", "/maintenance/preventive",
+          {"where": f"board:{BOARD}", "title": "Vệ sinh", "checklist": "Lau kính",
+           "priority": "normal", "every_days": "90",
+           "next_due_on": (local.date() + timedelta(days=10)).isoformat()})  # fmt: skip
+    (window,) = db_conn.execute("SELECT max(id) FROM maintenance_windows").fetchone()
+    (schedule,) = db_conn.execute("SELECT max(id) FROM preventive_schedules").fetchone()
+    return {
         "board_id": BOARD,
         "site_id": str(seeded.site),
         "ticket_id": str(seeded.tickets[0]),
         "incident_id": str(seeded.incidents["mains_lost"]),
+        "contact_id": contact,
+        "route_id": route,
+        "user_id": str(seed.user_id(db_conn, ACCOUNTS["viewer"].username)),
+        "window_id": str(window),
+        "schedule_id": str(schedule),
     }
+
+
+def _posts(app: FastAPI, ids: dict[str, str]) -> list[tuple[str, str, APIRoute]]:
     found = []
     for context in iter_route_contexts(app.routes):
         route, path = context.original_route, context.path or ""
@@ -102,13 +160,17 @@ def _typed_into(page: str, name: str) -> bool:
 
 
 def _tried(
-    app: FastAPI, browser: TestClient, seeded: Seeded, typed_for: Callable[[int], str], lang: str
+    app: FastAPI,
+    browser: TestClient,
+    ids: dict[str, str],
+    typed_for: Callable[[int], str],
+    lang: str,
 ) -> tuple[int, list[str]]:
     """(fields tried, what went wrong), each field of each form alone."""
     csrf = csrf_of(browser.get(f"/tickets/new?lang={lang}").text)
     failures: list[str] = []
     tried = 0
-    for pattern, path, route in _posts(app, seeded):
+    for pattern, path, route in _posts(app, ids):
         for name, limit, listed in longest_fields(route):
             typed = typed_for(limit)
             boxed = (pattern, name) not in NO_BOX
@@ -131,11 +193,11 @@ def _tried(
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_every_form_field_too_long_brings_the_form_back_with_the_text_kept(
-    app: FastAPI, new_browser: NewBrowser, words: Seeded, lang: str
+    app: FastAPI, new_browser: NewBrowser, words: dict[str, str], lang: str
 ) -> None:
     browser = new_browser("admin")
     tried, failures = _tried(app, browser, words, lambda limit: "Ư" * (limit + 1), lang)
-    assert tried >= 80
+    assert tried >= 180
     assert not failures, "\n".join(failures)
     # the limit, in the reader's words
     answer = browser.post(
@@ -146,9 +208,34 @@ def test_every_form_field_too_long_brings_the_form_back_with_the_text_kept(
 
 
 def test_every_form_field_with_a_nul_brings_the_form_back_with_the_text_kept(
-    app: FastAPI, new_browser: NewBrowser, words: Seeded
+    app: FastAPI, new_browser: NewBrowser, words: dict[str, str]
 ) -> None:
     browser = new_browser("admin")
     tried, failures = _tried(app, browser, words, lambda _limit: "Gõ\x00sai", "vi")
-    assert tried >= 80
+    assert tried >= 180
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_value_refused_before_the_form_is_read_names_the_field_and_links_back(
+    new_browser: NewBrowser, lang: str
+) -> None:
+    """Eleven site boxes where the form has ten (a script): the error page
+    names the field and the limit in the reader's language, shows what
+    was typed to copy, and links back to the form's page."""
+    browser = new_browser("admin")
+    page = browser.get(f"/reports?lang={lang}")
+    sites = [f"Điểm {n}" for n in range(11)]
+    answer = browser.post(
+        "/reports/emergency-orders",
+        data={"csrf_token": csrf_of(page.text), "site": sites},
+        headers={"referer": "http://testserver/reports"},
+    )
+    assert answer.status_code == 400
+    assert 'class="card error"' in answer.text
+    t = i18n.translator(lang)
+    text = html.unescape(answer.text)
+    assert t("refusal.too_many", n=10) in text
+    assert "\n".join(sites) in text
+    assert t("error.typed") in text
+    assert f'<a href="/reports" data-history-back>{t("error.back")}</a>' in answer.text
