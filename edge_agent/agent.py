@@ -32,7 +32,6 @@ from edge_agent.commands import LATER, CommandProcessor, Outcome, merge_config
 from edge_agent.config import AgentConfig
 from edge_agent.delivery import Delivery
 from edge_agent.diagnostics.jobs import DiagnosticsJobs
-from edge_agent.diagnostics.report import BoardState
 from edge_agent.errors import CollectorError, NotPresent, SpoolError
 from edge_agent.kill_switch import (
     HaltStore,
@@ -336,6 +335,8 @@ class Agent:
     # -- logs and diagnostics (edge_agent.diagnostics) --------------------------------
     def collect_logs(self, request_id: str, args: fp.CollectLogsArgs) -> None:
         """Start making the bundles; ``_send_log_bundles`` answers when done."""
+        from edge_agent.diagnostics.report import BoardState  # noqa: PLC0415 - on command only
+
         state = BoardState(
             device_id=self.config.device_id,
             agent_version=__version__,

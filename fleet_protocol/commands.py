@@ -50,7 +50,7 @@ Reason = Annotated[Message500, Field(min_length=1), AfterValidator(_not_blank)]
 class KillSwitchArgs(BaseModel):
     """``args`` of ``blank_screen``, ``stop_content`` and ``resume``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     reason: Reason
 
@@ -86,7 +86,7 @@ class ScreenshotArgs(BaseModel):
     """``args`` of ``screenshot``: ``{"source": "screen"}`` (the default),
     ``{"source": "camera", "camera_id": "gate"}`` or ``{"source": "all"}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     source: SnapshotTarget = "screen"
     camera_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")] | None = None

@@ -49,7 +49,7 @@ class CollectLogsArgs(BaseModel):
     """``args`` of ``collect_logs``: ``{"minutes": 60, "lines": 1000,
     "include": ["journal", "diagnostics"]}`` (each optional, these defaults)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     minutes: Annotated[int, Field(ge=1, le=MAX_LOG_MINUTES)] = 60
     lines: Annotated[int, Field(ge=1, le=MAX_LOG_LINES)] = 1000

@@ -109,8 +109,14 @@ Version = Annotated[int, Field(ge=0, le=MAX_CONFIG_VERSION)]
 
 
 class _Strict(BaseModel):
+    # defer_build: a validator is built on first use (fleet_protocol.build)
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, str_max_length=4096, allow_inf_nan=False
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        str_max_length=4096,
+        allow_inf_nan=False,
+        defer_build=True,
     )
 
 

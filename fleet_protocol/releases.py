@@ -66,7 +66,7 @@ def _base64(value: str) -> str:
 class Manifest(BaseModel):
     """``edge-agent-<version>.manifest.json``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     format: Literal[1] = 1
     name: Literal["edge-agent"] = NAME
@@ -162,7 +162,7 @@ def _http_url(value: str) -> str:
 class UpdateArgs(BaseModel):
     """``args`` of the ``update`` command."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     version: Version
     url: Annotated[str, Field(max_length=1000), AfterValidator(_http_url)]

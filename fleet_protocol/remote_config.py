@@ -35,7 +35,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 class _Section(BaseModel):
     # Lax, unlike the wire models: values come from TOML, environment
     # variables (text) and JSON alike.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Intervals(_Section):

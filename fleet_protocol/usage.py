@@ -71,7 +71,7 @@ class DataUsage(BaseModel):
     calendar), and the factor its adaptive mode stretches the telemetry
     intervals by (1: default rates)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     day: LocalDay
     day_sent: DayBytes

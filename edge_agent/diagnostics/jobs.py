@@ -19,14 +19,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 import fleet_protocol as fp
-from edge_agent.diagnostics.bundle import Packed, pack_lines, pack_text
-from edge_agent.diagnostics.journal import Runner, read_journal, run_tool
-from edge_agent.diagnostics.redaction import Redactor
-from edge_agent.diagnostics.report import BoardState, build_report
+from edge_agent.diagnostics.journal import Runner, run_tool
+
+if TYPE_CHECKING:
+    from edge_agent.diagnostics.bundle import Packed
+    from edge_agent.diagnostics.report import BoardState
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,12 @@ def collect(
 ) -> Collected:
     """Make the bundles ``args`` asks for (never raises: a part that fails
     is named in ``errors`` and the others are still made)."""
+    # only on a collect_logs command: a board's resident memory (issue 20)
+    from edge_agent.diagnostics.bundle import pack_lines, pack_text  # noqa: PLC0415
+    from edge_agent.diagnostics.journal import read_journal  # noqa: PLC0415
+    from edge_agent.diagnostics.redaction import Redactor  # noqa: PLC0415
+    from edge_agent.diagnostics.report import build_report  # noqa: PLC0415
+
     done = Collected(request_id)
     redact = Redactor.for_config(state.config)
     for kind in args.include:

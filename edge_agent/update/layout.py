@@ -8,11 +8,14 @@ import errno
 import os
 import shutil
 import stat
-import tarfile
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from edge_agent.update.settings import UpdateConfig
 from fleet_protocol.releases import NAME, ReleaseRefused
+
+if TYPE_CHECKING:
+    import tarfile
 
 
 def active_version(config: UpdateConfig) -> str | None:
@@ -109,6 +112,8 @@ def extract(
     entries, too many bytes for the limit or the disk); the ``VERSION`` file
     must say ``version`` and ``bin/edge-agent`` must be executable. The
     active release is never unpacked over."""
+    import tarfile  # noqa: PLC0415 - only for an update: a board's resident memory (issue 20)
+
     if version == active_version(config):
         raise ReleaseRefused(f"{version} is the active release: not unpacked over itself")
     top = f"{NAME}-{version}"
