@@ -53,7 +53,6 @@ from fleet_server.ingest.inbox import Inbox
 from fleet_server.ingest.receipt_hold import ReceiptHold
 from fleet_server.ingest.receipts import Key, publications, receipt_key
 from fleet_server.ingest.stats import IngestStats
-from fleet_server.ingest.stopping import STOP_GRACE_S, STOP_TIMEOUT_S, join_writer
 from fleet_server.metrics import IngestMetrics, new_registry
 from fleet_server.mqtt import MQTT_V5
 from fleet_server.settings import Settings
@@ -141,25 +140,14 @@ class IngestService:
         self._writer_thread.start()
         self.consumer.start()
 
-    def stop(self, *, grace: float = STOP_GRACE_S, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Stop taking messages, commit and ack what is queued, disconnect;
-        within ``timeout`` s of the writer's (``stopping``: after ``grace``
-        s its statement is cancelled, and what it held stays unacked)."""
+    def stop(self, timeout: float = 30) -> None:
+        """Stop taking messages, commit and ack what is queued, disconnect."""
         self._stopping.set()
         self._inbox.stop()  # the writer also watches _stopping
-        thread = self._writer_thread
-        ended = thread is None or join_writer(
-            thread, self._cancel_statement, grace=grace, timeout=timeout
-        )
+        if self._writer_thread is not None:
+            self._writer_thread.join(timeout)
         self.consumer.stop()
-        if ended:  # else the writer may still use its connection
-            self._close_db()
-
-    def _cancel_statement(self) -> None:
-        """Cancel the writer's statement, if any (from another thread)."""
-        if (writer := self._writer) is not None:
-            with contextlib.suppress(psycopg.Error):  # closed meanwhile, a cancel timing out
-                writer.conn.cancel_safe(timeout=1.0)
+        self._close_db()
 
     @property
     def queued(self) -> int:
