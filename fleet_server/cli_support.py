@@ -5,6 +5,7 @@ imports the sub-CLIs, never the reverse."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -34,13 +35,31 @@ def cli_actor() -> str:
 
 
 def stop_event() -> threading.Event:
-    """An event set by SIGTERM or SIGINT: long-running roles stop cleanly."""
+    """An event set by SIGTERM or SIGINT: long-running roles stop cleanly.
+
+    The handler only writes the signal's number to a pipe; a thread of its
+    own logs it and sets the event. Python runs a handler in the main
+    thread between two of its bytecodes, and the main thread of a role is
+    mostly inside ``stop.wait()``: just woken, it holds the event's lock,
+    which is not re-entrant, so ``stop.set()`` in the handler itself hung
+    the process for good (ingest did not exit within 30 s of SIGTERM in CI;
+    tests/server/test_stop_signal.py). Logging there could also meet the
+    main thread halfway through a write to the same stream."""
     stop = threading.Event()
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
 
     def handler(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
+        with contextlib.suppress(OSError):  # a pipe full of signals: the relay has them
+            os.write(write_fd, bytes([signum]))
 
+    def relay() -> None:
+        while signums := os.read(read_fd, 64):
+            for signum in signums:
+                log.info("received %s, stopping", signal.Signals(signum).name)
+            stop.set()
+
+    threading.Thread(target=relay, name="stop-signal", daemon=True).start()
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
     return stop

@@ -113,13 +113,21 @@ class MqttConsumer:
             "5" if self._protocol == MQTT_V5 else "3.1.1",
         )
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Disconnect and end paho's network thread, waiting for it at most
+        ``timeout`` s: ``loop_stop`` waits without a bound, and with its
+        socket's buffer full towards a broker that stopped reading, that
+        thread waits out the keepalive (docs/reliability.md, "Stopping")."""
         client = self._client
         if client is None:
             return
         self._stopping = True
         client.disconnect()
-        client.loop_stop()
+        stopper = threading.Thread(target=client.loop_stop, name="mqtt-stop", daemon=True)
+        stopper.start()
+        stopper.join(timeout)
+        if stopper.is_alive():
+            log.warning("the MQTT network thread did not end within %.0f s: left behind", timeout)
         self._client = None
         self.connected.clear()
         self.subscribed.clear()

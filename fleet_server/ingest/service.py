@@ -39,7 +39,6 @@ from functools import partial
 import psycopg
 
 from fleet_protocol import ProtocolError, decode, parse_topic
-from fleet_protocol.build import build_models
 from fleet_protocol.redact import redact
 from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
@@ -53,6 +52,7 @@ from fleet_server.ingest.inbox import Inbox
 from fleet_server.ingest.receipt_hold import ReceiptHold
 from fleet_server.ingest.receipts import Key, publications, receipt_key
 from fleet_server.ingest.stats import IngestStats
+from fleet_server.ingest.stopping import STOP_GRACE_S, STOP_TIMEOUT_S, join_writer
 from fleet_server.metrics import IngestMetrics, new_registry
 from fleet_server.mqtt import MQTT_V5
 from fleet_server.settings import Settings
@@ -135,19 +135,29 @@ class IngestService:
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
-        build_models()  # the protocol defers its validators: built here, not on a first message
         self._writer_thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._writer_thread.start()
         self.consumer.start()
 
-    def stop(self, timeout: float = 30) -> None:
-        """Stop taking messages, commit and ack what is queued, disconnect."""
+    def stop(self, *, grace: float = STOP_GRACE_S, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop taking messages, commit and ack what is queued, disconnect;
+        within ``timeout`` s of the writer's (``stopping``: after ``grace``
+        s its statement is cancelled, and what it held stays unacked)."""
         self._stopping.set()
         self._inbox.stop()  # the writer also watches _stopping
-        if self._writer_thread is not None:
-            self._writer_thread.join(timeout)
+        thread = self._writer_thread
+        ended = thread is None or join_writer(
+            thread, self._cancel_statement, grace=grace, timeout=timeout
+        )
         self.consumer.stop()
-        self._close_db()
+        if ended:  # else the writer may still use its connection
+            self._close_db()
+
+    def _cancel_statement(self) -> None:
+        """Cancel the writer's statement, if any (from another thread)."""
+        if (writer := self._writer) is not None:
+            with contextlib.suppress(psycopg.Error):  # closed meanwhile, a cancel timing out
+                writer.conn.cancel_safe(timeout=1.0)
 
     @property
     def queued(self) -> int:
