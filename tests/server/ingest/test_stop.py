@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from fleet_server.embedded.postgres import EmbeddedPostgres
 from fleet_server.ingest.consumer import MqttConsumer
 from fleet_server.ingest.stopping import STOP_TIMEOUT_S, join_writer
 from fleet_server.settings import Settings
@@ -59,6 +60,31 @@ def test_stop_cancels_a_batch_that_cannot_commit_and_acks_none_of_it(
         blocker.rollback()
         assert count(db, "telemetry_heartbeat") == 0
         with running(settings) as again:  # the same session: the broker still holds both
+            wait_for(lambda: count(db, "telemetry_heartbeat") == 2, what="both redelivered")
+            wait_for(lambda: again.stats.acked == 2, what="both acknowledged")
+
+
+def test_stop_while_a_batch_waits_out_a_long_backoff_is_prompt(
+    own_postgres: EmbeddedPostgres, make_settings: Callable[..., Settings], mosquitto: Mosquitto
+) -> None:
+    """The database away, the batch retried with delays of up to 30 s: stop
+    does not wait for the next attempt, and nothing is acknowledged."""
+    settings = make_settings(database_url=own_postgres.url("fleet"), ingest_retry_max_s=30)
+    with closing(Publisher(mosquitto.port)) as pub:
+        with running(settings) as service:
+            own_postgres.stop()
+            pub.publish_all([m.heartbeat(seq=1), m.heartbeat(seq=2)])
+            # the next delay drawn from up to 12.8 s
+            wait_for(lambda: service.stats.db_failures >= 7, what="the batch retried")
+            started = time.monotonic()
+            service.stop()
+            assert time.monotonic() - started < 2
+            assert service.stats.acked == 0
+        own_postgres.start()
+        with (
+            running(settings) as again,
+            psycopg.connect(own_postgres.url("fleet"), autocommit=True) as db,
+        ):
             wait_for(lambda: count(db, "telemetry_heartbeat") == 2, what="both redelivered")
             wait_for(lambda: again.stats.acked == 2, what="both acknowledged")
 
