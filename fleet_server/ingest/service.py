@@ -39,6 +39,7 @@ from functools import partial
 import psycopg
 
 from fleet_protocol import ProtocolError, decode, parse_topic
+from fleet_protocol.build import build_models
 from fleet_protocol.redact import redact
 from fleet_server.backoff import Backoff
 from fleet_server.db.connect import connect
@@ -135,6 +136,7 @@ class IngestService:
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
+        build_models()  # the protocol defers its validators: built here, not on a first message
         self._writer_thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._writer_thread.start()
         self.consumer.start()
