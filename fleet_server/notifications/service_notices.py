@@ -31,11 +31,16 @@ def check_filter(filters: NoticeFilter) -> NoticeFilter:
 
 
 def list_notices(
-    conn: Conn, user: Principal, paging: ListParams, filters: NoticeFilter
+    conn: Conn,
+    user: Principal,
+    paging: ListParams,
+    filters: NoticeFilter,
+    counts: dict[str, int] | None = None,
 ) -> Page[NoticeOut]:
-    """The notices the caller sees, newest first."""
+    """The notices the caller sees, newest first; ``counts``: the caller's
+    :func:`state_counts`, if read already (the total is taken from them)."""
     user.need("notice.read")
-    return storage.notices_page(conn, user.scope, paging, check_filter(filters))
+    return storage.notices_page(conn, user.scope, paging, check_filter(filters), counts)
 
 
 def notices_of(

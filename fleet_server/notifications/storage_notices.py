@@ -3,6 +3,7 @@ reader's scope with their contact and newest delivery attempt."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fleet_server.access.pagination import ListParams, Page, add_equal, fetch_page
@@ -43,9 +44,15 @@ def _scope(scope: Scope) -> tuple[str, list[Any]]:
 
 
 def notices_page(
-    conn: Conn, scope: Scope, paging: ListParams, filters: NoticeFilter
+    conn: Conn,
+    scope: Scope,
+    paging: ListParams,
+    filters: NoticeFilter,
+    counts: dict[str, int] | None = None,
 ) -> Page[NoticeOut]:
-    """Outbox rows ``scope`` sees, newest first unless sorted otherwise."""
+    """Outbox rows ``scope`` sees, newest first unless sorted otherwise.
+    ``counts``: :func:`state_counts` of the same scope, already read; the
+    page's total comes from it when the filter is by state alone."""
     clause, params = _scope(scope)
     where = [clause]
     add_equal(
@@ -67,7 +74,18 @@ def notices_page(
         default="id DESC",
         tiebreak="id DESC",
         model=NoticeOut,
+        count=_counted(counts, filters),
     )
+
+
+def _counted(counts: dict[str, int] | None, filters: NoticeFilter) -> Callable[[], int] | None:
+    """The total from the state counts, when they answer it: counting the
+    same rows again cost the notices page a second scan (issue 20)."""
+    if counts is None or filters.kind or filters.incident_id or filters.ticket_id:
+        return None
+    if filters.state is None:
+        return lambda: sum(counts.values())
+    return lambda: counts.get(filters.state or "", 0)
 
 
 def state_counts(conn: Conn, scope: Scope) -> dict[str, int]:

@@ -37,7 +37,10 @@ def notices_page(
 ) -> Response:
     """A state or kind the filter does not offer is a 400 naming it."""
     filters = NoticeFilter(state=state.strip() or None, kind=kind.strip() or None)
-    page = list_notices(conn, user, ListParams(limit=PAGE_SIZE, offset=offset, sort=None), filters)
+    counts = state_counts(conn, user)
+    page = list_notices(
+        conn, user, ListParams(limit=PAGE_SIZE, offset=offset, sort=None), filters, counts
+    )
     return render(
         request,
         "notices.html",
@@ -48,6 +51,6 @@ def notices_page(
             "filters": {"state": filters.state or "", "kind": filters.kind or ""},
             "states": NOTICE_STATES,
             "kinds": NOTICE_KINDS,
-            "counts": state_counts(conn, user),
+            "counts": counts,
         },
     )

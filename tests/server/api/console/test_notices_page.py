@@ -13,8 +13,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from fleet_server.access.pagination import ListParams
+from fleet_server.access.scope import Scope
 from fleet_server.incidents.lifecycle import open_incident
 from fleet_server.incidents.models import IncidentSpec
+from fleet_server.notifications import storage_notices as notices
+from fleet_server.notifications.schemas_notices import NoticeFilter
 from fleet_server.notifications.worker import NotificationWorker
 from tests.server.api.console.conftest import csrf_of
 from tests.server.api.console.fleet_state import DAY_BOARD, open_ticket
@@ -204,3 +208,26 @@ def test_an_operator_sees_the_notices_of_their_own_sites_only(
     other = new_browser("district").get("/notices")  # Phong Thổ's desk
     assert other.status_code == 200
     assert "data-notice-id=" not in other.text
+
+
+def test_the_total_is_taken_from_the_state_counts_when_they_answer_it(
+    db_conn: Any, delivered: int
+) -> None:
+    """The notices page reads the state counts anyway; its total comes from
+    them (no second count) when the filter is by state alone, and is
+    counted when the counts cannot tell (a kind, an incident)."""
+    scope = Scope(province_wide=True)
+    one = ListParams(limit=1, offset=0, sort=None)
+    counts = notices.state_counts(db_conn, scope)
+    assert sum(counts.values()) == 2
+    for state in (None, "sent", "pending", "failed"):
+        filters = NoticeFilter(state=state)
+        counted = notices.notices_page(db_conn, scope, one, filters).total
+        assert notices.notices_page(db_conn, scope, one, filters, counts).total == counted
+    told = {"sent": 40, "pending": 2}  # not what is stored: shows which source answered
+    assert notices.notices_page(db_conn, scope, one, NoticeFilter(), told).total == 42
+    assert notices.notices_page(db_conn, scope, one, NoticeFilter(state="sent"), told).total == 40
+    by_kind = NoticeFilter(kind="incident_opened")
+    assert notices.notices_page(db_conn, scope, one, by_kind, told).total == 2
+    of_incident = NoticeFilter(incident_id=delivered)
+    assert notices.notices_page(db_conn, scope, one, of_incident, told).total == 2
