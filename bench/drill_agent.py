@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import signal
-import threading
 import time
 from pathlib import Path
 
 from edge_agent.agent import Agent
 from edge_agent.config import load_config
 from edge_agent.simulation import SimulatedBoard
+from edge_agent.stop_signal import stop_event
 
 
 class SteppedClock:
@@ -61,15 +60,8 @@ def main() -> None:
     logging.getLogger().setLevel(config.log_level)
     sim = SimulatedBoard(cameras={c.id: True for c in config.cameras} or {"cam1": True})
     agent = Agent(config, sim=sim, clock=SteppedClock(args.clock_file))
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-        agent.wake.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    agent.run(stop)
+    # as edge-agent run: the handler itself must not set wake (edge_agent.stop_signal)
+    agent.run(stop_event(agent.wake))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 import fleet_protocol as fp
+from edge_agent.stop_signal import relay_signals
 
 TEMPLATE = (
     '{"schema_version":1,"device_id":"%s","boot":1,"seq":%d,'
@@ -180,8 +181,12 @@ def run(args: argparse.Namespace) -> None:
     generating = threading.Event()
     generating.set()
     done = threading.Event()
-    signal.signal(signal.SIGUSR1, lambda *_: generating.clear())
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # As in the agent, the handlers only write to a pipe (edge_agent.stop_signal):
+    # the loop below never holds these events' locks today, but one that waited
+    # on ``done`` would, and a handler setting it would then hang the drill.
+    relay_signals(
+        {signal.SIGUSR1: lambda _sig: generating.clear(), signal.SIGTERM: lambda _sig: done.set()}
+    )
     topics = [fp.telemetry_topic(name, fp.TelemetryKind.HEARTBEAT) for name in names]
     owner = [conns[b % k] for b in range(len(names))]
     count = len(names)

@@ -6,9 +6,7 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,7 @@ from typing import Any
 from edge_agent.config import DEFAULT_PATH, AgentConfig, load_config
 from edge_agent.errors import AgentError, CollectorError, NotPresent
 from edge_agent.kill_switch import Halt, HaltStore
-
-log = logging.getLogger("edge_agent")
+from edge_agent.stop_signal import stop_event
 
 
 def _config(args: argparse.Namespace, **overrides: Any) -> AgentConfig:
@@ -44,16 +41,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.simulate:
         sim = SimulatedBoard(cameras={c.id: True for c in config.cameras} or {"cam1": True})
     agent = Agent(config, sim=sim)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-        agent.wake.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    agent.run(stop)
+    # SIGTERM/SIGINT: the handler never sets an event itself (edge_agent.stop_signal)
+    agent.run(stop_event(agent.wake))
     return 0
 
 
