@@ -216,6 +216,14 @@ def test_server_roles_share_settings_and_ingest_shares_the_load() -> None:
     assert s["prometheus"]["ports"] == ["127.0.0.1:${PROMETHEUS_PORT:-9090}:9090"]
 
 
+def test_ingest_is_given_time_to_reach_its_stop_bound() -> None:
+    """Ingest exits within 21 s of SIGTERM (docs/reliability.md); Docker's
+    default grace, 10 s, would kill it before."""
+    for name in ("ingest-1", "ingest-2"):
+        grace = services()[name].get("stop_grace_period", "10s")
+        assert grace.endswith("s") and int(grace[:-1]) > 21, name
+
+
 def test_prometheus_scrapes_ports_the_roles_listen_on() -> None:
     if not PROMETHEUS_YML.exists():
         pytest.skip("dashboards/prometheus/prometheus.yml is not written yet")
