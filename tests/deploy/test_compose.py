@@ -221,7 +221,8 @@ def test_ingest_is_given_time_to_reach_its_stop_bound() -> None:
     default grace, 10 s, would kill it before."""
     for name in ("ingest-1", "ingest-2"):
         grace = services()[name].get("stop_grace_period", "10s")
-        assert grace.endswith("s") and int(grace[:-1]) > 21, name
+        assert grace.endswith("s"), name
+        assert int(grace[:-1]) > 21, name
 
 
 def test_prometheus_scrapes_ports_the_roles_listen_on() -> None:
