@@ -56,6 +56,7 @@ def _page(
     request: Request, user: Principal, prefs: Any, *, error: Invalid | None = None
 ) -> Response:
     field = error.field if error else None
+    text, worded = forms.reason(error.detail, field) if error else (None, None)
     return render(
         request,
         "account_notifications.html",
@@ -66,6 +67,8 @@ def _page(
             "severities": SEVERITIES,
             "saved": request.query_params.get("saved") == "1" and error is None,
             "error": error.detail if error else None,
+            "error_text": text,
+            "error_reason": worded,
             "error_field": field,
             "error_label": FIELD_LABELS.get(field or ""),
         },

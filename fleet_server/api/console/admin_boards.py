@@ -29,7 +29,7 @@ from fleet_server.api.console.web import form_for, page_for, render
 from fleet_server.api.deps import Conn, Db, client_address, context
 from fleet_server.errors import Invalid, RequestError
 from fleet_server.provisioning import service_list as listing
-from fleet_server.provisioning.models import CameraSpec, NewBoard, Provisioned
+from fleet_server.provisioning.models import CameraSpec, NewBoard, Provisioned, ProvisioningError
 from fleet_server.provisioning.schemas import BoardCreate, RotateIn, credentials_out
 from fleet_server.provisioning.schemas_list import PROVISION_STATUSES
 from fleet_server.provisioning.service import ProvisioningService
@@ -186,6 +186,26 @@ def _site(conn: Conn, user: Principal, typed: str) -> int | None:
     return site_id
 
 
+#: The new-board form's field a provisioning refusal is about (the service's
+#: refusal names none: the API answers with its ``reason``).
+FIELD_OF_REASON = {
+    "bad_id": "board_id",
+    "duplicate": "board_id",
+    "removed": "board_id",
+    "unknown_site": "site_id",
+}
+
+
+def _about_field(exc: RequestError) -> RequestError:
+    """``exc``, naming the form's field it is about, so the page marks it
+    and names it by its label (the API's ``id`` is the form's ``board_id``)."""
+    if isinstance(exc, ProvisioningError) and getattr(exc, "field", None) is None:
+        exc.field = FIELD_OF_REASON.get(exc.reason)  # type: ignore[attr-defined]
+    if isinstance(exc, Invalid) and exc.field == "id":
+        return Invalid(f"board_id: {exc.detail.removeprefix('id: ')}", field="board_id")
+    return exc
+
+
 def _confirmed(confirm: str) -> None:
     if confirm != "yes":
         raise Invalid("confirm: tick the box to confirm", field="confirm")
@@ -278,7 +298,7 @@ def board_create(
         done = run(request, conn, lambda s: s.add_board(conn, spec, actor, scope=user.scope))
     except RequestError as exc:
         return admin.refused(
-            conn, exc, form, lambda ctx: list_page(request, conn, user, ctx), "new"
+            conn, _about_field(exc), form, lambda ctx: list_page(request, conn, user, ctx), "new"
         )
     return _credentials(request, user, done, "created")
 

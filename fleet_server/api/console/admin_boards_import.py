@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import Response
 
 from fleet_server.access.principal import Principal
-from fleet_server.api.console import admin
+from fleet_server.api.console import admin, forms
 from fleet_server.api.console.admin_boards import board_files, list_page, run
 from fleet_server.api.console.web import form_for, render
 from fleet_server.api.deps import Db, client_address
 from fleet_server.errors import Invalid, RequestError
-from fleet_server.provisioning.csvimport import COLUMNS, import_boards
+from fleet_server.provisioning.csvimport import COLUMNS, ImportFileError, import_boards
 from fleet_server.provisioning.schemas import credentials_out
 
 router = APIRouter(include_in_schema=False)
@@ -56,6 +56,8 @@ def boards_import(
             ),
         )
     except RequestError as exc:
+        if isinstance(exc, ImportFileError):
+            exc.field = "file"  # type: ignore[attr-defined]  # the file as a whole: its box marked
         return admin.refused(
             conn, exc, {}, lambda ctx: list_page(request, conn, user, ctx), "import"
         )
@@ -66,6 +68,8 @@ def boards_import(
             "ok": r.ok,
             "reason": r.reason,
             "detail": r.detail,
+            # the row's reason in the reader's language, when the console words it
+            "worded": forms.reason(r.detail, None)[1] if r.detail else None,
             "credentials": credentials_out(r.provisioned.bundle) if r.provisioned else None,
             "files": board_files(r.provisioned) if r.provisioned else [],
         }

@@ -14,7 +14,6 @@ with ``_refusal.html`` and mark the field with ``_forms.html``'s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +26,7 @@ from pydantic_core import core_schema
 
 from fleet_server.access.pagination import ListParams
 from fleet_server.api.console import i18n
+from fleet_server.api.console.refusal_reasons import REASONS
 from fleet_server.api.deps import Conn
 from fleet_server.errors import Forbidden, Invalid, NotFound, RequestError
 from fleet_server.localtime import LOCAL_TZ
@@ -80,59 +80,6 @@ WhereField = Annotated[str, Form(alias="where"), Longest(PICKED)]
 ConfirmField = Annotated[str, Form(), Longest(10)]
 #: Form fields never written back into a page after a refusal.
 SECRET_FIELDS = frozenset({"password", "password_again", "new_password", "webhook_secret"})
-#: Reasons the console words in the reader's language: (English reason as
-#: the services and pydantic write it, catalog key); named groups are the
-#: key's values. Any other reason is shown as it is.
-REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), key)
-    for pattern, key in (
-        (r"^Field required$", "refusal.required"),
-        (r"^String should have at most (?P<n>\d+) characters?$", "refusal.too_long"),
-        (r"^List should have at most (?P<n>\d+) items?\b.*$", "refusal.too_many"),
-        (r"^String should have at least 1 character$", "refusal.empty"),
-        (r"^String should have at least (?P<n>\d+) characters$", "refusal.too_short"),
-        (r"^String should match pattern .*$", "refusal.pattern"),
-        (r"^may not contain the NUL character$", "refusal.nul"),
-        (r"^Input should be greater than or equal to (?P<n>\S+)$", "refusal.at_least"),
-        (r"^Input should be less than or equal to (?P<n>\S+)$", "refusal.at_most"),
-        (r"^Input should be greater than (?P<n>\S+)$", "refusal.above"),
-        (r"^Input should be a valid (integer|number).*$", "refusal.number"),
-        (r"^give a whole number$", "refusal.number"),
-        (r"^give a date and time \(Vietnam time\)$", "refusal.date_time"),
-        (r"^give a day \(year-month-day\)$", "refusal.day"),
-        (r"^choose a (site or a board|board or a site)$", "refusal.where"),
-        (r"^no site or board in your scope matches this$", "refusal.where_unknown"),
-        (r"^no site in your scope matches this$", "refusal.site_unknown"),
-        (r"^several places match this; choose one from the list$", "refusal.where_ambiguous"),
-        (r"^choose an organisation or a site or board, not both$", "refusal.target_both"),
-        (r"^choose a site, not a board$", "refusal.site_not_board"),
-        (r"^choose who receives the notices$", "refusal.recipient"),
-        (r"^not a valid choice.*$", "refusal.choice"),
-        (r"^whole đồng, digits only.*$", "refusal.amount_vnd"),
-        (r"^resolving an incident needs a note$", "error.400.note-required"),
-        (r"^tick the box.*$", "refusal.confirm"),
-        (r"^(ends_at )?must be after starts_at$", "refusal.ends_after"),
-        (r"^give a year from (?P<low>\d+) to (?P<high>\d+)$", "refusal.year"),
-        (r"^a comment cannot be empty$", "error.400.empty"),
-        (r"^closing a ticket needs a note$", "error.400.note-required"),
-        (r"^say who gets the ticket$", "error.400.assignee-required"),
-        (r"^give a number, e\.g\. 1\.500\.000$", "refusal.amount"),
-        (r"^the board reported no item on air when this picture was taken$", "refusal.no_air"),
-        (
-            r"^the item on air when this picture was taken is not in the approved registry.*$",
-            "refusal.item_not_approved",
-        ),
-        # provisioning without its broker (provisioning/backend.py): the setting named
-        (
-            r"^provisioning is not configured: set (?P<setting>FLEET_\w+)$",
-            "refusal.no_provisioning",
-        ),
-        (
-            r"^the broker address for \w+ boards is unknown: set (?P<setting>FLEET_\w+)$",
-            "refusal.no_broker_address",
-        ),
-    )
-)
 
 
 def checked(model: type[M], /, **values: Any) -> M:
@@ -313,13 +260,13 @@ def refused(
     conn.rollback()
     field = field_of(exc)
     text, worded = reason(exc.detail, field)
-    summary = None
-    if worded is None:
-        # the error page's words for its kind (a clash: for its status), then the detail
-        keys = [f"error.{exc.status}.{exc.kind}"]
-        if not isinstance(exc, Invalid):
-            keys.append(f"error.{exc.status}")
-        summary = next((key for key in keys if i18n.known(key)), None)
+    # the error page's words for its kind (a clash: for its status), then the reason
+    keys = [f"error.{exc.status}.{exc.kind}"]
+    if not isinstance(exc, Invalid):
+        keys.append(f"error.{exc.status}")
+    summary = next((key for key in keys if i18n.known(key)), None)
+    if worded is not None and summary == worded[0]:
+        summary = None  # said once
     context = {
         "error": exc.detail,
         "error_field": field,

@@ -5,6 +5,7 @@ air), each refused on the board's page like its other forms."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -16,7 +17,7 @@ from fleet_server.api.console.boards import BoardId, board_view
 from fleet_server.api.console.forms import Longest
 from fleet_server.api.console.web import form_for, redirect
 from fleet_server.api.deps import Ctx, Db, client_address
-from fleet_server.errors import NotFound, RequestError
+from fleet_server.errors import Invalid, NotFound, RequestError
 from fleet_server.snapshots import references, service
 from fleet_server.snapshots.schemas import ScreenshotIn
 
@@ -59,6 +60,9 @@ def take_picture(
             now=ctx.clock(),
         )
     except RequestError as exc:
+        if getattr(exc, "field", None) == "args":  # the command's arguments: the camera typed
+            said = re.sub(r"^([\w.]+: )+", "", exc.detail)  # "args: screenshot: camera_id: …"
+            exc = Invalid(f"camera_id: {said}", field="camera_id")
         return forms.refused(
             conn,
             exc,

@@ -105,7 +105,7 @@ def board_windows_form(
             typed_windows(values),
             lambda ctx: board_view(request, conn, now, user, board_id, ctx),
             "windows",
-            WINDOW_LABELS,
+            {**WINDOW_LABELS, "reset": "windows.reset"},
         )
     conn.commit()
     return redirect(f"/boards/{board_id}#windows")

@@ -81,11 +81,11 @@ def test_critical_cannot_be_left_out(new_browser: NewBrowser) -> None:
     ("changes", "problem"),
     [
         ({"channel": ["", "", "", ""]}, "channels"),
-        ({"channel": ["zalo", "", "", ""]}, "zalo needs your consent"),
+        ({"channel": ["zalo", "", "", ""]}, "Kênh Zalo cần bạn đồng ý nhận tin Zalo ZNS."),
         ({"phone": "12"}, "phone"),
-        ({"quiet_start": "late"}, "quiet_start: a time such as 22:00"),
-        ({"quiet_end": "22:00"}, "start and end must differ"),
-        ({"channel": ["sms", "sms", "", ""]}, "each value once"),
+        ({"quiet_start": "late"}, "Hãy nhập giờ, ví dụ 22:00."),
+        ({"quiet_end": "22:00"}, "Giờ bắt đầu và giờ kết thúc của giờ yên lặng phải khác nhau."),
+        ({"channel": ["sms", "sms", "", ""]}, "Mỗi lựa chọn chỉ một lần."),
     ],
 )
 def test_bad_forms_are_refused_naming_the_problem(

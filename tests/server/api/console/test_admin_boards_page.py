@@ -181,7 +181,7 @@ def test_new_credentials_retire_the_old_and_the_board_is_disabled_enabled_and_re
     again = _post(operator, "/admin/boards", "/admin/boards", board_id=board,
                   site_id=_site(db_conn, "ma-lu-thang"), name="Lại")  # fmt: skip
     assert again.status_code == 409
-    assert "ids are not reused" in _reason(again.text)
+    assert f"Bảng tin {board} đã bị gỡ ngày" in _reason(again.text)
     actions = [
         r[0]
         for r in db_conn.execute(
@@ -201,15 +201,15 @@ def test_new_credentials_retire_the_old_and_the_board_is_disabled_enabled_and_re
     ("fields", "status", "reason"),
     [
         ({"board_id": "bảng tin!"}, 400, "Có ký tự không được phép"),
-        ({"site_id": ""}, 400, "choose the board's site"),
+        ({"site_id": ""}, 400, "Hãy chọn điểm lắp đặt của bảng tin."),
         ({"name": ""}, 400, "Không được để trống"),
-        ({"board_id": "lc-ma-lu-thang-01"}, 409, "board lc-ma-lu-thang-01 already exists"),
-        ({"board_id": "fleet-admin"}, 422, "cannot be used as a board id"),
-        ({"cameras": "cam1"}, 400, "line 1 needs an id and a name"),
-        ({"cameras": "cam1 A\ncam1 B"}, 422, "camera 'cam1' is listed twice"),
+        ({"board_id": "lc-ma-lu-thang-01"}, 409, "Đã có bảng tin mã lc-ma-lu-thang-01."),
+        ({"board_id": "fleet-admin"}, 422, "Không dùng được mã này cho bảng tin"),
+        ({"cameras": "cam1"}, 400, "Dòng 1 cần có mã và tên camera."),
+        ({"cameras": "cam1 A\ncam1 B"}, 422, "Một camera được ghi hai lần."),
         ({"heartbeat_interval_s": "2"}, 400, "Phải "),
-        ({"installed_on": "30/11/2026"}, 400, "not a date"),
-        ({"auth": "token"}, 400, "Input should be"),
+        ({"installed_on": "30/11/2026"}, 400, "Hãy nhập một ngày (năm-tháng-ngày)."),
+        ({"auth": "token"}, 400, "Lựa chọn không hợp lệ."),
     ],
 )
 def test_a_refused_board_comes_back_with_its_reason(
@@ -304,7 +304,7 @@ def test_boards_from_a_csv_file_each_row_reported_and_credentials_shown_once(
     assert answer.headers["cache-control"] == "no-store"
     assert "Đã thêm 1 bảng tin; 1 dòng không thêm được." in answer.text
     assert re.search(
-        r'data-line="3" data-ok="no">.*?site no-such-site not found', answer.text, re.S
+        r'data-line="3" data-ok="no">.*?Không có điểm lắp đặt no-such-site.', answer.text, re.S
     )
     password = _password(answer.text)
     probe = broker.probe(good, good, password)
@@ -315,7 +315,7 @@ def test_boards_from_a_csv_file_each_row_reported_and_credentials_shown_once(
 
     empty = admin.post("/admin/boards/import", data={"csrf_token": csrf})
     assert empty.status_code == 400
-    assert "choose the CSV file" in _reason(empty.text)
+    assert "Hãy chọn tệp CSV." in _reason(empty.text)
     headless = admin.post(
         "/admin/boards/import",
         data={"csrf_token": csrf},

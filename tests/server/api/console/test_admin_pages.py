@@ -118,13 +118,13 @@ def test_admin_adds_changes_disables_and_deletes_a_contact(
 @pytest.mark.parametrize(
     ("fields", "field", "reason"),
     [
-        ({"email": ""}, "email", "a contact needs an email"),
-        ({"email": "not-an-address"}, "email", "not an e-mail address"),
-        ({"webhook_url": "ftp://x.vn/a"}, "webhook_url", "must start with http:// or https://"),
-        ({"name": "   "}, "name", "name must not be blank"),
+        ({"email": ""}, "email", "Người nhận cần ít nhất một cách liên lạc"),
+        ({"email": "not-an-address"}, "email", "Không phải địa chỉ e-mail"),
+        ({"webhook_url": "ftp://x.vn/a"}, "webhook_url", "phải bắt đầu bằng http:// hoặc https://"),
+        ({"name": "   "}, "name", "Không được để trống."),
         ({"organisation_id": "abc"}, "organisation_id", "Lựa chọn không hợp lệ"),
-        ({"organisation_id": "999999"}, "organisation_id", "there is no organisation 999999"),
-        ({"kind": "robot"}, "kind", "Input should be"),
+        ({"organisation_id": "999999"}, "organisation_id", "Không có đơn vị này."),
+        ({"kind": "robot"}, "kind", "Lựa chọn không hợp lệ."),
         ({"webhook_secret": "short"}, "webhook_secret", "ít nhất 16 ký tự"),
     ],
 )
@@ -162,7 +162,7 @@ def test_a_contact_that_was_sent_a_notice_is_kept_and_the_page_says_why(
     path = f"/admin/contacts/{contact}"
     refused = _post(admin, path, f"{path}/delete")
     assert refused.status_code == 409
-    assert "has notification history" in _reason(refused.text)
+    assert "đã có lịch sử thông báo" in _reason(refused.text)
     beside = r'id="lifecycle">\s*<div class="flash error refusal"'
     assert re.search(beside, refused.text)  # by its form, not on top
     assert _post(admin, path, f"{path}/active", active="no").status_code == 303
@@ -202,7 +202,7 @@ def test_a_contact_reached_by_sms_and_telegram(new_browser: NewBrowser, db_conn:
         admin, "/admin/contacts", "/admin/contacts", name="Số sai", phone="12345", language="vi"
     )
     assert refused.status_code == 400
-    assert "a Vietnamese number starts with 0, 84 or +84" in _reason(refused.text)
+    assert "bắt đầu bằng 0, 84 hoặc +84" in _reason(refused.text)
     assert "Số điện thoại di động" in _reason(refused.text)  # the field, in words
 
 
@@ -320,11 +320,11 @@ def test_admin_routes_notices_to_a_contact_and_changes_the_route(
     ("fields", "reason"),
     [
         ({"contact_id": ""}, "Hãy chọn người nhận thông báo"),
-        ({"channel": "webhook"}, "has no webhook URL"),
-        ({"channel": "pigeon"}, "Input should be"),
+        ({"channel": "webhook"}, "chưa có địa chỉ cho kênh đã chọn (webhook URL)"),
+        ({"channel": "pigeon"}, "Lựa chọn không hợp lệ."),
         ({"incident_kinds": "Camera Down!"}, "Có ký tự không được phép"),
-        ({"min_severity": "disaster"}, "Input should be"),
-        ({"site_id": "987654"}, "there is no site 987654"),
+        ({"min_severity": "disaster"}, "Lựa chọn không hợp lệ."),
+        ({"site_id": "987654"}, "Không có điểm lắp đặt này."),
     ],
 )
 def test_a_refused_route_comes_back_with_its_reason(
@@ -396,7 +396,7 @@ def test_admin_creates_an_account_changes_its_role_and_resets_its_password(
 
     weak = _post(admin, path, f"{path}/password", new_password="short", password_again="short")
     assert weak.status_code == 400
-    assert "a password needs at least" in _reason(weak.text)
+    assert "Mật khẩu cần ít nhất 12 ký tự." in _reason(weak.text)
     reset = _post(
         admin,
         path,
@@ -431,19 +431,19 @@ def test_admin_creates_an_account_changes_its_role_and_resets_its_password(
 @pytest.mark.parametrize(
     ("fields", "status", "reason"),
     [
-        ({"password": "short", "password_again": "short"}, 400, "a password needs at least"),
-        ({"password_again": "Something-Else-2027"}, 400, "the two passwords differ"),
+        ({"password": "short", "password_again": "short"}, 400, "Mật khẩu cần ít nhất 12 ký tự."),
+        ({"password_again": "Something-Else-2027"}, 400, "Hai mật khẩu nhập không giống nhau."),
         (
             {"password": "nguyen.van.an-2027-x", "password_again": "nguyen.van.an-2027-x"},
             400,
-            "must not contain the user name",
+            "Mật khẩu không được chứa tên đăng nhập.",
         ),
         ({"username": "A"}, 400, "Có ký tự không được phép"),
-        ({"role": "king"}, 400, "Input should be"),
-        ({"role": ""}, 400, "Input should be"),
-        ({"email": "nope"}, 400, "not an e-mail address"),
-        ({"site_ids": ["987654"]}, 400, "there is no site 987654"),
-        ({"username": ACCOUNTS["viewer"].username}, 409, "already exists"),
+        ({"role": "king"}, 400, "Lựa chọn không hợp lệ."),
+        ({"role": ""}, 400, "Lựa chọn không hợp lệ."),
+        ({"email": "nope"}, 400, "Không phải địa chỉ e-mail"),
+        ({"site_ids": ["987654"]}, 400, "Không có điểm lắp đặt này."),
+        ({"username": ACCOUNTS["viewer"].username}, 409, "Đã có người dùng tên"),
     ],
 )
 def test_a_refused_account_comes_back_with_its_reason_and_never_its_password(
@@ -472,10 +472,10 @@ def test_an_admin_cannot_disable_or_demote_themselves_and_is_told_why(
     assert "bạn không thể tự tắt" in admin.get(path).text
     off = _post(admin, path, f"{path}/active", active="no")
     assert off.status_code == 409
-    assert "you cannot disable your own account" in _reason(off.text)
+    assert "Bạn không thể tự tắt tài khoản của mình" in _reason(off.text)
     demoted = _post(admin, path, path, full_name="Quản trị", role="viewer", language="vi")
     assert demoted.status_code == 409
-    assert "you cannot take away your own admin role" in _reason(demoted.text)
+    assert "Bạn không thể tự bỏ vai trò quản trị của mình" in _reason(demoted.text)
     assert db_conn.execute("SELECT role, active FROM users WHERE id = %s", (me,)).fetchone() == (
         "admin",
         True,

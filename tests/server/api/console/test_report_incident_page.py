@@ -126,7 +126,7 @@ def test_photos_are_added_later_from_the_incident_page(
         files=[("photos", ("", b"", "application/octet-stream"))],
     )
     assert nothing.status_code == 400
-    assert "choose at least one photo" in nothing.text
+    assert "Hãy chọn ít nhất một ảnh." in nothing.text
 
 
 def _picker(page: str, part: str = "value") -> str:
