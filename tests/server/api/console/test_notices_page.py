@@ -231,3 +231,45 @@ def test_the_total_is_taken_from_the_state_counts_when_they_answer_it(
     assert notices.notices_page(db_conn, scope, one, by_kind, told).total == 2
     of_incident = NoticeFilter(incident_id=delivered)
     assert notices.notices_page(db_conn, scope, one, of_incident, told).total == 2
+
+
+def test_the_state_counts_match_a_count_of_the_rows_each_reader_sees(
+    db_conn: Any, delivered: int
+) -> None:
+    """Counted in two parts (rows about a site, rows without one) from the
+    (site_id, state) index: the same numbers as one count of the rows the
+    list itself selects, for every kind of reader."""
+    organisations = [r[0] for r in db_conn.execute("SELECT id FROM organisations ORDER BY id")]
+    for n, organisation in enumerate([*organisations, None]):  # a report deadline, a supply
+        db_conn.execute(
+            """INSERT INTO notification_outbox (created_at, idempotency_key, kind, channel,
+                   contact_id, language, subject, body_text, payload, available_at, state,
+                   sent_at, next_attempt_at)
+               SELECT created_at, idempotency_key || ':siteless' || %s, kind, channel,
+                   contact_id, language, subject, body_text,
+                   jsonb_build_object('organisation_id', %s::bigint), available_at,
+                   x.state, CASE WHEN x.state = 'sent' THEN created_at END, next_attempt_at
+               FROM notification_outbox,
+                   (VALUES ((ARRAY['pending', 'sent', 'failed'])[1 + %s %% 3])) x (state)
+               WHERE site_id IS NOT NULL""",
+            (n, organisation, n),
+        )
+    sites = [r[0] for r in db_conn.execute("SELECT id FROM sites ORDER BY id LIMIT 2")]
+    readers = [
+        Scope(province_wide=True),
+        *(Scope(organisation_id=o) for o in organisations),
+        Scope(site_ids=tuple(sites)),
+        Scope(site_ids=(-1,)),
+    ]
+    for scope in readers:
+        clause, params = notices._scope(scope)
+        expected = {
+            str(state): int(n)
+            for state, n in db_conn.execute(
+                f"SELECT o.state, count(*) FROM notification_outbox o WHERE {clause}"
+                " GROUP BY o.state",
+                params,
+            )
+        }
+        assert notices.state_counts(db_conn, scope) == expected, scope
+    assert notices.state_counts(db_conn, Scope(province_wide=True))["sent"] >= 2
