@@ -106,7 +106,7 @@ def test_an_admin_on_a_phone_adds_a_contact_a_route_and_an_account(
     box = refusal.bounding_box()  # beside the form, where the phone has scrolled to
     assert box is not None
     assert 0 <= box["y"] < PHONE["height"]
-    assert "a password needs at least" in refusal.inner_text()
+    assert "Mật khẩu cần ít nhất" in refusal.inner_text()
     assert "Mật khẩu" in refusal.inner_text()  # the field, in the reader's language
     # What was typed is kept, except the password.
     assert page.locator("#user-form input[name=username]").input_value() == "lo.van.binh"

@@ -101,8 +101,8 @@ def test_an_admin_records_an_order_for_sites_and_a_board(
 @pytest.mark.parametrize(
     ("boards", "ends", "reason"),
     [
-        ("", "2026-11-20T19:00", "name the sites or boards the order covers, or all_sites"),
-        ("lc-khong-co-01", "2026-11-20T19:00", "no such board: ['lc-khong-co-01']"),
+        ("", "2026-11-20T19:00", "Hãy chọn các điểm lắp đặt hoặc bảng tin mà lệnh áp dụng"),
+        ("lc-khong-co-01", "2026-11-20T19:00", "Không có bảng tin này."),
         ("", "2026-11-20T05:00", "Thời điểm kết thúc phải sau thời điểm bắt đầu."),
     ],
 )
