@@ -35,7 +35,6 @@ PASSWORD = "Bang-tin-Lai-Chau-2026"
 ACCOUNTS = {"admin": "quan.tri", "operator": "van.hanh"}
 #: the operator's organisation (its sites are the operator's scope)
 OPERATOR_ORGANISATION = "bql-kkt"
-ACCOUNTS = {"admin": "quan.tri", "operator": "van.hanh"}
 #: PostgreSQL for a 24 GiB machine shared with the API: more cache than the
 #: embedded default, room for the bulk load.
 PG_SETTINGS = {
