@@ -3,9 +3,10 @@ list and page and every console page, grouped in scenarios, with ids picked
 from the loaded data within the caller's scope (the admin: the province; the
 operator: the Economic Zone Board's sites).
 
-Each client of a scenario picks a route at random, then one of its variants
-(filters, sorts, deep pages); a list that answers with ``next_cursor`` (or a
-console page with a ``cursor=`` link) is walked a few pages further.
+Each client of a scenario picks an endpoint at random (a route and one of
+its variants: filters, sorts, deep pages; all equally often); a list that
+answers with ``next_cursor`` (or a console page with a ``cursor=`` link) is
+walked a few pages further.
 """
 
 from __future__ import annotations
