@@ -38,7 +38,11 @@ Sites = Annotated[list[str] | None, Form(max_length=500)]
 MOST_SITES = 500
 Picked = Annotated[list[place_search.PickedText] | None, Form(max_length=MOST_SITES)]
 #: The refused site box's label (``site.<index>``: its place among the boxes).
-LABELS = {"site": "admin.field.site_ids", "site_ids": "admin.field.site_ids"}
+LABELS = {
+    "site": "admin.field.site_ids",
+    "site_ids": "admin.field.site_ids",
+    "new_password": "admin.field.password",
+}
 
 
 def _common(conn: Conn, user: Principal, site_ids: list[int] | None = None) -> dict[str, Any]:

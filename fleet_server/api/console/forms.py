@@ -178,10 +178,14 @@ def shown(exc: RequestError) -> bool:
 
 
 def field_of(exc: RequestError) -> str | None:
+    """The field at fault; an order's unticked "yes, really" box (the
+    command service's ``confirmation-required``) is the form's ``confirm``."""
     field = getattr(exc, "field", None)
     if field is None:
         errors = exc.extra.get("errors") or [{}]
         field = errors[0].get("field")
+    if field is None and exc.kind == "confirmation-required":
+        field = "confirm"
     return str(field) if field else None
 
 

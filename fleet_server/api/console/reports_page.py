@@ -6,7 +6,7 @@ with the place picker (place_search.py), not a select of every site."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,7 +23,7 @@ from fleet_server.compliance import service as compliance
 from fleet_server.compliance import service_orders as orders
 from fleet_server.compliance.schemas import EmergencyOrderIn
 from fleet_server.errors import Invalid, RequestError
-from fleet_server.localtime import LOCAL_TZ
+from fleet_server.localtime import LOCAL_TZ, local_day
 from fleet_server.reports import service as reports
 from fleet_server.reports.figures import Period
 
@@ -206,17 +206,35 @@ def annual_download(request: Request, user: Reporter) -> RedirectResponse:
 def archive_download(request: Request, conn: Db, now: Now, user: Reader) -> Response:
     """The archive form, passed on to the API's download; its site picker
     (``site``: a suggestion, a name or an id) as the API's ``site_id``."""
-    site = request.query_params.get("site", "")
-    if not site.strip():
-        return _download("/api/v1/archive", request, user)
+    query = request.query_params
+    site = query.get("site", "")
+    typed = {"from": query.get("from", "")[:10], "to": query.get("to", "")[:10]}
     try:
-        site_id = place_search.site_picked(conn, user, site[: forms.PICKED], "site", boards=False)
+        _archive_days(forms.day(typed["from"], "from"), forms.day(typed["to"], "to"), now)
+        site_id = (
+            place_search.site_picked(conn, user, site[: forms.PICKED], "site", boards=False)
+            if site.strip()
+            else None
+        )
     except RequestError as exc:
         return forms.refused(
-            conn, exc, {"site": site[: forms.PICKED]},
-            lambda ctx: _page(request, conn, now, user, ctx), "archive", {"site": "reports.site"},
+            conn, exc, {**typed, "site": site[: forms.PICKED]},
+            lambda ctx: _page(request, conn, now, user, ctx), "archive",
+            {"site": "reports.site", "from": "audit.since", "to": "audit.until"},
         )  # fmt: skip
     return _download("/api/v1/archive", request, user, site_id)
+
+
+def _archive_days(first: date, last: date, now: datetime) -> None:
+    """The archive's days by the API's rules (reports.inspection_archive),
+    refused here on the form rather than as the API's JSON after the redirect."""
+    if last < first:
+        raise Invalid("`from` is after `to`", field="from")
+    today = local_day(now)
+    if first > today:
+        raise Invalid("the period has not begun yet", field="from")
+    if (min(last, today) - first).days >= compliance.MAX_DAYS:
+        raise Invalid(f"at most {compliance.MAX_DAYS} days at once", field="to")
 
 
 @router.post("/reports/emergency-orders/{order_id}/revoke")

@@ -179,3 +179,16 @@
     });
   });
 })();
+
+/* A refused form comes back as its page again, at the top unless its
+   action names its section: on a phone the reason (and the field at fault)
+   may be screens below. Bring the first refusal into view and put the
+   cursor in its marked field. */
+(function () {
+  "use strict";
+  var refusal = document.querySelector(".refusal[role=alert]");
+  if (!refusal || window.location.hash) { return; }
+  refusal.scrollIntoView({block: "start"});
+  var field = document.querySelector("[aria-invalid=true]");
+  if (field && field.focus) { field.focus({preventScroll: true}); }
+})();
