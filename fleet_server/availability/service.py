@@ -269,7 +269,6 @@ def board_last_30_days(conn: Conn, board_id: str, site_id: int, now: datetime) -
     computes it (docs/availability.md), maintenance excluded; the caller
     checked that the board is in scope."""
     period = Period(now - timedelta(days=30), now)
-    for row in storage.board_availability(conn, period, site_id=site_id):
-        if row.board_id == board_id:
-            return row.figures.availability
-    return None
+    # the board alone, at its site (already known: no scope to resolve)
+    rows = storage.board_availability(conn, period, sites=[site_id], board_ids=[board_id])
+    return next((r.figures.availability for r in rows if r.board_id == board_id), None)
