@@ -185,21 +185,55 @@ def order_create(
 
 
 def _download(
-    target: str, request: Request, user: Principal, site_id: int | None = None
+    target: str,
+    request: Request,
+    user: Principal,
+    site_id: int | None = None,
+    checked_values: dict[str, str] | None = None,
 ) -> RedirectResponse:
     """The form's non-empty fields, passed on to the API's download (the
-    site picked as ``site_id``), with the reader's language: the file is
-    named in it."""
+    site picked as ``site_id``; ``checked_values``: fields as the console
+    read them), with the reader's language: the file is named in it."""
     params = {k: v for k, v in request.query_params.items() if v.strip() and k != "site"}
     if site_id is not None:
         params["site_id"] = str(site_id)
+    params.update(checked_values or {})
     params["lang"] = language_of(request, user)
     return RedirectResponse(f"{target}?{urlencode(params)}", status_code=303)
 
 
 @router.get("/reports/annual")
-def annual_download(request: Request, user: Reporter) -> RedirectResponse:
-    return _download("/api/v1/reports/annual", request, user)
+def annual_download(request: Request, conn: Db, now: Now, user: Reporter) -> Response:
+    """The annual report form, passed on to the API's download once its
+    year is one there is a report of (``_report_year``), refused here on
+    the form rather than as the API's JSON after the redirect."""
+    query = request.query_params
+    typed = {
+        "year": query.get("year", "")[:10],
+        "organisation_id": query.get("organisation_id", "")[:20],
+    }
+    try:
+        year = _report_year(typed["year"], now)
+    except RequestError as exc:
+        return forms.refused(
+            conn, exc, typed, lambda ctx: _page(request, conn, now, user, ctx), "annual",
+            {"year": "reports.year"},
+        )  # fmt: skip
+    return _download("/api/v1/reports/annual", request, user, checked_values={"year": str(year)})
+
+
+def _report_year(text: str, now: datetime) -> int:
+    """A report year (Điều 14: 15 Dec of the year before to 14 Dec) typed:
+    digits, from the first year the API reports on (its ``year`` bound:
+    the platform's earliest data) to the latest whose report year has
+    begun (a year in progress has its figures so far, as the API gives)."""
+    first = reports.EARLIEST_DAY.year
+    today = local_day(now)
+    latest = today.year + 1 if Period.annual(today.year + 1).first_day <= today else today.year
+    value = text.strip()
+    if not (value.isascii() and value.isdigit() and first <= int(value) <= latest):
+        raise Invalid(f"year: give a year from {first} to {latest}", field="year")
+    return int(value)
 
 
 @router.get("/reports/archive")
