@@ -46,24 +46,38 @@ SHOWN_MOST = 10_000
 
 
 class TooLong(str):
-    """A typed value longer than its field takes (``limit``): handed to the
-    handler as typed, refused by ``fit``."""
+    """A typed value longer than its field takes (``limit``; a number
+    field's largest number: ``most``): handed to the handler as typed,
+    refused by ``fit``."""
 
     limit: int
+    most: int | None
 
-    def __new__(cls, value: str, limit: int) -> TooLong:
+    def __new__(cls, value: str, limit: int, most: int | None = None) -> TooLong:
         text = super().__new__(cls, value)
         text.limit = limit
+        text.most = most
         return text
+
+    def too_large(self) -> bool:
+        """Digits only, in a number field, above its largest number: a
+        number out of range rather than too many characters."""
+        digits = self.lstrip("0")
+        if self.most is None or not (self.isascii() and self.isdigit()):
+            return False
+        return len(digits) > len(str(self.most)) or int(digits or "0") > self.most
 
 
 @dataclass(frozen=True)
 class Longest:
     """The most characters a console form field takes (``Annotated[str,
     Form(), Longest(n)]``): a longer value reaches the handler as
-    ``TooLong``, for ``fit`` to refuse with the form shown again."""
+    ``TooLong``, for ``fit`` to refuse with the form shown again. A number
+    field names its largest number (``most``, as its model's bound): a
+    longer number is refused as out of range, as a shorter one is."""
 
     limit: int
+    most: int | None = None
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -72,7 +86,7 @@ class Longest:
 
     def mark(self, value: Any) -> Any:
         too_long = isinstance(value, str) and len(value) > self.limit
-        return TooLong(value, self.limit) if too_long else value
+        return TooLong(value, self.limit, self.most) if too_long else value
 
 
 WhereField = Annotated[str, Form(alias="where"), Longest(PICKED)]
@@ -158,13 +172,18 @@ def fit(values: Mapping[str, Any]) -> None:
     """What was typed, before anything else is done with it: a NUL
     character (PostgreSQL cannot store it) or a value longer than its form
     field takes (``Longest``) is Invalid naming the first field at fault
-    (one of a list's values: ``field.<index>``), like any other bad value."""
+    (one of a list's values: ``field.<index>``), like any other bad value;
+    a number field's over-long number, by the range it is out of."""
     for name, value in values.items():
         listed = isinstance(value, list | tuple)
         for index, text in enumerate(value if listed else [value]):
             field = f"{name}.{index}" if listed else name
             if isinstance(text, str) and "\x00" in text:
                 raise Invalid(f"{field}: may not contain the NUL character", field=field)
+            if isinstance(text, TooLong) and text.too_large():
+                raise Invalid(
+                    f"{field}: Input should be less than or equal to {text.most}", field=field
+                )
             if isinstance(text, TooLong):
                 n = text.limit
                 raise Invalid(f"{field}: String should have at most {n} characters", field=field)

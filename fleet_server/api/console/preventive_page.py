@@ -34,6 +34,7 @@ from fleet_server.localtime import LOCAL_TZ
 from fleet_server.tickets import service_preventive as service
 from fleet_server.tickets.schemas_preventive import (
     BOARD_ID,
+    MAX_EVERY_DAYS,
     MAX_ID,
     ScheduleCreate,
     SchedulePatch,
@@ -54,7 +55,7 @@ def _schedule_form(
     title: Short = "",
     checklist: Text = "",
     priority: Annotated[str, Form(), Longest(20)] = "normal",
-    every_days: Annotated[str, Form(), Longest(10)] = "",
+    every_days: Annotated[str, Form(), Longest(10, most=MAX_EVERY_DAYS)] = "",
     next_due_on: Annotated[str, Form(), Longest(20)] = "",
 ) -> dict[str, str]:
     """The fields a new schedule and a change of one share, as typed."""
