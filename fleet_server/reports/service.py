@@ -165,6 +165,20 @@ def period_report(
     return Download(name, body, DOCX)
 
 
+def archive_days(first: date, last: date, now: datetime) -> tuple[date, date]:
+    """The archive's days as asked (Invalid naming the field at fault): in
+    order, begun, at most ``MAX_DAYS``; the last cut at today (local)."""
+    if last < first:
+        raise Invalid("`from` is after `to`", field="from")
+    today = local_day(now)
+    if first > today:
+        raise Invalid("the period has not begun yet", field="from")
+    last = min(last, today)
+    if (last - first).days >= MAX_DAYS:
+        raise Invalid(f"at most {MAX_DAYS} days at once", field="to")
+    return first, last
+
+
 def inspection_archive(
     conn: Conn,
     user: Principal,
@@ -182,14 +196,7 @@ def inspection_archive(
     as a ZIP (plays, advertising, compliance, manifest) named in ``language``."""
     if sum(x is not None for x in (board_id, site_id, organisation_id)) > 1:
         raise Invalid("give one of board_id, site_id, organisation_id", field="board_id")
-    if last < first:
-        raise Invalid("`from` is after `to`", field="from")
-    today = local_day(now)
-    if first > today:
-        raise Invalid("the period has not begun yet", field="from")
-    last = min(last, today)
-    if (last - first).days >= MAX_DAYS:
-        raise Invalid(f"at most {MAX_DAYS} days at once", field="to")
+    first, last = archive_days(first, last, now)
     scope = _archive_scope(conn, user, board_id, site_id, organisation_id)
     period = figures.Period.days(first, last)
     buffer = io.BytesIO()

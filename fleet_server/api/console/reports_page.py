@@ -6,7 +6,7 @@ with the place picker (place_search.py), not a select of every site."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -244,7 +244,7 @@ def archive_download(request: Request, conn: Db, now: Now, user: Reader) -> Resp
     site = query.get("site", "")
     typed = {"from": query.get("from", "")[:10], "to": query.get("to", "")[:10]}
     try:
-        _archive_days(forms.day(typed["from"], "from"), forms.day(typed["to"], "to"), now)
+        reports.archive_days(forms.day(typed["from"], "from"), forms.day(typed["to"], "to"), now)
         site_id = (
             place_search.site_picked(conn, user, site[: forms.PICKED], "site", boards=False)
             if site.strip()
@@ -257,18 +257,6 @@ def archive_download(request: Request, conn: Db, now: Now, user: Reader) -> Resp
             {"site": "reports.site", "from": "audit.since", "to": "audit.until"},
         )  # fmt: skip
     return _download("/api/v1/archive", request, user, site_id)
-
-
-def _archive_days(first: date, last: date, now: datetime) -> None:
-    """The archive's days by the API's rules (reports.inspection_archive),
-    refused here on the form rather than as the API's JSON after the redirect."""
-    if last < first:
-        raise Invalid("`from` is after `to`", field="from")
-    today = local_day(now)
-    if first > today:
-        raise Invalid("the period has not begun yet", field="from")
-    if (min(last, today) - first).days >= compliance.MAX_DAYS:
-        raise Invalid(f"at most {compliance.MAX_DAYS} days at once", field="to")
 
 
 @router.post("/reports/emergency-orders/{order_id}/revoke")
