@@ -32,15 +32,25 @@ _SELECT = f"""
 SORTABLE = ("id", "created_at", "sent_at", "state", "kind")
 
 
-def _scope(scope: Scope) -> tuple[str, list[Any]]:
-    """Rows about a site the reader sees; rows without a site (report
-    deadlines, content supply) for the whole province or its organisation."""
+def _site_rows(scope: Scope) -> tuple[str, list[Any]]:
+    """Rows about a site the reader sees."""
     sites, params = sites_condition(scope, "o.site_id")
+    return f"(o.site_id IS NOT NULL AND {sites})", params
+
+
+def _siteless_rows(scope: Scope) -> tuple[str, list[Any]]:
+    """Rows without a site (report deadlines, content supply) for the whole
+    province or the reader's organisation."""
     return (
-        f"((o.site_id IS NOT NULL AND {sites}) OR (o.site_id IS NULL AND"
-        " (%s OR (o.payload->>'organisation_id')::bigint = %s)))",
-        [*params, scope.province_wide, scope.organisation_id],
+        "(o.site_id IS NULL AND (%s OR (o.payload->>'organisation_id')::bigint = %s))",
+        [scope.province_wide, scope.organisation_id],
     )
+
+
+def _scope(scope: Scope) -> tuple[str, list[Any]]:
+    """The rows the reader sees: about its sites, or without a site."""
+    (sites, site_params), (other, other_params) = _site_rows(scope), _siteless_rows(scope)
+    return f"({sites} OR {other})", [*site_params, *other_params]
 
 
 def notices_page(
@@ -93,17 +103,15 @@ def state_counts(conn: Conn, scope: Scope) -> dict[str, int]:
     the rows without one counted apart, each from its range of the (site_id,
     state) index (migration 0059; one scan with the scope's OR read every
     row)."""
-    sites, params = sites_condition(scope, "o.site_id")
+    (sites, site_params), (other, other_params) = _site_rows(scope), _siteless_rows(scope)
     rows = conn.execute(
         f"""SELECT state, sum(n)::bigint FROM (
                 SELECT o.state, count(*) AS n FROM notification_outbox o
-                WHERE o.site_id IS NOT NULL AND {sites} GROUP BY o.state
+                WHERE {sites} GROUP BY o.state
                 UNION ALL
                 SELECT o.state, count(*) FROM notification_outbox o
-                WHERE o.site_id IS NULL
-                  AND (%s OR (o.payload->>'organisation_id')::bigint = %s)
-                GROUP BY o.state) c
+                WHERE {other} GROUP BY o.state) c
             GROUP BY state""",
-        [*params, scope.province_wide, scope.organisation_id],
+        [*site_params, *other_params],
     ).fetchall()
     return {str(r[0]): int(r[1]) for r in rows}
